@@ -1,0 +1,471 @@
+package board
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// QueueInspector reports the delivery queue's state to operators. The
+// delivery package implements it; board only declares what it shows.
+type QueueInspector interface {
+	Stats(ctx context.Context) (map[string]int, error)
+}
+
+// API is the authenticated admin JSON API under /api/v1/.
+type API struct {
+	svc     *Service
+	queue   QueueInspector
+	maxBody int64
+	log     *slog.Logger
+}
+
+// NewAPI returns the admin API; queue may be nil.
+func NewAPI(svc *Service, queue QueueInspector, maxBody int64, log *slog.Logger) *API {
+	return &API{svc: svc, queue: queue, maxBody: maxBody, log: log}
+}
+
+// Register adds the API's routes to mux.
+func (api *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/boards", api.auth(api.listBoards))
+	mux.HandleFunc("GET /api/v1/queue", api.auth(api.queueStats))
+	mux.HandleFunc("POST /api/v1/boards/{board}/announcements", api.onBoard(api.create))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
+	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(false)))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.delete))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/deliveries", api.onBoard(api.deliveries))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/interactions", api.onBoard(api.interactions))
+	mux.HandleFunc("GET /api/v1/boards/{board}/followers", api.onBoard(api.followers))
+}
+
+type apiError struct {
+	Error  string            `json:"error"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (api *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *ValidationError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "some fields need fixing", Fields: ve.Fields})
+	case errors.As(err, &mbe):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)})
+	case errors.Is(err, ErrIdempotencyConflict):
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error() + "; use a new key for a new announcement"})
+	case errors.Is(err, ErrGone):
+		writeJSON(w, http.StatusGone, apiError{Error: "this announcement was deleted"})
+	case errors.Is(err, ErrNotFound):
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+	default:
+		api.log.ErrorContext(r.Context(), "admin api", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error; the server log has details"})
+	}
+}
+
+type tokenKey struct{}
+
+func (api *API) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		plain, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || plain == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="crieur"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "send an admin token as 'Authorization: Bearer <token>'"})
+			return
+		}
+		tok, err := api.svc.store.Authenticate(r.Context(), strings.TrimSpace(plain))
+		if errors.Is(err, ErrNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="crieur", error="invalid_token"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "this token is not valid; create one with 'crieur token create'"})
+			return
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+	}
+}
+
+type boardHandler func(w http.ResponseWriter, r *http.Request, b Board)
+
+// OnBoard wraps a handler of /api/v1/boards/{board}/... with the API's
+// authentication and board lookup, for routes other packages add (Matrix).
+func (api *API) OnBoard(next func(w http.ResponseWriter, r *http.Request, b Board)) http.HandlerFunc {
+	return api.onBoard(next)
+}
+
+// WriteJSON answers v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// WriteError answers a JSON error the way the admin API does.
+func WriteError(w http.ResponseWriter, status int, msg string, fields map[string]string) {
+	writeJSON(w, status, apiError{Error: msg, Fields: fields})
+}
+
+func (api *API) onBoard(next boardHandler) http.HandlerFunc {
+	return api.auth(func(w http.ResponseWriter, r *http.Request) {
+		b, err := api.svc.store.BoardByName(r.Context(), r.PathValue("board"))
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		tok := r.Context().Value(tokenKey{}).(Token)
+		if tok.BoardID != nil && *tok.BoardID != b.ID {
+			writeJSON(w, http.StatusForbidden, apiError{Error: fmt.Sprintf("this token may not manage board %q", b.Name)})
+			return
+		}
+		next(w, r, b)
+	})
+}
+
+func (api *API) listBoards(w http.ResponseWriter, r *http.Request) {
+	boards, err := api.svc.store.Boards(r.Context())
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	tok := r.Context().Value(tokenKey{}).(Token)
+	out := []Board{}
+	for _, b := range boards {
+		if tok.BoardID == nil || *tok.BoardID == b.ID {
+			out = append(out, b)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// queueStats shows the queue's counts plus the outbox entries not yet
+// handed to it, so "0 ready, 0 outbox_pending" means all work is done or dead.
+func (api *API) queueStats(w http.ResponseWriter, r *http.Request) {
+	st := map[string]int{}
+	if api.queue != nil {
+		var err error
+		if st, err = api.queue.Stats(r.Context()); err != nil {
+			api.fail(w, r, err)
+			return
+		}
+	}
+	n, err := api.svc.store.CountPendingOutbox(r.Context())
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	st["outbox_pending"] = n
+	writeJSON(w, http.StatusOK, st)
+}
+
+// decodeDraft reads a JSON body into d strictly: unknown fields, wrong types
+// and trailing data are errors that name the field.
+func (api *API) decodeDraft(w http.ResponseWriter, r *http.Request, d *Draft) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "send the announcement as JSON with 'Content-Type: application/json'"})
+		return errHandled
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, api.maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(d); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return &ValidationError{Fields: map[string]string{"body": "must hold exactly one JSON object"}}
+	}
+	return nil
+}
+
+var errHandled = errors.New("response already written")
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.As(err, &syn):
+		return &ValidationError{Fields: map[string]string{"body": fmt.Sprintf("is not valid JSON (at byte %d)", syn.Offset)}}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return &ValidationError{Fields: map[string]string{field: "must be " + jsonTypeName(typ.Type.Kind().String())}}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ValidationError{Fields: map[string]string{"body": "is empty or cut short; send a JSON object"}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &ValidationError{Fields: map[string]string{name: "is not a field of an announcement"}}
+	case strings.Contains(err.Error(), "parsing time"):
+		return &ValidationError{Fields: map[string]string{"time": "times must be RFC 3339, e.g. 2026-12-05T14:00:00+01:00"}}
+	default:
+		return &ValidationError{Fields: map[string]string{"body": err.Error()}}
+	}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "int", "int64":
+		return "a whole number"
+	case "slice":
+		return "a list"
+	case "struct", "ptr":
+		return "an object"
+	default:
+		return "a " + kind
+	}
+}
+
+func (api *API) create(w http.ResponseWriter, r *http.Request, b Board) {
+	var d Draft
+	if err := api.decodeDraft(w, r, &d); err != nil {
+		if err != errHandled {
+			api.fail(w, r, err)
+		}
+		return
+	}
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(key) > 200 {
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"Idempotency-Key": "at most 200 characters"}})
+		return
+	}
+	a, replayed, err := api.svc.Create(r.Context(), b, d, key)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/boards/%s/announcements/%d", b.Name, a.ID))
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, http.StatusOK, a)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (api *API) list(w http.ResponseWriter, r *http.Request, b Board) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	list, err := api.svc.store.Announcements(r.Context(), b.ID, before, limit)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Announcement{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrNotFound
+	}
+	return id, nil
+}
+
+func (api *API) get(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err == nil {
+		var a Announcement
+		if a, err = api.svc.store.Announcement(r.Context(), b.ID, id); err == nil {
+			writeJSON(w, http.StatusOK, a)
+			return
+		}
+	}
+	api.fail(w, r, err)
+}
+
+// edit handles PATCH (merge the given fields into the current draft) and
+// PUT (replace the whole draft).
+func (api *API) edit(merge bool) boardHandler {
+	return func(w http.ResponseWriter, r *http.Request, b Board) {
+		id, err := pathID(r)
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		var decodeErr error
+		a, err := api.svc.Update(r.Context(), b, id, func(d *Draft) error {
+			if !merge {
+				*d = Draft{}
+			}
+			decodeErr = api.decodeDraft(w, r, d)
+			return decodeErr
+		})
+		if errors.Is(err, errHandled) {
+			return
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+func (api *API) delete(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err == nil {
+		err = api.svc.Delete(r.Context(), b, id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// DeliverySummary is what the deliveries endpoint shows: counts overall,
+// per kind of destination and per host, with each host's last error.
+type DeliverySummary struct {
+	Counts        map[string]int            `json:"counts"`
+	ByDestination map[string]map[string]int `json:"by_destination"`
+	Hosts         []HostSummary             `json:"hosts"`
+	Deliveries    []Delivery                `json:"deliveries"`
+}
+
+// HostSummary is one destination host's share of an announcement's deliveries.
+type HostSummary struct {
+	Host        string         `json:"host"`
+	Counts      map[string]int `json:"counts"`
+	LastError   string         `json:"last_error,omitempty"`
+	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
+}
+
+// deliveryStatus splits pending into waiting for a first try and failed
+// (retrying after an error), as operators read them.
+func deliveryStatus(d Delivery) string {
+	if d.State == DeliveryPending && d.LastError != "" {
+		return "failed"
+	}
+	return d.State
+}
+
+func newCounts() map[string]int {
+	return map[string]int{DeliveryPending: 0, "failed": 0, DeliveryDelivered: 0, DeliveryDead: 0}
+}
+
+// destination tells ActivityPub inboxes (URLs) from Matrix rooms (!id, #alias).
+func destination(target string) (kind, host string) {
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		return "activitypub", u.Host
+	}
+	if _, server, ok := strings.Cut(target, ":"); ok && (strings.HasPrefix(target, "!") || strings.HasPrefix(target, "#")) {
+		return "matrix", server
+	}
+	return "other", target
+}
+
+// SummarizeDeliveries builds the summary of list.
+func SummarizeDeliveries(list []Delivery) DeliverySummary {
+	sum := DeliverySummary{Counts: newCounts(), ByDestination: map[string]map[string]int{}, Hosts: []HostSummary{}, Deliveries: list}
+	if sum.Deliveries == nil {
+		sum.Deliveries = []Delivery{}
+	}
+	hosts := map[string]*HostSummary{}
+	var order []string
+	for _, d := range list {
+		st := deliveryStatus(d)
+		kind, host := destination(d.Target)
+		sum.Counts[st]++
+		if sum.ByDestination[kind] == nil {
+			sum.ByDestination[kind] = newCounts()
+		}
+		sum.ByDestination[kind][st]++
+		h := hosts[host]
+		if h == nil {
+			h = &HostSummary{Host: host, Counts: newCounts()}
+			hosts[host] = h
+			order = append(order, host)
+		}
+		h.Counts[st]++
+		if d.LastError != "" && (h.LastErrorAt == nil || d.UpdatedAt.After(*h.LastErrorAt)) {
+			at := d.UpdatedAt
+			h.LastError, h.LastErrorAt = d.LastError, &at
+		}
+	}
+	slices.Sort(order)
+	for _, host := range order {
+		sum.Hosts = append(sum.Hosts, *hosts[host])
+	}
+	return sum
+}
+
+func (api *API) deliveries(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err == nil {
+		_, err = api.svc.store.Announcement(r.Context(), b.ID, id)
+	}
+	var list []Delivery
+	if err == nil {
+		list, err = api.svc.store.Deliveries(r.Context(), id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, SummarizeDeliveries(list))
+}
+
+func (api *API) interactions(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err == nil {
+		_, err = api.svc.store.Announcement(r.Context(), b.ID, id)
+	}
+	var list []Interaction
+	if err == nil {
+		list, err = api.svc.store.Interactions(r.Context(), id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Interaction{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (api *API) followers(w http.ResponseWriter, r *http.Request, b Board) {
+	list, err := api.svc.store.Followers(r.Context(), b.ID)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Follower{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}

@@ -1,0 +1,259 @@
+// Package board is Crieur's domain: boards, announcements and their kinds,
+// followers, deliveries and interactions, the SQLite store, the service that
+// validates and publishes, the admin JSON API and the public HTML pages.
+//
+// It knows nothing of ActivityPub or Matrix wire formats: publishing means
+// writing an outbox row in the same transaction as the announcement, which
+// the federation packages pick up.
+package board
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Board is one association's notice board, followed as @name@host.
+type Board struct {
+	ID          int64     `json:"-"`
+	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name"`
+	Summary     string    `json:"summary"`
+	CreatedAt   time.Time `json:"created_at"`
+	// PrivateKeyPEM signs the board's federation requests. It never leaves
+	// the store except to sign.
+	PrivateKeyPEM string `json:"-"`
+	PublicKeyPEM  string `json:"-"`
+}
+
+// Kind says what an announcement is about; each has its own details.
+type Kind string
+
+// The kinds of announcement.
+const (
+	KindNews   Kind = "news"
+	KindEvent  Kind = "event"
+	KindCall   Kind = "call" // a call for volunteers
+	KindOutage Kind = "outage"
+)
+
+// Event details: when and where.
+type Event struct {
+	Start time.Time  `json:"start"`
+	End   *time.Time `json:"end,omitempty"`
+	Place string     `json:"place,omitempty"`
+	URL   string     `json:"url,omitempty"`
+}
+
+// Role is one kind of help a call for volunteers asks for.
+type Role struct {
+	Name   string `json:"name"`
+	Places int    `json:"places"`
+}
+
+// Call details: who is needed, until when, and how to answer.
+type Call struct {
+	Roles    []Role     `json:"roles"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+	Contact  string     `json:"contact"`
+}
+
+// Outage details: which service and for how long.
+type Outage struct {
+	Service string     `json:"service"`
+	From    time.Time  `json:"from"`
+	Until   *time.Time `json:"until,omitempty"`
+}
+
+// Announcement is one post on a board. Version grows with every edit; the
+// federation layer derives stable activity ids from it.
+type Announcement struct {
+	ID             int64      `json:"id"`
+	Board          string     `json:"board"`
+	Kind           Kind       `json:"kind"`
+	Title          string     `json:"title"`
+	Body           string     `json:"body"`
+	HTML           string     `json:"html"`
+	Tags           []string   `json:"tags"`
+	ContentWarning string     `json:"content_warning,omitempty"`
+	Language       string     `json:"language,omitempty"`
+	Event          *Event     `json:"event,omitempty"`
+	Call           *Call      `json:"call,omitempty"`
+	Outage         *Outage    `json:"outage,omitempty"`
+	Version        int        `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	DeletedAt      *time.Time `json:"deleted_at,omitempty"`
+}
+
+// Edited reports whether the announcement changed after it was published.
+func (a Announcement) Edited() bool { return a.Version > 1 }
+
+// Fact is one labelled line of an announcement's details, shown the same way
+// on the web, in ActivityPub content and in Matrix.
+type Fact struct {
+	Label string
+	Value string
+}
+
+// Facts lists the kind-specific details in reading order.
+func (a Announcement) Facts() []Fact {
+	var f []Fact
+	switch {
+	case a.Kind == KindEvent && a.Event != nil:
+		when := formatTime(a.Event.Start)
+		if a.Event.End != nil {
+			when += " – " + formatEnd(a.Event.Start, *a.Event.End)
+		}
+		f = append(f, Fact{"When", when})
+		if a.Event.Place != "" {
+			f = append(f, Fact{"Where", a.Event.Place})
+		}
+		if a.Event.URL != "" {
+			f = append(f, Fact{"More", a.Event.URL})
+		}
+	case a.Kind == KindCall && a.Call != nil:
+		var roles []string
+		for _, r := range a.Call.Roles {
+			roles = append(roles, fmt.Sprintf("%s (%d %s)", r.Name, r.Places, plural(r.Places, "place", "places")))
+		}
+		f = append(f, Fact{"Volunteers needed", strings.Join(roles, ", ")})
+		if a.Call.Deadline != nil {
+			f = append(f, Fact{"Answer before", formatTime(*a.Call.Deadline)})
+		}
+		f = append(f, Fact{"How to answer", a.Call.Contact})
+	case a.Kind == KindOutage && a.Outage != nil:
+		f = append(f, Fact{"Service", a.Outage.Service})
+		f = append(f, Fact{"From", formatTime(a.Outage.From)})
+		if a.Outage.Until != nil {
+			f = append(f, Fact{"Until", formatTime(*a.Outage.Until)})
+		} else {
+			f = append(f, Fact{"Until", "not known yet"})
+		}
+	}
+	return f
+}
+
+// KindLabel is the kind as a reader sees it.
+func (a Announcement) KindLabel() string {
+	switch a.Kind {
+	case KindEvent:
+		return "Event"
+	case KindCall:
+		return "Call for volunteers"
+	case KindOutage:
+		return "Service outage"
+	default:
+		return "News"
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// formatTime keeps the offset the editor wrote: readers are local to the
+// association, and silently converting to UTC would mislead them.
+func formatTime(t time.Time) string {
+	return t.Format("Mon 2 Jan 2006, 15:04 (MST)")
+}
+
+func formatEnd(start, end time.Time) string {
+	y1, m1, d1 := start.Date()
+	y2, m2, d2 := end.Date()
+	if y1 == y2 && m1 == m2 && d1 == d2 {
+		return end.Format("15:04")
+	}
+	return formatTime(end)
+}
+
+// Follower is a remote account following a board.
+type Follower struct {
+	ActorID     string    `json:"actor"`
+	Inbox       string    `json:"inbox"`
+	SharedInbox string    `json:"shared_inbox,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// DeliveryInbox is where activities for this follower go: the shared inbox
+// when there is one, so a server with many followers gets one POST.
+func (f Follower) DeliveryInbox() string {
+	if f.SharedInbox != "" {
+		return f.SharedInbox
+	}
+	return f.Inbox
+}
+
+// Verb is what an outbox entry does to its announcement.
+type Verb string
+
+// The outbox verbs.
+const (
+	VerbCreate Verb = "create"
+	VerbUpdate Verb = "update"
+	VerbDelete Verb = "delete"
+)
+
+// OutboxEntry records that an announcement version must be sent everywhere.
+// It is written in the announcement's transaction; the dispatcher turns it
+// into queue jobs.
+type OutboxEntry struct {
+	ID             int64     `json:"id"`
+	BoardID        int64     `json:"-"`
+	AnnouncementID int64     `json:"announcement_id"`
+	Verb           Verb      `json:"verb"`
+	Version        int       `json:"version"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"   // waiting for a (re)try
+	DeliveryDelivered = "delivered" // the destination accepted it
+	DeliveryDead      = "dead"      // given up: permanent error or retry window over
+)
+
+// Delivery is the state of one outbox entry at one destination.
+type Delivery struct {
+	OutboxID  int64     `json:"outbox_id"`
+	Verb      Verb      `json:"verb"`
+	Version   int       `json:"version"`
+	Target    string    `json:"target"`
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Interaction is something a remote account did with an announcement.
+type Interaction struct {
+	Kind       string    `json:"kind"` // like, announce, reply
+	Actor      string    `json:"actor"`
+	ActivityID string    `json:"activity_id"`
+	Content    string    `json:"content,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Errors the service returns; the admin API maps them to status codes.
+var (
+	ErrNotFound            = errors.New("not found")
+	ErrGone                = errors.New("deleted")
+	ErrIdempotencyConflict = errors.New("this Idempotency-Key was already used for a different request")
+)
+
+// ValidationError lists what is wrong, one message per field.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	var parts []string
+	for _, k := range sortedKeys(e.Fields) {
+		parts = append(parts, k+": "+e.Fields[k])
+	}
+	return "invalid announcement: " + strings.Join(parts, "; ")
+}

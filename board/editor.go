@@ -1,0 +1,430 @@
+package board
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Editor is the web page where members who do not use the API or the CLI
+// publish, edit and delete announcements. They sign in once with a token;
+// the page keeps a session (cookie) so the token is typed only once.
+type Editor struct {
+	svc    *Service
+	links  Links
+	loc    *time.Location
+	tmpl   map[string]*template.Template
+	log    *slog.Logger
+	secure bool
+}
+
+const (
+	sessionCookie = "crieur_session"
+	sessionTTL    = 30 * 24 * time.Hour
+	formTime      = "2006-01-02T15:04" // <input type="datetime-local">
+)
+
+// NewEditor returns the editor pages; times typed in forms are read in loc.
+// secure marks the session cookie Secure (public URL on https).
+func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *slog.Logger) *Editor {
+	e := &Editor{svc: svc, links: links, loc: loc, secure: secure, log: log, tmpl: map[string]*template.Template{}}
+	funcs := template.FuncMap{"formTime": func(t *time.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return t.In(loc).Format(formTime)
+	}}
+	for _, name := range []string{"edit_login", "edit_home", "edit_form"} {
+		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
+	}
+	return e
+}
+
+// Register adds the editor's routes.
+func (e *Editor) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /edit", e.home)
+	mux.HandleFunc("POST /edit/login", e.login)
+	mux.HandleFunc("POST /edit/logout", e.signedIn(e.logout))
+	mux.HandleFunc("POST /edit/{board}/new", e.signedIn(e.onBoard(e.create)))
+	mux.HandleFunc("GET /edit/{board}/{id}", e.signedIn(e.onBoard(e.editForm)))
+	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
+	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))
+}
+
+type session struct {
+	plain string
+	token Token
+}
+
+func (e *Editor) session(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	tok, err := e.svc.store.SessionToken(r.Context(), c.Value)
+	if err != nil {
+		return session{}, false
+	}
+	return session{plain: c.Value, token: tok}, true
+}
+
+// csrf is the form token of a session: a form posted from another site
+// cannot know it (the cookie is also SameSite=Strict).
+func (s session) csrf() string {
+	sum := sha256.Sum256([]byte("crieur-form:" + s.plain))
+	return hex.EncodeToString(sum[:16])
+}
+
+type sessionKey struct{}
+
+func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := e.session(r)
+		if !ok {
+			http.Redirect(w, r, "/edit", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf())) != 1 {
+				http.Error(w, "This form has expired; go back, reload the page and try again.", http.StatusForbidden)
+				return
+			}
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+	}
+}
+
+func (e *Editor) onBoard(next func(http.ResponseWriter, *http.Request, session, Board)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := r.Context().Value(sessionKey{}).(session)
+		b, err := e.svc.store.BoardByName(r.Context(), r.PathValue("board"))
+		if err != nil || (s.token.BoardID != nil && *s.token.BoardID != b.ID) {
+			NotFound(w)
+			return
+		}
+		next(w, r, s, b)
+	}
+}
+
+func (e *Editor) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	w.Header().Set("Cache-Control", "no-store") // pages of a signed-in editor
+	writePage(w, r, e.log, e.tmpl, cspEditor, status, name, data)
+}
+
+func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
+	s, ok := e.session(r)
+	if !ok {
+		e.render(w, r, http.StatusOK, "edit_login", map[string]any{"Title": "Sign in – Crieur"})
+		return
+	}
+	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, r.URL.Query().Get("done"))
+}
+
+type boardView struct {
+	Board
+	URL           string
+	Handle        string
+	Announcements []Announcement
+}
+
+// renderHome shows the boards, their latest announcements and the form;
+// failed is the board whose form came back with errors.
+func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, status int, failed *Board, f formData, notice string) {
+	boards, err := e.svc.store.Boards(r.Context())
+	if err != nil {
+		e.serverError(w, r, err)
+		return
+	}
+	var views []boardView
+	for _, b := range boards {
+		if s.token.BoardID != nil && *s.token.BoardID != b.ID {
+			continue
+		}
+		list, err := e.svc.store.Announcements(r.Context(), b.ID, 0, 10)
+		if err != nil {
+			e.serverError(w, r, err)
+			return
+		}
+		views = append(views, boardView{Board: b, URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+	}
+	target := ""
+	if failed != nil {
+		target = failed.Name
+	} else if len(views) > 0 {
+		target = views[0].Name
+	}
+	e.render(w, r, status, "edit_home", map[string]any{
+		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(KindNews)},
+		"Target": target, "Notice": notice, "Zone": e.loc.String(), "Key": newFormKey(),
+	})
+}
+
+func (e *Editor) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	tok, err := e.svc.store.Authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
+	if err != nil {
+		e.render(w, r, http.StatusUnauthorized, "edit_login", map[string]any{"Title": "Sign in – Crieur",
+			"Error": "This token is not valid. Ask whoever runs the server for one ('crieur token create')."})
+		return
+	}
+	plain, err := e.svc.store.CreateSession(r.Context(), tok.ID, sessionTTL)
+	if err != nil {
+		e.serverError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: plain, Path: "/edit", MaxAge: int(sessionTTL.Seconds()),
+		HttpOnly: true, Secure: e.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/edit", http.StatusSeeOther)
+}
+
+func (e *Editor) logout(w http.ResponseWriter, r *http.Request) {
+	s := r.Context().Value(sessionKey{}).(session)
+	if err := e.svc.store.DeleteSession(r.Context(), s.plain); err != nil {
+		e.serverError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/edit", MaxAge: -1, HttpOnly: true, Secure: e.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/edit", http.StatusSeeOther)
+}
+
+// formData is the form as typed, kept verbatim so a rejected form comes
+// back with everything the editor wrote.
+type formData struct {
+	ID                                int64
+	Kind, Title, Body, Tags, CW, Lang string
+	Start, End, Place, EventURL       string
+	Roles, Deadline, Contact          string
+	Service, From, Until              string
+	Errors                            map[string]string
+}
+
+func readForm(r *http.Request) formData {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return formData{Kind: v("kind"), Title: v("title"), Body: r.PostFormValue("body"), Tags: v("tags"), CW: v("cw"), Lang: v("lang"),
+		Start: v("start"), End: v("end"), Place: v("place"), EventURL: v("event_url"),
+		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
+		Service: v("service"), From: v("from"), Until: v("until")}
+}
+
+func formOf(a Announcement, loc *time.Location) formData {
+	t := func(x *time.Time) string {
+		if x == nil {
+			return ""
+		}
+		return x.In(loc).Format(formTime)
+	}
+	f := formData{ID: a.ID, Kind: string(a.Kind), Title: a.Title, Body: a.Body, Tags: strings.Join(a.Tags, " "), CW: a.ContentWarning, Lang: a.Language}
+	if a.Event != nil {
+		f.Start, f.End, f.Place, f.EventURL = t(&a.Event.Start), t(a.Event.End), a.Event.Place, a.Event.URL
+	}
+	if a.Call != nil {
+		var lines []string
+		for _, role := range a.Call.Roles {
+			lines = append(lines, fmt.Sprintf("%s: %d", role.Name, role.Places))
+		}
+		f.Roles, f.Deadline, f.Contact = strings.Join(lines, "\n"), t(a.Call.Deadline), a.Call.Contact
+	}
+	if a.Outage != nil {
+		f.Service, f.From, f.Until = a.Outage.Service, t(&a.Outage.From), t(a.Outage.Until)
+	}
+	return f
+}
+
+// draft turns the form into a Draft; what cannot be read is reported by
+// field, in the same words as the API's checks.
+func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
+	errs := map[string]string{}
+	when := func(field, s string) *time.Time {
+		if s == "" {
+			return nil
+		}
+		t, err := time.ParseInLocation(formTime, s, loc)
+		if err != nil {
+			errs[field] = "give a date and time, e.g. 2026-12-05T14:00"
+			return nil
+		}
+		return &t
+	}
+	d := Draft{Kind: Kind(f.Kind), Title: f.Title, Body: f.Body, ContentWarning: f.CW, Language: f.Lang,
+		Tags: strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' })}
+	switch d.Kind {
+	case KindEvent:
+		d.Event = &Event{End: when("event.end", f.End), Place: f.Place, URL: f.EventURL}
+		if st := when("event.start", f.Start); st != nil {
+			d.Event.Start = *st
+		}
+	case KindCall:
+		d.Call = &Call{Deadline: when("call.deadline", f.Deadline), Contact: f.Contact}
+		for _, line := range strings.Split(f.Roles, "\n") {
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			name, n, ok := strings.Cut(line, ":")
+			places, err := strconv.Atoi(strings.TrimSpace(n))
+			if !ok || err != nil {
+				errs["call.roles"] = fmt.Sprintf("write one role a line as 'name: places', e.g. 'cook: 2' (not %q)", line)
+				continue
+			}
+			d.Call.Roles = append(d.Call.Roles, Role{Name: strings.TrimSpace(name), Places: places})
+		}
+	case KindOutage:
+		d.Outage = &Outage{Service: f.Service, Until: when("outage.until", f.Until)}
+		if from := when("outage.from", f.From); from != nil {
+			d.Outage.From = *from
+		}
+	}
+	// All problems at once: what could not be read, then what is invalid.
+	var ve *ValidationError
+	if err := d.Normalize(); errors.As(err, &ve) {
+		for k, msg := range ve.Fields {
+			if _, ok := errs[k]; !ok {
+				errs[k] = msg
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return d, errs
+	}
+	return d, nil
+}
+
+func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Board) {
+	f := readForm(r)
+	d, errs := f.draft(e.loc)
+	if errs == nil {
+		// The form carries a key made when it was shown, so a double click
+		// or a resubmitted page does not publish twice.
+		a, _, err := e.svc.Create(r.Context(), b, d, r.PostFormValue("key"))
+		if err == nil {
+			http.Redirect(w, r, "/edit?done="+url.QueryEscape("Published: "+a.Title), http.StatusSeeOther)
+			return
+		}
+		errs = e.formErrors(w, r, err)
+		if errs == nil {
+			return
+		}
+	}
+	f.Errors = labelled(errs)
+	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "")
+}
+
+// fieldLabels names fields as the form shows them: members read "Starts",
+// not "event.start".
+var fieldLabels = map[string]string{
+	"kind": "What is it?", "title": "Title", "body": "Text", "tags": "Hashtags", "content_warning": "Content warning",
+	"language": "Language", "event": "Event", "event.start": "Starts", "event.end": "Ends", "event.place": "Place",
+	"event.url": "Link", "call": "Call for volunteers", "call.roles": "Who is needed", "call.deadline": "Answer before",
+	"call.contact": "How to answer", "outage": "Service outage", "outage.service": "Service", "outage.from": "From",
+	"outage.until": "Until", "form": "Form",
+}
+
+// labelled rewrites field keys as the form's labels.
+func labelled(errs map[string]string) map[string]string {
+	out := make(map[string]string, len(errs))
+	for k, msg := range errs {
+		label, ok := fieldLabels[k]
+		if !ok && strings.HasPrefix(k, "call.roles[") {
+			label, msg = fieldLabels["call.roles"], strings.TrimPrefix(k[strings.Index(k, "]")+1:], ".")+" "+msg
+		}
+		if label == "" {
+			label = k
+		}
+		out[label] = msg
+	}
+	return out
+}
+
+// formErrors maps a service error to field messages, or answers it.
+func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) map[string]string {
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return ve.Fields
+	case errors.Is(err, ErrIdempotencyConflict):
+		return map[string]string{"form": "this form was already sent with other content; reload the page to start a new announcement"}
+	case errors.Is(err, ErrGone):
+		http.Redirect(w, r, "/edit?done="+url.QueryEscape("That announcement was deleted."), http.StatusSeeOther)
+	case errors.Is(err, ErrNotFound):
+		NotFound(w)
+	default:
+		e.serverError(w, r, err)
+	}
+	return nil
+}
+
+func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (Announcement, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		NotFound(w)
+		return Announcement{}, false
+	}
+	a, err := e.svc.store.Announcement(r.Context(), b.ID, id)
+	if err != nil || a.DeletedAt != nil {
+		NotFound(w)
+		return a, false
+	}
+	return a, true
+}
+
+func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
+	if a, ok := e.announcement(w, r, b); ok {
+		e.render(w, r, http.StatusOK, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String()})
+	}
+}
+
+func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	f := readForm(r)
+	f.ID = a.ID
+	d, errs := f.draft(e.loc)
+	if errs == nil {
+		_, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error { *cur = d; return nil })
+		if err == nil {
+			http.Redirect(w, r, "/edit?done="+url.QueryEscape("Updated: "+d.Title), http.StatusSeeOther)
+			return
+		}
+		if errs = e.formErrors(w, r, err); errs == nil {
+			return
+		}
+	}
+	f.Errors = labelled(errs)
+	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.loc.String()})
+}
+
+func (e *Editor) delete(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	if err := e.svc.Delete(r.Context(), b, a.ID); err != nil {
+		e.formErrors(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/edit?done="+url.QueryEscape("Deleted: "+a.Title), http.StatusSeeOther)
+}
+
+func newFormKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "form-" + hex.EncodeToString(b)
+}
+
+func (e *Editor) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	e.log.ErrorContext(r.Context(), "editor", "path", r.URL.Path, "err", err)
+	http.Error(w, "Something went wrong on our side; what you typed was not saved. Please try again.", http.StatusInternalServerError)
+}

@@ -1,0 +1,153 @@
+package board
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+type testLinks struct{}
+
+func (testLinks) BoardURL(b string) string { return "https://board.example/boards/" + b }
+func (testLinks) AnnouncementURL(b string, id int64) string {
+	return "https://board.example/boards/" + b + "/a/1"
+}
+func (testLinks) Handle(b string) string { return "@" + b + "@board.example" }
+
+func TestEditorPublishesEditsAndDeletes(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
+	paris, _ := time.LoadLocation("Europe/Paris")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, paris, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	do := func(method, path string, form url.Values) (int, string) {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		if method == "GET" {
+			resp, err = client.Get(srv.URL + path)
+		} else {
+			resp, err = client.PostForm(srv.URL+path, form)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	hidden := func(page, name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no %s in page", name)
+		}
+		return m[1]
+	}
+
+	if code, page := do("GET", "/edit", nil); code != 200 || !strings.Contains(page, `name="token"`) {
+		t.Fatalf("login page: %d", code)
+	}
+	if code, page := do("POST", "/edit/login", url.Values{"token": {"crieur_wrong"}}); code != 401 || !strings.Contains(page, "not valid") {
+		t.Fatalf("wrong token: %d", code)
+	}
+	code, page := do("POST", "/edit/login", url.Values{"token": {admin}})
+	if code != 200 || !strings.Contains(page, "New announcement on News") {
+		t.Fatalf("after sign-in: %d", code)
+	}
+	if strings.Contains(page, admin) {
+		t.Fatal("the token is echoed in the page")
+	}
+	csrf, key := hidden(page, "csrf"), hidden(page, "key")
+
+	form := url.Values{"kind": {"call"}, "title": {""}, "body": {"We need **you** for the fair."}, "roles": {"cook two"}, "key": {key}}
+	if code, _ := do("POST", "/edit/news/new", form); code != 403 {
+		t.Fatalf("no CSRF token: %d, want 403", code)
+	}
+	form.Set("csrf", csrf)
+	code, page = do("POST", "/edit/news/new", form)
+	if code != 400 || !strings.Contains(page, "We need **you** for the fair.") || !strings.Contains(page, "cook two") || !strings.Contains(page, "<strong>Title</strong>") {
+		t.Fatalf("invalid form: %d, the page must keep the text and say what to fix:\n%s", code, page)
+	}
+	form.Set("title", "Cooks wanted")
+	form.Set("roles", "cook: 2\ndriver: 1")
+	form.Set("contact", "fair@example.org")
+	form.Set("deadline", "2026-12-01T18:00")
+	code, page = do("POST", "/edit/news/new", form)
+	if code != 200 || !strings.Contains(page, "Published: Cooks wanted") {
+		t.Fatalf("publish: %d", code)
+	}
+	do("POST", "/edit/news/new", form) // sent twice: the form key keeps it one
+	list, _ := svc.Store().Announcements(ctx, b.ID, 0, 10)
+	if len(list) != 1 {
+		t.Fatalf("%d announcements, want 1", len(list))
+	}
+	a := list[0]
+	if a.Kind != KindCall || len(a.Call.Roles) != 2 || a.Call.Deadline.Format(time.RFC3339) != "2026-12-01T18:00:00+01:00" {
+		t.Fatalf("stored: %+v %+v", a, a.Call)
+	}
+
+	code, page = do("GET", "/edit/news/1", nil)
+	if code != 200 || !strings.Contains(page, `value="Cooks wanted"`) || !strings.Contains(page, "2026-12-01T18:00") {
+		t.Fatalf("edit form: %d", code)
+	}
+	edit := url.Values{"csrf": {csrf}, "kind": {"call"}, "title": {"Cooks and drivers wanted"}, "roles": {"cook: 2\ndriver: 1"}, "contact": {"fair@example.org"}}
+	if code, page := do("POST", "/edit/news/1", edit); code != 200 || !strings.Contains(page, "Updated") {
+		t.Fatalf("update: %d", code)
+	}
+	if got, _ := svc.Store().Announcement(ctx, b.ID, 1); got.Version != 2 || got.Title != "Cooks and drivers wanted" {
+		t.Fatalf("after update: %+v", got)
+	}
+	if code, _ := do("POST", "/edit/news/1/delete", url.Values{"csrf": {csrf}}); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	if got, _ := svc.Store().Announcement(ctx, b.ID, 1); got.DeletedAt == nil {
+		t.Fatal("not deleted")
+	}
+	if code, _ := do("POST", "/edit/logout", url.Values{"csrf": {csrf}}); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, page := do("GET", "/edit", nil); code != 200 || !strings.Contains(page, `name="token"`) {
+		t.Fatal("still signed in after signing out")
+	}
+}
+
+func TestEditorKeepsBoardTokensToTheirBoard(t *testing.T) {
+	ctx := context.Background()
+	svc, news := newTestService(t)
+	climate, _, _ := svc.EnsureBoard(ctx, "climate", "Climate")
+	svc.Create(ctx, news, Draft{Title: "News only"}, "")
+	tok, _ := svc.Store().CreateToken(ctx, &climate.ID, "climate editor")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), "News only") || !strings.Contains(string(page), "New announcement on Climate") {
+		t.Fatal("a board token sees another board")
+	}
+	resp, _ = client.Get(srv.URL + "/edit/news/1")
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("other board's announcement: %d, want 404", resp.StatusCode)
+	}
+}

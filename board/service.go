@@ -1,0 +1,383 @@
+package board
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+)
+
+// Draft is what an editor writes: an announcement before the server adds
+// ids, HTML and timestamps. The admin API decodes it strictly.
+type Draft struct {
+	Kind           Kind     `json:"kind"`
+	Title          string   `json:"title"`
+	Body           string   `json:"body"`
+	Tags           []string `json:"tags"`
+	ContentWarning string   `json:"content_warning"`
+	Language       string   `json:"language"`
+	Event          *Event   `json:"event"`
+	Call           *Call    `json:"call"`
+	Outage         *Outage  `json:"outage"`
+}
+
+// DraftOf returns the editable part of a, for partial edits.
+func DraftOf(a Announcement) Draft {
+	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: a.Tags, ContentWarning: a.ContentWarning,
+		Language: a.Language, Event: a.Event, Call: a.Call, Outage: a.Outage}
+}
+
+// Limits on what an editor may write.
+const (
+	MaxTitle   = 200
+	MaxBody    = 20000
+	MaxTags    = 10
+	MaxTagLen  = 50
+	MaxCW      = 200
+	MaxRoles   = 20
+	MaxFactLen = 300
+)
+
+var (
+	tagRe  = regexp.MustCompile(`^[\p{L}\p{N}_]+$`)
+	langRe = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+)
+
+// Normalize trims the draft and checks every field, returning a
+// ValidationError that says what to fix for each bad one.
+func (d *Draft) Normalize() error {
+	errs := map[string]string{}
+	d.Title = strings.TrimSpace(d.Title)
+	d.Body = strings.TrimSpace(d.Body)
+	d.ContentWarning = strings.TrimSpace(d.ContentWarning)
+	d.Language = strings.TrimSpace(d.Language)
+	if d.Kind == "" {
+		d.Kind = KindNews
+	}
+	switch d.Kind {
+	case KindNews, KindEvent, KindCall, KindOutage:
+	default:
+		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call or outage", d.Kind)
+	}
+	checkText(errs, "title", d.Title, MaxTitle, true)
+	checkText(errs, "body", d.Body, MaxBody, false)
+	checkText(errs, "content_warning", d.ContentWarning, MaxCW, false)
+	if d.Language != "" && !langRe.MatchString(d.Language) {
+		errs["language"] = "must be a language tag such as fr, en or pt-BR"
+	}
+	if len(d.Tags) > MaxTags {
+		errs["tags"] = fmt.Sprintf("at most %d tags", MaxTags)
+	}
+	seen := map[string]bool{}
+	tags := []string{}
+	for _, t := range d.Tags {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "#")
+		switch {
+		case t == "":
+			continue
+		case len(t) > MaxTagLen || !tagRe.MatchString(t):
+			errs["tags"] = fmt.Sprintf("tag %q must be letters, digits or _ (at most %d characters), without spaces", t, MaxTagLen)
+		case !seen[strings.ToLower(t)]:
+			seen[strings.ToLower(t)] = true
+			tags = append(tags, t)
+		}
+	}
+	d.Tags = tags
+	// Details belong to one kind: a block for another kind is a mistake the
+	// editor should hear about rather than have silently dropped.
+	if d.Event != nil && d.Kind != KindEvent {
+		errs["event"] = "only an announcement of kind event has event details"
+	}
+	if d.Call != nil && d.Kind != KindCall {
+		errs["call"] = "only an announcement of kind call has call details"
+	}
+	if d.Outage != nil && d.Kind != KindOutage {
+		errs["outage"] = "only an announcement of kind outage has outage details"
+	}
+	switch d.Kind {
+	case KindEvent:
+		checkEvent(errs, d.Event)
+	case KindCall:
+		checkCall(errs, d.Call)
+	case KindOutage:
+		checkOutage(errs, d.Outage)
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+func checkText(errs map[string]string, field, s string, max int, required bool) {
+	switch {
+	case required && s == "":
+		errs[field] = "is required"
+	case !utf8.ValidString(s):
+		errs[field] = "is not valid UTF-8 text"
+	case utf8.RuneCountInString(s) > max:
+		errs[field] = fmt.Sprintf("is %d characters long; at most %d", utf8.RuneCountInString(s), max)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) >= 0:
+		errs[field] = "contains control characters"
+	}
+}
+
+func checkEvent(errs map[string]string, e *Event) {
+	if e == nil {
+		errs["event"] = "is required for an event: give at least event.start"
+		return
+	}
+	if e.Start.IsZero() {
+		errs["event.start"] = "is required, as an RFC 3339 time such as 2026-12-05T14:00:00+01:00"
+	}
+	if e.End != nil && e.End.Before(e.Start) {
+		errs["event.end"] = "must not be before event.start"
+	}
+	e.Place = strings.TrimSpace(e.Place)
+	checkText(errs, "event.place", e.Place, MaxFactLen, false)
+	if e.URL != "" && !httpURL(e.URL) {
+		errs["event.url"] = "must be an http or https URL"
+	}
+}
+
+func checkCall(errs map[string]string, c *Call) {
+	if c == nil {
+		errs["call"] = "is required for a call for volunteers: give call.roles and call.contact"
+		return
+	}
+	if len(c.Roles) == 0 {
+		errs["call.roles"] = "name at least one role, e.g. [{\"name\": \"cook\", \"places\": 2}]"
+	}
+	if len(c.Roles) > MaxRoles {
+		errs["call.roles"] = fmt.Sprintf("at most %d roles", MaxRoles)
+	}
+	for i := range c.Roles {
+		r := &c.Roles[i]
+		r.Name = strings.TrimSpace(r.Name)
+		key := fmt.Sprintf("call.roles[%d]", i)
+		if r.Name == "" || utf8.RuneCountInString(r.Name) > 100 {
+			errs[key+".name"] = "is required, at most 100 characters"
+		}
+		if r.Places < 1 || r.Places > 10000 {
+			errs[key+".places"] = "must be between 1 and 10000"
+		}
+	}
+	c.Contact = strings.TrimSpace(c.Contact)
+	if c.Contact == "" {
+		errs["call.contact"] = "say how to answer: an email address, a link or a person to ask"
+	}
+	checkText(errs, "call.contact", c.Contact, MaxFactLen, false)
+}
+
+func checkOutage(errs map[string]string, o *Outage) {
+	if o == nil {
+		errs["outage"] = "is required for an outage: give outage.service and outage.from"
+		return
+	}
+	o.Service = strings.TrimSpace(o.Service)
+	if o.Service == "" {
+		errs["outage.service"] = "is required"
+	}
+	checkText(errs, "outage.service", o.Service, MaxFactLen, false)
+	if o.From.IsZero() {
+		errs["outage.from"] = "is required, as an RFC 3339 time such as 2026-12-05T14:00:00+01:00"
+	}
+	if o.Until != nil && o.Until.Before(o.From) {
+		errs["outage.until"] = "must not be before outage.from"
+	}
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Renderer turns an editor's Markdown into HTML safe to store and show.
+type Renderer struct {
+	md     goldmark.Markdown
+	policy *bluemonday.Policy
+}
+
+// NewRenderer builds the Markdown pipeline. Raw HTML in Markdown is escaped
+// by goldmark; bluemonday then keeps only the tags Mastodon and Matrix
+// clients display, so what is stored is safe wherever it is shown.
+func NewRenderer() *Renderer {
+	p := bluemonday.NewPolicy()
+	p.AllowElements("p", "br", "strong", "em", "b", "i", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr")
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowURLSchemes("http", "https", "mailto")
+	p.RequireParseableURLs(true)
+	p.RequireNoFollowOnLinks(true)
+	p.AddTargetBlankToFullyQualifiedLinks(true)
+	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]+$`)).OnElements("ol")
+	return &Renderer{
+		md:     goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough)),
+		policy: p,
+	}
+}
+
+// HTML renders markdown to sanitised HTML.
+func (r *Renderer) HTML(markdown string) (string, error) {
+	var buf bytes.Buffer
+	if err := r.md.Convert([]byte(markdown), &buf); err != nil {
+		return "", fmt.Errorf("render markdown: %w", err)
+	}
+	return strings.TrimSpace(r.policy.Sanitize(buf.String())), nil
+}
+
+// Service validates, stores and publishes announcements.
+type Service struct {
+	store    *Store
+	render   *Renderer
+	now      func() time.Time
+	onOutbox func()
+}
+
+// NewService returns a service on store. onOutbox, if not nil, is called
+// after every commit that wrote an outbox row, so the dispatcher need not poll.
+func NewService(store *Store, onOutbox func()) *Service {
+	return &Service{store: store, render: NewRenderer(), now: time.Now, onOutbox: onOutbox}
+}
+
+// Store gives read access to the service's store.
+func (s *Service) Store() *Store { return s.store }
+
+func (s *Service) notify() {
+	if s.onOutbox != nil {
+		s.onOutbox()
+	}
+}
+
+// EnsureBoard creates the board name with a fresh RSA-2048 key pair unless
+// it exists; created says which.
+func (s *Service) EnsureBoard(ctx context.Context, name, displayName string) (b Board, created bool, err error) {
+	b, err = s.store.BoardByName(ctx, name)
+	if err == nil {
+		return b, false, nil
+	}
+	if err != ErrNotFound {
+		return b, false, err
+	}
+	// 2048 bits: Mastodon verifies nothing else, and larger keys make every
+	// delivery's signature slower.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return b, false, fmt.Errorf("generate key for board %q: %w", name, err)
+	}
+	priv := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: mustPKCS8(key)})
+	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return b, false, err
+	}
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	if displayName == "" {
+		displayName = name
+	}
+	b, err = s.store.CreateBoard(ctx, Board{Name: name, DisplayName: displayName, PrivateKeyPEM: string(priv), PublicKeyPEM: string(pub), CreatedAt: s.now().UTC()})
+	return b, err == nil, err
+}
+
+func mustPKCS8(key *rsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		panic(err) // only fails for unknown key types
+	}
+	return der
+}
+
+func (s *Service) build(d Draft, a *Announcement) error {
+	if err := d.Normalize(); err != nil {
+		return err
+	}
+	html, err := s.render.HTML(d.Body)
+	if err != nil {
+		return err
+	}
+	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
+	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage
+	return nil
+}
+
+// Create validates d and publishes it on the board. With an idempotency key,
+// a repeat of the same request returns the first announcement (replayed
+// true) instead of creating another; a different request with the same key
+// fails with ErrIdempotencyConflict.
+func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) (a Announcement, replayed bool, err error) {
+	if err := s.build(d, &a); err != nil {
+		return a, false, err
+	}
+	reqHash := ""
+	if idemKey != "" {
+		raw, _ := json.Marshal(d)
+		sum := sha256.Sum256(raw)
+		reqHash = hex.EncodeToString(sum[:])
+	}
+	now := s.now().UTC()
+	a.Board, a.Version, a.CreatedAt, a.UpdatedAt = b.Name, 1, now, now
+	existing, err := s.store.insertAnnouncement(ctx, b.ID, &a, idemKey, reqHash)
+	if err != nil {
+		return a, false, err
+	}
+	if existing != 0 {
+		a, err = s.store.Announcement(ctx, b.ID, existing)
+		return a, true, err
+	}
+	s.notify()
+	return a, false, nil
+}
+
+// Update applies edit to the current draft of announcement id and publishes
+// the new version.
+func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draft) error) (Announcement, error) {
+	a, err := s.store.Announcement(ctx, b.ID, id)
+	if err != nil {
+		return a, err
+	}
+	if a.DeletedAt != nil {
+		return a, ErrGone
+	}
+	d := DraftOf(a)
+	if err := edit(&d); err != nil {
+		return a, err
+	}
+	prev := a.Version
+	if err := s.build(d, &a); err != nil {
+		return a, err
+	}
+	a.Version = prev + 1
+	a.UpdatedAt = s.now().UTC()
+	// Federation peers compare updated timestamps; two edits within one
+	// millisecond must still look newer.
+	if !a.UpdatedAt.After(a.CreatedAt) {
+		a.UpdatedAt = a.CreatedAt.Add(time.Millisecond)
+	}
+	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev); err != nil {
+		return a, err
+	}
+	s.notify()
+	return a, nil
+}
+
+// Delete removes announcement id and tells every destination.
+func (s *Service) Delete(ctx context.Context, b Board, id int64) error {
+	if err := s.store.deleteAnnouncement(ctx, b.ID, id, s.now().UTC()); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}

@@ -1,0 +1,194 @@
+package board
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newTestService(t *testing.T) (*Service, Board) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := NewStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, nil)
+	b, created, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil || !created {
+		t.Fatalf("ensure board: %v %v", created, err)
+	}
+	return svc, b
+}
+
+func TestValidationNamesEachField(t *testing.T) {
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
+	before := start.Add(-time.Hour)
+	cases := []struct {
+		name   string
+		draft  Draft
+		fields []string
+	}{
+		{"empty", Draft{}, []string{"title"}},
+		{"unknown kind", Draft{Kind: "party", Title: "x"}, []string{"kind"}},
+		{"long title", Draft{Title: strings.Repeat("é", MaxTitle+1)}, []string{"title"}},
+		{"bad tag", Draft{Title: "x", Tags: []string{"two words"}}, []string{"tags"}},
+		{"bad language", Draft{Title: "x", Language: "French"}, []string{"language"}},
+		{"control chars", Draft{Title: "x\x00y"}, []string{"title"}},
+		{"event without details", Draft{Kind: KindEvent, Title: "x"}, []string{"event"}},
+		{"event ends before start", Draft{Kind: KindEvent, Title: "x", Event: &Event{Start: start, End: &before, URL: "javascript:alert(1)"}}, []string{"event.end", "event.url"}},
+		{"call without roles or contact", Draft{Kind: KindCall, Title: "x", Call: &Call{}}, []string{"call.roles", "call.contact"}},
+		{"call with zero places", Draft{Kind: KindCall, Title: "x", Call: &Call{Roles: []Role{{Name: "cook"}}, Contact: "me"}}, []string{"call.roles[0].places"}},
+		{"outage without service", Draft{Kind: KindOutage, Title: "x", Outage: &Outage{}}, []string{"outage.service", "outage.from"}},
+		{"details of another kind", Draft{Kind: KindNews, Title: "x", Outage: &Outage{Service: "mail", From: start}}, []string{"outage"}},
+	}
+	for _, c := range cases {
+		err := c.draft.Normalize()
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("%s: error %v, want a ValidationError", c.name, err)
+			continue
+		}
+		for _, f := range c.fields {
+			if ve.Fields[f] == "" {
+				t.Errorf("%s: no message for %s in %v", c.name, f, ve.Fields)
+			}
+		}
+	}
+	ok := Draft{Title: "  Hello ", Tags: []string{"#Food", "food", "Fête"}}
+	if err := ok.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Title != "Hello" || ok.Kind != KindNews || strings.Join(ok.Tags, ",") != "Food,Fête" {
+		t.Fatalf("normalized draft = %+v", ok)
+	}
+}
+
+func TestMarkdownIsSanitised(t *testing.T) {
+	r := NewRenderer()
+	for in, bad := range map[string]string{
+		"<script>alert(1)</script>":           "<script",
+		"[x](javascript:alert(1))":            "javascript:",
+		"<img src=x onerror=alert(1)>":        "onerror",
+		`<a href="https://x" style="a">y</a>`: "style",
+	} {
+		out, err := r.HTML(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, bad) {
+			t.Errorf("%q rendered as %q, which keeps %q", in, out, bad)
+		}
+	}
+	out, _ := r.HTML("**bold** and https://example.org")
+	if !strings.Contains(out, "<strong>bold</strong>") || !strings.Contains(out, `href="https://example.org"`) || !strings.Contains(out, `rel="nofollow`) {
+		t.Errorf("markdown rendered as %q", out)
+	}
+}
+
+func TestPublishWritesOutboxInTheSameTransaction(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, err := svc.Create(ctx, b, Draft{Title: "Hello", Body: "*hi*"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Create(ctx, b, Draft{}, ""); err == nil {
+		t.Fatal("an invalid draft was stored")
+	}
+	a2, err := svc.Update(ctx, b, a.ID, func(d *Draft) error { d.Title = "Hello again"; return nil })
+	if err != nil || a2.Version != 2 || !a2.UpdatedAt.After(a2.CreatedAt) {
+		t.Fatalf("update: %+v %v", a2, err)
+	}
+	if err := svc.Delete(ctx, b, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(ctx, b, a.ID); !errors.Is(err, ErrGone) {
+		t.Fatalf("second delete: %v, want ErrGone", err)
+	}
+	if _, err := svc.Update(ctx, b, a.ID, func(*Draft) error { return nil }); !errors.Is(err, ErrGone) {
+		t.Fatalf("edit after delete: %v, want ErrGone", err)
+	}
+	entries, err := svc.Store().PendingOutbox(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, e := range entries {
+		verbs = append(verbs, string(e.Verb)+":"+string(rune('0'+e.Version)))
+	}
+	if strings.Join(verbs, " ") != "create:1 update:2 delete:2" {
+		t.Fatalf("outbox = %v", verbs)
+	}
+	got, err := svc.Store().Announcement(ctx, b.ID, a.ID)
+	if err != nil || got.DeletedAt == nil || got.Title != "Hello again" {
+		t.Fatalf("stored: %+v %v", got, err)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	d := Draft{Title: "Assembly"}
+	a1, replay1, err := svc.Create(ctx, b, d, "k1")
+	if err != nil || replay1 {
+		t.Fatal(err, replay1)
+	}
+	a2, replay2, err := svc.Create(ctx, b, d, "k1")
+	if err != nil || !replay2 || a2.ID != a1.ID {
+		t.Fatalf("replay: %+v %v %v", a2, replay2, err)
+	}
+	if _, _, err := svc.Create(ctx, b, Draft{Title: "Other"}, "k1"); !errors.Is(err, ErrIdempotencyConflict) {
+		t.Fatalf("other request, same key: %v", err)
+	}
+	if n, _ := svc.Store().CountAnnouncements(ctx, b.ID); n != 1 {
+		t.Fatalf("%d announcements, want 1", n)
+	}
+	if n, _ := svc.Store().CountPendingOutbox(ctx); n != 1 {
+		t.Fatalf("%d outbox rows, want 1", n)
+	}
+}
+
+func TestTokensAreStoredHashed(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	plain, err := svc.Store().CreateToken(ctx, &b.ID, "editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	svc.Store().db.QueryRow(`SELECT hash FROM tokens`).Scan(&stored)
+	if stored == plain || strings.Contains(stored, plain[7:]) {
+		t.Fatal("token stored in clear")
+	}
+	tok, err := svc.Store().Authenticate(ctx, plain)
+	if err != nil || tok.BoardID == nil || *tok.BoardID != b.ID {
+		t.Fatalf("authenticate: %+v %v", tok, err)
+	}
+	if _, err := svc.Store().Authenticate(ctx, plain+"x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+func TestAnnouncementsByTag(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	svc.Create(ctx, b, Draft{Title: "a", Tags: []string{"Food", "fair"}}, "")
+	svc.Create(ctx, b, Draft{Title: "b", Tags: []string{"foodbank"}}, "")
+	svc.Create(ctx, b, Draft{Title: "c"}, "")
+	list, err := svc.Store().AnnouncementsTagged(ctx, b.ID, "food", 0, 10)
+	if err != nil || len(list) != 1 || list[0].Title != "a" {
+		t.Fatalf("tagged food: %+v %v", list, err)
+	}
+	if all, _ := svc.Store().Announcements(ctx, b.ID, 0, 10); len(all) != 3 {
+		t.Fatalf("all: %d", len(all))
+	}
+}

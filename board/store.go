@@ -1,0 +1,659 @@
+package board
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo, one static binary
+)
+
+// Store keeps everything Crieur knows in one SQLite file. The SQL is kept
+// portable (no SQLite-only types) so a PostgreSQL store can follow.
+type Store struct {
+	db *sql.DB
+}
+
+// OpenDB opens (creating if needed) the SQLite file at path, tuned for one
+// writer process: WAL so readers never block, a busy timeout instead of
+// SQLITE_BUSY errors.
+func OpenDB(path string) (*sql.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection serialises writers in-process, which SQLite needs
+	// anyway, and keeps the busy timeout for other processes (the CLI).
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// NewStore migrates db and returns a store on it.
+func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
+	for i, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("migrate store (statement %d): %w", i, err)
+		}
+	}
+	return &Store{db: db}, nil
+}
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS boards (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		display_name TEXT NOT NULL,
+		summary TEXT NOT NULL DEFAULT '',
+		private_key_pem TEXT NOT NULL,
+		public_key_pem TEXT NOT NULL,
+		created_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tokens (
+		id INTEGER PRIMARY KEY,
+		hash TEXT NOT NULL UNIQUE,
+		board_id BIGINT REFERENCES boards(id),
+		label TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS announcements (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		kind TEXT NOT NULL,
+		title TEXT NOT NULL,
+		body TEXT NOT NULL,
+		body_html TEXT NOT NULL,
+		tags TEXT NOT NULL,
+		content_warning TEXT NOT NULL,
+		language TEXT NOT NULL,
+		details TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		deleted_at BIGINT)`,
+	`CREATE INDEX IF NOT EXISTS announcements_board ON announcements(board_id, id)`,
+	`CREATE TABLE IF NOT EXISTS outbox (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+		verb TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		created_at BIGINT NOT NULL,
+		dispatched_at BIGINT)`,
+	`CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(dispatched_at, id)`,
+	`CREATE TABLE IF NOT EXISTS idempotency_keys (
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		idem_key TEXT NOT NULL,
+		request_hash TEXT NOT NULL,
+		announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (board_id, idem_key))`,
+	`CREATE TABLE IF NOT EXISTS followers (
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		actor_id TEXT NOT NULL,
+		inbox TEXT NOT NULL,
+		shared_inbox TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (board_id, actor_id))`,
+	`CREATE TABLE IF NOT EXISTS deliveries (
+		outbox_id BIGINT NOT NULL,
+		target TEXT NOT NULL,
+		state TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		last_error TEXT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (outbox_id, target))`,
+	`CREATE TABLE IF NOT EXISTS sessions (
+		hash TEXT PRIMARY KEY,
+		token_id BIGINT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+		expires_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS interactions (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+		kind TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		activity_id TEXT NOT NULL UNIQUE,
+		content TEXT NOT NULL,
+		created_at BIGINT NOT NULL)`,
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// CreateBoard stores a new board with its key pair.
+func (s *Store) CreateBoard(ctx context.Context, b Board) (Board, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO boards (name, display_name, summary, private_key_pem, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.Name, b.DisplayName, b.Summary, b.PrivateKeyPEM, b.PublicKeyPEM, ms(b.CreatedAt))
+	if err != nil {
+		return b, fmt.Errorf("create board %q: %w", b.Name, err)
+	}
+	b.ID, err = res.LastInsertId()
+	return b, err
+}
+
+const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at`
+
+func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
+	var b Board
+	var created int64
+	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, ErrNotFound
+	}
+	b.CreatedAt = fromMS(created)
+	return b, err
+}
+
+// BoardByName returns the board called name, or ErrNotFound.
+func (s *Store) BoardByName(ctx context.Context, name string) (Board, error) {
+	return scanBoard(s.db.QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
+}
+
+// BoardByID returns the board with id, or ErrNotFound.
+func (s *Store) BoardByID(ctx context.Context, id int64) (Board, error) {
+	return scanBoard(s.db.QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE id = ?`, id))
+}
+
+// Boards lists every board by name.
+func (s *Store) Boards(ctx context.Context) ([]Board, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+boardCols+` FROM boards ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Board
+	for rows.Next() {
+		b, err := scanBoard(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Token is an admin credential; BoardID nil means every board.
+type Token struct {
+	ID      int64
+	BoardID *int64
+	Label   string
+}
+
+func hashToken(plain string) string {
+	sum := sha256.Sum256([]byte(plain))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateToken makes a new admin token and returns its only plain copy.
+func (s *Store) CreateToken(ctx context.Context, boardID *int64, label string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	plain := "crieur_" + base64.RawURLEncoding.EncodeToString(raw)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at) VALUES (?, ?, ?, ?)`,
+		hashToken(plain), boardID, label, ms(time.Now()))
+	if err != nil {
+		return "", fmt.Errorf("store token: %w", err)
+	}
+	return plain, nil
+}
+
+// CountTokens tells whether anyone can administer the server yet.
+func (s *Store) CountTokens(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n)
+	return n, err
+}
+
+// Authenticate finds the token matching plain, or ErrNotFound.
+func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
+	want := hashToken(plain)
+	var t Token
+	var hash string
+	var boardID sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT id, hash, board_id, label FROM tokens WHERE hash = ?`, want).Scan(&t.ID, &hash, &boardID, &t.Label)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	// The lookup is by hash, so this compare is belt and braces against a
+	// collation surprise, done in constant time as the design asks.
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(want)) != 1 {
+		return t, ErrNotFound
+	}
+	if boardID.Valid {
+		t.BoardID = &boardID.Int64
+	}
+	return t, nil
+}
+
+// CreateSession opens a web session for a token and returns its only
+// plain copy (the cookie value); the store keeps a hash.
+func (s *Store) CreateSession(ctx context.Context, tokenID int64, ttl time.Duration) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	plain := base64.RawURLEncoding.EncodeToString(raw)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, token_id, expires_at) VALUES (?, ?, ?)`, hashToken(plain), tokenID, ms(time.Now().Add(ttl)))
+	return plain, err
+}
+
+// SessionToken returns the token behind a live session, or ErrNotFound.
+func (s *Store) SessionToken(ctx context.Context, plain string) (Token, error) {
+	var t Token
+	var boardID sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label FROM sessions s JOIN tokens t ON t.id = s.token_id
+		WHERE s.hash = ? AND s.expires_at > ?`, hashToken(plain), ms(time.Now())).Scan(&t.ID, &boardID, &t.Label)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if boardID.Valid {
+		t.BoardID = &boardID.Int64
+	}
+	return t, err
+}
+
+// DeleteSession ends a web session.
+func (s *Store) DeleteSession(ctx context.Context, plain string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ? OR expires_at < ?`, hashToken(plain), ms(time.Now()))
+	return err
+}
+
+type details struct {
+	Event  *Event  `json:"event,omitempty"`
+	Call   *Call   `json:"call,omitempty"`
+	Outage *Outage `json:"outage,omitempty"`
+}
+
+const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at`
+
+func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error) {
+	var a Announcement
+	var tags, det string
+	var created, updated int64
+	var deleted sql.NullInt64
+	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
+		return a, fmt.Errorf("announcement %d tags: %w", a.ID, err)
+	}
+	var d details
+	if err := json.Unmarshal([]byte(det), &d); err != nil {
+		return a, fmt.Errorf("announcement %d details: %w", a.ID, err)
+	}
+	a.Event, a.Call, a.Outage = d.Event, d.Call, d.Outage
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	if deleted.Valid {
+		t := fromMS(deleted.Int64)
+		a.DeletedAt = &t
+	}
+	return a, nil
+}
+
+func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
+	t := a.Tags
+	if t == nil {
+		t = []string{}
+	}
+	tb, err := json.Marshal(t)
+	if err != nil {
+		return "", "", err
+	}
+	db, err := json.Marshal(details{a.Event, a.Call, a.Outage})
+	return string(tb), string(db), err
+}
+
+// Announcement returns one announcement of a board, deleted ones included
+// (their pages answer 410).
+func (s *Store) Announcement(ctx context.Context, boardID, id int64) (Announcement, error) {
+	return scanAnnouncement(s.db.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+}
+
+// Announcements lists a board's live announcements, newest first, at most
+// limit of them with ids below before (0: from the newest).
+func (s *Store) Announcements(ctx context.Context, boardID int64, before int64, limit int) ([]Announcement, error) {
+	return s.AnnouncementsTagged(ctx, boardID, "", before, limit)
+}
+
+// AnnouncementsTagged is Announcements limited to those carrying tag
+// (any case; "" for all).
+func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag string, before int64, limit int) ([]Announcement, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	// Tags are stored as a JSON list of words without quotes or
+	// backslashes (Normalize guarantees it), so a quoted match is exact.
+	pattern := "%"
+	if tag != "" {
+		pattern = `%"` + strings.ToLower(tag) + `"%`
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? AND LOWER(a.tags) LIKE ? ORDER BY a.id DESC LIMIT ?`, boardID, before, pattern, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Announcement
+	for rows.Next() {
+		a, err := scanAnnouncement(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CountAnnouncements counts a board's live announcements (0 boardID: all boards).
+func (s *Store) CountAnnouncements(ctx context.Context, boardID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL AND (? = 0 OR board_id = ?)`, boardID, boardID).Scan(&n)
+	return n, err
+}
+
+func insertOutbox(ctx context.Context, tx *sql.Tx, boardID, annID int64, verb Verb, version int, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (board_id, announcement_id, verb, version, created_at) VALUES (?, ?, ?, ?, ?)`,
+		boardID, annID, verb, version, ms(now))
+	if err != nil {
+		return fmt.Errorf("write outbox: %w", err)
+	}
+	return nil
+}
+
+// insertAnnouncement stores a new announcement, its outbox row and, when
+// given, its idempotency key, all in one transaction: either everything is
+// there to be published or nothing is.
+func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announcement, idemKey, reqHash string) (existing int64, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if idemKey != "" {
+		var prevHash string
+		err := tx.QueryRowContext(ctx, `SELECT announcement_id, request_hash FROM idempotency_keys WHERE board_id = ? AND idem_key = ?`, boardID, idemKey).Scan(&existing, &prevHash)
+		switch {
+		case err == nil && prevHash != reqHash:
+			return 0, ErrIdempotencyConflict
+		case err == nil:
+			return existing, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, err
+		}
+	}
+	tags, det, err := encodeAnnouncement(a)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO announcements (board_id, kind, title, body, body_html, tags, content_warning, language, details, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		boardID, a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt))
+	if err != nil {
+		return 0, fmt.Errorf("insert announcement: %w", err)
+	}
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return 0, err
+	}
+	if idemKey != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (board_id, idem_key, request_hash, announcement_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+			boardID, idemKey, reqHash, a.ID, ms(a.CreatedAt)); err != nil {
+			return 0, fmt.Errorf("store idempotency key: %w", err)
+		}
+	}
+	if err := insertOutbox(ctx, tx, boardID, a.ID, VerbCreate, a.Version, a.CreatedAt); err != nil {
+		return 0, err
+	}
+	return 0, tx.Commit()
+}
+
+// updateAnnouncement replaces an announcement's content and bumps its
+// version, with the Update outbox row in the same transaction. prevVersion
+// guards against two editors overwriting each other.
+func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announcement, prevVersion int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	tags, det, err := encodeAnnouncement(a)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE announcements SET kind = ?, title = ?, body = ?, body_html = ?, tags = ?, content_warning = ?, language = ?, details = ?, version = ?, updated_at = ?
+		WHERE board_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
+		a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.UpdatedAt), boardID, a.ID, prevVersion)
+	if err != nil {
+		return fmt.Errorf("update announcement: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("announcement %d changed while it was being edited; try again: %w", a.ID, ErrNotFound)
+	}
+	if err := insertOutbox(ctx, tx, boardID, a.ID, VerbUpdate, a.Version, a.UpdatedAt); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// deleteAnnouncement marks an announcement deleted, with its Delete outbox row.
+func (s *Store) deleteAnnouncement(ctx context.Context, boardID, id int64, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	var deleted sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if deleted.Valid {
+		return ErrGone
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET deleted_at = ?, updated_at = ? WHERE id = ?`, ms(now), ms(now), id); err != nil {
+		return fmt.Errorf("delete announcement: %w", err)
+	}
+	if err := insertOutbox(ctx, tx, boardID, id, VerbDelete, version, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e OutboxEntry
+		var created int64
+		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = fromMS(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountPendingOutbox counts outbox entries not yet handed to the queue.
+func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// OutboxEntry returns one outbox entry.
+func (s *Store) OutboxEntry(ctx context.Context, id int64) (OutboxEntry, error) {
+	var e OutboxEntry
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE id = ?`, id).
+		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	e.CreatedAt = fromMS(created)
+	return e, err
+}
+
+// MarkDispatched records that an outbox entry's fan-out job is queued.
+func (s *Store) MarkDispatched(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dispatched_at = ? WHERE id = ?`, ms(time.Now()), id)
+	return err
+}
+
+// AddFollower stores (or refreshes) a follower of a board.
+func (s *Store) AddFollower(ctx context.Context, boardID int64, f Follower) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO followers (board_id, actor_id, inbox, shared_inbox, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (board_id, actor_id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox`,
+		boardID, f.ActorID, f.Inbox, f.SharedInbox, ms(f.CreatedAt))
+	return err
+}
+
+// RemoveFollower deletes one follow; it reports whether there was one.
+func (s *Store) RemoveFollower(ctx context.Context, boardID int64, actorID string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM followers WHERE board_id = ? AND actor_id = ?`, boardID, actorID)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RemoveActor forgets a deleted remote account on every board.
+func (s *Store) RemoveActor(ctx context.Context, actorID string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM followers WHERE actor_id = ?`, actorID)
+	return err
+}
+
+// Followers lists a board's followers, oldest first.
+func (s *Store) Followers(ctx context.Context, boardID int64) ([]Follower, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT actor_id, inbox, shared_inbox, created_at FROM followers WHERE board_id = ? ORDER BY created_at, actor_id`, boardID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Follower
+	for rows.Next() {
+		var f Follower
+		var created int64
+		if err := rows.Scan(&f.ActorID, &f.Inbox, &f.SharedInbox, &created); err != nil {
+			return nil, err
+		}
+		f.CreatedAt = fromMS(created)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// CountFollowers counts a board's followers.
+func (s *Store) CountFollowers(ctx context.Context, boardID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM followers WHERE board_id = ?`, boardID).Scan(&n)
+	return n, err
+}
+
+// RecordDelivery stores the latest state of one outbox entry at one target.
+func (s *Store) RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+		outboxID, target, state, attempts, lastErr, ms(time.Now()))
+	return err
+}
+
+// Deliveries lists every delivery of every version of an announcement.
+func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
+		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.announcement_id = ? ORDER BY d.outbox_id, d.target`, announcementID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var updated int64
+		if err := rows.Scan(&d.OutboxID, &d.Verb, &d.Version, &d.Target, &d.State, &d.Attempts, &d.LastError, &updated); err != nil {
+			return nil, err
+		}
+		d.UpdatedAt = fromMS(updated)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// AddInteraction records a like, boost or reply once per activity id.
+func (s *Store) AddInteraction(ctx context.Context, boardID, announcementID int64, in Interaction) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (activity_id) DO NOTHING`, boardID, announcementID, in.Kind, in.Actor, in.ActivityID, in.Content, ms(in.CreatedAt))
+	return err
+}
+
+// RemoveInteraction forgets an interaction whose activity was undone.
+func (s *Store) RemoveInteraction(ctx context.Context, actor, activityID string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE activity_id = ? AND actor = ?`, activityID, actor)
+	return err
+}
+
+// Interactions lists what remote accounts did with an announcement.
+func (s *Store) Interactions(ctx context.Context, announcementID int64) ([]Interaction, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, actor, activity_id, content, created_at FROM interactions WHERE announcement_id = ? ORDER BY id`, announcementID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Interaction
+	for rows.Next() {
+		var in Interaction
+		var created int64
+		if err := rows.Scan(&in.Kind, &in.Actor, &in.ActivityID, &in.Content, &created); err != nil {
+			return nil, err
+		}
+		in.CreatedAt = fromMS(created)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,440 @@
+// Command crieur-bench measures delivery throughput against the signing
+// bound, and how much a hanging or failing host slows the others. It runs
+// everything on loopback: a private redis-server, inbox servers on
+// 127.0.x.y addresses (one host each), and delivery pools built from the
+// same code `crieur deliver` runs. It prints its figures; it asserts nothing.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"crieur/federation/activitypub"
+	"crieur/federation/delivery"
+	"crieur/federation/delivery/redistest"
+)
+
+var newConns atomic.Int64
+
+type staticKey struct{ k *rsa.PrivateKey }
+
+func (s staticKey) PrivateKey(context.Context, string) (*rsa.PrivateKey, error) { return s.k, nil }
+
+// sinks are inbox servers; each counts the POSTs it answered.
+type sinks struct {
+	urls      []string
+	counts    []atomic.Int64
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+func startSinks(subnet, n int, handler func(i int) http.HandlerFunc) (*sinks, error) {
+	s := &sinks{counts: make([]atomic.Int64, n)}
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.%d.%d:0", subnet+i/250, 1+i%250))
+		if err != nil {
+			return nil, err
+		}
+		srv := &http.Server{Handler: handler(i), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		s.servers = append(s.servers, srv)
+		s.urls = append(s.urls, "http://"+ln.Addr().String())
+	}
+	return s, nil
+}
+
+func (s *sinks) total() int64 {
+	var t int64
+	for i := range s.counts {
+		t += s.counts[i].Load()
+	}
+	return t
+}
+
+func (s *sinks) close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// okSinks are healthy inboxes. They stand in for other machines, so they
+// are as light as HTTP/1.1 allows (read the request, answer 202, keep the
+// connection): what they cost on these shared cores is not Crieur's.
+func okSinks(subnet, n int) (*sinks, error) {
+	s := &sinks{counts: make([]atomic.Int64, n)}
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.%d.%d:0", subnet+i/250, 1+i%250))
+		if err != nil {
+			return nil, err
+		}
+		s.listeners = append(s.listeners, ln)
+		s.urls = append(s.urls, "http://"+ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				newConns.Add(1)
+				go serveInbox(c, &s.counts[i])
+			}
+		}()
+	}
+	return s, nil
+}
+
+func serveInbox(c net.Conn, count *atomic.Int64) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		length := -1
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(line) <= 2 {
+				break
+			}
+			if k, v, ok := strings.Cut(string(line), ":"); ok && strings.EqualFold(k, "Content-Length") {
+				length, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		if length < 0 {
+			return
+		}
+		if _, err := r.Discard(length); err != nil {
+			return
+		}
+		count.Add(1)
+		if _, err := c.Write([]byte("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")); err != nil {
+			return
+		}
+	}
+}
+
+// activity is a typical Create of about 1.5 kB.
+func activity(i int) map[string]any {
+	return map[string]any{
+		"@context": []any{"https://www.w3.org/ns/activitystreams"},
+		"id":       fmt.Sprintf("https://bench.example/boards/news/a/%d/activity/create", i),
+		"type":     "Create", "actor": "https://bench.example/boards/news",
+		"to": []string{"https://www.w3.org/ns/activitystreams#Public"},
+		"object": map[string]any{
+			"id": fmt.Sprintf("https://bench.example/boards/news/a/%d", i), "type": "Note",
+			"content": "<p><strong>Volunteers wanted</strong></p><p>" + strings.Repeat("We need help to run the repair café on Saturday. ", 24) + "</p>",
+		},
+	}
+}
+
+func jobs(prefix string, targets []string, perTarget int) []delivery.Job {
+	var out []delivery.Job
+	act := activity(1)
+	for n := range perTarget {
+		for i, t := range targets {
+			inbox := fmt.Sprintf("%s/users/%d/inbox", t, n)
+			j, err := activitypub.DeliveryJob(fmt.Sprintf("%s:%d:%d", prefix, i, n), 1, "news", "https://bench.example/boards/news#main-key", inbox, act)
+			if err != nil {
+				panic(err)
+			}
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+type bench struct {
+	rdb         *redis.Client
+	key         *rsa.PrivateKey
+	workers     int
+	concurrency int
+	timeout     time.Duration
+	log         *slog.Logger
+}
+
+// deliver enqueues js, runs the worker pools until done() holds, and
+// returns the elapsed time.
+func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, error) {
+	ctx := context.Background()
+	b.rdb.FlushAll(ctx)
+	q := delivery.NewRedisQueue(b.rdb, "bench:", activitypub.KindDeliver)
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var clients []*http.Client
+	defer func() {
+		// Each run has its own clients; their sockets must not pile up.
+		for _, c := range clients {
+			c.CloseIdleConnections()
+		}
+	}()
+	for range b.workers {
+		// One pool per worker, each its own Redis consumer, as separate
+		// `crieur deliver` processes would be.
+		client := activitypub.NewHTTPClient(b.timeout, true)
+		clients = append(clients, client)
+		p := &delivery.Pool{
+			Queue: delivery.NewRedisQueue(b.rdb, "bench:", activitypub.KindDeliver).WithResults(),
+			Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
+				Client: client, Keys: staticKey{b.key}, UserAgent: "crieur-bench",
+			}},
+			Policy:  delivery.RetryPolicy{Base: 30 * time.Second, Max: time.Hour, Window: 48 * time.Hour},
+			Hosts:   delivery.DefaultHostPolicy,
+			Workers: b.concurrency, Lease: 2 * b.timeout, Poll: 50 * time.Millisecond, Log: b.log,
+		}
+		wg.Go(func() { p.Run(runCtx) })
+	}
+	// The workers are waiting, as they are when a fan-out arrives; the
+	// clock runs from the enqueue to the last delivery.
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	err := q.Enqueue(ctx, js...)
+	for err == nil && !done() {
+		if time.Since(start) > 2*time.Minute {
+			err = errors.New("deliveries did not complete within 2 minutes")
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	stop()
+	wg.Wait()
+	return elapsed, err
+}
+
+// signingRate runs the delivery signer on every core for d.
+func signingRate(key *rsa.PrivateKey, d time.Duration) float64 {
+	body, _ := json.Marshal(activity(1))
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if err := activitypub.SignForBenchmark(key, "http://127.0.0.1:1/inbox", body); err != nil {
+					panic(err)
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func main() {
+	followers := flag.Int("followers", 2000, "deliveries in the throughput run")
+	hosts := flag.Int("hosts", 200, "loopback hosts they are spread over")
+	workers := flag.Int("workers", 2, "worker pools (as crieur deliver processes)")
+	concurrency := flag.Int("concurrency", 32, "deliveries in flight per worker")
+	runs := flag.Int("runs", 3, "repetitions; medians are reported")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "crieur-bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*followers, *hosts, *workers, *concurrency, *runs); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "crieur-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(followers, hosts, workers, concurrency, runs int) error {
+	dir, err := os.MkdirTemp("", "crieur-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// everysec: Redis's own default with AOF, what an operator would run.
+	rs, err := redistest.StartServer(dir, "--appendfsync", "everysec")
+	if err != nil {
+		return err
+	}
+	defer rs.Stop()
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: 4 * workers * concurrency})
+	defer rdb.Close()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	b := &bench{rdb: rdb, key: key, workers: workers, concurrency: concurrency, timeout: 2 * time.Second,
+		log: benchLogger()}
+
+	fmt.Printf("crieur-bench: GOMAXPROCS=%d, %d workers x %d in flight, Redis queue, %d runs (medians)\n\n", runtime.GOMAXPROCS(0), workers, concurrency, runs)
+
+	// 1. Throughput against the signing bound.
+	ok, err := okSinks(1, hosts)
+	if err != nil {
+		return err
+	}
+	defer ok.close()
+	targets := ok.urls
+	perTarget := max(1, followers/hosts)
+	var rates, sigs, ratios, busy, redisCPU []float64
+	fmt.Printf("%-5s %14s %14s %8s %10s %16s %10s\n", "run", "deliveries/s", "signatures/s", "ratio", "cpu busy", "redis cpu/deliv.", "new conns")
+	for r := range runs {
+		sig := signingRate(key, 2*time.Second)
+		base := ok.total()
+		want := int64(perTarget * len(targets))
+		js := jobs(fmt.Sprint("t", r), targets, perTarget)
+		cpu0, rcpu0 := cpuTime(), redisCPUTime(rdb)
+		elapsed, err := b.deliver(js, func() bool { return ok.total()-base >= want })
+		if err != nil {
+			return err
+		}
+		// This process's CPU over what both cores could give: the delivery
+		// pools plus the inbox servers, which share the cores here.
+		bz := (cpuTime() - cpu0).Seconds() / elapsed.Seconds() / float64(runtime.GOMAXPROCS(0))
+		rc := (redisCPUTime(rdb) - rcpu0).Seconds() / float64(want)
+		rate := float64(want) / elapsed.Seconds()
+		rates, sigs, ratios = append(rates, rate), append(sigs, sig), append(ratios, rate/sig)
+		busy, redisCPU = append(busy, bz), append(redisCPU, rc)
+		fmt.Printf("%-5d %14.0f %14.0f %7.1f%% %9.0f%% %14.0fµs %10d\n", r+1, rate, sig, 100*rate/sig, 100*bz, rc*1e6, newConns.Swap(0))
+	}
+	fmt.Printf("%-5s %14.0f %14.0f %7.1f%% %9.0f%% %14.0fµs   (%d deliveries to %d hosts; target >= 85%%)\n\n",
+		"median", median(rates), median(sigs), 100*median(ratios), 100*median(busy), 1e6*median(redisCPU), perTarget*len(targets), len(targets))
+
+	// 2. The same deliveries with a hanging host and a failing host
+	// beside them, their jobs at the head of the queue.
+	healthy := ok
+	failing, err := startSinks(5, 1, func(int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer failing.close()
+	hang, err := net.Listen("tcp", "127.0.6.1:0")
+	if err != nil {
+		return err
+	}
+	defer hang.Close()
+	var held []net.Conn
+	var heldMu sync.Mutex
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			heldMu.Lock()
+			held = append(held, c) // accepted, never answered
+			heldMu.Unlock()
+		}
+	}()
+	defer func() {
+		heldMu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		heldMu.Unlock()
+	}()
+	perHealthy := perTarget
+	wantHealthy := int64(perHealthy * len(healthy.urls))
+	var slow []float64
+	fmt.Printf("%-5s %16s %16s %9s\n", "run", "healthy alone", "with bad hosts", "slowdown")
+	for r := range runs {
+		base := healthy.total()
+		alone, err := b.deliver(jobs(fmt.Sprint("h", r), healthy.urls, perHealthy), func() bool { return healthy.total()-base >= wantHealthy })
+		if err != nil {
+			return err
+		}
+		mixed := jobs(fmt.Sprint("m", r), healthy.urls, perHealthy)
+		mixed = append(mixed, jobs(fmt.Sprint("x", r), failing.urls, 100)...)
+		mixed = append(mixed, jobs(fmt.Sprint("y", r), []string{"http://" + hang.Addr().String()}, 100)...)
+		// Interleave so the bad hosts' jobs sit among the healthy ones.
+		slices.SortFunc(mixed, func(a, b delivery.Job) int {
+			return strings.Compare(a.ID[strings.IndexByte(a.ID, ':'):], b.ID[strings.IndexByte(b.ID, ':'):])
+		})
+		base = healthy.total()
+		with, err := b.deliver(mixed, func() bool { return healthy.total()-base >= wantHealthy })
+		if err != nil {
+			return err
+		}
+		heldMu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		held = nil
+		heldMu.Unlock()
+		s := with.Seconds()/alone.Seconds() - 1
+		slow = append(slow, s)
+		fmt.Printf("%-5d %15.0fms %15.0fms %8.1f%%\n", r+1, ms(alone), ms(with), 100*s)
+	}
+	fmt.Printf("%-5s %16s %16s %8.1f%%   (%d deliveries to %d healthy hosts, plus 100 to a host answering 500 and 100 to one that never answers; target <= 10%%)\n",
+		"median", "", "", 100*median(slow), wantHealthy, len(healthy.urls))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// redisCPUTime is the CPU redis-server has used (INFO cpu).
+func redisCPUTime(rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			var f float64
+			fmt.Sscan(v, &f)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchLogger() *slog.Logger {
+	if os.Getenv("CRIEUR_BENCH_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"crieur/board"
+	"crieur/config"
+)
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if v, ok := cutEnv(kv, name); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func parseTimeFlag(name, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %q is not an RFC 3339 time like 2026-12-05T14:00:00+01:00", name, v)
+	}
+	return &t, nil
+}
+
+// post publishes an announcement through the admin API, so the CLI obeys
+// the same validation and idempotency as every other editor.
+func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("post", flag.ContinueOnError)
+	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
+	boardName := fs.String("board", "news", "board to post on")
+	kind := fs.String("kind", "news", "news, event, call or outage")
+	title := fs.String("title", "", "title (required)")
+	cw := fs.String("cw", "", "content warning")
+	lang := fs.String("lang", "", "language tag, e.g. fr")
+	idem := fs.String("idempotency-key", "", "makes retrying this command safe: the same key never posts twice")
+	var tags, roles stringList
+	fs.Var(&tags, "tag", "hashtag (repeatable)")
+	start := fs.String("start", "", "event start (RFC 3339)")
+	end := fs.String("end", "", "event end (RFC 3339)")
+	place := fs.String("place", "", "event place")
+	eventURL := fs.String("url", "", "event link")
+	fs.Var(&roles, "role", "call for volunteers: NAME:PLACES (repeatable)")
+	deadline := fs.String("deadline", "", "call: answer before (RFC 3339)")
+	contact := fs.String("contact", "", "call: how to answer")
+	service := fs.String("service", "", "outage: the service")
+	from := fs.String("from", "", "outage: start (RFC 3339)")
+	until := fs.String("until", "", "outage: expected end (RFC 3339)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur post [options] [FILE|-]\nThe body is Markdown from FILE or standard input. The token comes from CRIEUR_TOKEN.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	token := envValue(env, "CRIEUR_TOKEN")
+	if token == "" {
+		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
+	}
+	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
+		*server = v
+	}
+	var src io.Reader = stdin
+	if f := fs.Arg(0); f != "" && f != "-" {
+		file, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		src = file
+	}
+	body, err := io.ReadAll(io.LimitReader(src, board.MaxBody*4+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	d := board.Draft{Kind: board.Kind(*kind), Title: *title, Body: string(body), Tags: tags, ContentWarning: *cw, Language: *lang}
+	switch d.Kind {
+	case board.KindEvent:
+		st, err := parseTimeFlag("start", *start)
+		if err != nil {
+			return err
+		}
+		en, err := parseTimeFlag("end", *end)
+		if err != nil {
+			return err
+		}
+		d.Event = &board.Event{End: en, Place: *place, URL: *eventURL}
+		if st != nil {
+			d.Event.Start = *st
+		}
+	case board.KindCall:
+		dl, err := parseTimeFlag("deadline", *deadline)
+		if err != nil {
+			return err
+		}
+		d.Call = &board.Call{Deadline: dl, Contact: *contact}
+		for _, r := range roles {
+			name, n, ok := strings.Cut(r, ":")
+			places, err := strconv.Atoi(n)
+			if !ok || err != nil {
+				return fmt.Errorf("--role %q: write NAME:PLACES, e.g. cook:2", r)
+			}
+			d.Call.Roles = append(d.Call.Roles, board.Role{Name: name, Places: places})
+		}
+	case board.KindOutage:
+		fr, err := parseTimeFlag("from", *from)
+		if err != nil {
+			return err
+		}
+		un, err := parseTimeFlag("until", *until)
+		if err != nil {
+			return err
+		}
+		d.Outage = &board.Outage{Service: *service, Until: un}
+		if fr != nil {
+			d.Outage.From = *fr
+		}
+	}
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	url := strings.TrimSuffix(*server, "/") + "/api/v1/boards/" + *boardName + "/announcements"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if *idem != "" {
+		req.Header.Set("Idempotency-Key", *idem)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("reach %s: %w", *server, err)
+	}
+	defer resp.Body.Close()
+	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error  string            `json:"error"`
+			Fields map[string]string `json:"fields"`
+		}
+		_ = json.Unmarshal(respBody, &e)
+		msg := e.Error
+		if msg == "" {
+			msg = strings.TrimSpace(string(respBody))
+		}
+		keys := make([]string, 0, len(e.Fields))
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			msg += fmt.Sprintf("\n  %s: %s", k, e.Fields[k])
+		}
+		return fmt.Errorf("server refused the announcement (%d): %s", resp.StatusCode, msg)
+	}
+	var a board.Announcement
+	if err := json.Unmarshal(respBody, &a); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	verb := "posted"
+	if resp.Header.Get("Idempotent-Replayed") == "true" {
+		verb = "already posted"
+	}
+	fmt.Fprintf(stdout, "%s announcement %d on %s: %s\n", verb, a.ID, a.Board, a.Title)
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []string) (*board.Service, func(), error) {
+	cfg, err := loadConfig(fs, args, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := board.OpenDB(cfg.DatabasePath())
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := board.NewStore(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return board.NewService(store, nil), func() { db.Close() }, nil
+}
+
+func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: crieur board create NAME | crieur board list")
+	}
+	fs := flag.NewFlagSet("board "+args[0], flag.ContinueOnError)
+	switch args[0] {
+	case "create":
+		display := fs.String("display-name", "", "name shown to followers")
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return errors.New("usage: crieur board create NAME [--display-name TEXT]")
+		}
+		name := args[1]
+		if !config.ValidBoardName(name) {
+			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
+		}
+		svc, done, err := openService(ctx, fs, args[2:], env)
+		if err != nil {
+			return err
+		}
+		defer done()
+		b, created, err := svc.EnsureBoard(ctx, name, *display)
+		if err != nil {
+			return err
+		}
+		if !created {
+			return fmt.Errorf("board %q already exists", b.Name)
+		}
+		fmt.Fprintf(stdout, "created board %s\n", b.Name)
+		return nil
+	case "key":
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return errors.New("usage: crieur board key NAME > NAME.pem")
+		}
+		svc, done, err := openService(ctx, fs, args[2:], env)
+		if err != nil {
+			return err
+		}
+		defer done()
+		b, err := svc.Store().BoardByName(ctx, args[1])
+		if err != nil {
+			return fmt.Errorf("board %q: %w", args[1], err)
+		}
+		_, err = io.WriteString(stdout, b.PrivateKeyPEM)
+		return err
+	case "list":
+		svc, done, err := openService(ctx, fs, args[1:], env)
+		if err != nil {
+			return err
+		}
+		defer done()
+		boards, err := svc.Store().Boards(ctx)
+		if err != nil {
+			return err
+		}
+		for _, b := range boards {
+			fmt.Fprintf(stdout, "%s\t%s\n", b.Name, b.DisplayName)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown board command %q", args[0])
+}
+
+func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: crieur token create [--board NAME] [--label TEXT]")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	boardName := fs.String("board", "", "limit the token to one board (default: every board)")
+	label := fs.String("label", "", "a note saying who holds the token")
+	svc, done, err := openService(ctx, fs, args[1:], env)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var boardID *int64
+	if *boardName != "" {
+		b, err := svc.Store().BoardByName(ctx, *boardName)
+		if err != nil {
+			return fmt.Errorf("board %q: %w", *boardName, err)
+		}
+		boardID = &b.ID
+	}
+	tok, err := svc.Store().CreateToken(ctx, boardID, *label)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

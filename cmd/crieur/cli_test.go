@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CRIEUR_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// The README's run command: `crieur serve` in an empty directory, no
+// configuration, creates ./data, a board and a token shown once.
+func TestZeroConfigServe(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	start := func() (string, *logBuffer, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, crieurBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		cmd.Dir = dir
+		cmd.Env = cleanEnv()
+		stdout, stderr := &logBuffer{}, &logBuffer{}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 15*time.Second, "crieur to listen", func() bool {
+			return strings.Contains(stderr.String(), "crieur listening")
+		})
+		// The token is printed before the server listens.
+		stop := func() { cancel(); cmd.Wait() }
+		t.Cleanup(stop)
+		return stdout.String(), stderr, stop
+	}
+	out, logs, stop := start()
+	var token string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "crieur_") {
+			token = line
+		}
+	}
+	if token == "" {
+		t.Fatalf("no admin token printed: %q", out)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Fatal("the admin token reached the log")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "crieur.db")); err != nil {
+		t.Fatalf("no database in ./data: %v", err)
+	}
+	c := &crieurProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Token: token}
+	var boards []map[string]any
+	if code := c.api("GET", "/api/v1/boards", nil, nil, &boards); code != 200 || len(boards) != 1 || boards[0]["name"] != "news" {
+		t.Fatalf("boards: %d %v", code, boards)
+	}
+	stop()
+
+	out, _, _ = start()
+	if strings.Contains(out, "crieur_") {
+		t.Fatal("a second start printed another token")
+	}
+	if code := c.api("GET", "/api/v1/boards", nil, nil, nil); code != 200 {
+		t.Fatalf("the first token stopped working after a restart: %d", code)
+	}
+
+	// crieur post, through the admin API.
+	post := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, append([]string{"post"}, args...)...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+token, "CRIEUR_SERVER="+c.URL)
+		cmd.Stdin = strings.NewReader(stdin)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if out, err := post("We need **you**.", "--title", "Cooks wanted", "--kind", "call", "--role", "cook:2", "--contact", "a@b.org", "--idempotency-key", "cooks"); err != nil || !strings.Contains(out, "posted announcement 1") {
+		t.Fatalf("post: %v %s", err, out)
+	}
+	if out, err := post("We need **you**.", "--title", "Cooks wanted", "--kind", "call", "--role", "cook:2", "--contact", "a@b.org", "--idempotency-key", "cooks"); err != nil || !strings.Contains(out, "already posted announcement 1") {
+		t.Fatalf("repeat post: %v %s", err, out)
+	}
+	if out, err := post("x", "--title", "Cooks", "--kind", "call", "--role", "cook"); err == nil || !strings.Contains(out, "NAME:PLACES") {
+		t.Fatalf("bad role: %v %s", err, out)
+	}
+	if out, err := post("x", "--kind", "call", "--role", "cook:2"); err == nil || !strings.Contains(out, "title: is required") || !strings.Contains(out, "call.contact") {
+		t.Fatalf("invalid post: %v %s", err, out)
+	}
+}

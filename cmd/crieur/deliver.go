@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"crieur/board"
+	"crieur/config"
+	"crieur/federation/activitypub"
+	"crieur/federation/delivery"
+	"crieur/federation/matrix"
+)
+
+// deliver runs delivery workers only: they need Redis and the boards' key
+// files, not the store, so they can run on any machine.
+func deliver(ctx context.Context, args []string, stderr io.Writer, env []string) error {
+	fs := flag.NewFlagSet("deliver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	keys := fs.String("keys", "", "directory of BOARD.pem key files (crieur board key BOARD)")
+	metricsAddr := fs.String("metrics-listen", "", "serve /metrics on this address (optional)")
+	cfg, err := loadConfig(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("crieur deliver needs Redis: pass --redis redis://host:port/0 (or set redis_url)")
+	}
+	if *keys == "" {
+		return errors.New("crieur deliver needs --keys DIR holding BOARD.pem for every board it delivers for")
+	}
+	if st, err := os.Stat(*keys); err != nil || !st.IsDir() {
+		return fmt.Errorf("--keys %s: not a directory", *keys)
+	}
+	if cfg.Delivery.Workers == 0 {
+		return errors.New("delivery.workers is 0: this process would do nothing")
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	rdb, err := connectRedis(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	// Outcomes travel back to serve with each finished job (no store here).
+	q := delivery.NewRedisQueue(rdb, redisPrefix, activitypub.KindDeliver).WithResults()
+	reg := prometheus.NewRegistry()
+	pool := newPool(cfg, q, map[string]delivery.Handler{
+		activitypub.KindDeliver: newDeliverer(cfg, &activitypub.FileKeys{Dir: *keys}),
+	}, cfg.Delivery.Workers, nil, delivery.NewMetrics(reg, q), log)
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler(reg, []*delivery.Pool{pool}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+	log.Info("crieur deliver running", "workers", cfg.Delivery.Workers, "keys", *keys)
+	pool.Run(ctx)
+	return nil
+}
+
+// openQueue opens the queue the configuration names, for operator commands.
+func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), error) {
+	if cfg.RedisURL != "" {
+		rdb, err := connectRedis(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend), func() { rdb.Close() }, nil
+	}
+	db, err := board.OpenDB(cfg.DatabasePath())
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := delivery.NewSQLiteQueue(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return q, func() { db.Close() }, nil
+}
+
+// deliveriesCmd lists and revives dead letters.
+func deliveriesCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	if len(args) == 0 || (args[0] != "dead" && args[0] != "retry") {
+		return errors.New("usage: crieur deliveries dead [--limit N] | crieur deliveries retry ID")
+	}
+	fs := flag.NewFlagSet("deliveries "+args[0], flag.ContinueOnError)
+	limit := fs.Int("limit", 100, "how many dead letters to list")
+	rest := args[1:]
+	var id string
+	if args[0] == "retry" {
+		if len(rest) == 0 || rest[0] == "" || rest[0][0] == '-' {
+			return errors.New("usage: crieur deliveries retry ID (the ID column of 'crieur deliveries dead')")
+		}
+		id, rest = rest[0], rest[1:]
+	}
+	cfg, err := loadConfig(fs, rest, env)
+	if err != nil {
+		return err
+	}
+	q, done, err := openQueue(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if args[0] == "retry" {
+		if err := q.Revive(ctx, id); err != nil {
+			if errors.Is(err, delivery.ErrNoSuchJob) {
+				return fmt.Errorf("no dead letter %q; 'crieur deliveries dead' lists them", id)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "queued %s again\n", id)
+		return nil
+	}
+	dead, err := q.Dead(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tKIND\tTARGET\tATTEMPTS\tDIED\tERROR")
+	for _, d := range dead {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", d.Handle, d.Kind, d.Target, d.Attempts, d.DiedAt.UTC().Format(time.RFC3339), d.Error)
+	}
+	return w.Flush()
+}

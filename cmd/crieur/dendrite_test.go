@@ -1,0 +1,163 @@
+package main
+
+// A real Dendrite homeserver on loopback for the Matrix tests, built from
+// testdata/dendrite (a module of its own) the first time a test needs it.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+)
+
+var (
+	dendriteOnce sync.Once
+	dendriteBin  string
+	dendriteErr  error
+)
+
+func buildDendrite(t *testing.T) string {
+	t.Helper()
+	dendriteOnce.Do(func() {
+		dir, _ := filepath.Abs("testdata/dendrite")
+		dendriteBin = filepath.Join(filepath.Dir(crieurBin), "dendrite-bin")
+		cmd := exec.Command("go", "install", "tool")
+		cmd.Dir = dir
+		// CGO_ENABLED=0 builds in about half the time; Dendrite does not need cgo.
+		cmd.Env = append(os.Environ(), "GOBIN="+dendriteBin, "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			dendriteErr = fmt.Errorf("build dendrite: %v\n%s", err, out)
+		}
+	})
+	if dendriteErr != nil {
+		t.Fatal(dendriteErr)
+	}
+	return dendriteBin
+}
+
+type dendrite struct {
+	t    *testing.T
+	bin  string
+	dir  string
+	port int
+	URL  string
+	cmd  *exec.Cmd
+	log  *logBuffer
+	done chan struct{}
+}
+
+const dendriteServer = "localhost"
+
+func startDendrite(t *testing.T) *dendrite {
+	t.Helper()
+	bin := buildDendrite(t)
+	d := &dendrite{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), log: &logBuffer{}}
+	d.URL = fmt.Sprintf("http://127.0.0.1:%d", d.port)
+	run := func(name string, args ...string) []byte {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		cmd.Dir = d.dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return out
+	}
+	run("generate-keys", "--private-key", "matrix_key.pem")
+	conf := string(run("generate-config", "-ci", "-dir", filepath.Join(d.dir, "data"), "-server", dendriteServer))
+	for old, repl := range map[string]string{
+		"disable_federation: false":              "disable_federation: true",
+		"enable_outbound: true":                  "enable_outbound: false",
+		"registration_disabled: false":           "registration_disabled: true",
+		"registration_shared_secret: complement": "registration_shared_secret: crieur-test-secret",
+	} {
+		if !strings.Contains(conf, old) {
+			t.Fatalf("dendrite config has no %q", old)
+		}
+		conf = strings.Replace(conf, old, repl, 1)
+	}
+	if err := os.WriteFile(filepath.Join(d.dir, "dendrite.yaml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(d.dir, "data"), 0o700)
+	d.Start()
+	t.Cleanup(func() {
+		d.Stop()
+		if t.Failed() {
+			t.Logf("dendrite log:\n%s", tail(d.log.String(), 30))
+		}
+	})
+	return d
+}
+
+// Start runs (or runs again) the homeserver on the same port and data.
+func (d *dendrite) Start() {
+	d.t.Helper()
+	d.cmd = exec.Command(filepath.Join(d.bin, "dendrite"), "-config", "dendrite.yaml", "-http-bind-address", fmt.Sprintf("127.0.0.1:%d", d.port))
+	d.cmd.Dir = d.dir
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.done = make(chan struct{})
+	go func() { d.cmd.Wait(); close(d.done) }()
+	waitFor(d.t, 30*time.Second, "dendrite to answer", func() bool {
+		resp, err := http.Get(d.URL + "/_matrix/client/versions")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// Stop ends the homeserver and waits for it.
+func (d *dendrite) Stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+	d.cmd = nil
+}
+
+func (d *dendrite) createAccount(user, password string) {
+	d.t.Helper()
+	cmd := exec.Command(filepath.Join(d.bin, "create-account"), "-config", "dendrite.yaml", "-username", user, "-password", password, "-url", d.URL)
+	cmd.Dir = d.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.t.Fatalf("create-account %s: %v\n%s", user, err, out)
+	}
+}
+
+func (d *dendrite) login(user, password string) *mautrix.Client {
+	d.t.Helper()
+	cli, err := mautrix.NewClient(d.URL, "", "")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	_, err = cli.Login(context.Background(), &mautrix.ReqLogin{
+		Type: mautrix.AuthTypePassword, Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: user},
+		Password: password, StoreCredentials: true,
+	})
+	if err != nil {
+		d.t.Fatalf("login %s: %v", user, err)
+	}
+	return cli
+}
+
+func userID(name string) id.UserID { return id.NewUserID(name, dendriteServer) }

@@ -1,0 +1,336 @@
+package main
+
+// Acceptance tests of ActivityPub publishing, against a real Fedify peer.
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+type announcement struct {
+	ID      int64  `json:"id"`
+	Title   string `json:"title"`
+	Version int    `json:"version"`
+}
+
+type deliveries struct {
+	Counts     map[string]int `json:"counts"`
+	Deliveries []struct {
+		Verb      string `json:"verb"`
+		Target    string `json:"target"`
+		State     string `json:"state"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+	} `json:"deliveries"`
+}
+
+func (c *crieurProc) post(body map[string]any, headers map[string]string) (announcement, int) {
+	c.t.Helper()
+	var a announcement
+	code := c.api("POST", "/api/v1/boards/news/announcements", body, headers, &a)
+	return a, code
+}
+
+func (c *crieurProc) objectURL(id int64) string {
+	return fmt.Sprintf("%s/boards/news/a/%d", c.URL, id)
+}
+
+func (c *crieurProc) deliveries(id int64) deliveries {
+	c.t.Helper()
+	var d deliveries
+	if code := c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/deliveries", id), nil, nil, &d); code != 200 {
+		c.t.Fatalf("deliveries of %d: status %d", id, code)
+	}
+	return d
+}
+
+// Acceptance 1: a Fedify peer looks the board up, follows, gets the Accept,
+// then gets Create, Update and Delete, verifying every signature and Digest.
+func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startPeer(t)
+	p.follow(c)
+
+	var followers []map[string]any
+	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
+	if len(followers) != 1 || followers[0]["actor"] != p.URL+"/users/alice" {
+		t.Fatalf("followers = %v, want alice of the peer", followers)
+	}
+
+	a, code := c.post(map[string]any{
+		"kind": "event", "title": "Install party", "body": "Bring a **laptop**.", "tags": []string{"libre"},
+		"event": map[string]any{"start": "2026-12-05T14:00:00+01:00", "end": "2026-12-05T18:00:00+01:00", "place": "Salle des fêtes"},
+	}, nil)
+	if code != http.StatusCreated {
+		t.Fatalf("create: status %d", code)
+	}
+	obj := c.objectURL(a.ID)
+	create := p.waitActivity("Create", obj)
+	note := create.object()
+	content, _ := note["content"].(string)
+	if !create.Verified || create.Actor != c.URL+"/boards/news" || note["type"] != "Note" ||
+		!strings.Contains(content, "Install party") || !strings.Contains(content, "<strong>laptop</strong>") || !strings.Contains(content, "Salle des fêtes") {
+		t.Fatalf("Create as received: %+v, object %v", create, note)
+	}
+	if note["startTime"] == nil {
+		t.Errorf("event Note has no startTime: %v", note)
+	}
+
+	var edited announcement
+	if code := c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": "Install party (moved to Sunday)"}, nil, &edited); code != 200 || edited.Version != 2 {
+		t.Fatalf("edit: status %d, %+v", code, edited)
+	}
+	un := p.waitActivity("Update", obj).object()
+	if un["updated"] == nil || !strings.Contains(un["content"].(string), "moved to Sunday") {
+		t.Fatalf("Update object lacks updated or the new title: %v", un)
+	}
+
+	if code := c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: status %d", code)
+	}
+	p.waitActivity("Delete", obj)
+
+	for _, accept := range []string{"application/activity+json", "text/html"} {
+		req, _ := http.NewRequest("GET", obj, nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGone {
+			t.Errorf("GET %s as %s after delete: %d, want 410", obj, accept, resp.StatusCode)
+		}
+	}
+	if st := p.state(); len(st.Rejected) != 0 {
+		t.Errorf("the peer refused signatures from crieur: %v", st.Rejected)
+	}
+	c.waitQueueIdle()
+	d := c.deliveries(a.ID)
+	if d.Counts["delivered"] != 3 || d.Counts["pending"]+d.Counts["dead"] != 0 {
+		t.Errorf("deliveries = %+v, want create, update and delete delivered", d)
+	}
+}
+
+// Acceptance 2: bad inbox POSTs are refused and leave nothing behind. The
+// same request signed properly is accepted, so the refusals are the checks'
+// doing, not a broken inbox.
+func TestInboxRefusesBadRequests(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startPeer(t)
+	inbox := c.URL + "/boards/news/inbox"
+	follow := func(n int) map[string]any {
+		return map[string]any{
+			"@context": "https://www.w3.org/ns/activitystreams",
+			"id":       fmt.Sprintf("%s/follows/raw-%d", p.URL, n),
+			"type":     "Follow", "actor": p.URL + "/users/alice", "object": c.URL + "/boards/news",
+		}
+	}
+	for i, mode := range []string{"unsigned", "wrongkey", "stale", "tampered"} {
+		out := p.call("/_test/send", map[string]any{"url": inbox, "activity": follow(i), "mode": mode})
+		if out["status"] != float64(401) {
+			t.Errorf("%s POST: status %v, want 401", mode, out["status"])
+		}
+	}
+	// Signed by alice but claiming to be someone else.
+	impostor := follow(10)
+	impostor["actor"] = p.URL + "/users/bob"
+	if out := p.call("/_test/send", map[string]any{"url": inbox, "activity": impostor, "mode": "ok"}); out["status"] != float64(401) {
+		t.Errorf("actor not the key owner: status %v, want 401", out["status"])
+	}
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	resp, err := http.Post(inbox, "application/activity+json", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize POST: status %d, want 413", resp.StatusCode)
+	}
+	resp, err = http.Post(inbox, "text/plain", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain POST: status %d, want 415", resp.StatusCode)
+	}
+
+	var followers []map[string]any
+	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
+	if len(followers) != 0 {
+		t.Fatalf("refused requests stored followers: %v", followers)
+	}
+	var st map[string]int
+	c.api("GET", "/api/v1/queue", nil, nil, &st)
+	if st["ready"]+st["done"]+st["dead"] != 0 {
+		t.Fatalf("refused requests queued work: %v", st)
+	}
+
+	if out := p.call("/_test/send", map[string]any{"url": inbox, "activity": follow(20), "mode": "ok"}); out["status"] != float64(202) {
+		t.Fatalf("well-signed Follow: status %v, want 202 (%v)", out["status"], out["body"])
+	}
+	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
+	if len(followers) != 1 {
+		t.Fatalf("well-signed Follow not stored: %v", followers)
+	}
+}
+
+// Acceptance 3: one Idempotency-Key, one announcement, one Create.
+func TestIdempotencyKeyPostsOnce(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startPeer(t)
+	p.follow(c)
+	body := map[string]any{"title": "General assembly", "body": "Thursday 19:00."}
+	key := map[string]string{"Idempotency-Key": "assembly-2026-12"}
+	first, code1 := c.post(body, key)
+	second, code2 := c.post(body, key)
+	if code1 != http.StatusCreated || code2 != http.StatusOK || first.ID != second.ID {
+		t.Fatalf("same key twice: %d id %d, then %d id %d; want 201 then 200 with one id", code1, first.ID, code2, second.ID)
+	}
+	if _, code := c.post(map[string]any{"title": "Something else"}, key); code != http.StatusUnprocessableEntity {
+		t.Fatalf("same key, other request: status %d, want 422", code)
+	}
+	c.waitQueueIdle()
+	var list []announcement
+	c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &list)
+	if len(list) != 1 {
+		t.Fatalf("announcements = %+v, want exactly one", list)
+	}
+	st := p.state()
+	creates := st.received("Create", c.objectURL(first.ID))
+	if len(creates) != 1 || st.Attempts[creates[0].ID] != 1 {
+		t.Fatalf("peer got %d Creates in %d POSTs, want 1 in 1", len(creates), st.Attempts[c.objectURL(first.ID)+"/activity/create"])
+	}
+}
+
+// Acceptance 4: an inbox failing twice gets the activity once after the
+// failures; one answering 410 is given up at once; the API shows both.
+func TestDeliveryRetriesThenGivesUp(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	flaky, gone := startPeer(t), startPeer(t)
+	flaky.follow(c)
+	gone.follow(c)
+	flaky.call("/_test/mode", map[string]any{"fail": 2})
+	gone.call("/_test/mode", map[string]any{"gone": true})
+
+	a, _ := c.post(map[string]any{"title": "Server move on Saturday", "kind": "outage",
+		"outage": map[string]any{"service": "cloud", "from": "2026-12-05T08:00:00Z"}}, nil)
+	c.waitQueueIdle()
+	createID := c.objectURL(a.ID) + "/activity/create"
+
+	fs := flaky.state()
+	if n := len(fs.received("Create", c.objectURL(a.ID))); n != 1 || fs.Attempts[createID] != 3 {
+		t.Fatalf("flaky inbox: %d Creates accepted after %d POSTs, want 1 after 3", n, fs.Attempts[createID])
+	}
+	// Wait past several retry intervals: a dead delivery must stay dead.
+	time.Sleep(600 * time.Millisecond)
+	if gs := gone.state(); gs.Attempts[createID] != 1 || len(gs.received("Create", c.objectURL(a.ID))) != 0 {
+		t.Fatalf("410 inbox: %d POSTs, want exactly 1", gs.Attempts[createID])
+	}
+	d := c.deliveries(a.ID)
+	byTarget := map[string]string{}
+	for _, x := range d.Deliveries {
+		byTarget[x.Target] = fmt.Sprintf("%s/%d", x.State, x.Attempts)
+		if x.State == "dead" && !strings.Contains(x.LastError, "410") {
+			t.Errorf("dead delivery's last error %q does not say 410", x.LastError)
+		}
+	}
+	if byTarget[flaky.URL+"/inbox"] != "delivered/3" || byTarget[gone.URL+"/inbox"] != "dead/1" {
+		t.Fatalf("deliveries by target = %v, want flaky delivered/3 and gone dead/1", byTarget)
+	}
+}
+
+// Acceptance 5: killing crieur while deliveries wait for a retry loses none.
+func TestRestartKeepsPendingDeliveries(t *testing.T) {
+	data := t.TempDir()
+	c := startCrieur(t, data, 0)
+	p := startPeer(t)
+	p.follow(c)
+	p.call("/_test/mode", map[string]any{"fail": 100000})
+	var ids []int64
+	for i := range 3 {
+		a, code := c.post(map[string]any{"title": fmt.Sprintf("Volunteers wanted #%d", i), "kind": "call",
+			"call": map[string]any{"roles": []map[string]any{{"name": "driver", "places": 2}}, "contact": "hello@example.org"}}, nil)
+		if code != http.StatusCreated {
+			t.Fatalf("post %d: status %d", i, code)
+		}
+		ids = append(ids, a.ID)
+	}
+	waitFor(t, 10*time.Second, "failed first attempts", func() bool {
+		for _, id := range ids {
+			d := c.deliveries(id)
+			if d.Counts["failed"] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	token := c.Token
+	c.Kill()
+	p.call("/_test/mode", map[string]any{"fail": 0})
+	if got := p.state(); len(got.received("Create", c.objectURL(ids[0]))) != 0 {
+		t.Fatal("a Create got through while the inbox was failing")
+	}
+
+	c2 := startCrieur(t, data, c.Port)
+	c2.Token = token
+	if c2.Token == "" {
+		t.Fatal("no token")
+	}
+	waitFor(t, 15*time.Second, "every Create after the restart", func() bool {
+		st := p.state()
+		for _, id := range ids {
+			if len(st.received("Create", c2.objectURL(id))) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	c2.waitQueueIdle()
+	st := p.state()
+	for _, id := range ids {
+		if n := len(st.received("Create", c2.objectURL(id))); n != 1 {
+			t.Errorf("announcement %d: %d Creates accepted, want 1", id, n)
+		}
+	}
+}
+
+// Likes and replies from the fediverse become interactions; Undo(Follow)
+// removes the follower, who then gets nothing more.
+func TestInteractionsAndUnfollow(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startPeer(t)
+	p.follow(c)
+	a, _ := c.post(map[string]any{"title": "Repair café", "kind": "call",
+		"call": map[string]any{"roles": []map[string]any{{"name": "fixer", "places": 3}}, "contact": "Ask at the desk"}}, nil)
+	obj := c.objectURL(a.ID)
+	waitFor(t, 10*time.Second, "Create at the peer", func() bool { return len(p.state().received("Create", obj)) == 1 })
+
+	p.call("/_test/like", map[string]any{"object": obj})
+	p.call("/_test/reply", map[string]any{"object": obj, "content": "<p>I can fix <b>bikes</b> &amp; lamps</p>"})
+	var inter []map[string]any
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+	if len(inter) != 2 || inter[0]["kind"] != "like" || inter[1]["kind"] != "reply" || inter[1]["content"] != "I can fix bikes & lamps" {
+		t.Fatalf("interactions = %v", inter)
+	}
+
+	p.call("/_test/unfollow", map[string]any{})
+	var followers []map[string]any
+	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
+	if len(followers) != 0 {
+		t.Fatalf("followers after Undo(Follow) = %v", followers)
+	}
+	b, _ := c.post(map[string]any{"title": "After the unfollow"}, nil)
+	c.waitQueueIdle()
+	if n := len(p.state().received("Create", c.objectURL(b.ID))); n != 0 {
+		t.Fatalf("a former follower got %d Creates", n)
+	}
+	if d := c.deliveries(b.ID); len(d.Deliveries) != 0 {
+		t.Fatalf("deliveries to nobody: %+v", d)
+	}
+}

@@ -1,0 +1,74 @@
+// Command crieur runs a federated notice board: `crieur serve` runs the web
+// pages, admin API, inbox, dispatcher and delivery workers in one process;
+// `crieur post` publishes from a shell; `crieur board` and `crieur token`
+// set things up.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // the editor's time zone works on systems without zoneinfo
+)
+
+const version = "0.1.0"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "crieur:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `crieur %s: a federated notice board
+
+Usage:
+  crieur serve [--config FILE] [--listen ADDR] [--public-url URL] [--data DIR] [--redis URL]
+  crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
+  crieur deliveries dead [--limit N] | crieur deliveries retry ID
+  crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
+  crieur board create NAME [--display-name TEXT] [--summary TEXT]
+  crieur board list
+  crieur board key NAME          (prints the board's private key, for crieur deliver)
+  crieur token create [--board NAME] [--label TEXT]
+
+Run 'crieur COMMAND --help' for a command's options.
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, env)
+	case "deliver":
+		return deliver(ctx, args[1:], stderr, env)
+	case "deliveries":
+		return deliveriesCmd(ctx, args[1:], stdout, env)
+	case "post":
+		return post(ctx, args[1:], stdin, stdout, env)
+	case "board":
+		return boardCmd(ctx, args[1:], stdout, env)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, env)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "crieur", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintf(stdout, usage, version)
+		return nil
+	default:
+		fmt.Fprintf(stderr, usage, version)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,332 @@
+package main
+
+// Acceptance tests of Matrix publishing against a real Dendrite.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+const (
+	botPassword    = "bot-password-1"
+	readerPassword = "reader-password-1"
+)
+
+type matrixRig struct {
+	c      *crieurProc
+	d      *dendrite
+	reader *mautrix.Client
+	rooms  []id.RoomID // as the reader sees them
+	conf   []string    // as configured in crieur (an id and an alias)
+}
+
+func newMatrixRig(t *testing.T) *matrixRig {
+	t.Helper()
+	ctx := context.Background()
+	d := startDendrite(t)
+	d.createAccount("crieur", botPassword)
+	d.createAccount("reader", readerPassword)
+	reader := d.login("reader", readerPassword)
+	r1, err := reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Members", Invite: []id.UserID{userID("crieur")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Name: "News", RoomAliasName: "news"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig := &matrixRig{d: d, reader: reader, rooms: []id.RoomID{r1.RoomID, r2.RoomID},
+		conf: []string{r1.RoomID.String(), "#news:" + dendriteServer}}
+	rig.c = startCrieur(t, t.TempDir(), 0)
+	out := rig.configure(t, map[string]any{"password": botPassword}, 200)
+	for _, room := range rig.conf {
+		if st := out["rooms_status"].(map[string]any)[room]; st != "ok" {
+			t.Fatalf("room %s: %v", room, st)
+		}
+	}
+	return rig
+}
+
+func (m *matrixRig) configure(t *testing.T, cred map[string]any, want int) map[string]any {
+	t.Helper()
+	body := map[string]any{"homeserver": m.d.URL, "user_id": userID("crieur").String(), "rooms": m.conf}
+	for k, v := range cred {
+		body[k] = v
+	}
+	var out map[string]any
+	if code := m.c.api("PUT", "/api/v1/boards/news/matrix", body, nil, &out); code != want {
+		t.Fatalf("PUT matrix: %d, want %d: %v", code, want, out)
+	}
+	return out
+}
+
+// botMessages lists the bot's messages in a room, oldest first, as the
+// reader sees them.
+func (m *matrixRig) botMessages(t *testing.T, room id.RoomID) []*event.Event {
+	t.Helper()
+	resp, err := m.reader.Messages(context.Background(), room, "", "", mautrix.DirectionBackward, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*event.Event
+	for i := len(resp.Chunk) - 1; i >= 0; i-- {
+		evt := resp.Chunk[i]
+		if evt.Sender != userID("crieur") || evt.Type != event.EventMessage {
+			continue
+		}
+		_ = evt.Content.ParseRaw(evt.Type)
+		out = append(out, evt)
+	}
+	return out
+}
+
+// posts returns the bot's original messages (not edits) whose body has s.
+func (m *matrixRig) posts(t *testing.T, room id.RoomID, s string) []*event.Event {
+	var out []*event.Event
+	for _, evt := range m.botMessages(t, room) {
+		msg := evt.Content.AsMessage()
+		if msg.RelatesTo == nil && strings.Contains(msg.Body, s) {
+			out = append(out, evt)
+		}
+	}
+	return out
+}
+
+func (m *matrixRig) waitPost(t *testing.T, room id.RoomID, s string) *event.Event {
+	t.Helper()
+	var got *event.Event
+	waitFor(t, 20*time.Second, fmt.Sprintf("%q in %s", s, room), func() bool {
+		if p := m.posts(t, room, s); len(p) > 0 {
+			got = p[0]
+		}
+		return got != nil
+	})
+	return got
+}
+
+// Acceptance 1: one announcement, two rooms, read by a second account;
+// an edit is an m.replace of it; a delete redacts it.
+func TestMatrixPostEditDelete(t *testing.T) {
+	m := newMatrixRig(t)
+	a, code := m.c.post(map[string]any{"kind": "call", "title": "Cooks wanted", "body": "Ping @room and @alice:localhost, write to fair@example.org",
+		"call": map[string]any{"roles": []map[string]any{{"name": "cook", "places": 2}}, "contact": "fair@example.org"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	var originals []*event.Event
+	for _, room := range m.rooms {
+		evt := m.waitPost(t, room, "Cooks wanted")
+		msg := evt.Content.AsMessage()
+		if msg.MsgType != event.MsgNotice || msg.Format != event.FormatHTML ||
+			!strings.Contains(msg.FormattedBody, "<strong>Call for volunteers: Cooks wanted</strong>") ||
+			!strings.Contains(msg.FormattedBody, "cook (2 places)") || !strings.Contains(msg.Body, m.c.objectURL(a.ID)) {
+			t.Fatalf("message in %s: %+v", room, msg)
+		}
+		if strings.Contains(msg.Body, "@room") || strings.Contains(msg.FormattedBody, "@room") || strings.Contains(msg.Body, "@alice") ||
+			!strings.Contains(msg.Body, "fair@example.org") || msg.Mentions == nil || msg.Mentions.Room || len(msg.Mentions.UserIDs) != 0 {
+			t.Fatalf("mentions not neutralised in %s: %q / %+v", room, msg.Body, msg.Mentions)
+		}
+		originals = append(originals, evt)
+	}
+
+	if code := m.c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": "Cooks and drivers wanted"}, nil, nil); code != 200 {
+		t.Fatalf("edit: %d", code)
+	}
+	for i, room := range m.rooms {
+		waitFor(t, 20*time.Second, "the edit in "+room.String(), func() bool {
+			for _, evt := range m.botMessages(t, room) {
+				msg := evt.Content.AsMessage()
+				if msg.RelatesTo != nil && msg.RelatesTo.GetReplaceID() == originals[i].ID && msg.NewContent != nil &&
+					strings.Contains(msg.NewContent.Body, "Cooks and drivers wanted") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+
+	if code := m.c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	for i, room := range m.rooms {
+		waitFor(t, 20*time.Second, "the redaction in "+room.String(), func() bool {
+			evt, err := m.reader.GetEvent(context.Background(), room, originals[i].ID)
+			return err == nil && evt.Unsigned.RedactedBecause != nil
+		})
+	}
+	m.c.waitQueueIdle()
+	if d := m.c.deliveries(a.ID); d.Counts["delivered"] != 6 {
+		t.Errorf("deliveries = %+v, want 3 verbs x 2 rooms delivered", d.Counts)
+	}
+}
+
+// Acceptance 2: the homeserver is down while an announcement is
+// published; once it is back, the message arrives exactly once.
+func TestMatrixHomeserverDownThenUp(t *testing.T) {
+	m := newMatrixRig(t)
+	m.d.Stop()
+	a, _ := m.c.post(map[string]any{"title": "Assembly on Thursday"}, nil)
+	waitFor(t, 10*time.Second, "failed attempts while the homeserver is down", func() bool {
+		return m.c.deliveries(a.ID).Counts["failed"] == 2
+	})
+	d := m.c.deliveries(a.ID)
+	if !strings.Contains(d.Deliveries[0].LastError, "unreachable") {
+		t.Errorf("last error %q does not say the homeserver is unreachable", d.Deliveries[0].LastError)
+	}
+	m.d.Start()
+	for _, room := range m.rooms {
+		m.waitPost(t, room, "Assembly on Thursday")
+	}
+	m.c.waitQueueIdle()
+	time.Sleep(500 * time.Millisecond)
+	for _, room := range m.rooms {
+		if n := len(m.posts(t, room, "Assembly on Thursday")); n != 1 {
+			t.Errorf("%s: %d messages, want exactly 1", room, n)
+		}
+	}
+}
+
+// Acceptance 3: a reaction and a threaded reply become interactions.
+func TestMatrixReactionsAndReplies(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	a, _ := m.c.post(map[string]any{"title": "Repair café"}, nil)
+	evt := m.waitPost(t, m.rooms[0], "Repair café")
+	if _, err := m.reader.SendReaction(ctx, m.rooms[0], evt.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "I can fix bikes"}
+	reply.SetRelatesTo((&event.RelatesTo{}).SetThread(evt.ID, evt.ID))
+	if _, err := m.reader.SendMessageEvent(ctx, m.rooms[0], event.EventMessage, reply); err != nil {
+		t.Fatal(err)
+	}
+	var inter []map[string]any
+	waitFor(t, 20*time.Second, "two interactions", func() bool {
+		inter = nil
+		m.c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+		return len(inter) == 2
+	})
+	kinds := map[string]string{}
+	for _, in := range inter {
+		kinds[in["kind"].(string)] = in["content"].(string)
+		if in["actor"] != userID("reader").String() {
+			t.Errorf("interaction by %v", in["actor"])
+		}
+	}
+	if kinds["reaction"] != "👍" || kinds["reply"] != "I can fix bikes" {
+		t.Fatalf("interactions = %v", inter)
+	}
+}
+
+// Acceptance 4: a bad token, a revoked token and a room the bot may not
+// post in give clear errors and lose nothing; once fixed, the pending
+// messages go out.
+func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+
+	// A wrong token is refused up front and the working set-up stays.
+	var out map[string]any
+	if code := m.c.api("PUT", "/api/v1/boards/news/matrix", map[string]any{"homeserver": m.d.URL, "user_id": userID("crieur").String(),
+		"access_token": "not-a-token", "rooms": m.conf}, nil, &out); code != 400 || !strings.Contains(fmt.Sprint(out["error"]), "access token") {
+		t.Fatalf("bad token: %d %v", code, out)
+	}
+	// The token crieur holds is revoked behind its back.
+	bot := m.d.login("crieur", botPassword)
+	if _, err := bot.LogoutAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.c.post(map[string]any{"title": "Sent with a revoked token"}, nil)
+	waitFor(t, 10*time.Second, "a clear token error", func() bool {
+		d := m.c.deliveries(a.ID)
+		return d.Counts["failed"] == 2 && strings.Contains(d.Deliveries[0].LastError, "rejected the access token")
+	})
+	var acct map[string]any
+	m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
+	if st := fmt.Sprint(acct["rooms_status"]); !strings.Contains(st, "rejected the access token") {
+		t.Fatalf("room status does not show the token problem: %v", acct)
+	}
+	if _, ok := acct["access_token"]; ok {
+		t.Fatal("the API shows the access token")
+	}
+	m.configure(t, map[string]any{"password": botPassword}, 200) // the fix
+	for _, room := range m.rooms {
+		m.waitPost(t, room, "Sent with a revoked token")
+	}
+
+	// A room where the bot may not speak.
+	pl := &event.PowerLevelsEventContent{EventsDefault: 50, Users: map[id.UserID]int{userID("reader"): 100}}
+	r3, err := m.reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Quiet", Invite: []id.UserID{userID("crieur")}, PowerLevelOverride: pl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.conf = append(m.conf, r3.RoomID.String())
+	m.rooms = append(m.rooms, r3.RoomID)
+	m.configure(t, map[string]any{"password": botPassword}, 200)
+	b, _ := m.c.post(map[string]any{"title": "Quiet room test"}, nil)
+	waitFor(t, 10*time.Second, "a clear permission error", func() bool {
+		for _, d := range m.c.deliveries(b.ID).Deliveries {
+			if d.Target == r3.RoomID.String() && d.State == "pending" && strings.Contains(d.LastError, "may not post") {
+				return true
+			}
+		}
+		return false
+	})
+	pl.Users[userID("crieur")] = 50 // the fix
+	if _, err := m.reader.SendStateEvent(ctx, r3.RoomID, event.StatePowerLevels, "", pl); err != nil {
+		t.Fatal(err)
+	}
+	m.waitPost(t, r3.RoomID, "Quiet room test")
+	m.c.waitQueueIdle()
+	if d := m.c.deliveries(b.ID); d.Counts["delivered"] != 3 {
+		t.Fatalf("deliveries after the fix: %+v", d.Counts)
+	}
+}
+
+// The bot accepts invites to its configured rooms and from allowed
+// inviters, and ignores others.
+func TestMatrixInvites(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	joined := func(room id.RoomID) bool {
+		resp, err := m.reader.JoinedMembers(ctx, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := resp.Joined[userID("crieur")]
+		return ok
+	}
+	stranger, err := m.reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Not configured", Invite: []id.UserID{userID("crieur")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, err := m.reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Configured later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.conf = append(m.conf, configured.RoomID.String())
+	m.configure(t, map[string]any{"password": botPassword, "rooms": m.conf}, 200) // the bot is not invited yet: status says so
+	if _, err := m.reader.InviteUser(ctx, configured.RoomID, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the bot to accept the invite to a configured room", func() bool { return joined(configured.RoomID) })
+	time.Sleep(time.Second) // the sync loop has seen the stranger's invite by now
+	if joined(stranger.RoomID) {
+		t.Fatal("the bot joined a room that is not configured")
+	}
+
+	// An allowed inviter's invites are accepted.
+	m.configure(t, map[string]any{"password": botPassword, "allowed_inviters": []string{userID("reader").String()}}, 200)
+	other, err := m.reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Invited by a trusted member", Invite: []id.UserID{userID("crieur")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the bot to accept an allowed inviter's invite", func() bool { return joined(other.RoomID) })
+}

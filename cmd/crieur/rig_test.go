@@ -1,0 +1,426 @@
+package main
+
+// The test rig starts real components on loopback: the crieur binary built
+// from this tree, and a Fedify peer (Node) from testdata/fedify-peer. Every
+// process is stopped by t.Cleanup.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var crieurBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "crieur-bin")
+	if err != nil {
+		panic(err)
+	}
+	crieurBin = filepath.Join(dir, "crieur")
+	build := exec.Command("go", "build", "-o", crieurBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build crieur:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireTool fails the test in CI when a tool the rig needs is missing,
+// and skips it on a developer machine without it.
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required for this test and is not installed", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// logBuffer collects a process's output for the failure report.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type crieurProc struct {
+	t       *testing.T
+	Port    int
+	URL     string
+	DataDir string
+	Token   string
+	cmd     *exec.Cmd
+	stderr  *logBuffer
+	done    chan struct{}
+}
+
+// testEnv makes retries quick so the tests see several of them.
+var testEnv = []string{
+	"CRIEUR_ALLOW_PRIVATE_ADDRESSES=true",
+	"CRIEUR_DELIVERY_RETRY_BASE=100ms",
+	"CRIEUR_DELIVERY_RETRY_MAX=400ms",
+	"CRIEUR_DELIVERY_TIMEOUT=5s",
+	"CRIEUR_LOG_LEVEL=debug",
+}
+
+// startCrieur runs `crieur serve` on dataDir and port (0: a free one),
+// with extra environment variables after the test defaults.
+func startCrieur(t *testing.T, dataDir string, port int, extraEnv ...string) *crieurProc {
+	t.Helper()
+	if port == 0 {
+		port = freePort(t)
+	}
+	c := &crieurProc{t: t, Port: port, URL: fmt.Sprintf("http://127.0.0.1:%d", port), DataDir: dataDir, stderr: &logBuffer{}, done: make(chan struct{})}
+	c.cmd = exec.Command(crieurBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", dataDir)
+	c.cmd.Env = append(append(os.Environ(), testEnv...), extraEnv...)
+	c.cmd.Stderr = c.stderr
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tokens := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "crieur_") {
+				tokens <- line
+			}
+		}
+	}()
+	go func() { c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		c.Kill()
+		if t.Failed() {
+			t.Logf("crieur log (%s):\n%s", c.URL, tail(c.stderr.String(), 60))
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			t.Fatalf("crieur exited early:\n%s", c.stderr.String())
+		default:
+		}
+		resp, err := http.Get(c.URL + "/.well-known/nodeinfo")
+		if err == nil {
+			resp.Body.Close()
+			select {
+			case c.Token = <-tokens:
+			case <-time.After(200 * time.Millisecond):
+			}
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("crieur did not become ready:\n%s", c.stderr.String())
+	return nil
+}
+
+// Kill stops crieur with SIGKILL: no graceful shutdown, like a crash.
+func (c *crieurProc) Kill() {
+	if c.cmd.Process != nil {
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		<-c.done
+	}
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// api calls the admin API and decodes the JSON answer into out (if not nil).
+func (c *crieurProc) api(method, path string, body any, headers map[string]string, out any) int {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.URL+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (c *crieurProc) handle() string { return fmt.Sprintf("news@127.0.0.1:%d", c.Port) }
+
+type fedifyPeer struct {
+	t      *testing.T
+	URL    string
+	cmd    *exec.Cmd
+	output *logBuffer
+}
+
+var npmOnce sync.Once
+
+// startPeer runs the Fedify peer, installing its npm packages the first
+// time (from the lock file, so every run tests the same Fedify).
+func startPeer(t *testing.T) *fedifyPeer {
+	t.Helper()
+	requireTool(t, "node")
+	dir, _ := filepath.Abs("testdata/fedify-peer")
+	var npmErr error
+	npmOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@fedify", "fedify")); err == nil {
+			return
+		}
+		requireTool(t, "npm")
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			npmErr = fmt.Errorf("npm ci: %v\n%s", err, out)
+		}
+	})
+	if npmErr != nil {
+		t.Fatal(npmErr)
+	}
+	p := &fedifyPeer{t: t, output: &logBuffer{}}
+	p.cmd = exec.Command("node", "peer.mjs")
+	p.cmd.Dir = dir
+	p.cmd.Stderr = p.output
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("fedify peer log:\n%s", tail(p.output.String(), 40))
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if port, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+				ready <- port
+			}
+		}
+	}()
+	select {
+	case port := <-ready:
+		p.URL = "http://127.0.0.1:" + port
+	case <-time.After(20 * time.Second):
+		t.Fatalf("fedify peer did not start:\n%s", p.output.String())
+	}
+	return p
+}
+
+func (p *fedifyPeer) call(path string, in any) map[string]any {
+	p.t.Helper()
+	body, _ := json.Marshal(in)
+	resp, err := http.Post(p.URL+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		p.t.Fatalf("peer %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(data, &out); err != nil || resp.StatusCode != 200 {
+		p.t.Fatalf("peer %s: %d %s", path, resp.StatusCode, data)
+	}
+	return out
+}
+
+type peerActivity struct {
+	Type     string          `json:"type"`
+	ID       string          `json:"id"`
+	Actor    string          `json:"actor"`
+	Object   json.RawMessage `json:"object"`
+	Verified bool            `json:"verified"`
+}
+
+func (a peerActivity) object() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(a.Object, &m)
+	return m
+}
+
+type peerState struct {
+	Received []peerActivity `json:"received"`
+	Attempts map[string]int `json:"attempts"`
+	Rejected []string       `json:"rejected"`
+}
+
+func (p *fedifyPeer) state() peerState {
+	p.t.Helper()
+	resp, err := http.Get(p.URL + "/_test/state")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s peerState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		p.t.Fatal(err)
+	}
+	return s
+}
+
+// received lists what the peer accepted of one type about one object id
+// (or with that activity id).
+func (s peerState) received(typ, id string) []peerActivity {
+	var out []peerActivity
+	for _, a := range s.Received {
+		if a.Type != typ {
+			continue
+		}
+		oid, _ := a.object()["id"].(string)
+		if oid == "" {
+			_ = json.Unmarshal(a.Object, &oid)
+		}
+		if oid == id || a.ID == id {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// waitActivity waits until the peer has accepted an activity of typ about
+// object id, and returns the first.
+func (p *fedifyPeer) waitActivity(typ, id string) peerActivity {
+	p.t.Helper()
+	var got []peerActivity
+	waitFor(p.t, 10*time.Second, typ+" of "+id+" at the peer", func() bool {
+		got = p.state().received(typ, id)
+		return len(got) > 0
+	})
+	return got[0]
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+// follow makes the peer follow the board and waits for the Accept.
+func (p *fedifyPeer) follow(c *crieurProc) {
+	p.t.Helper()
+	out := p.call("/_test/follow", map[string]string{"handle": c.handle()})
+	if out["actor"] != c.URL+"/boards/news" {
+		p.t.Fatalf("peer resolved %s to %v", c.handle(), out["actor"])
+	}
+	waitFor(p.t, 10*time.Second, "Accept at the peer", func() bool {
+		return len(p.state().received("Accept", out["follow"].(string))) == 1
+	})
+}
+
+// waitQueueIdle waits until no delivery is queued, leased or waiting to retry.
+func (c *crieurProc) waitQueueIdle() {
+	c.t.Helper()
+	waitFor(c.t, 15*time.Second, "an idle delivery queue", func() bool {
+		var st map[string]int
+		c.api("GET", "/api/v1/queue", nil, nil, &st)
+		return st["ready"] == 0 && st["leased"] == 0 && st["outbox_pending"] == 0
+	})
+}
+
+// proc is a background crieur process other than serve (crieur deliver).
+type proc struct {
+	cmd  *exec.Cmd
+	out  *logBuffer
+	done chan struct{}
+}
+
+func startProc(t *testing.T, args []string, env ...string) *proc {
+	t.Helper()
+	p := &proc{out: &logBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(crieurBin, args...)
+	p.cmd.Env = append(append(os.Environ(), testEnv...), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("%v log:\n%s", args[:1], tail(p.out.String(), 40))
+		}
+	})
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}

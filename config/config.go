@@ -1,0 +1,330 @@
+// Package config loads Crieur's settings: one optional TOML file, then
+// CRIEUR_* environment variables, then validation whose errors name the key
+// and say how to fix it. The zero configuration is a working one.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is everything an operator can set.
+type Config struct {
+	// Listen is the address the HTTP server binds.
+	Listen string `toml:"listen"`
+	// PublicURL is the URL federation peers see; ids of actors and objects
+	// are derived from it, so it must not change once boards have followers.
+	PublicURL string `toml:"public_url"`
+	// DataDir holds the SQLite file (store and embedded queue).
+	DataDir string `toml:"data_dir"`
+	// DefaultBoard is created on first start when no board exists.
+	DefaultBoard string `toml:"default_board"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+	// AllowPrivateAddresses lets Crieur fetch from and deliver to loopback
+	// and private networks. Off in production (SSRF guard); tests turn it on.
+	AllowPrivateAddresses bool `toml:"allow_private_addresses"`
+	// MaxBodyBytes bounds every request body (admin API and inbox).
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// Timezone is how the web editor reads the times members type
+	// (an IANA name such as Europe/Paris).
+	Timezone string `toml:"timezone"`
+	// RedisURL switches the delivery queue from the embedded one to Redis
+	// (redis://host:port/db), so `crieur deliver` workers can share it.
+	RedisURL string `toml:"redis_url"`
+
+	Delivery Delivery `toml:"delivery"`
+}
+
+// Delivery tunes the queue workers and the retry policy.
+type Delivery struct {
+	Workers int `toml:"workers"`
+	// RetryBase is the first retry delay; each later one doubles, up to RetryMax.
+	RetryBase Duration `toml:"retry_base"`
+	RetryMax  Duration `toml:"retry_max"`
+	// RetryWindow is how long a delivery is retried before it becomes a dead letter.
+	RetryWindow Duration `toml:"retry_window"`
+	// Timeout bounds one HTTP delivery attempt.
+	Timeout Duration `toml:"timeout"`
+	// Lease is how long a worker holds a job before another may take it
+	// over; it must exceed Timeout.
+	Lease Duration `toml:"lease"`
+	// HostLimit caps concurrent deliveries to one host; 0 means a quarter
+	// of the workers (at least 2).
+	HostLimit int `toml:"host_limit"`
+	// ParkAfter failures in a row park a host for ParkBase, doubling up to
+	// ParkMax while its probes fail.
+	ParkAfter int      `toml:"park_after"`
+	ParkBase  Duration `toml:"park_base"`
+	ParkMax   Duration `toml:"park_max"`
+}
+
+// Duration is a time.Duration written as "30s", "2h" in TOML and env.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler for TOML.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; write it like \"30s\", \"5m\" or \"48h\"", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// Default returns the zero-configuration settings.
+func Default() Config {
+	return Config{
+		Listen:       "127.0.0.1:8080",
+		DataDir:      "./data",
+		DefaultBoard: "news",
+		LogLevel:     "info",
+		Timezone:     "UTC",
+		MaxBodyBytes: 1 << 20,
+		Delivery: Delivery{
+			// Deliveries wait on the network, not the CPU: 16 in flight cost
+			// little and keep one slow host from idling the rest.
+			Workers: 16,
+			// Close to Mastodon's spacing (it retries 16 times over about two
+			// days) while starting faster, as GoToSocial does, so a brief
+			// outage heals within a minute.
+			RetryBase:   Duration{30 * time.Second},
+			RetryMax:    Duration{6 * time.Hour},
+			RetryWindow: Duration{48 * time.Hour},
+			Timeout:     Duration{30 * time.Second},
+			Lease:       Duration{2 * time.Minute},
+			ParkAfter:   5,
+			ParkBase:    Duration{time.Minute},
+			ParkMax:     Duration{time.Hour},
+		},
+	}
+}
+
+// Error names the offending key, where it came from and what to do.
+type Error struct {
+	Key    string // dotted TOML key, e.g. delivery.retry_base
+	Source string // file path or environment variable
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("config: %s (%s): %s", e.Key, e.Source, e.Msg)
+}
+
+// Load reads path (empty: no file), applies environment overrides from env
+// (os.Environ form) and validates the result.
+func Load(path string, env []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			var perr toml.ParseError
+			if errors.As(err, &perr) {
+				return cfg, fmt.Errorf("config: %s: %s", path, perr.ErrorWithPosition())
+			}
+			return cfg, fmt.Errorf("config: %s: %w", path, err)
+		}
+		if undec := md.Undecoded(); len(undec) > 0 {
+			return cfg, &Error{Key: undec[0].String(), Source: path, Msg: "unknown key; see README.md for the keys Crieur reads"}
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// EnvName is the environment variable that overrides a dotted key.
+func EnvName(key string) string {
+	return "CRIEUR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func applyEnv(cfg *Config, env []string) error {
+	vars := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "CRIEUR_") {
+			vars[k] = v
+		}
+	}
+	return walk(reflect.ValueOf(cfg).Elem(), "", func(key string, f reflect.Value) error {
+		name := EnvName(key)
+		raw, ok := vars[name]
+		if !ok {
+			return nil
+		}
+		if err := setField(f, raw); err != nil {
+			return &Error{Key: key, Source: name, Msg: err.Error()}
+		}
+		return nil
+	})
+}
+
+func walk(v reflect.Value, prefix string, fn func(key string, f reflect.Value) error) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		key := sf.Tag.Get("toml")
+		if key == "" {
+			continue
+		}
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeFor[Duration]() {
+			if err := walk(f, key, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(key, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setField(f reflect.Value, raw string) error {
+	if f.Type() == reflect.TypeFor[Duration]() {
+		return f.Addr().Interface().(*Duration).UnmarshalText([]byte(raw))
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(raw)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean; use true or false", raw)
+		}
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		f.SetInt(n)
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// Validate checks every value and derives PublicURL from Listen when unset.
+func (c *Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || port == "" {
+		return &Error{Key: "listen", Source: "value " + strconv.Quote(c.Listen), Msg: "must be host:port, e.g. 127.0.0.1:8080"}
+	}
+	if c.PublicURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return &Error{Key: "public_url", Source: "value " + strconv.Quote(c.PublicURL), Msg: "must be an absolute http(s) URL with no path, e.g. https://board.example.org"}
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.DataDir == "" {
+		return &Error{Key: "data_dir", Source: "value \"\"", Msg: "must name a directory, e.g. ./data"}
+	}
+	if !ValidBoardName(c.DefaultBoard) {
+		return &Error{Key: "default_board", Source: "value " + strconv.Quote(c.DefaultBoard), Msg: "must be 1-30 characters of a-z, 0-9 and _"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{Key: "log_level", Source: "value " + strconv.Quote(c.LogLevel), Msg: "must be debug, info, warn or error"}
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" {
+		return &Error{Key: "timezone", Source: "value " + strconv.Quote(c.Timezone), Msg: "must be a time zone name such as Europe/Paris or UTC"}
+	}
+	if c.MaxBodyBytes < 1024 {
+		return &Error{Key: "max_body_bytes", Source: fmt.Sprint("value ", c.MaxBodyBytes), Msg: "must be at least 1024"}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return &Error{Key: "redis_url", Source: "value " + strconv.Quote(redactURL(c.RedisURL)), Msg: "must be redis://host:port/db or rediss://..."}
+		}
+	}
+	d := c.Delivery
+	// With Redis, serve may leave delivering to `crieur deliver` workers.
+	minWorkers := 1
+	if c.RedisURL != "" {
+		minWorkers = 0
+	}
+	if d.Workers < minWorkers || d.Workers > 1024 {
+		return &Error{Key: "delivery.workers", Source: fmt.Sprint("value ", d.Workers), Msg: fmt.Sprintf("must be between %d and 1024", minWorkers)}
+	}
+	if d.HostLimit < 0 || d.HostLimit > 1024 {
+		return &Error{Key: "delivery.host_limit", Source: fmt.Sprint("value ", d.HostLimit), Msg: "must be between 1 and 1024, or 0 for a quarter of delivery.workers"}
+	}
+	if d.ParkAfter < 1 {
+		return &Error{Key: "delivery.park_after", Source: fmt.Sprint("value ", d.ParkAfter), Msg: "must be at least 1"}
+	}
+	for _, p := range []struct {
+		key string
+		v   Duration
+	}{{"delivery.retry_base", d.RetryBase}, {"delivery.retry_max", d.RetryMax}, {"delivery.retry_window", d.RetryWindow}, {"delivery.timeout", d.Timeout},
+		{"delivery.lease", d.Lease}, {"delivery.park_base", d.ParkBase}, {"delivery.park_max", d.ParkMax}} {
+		if p.v.Duration <= 0 {
+			return &Error{Key: p.key, Source: "value " + p.v.String(), Msg: "must be a positive duration"}
+		}
+	}
+	if d.Lease.Duration <= d.Timeout.Duration {
+		return &Error{Key: "delivery.lease", Source: "value " + d.Lease.String(), Msg: "must be longer than delivery.timeout, or jobs would be run twice"}
+	}
+	if d.ParkMax.Duration < d.ParkBase.Duration {
+		return &Error{Key: "delivery.park_max", Source: "value " + d.ParkMax.String(), Msg: "must be at least delivery.park_base"}
+	}
+	if d.RetryMax.Duration < d.RetryBase.Duration {
+		return &Error{Key: "delivery.retry_max", Source: "value " + d.RetryMax.String(), Msg: "must be at least delivery.retry_base"}
+	}
+	return nil
+}
+
+// redactURL hides a password in a URL before it is shown.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(unparseable URL)"
+}
+
+// ValidBoardName reports whether s can be a board's name: it becomes the
+// actor's preferredUsername and the local part of @name@host.
+func ValidBoardName(s string) bool {
+	if len(s) == 0 || len(s) > 30 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Location is Timezone, loaded (Validate has checked it).
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// DatabasePath is the SQLite file inside DataDir.
+func (c *Config) DatabasePath() string {
+	return strings.TrimSuffix(c.DataDir, "/") + "/crieur.db"
+}

@@ -1,0 +1,187 @@
+package activitypub
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+// KindDeliver is the job kind of one signed POST to one inbox.
+const KindDeliver = "ap.deliver"
+
+// deliverPayload is all a worker needs: which board signs, where to POST,
+// and the exact bytes. The private key is looked up by board, never queued.
+type deliverPayload struct {
+	Board    string          `json:"board"`
+	KeyID    string          `json:"key_id"`
+	Inbox    string          `json:"inbox"`
+	Activity json.RawMessage `json:"activity"`
+}
+
+func (s *Server) deliveryJob(id string, outboxID int64, boardName, inbox string, activity any) (delivery.Job, error) {
+	return DeliveryJob(id, outboxID, boardName, s.urls.KeyID(boardName), inbox, activity)
+}
+
+// DeliveryJob builds a KindDeliver job: POST activity to inbox, signed by
+// board's key keyID.
+func DeliveryJob(id string, outboxID int64, boardName, keyID, inbox string, activity any) (delivery.Job, error) {
+	body, err := json.Marshal(activity)
+	if err != nil {
+		return delivery.Job{}, err
+	}
+	payload, err := json.Marshal(deliverPayload{Board: boardName, KeyID: keyID, Inbox: inbox, Activity: body})
+	if err != nil {
+		return delivery.Job{}, err
+	}
+	return delivery.Job{ID: id, Kind: KindDeliver, OutboxID: outboxID, Target: inbox, Payload: payload}, nil
+}
+
+// SignForBenchmark signs a typical delivery request, so benchmarks can
+// measure the signing bound with the code deliveries use.
+func SignForBenchmark(key *rsa.PrivateKey, inbox string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentTypeAP)
+	return signRequest(req, key, "https://bench.example/boards/news#main-key", body)
+}
+
+// Expand implements delivery.Expander: one job per distinct inbox of the
+// board's followers, shared inboxes first so a server gets one POST.
+func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
+	b, err := s.store.BoardByID(ctx, e.BoardID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.Announcement(ctx, b.ID, e.AnnouncementID)
+	if err != nil {
+		return nil, err
+	}
+	// A Create or Update overtaken by a delete has nothing left to show.
+	if a.DeletedAt != nil && e.Verb != board.VerbDelete {
+		return nil, nil
+	}
+	act, err := s.activity(a, e.Verb, e.Version, e.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	followers, err := s.store.Followers(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var jobs []delivery.Job
+	for _, f := range followers {
+		inbox := f.DeliveryInbox()
+		if seen[inbox] {
+			continue
+		}
+		seen[inbox] = true
+		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, act)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, job)
+	}
+	return jobs, nil
+}
+
+// KeySource hands a board's private key to the signer.
+type KeySource interface {
+	PrivateKey(ctx context.Context, board string) (*rsa.PrivateKey, error)
+}
+
+// Deliverer signs and POSTs KindDeliver jobs. It needs only the boards'
+// keys, so it can run in a process that owns no store.
+type Deliverer struct {
+	Client    *http.Client
+	Keys      KeySource
+	UserAgent string
+}
+
+// Handle implements delivery.Handler.
+func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
+	var p deliverPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return delivery.Permanent(fmt.Errorf("bad delivery payload: %w", err))
+	}
+	key, err := d.Keys.PrivateKey(ctx, p.Board)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Inbox, bytes.NewReader(p.Activity))
+	if err != nil {
+		return delivery.Permanent(fmt.Errorf("bad inbox %q: %w", p.Inbox, err))
+	}
+	req.Header.Set("Content-Type", contentTypeAP)
+	req.Header.Set("Accept", contentTypeAP)
+	req.Header.Set("User-Agent", d.UserAgent)
+	if err := signRequest(req, key, p.KeyID, p.Activity); err != nil {
+		return delivery.Permanent(err)
+	}
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return classifyNetError(err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return classifyStatus(resp, snippet)
+}
+
+// classifyNetError retries what may heal (timeouts, refused connections)
+// and gives up on what will not (our SSRF guard, a domain that does not exist).
+func classifyNetError(err error) error {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, ErrForbiddenAddress):
+		return delivery.Permanent(err)
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return delivery.Permanent(err)
+	}
+	return err
+}
+
+func classifyStatus(resp *http.Response, snippet []byte) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	err := fmt.Errorf("inbox answered %d %s", code, bytes.TrimSpace(snippet))
+	switch {
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
+			return &delivery.RetryAfterError{Err: err, After: after}
+		}
+		return err
+	case code == http.StatusRequestTimeout || code >= 500:
+		return err
+	default:
+		// Other 4xx (401, 403, 404, 410...) will not change by retrying.
+		return delivery.Permanent(err)
+	}
+}
+
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(h); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

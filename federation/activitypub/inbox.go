@@ -1,0 +1,323 @@
+package activitypub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"crieur/board"
+)
+
+// incoming is the part of an activity Crieur reads. Unknown fields, LD
+// signatures, proofs and any @context are ignored: nothing here fetches
+// JSON-LD contexts.
+type incoming struct {
+	ID     string          `json:"id"`
+	Type   any             `json:"type"`
+	Actor  json.RawMessage `json:"actor"`
+	Object json.RawMessage `json:"object"`
+}
+
+// ref is an object given either as an id or as an embedded object.
+type ref struct {
+	ID        string
+	Type      string
+	InReplyTo string
+	Content   string
+	Object    json.RawMessage
+	Raw       json.RawMessage
+}
+
+func parseRef(raw json.RawMessage) ref {
+	var r ref
+	r.Raw = raw
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		r.ID = s
+		return r
+	}
+	var o struct {
+		ID        string          `json:"id"`
+		Type      any             `json:"type"`
+		InReplyTo json.RawMessage `json:"inReplyTo"`
+		Content   string          `json:"content"`
+		Object    json.RawMessage `json:"object"`
+	}
+	if json.Unmarshal(raw, &o) == nil {
+		r.ID, r.Type, r.Content, r.Object = o.ID, typeName(o.Type), o.Content, o.Object
+		if len(o.InReplyTo) > 0 {
+			r.InReplyTo = parseRef(o.InReplyTo).ID
+		}
+	}
+	return r
+}
+
+// typeName reads "type", which JSON-LD allows to be a list.
+func typeName(t any) string {
+	switch v := t.(type) {
+	case string:
+		return v
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func acceptableContentType(h string) bool {
+	mt, _, err := mime.ParseMediaType(h)
+	return err == nil && (mt == contentTypeAP || mt == "application/ld+json")
+}
+
+// serveInbox receives an activity for b (nil: the shared inbox). Every
+// check happens before anything is stored: a request that fails one gets
+// 401 (signature) or 4xx (shape) and leaves no trace.
+func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Board) {
+	ctx := r.Context()
+	if !acceptableContentType(r.Header.Get("Content-Type")) {
+		http.Error(w, "send application/activity+json or application/ld+json", http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("activity larger than %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "could not read body", http.StatusBadRequest)
+		return
+	}
+	owner, err := s.verify(ctx, r, body)
+	if err != nil {
+		if errors.Is(err, errGone) && s.forgetGoneActor(ctx, r, body) {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		s.log.InfoContext(ctx, "inbox: refused", "path", r.URL.Path, "reason", err)
+		http.Error(w, "signature check failed", http.StatusUnauthorized)
+		return
+	}
+	var act incoming
+	if err := json.Unmarshal(body, &act); err != nil {
+		http.Error(w, "body is not a JSON object", http.StatusBadRequest)
+		return
+	}
+	actor := parseRef(act.Actor).ID
+	if actor != owner {
+		s.log.InfoContext(ctx, "inbox: refused", "reason", "actor is not the key owner", "actor", actor, "owner", owner)
+		http.Error(w, "signature check failed: actor is not the key's owner", http.StatusUnauthorized)
+		return
+	}
+	if act.ID == "" || !sameHost(act.ID, actor) {
+		http.Error(w, "activity id missing or not on the actor's host", http.StatusBadRequest)
+		return
+	}
+	status, err := s.handleActivity(ctx, b, act, actor)
+	if err != nil {
+		s.log.WarnContext(ctx, "inbox: activity not handled", "type", typeName(act.Type), "id", act.ID, "err", err)
+		if status >= 500 {
+			http.Error(w, "internal error", status)
+		} else {
+			http.Error(w, err.Error(), status)
+		}
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// forgetGoneActor handles the one message that cannot be verified: a
+// deleted account's Delete of itself, signed with a key its server no
+// longer serves (410). We saw the 410 ourselves, so removing the account
+// from the followers is safe even though the signature is not checked.
+func (s *Server) forgetGoneActor(ctx context.Context, r *http.Request, body []byte) bool {
+	var act incoming
+	if json.Unmarshal(body, &act) != nil || typeName(act.Type) != "Delete" {
+		return false
+	}
+	actor := parseRef(act.Actor).ID
+	keyID, err := signatureKeyID(r)
+	if err != nil || actor == "" || parseRef(act.Object).ID != actor || strings.SplitN(keyID, "#", 2)[0] != actor {
+		return false
+	}
+	if err := s.store.RemoveActor(ctx, actor); err != nil {
+		s.log.ErrorContext(ctx, "inbox: remove deleted actor", "err", err)
+		return false
+	}
+	s.fetch.forget(actor)
+	s.log.InfoContext(ctx, "inbox: deleted account removed", "actor", actor)
+	return true
+}
+
+// verify checks the HTTP signature of an inbox POST and returns the key's
+// owner. A failed verification re-fetches the key once, since keys rotate.
+func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (string, error) {
+	if err := checkSignedParts(r, body, time.Now()); err != nil {
+		return "", err
+	}
+	keyID, err := signatureKeyID(r)
+	if err != nil {
+		return "", err
+	}
+	var lastErr error
+	for _, refresh := range []bool{false, true} {
+		owner, pemKey, err := s.fetch.publicKey(ctx, keyID, refresh)
+		if err != nil {
+			lastErr = fmt.Errorf("%w: key %s: %w", errSignature, keyID, err)
+			continue
+		}
+		pub, err := parsePublicKey(pemKey)
+		if err != nil {
+			return "", sigErr("key %s: %v", keyID, err)
+		}
+		if lastErr = verifySignature(r, pub); lastErr == nil {
+			return owner, nil
+		}
+	}
+	return "", lastErr
+}
+
+// handleActivity applies a verified activity and returns the status to answer.
+func (s *Server) handleActivity(ctx context.Context, b *board.Board, act incoming, actor string) (int, error) {
+	obj := parseRef(act.Object)
+	switch typeName(act.Type) {
+	case "Follow":
+		return s.onFollow(ctx, b, act, actor, obj)
+	case "Undo":
+		return s.onUndo(ctx, actor, obj)
+	case "Delete":
+		if obj.ID == actor {
+			s.fetch.forget(actor)
+			return http.StatusAccepted, s.store.RemoveActor(ctx, actor)
+		}
+		return http.StatusAccepted, s.store.RemoveInteraction(ctx, actor, obj.ID)
+	case "Like", "EmojiReact":
+		return s.recordInteraction(ctx, "like", act.ID, actor, obj.ID, "")
+	case "Announce":
+		return s.recordInteraction(ctx, "announce", act.ID, actor, obj.ID, "")
+	case "Create":
+		if obj.InReplyTo != "" {
+			return s.recordInteraction(ctx, "reply", act.ID, actor, obj.InReplyTo, obj.Content)
+		}
+	}
+	// Anything else is accepted and ignored, as peers expect.
+	return http.StatusAccepted, nil
+}
+
+func (s *Server) targetBoard(ctx context.Context, b *board.Board, objectID string) (board.Board, error) {
+	name, ok := s.urls.parseBoardURL(objectID)
+	if !ok || (b != nil && name != b.Name) {
+		return board.Board{}, fmt.Errorf("object %q is not a board here", objectID)
+	}
+	return s.store.BoardByName(ctx, name)
+}
+
+func (s *Server) onFollow(ctx context.Context, b *board.Board, act incoming, actor string, obj ref) (int, error) {
+	target, err := s.targetBoard(ctx, b, obj.ID)
+	if err != nil {
+		return http.StatusBadRequest, err
+	}
+	ra, err := s.fetch.actor(ctx, actor, false)
+	if err != nil {
+		return http.StatusBadGateway, fmt.Errorf("fetch follower: %w", err)
+	}
+	f := board.Follower{ActorID: ra.ID, Inbox: ra.Inbox, SharedInbox: ra.SharedInbox, CreatedAt: time.Now()}
+	if err := s.store.AddFollower(ctx, target.ID, f); err != nil {
+		return http.StatusInternalServerError, err
+	}
+	accept := s.accept(target.Name, act.rawObjectless(), act.ID, actor)
+	job, err := s.deliveryJob("accept:"+hashID(act.ID), 0, target.Name, ra.Inbox, accept)
+	if err != nil {
+		return http.StatusInternalServerError, err
+	}
+	if err := s.queue.Enqueue(ctx, job); err != nil {
+		return http.StatusInternalServerError, err
+	}
+	s.log.InfoContext(ctx, "new follower", "board", target.Name, "actor", actor)
+	return http.StatusAccepted, nil
+}
+
+// rawObjectless rebuilds the Follow for embedding in the Accept.
+func (a incoming) rawObjectless() json.RawMessage {
+	m := map[string]any{"id": a.ID, "type": "Follow"}
+	var actor, object any
+	if json.Unmarshal(a.Actor, &actor) == nil {
+		m["actor"] = actor
+	}
+	if json.Unmarshal(a.Object, &object) == nil {
+		m["object"] = object
+	}
+	raw, _ := json.Marshal(m)
+	return raw
+}
+
+func (s *Server) onUndo(ctx context.Context, actor string, obj ref) (int, error) {
+	switch obj.Type {
+	case "Follow":
+		target, err := s.targetBoard(ctx, nil, parseRef(obj.Object).ID)
+		if err != nil {
+			return http.StatusAccepted, nil // not following us: nothing to undo
+		}
+		removed, err := s.store.RemoveFollower(ctx, target.ID, actor)
+		if err != nil {
+			return http.StatusInternalServerError, err
+		}
+		if removed {
+			s.log.InfoContext(ctx, "follower left", "board", target.Name, "actor", actor)
+		}
+		return http.StatusAccepted, nil
+	default:
+		// Undo of a Like or Announce names the activity undone.
+		return http.StatusAccepted, s.store.RemoveInteraction(ctx, actor, obj.ID)
+	}
+}
+
+func (s *Server) recordInteraction(ctx context.Context, kind, activityID, actor, objectID, content string) (int, error) {
+	name, id, ok := s.urls.parseAnnouncementURL(objectID)
+	if !ok {
+		return http.StatusAccepted, nil
+	}
+	b, err := s.store.BoardByName(ctx, name)
+	if err != nil {
+		return http.StatusAccepted, nil
+	}
+	if _, err := s.store.Announcement(ctx, b.ID, id); err != nil {
+		return http.StatusAccepted, nil
+	}
+	in := board.Interaction{Kind: kind, Actor: actor, ActivityID: activityID, Content: stripTags(content), CreatedAt: time.Now()}
+	if err := s.store.AddInteraction(ctx, b.ID, id, in); err != nil {
+		return http.StatusInternalServerError, err
+	}
+	return http.StatusAccepted, nil
+}
+
+// stripTags keeps the text of a remote reply: it is shown to editors as
+// text, never as HTML, and bounded.
+func stripTags(h string) string {
+	var b strings.Builder
+	in := false
+	for _, c := range h {
+		switch {
+		case c == '<':
+			in = true
+		case c == '>':
+			in = false
+		case !in:
+			b.WriteRune(c)
+		}
+		if b.Len() > 5000 {
+			break
+		}
+	}
+	return strings.TrimSpace(html.UnescapeString(b.String()))
+}

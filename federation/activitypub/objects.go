@@ -1,0 +1,314 @@
+package activitypub
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-fed/activity/streams"
+	"github.com/go-fed/activity/streams/vocab"
+
+	"crieur/board"
+)
+
+// publicAudience is as:Public, addressed in to: so Mastodon shows posts on
+// public timelines.
+const publicAudience = "https://www.w3.org/ns/activitystreams#Public"
+
+// jsonLDContext is the context of everything Crieur serves. go-fed emits a
+// context per vocabulary it used; a fixed one also defines the Mastodon
+// extensions (sensitive, Hashtag, discoverable) that go-fed v1.0.0 lacks.
+var jsonLDContext = []any{
+	"https://www.w3.org/ns/activitystreams",
+	"https://w3id.org/security/v1",
+	map[string]any{
+		"manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+		"sensitive":                 "as:sensitive",
+		"Hashtag":                   "as:Hashtag",
+		"toot":                      "http://joinmastodon.org/ns#",
+		"discoverable":              "toot:discoverable",
+		"indexable":                 "toot:indexable",
+	},
+}
+
+func iri(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		// Every URL here is built by URLs from a validated base.
+		panic(fmt.Sprintf("activitypub: bad internal URL %q: %v", s, err))
+	}
+	return u
+}
+
+func idProp(s string) vocab.JSONLDIdProperty {
+	p := streams.NewJSONLDIdProperty()
+	p.Set(iri(s))
+	return p
+}
+
+// serialize turns a go-fed value into a JSON object with Crieur's context
+// and the extension fields given.
+func serialize(t vocab.Type, extra map[string]any) (map[string]any, error) {
+	m, err := streams.Serialize(t)
+	if err != nil {
+		return nil, fmt.Errorf("serialize %s: %w", t.GetTypeName(), err)
+	}
+	m["@context"] = jsonLDContext
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m, nil
+}
+
+// Actor is the board as an Organization actor document.
+func (s *Server) actor(b board.Board) (map[string]any, error) {
+	u := s.urls
+	a := streams.NewActivityStreamsOrganization()
+	a.SetJSONLDId(idProp(u.BoardURL(b.Name)))
+	pu := streams.NewActivityStreamsPreferredUsernameProperty()
+	pu.SetXMLSchemaString(b.Name)
+	a.SetActivityStreamsPreferredUsername(pu)
+	name := streams.NewActivityStreamsNameProperty()
+	name.AppendXMLSchemaString(b.DisplayName)
+	a.SetActivityStreamsName(name)
+	summary := streams.NewActivityStreamsSummaryProperty()
+	sum := html.EscapeString(b.Summary)
+	if sum == "" {
+		sum = "Announcements of " + html.EscapeString(b.DisplayName) + ", published with Crieur."
+	}
+	summary.AppendXMLSchemaString("<p>" + sum + "</p>")
+	a.SetActivityStreamsSummary(summary)
+	inbox := streams.NewActivityStreamsInboxProperty()
+	inbox.SetIRI(iri(u.Inbox(b.Name)))
+	a.SetActivityStreamsInbox(inbox)
+	outbox := streams.NewActivityStreamsOutboxProperty()
+	outbox.SetIRI(iri(u.Outbox(b.Name)))
+	a.SetActivityStreamsOutbox(outbox)
+	followers := streams.NewActivityStreamsFollowersProperty()
+	followers.SetIRI(iri(u.Followers(b.Name)))
+	a.SetActivityStreamsFollowers(followers)
+	urlp := streams.NewActivityStreamsUrlProperty()
+	urlp.AppendIRI(iri(u.BoardURL(b.Name)))
+	a.SetActivityStreamsUrl(urlp)
+	published := streams.NewActivityStreamsPublishedProperty()
+	published.Set(b.CreatedAt)
+	a.SetActivityStreamsPublished(published)
+
+	icon := streams.NewActivityStreamsImage()
+	iconURL := streams.NewActivityStreamsUrlProperty()
+	iconURL.AppendIRI(iri(u.Icon(b.Name)))
+	icon.SetActivityStreamsUrl(iconURL)
+	mt := streams.NewActivityStreamsMediaTypeProperty()
+	mt.Set("image/png")
+	icon.SetActivityStreamsMediaType(mt)
+	iconProp := streams.NewActivityStreamsIconProperty()
+	iconProp.AppendActivityStreamsImage(icon)
+	a.SetActivityStreamsIcon(iconProp)
+
+	pk := streams.NewW3IDSecurityV1PublicKey()
+	pk.SetJSONLDId(idProp(u.KeyID(b.Name)))
+	owner := streams.NewW3IDSecurityV1OwnerProperty()
+	owner.Set(iri(u.BoardURL(b.Name)))
+	pk.SetW3IDSecurityV1Owner(owner)
+	pem := streams.NewW3IDSecurityV1PublicKeyPemProperty()
+	pem.Set(b.PublicKeyPEM)
+	pk.SetW3IDSecurityV1PublicKeyPem(pem)
+	pkProp := streams.NewW3IDSecurityV1PublicKeyProperty()
+	if err := pkProp.AppendType(pk); err != nil {
+		return nil, err
+	}
+	a.SetW3IDSecurityV1PublicKey(pkProp)
+
+	return serialize(a, map[string]any{
+		"endpoints":                 map[string]any{"sharedInbox": u.SharedInbox()},
+		"manuallyApprovesFollowers": false,
+		"discoverable":              true,
+		"indexable":                 true,
+	})
+}
+
+// contentHTML is what Mastodon users read: the title, the kind's facts and
+// the body, then the hashtags as links (Mastodon renders only content).
+func (s *Server) contentHTML(a board.Announcement) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(a.Title))
+	if facts := a.Facts(); len(facts) > 0 {
+		b.WriteString("<p>")
+		for i, f := range facts {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			fmt.Fprintf(&b, "%s: %s", html.EscapeString(f.Label), linkify(f.Value))
+		}
+		b.WriteString("</p>")
+	}
+	b.WriteString(a.HTML)
+	if len(a.Tags) > 0 {
+		b.WriteString("<p>")
+		for i, t := range a.Tags {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, `<a href="%s" class="mention hashtag" rel="tag">#<span>%s</span></a>`, html.EscapeString(s.urls.TagURL(a.Board, t)), html.EscapeString(t))
+		}
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+func linkify(v string) string {
+	if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
+		e := html.EscapeString(v)
+		return `<a href="` + e + `" rel="nofollow noopener" target="_blank">` + e + `</a>`
+	}
+	return html.EscapeString(v)
+}
+
+// note maps an announcement to a Note. Every kind is a Note so Mastodon
+// shows the full text; events also carry startTime, endTime and location
+// for calendar-minded consumers.
+func (s *Server) note(a board.Announcement) (map[string]any, error) {
+	u := s.urls
+	n := streams.NewActivityStreamsNote()
+	n.SetJSONLDId(idProp(u.AnnouncementURL(a.Board, a.ID)))
+	attr := streams.NewActivityStreamsAttributedToProperty()
+	attr.AppendIRI(iri(u.BoardURL(a.Board)))
+	n.SetActivityStreamsAttributedTo(attr)
+	to := streams.NewActivityStreamsToProperty()
+	to.AppendIRI(iri(publicAudience))
+	n.SetActivityStreamsTo(to)
+	cc := streams.NewActivityStreamsCcProperty()
+	cc.AppendIRI(iri(u.Followers(a.Board)))
+	n.SetActivityStreamsCc(cc)
+	name := streams.NewActivityStreamsNameProperty()
+	name.AppendXMLSchemaString(a.Title)
+	n.SetActivityStreamsName(name)
+	content := streams.NewActivityStreamsContentProperty()
+	body := s.contentHTML(a)
+	content.AppendXMLSchemaString(body)
+	if a.Language != "" {
+		content.AppendRDFLangString(map[string]string{a.Language: body})
+	}
+	n.SetActivityStreamsContent(content)
+	if a.ContentWarning != "" {
+		summary := streams.NewActivityStreamsSummaryProperty()
+		summary.AppendXMLSchemaString(a.ContentWarning)
+		n.SetActivityStreamsSummary(summary)
+	}
+	urlp := streams.NewActivityStreamsUrlProperty()
+	urlp.AppendIRI(iri(u.AnnouncementURL(a.Board, a.ID)))
+	n.SetActivityStreamsUrl(urlp)
+	pub := streams.NewActivityStreamsPublishedProperty()
+	pub.Set(a.CreatedAt)
+	n.SetActivityStreamsPublished(pub)
+	if a.Kind == board.KindEvent && a.Event != nil {
+		st := streams.NewActivityStreamsStartTimeProperty()
+		st.Set(a.Event.Start)
+		n.SetActivityStreamsStartTime(st)
+		if a.Event.End != nil {
+			et := streams.NewActivityStreamsEndTimeProperty()
+			et.Set(*a.Event.End)
+			n.SetActivityStreamsEndTime(et)
+		}
+		if a.Event.Place != "" {
+			place := streams.NewActivityStreamsPlace()
+			pn := streams.NewActivityStreamsNameProperty()
+			pn.AppendXMLSchemaString(a.Event.Place)
+			place.SetActivityStreamsName(pn)
+			loc := streams.NewActivityStreamsLocationProperty()
+			loc.AppendActivityStreamsPlace(place)
+			n.SetActivityStreamsLocation(loc)
+		}
+	}
+	tags := make([]any, 0, len(a.Tags))
+	for _, t := range a.Tags {
+		tags = append(tags, map[string]any{"type": "Hashtag", "href": u.TagURL(a.Board, t), "name": "#" + t})
+	}
+	extra := map[string]any{"sensitive": a.ContentWarning != ""}
+	if a.Edited() {
+		// go-fed writes whole seconds; peers (Mastodon) drop an Update that
+		// is not newer than the last, so two edits in one second need the
+		// milliseconds.
+		extra["updated"] = a.UpdatedAt.UTC().Format(timeFormatMS)
+	}
+	if len(tags) > 0 {
+		extra["tag"] = tags
+	}
+	return serialize(n, extra)
+}
+
+const timeFormatMS = "2006-01-02T15:04:05.000Z07:00"
+
+// tombstone replaces a deleted announcement.
+func (s *Server) tombstone(a board.Announcement) (map[string]any, error) {
+	t := streams.NewActivityStreamsTombstone()
+	t.SetJSONLDId(idProp(s.urls.AnnouncementURL(a.Board, a.ID)))
+	ft := streams.NewActivityStreamsFormerTypeProperty()
+	ft.AppendXMLSchemaString("Note")
+	t.SetActivityStreamsFormerType(ft)
+	if a.DeletedAt != nil {
+		d := streams.NewActivityStreamsDeletedProperty()
+		d.Set(*a.DeletedAt)
+		t.SetActivityStreamsDeleted(d)
+	}
+	return serialize(t, nil)
+}
+
+// activity wraps object (already serialized) in a Create, Update or Delete
+// from the board, addressed like the object.
+func (s *Server) activity(a board.Announcement, verb board.Verb, version int, when time.Time) (map[string]any, error) {
+	var obj map[string]any
+	var err error
+	var typ string
+	switch verb {
+	case board.VerbCreate:
+		typ = "Create"
+		obj, err = s.note(a)
+	case board.VerbUpdate:
+		typ = "Update"
+		obj, err = s.note(a)
+	case board.VerbDelete:
+		typ = "Delete"
+		obj, err = s.tombstone(a)
+	default:
+		return nil, fmt.Errorf("unknown verb %q", verb)
+	}
+	if err != nil {
+		return nil, err
+	}
+	delete(obj, "@context")
+	u := s.urls
+	return map[string]any{
+		"@context":  jsonLDContext,
+		"id":        u.ActivityID(a.Board, a.ID, verb, version),
+		"type":      typ,
+		"actor":     u.BoardURL(a.Board),
+		"published": when.UTC().Format(time.RFC3339),
+		"to":        []string{publicAudience},
+		"cc":        []string{u.Followers(a.Board)},
+		"object":    obj,
+	}, nil
+}
+
+// accept answers a Follow, embedding it as Mastodon expects.
+func (s *Server) accept(boardName string, follow json.RawMessage, followID, follower string) map[string]any {
+	var embedded any = followID
+	var m map[string]any
+	if json.Unmarshal(follow, &m) == nil {
+		delete(m, "@context")
+		delete(m, "signature")
+		delete(m, "proof")
+		embedded = m
+	}
+	return map[string]any{
+		"@context": jsonLDContext,
+		"id":       s.urls.BoardURL(boardName) + "/accepts/" + hashID(followID),
+		"type":     "Accept",
+		"actor":    s.urls.BoardURL(boardName),
+		"to":       []string{follower},
+		"object":   embedded,
+	}
+}

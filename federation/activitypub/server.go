@@ -1,0 +1,397 @@
+package activitypub
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+const (
+	userAgent       = "Crieur/0.1"
+	contentTypeAP   = "application/activity+json"
+	contentTypeJRD  = "application/jrd+json"
+	outboxPageSize  = 20
+	defaultInboxMax = 256 << 10
+)
+
+// Enqueuer is the part of the queue the inbox uses to answer follows.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, jobs ...delivery.Job) error
+}
+
+// Options configure a Server.
+type Options struct {
+	AllowPrivateAddresses bool
+	FetchTimeout          time.Duration
+	MaxInboxBytes         int64
+	Version               string
+}
+
+// Server serves the ActivityPub side of every board and builds the
+// delivery jobs for announcements.
+type Server struct {
+	urls    URLs
+	store   *board.Store
+	pages   *board.Pages
+	queue   Enqueuer
+	fetch   *fetcher
+	keys    *KeyStore
+	maxBody int64
+	version string
+	log     *slog.Logger
+
+	iconMu sync.Mutex
+	icons  map[string][]byte
+}
+
+// NewServer wires the ActivityPub server.
+func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer, opts Options, log *slog.Logger) *Server {
+	if opts.MaxInboxBytes <= 0 {
+		opts.MaxInboxBytes = defaultInboxMax
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 10 * time.Second
+	}
+	s := &Server{
+		urls: urls, store: store, pages: pages, queue: queue,
+		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
+		icons: map[string][]byte{},
+	}
+	s.fetch = &fetcher{
+		client: NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
+		sign:   s.signGet,
+		ttl:    time.Hour,
+		actors: map[string]*remoteActor{},
+	}
+	return s
+}
+
+// signGet signs an outgoing GET as the first board: the instance speaks
+// through one of its actors, as authorized-fetch servers require.
+func (s *Server) signGet(ctx context.Context, r *http.Request) error {
+	boards, err := s.store.Boards(ctx)
+	if err != nil || len(boards) == 0 {
+		return fmt.Errorf("no board to sign fetches with: %w", err)
+	}
+	key, err := s.keys.PrivateKey(ctx, boards[0].Name)
+	if err != nil {
+		return err
+	}
+	return signRequest(r, key, s.urls.KeyID(boards[0].Name), nil)
+}
+
+// KeyStore hands out boards' private keys, parsed once.
+type KeyStore struct {
+	store *board.Store
+	mu    sync.Mutex
+	keys  map[string]*rsa.PrivateKey
+}
+
+// NewKeyStore returns a key source reading from store.
+func NewKeyStore(store *board.Store) *KeyStore {
+	return &KeyStore{store: store, keys: map[string]*rsa.PrivateKey{}}
+}
+
+// PrivateKey returns the signing key of board name.
+func (k *KeyStore) PrivateKey(ctx context.Context, name string) (*rsa.PrivateKey, error) {
+	k.mu.Lock()
+	key, ok := k.keys[name]
+	k.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	b, err := k.store.BoardByName(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("key of board %q: %w", name, err)
+	}
+	key, err = parsePrivateKey(b.PrivateKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("key of board %q: %w", name, err)
+	}
+	k.mu.Lock()
+	k.keys[name] = key
+	k.mu.Unlock()
+	return key, nil
+}
+
+// Register adds the federation and public page routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.pages.Home)
+	mux.HandleFunc("GET /.well-known/webfinger", s.webfinger)
+	mux.HandleFunc("GET /.well-known/nodeinfo", s.nodeinfoLinks)
+	mux.HandleFunc("GET /nodeinfo/2.1", s.nodeinfo)
+	mux.HandleFunc("GET /boards/{board}", s.withBoard(s.serveActor))
+	mux.HandleFunc("GET /boards/{board}/icon.png", s.withBoard(s.serveIcon))
+	mux.HandleFunc("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
+	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
+	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.serveObject))
+	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
+		s.serveInbox(w, r, &b)
+	}))
+	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) { s.serveInbox(w, r, nil) })
+}
+
+func (s *Server) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.store.BoardByName(r.Context(), r.PathValue("board"))
+		if errors.Is(err, board.ErrNotFound) {
+			board.NotFound(w)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		next(w, r, b)
+	}
+}
+
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "activitypub", "path", r.URL.Path, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// wantsActivityJSON reports whether the client asked for ActivityStreams
+// rather than a web page.
+func wantsActivityJSON(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if mt == contentTypeAP || mt == "application/json" ||
+			(mt == "application/ld+json" && (params["profile"] == "" || strings.Contains(params["profile"], "activitystreams"))) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeAP(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentTypeAP+"; charset=utf-8")
+	w.Header().Set("Vary", "Accept")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, b board.Board) {
+	if !wantsActivityJSON(r) {
+		w.Header().Set("Vary", "Accept")
+		s.pages.Board(w, r, b)
+		return
+	}
+	doc, err := s.actor(b)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeAP(w, http.StatusOK, doc)
+}
+
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, b board.Board) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		board.NotFound(w)
+		return
+	}
+	a, err := s.store.Announcement(r.Context(), b.ID, id)
+	if errors.Is(err, board.ErrNotFound) {
+		board.NotFound(w)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !wantsActivityJSON(r) {
+		w.Header().Set("Vary", "Accept")
+		s.pages.Announcement(w, r, b, a)
+		return
+	}
+	status, build := http.StatusOK, s.note
+	if a.DeletedAt != nil {
+		status, build = http.StatusGone, s.tombstone
+	}
+	doc, err := build(a)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeAP(w, status, doc)
+}
+
+func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request, b board.Board) {
+	ctx := r.Context()
+	outbox := s.urls.Outbox(b.Name)
+	if r.URL.Query().Get("page") == "" {
+		n, err := s.store.CountAnnouncements(ctx, b.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		writeAP(w, http.StatusOK, map[string]any{
+			"@context": jsonLDContext, "id": outbox, "type": "OrderedCollection",
+			"totalItems": n, "first": outbox + "?page=true",
+		})
+		return
+	}
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	list, err := s.store.Announcements(ctx, b.ID, before, outboxPageSize)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(list))
+	for _, a := range list {
+		act, err := s.activity(a, board.VerbCreate, 1, a.CreatedAt)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		delete(act, "@context")
+		items = append(items, act)
+	}
+	id := outbox + "?page=true"
+	if before > 0 {
+		id += "&before=" + strconv.FormatInt(before, 10)
+	}
+	page := map[string]any{
+		"@context": jsonLDContext, "id": id, "type": "OrderedCollectionPage",
+		"partOf": outbox, "orderedItems": items,
+	}
+	if len(list) == outboxPageSize {
+		page["next"] = fmt.Sprintf("%s?page=true&before=%d", outbox, list[len(list)-1].ID)
+	}
+	writeAP(w, http.StatusOK, page)
+}
+
+// serveFollowers shows only the count: who follows a board is the
+// followers' business, as on Mastodon with hidden follows.
+func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request, b board.Board) {
+	n, err := s.store.CountFollowers(r.Context(), b.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeAP(w, http.StatusOK, map[string]any{
+		"@context": jsonLDContext, "id": s.urls.Followers(b.Name), "type": "OrderedCollection", "totalItems": n,
+	})
+}
+
+// serveIcon draws a plain square in a colour derived from the board's
+// name, so every board has an avatar before anyone uploads one.
+func (s *Server) serveIcon(w http.ResponseWriter, r *http.Request, b board.Board) {
+	s.iconMu.Lock()
+	data, ok := s.icons[b.Name]
+	if !ok {
+		h := fnv.New32a()
+		h.Write([]byte(b.Name))
+		v := h.Sum32()
+		c := color.RGBA{uint8(v), uint8(v >> 8), uint8(v >> 16), 255}
+		img := image.NewRGBA(image.Rect(0, 0, 96, 96))
+		for i := 0; i < len(img.Pix); i += 4 {
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+		}
+		var buf bytes.Buffer
+		_ = png.Encode(&buf, img)
+		data = buf.Bytes()
+		s.icons[b.Name] = data
+	}
+	s.iconMu.Unlock()
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(data)
+}
+
+func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
+	res := r.URL.Query().Get("resource")
+	var name string
+	if acct, ok := strings.CutPrefix(res, "acct:"); ok {
+		user, host, found := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
+		if !found || !strings.EqualFold(host, s.urls.Host()) {
+			http.Error(w, "unknown resource", http.StatusNotFound)
+			return
+		}
+		name = strings.ToLower(user)
+	} else if n, ok := s.urls.parseBoardURL(res); ok {
+		name = n
+	} else {
+		http.Error(w, "resource must be acct:board@"+s.urls.Host()+" or a board URL", http.StatusBadRequest)
+		return
+	}
+	b, err := s.store.BoardByName(r.Context(), name)
+	if errors.Is(err, board.ErrNotFound) {
+		http.Error(w, "unknown resource", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	actor := s.urls.BoardURL(b.Name)
+	w.Header().Set("Content-Type", contentTypeJRD)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"subject": res,
+		"aliases": []string{actor},
+		"links": []map[string]string{
+			{"rel": "self", "type": contentTypeAP, "href": actor},
+			{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor},
+		},
+	})
+}
+
+func (s *Server) nodeinfoLinks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"links": []map[string]string{{
+		"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": s.urls.Base + "/nodeinfo/2.1",
+	}}})
+}
+
+func (s *Server) nodeinfo(w http.ResponseWriter, r *http.Request) {
+	boards, err := s.store.Boards(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	posts, err := s.store.CountAnnouncements(r.Context(), 0)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"`)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"version":           "2.1",
+		"software":          map[string]string{"name": "crieur", "version": s.version},
+		"protocols":         []string{"activitypub"},
+		"services":          map[string][]string{"inbound": {}, "outbound": {}},
+		"openRegistrations": false,
+		"usage":             map[string]any{"users": map[string]int{"total": len(boards)}, "localPosts": posts},
+		"metadata":          map[string]any{},
+	})
+}
+
+// Keys returns the boards' signing keys, for delivery workers.
+func (s *Server) Keys() *KeyStore { return s.keys }

@@ -1,0 +1,192 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"crieur/board"
+)
+
+func openQueue(t *testing.T, path string) *SQLiteQueue {
+	t.Helper()
+	db, err := board.OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q, err := NewSQLiteQueue(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func TestSQLiteQueuePurgesDoneJobs(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	clock := time.Now()
+	q.now = func() time.Time { return clock }
+	q.Enqueue(ctx, Job{ID: "a", Kind: "k"})
+	j, ok, _ := q.Reserve(ctx, time.Minute)
+	if !ok {
+		t.Fatal("no job")
+	}
+	q.Ack(ctx, j)
+	if n, _ := q.Purge(ctx, 7*24*time.Hour); n != 0 {
+		t.Fatal("purged a fresh done job")
+	}
+	clock = clock.Add(8 * 24 * time.Hour)
+	if n, err := q.Purge(ctx, 7*24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+}
+
+func TestSQLiteQueueReleasesLeasesOnReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	q := openQueue(t, path)
+	q.Enqueue(ctx, Job{ID: "x", Kind: "k"})
+	if _, ok, _ := q.Reserve(ctx, time.Hour); !ok {
+		t.Fatal("no job")
+	}
+	// The process "crashes" holding x; the next serve finds it due at once.
+	q2 := openQueue(t, path)
+	if err := q2.ReleaseLeases(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j, ok, err := q2.Reserve(ctx, time.Hour)
+	if err != nil || !ok || j.ID != "x" {
+		t.Fatalf("after reopen: %+v %v %v", j, ok, err)
+	}
+}
+
+func TestRetryPolicy(t *testing.T) {
+	p := RetryPolicy{Base: 30 * time.Second, Max: 6 * time.Hour, Window: 48 * time.Hour}
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := created
+	var total int
+	for attempt := 1; ; attempt++ {
+		at, ok := p.Next(attempt, created, now, 0)
+		if !ok {
+			total = attempt
+			break
+		}
+		d := at.Sub(now)
+		want := min(p.Base<<(attempt-1), p.Max)
+		if attempt > 20 {
+			want = p.Max
+		}
+		if d < want*8/10 || d > want*12/10 {
+			t.Fatalf("attempt %d: delay %s, want %s ±20%%", attempt, d, want)
+		}
+		now = at
+	}
+	// About Mastodon's count over about two days.
+	if total < 12 || total > 20 {
+		t.Fatalf("gave up after %d attempts", total)
+	}
+	if at, ok := p.Next(1, created, created, time.Hour); !ok || at.Sub(created) != time.Hour {
+		t.Fatalf("Retry-After not honoured: %s", at.Sub(created))
+	}
+	if at, _ := p.Next(1, created, created, 100*time.Hour); at.Sub(created) != p.Max {
+		t.Fatalf("Retry-After not capped: %s", at.Sub(created))
+	}
+}
+
+type recorded struct {
+	state    string
+	attempts int
+	err      string
+}
+
+type fakeRecorder struct {
+	mu  sync.Mutex
+	got map[string][]recorded
+}
+
+func (f *fakeRecorder) RecordDelivery(_ context.Context, _ int64, target, state string, attempts int, lastErr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got[target] = append(f.got[target], recorded{state, attempts, lastErr})
+	return nil
+}
+
+func (f *fakeRecorder) last(target string) recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.got[target]
+	if len(r) == 0 {
+		return recorded{}
+	}
+	return r[len(r)-1]
+}
+
+func TestPoolRetriesGivesUpAndRecords(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	rec := &fakeRecorder{got: map[string][]recorded{}}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	handler := HandlerFunc(func(_ context.Context, j Job) error {
+		mu.Lock()
+		calls[j.Target]++
+		n := calls[j.Target]
+		mu.Unlock()
+		switch j.Target {
+		case "flaky":
+			if n <= 2 {
+				return errors.New("500")
+			}
+			return nil
+		case "gone":
+			return Permanent(errors.New("410"))
+		case "panics":
+			panic("bug")
+		default:
+			return errors.New("always down")
+		}
+	})
+	pool := &Pool{
+		Queue: q, Handlers: map[string]Handler{"d": handler}, Recorder: rec,
+		Policy:  RetryPolicy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond, Window: 150 * time.Millisecond},
+		Workers: 2, Lease: time.Minute, Poll: 5 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	go pool.Run(ctx)
+	for _, target := range []string{"flaky", "gone", "down", "panics"} {
+		q.Enqueue(ctx, Job{ID: target, Kind: "d", OutboxID: 1, Target: target})
+	}
+	q.Enqueue(ctx, Job{ID: "unknown", Kind: "nope", OutboxID: 1, Target: "unknown"})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if rec.last("down").state == board.DeliveryDead {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := map[string]recorded{
+		"flaky":   {board.DeliveryDelivered, 3, ""},
+		"gone":    {board.DeliveryDead, 1, "410"},
+		"panics":  {board.DeliveryDead, 1, "handler panicked: bug"},
+		"unknown": {board.DeliveryDead, 1, `no handler for this job kind "nope"`},
+	}
+	for target, w := range want {
+		if got := rec.last(target); got != w {
+			t.Errorf("%s: recorded %+v, want %+v", target, got, w)
+		}
+	}
+	if got := rec.last("down"); got.state != board.DeliveryDead || got.attempts < 3 {
+		t.Errorf("down: %+v, want dead after several attempts", got)
+	}
+	st, _ := q.Stats(ctx)
+	if st["done"] != 1 || st["dead"] != 4 || st["ready"] != 0 {
+		t.Errorf("queue stats = %v", st)
+	}
+}

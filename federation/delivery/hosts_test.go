@@ -1,0 +1,90 @@
+package delivery
+
+import (
+	"testing"
+	"time"
+)
+
+func TestHostLimitAndParking(t *testing.T) {
+	h := newHosts(HostPolicy{Limit: 2, ParkAfter: 3, ParkBase: time.Minute, ParkMax: 4 * time.Minute}, 16)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const host = "slow.example"
+
+	for i := range 2 {
+		if ok, _ := h.acquire(host, now); !ok {
+			t.Fatalf("slot %d refused", i)
+		}
+	}
+	ok, until := h.acquire(host, now)
+	if ok || until.Sub(now) < 100*time.Millisecond || until.Sub(now) > time.Second {
+		t.Fatalf("third concurrent delivery: ok=%v, wait %s", ok, until.Sub(now))
+	}
+	// The oldest delivery has hung for 20 s: wait about that long.
+	if _, until := h.acquire(host, now.Add(20*time.Second)); until.Sub(now.Add(20*time.Second)) < 20*time.Second {
+		t.Fatalf("hanging host: wait %s, want about 20s", until.Sub(now.Add(20*time.Second)))
+	}
+	if ok, _ := h.acquire("other.example", now); !ok {
+		t.Fatal("a busy host blocked another")
+	}
+	h.release("other.example", hostOK, 0, now)
+
+	// Three failures in a row park the host for ParkBase.
+	h.release(host, hostFailed, 0, now)
+	h.release(host, hostFailed, 0, now)
+	h.acquire(host, now)
+	h.release(host, hostFailed, 0, now)
+	if h.parked(now) != 1 {
+		t.Fatal("host not parked after 3 failures")
+	}
+	if ok, until := h.acquire(host, now.Add(30*time.Second)); ok || until.Before(now.Add(time.Minute)) {
+		t.Fatalf("parked host: ok=%v until %s", ok, until.Sub(now))
+	}
+	// After the parking, one probe goes; the others wait for its outcome.
+	later := now.Add(61 * time.Second)
+	if ok, _ := h.acquire(host, later); !ok {
+		t.Fatal("no probe after the parking")
+	}
+	if ok, _ := h.acquire(host, later); ok {
+		t.Fatal("a second job went along with the probe")
+	}
+	// The probe fails: parked twice as long.
+	h.release(host, hostFailed, 0, later)
+	if ok, until := h.acquire(host, later.Add(90*time.Second)); ok || until.Before(later.Add(2*time.Minute)) {
+		t.Fatalf("second parking: ok=%v until +%s", ok, until.Sub(later))
+	}
+	// A successful probe un-parks at once.
+	probe := later.Add(2*time.Minute + time.Second)
+	if ok, _ := h.acquire(host, probe); !ok {
+		t.Fatal("no second probe")
+	}
+	h.release(host, hostOK, 0, probe)
+	if h.parked(probe) != 0 {
+		t.Fatal("host still parked after a success")
+	}
+	for i := range 2 {
+		if ok, _ := h.acquire(host, probe); !ok {
+			t.Fatalf("slot %d refused after recovery", i)
+		}
+	}
+}
+
+func TestRetryAfterParksTheHost(t *testing.T) {
+	h := newHosts(DefaultHostPolicy, 16)
+	now := time.Now()
+	h.acquire("busy.example", now)
+	h.release("busy.example", hostBackoff, 2*time.Minute, now)
+	if ok, until := h.acquire("busy.example", now.Add(time.Minute)); ok || until.Before(now.Add(2*time.Minute)) {
+		t.Fatalf("Retry-After not honoured for the host: ok=%v until +%s", ok, until.Sub(now))
+	}
+}
+
+func TestHostLimitFollowsTheWorkers(t *testing.T) {
+	for workers, want := range map[int]int{1: 2, 4: 2, 16: 4, 64: 16} {
+		if got := newHosts(DefaultHostPolicy, workers).p.Limit; got != want {
+			t.Errorf("%d workers: host limit %d, want %d", workers, got, want)
+		}
+	}
+	if got := newHosts(HostPolicy{Limit: 3}, 64).p.Limit; got != 3 {
+		t.Errorf("an explicit limit was overridden: %d", got)
+	}
+}

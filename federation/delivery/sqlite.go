@@ -1,0 +1,222 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SQLiteQueue is the embedded queue: a table in the store's SQLite file, so
+// `crieur serve` needs nothing else. Only the serve process works on it,
+// which is why it may release, at start, the leases a crashed run left.
+type SQLiteQueue struct {
+	db   *sql.DB
+	wake chan struct{}
+	now  func() time.Time
+}
+
+// NewSQLiteQueue migrates the queue table in db and releases stale leases.
+func NewSQLiteQueue(ctx context.Context, db *sql.DB) (*SQLiteQueue, error) {
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS queue_jobs (
+			seq INTEGER PRIMARY KEY,
+			id TEXT NOT NULL UNIQUE,
+			kind TEXT NOT NULL,
+			outbox_id BIGINT NOT NULL,
+			target TEXT NOT NULL,
+			payload BLOB NOT NULL,
+			state TEXT NOT NULL,
+			attempts INTEGER NOT NULL,
+			run_at BIGINT NOT NULL,
+			leased_until BIGINT NOT NULL,
+			last_error TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS queue_jobs_due ON queue_jobs(state, run_at)`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("migrate queue: %w", err)
+		}
+	}
+	return &SQLiteQueue{db: db, wake: make(chan struct{}, 1), now: time.Now}, nil
+}
+
+// ReleaseLeases makes every leased job due now. Only the process that runs
+// the workers may call it, at start: jobs a crashed run held are then
+// retried at once instead of after their lease.
+func (q *SQLiteQueue) ReleaseLeases(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET leased_until = 0 WHERE state = 'ready'`)
+	return err
+}
+
+func (q *SQLiteQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake implements Queue.
+func (q *SQLiteQueue) Wake() <-chan struct{} { return q.wake }
+
+// Enqueue implements Queue.
+func (q *SQLiteQueue) Enqueue(ctx context.Context, jobs ...Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO queue_jobs (id, kind, outbox_id, target, payload, state, attempts, run_at, leased_until, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'ready', 0, ?, 0, '', ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := q.now().UnixMilli()
+	for _, j := range jobs {
+		if j.Payload == nil {
+			j.Payload = []byte{}
+		}
+		if _, err := stmt.ExecContext(ctx, j.ID, j.Kind, j.OutboxID, j.Target, j.Payload, now, now, now); err != nil {
+			return fmt.Errorf("enqueue %s: %w", j.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	q.signal()
+	return nil
+}
+
+// Reserve implements Queue.
+func (q *SQLiteQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bool, error) {
+	now := q.now().UnixMilli()
+	var j Job
+	var created int64
+	err := q.db.QueryRowContext(ctx, `UPDATE queue_jobs SET leased_until = ?, attempts = attempts + 1, updated_at = ?
+		WHERE seq = (SELECT seq FROM queue_jobs WHERE state = 'ready' AND run_at <= ? AND leased_until <= ? ORDER BY run_at, seq LIMIT 1)
+		RETURNING id, kind, outbox_id, target, payload, attempts, created_at`,
+		now+lease.Milliseconds(), now, now, now).Scan(&j.ID, &j.Kind, &j.OutboxID, &j.Target, &j.Payload, &j.Attempts, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, false, nil
+	}
+	if err != nil {
+		return j, false, fmt.Errorf("reserve job: %w", err)
+	}
+	j.CreatedAt = time.UnixMilli(created)
+	return j, true, nil
+}
+
+func (q *SQLiteQueue) set(ctx context.Context, id, state string, runAt time.Time, lastErr string, attemptDelta int) error {
+	now := q.now().UnixMilli()
+	res, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET state = ?, run_at = ?, leased_until = 0, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?`,
+		state, runAt.UnixMilli(), lastErr, attemptDelta, now, id)
+	if err != nil {
+		return fmt.Errorf("mark job %s %s: %w", id, state, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mark job %s %s: %w", id, state, ErrNoSuchJob)
+	}
+	return nil
+}
+
+// Ack implements Queue. Done jobs stay a while so that a repeated fan-out
+// (after a crash between enqueue and bookkeeping) finds their ids and does
+// not deliver twice; Purge removes them.
+func (q *SQLiteQueue) Ack(ctx context.Context, job Job) error {
+	return q.set(ctx, job.ID, "done", q.now(), "", 0)
+}
+
+// Retry implements Queue.
+func (q *SQLiteQueue) Retry(ctx context.Context, job Job, at time.Time, lastErr string) error {
+	if err := q.set(ctx, job.ID, "ready", at, lastErr, 0); err != nil {
+		return err
+	}
+	q.signal()
+	return nil
+}
+
+// Postpone implements Queue: the attempt Reserve counted is given back.
+func (q *SQLiteQueue) Postpone(ctx context.Context, job Job, at time.Time) error {
+	if err := q.set(ctx, job.ID, "ready", at, "", -1); err != nil {
+		return err
+	}
+	q.signal()
+	return nil
+}
+
+// Bury implements Queue.
+func (q *SQLiteQueue) Bury(ctx context.Context, job Job, lastErr string) error {
+	return q.set(ctx, job.ID, "dead", q.now(), lastErr, 0)
+}
+
+// Dead implements Queue.
+func (q *SQLiteQueue) Dead(ctx context.Context, limit int) ([]DeadJob, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, kind, outbox_id, target, payload, attempts, created_at, last_error, updated_at
+		FROM queue_jobs WHERE state = 'dead' ORDER BY updated_at, seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DeadJob
+	for rows.Next() {
+		var d DeadJob
+		var created, died int64
+		if err := rows.Scan(&d.ID, &d.Kind, &d.OutboxID, &d.Target, &d.Payload, &d.Attempts, &created, &d.Error, &died); err != nil {
+			return nil, err
+		}
+		d.CreatedAt, d.DiedAt = time.UnixMilli(created), time.UnixMilli(died)
+		d.Handle = d.ID
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Revive implements Queue.
+func (q *SQLiteQueue) Revive(ctx context.Context, id string) error {
+	now := q.now().UnixMilli()
+	res, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET state = 'ready', attempts = 0, run_at = ?, leased_until = 0, created_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`,
+		now, now, now, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revive %s: %w", id, ErrNoSuchJob)
+	}
+	q.signal()
+	return nil
+}
+
+// Purge deletes done jobs older than age.
+func (q *SQLiteQueue) Purge(ctx context.Context, age time.Duration) (int64, error) {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM queue_jobs WHERE state = 'done' AND updated_at < ?`, q.now().Add(-age).UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Stats implements Queue: ready (waiting, due or not), due, leased, dead, done.
+func (q *SQLiteQueue) Stats(ctx context.Context) (map[string]int, error) {
+	now := q.now().UnixMilli()
+	st := map[string]int{"ready": 0, "due": 0, "leased": 0, "dead": 0, "done": 0}
+	var ready, due, leased, dead, done int
+	err := q.db.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = 'ready' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'ready' AND run_at <= ? AND leased_until <= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'ready' AND leased_until > ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0)
+		FROM queue_jobs`, now, now, now).Scan(&ready, &due, &leased, &dead, &done)
+	if err != nil {
+		return nil, err
+	}
+	st["ready"], st["due"], st["leased"], st["dead"], st["done"] = ready, due, leased, dead, done
+	return st, nil
+}

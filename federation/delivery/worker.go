@@ -1,0 +1,308 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"crieur/board"
+)
+
+// Recorder keeps the visible state of each delivery; board.Store is one.
+type Recorder interface {
+	RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error
+}
+
+// Pool runs jobs from a queue on a fixed number of goroutines. Deliveries
+// wait on the network far more than they compute, so Workers is a
+// concurrency level, not a core count.
+type Pool struct {
+	Queue    Queue
+	Handlers map[string]Handler
+	// Recorder stores outcomes; nil leaves them to the queue (Redis sends
+	// them to serve on its results stream).
+	Recorder Recorder
+	Policy   RetryPolicy
+	Hosts    HostPolicy
+	Workers  int
+	// Lease must outlast the longest job (the HTTP timeout); a job held
+	// longer by a stuck or killed worker is run again.
+	Lease time.Duration
+	// Poll bounds how long an idle worker waits before looking for jobs
+	// whose retry time has come (queues whose Reserve does not block).
+	Poll    time.Duration
+	Metrics *Metrics
+	Log     *slog.Logger
+
+	once  sync.Once
+	hosts *hosts
+}
+
+func (p *Pool) init() {
+	p.once.Do(func() { p.hosts = newHosts(p.Hosts, p.Workers) })
+}
+
+// ParkedHosts counts the hosts this pool is not delivering to right now.
+func (p *Pool) ParkedHosts() int {
+	p.init()
+	return p.hosts.parked(time.Now())
+}
+
+// Run works until ctx is done, then waits for the jobs in hand to finish.
+func (p *Pool) Run(ctx context.Context) {
+	p.init()
+	var wg sync.WaitGroup
+	for i := range p.Workers {
+		wg.Go(func() { p.work(ctx, i) })
+	}
+	wg.Wait()
+}
+
+func (p *Pool) work(ctx context.Context, n int) {
+	poll := time.NewTimer(p.Poll)
+	defer poll.Stop()
+	for ctx.Err() == nil {
+		job, ok, err := p.Queue.Reserve(ctx, p.Lease)
+		if err != nil && ctx.Err() == nil {
+			p.Log.Error("reserve job", "worker", n, "err", err)
+			// The queue is unreachable (Redis restarting): do not spin.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if !ok {
+			if wake := p.Queue.Wake(); wake != nil {
+				poll.Reset(p.Poll)
+				select {
+				case <-ctx.Done():
+				case <-wake:
+				case <-poll.C:
+				}
+			}
+			continue
+		}
+		// A job in hand finishes and is recorded even during shutdown, so
+		// the work done is not repeated after a restart.
+		p.run(context.WithoutCancel(ctx), job)
+	}
+}
+
+func (p *Pool) run(ctx context.Context, job Job) {
+	log := p.Log.With("job", job.ID, "attempt", job.Attempts)
+	host := ""
+	if job.Target != "" {
+		host = HostOf(job.Target)
+		if ok, until := p.hosts.acquire(host, time.Now()); !ok {
+			p.postpone(ctx, log, job, until)
+			return
+		}
+	}
+	h, ok := p.Handlers[job.Kind]
+	var err error
+	start := time.Now()
+	if !ok {
+		err = Permanent(fmt.Errorf("%w %q", ErrUnknownKind, job.Kind))
+	} else {
+		err = safeHandle(ctx, h, job)
+		p.Metrics.observe(job.Kind, time.Since(start))
+	}
+	var hint time.Duration
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		hint = ra.After
+	}
+	var perm *PermanentError
+	isPerm := errors.As(err, &perm)
+	if host != "" {
+		o := hostOK
+		switch {
+		case hint > 0:
+			o = hostBackoff
+		case err != nil && !isPerm:
+			o = hostFailed
+		}
+		p.hosts.release(host, o, hint, time.Now())
+	}
+	if err == nil {
+		p.record(ctx, log, &job, board.DeliveryDelivered, "")
+		p.Metrics.outcome(job.Kind, "delivered")
+		if err := p.Queue.Ack(ctx, job); err != nil {
+			log.Error("ack job", "err", err)
+		}
+		return
+	}
+	msg := err.Error()
+	if isPerm {
+		log.Warn("delivery given up", "target", job.Target, "err", msg)
+		p.bury(ctx, log, job, msg)
+		return
+	}
+	at, ok := p.Policy.Next(job.Attempts, job.CreatedAt, time.Now(), hint)
+	if !ok {
+		log.Warn("delivery given up: retry window over", "target", job.Target, "err", msg)
+		p.bury(ctx, log, job, "retry window over; last error: "+msg)
+		return
+	}
+	log.Info("delivery failed; will retry", "target", job.Target, "at", at.Format(time.RFC3339), "err", msg)
+	p.record(ctx, log, &job, board.DeliveryPending, msg)
+	p.Metrics.outcome(job.Kind, "retry")
+	if err := p.Queue.Retry(ctx, job, at, msg); err != nil {
+		log.Error("schedule retry", "err", err)
+	}
+}
+
+// postpone puts a job back, uncounted, while its host is busy or parked;
+// past the retry window it is given up like any other.
+func (p *Pool) postpone(ctx context.Context, log *slog.Logger, job Job, until time.Time) {
+	if until.After(job.CreatedAt.Add(p.Policy.Window)) {
+		p.bury(ctx, log, job, "retry window over while the host was unreachable")
+		return
+	}
+	p.Metrics.outcome(job.Kind, "postponed")
+	if err := p.Queue.Postpone(ctx, job, until); err != nil {
+		log.Error("postpone job", "err", err)
+	}
+}
+
+func (p *Pool) bury(ctx context.Context, log *slog.Logger, job Job, msg string) {
+	p.record(ctx, log, &job, board.DeliveryDead, msg)
+	p.Metrics.outcome(job.Kind, "dead")
+	if err := p.Queue.Bury(ctx, job, msg); err != nil {
+		log.Error("bury job", "err", err)
+	}
+}
+
+// record stores the outcome before the queue forgets the job: a crash in
+// between repeats the job, never loses its result.
+func (p *Pool) record(ctx context.Context, log *slog.Logger, job *Job, state, msg string) {
+	if job.OutboxID == 0 || job.Target == "" {
+		return
+	}
+	if p.Recorder == nil {
+		job.Outcome = &Outcome{OutboxID: job.OutboxID, Target: job.Target, State: state, Attempts: job.Attempts, Error: msg}
+		return
+	}
+	if err := p.Recorder.RecordDelivery(ctx, job.OutboxID, job.Target, state, job.Attempts, msg); err != nil {
+		log.Error("record delivery", "err", err)
+	}
+}
+
+func safeHandle(ctx context.Context, h Handler, job Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("handler panicked: %v", r))
+		}
+	}()
+	return h.Handle(ctx, job)
+}
+
+// OutboxSource is the part of the store the dispatcher reads.
+type OutboxSource interface {
+	PendingOutbox(ctx context.Context, limit int) ([]board.OutboxEntry, error)
+	MarkDispatched(ctx context.Context, id int64) error
+}
+
+// KindFanOut is the job kind that expands one outbox entry.
+const KindFanOut = "fanout"
+
+// Dispatcher is the only path from the outbox to the queue. Running it
+// again after a crash is safe: fan-out job ids are derived from the outbox id.
+type Dispatcher struct {
+	outbox OutboxSource
+	queue  Queue
+	wake   chan struct{}
+	log    *slog.Logger
+}
+
+// NewDispatcher returns a dispatcher from outbox to queue.
+func NewDispatcher(outbox OutboxSource, queue Queue, log *slog.Logger) *Dispatcher {
+	return &Dispatcher{outbox: outbox, queue: queue, wake: make(chan struct{}, 1), log: log}
+}
+
+// Notify wakes the dispatcher; board.Service calls it after each commit.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx is done. It also looks every few seconds, so an
+// entry written by another process (the CLI) is not left behind.
+func (d *Dispatcher) Run(ctx context.Context) {
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		if err := d.DispatchPending(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("dispatch outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// DispatchPending enqueues one fan-out job per undispatched outbox entry.
+func (d *Dispatcher) DispatchPending(ctx context.Context) error {
+	for {
+		entries, err := d.outbox.PendingOutbox(ctx, 100)
+		if err != nil || len(entries) == 0 {
+			return err
+		}
+		for _, e := range entries {
+			job := Job{ID: fmt.Sprintf("fanout:%d", e.ID), Kind: KindFanOut, OutboxID: e.ID}
+			if err := d.queue.Enqueue(ctx, job); err != nil {
+				return err
+			}
+			if err := d.outbox.MarkDispatched(ctx, e.ID); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Expander turns one outbox entry into delivery jobs for one kind of
+// destination (ActivityPub inboxes, Matrix rooms).
+type Expander interface {
+	Expand(ctx context.Context, entry board.OutboxEntry) ([]Job, error)
+}
+
+// OutboxReader loads an outbox entry.
+type OutboxReader interface {
+	OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, error)
+}
+
+// FanOut handles KindFanOut jobs.
+type FanOut struct {
+	Outbox    OutboxReader
+	Expanders []Expander
+	Queue     Queue
+}
+
+// Handle implements Handler.
+func (f *FanOut) Handle(ctx context.Context, job Job) error {
+	entry, err := f.Outbox.OutboxEntry(ctx, job.OutboxID)
+	if errors.Is(err, board.ErrNotFound) {
+		return Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	var jobs []Job
+	for _, x := range f.Expanders {
+		js, err := x.Expand(ctx, entry)
+		if err != nil {
+			return fmt.Errorf("expand outbox %d: %w", entry.ID, err)
+		}
+		jobs = append(jobs, js...)
+	}
+	return f.Queue.Enqueue(ctx, jobs...)
+}

@@ -1,0 +1,183 @@
+package matrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"crieur/board"
+)
+
+// Register adds the Matrix set-up routes to the admin API.
+func (b *Bridge) Register(mux *http.ServeMux, api *board.API) {
+	mux.HandleFunc("GET /api/v1/boards/{board}/matrix", api.OnBoard(b.getAccount))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/matrix", api.OnBoard(b.putAccount))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/matrix", api.OnBoard(b.deleteAccount))
+}
+
+// accountRequest is what an operator sends: a token, or a password used
+// once to get one (the password is not kept).
+type accountRequest struct {
+	Homeserver      string   `json:"homeserver"`
+	UserID          string   `json:"user_id"`
+	AccessToken     string   `json:"access_token"`
+	Password        string   `json:"password"`
+	Rooms           []string `json:"rooms"`
+	MsgType         string   `json:"msgtype"`
+	AllowedInviters []string `json:"allowed_inviters"`
+}
+
+type accountView struct {
+	Account
+	TokenSet bool              `json:"token_set"`
+	Status   map[string]string `json:"rooms_status"`
+}
+
+func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
+	st, err := b.store.RoomStatus(ctx, a.BoardID)
+	if err != nil {
+		return accountView{}, err
+	}
+	return accountView{Account: a, TokenSet: a.AccessToken != "", Status: st}, nil
+}
+
+func (b *Bridge) getAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+	a, err := b.store.Account(r.Context(), bd.ID)
+	if errors.Is(err, ErrNoAccount) {
+		board.WriteError(w, http.StatusNotFound, "this board has no Matrix set-up; PUT one", nil)
+		return
+	}
+	var v accountView
+	if err == nil {
+		v, err = b.view(r.Context(), a)
+	}
+	if err != nil {
+		b.log.ErrorContext(r.Context(), "matrix api", "err", err)
+		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
+		return
+	}
+	board.WriteJSON(w, http.StatusOK, v)
+}
+
+func validate(req *accountRequest) map[string]string {
+	errs := map[string]string{}
+	if u, err := url.Parse(req.Homeserver); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs["homeserver"] = "must be the homeserver's base URL, e.g. https://matrix.example.org"
+	}
+	if _, _, err := id.UserID(req.UserID).Parse(); err != nil {
+		errs["user_id"] = "must be a Matrix user id such as @crieur:example.org"
+	}
+	if (req.AccessToken == "") == (req.Password == "") {
+		errs["access_token"] = "give either access_token or password (used once to log in)"
+	}
+	if len(req.Rooms) == 0 || len(req.Rooms) > 50 {
+		errs["rooms"] = "name 1 to 50 rooms, as ids (!abc:example.org) or aliases (#news:example.org)"
+	}
+	for _, room := range req.Rooms {
+		if (!strings.HasPrefix(room, "!") && !strings.HasPrefix(room, "#")) || !strings.Contains(room, ":") {
+			errs["rooms"] = fmt.Sprintf("%q is not a room id (!abc:example.org) or alias (#news:example.org)", room)
+		}
+	}
+	switch req.MsgType {
+	case "":
+		req.MsgType = string(event.MsgNotice)
+	case string(event.MsgNotice), string(event.MsgText):
+	default:
+		errs["msgtype"] = "must be m.notice (the default: clients show it as a bot's) or m.text"
+	}
+	for _, u := range req.AllowedInviters {
+		if _, _, err := id.UserID(u).Parse(); err != nil {
+			errs["allowed_inviters"] = fmt.Sprintf("%q is not a Matrix user id", u)
+		}
+	}
+	return errs
+}
+
+// putAccount checks the credentials against the homeserver before saving
+// anything: a bad token or password is refused with the homeserver's
+// reason and the previous set-up stays in place.
+func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+	ctx := r.Context()
+	var req accountRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		board.WriteError(w, http.StatusBadRequest, "send the Matrix set-up as a JSON object", map[string]string{"body": err.Error()})
+		return
+	}
+	if errs := validate(&req); len(errs) > 0 {
+		board.WriteError(w, http.StatusBadRequest, "some fields need fixing", errs)
+		return
+	}
+	a := Account{BoardID: bd.ID, Homeserver: strings.TrimSuffix(req.Homeserver, "/"), UserID: req.UserID, AccessToken: req.AccessToken,
+		Rooms: req.Rooms, MsgType: req.MsgType, AllowedInviters: req.AllowedInviters}
+	if a.AllowedInviters == nil {
+		a.AllowedInviters = []string{}
+	}
+	cli, err := b.client(a)
+	if err != nil {
+		board.WriteError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	if req.Password != "" {
+		resp, err := cli.Login(ctx, &mautrix.ReqLogin{
+			Type: mautrix.AuthTypePassword, Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: a.UserID},
+			Password: req.Password, InitialDeviceDisplayName: "Crieur (" + bd.Name + ")",
+		})
+		if err != nil {
+			board.WriteError(w, http.StatusBadRequest, "the homeserver refused to log in "+a.UserID+": "+b.explain(a, "login", err).Error(), nil)
+			return
+		}
+		a.AccessToken = resp.AccessToken
+	} else {
+		who, err := cli.Whoami(ctx)
+		if err != nil {
+			board.WriteError(w, http.StatusBadRequest, "the access token does not work: "+b.explain(a, "whoami", err).Error(), nil)
+			return
+		}
+		if who.UserID.String() != a.UserID {
+			board.WriteError(w, http.StatusBadRequest, fmt.Sprintf("the access token belongs to %s, not %s", who.UserID, a.UserID), nil)
+			return
+		}
+	}
+	if err := b.store.SaveAccount(ctx, a); err != nil {
+		b.log.ErrorContext(ctx, "matrix: save account", "err", err)
+		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
+		return
+	}
+	b.forgetRooms(bd.ID)
+	// Join now so the answer says which rooms work.
+	cli, _ = b.client(a)
+	for _, room := range a.Rooms {
+		status := "ok"
+		if _, err := b.ensureJoined(ctx, cli, a, room); err != nil {
+			status = b.explain(a, room, err).Error()
+		}
+		_ = b.store.SetRoomStatus(ctx, bd.ID, room, status)
+	}
+	b.startSync(a)
+	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms))
+	v, err := b.view(ctx, a)
+	if err != nil {
+		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
+		return
+	}
+	board.WriteJSON(w, http.StatusOK, v)
+}
+
+func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+	b.stopSync(bd.ID)
+	if err := b.store.DeleteAccount(r.Context(), bd.ID); err != nil {
+		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,246 @@
+package matrix
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+// KindSend is the job kind of one room message, edit or redaction.
+const KindSend = "matrix.send"
+
+// Links gives the public URL of an announcement, for the message's link.
+type Links interface {
+	AnnouncementURL(board string, id int64) string
+}
+
+// Bridge connects boards to their Matrix rooms.
+type Bridge struct {
+	store  *Store
+	boards *board.Store
+	links  Links
+	http   *http.Client
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	roomIDs map[string]id.RoomID // alias -> room id, per homeserver+alias
+	joined  map[string]bool      // board/room the bot is known to be in
+	syncs   map[int64]context.CancelFunc
+	runCtx  context.Context
+}
+
+// NewBridge returns a bridge; timeout bounds every homeserver request.
+func NewBridge(store *Store, boards *board.Store, links Links, timeout time.Duration, log *slog.Logger) *Bridge {
+	return &Bridge{
+		store: store, boards: boards, links: links, log: log,
+		http:    &http.Client{Timeout: timeout},
+		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]context.CancelFunc{},
+	}
+}
+
+func (b *Bridge) client(a Account) (*mautrix.Client, error) {
+	cli, err := mautrix.NewClient(a.Homeserver, id.UserID(a.UserID), a.AccessToken)
+	if err != nil {
+		return nil, delivery.Permanent(fmt.Errorf("matrix client: %w", err))
+	}
+	cli.Client = b.http
+	// The delivery queue retries, with backoff and records; mautrix must not.
+	cli.DefaultHTTPRetries = 0
+	cli.Log = zerologNop
+	return cli, nil
+}
+
+type sendPayload struct {
+	Board          string     `json:"board"`
+	AnnouncementID int64      `json:"announcement"`
+	Verb           board.Verb `json:"verb"`
+	Version        int        `json:"version"`
+	Room           string     `json:"room"`
+}
+
+// Expand implements delivery.Expander: one job per configured room.
+func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
+	acct, err := b.store.Account(ctx, e.BoardID)
+	if errors.Is(err, ErrNoAccount) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	bd, err := b.boards.BoardByID(ctx, e.BoardID)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []delivery.Job
+	for _, room := range acct.Rooms {
+		p, _ := json.Marshal(sendPayload{Board: bd.Name, AnnouncementID: e.AnnouncementID, Verb: e.Verb, Version: e.Version, Room: room})
+		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mx:%d:%s", e.ID, room), Kind: KindSend, OutboxID: e.ID, Target: room, Payload: p})
+	}
+	return jobs, nil
+}
+
+// txnID is stable per announcement, room and version, so a retried send
+// is deduplicated by the homeserver instead of posted twice.
+func txnID(p sendPayload, what string) string {
+	sum := sha256.Sum256([]byte(p.Room))
+	return fmt.Sprintf("crieur-%d-%s-%s", p.AnnouncementID, hex.EncodeToString(sum[:6]), what)
+}
+
+// Handle implements delivery.Handler for KindSend.
+func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
+	var p sendPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return delivery.Permanent(fmt.Errorf("bad matrix job: %w", err))
+	}
+	bd, err := b.boards.BoardByName(ctx, p.Board)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	acct, err := b.store.Account(ctx, bd.ID)
+	if err != nil {
+		return delivery.Permanent(fmt.Errorf("board %s: %w", bd.Name, err))
+	}
+	a, err := b.boards.Announcement(ctx, bd.ID, p.AnnouncementID)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	cli, err := b.client(acct)
+	if err != nil {
+		return err
+	}
+	err = b.send(ctx, cli, acct, bd, a, p)
+	status := "ok"
+	if err != nil {
+		err = b.explain(acct, p.Room, err)
+		status = err.Error()
+		b.log.WarnContext(ctx, "matrix: cannot post", "board", bd.Name, "room", p.Room, "err", err)
+	}
+	if serr := b.store.SetRoomStatus(ctx, bd.ID, p.Room, status); serr != nil {
+		b.log.ErrorContext(ctx, "matrix: record room status", "err", serr)
+	}
+	return err
+}
+
+func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, a board.Announcement, p sendPayload) error {
+	roomID, err := b.ensureJoined(ctx, cli, acct, p.Room)
+	if err != nil {
+		return err
+	}
+	orig, posted, err := b.store.EventID(ctx, a.ID, p.Room)
+	if err != nil {
+		return err
+	}
+	msgtype := event.MessageType(acct.MsgType)
+	switch p.Verb {
+	case board.VerbCreate, board.VerbUpdate:
+		if a.DeletedAt != nil {
+			return nil // deleted before it could be sent: nothing to show
+		}
+		if p.Verb == board.VerbCreate && posted {
+			return nil // already there (a retry after the send succeeded)
+		}
+		content := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype)
+		txn := txnID(p, "create")
+		if posted {
+			content.SetEdit(orig)
+			txn = txnID(p, fmt.Sprintf("v%d", p.Version))
+		}
+		// An edit of a message never posted (the room was added later, or
+		// the Create is still failing) posts the current version instead.
+		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
+		if err != nil {
+			return err
+		}
+		if !posted {
+			return b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID)
+		}
+		return nil
+	case board.VerbDelete:
+		if !posted {
+			return nil
+		}
+		_, err := cli.RedactEvent(ctx, roomID, orig, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "delete")})
+		return err
+	}
+	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
+}
+
+// ensureJoined resolves a room alias and joins the room once per process.
+func (b *Bridge) ensureJoined(ctx context.Context, cli *mautrix.Client, acct Account, room string) (id.RoomID, error) {
+	key := fmt.Sprintf("%d/%s/%s", acct.BoardID, acct.UserID, room)
+	b.mu.Lock()
+	roomID, known := b.roomIDs[acct.Homeserver+" "+room]
+	joined := b.joined[key]
+	b.mu.Unlock()
+	if joined && known {
+		return roomID, nil
+	}
+	resp, err := cli.JoinRoom(ctx, room, nil)
+	if err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	b.roomIDs[acct.Homeserver+" "+room] = resp.RoomID
+	b.joined[key] = true
+	b.mu.Unlock()
+	return resp.RoomID, nil
+}
+
+func (b *Bridge) forgetRooms(boardID int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	prefix := fmt.Sprintf("%d/", boardID)
+	for k := range b.joined {
+		if strings.HasPrefix(k, prefix) {
+			delete(b.joined, k)
+		}
+	}
+}
+
+// explain turns homeserver errors into messages an operator can act on,
+// and says which are worth retrying. Permission and token problems are
+// retried: once the operator fixes them the pending messages go out.
+func (b *Bridge) explain(acct Account, room string, err error) error {
+	var perm *delivery.PermanentError
+	if errors.As(err, &perm) {
+		return err
+	}
+	var herr mautrix.HTTPError
+	switch {
+	case errors.Is(err, mautrix.MUnknownToken), errors.Is(err, mautrix.MMissingToken):
+		b.forgetRooms(acct.BoardID)
+		return fmt.Errorf("the homeserver rejected the access token of %s (bad or revoked token): set a new token or password with PUT /api/v1/boards/BOARD/matrix: %w", acct.UserID, err)
+	case errors.Is(err, mautrix.MLimitExceeded):
+		wait := 5 * time.Second
+		if errors.As(err, &herr) && herr.RespError != nil {
+			if ms, ok := herr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+				wait = time.Duration(ms) * time.Millisecond
+			}
+		}
+		return &delivery.RetryAfterError{Err: fmt.Errorf("rate limited by the homeserver in %s: %w", room, err), After: wait}
+	case errors.Is(err, mautrix.MForbidden):
+		b.forgetRooms(acct.BoardID)
+		return fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level: %w", acct.UserID, room, err)
+	case errors.Is(err, mautrix.MNotFound):
+		return fmt.Errorf("room %s not found: check the room id or alias: %w", room, err)
+	case errors.As(err, &herr) && herr.Response != nil && herr.Response.StatusCode >= 400 && herr.Response.StatusCode < 500 &&
+		herr.Response.StatusCode != http.StatusRequestTimeout:
+		return delivery.Permanent(fmt.Errorf("the homeserver refused the message for %s: %w", room, err))
+	}
+	return fmt.Errorf("homeserver unreachable or failing (%s): %w", room, err)
+}

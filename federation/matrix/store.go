@@ -1,0 +1,221 @@
+// Package matrix posts boards' announcements to Matrix rooms with mautrix:
+// one formatted m.room.message per room, edits as m.replace, deletions as
+// redactions, all through the delivery queue; a sync loop per board accepts
+// invites to its rooms and records reactions and replies as interactions.
+package matrix
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// Account is a board's Matrix set-up. The access token is a secret: it is
+// kept in the store and never shown by the API or the logs.
+type Account struct {
+	BoardID         int64    `json:"-"`
+	Homeserver      string   `json:"homeserver"`
+	UserID          string   `json:"user_id"`
+	AccessToken     string   `json:"-"`
+	Rooms           []string `json:"rooms"`
+	MsgType         string   `json:"msgtype"`
+	AllowedInviters []string `json:"allowed_inviters"`
+}
+
+// Store keeps Matrix accounts, the event id of every message posted (edits
+// and redactions need it after restarts) and each account's sync token.
+type Store struct {
+	db *sql.DB
+}
+
+// NewStore migrates the Matrix tables in db (the board store's file).
+func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS matrix_accounts (
+			board_id BIGINT PRIMARY KEY,
+			homeserver TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			access_token TEXT NOT NULL,
+			rooms TEXT NOT NULL,
+			msgtype TEXT NOT NULL,
+			allowed_inviters TEXT NOT NULL,
+			next_batch TEXT NOT NULL DEFAULT '',
+			filter_id TEXT NOT NULL DEFAULT '',
+			updated_at BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS matrix_events (
+			announcement_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			room_id TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			PRIMARY KEY (announcement_id, room))`,
+		`CREATE INDEX IF NOT EXISTS matrix_events_event ON matrix_events(event_id)`,
+		`CREATE TABLE IF NOT EXISTS matrix_room_status (
+			board_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			status TEXT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (board_id, room))`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("migrate matrix tables: %w", err)
+		}
+	}
+	return &Store{db: db}, nil
+}
+
+// ErrNoAccount means the board has no Matrix set-up.
+var ErrNoAccount = errors.New("no Matrix account for this board")
+
+// SaveAccount creates or replaces a board's account; a new account starts
+// syncing from scratch.
+func (s *Store) SaveAccount(ctx context.Context, a Account) error {
+	rooms, _ := json.Marshal(a.Rooms)
+	inviters, _ := json.Marshal(a.AllowedInviters)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (board_id) DO UPDATE SET homeserver = excluded.homeserver, access_token = excluded.access_token, rooms = excluded.rooms,
+			msgtype = excluded.msgtype, allowed_inviters = excluded.allowed_inviters, updated_at = excluded.updated_at,
+			next_batch = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.next_batch ELSE '' END,
+			filter_id = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.filter_id ELSE '' END,
+			user_id = excluded.user_id`,
+		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), time.Now().UnixMilli())
+	return err
+}
+
+// DeleteAccount removes a board's Matrix set-up.
+func (s *Store) DeleteAccount(ctx context.Context, boardID int64) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM matrix_accounts WHERE board_id = ?`, boardID)
+	return err
+}
+
+const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters`
+
+func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
+	var a Account
+	var rooms, inviters string
+	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNoAccount
+	}
+	if err != nil {
+		return a, err
+	}
+	_ = json.Unmarshal([]byte(rooms), &a.Rooms)
+	_ = json.Unmarshal([]byte(inviters), &a.AllowedInviters)
+	return a, nil
+}
+
+// Account returns a board's account, or ErrNoAccount.
+func (s *Store) Account(ctx context.Context, boardID int64) (Account, error) {
+	return scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM matrix_accounts WHERE board_id = ?`, boardID))
+}
+
+// Accounts lists every configured account.
+func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM matrix_accounts ORDER BY board_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// EventID returns the message posted for an announcement in a room, if any.
+func (s *Store) EventID(ctx context.Context, announcementID int64, room string) (id.EventID, bool, error) {
+	var ev string
+	err := s.db.QueryRowContext(ctx, `SELECT event_id FROM matrix_events WHERE announcement_id = ? AND room = ?`, announcementID, room).Scan(&ev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return id.EventID(ev), err == nil, err
+}
+
+// SaveEventID records the message posted for an announcement in a room.
+func (s *Store) SaveEventID(ctx context.Context, announcementID int64, room string, roomID id.RoomID, ev id.EventID) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_events (announcement_id, room, room_id, event_id) VALUES (?, ?, ?, ?)
+		ON CONFLICT (announcement_id, room) DO UPDATE SET event_id = excluded.event_id, room_id = excluded.room_id`, announcementID, room, string(roomID), string(ev))
+	return err
+}
+
+// AnnouncementOf finds the announcement a room message belongs to.
+func (s *Store) AnnouncementOf(ctx context.Context, roomID id.RoomID, ev id.EventID) (int64, bool, error) {
+	var ann int64
+	err := s.db.QueryRowContext(ctx, `SELECT announcement_id FROM matrix_events WHERE event_id = ? AND room_id = ?`, string(ev), string(roomID)).Scan(&ann)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return ann, err == nil, err
+}
+
+// SetRoomStatus records whether the bot can post in a room ("ok" or why not).
+func (s *Store) SetRoomStatus(ctx context.Context, boardID int64, room, status string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_room_status (board_id, room, status, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (board_id, room) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`, boardID, room, status, time.Now().UnixMilli())
+	return err
+}
+
+// RoomStatus returns each room's last known status.
+func (s *Store) RoomStatus(ctx context.Context, boardID int64) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT room, status FROM matrix_room_status WHERE board_id = ?`, boardID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var room, st string
+		if err := rows.Scan(&room, &st); err != nil {
+			return nil, err
+		}
+		out[room] = st
+	}
+	return out, rows.Err()
+}
+
+// syncStore keeps one account's sync position in the store (mautrix.SyncStore).
+type syncStore struct {
+	db      *sql.DB
+	boardID int64
+}
+
+func (s syncStore) SaveFilterID(ctx context.Context, _ id.UserID, filterID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_accounts SET filter_id = ? WHERE board_id = ?`, filterID, s.boardID)
+	return err
+}
+
+func (s syncStore) LoadFilterID(ctx context.Context, _ id.UserID) (string, error) {
+	var f string
+	err := s.db.QueryRowContext(ctx, `SELECT filter_id FROM matrix_accounts WHERE board_id = ?`, s.boardID).Scan(&f)
+	return f, ignoreNoRows(err)
+}
+
+func (s syncStore) SaveNextBatch(ctx context.Context, _ id.UserID, token string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_accounts SET next_batch = ? WHERE board_id = ?`, token, s.boardID)
+	return err
+}
+
+func (s syncStore) LoadNextBatch(ctx context.Context, _ id.UserID) (string, error) {
+	var t string
+	err := s.db.QueryRowContext(ctx, `SELECT next_batch FROM matrix_accounts WHERE board_id = ?`, s.boardID).Scan(&t)
+	return t, ignoreNoRows(err)
+}
+
+func ignoreNoRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs Crieur's whole test suite on a Debian machine with Go: installs what
+# the tests need (Node.js and npm for the Fedify peer, redis-server, the peer's packages,
+# staticcheck), then checks formatting, go vet, staticcheck and go test -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc) # the race detector needs cgo
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # tests start their own
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian's packages"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== npm ci (Fedify test peer)"
+(cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+echo "== benchmarks (figures only; see README, Delivery)"
+timeout 900 go run ./cmd/crieur-bench
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
