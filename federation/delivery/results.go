@@ -29,54 +29,65 @@ func NewRedisResults(rdb *redis.Client, prefix string) *RedisResults {
 // Drain records every result into rec until ctx is done. A result is
 // removed from the stream only after rec has stored it.
 func (r *RedisResults) Drain(ctx context.Context, rec Recorder, log *slog.Logger) {
-	const group = "serve"
 	for ctx.Err() == nil {
-		err := r.rdb.XGroupCreateMkStream(ctx, r.stream, group, "0").Err()
-		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-			log.Warn("results stream", "err", err)
+		if err := r.drain(ctx, rec); err != nil && ctx.Err() == nil {
+			log.Warn("drain delivery results", "err", err)
 			sleepCtx(ctx, time.Second)
-			continue
-		}
-		// Our own pending entries first (after a crash), then new ones.
-		for _, start := range []string{"0", ">"} {
-			for ctx.Err() == nil {
-				res, err := r.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "serve", Streams: []string{r.stream, start}, Count: 100, Block: time.Second}).Result()
-				if errors.Is(err, redis.Nil) {
-					if start == "0" {
-						break
-					}
-					continue
-				}
-				if err != nil {
-					if ctx.Err() == nil {
-						log.Warn("read results", "err", err)
-						sleepCtx(ctx, time.Second)
-					}
-					break
-				}
-				n := 0
-				for _, s := range res {
-					for _, m := range s.Messages {
-						n++
-						if err := r.record(ctx, rec, m); err != nil {
-							log.Error("record delivery result", "err", err)
-							if !errors.Is(err, errMalformed) {
-								continue // the store failed: keep it for the next pass
-							}
-						}
-						r.rdb.XAck(ctx, r.stream, group, m.ID)
-						r.rdb.XDel(ctx, r.stream, m.ID)
-					}
-				}
-				if start == "0" && n == 0 {
-					break
-				}
-			}
-			if ctx.Err() != nil {
-				return
-			}
 		}
 	}
+}
+
+const resultsGroup = "serve"
+
+// drain reads this consumer's pending entries, then waits for new ones.
+// The pending entries are read again on every pass, not only at start:
+// when Redis dies between running an XREADGROUP and sending its reply,
+// go-redis sends the command again, and the entries the first one handed
+// out sit in our pending list where a read of ">" never returns them.
+func (r *RedisResults) drain(ctx context.Context, rec Recorder) error {
+	err := r.rdb.XGroupCreateMkStream(ctx, r.stream, resultsGroup, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("results stream: %w", err)
+	}
+	for {
+		n, err := r.read(ctx, rec, "0", -1) // -1: no BLOCK
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	_, err = r.read(ctx, rec, ">", time.Second)
+	return err
+}
+
+// read records up to 100 entries read from start and returns how many
+// it read.
+func (r *RedisResults) read(ctx context.Context, rec Recorder, start string, block time.Duration) (int, error) {
+	args := &redis.XReadGroupArgs{Group: resultsGroup, Consumer: "serve", Streams: []string{r.stream, start}, Count: 100, Block: block}
+	res, err := r.rdb.XReadGroup(ctx, args).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read results: %w", err)
+	}
+	n := 0
+	for _, s := range res {
+		for _, m := range s.Messages {
+			n++
+			if err := r.record(ctx, rec, m); err != nil && !errors.Is(err, errMalformed) {
+				// The store failed: the entry stays pending for the next pass.
+				return n, err
+			}
+			if err := r.rdb.XAck(ctx, r.stream, resultsGroup, m.ID).Err(); err != nil {
+				return n, fmt.Errorf("ack result: %w", err)
+			}
+			r.rdb.XDel(ctx, r.stream, m.ID)
+		}
+	}
+	return n, nil
 }
 
 func (r *RedisResults) record(ctx context.Context, rec Recorder, m redis.XMessage) error {
