@@ -259,6 +259,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "deliveries in flight per worker")
 	runs := flag.Int("runs", 3, "repetitions; medians are reported")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	part := flag.String("part", "all", "what to measure: all, throughput or slowhost")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -269,14 +270,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*followers, *hosts, *workers, *concurrency, *runs); err != nil {
+	if err := run(*part, *followers, *hosts, *workers, *concurrency, *runs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "crieur-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(followers, hosts, workers, concurrency, runs int) error {
+func run(part string, followers, hosts, workers, concurrency, runs int) error {
 	dir, err := os.MkdirTemp("", "crieur-bench")
 	if err != nil {
 		return err
@@ -299,22 +300,35 @@ func run(followers, hosts, workers, concurrency, runs int) error {
 
 	fmt.Printf("crieur-bench: GOMAXPROCS=%d, %d workers x %d in flight, Redis queue, %d runs (medians)\n\n", runtime.GOMAXPROCS(0), workers, concurrency, runs)
 
-	// 1. Throughput against the signing bound.
 	ok, err := okSinks(1, hosts)
 	if err != nil {
 		return err
 	}
 	defer ok.close()
+	if part == "all" || part == "throughput" {
+		if err := b.throughput(ok, followers, runs); err != nil {
+			return err
+		}
+	}
+	if part == "all" || part == "slowhost" {
+		return b.slowHost(ok, followers, runs)
+	}
+	return nil
+}
+
+// throughput delivers to the healthy inboxes and compares the rate with
+// the signing rate measured just before.
+func (b *bench) throughput(ok *sinks, followers, runs int) error {
 	targets := ok.urls
-	perTarget := max(1, followers/hosts)
+	perTarget := max(1, followers/len(targets))
 	var rates, sigs, ratios, busy, redisCPU []float64
 	fmt.Printf("%-5s %14s %14s %8s %10s %16s %10s\n", "run", "deliveries/s", "signatures/s", "ratio", "cpu busy", "redis cpu/deliv.", "new conns")
 	for r := range runs {
-		sig := signingRate(key, 2*time.Second)
+		sig := signingRate(b.key, 2*time.Second)
 		base := ok.total()
 		want := int64(perTarget * len(targets))
 		js := jobs(fmt.Sprint("t", r), targets, perTarget)
-		cpu0, rcpu0 := cpuTime(), redisCPUTime(rdb)
+		cpu0, rcpu0 := cpuTime(), redisCPUTime(b.rdb)
 		elapsed, err := b.deliver(js, func() bool { return ok.total()-base >= want })
 		if err != nil {
 			return err
@@ -322,7 +336,7 @@ func run(followers, hosts, workers, concurrency, runs int) error {
 		// This process's CPU over what both cores could give: the delivery
 		// pools plus the inbox servers, which share the cores here.
 		bz := (cpuTime() - cpu0).Seconds() / elapsed.Seconds() / float64(runtime.GOMAXPROCS(0))
-		rc := (redisCPUTime(rdb) - rcpu0).Seconds() / float64(want)
+		rc := (redisCPUTime(b.rdb) - rcpu0).Seconds() / float64(want)
 		rate := float64(want) / elapsed.Seconds()
 		rates, sigs, ratios = append(rates, rate), append(sigs, sig), append(ratios, rate/sig)
 		busy, redisCPU = append(busy, bz), append(redisCPU, rc)
@@ -330,9 +344,13 @@ func run(followers, hosts, workers, concurrency, runs int) error {
 	}
 	fmt.Printf("%-5s %14.0f %14.0f %7.1f%% %9.0f%% %14.0fµs   (%d deliveries to %d hosts; target >= 85%%)\n\n",
 		"median", median(rates), median(sigs), 100*median(ratios), 100*median(busy), 1e6*median(redisCPU), perTarget*len(targets), len(targets))
+	return nil
+}
 
-	// 2. The same deliveries with a hanging host and a failing host
-	// beside them, their jobs at the head of the queue.
+// slowHost runs the healthy deliveries alone, then the same ones with a
+// hanging host's and a failing host's jobs among them.
+func (b *bench) slowHost(ok *sinks, followers, runs int) error {
+	perTarget := max(1, followers/len(ok.urls))
 	healthy := ok
 	failing, err := startSinks(5, 1, func(int) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -371,39 +389,81 @@ func run(followers, hosts, workers, concurrency, runs int) error {
 	}()
 	perHealthy := perTarget
 	wantHealthy := int64(perHealthy * len(healthy.urls))
-	var slow []float64
-	fmt.Printf("%-5s %16s %16s %9s\n", "run", "healthy alone", "with bad hosts", "slowdown")
+	var slowSpread, slowHead []float64
+	fmt.Printf("%-5s %14s %20s %20s\n", "run", "healthy alone", "bad jobs spread", "bad jobs first")
 	for r := range runs {
-		base := healthy.total()
-		alone, err := b.deliver(jobs(fmt.Sprint("h", r), healthy.urls, perHealthy), func() bool { return healthy.total()-base >= wantHealthy })
-		if err != nil {
-			return err
+		// Three timings per run, in an order that rotates from run to run,
+		// so a drift of the machine does not favour one of them.
+		var alone time.Duration
+		var took [2]time.Duration
+		for k := range 3 {
+			var js []delivery.Job
+			var into *time.Duration
+			switch c := (k + r) % 3; c {
+			case 0:
+				js, into = jobs(fmt.Sprint("h", r), healthy.urls, perHealthy), &alone
+			default:
+				// The healthy jobs in the same order as alone, with the
+				// bad ones spread among them (one after every tenth), or
+				// all first.
+				place := []string{"", "spread", "first"}[c]
+				bad := interleave(jobs(fmt.Sprint("x", place, r), failing.urls, 100), jobs(fmt.Sprint("y", place, r), []string{"http://" + hang.Addr().String()}, 100))
+				good := jobs(fmt.Sprint("m", place, r), healthy.urls, perHealthy)
+				js = append(bad, good...)
+				if place == "spread" {
+					js = spread(good, bad)
+				}
+				into = &took[c-1]
+			}
+			base := healthy.total()
+			d, err := b.deliver(js, func() bool { return healthy.total()-base >= wantHealthy })
+			if err != nil {
+				return err
+			}
+			*into = d
+			heldMu.Lock()
+			for _, c := range held {
+				c.Close()
+			}
+			held = nil
+			heldMu.Unlock()
 		}
-		mixed := jobs(fmt.Sprint("m", r), healthy.urls, perHealthy)
-		mixed = append(mixed, jobs(fmt.Sprint("x", r), failing.urls, 100)...)
-		mixed = append(mixed, jobs(fmt.Sprint("y", r), []string{"http://" + hang.Addr().String()}, 100)...)
-		// Interleave so the bad hosts' jobs sit among the healthy ones.
-		slices.SortFunc(mixed, func(a, b delivery.Job) int {
-			return strings.Compare(a.ID[strings.IndexByte(a.ID, ':'):], b.ID[strings.IndexByte(b.ID, ':'):])
-		})
-		base = healthy.total()
-		with, err := b.deliver(mixed, func() bool { return healthy.total()-base >= wantHealthy })
-		if err != nil {
-			return err
-		}
-		heldMu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		held = nil
-		heldMu.Unlock()
-		s := with.Seconds()/alone.Seconds() - 1
-		slow = append(slow, s)
-		fmt.Printf("%-5d %15.0fms %15.0fms %8.1f%%\n", r+1, ms(alone), ms(with), 100*s)
+		s1, s2 := took[0].Seconds()/alone.Seconds()-1, took[1].Seconds()/alone.Seconds()-1
+		slowSpread, slowHead = append(slowSpread, s1), append(slowHead, s2)
+		fmt.Printf("%-5d %12.0fms %11.0fms %6.1f%% %11.0fms %6.1f%%\n", r+1, ms(alone), ms(took[0]), 100*s1, ms(took[1]), 100*s2)
 	}
-	fmt.Printf("%-5s %16s %16s %8.1f%%   (%d deliveries to %d healthy hosts, plus 100 to a host answering 500 and 100 to one that never answers; target <= 10%%)\n",
-		"median", "", "", 100*median(slow), wantHealthy, len(healthy.urls))
+	fmt.Printf("%-5s %14s %20s %20s   (slowdown of %d deliveries to %d healthy hosts by 100 jobs to a host answering 500 and 100 to one that never answers; target <= 10%%)\n",
+		"median", "", fmt.Sprintf("%.1f%%", 100*median(slowSpread)), fmt.Sprintf("%.1f%%", 100*median(slowHead)), wantHealthy, len(healthy.urls))
 	return nil
+}
+
+// interleave alternates the jobs of a and b.
+func interleave(a, b []delivery.Job) []delivery.Job {
+	out := make([]delivery.Job, 0, len(a)+len(b))
+	for i := range max(len(a), len(b)) {
+		if i < len(a) {
+			out = append(out, a[i])
+		}
+		if i < len(b) {
+			out = append(out, b[i])
+		}
+	}
+	return out
+}
+
+// spread puts the jobs of extra evenly among those of base, keeping the
+// order of each.
+func spread(base, extra []delivery.Job) []delivery.Job {
+	out := make([]delivery.Job, 0, len(base)+len(extra))
+	every := max(1, len(base)/max(1, len(extra)))
+	for i, j := range base {
+		if i%every == 0 && len(extra) > 0 {
+			out = append(out, extra[0])
+			extra = extra[1:]
+		}
+		out = append(out, j)
+	}
+	return append(out, extra...)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -236,7 +236,7 @@ func TestPublicDocuments(t *testing.T) {
 	}
 }
 
-func TestExpandDedupesSharedInboxes(t *testing.T) {
+func TestExpandDedupesAndOrdersInboxes(t *testing.T) {
 	s, _, svc := newTestServer(t)
 	ctx := context.Background()
 	b, _ := svc.Store().BoardByName(ctx, "news")
@@ -244,6 +244,9 @@ func TestExpandDedupesSharedInboxes(t *testing.T) {
 		{ActorID: "https://a.example/users/1", Inbox: "https://a.example/users/1/inbox", SharedInbox: "https://a.example/inbox"},
 		{ActorID: "https://a.example/users/2", Inbox: "https://a.example/users/2/inbox", SharedInbox: "https://a.example/inbox"},
 		{ActorID: "https://b.example/users/3", Inbox: "https://b.example/users/3/inbox"},
+		{ActorID: "https://b.example/users/4", Inbox: "https://b.example/users/4/inbox"},
+		{ActorID: "https://c.example/users/5", Inbox: "https://c.example/users/5/inbox"},
+		{ActorID: "https://d.example/users/6", Inbox: "https://d.example/users/6/inbox", SharedInbox: "https://d.example/inbox"},
 	} {
 		svc.Store().AddFollower(ctx, b.ID, f)
 	}
@@ -267,7 +270,9 @@ func TestExpandDedupesSharedInboxes(t *testing.T) {
 			t.Fatal("a private key reached a queue payload")
 		}
 	}
-	if strings.Join(targets, " ") != "https://a.example/inbox https://b.example/users/3/inbox" {
+	// Shared inboxes first, then personal inboxes taking hosts in turn.
+	want := "https://a.example/inbox https://d.example/inbox https://b.example/users/3/inbox https://c.example/users/5/inbox https://b.example/users/4/inbox"
+	if strings.Join(targets, " ") != want {
 		t.Fatalf("targets = %v", targets)
 	}
 }

@@ -81,14 +81,8 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	var jobs []delivery.Job
-	for _, f := range followers {
-		inbox := f.DeliveryInbox()
-		if seen[inbox] {
-			continue
-		}
-		seen[inbox] = true
+	for _, inbox := range deliveryOrder(followers) {
 		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, act)
 		if err != nil {
 			return nil, err
@@ -96,6 +90,47 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		jobs = append(jobs, job)
 	}
 	return jobs, nil
+}
+
+// deliveryOrder lists the distinct inboxes to deliver to: shared inboxes
+// first (one POST reaches a whole server), then personal inboxes taking
+// their hosts in turn, so that no host gets a burst of jobs that its
+// concurrency limit would only push back.
+func deliveryOrder(followers []board.Follower) []string {
+	seen := map[string]bool{}
+	var shared []string
+	byHost := map[string][]string{}
+	var hosts []string
+	for _, f := range followers {
+		inbox := f.DeliveryInbox()
+		if seen[inbox] {
+			continue
+		}
+		seen[inbox] = true
+		if f.SharedInbox != "" {
+			shared = append(shared, inbox)
+			continue
+		}
+		h := delivery.HostOf(inbox)
+		if byHost[h] == nil {
+			hosts = append(hosts, h)
+		}
+		byHost[h] = append(byHost[h], inbox)
+	}
+	out := shared
+	for len(hosts) > 0 {
+		left := hosts[:0]
+		for _, h := range hosts {
+			q := byHost[h]
+			out = append(out, q[0])
+			if len(q) > 1 {
+				byHost[h] = q[1:]
+				left = append(left, h)
+			}
+		}
+		hosts = left
+	}
+	return out
 }
 
 // KeySource hands a board's private key to the signer.

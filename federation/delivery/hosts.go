@@ -17,6 +17,11 @@ import (
 // after 5 failures in a row (its jobs wait, nothing is dropped), probes it
 // with a single job after 1 minute, then 2, 4... up to 1 hour, and a single
 // success un-parks it, as in Mastodon.
+//
+// A host not reached in the last ten minutes starts with two deliveries at
+// a time (like TCP's slow start): a host that hangs then ties up two
+// workers, not Limit of them, while a healthy one gets its full share as
+// soon as one delivery succeeds.
 type HostPolicy struct {
 	Limit     int           // concurrent deliveries per host; 0: a quarter of the pool's workers (at least 2)
 	ParkAfter int           // consecutive failures before the host is parked
@@ -28,6 +33,7 @@ type HostPolicy struct {
 var DefaultHostPolicy = HostPolicy{ParkAfter: 5, ParkBase: time.Minute, ParkMax: time.Hour}
 
 type hostState struct {
+	lastOK      time.Time // last success; zero: none lately
 	active      int
 	started     []time.Time // start times of the deliveries in flight
 	failures    int
@@ -39,10 +45,16 @@ type hostState struct {
 // hosts tracks per-host state in one worker process. Each `crieur deliver`
 // keeps its own; a host failing for one process fails for all soon enough.
 type hosts struct {
-	p  HostPolicy
-	mu sync.Mutex
-	m  map[string]*hostState
+	p      HostPolicy
+	mu     sync.Mutex
+	m      map[string]*hostState
+	pruned time.Time
 }
+
+const (
+	startLimit = 2                // deliveries at a time to a host with no recent success
+	recentOK   = 10 * time.Minute // how long a success vouches for a host
+)
 
 // newHosts applies p for a pool of workers.
 func newHosts(p HostPolicy, workers int) *hosts {
@@ -80,10 +92,15 @@ func jitter(d time.Duration) time.Duration {
 func (h *hosts) acquire(host string, now time.Time) (bool, time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.prune(now)
 	st := h.m[host]
 	if st == nil {
 		st = &hostState{}
 		h.m[host] = st
+	}
+	limit := h.p.Limit
+	if now.Sub(st.lastOK) > recentOK {
+		limit = min(limit, startLimit)
 	}
 	switch {
 	case st.parkedUntil.After(now):
@@ -94,7 +111,7 @@ func (h *hosts) acquire(host string, now time.Time) (bool, time.Time) {
 			return false, now.Add(jitter(min(h.p.ParkBase, 5*time.Second)))
 		}
 		st.probing = true
-	case st.active >= h.p.Limit:
+	case st.active >= limit:
 		// Look again after about as long as the oldest delivery in flight
 		// has taken so far: soon for a busy but quick host, rarely for one
 		// that hangs, whose jobs would otherwise cycle through the queue.
@@ -125,6 +142,7 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 	switch o {
 	case hostOK:
 		st.failures, st.parks, st.parkedUntil = 0, 0, time.Time{}
+		st.lastOK = now
 	case hostBackoff:
 		if until := now.Add(wait); until.After(st.parkedUntil) {
 			st.parkedUntil = until
@@ -140,8 +158,19 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 			st.parkedUntil = now.Add(min(d, h.p.ParkMax))
 		}
 	}
-	if st.active == 0 && st.failures == 0 && st.parkedUntil.IsZero() {
-		delete(h.m, host) // keep the map to the hosts that matter
+}
+
+// prune forgets, once a minute, the hosts that are idle, healthy and not
+// reached lately, so the map holds only the hosts that matter.
+func (h *hosts) prune(now time.Time) {
+	if now.Sub(h.pruned) < time.Minute {
+		return
+	}
+	h.pruned = now
+	for host, st := range h.m {
+		if st.active == 0 && st.failures == 0 && !st.parkedUntil.After(now) && now.Sub(st.lastOK) > recentOK {
+			delete(h.m, host)
+		}
 	}
 }
 

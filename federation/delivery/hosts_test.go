@@ -88,3 +88,44 @@ func TestHostLimitFollowsTheWorkers(t *testing.T) {
 		t.Errorf("an explicit limit was overridden: %d", got)
 	}
 }
+
+func TestNewHostsStartWithTwoSlots(t *testing.T) {
+	h := newHosts(HostPolicy{Limit: 8}, 32)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const host = "new.example"
+	slots := func(at time.Time) int {
+		n := 0
+		for {
+			if ok, _ := h.acquire(host, at); !ok {
+				return n
+			}
+			n++
+		}
+	}
+	release := func(n int, at time.Time) {
+		for range n {
+			h.release(host, hostOK, 0, at)
+		}
+	}
+	n := slots(now)
+	if n != 2 {
+		t.Fatalf("a host never reached got %d slots, want 2", n)
+	}
+	release(n, now)
+	if n = slots(now); n != 8 {
+		t.Fatalf("after a success: %d slots, want 8", n)
+	}
+	release(n, now)
+	// Ten minutes later the success no longer vouches for the host, and
+	// the idle entry is forgotten.
+	later := now.Add(11 * time.Minute)
+	if ok, _ := h.acquire("other.example", later); !ok {
+		t.Fatal("other host refused")
+	}
+	if _, known := h.m[host]; known {
+		t.Fatal("an idle host's entry was kept past ten minutes")
+	}
+	if n = slots(later); n != 2 {
+		t.Fatalf("a host not reached for 11 minutes got %d slots, want 2", n)
+	}
+}
