@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -19,6 +20,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -28,6 +31,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,18 +40,18 @@ import (
 	"crieur/federation/delivery/redistest"
 )
 
-var newConns atomic.Int64
-
 type staticKey struct{ k *rsa.PrivateKey }
 
 func (s staticKey) PrivateKey(context.Context, string) (*rsa.PrivateKey, error) { return s.k, nil }
 
 // sinks are inbox servers; each counts the POSTs it answered.
 type sinks struct {
-	urls      []string
-	counts    []atomic.Int64
-	servers   []*http.Server
-	listeners []net.Listener
+	urls    []string
+	counts  []atomic.Int64
+	conns   *atomic.Int64 // connections accepted
+	servers []*http.Server
+	proc    *exec.Cmd
+	stdin   io.Closer
 }
 
 func startSinks(subnet, n int, handler func(i int) http.HandlerFunc) (*sinks, error) {
@@ -77,35 +81,127 @@ func (s *sinks) close() {
 	for _, srv := range s.servers {
 		srv.Close()
 	}
-	for _, ln := range s.listeners {
-		ln.Close()
+	if s.proc != nil {
+		s.stdin.Close()
+		s.proc.Wait()
 	}
 }
 
 // okSinks are healthy inboxes. They stand in for other machines, so they
 // are as light as HTTP/1.1 allows (read the request, answer 202, keep the
-// connection): what they cost on these shared cores is not Crieur's.
-func okSinks(subnet, n int) (*sinks, error) {
-	s := &sinks{counts: make([]atomic.Int64, n)}
+// connection) and run in a process of their own, whose CPU is measured
+// apart from Crieur's. The counts live in a file both processes map, so
+// reading them costs no system call. The last count is new connections.
+func okSinks(subnet, n int, dir string) (*sinks, error) {
+	path := filepath.Join(dir, "counts")
+	counts, err := mapCounts(path, n+1, true)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-inbox-servers", strconv.Itoa(n), "-subnet", strconv.Itoa(subnet), "-counts", path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // closed when we exit: the child then exits too
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &sinks{counts: counts[:n], conns: &counts[n], proc: cmd, stdin: stdin}
+	sc := bufio.NewScanner(stdout)
+	for len(s.urls) < n && sc.Scan() {
+		s.urls = append(s.urls, sc.Text())
+	}
+	if len(s.urls) < n {
+		s.close()
+		return nil, fmt.Errorf("inbox servers started %d of %d listeners", len(s.urls), n)
+	}
+	return s, nil
+}
+
+// serveInboxes is the child process of okSinks.
+func serveInboxes(subnet, n int, path string) error {
+	counts, err := mapCounts(path, n+1, false)
+	if err != nil {
+		return err
+	}
 	for i := range n {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.%d.%d:0", subnet+i/250, 1+i%250))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		s.listeners = append(s.listeners, ln)
-		s.urls = append(s.urls, "http://"+ln.Addr().String())
+		fmt.Println("http://" + ln.Addr().String())
 		go func() {
 			for {
 				c, err := ln.Accept()
 				if err != nil {
 					return
 				}
-				newConns.Add(1)
-				go serveInbox(c, &s.counts[i])
+				counts[n].Add(1)
+				go serveInbox(c, &counts[i])
 			}
 		}()
 	}
-	return s, nil
+	io.Copy(io.Discard, os.Stdin) // until the parent goes
+	return nil
+}
+
+// mapCounts maps n shared counters from path.
+func mapCounts(path string, n int, create bool) ([]atomic.Int64, error) {
+	flags := os.O_RDWR
+	if create {
+		flags |= os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if create {
+		if err := f.Truncate(int64(8 * n)); err != nil {
+			return nil, err
+		}
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, 8*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map counters: %w", err)
+	}
+	// The mapping is page-aligned, so each 8-byte counter is aligned.
+	return unsafe.Slice((*atomic.Int64)(unsafe.Pointer(&mem[0])), n), nil
+}
+
+// cpu is the CPU time the sinks' process has used so far (zero for
+// in-process sinks).
+func (s *sinks) cpu() time.Duration {
+	if s.proc == nil {
+		return 0
+	}
+	return procCPUTime(s.proc.Process.Pid)
+}
+
+// procCPUTime reads a process's user and system time from /proc, in
+// clock ticks of 10 ms.
+func procCPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func serveInbox(c net.Conn, count *atomic.Int64) {
@@ -260,7 +356,17 @@ func main() {
 	runs := flag.Int("runs", 3, "repetitions; medians are reported")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
 	part := flag.String("part", "all", "what to measure: all, throughput or slowhost")
+	inboxServers := flag.Int("inbox-servers", 0, "internal: run this many inbox servers (the child process)")
+	subnet := flag.Int("subnet", 1, "internal: with -inbox-servers, the 127.0.x.0 block to listen in")
+	countsFile := flag.String("counts", "", "internal: with -inbox-servers, the shared counters file")
 	flag.Parse()
+	if *inboxServers > 0 {
+		if err := serveInboxes(*subnet, *inboxServers, *countsFile); err != nil {
+			fmt.Fprintln(os.Stderr, "crieur-bench inbox servers:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -300,7 +406,7 @@ func run(part string, followers, hosts, workers, concurrency, runs int) error {
 
 	fmt.Printf("crieur-bench: GOMAXPROCS=%d, %d workers x %d in flight, Redis queue, %d runs (medians)\n\n", runtime.GOMAXPROCS(0), workers, concurrency, runs)
 
-	ok, err := okSinks(1, hosts)
+	ok, err := okSinks(1, hosts, dir)
 	if err != nil {
 		return err
 	}
@@ -321,29 +427,35 @@ func run(part string, followers, hosts, workers, concurrency, runs int) error {
 func (b *bench) throughput(ok *sinks, followers, runs int) error {
 	targets := ok.urls
 	perTarget := max(1, followers/len(targets))
-	var rates, sigs, ratios, busy, redisCPU []float64
-	fmt.Printf("%-5s %14s %14s %8s %10s %16s %10s\n", "run", "deliveries/s", "signatures/s", "ratio", "cpu busy", "redis cpu/deliv.", "new conns")
+	var rates, sigs, ratios, own, redisCPU, inboxCPU []float64
+	fmt.Printf("%-6s %12s %12s %7s   %s\n", "", "", "", "", "CPU per delivery (µs)")
+	fmt.Printf("%-6s %12s %12s %7s   %8s %8s %8s %8s %6s\n", "run", "deliveries/s", "signatures/s", "ratio", "signing", "crieur", "redis", "inboxes", "conns")
+	cores := float64(runtime.GOMAXPROCS(0))
 	for r := range runs {
 		sig := signingRate(b.key, 2*time.Second)
 		base := ok.total()
 		want := int64(perTarget * len(targets))
 		js := jobs(fmt.Sprint("t", r), targets, perTarget)
-		cpu0, rcpu0 := cpuTime(), redisCPUTime(b.rdb)
+		ok.conns.Store(0)
+		cpu0, rcpu0, icpu0 := cpuTime(), redisCPUTime(b.rdb), ok.cpu()
 		elapsed, err := b.deliver(js, func() bool { return ok.total()-base >= want })
 		if err != nil {
 			return err
 		}
-		// This process's CPU over what both cores could give: the delivery
-		// pools plus the inbox servers, which share the cores here.
-		bz := (cpuTime() - cpu0).Seconds() / elapsed.Seconds() / float64(runtime.GOMAXPROCS(0))
-		rc := (redisCPUTime(b.rdb) - rcpu0).Seconds() / float64(want)
-		rate := float64(want) / elapsed.Seconds()
+		n := float64(want)
+		// crieur: this process, the delivery pools (signing included);
+		// the inbox servers, standing in for other machines, and Redis
+		// share the same cores.
+		c := (cpuTime() - cpu0).Seconds() / n
+		rc := (redisCPUTime(b.rdb) - rcpu0).Seconds() / n
+		ic := (ok.cpu() - icpu0).Seconds() / n
+		rate := n / elapsed.Seconds()
 		rates, sigs, ratios = append(rates, rate), append(sigs, sig), append(ratios, rate/sig)
-		busy, redisCPU = append(busy, bz), append(redisCPU, rc)
-		fmt.Printf("%-5d %14.0f %14.0f %7.1f%% %9.0f%% %14.0fµs %10d\n", r+1, rate, sig, 100*rate/sig, 100*bz, rc*1e6, newConns.Swap(0))
+		own, redisCPU, inboxCPU = append(own, c), append(redisCPU, rc), append(inboxCPU, ic)
+		fmt.Printf("%-6d %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %8.0f %6d\n", r+1, rate, sig, 100*rate/sig, 1e6*cores/sig, 1e6*c, 1e6*rc, 1e6*ic, ok.conns.Load())
 	}
-	fmt.Printf("%-5s %14.0f %14.0f %7.1f%% %9.0f%% %14.0fµs   (%d deliveries to %d hosts; target >= 85%%)\n\n",
-		"median", median(rates), median(sigs), 100*median(ratios), 100*median(busy), 1e6*median(redisCPU), perTarget*len(targets), len(targets))
+	fmt.Printf("%-6s %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %8.0f   (%d deliveries to %d hosts; target >= 85%%)\n\n",
+		"median", median(rates), median(sigs), 100*median(ratios), 1e6*cores/median(sigs), 1e6*median(own), 1e6*median(redisCPU), 1e6*median(inboxCPU), perTarget*len(targets), len(targets))
 	return nil
 }
 

@@ -37,7 +37,9 @@ type RedisQueue struct {
 	block    time.Duration
 	now      func() time.Time
 
-	results string // stream for job outcomes; "" to not carry them
+	results  string // stream for job outcomes; "" to not carry them
+	reader   reader
+	finishes finishBatcher
 
 	mu            sync.Mutex
 	nextDue       time.Time // earliest retry known to this instance
@@ -261,15 +263,83 @@ func (q *RedisQueue) blockFor() time.Duration {
 // Reserve implements Queue: due retries first become stream entries, then
 // entries of dead consumers are claimed, then new entries are read,
 // blocking up to half a second.
+//
+// The workers of one queue share a single reader: whoever comes first
+// reads (or claims) as many entries as there are workers waiting, in one
+// command, while the others wait for that read. That keeps one blocking
+// connection per process instead of one per worker (so the Redis client's
+// connection pool never runs dry) and one round trip for many jobs under
+// load. Only waiting workers are counted, so no job is read ahead and
+// left to sit out its lease.
 func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bool, error) {
+	r := &q.reader
+	r.mu.Lock()
+	if r.round == nil {
+		r.round = make(chan struct{})
+	}
+	if j, ok := r.take(); ok {
+		r.mu.Unlock()
+		return j, true, nil
+	}
+	r.waiting++
+	if r.reading {
+		round := r.round
+		r.mu.Unlock()
+		select {
+		case <-round:
+		case <-ctx.Done():
+		}
+		r.mu.Lock()
+		r.waiting--
+		j, ok := r.take()
+		r.mu.Unlock()
+		return j, ok, nil // nothing: the caller asks again, and may read next
+	}
+	r.reading = true
+	n := r.waiting
+	r.mu.Unlock()
+
+	jobs, err := q.fetch(ctx, lease, n)
+
+	r.mu.Lock()
+	r.waiting--
+	r.reading = false
+	r.ready = append(r.ready, jobs...)
+	close(r.round)
+	r.round = make(chan struct{})
+	j, ok := r.take()
+	r.mu.Unlock()
+	return j, ok, err
+}
+
+// reader is the state of the shared reader; see Reserve.
+type reader struct {
+	mu      sync.Mutex
+	waiting int           // workers in Reserve
+	reading bool          // one of them is reading
+	round   chan struct{} // closed when a read ends
+	ready   []Job         // read for workers that have not taken them yet
+}
+
+func (r *reader) take() (Job, bool) {
+	if len(r.ready) == 0 {
+		return Job{}, false
+	}
+	j := r.ready[0]
+	r.ready = r.ready[1:]
+	return j, true
+}
+
+// fetch reserves up to n jobs.
+func (q *RedisQueue) fetch(ctx context.Context, lease time.Duration, n int) ([]Job, error) {
 	if err := q.ensureGroups(ctx); err != nil {
-		return Job{}, false, err
+		return nil, err
 	}
 	if err := q.promote(ctx); err != nil {
-		return Job{}, false, fmt.Errorf("promote retries: %w", err)
+		return nil, fmt.Errorf("promote retries: %w", err)
 	}
-	if j, ok, err := q.claim(ctx, lease); ok || err != nil {
-		return j, ok, err
+	if js, err := q.claim(ctx, lease, n); len(js) > 0 || err != nil {
+		return js, err
 	}
 	streams := make([]string, 0, 2*len(q.kinds))
 	for _, k := range q.kinds {
@@ -279,10 +349,10 @@ func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, boo
 		streams = append(streams, ">")
 	}
 	res, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: redisGroup, Consumer: q.consumer, Streams: streams, Count: 1, Block: q.blockFor(),
+		Group: redisGroup, Consumer: q.consumer, Streams: streams, Count: int64(n), Block: q.blockFor(),
 	}).Result()
 	if errors.Is(err, redis.Nil) || (err != nil && ctx.Err() != nil) {
-		return Job{}, false, nil
+		return nil, nil
 	}
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "NOGROUP") {
@@ -290,27 +360,30 @@ func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, boo
 			q.groupsReady = false // Redis lost its data; make the groups again
 			q.mu.Unlock()
 		}
-		return Job{}, false, fmt.Errorf("read queue: %w", err)
+		return nil, fmt.Errorf("read queue: %w", err)
 	}
+	var jobs []Job
 	for _, s := range res {
 		for _, m := range s.Messages {
-			return q.reserved(ctx, s.Stream, m)
+			if j, ok := q.reserved(ctx, s.Stream, m); ok {
+				jobs = append(jobs, j)
+			}
 		}
 	}
-	return Job{}, false, nil
+	return jobs, nil
 }
 
-func (q *RedisQueue) reserved(ctx context.Context, stream string, m redis.XMessage) (Job, bool, error) {
+func (q *RedisQueue) reserved(ctx context.Context, stream string, m redis.XMessage) (Job, bool) {
 	j, err := jobFromFields(m.ID, m.Values)
 	if err != nil {
 		// Unreadable: park it in the dead letters rather than loop on it.
 		q.rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.deadKey(), Values: append(mapFields(m.Values), "error", err.Error(), "died", strconv.FormatInt(q.now().UnixMilli(), 10))})
 		q.rdb.XAck(ctx, stream, redisGroup, m.ID)
 		q.rdb.XDel(ctx, stream, m.ID)
-		return Job{}, false, nil
+		return Job{}, false
 	}
 	j.Attempts++
-	return j, true, nil
+	return j, true
 }
 
 func mapFields(v map[string]any) []any {
@@ -321,31 +394,37 @@ func mapFields(v map[string]any) []any {
 	return out
 }
 
-// claim takes over one entry pending longer than lease (its worker died).
-func (q *RedisQueue) claim(ctx context.Context, lease time.Duration) (Job, bool, error) {
+// claim takes over up to n entries pending longer than lease (their
+// worker died).
+func (q *RedisQueue) claim(ctx context.Context, lease time.Duration, n int) ([]Job, error) {
 	q.mu.Lock()
 	if q.now().Sub(q.lastClaim) < claimPeriod {
 		q.mu.Unlock()
-		return Job{}, false, nil
+		return nil, nil
 	}
 	q.lastClaim = q.now()
 	q.mu.Unlock()
+	var jobs []Job
 	for _, k := range q.kinds {
 		msgs, _, err := q.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: q.stream(k), Group: redisGroup, Consumer: q.consumer, MinIdle: lease, Start: "0-0", Count: 1,
+			Stream: q.stream(k), Group: redisGroup, Consumer: q.consumer, MinIdle: lease, Start: "0-0", Count: int64(n),
 		}).Result()
 		if err != nil {
-			return Job{}, false, fmt.Errorf("reclaim: %w", err)
+			return jobs, fmt.Errorf("reclaim: %w", err)
 		}
 		for _, m := range msgs {
-			// More may be waiting: look again at the next Reserve.
-			q.mu.Lock()
-			q.lastClaim = time.Time{}
-			q.mu.Unlock()
-			return q.reserved(ctx, q.stream(k), m)
+			if j, ok := q.reserved(ctx, q.stream(k), m); ok {
+				jobs = append(jobs, j)
+			}
 		}
 	}
-	return Job{}, false, nil
+	if len(jobs) > 0 {
+		// More may be waiting: look again at the next read.
+		q.mu.Lock()
+		q.lastClaim = time.Time{}
+		q.mu.Unlock()
+	}
+	return jobs, nil
 }
 
 // finishScript ends a reserved entry: XACK and XDEL it, add its outcome
@@ -388,7 +467,7 @@ func (q *RedisQueue) finish(ctx context.Context, j Job, mode string, args ...any
 	if results == "" {
 		results = q.prefix + "results"
 	}
-	n, err := finishScript.Run(ctx, q.rdb, []string{q.stream(j.Kind), q.jobKey(j.ID), q.delayedKey(), q.deadKey(), results}, all...).Int()
+	n, err := q.finishes.run(ctx, q, []string{q.stream(j.Kind), q.jobKey(j.ID), q.delayedKey(), q.deadKey(), results}, all)
 	if err != nil {
 		return fmt.Errorf("%s job %s: %w", mode, j.ID, err)
 	}
@@ -397,6 +476,70 @@ func (q *RedisQueue) finish(ctx context.Context, j Job, mode string, args ...any
 		return fmt.Errorf("%s job %s: %w (lease lost)", mode, j.ID, ErrNoSuchJob)
 	}
 	return nil
+}
+
+// finishBatcher sends the finishes of concurrent workers to Redis in one
+// pipeline (group commit): the first worker to finish sends its own and
+// whatever the others added meanwhile, and goes on while more arrive.
+// Under load this cuts the round trips, and Redis's system calls, per
+// job; alone, a finish goes out at once as before.
+type finishBatcher struct {
+	mu       sync.Mutex
+	pending  []*finishReq
+	flushing bool
+}
+
+type finishReq struct {
+	keys []string
+	args []any
+	n    int
+	err  error
+	done chan struct{}
+}
+
+const maxFinishBatch = 64
+
+func (b *finishBatcher) run(ctx context.Context, q *RedisQueue, keys []string, args []any) (int, error) {
+	r := &finishReq{keys: keys, args: args, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	if b.flushing {
+		b.mu.Unlock()
+		<-r.done
+		return r.n, r.err
+	}
+	b.flushing = true
+	for len(b.pending) > 0 {
+		batch := b.pending[:min(len(b.pending), maxFinishBatch)]
+		b.pending = b.pending[len(batch):]
+		b.mu.Unlock()
+		// The batch's own context: ours may be another worker's.
+		q.finishBatch(context.WithoutCancel(ctx), batch)
+		b.mu.Lock()
+	}
+	b.flushing = false
+	b.mu.Unlock()
+	<-r.done
+	return r.n, r.err
+}
+
+// finishBatch runs the finish script for each request in one pipeline.
+func (q *RedisQueue) finishBatch(ctx context.Context, batch []*finishReq) {
+	cmds := make([]*redis.Cmd, len(batch))
+	pipe := q.rdb.Pipeline()
+	for i, r := range batch {
+		cmds[i] = finishScript.EvalSha(ctx, pipe, r.keys, r.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, r := range batch {
+		cmd := cmds[i]
+		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			// Redis restarted and forgot the script; this one did not run.
+			cmd = finishScript.Run(ctx, q.rdb, r.keys, r.args...)
+		}
+		r.n, r.err = cmd.Int()
+		close(r.done)
+	}
 }
 
 func delayedMember(j Job, attempts int) (string, error) {

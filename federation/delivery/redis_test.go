@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,4 +89,77 @@ func TestRedisResultsReachTheRecorder(t *testing.T) {
 		return rec.last("https://b.example/inbox") == recorded{board.DeliveryDead, 2, "410"}
 	})
 	waitUntil(t, "the results stream emptied", func() bool { return rdb.XLen(ctx, "t:results").Val() == 0 })
+}
+
+// countingHandler counts log records at Error level.
+type countingHandler struct {
+	slog.Handler
+	errors *atomic.Int64
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.errors.Add(1)
+	}
+	return nil
+}
+
+// Many workers share few Redis connections: one of them reads for all
+// the others, and concurrent finishes go in one pipeline, so a pool far
+// larger than the client's connection pool neither starves nor errs, and
+// each job runs once.
+func TestRedisQueueManyWorkersFewConnections(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 4, PoolTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	q := NewRedisQueue(rdb, "t:", "d")
+	var errs atomic.Int64
+	var mu sync.Mutex
+	runs := map[string]int{}
+	pool := &Pool{
+		Queue:    q,
+		Handlers: map[string]Handler{},
+		Policy:   RetryPolicy{Base: time.Second, Max: time.Second, Window: time.Hour},
+		Workers:  48, Lease: time.Minute, Poll: 50 * time.Millisecond,
+		Log: slog.New(countingHandler{slog.NewTextHandler(io.Discard, nil), &errs}),
+	}
+	pool.Handlers["d"] = HandlerFunc(func(_ context.Context, j Job) error {
+		mu.Lock()
+		runs[j.ID]++
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // a delivery's round trip
+		return nil
+	})
+	done := make(chan struct{})
+	go func() { pool.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	time.Sleep(100 * time.Millisecond) // the workers wait, as for a fan-out
+	const n = 600
+	var js []Job
+	for i := range n {
+		js = append(js, Job{ID: fmt.Sprint("j", i), Kind: "d", Target: fmt.Sprintf("https://h%d.example/inbox", i%60)})
+	}
+	if err := q.Enqueue(ctx, js...); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "every job run", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(runs) == n
+	})
+	waitUntil(t, "an empty queue", func() bool {
+		st, err := q.Stats(ctx)
+		return err == nil && st["ready"] == 0 && st["leased"] == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for id, k := range runs {
+		if k != 1 {
+			t.Errorf("job %s ran %d times", id, k)
+		}
+	}
+	if e := errs.Load(); e != 0 {
+		t.Errorf("%d errors logged (connection pool exhausted?)", e)
+	}
 }
