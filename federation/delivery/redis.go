@@ -269,8 +269,9 @@ func (q *RedisQueue) blockFor() time.Duration {
 // command, while the others wait for that read. That keeps one blocking
 // connection per process instead of one per worker (so the Redis client's
 // connection pool never runs dry) and one round trip for many jobs under
-// load. Only waiting workers are counted, so no job is read ahead and
-// left to sit out its lease.
+// load. Only waiting workers are counted, so jobs are not read ahead to
+// sit out their lease (a read over several kinds' streams may return up to
+// that many per kind: the extra ones go to the next worker that is free).
 func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bool, error) {
 	r := &q.reader
 	r.mu.Lock()
