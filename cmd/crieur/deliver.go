@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -93,20 +94,47 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 	return q, func() { db.Close() }, nil
 }
 
+// reviveAll queues every dead letter again, once: those listed now, not
+// those that die again while it runs.
+func reviveAll(ctx context.Context, q delivery.Queue, stdout io.Writer) error {
+	dead, err := q.Dead(ctx, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range dead {
+		err := q.Revive(ctx, d.Handle)
+		if errors.Is(err, delivery.ErrNoSuchJob) {
+			continue // revived by someone else meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("after queueing %d of %d again: %w", n, len(dead), err)
+		}
+		n++
+	}
+	fmt.Fprintf(stdout, "queued %d dead letters again\n", n)
+	return nil
+}
+
 // deliveriesCmd lists and revives dead letters.
 func deliveriesCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	if len(args) == 0 || (args[0] != "dead" && args[0] != "retry") {
-		return errors.New("usage: crieur deliveries dead [--limit N] | crieur deliveries retry ID")
+		return errors.New("usage: crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all")
 	}
 	fs := flag.NewFlagSet("deliveries "+args[0], flag.ContinueOnError)
 	limit := fs.Int("limit", 100, "how many dead letters to list")
 	rest := args[1:]
 	var id string
+	all := false
 	if args[0] == "retry" {
-		if len(rest) == 0 || rest[0] == "" || rest[0][0] == '-' {
-			return errors.New("usage: crieur deliveries retry ID (the ID column of 'crieur deliveries dead')")
+		switch {
+		case len(rest) > 0 && (rest[0] == "--all" || rest[0] == "-all"):
+			all, rest = true, rest[1:]
+		case len(rest) == 0 || rest[0] == "" || rest[0][0] == '-':
+			return errors.New("usage: crieur deliveries retry ID (the ID column of 'crieur deliveries dead'), or --all")
+		default:
+			id, rest = rest[0], rest[1:]
 		}
-		id, rest = rest[0], rest[1:]
 	}
 	cfg, err := loadConfig(fs, rest, env)
 	if err != nil {
@@ -117,6 +145,9 @@ func deliveriesCmd(ctx context.Context, args []string, stdout io.Writer, env []s
 		return err
 	}
 	defer done()
+	if all {
+		return reviveAll(ctx, q, stdout)
+	}
 	if args[0] == "retry" {
 		if err := q.Revive(ctx, id); err != nil {
 			if errors.Is(err, delivery.ErrNoSuchJob) {

@@ -34,7 +34,7 @@ const usage = `crieur %s: a federated notice board
 Usage:
   crieur serve [--config FILE] [--listen ADDR] [--public-url URL] [--data DIR] [--redis URL]
   crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
-  crieur deliveries dead [--limit N] | crieur deliveries retry ID
+  crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur board create NAME [--display-name TEXT] [--summary TEXT]
   crieur board list

@@ -227,6 +227,24 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			if out := cli("deliveries", "dead"); strings.Count(out, "\n") != 1 {
 				t.Fatalf("still dead after the retry:\n%s", out)
 			}
+
+			// Several dead letters at once, revived together.
+			sinks.status.Store(http.StatusGone)
+			b1, _ := c.post(map[string]any{"title": "Moved again"}, nil)
+			b2, _ := c.post(map[string]any{"title": "And again"}, nil)
+			waitFor(t, 10*time.Second, "two dead deliveries", func() bool {
+				return c.deliveries(b1.ID).Counts["dead"] == 1 && c.deliveries(b2.ID).Counts["dead"] == 1
+			})
+			sinks.status.Store(http.StatusAccepted)
+			if out := cli("deliveries", "retry", "--all"); !strings.Contains(out, "queued 2 dead letters again") {
+				t.Fatalf("deliveries retry --all: %s", out)
+			}
+			waitFor(t, 10*time.Second, "the revived deliveries", func() bool {
+				return c.deliveries(b1.ID).Counts["delivered"] == 1 && c.deliveries(b2.ID).Counts["delivered"] == 1
+			})
+			if out := cli("deliveries", "dead"); strings.Count(out, "\n") != 1 {
+				t.Fatalf("still dead after retry --all:\n%s", out)
+			}
 		})
 	}
 }

@@ -5,14 +5,18 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,5 +321,50 @@ func TestDeleteFromGoneAccount(t *testing.T) {
 	}
 	if n, _ := svc.Store().CountFollowers(ctx, b.ID); n != 0 {
 		t.Fatal("the gone account still follows")
+	}
+}
+
+// A `crieur deliver` worker without a board's key file keeps the
+// deliveries waiting (retried, the host's health untouched) until the
+// operator adds the file; then they go out. A bad board name is final.
+func TestMissingKeyFileWaitsForTheOperator(t *testing.T) {
+	var got atomic.Int64
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Signature") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		got.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer inbox.Close()
+	dir := t.TempDir()
+	d := &Deliverer{Client: inbox.Client(), Keys: &FileKeys{Dir: dir}, UserAgent: "test"}
+	job, err := DeliveryJob("j1", 1, "news", "https://board.example/boards/news#main-key", inbox.URL+"/inbox", map[string]any{"type": "Create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Handle(context.Background(), job)
+	var local *delivery.LocalError
+	var perm *delivery.PermanentError
+	if !errors.As(err, &local) || errors.As(err, &perm) || !strings.Contains(err.Error(), "crieur board key news") {
+		t.Fatalf("missing key file: %v; want a local, retried error saying how to export the key", err)
+	}
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "news.pem"), pemKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Handle(context.Background(), job); !errors.As(err, &local) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("key file readable by others: %v; want a local error asking for chmod 600", err)
+	}
+	os.Chmod(filepath.Join(dir, "news.pem"), 0o600)
+	if err := d.Handle(context.Background(), job); err != nil || got.Load() != 1 {
+		t.Fatalf("after the fix: %v, %d deliveries", err, got.Load())
+	}
+	bad, _ := DeliveryJob("j2", 1, "../etc", "https://board.example/boards/x#main-key", inbox.URL+"/inbox", map[string]any{"type": "Create"})
+	if err := d.Handle(context.Background(), bad); !errors.As(err, &perm) {
+		t.Fatalf("bad board name: %v, want a permanent error", err)
 	}
 }

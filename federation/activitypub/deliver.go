@@ -153,8 +153,13 @@ func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
 		return delivery.Permanent(fmt.Errorf("bad delivery payload: %w", err))
 	}
 	key, err := d.Keys.PrivateKey(ctx, p.Board)
-	if err != nil {
-		return delivery.Permanent(err)
+	switch {
+	case errors.Is(err, board.ErrNotFound) || errors.Is(err, errBadBoardName):
+		return delivery.Permanent(err) // the board is gone: nothing to sign with, ever
+	case err != nil:
+		// A key file missing, unreadable or too open is the operator's to
+		// fix: the deliveries wait for it rather than die.
+		return delivery.Local(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Inbox, bytes.NewReader(p.Activity))
 	if err != nil {

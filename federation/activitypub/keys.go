@@ -12,6 +12,8 @@ import (
 	"crieur/config"
 )
 
+var errBadBoardName = errors.New("invalid board name")
+
 // FileKeys reads boards' private keys from DIR/BOARD.pem, for delivery
 // workers that run without the store (`crieur deliver --keys DIR`).
 type FileKeys struct {
@@ -23,7 +25,7 @@ type FileKeys struct {
 // PrivateKey implements the Deliverer's key source.
 func (f *FileKeys) PrivateKey(_ context.Context, board string) (*rsa.PrivateKey, error) {
 	if !config.ValidBoardName(board) {
-		return nil, fmt.Errorf("invalid board name %q", board)
+		return nil, fmt.Errorf("%w %q", errBadBoardName, board)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

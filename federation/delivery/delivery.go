@@ -97,6 +97,17 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // Permanent wraps err as a PermanentError.
 func Permanent(err error) error { return &PermanentError{Err: err} }
 
+// LocalError marks a failure on our side (a signing key the worker cannot
+// read, say): the job is retried as usual, but the destination's health is
+// left alone, so a worker's own trouble does not park every host.
+type LocalError struct{ Err error }
+
+func (e *LocalError) Error() string { return e.Err.Error() }
+func (e *LocalError) Unwrap() error { return e.Err }
+
+// Local wraps err as a LocalError.
+func Local(err error) error { return &LocalError{Err: err} }
+
 // RetryAfterError asks for the next try no sooner than After (a 429 or 503
 // with Retry-After).
 type RetryAfterError struct {

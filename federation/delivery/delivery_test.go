@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,5 +189,35 @@ func TestPoolRetriesGivesUpAndRecords(t *testing.T) {
 	st, _ := q.Stats(ctx)
 	if st["done"] != 1 || st["dead"] != 4 || st["ready"] != 0 {
 		t.Errorf("queue stats = %v", st)
+	}
+}
+
+func TestPoolRetriesLocalFailuresWithoutParking(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	rec := &fakeRecorder{got: map[string][]recorded{}}
+	pool := &Pool{
+		Queue: q, Recorder: rec,
+		Handlers: map[string]Handler{"d": HandlerFunc(func(context.Context, Job) error {
+			return Local(errors.New("no key file for board \"news\""))
+		})},
+		Policy:  RetryPolicy{Base: 5 * time.Millisecond, Max: 10 * time.Millisecond, Window: time.Hour},
+		Hosts:   HostPolicy{ParkAfter: 2},
+		Workers: 2, Lease: time.Minute, Poll: 5 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	go pool.Run(ctx)
+	const target = "https://up.example/inbox"
+	q.Enqueue(ctx, Job{ID: "j", Kind: "d", OutboxID: 1, Target: target})
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.last(target).attempts < 5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := rec.last(target); got.state != board.DeliveryPending || got.attempts < 5 || !strings.Contains(got.err, "no key file") {
+		t.Fatalf("recorded %+v, want pending, retried, with the error", got)
+	}
+	if n := pool.ParkedHosts(); n != 0 {
+		t.Fatalf("%d hosts parked for a failure of our own", n)
 	}
 }

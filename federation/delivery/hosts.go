@@ -129,6 +129,7 @@ const (
 	hostOK      outcome = iota // delivered, or refused for good: the host is up
 	hostFailed                 // timeout, connection error, 5xx
 	hostBackoff                // the host asked us to wait (Retry-After)
+	hostUnknown                // the job failed before reaching the host
 )
 
 // release records how a job for host ended.
@@ -138,7 +139,7 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 	st := h.m[host]
 	st.active--
 	st.started = st.started[1:] // which one ended does not matter: the oldest bounds the wait
-	st.probing = false
+	st.probing = false // a probe that never went out (hostUnknown): the next job probes
 	switch o {
 	case hostOK:
 		st.failures, st.parks, st.parkedUntil = 0, 0, time.Time{}

@@ -129,3 +129,18 @@ func TestNewHostsStartWithTwoSlots(t *testing.T) {
 		t.Fatalf("a host not reached for 11 minutes got %d slots, want 2", n)
 	}
 }
+
+// A job that failed on our side (LocalError) says nothing about its host.
+func TestLocalFailuresDoNotParkTheHost(t *testing.T) {
+	h := newHosts(HostPolicy{Limit: 2, ParkAfter: 3}, 16)
+	now := time.Now()
+	for range 10 {
+		if ok, _ := h.acquire("fine.example", now); !ok {
+			t.Fatal("slot refused")
+		}
+		h.release("fine.example", hostUnknown, 0, now)
+	}
+	if h.parked(now) != 0 || h.m["fine.example"].failures != 0 {
+		t.Fatal("local failures parked the host")
+	}
+}

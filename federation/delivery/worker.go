@@ -120,7 +120,10 @@ func (p *Pool) run(ctx context.Context, job Job) {
 	isPerm := errors.As(err, &perm)
 	if host != "" {
 		o := hostOK
+		var local *LocalError
 		switch {
+		case errors.As(err, &local):
+			o = hostUnknown
 		case hint > 0:
 			o = hostBackoff
 		case err != nil && !isPerm:
