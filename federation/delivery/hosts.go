@@ -139,7 +139,7 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 	st := h.m[host]
 	st.active--
 	st.started = st.started[1:] // which one ended does not matter: the oldest bounds the wait
-	st.probing = false // a probe that never went out (hostUnknown): the next job probes
+	st.probing = false          // a probe that never went out (hostUnknown): the next job probes
 	switch o {
 	case hostOK:
 		st.failures, st.parks, st.parkedUntil = 0, 0, time.Time{}
