@@ -27,7 +27,9 @@ type matrixRig struct {
 	conf   []string    // as configured in crieur (an id and an alias)
 }
 
-func newMatrixRig(t *testing.T) *matrixRig {
+// newMatrixRig starts Dendrite with two rooms and crieur (with extra
+// environment variables) posting to them.
+func newMatrixRig(t *testing.T, env ...string) *matrixRig {
 	t.Helper()
 	ctx := context.Background()
 	d := startDendrite(t)
@@ -44,7 +46,7 @@ func newMatrixRig(t *testing.T) *matrixRig {
 	}
 	rig := &matrixRig{d: d, reader: reader, rooms: []id.RoomID{r1.RoomID, r2.RoomID},
 		conf: []string{r1.RoomID.String(), "#news:" + dendriteServer}}
-	rig.c = startCrieur(t, t.TempDir(), 0)
+	rig.c = startCrieur(t, t.TempDir(), 0, env...)
 	out := rig.configure(t, map[string]any{"password": botPassword}, 200)
 	for _, room := range rig.conf {
 		if st := out["rooms_status"].(map[string]any)[room]; st != "ok" {
@@ -227,10 +229,12 @@ func TestMatrixReactionsAndReplies(t *testing.T) {
 
 // Acceptance 4: a bad token, a revoked token and a room the bot may not
 // post in give clear errors and lose nothing; once fixed, the pending
-// messages go out.
+// messages go out. Retries are a minute apart here, as in production they
+// are minutes to hours apart: the messages go out within seconds because
+// the operator's PUT of the fixed set-up sends what waits at once.
 func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
 	ctx := context.Background()
-	m := newMatrixRig(t)
+	m := newMatrixRig(t, "CRIEUR_DELIVERY_RETRY_BASE=1m", "CRIEUR_DELIVERY_RETRY_MAX=1h")
 
 	// A wrong token is refused up front and the working set-up stays.
 	var out map[string]any
@@ -283,6 +287,7 @@ func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
 	if _, err := m.reader.SendStateEvent(ctx, r3.RoomID, event.StatePowerLevels, "", pl); err != nil {
 		t.Fatal(err)
 	}
+	m.configure(t, map[string]any{"password": botPassword}, 200) // and the operator says so
 	m.waitPost(t, r3.RoomID, "Quiet room test")
 	m.c.waitQueueIdle()
 	if d := m.c.deliveries(b.ID); d.Counts["delivered"] != 3 {

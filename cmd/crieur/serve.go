@@ -197,7 +197,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
-	bridge := matrix.NewBridge(mstore, store, urls, cfg.Delivery.Timeout.Duration, log)
+	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, cfg.Delivery.Timeout.Duration, log)
 
 	reg := prometheus.NewRegistry()
 	metrics := delivery.NewMetrics(reg, queue)

@@ -102,6 +102,36 @@ func queueSuite(t *testing.T, newQueue func(t *testing.T) Queue) {
 		}
 	})
 
+	t.Run("hurry makes one target's retries due now", func(t *testing.T) {
+		q := newQueue(t)
+		q.Enqueue(ctx, Job{ID: "a", Kind: "k", Target: "!room-a"}, Job{ID: "b", Kind: "k", Target: "!room-b"})
+		for range 2 {
+			j, ok := reserveWithin(t, q, lease, 2*time.Second)
+			if !ok {
+				t.Fatal("no job")
+			}
+			if err := q.Retry(ctx, j, time.Now().Add(time.Hour), "M_FORBIDDEN"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := q.Hurry(ctx, "other", "!room-a"); err != nil || n != 0 {
+			t.Fatalf("hurry of another kind: %d %v", n, err)
+		}
+		if n, err := q.Hurry(ctx, "k", "!room-a"); err != nil || n != 1 {
+			t.Fatalf("hurry: %d %v, want 1", n, err)
+		}
+		j, ok := reserveWithin(t, q, lease, 3*time.Second)
+		if !ok || j.ID != "a" || j.Attempts != 2 {
+			t.Fatalf("after hurry: %+v %v, want job a on its second attempt", j, ok)
+		}
+		if j, ok := reserveWithin(t, q, lease, 700*time.Millisecond); ok {
+			t.Fatalf("a job of another target came early: %+v", j)
+		}
+		if n, _ := q.Hurry(ctx, "k", "!room-a"); n != 0 {
+			t.Fatalf("hurry touched a job in hand: %d", n)
+		}
+	})
+
 	t.Run("dead letters and revive", func(t *testing.T) {
 		q := newQueue(t)
 		q.Enqueue(ctx, Job{ID: "d", Kind: "k", Target: "https://gone.example/inbox", Payload: []byte("p")})

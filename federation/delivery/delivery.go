@@ -81,6 +81,10 @@ type Queue interface {
 	Dead(ctx context.Context, limit int) ([]DeadJob, error)
 	// Revive queues a dead letter again with a fresh retry window.
 	Revive(ctx context.Context, id string) error
+	// Hurry makes the jobs of kind for target that wait for a retry due
+	// now, because what made them fail was fixed; it returns how many.
+	// Jobs in hand are left alone.
+	Hurry(ctx context.Context, kind, target string) (int, error)
 }
 
 // ErrNoSuchJob is returned for a job id the queue does not hold in the

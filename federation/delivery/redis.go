@@ -657,6 +657,34 @@ redis.call('SET', ARGV[5] .. f.id, 'queued', 'PX', ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[1])
 return 1`)
 
+// hurryScript makes the delayed jobs of one kind and target due at once.
+// It reads the whole delayed set: an operator's action, not a hot path.
+// KEYS: delayed. ARGV: kind, target, now ms.
+var hurryScript = redis.NewScript(`
+local n = 0
+local now = tonumber(ARGV[3])
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #all, 2 do
+  local e = cjson.decode(all[i])
+  if e.kind == ARGV[1] and e.target == ARGV[2] and tonumber(all[i+1]) > now then
+    redis.call('ZADD', KEYS[1], 'XX', now, all[i])
+    n = n + 1
+  end
+end
+return n`)
+
+// Hurry implements Queue.
+func (q *RedisQueue) Hurry(ctx context.Context, kind, target string) (int, error) {
+	n, err := hurryScript.Run(ctx, q.rdb, []string{q.delayedKey()}, kind, target, q.now().UnixMilli()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("hurry %s jobs for %s: %w", kind, target, err)
+	}
+	if n > 0 {
+		q.noteDue(q.now())
+	}
+	return n, nil
+}
+
 // Revive implements Queue; id is the dead letter's entry id (see Dead).
 func (q *RedisQueue) Revive(ctx context.Context, id string) error {
 	n, err := reviveScript.Run(ctx, q.rdb, []string{q.deadKey()}, id, q.now().UnixMilli(), jobKeyTTL.Milliseconds(), q.prefix+"stream:", q.prefix+"job:").Int()

@@ -151,6 +151,21 @@ func (q *SQLiteQueue) Postpone(ctx context.Context, job Job, at time.Time) error
 	return nil
 }
 
+// Hurry implements Queue.
+func (q *SQLiteQueue) Hurry(ctx context.Context, kind, target string) (int, error) {
+	now := q.now().UnixMilli()
+	res, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET run_at = ? WHERE state = 'ready' AND kind = ? AND target = ? AND run_at > ? AND leased_until <= ?`,
+		now, kind, target, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("hurry %s jobs for %s: %w", kind, target, err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 {
+		q.signal()
+	}
+	return int(n), nil
+}
+
 // Bury implements Queue.
 func (q *SQLiteQueue) Bury(ctx context.Context, job Job, lastErr string) error {
 	return q.set(ctx, job.ID, "dead", q.now(), lastErr, 0)

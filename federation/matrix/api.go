@@ -164,7 +164,19 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		_ = b.store.SetRoomStatus(ctx, bd.ID, room, status)
 	}
 	b.startSync(a)
-	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms))
+	// Messages that wait for a retry because of what this PUT fixed (a
+	// token, a room) go now rather than after hours of backoff.
+	hurried := 0
+	if b.queue != nil {
+		for _, room := range a.Rooms {
+			n, err := b.queue.Hurry(ctx, KindSend, room)
+			if err != nil {
+				b.log.WarnContext(ctx, "matrix: send waiting messages now", "room", room, "err", err)
+			}
+			hurried += n
+		}
+	}
+	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
 	v, err := b.view(ctx, a)
 	if err != nil {
 		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)

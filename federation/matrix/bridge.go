@@ -34,6 +34,7 @@ type Bridge struct {
 	store  *Store
 	boards *board.Store
 	links  Links
+	queue  Hurrier
 	http   *http.Client
 	log    *slog.Logger
 
@@ -44,10 +45,17 @@ type Bridge struct {
 	runCtx  context.Context
 }
 
+// Hurrier is the part of the delivery queue that sends waiting messages
+// at once after the operator fixed the set-up.
+type Hurrier interface {
+	Hurry(ctx context.Context, kind, target string) (int, error)
+}
+
 // NewBridge returns a bridge; timeout bounds every homeserver request.
-func NewBridge(store *Store, boards *board.Store, links Links, timeout time.Duration, log *slog.Logger) *Bridge {
+// queue (nil in tests) is where the bridge's sends wait.
+func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, timeout time.Duration, log *slog.Logger) *Bridge {
 	return &Bridge{
-		store: store, boards: boards, links: links, log: log,
+		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    &http.Client{Timeout: timeout},
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]context.CancelFunc{},
 	}
@@ -214,7 +222,9 @@ func (b *Bridge) forgetRooms(boardID int64) {
 
 // explain turns homeserver errors into messages an operator can act on,
 // and says which are worth retrying. Permission and token problems are
-// retried: once the operator fixes them the pending messages go out.
+// retried: once the operator fixes them the pending messages go out. They
+// are our set-up's fault, not the room's (LocalError), so they do not park
+// the room.
 func (b *Bridge) explain(acct Account, room string, err error) error {
 	var perm *delivery.PermanentError
 	if errors.As(err, &perm) {
@@ -224,7 +234,7 @@ func (b *Bridge) explain(acct Account, room string, err error) error {
 	switch {
 	case errors.Is(err, mautrix.MUnknownToken), errors.Is(err, mautrix.MMissingToken):
 		b.forgetRooms(acct.BoardID)
-		return fmt.Errorf("the homeserver rejected the access token of %s (bad or revoked token): set a new token or password with PUT /api/v1/boards/BOARD/matrix: %w", acct.UserID, err)
+		return delivery.Local(fmt.Errorf("the homeserver rejected the access token of %s (bad or revoked token): set a new token or password with PUT /api/v1/boards/BOARD/matrix: %w", acct.UserID, err))
 	case errors.Is(err, mautrix.MLimitExceeded):
 		wait := 5 * time.Second
 		if errors.As(err, &herr) && herr.RespError != nil {
@@ -235,9 +245,9 @@ func (b *Bridge) explain(acct Account, room string, err error) error {
 		return &delivery.RetryAfterError{Err: fmt.Errorf("rate limited by the homeserver in %s: %w", room, err), After: wait}
 	case errors.Is(err, mautrix.MForbidden):
 		b.forgetRooms(acct.BoardID)
-		return fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level: %w", acct.UserID, room, err)
+		return delivery.Local(fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level, then PUT the set-up again to send what waits: %w", acct.UserID, room, err))
 	case errors.Is(err, mautrix.MNotFound):
-		return fmt.Errorf("room %s not found: check the room id or alias: %w", room, err)
+		return delivery.Local(fmt.Errorf("room %s not found: check the room id or alias: %w", room, err))
 	case errors.As(err, &herr) && herr.Response != nil && herr.Response.StatusCode >= 400 && herr.Response.StatusCode < 500 &&
 		herr.Response.StatusCode != http.StatusRequestTimeout:
 		return delivery.Permanent(fmt.Errorf("the homeserver refused the message for %s: %w", room, err))

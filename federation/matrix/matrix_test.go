@@ -66,19 +66,21 @@ func TestExplainHomeserverErrors(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	b := NewBridge(nil, nil, nil, time.Second, slog.New(slog.DiscardHandler))
+	b := NewBridge(nil, nil, nil, nil, time.Second, slog.New(slog.DiscardHandler))
 	for path, check := range map[string]func(error) bool{
 		"/limited": func(err error) bool {
 			var ra *delivery.RetryAfterError
 			return errors.As(err, &ra) && ra.After == 1500*time.Millisecond
 		},
-		"/forbidden": func(err error) bool { return strings.Contains(err.Error(), "may not post") && !isPermanent(err) },
+		"/forbidden": func(err error) bool {
+			return strings.Contains(err.Error(), "may not post") && !isPermanent(err) && isLocal(err)
+		},
 		"/token": func(err error) bool {
-			return strings.Contains(err.Error(), "rejected the access token") && !isPermanent(err)
+			return strings.Contains(err.Error(), "rejected the access token") && !isPermanent(err) && isLocal(err)
 		},
 		"/toolarge": isPermanent,
 		"/down": func(err error) bool {
-			return strings.Contains(err.Error(), "unreachable or failing") && !isPermanent(err)
+			return strings.Contains(err.Error(), "unreachable or failing") && !isPermanent(err) && !isLocal(err)
 		},
 	} {
 		acct := Account{BoardID: 1, Homeserver: srv.URL + path, UserID: "@bot:example.org", AccessToken: "t", MsgType: "m.notice"}
@@ -91,6 +93,11 @@ func TestExplainHomeserverErrors(t *testing.T) {
 			t.Errorf("%s: explained as %v", path, got)
 		}
 	}
+}
+
+func isLocal(err error) bool {
+	var l *delivery.LocalError
+	return errors.As(err, &l)
 }
 
 func isPermanent(err error) bool {
