@@ -166,16 +166,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	b.startSync(a)
 	// Messages that wait for a retry because of what this PUT fixed (a
 	// token, a room) go now rather than after hours of backoff.
-	hurried := 0
-	if b.queue != nil {
-		for _, room := range a.Rooms {
-			n, err := b.queue.Hurry(ctx, KindSend, room)
-			if err != nil {
-				b.log.WarnContext(ctx, "matrix: send waiting messages now", "room", room, "err", err)
-			}
-			hurried += n
-		}
-	}
+	hurried := b.hurry(ctx, a.Rooms)
 	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
 	v, err := b.view(ctx, a)
 	if err != nil {
@@ -183,6 +174,23 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		return
 	}
 	board.WriteJSON(w, http.StatusOK, v)
+}
+
+// hurry makes the messages waiting for a retry in rooms (as configured)
+// due now, and says how many there were.
+func (b *Bridge) hurry(ctx context.Context, rooms []string) int {
+	if b.queue == nil {
+		return 0
+	}
+	total := 0
+	for _, room := range rooms {
+		n, err := b.queue.Hurry(ctx, KindSend, room)
+		if err != nil {
+			b.log.WarnContext(ctx, "matrix: send waiting messages now", "room", room, "err", err)
+		}
+		total += n
+	}
+	return total
 }
 
 func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {

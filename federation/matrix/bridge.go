@@ -245,7 +245,7 @@ func (b *Bridge) explain(acct Account, room string, err error) error {
 		return &delivery.RetryAfterError{Err: fmt.Errorf("rate limited by the homeserver in %s: %w", room, err), After: wait}
 	case errors.Is(err, mautrix.MForbidden):
 		b.forgetRooms(acct.BoardID)
-		return delivery.Local(fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level, then PUT the set-up again to send what waits: %w", acct.UserID, room, err))
+		return delivery.Local(fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level: %w", acct.UserID, room, err))
 	case errors.Is(err, mautrix.MNotFound):
 		return delivery.Local(fmt.Errorf("room %s not found: check the room id or alias: %w", room, err))
 	case errors.As(err, &herr) && herr.Response != nil && herr.Response.StatusCode >= 400 && herr.Response.StatusCode < 500 &&

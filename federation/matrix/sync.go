@@ -69,6 +69,7 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.StateMember, func(ctx context.Context, evt *event.Event) { b.onMember(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, a, evt) })
 	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) { b.onMessage(ctx, a, evt) })
+	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := cli.SyncWithContext(ctx)
@@ -91,16 +92,8 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 	if evt.GetStateKey() != a.UserID || m.Membership != event.MembershipInvite {
 		return
 	}
-	allowed := slices.Contains(a.AllowedInviters, evt.Sender.String())
-	for _, room := range a.Rooms {
-		if room == evt.RoomID.String() {
-			allowed = true
-		} else if len(room) > 0 && room[0] == '#' {
-			if resp, err := cli.ResolveAlias(ctx, id.RoomAlias(room)); err == nil && resp.RoomID == evt.RoomID {
-				allowed = true
-			}
-		}
-	}
+	names := b.configuredAs(ctx, cli, a, evt.RoomID)
+	allowed := len(names) > 0 || slices.Contains(a.AllowedInviters, evt.Sender.String())
 	if !allowed {
 		b.log.InfoContext(ctx, "matrix: ignored invite to a room that is not configured", "room", evt.RoomID, "inviter", evt.Sender)
 		return
@@ -110,6 +103,47 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 		return
 	}
 	b.log.InfoContext(ctx, "matrix: joined on invite", "room", evt.RoomID, "inviter", evt.Sender)
+	b.hurry(ctx, names) // messages that waited for the invite
+}
+
+// configuredAs lists the names (id or alias) under which the board's
+// set-up names room; none if it is not one of the board's rooms.
+func (b *Bridge) configuredAs(ctx context.Context, cli *mautrix.Client, a Account, room id.RoomID) []string {
+	var names []string
+	for _, r := range a.Rooms {
+		if r == room.String() {
+			names = append(names, r)
+		} else if len(r) > 0 && r[0] == '#' {
+			if resp, err := cli.ResolveAlias(ctx, id.RoomAlias(r)); err == nil && resp.RoomID == room {
+				names = append(names, r)
+			}
+		}
+	}
+	return names
+}
+
+// onPowerLevels sends the messages waiting for a room at once when the
+// bot has just been allowed to post there: the fix for "may not post" is
+// made in Matrix, and Crieur sees it here. Only a change that grants the
+// right counts, so a message waiting for another reason (a rate limit)
+// keeps its time.
+func (b *Bridge) onPowerLevels(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event) {
+	if b.queue == nil || evt.Unsigned.PrevContent == nil {
+		return
+	}
+	if err := evt.Unsigned.PrevContent.ParseRaw(evt.Type); err != nil {
+		return
+	}
+	bot := id.UserID(a.UserID)
+	canPost := func(pl *event.PowerLevelsEventContent) bool {
+		return pl != nil && pl.GetUserLevel(bot) >= pl.GetEventLevel(event.EventMessage)
+	}
+	if canPost(evt.Unsigned.PrevContent.AsPowerLevels()) || !canPost(evt.Content.AsPowerLevels()) {
+		return
+	}
+	names := b.configuredAs(ctx, cli, a, evt.RoomID)
+	b.log.InfoContext(ctx, "matrix: the bot may post now", "room", evt.RoomID)
+	b.hurry(ctx, names)
 }
 
 func (b *Bridge) record(ctx context.Context, a Account, evt *event.Event, target id.EventID, kind, content string) {
