@@ -192,3 +192,29 @@ func TestAnnouncementsByTag(t *testing.T) {
 		t.Fatalf("all: %d", len(all))
 	}
 }
+
+// A late outcome (a worker that lost its lease, a repeat after a crash)
+// never turns a delivered delivery back into a pending or dead one.
+func TestDeliveredIsFinal(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, err := svc.Create(ctx, b, Draft{Title: "Hello"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := svc.Store().PendingOutbox(ctx, 1)
+	st := svc.Store()
+	const inbox = "https://a.example/inbox"
+	for _, step := range []struct {
+		state    string
+		attempts int
+	}{{DeliveryPending, 1}, {DeliveryDelivered, 2}, {DeliveryPending, 1}, {DeliveryDead, 3}} {
+		if err := st.RecordDelivery(ctx, entries[0].ID, inbox, step.state, step.attempts, "late"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := st.Deliveries(ctx, a.ID)
+	if err != nil || len(ds) != 1 || ds[0].State != DeliveryDelivered || ds[0].Attempts != 2 {
+		t.Fatalf("deliveries = %+v %v, want delivered after 2 attempts", ds, err)
+	}
+}

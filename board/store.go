@@ -589,8 +589,11 @@ func (s *Store) CountFollowers(ctx context.Context, boardID int64) (int, error) 
 
 // RecordDelivery stores the latest state of one outbox entry at one target.
 func (s *Store) RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error {
+	// Delivered is final: a late outcome of an attempt overtaken by another
+	// (a worker that lost its lease, a repeat after a crash) cannot undo it.
 	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+		ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at
+		WHERE deliveries.state <> 'delivered'`,
 		outboxID, target, state, attempts, lastErr, ms(time.Now()))
 	return err
 }
