@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -195,12 +196,22 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []string) (*board.Service, func(), error) {
+// openDB opens the data directory's database. Unless create, it must
+// exist already: a mistyped --data must not answer from a fresh, empty one.
+func openDB(cfg config.Config, create bool) (*sql.DB, error) {
+	path := cfg.DatabasePath()
+	if _, err := os.Stat(path); !create && errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no Crieur database at %s: check --data (data_dir); 'crieur serve' or 'crieur board create' makes one", path)
+	}
+	return board.OpenDB(path)
+}
+
+func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []string, create bool) (*board.Service, func(), error) {
 	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := board.OpenDB(cfg.DatabasePath())
+	db, err := openDB(cfg, create)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,7 +238,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if !config.ValidBoardName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
-		svc, done, err := openService(ctx, fs, args[2:], env)
+		svc, done, err := openService(ctx, fs, args[2:], env, true)
 		if err != nil {
 			return err
 		}
@@ -245,7 +256,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
 			return errors.New("usage: crieur board key NAME > NAME.pem")
 		}
-		svc, done, err := openService(ctx, fs, args[2:], env)
+		svc, done, err := openService(ctx, fs, args[2:], env, false)
 		if err != nil {
 			return err
 		}
@@ -257,7 +268,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		_, err = io.WriteString(stdout, b.PrivateKeyPEM)
 		return err
 	case "list":
-		svc, done, err := openService(ctx, fs, args[1:], env)
+		svc, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
 			return err
 		}
@@ -281,7 +292,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	boardName := fs.String("board", "", "limit the token to one board (default: every board)")
 	label := fs.String("label", "", "a note saying who holds the token")
-	svc, done, err := openService(ctx, fs, args[1:], env)
+	svc, done, err := openService(ctx, fs, args[1:], env, false)
 	if err != nil {
 		return err
 	}

@@ -96,3 +96,29 @@ func TestZeroConfigServe(t *testing.T) {
 		t.Fatalf("invalid post: %v %s", err, out)
 	}
 }
+
+// Commands that read a data directory do not make an empty one when
+// --data is mistyped: they say there is no database there.
+func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{
+		{"board", "list"}, {"board", "key", "news"}, {"token", "create"},
+		{"deliveries", "dead"}, {"deliveries", "retry", "--all"},
+	} {
+		cmd := exec.Command(crieurBin, append(args, "--data", dir)...)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no Crieur database at "+filepath.Join(dir, "crieur.db")) {
+			t.Errorf("crieur %v on a missing directory: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a command created %s", dir)
+	}
+	// Creating a board is how an operator may start, before serve.
+	cmd := exec.Command(crieurBin, "board", "create", "news", "--data", dir)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "created board news") {
+		t.Fatalf("board create in a new directory: %v\n%s", err, out)
+	}
+}

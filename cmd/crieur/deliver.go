@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"crieur/board"
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
@@ -82,7 +81,7 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 		}
 		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend), func() { rdb.Close() }, nil
 	}
-	db, err := board.OpenDB(cfg.DatabasePath())
+	db, err := openDB(cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}

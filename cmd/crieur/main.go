@@ -10,10 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // the editor's time zone works on systems without zoneinfo
+
+	"github.com/redis/go-redis/v9"
 )
 
 const version = "0.1.0"
@@ -21,6 +24,10 @@ const version = "0.1.0"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// go-redis prints its own lines ("failed to dial after 5 attempts")
+	// outside our log format; every such failure also reaches Crieur as an
+	// error that is logged with its context, so they go to debug level.
+	redis.SetLogger(redisLog{})
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "crieur:", err)
@@ -71,4 +78,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, usage, version)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+// redisLog hands go-redis's messages to slog at debug level.
+type redisLog struct{}
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
