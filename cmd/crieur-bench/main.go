@@ -432,7 +432,10 @@ func (b *bench) throughput(ok *sinks, followers, runs int) error {
 	fmt.Printf("%-6s %12s %12s %7s   %8s %8s %8s %8s %6s\n", "run", "deliveries/s", "signatures/s", "ratio", "signing", "crieur", "redis", "inboxes", "conns")
 	cores := float64(runtime.GOMAXPROCS(0))
 	for r := range runs {
-		sig := signingRate(b.key, 2*time.Second)
+		// The signing rate is measured just before and just after the
+		// deliveries, and averaged, so that a change in the machine's load
+		// (it is shared) weighs on both figures alike.
+		sigBefore := signingRate(b.key, time.Second)
 		base := ok.total()
 		want := int64(perTarget * len(targets))
 		js := jobs(fmt.Sprint("t", r), targets, perTarget)
@@ -442,13 +445,15 @@ func (b *bench) throughput(ok *sinks, followers, runs int) error {
 		if err != nil {
 			return err
 		}
+		cpu1, rcpu1, icpu1 := cpuTime(), redisCPUTime(b.rdb), ok.cpu()
+		sig := (sigBefore + signingRate(b.key, time.Second)) / 2
 		n := float64(want)
 		// crieur: this process, the delivery pools (signing included);
 		// the inbox servers, standing in for other machines, and Redis
 		// share the same cores.
-		c := (cpuTime() - cpu0).Seconds() / n
-		rc := (redisCPUTime(b.rdb) - rcpu0).Seconds() / n
-		ic := (ok.cpu() - icpu0).Seconds() / n
+		c := (cpu1 - cpu0).Seconds() / n
+		rc := (rcpu1 - rcpu0).Seconds() / n
+		ic := (icpu1 - icpu0).Seconds() / n
 		rate := n / elapsed.Seconds()
 		rates, sigs, ratios = append(rates, rate), append(sigs, sig), append(ratios, rate/sig)
 		own, redisCPU, inboxCPU = append(own, c), append(redisCPU, rc), append(inboxCPU, ic)
