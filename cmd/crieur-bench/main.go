@@ -89,8 +89,8 @@ func (s *sinks) close() {
 
 // okSinks are healthy inboxes. They stand in for other machines, so they
 // are as light as HTTP/1.1 allows (read the request, answer 202, keep the
-// connection) and run in a process of their own, whose CPU is measured
-// apart from Crieur's. The counts live in a file both processes map, so
+// connection) and run in a process of their own (GOMAXPROCS=1), whose CPU
+// is measured apart from Crieur's. The counts live in a file both processes map, so
 // reading them costs no system call. The last count is new connections.
 func okSinks(subnet, n int, dir string) (*sinks, error) {
 	path := filepath.Join(dir, "counts")
@@ -104,6 +104,10 @@ func okSinks(subnet, n int, dir string) (*sinks, error) {
 	}
 	cmd := exec.Command(self, "-inbox-servers", strconv.Itoa(n), "-subnet", strconv.Itoa(subnet), "-counts", path)
 	cmd.Stderr = os.Stderr
+	// One thread runs Go code: the inbox servers wait far more than they
+	// work, and idle threads looking for work would only take CPU from
+	// the deliveries measured here.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	stdin, err := cmd.StdinPipe() // closed when we exit: the child then exits too
 	if err != nil {
 		return nil, err
