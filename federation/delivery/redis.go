@@ -64,6 +64,7 @@ func NewRedisQueue(rdb *redis.Client, prefix string, kinds ...string) *RedisQueu
 		consumer: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()%1e6),
 		block:    500 * time.Millisecond,
 		now:      time.Now,
+		reader:   reader{round: make(chan struct{})},
 	}
 }
 
@@ -275,9 +276,6 @@ func (q *RedisQueue) blockFor() time.Duration {
 func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bool, error) {
 	r := &q.reader
 	r.mu.Lock()
-	if r.round == nil {
-		r.round = make(chan struct{})
-	}
 	if j, ok := r.take(); ok {
 		r.mu.Unlock()
 		return j, true, nil

@@ -113,13 +113,31 @@ func (b *Bridge) configuredAs(ctx context.Context, cli *mautrix.Client, a Accoun
 	for _, r := range a.Rooms {
 		if r == room.String() {
 			names = append(names, r)
-		} else if len(r) > 0 && r[0] == '#' {
-			if resp, err := cli.ResolveAlias(ctx, id.RoomAlias(r)); err == nil && resp.RoomID == room {
-				names = append(names, r)
-			}
+		} else if len(r) > 0 && r[0] == '#' && b.aliasTarget(ctx, cli, a, r) == room {
+			names = append(names, r)
 		}
 	}
 	return names
+}
+
+// aliasTarget is the room an alias points to, from the cache ensureJoined
+// fills, or asked of the homeserver; "" if it cannot be resolved.
+func (b *Bridge) aliasTarget(ctx context.Context, cli *mautrix.Client, a Account, alias string) id.RoomID {
+	key := a.Homeserver + " " + alias
+	b.mu.Lock()
+	roomID, known := b.roomIDs[key]
+	b.mu.Unlock()
+	if known {
+		return roomID
+	}
+	resp, err := cli.ResolveAlias(ctx, id.RoomAlias(alias))
+	if err != nil {
+		return ""
+	}
+	b.mu.Lock()
+	b.roomIDs[key] = resp.RoomID
+	b.mu.Unlock()
+	return resp.RoomID
 }
 
 // onPowerLevels sends the messages waiting for a room at once when the
@@ -141,9 +159,10 @@ func (b *Bridge) onPowerLevels(ctx context.Context, cli *mautrix.Client, a Accou
 	if canPost(evt.Unsigned.PrevContent.AsPowerLevels()) || !canPost(evt.Content.AsPowerLevels()) {
 		return
 	}
-	names := b.configuredAs(ctx, cli, a, evt.RoomID)
-	b.log.InfoContext(ctx, "matrix: the bot may post now", "room", evt.RoomID)
-	b.hurry(ctx, names)
+	if names := b.configuredAs(ctx, cli, a, evt.RoomID); len(names) > 0 {
+		b.log.InfoContext(ctx, "matrix: the bot may post now", "room", evt.RoomID)
+		b.hurry(ctx, names)
+	}
 }
 
 func (b *Bridge) record(ctx context.Context, a Account, evt *event.Event, target id.EventID, kind, content string) {
