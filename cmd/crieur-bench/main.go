@@ -11,7 +11,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,10 +41,6 @@ import (
 	"crieur/federation/delivery"
 	"crieur/federation/delivery/redistest"
 )
-
-type staticKey struct{ k *rsa.PrivateKey }
-
-func (s staticKey) PrivateKey(context.Context, string) (*rsa.PrivateKey, error) { return s.k, nil }
 
 // sinks are inbox servers; each counts the POSTs it answered.
 type sinks struct {
@@ -270,47 +268,39 @@ func jobs(prefix string, targets []string, perTarget int) []delivery.Job {
 
 type bench struct {
 	rdb         *redis.Client
+	redisAddr   string
 	key         *rsa.PrivateKey
+	keysDir     string // the key as the workers read it: DIR/news.pem
 	workers     int
+	workerProcs int
 	concurrency int
-	timeout     time.Duration
-	log         *slog.Logger
 }
 
-// deliver enqueues js, runs the worker pools until done() holds, and
-// returns the elapsed time.
-func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, error) {
+// deliver enqueues js, runs the delivery workers until done() holds, and
+// returns the elapsed time and the CPU the workers used meanwhile.
+func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, time.Duration, error) {
 	ctx := context.Background()
 	b.rdb.FlushAll(ctx)
 	q := delivery.NewRedisQueue(b.rdb, "bench:", activitypub.KindDeliver)
-	runCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var clients []*http.Client
+	var ws []*worker
 	defer func() {
-		// Each run has its own clients; their sockets must not pile up.
-		for _, c := range clients {
-			c.CloseIdleConnections()
+		for _, w := range ws {
+			w.stop()
 		}
 	}()
 	for range b.workers {
-		// One pool per worker, each its own Redis consumer, as separate
-		// `crieur deliver` processes would be.
-		client := activitypub.NewHTTPClient(b.timeout, true)
-		clients = append(clients, client)
-		p := &delivery.Pool{
-			Queue: delivery.NewRedisQueue(b.rdb, "bench:", activitypub.KindDeliver).WithResults(),
-			Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
-				Client: client, Keys: staticKey{b.key}, UserAgent: "crieur-bench",
-			}},
-			Policy:  delivery.RetryPolicy{Base: 30 * time.Second, Max: time.Hour, Window: 48 * time.Hour},
-			Hosts:   delivery.DefaultHostPolicy,
-			Workers: b.concurrency, Lease: 2 * b.timeout, Poll: 50 * time.Millisecond, Log: b.log,
+		// Each worker is a process of its own with one core's worth of
+		// Go threads, as `crieur deliver` processes on a machine would be.
+		w, err := b.startWorker()
+		if err != nil {
+			return 0, 0, err
 		}
-		wg.Go(func() { p.Run(runCtx) })
+		ws = append(ws, w)
 	}
 	// The workers are waiting, as they are when a fan-out arrives; the
 	// clock runs from the enqueue to the last delivery.
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	cpu0 := workersCPU(ws)
 	start := time.Now()
 	err := q.Enqueue(ctx, js...)
 	for err == nil && !done() {
@@ -321,9 +311,112 @@ func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, err
 		time.Sleep(2 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	stop()
-	wg.Wait()
-	return elapsed, err
+	return elapsed, workersCPU(ws) - cpu0, err
+}
+
+// worker is a delivery worker process.
+type worker struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+}
+
+// stop closes the worker's input, on which it stops (and ends its CPU
+// profile, if it writes one); it is killed if it does not.
+func (w *worker) stop() {
+	w.stdin.Close()
+	t := time.AfterFunc(5*time.Second, func() { w.cmd.Process.Kill() })
+	w.cmd.Wait()
+	t.Stop()
+}
+
+// startWorker starts this program as a delivery worker; it is ready when
+// it says so.
+func (b *bench) startWorker() (*worker, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-worker", b.redisAddr, "-keys", b.keysDir, "-concurrency", strconv.Itoa(b.concurrency))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", b.workerProcs))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// The worker runs while this pipe is open: until stop, or until
+	// this process is gone.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("worker did not start: %q %v", line, err)
+	}
+	return &worker{cmd: cmd, stdin: stdin}, nil
+}
+
+// runWorker is the worker child: the delivery pool `crieur deliver` runs.
+func runWorker(redisAddr, keysDir string, concurrency int) error {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		io.Copy(io.Discard, os.Stdin) // until the parent goes
+		stop()
+	}()
+	timeout := 2 * time.Second
+	p := &delivery.Pool{
+		Queue: delivery.NewRedisQueue(rdb, "bench:", activitypub.KindDeliver).WithResults(),
+		Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
+			Client: activitypub.NewHTTPClient(timeout, true), Keys: &activitypub.FileKeys{Dir: keysDir}, UserAgent: "crieur-bench",
+		}},
+		Policy:  delivery.RetryPolicy{Base: 30 * time.Second, Max: time.Hour, Window: 48 * time.Hour},
+		Hosts:   delivery.DefaultHostPolicy,
+		Workers: concurrency, Lease: 2 * timeout, Poll: 50 * time.Millisecond, Log: benchLogger(),
+	}
+	if path := os.Getenv("CRIEUR_BENCH_WORKER_PROFILE"); path != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Println("ready")
+	p.Run(ctx)
+	return nil
+}
+
+// workersCPU is the CPU time the worker processes have used so far.
+func workersCPU(ws []*worker) time.Duration {
+	var t time.Duration
+	for _, w := range ws {
+		t += threadsCPUTime(w.cmd.Process.Pid)
+	}
+	return t
+}
+
+// threadsCPUTime sums the nanosecond run times of a process's threads
+// (/proc/PID/task/TID/schedstat), finer than the 10 ms ticks of /proc/PID/stat.
+func threadsCPUTime(pid int) time.Duration {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var t time.Duration
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		ns, _ := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
+		t += time.Duration(ns)
+	}
+	return t
 }
 
 // signingRate runs the delivery signer on every core for d.
@@ -363,7 +456,17 @@ func main() {
 	inboxServers := flag.Int("inbox-servers", 0, "internal: run this many inbox servers (the child process)")
 	subnet := flag.Int("subnet", 1, "internal: with -inbox-servers, the 127.0.x.0 block to listen in")
 	countsFile := flag.String("counts", "", "internal: with -inbox-servers, the shared counters file")
+	worker := flag.String("worker", "", "internal: run a delivery worker on this Redis address")
+	keysDir := flag.String("keys", "", "internal: with -worker, the directory of board keys")
+	workerProcs := flag.Int("worker-procs", 1, "GOMAXPROCS of each worker process")
 	flag.Parse()
+	if *worker != "" {
+		if err := runWorker(*worker, *keysDir, *concurrency); err != nil {
+			fmt.Fprintln(os.Stderr, "crieur-bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *inboxServers > 0 {
 		if err := serveInboxes(*subnet, *inboxServers, *countsFile); err != nil {
 			fmt.Fprintln(os.Stderr, "crieur-bench inbox servers:", err)
@@ -380,14 +483,14 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*part, *followers, *hosts, *workers, *concurrency, *runs); err != nil {
+	if err := run(*part, *followers, *hosts, *workers, *workerProcs, *concurrency, *runs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "crieur-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(part string, followers, hosts, workers, concurrency, runs int) error {
+func run(part string, followers, hosts, workers, workerProcs, concurrency, runs int) error {
 	dir, err := os.MkdirTemp("", "crieur-bench")
 	if err != nil {
 		return err
@@ -399,16 +502,27 @@ func run(part string, followers, hosts, workers, concurrency, runs int) error {
 		return err
 	}
 	defer rs.Stop()
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, PoolSize: 4 * workers * concurrency})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return err
 	}
-	b := &bench{rdb: rdb, key: key, workers: workers, concurrency: concurrency, timeout: 2 * time.Second,
-		log: benchLogger()}
+	keysDir := filepath.Join(dir, "keys")
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(keysDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(keysDir, "news.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	b := &bench{rdb: rdb, redisAddr: rs.Addr, key: key, keysDir: keysDir, workers: workers, workerProcs: workerProcs, concurrency: concurrency}
 
-	fmt.Printf("crieur-bench: GOMAXPROCS=%d, %d workers x %d in flight, Redis queue, %d runs (medians)\n\n", runtime.GOMAXPROCS(0), workers, concurrency, runs)
+	fmt.Printf("crieur-bench: %d cores; %d worker processes (GOMAXPROCS=%d each) x %d in flight, Redis queue, %d runs (medians)\n\n",
+		runtime.NumCPU(), workers, workerProcs, concurrency, runs)
 
 	ok, err := okSinks(1, hosts, dir)
 	if err != nil {
@@ -445,16 +559,16 @@ func (b *bench) throughput(ok *sinks, followers, runs int) error {
 		js := jobs(fmt.Sprint("t", r), targets, perTarget)
 		ok.conns.Store(0)
 		cpu0, rcpu0, icpu0 := cpuTime(), redisCPUTime(b.rdb), ok.cpu()
-		elapsed, err := b.deliver(js, func() bool { return ok.total()-base >= want })
+		elapsed, wcpu, err := b.deliver(js, func() bool { return ok.total()-base >= want })
 		if err != nil {
 			return err
 		}
-		cpu1, rcpu1, icpu1 := cpuTime(), redisCPUTime(b.rdb), ok.cpu()
+		cpu1, rcpu1, icpu1 := cpuTime()+wcpu, redisCPUTime(b.rdb), ok.cpu()
 		sig := (sigBefore + signingRate(b.key, time.Second)) / 2
 		n := float64(want)
-		// crieur: this process, the delivery pools (signing included);
-		// the inbox servers, standing in for other machines, and Redis
-		// share the same cores.
+		// crieur: the worker processes (signing included) and this one's
+		// enqueue; the inbox servers, standing in for other machines, and
+		// Redis share the same cores.
 		c := (cpu1 - cpu0).Seconds() / n
 		rc := (rcpu1 - rcpu0).Seconds() / n
 		ic := (icpu1 - icpu0).Seconds() / n
@@ -466,12 +580,13 @@ func (b *bench) throughput(ok *sinks, followers, runs int) error {
 	fmt.Printf("%-6s %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %8.0f   (%d deliveries to %d hosts; target >= 85%%)\n",
 		"median", median(rates), median(sigs), 100*median(ratios), 1e6*cores/median(sigs), 1e6*median(own), 1e6*median(redisCPU), 1e6*median(inboxCPU), perTarget*len(targets), len(targets))
 
-	// What the ratio is made of: the inbox servers' CPU is spent on the
-	// same cores, so even a Crieur costing nothing but its signatures
-	// could not pass the first figure here.
+	// What the ratio is made of: the inbox servers' and Redis's CPU is
+	// spent on the same cores, so even a Crieur costing nothing but its
+	// signatures could not pass the first figures here.
 	sign := cores / median(sigs)
-	fmt.Printf("ceiling with the inbox servers on these cores (signing / (signing + inboxes)): %.1f%%\n", 100*sign/(sign+median(inboxCPU)))
-	fmt.Printf("signing's share of Crieur's and Redis's CPU (signing / (crieur + redis)):      %.1f%%\n\n", 100*sign/(median(own)+median(redisCPU)))
+	fmt.Printf("ceiling if Crieur cost only its signatures (signing / (signing + inboxes + redis)): %.1f%%\n", 100*sign/(sign+median(inboxCPU)+median(redisCPU)))
+	fmt.Printf("  the same with Redis on other cores (signing / (signing + inboxes)):                %.1f%%\n", 100*sign/(sign+median(inboxCPU)))
+	fmt.Printf("signing's share of Crieur's CPU (signing / crieur):                                  %.1f%%\n\n", 100*sign/median(own))
 	return nil
 }
 
@@ -544,7 +659,7 @@ func (b *bench) slowHost(ok *sinks, followers, runs int) error {
 				into = &took[c-1]
 			}
 			base := healthy.total()
-			d, err := b.deliver(js, func() bool { return healthy.total()-base >= wantHealthy })
+			d, _, err := b.deliver(js, func() bool { return healthy.total()-base >= wantHealthy })
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,5 +164,118 @@ func TestRedisQueueManyWorkersFewConnections(t *testing.T) {
 	}
 	if e := errs.Load(); e != 0 {
 		t.Errorf("%d errors logged (connection pool exhausted?)", e)
+	}
+}
+
+// The finishes of one batch go to Redis in one script call, yet each job
+// ends on its own: one whose lease was lost, or whose change Redis
+// refuses, fails alone and the others in the batch still finish.
+func TestRedisFinishBatchIsPerJob(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	q := NewRedisQueue(rdb, "t:", "d").WithResults()
+	var js []Job
+	for i := range 3 {
+		js = append(js, Job{ID: fmt.Sprint("j", i), Kind: "d", OutboxID: 7, Target: fmt.Sprintf("https://h%d.example/inbox", i)})
+	}
+	if err := q.Enqueue(ctx, js...); err != nil {
+		t.Fatal(err)
+	}
+	var got []Job
+	for range 3 {
+		j, ok, err := q.Reserve(ctx, time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("reserve: %v %v", ok, err)
+		}
+		j.Outcome = &Outcome{OutboxID: 7, Target: j.Target, State: "delivered", Attempts: j.Attempts}
+		got = append(got, j)
+	}
+	// got[1]'s retry cannot be stored: the delayed set's key holds a
+	// string. got[2] was taken over by another worker (its entry acked).
+	if err := rdb.Set(ctx, q.delayedKey(), "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XAck(ctx, q.stream("d"), redisGroup, got[2].Receipt).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r0, err0 := q.finishRequest(got[0], "done")
+	r1, err1 := q.finishRequest(got[1], "delay", time.Now().Add(time.Hour).UnixMilli(), "member")
+	r2, err2 := q.finishRequest(got[2], "done")
+	if err := errors.Join(err0, err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	q.finishBatch(ctx, []*finishReq{r0, r1, r2})
+	if r0.err != nil || r0.n != 1 {
+		t.Errorf("first job: n=%d err=%v, want finished", r0.n, r0.err)
+	}
+	if r1.err == nil || !strings.Contains(r1.err.Error(), "WRONGTYPE") {
+		t.Errorf("second job: n=%d err=%v, want Redis's WRONGTYPE error", r1.n, r1.err)
+	}
+	if r2.err != nil || r2.n != 0 {
+		t.Errorf("third job: n=%d err=%v, want 0 (lease lost)", r2.n, r2.err)
+	}
+	// The first job's outcome reached the results stream, and the third's
+	// did not: its new owner reports it.
+	res, err := rdb.XRange(ctx, q.results, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, m := range res {
+		var o Outcome
+		json.Unmarshal([]byte(m.Values["outcome"].(string)), &o)
+		targets = append(targets, o.Target)
+	}
+	if len(targets) < 1 || targets[0] != got[0].Target || slices.Contains(targets, got[2].Target) {
+		t.Errorf("results stream holds outcomes for %v; want %s first and not %s", targets, got[0].Target, got[2].Target)
+	}
+	// Through the public methods, the same failures read as errors.
+	if err := q.Ack(ctx, got[2]); !errors.Is(err, ErrNoSuchJob) {
+		t.Errorf("ack after the lease was lost: %v, want ErrNoSuchJob", err)
+	}
+}
+
+// A fan-out larger than one enqueue script call, with ids repeated within
+// and across calls, adds each job once.
+func TestRedisEnqueueInBatchesIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	q := NewRedisQueue(rdb, "t:", "d")
+	job := func(i int) Job {
+		return Job{ID: fmt.Sprint("j", i), Kind: "d", Target: fmt.Sprintf("https://h%d.example/inbox", i), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+	}
+	var js []Job
+	for i := range 3*enqueueBatch + 7 {
+		js = append(js, job(i))
+	}
+	js = append(js, job(3), job(enqueueBatch+1)) // repeated in the last call
+	if err := q.Enqueue(ctx, js...); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Enqueue(ctx, js[:2*enqueueBatch]...); err != nil { // all known
+		t.Fatal(err)
+	}
+	n, err := rdb.XLen(ctx, q.stream("d")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(3*enqueueBatch + 7); n != want {
+		t.Fatalf("stream holds %d entries, want %d", n, want)
+	}
+	seen := map[string]bool{}
+	for range n {
+		j, ok, err := q.Reserve(ctx, time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("reserve: %v %v", ok, err)
+		}
+		i, _ := strconv.Atoi(strings.TrimPrefix(j.ID, "j"))
+		if seen[j.ID] || string(j.Payload) != string(job(i).Payload) || j.Target != job(i).Target {
+			t.Fatalf("job %s: seen before %v, payload %s, target %s", j.ID, seen[j.ID], j.Payload, j.Target)
+		}
+		seen[j.ID] = true
 	}
 }
