@@ -587,15 +587,51 @@ func (s *Store) CountFollowers(ctx context.Context, boardID int64) (int, error) 
 	return n, err
 }
 
+// DeliveryRecord is the latest state of one outbox entry at one target.
+type DeliveryRecord struct {
+	OutboxID  int64
+	Target    string
+	State     string
+	Attempts  int
+	LastError string
+}
+
+// Delivered is final: a late outcome of an attempt overtaken by another (a
+// worker that lost its lease, a repeat after a crash) cannot undo it.
+const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at
+	WHERE deliveries.state <> 'delivered'`
+
 // RecordDelivery stores the latest state of one outbox entry at one target.
 func (s *Store) RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error {
-	// Delivered is final: a late outcome of an attempt overtaken by another
-	// (a worker that lost its lease, a repeat after a crash) cannot undo it.
-	_, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at
-		WHERE deliveries.state <> 'delivered'`,
-		outboxID, target, state, attempts, lastErr, ms(time.Now()))
+	_, err := s.db.ExecContext(ctx, recordDeliverySQL, outboxID, target, state, attempts, lastErr, ms(time.Now()))
 	return err
+}
+
+// RecordDeliveries stores several outcomes, in order, in one transaction:
+// results arrive from delivery workers in batches, and one commit per
+// batch instead of one per delivery keeps the store's writes few.
+func (s *Store) RecordDeliveries(ctx context.Context, recs []DeliveryRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, recordDeliverySQL)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := ms(time.Now())
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Deliveries lists every delivery of every version of an announcement.

@@ -118,6 +118,13 @@ func (f *fakeRecorder) RecordDelivery(_ context.Context, _ int64, target, state 
 	return nil
 }
 
+func (f *fakeRecorder) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecord) error {
+	for _, r := range recs {
+		f.RecordDelivery(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError)
+	}
+	return nil
+}
+
 func (f *fakeRecorder) last(target string) recorded {
 	f.mu.Lock()
 	defer f.mu.Unlock()

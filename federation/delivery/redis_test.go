@@ -28,7 +28,7 @@ type flakyRecorder struct {
 	fail int
 }
 
-func (f *flakyRecorder) RecordDelivery(ctx context.Context, id int64, target, state string, attempts int, lastErr string) error {
+func (f *flakyRecorder) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecord) error {
 	f.mu.Lock()
 	if f.fail > 0 {
 		f.fail--
@@ -36,7 +36,7 @@ func (f *flakyRecorder) RecordDelivery(ctx context.Context, id int64, target, st
 		return errors.New("database is locked")
 	}
 	f.mu.Unlock()
-	return f.fakeRecorder.RecordDelivery(ctx, id, target, state, attempts, lastErr)
+	return f.fakeRecorder.RecordDeliveries(ctx, recs)
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crieur/board"
 )
 
 // RedisResults carries delivery outcomes from `crieur deliver` workers,
@@ -26,11 +28,17 @@ func NewRedisResults(rdb *redis.Client, prefix string) *RedisResults {
 	return &RedisResults{rdb: rdb, stream: prefix + "results"}
 }
 
+// BatchRecorder stores delivery outcomes, many at a time: they arrive
+// from the workers in batches.
+type BatchRecorder interface {
+	RecordDeliveries(ctx context.Context, recs []board.DeliveryRecord) error
+}
+
 // Drain records every result into rec until ctx is done. A result is
 // removed from the stream only after rec has stored it.
-func (r *RedisResults) Drain(ctx context.Context, rec Recorder, log *slog.Logger) {
+func (r *RedisResults) Drain(ctx context.Context, rec BatchRecorder, log *slog.Logger) {
 	for ctx.Err() == nil {
-		if err := r.drain(ctx, rec); err != nil && ctx.Err() == nil {
+		if err := r.drain(ctx, rec, log); err != nil && ctx.Err() == nil {
 			log.Warn("drain delivery results", "err", err)
 			sleepCtx(ctx, time.Second)
 		}
@@ -39,18 +47,22 @@ func (r *RedisResults) Drain(ctx context.Context, rec Recorder, log *slog.Logger
 
 const resultsGroup = "serve"
 
+// resultsBatch is how many results one pass reads, records in one
+// transaction and removes in one round trip.
+const resultsBatch = 200
+
 // drain reads this consumer's pending entries, then waits for new ones.
 // The pending entries are read again on every pass, not only at start:
 // when Redis dies between running an XREADGROUP and sending its reply,
 // go-redis sends the command again, and the entries the first one handed
 // out sit in our pending list where a read of ">" never returns them.
-func (r *RedisResults) drain(ctx context.Context, rec Recorder) error {
+func (r *RedisResults) drain(ctx context.Context, rec BatchRecorder, log *slog.Logger) error {
 	err := r.rdb.XGroupCreateMkStream(ctx, r.stream, resultsGroup, "0").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("results stream: %w", err)
 	}
 	for {
-		n, err := r.read(ctx, rec, "0", -1) // -1: no BLOCK
+		n, err := r.read(ctx, rec, log, "0", -1) // -1: no BLOCK
 		if err != nil {
 			return err
 		}
@@ -58,14 +70,13 @@ func (r *RedisResults) drain(ctx context.Context, rec Recorder) error {
 			break
 		}
 	}
-	_, err = r.read(ctx, rec, ">", time.Second)
+	_, err = r.read(ctx, rec, log, ">", time.Second)
 	return err
 }
 
-// read records up to 100 entries read from start and returns how many
-// it read.
-func (r *RedisResults) read(ctx context.Context, rec Recorder, start string, block time.Duration) (int, error) {
-	args := &redis.XReadGroupArgs{Group: resultsGroup, Consumer: "serve", Streams: []string{r.stream, start}, Count: 100, Block: block}
+// read records the entries read from start and returns how many it read.
+func (r *RedisResults) read(ctx context.Context, rec BatchRecorder, log *slog.Logger, start string, block time.Duration) (int, error) {
+	args := &redis.XReadGroupArgs{Group: resultsGroup, Consumer: "serve", Streams: []string{r.stream, start}, Count: resultsBatch, Block: block}
 	res, err := r.rdb.XReadGroup(ctx, args).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
@@ -73,33 +84,39 @@ func (r *RedisResults) read(ctx context.Context, rec Recorder, start string, blo
 	if err != nil {
 		return 0, fmt.Errorf("read results: %w", err)
 	}
-	n := 0
+	var ids []string
+	var recs []board.DeliveryRecord
 	for _, s := range res {
 		for _, m := range s.Messages {
-			n++
-			if err := r.record(ctx, rec, m); err != nil && !errors.Is(err, errMalformed) {
-				// The store failed: the entry stays pending for the next pass.
-				return n, err
+			ids = append(ids, m.ID)
+			raw, _ := m.Values["outcome"].(string)
+			var o Outcome
+			if err := json.Unmarshal([]byte(raw), &o); err != nil || o.OutboxID == 0 {
+				// Not something a worker wrote; keeping it would only
+				// block the ones behind it.
+				log.Warn("dropping a malformed delivery result", "id", m.ID, "outcome", raw, "err", err)
+				continue
 			}
-			if err := r.rdb.XAck(ctx, r.stream, resultsGroup, m.ID).Err(); err != nil {
-				return n, fmt.Errorf("ack result: %w", err)
-			}
-			r.rdb.XDel(ctx, r.stream, m.ID)
+			recs = append(recs, board.DeliveryRecord{OutboxID: o.OutboxID, Target: o.Target, State: o.State, Attempts: o.Attempts, LastError: o.Error})
 		}
 	}
-	return n, nil
-}
-
-func (r *RedisResults) record(ctx context.Context, rec Recorder, m redis.XMessage) error {
-	raw, _ := m.Values["outcome"].(string)
-	var o Outcome
-	if err := json.Unmarshal([]byte(raw), &o); err != nil || o.OutboxID == 0 {
-		return fmt.Errorf("%w %s: %v", errMalformed, m.ID, err)
+	if len(ids) == 0 {
+		return 0, nil
 	}
-	return rec.RecordDelivery(ctx, o.OutboxID, o.Target, o.State, o.Attempts, o.Error)
+	if err := rec.RecordDeliveries(ctx, recs); err != nil {
+		// The entries stay pending for the next pass.
+		return len(ids), fmt.Errorf("record %d delivery results: %w", len(recs), err)
+	}
+	pipe := r.rdb.Pipeline()
+	pipe.XAck(ctx, r.stream, resultsGroup, ids...)
+	pipe.XDel(ctx, r.stream, ids...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		// Recorded already; recording them again on the next pass is
+		// harmless (the latest state wins, delivered stays delivered).
+		return len(ids), fmt.Errorf("ack results: %w", err)
+	}
+	return len(ids), nil
 }
-
-var errMalformed = errors.New("malformed result")
 
 func sleepCtx(ctx context.Context, d time.Duration) {
 	select {
