@@ -193,10 +193,14 @@ func TestPoolRetriesGivesUpAndRecords(t *testing.T) {
 	if got := rec.last("down"); got.state != board.DeliveryDead || got.attempts < 3 {
 		t.Errorf("down: %+v, want dead after several attempts", got)
 	}
-	st, _ := q.Stats(ctx)
-	if st["done"] != 1 || st["dead"] != 4 || st["ready"] != 0 {
-		t.Errorf("queue stats = %v", st)
+	// The outcome is recorded just before the queue hears of it.
+	var st map[string]int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if st, _ = q.Stats(ctx); st["done"] == 1 && st["dead"] == 4 && st["ready"] == 0 {
+			return
+		}
 	}
+	t.Errorf("queue stats = %v", st)
 }
 
 func TestPoolRetriesLocalFailuresWithoutParking(t *testing.T) {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -17,6 +18,11 @@ import (
 // after 5 failures in a row (its jobs wait, nothing is dropped), probes it
 // with a single job after 1 minute, then 2, 4... up to 1 hour, and a single
 // success un-parks it, as in Mastodon.
+//
+// Worker processes that share a queue (SharedHosts, which the Redis queue
+// provides) share their parkings: a host one of them parks waits for all
+// of them, and a success anywhere un-parks it everywhere, as Mastodon's
+// failure tracker in Redis does for its Sidekiq processes.
 //
 // A host not reached in the last ten minutes starts with two deliveries at
 // a time (like TCP's slow start): a host that hangs then ties up two
@@ -40,10 +46,24 @@ type hostState struct {
 	parks       int
 	parkedUntil time.Time
 	probing     bool
+	// sharedSince is when the shared parkings last held this host's
+	// parking, as far as this process knows: from then on, a snapshot of
+	// them without it means another process un-parked the host.
+	sharedSince time.Time
 }
 
-// hosts tracks per-host state in one worker process. Each `crieur deliver`
-// keeps its own; a host failing for one process fails for all soon enough.
+// SharedHosts holds the parkings of the worker processes that share a
+// queue, so that what one learns about a host holds for all of them.
+type SharedHosts interface {
+	// ParkHost parks host until the given time, unless it is parked longer.
+	ParkHost(ctx context.Context, host string, until time.Time) error
+	UnparkHost(ctx context.Context, host string) error
+	// ParkedHosts lists the hosts parked after now.
+	ParkedHosts(ctx context.Context, now time.Time) (map[string]time.Time, error)
+}
+
+// hosts tracks per-host state in one worker process; with SharedHosts,
+// parkings are also exchanged with the other processes.
 type hosts struct {
 	p      HostPolicy
 	mu     sync.Mutex
@@ -132,8 +152,11 @@ const (
 	hostUnknown                // the job failed before reaching the host
 )
 
-// release records how a job for host ended.
-func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Time) {
+// release records how a job for host ended. It returns the time the host
+// is now parked until, if this outcome parked it (or parked it longer),
+// and whether it un-parked a host that had been failing: what the other
+// processes should hear.
+func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Time) (park time.Time, unpark bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.m[host]
@@ -142,11 +165,13 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 	st.probing = false          // a probe that never went out (hostUnknown): the next job probes
 	switch o {
 	case hostOK:
-		st.failures, st.parks, st.parkedUntil = 0, 0, time.Time{}
+		unpark = st.failures > 0 || !st.parkedUntil.IsZero()
+		st.failures, st.parks, st.parkedUntil, st.sharedSince = 0, 0, time.Time{}, time.Time{}
 		st.lastOK = now
 	case hostBackoff:
 		if until := now.Add(wait); until.After(st.parkedUntil) {
 			st.parkedUntil = until
+			park = until
 		}
 	case hostFailed:
 		st.failures++
@@ -157,7 +182,48 @@ func (h *hosts) release(host string, o outcome, wait time.Duration, now time.Tim
 			}
 			st.parks++
 			st.parkedUntil = now.Add(min(d, h.p.ParkMax))
+			park = st.parkedUntil
 		}
+	}
+	return park, unpark
+}
+
+// shared notes that the shared parkings hold host's parking as of at.
+func (h *hosts) shared(host string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st := h.m[host]; st != nil && st.parkedUntil.After(at) {
+		st.sharedSince = at
+	}
+}
+
+// merge takes in a snapshot of the shared parkings, read from Redis at
+// taken: hosts parked there wait here too (and, their parking over, are
+// probed by one job), and hosts whose shared parking has gone since this
+// process last saw it there were un-parked by a success elsewhere.
+func (h *hosts) merge(parked map[string]time.Time, taken, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for host, until := range parked {
+		st := h.m[host]
+		if st == nil {
+			st = &hostState{}
+			h.m[host] = st
+		}
+		if until.After(st.parkedUntil) {
+			st.parkedUntil = until
+			st.failures = max(st.failures, h.p.ParkAfter)
+		}
+		st.sharedSince = taken
+	}
+	for host, st := range h.m {
+		if _, ok := parked[host]; ok || st.sharedSince.IsZero() || !st.sharedSince.Before(taken) {
+			continue
+		}
+		if st.parkedUntil.After(now) {
+			st.failures, st.parks, st.parkedUntil = 0, 0, time.Time{}
+		}
+		st.sharedSince = time.Time{}
 	}
 }
 

@@ -144,3 +144,55 @@ func TestLocalFailuresDoNotParkTheHost(t *testing.T) {
 		t.Fatal("local failures parked the host")
 	}
 }
+
+// Parkings learned from the other processes hold here; a parking this
+// process shared that has since gone from the shared ones was lifted by a
+// success elsewhere; a snapshot older than the sharing proves nothing.
+func TestHostsMergeSharedParkings(t *testing.T) {
+	h := newHosts(HostPolicy{Limit: 4, ParkAfter: 3, ParkBase: time.Minute, ParkMax: time.Hour}, 16)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	// Another process parked down.example for 5 minutes.
+	h.merge(map[string]time.Time{"down.example": now.Add(5 * time.Minute)}, now, now)
+	if ok, until := h.acquire("down.example", now.Add(time.Minute)); ok || !until.After(now.Add(5*time.Minute-time.Second)) {
+		t.Fatalf("learned parking: ok=%v until +%s", ok, until.Sub(now))
+	}
+	// Once it is over, one probe goes, as for a parking of our own.
+	after := now.Add(6 * time.Minute)
+	h.merge(map[string]time.Time{}, after, after)
+	if ok, _ := h.acquire("down.example", after); !ok {
+		t.Fatal("no probe after the learned parking")
+	}
+	if ok, _ := h.acquire("down.example", after); ok {
+		t.Fatal("a second job went along with the probe")
+	}
+	if park, unpark := h.release("down.example", hostOK, 0, after); !park.IsZero() || !unpark {
+		t.Fatalf("successful probe: park %v, unpark %v; want the others told to un-park", park, unpark)
+	}
+
+	// This process parks flaky.example and shares it at t1.
+	var park time.Time
+	for range 3 {
+		h.acquire("flaky.example", now)
+		park, _ = h.release("flaky.example", hostFailed, 0, now)
+	}
+	if park.IsZero() {
+		t.Fatal("third failure did not report a parking to share")
+	}
+	t1 := now.Add(time.Second)
+	h.shared("flaky.example", t1)
+	// A snapshot read before t1 does not have it yet: still parked.
+	h.merge(map[string]time.Time{}, now.Add(500*time.Millisecond), t1)
+	if ok, _ := h.acquire("flaky.example", t1); ok {
+		t.Fatal("an old snapshot un-parked the host")
+	}
+	// A snapshot read after t1 without it: a success elsewhere lifted it.
+	t2 := now.Add(3 * time.Second)
+	h.merge(map[string]time.Time{}, t2, t2)
+	if ok, _ := h.acquire("flaky.example", t2); !ok {
+		t.Fatal("host still parked after the others un-parked it")
+	}
+	if h.parked(t2) != 0 {
+		t.Fatalf("%d hosts parked, want none", h.parked(t2))
+	}
+}

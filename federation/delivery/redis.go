@@ -764,3 +764,54 @@ func (q *RedisQueue) Revive(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+func (q *RedisQueue) parkedKey() string { return q.prefix + "parked" }
+
+// parkScript parks a host (hash field: host, value: until, ms) unless it
+// is parked longer. KEYS: parked. ARGV: host, until ms.
+var parkScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`)
+
+// parkedScript lists the hosts parked after now and forgets the others.
+// KEYS: parked. ARGV: now ms.
+var parkedScript = redis.NewScript(`
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  if tonumber(all[i + 1]) <= tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  end
+end
+return out`)
+
+// ParkHost implements SharedHosts.
+func (q *RedisQueue) ParkHost(ctx context.Context, host string, until time.Time) error {
+	return parkScript.Run(ctx, q.rdb, []string{q.parkedKey()}, host, until.UnixMilli()).Err()
+}
+
+// UnparkHost implements SharedHosts.
+func (q *RedisQueue) UnparkHost(ctx context.Context, host string) error {
+	return q.rdb.HDel(ctx, q.parkedKey(), host).Err()
+}
+
+// ParkedHosts implements SharedHosts.
+func (q *RedisQueue) ParkedHosts(ctx context.Context, now time.Time) (map[string]time.Time, error) {
+	res, err := parkedScript.Run(ctx, q.rdb, []string{q.parkedKey()}, now.UnixMilli()).StringSlice()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		ms, err := strconv.ParseInt(res[i+1], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parked host %s: %w", res[i], err)
+		}
+		out[res[i]] = time.UnixMilli(ms)
+	}
+	return out, nil
+}

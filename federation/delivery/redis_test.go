@@ -279,3 +279,80 @@ func TestRedisEnqueueInBatchesIsIdempotent(t *testing.T) {
 		seen[j.ID] = true
 	}
 }
+
+// Two worker processes on one Redis: a host one of them parks is not
+// tried by the other while the parking lasts, and once the host is back
+// both deliver to it again.
+func TestRedisPoolsShareParkings(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	const down = "https://down.example/inbox"
+	var isDown atomic.Bool
+	isDown.Store(true)
+	var mu sync.Mutex
+	calls := map[string]int{} // pool name -> deliveries tried to down.example
+	delivered := map[string]bool{}
+	newPool := func(name string) *Pool {
+		return &Pool{
+			Queue: NewRedisQueue(rdb, "t:", "d"),
+			Handlers: map[string]Handler{"d": HandlerFunc(func(_ context.Context, j Job) error {
+				mu.Lock()
+				defer mu.Unlock()
+				calls[name]++
+				if isDown.Load() {
+					return errors.New("HTTP 503")
+				}
+				delivered[j.ID] = true
+				return nil
+			})},
+			Policy:  RetryPolicy{Base: 20 * time.Millisecond, Max: 50 * time.Millisecond, Window: time.Hour},
+			Hosts:   HostPolicy{ParkAfter: 3, ParkBase: 4 * time.Second, ParkMax: 4 * time.Second},
+			Workers: 4, Lease: time.Minute, Poll: 20 * time.Millisecond,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	a := newPool("a")
+	wg.Go(func() { a.Run(ctx) })
+	q := NewRedisQueue(rdb, "t:", "d")
+	if err := q.Enqueue(ctx, Job{ID: "first", Kind: "d", Target: down}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "pool a parks the host", func() bool { return a.ParkedHosts() == 1 })
+	if n := rdb.HLen(ctx, "t:parked").Val(); n != 1 {
+		t.Fatalf("%d shared parkings, want 1", n)
+	}
+
+	// Pool b starts with the host parked: it leaves the new jobs alone.
+	b := newPool("b")
+	wg.Go(func() { b.Run(ctx) })
+	var js []Job
+	for i := range 6 {
+		js = append(js, Job{ID: fmt.Sprint("j", i), Kind: "d", Target: down})
+	}
+	if err := q.Enqueue(ctx, js...); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "pool b takes in the parking", func() bool { return b.ParkedHosts() == 1 })
+	time.Sleep(time.Second) // both pools reserve and postpone the jobs meanwhile
+	mu.Lock()
+	tried := calls["b"]
+	mu.Unlock()
+	if tried != 0 {
+		t.Fatalf("pool b tried the parked host %d times", tried)
+	}
+
+	// The host comes back: after the parking, a probe succeeds and every
+	// job is delivered.
+	isDown.Store(false)
+	waitUntil(t, "every job delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(delivered) == 7
+	})
+	waitUntil(t, "no parking left", func() bool {
+		return a.ParkedHosts() == 0 && b.ParkedHosts() == 0 && rdb.HLen(ctx, "t:parked").Val() == 0
+	})
+}

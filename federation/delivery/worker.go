@@ -37,12 +37,19 @@ type Pool struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 
-	once  sync.Once
-	hosts *hosts
+	once   sync.Once
+	hosts  *hosts
+	shared SharedHosts // the queue's, if it shares parkings between processes
 }
 
+// sharedRefresh is how often a pool reads the parkings of the others.
+const sharedRefresh = 2 * time.Second
+
 func (p *Pool) init() {
-	p.once.Do(func() { p.hosts = newHosts(p.Hosts, p.Workers) })
+	p.once.Do(func() {
+		p.hosts = newHosts(p.Hosts, p.Workers)
+		p.shared, _ = p.Queue.(SharedHosts)
+	})
 }
 
 // ParkedHosts counts the hosts this pool is not delivering to right now.
@@ -55,10 +62,54 @@ func (p *Pool) ParkedHosts() int {
 func (p *Pool) Run(ctx context.Context) {
 	p.init()
 	var wg sync.WaitGroup
+	if p.shared != nil {
+		wg.Go(func() { p.readParkings(ctx) })
+	}
 	for i := range p.Workers {
 		wg.Go(func() { p.work(ctx, i) })
 	}
 	wg.Wait()
+}
+
+// readParkings takes in the other processes' parkings until ctx is done.
+func (p *Pool) readParkings(ctx context.Context) {
+	t := time.NewTicker(jitter(sharedRefresh))
+	defer t.Stop()
+	for {
+		taken := time.Now()
+		parked, err := p.shared.ParkedHosts(ctx, taken)
+		if err == nil {
+			p.hosts.merge(parked, taken, time.Now())
+		} else if ctx.Err() == nil {
+			p.Log.Debug("read shared host parkings", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tellOthers passes a parking or un-parking on to the other processes.
+// Failing that, each process learns about the host on its own, as without
+// sharing.
+func (p *Pool) tellOthers(ctx context.Context, log *slog.Logger, host string, park time.Time, unpark bool) {
+	if p.shared == nil {
+		return
+	}
+	switch {
+	case !park.IsZero():
+		if err := p.shared.ParkHost(ctx, host, park); err != nil {
+			log.Warn("share host parking", "host", host, "err", err)
+			return
+		}
+		p.hosts.shared(host, time.Now())
+	case unpark:
+		if err := p.shared.UnparkHost(ctx, host); err != nil {
+			log.Warn("share host un-parking", "host", host, "err", err)
+		}
+	}
 }
 
 func (p *Pool) work(ctx context.Context, n int) {
@@ -129,7 +180,8 @@ func (p *Pool) run(ctx context.Context, job Job) {
 		case err != nil && !isPerm:
 			o = hostFailed
 		}
-		p.hosts.release(host, o, hint, time.Now())
+		park, unpark := p.hosts.release(host, o, hint, time.Now())
+		p.tellOthers(ctx, log, host, park, unpark)
 	}
 	if err == nil {
 		p.record(ctx, log, &job, board.DeliveryDelivered, "")
