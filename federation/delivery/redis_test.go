@@ -41,7 +41,12 @@ func (f *flakyRecorder) RecordDeliveries(ctx context.Context, recs []board.Deliv
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitFor(t, 10*time.Second, what, cond)
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -345,9 +350,10 @@ func TestRedisPoolsShareParkings(t *testing.T) {
 	}
 
 	// The host comes back: after the parking, a probe succeeds and every
-	// job is delivered.
+	// job is delivered (those that came up during the probe wait up to
+	// 1.5 parkings more).
 	isDown.Store(false)
-	waitUntil(t, "every job delivered", func() bool {
+	waitFor(t, 20*time.Second, "every job delivered", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(delivered) == 7

@@ -63,6 +63,12 @@ func (p *Pool) Run(ctx context.Context) {
 	p.init()
 	var wg sync.WaitGroup
 	if p.shared != nil {
+		// The others' parkings hold from the first job on (a worker
+		// started while a host is parked must not try it); an unreachable
+		// Redis only delays the start by the read's timeout.
+		readCtx, cancel := context.WithTimeout(ctx, sharedRefresh)
+		p.readParkingsOnce(readCtx)
+		cancel()
 		wg.Go(func() { p.readParkings(ctx) })
 	}
 	for i := range p.Workers {
@@ -76,19 +82,25 @@ func (p *Pool) readParkings(ctx context.Context) {
 	t := time.NewTicker(jitter(sharedRefresh))
 	defer t.Stop()
 	for {
-		taken := time.Now()
-		parked, err := p.shared.ParkedHosts(ctx, taken)
-		if err == nil {
-			p.hosts.merge(parked, taken, time.Now())
-		} else if ctx.Err() == nil {
-			p.Log.Debug("read shared host parkings", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		p.readParkingsOnce(ctx)
 	}
+}
+
+func (p *Pool) readParkingsOnce(ctx context.Context) {
+	taken := time.Now()
+	parked, err := p.shared.ParkedHosts(ctx, taken)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.Log.Debug("read shared host parkings", "err", err)
+		}
+		return
+	}
+	p.hosts.merge(parked, taken, time.Now())
 }
 
 // tellOthers passes a parking or un-parking on to the other processes.
