@@ -35,6 +35,7 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== benchmarks (figures only; see README, Delivery)"
 timeout 900 go run ./cmd/crieur-bench
+timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
 go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
 
 echo "== go test -race"

@@ -37,6 +37,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"crieur/board"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
 	"crieur/federation/delivery/redistest"
@@ -274,11 +275,16 @@ type bench struct {
 	workers     int
 	workerProcs int
 	concurrency int
+	embedded    bool   // the embedded SQLite queue, workers in this process (crieur serve's default)
+	dir         string // for the embedded queue's database
 }
 
 // deliver enqueues js, runs the delivery workers until done() holds, and
 // returns the elapsed time and the CPU the workers used meanwhile.
 func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, time.Duration, error) {
+	if b.embedded {
+		return b.deliverEmbedded(js, done)
+	}
 	ctx := context.Background()
 	b.rdb.FlushAll(ctx)
 	q := delivery.NewRedisQueue(b.rdb, "bench:", activitypub.KindDeliver)
@@ -327,6 +333,56 @@ func (w *worker) stop() {
 	t := time.AfterFunc(5*time.Second, func() { w.cmd.Process.Kill() })
 	w.cmd.Wait()
 	t.Stop()
+}
+
+// deliverEmbedded is deliver with the embedded queue: one pool in this
+// process, outcomes recorded in the store, as `crieur serve` runs without
+// Redis. Its CPU is this process's, which the caller measures.
+func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Duration, time.Duration, error) {
+	ctx := context.Background()
+	path := filepath.Join(b.dir, "embedded.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	db, err := board.OpenDB(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	store, err := board.NewStore(ctx, db)
+	if err != nil {
+		return 0, 0, err
+	}
+	q, err := delivery.NewSQLiteQueue(ctx, db)
+	if err != nil {
+		return 0, 0, err
+	}
+	client := activitypub.NewHTTPClient(2*time.Second, true)
+	defer client.CloseIdleConnections()
+	p := &delivery.Pool{
+		Queue: q, Recorder: store,
+		Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
+			Client: client, Keys: &activitypub.FileKeys{Dir: b.keysDir}, UserAgent: "crieur-bench",
+		}},
+		Policy:  delivery.RetryPolicy{Base: 30 * time.Second, Max: time.Hour, Window: 48 * time.Hour},
+		Hosts:   delivery.DefaultHostPolicy,
+		Workers: b.concurrency, Lease: 4 * time.Second, Poll: 50 * time.Millisecond, Log: benchLogger(),
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.Run(runCtx) })
+	defer func() { stop(); wg.Wait() }()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	err = q.Enqueue(ctx, js...)
+	for err == nil && !done() {
+		if time.Since(start) > 2*time.Minute {
+			err = errors.New("deliveries did not complete within 2 minutes")
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start), 0, err
 }
 
 // startWorker starts this program as a delivery worker; it is ready when
@@ -459,6 +515,7 @@ func main() {
 	worker := flag.String("worker", "", "internal: run a delivery worker on this Redis address")
 	keysDir := flag.String("keys", "", "internal: with -worker, the directory of board keys")
 	workerProcs := flag.Int("worker-procs", 1, "GOMAXPROCS of each worker process")
+	queue := flag.String("queue", "redis", "redis (worker processes, as crieur deliver) or embedded (SQLite, workers in this process, as crieur serve alone)")
 	flag.Parse()
 	if *worker != "" {
 		if err := runWorker(*worker, *keysDir, *concurrency); err != nil {
@@ -483,14 +540,18 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*part, *followers, *hosts, *workers, *workerProcs, *concurrency, *runs); err != nil {
+	if *queue != "redis" && *queue != "embedded" {
+		fmt.Fprintln(os.Stderr, "crieur-bench: -queue is redis or embedded")
+		os.Exit(2)
+	}
+	if err := run(*part, *queue == "embedded", *followers, *hosts, *workers, *workerProcs, *concurrency, *runs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "crieur-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(part string, followers, hosts, workers, workerProcs, concurrency, runs int) error {
+func run(part string, embedded bool, followers, hosts, workers, workerProcs, concurrency, runs int) error {
 	dir, err := os.MkdirTemp("", "crieur-bench")
 	if err != nil {
 		return err
@@ -519,10 +580,15 @@ func run(part string, followers, hosts, workers, workerProcs, concurrency, runs 
 	if err := os.WriteFile(filepath.Join(keysDir, "news.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	b := &bench{rdb: rdb, redisAddr: rs.Addr, key: key, keysDir: keysDir, workers: workers, workerProcs: workerProcs, concurrency: concurrency}
-
-	fmt.Printf("crieur-bench: %d cores; %d worker processes (GOMAXPROCS=%d each) x %d in flight, Redis queue, %d runs (medians)\n\n",
-		runtime.NumCPU(), workers, workerProcs, concurrency, runs)
+	b := &bench{rdb: rdb, redisAddr: rs.Addr, key: key, keysDir: keysDir, workers: workers, workerProcs: workerProcs, concurrency: concurrency,
+		embedded: embedded, dir: dir}
+	if embedded {
+		fmt.Printf("crieur-bench: %d cores; embedded SQLite queue, one pool of %d workers in this process, outcomes recorded in the store, %d runs (medians)\n\n",
+			runtime.NumCPU(), concurrency, runs)
+	} else {
+		fmt.Printf("crieur-bench: %d cores; %d worker processes (GOMAXPROCS=%d each) x %d in flight, Redis queue, %d runs (medians)\n\n",
+			runtime.NumCPU(), workers, workerProcs, concurrency, runs)
+	}
 
 	ok, err := okSinks(1, hosts, dir)
 	if err != nil {
