@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -97,25 +96,11 @@ func okSinks(subnet, n int, dir string) (*sinks, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, "-inbox-servers", strconv.Itoa(n), "-subnet", strconv.Itoa(subnet), "-counts", path)
-	cmd.Stderr = os.Stderr
 	// One thread runs Go code: the inbox servers wait far more than they
 	// work, and idle threads looking for work would only take CPU from
 	// the deliveries measured here.
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	stdin, err := cmd.StdinPipe() // closed when we exit: the child then exits too
+	cmd, stdin, stdout, err := startChild(1, "-inbox-servers", strconv.Itoa(n), "-subnet", strconv.Itoa(subnet), "-counts", path)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	s := &sinks{counts: counts[:n], conns: &counts[n], proc: cmd, stdin: stdin}
@@ -187,24 +172,7 @@ func (s *sinks) cpu() time.Duration {
 	if s.proc == nil {
 		return 0
 	}
-	return procCPUTime(s.proc.Process.Pid)
-}
-
-// procCPUTime reads a process's user and system time from /proc, in
-// clock ticks of 10 ms.
-func procCPUTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return threadsCPUTime(s.proc.Process.Pid)
 }
 
 func serveInbox(c net.Conn, count *atomic.Int64) {
@@ -303,10 +271,15 @@ func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, tim
 		}
 		ws = append(ws, w)
 	}
-	// The workers are waiting, as they are when a fan-out arrives; the
-	// clock runs from the enqueue to the last delivery.
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // the workers wait, as when a fan-out arrives
 	cpu0 := workersCPU(ws)
+	elapsed, err := enqueueAndWait(ctx, q, js, done)
+	return elapsed, workersCPU(ws) - cpu0, err
+}
+
+// enqueueAndWait enqueues js and waits until done() holds; the clock runs
+// from the enqueue to the last delivery.
+func enqueueAndWait(ctx context.Context, q delivery.Queue, js []delivery.Job, done func() bool) (time.Duration, error) {
 	start := time.Now()
 	err := q.Enqueue(ctx, js...)
 	for err == nil && !done() {
@@ -316,8 +289,32 @@ func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, tim
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	elapsed := time.Since(start)
-	return elapsed, workersCPU(ws) - cpu0, err
+	return time.Since(start), err
+}
+
+// startChild starts this program with args and GOMAXPROCS=procs. The
+// child runs while its standard input is open: until the caller closes
+// it, or until this process is gone.
+func startChild(procs int, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
 }
 
 // worker is a delivery worker process.
@@ -373,39 +370,15 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	wg.Go(func() { p.Run(runCtx) })
 	defer func() { stop(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond)
-	start := time.Now()
-	err = q.Enqueue(ctx, js...)
-	for err == nil && !done() {
-		if time.Since(start) > 2*time.Minute {
-			err = errors.New("deliveries did not complete within 2 minutes")
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return time.Since(start), 0, err
+	elapsed, err := enqueueAndWait(ctx, q, js, done)
+	return elapsed, 0, err
 }
 
 // startWorker starts this program as a delivery worker; it is ready when
 // it says so.
 func (b *bench) startWorker() (*worker, error) {
-	self, err := os.Executable()
+	cmd, stdin, out, err := startChild(b.workerProcs, "-worker", b.redisAddr, "-keys", b.keysDir, "-concurrency", strconv.Itoa(b.concurrency))
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, "-worker", b.redisAddr, "-keys", b.keysDir, "-concurrency", strconv.Itoa(b.concurrency))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", b.workerProcs))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	// The worker runs while this pipe is open: until stop, or until
-	// this process is gone.
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
