@@ -45,6 +45,8 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
 	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(false)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.delete))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/pin", api.onBoard(api.pin(true)))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/pin", api.onBoard(api.pin(false)))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/deliveries", api.onBoard(api.deliveries))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/interactions", api.onBoard(api.interactions))
 	mux.HandleFunc("GET /api/v1/boards/{board}/followers", api.onBoard(api.followers))
@@ -345,6 +347,23 @@ func (api *API) delete(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pin features an announcement (PUT .../pin) or stops featuring it
+// (DELETE .../pin); repeating either changes nothing.
+func (api *API) pin(pin bool) boardHandler {
+	return func(w http.ResponseWriter, r *http.Request, b Board) {
+		id, err := pathID(r)
+		var a Announcement
+		if err == nil {
+			a, err = api.svc.Pin(r.Context(), b, id, pin)
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
 }
 
 // DeliverySummary is what the deliveries endpoint shows: counts overall,

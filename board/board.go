@@ -10,6 +10,7 @@ package board
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 )
@@ -69,22 +70,25 @@ type Outage struct {
 // Announcement is one post on a board. Version grows with every edit; the
 // federation layer derives stable activity ids from it.
 type Announcement struct {
-	ID             int64      `json:"id"`
-	Board          string     `json:"board"`
-	Kind           Kind       `json:"kind"`
-	Title          string     `json:"title"`
-	Body           string     `json:"body"`
-	HTML           string     `json:"html"`
-	Tags           []string   `json:"tags"`
-	ContentWarning string     `json:"content_warning,omitempty"`
-	Language       string     `json:"language,omitempty"`
-	Event          *Event     `json:"event,omitempty"`
-	Call           *Call      `json:"call,omitempty"`
-	Outage         *Outage    `json:"outage,omitempty"`
-	Version        int        `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	DeletedAt      *time.Time `json:"deleted_at,omitempty"`
+	ID             int64    `json:"id"`
+	Board          string   `json:"board"`
+	Kind           Kind     `json:"kind"`
+	Title          string   `json:"title"`
+	Body           string   `json:"body"`
+	HTML           string   `json:"html"`
+	Tags           []string `json:"tags"`
+	ContentWarning string   `json:"content_warning,omitempty"`
+	Language       string   `json:"language,omitempty"`
+	Event          *Event   `json:"event,omitempty"`
+	Call           *Call    `json:"call,omitempty"`
+	Outage         *Outage  `json:"outage,omitempty"`
+	Version        int      `json:"version"`
+	// Pinned announcements are featured at the top of the board and in the
+	// actor's featured collection, which servers show on its profile.
+	Pinned    bool       `json:"pinned"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // Edited reports whether the announcement changed after it was published.
@@ -95,6 +99,9 @@ func (a Announcement) Edited() bool { return a.Version > 1 }
 type Fact struct {
 	Label string
 	Value string
+	// Link, when set, is where Value points (an http(s) URL or a mailto:):
+	// every channel shows the fact as a link a reader can follow.
+	Link string
 }
 
 // Facts lists the kind-specific details in reading order.
@@ -106,33 +113,45 @@ func (a Announcement) Facts() []Fact {
 		if a.Event.End != nil {
 			when += " – " + formatEnd(a.Event.Start, *a.Event.End)
 		}
-		f = append(f, Fact{"When", when})
+		f = append(f, Fact{Label: "When", Value: when})
 		if a.Event.Place != "" {
-			f = append(f, Fact{"Where", a.Event.Place})
+			f = append(f, Fact{Label: "Where", Value: a.Event.Place})
 		}
 		if a.Event.URL != "" {
-			f = append(f, Fact{"More", a.Event.URL})
+			f = append(f, Fact{Label: "More", Value: a.Event.URL, Link: a.Event.URL})
 		}
 	case a.Kind == KindCall && a.Call != nil:
 		var roles []string
 		for _, r := range a.Call.Roles {
 			roles = append(roles, fmt.Sprintf("%s (%d %s)", r.Name, r.Places, plural(r.Places, "place", "places")))
 		}
-		f = append(f, Fact{"Volunteers needed", strings.Join(roles, ", ")})
+		f = append(f, Fact{Label: "Volunteers needed", Value: strings.Join(roles, ", ")})
 		if a.Call.Deadline != nil {
-			f = append(f, Fact{"Answer before", formatTime(*a.Call.Deadline)})
+			f = append(f, Fact{Label: "Answer before", Value: formatTime(*a.Call.Deadline)})
 		}
-		f = append(f, Fact{"How to answer", a.Call.Contact})
+		f = append(f, Fact{Label: "How to answer", Value: a.Call.Contact, Link: contactLink(a.Call.Contact)})
 	case a.Kind == KindOutage && a.Outage != nil:
-		f = append(f, Fact{"Service", a.Outage.Service})
-		f = append(f, Fact{"From", formatTime(a.Outage.From)})
+		f = append(f, Fact{Label: "Service", Value: a.Outage.Service})
+		f = append(f, Fact{Label: "From", Value: formatTime(a.Outage.From)})
 		if a.Outage.Until != nil {
-			f = append(f, Fact{"Until", formatTime(*a.Outage.Until)})
+			f = append(f, Fact{Label: "Until", Value: formatTime(*a.Outage.Until)})
 		} else {
-			f = append(f, Fact{"Until", "not known yet"})
+			f = append(f, Fact{Label: "Until", Value: "not known yet"})
 		}
 	}
 	return f
+}
+
+// contactLink makes a call's contact followable when it is a web address
+// or an e-mail address; a name or a phone number stays text.
+func contactLink(c string) string {
+	if httpURL(c) {
+		return c
+	}
+	if addr, err := mail.ParseAddress(c); err == nil && !strings.ContainsAny(c, " <>") {
+		return "mailto:" + addr.Address
+	}
+	return ""
 }
 
 // KindLabel is the kind as a reader sees it.
@@ -196,6 +215,10 @@ const (
 	VerbCreate Verb = "create"
 	VerbUpdate Verb = "update"
 	VerbDelete Verb = "delete"
+	// Pin and unpin change only the board's featured list: fediverse
+	// followers get an Add or Remove; other channels have nothing to do.
+	VerbPin   Verb = "pin"
+	VerbUnpin Verb = "unpin"
 )
 
 // OutboxEntry records that an announcement version must be sent everywhere.
@@ -231,11 +254,13 @@ type Delivery struct {
 
 // Interaction is something a remote account did with an announcement.
 type Interaction struct {
-	Kind       string    `json:"kind"` // like, announce, reply
-	Actor      string    `json:"actor"`
-	ActivityID string    `json:"activity_id"`
-	Content    string    `json:"content,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	Kind       string `json:"kind"` // like, announce, reply
+	Actor      string `json:"actor"`
+	ActivityID string `json:"activity_id"`
+	// ObjectID is the reply's own id, which its edits and deletion name.
+	ObjectID  string    `json:"object_id,omitempty"`
+	Content   string    `json:"content,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Errors the service returns; the admin API maps them to status codes.

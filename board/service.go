@@ -360,17 +360,33 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 		return a, err
 	}
 	a.Version = prev + 1
-	a.UpdatedAt = s.now().UTC()
-	// Federation peers compare updated timestamps; two edits within one
-	// millisecond must still look newer.
-	if !a.UpdatedAt.After(a.CreatedAt) {
-		a.UpdatedAt = a.CreatedAt.Add(time.Millisecond)
+	// Federation peers compare updated timestamps at the millisecond
+	// (Mastodon ignores an Update that is not newer than what it has): an
+	// edit in the same millisecond as the post or the last edit must still
+	// look newer.
+	last := a.UpdatedAt.Truncate(time.Millisecond)
+	a.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	if !a.UpdatedAt.After(last) {
+		a.UpdatedAt = last.Add(time.Millisecond)
 	}
 	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev); err != nil {
 		return a, err
 	}
 	s.notify()
 	return a, nil
+}
+
+// Pin features announcement id on the board (pin false: stops featuring
+// it); followers' servers are told with an Add or Remove.
+func (s *Service) Pin(ctx context.Context, b Board, id int64, pin bool) (Announcement, error) {
+	changed, err := s.store.setPinned(ctx, b.ID, id, pin, s.now().UTC())
+	if err != nil {
+		return Announcement{}, err
+	}
+	if changed {
+		s.notify()
+	}
+	return s.store.Announcement(ctx, b.ID, id)
 }
 
 // Delete removes announcement id and tells every destination.

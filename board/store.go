@@ -55,7 +55,47 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			return nil, fmt.Errorf("migrate store (statement %d): %w", i, err)
 		}
 	}
+	if err := migrate(ctx, db); err != nil {
+		return nil, err
+	}
 	return &Store{db: db}, nil
+}
+
+// migrations change the schema of a store made by an earlier release, in
+// order; PRAGMA user_version counts those already applied. Append only:
+// a released step never changes.
+var migrations = []string{
+	// 1: pinned announcements (the actor's featured collection).
+	`ALTER TABLE announcements ADD COLUMN pinned_at BIGINT`,
+	// 2: a reply is known by its object's id (what Update and Delete name),
+	// the Create's id kept aside.
+	`ALTER TABLE interactions ADD COLUMN object_id TEXT NOT NULL DEFAULT ''`,
+	`CREATE INDEX IF NOT EXISTS interactions_object ON interactions(object_id) WHERE object_id <> ''`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var done int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&done); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for i := done; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate store to version %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate store to version %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate store to version %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 var schema = []string{
@@ -288,14 +328,14 @@ type details struct {
 	Outage *Outage `json:"outage,omitempty"`
 }
 
-const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at`
+const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at`
 
 func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error) {
 	var a Announcement
 	var tags, det string
 	var created, updated int64
-	var deleted sql.NullInt64
-	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted)
+	var deleted, pinned sql.NullInt64
+	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted, &pinned)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -311,6 +351,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	}
 	a.Event, a.Call, a.Outage = d.Event, d.Call, d.Outage
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	a.Pinned = pinned.Valid
 	if deleted.Valid {
 		t := fromMS(deleted.Int64)
 		a.DeletedAt = &t
@@ -481,13 +522,69 @@ func (s *Store) deleteAnnouncement(ctx context.Context, boardID, id int64, now t
 	if deleted.Valid {
 		return ErrGone
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET deleted_at = ?, updated_at = ? WHERE id = ?`, ms(now), ms(now), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET deleted_at = ?, updated_at = ?, pinned_at = NULL WHERE id = ?`, ms(now), ms(now), id); err != nil {
 		return fmt.Errorf("delete announcement: %w", err)
 	}
 	if err := insertOutbox(ctx, tx, boardID, id, VerbDelete, version, now); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// setPinned pins or unpins a live announcement, with the outbox row that
+// tells followers; changed is false when it already was as asked.
+func (s *Store) setPinned(ctx context.Context, boardID, id int64, pin bool, now time.Time) (changed bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var version int
+	var deleted, pinned sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at, pinned_at FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted, &pinned)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	if deleted.Valid {
+		return false, ErrGone
+	}
+	if pinned.Valid == pin {
+		return false, nil
+	}
+	var at any
+	verb := VerbUnpin
+	if pin {
+		at, verb = ms(now), VerbPin
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET pinned_at = ? WHERE id = ?`, at, id); err != nil {
+		return false, fmt.Errorf("pin announcement: %w", err)
+	}
+	if err := insertOutbox(ctx, tx, boardID, id, verb, version, now); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// Pinned lists a board's pinned live announcements, most recently pinned first.
+func (s *Store) Pinned(ctx context.Context, boardID int64) ([]Announcement, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.pinned_at IS NOT NULL ORDER BY a.pinned_at DESC LIMIT 20`, boardID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Announcement
+	for rows.Next() {
+		a, err := scanAnnouncement(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
@@ -655,22 +752,42 @@ func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Deliver
 	return out, rows.Err()
 }
 
-// AddInteraction records a like, boost or reply once per activity id.
+// AddInteraction records a like, boost or reply once per activity id (and
+// once per object id for a reply).
 func (s *Store) AddInteraction(ctx context.Context, boardID, announcementID int64, in Interaction) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (activity_id) DO NOTHING`, boardID, announcementID, in.Kind, in.Actor, in.ActivityID, in.Content, ms(in.CreatedAt))
+	if in.ObjectID != "" {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM interactions WHERE object_id = ?`, in.ObjectID).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, object_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (activity_id) DO NOTHING`, boardID, announcementID, in.Kind, in.Actor, in.ActivityID, in.ObjectID, in.Content, ms(in.CreatedAt))
 	return err
 }
 
-// RemoveInteraction forgets an interaction whose activity was undone.
-func (s *Store) RemoveInteraction(ctx context.Context, actor, activityID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE activity_id = ? AND actor = ?`, activityID, actor)
+// RemoveInteraction forgets what actor did when they undo it or delete it:
+// id names the activity (an Undo of a Like) or the object (a Delete of a
+// reply).
+func (s *Store) RemoveInteraction(ctx context.Context, actor, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE actor = ? AND (activity_id = ? OR object_id = ?)`, actor, id, id)
 	return err
+}
+
+// EditInteraction replaces the text of actor's reply objectID after they
+// edited it; found is false when no such reply is recorded.
+func (s *Store) EditInteraction(ctx context.Context, actor, objectID, content string) (found bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE interactions SET content = ? WHERE actor = ? AND object_id = ? AND object_id <> ''`, content, actor, objectID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Interactions lists what remote accounts did with an announcement.
 func (s *Store) Interactions(ctx context.Context, announcementID int64) ([]Interaction, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, actor, activity_id, content, created_at FROM interactions WHERE announcement_id = ? ORDER BY id`, announcementID)
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, actor, activity_id, object_id, content, created_at FROM interactions WHERE announcement_id = ? ORDER BY id`, announcementID)
 	if err != nil {
 		return nil, err
 	}
@@ -679,7 +796,7 @@ func (s *Store) Interactions(ctx context.Context, announcementID int64) ([]Inter
 	for rows.Next() {
 		var in Interaction
 		var created int64
-		if err := rows.Scan(&in.Kind, &in.Actor, &in.ActivityID, &in.Content, &created); err != nil {
+		if err := rows.Scan(&in.Kind, &in.Actor, &in.ActivityID, &in.ObjectID, &in.Content, &created); err != nil {
 			return nil, err
 		}
 		in.CreatedAt = fromMS(created)

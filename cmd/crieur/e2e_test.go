@@ -79,6 +79,17 @@ func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
 	if note["startTime"] == nil {
 		t.Errorf("event Note has no startTime: %v", note)
 	}
+	if create.Language != "" {
+		t.Errorf("a post without language arrived as %q", create.Language)
+	}
+	// A post in French arrives with its text and its language (contentMap
+	// beside a string content, not an array).
+	fr, _ := c.post(map[string]any{"title": "Réunion mensuelle", "body": "On se retrouve à 18 h.", "language": "fr"}, nil)
+	frCreate := p.waitActivity("Create", c.objectURL(fr.ID))
+	frContent, _ := frCreate.object()["content"].(string)
+	if frCreate.Language != "fr" || !strings.Contains(frContent, "On se retrouve") {
+		t.Errorf("French post arrived with language %q and content %v", frCreate.Language, frCreate.object()["content"])
+	}
 
 	var edited announcement
 	if code := c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": "Install party (moved to Sunday)"}, nil, &edited); code != 200 || edited.Version != 2 {
@@ -312,11 +323,25 @@ func TestInteractionsAndUnfollow(t *testing.T) {
 	waitFor(t, 10*time.Second, "Create at the peer", func() bool { return len(p.state().received("Create", obj)) == 1 })
 
 	p.call("/_test/like", map[string]any{"object": obj})
-	p.call("/_test/reply", map[string]any{"object": obj, "content": "<p>I can fix <b>bikes</b> &amp; lamps</p>"})
+	reply := p.call("/_test/reply", map[string]any{"object": obj, "content": "<p>I can fix <b>bikes</b> &amp; lamps</p>"})
 	var inter []map[string]any
 	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
 	if len(inter) != 2 || inter[0]["kind"] != "like" || inter[1]["kind"] != "reply" || inter[1]["content"] != "I can fix bikes & lamps" {
 		t.Fatalf("interactions = %v", inter)
+	}
+	// The author edits the reply (an Update naming the Note), then deletes
+	// it (a Delete naming the Note, not the Create): editors see each.
+	p.call("/_test/reply", map[string]any{"object": obj, "note": reply["note"], "op": "update", "content": "<p>Only bikes, sorry</p>"})
+	inter = nil
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+	if len(inter) != 2 || inter[1]["content"] != "Only bikes, sorry" {
+		t.Fatalf("interactions after the reply was edited = %v", inter)
+	}
+	p.call("/_test/reply", map[string]any{"object": obj, "note": reply["note"], "op": "delete"})
+	inter = nil
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+	if len(inter) != 1 || inter[0]["kind"] != "like" {
+		t.Fatalf("interactions after the reply was deleted = %v", inter)
 	}
 
 	p.call("/_test/unfollow", map[string]any{})

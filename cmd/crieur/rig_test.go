@@ -300,6 +300,7 @@ type peerActivity struct {
 	Actor    string          `json:"actor"`
 	Object   json.RawMessage `json:"object"`
 	Verified bool            `json:"verified"`
+	Language string          `json:"language"`
 }
 
 func (a peerActivity) object() map[string]any {

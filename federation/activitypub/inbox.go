@@ -207,7 +207,15 @@ func (s *Server) handleActivity(ctx context.Context, b *board.Board, act incomin
 		return s.recordInteraction(ctx, "announce", act.ID, actor, obj.ID, "")
 	case "Create":
 		if obj.InReplyTo != "" {
-			return s.recordInteraction(ctx, "reply", act.ID, actor, obj.InReplyTo, obj.Content)
+			return s.recordReply(ctx, act.ID, actor, obj)
+		}
+	case "Update":
+		// An edited reply: its new text replaces the old. Updates of
+		// anything we do not hold (profiles, other posts) are ignored.
+		if obj.Content != "" && obj.ID != "" && sameHost(obj.ID, actor) {
+			if _, err := s.store.EditInteraction(ctx, actor, obj.ID, stripTags(obj.Content)); err != nil {
+				return http.StatusInternalServerError, err
+			}
 		}
 	}
 	// Anything else is accepted and ignored, as peers expect.
@@ -282,7 +290,23 @@ func (s *Server) onUndo(ctx context.Context, actor string, obj ref) (int, error)
 	}
 }
 
+// recordReply keeps a reply under its object's id, which the author's
+// later Update or Delete names (not the Create's).
+func (s *Server) recordReply(ctx context.Context, activityID, actor string, note ref) (int, error) {
+	if note.ID == "" || !sameHost(note.ID, actor) {
+		return http.StatusBadRequest, fmt.Errorf("reply %q has no id on its author's host", note.ID)
+	}
+	return s.record(ctx, board.Interaction{Kind: "reply", Actor: actor, ActivityID: activityID, ObjectID: note.ID, Content: stripTags(note.Content)}, note.InReplyTo)
+}
+
 func (s *Server) recordInteraction(ctx context.Context, kind, activityID, actor, objectID, content string) (int, error) {
+	return s.record(ctx, board.Interaction{Kind: kind, Actor: actor, ActivityID: activityID, Content: stripTags(content)}, objectID)
+}
+
+// record stores in when target is one of our live announcements; anything
+// else is accepted and forgotten, as peers expect.
+func (s *Server) record(ctx context.Context, in board.Interaction, target string) (int, error) {
+	objectID := target
 	name, id, ok := s.urls.parseAnnouncementURL(objectID)
 	if !ok {
 		return http.StatusAccepted, nil
@@ -294,7 +318,7 @@ func (s *Server) recordInteraction(ctx context.Context, kind, activityID, actor,
 	if _, err := s.store.Announcement(ctx, b.ID, id); err != nil {
 		return http.StatusAccepted, nil
 	}
-	in := board.Interaction{Kind: kind, Actor: actor, ActivityID: activityID, Content: stripTags(content), CreatedAt: time.Now()}
+	in.CreatedAt = time.Now()
 	if err := s.store.AddInteraction(ctx, b.ID, id, in); err != nil {
 		return http.StatusInternalServerError, err
 	}

@@ -30,6 +30,7 @@ var jsonLDContext = []any{
 		"Hashtag":                   "as:Hashtag",
 		"toot":                      "http://joinmastodon.org/ns#",
 		"discoverable":              "toot:discoverable",
+		"featured":                  map[string]any{"@id": "toot:featured", "@type": "@id"},
 		"indexable":                 "toot:indexable",
 	},
 }
@@ -93,10 +94,6 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 	urlp := streams.NewActivityStreamsUrlProperty()
 	urlp.AppendIRI(iri(u.BoardURL(b.Name)))
 	a.SetActivityStreamsUrl(urlp)
-	published := streams.NewActivityStreamsPublishedProperty()
-	published.Set(b.CreatedAt)
-	a.SetActivityStreamsPublished(published)
-
 	icon := streams.NewActivityStreamsImage()
 	iconURL := streams.NewActivityStreamsUrlProperty()
 	iconURL.AppendIRI(iri(u.Icon(b.Name)))
@@ -124,6 +121,8 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 
 	return serialize(a, map[string]any{
 		"endpoints":                 map[string]any{"sharedInbox": u.SharedInbox()},
+		"featured":                  u.Featured(b.Name),
+		"published":                 msTime(b.CreatedAt),
 		"manuallyApprovesFollowers": false,
 		"discoverable":              true,
 		"indexable":                 true,
@@ -141,7 +140,7 @@ func (s *Server) contentHTML(a board.Announcement) string {
 			if i > 0 {
 				b.WriteString("<br>")
 			}
-			fmt.Fprintf(&b, "%s: %s", html.EscapeString(f.Label), linkify(f.Value))
+			fmt.Fprintf(&b, "%s: %s", html.EscapeString(f.Label), factHTML(f))
 		}
 		b.WriteString("</p>")
 	}
@@ -159,17 +158,21 @@ func (s *Server) contentHTML(a board.Announcement) string {
 	return b.String()
 }
 
-func linkify(v string) string {
-	if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
-		e := html.EscapeString(v)
-		return `<a href="` + e + `" rel="nofollow noopener" target="_blank">` + e + `</a>`
+func factHTML(f board.Fact) string {
+	if f.Link == "" {
+		return html.EscapeString(f.Value)
 	}
-	return html.EscapeString(v)
+	return `<a href="` + html.EscapeString(f.Link) + `" rel="nofollow noopener" target="_blank">` + html.EscapeString(f.Value) + `</a>`
 }
 
 // note maps an announcement to a Note. Every kind is a Note so Mastodon
 // shows the full text; events also carry startTime, endTime and location
 // for calendar-minded consumers.
+//
+// Most servers read this as plain JSON, not JSON-LD (docs/WIRE.md): content
+// is one string with the languages beside it in contentMap, a Note has no
+// name (GoToSocial would show it as a content warning), summary is escaped
+// HTML, and times carry milliseconds.
 func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	u := s.urls
 	n := streams.NewActivityStreamsNote()
@@ -183,27 +186,18 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	cc := streams.NewActivityStreamsCcProperty()
 	cc.AppendIRI(iri(u.Followers(a.Board)))
 	n.SetActivityStreamsCc(cc)
-	name := streams.NewActivityStreamsNameProperty()
-	name.AppendXMLSchemaString(a.Title)
-	n.SetActivityStreamsName(name)
 	content := streams.NewActivityStreamsContentProperty()
 	body := s.contentHTML(a)
 	content.AppendXMLSchemaString(body)
-	if a.Language != "" {
-		content.AppendRDFLangString(map[string]string{a.Language: body})
-	}
 	n.SetActivityStreamsContent(content)
 	if a.ContentWarning != "" {
 		summary := streams.NewActivityStreamsSummaryProperty()
-		summary.AppendXMLSchemaString(a.ContentWarning)
+		summary.AppendXMLSchemaString(html.EscapeString(a.ContentWarning))
 		n.SetActivityStreamsSummary(summary)
 	}
 	urlp := streams.NewActivityStreamsUrlProperty()
 	urlp.AppendIRI(iri(u.AnnouncementURL(a.Board, a.ID)))
 	n.SetActivityStreamsUrl(urlp)
-	pub := streams.NewActivityStreamsPublishedProperty()
-	pub.Set(a.CreatedAt)
-	n.SetActivityStreamsPublished(pub)
 	if a.Kind == board.KindEvent && a.Event != nil {
 		st := streams.NewActivityStreamsStartTimeProperty()
 		st.Set(a.Event.Start)
@@ -227,12 +221,17 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	for _, t := range a.Tags {
 		tags = append(tags, map[string]any{"type": "Hashtag", "href": u.TagURL(a.Board, t), "name": "#" + t})
 	}
-	extra := map[string]any{"sensitive": a.ContentWarning != ""}
+	// go-fed writes whole seconds; posts of one second would sort in any
+	// order, and Mastodon drops an Update that is not newer than the last.
+	extra := map[string]any{
+		"sensitive": a.ContentWarning != "",
+		"published": msTime(a.CreatedAt),
+	}
+	if a.Language != "" {
+		extra["contentMap"] = map[string]string{a.Language: body}
+	}
 	if a.Edited() {
-		// go-fed writes whole seconds; peers (Mastodon) drop an Update that
-		// is not newer than the last, so two edits in one second need the
-		// milliseconds.
-		extra["updated"] = a.UpdatedAt.UTC().Format(timeFormatMS)
+		extra["updated"] = msTime(a.UpdatedAt)
 	}
 	if len(tags) > 0 {
 		extra["tag"] = tags
@@ -242,19 +241,19 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 
 const timeFormatMS = "2006-01-02T15:04:05.000Z07:00"
 
-// tombstone replaces a deleted announcement.
+func msTime(t time.Time) string { return t.UTC().Format(timeFormatMS) }
+
+// tombstone replaces a deleted announcement. It has no formerType: strict
+// readers warn about a value that is not an object type's IRI, and no
+// server reads it.
 func (s *Server) tombstone(a board.Announcement) (map[string]any, error) {
 	t := streams.NewActivityStreamsTombstone()
 	t.SetJSONLDId(idProp(s.urls.AnnouncementURL(a.Board, a.ID)))
-	ft := streams.NewActivityStreamsFormerTypeProperty()
-	ft.AppendXMLSchemaString("Note")
-	t.SetActivityStreamsFormerType(ft)
+	var extra map[string]any
 	if a.DeletedAt != nil {
-		d := streams.NewActivityStreamsDeletedProperty()
-		d.Set(*a.DeletedAt)
-		t.SetActivityStreamsDeleted(d)
+		extra = map[string]any{"deleted": msTime(*a.DeletedAt)}
 	}
-	return serialize(t, nil)
+	return serialize(t, extra)
 }
 
 // activity wraps object (already serialized) in a Create, Update or Delete
@@ -273,6 +272,8 @@ func (s *Server) activity(a board.Announcement, verb board.Verb, version int, wh
 	case board.VerbDelete:
 		typ = "Delete"
 		obj, err = s.tombstone(a)
+	case board.VerbPin, board.VerbUnpin:
+		return s.featuredActivity(a, verb, when), nil
 	default:
 		return nil, fmt.Errorf("unknown verb %q", verb)
 	}
@@ -286,11 +287,33 @@ func (s *Server) activity(a board.Announcement, verb board.Verb, version int, wh
 		"id":        u.ActivityID(a.Board, a.ID, verb, version),
 		"type":      typ,
 		"actor":     u.BoardURL(a.Board),
-		"published": when.UTC().Format(time.RFC3339),
+		"published": msTime(when),
 		"to":        []string{publicAudience},
 		"cc":        []string{u.Followers(a.Board)},
 		"object":    obj,
 	}, nil
+}
+
+// featuredActivity tells followers' servers that an announcement was
+// pinned (Add) or unpinned (Remove) in the board's featured collection, as
+// Mastodon does for pinned posts.
+func (s *Server) featuredActivity(a board.Announcement, verb board.Verb, when time.Time) map[string]any {
+	u := s.urls
+	typ := "Add"
+	if verb == board.VerbUnpin {
+		typ = "Remove"
+	}
+	return map[string]any{
+		"@context":  jsonLDContext,
+		"id":        fmt.Sprintf("%s/activity/%s/%d", u.AnnouncementURL(a.Board, a.ID), verb, when.UnixMilli()),
+		"type":      typ,
+		"actor":     u.BoardURL(a.Board),
+		"published": msTime(when),
+		"to":        []string{publicAudience},
+		"cc":        []string{u.Followers(a.Board)},
+		"object":    u.AnnouncementURL(a.Board, a.ID),
+		"target":    u.Featured(a.Board),
+	}
 }
 
 // accept answers a Follow, embedding it as Mastodon expects.

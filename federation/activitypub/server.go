@@ -141,6 +141,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/icon.png", s.withBoard(s.serveIcon))
 	mux.HandleFunc("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
 	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
+	mux.HandleFunc("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
 	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.serveObject))
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
@@ -297,6 +298,30 @@ func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request, b board.
 	}
 	writeAP(w, http.StatusOK, map[string]any{
 		"@context": jsonLDContext, "id": s.urls.Followers(b.Name), "type": "OrderedCollection", "totalItems": n,
+	})
+}
+
+// serveFeatured lists the pinned announcements with their full objects,
+// which Mastodon fetches when it resolves the board and shows on its profile.
+func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request, b board.Board) {
+	list, err := s.store.Pinned(r.Context(), b.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(list))
+	for _, a := range list {
+		n, err := s.note(a)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		delete(n, "@context")
+		items = append(items, n)
+	}
+	writeAP(w, http.StatusOK, map[string]any{
+		"@context": jsonLDContext, "id": s.urls.Featured(b.Name), "type": "OrderedCollection",
+		"totalItems": len(items), "orderedItems": items,
 	})
 }
 

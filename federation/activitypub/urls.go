@@ -49,6 +49,9 @@ func (u URLs) Outbox(name string) string    { return u.BoardURL(name) + "/outbox
 func (u URLs) Followers(name string) string { return u.BoardURL(name) + "/followers" }
 func (u URLs) Icon(name string) string      { return u.BoardURL(name) + "/icon.png" }
 
+// Featured is the board's collection of pinned announcements.
+func (u URLs) Featured(name string) string { return u.BoardURL(name) + "/featured" }
+
 // SharedInbox receives for every board at once.
 func (u URLs) SharedInbox() string { return u.Base + "/inbox" }
 

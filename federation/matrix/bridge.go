@@ -83,6 +83,9 @@ type sendPayload struct {
 
 // Expand implements delivery.Expander: one job per configured room.
 func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
+	if e.Verb == board.VerbPin || e.Verb == board.VerbUnpin {
+		return nil, nil // the fediverse's featured list; rooms have none
+	}
 	acct, err := b.store.Account(ctx, e.BoardID)
 	if errors.Is(err, ErrNoAccount) {
 		return nil, nil

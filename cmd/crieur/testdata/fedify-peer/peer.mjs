@@ -5,7 +5,7 @@
 // control API under /_test/ for the Go tests.
 import http from "node:http";
 import {
-  Accept, Create, Delete, Endpoints, Follow, Like, Note, Person, Undo, Update,
+  Accept, Create, Delete, Endpoints, Follow, Like, Note, Person, Tombstone, Undo, Update,
   createFederation, generateCryptoKeyPair, MemoryKvStore, signRequest, verifyRequest,
 } from "@fedify/fedify";
 
@@ -29,9 +29,25 @@ federation
   })
   .setKeyPairsDispatcher(async (_ctx, identifier) => identifier === "alice" ? [keys] : []);
 
+// languageOf is the language Fedify read from the object's content, as a
+// reader's client would label the post ("" when it has none).
+async function languageOf(activity) {
+  if (!(activity instanceof Create || activity instanceof Update)) return "";
+  const obj = await activity.getObject();
+  for (const c of obj?.contents ?? []) {
+    if (typeof c === "string") continue;
+    const tag = c.locale?.baseName ?? c.language?.compact?.() ?? (c.language ? String(c.language) : "");
+    if (tag) return tag;
+  }
+  return "";
+}
+
 async function record(ctx, activity) {
   const json = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
-  state.received.push({ type: json.type, id: json.id, actor: json.actor, object: json.object, verified: true });
+  state.received.push({
+    type: json.type, id: json.id, actor: json.actor, object: json.object, verified: true,
+    language: await languageOf(activity),
+  });
 }
 
 federation
@@ -120,19 +136,27 @@ async function control(req, res, path) {
       return json(res, 200, {});
     }
     case "/_test/reply": {
+      // Creates a reply, or with input.note edits (Update) or deletes
+      // (Delete) the reply input.note made earlier, as Mastodon does.
       const actor = await ctx.lookupObject(state.followed.actor, { documentLoader: loader });
       const id = Date.now();
-      await ctx.sendActivity({ identifier: "alice" }, actor, new Create({
-        id: new URL(`http://127.0.0.1:${port}/notes/${id}/activity`),
-        actor: ctx.getActorUri("alice"),
-        object: new Note({
-          id: new URL(`http://127.0.0.1:${port}/notes/${id}`),
-          attribution: ctx.getActorUri("alice"),
-          replyTarget: new URL(input.object),
-          content: input.content,
-        }),
-      }));
-      return json(res, 200, {});
+      const noteId = new URL(input.note ?? `http://127.0.0.1:${port}/notes/${id}`);
+      const note = new Note({
+        id: noteId, attribution: ctx.getActorUri("alice"), replyTarget: new URL(input.object), content: input.content,
+      });
+      let activity;
+      if (input.op === "delete") {
+        activity = new Delete({
+          id: new URL(`${noteId.href}#delete-${id}`), actor: ctx.getActorUri("alice"),
+          object: new Tombstone({ id: noteId }),
+        });
+      } else if (input.op === "update") {
+        activity = new Update({ id: new URL(`${noteId.href}#update-${id}`), actor: ctx.getActorUri("alice"), object: note });
+      } else {
+        activity = new Create({ id: new URL(`${noteId.href}/activity`), actor: ctx.getActorUri("alice"), object: note });
+      }
+      await ctx.sendActivity({ identifier: "alice" }, actor, activity);
+      return json(res, 200, { note: noteId.href, activity: activity.id.href });
     }
     case "/_test/fetch": {
       // A signed GET, as an authorized-fetch server would make.

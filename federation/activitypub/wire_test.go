@@ -1,0 +1,409 @@
+package activitypub
+
+// The wire-shape suite reads what Crieur sends the way most fediverse
+// servers do: as plain JSON, field by field, without JSON-LD expansion
+// (docs/WIRE.md lists the rules and where they come from). It asserts what
+// a follower's server would display, not only that the JSON is valid.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"crieur/board"
+)
+
+// shown is what a plain-JSON reader (Mastodon's StatusParser, GoToSocial's
+// extractors) makes of a status.
+type shown struct {
+	URI, URL       string
+	Text           string // the HTML body the server sanitises and shows
+	ContentWarning string // the spoiler text (HTML, escaped)
+	Sensitive      bool
+	Language       string
+	Visibility     string
+	Published      time.Time
+	Edited         time.Time
+	Tags           []string
+	Problems       []string // what would make a server show it wrong
+}
+
+var msTimeRe = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$`)
+
+// readStatus applies the plain-JSON readers' rules to a Note.
+func readStatus(obj map[string]any, followers string) shown {
+	var s shown
+	bad := func(format string, a ...any) { s.Problems = append(s.Problems, fmt.Sprintf(format, a...)) }
+	s.URI, _ = obj["id"].(string)
+	s.URL, _ = obj["url"].(string)
+	// Mastodon: content if present, else the first contentMap value. A
+	// content that is not a string is dropped by GoToSocial (empty post).
+	switch c := obj["content"].(type) {
+	case string:
+		s.Text = c
+	case nil:
+	default:
+		bad("content is %T, not a string: GoToSocial shows an empty post", c)
+	}
+	cm, hasMap := obj["contentMap"].(map[string]any)
+	if obj["contentMap"] != nil && !hasMap {
+		bad("contentMap is %T, not an object", obj["contentMap"])
+	}
+	if s.Text == "" && len(cm) > 0 {
+		for _, v := range cm {
+			s.Text, _ = v.(string)
+			break
+		}
+	}
+	if s.Text == "" {
+		bad("no content: the post is empty")
+	}
+	// Mastodon: language is contentMap's first key.
+	for k := range cm {
+		s.Language = k
+		break
+	}
+	if len(cm) > 1 {
+		bad("contentMap has %d languages; Mastodon takes an arbitrary first one", len(cm))
+	}
+	// GoToSocial: the content warning is summary, or name when summary is
+	// absent; Mastodon: summary.
+	if sum, ok := obj["summary"].(string); ok {
+		s.ContentWarning = sum
+	} else if obj["summary"] != nil {
+		bad("summary is %T, not a string", obj["summary"])
+	}
+	if name, ok := obj["name"].(string); ok && obj["type"] == "Note" {
+		bad("a Note carries name %q: GoToSocial shows it as the content warning", name)
+		if s.ContentWarning == "" {
+			s.ContentWarning = name
+		}
+	}
+	s.Sensitive, _ = obj["sensitive"].(bool)
+	if s.ContentWarning != "" && !s.Sensitive {
+		bad("a content warning without sensitive: true")
+	}
+	for _, field := range []string{"published", "updated"} {
+		v, ok := obj[field].(string)
+		if !ok {
+			if field == "published" {
+				bad("no published time")
+			}
+			continue
+		}
+		if !msTimeRe.MatchString(v) {
+			bad("%s %q has no milliseconds: posts of one second sort in any order", field, v)
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			bad("%s %q does not parse", field, v)
+		}
+		if field == "published" {
+			s.Published = t
+		} else {
+			s.Edited = t
+		}
+	}
+	// Mastodon's visibility: Public in to, then cc, then followers.
+	has := func(key, v string) bool {
+		switch x := obj[key].(type) {
+		case string:
+			return x == v
+		case []any:
+			for _, e := range x {
+				if e == v {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch {
+	case has("to", publicAudience):
+		s.Visibility = "public"
+	case has("cc", publicAudience):
+		s.Visibility = "unlisted"
+	case has("to", followers):
+		s.Visibility = "private"
+	default:
+		s.Visibility = "direct"
+	}
+	tags, _ := obj["tag"].([]any)
+	for _, t := range tags {
+		m, _ := t.(map[string]any)
+		if m["type"] != "Hashtag" {
+			continue
+		}
+		name, _ := m["name"].(string)
+		if !strings.HasPrefix(name, "#") {
+			bad("hashtag name %q without #", name)
+		}
+		if href, _ := m["href"].(string); href == "" {
+			bad("hashtag %q without href", name)
+		}
+		s.Tags = append(s.Tags, strings.TrimPrefix(name, "#"))
+	}
+	return s
+}
+
+// wireCase is one announcement as an editor writes it.
+type wireCase struct {
+	name  string
+	draft board.Draft
+}
+
+func wireCases() []wireCase {
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
+	end := start.Add(3 * time.Hour)
+	return []wireCase{
+		{"news", board.Draft{Title: "Plain news", Body: "Hello **all**."}},
+		{"news-fr-cw-tags", board.Draft{Title: "Réunion", Body: "On se retrouve à 18 h.", Language: "fr",
+			ContentWarning: `<script>alert("x")</script> & spoilers`, Tags: []string{"asso", "réunion"}}},
+		{"event", board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.", Language: "en",
+			Event: &board.Event{Start: start, End: &end, Place: "Room 101", URL: "https://example.org/party"}}},
+		{"call", board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Body: "Help us cook.", Tags: []string{"volunteers"},
+			Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}},
+		{"outage", board.Draft{Kind: board.KindOutage, Title: "Mail down", Body: "We are on it.", ContentWarning: "outage",
+			Outage: &board.Outage{Service: "mail", From: start}}},
+	}
+}
+
+// activities expands every pending outbox entry for one follower and
+// returns the activities a follower's server receives, in order.
+func activities(t *testing.T, s *Server, svc *board.Service) []map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	entries, err := svc.Store().PendingOutbox(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, e := range entries {
+		jobs, err := s.Expand(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			var p deliverPayload
+			if err := json.Unmarshal(j.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			var act map[string]any
+			if err := json.Unmarshal(p.Activity, &act); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, act)
+		}
+		if err := svc.Store().MarkDispatched(ctx, e.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func text(h string) string { return html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(h, " ")) }
+
+func TestWireShapeAsPlainJSON(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
+	actorID := hs.URL + "/boards/news"
+	followers := actorID + "/followers"
+
+	for _, c := range wireCases() {
+		t.Run(c.name, func(t *testing.T) {
+			a, _, err := svc.Create(ctx, b, c.draft, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts := activities(t, s, svc)
+			a2, err := svc.Update(ctx, b, a.ID, func(d *board.Draft) error { d.Body += " Edited."; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts = append(acts, activities(t, s, svc)...)
+			if err := svc.Delete(ctx, b, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			acts = append(acts, activities(t, s, svc)...)
+			if len(acts) != 3 {
+				t.Fatalf("%d activities for create, update, delete", len(acts))
+			}
+			objectID := s.urls.AnnouncementURL("news", a.ID)
+			var created shown
+			for i, act := range acts {
+				if act["actor"] != actorID {
+					t.Errorf("%s: actor %v", act["type"], act["actor"])
+				}
+				if id, _ := act["id"].(string); !strings.HasPrefix(id, actorID+"/") {
+					t.Errorf("%s: id %q not under the actor", act["type"], id)
+				}
+				if p, _ := act["published"].(string); !msTimeRe.MatchString(p) {
+					t.Errorf("%s: published %q without milliseconds", act["type"], p)
+				}
+				if i < 2 {
+					obj, _ := act["object"].(map[string]any)
+					got := readStatus(obj, followers)
+					if len(got.Problems) > 0 {
+						t.Errorf("%s is read wrong: %s", act["type"], strings.Join(got.Problems, "; "))
+					}
+					if got.URI != objectID || got.URL != objectID {
+						t.Errorf("%s: object id %q url %q, want %q", act["type"], got.URI, got.URL, objectID)
+					}
+					if obj["attributedTo"] != actorID {
+						t.Errorf("attributedTo %v", obj["attributedTo"])
+					}
+					if got.Visibility != "public" {
+						t.Errorf("visibility %s", got.Visibility)
+					}
+					body := text(got.Text)
+					cur, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+					if i == 0 {
+						cur = a
+					}
+					if !strings.Contains(body, c.draft.Title) || !strings.Contains(got.Text, cur.HTML) {
+						t.Errorf("%s shows %q: title or text missing", act["type"], body)
+					}
+					if got.Language != c.draft.Language {
+						t.Errorf("language shown %q, want %q", got.Language, c.draft.Language)
+					}
+					if c.draft.ContentWarning != "" {
+						if got.ContentWarning != html.EscapeString(c.draft.ContentWarning) || !got.Sensitive {
+							t.Errorf("content warning %q sensitive %v, want the escaped %q", got.ContentWarning, got.Sensitive, c.draft.ContentWarning)
+						}
+					} else if got.ContentWarning != "" || got.Sensitive {
+						t.Errorf("a post without content warning shows one: %q", got.ContentWarning)
+					}
+					if strings.Join(got.Tags, ",") != strings.Join(c.draft.Tags, ",") {
+						t.Errorf("tags %v, want %v", got.Tags, c.draft.Tags)
+					}
+					for _, tag := range c.draft.Tags {
+						if !strings.Contains(got.Text, `rel="tag"`) || !strings.Contains(got.Text, ">"+tag+"<") {
+							t.Errorf("hashtag %s is not a link in content", tag)
+						}
+					}
+					stored, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+					for _, f := range stored.Facts() {
+						if !strings.Contains(body, f.Value) {
+							t.Errorf("fact %s: %q not shown", f.Label, f.Value)
+						}
+						if f.Link != "" && !strings.Contains(got.Text, `href="`+html.EscapeString(f.Link)+`"`) {
+							t.Errorf("fact %s is not a link to %s", f.Label, f.Link)
+						}
+					}
+					if i == 0 {
+						created = got
+						if act["type"] != "Create" || !got.Edited.IsZero() {
+							t.Errorf("first activity %v, edited %v", act["type"], got.Edited)
+						}
+						if !got.Published.Equal(a.CreatedAt.Truncate(time.Millisecond)) {
+							t.Errorf("published %v, want %v", got.Published, a.CreatedAt)
+						}
+					} else {
+						// Mastodon ignores an Update whose updated is not newer.
+						if act["type"] != "Update" || !got.Edited.After(created.Published) || !got.Edited.Equal(a2.UpdatedAt.Truncate(time.Millisecond)) {
+							t.Errorf("Update: type %v edited %v published %v", act["type"], got.Edited, created.Published)
+						}
+						if !strings.Contains(text(got.Text), "Edited.") {
+							t.Errorf("the Update does not carry the new text")
+						}
+						if act["id"] == acts[0]["id"] {
+							t.Errorf("Update reuses the Create's id")
+						}
+					}
+					continue
+				}
+				// Delete names the object (what the server stored), as a Tombstone.
+				obj, _ := act["object"].(map[string]any)
+				if act["type"] != "Delete" || obj["id"] != objectID || obj["type"] != "Tombstone" {
+					t.Errorf("Delete: %v", act)
+				}
+				if _, ok := obj["formerType"]; ok {
+					t.Errorf("Tombstone carries formerType")
+				}
+			}
+		})
+	}
+}
+
+func TestFeaturedCollectionAndPins(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox"})
+	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Open call", Body: "Join us"}, "")
+	other, _, _ := svc.Create(ctx, b, board.Draft{Title: "Other"}, "")
+	activities(t, s, svc)
+
+	_, _, body := get(t, hs.URL+"/boards/news", contentTypeAP)
+	var actor map[string]any
+	json.Unmarshal(body, &actor)
+	featured, _ := actor["featured"].(string)
+	if featured != hs.URL+"/boards/news/featured" {
+		t.Fatalf("actor featured = %v", actor["featured"])
+	}
+	readFeatured := func() []any {
+		code, ct, body := get(t, featured, contentTypeAP)
+		var coll map[string]any
+		json.Unmarshal(body, &coll)
+		if code != 200 || !strings.HasPrefix(ct, contentTypeAP) || coll["id"] != featured || coll["type"] != "OrderedCollection" {
+			t.Fatalf("featured: %d %s %s", code, ct, body)
+		}
+		items, _ := coll["orderedItems"].([]any)
+		if coll["totalItems"] != float64(len(items)) {
+			t.Fatalf("featured totalItems %v for %d items", coll["totalItems"], len(items))
+		}
+		return items
+	}
+	if n := len(readFeatured()); n != 0 {
+		t.Fatalf("%d featured before any pin", n)
+	}
+
+	if _, err := svc.Pin(ctx, b, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pin(ctx, b, a.ID, true); err != nil { // again: no second Add
+		t.Fatal(err)
+	}
+	acts := activities(t, s, svc)
+	if len(acts) != 1 || acts[0]["type"] != "Add" || acts[0]["object"] != s.urls.AnnouncementURL("news", a.ID) || acts[0]["target"] != featured {
+		t.Fatalf("pin sent %v", acts)
+	}
+	items := readFeatured()
+	if len(items) != 1 {
+		t.Fatalf("featured has %d items", len(items))
+	}
+	note, _ := items[0].(map[string]any)
+	if got := readStatus(note, actor["followers"].(string)); len(got.Problems) > 0 || got.URI != s.urls.AnnouncementURL("news", a.ID) {
+		t.Fatalf("featured item read as %+v", got)
+	}
+	if got, _ := svc.Store().Announcement(ctx, b.ID, a.ID); !got.Pinned {
+		t.Fatal("announcement not marked pinned")
+	}
+
+	if _, err := svc.Pin(ctx, b, a.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	acts = activities(t, s, svc)
+	if len(acts) != 1 || acts[0]["type"] != "Remove" || acts[0]["target"] != featured {
+		t.Fatalf("unpin sent %v", acts)
+	}
+	if n := len(readFeatured()); n != 0 {
+		t.Fatalf("%d featured after unpin", n)
+	}
+	// A deleted announcement leaves the featured list.
+	svc.Pin(ctx, b, other.ID, true)
+	svc.Delete(ctx, b, other.ID)
+	if n := len(readFeatured()); n != 0 {
+		t.Fatalf("a deleted announcement is still featured")
+	}
+	if _, err := svc.Pin(ctx, b, other.ID, true); err != board.ErrGone {
+		t.Fatalf("pinning a deleted announcement: %v", err)
+	}
+}
