@@ -206,7 +206,9 @@ func activities(t *testing.T, s *Server, svc *board.Service) []map[string]any {
 	return out
 }
 
-func text(h string) string { return html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(h, " ")) }
+func text(h string) string {
+	return html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(h, " "))
+}
 
 func TestWireShapeAsPlainJSON(t *testing.T) {
 	s, hs, svc := newTestServer(t)
