@@ -2,6 +2,7 @@
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
 # the tests need (Node.js and npm for the Fedify peer, redis-server, the peer's packages,
 # staticcheck), then checks formatting, go vet, staticcheck and go test -race.
+# Benchmarks have their own command: scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,11 +33,6 @@ go vet ./...
 
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-
-echo "== benchmarks (figures only; see README, Delivery)"
-timeout 900 go run ./cmd/crieur-bench
-timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
-go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...

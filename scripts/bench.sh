@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs Crieur's benchmarks and prints their figures (they assert nothing).
+# Needs what the test command installs (redis-server); see README, Measured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v redis-server >/dev/null 2>&1 || { echo "redis-server is needed: run ./scripts/test.sh once, or apt-get install redis-server"; exit 1; }
+
+echo "== delivery throughput through Redis (crieur-bench)"
+timeout 900 go run ./cmd/crieur-bench
+echo "== delivery throughput with the embedded queue"
+timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
+echo "== go test benchmarks"
+go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
