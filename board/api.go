@@ -383,17 +383,17 @@ type HostSummary struct {
 	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
 }
 
-// deliveryStatus splits pending into waiting for a first try and failed
-// (retrying after an error), as operators read them.
+// deliveryStatus is a row's state as counted. Rows recorded before the
+// retrying state existed say pending with an error.
 func deliveryStatus(d Delivery) string {
 	if d.State == DeliveryPending && d.LastError != "" {
-		return "failed"
+		return DeliveryRetrying
 	}
 	return d.State
 }
 
 func newCounts() map[string]int {
-	return map[string]int{DeliveryPending: 0, "failed": 0, DeliveryDelivered: 0, DeliveryDead: 0}
+	return map[string]int{DeliveryPending: 0, DeliveryRetrying: 0, DeliveryDelivered: 0, DeliveryDead: 0}
 }
 
 // destination tells ActivityPub inboxes (URLs) from Matrix rooms (!id, #alias).
@@ -415,8 +415,9 @@ func SummarizeDeliveries(list []Delivery) DeliverySummary {
 	}
 	hosts := map[string]*HostSummary{}
 	var order []string
-	for _, d := range list {
+	for i, d := range list {
 		st := deliveryStatus(d)
+		sum.Deliveries[i].State = st
 		kind, host := destination(d.Target)
 		sum.Counts[st]++
 		if sum.ByDestination[kind] == nil {

@@ -139,7 +139,7 @@ func TestSummarizeDeliveries(t *testing.T) {
 		{Target: "https://c.example/inbox", State: DeliveryPending, UpdatedAt: now},
 		{Target: "!room:matrix.example", State: DeliveryDelivered, UpdatedAt: now},
 	})
-	want := map[string]int{"pending": 1, "failed": 1, "delivered": 2, "dead": 1}
+	want := map[string]int{"pending": 1, "retrying": 1, "delivered": 2, "dead": 1}
 	for k, v := range want {
 		if sum.Counts[k] != v {
 			t.Errorf("counts[%s] = %d, want %d (%v)", k, sum.Counts[k], v, sum.Counts)

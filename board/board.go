@@ -233,9 +233,11 @@ type OutboxEntry struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Delivery states.
+// Delivery states: one vocabulary for the rows and their counts. A row
+// exists for every destination from the moment of fan-out.
 const (
-	DeliveryPending   = "pending"   // waiting for a (re)try
+	DeliveryPending   = "pending"   // not tried yet, or being tried for the first time
+	DeliveryRetrying  = "retrying"  // failed (last_error says why); tried again later
 	DeliveryDelivered = "delivered" // the destination accepted it
 	DeliveryDead      = "dead"      // given up: permanent error or retry window over
 )

@@ -731,6 +731,33 @@ func (s *Store) RecordDeliveries(ctx context.Context, recs []DeliveryRecord) err
 	return tx.Commit()
 }
 
+// AddPendingDeliveries writes a pending row for each destination an outbox
+// entry fans out to, so work not yet tried is visible; a row already there
+// (a fan-out run again after a crash) keeps its state.
+func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, targets []string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, 'pending', 0, '', ?)
+		ON CONFLICT (outbox_id, target) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := ms(time.Now())
+	for _, t := range targets {
+		if _, err := stmt.ExecContext(ctx, outboxID, t, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // Deliveries lists every delivery of every version of an announcement.
 func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at

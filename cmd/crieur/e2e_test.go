@@ -275,7 +275,7 @@ func TestRestartKeepsPendingDeliveries(t *testing.T) {
 	waitFor(t, 10*time.Second, "failed first attempts", func() bool {
 		for _, id := range ids {
 			d := c.deliveries(id)
-			if d.Counts["failed"] != 1 {
+			if d.Counts["retrying"] != 1 {
 				return false
 			}
 		}

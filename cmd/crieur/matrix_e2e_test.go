@@ -176,7 +176,7 @@ func TestMatrixHomeserverDownThenUp(t *testing.T) {
 	m.d.Stop()
 	a, _ := m.c.post(map[string]any{"title": "Assembly on Thursday"}, nil)
 	waitFor(t, 10*time.Second, "failed attempts while the homeserver is down", func() bool {
-		return m.c.deliveries(a.ID).Counts["failed"] == 2
+		return m.c.deliveries(a.ID).Counts["retrying"] == 2
 	})
 	d := m.c.deliveries(a.ID)
 	if !strings.Contains(d.Deliveries[0].LastError, "unreachable") {
@@ -251,7 +251,7 @@ func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
 	a, _ := m.c.post(map[string]any{"title": "Sent with a revoked token"}, nil)
 	waitFor(t, 10*time.Second, "a clear token error", func() bool {
 		d := m.c.deliveries(a.ID)
-		return d.Counts["failed"] == 2 && strings.Contains(d.Deliveries[0].LastError, "rejected the access token")
+		return d.Counts["retrying"] == 2 && strings.Contains(d.Deliveries[0].LastError, "rejected the access token")
 	})
 	var acct map[string]any
 	m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)

@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 
 	reg := prometheus.NewRegistry()
 	metrics := delivery.NewMetrics(reg, queue)
-	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge}, Queue: queue}
+	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge}, Queue: queue, Pending: store}
 	deliverer := newDeliverer(cfg, ap.Keys())
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {

@@ -225,10 +225,74 @@ func TestPoolRetriesLocalFailuresWithoutParking(t *testing.T) {
 	for rec.last(target).attempts < 5 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := rec.last(target); got.state != board.DeliveryPending || got.attempts < 5 || !strings.Contains(got.err, "no key file") {
+	if got := rec.last(target); got.state != board.DeliveryRetrying || got.attempts < 5 || !strings.Contains(got.err, "no key file") {
 		t.Fatalf("recorded %+v, want pending, retried, with the error", got)
 	}
 	if n := pool.ParkedHosts(); n != 0 {
 		t.Fatalf("%d hosts parked for a failure of our own", n)
+	}
+}
+
+type expandFunc func(ctx context.Context, e board.OutboxEntry) ([]Job, error)
+
+func (f expandFunc) Expand(ctx context.Context, e board.OutboxEntry) ([]Job, error) { return f(ctx, e) }
+
+// Every destination has a row from the moment of fan-out, and rows and
+// counts say the same thing: pending before the first try, retrying after
+// a failure, delivered.
+func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
+	ctx := context.Background()
+	db, err := board.OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, _ := board.NewStore(ctx, db)
+	svc := board.NewService(store, nil)
+	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Hello"}, "")
+	q, _ := NewSQLiteQueue(ctx, db)
+	entries, _ := store.PendingOutbox(ctx, 1)
+	targets := []string{"https://a.example/inbox", "https://b.example/inbox"}
+	fan := &FanOut{Outbox: store, Queue: q, Pending: store, Expanders: []Expander{expandFunc(func(_ context.Context, e board.OutboxEntry) ([]Job, error) {
+		var jobs []Job
+		for _, t := range targets {
+			jobs = append(jobs, Job{ID: "d:" + t, Kind: "k", OutboxID: e.ID, Target: t})
+		}
+		return jobs, nil
+	})}}
+	if err := fan.Handle(ctx, Job{OutboxID: entries[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	summary := func() board.DeliverySummary {
+		list, err := store.Deliveries(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return board.SummarizeDeliveries(list)
+	}
+	s := summary()
+	if s.Counts[board.DeliveryPending] != 2 || len(s.Deliveries) != 2 || s.Deliveries[0].State != board.DeliveryPending {
+		t.Fatalf("after fan-out: %+v", s)
+	}
+	// The first fails and will be retried, the second lands.
+	store.RecordDelivery(ctx, entries[0].ID, targets[0], board.DeliveryRetrying, 1, "inbox answered 500")
+	store.RecordDelivery(ctx, entries[0].ID, targets[1], board.DeliveryDelivered, 1, "")
+	// A fan-out run again after a crash changes nothing recorded.
+	if err := fan.Handle(ctx, Job{OutboxID: entries[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	s = summary()
+	if s.Counts[board.DeliveryRetrying] != 1 || s.Counts[board.DeliveryDelivered] != 1 || s.Counts[board.DeliveryPending] != 0 {
+		t.Fatalf("counts after one failure and one success: %v", s.Counts)
+	}
+	for _, d := range s.Deliveries {
+		want := board.DeliveryDelivered
+		if d.Target == targets[0] {
+			want = board.DeliveryRetrying
+		}
+		if d.State != want {
+			t.Errorf("row %s says %s, want %s as counted", d.Target, d.State, want)
+		}
 	}
 }

@@ -216,7 +216,7 @@ func (p *Pool) run(ctx context.Context, job Job) {
 		return
 	}
 	log.Info("delivery failed; will retry", "target", job.Target, "at", at.Format(time.RFC3339), "err", msg)
-	p.record(ctx, log, &job, board.DeliveryPending, msg)
+	p.record(ctx, log, &job, board.DeliveryRetrying, msg)
 	p.Metrics.outcome(job.Kind, "retry")
 	if err := p.Queue.Retry(ctx, job, at, msg); err != nil {
 		log.Error("schedule retry", "err", err)
@@ -347,11 +347,19 @@ type OutboxReader interface {
 	OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, error)
 }
 
+// PendingRecorder writes the rows of deliveries not tried yet.
+type PendingRecorder interface {
+	AddPendingDeliveries(ctx context.Context, outboxID int64, targets []string) error
+}
+
 // FanOut handles KindFanOut jobs.
 type FanOut struct {
 	Outbox    OutboxReader
 	Expanders []Expander
 	Queue     Queue
+	// Pending, if set, records every destination as pending before the
+	// jobs are queued, so the deliveries endpoint shows work in flight.
+	Pending PendingRecorder
 }
 
 // Handle implements Handler.
@@ -370,6 +378,17 @@ func (f *FanOut) Handle(ctx context.Context, job Job) error {
 			return fmt.Errorf("expand outbox %d: %w", entry.ID, err)
 		}
 		jobs = append(jobs, js...)
+	}
+	if f.Pending != nil {
+		targets := make([]string, 0, len(jobs))
+		for _, j := range jobs {
+			if j.OutboxID == entry.ID && j.Target != "" {
+				targets = append(targets, j.Target)
+			}
+		}
+		if err := f.Pending.AddPendingDeliveries(ctx, entry.ID, targets); err != nil {
+			return fmt.Errorf("record pending deliveries of outbox %d: %w", entry.ID, err)
+		}
 	}
 	return f.Queue.Enqueue(ctx, jobs...)
 }
