@@ -264,6 +264,7 @@ func (api *API) create(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/boards/%s/announcements/%d", b.Name, a.ID))
+	a.Warnings = api.svc.Warnings(r.Context(), b, a)
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		writeJSON(w, http.StatusOK, a)
@@ -333,6 +334,7 @@ func (api *API) edit(merge bool) boardHandler {
 			api.fail(w, r, err)
 			return
 		}
+		a.Warnings = api.svc.Warnings(r.Context(), b, a)
 		writeJSON(w, http.StatusOK, a)
 	}
 }

@@ -85,7 +85,10 @@ type Announcement struct {
 	Version        int      `json:"version"`
 	// Pinned announcements are featured at the top of the board and in the
 	// actor's featured collection, which servers show on its profile.
-	Pinned    bool       `json:"pinned"`
+	Pinned bool `json:"pinned"`
+	// Warnings tell the editor what a destination will do differently
+	// (a text cut to fit); computed for the answer, not stored.
+	Warnings  []string   `json:"warnings,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`

@@ -240,12 +240,31 @@ func (r *Renderer) HTML(markdown string) (string, error) {
 	return strings.TrimSpace(r.policy.Sanitize(buf.String())), nil
 }
 
+// Checker is a destination that can tell, before it sends, what it will
+// show differently from the announcement (a Matrix room's size limit).
+type Checker interface {
+	Check(ctx context.Context, b Board, a Announcement) []string
+}
+
 // Service validates, stores and publishes announcements.
 type Service struct {
 	store    *Store
 	render   *Renderer
 	now      func() time.Time
 	onOutbox func()
+	checkers []Checker
+}
+
+// AddChecker lets a destination warn editors about what it will change.
+func (s *Service) AddChecker(c Checker) { s.checkers = append(s.checkers, c) }
+
+// Warnings collects what destinations will show differently from a.
+func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []string {
+	var out []string
+	for _, c := range s.checkers {
+		out = append(out, c.Check(ctx, b, a)...)
+	}
+	return out
 }
 
 // NewService returns a service on store. onOutbox, if not nil, is called

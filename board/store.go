@@ -758,6 +758,19 @@ func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, target
 	return tx.Commit()
 }
 
+// EarlierUndelivered reports whether an earlier live announcement of the
+// board still waits to reach target: a destination that shows posts in
+// order (a Matrix room) sends them in order.
+func (s *Store) EarlierUndelivered(ctx context.Context, boardID, announcementID int64, target string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o
+		JOIN deliveries d ON d.outbox_id = o.id
+		JOIN announcements a ON a.id = o.announcement_id
+		WHERE o.board_id = ? AND o.verb = 'create' AND o.announcement_id < ? AND d.target = ?
+		AND d.state IN ('pending', 'retrying') AND a.deleted_at IS NULL`, boardID, announcementID, target).Scan(&n)
+	return n > 0, err
+}
+
 // Deliveries lists every delivery of every version of an announcement.
 func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
@@ -798,6 +811,14 @@ func (s *Store) AddInteraction(ctx context.Context, boardID, announcementID int6
 // reply).
 func (s *Store) RemoveInteraction(ctx context.Context, actor, id string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE actor = ? AND (activity_id = ? OR object_id = ?)`, actor, id, id)
+	return err
+}
+
+// ForgetInteraction removes the interaction recorded under id (an event id
+// of a Matrix room, whose redaction a moderator may make as well as its
+// sender).
+func (s *Store) ForgetInteraction(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE activity_id = ? OR object_id = ?`, id, id)
 	return err
 }
 

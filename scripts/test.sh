@@ -19,8 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== npm ci (Fedify test peer)"
+echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship)"
 (cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
+(cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))

@@ -93,7 +93,13 @@ func startDendrite(t *testing.T) *dendrite {
 	t.Cleanup(func() {
 		d.Stop()
 		if t.Failed() {
-			t.Logf("dendrite log:\n%s", tail(d.log.String(), 30))
+			var errs []string
+			for _, l := range strings.Split(d.log.String(), "\n") {
+				if strings.Contains(l, "level=error") || strings.Contains(l, "level=panic") || strings.Contains(l, "level=fatal") {
+					errs = append(errs, l)
+				}
+			}
+			t.Logf("dendrite errors:\n%s\ndendrite log:\n%s", tail(strings.Join(errs, "\n"), 10), tail(d.log.String(), 30))
 		}
 	})
 	return d

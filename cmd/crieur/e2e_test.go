@@ -359,3 +359,40 @@ func TestInteractionsAndUnfollow(t *testing.T) {
 		t.Fatalf("deliveries to nobody: %+v", d)
 	}
 }
+
+// A Fedify 2 peer signs with RFC 9421 first: its follow is accepted on the
+// first knock (one POST, 202), and it gets Crieur's Accept.
+func TestFedify2FollowsWithRFC9421(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startFedify2Peer(t)
+	p.call("/_test/follow", map[string]any{"handle": c.handle()})
+	type sent struct {
+		Method, URL string
+		Status      int
+		RFC9421     bool
+		Cavage      bool
+	}
+	var st struct {
+		Sent     []sent
+		Received []struct{ Type string }
+	}
+	waitFor(t, 10*time.Second, "the Accept at the Fedify 2 peer", func() bool {
+		st.Received = nil
+		p.get("/_test/state", &st)
+		return len(st.Received) == 1 && st.Received[0].Type == "Accept"
+	})
+	var posts []sent
+	for _, s := range st.Sent {
+		if s.Method == "POST" && strings.HasPrefix(s.URL, c.URL) {
+			posts = append(posts, s)
+		}
+	}
+	if len(posts) != 1 || !posts[0].RFC9421 || posts[0].Status != http.StatusAccepted {
+		t.Fatalf("POSTs to crieur: %+v, want one RFC 9421-signed POST answered 202", posts)
+	}
+	var followers []map[string]any
+	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
+	if len(followers) != 1 || followers[0]["actor"] != p.URL+"/users/alice" {
+		t.Fatalf("followers = %v", followers)
+	}
+}

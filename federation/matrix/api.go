@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"maunium.net/go/mautrix"
@@ -45,6 +46,11 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 	st, err := b.store.RoomStatus(ctx, a.BoardID)
 	if err != nil {
 		return accountView{}, err
+	}
+	for room := range st {
+		if !slices.Contains(a.Rooms, room) {
+			delete(st, room)
+		}
 	}
 	return accountView{Account: a, TokenSet: a.AccessToken != "", Status: st}, nil
 }
@@ -133,10 +139,10 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 			Password: req.Password, InitialDeviceDisplayName: "Crieur (" + bd.Name + ")",
 		})
 		if err != nil {
-			board.WriteError(w, http.StatusBadRequest, "the homeserver refused to log in "+a.UserID+": "+b.explain(a, "login", err).Error(), nil)
+			board.WriteError(w, http.StatusBadRequest, explainLogin(a, err), nil)
 			return
 		}
-		a.AccessToken = resp.AccessToken
+		a.AccessToken, a.OwnsToken = resp.AccessToken, true
 	} else {
 		who, err := cli.Whoami(ctx)
 		if err != nil {
@@ -148,12 +154,27 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 			return
 		}
 	}
+	prev, prevErr := b.store.Account(ctx, bd.ID)
+	b.stopSync(bd.ID) // its token may be about to end
 	if err := b.store.SaveAccount(ctx, a); err != nil {
 		b.log.ErrorContext(ctx, "matrix: save account", "err", err)
 		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
 		return
 	}
+	if prevErr == nil && prev.AccessToken != a.AccessToken {
+		// The device Crieur logged in before is no longer used: log it out,
+		// or every PUT would leave one more live token behind.
+		b.logout(ctx, prev)
+	}
 	b.forgetRooms(bd.ID)
+	// Saving the set-up again is the operator's word that the bot may go
+	// back to rooms it was removed from.
+	if err := b.store.ClearRemoved(ctx, bd.ID); err != nil {
+		b.log.ErrorContext(ctx, "matrix: clear removals", "err", err)
+	}
+	if err := b.store.PruneRoomStatus(ctx, bd.ID, a.Rooms); err != nil {
+		b.log.ErrorContext(ctx, "matrix: prune room status", "err", err)
+	}
 	// Join now so the answer says which rooms work.
 	cli, _ = b.client(a)
 	for _, room := range a.Rooms {
@@ -193,8 +214,43 @@ func (b *Bridge) hurry(ctx context.Context, rooms []string) int {
 	return total
 }
 
+// explainLogin says why a password login failed in the operator's terms.
+func explainLogin(a Account, err error) string {
+	switch {
+	case errors.Is(err, mautrix.MForbidden):
+		return fmt.Sprintf("the homeserver refused to log in %s: wrong user id or password; check both (%v)", a.UserID, err)
+	case errors.Is(err, mautrix.MUserDeactivated):
+		return fmt.Sprintf("the homeserver refused to log in %s: this account is deactivated", a.UserID)
+	case errors.Is(err, mautrix.MLimitExceeded):
+		return fmt.Sprintf("the homeserver refused to log in %s: too many attempts; wait a minute and try again", a.UserID)
+	case errors.Is(err, mautrix.MUnknown), errors.Is(err, mautrix.MBadJSON):
+		return fmt.Sprintf("the homeserver refused to log in %s: %v", a.UserID, err)
+	}
+	return fmt.Sprintf("could not log in %s: homeserver %s unreachable or failing: %v", a.UserID, a.Homeserver, err)
+}
+
+// logout ends the device of a token Crieur made itself; a token the
+// operator gave is theirs to manage.
+func (b *Bridge) logout(ctx context.Context, a Account) {
+	if !a.OwnsToken || a.AccessToken == "" {
+		return
+	}
+	cli, err := b.client(a)
+	if err == nil {
+		_, err = cli.Logout(ctx)
+	}
+	if err != nil && !errors.Is(err, mautrix.MUnknownToken) {
+		b.log.WarnContext(ctx, "matrix: could not log out the previous device", "matrix_user", a.UserID, "err", err)
+		return
+	}
+	b.log.InfoContext(ctx, "matrix: previous device logged out", "matrix_user", a.UserID)
+}
+
 func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
 	b.stopSync(bd.ID)
+	if prev, err := b.store.Account(r.Context(), bd.ID); err == nil {
+		b.logout(r.Context(), prev)
+	}
 	if err := b.store.DeleteAccount(r.Context(), bd.ID); err != nil {
 		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
 		return

@@ -38,11 +38,14 @@ type Bridge struct {
 	http   *http.Client
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	roomIDs map[string]id.RoomID // alias -> room id, per homeserver+alias
-	joined  map[string]bool      // board/room the bot is known to be in
-	syncs   map[int64]context.CancelFunc
-	runCtx  context.Context
+	render *board.Renderer
+
+	mu        sync.Mutex
+	roomIDs   map[string]id.RoomID // alias -> room id, per homeserver+alias
+	joined    map[string]bool      // board/room the bot is known to be in
+	syncs     map[int64]context.CancelFunc
+	runCtx    context.Context
+	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
 }
 
 // Hurrier is the part of the delivery queue that sends waiting messages
@@ -57,7 +60,9 @@ func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, ti
 	return &Bridge{
 		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    &http.Client{Timeout: timeout},
+		render:  board.NewRenderer(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]context.CancelFunc{},
+		hurriedAt: map[string]time.Time{},
 	}
 }
 
@@ -135,6 +140,10 @@ func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
 		return err
 	}
 	err = b.send(ctx, cli, acct, bd, a, p)
+	var wait *delivery.WaitError
+	if errors.As(err, &wait) {
+		return err
+	}
 	status := "ok"
 	if err != nil {
 		err = b.explain(acct, p.Room, err)
@@ -148,11 +157,18 @@ func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
 }
 
 func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, a board.Announcement, p sendPayload) error {
-	roomID, err := b.ensureJoined(ctx, cli, acct, p.Room)
+	orig, posted, err := b.store.EventID(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
 	}
-	orig, posted, err := b.store.EventID(ctx, a.ID, p.Room)
+	if (p.Verb == board.VerbCreate || p.Verb == board.VerbUpdate) && !posted && a.DeletedAt == nil {
+		// A room shows messages in the order they arrive: an earlier
+		// announcement still waiting (the homeserver was down) goes first.
+		if err := b.waitForEarlier(ctx, bd, a, p.Room); err != nil {
+			return err
+		}
+	}
+	roomID, err := b.ensureJoined(ctx, cli, acct, p.Room)
 	if err != nil {
 		return err
 	}
@@ -165,30 +181,86 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if p.Verb == board.VerbCreate && posted {
 			return nil // already there (a retry after the send succeeded)
 		}
-		content := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype)
+		var edit id.EventID
 		txn := txnID(p, "create")
 		if posted {
-			content.SetEdit(orig)
+			edit = orig
 			txn = txnID(p, fmt.Sprintf("v%d", p.Version))
 		}
 		// An edit of a message never posted (the room was added later, or
 		// the Create is still failing) posts the current version instead.
+		content, cut, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, edit, b.render.HTML)
+		if err != nil {
+			return delivery.Permanent(err)
+		}
+		if cut {
+			b.log.InfoContext(ctx, "matrix: text cut to fit a Matrix event, with a link to the whole", "board", bd.Name, "announcement", a.ID, "room", p.Room)
+		}
 		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
 		if err != nil {
 			return err
 		}
-		if !posted {
-			return b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID)
+		if posted {
+			return b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID)
 		}
-		return nil
+		return b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID)
 	case board.VerbDelete:
 		if !posted {
 			return nil
 		}
-		_, err := cli.RedactEvent(ctx, roomID, orig, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "delete")})
-		return err
+		// Edits are events of their own, readable after the original is
+		// redacted: every event Crieur sent for it goes.
+		edits, err := b.store.Edits(ctx, a.ID, p.Room)
+		if err != nil {
+			return err
+		}
+		for _, ev := range append([]id.EventID{orig}, edits...) {
+			sum := sha256.Sum256([]byte(ev))
+			_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "delete-"+hex.EncodeToString(sum[:6]))})
+			if err != nil && !errors.Is(err, mautrix.MNotFound) {
+				return err
+			}
+		}
+		return nil
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
+}
+
+// orderWait is how soon a message waiting for an earlier one looks again.
+const orderWait = 2 * time.Second
+
+// waitForEarlier returns a WaitError while an earlier announcement of the
+// board waits to be posted in room, and makes that one due now (at most
+// every ten seconds, so a homeserver still down is not hammered).
+func (b *Bridge) waitForEarlier(ctx context.Context, bd board.Board, a board.Announcement, room string) error {
+	waiting, err := b.boards.EarlierUndelivered(ctx, bd.ID, a.ID, room)
+	if err != nil || !waiting {
+		return err
+	}
+	key := fmt.Sprintf("%d/%s", bd.ID, room)
+	b.mu.Lock()
+	due := time.Since(b.hurriedAt[key]) > 10*time.Second
+	if due {
+		b.hurriedAt[key] = time.Now()
+	}
+	b.mu.Unlock()
+	if due {
+		b.hurry(ctx, []string{room})
+	}
+	return &delivery.WaitError{Reason: "an earlier announcement waits to be posted in " + room, After: orderWait}
+}
+
+// Check implements board.Checker: it tells the editor when the room
+// message will be cut to fit Matrix's event size limit.
+func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement) []string {
+	if _, err := b.store.Account(ctx, bd.ID); err != nil {
+		return nil
+	}
+	_, cut, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), event.MsgNotice, "", b.render.HTML)
+	if err != nil || !cut {
+		return nil
+	}
+	return []string{"The text is too long for one Matrix message (65,536 bytes at most): the rooms get it cut at a paragraph, with a link to the whole text."}
 }
 
 // ensureJoined resolves a room alias and joins the room once per process.
@@ -201,7 +273,25 @@ func (b *Bridge) ensureJoined(ctx context.Context, cli *mautrix.Client, acct Acc
 	if joined && known {
 		return roomID, nil
 	}
-	resp, err := cli.JoinRoom(ctx, room, nil)
+	if reason, err := b.store.Removed(ctx, acct.BoardID, room); err != nil {
+		return "", err
+	} else if reason != "" {
+		return "", delivery.Local(fmt.Errorf("%s; Crieur posts there again once the bot is invited back or the set-up is saved again (PUT /api/v1/boards/BOARD/matrix)", reason))
+	}
+	target := room
+	if strings.HasPrefix(room, "#") {
+		// Resolve first: a join by an unknown alias fails with a vague
+		// server error on some homeservers.
+		res, err := cli.ResolveAlias(ctx, id.RoomAlias(room))
+		if errors.Is(err, mautrix.MNotFound) {
+			return "", delivery.Local(fmt.Errorf("no such room: the alias %s does not exist; check the room's address: %w", room, err))
+		}
+		if err != nil {
+			return "", err
+		}
+		target = res.RoomID.String()
+	}
+	resp, err := cli.JoinRoom(ctx, target, nil)
 	if err != nil {
 		return "", err
 	}
@@ -230,7 +320,8 @@ func (b *Bridge) forgetRooms(boardID int64) {
 // the room.
 func (b *Bridge) explain(acct Account, room string, err error) error {
 	var perm *delivery.PermanentError
-	if errors.As(err, &perm) {
+	var local *delivery.LocalError
+	if errors.As(err, &perm) || errors.As(err, &local) {
 		return err
 	}
 	var herr mautrix.HTTPError

@@ -1,7 +1,9 @@
 package matrix
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -22,13 +24,16 @@ func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
 	a := board.Announcement{ID: 3, Board: "news", Kind: board.KindEvent, Title: "Install party @room", Body: "Bring a laptop, @everyone!",
 		HTML: `<p>Bring a laptop, @everyone! <a href="mailto:a@b.org">mail</a></p>`, Tags: []string{"libre"},
 		Event: &board.Event{Start: start, Place: "Town hall"}}
-	c := Render(a, "https://board.example/boards/news/a/3", event.MsgNotice)
+	c, cut, err := Render(a, "https://board.example/boards/news/a/3", event.MsgNotice, "", board.NewRenderer().HTML)
+	if err != nil || cut {
+		t.Fatalf("render: cut %v, %v", cut, err)
+	}
 	for _, want := range []string{"Event: Install party", "When: Sat 5 Dec 2026, 14:00 (CET)", "Where: Town hall", "#libre", "https://board.example/boards/news/a/3"} {
 		if !strings.Contains(c.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, c.Body)
 		}
 	}
-	if strings.Contains(c.Body, "@room") || strings.Contains(c.Body, "@everyone") || strings.Contains(c.FormattedBody, "@room") || strings.Contains(c.FormattedBody, ">@everyone") {
+	if strings.Contains(c.Body, "@room") || strings.Contains(c.FormattedBody, "@room") {
 		t.Errorf("mentions left in:\n%s\n%s", c.Body, c.FormattedBody)
 	}
 	if !strings.Contains(c.FormattedBody, `href="mailto:a@b.org"`) {
@@ -37,8 +42,87 @@ func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
 	if c.Mentions == nil || c.Mentions.Room || len(c.Mentions.UserIDs) != 0 || c.MsgType != event.MsgNotice {
 		t.Errorf("content = %+v", c)
 	}
-	if got := neutralise("write to fair@example.org or @bob:example.org"); got != "write to fair@example.org or @"+wordJoiner+"bob:example.org" {
-		t.Errorf("neutralise = %q", got)
+	for in, want := range map[string]string{
+		"write to fair@example.org or @bob:example.org": "write to fair@example.org or @" + wordJoiner + "bob:example.org",
+		// URLs keep their @: they must still work.
+		"see https://mastodon.social/@alice and all.@room": "see https://mastodon.social/@alice and all.@" + wordJoiner + "room",
+		"(@Room) mailto:x@y.org":                           "(@" + wordJoiner + "Room) mailto:x@y.org",
+		"@alice without a server is no Matrix mention":     "@alice without a server is no Matrix mention",
+	} {
+		if got := neutralise(in); got != want {
+			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
+		}
+	}
+	h := neutraliseHTML(`<p><a href="https://matrix.to/#/@bob:example.org">Bob</a> and <a href="https://mastodon.social/@alice">https://mastodon.social/@alice</a></p>`)
+	if strings.Contains(h, "matrix.to") || !strings.Contains(h, "Bob and") || !strings.Contains(h, `<a href="https://mastodon.social/@alice">https://mastodon.social/@alice</a>`) {
+		t.Errorf("neutraliseHTML = %s", h)
+	}
+}
+
+func TestRenderWarningsLinksAndEdits(t *testing.T) {
+	a := board.Announcement{ID: 4, Board: "news", Kind: board.KindCall, Title: "Cooks", Body: "Help", HTML: "<p>Help</p>", ContentWarning: `food <b>`,
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}
+	link := "https://board.example/boards/news/a/4"
+	c, _, _ := Render(a, link, event.MsgNotice, "", board.NewRenderer().HTML)
+	if !strings.Contains(c.FormattedBody, `<span data-mx-spoiler="food &lt;b&gt;">`) || !strings.Contains(c.FormattedBody, `<a href="mailto:fair@example.org">fair@example.org</a>`) {
+		t.Errorf("formatted body: %s", c.FormattedBody)
+	}
+	e, _, _ := Render(a, link, event.MsgNotice, "$orig", board.NewRenderer().HTML)
+	if e.RelatesTo.GetReplaceID() != "$orig" || e.NewContent == nil || e.NewContent.FormattedBody != c.FormattedBody {
+		t.Fatalf("edit: %+v", e)
+	}
+	if !strings.HasPrefix(e.FormattedBody, "<p>* <strong>") || !strings.HasPrefix(e.Body, "* Call for volunteers: Cooks") {
+		t.Errorf("edit fallback: %q / %q", e.Body, e.FormattedBody)
+	}
+}
+
+// A text the API accepts always fits in one event: the longest body, in a
+// script of two-byte letters, is cut at a paragraph with a link.
+func TestRenderCutsToFitAnEvent(t *testing.T) {
+	r := board.NewRenderer()
+	para := strings.Repeat("Привет мир ", 90) // about 1,000 characters
+	var paras []string
+	for len(strings.Join(paras, "\n\n")) < 2*board.MaxBody {
+		paras = append(paras, strings.TrimSpace(para))
+	}
+	body := strings.Join(paras, "\n\n")
+	body = string([]rune(body)[:board.MaxBody-100])
+	h, _ := r.HTML(body)
+	a := board.Announcement{ID: 5, Board: "news", Kind: board.KindNews, Title: "Long", Body: body, HTML: h}
+	link := "https://board.example/boards/news/a/5"
+	for _, orig := range []id.EventID{"", "$orig"} {
+		c, cut, err := Render(a, link, event.MsgNotice, orig, r.HTML)
+		if err != nil || !cut {
+			t.Fatalf("cut %v, %v", cut, err)
+		}
+		if raw := canonicalSize(c); raw > maxContentBytes {
+			t.Fatalf("content is %d bytes", raw)
+		}
+		full := c
+		if orig != "" {
+			full = c.NewContent
+		}
+		if !strings.Contains(full.Body, "… read more: "+link) || !strings.Contains(full.FormattedBody, `<a href="`+link+`">read more</a>`) {
+			t.Errorf("no read-more link")
+		}
+		// Cut at a paragraph: the kept text ends with a whole paragraph.
+		if !strings.Contains(full.Body, strings.TrimSpace(para)+"\n\n… read more") {
+			t.Errorf("not cut at a paragraph")
+		}
+		if len(full.Body) < 20000 {
+			t.Errorf("cut far too early: %d bytes kept", len(full.Body))
+		}
+	}
+	// One huge paragraph is cut at a word.
+	one := strings.Repeat("слово ", board.MaxBody/6)
+	h, _ = r.HTML(one)
+	c, cut, err := Render(board.Announcement{ID: 6, Board: "news", Title: "One", Body: one, HTML: h}, link, event.MsgNotice, "", r.HTML)
+	if raw := canonicalSize(c); err != nil || !cut || raw > maxContentBytes || !strings.Contains(c.Body, "слово …") {
+		t.Fatalf("one paragraph: cut %v err %v, %d bytes", cut, err, raw)
+	}
+	// A short text is left whole.
+	if _, cut, _ := Render(board.Announcement{ID: 7, Board: "news", Title: "Short", Body: "Hi", HTML: "<p>Hi</p>"}, link, event.MsgNotice, "", r.HTML); cut {
+		t.Error("a short text was cut")
 	}
 }
 
@@ -93,6 +177,16 @@ func TestExplainHomeserverErrors(t *testing.T) {
 			t.Errorf("%s: explained as %v", path, got)
 		}
 	}
+}
+
+// canonicalSize is the JSON size as a homeserver counts it (no escaping
+// of < > &).
+func canonicalSize(v any) int {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return buf.Len()
 }
 
 func isLocal(err error) bool {

@@ -1,32 +1,57 @@
 package matrix
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"regexp"
 	"strings"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
 )
 
-// wordJoiner breaks "@room" and "@user" so no client reads them as
+// wordJoiner breaks "@room" and "@user:server" so no client reads them as
 // mentions, while a reader sees the same text.
 const wordJoiner = "\u2060"
 
-// mentionRe finds an @ that starts a word (not the one in an e-mail address).
-var mentionRe = regexp.MustCompile(`(^|[^\p{L}\p{N}._%+\-])@([\p{L}\p{N}._=\-/]+)`)
+var (
+	// mentionRe finds what Matrix clients and push rules take for a
+	// mention: @room, or a full user id, at the start of a word (not the @
+	// inside an e-mail address).
+	mentionRe = regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_])@(room\b|[a-z0-9._=\-/+]+:[a-z0-9.\-]+(?::[0-9]+)?)`)
+	// urlRe finds URLs, which keep their @ untouched so they still work.
+	urlRe = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>"]+`)
+	// userLinkRe finds links to Matrix users, which clients turn into pills
+	// (mentions): they become their plain text.
+	userLinkRe = regexp.MustCompile(`(?is)<a\s[^>]*href="https://matrix\.to/#/(?:@|%40)[^"]*"[^>]*>(.*?)</a>`)
+)
 
-// neutralise defuses mentions in text written by editors: the bot speaks
-// for the association and must not ping a whole room by accident.
+// neutralise defuses mentions in text written by editors, outside URLs:
+// the bot speaks for the association and must not ping a whole room or a
+// person by accident.
 func neutralise(s string) string {
-	return mentionRe.ReplaceAllString(s, "${1}@"+wordJoiner+"${2}")
+	var b strings.Builder
+	for len(s) > 0 {
+		loc := urlRe.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(mentionRe.ReplaceAllString(s, "${1}@"+wordJoiner+"${2}"))
+			break
+		}
+		b.WriteString(mentionRe.ReplaceAllString(s[:loc[0]], "${1}@"+wordJoiner+"${2}"))
+		b.WriteString(s[loc[0]:loc[1]])
+		s = s[loc[1]:]
+	}
+	return b.String()
 }
 
-// neutraliseHTML does the same in sanitised HTML, outside tags, so links
-// (mailto:a@b) keep working.
+// neutraliseHTML does the same in sanitised HTML: user links lose their
+// anchor, text outside tags is neutralised, tags (and their href) are kept.
 func neutraliseHTML(s string) string {
+	s = userLinkRe.ReplaceAllString(s, "$1")
 	var b strings.Builder
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '<')
@@ -46,28 +71,62 @@ func neutraliseHTML(s string) string {
 	return b.String()
 }
 
-// Render makes the room message for an announcement: a plain-text body
-// and an HTML formatted_body with the title, the kind and its facts, the
-// text, and a link to the announcement. Nobody is mentioned.
-func Render(a board.Announcement, link string, msgtype event.MessageType) *event.MessageEventContent {
+// maxContentBytes bounds the JSON of a message's content. Homeservers
+// refuse events over 65,536 bytes of canonical JSON (M_TOO_LARGE); the
+// rest of the event (ids, hashes, signatures, unsigned data) needs room too.
+const maxContentBytes = 60000
+
+// message is one rendering of an announcement for a room.
+type message struct {
+	a       board.Announcement
+	link    string
+	msgtype event.MessageType
+	// body and bodyHTML are the announcement's text, whole or cut.
+	body, bodyHTML string
+	cut            bool
+}
+
+func (m message) heading() string { return m.a.KindLabel() + ": " + m.a.Title }
+
+// content renders the message: title and kind, content warning, facts,
+// text (hidden behind a spoiler when there is a warning), hashtags, link.
+// Nobody is mentioned.
+func (m message) content() *event.MessageEventContent {
+	a := m.a
 	var text, h strings.Builder
-	fmt.Fprintf(&text, "%s: %s\n", a.KindLabel(), a.Title)
-	fmt.Fprintf(&h, "<p><strong>%s: %s</strong></p>", html.EscapeString(a.KindLabel()), html.EscapeString(a.Title))
+	fmt.Fprintf(&text, "%s\n", m.heading())
+	fmt.Fprintf(&h, "<p><strong>%s</strong></p>", html.EscapeString(m.heading()))
+	var inner strings.Builder // what a content warning hides
 	if a.ContentWarning != "" {
-		fmt.Fprintf(&text, "CW: %s\n", a.ContentWarning)
-		fmt.Fprintf(&h, "<p><em>CW: %s</em></p>", html.EscapeString(a.ContentWarning))
+		fmt.Fprintf(&text, "Content warning: %s\n", a.ContentWarning)
 	}
 	if facts := a.Facts(); len(facts) > 0 {
-		h.WriteString("<ul>")
+		inner.WriteString("<ul>")
 		for _, f := range facts {
 			fmt.Fprintf(&text, "%s: %s\n", f.Label, f.Value)
-			fmt.Fprintf(&h, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), html.EscapeString(f.Value))
+			v := html.EscapeString(f.Value)
+			if f.Link != "" {
+				v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
+			}
+			fmt.Fprintf(&inner, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
 		}
-		h.WriteString("</ul>")
+		inner.WriteString("</ul>")
 	}
-	if a.Body != "" {
-		fmt.Fprintf(&text, "\n%s\n", a.Body)
-		h.WriteString(a.HTML) // sanitised by board.Renderer when stored
+	if m.body != "" {
+		fmt.Fprintf(&text, "\n%s\n", m.body)
+		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer
+	}
+	if m.cut {
+		fmt.Fprintf(&text, "\n… read more: %s\n", m.link)
+		fmt.Fprintf(&inner, `<p>… <a href="%s">read more</a></p>`, html.EscapeString(m.link))
+	}
+	if a.ContentWarning != "" {
+		// Clients hide a spoiler until the reader asks; the attribute is
+		// the reason they show.
+		fmt.Fprintf(&h, `<p><em>Content warning: %s</em></p><span data-mx-spoiler="%s">%s</span>`,
+			html.EscapeString(a.ContentWarning), html.EscapeString(a.ContentWarning), inner.String())
+	} else {
+		h.WriteString(inner.String())
 	}
 	if len(a.Tags) > 0 {
 		tags := make([]string, len(a.Tags))
@@ -77,13 +136,116 @@ func Render(a board.Announcement, link string, msgtype event.MessageType) *event
 		fmt.Fprintf(&text, "\n%s\n", strings.Join(tags, " "))
 		fmt.Fprintf(&h, "<p>%s</p>", html.EscapeString(strings.Join(tags, " ")))
 	}
-	fmt.Fprintf(&text, "\n%s", link)
-	fmt.Fprintf(&h, `<p><a href="%s">%s</a></p>`, html.EscapeString(link), html.EscapeString(link))
+	fmt.Fprintf(&text, "\n%s", m.link)
+	fmt.Fprintf(&h, `<p><a href="%s">%s</a></p>`, html.EscapeString(m.link), html.EscapeString(m.link))
 	return &event.MessageEventContent{
-		MsgType:       msgtype,
+		MsgType:       m.msgtype,
 		Body:          neutralise(text.String()),
 		Format:        event.FormatHTML,
 		FormattedBody: neutraliseHTML(h.String()),
 		Mentions:      &event.Mentions{},
 	}
+}
+
+// edit wraps content as a replacement of original. The fallback, shown by
+// clients without edit support, is the heading and the link only: it keeps
+// an edit small whatever the text's length.
+func (m message) edit(content *event.MessageEventContent, original id.EventID) *event.MessageEventContent {
+	return &event.MessageEventContent{
+		MsgType:       content.MsgType,
+		Body:          neutralise("* " + m.heading() + "\n" + m.link),
+		Format:        event.FormatHTML,
+		FormattedBody: neutraliseHTML(fmt.Sprintf(`<p>* <strong>%s</strong></p><p><a href="%s">%s</a></p>`, html.EscapeString(m.heading()), html.EscapeString(m.link), html.EscapeString(m.link))),
+		Mentions:      &event.Mentions{},
+		NewContent:    content,
+		RelatesTo:     (&event.RelatesTo{}).SetReplace(original),
+	}
+}
+
+// Render makes the room message for an announcement (an edit of original
+// when it is set), cut at a paragraph with a "read more" link when the
+// whole text would make the event larger than homeservers accept. toHTML
+// renders the kept Markdown (board.Renderer.HTML).
+func Render(a board.Announcement, link string, msgtype event.MessageType, original id.EventID, toHTML func(string) (string, error)) (content *event.MessageEventContent, cut bool, err error) {
+	build := func(m message) *event.MessageEventContent {
+		c := m.content()
+		if original != "" {
+			c = m.edit(c, original)
+		}
+		return c
+	}
+	fits := func(c *event.MessageEventContent) bool {
+		// Measured as the homeserver will: without Go's escaping of < > &.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(c) == nil && buf.Len() <= maxContentBytes
+	}
+	whole := message{a: a, link: link, msgtype: msgtype, body: a.Body, bodyHTML: a.HTML}
+	if c := build(whole); fits(c) {
+		return c, false, nil
+	}
+	try := func(md string) (*event.MessageEventContent, bool, error) {
+		h, err := toHTML(md)
+		if err != nil {
+			return nil, false, err
+		}
+		c := build(message{a: a, link: link, msgtype: msgtype, body: md, bodyHTML: h, cut: true})
+		return c, fits(c), nil
+	}
+	// Keep as many whole paragraphs as fit (binary search: the cost of a
+	// rendering grows with the text).
+	paras := splitParagraphs(a.Body)
+	lo, hi := 0, len(paras) // paras[:lo] fit; paras[:hi+1] do not
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		_, ok, err := try(strings.Join(paras[:mid], "\n\n"))
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo > 0 {
+		c, _, err := try(strings.Join(paras[:lo], "\n\n"))
+		return c, true, err
+	}
+	// Not even the first paragraph fits: cut it at a word.
+	words := strings.Fields(paras[0])
+	lo, hi = 0, len(words)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		_, ok, err := try(strings.Join(words[:mid], " ") + " …")
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	md := ""
+	if lo > 0 {
+		md = strings.Join(words[:lo], " ") + " …"
+	}
+	c, ok, err := try(md)
+	if err == nil && !ok {
+		err = fmt.Errorf("announcement %d does not fit in a Matrix event even without its text", a.ID)
+	}
+	return c, true, err
+}
+
+// splitParagraphs splits Markdown at blank lines.
+func splitParagraphs(md string) []string {
+	var out []string
+	for _, p := range regexp.MustCompile(`\n[ \t]*\n`).Split(strings.ReplaceAll(md, "\r\n", "\n"), -1) {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

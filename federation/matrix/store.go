@@ -25,6 +25,9 @@ type Account struct {
 	Rooms           []string `json:"rooms"`
 	MsgType         string   `json:"msgtype"`
 	AllowedInviters []string `json:"allowed_inviters"`
+	// OwnsToken is true when Crieur made the token by logging in with a
+	// password: it logs that device out when the token is replaced.
+	OwnsToken bool `json:"-"`
 }
 
 // Store keeps Matrix accounts, the event id of every message posted (edits
@@ -54,6 +57,20 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			event_id TEXT NOT NULL,
 			PRIMARY KEY (announcement_id, room))`,
 		`CREATE INDEX IF NOT EXISTS matrix_events_event ON matrix_events(event_id)`,
+		// Every edit Crieur sent, so a deletion redacts them all: redacting
+		// the original leaves its m.replace events readable.
+		`CREATE TABLE IF NOT EXISTS matrix_edits (
+			announcement_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			PRIMARY KEY (announcement_id, room, event_id))`,
+		// Rooms the bot was kicked or banned from: the room's decision,
+		// respected until a new invite or a new set-up.
+		`CREATE TABLE IF NOT EXISTS matrix_removed (
+			board_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			reason TEXT NOT NULL,
+			PRIMARY KEY (board_id, room))`,
 		`CREATE TABLE IF NOT EXISTS matrix_room_status (
 			board_id BIGINT NOT NULL,
 			room TEXT NOT NULL,
@@ -65,7 +82,27 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			return nil, fmt.Errorf("migrate matrix tables: %w", err)
 		}
 	}
+	// owns_token: the token came from a password login of ours, so it is
+	// ours to log out when it is replaced.
+	if err := addColumn(ctx, db, "matrix_accounts", "owns_token", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		return nil, err
+	}
 	return &Store{db: db}, nil
+}
+
+// addColumn adds a column to a table made by an earlier release.
+func addColumn(ctx context.Context, db *sql.DB, table, column, decl string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
+		return fmt.Errorf("migrate %s: %w", table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, table, column, decl)); err != nil {
+		return fmt.Errorf("migrate %s: %w", table, err)
+	}
+	return nil
 }
 
 // ErrNoAccount means the board has no Matrix set-up.
@@ -76,14 +113,14 @@ var ErrNoAccount = errors.New("no Matrix account for this board")
 func (s *Store) SaveAccount(ctx context.Context, a Account) error {
 	rooms, _ := json.Marshal(a.Rooms)
 	inviters, _ := json.Marshal(a.AllowedInviters)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (board_id) DO UPDATE SET homeserver = excluded.homeserver, access_token = excluded.access_token, rooms = excluded.rooms,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (board_id) DO UPDATE SET homeserver = excluded.homeserver, access_token = excluded.access_token, rooms = excluded.rooms, owns_token = excluded.owns_token,
 			msgtype = excluded.msgtype, allowed_inviters = excluded.allowed_inviters, updated_at = excluded.updated_at,
 			next_batch = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.next_batch ELSE '' END,
 			filter_id = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.filter_id ELSE '' END,
 			user_id = excluded.user_id`,
-		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), time.Now().UnixMilli())
+		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), a.OwnsToken, time.Now().UnixMilli())
 	return err
 }
 
@@ -93,12 +130,12 @@ func (s *Store) DeleteAccount(ctx context.Context, boardID int64) error {
 	return err
 }
 
-const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters`
+const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var rooms, inviters string
-	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters)
+	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters, &a.OwnsToken)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNoAccount
 	}
@@ -147,6 +184,67 @@ func (s *Store) EventID(ctx context.Context, announcementID int64, room string) 
 func (s *Store) SaveEventID(ctx context.Context, announcementID int64, room string, roomID id.RoomID, ev id.EventID) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_events (announcement_id, room, room_id, event_id) VALUES (?, ?, ?, ?)
 		ON CONFLICT (announcement_id, room) DO UPDATE SET event_id = excluded.event_id, room_id = excluded.room_id`, announcementID, room, string(roomID), string(ev))
+	return err
+}
+
+// SaveEdit records an edit sent for an announcement in a room.
+func (s *Store) SaveEdit(ctx context.Context, announcementID int64, room string, ev id.EventID) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_edits (announcement_id, room, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, announcementID, room, string(ev))
+	return err
+}
+
+// Edits lists the edits sent for an announcement in a room.
+func (s *Store) Edits(ctx context.Context, announcementID int64, room string) ([]id.EventID, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT event_id FROM matrix_edits WHERE announcement_id = ? AND room = ? ORDER BY rowid`, announcementID, room)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []id.EventID
+	for rows.Next() {
+		var ev string
+		if err := rows.Scan(&ev); err != nil {
+			return nil, err
+		}
+		out = append(out, id.EventID(ev))
+	}
+	return out, rows.Err()
+}
+
+// SetRemoved records that the bot was kicked or banned from a configured
+// room, and why.
+func (s *Store) SetRemoved(ctx context.Context, boardID int64, room, reason string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_removed (board_id, room, reason) VALUES (?, ?, ?)
+		ON CONFLICT (board_id, room) DO UPDATE SET reason = excluded.reason`, boardID, room, reason)
+	return err
+}
+
+// Removed says why the bot may not go back to room ("" if it may).
+func (s *Store) Removed(ctx context.Context, boardID int64, room string) (string, error) {
+	var reason string
+	err := s.db.QueryRowContext(ctx, `SELECT reason FROM matrix_removed WHERE board_id = ? AND room = ?`, boardID, room).Scan(&reason)
+	return reason, ignoreNoRows(err)
+}
+
+// ClearRemoved lets the bot back into rooms (none given: every room of
+// the board), after an invite or a new set-up.
+func (s *Store) ClearRemoved(ctx context.Context, boardID int64, rooms ...string) error {
+	if len(rooms) == 0 {
+		_, err := s.db.ExecContext(ctx, `DELETE FROM matrix_removed WHERE board_id = ?`, boardID)
+		return err
+	}
+	for _, r := range rooms {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM matrix_removed WHERE board_id = ? AND room = ?`, boardID, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PruneRoomStatus forgets the status of rooms no longer configured.
+func (s *Store) PruneRoomStatus(ctx context.Context, boardID int64, rooms []string) error {
+	keep, _ := json.Marshal(rooms)
+	_, err := s.db.ExecContext(ctx, `DELETE FROM matrix_room_status WHERE board_id = ? AND room NOT IN (SELECT value FROM json_each(?))`, boardID, string(keep))
 	return err
 }
 

@@ -2,7 +2,9 @@ package matrix
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -70,6 +72,7 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, a, evt) })
 	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) { b.onMessage(ctx, a, evt) })
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
+	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := cli.SyncWithContext(ctx)
@@ -89,7 +92,14 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 
 func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event) {
 	m := evt.Content.AsMember()
-	if evt.GetStateKey() != a.UserID || m.Membership != event.MembershipInvite {
+	if evt.GetStateKey() != a.UserID {
+		return
+	}
+	if (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) && evt.Sender.String() != a.UserID {
+		b.onRemoved(ctx, cli, a, evt, m)
+		return
+	}
+	if m.Membership != event.MembershipInvite {
 		return
 	}
 	names := b.configuredAs(ctx, cli, a, evt.RoomID)
@@ -103,7 +113,56 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 		return
 	}
 	b.log.InfoContext(ctx, "matrix: joined on invite", "room", evt.RoomID, "inviter", evt.Sender)
+	if err := b.store.ClearRemoved(ctx, a.BoardID, names...); err != nil {
+		b.log.ErrorContext(ctx, "matrix: clear removal", "err", err)
+	}
+	for _, n := range names {
+		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, "ok")
+	}
 	b.hurry(ctx, names) // messages that waited for the invite
+}
+
+// onRemoved respects a kick or a ban: it is the room's decision, so the bot
+// stops posting there (and does not rejoin a public room by itself) until
+// it is invited again or the set-up is saved again.
+func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event, m *event.MemberEventContent) {
+	names := b.configuredAs(ctx, cli, a, evt.RoomID)
+	if len(names) == 0 {
+		return
+	}
+	how := "kicked from"
+	if m.Membership == event.MembershipBan {
+		how = "banned from"
+	}
+	reason := fmt.Sprintf("the bot was %s %s by %s", how, evt.RoomID, evt.Sender)
+	if m.Reason != "" {
+		reason += " (" + m.Reason + ")"
+	}
+	b.forgetRooms(a.BoardID)
+	for _, n := range names {
+		if err := b.store.SetRemoved(ctx, a.BoardID, n, reason); err != nil {
+			b.log.ErrorContext(ctx, "matrix: record removal", "err", err)
+		}
+		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, reason+": Crieur no longer posts there until the bot is invited again or the set-up is saved again")
+	}
+	b.log.WarnContext(ctx, "matrix: removed from a room; not posting there any more", "room", evt.RoomID, "by", evt.Sender, "reason", m.Reason)
+}
+
+// onRedaction forgets a reaction or reply that was redacted, by its sender
+// or a moderator.
+func (b *Bridge) onRedaction(ctx context.Context, evt *event.Event) {
+	target := evt.Redacts
+	if target == "" {
+		if r := evt.Content.AsRedaction(); r != nil {
+			target = r.Redacts
+		}
+	}
+	if target == "" {
+		return
+	}
+	if err := b.boards.ForgetInteraction(ctx, target.String()); err != nil {
+		b.log.ErrorContext(ctx, "matrix: forget redacted interaction", "err", err)
+	}
 }
 
 // configuredAs lists the names (id or alias) under which the board's
@@ -173,7 +232,7 @@ func (b *Bridge) record(ctx context.Context, a Account, evt *event.Event, target
 	if err != nil || !ok {
 		return
 	}
-	in := board.Interaction{Kind: kind, Actor: evt.Sender.String(), ActivityID: evt.ID.String(), Content: content, CreatedAt: time.UnixMilli(evt.Timestamp)}
+	in := board.Interaction{Kind: kind, Actor: evt.Sender.String(), ActivityID: evt.ID.String(), ObjectID: evt.ID.String(), Content: content, CreatedAt: time.UnixMilli(evt.Timestamp)}
 	if err := b.boards.AddInteraction(ctx, a.BoardID, ann, in); err != nil {
 		b.log.ErrorContext(ctx, "matrix: record interaction", "err", err)
 	}
@@ -187,16 +246,32 @@ func (b *Bridge) onReaction(ctx context.Context, a Account, evt *event.Event) {
 func (b *Bridge) onMessage(ctx context.Context, a Account, evt *event.Event) {
 	m := evt.Content.AsMessage()
 	rel := m.RelatesTo
-	if rel == nil || rel.GetReplaceID() != "" {
-		return // not a reply, or an edit of one
+	if rel == nil {
+		return // not a reply
+	}
+	if orig := rel.GetReplaceID(); orig != "" {
+		// An edit: if it edits a reply we hold, its new text replaces
+		// the old one.
+		if m.NewContent != nil && evt.Sender.String() != a.UserID {
+			if _, err := b.boards.EditInteraction(ctx, evt.Sender.String(), orig.String(), replyText(m.NewContent.Body)); err != nil {
+				b.log.ErrorContext(ctx, "matrix: record edited reply", "err", err)
+			}
+		}
+		return
 	}
 	target := rel.GetThreadParent()
 	if target == "" {
 		target = rel.GetReplyTo()
 	}
-	body := m.Body
+	b.record(ctx, a, evt, target, "reply", replyText(m.Body))
+}
+
+// replyText is what the person wrote: without the quote of the message
+// replied to that clients add as a fallback ("> <@bot:…> …"), bounded.
+func replyText(body string) string {
+	body = event.TrimReplyFallbackText(body)
 	if len(body) > 5000 {
-		body = body[:5000]
+		body = strings.ToValidUTF8(body[:5000], "")
 	}
-	b.record(ctx, a, evt, target, "reply", body)
+	return body
 }

@@ -1,0 +1,264 @@
+package main
+
+// What Matrix readers see, against a real Dendrite: long texts, deleted
+// edits, links with @, order after an outage, kicks, login errors and
+// devices, room status, redacted reactions and quoted replies.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+)
+
+// A text the API accepts never dies for its size: 19,900 Cyrillic
+// characters (about 37,000 bytes, twice in an event with its HTML) arrive
+// cut at a paragraph with a link, and the editor is told.
+func TestMatrixLongTextIsCutWithALink(t *testing.T) {
+	m := newMatrixRig(t)
+	para := strings.TrimSpace(strings.Repeat("Привет всем участникам ", 40)) // 919 characters
+	var paras []string
+	for len([]rune(strings.Join(paras, "\n\n"))) < 19900-len([]rune(para))-2 {
+		paras = append(paras, para)
+	}
+	body := strings.Join(paras, "\n\n")
+	body += "\n\n" + strings.Repeat("ж", 19900-len([]rune(body))-2)
+	if n := len([]rune(body)); n != 19900 {
+		t.Fatalf("body is %d characters", n)
+	}
+	var a struct {
+		ID       int64    `json:"id"`
+		Warnings []string `json:"warnings"`
+	}
+	if code := m.c.api("POST", "/api/v1/boards/news/announcements", map[string]any{"title": "Длинный текст", "body": body}, nil, &a); code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	if len(a.Warnings) != 1 || !strings.Contains(a.Warnings[0], "Matrix") {
+		t.Errorf("the editor is not told the text will be cut: %v", a.Warnings)
+	}
+	link := m.c.objectURL(a.ID)
+	for _, room := range m.rooms {
+		msg := m.waitPost(t, room, "Длинный текст").Content.AsMessage()
+		if !strings.Contains(msg.Body, "… read more: "+link) || !strings.Contains(msg.FormattedBody, `<a href="`+link+`">read more</a>`) {
+			t.Errorf("%s: no read-more link", room)
+		}
+		if !strings.Contains(msg.Body, para+"\n\n… read more") || !strings.Contains(msg.Body, para) {
+			t.Errorf("%s: not cut at a paragraph", room)
+		}
+	}
+	m.c.waitQueueIdle()
+	if d := m.c.deliveries(a.ID); d.Counts["delivered"] != 2 {
+		t.Fatalf("deliveries: %+v", d)
+	}
+	// An edit of it fits too.
+	if code := m.c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": "Длинный текст (2)"}, nil, nil); code != 200 {
+		t.Fatalf("edit: %d", code)
+	}
+	m.c.waitQueueIdle()
+	if d := m.c.deliveries(a.ID); d.Counts["delivered"] != 4 || d.Counts["dead"] != 0 {
+		t.Fatalf("deliveries after the edit: %+v", d)
+	}
+}
+
+// Deleting an edited announcement leaves no readable text in any event
+// Crieur sent: the original and every edit are redacted.
+func TestMatrixDeleteRedactsEdits(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	a, _ := m.c.post(map[string]any{"title": "Secret plan", "body": "first text"}, nil)
+	room := m.rooms[0]
+	m.waitPost(t, room, "Secret plan")
+	for i, title := range []string{"Secret plan v2", "Secret plan v3"} {
+		m.c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": title}, nil, nil)
+		waitFor(t, 20*time.Second, "edit "+title, func() bool { return len(m.botMessages(t, room)) == i+2 })
+	}
+	m.c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil)
+	m.c.waitQueueIdle()
+	sent := m.botMessages(t, room)
+	if len(sent) != 3 {
+		t.Fatalf("%d bot events, want the original and two edits", len(sent))
+	}
+	for _, evt := range sent {
+		waitFor(t, 20*time.Second, "redaction of "+evt.ID.String(), func() bool {
+			got, err := m.reader.GetEvent(ctx, room, evt.ID)
+			return err == nil && got.Unsigned.RedactedBecause != nil && !strings.Contains(string(got.Content.VeryRaw), "Secret plan")
+		})
+	}
+}
+
+// URLs keep their @, real mentions are defused, user links are no pills.
+func TestMatrixLinksAndMentions(t *testing.T) {
+	m := newMatrixRig(t)
+	m.c.post(map[string]any{"title": "Links", "body": "Follow https://mastodon.social/@alice and all.@room, ask [Bob](https://matrix.to/#/@bob:localhost) or @carol:localhost."}, nil)
+	msg := m.waitPost(t, m.rooms[0], "Links").Content.AsMessage()
+	if !strings.Contains(msg.Body, "https://mastodon.social/@alice") || !strings.Contains(msg.FormattedBody, `href="https://mastodon.social/@alice"`) {
+		t.Errorf("the URL was broken: %q", msg.Body)
+	}
+	if strings.Contains(msg.Body, "@room") || strings.Contains(msg.FormattedBody, "@room") || strings.Contains(msg.Body, "@carol:") {
+		t.Errorf("mentions left: %q / %q", msg.Body, msg.FormattedBody)
+	}
+	if strings.Contains(msg.FormattedBody, "matrix.to") || !strings.Contains(msg.FormattedBody, "Bob") {
+		t.Errorf("a user link is left for clients to make a pill of: %s", msg.FormattedBody)
+	}
+	if msg.Mentions == nil || msg.Mentions.Room || len(msg.Mentions.UserIDs) != 0 {
+		t.Errorf("m.mentions = %+v", msg.Mentions)
+	}
+}
+
+// A room gets its messages in the order they were published, even after
+// the homeserver was down while they were.
+func TestMatrixOrderAfterOutage(t *testing.T) {
+	m := newMatrixRig(t, "CRIEUR_DELIVERY_RETRY_BASE=200ms", "CRIEUR_DELIVERY_RETRY_MAX=2s", "CRIEUR_DELIVERY_PARK_AFTER=1000")
+	m.d.Stop()
+	var titles []string
+	for i := range 5 {
+		title := fmt.Sprintf("Ordered %d", i)
+		a, _ := m.c.post(map[string]any{"title": title}, nil)
+		titles = append(titles, title)
+		if i == 0 {
+			waitFor(t, 10*time.Second, "a failed attempt of "+title, func() bool { return m.c.deliveries(a.ID).Counts["retrying"] >= 1 })
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // several retries each, their jitter spreading them
+	m.d.Start()
+	for _, room := range m.rooms {
+		m.waitPost(t, room, titles[len(titles)-1])
+		waitFor(t, 20*time.Second, "every message in "+room.String(), func() bool { return len(m.botMessages(t, room)) == len(titles) })
+		var got []string
+		for _, evt := range m.botMessages(t, room) {
+			got = append(got, strings.SplitN(evt.Content.AsMessage().Body, "\n", 2)[0])
+		}
+		for i, g := range got {
+			if !strings.HasSuffix(g, titles[i]) {
+				t.Fatalf("%s shows %v, want the order %v", room, got, titles)
+			}
+		}
+	}
+}
+
+// A kick is the room's decision: the bot stops posting there and does not
+// rejoin by itself (the room is public), says so in rooms_status, and
+// resumes once invited again.
+func TestMatrixKickIsRespected(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	public := m.rooms[1]
+	if _, err := m.reader.KickUser(ctx, public, &mautrix.ReqKickUser{UserID: userID("crieur"), Reason: "too noisy"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "rooms_status to show the kick", func() bool {
+		var acct map[string]any
+		m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
+		st, _ := acct["rooms_status"].(map[string]any)
+		s, _ := st[m.conf[1]].(string)
+		return strings.Contains(s, "kicked") && strings.Contains(s, "too noisy")
+	})
+	a, _ := m.c.post(map[string]any{"title": "After the kick"}, nil)
+	m.waitPost(t, m.rooms[0], "After the kick")
+	time.Sleep(2 * time.Second) // several retries at the test's pace
+	members, err := m.reader.JoinedMembers(ctx, public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, in := members.Joined[userID("crieur")]; in {
+		t.Fatal("the kicked bot rejoined the public room by itself")
+	}
+	for _, d := range m.c.deliveries(a.ID).Deliveries {
+		if d.Target == m.conf[1] && (d.State == "delivered" || !strings.Contains(d.LastError, "kicked")) {
+			t.Fatalf("delivery to the room the bot was kicked from: %+v", d)
+		}
+	}
+	if _, err := m.reader.InviteUser(ctx, public, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	m.waitPost(t, public, "After the kick")
+}
+
+// A wrong password says so; saving the set-up with a password again and
+// again leaves one device, not one per save.
+func TestMatrixLoginErrorsAndDevices(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	out := m.configure(t, map[string]any{"password": "wrong-password"}, 400)
+	if msg := fmt.Sprint(out["error"]); !strings.Contains(msg, "wrong user id or password") || strings.Contains(msg, "may not post") {
+		t.Errorf("wrong password: %q", msg)
+	}
+	for range 4 {
+		m.configure(t, map[string]any{"password": botPassword}, 200)
+	}
+	bot := m.d.login("crieur", botPassword)
+	devices, err := bot.GetDevicesInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours []string
+	for _, d := range devices.Devices {
+		if strings.HasPrefix(d.DisplayName, "Crieur") {
+			ours = append(ours, d.DeviceID.String())
+		}
+	}
+	if len(ours) != 1 {
+		t.Errorf("%d devices of Crieur's after 5 saves with a password, want 1: %+v", len(ours), devices.Devices)
+	}
+	// The set-up still works with the last token.
+	m.c.post(map[string]any{"title": "Still posting"}, nil)
+	m.waitPost(t, m.rooms[0], "Still posting")
+}
+
+// rooms_status lists the configured rooms only, and an unknown alias is
+// reported as such.
+func TestMatrixRoomStatus(t *testing.T) {
+	m := newMatrixRig(t)
+	m.conf = []string{m.conf[0], "#nowhere:" + dendriteServer}
+	out := m.configure(t, map[string]any{"password": botPassword}, 200)
+	st, _ := out["rooms_status"].(map[string]any)
+	if len(st) != 2 || st[m.conf[0]] != "ok" || !strings.Contains(fmt.Sprint(st[m.conf[1]]), "no such room") {
+		t.Fatalf("rooms_status = %v", st)
+	}
+}
+
+// A removed reaction leaves the interactions; a reply is kept without the
+// quote of the announcement that clients add.
+func TestMatrixRedactedReactionAndQuotedReply(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	a, _ := m.c.post(map[string]any{"title": "Picnic"}, nil)
+	evt := m.waitPost(t, m.rooms[0], "Picnic")
+	reaction, err := m.reader.SendReaction(ctx, m.rooms[0], evt.ID, "🎉")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := &event.MessageEventContent{MsgType: event.MsgText,
+		Body:          fmt.Sprintf("> <%s> Event: Picnic\n> more\n\nI bring bread", userID("crieur")),
+		Format:        event.FormatHTML,
+		FormattedBody: "<mx-reply><blockquote>Event: Picnic</blockquote></mx-reply>I bring bread"}
+	reply.RelatesTo = (&event.RelatesTo{}).SetReplyTo(evt.ID)
+	if _, err := m.reader.SendMessageEvent(ctx, m.rooms[0], event.EventMessage, reply); err != nil {
+		t.Fatal(err)
+	}
+	interactions := func() map[string]string {
+		var inter []map[string]any
+		m.c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+		out := map[string]string{}
+		for _, in := range inter {
+			out[in["kind"].(string)] = fmt.Sprint(in["content"])
+		}
+		return out
+	}
+	waitFor(t, 20*time.Second, "the reaction and the reply", func() bool { return len(interactions()) == 2 })
+	if got := interactions()["reply"]; got != "I bring bread" {
+		t.Errorf("reply stored as %q", got)
+	}
+	if _, err := m.reader.RedactEvent(ctx, m.rooms[0], reaction.EventID, mautrix.ReqRedact{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the redacted reaction to leave", func() bool {
+		in := interactions()
+		_, has := in["reaction"]
+		return !has && in["reply"] != ""
+	})
+}
