@@ -308,7 +308,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 		// or a resubmitted page does not publish twice.
 		a, _, err := e.svc.Create(r.Context(), b, d, r.PostFormValue("key"))
 		if err == nil {
-			http.Redirect(w, r, "/edit?done="+url.QueryEscape("Published: "+a.Title), http.StatusSeeOther)
+			http.Redirect(w, r, "/edit?done="+url.QueryEscape(withWarnings("Published: "+a.Title, e.svc.Warnings(r.Context(), b, a))), http.StatusSeeOther)
 			return
 		}
 		errs = e.formErrors(w, r, err)
@@ -393,9 +393,9 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 	f.ID = a.ID
 	d, errs := f.draft(e.loc)
 	if errs == nil {
-		_, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error { *cur = d; return nil })
+		a, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error { *cur = d; return nil })
 		if err == nil {
-			http.Redirect(w, r, "/edit?done="+url.QueryEscape("Updated: "+d.Title), http.StatusSeeOther)
+			http.Redirect(w, r, "/edit?done="+url.QueryEscape(withWarnings("Updated: "+d.Title, e.svc.Warnings(r.Context(), b, a))), http.StatusSeeOther)
 			return
 		}
 		if errs = e.formErrors(w, r, err); errs == nil {
@@ -427,4 +427,13 @@ func newFormKey() string {
 func (e *Editor) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	e.log.ErrorContext(r.Context(), "editor", "path", r.URL.Path, "err", err)
 	http.Error(w, "Something went wrong on our side; what you typed was not saved. Please try again.", http.StatusInternalServerError)
+}
+
+// withWarnings adds what destinations will change (a text cut for Matrix)
+// to the notice an editor sees after saving.
+func withWarnings(notice string, warnings []string) string {
+	for _, w := range warnings {
+		notice += ". " + w
+	}
+	return notice
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"crieur/board"
@@ -144,6 +145,11 @@ type Deliverer struct {
 	Client    *http.Client
 	Keys      KeySource
 	UserAgent string
+
+	// rfc9421 remembers the hosts that refused a draft-cavage signature
+	// and accepted an RFC 9421 one: they get RFC 9421 first from then on.
+	// Every other host gets draft-cavage, which every server reads.
+	rfc9421 sync.Map // host -> true
 }
 
 // Handle implements delivery.Handler.
@@ -161,23 +167,53 @@ func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
 		// fix: the deliveries wait for it rather than die.
 		return delivery.Local(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Inbox, bytes.NewReader(p.Activity))
+	host := delivery.HostOf(p.Inbox)
+	_, modern := d.rfc9421.Load(host)
+	resp, err := d.post(ctx, p, key, modern)
 	if err != nil {
-		return delivery.Permanent(fmt.Errorf("bad inbox %q: %w", p.Inbox, err))
+		return err
 	}
-	req.Header.Set("Content-Type", contentTypeAP)
-	req.Header.Set("Accept", contentTypeAP)
-	req.Header.Set("User-Agent", d.UserAgent)
-	if err := signRequest(req, key, p.KeyID, p.Activity); err != nil {
-		return delivery.Permanent(err)
-	}
-	resp, err := d.Client.Do(req)
-	if err != nil {
-		return classifyNetError(err)
+	// A 401 asking for RFC 9421 (Accept-Signature) gets one more knock
+	// signed that way; what works is remembered for the host.
+	if resp.StatusCode == http.StatusUnauthorized && !modern && resp.Header.Get("Accept-Signature") != "" {
+		resp.Body.Close()
+		if resp, err = d.post(ctx, p, key, true); err != nil {
+			return err
+		}
+		if resp.StatusCode < 300 {
+			d.rfc9421.Store(host, true)
+		}
+	} else if resp.StatusCode == http.StatusUnauthorized && modern {
+		d.rfc9421.Delete(host) // it changed its mind: back to draft-cavage
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	return classifyStatus(resp, snippet)
+}
+
+// post sends one signed POST of p's activity: RFC 9421 when modern, else
+// draft-cavage.
+func (d *Deliverer) post(ctx context.Context, p deliverPayload, key *rsa.PrivateKey, modern bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Inbox, bytes.NewReader(p.Activity))
+	if err != nil {
+		return nil, delivery.Permanent(fmt.Errorf("bad inbox %q: %w", p.Inbox, err))
+	}
+	req.Header.Set("Content-Type", contentTypeAP)
+	req.Header.Set("Accept", contentTypeAP)
+	req.Header.Set("User-Agent", d.UserAgent)
+	if modern {
+		err = sign9421(req, key, p.KeyID, p.Activity, time.Now())
+	} else {
+		err = signRequest(req, key, p.KeyID, p.Activity)
+	}
+	if err != nil {
+		return nil, delivery.Permanent(err)
+	}
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return nil, classifyNetError(err)
+	}
+	return resp, nil
 }
 
 // classifyNetError retries what may heal (timeouts, refused connections)

@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,17 +11,19 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// sign9421 signs r as Fedify 2.x does (RFC 9421, rsa-v1_5-sha256 or
+// signLikeFedify signs r as Fedify 2.x does (RFC 9421, rsa-v1_5-sha256 or
 // ed25519, covering @method @target-uri @authority host date
 // content-digest), from the peer's side: url is what it sent to.
-func sign9421(t *testing.T, r *http.Request, url string, key crypto.Signer, keyID string, body []byte, components []string, created time.Time) {
+func signLikeFedify(t *testing.T, r *http.Request, url string, key crypto.Signer, keyID string, body []byte, components []string, created time.Time) {
 	t.Helper()
 	sum := sha256.Sum256(body)
 	r.Header.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
@@ -79,7 +82,7 @@ func TestRFC9421Verify(t *testing.T) {
 	newReq := func(key crypto.Signer, components []string, created time.Time) *http.Request {
 		r := httptest.NewRequest("POST", url, bytes.NewReader(body))
 		r.Host = "board.example"
-		sign9421(t, r, url, key, "https://peer.example/users/alice#main-key", body, components, created)
+		signLikeFedify(t, r, url, key, "https://peer.example/users/alice#main-key", body, components, created)
 		return r
 	}
 	check := func(r *http.Request, pub crypto.PublicKey, b []byte) error {
@@ -155,5 +158,78 @@ func TestInboxRefusalAsksForASignature(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("Accept-Signature"), `"content-digest"`) {
 		t.Fatalf("%d, Accept-Signature %q", resp.StatusCode, resp.Header.Get("Accept-Signature"))
+	}
+}
+
+type oneKey struct{ key *rsa.PrivateKey }
+
+func (k oneKey) PrivateKey(context.Context, string) (*rsa.PrivateKey, error) { return k.key, nil }
+
+// A host that accepts only RFC 9421 gets a second knock signed that way,
+// then RFC 9421 first; a host that reads draft-cavage gets only that.
+func TestDelivererRemembersWhatEachHostAccepts(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	type seen struct{ rfc9421, ok bool }
+	var mu sync.Mutex
+	var modernOnly, cavageOnly []seen
+	modern := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ok := false
+		if isRFC9421(r) {
+			m, err := parse9421(r)
+			if err == nil {
+				err = check9421(m, r, body, time.Now())
+			}
+			var base string
+			if err == nil {
+				base, err = base9421(m, r, "http")
+			}
+			if err == nil {
+				err = verify9421(m, base, &key.PublicKey)
+			}
+			ok = err == nil
+			if err != nil {
+				t.Logf("RFC 9421 refused: %v", err)
+			}
+		}
+		mu.Lock()
+		modernOnly = append(modernOnly, seen{isRFC9421(r), ok})
+		mu.Unlock()
+		if !ok {
+			w.Header().Set("Accept-Signature", acceptSignature)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer modern.Close()
+	classic := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ok := !isRFC9421(r) && checkSignedParts(r, body, time.Now()) == nil && verifySignature(r, &key.PublicKey) == nil
+		mu.Lock()
+		cavageOnly = append(cavageOnly, seen{isRFC9421(r), ok})
+		mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer classic.Close()
+	d := &Deliverer{Client: http.DefaultClient, Keys: oneKey{key}, UserAgent: "test"}
+	for i := range 2 {
+		for _, inbox := range []string{modern.URL + "/inbox", classic.URL + "/inbox"} {
+			job, _ := DeliveryJob(fmt.Sprintf("j%d", i), 1, "news", "https://here.example/boards/news#main-key", inbox, map[string]any{"type": "Create", "n": i})
+			if err := d.Handle(context.Background(), job); err != nil {
+				t.Fatalf("delivery %d to %s: %v", i, inbox, err)
+			}
+		}
+	}
+	want := []seen{{false, false}, {true, true}, {true, true}}
+	if fmt.Sprint(modernOnly) != fmt.Sprint(want) {
+		t.Errorf("RFC 9421-only host saw %v, want %v", modernOnly, want)
+	}
+	if fmt.Sprint(cavageOnly) != fmt.Sprint([]seen{{false, true}, {false, true}}) {
+		t.Errorf("draft-cavage host saw %v", cavageOnly)
 	}
 }

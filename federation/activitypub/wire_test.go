@@ -409,3 +409,57 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 		t.Fatalf("pinning a deleted announcement: %v", err)
 	}
 }
+
+// The actor and the Accept of a follow, read as plain JSON: Mastodon's
+// account parser wants single strings where it shows a value.
+func TestWireShapeActorAndAccept(t *testing.T) {
+	s, hs, _ := newTestServer(t)
+	_, _, body := get(t, hs.URL+"/boards/news", contentTypeAP)
+	var actor map[string]any
+	json.Unmarshal(body, &actor)
+	id := hs.URL + "/boards/news"
+	str := func(m map[string]any, k string) string {
+		v, ok := m[k].(string)
+		if !ok {
+			t.Errorf("actor %s is %T, not a string", k, m[k])
+		}
+		return v
+	}
+	if actor["type"] != "Organization" || str(actor, "id") != id || str(actor, "preferredUsername") != "news" || str(actor, "name") != "News" ||
+		str(actor, "inbox") != id+"/inbox" || str(actor, "outbox") != id+"/outbox" || str(actor, "followers") != id+"/followers" ||
+		str(actor, "featured") != id+"/featured" || str(actor, "url") != id {
+		t.Errorf("actor: %s", body)
+	}
+	if sum := str(actor, "summary"); !strings.HasPrefix(sum, "<p>") {
+		t.Errorf("summary %q is not HTML", sum)
+	}
+	if p := str(actor, "published"); !msTimeRe.MatchString(p) {
+		t.Errorf("published %q", p)
+	}
+	ep, _ := actor["endpoints"].(map[string]any)
+	pk, _ := actor["publicKey"].(map[string]any)
+	icon, _ := actor["icon"].(map[string]any)
+	if ep["sharedInbox"] != hs.URL+"/inbox" || pk["id"] != id+"#main-key" || pk["owner"] != id || icon["type"] != "Image" {
+		t.Errorf("endpoints %v, publicKey %v, icon %v", ep, pk, icon)
+	}
+	if u, ok := icon["url"].(string); !ok || u != id+"/icon.png" {
+		t.Errorf("icon url %v is not the PNG's URL as a string", icon["url"])
+	}
+	if actor["manuallyApprovesFollowers"] != false || actor["discoverable"] != true {
+		t.Errorf("follow and discovery flags: %v %v", actor["manuallyApprovesFollowers"], actor["discoverable"])
+	}
+
+	follow := `{"@context":"https://www.w3.org/ns/activitystreams","id":"https://peer.example/follows/1","type":"Follow","actor":"https://peer.example/users/a","object":"` + id + `","signature":{"type":"RsaSignature2017"}}`
+	acc := s.accept("news", json.RawMessage(follow), "https://peer.example/follows/1", "https://peer.example/users/a")
+	raw, _ := json.Marshal(acc)
+	var got map[string]any
+	json.Unmarshal(raw, &got)
+	obj, _ := got["object"].(map[string]any)
+	if got["type"] != "Accept" || got["actor"] != id || !strings.HasPrefix(fmt.Sprint(got["id"]), id+"/") ||
+		obj["id"] != "https://peer.example/follows/1" || obj["type"] != "Follow" || obj["actor"] != "https://peer.example/users/a" || obj["object"] != id {
+		t.Errorf("Accept: %s", raw)
+	}
+	if _, ok := obj["signature"]; ok {
+		t.Errorf("the Accept embeds the follower's LD signature")
+	}
+}
