@@ -346,7 +346,7 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 		sum := sha256.Sum256(raw)
 		reqHash = hex.EncodeToString(sum[:])
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // as stored
 	a.Board, a.Version, a.CreatedAt, a.UpdatedAt = b.Name, 1, now, now
 	existing, err := s.store.insertAnnouncement(ctx, b.ID, &a, idemKey, reqHash)
 	if err != nil {
@@ -375,8 +375,14 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 		return a, err
 	}
 	prev := a.Version
+	before, _ := json.Marshal(DraftOf(a))
 	if err := s.build(d, &a); err != nil {
 		return a, err
+	}
+	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) {
+		// A save that changes nothing changes nothing: no new version,
+		// no Update to followers and rooms.
+		return s.store.Announcement(ctx, b.ID, id)
 	}
 	a.Version = prev + 1
 	// Federation peers compare updated timestamps at the millisecond

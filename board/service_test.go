@@ -218,3 +218,32 @@ func TestDeliveredIsFinal(t *testing.T) {
 		t.Fatalf("deliveries = %+v %v, want delivered after 2 attempts", ds, err)
 	}
 }
+
+// A save that changes nothing bumps no version and sends nothing.
+func TestUnchangedSaveChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, _ := NewStore(ctx, db)
+	svc := NewService(store, nil)
+	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("", 3600))
+	a, _, err := svc.Create(ctx, b, Draft{Kind: KindEvent, Title: " Party ", Body: "Come", Tags: []string{"#fun"}, Event: &Event{Start: start}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Update(ctx, b, a.ID, func(*Draft) error { return nil })
+	if err != nil || got.Version != 1 || !got.UpdatedAt.Equal(a.UpdatedAt) {
+		t.Fatalf("unchanged save: version %d, updated %v (was %v), %v", got.Version, got.UpdatedAt, a.UpdatedAt, err)
+	}
+	if n, _ := store.CountPendingOutbox(ctx); n != 1 {
+		t.Fatalf("%d outbox rows after an unchanged save, want the Create only", n)
+	}
+	got, _ = svc.Update(ctx, b, a.ID, func(d *Draft) error { d.Title = "Party!"; return nil })
+	if got.Version != 2 {
+		t.Fatalf("a real edit: version %d", got.Version)
+	}
+}

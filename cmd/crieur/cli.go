@@ -68,6 +68,7 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	service := fs.String("service", "", "outage: the service")
 	from := fs.String("from", "", "outage: start (RFC 3339)")
 	until := fs.String("until", "", "outage: expected end (RFC 3339)")
+	pin := fs.Bool("pin", false, "pin it: shown first on the board and on its fediverse profile")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur post [options] [FILE|-]\nThe body is Markdown from FILE or standard input. The token comes from CRIEUR_TOKEN.")
 		fs.PrintDefaults()
@@ -142,19 +143,56 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if err != nil {
 		return err
 	}
-	url := strings.TrimSuffix(*server, "/") + "/api/v1/boards/" + *boardName + "/announcements"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	headers := map[string]string{}
 	if *idem != "" {
-		req.Header.Set("Idempotency-Key", *idem)
+		headers["Idempotency-Key"] = *idem
+	}
+	resp, respBody, err := callAPI(ctx, *server, token, http.MethodPost, "/api/v1/boards/"+*boardName+"/announcements", payload, headers)
+	if err != nil {
+		return fmt.Errorf("server refused the announcement: %w", err)
+	}
+	var a board.Announcement
+	if err := json.Unmarshal(respBody, &a); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	verb := "posted"
+	if resp.Header.Get("Idempotent-Replayed") == "true" {
+		verb = "already posted"
+	}
+	fmt.Fprintf(stdout, "%s announcement %d on %s: %s\n", verb, a.ID, a.Board, a.Title)
+	for _, w := range a.Warnings {
+		fmt.Fprintf(stdout, "note: %s\n", w)
+	}
+	if *pin {
+		if _, _, err := callAPI(ctx, *server, token, http.MethodPut, fmt.Sprintf("/api/v1/boards/%s/announcements/%d/pin", *boardName, a.ID), nil, nil); err != nil {
+			return fmt.Errorf("posted, but could not pin it: %w", err)
+		}
+		fmt.Fprintf(stdout, "pinned announcement %d\n", a.ID)
+	}
+	return nil
+}
+
+// callAPI calls the admin API of server with token; an answer of 300 or
+// more is an error that says what the server said, field by field.
+func callAPI(ctx context.Context, server, token, method, path string, body []byte, headers map[string]string) (*http.Response, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(server, "/")+path, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return fmt.Errorf("reach %s: %w", *server, err)
+		return nil, nil, fmt.Errorf("reach %s: %w", server, err)
 	}
 	defer resp.Body.Close()
 	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -176,17 +214,44 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		for _, k := range keys {
 			msg += fmt.Sprintf("\n  %s: %s", k, e.Fields[k])
 		}
-		return fmt.Errorf("server refused the announcement (%d): %s", resp.StatusCode, msg)
+		return resp, respBody, fmt.Errorf("(%d) %s", resp.StatusCode, msg)
 	}
-	var a board.Announcement
-	if err := json.Unmarshal(respBody, &a); err != nil {
-		return fmt.Errorf("unexpected answer: %w", err)
+	return resp, respBody, nil
+}
+
+// pinCmd pins an announcement (or with --unpin stops pinning it).
+func pinCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("pin", flag.ContinueOnError)
+	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
+	boardName := fs.String("board", "news", "board of the announcement")
+	unpin := fs.Bool("unpin", false, "stop pinning it")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur pin [--unpin] [--board NAME] ID\nPinned announcements show first on the board and on its fediverse profile. The token comes from CRIEUR_TOKEN.")
+		fs.PrintDefaults()
 	}
-	verb := "posted"
-	if resp.Header.Get("Idempotent-Replayed") == "true" {
-		verb = "already posted"
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "%s announcement %d on %s: %s\n", verb, a.ID, a.Board, a.Title)
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if fs.NArg() != 1 || err != nil || id <= 0 {
+		fs.Usage()
+		return errors.New("give the announcement's number, e.g. crieur pin 12")
+	}
+	token := envValue(env, "CRIEUR_TOKEN")
+	if token == "" {
+		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
+	}
+	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
+		*server = v
+	}
+	method, done := http.MethodPut, "pinned"
+	if *unpin {
+		method, done = http.MethodDelete, "unpinned"
+	}
+	if _, _, err := callAPI(ctx, *server, token, method, fmt.Sprintf("/api/v1/boards/%s/announcements/%d/pin", *boardName, id), nil, nil); err != nil {
+		return fmt.Errorf("%s announcement %d: %w", strings.TrimSuffix(done, "ned"), id, err)
+	}
+	fmt.Fprintf(stdout, "%s announcement %d on %s\n", done, id, *boardName)
 	return nil
 }
 

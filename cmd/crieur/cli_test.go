@@ -95,6 +95,30 @@ func TestZeroConfigServe(t *testing.T) {
 	if out, err := post("x", "--kind", "call", "--role", "cook:2"); err == nil || !strings.Contains(out, "title: is required") || !strings.Contains(out, "call.contact") {
 		t.Fatalf("invalid post: %v %s", err, out)
 	}
+
+	// crieur post --pin and crieur pin.
+	if out, err := post("Now open.", "--title", "Campaign", "--pin"); err != nil || !strings.Contains(out, "pinned announcement 2") {
+		t.Fatalf("post --pin: %v %s", err, out)
+	}
+	pin := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, append([]string{"pin"}, args...)...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+token, "CRIEUR_SERVER="+c.URL)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if out, err := pin("--unpin", "2"); err != nil || !strings.Contains(out, "unpinned announcement 2") {
+		t.Fatalf("unpin: %v %s", err, out)
+	}
+	if out, err := pin("99"); err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("pin of a missing announcement: %v %s", err, out)
+	}
+	var pinned []map[string]any
+	c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &pinned)
+	for _, a := range pinned {
+		if a["pinned"] == true {
+			t.Fatalf("still pinned after unpin: %v", a)
+		}
+	}
 }
 
 // Commands that read a data directory do not make an empty one when

@@ -43,6 +43,7 @@ Usage:
   crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
   crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
+  crieur pin   [--unpin] [--board NAME] ID
   crieur board create NAME [--display-name TEXT] [--summary TEXT]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return deliveriesCmd(ctx, args[1:], stdout, env)
 	case "post":
 		return post(ctx, args[1:], stdin, stdout, env)
+	case "pin":
+		return pinCmd(ctx, args[1:], stdout, env)
 	case "board":
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":
