@@ -396,21 +396,8 @@ func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag stri
 	if tag != "" {
 		pattern = `%"` + strings.ToLower(tag) + `"%`
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
 		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? AND LOWER(a.tags) LIKE ? ORDER BY a.id DESC LIMIT ?`, boardID, before, pattern, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Announcement
-	for rows.Next() {
-		a, err := scanAnnouncement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // CountAnnouncements counts a board's live announcements (0 boardID: all boards).
@@ -570,8 +557,12 @@ func (s *Store) setPinned(ctx context.Context, boardID, id int64, pin bool, now 
 
 // Pinned lists a board's pinned live announcements, most recently pinned first.
 func (s *Store) Pinned(ctx context.Context, boardID int64) ([]Announcement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
 		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.pinned_at IS NOT NULL ORDER BY a.pinned_at DESC LIMIT 20`, boardID)
+}
+
+func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...any) ([]Announcement, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

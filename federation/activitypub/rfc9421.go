@@ -184,6 +184,11 @@ func checkContentDigest(values []string, body []byte) error {
 // base9421 builds the signature base (RFC 9421 §2.5). scheme is how the
 // peer reached us (https behind a proxy), which @target-uri includes.
 func base9421(m message9421, r *http.Request, scheme string) (string, error) {
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host // an outgoing request
+	}
+	host = strings.ToLower(host)
 	var b strings.Builder
 	for _, c := range m.components {
 		var v string
@@ -191,9 +196,9 @@ func base9421(m message9421, r *http.Request, scheme string) (string, error) {
 		case "@method":
 			v = r.Method
 		case "@target-uri":
-			v = scheme + "://" + strings.ToLower(r.Host) + r.URL.RequestURI()
+			v = scheme + "://" + host + r.URL.RequestURI()
 		case "@authority":
-			v = strings.ToLower(r.Host)
+			v = host
 		case "@scheme":
 			v = scheme
 		case "@path":
@@ -208,7 +213,7 @@ func base9421(m message9421, r *http.Request, scheme string) (string, error) {
 			}
 			vals := r.Header.Values(c)
 			if c == "host" && len(vals) == 0 {
-				vals = []string{r.Host} // Go moves Host out of the header map
+				vals = []string{host} // Go moves Host out of the header map
 			}
 			if len(vals) == 0 {
 				return "", sigErr("signature %s covers header %s, which the request lacks", m.label, c)
@@ -275,27 +280,11 @@ func sign9421(r *http.Request, key *rsa.PrivateKey, keyID string, body []byte, n
 	for _, it := range list.Items {
 		m.components = append(m.components, it.Value.(string))
 	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
+	base, err := base9421(m, r, r.URL.Scheme)
+	if err != nil {
+		return err
 	}
-	var base strings.Builder
-	for _, c := range m.components {
-		var v string
-		switch c {
-		case "@method":
-			v = r.Method
-		case "@target-uri":
-			v = r.URL.String()
-		case "@authority":
-			v = strings.ToLower(host)
-		default:
-			v = r.Header.Get(c)
-		}
-		fmt.Fprintf(&base, "%q: %s\n", c, v)
-	}
-	fmt.Fprintf(&base, "\"@signature-params\": %s", params)
-	h := sha256.Sum256([]byte(base.String()))
+	h := sha256.Sum256([]byte(base))
 	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:])
 	if err != nil {
 		return fmt.Errorf("sign request: %w", err)

@@ -193,50 +193,54 @@ func Render(a board.Announcement, link string, msgtype event.MessageType, origin
 		c := build(message{a: a, link: link, msgtype: msgtype, body: md, bodyHTML: h, cut: true})
 		return c, fits(c), nil
 	}
-	// Keep as many whole paragraphs as fit (binary search: the cost of a
-	// rendering grows with the text).
+	// Keep as many whole paragraphs as fit; if not even the first one
+	// does, cut it at a word.
 	paras := splitParagraphs(a.Body)
-	lo, hi := 0, len(paras) // paras[:lo] fit; paras[:hi+1] do not
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		_, ok, err := try(strings.Join(paras[:mid], "\n\n"))
+	keep, err := largest(len(paras), func(n int) (bool, error) {
+		_, ok, err := try(strings.Join(paras[:n], "\n\n"))
+		return ok, err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	md := strings.Join(paras[:keep], "\n\n")
+	if keep == 0 && len(paras) > 0 {
+		words := strings.Fields(paras[0])
+		n, err := largest(len(words), func(n int) (bool, error) {
+			_, ok, err := try(strings.Join(words[:n], " ") + " …")
+			return ok, err
+		})
 		if err != nil {
 			return nil, false, err
 		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid - 1
+		if n > 0 {
+			md = strings.Join(words[:n], " ") + " …"
 		}
-	}
-	if lo > 0 {
-		c, _, err := try(strings.Join(paras[:lo], "\n\n"))
-		return c, true, err
-	}
-	// Not even the first paragraph fits: cut it at a word.
-	words := strings.Fields(paras[0])
-	lo, hi = 0, len(words)
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		_, ok, err := try(strings.Join(words[:mid], " ") + " …")
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	md := ""
-	if lo > 0 {
-		md = strings.Join(words[:lo], " ") + " …"
 	}
 	c, ok, err := try(md)
 	if err == nil && !ok {
 		err = fmt.Errorf("announcement %d does not fit in a Matrix event even without its text", a.ID)
 	}
 	return c, true, err
+}
+
+// largest finds the largest n in [0, limit] for which fits(n) holds, fits
+// being monotonic and true at 0; a binary search, since each call renders.
+func largest(limit int, fits func(int) (bool, error)) (int, error) {
+	lo, hi := 0, limit
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		ok, err := fits(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
 }
 
 // splitParagraphs splits Markdown at blank lines.
