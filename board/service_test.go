@@ -247,3 +247,48 @@ func TestUnchangedSaveChangesNothing(t *testing.T) {
 		t.Fatalf("a real edit: version %d", got.Version)
 	}
 }
+
+// A store made before the versioned migrations (schema only, user_version
+// 0) upgrades in place and keeps its data; opening it again changes nothing.
+func TestMigratesAnOldStore(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, stmt := range []string{
+		`INSERT INTO boards (id, name, display_name, private_key_pem, public_key_pem, created_at) VALUES (1, 'news', 'News', 'k', 'p', 0)`,
+		`INSERT INTO announcements (id, board_id, kind, title, body, body_html, tags, content_warning, language, details, version, created_at, updated_at)
+			VALUES (1, 1, 'news', 'Old post', '', '', '[]', '', '', '{}', 1, 0, 0)`,
+		`INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, content, created_at) VALUES (1, 1, 'reply', 'https://a.example/u', 'https://a.example/c/1', 'hi', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		store, err := NewStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := store.Announcement(ctx, 1, 1)
+		if err != nil || a.Title != "Old post" || a.Pinned {
+			t.Fatalf("old announcement after migration: %+v %v", a, err)
+		}
+		in, err := store.Interactions(ctx, 1)
+		if err != nil || len(in) != 1 || in[0].Content != "hi" {
+			t.Fatalf("old interaction after migration: %+v %v", in, err)
+		}
+		var v int
+		db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+		if v != len(migrations) {
+			t.Fatalf("schema version %d, want %d", v, len(migrations))
+		}
+	}
+}

@@ -71,6 +71,8 @@ var migrations = []string{
 	// the Create's id kept aside.
 	`ALTER TABLE interactions ADD COLUMN object_id TEXT NOT NULL DEFAULT ''`,
 	`CREATE INDEX IF NOT EXISTS interactions_object ON interactions(object_id) WHERE object_id <> ''`,
+	// 4: deliveries still to make to one destination (a room's order).
+	`CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries(target, state) WHERE state IN ('pending', 'retrying')`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
