@@ -165,6 +165,23 @@ func (s *Server) forgetGoneActor(ctx context.Context, r *http.Request, body []by
 // verify checks the HTTP signature of an inbox POST and returns the key's
 // owner. A failed verification re-fetches the key once, since keys rotate.
 func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (string, error) {
+	// The signature covers the host the sender meant: a request signed
+	// for another server is not for us.
+	if !strings.EqualFold(r.Host, s.urls.Host()) {
+		return "", sigErr("request is for host %q, not %q", r.Host, s.urls.Host())
+	}
+	owner, err := s.verifySignature(ctx, r, body)
+	if err != nil {
+		return "", err
+	}
+	if !s.replays.firstTime(r.Header.Get("Signature"), time.Now()) {
+		return "", sigErr("this signed request was already received (a replay)")
+	}
+	return owner, nil
+}
+
+// verifySignature checks either kind of signature and returns the key's owner.
+func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []byte) (string, error) {
 	if isRFC9421(r) {
 		return s.verify9421(ctx, r, body)
 	}

@@ -57,6 +57,8 @@ type Server struct {
 	version string
 	log     *slog.Logger
 
+	replays *replayCache
+
 	iconMu sync.Mutex
 	icons  map[string][]byte
 }
@@ -72,7 +74,7 @@ func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer
 	s := &Server{
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
-		icons: map[string][]byte{},
+		icons: map[string][]byte{}, replays: newReplayCache(200_000),
 	}
 	s.fetch = &fetcher{
 		client: NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),

@@ -56,13 +56,29 @@ func sigErr(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errSignature, fmt.Sprintf(format, a...))
 }
 
-// signedHeaders returns the headers parameter of the Signature header.
-func signedHeaders(sig string) []string {
+// signatureParams reads the Signature header's parameters. A parameter
+// given twice is refused: the signature library reads the last one, and a
+// check of the first would then not be a check of what was verified.
+func signatureParams(sig string) (map[string]string, error) {
+	params := map[string]string{}
 	for _, part := range splitParams(sig) {
 		k, v, ok := strings.Cut(part, "=")
-		if ok && strings.TrimSpace(k) == "headers" {
-			return strings.Fields(strings.ToLower(strings.Trim(strings.TrimSpace(v), `"`)))
+		if !ok {
+			continue
 		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if _, dup := params[k]; dup {
+			return nil, sigErr("Signature header has %s twice", k)
+		}
+		params[k] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return params, nil
+}
+
+// signedHeaders returns the headers parameter of the Signature header.
+func signedHeaders(params map[string]string) []string {
+	if h, ok := params["headers"]; ok {
+		return strings.Fields(strings.ToLower(h))
 	}
 	// The draft's default when headers is absent is date alone, which
 	// protects nothing we need.
@@ -93,7 +109,11 @@ func checkSignedParts(r *http.Request, body []byte, now time.Time) error {
 	if sig == "" {
 		return sigErr("request is not signed (no Signature header)")
 	}
-	signed := signedHeaders(sig)
+	params, err := signatureParams(sig)
+	if err != nil {
+		return err
+	}
+	signed := signedHeaders(params)
 	for _, h := range postHeaders {
 		found := false
 		for _, s := range signed {

@@ -1,0 +1,52 @@
+package activitypub
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// replayCache remembers the signatures of accepted inbox requests for as
+// long as their Date is acceptable: the same signed request sent again
+// (a replay, by whoever saw it) is refused instead of acted on twice.
+type replayCache struct {
+	mu   sync.Mutex
+	seen map[[32]byte]time.Time // signature digest -> when it may be forgotten
+	max  int
+}
+
+func newReplayCache(max int) *replayCache {
+	return &replayCache{seen: map[[32]byte]time.Time{}, max: max}
+}
+
+// firstTime records signature and reports whether it was not seen before.
+func (c *replayCache) firstTime(signature string, now time.Time) bool {
+	key := sha256.Sum256([]byte(signature))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until, ok := c.seen[key]; ok && now.Before(until) {
+		return false
+	}
+	if len(c.seen) >= c.max {
+		for k, until := range c.seen {
+			if !now.Before(until) {
+				delete(c.seen, k)
+			}
+		}
+		if len(c.seen) >= c.max {
+			// Still full of live entries: a flood. Forget the oldest half
+			// rather than grow without bound; a replay then needs the
+			// flood to outlast it.
+			cut := now.Add(maxClockSkew)
+			for k, until := range c.seen {
+				if until.Before(cut) {
+					delete(c.seen, k)
+				}
+			}
+		}
+	}
+	// A signature stays acceptable while its Date is within the skew on
+	// either side of now.
+	c.seen[key] = now.Add(2 * maxClockSkew)
+	return true
+}
