@@ -7,7 +7,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,4 +264,35 @@ func TestMatrixRedactedReactionAndQuotedReply(t *testing.T) {
 		_, has := in["reaction"]
 		return !has && in["reply"] != ""
 	})
+}
+
+// The Matrix set-up names a homeserver: it is an outbound request like any
+// other, through the SSRF guard, and what answers is never echoed.
+func TestMatrixSetUpIsNoSSRFOracle(t *testing.T) {
+	var hits atomic.Int64
+	secret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if strings.Contains(r.URL.Path, "whoami") {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		w.Write([]byte(`SECRET-METADATA {"AccessKeyId":"AKIA-SECRET"}`))
+	}))
+	defer secret.Close()
+	put := func(c *crieurProc) (int, string) {
+		var out map[string]any
+		code := c.api("PUT", "/api/v1/boards/news/matrix", map[string]any{"homeserver": secret.URL, "user_id": "@bot:example.org",
+			"access_token": "whatever", "rooms": []string{"!r:example.org"}}, nil, &out)
+		return code, fmt.Sprint(out)
+	}
+	guarded := startCrieur(t, t.TempDir(), 0, "CRIEUR_ALLOW_PRIVATE_ADDRESSES=false")
+	code, out := put(guarded)
+	if code != 400 || !strings.Contains(out, "not allowed") || hits.Load() != 0 {
+		t.Fatalf("a loopback homeserver with the guard on: %d %s, %d requests reached it", code, out, hits.Load())
+	}
+	// Even where private addresses are allowed, the answer's body stays out.
+	open := startCrieur(t, t.TempDir(), 0)
+	code, out = put(open)
+	if code != 400 || strings.Contains(out, "SECRET") || hits.Load() == 0 {
+		t.Fatalf("the remote body came back: %d %s", code, out)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
 	"crieur/federation/matrix"
+	"crieur/federation/outbound"
 )
 
 // redisPrefix namespaces every key Crieur keeps in Redis.
@@ -97,7 +98,7 @@ func newPool(cfg config.Config, q delivery.Queue, handlers map[string]delivery.H
 
 func newDeliverer(cfg config.Config, keys activitypub.KeySource) *activitypub.Deliverer {
 	return &activitypub.Deliverer{
-		Client:    activitypub.NewHTTPClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses),
+		Client:    outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses),
 		Keys:      keys,
 		UserAgent: fmt.Sprintf("Crieur/%s (+%s)", version, cfg.PublicURL),
 	}
@@ -197,7 +198,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
-	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, cfg.Delivery.Timeout.Duration, log)
+	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses), log)
 	svc.AddChecker(bridge)
 
 	reg := prometheus.NewRegistry()

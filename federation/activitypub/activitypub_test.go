@@ -95,7 +95,7 @@ func TestClassifyDeliveryAnswers(t *testing.T) {
 		if c.retryAfter != "" {
 			resp.Header.Set("Retry-After", c.retryAfter)
 		}
-		err := classifyStatus(resp, nil)
+		err := classifyStatus(resp)
 		if c.code < 300 {
 			if err != nil {
 				t.Errorf("%d: %v", c.code, err)

@@ -187,8 +187,8 @@ func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
 		d.rfc9421.Delete(host) // it changed its mind: back to draft-cavage
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return classifyStatus(resp, snippet)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	return classifyStatus(resp)
 }
 
 // post sends one signed POST of p's activity: RFC 9421 when modern, else
@@ -229,12 +229,14 @@ func classifyNetError(err error) error {
 	return err
 }
 
-func classifyStatus(resp *http.Response, snippet []byte) error {
+// classifyStatus reads an inbox's answer. Its body is not quoted: whatever
+// a remote server says must not reach the API's readers (an SSRF oracle).
+func classifyStatus(resp *http.Response) error {
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	err := fmt.Errorf("inbox answered %d %s", code, bytes.TrimSpace(snippet))
+	err := fmt.Errorf("inbox answered %d %s", code, http.StatusText(code))
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {

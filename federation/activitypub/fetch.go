@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"crieur/federation/outbound"
 )
 
 // ErrForbiddenAddress is returned when a URL resolves to an address the
 // SSRF guard refuses.
-var ErrForbiddenAddress = errors.New("address not allowed (private, loopback or link-local)")
+var ErrForbiddenAddress = outbound.ErrForbiddenAddress
 
 // errGone: the remote document answered 410 (a deleted account).
 var errGone = errors.New("gone (410)")
@@ -26,49 +25,9 @@ var errGone = errors.New("gone (410)")
 // maxFetchBytes bounds a remote actor or key document.
 const maxFetchBytes = 1 << 20
 
-// NewHTTPClient returns a client that refuses to connect to private,
-// loopback and link-local addresses unless allowPrivate. The check runs on
-// the resolved address at connect time, so DNS tricks and redirects cannot
-// get around it.
+// NewHTTPClient returns the guarded outbound client (see package outbound).
 func NewHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{
-		Timeout: 10 * time.Second,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			if allowPrivate {
-				return nil
-			}
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-			}
-			a := ap.Addr().Unmap()
-			if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-				a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
-				return fmt.Errorf("%w: %s", ErrForbiddenAddress, a)
-			}
-			return nil
-		},
-	}
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          2000, // one or more per host delivered to; redialing costs more than an idle socket
-		MaxIdleConnsPerHost:   4,    // the default delivery.host_limit
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: timeout,
-	}
-	return &http.Client{
-		Transport: tr,
-		Timeout:   timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("too many redirects")
-			}
-			return nil
-		},
-	}
+	return outbound.NewClient(timeout, allowPrivate)
 }
 
 // remoteActor is what Crieur needs of a remote account.

@@ -216,6 +216,7 @@ func (b *Bridge) hurry(ctx context.Context, rooms []string) int {
 
 // explainLogin says why a password login failed in the operator's terms.
 func explainLogin(a Account, err error) string {
+	err = remoteSafe(err)
 	switch {
 	case errors.Is(err, mautrix.MForbidden):
 		return fmt.Sprintf("the homeserver refused to log in %s: wrong user id or password; check both (%v)", a.UserID, err)

@@ -54,12 +54,14 @@ type Hurrier interface {
 	Hurry(ctx context.Context, kind, target string) (int, error)
 }
 
-// NewBridge returns a bridge; timeout bounds every homeserver request.
-// queue (nil in tests) is where the bridge's sends wait.
-func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, timeout time.Duration, log *slog.Logger) *Bridge {
+// NewBridge returns a bridge; client (outbound.NewClient: homeservers are
+// named by API users, so every request goes through the SSRF guard) makes
+// every homeserver request. queue (nil in tests) is where the bridge's
+// sends wait.
+func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
 	return &Bridge{
 		store: store, boards: boards, links: links, queue: queue, log: log,
-		http:    &http.Client{Timeout: timeout},
+		http:    client,
 		render:  board.NewRenderer(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]context.CancelFunc{},
 		hurriedAt: map[string]time.Time{},
@@ -324,27 +326,63 @@ func (b *Bridge) explain(acct Account, room string, err error) error {
 	if errors.As(err, &perm) || errors.As(err, &local) {
 		return err
 	}
+	status, retryAfter := 0, time.Duration(0)
 	var herr mautrix.HTTPError
+	if errors.As(err, &herr) && herr.Response != nil {
+		status = herr.Response.StatusCode
+		if herr.RespError != nil {
+			if ms, ok := herr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+				retryAfter = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	err = remoteSafe(err)
 	switch {
 	case errors.Is(err, mautrix.MUnknownToken), errors.Is(err, mautrix.MMissingToken):
 		b.forgetRooms(acct.BoardID)
 		return delivery.Local(fmt.Errorf("the homeserver rejected the access token of %s (bad or revoked token): set a new token or password with PUT /api/v1/boards/BOARD/matrix: %w", acct.UserID, err))
 	case errors.Is(err, mautrix.MLimitExceeded):
-		wait := 5 * time.Second
-		if errors.As(err, &herr) && herr.RespError != nil {
-			if ms, ok := herr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
-				wait = time.Duration(ms) * time.Millisecond
-			}
+		if retryAfter <= 0 {
+			retryAfter = 5 * time.Second
 		}
-		return &delivery.RetryAfterError{Err: fmt.Errorf("rate limited by the homeserver in %s: %w", room, err), After: wait}
+		return &delivery.RetryAfterError{Err: fmt.Errorf("rate limited by the homeserver in %s: %w", room, err), After: retryAfter}
 	case errors.Is(err, mautrix.MForbidden):
 		b.forgetRooms(acct.BoardID)
 		return delivery.Local(fmt.Errorf("%s may not post in %s (not invited, or its power level is too low): invite the bot or raise its power level: %w", acct.UserID, room, err))
 	case errors.Is(err, mautrix.MNotFound):
 		return delivery.Local(fmt.Errorf("room %s not found: check the room id or alias: %w", room, err))
-	case errors.As(err, &herr) && herr.Response != nil && herr.Response.StatusCode >= 400 && herr.Response.StatusCode < 500 &&
-		herr.Response.StatusCode != http.StatusRequestTimeout:
+	case status >= 400 && status < 500 && status != http.StatusRequestTimeout:
 		return delivery.Permanent(fmt.Errorf("the homeserver refused the message for %s: %w", room, err))
 	}
 	return fmt.Errorf("homeserver unreachable or failing (%s): %w", room, err)
+}
+
+// safeError is a homeserver's error reduced to its Matrix error code and
+// message. Homeserver URLs are chosen by API users, so the body of
+// whatever answers there must not come back to them (an SSRF oracle).
+type safeError struct {
+	msg   string
+	cause error // the Matrix error, for errors.Is on its code
+}
+
+func (e *safeError) Error() string { return e.msg }
+func (e *safeError) Unwrap() error { return e.cause }
+
+// remoteSafe returns err without any response body: a Matrix error keeps
+// its code and (bounded) message; anything else only its HTTP status.
+// Network errors name no remote content and are kept.
+func remoteSafe(err error) error {
+	var herr mautrix.HTTPError
+	if !errors.As(err, &herr) || herr.WrappedError != nil || herr.Response == nil {
+		return err
+	}
+	code := herr.Response.StatusCode
+	if re := herr.RespError; re != nil && strings.HasPrefix(re.ErrCode, "M_") {
+		msg := re.Err
+		if len(msg) > 200 {
+			msg = strings.ToValidUTF8(msg[:200], "") + "…"
+		}
+		return &safeError{msg: fmt.Sprintf("%s (HTTP %d): %s", re.ErrCode, code, msg), cause: *re}
+	}
+	return &safeError{msg: fmt.Sprintf("HTTP %d %s (not a Matrix answer)", code, http.StatusText(code))}
 }

@@ -17,6 +17,7 @@ import (
 
 	"crieur/board"
 	"crieur/federation/delivery"
+	"crieur/federation/outbound"
 )
 
 func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
@@ -150,7 +151,7 @@ func TestExplainHomeserverErrors(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	b := NewBridge(nil, nil, nil, nil, time.Second, slog.New(slog.DiscardHandler))
+	b := NewBridge(nil, nil, nil, nil, outbound.NewClient(time.Second, true), slog.New(slog.DiscardHandler))
 	for path, check := range map[string]func(error) bool{
 		"/limited": func(err error) bool {
 			var ra *delivery.RetryAfterError
