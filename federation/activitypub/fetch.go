@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"crieur/federation/outbound"
 )
 
@@ -67,16 +69,41 @@ func (d actorDoc) keys() []keyDoc {
 }
 
 // fetcher gets remote documents with signed GETs and caches actors.
+//
+// Key fetches happen on behalf of whoever POSTs to the inbox, so they are
+// kept cheap to ask for: concurrent fetches of one actor are merged, a
+// failure is remembered for a while, an actor is re-fetched at most once
+// a minute, at most a few fetches per host run at once, and each has a
+// short timeout.
 type fetcher struct {
 	client *http.Client
 	// sign signs a GET as one of our boards (authorized-fetch servers
 	// refuse unsigned ones).
 	sign func(ctx context.Context, r *http.Request) error
 	ttl  time.Duration
+	// keyTimeout bounds one fetch made to check a signature.
+	keyTimeout time.Duration
 
-	mu     sync.Mutex
-	actors map[string]*remoteActor
+	mu       sync.Mutex
+	actors   map[string]*remoteActor
+	failures map[string]failedFetch // actor id -> why and until when
+	hosts    map[string]int         // fetches in flight per host
+	flight   singleflight.Group
 }
+
+type failedFetch struct {
+	err   error
+	until time.Time
+}
+
+const (
+	failureTTL      = time.Minute
+	minRefresh      = time.Minute
+	hostFetchLimit  = 4
+	maxFailureCache = 10000
+)
+
+var errTooManyFetches = errors.New("too many fetches to this host in flight")
 
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
@@ -120,21 +147,83 @@ func (f *fetcher) get(ctx context.Context, raw string) ([]byte, error) {
 	return body, nil
 }
 
-// actor returns the remote actor id, from the cache unless refresh.
+// actor returns the remote actor id, from the cache unless refresh (and
+// then only if the cached copy is over a minute old).
 func (f *fetcher) actor(ctx context.Context, id string, refresh bool) (*remoteActor, error) {
 	f.mu.Lock()
 	a, ok := f.actors[id]
+	failed, hasFailed := f.failures[id]
 	f.mu.Unlock()
-	if ok && !refresh && time.Since(a.fetched) < f.ttl {
+	if ok && time.Since(a.fetched) < f.ttl && (!refresh || time.Since(a.fetched) < minRefresh) {
 		return a, nil
 	}
-	body, err := f.get(ctx, id)
+	if hasFailed && time.Now().Before(failed.until) {
+		return nil, failed.err
+	}
+	v, err := f.once(ctx, id, func(ctx context.Context) (any, error) { return f.fetchActor(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*remoteActor), nil
+}
+
+// once runs fetch for key once however many callers ask at the same time,
+// remembering a failure for failureTTL. The fetch outlives a caller that
+// gives up, within the key timeout.
+func (f *fetcher) once(ctx context.Context, key string, fetch func(context.Context) (any, error)) (any, error) {
+	v, err, _ := f.flight.Do(key, func() (any, error) {
+		ctx := context.WithoutCancel(ctx)
+		if f.keyTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, f.keyTimeout)
+			defer cancel()
+		}
+		v, err := fetch(ctx)
+		if err != nil && !errors.Is(err, errTooManyFetches) {
+			f.mu.Lock()
+			if len(f.failures) >= maxFailureCache {
+				clear(f.failures)
+			}
+			f.failures[key] = failedFetch{err: err, until: time.Now().Add(failureTTL)}
+			f.mu.Unlock()
+		}
+		return v, err
+	})
+	return v, err
+}
+
+// limitedGet is get within the per-host limit of fetches in flight.
+func (f *fetcher) limitedGet(ctx context.Context, raw string) ([]byte, error) {
+	host := ""
+	if u, err := url.Parse(raw); err == nil {
+		host = strings.ToLower(u.Host)
+	}
+	f.mu.Lock()
+	if f.hosts[host] >= hostFetchLimit {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("fetch %s: %w", raw, errTooManyFetches)
+	}
+	f.hosts[host]++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		if f.hosts[host]--; f.hosts[host] <= 0 {
+			delete(f.hosts, host)
+		}
+		f.mu.Unlock()
+	}()
+	return f.get(ctx, raw)
+}
+
+// fetchActor fetches and caches actor id.
+func (f *fetcher) fetchActor(ctx context.Context, id string) (*remoteActor, error) {
+	body, err := f.limitedGet(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	var d actorDoc
 	if err := json.Unmarshal(body, &d); err != nil {
-		return nil, fmt.Errorf("actor %s: %w", id, err)
+		return nil, fmt.Errorf("actor %s: not a JSON object", id)
 	}
 	if d.ID != id {
 		return nil, fmt.Errorf("actor %s: document has id %q", id, d.ID)
@@ -142,7 +231,7 @@ func (f *fetcher) actor(ctx context.Context, id string, refresh bool) (*remoteAc
 	if iu, err := url.Parse(d.Inbox); err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
 		return nil, fmt.Errorf("actor %s: missing or bad inbox", id)
 	}
-	a = &remoteActor{ID: d.ID, Inbox: d.Inbox, Keys: map[string]string{}, fetched: time.Now()}
+	a := &remoteActor{ID: d.ID, Inbox: d.Inbox, Keys: map[string]string{}, fetched: time.Now()}
 	var ep struct {
 		SharedInbox string `json:"sharedInbox"`
 	}
@@ -159,6 +248,7 @@ func (f *fetcher) actor(ctx context.Context, id string, refresh bool) (*remoteAc
 		clear(f.actors) // crude bound; a hot cache refills in seconds
 	}
 	f.actors[id] = a
+	delete(f.failures, id)
 	f.mu.Unlock()
 	return a, nil
 }
@@ -170,17 +260,30 @@ func (f *fetcher) publicKey(ctx context.Context, keyID string, refresh bool) (ow
 	ownerID := strings.SplitN(keyID, "#", 2)[0]
 	if !strings.Contains(keyID, "#") {
 		// A key with its own URL (GoToSocial's /main-key): read its owner.
-		body, err := f.get(ctx, keyID)
+		f.mu.Lock()
+		failed, hasFailed := f.failures["key "+keyID]
+		f.mu.Unlock()
+		if hasFailed && time.Now().Before(failed.until) {
+			return "", "", failed.err
+		}
+		v, err := f.once(ctx, "key "+keyID, func(ctx context.Context) (any, error) {
+			body, err := f.limitedGet(ctx, keyID)
+			if err != nil {
+				return "", err
+			}
+			var k keyDoc
+			var d actorDoc
+			if json.Unmarshal(body, &d) == nil && d.PublicKey != nil {
+				return d.ID, nil
+			} else if json.Unmarshal(body, &k) == nil && k.Owner != "" {
+				return k.Owner, nil
+			}
+			return ownerID, nil
+		})
 		if err != nil {
 			return "", "", err
 		}
-		var k keyDoc
-		var d actorDoc
-		if json.Unmarshal(body, &d) == nil && d.PublicKey != nil {
-			ownerID = d.ID
-		} else if json.Unmarshal(body, &k) == nil && k.Owner != "" {
-			ownerID = k.Owner
-		}
+		ownerID = v.(string)
 	}
 	if !sameHost(ownerID, keyID) {
 		return "", "", fmt.Errorf("key %s: owner %s is on another host", keyID, ownerID)
@@ -199,5 +302,6 @@ func (f *fetcher) publicKey(ctx context.Context, keyID string, refresh bool) (ow
 func (f *fetcher) forget(id string) {
 	f.mu.Lock()
 	delete(f.actors, id)
+	delete(f.failures, id)
 	f.mu.Unlock()
 }

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,4 +130,54 @@ func x509MarshalPKIX(pub *rsa.PublicKey) (string, error) {
 		return "", err
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// Bad-signature POSTs naming a key on a server that never answers cost one
+// fetch, not one (or two) per POST, and every sender gets its answer
+// within the key timeout.
+func TestKeyFetchesAreMergedAndRemembered(t *testing.T) {
+	s, hs, _ := newTestServer(t)
+	s.fetch.keyTimeout = 500 * time.Millisecond
+	var hits atomic.Int64
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	actor := hang.URL + "/users/mallory"
+	wave := func() time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("%s#f%d", actor, i), "type": "Follow", "actor": actor, "object": hs.URL + "/boards/news"})
+				req, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
+				req.Header.Set("Content-Type", contentTypeAP)
+				signRequest(req, key, actor+"#main-key", body)
+				if code := postSigned(t, req); code != 401 {
+					t.Errorf("POST %d: %d, want 401", i, code)
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	if d := wave(); d > 3*time.Second {
+		t.Errorf("50 POSTs took %s to be answered", d)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d fetches of one key for 50 POSTs, want 1", n)
+	}
+	wave()
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d fetches after a second wave, want the failure remembered", n)
+	}
 }

@@ -40,6 +40,9 @@ type Enqueuer interface {
 type Options struct {
 	AllowPrivateAddresses bool
 	FetchTimeout          time.Duration
+	// KeyFetchTimeout bounds a fetch made to check an inbox signature
+	// (default 5 s): the sender waits for it.
+	KeyFetchTimeout time.Duration
 	MaxInboxBytes         int64
 	Version               string
 }
@@ -71,6 +74,9 @@ func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = 10 * time.Second
 	}
+	if opts.KeyFetchTimeout <= 0 {
+		opts.KeyFetchTimeout = 5 * time.Second
+	}
 	s := &Server{
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
@@ -79,8 +85,11 @@ func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer
 	s.fetch = &fetcher{
 		client: NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
 		sign:   s.signGet,
-		ttl:    time.Hour,
-		actors: map[string]*remoteActor{},
+		ttl:        time.Hour,
+		keyTimeout: opts.KeyFetchTimeout,
+		actors:     map[string]*remoteActor{},
+		failures:   map[string]failedFetch{},
+		hosts:      map[string]int{},
 	}
 	return s
 }
