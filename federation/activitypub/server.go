@@ -43,8 +43,8 @@ type Options struct {
 	// KeyFetchTimeout bounds a fetch made to check an inbox signature
 	// (default 5 s): the sender waits for it.
 	KeyFetchTimeout time.Duration
-	MaxInboxBytes         int64
-	Version               string
+	MaxInboxBytes   int64
+	Version         string
 }
 
 // Server serves the ActivityPub side of every board and builds the
@@ -83,8 +83,8 @@ func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer
 		icons: map[string][]byte{}, replays: newReplayCache(200_000),
 	}
 	s.fetch = &fetcher{
-		client: NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
-		sign:   s.signGet,
+		client:     NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
+		sign:       s.signGet,
 		ttl:        time.Hour,
 		keyTimeout: opts.KeyFetchTimeout,
 		actors:     map[string]*remoteActor{},
