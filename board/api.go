@@ -291,8 +291,8 @@ func (api *API) list(w http.ResponseWriter, r *http.Request, b Board) {
 }
 
 func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := ParseID(r.PathValue("id"))
+	if !ok {
 		return 0, ErrNotFound
 	}
 	return id, nil

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -286,4 +287,15 @@ func (e *ValidationError) Error() string {
 		parts = append(parts, k+": "+e.Fields[k])
 	}
 	return "invalid announcement: " + strings.Join(parts, "; ")
+}
+
+// ParseID reads an announcement id from a URL in its one canonical form
+// (decimal, no sign, no leading zero): /a/1 is the page, /a/+1 and /a/001
+// are not, so one announcement has one address.
+func ParseID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+		return 0, false
+	}
+	return id, true
 }

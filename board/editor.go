@@ -365,8 +365,8 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 }
 
 func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (Announcement, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
+	id, ok := ParseID(r.PathValue("id"))
+	if !ok {
 		NotFound(w)
 		return Announcement{}, false
 	}

@@ -76,7 +76,7 @@ func (d *Draft) Normalize() error {
 		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call or outage", d.Kind)
 	}
 	checkText(errs, "title", d.Title, MaxTitle, true)
-	checkText(errs, "body", d.Body, MaxBody, false)
+	checkTextLines(errs, "body", d.Body, MaxBody, false, true)
 	checkText(errs, "content_warning", d.ContentWarning, MaxCW, false)
 	if d.Language != "" && !langRe.MatchString(d.Language) {
 		errs["language"] = "must be a language tag such as fr, en or pt-BR"
@@ -124,7 +124,15 @@ func (d *Draft) Normalize() error {
 	return nil
 }
 
+// checkText is the one check of every text field an editor writes. A
+// one-line field (everything but the body) takes no control characters at
+// all and no bidirectional controls, which can make a text read as another;
+// the body keeps newlines and tabs, and loses only the overrides.
 func checkText(errs map[string]string, field, s string, max int, required bool) {
+	checkTextLines(errs, field, s, max, required, false)
+}
+
+func checkTextLines(errs map[string]string, field, s string, max int, required, multiline bool) {
 	switch {
 	case required && s == "":
 		errs[field] = "is required"
@@ -132,9 +140,35 @@ func checkText(errs map[string]string, field, s string, max int, required bool) 
 		errs[field] = "is not valid UTF-8 text"
 	case utf8.RuneCountInString(s) > max:
 		errs[field] = fmt.Sprintf("is %d characters long; at most %d", utf8.RuneCountInString(s), max)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) >= 0:
-		errs[field] = "contains control characters"
+	case strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
+	}) >= 0:
+		if multiline {
+			errs[field] = "contains control characters (only line breaks and tabs are allowed)"
+		} else {
+			errs[field] = "must be one line of text, without control characters"
+		}
+	case strings.IndexFunc(s, func(r rune) bool {
+		return r == '\u202D' || r == '\u202E' || (!multiline && (r >= '\u202A' && r <= '\u202C' || r >= '\u2066' && r <= '\u2069'))
+	}) >= 0:
+		errs[field] = "contains bidirectional control characters (such as U+202E), which can make text read as something else; remove them"
+	case s != "" && strings.IndexFunc(s, visible) < 0:
+		if required {
+			errs[field] = "has no visible character; write some text"
+		} else {
+			errs[field] = "has no visible character; leave it empty instead"
+		}
 	}
+}
+
+// visible reports whether r shows as something: not a space, a format
+// character (zero-width space, joiners, BOM) or an invisible filler.
+func visible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800', '\u180E':
+		return false
+	}
+	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r)
 }
 
 func checkEvent(errs map[string]string, e *Event) {
@@ -170,9 +204,7 @@ func checkCall(errs map[string]string, c *Call) {
 		r := &c.Roles[i]
 		r.Name = strings.TrimSpace(r.Name)
 		key := fmt.Sprintf("call.roles[%d]", i)
-		if r.Name == "" || utf8.RuneCountInString(r.Name) > 100 {
-			errs[key+".name"] = "is required, at most 100 characters"
-		}
+		checkText(errs, key+".name", r.Name, 100, true)
 		if r.Places < 1 || r.Places > 10000 {
 			errs[key+".places"] = "must be between 1 and 10000"
 		}

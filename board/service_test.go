@@ -292,3 +292,72 @@ func TestMigratesAnOldStore(t *testing.T) {
 		}
 	}
 }
+
+// One validation for every text field: no control characters in one-line
+// fields, no bidirectional overrides, no text made only of invisible
+// characters.
+func TestTextFieldsRefuseInvisibleAndControlCharacters(t *testing.T) {
+	call := func(role, title string) Draft {
+		return Draft{Kind: KindCall, Title: title, Call: &Call{Roles: []Role{{Name: role, Places: 1}}, Contact: "a@b.org"}}
+	}
+	for name, c := range map[string]struct {
+		d     Draft
+		field string
+	}{
+		"NUL in a role":           {call("cook\x00", "Cooks"), "call.roles[0].name"},
+		"ESC in a role":           {call("cook\x1b[31m", "Cooks"), "call.roles[0].name"},
+		"BEL in a role":           {call("cook\a", "Cooks"), "call.roles[0].name"},
+		"invisible title":         {Draft{Title: "\u200b"}, "title"},
+		"invisible title 2":       {Draft{Title: "\u200b\u2060\ufeff \u3164"}, "title"},
+		"RTL override in title":   {Draft{Title: "invoice\u202Egpj.exe"}, "title"},
+		"isolate in a CW":         {Draft{Title: "ok", ContentWarning: "a\u2066b"}, "content_warning"},
+		"newline in a title":      {Draft{Title: "one\ntwo"}, "title"},
+		"override in the body":    {Draft{Title: "ok", Body: "a\u202Eb"}, "body"},
+		"invisible content warn.": {Draft{Title: "ok", ContentWarning: "\u200b"}, "content_warning"},
+		"invisible place":         {Draft{Kind: KindEvent, Title: "ok", Event: &Event{Start: time.Now(), Place: "\u200b"}}, "event.place"},
+	} {
+		err := c.d.Normalize()
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Fields[c.field] == "" {
+			t.Errorf("%s: %v, want an error on %s", name, err, c.field)
+		}
+	}
+	ok := Draft{Title: "Fête de l'école – مرحبا", Body: "Line one\n\tindented\r\nשלום", ContentWarning: "food"}
+	if err := ok.Normalize(); err != nil {
+		t.Errorf("ordinary text refused: %v", err)
+	}
+}
+
+// ?tag= matches a tag exactly: _ and % are no wildcards.
+func TestTagFilterIsExact(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, _ := NewStore(ctx, db)
+	svc := NewService(store, nil)
+	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	svc.Create(ctx, b, Draft{Title: "A", Tags: []string{"ok"}}, "")
+	svc.Create(ctx, b, Draft{Title: "B", Tags: []string{"o_k", "Libre"}}, "")
+	for tag, want := range map[string]int{"o_": 0, "o%": 0, "%": 0, "ok": 1, "o_k": 1, "libre": 1, "LIBRE": 1} {
+		got, err := store.AnnouncementsTagged(ctx, b.ID, tag, 0, 10)
+		if err != nil || len(got) != want {
+			t.Errorf("?tag=%s: %d announcements, want %d (%v)", tag, len(got), want, err)
+		}
+	}
+	// An edit moves the tag.
+	svc.Update(ctx, b, 2, func(d *Draft) error { d.Tags = []string{"other"}; return nil })
+	if got, _ := store.AnnouncementsTagged(ctx, b.ID, "libre", 0, 10); len(got) != 0 {
+		t.Errorf("an edited-out tag still lists the announcement")
+	}
+}
+
+func TestOnlyCanonicalIDs(t *testing.T) {
+	for s, ok := range map[string]bool{"1": true, "42": true, "+1": false, "00001": false, "0": false, "-1": false, "1e3": false, "": false} {
+		if _, got := ParseID(s); got != ok {
+			t.Errorf("ParseID(%q) = %v, want %v", s, got, ok)
+		}
+	}
+}

@@ -73,6 +73,16 @@ var migrations = []string{
 	`CREATE INDEX IF NOT EXISTS interactions_object ON interactions(object_id) WHERE object_id <> ''`,
 	// 4: deliveries still to make to one destination (a room's order).
 	`CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries(target, state) WHERE state IN ('pending', 'retrying')`,
+	// 5, 6: tags in a table of their own, so ?tag= is an exact, indexed
+	// look-up (a LIKE over the JSON list took _ and % as wildcards and
+	// read every row).
+	`CREATE TABLE IF NOT EXISTS announcement_tags (
+		board_id BIGINT NOT NULL,
+		tag TEXT NOT NULL,
+		announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+		PRIMARY KEY (board_id, tag, announcement_id))`,
+	`INSERT OR IGNORE INTO announcement_tags (board_id, tag, announcement_id)
+		SELECT a.board_id, LOWER(j.value), a.id FROM announcements a, json_each(a.tags) j`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -392,14 +402,27 @@ func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag stri
 	if before <= 0 {
 		before = 1 << 62
 	}
-	// Tags are stored as a JSON list of words without quotes or
-	// backslashes (Normalize guarantees it), so a quoted match is exact.
-	pattern := "%"
-	if tag != "" {
-		pattern = `%"` + strings.ToLower(tag) + `"%`
+	if tag == "" {
+		return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+			WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? ORDER BY a.id DESC LIMIT ?`, boardID, before, limit)
 	}
-	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? AND LOWER(a.tags) LIKE ? ORDER BY a.id DESC LIMIT ?`, boardID, before, pattern, limit)
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcement_tags t
+		JOIN announcements a ON a.id = t.announcement_id JOIN boards b ON b.id = a.board_id
+		WHERE t.board_id = ? AND t.tag = ? AND t.announcement_id < ? AND a.deleted_at IS NULL
+		ORDER BY t.announcement_id DESC LIMIT ?`, boardID, strings.ToLower(tag), before, limit)
+}
+
+// writeTags replaces the tag rows of announcement id.
+func writeTags(ctx context.Context, tx *sql.Tx, boardID, id int64, tags []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM announcement_tags WHERE announcement_id = ?`, id); err != nil {
+		return fmt.Errorf("write tags: %w", err)
+	}
+	for _, t := range tags {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcement_tags (board_id, tag, announcement_id) VALUES (?, ?, ?)`, boardID, strings.ToLower(t), id); err != nil {
+			return fmt.Errorf("write tags: %w", err)
+		}
+	}
+	return nil
 }
 
 // CountAnnouncements counts a board's live announcements (0 boardID: all boards).
@@ -452,6 +475,9 @@ func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announ
 	if a.ID, err = res.LastInsertId(); err != nil {
 		return 0, err
 	}
+	if err := writeTags(ctx, tx, boardID, a.ID, a.Tags); err != nil {
+		return 0, err
+	}
 	if idemKey != "" {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (board_id, idem_key, request_hash, announcement_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 			boardID, idemKey, reqHash, a.ID, ms(a.CreatedAt)); err != nil {
@@ -485,6 +511,9 @@ func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announ
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("announcement %d changed while it was being edited; try again: %w", a.ID, ErrNotFound)
+	}
+	if err := writeTags(ctx, tx, boardID, a.ID, a.Tags); err != nil {
+		return err
 	}
 	if err := insertOutbox(ctx, tx, boardID, a.ID, VerbUpdate, a.Version, a.UpdatedAt); err != nil {
 		return err

@@ -187,11 +187,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		return err
 	}
 	pages := board.NewPages(store, urls, log)
+	reg := prometheus.NewRegistry()
 	ap := activitypub.NewServer(urls, store, pages, queue, activitypub.Options{
 		AllowPrivateAddresses: cfg.AllowPrivateAddresses,
 		FetchTimeout:          cfg.Delivery.Timeout.Duration,
 		MaxInboxBytes:         min(cfg.MaxBodyBytes, 1<<20),
 		Version:               version,
+		Metrics:               reg,
 	}, log)
 
 	mstore, err := matrix.NewStore(ctx, db)
@@ -201,7 +203,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses), log)
 	svc.AddChecker(bridge)
 
-	reg := prometheus.NewRegistry()
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge}, Queue: queue, Pending: store}
 	deliverer := newDeliverer(cfg, ap.Keys())

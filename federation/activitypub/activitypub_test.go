@@ -232,6 +232,13 @@ func TestPublicDocuments(t *testing.T) {
 	if code, _, _ := get(t, hs.URL+"/boards/news/a/999", contentTypeAP); code != 404 {
 		t.Fatalf("missing object: %d", code)
 	}
+	for _, alias := range []string{"+1", "00001", "01"} {
+		for _, accept := range []string{contentTypeAP, "text/html"} {
+			if code, _, _ := get(t, hs.URL+"/boards/news/a/"+alias, accept); code != 404 {
+				t.Errorf("/a/%s as %s: %d, want 404 (one address per announcement)", alias, accept, code)
+			}
+		}
+	}
 	_, _, body = get(t, hs.URL+"/nodeinfo/2.1", "")
 	var ni map[string]any
 	json.Unmarshal(body, &ni)

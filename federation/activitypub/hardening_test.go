@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"crieur/board"
 )
@@ -180,4 +184,42 @@ func TestKeyFetchesAreMergedAndRemembered(t *testing.T) {
 	if n := hits.Load(); n != 1 {
 		t.Fatalf("%d fetches after a second wave, want the failure remembered", n)
 	}
+}
+
+// A flood of unsigned POSTs is counted, and logged once a minute per
+// source, not once per request.
+func TestRefusalsAreCountedNotLoggedEachTime(t *testing.T) {
+	s, hs, _ := newTestServer(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	s.log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	reg := prometheus.NewRegistry()
+	s.refused = newRefusals(reg)
+	for range 300 {
+		req, _ := http.NewRequest("POST", hs.URL+"/inbox", strings.NewReader(`{"type":"Follow"}`))
+		req.Header.Set("Content-Type", contentTypeAP)
+		if code := postSigned(t, req); code != 401 {
+			t.Fatalf("unsigned POST: %d", code)
+		}
+	}
+	mu.Lock()
+	lines := strings.Count(logs.String(), "inbox: refused")
+	mu.Unlock()
+	if lines != 1 {
+		t.Errorf("%d log lines for 300 unsigned POSTs from one source, want 1", lines)
+	}
+	if got := testutil.ToFloat64(s.refused.counter.WithLabelValues("unsigned")); got != 300 {
+		t.Errorf("counter says %v refusals, want 300", got)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

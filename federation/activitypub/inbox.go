@@ -104,7 +104,10 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
-		s.log.InfoContext(ctx, "inbox: refused", "path", r.URL.Path, "reason", err)
+		if reason, log, suppressed := s.refused.note(r, err, time.Now()); log {
+			s.log.InfoContext(ctx, "inbox: refused", "path", r.URL.Path, "kind", reason, "reason", err, "from", r.RemoteAddr,
+				"similar_not_logged", suppressed)
+		}
 		// Tell a peer that can sign either way what an RFC 9421 signature
 		// must cover (draft-cavage signatures are accepted as well).
 		w.Header().Set("Accept-Signature", acceptSignature)

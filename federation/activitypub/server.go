@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"crieur/board"
 	"crieur/federation/delivery"
 )
@@ -43,8 +45,10 @@ type Options struct {
 	// KeyFetchTimeout bounds a fetch made to check an inbox signature
 	// (default 5 s): the sender waits for it.
 	KeyFetchTimeout time.Duration
-	MaxInboxBytes   int64
-	Version         string
+	// Metrics, if set, receives the inbox's counters.
+	Metrics       prometheus.Registerer
+	MaxInboxBytes int64
+	Version       string
 }
 
 // Server serves the ActivityPub side of every board and builds the
@@ -61,6 +65,7 @@ type Server struct {
 	log     *slog.Logger
 
 	replays *replayCache
+	refused *refusals
 
 	iconMu sync.Mutex
 	icons  map[string][]byte
@@ -80,7 +85,7 @@ func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer
 	s := &Server{
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
-		icons: map[string][]byte{}, replays: newReplayCache(200_000),
+		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics),
 	}
 	s.fetch = &fetcher{
 		client:     NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
@@ -223,8 +228,8 @@ func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, b board.Boar
 }
 
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, b board.Board) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
+	id, ok := board.ParseID(r.PathValue("id"))
+	if !ok {
 		board.NotFound(w)
 		return
 	}
