@@ -38,7 +38,7 @@ func NewAPI(svc *Service, queue QueueInspector, maxBody int64, log *slog.Logger)
 // Register adds the API's routes to mux.
 func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards", api.auth(api.listBoards))
-	mux.HandleFunc("GET /api/v1/queue", api.auth(api.queueStats))
+	mux.HandleFunc("GET /api/v1/queue", api.admin(api.queueStats))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements", api.onBoard(api.create))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
@@ -109,6 +109,21 @@ func (api *API) auth(next http.HandlerFunc) http.HandlerFunc {
 		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 	}
 }
+
+// admin lets only tokens for every board through: the queue and the
+// metrics speak of all boards at once.
+func (api *API) admin(next http.HandlerFunc) http.HandlerFunc {
+	return api.auth(func(w http.ResponseWriter, r *http.Request) {
+		if tok, _ := r.Context().Value(tokenKey{}).(Token); tok.BoardID != nil {
+			writeJSON(w, http.StatusForbidden, apiError{Error: "this needs an admin token (crieur token create, without --board)"})
+			return
+		}
+		next(w, r)
+	})
+}
+
+// AdminOnly wraps h (the /metrics handler) with the admin check.
+func (api *API) AdminOnly(h http.Handler) http.Handler { return api.admin(h.ServeHTTP) }
 
 type boardHandler func(w http.ResponseWriter, r *http.Request, b Board)
 

@@ -23,7 +23,20 @@ import (
 // Store keeps everything Crieur knows in one SQLite file. The SQL is kept
 // portable (no SQLite-only types) so a PostgreSQL store can follow.
 type Store struct {
-	db *sql.DB
+	db *sql.DB // the one writer connection
+	r  *sql.DB // readers: on WAL, reads never wait behind the writer
+}
+
+// UseReader makes the store read through r, a pool of read-only
+// connections to the same file (OpenReadDB), so that pages and counts are
+// not queued behind a fan-out's writes on the single writer connection.
+func (s *Store) UseReader(r *sql.DB) { s.r = r }
+
+func (s *Store) read() *sql.DB {
+	if s.r != nil {
+		return s.r
+	}
+	return s.db
 }
 
 // OpenDB opens (creating if needed) the SQLite file at path, tuned for one
@@ -41,6 +54,23 @@ func OpenDB(path string) (*sql.DB, error) {
 	// One connection serialises writers in-process, which SQLite needs
 	// anyway, and keeps the busy timeout for other processes (the CLI).
 	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenReadDB opens a pool of read-only connections to the SQLite file at
+// path, which OpenDB made (and put in WAL mode).
+func OpenReadDB(path string, conns int) (*sql.DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -217,17 +247,17 @@ func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
 
 // BoardByName returns the board called name, or ErrNotFound.
 func (s *Store) BoardByName(ctx context.Context, name string) (Board, error) {
-	return scanBoard(s.db.QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
+	return scanBoard(s.read().QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
 }
 
 // BoardByID returns the board with id, or ErrNotFound.
 func (s *Store) BoardByID(ctx context.Context, id int64) (Board, error) {
-	return scanBoard(s.db.QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE id = ?`, id))
+	return scanBoard(s.read().QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE id = ?`, id))
 }
 
 // Boards lists every board by name.
 func (s *Store) Boards(ctx context.Context) ([]Board, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+boardCols+` FROM boards ORDER BY name`)
+	rows, err := s.read().QueryContext(ctx, `SELECT `+boardCols+` FROM boards ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +303,7 @@ func (s *Store) CreateToken(ctx context.Context, boardID *int64, label string) (
 // CountTokens tells whether anyone can administer the server yet.
 func (s *Store) CountTokens(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n)
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n)
 	return n, err
 }
 
@@ -283,7 +313,7 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
 	var t Token
 	var hash string
 	var boardID sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT id, hash, board_id, label FROM tokens WHERE hash = ?`, want).Scan(&t.ID, &hash, &boardID, &t.Label)
+	err := s.read().QueryRowContext(ctx, `SELECT id, hash, board_id, label FROM tokens WHERE hash = ?`, want).Scan(&t.ID, &hash, &boardID, &t.Label)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -317,7 +347,7 @@ func (s *Store) CreateSession(ctx context.Context, tokenID int64, ttl time.Durat
 func (s *Store) SessionToken(ctx context.Context, plain string) (Token, error) {
 	var t Token
 	var boardID sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label FROM sessions s JOIN tokens t ON t.id = s.token_id
+	err := s.read().QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label FROM sessions s JOIN tokens t ON t.id = s.token_id
 		WHERE s.hash = ? AND s.expires_at > ?`, hashToken(plain), ms(time.Now())).Scan(&t.ID, &boardID, &t.Label)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
@@ -387,7 +417,7 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 // Announcement returns one announcement of a board, deleted ones included
 // (their pages answer 410).
 func (s *Store) Announcement(ctx context.Context, boardID, id int64) (Announcement, error) {
-	return scanAnnouncement(s.db.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	return scanAnnouncement(s.read().QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
 }
 
 // Announcements lists a board's live announcements, newest first, at most
@@ -428,7 +458,7 @@ func writeTags(ctx context.Context, tx *sql.Tx, boardID, id int64, tags []string
 // CountAnnouncements counts a board's live announcements (0 boardID: all boards).
 func (s *Store) CountAnnouncements(ctx context.Context, boardID int64) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL AND (? = 0 OR board_id = ?)`, boardID, boardID).Scan(&n)
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL AND (? = 0 OR board_id = ?)`, boardID, boardID).Scan(&n)
 	return n, err
 }
 
@@ -593,7 +623,7 @@ func (s *Store) Pinned(ctx context.Context, boardID int64) ([]Announcement, erro
 }
 
 func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...any) ([]Announcement, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.read().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -611,7 +641,7 @@ func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...an
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -632,7 +662,7 @@ func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, er
 // CountPendingOutbox counts outbox entries not yet handed to the queue.
 func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL`).Scan(&n)
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL`).Scan(&n)
 	return n, err
 }
 
@@ -640,7 +670,7 @@ func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
 func (s *Store) OutboxEntry(ctx context.Context, id int64) (OutboxEntry, error) {
 	var e OutboxEntry
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE id = ?`, id).
+	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE id = ?`, id).
 		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, ErrNotFound
@@ -681,7 +711,7 @@ func (s *Store) RemoveActor(ctx context.Context, actorID string) error {
 
 // Followers lists a board's followers, oldest first.
 func (s *Store) Followers(ctx context.Context, boardID int64) ([]Follower, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT actor_id, inbox, shared_inbox, created_at FROM followers WHERE board_id = ? ORDER BY created_at, actor_id`, boardID)
+	rows, err := s.read().QueryContext(ctx, `SELECT actor_id, inbox, shared_inbox, created_at FROM followers WHERE board_id = ? ORDER BY created_at, actor_id`, boardID)
 	if err != nil {
 		return nil, err
 	}
@@ -702,7 +732,7 @@ func (s *Store) Followers(ctx context.Context, boardID int64) ([]Follower, error
 // CountFollowers counts a board's followers.
 func (s *Store) CountFollowers(ctx context.Context, boardID int64) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM followers WHERE board_id = ?`, boardID).Scan(&n)
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM followers WHERE board_id = ?`, boardID).Scan(&n)
 	return n, err
 }
 
@@ -785,7 +815,7 @@ func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, target
 // order (a Matrix room) sends them in order.
 func (s *Store) EarlierUndelivered(ctx context.Context, boardID, announcementID int64, target string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o
 		JOIN deliveries d ON d.outbox_id = o.id
 		JOIN announcements a ON a.id = o.announcement_id
 		WHERE o.board_id = ? AND o.verb = 'create' AND o.announcement_id < ? AND d.target = ?
@@ -795,7 +825,7 @@ func (s *Store) EarlierUndelivered(ctx context.Context, boardID, announcementID 
 
 // Deliveries lists every delivery of every version of an announcement.
 func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
+	rows, err := s.read().QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
 		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.announcement_id = ? ORDER BY d.outbox_id, d.target`, announcementID)
 	if err != nil {
 		return nil, err
@@ -857,7 +887,7 @@ func (s *Store) EditInteraction(ctx context.Context, actor, objectID, content st
 
 // Interactions lists what remote accounts did with an announcement.
 func (s *Store) Interactions(ctx context.Context, announcementID int64) ([]Interaction, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, actor, activity_id, object_id, content, created_at FROM interactions WHERE announcement_id = ? ORDER BY id`, announcementID)
+	rows, err := s.read().QueryContext(ctx, `SELECT kind, actor, activity_id, object_id, content, created_at FROM interactions WHERE announcement_id = ? ORDER BY id`, announcementID)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,10 @@ type Config struct {
 	// RedisURL switches the delivery queue from the embedded one to Redis
 	// (redis://host:port/db), so `crieur deliver` workers can share it.
 	RedisURL string `toml:"redis_url"`
+	// MetricsListen, if set, serves /metrics on this address alone (bind
+	// it to localhost or a private network) with no token; unset, /metrics
+	// is on the main listener and asks for an admin token.
+	MetricsListen string `toml:"metrics_listen"`
 
 	Delivery Delivery `toml:"delivery"`
 }
@@ -219,6 +223,11 @@ func setField(f reflect.Value, raw string) error {
 
 // Validate checks every value and derives PublicURL from Listen when unset.
 func (c *Config) Validate() error {
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return &Error{Key: "metrics_listen", Source: "value " + strconv.Quote(c.MetricsListen), Msg: "must be host:port, e.g. 127.0.0.1:9090"}
+		}
+	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil || port == "" {
 		return &Error{Key: "listen", Source: "value " + strconv.Quote(c.Listen), Msg: "must be host:port, e.g. 127.0.0.1:8080"}

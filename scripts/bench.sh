@@ -12,3 +12,5 @@ echo "== delivery throughput with the embedded queue"
 timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
 echo "== go test benchmarks"
 go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
+echo "== board page latency idle and during a fan-out (with /metrics scraped at 10/s)"
+go test ./cmd/crieur -run '^$' -bench BoardPageDuringFanOut -benchtime 1x -count 5

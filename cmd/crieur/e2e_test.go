@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +395,45 @@ func TestFedify2FollowsWithRFC9421(t *testing.T) {
 	c.api("GET", "/api/v1/boards/news/followers", nil, nil, &followers)
 	if len(followers) != 1 || followers[0]["actor"] != p.URL+"/users/alice" {
 		t.Fatalf("followers = %v", followers)
+	}
+}
+
+// /metrics and the queue speak of every board: admin tokens only, or
+// /metrics on an address of its own (metrics_listen) without a token.
+func TestMetricsAndQueueForAdminsOnly(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	status := func(path, token string) int {
+		req, _ := http.NewRequest("GET", path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cmd := exec.Command(crieurBin, "token", "create", "--board", "news", "--data", c.DataDir)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create: %v %s", err, out)
+	}
+	editor := strings.TrimSpace(string(out))
+	editor = editor[strings.LastIndex(editor, "crieur_"):]
+	for path, want := range map[string][3]int{"/metrics": {401, 403, 200}, "/api/v1/queue": {401, 403, 200}} {
+		got := [3]int{status(c.URL+path, ""), status(c.URL+path, editor), status(c.URL+path, c.Token)}
+		if got != want {
+			t.Errorf("%s without token, with a board's token, with an admin token: %v, want %v", path, got, want)
+		}
+	}
+	port := freePort(t)
+	m := startCrieur(t, t.TempDir(), 0, fmt.Sprintf("CRIEUR_METRICS_LISTEN=127.0.0.1:%d", port))
+	if code := status(fmt.Sprintf("http://127.0.0.1:%d/metrics", port), ""); code != 200 {
+		t.Errorf("/metrics on metrics_listen: %d", code)
+	}
+	if code := status(m.URL+"/metrics", m.Token); code != 404 {
+		t.Errorf("/metrics on the main listener with metrics_listen set: %d, want 404", code)
 	}
 }

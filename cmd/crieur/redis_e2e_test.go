@@ -211,7 +211,7 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			if len(lines) != 2 || !strings.Contains(lines[1], sinks.URLs[0]) || !strings.Contains(lines[1], "410") {
 				t.Fatalf("deliveries dead:\n%s", out)
 			}
-			metrics := get(t, c.URL+"/metrics")
+			metrics := c.metrics()
 			for _, want := range []string{`crieur_delivery_attempts_total{kind="ap.deliver",result="dead"} 1`, `crieur_queue_jobs{state="dead"} 1`} {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)
@@ -247,6 +247,23 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metrics reads /metrics with the admin token.
+func (c *crieurProc) metrics() string {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		c.t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func get(t *testing.T, url string) string {

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // requireTool fails the test in CI when a tool the rig needs is missing,
 // and skips it on a developer machine without it.
-func requireTool(t *testing.T, name string) {
+func requireTool(t testing.TB, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
 		if os.Getenv("CI") != "" {
@@ -53,7 +53,7 @@ func requireTool(t *testing.T, name string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,7 +82,7 @@ func (l *logBuffer) String() string {
 }
 
 type crieurProc struct {
-	t       *testing.T
+	t       testing.TB
 	Port    int
 	URL     string
 	DataDir string
@@ -103,7 +103,7 @@ var testEnv = []string{
 
 // startCrieur runs `crieur serve` on dataDir and port (0: a free one),
 // with extra environment variables after the test defaults.
-func startCrieur(t *testing.T, dataDir string, port int, extraEnv ...string) *crieurProc {
+func startCrieur(t testing.TB, dataDir string, port int, extraEnv ...string) *crieurProc {
 	t.Helper()
 	if port == 0 {
 		port = freePort(t)
@@ -377,7 +377,7 @@ func (p *fedifyPeer) waitActivity(typ, id string) peerActivity {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {

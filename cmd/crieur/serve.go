@@ -136,6 +136,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
+	rdb, err := board.OpenReadDB(cfg.DatabasePath(), 4)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	store.UseReader(rdb)
 
 	var wg sync.WaitGroup
 	var closeAfterWork []func()
@@ -173,6 +179,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		if err := sq.ReleaseLeases(ctx); err != nil {
 			return err
 		}
+		sq.UseReader(rdb)
 		wg.Go(func() { purgeLoop(workCtx, sq, log) })
 		queue, fanoutQ, deliverQ = sq, sq, sq
 	}
@@ -224,7 +231,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	bridge.Register(mux, api)
 	board.NewEditor(svc, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log).Register(mux)
 	ap.Register(mux)
-	mux.Handle("GET /metrics", metricsHandler(reg, pools))
+	metricsH := metricsHandler(reg, pools)
+	if cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", api.AdminOnly(metricsH))
+	} else {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (metrics_listen): %w", cfg.MetricsListen, err)
+		}
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", metricsH)
+		msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

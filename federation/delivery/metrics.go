@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,17 +47,33 @@ func (m *Metrics) observe(kind string, d time.Duration) {
 	}
 }
 
+// queueCollector exports the queue's counts from a snapshot at most
+// queueStatsEvery old: a scrape costs nothing, however often it comes,
+// and counting a large queue table happens a few times a minute at most.
 type queueCollector struct {
 	q    Queue
 	desc *prometheus.Desc
+
+	mu    sync.Mutex
+	at    time.Time
+	stats map[string]int
+	err   error
 }
+
+const queueStatsEvery = 10 * time.Second
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	st, err := c.q.Stats(ctx)
+	c.mu.Lock()
+	if time.Since(c.at) >= queueStatsEvery {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c.stats, c.err = c.q.Stats(ctx)
+		cancel()
+		c.at = time.Now()
+	}
+	st, err := c.stats, c.err
+	c.mu.Unlock()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return

@@ -13,9 +13,13 @@ import (
 // which is why it may release, at start, the leases a crashed run left.
 type SQLiteQueue struct {
 	db   *sql.DB
+	r    *sql.DB // read-only pool for Stats, so counting never holds the writer
 	wake chan struct{}
 	now  func() time.Time
 }
+
+// UseReader makes Stats read through r (board.OpenReadDB).
+func (q *SQLiteQueue) UseReader(r *sql.DB) { q.r = r }
 
 // NewSQLiteQueue migrates the queue table in db and releases stale leases.
 func NewSQLiteQueue(ctx context.Context, db *sql.DB) (*SQLiteQueue, error) {
@@ -222,7 +226,11 @@ func (q *SQLiteQueue) Stats(ctx context.Context) (map[string]int, error) {
 	now := q.now().UnixMilli()
 	st := map[string]int{"ready": 0, "due": 0, "leased": 0, "dead": 0, "done": 0}
 	var ready, due, leased, dead, done int
-	err := q.db.QueryRowContext(ctx, `SELECT
+	db := q.db
+	if q.r != nil {
+		db = q.r
+	}
+	err := db.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN state = 'ready' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = 'ready' AND run_at <= ? AND leased_until <= ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = 'ready' AND leased_until > ? THEN 1 ELSE 0 END), 0),

@@ -1,0 +1,174 @@
+package main
+
+// BenchmarkBoardPageDuringFanOut measures what a visitor feels while the
+// board delivers: the board page's latency idle, then while a 2,000-delivery
+// fan-out runs and /metrics is scraped ten times a second, on a store that
+// holds 70,000 finished queue jobs (a week of a busy board). It prints the
+// medians and their ratio (target: at most 1.5) and asserts nothing.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+func BenchmarkBoardPageDuringFanOut(b *testing.B) {
+	for range b.N {
+		idle, busy, scrapes := boardPageUnderLoad(b)
+		b.ReportMetric(float64(idle.Microseconds())/1000, "idle-p50-ms")
+		b.ReportMetric(float64(busy.Microseconds())/1000, "fanout-p50-ms")
+		b.ReportMetric(float64(busy)/float64(idle), "ratio")
+		fmt.Printf("board page p50: idle %.2f ms, during a 2,000-delivery fan-out with /metrics at 10/s %.2f ms: ratio %.2f (target <= 1.5); %d scrapes\n",
+			float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), scrapes)
+	}
+}
+
+func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := board.OpenDB(filepath.Join(dir, "crieur.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := board.NewStore(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := board.NewService(store, nil)
+	bd, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err := store.CreateToken(ctx, nil, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 200 {
+		if _, _, err := svc.Create(ctx, bd, board.Draft{Title: fmt.Sprintf("Announcement %d", i), Body: "Some **text** for the page.", Tags: []string{"bench"}}, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// 200 inbox servers, 10 followers each (personal inboxes): 2,000 deliveries.
+	var delivered atomic.Int64
+	inbox := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		delivered.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	for h := range 200 {
+		srv := httptest.NewServer(inbox)
+		b.Cleanup(srv.Close)
+		for f := range 10 {
+			actor := fmt.Sprintf("%s/users/%d-%d", srv.URL, h, f)
+			if err := store.AddFollower(ctx, bd.ID, board.Follower{ActorID: actor, Inbox: actor + "/inbox", CreatedAt: time.Now()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// A week of finished jobs, as the queue keeps them.
+	if _, err := delivery.NewSQLiteQueue(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	for i := range 70000 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_jobs (id, kind, outbox_id, target, payload, state, attempts, run_at, leased_until, last_error, created_at, updated_at)
+			VALUES (?, 'ap.deliver', 1, ?, x'7b7d', 'done', 1, ?, 0, '', ?, ?)`, fmt.Sprintf("old:%d", i), fmt.Sprintf("https://h%d.example/inbox", i%500), now, now, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	// The outbox rows of the seeded announcements count as sent.
+	for {
+		entries, err := store.PendingOutbox(ctx, 500)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			store.MarkDispatched(ctx, e.ID)
+		}
+	}
+	db.Close()
+
+	c := startCrieur(b, dir, 0, "CRIEUR_DELIVERY_WORKERS=16", "CRIEUR_LOG_LEVEL=warn")
+	c.Token = token
+	page := c.URL + "/boards/news"
+	get := func(url string, auth bool) time.Duration {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Accept", "text/html")
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("GET %s: %d", url, resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	for range 20 {
+		get(page, false) // warm up
+	}
+	var idleSamples []time.Duration
+	for range 200 {
+		idleSamples = append(idleSamples, get(page, false))
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				get(c.URL+"/metrics", true)
+				atomic.AddInt64(&scrapes, 1)
+			}
+		}
+	})
+	start := delivered.Load()
+	if _, code := c.post(map[string]any{"title": "To all followers", "body": "Fan-out."}, nil); code != 201 {
+		b.Fatalf("post: %d", code)
+	}
+	var busySamples []time.Duration
+	deadline := time.Now().Add(2 * time.Minute)
+	for delivered.Load()-start < 2000 && time.Now().Before(deadline) {
+		busySamples = append(busySamples, get(page, false))
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(busySamples) == 0 {
+		b.Fatal("the fan-out finished before the page was read")
+	}
+	return median(idleSamples), median(busySamples), scrapes
+}
