@@ -37,3 +37,12 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz (each target briefly; the seeds already ran above as tests)"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-3s}" 2>&1) || {
+      echo "fuzzing $target in $pkg found a failure (the input is saved under testdata/fuzz):"; echo "$out" | tail -30; exit 1; }
+    echo "fuzzed $target ($pkg)"
+  done
+done

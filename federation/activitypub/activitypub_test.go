@@ -131,7 +131,7 @@ func TestSSRFGuard(t *testing.T) {
 	resp.Body.Close()
 }
 
-func newTestServer(t *testing.T) (*Server, *httptest.Server, *board.Service) {
+func newTestServer(t testing.TB) (*Server, *httptest.Server, *board.Service) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := board.OpenDB(filepath.Join(t.TempDir(), "c.db"))

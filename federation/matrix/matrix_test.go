@@ -199,3 +199,30 @@ func isPermanent(err error) bool {
 	var p *delivery.PermanentError
 	return errors.As(err, &p)
 }
+
+// What arrives from the sync loop (a reply's body, any text an editor
+// writes): defusing mentions keeps URLs, and a rendered message always fits.
+func FuzzMatrixText(f *testing.F) {
+	f.Add("> <@bot:example.org> Event: x\n> more\n\nI bring bread @room https://a.example/@alice")
+	f.Add("@room@room @a:b:c:1 mailto:a@b @@ <a href=\"https://matrix.to/#/@x:y\">x</a>")
+	r := board.NewRenderer()
+	f.Fuzz(func(t *testing.T, s string) {
+		_ = replyText(s)
+		n := neutralise(s)
+		for _, u := range urlRe.FindAllString(s, -1) {
+			if !strings.Contains(n, u) {
+				t.Fatalf("the URL %q was changed in %q", u, n)
+			}
+		}
+		_ = neutraliseHTML(s)
+		body := s
+		if len(body) > 40000 {
+			body = body[:40000]
+		}
+		h, _ := r.HTML(body)
+		c, _, err := Render(board.Announcement{ID: 1, Board: "news", Title: "T", Body: body, HTML: h}, "https://b.example/a/1", event.MsgNotice, "", r.HTML)
+		if err == nil && canonicalSize(c) > maxContentBytes {
+			t.Fatalf("%d bytes", canonicalSize(c))
+		}
+	})
+}
