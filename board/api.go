@@ -39,6 +39,9 @@ func NewAPI(svc *Service, queue QueueInspector, maxBody int64, log *slog.Logger)
 func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards", api.auth(api.listBoards))
 	mux.HandleFunc("GET /api/v1/queue", api.admin(api.queueStats))
+	mux.HandleFunc("GET /api/v1/tokens", api.admin(api.listTokens))
+	mux.HandleFunc("POST /api/v1/tokens", api.admin(api.createToken))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", api.admin(api.revokeToken))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements", api.onBoard(api.create))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
@@ -97,6 +100,11 @@ func (api *API) auth(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		tok, err := api.svc.store.Authenticate(r.Context(), strings.TrimSpace(plain))
+		if errors.Is(err, ErrTokenExpired) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="crieur", error="invalid_token"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: err.Error()})
+			return
+		}
 		if errors.Is(err, ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="crieur", error="invalid_token"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "this token is not valid; create one with 'crieur token create'"})
@@ -505,4 +513,95 @@ func (api *API) followers(w http.ResponseWriter, r *http.Request, b Board) {
 		list = []Follower{}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+func (api *API) listTokens(w http.ResponseWriter, r *http.Request) {
+	list, err := api.svc.store.Tokens(r.Context())
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Token{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// tokenRequest asks for a new token: for one board or all, with a label
+// and an optional lifetime.
+type tokenRequest struct {
+	Board     string `json:"board"`
+	Label     string `json:"label"`
+	ExpiresIn string `json:"expires_in"` // a Go duration or days, e.g. 720h or 90d
+}
+
+// ParseLifetime reads a token lifetime: a Go duration (720h) or days (90d).
+func ParseLifetime(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 3650 {
+			return 0, fmt.Errorf("%q: give a number of days between 1 and 3650, e.g. 90d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: give a duration such as 90d or 720h", s)
+	}
+	return d, nil
+}
+
+func (api *API) createToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"body": "send {\"board\": ..., \"label\": ..., \"expires_in\": \"90d\"}"}})
+		return
+	}
+	errs := map[string]string{}
+	checkText(errs, "label", strings.TrimSpace(req.Label), 200, false)
+	var boardID *int64
+	if req.Board != "" {
+		b, err := api.svc.store.BoardByName(r.Context(), req.Board)
+		if err != nil {
+			errs["board"] = "no such board"
+		} else {
+			boardID = &b.ID
+		}
+	}
+	var expires *time.Time
+	if req.ExpiresIn != "" {
+		d, err := ParseLifetime(req.ExpiresIn)
+		if err != nil {
+			errs["expires_in"] = err.Error()
+		} else {
+			t := time.Now().Add(d)
+			expires = &t
+		}
+	}
+	if len(errs) > 0 {
+		api.fail(w, r, &ValidationError{Fields: errs})
+		return
+	}
+	plain, id, err := api.svc.store.CreateTokenUntil(r.Context(), boardID, strings.TrimSpace(req.Label), expires)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "token": plain, "board": req.Board, "expires_at": expires,
+		"note": "this is the only time the token is shown"})
+}
+
+func (api *API) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, ok := ParseID(r.PathValue("id"))
+	if !ok {
+		api.fail(w, r, ErrNotFound)
+		return
+	}
+	if err := api.svc.store.RevokeToken(r.Context(), id); err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

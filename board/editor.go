@@ -31,7 +31,9 @@ type Editor struct {
 
 const (
 	sessionCookie = "crieur_session"
-	sessionTTL    = 30 * 24 * time.Hour
+	// A week: long enough for a volunteer's evening of posts and edits,
+	// short enough that a forgotten session on a shared computer ends.
+	sessionTTL = 7 * 24 * time.Hour
 	formTime      = "2006-01-02T15:04" // <input type="datetime-local">
 )
 
@@ -171,12 +173,34 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 	})
 }
 
+// crossSite reports a POST a browser sent from another site's page. The
+// session cookie is SameSite=Strict and forms carry a CSRF token, but the
+// sign-in form has no session yet: without this, another site could sign
+// a visitor in with the attacker's token (login CSRF).
+func crossSite(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return true
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		return err != nil || !strings.EqualFold(u.Host, r.Host)
+	}
+	return false
+}
+
 func (e *Editor) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if crossSite(r) {
+		http.Error(w, "Sign in from this site's own page, /edit.", http.StatusForbidden)
+		return
+	}
 	tok, err := e.svc.store.Authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
 	if err != nil {
-		e.render(w, r, http.StatusUnauthorized, "edit_login", map[string]any{"Title": "Sign in – Crieur",
-			"Error": "This token is not valid. Ask whoever runs the server for one ('crieur token create')."})
+		msg := "This token is not valid. Ask whoever runs the server for one ('crieur token create')."
+		if errors.Is(err, ErrTokenExpired) {
+			msg = "This token has expired. Ask whoever runs the server for a new one ('crieur token create')."
+		}
+		e.render(w, r, http.StatusUnauthorized, "edit_login", map[string]any{"Title": "Sign in – Crieur", "Error": msg})
 		return
 	}
 	plain, err := e.svc.store.CreateSession(r.Context(), tok.ID, sessionTTL)

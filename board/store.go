@@ -113,6 +113,9 @@ var migrations = []string{
 		PRIMARY KEY (board_id, tag, announcement_id))`,
 	`INSERT OR IGNORE INTO announcement_tags (board_id, tag, announcement_id)
 		SELECT a.board_id, LOWER(j.value), a.id FROM announcements a, json_each(a.tags) j`,
+	// 7, 8: when a token was last used, and until when it is valid.
+	`ALTER TABLE tokens ADD COLUMN last_used_at BIGINT`,
+	`ALTER TABLE tokens ADD COLUMN expires_at BIGINT`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -275,10 +278,17 @@ func (s *Store) Boards(ctx context.Context) ([]Board, error) {
 
 // Token is an admin credential; BoardID nil means every board.
 type Token struct {
-	ID      int64
-	BoardID *int64
-	Label   string
+	ID         int64      `json:"id"`
+	BoardID    *int64     `json:"-"`
+	Board      string     `json:"board,omitempty"` // its board's name; empty: every board
+	Label      string     `json:"label"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 }
+
+// ErrTokenExpired is returned for a token past its expiry.
+var ErrTokenExpired = errors.New("this token has expired; ask for a new one ('crieur token create')")
 
 func hashToken(plain string) string {
 	sum := sha256.Sum256([]byte(plain))
@@ -287,17 +297,82 @@ func hashToken(plain string) string {
 
 // CreateToken makes a new admin token and returns its only plain copy.
 func (s *Store) CreateToken(ctx context.Context, boardID *int64, label string) (string, error) {
+	plain, _, err := s.CreateTokenUntil(ctx, boardID, label, nil)
+	return plain, err
+}
+
+// CreateTokenUntil makes a token valid until expires (nil: until revoked)
+// and returns its only plain copy and its id.
+func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label string, expires *time.Time) (string, int64, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	plain := "crieur_" + base64.RawURLEncoding.EncodeToString(raw)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at) VALUES (?, ?, ?, ?)`,
-		hashToken(plain), boardID, label, ms(time.Now()))
-	if err != nil {
-		return "", fmt.Errorf("store token: %w", err)
+	var exp any
+	if expires != nil {
+		exp = ms(*expires)
 	}
-	return plain, nil
+	res, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hashToken(plain), boardID, label, ms(time.Now()), exp)
+	if err != nil {
+		return "", 0, fmt.Errorf("store token: %w", err)
+	}
+	id, err := res.LastInsertId()
+	return plain, id, err
+}
+
+// Tokens lists every token (never their secrets), oldest first.
+func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT t.id, t.board_id, COALESCE(b.name, ''), t.label, t.created_at, t.last_used_at, t.expires_at
+		FROM tokens t LEFT JOIN boards b ON b.id = t.board_id ORDER BY t.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var boardID, used, expires sql.NullInt64
+		var created int64
+		if err := rows.Scan(&t.ID, &boardID, &t.Board, &t.Label, &created, &used, &expires); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = fromMS(created)
+		if boardID.Valid {
+			t.BoardID = &boardID.Int64
+		}
+		if used.Valid {
+			u := fromMS(used.Int64)
+			t.LastUsedAt = &u
+		}
+		if expires.Valid {
+			e := fromMS(expires.Int64)
+			t.ExpiresAt = &e
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken deletes token id; its editor sessions end with it.
+func (s *Store) RevokeToken(ctx context.Context, id int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_id = ?`, id); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return tx.Commit()
 }
 
 // CountTokens tells whether anyone can administer the server yet.
@@ -312,8 +387,9 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
 	want := hashToken(plain)
 	var t Token
 	var hash string
-	var boardID sql.NullInt64
-	err := s.read().QueryRowContext(ctx, `SELECT id, hash, board_id, label FROM tokens WHERE hash = ?`, want).Scan(&t.ID, &hash, &boardID, &t.Label)
+	var boardID, used, expires sql.NullInt64
+	err := s.read().QueryRowContext(ctx, `SELECT id, hash, board_id, label, last_used_at, expires_at FROM tokens WHERE hash = ?`, want).
+		Scan(&t.ID, &hash, &boardID, &t.Label, &used, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -325,8 +401,19 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
 	if subtle.ConstantTimeCompare([]byte(hash), []byte(want)) != 1 {
 		return t, ErrNotFound
 	}
+	now := time.Now()
+	if expires.Valid && now.UnixMilli() >= expires.Int64 {
+		return t, ErrTokenExpired
+	}
 	if boardID.Valid {
 		t.BoardID = &boardID.Int64
+	}
+	// Last use, at most once a minute: one write per request would put
+	// every API call behind the delivery workers' writes.
+	if !used.Valid || now.UnixMilli()-used.Int64 > time.Minute.Milliseconds() {
+		if _, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err != nil {
+			return t, err
+		}
 	}
 	return t, nil
 }
@@ -347,8 +434,9 @@ func (s *Store) CreateSession(ctx context.Context, tokenID int64, ttl time.Durat
 func (s *Store) SessionToken(ctx context.Context, plain string) (Token, error) {
 	var t Token
 	var boardID sql.NullInt64
+	now := ms(time.Now())
 	err := s.read().QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label FROM sessions s JOIN tokens t ON t.id = s.token_id
-		WHERE s.hash = ? AND s.expires_at > ?`, hashToken(plain), ms(time.Now())).Scan(&t.ID, &boardID, &t.Label)
+		WHERE s.hash = ? AND s.expires_at > ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hashToken(plain), now, now).Scan(&t.ID, &boardID, &t.Label)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"crieur/board"
@@ -351,29 +352,92 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: crieur token create [--board NAME] [--label TEXT]")
+	const usage = "usage: crieur token create [--board NAME] [--label TEXT] [--expires 90d] | crieur token list | crieur token revoke ID"
+	if len(args) == 0 {
+		return errors.New(usage)
 	}
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	boardName := fs.String("board", "", "limit the token to one board (default: every board)")
-	label := fs.String("label", "", "a note saying who holds the token")
-	svc, done, err := openService(ctx, fs, args[1:], env, false)
-	if err != nil {
-		return err
-	}
-	defer done()
-	var boardID *int64
-	if *boardName != "" {
-		b, err := svc.Store().BoardByName(ctx, *boardName)
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+		boardName := fs.String("board", "", "limit the token to one board (default: every board)")
+		label := fs.String("label", "", "a note saying who holds the token")
+		expiresIn := fs.String("expires", "", "lifetime, e.g. 90d or 720h (default: until revoked)")
+		svc, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
-			return fmt.Errorf("board %q: %w", *boardName, err)
+			return err
 		}
-		boardID = &b.ID
+		defer done()
+		var boardID *int64
+		if *boardName != "" {
+			b, err := svc.Store().BoardByName(ctx, *boardName)
+			if err != nil {
+				return fmt.Errorf("board %q: %w", *boardName, err)
+			}
+			boardID = &b.ID
+		}
+		var expires *time.Time
+		if *expiresIn != "" {
+			d, err := board.ParseLifetime(*expiresIn)
+			if err != nil {
+				return fmt.Errorf("--expires %w", err)
+			}
+			t := time.Now().Add(d)
+			expires = &t
+		}
+		tok, _, err := svc.Store().CreateTokenUntil(ctx, boardID, *label, expires)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, tok)
+		return nil
+	case "list":
+		fs := flag.NewFlagSet("token list", flag.ContinueOnError)
+		svc, done, err := openService(ctx, fs, args[1:], env, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		list, err := svc.Store().Tokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tBOARD\tLABEL\tCREATED\tLAST USED\tEXPIRES")
+		day := func(t *time.Time, none string) string {
+			if t == nil {
+				return none
+			}
+			return t.Local().Format("2006-01-02 15:04")
+		}
+		for _, t := range list {
+			b := t.Board
+			if b == "" {
+				b = "(all)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, b, t.Label, day(&t.CreatedAt, ""), day(t.LastUsedAt, "never"), day(t.ExpiresAt, "never"))
+		}
+		return tw.Flush()
+	case "revoke":
+		// The id comes first, the flags (--data, --config) after it.
+		var id int64
+		ok := len(args) > 1
+		if ok {
+			id, ok = board.ParseID(args[1])
+		}
+		if !ok {
+			return errors.New("usage: crieur token revoke ID (crieur token list shows the ids)")
+		}
+		fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
+		svc, done, err := openService(ctx, fs, args[2:], env, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := svc.Store().RevokeToken(ctx, id); err != nil {
+			return fmt.Errorf("revoke token %d: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "revoked token %d; its editor sessions are ended\n", id)
+		return nil
 	}
-	tok, err := svc.Store().CreateToken(ctx, boardID, *label)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
+	return errors.New(usage)
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,5 +148,96 @@ func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
 	cmd.Env = cleanEnv()
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "created board news") {
 		t.Fatalf("board create in a new directory: %v\n%s", err, out)
+	}
+}
+
+// Tokens can be listed and revoked from the CLI and the API; a revoked
+// token ends its editor sessions; an expired one says so.
+func TestTokensListRevokeExpire(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, append(args, "--data", c.DataDir)...)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	editor, err := cli("token", "create", "--board", "news", "--label", "Marie")
+	if err != nil {
+		t.Fatalf("create: %v %s", err, editor)
+	}
+	editor = strings.TrimSpace(editor)
+	// The editor signs in to the web editor, and uses the API once.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.PostForm(c.URL+"/edit/login", url.Values{"token": {editor}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	signedIn := func() bool {
+		resp, err := browser.Get(c.URL + "/edit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "csrf")
+	}
+	if !signedIn() {
+		t.Fatal("not signed in")
+	}
+	req, _ := http.NewRequest("GET", c.URL+"/api/v1/boards", nil)
+	req.Header.Set("Authorization", "Bearer "+editor)
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 200 {
+		t.Fatalf("editor token: %d", resp.StatusCode)
+	}
+	out, err := cli("token", "list")
+	if err != nil || !strings.Contains(out, "Marie") || !strings.Contains(out, "news") || strings.Contains(out, "crieur_") {
+		t.Fatalf("token list: %v\n%s", err, out)
+	}
+	var list []map[string]any
+	c.api("GET", "/api/v1/tokens", nil, nil, &list)
+	var id string
+	for _, tok := range list {
+		if tok["label"] == "Marie" {
+			id = fmt.Sprint(tok["id"])
+			if tok["last_used_at"] == nil || tok["created_at"] == nil {
+				t.Errorf("token shows no use or creation: %v", tok)
+			}
+		}
+	}
+	if out, err := cli("token", "revoke", id); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %v %s", err, out)
+	}
+	if signedIn() {
+		t.Error("the editor session outlived its revoked token")
+	}
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
+		t.Errorf("revoked token: %d, want 401", resp.StatusCode)
+	}
+	// Through the API: create with a lifetime, revoke.
+	var created map[string]any
+	if code := c.api("POST", "/api/v1/tokens", map[string]any{"board": "news", "label": "Paul", "expires_in": "30d"}, nil, &created); code != 201 || created["expires_at"] == nil {
+		t.Fatalf("API create: %d %v", code, created)
+	}
+	if code := c.api("DELETE", fmt.Sprintf("/api/v1/tokens/%v", created["id"]), nil, nil, nil); code != 204 {
+		t.Fatalf("API revoke: %d", code)
+	}
+	// An expired token says so.
+	short, _ := cli("token", "create", "--expires", "1ms")
+	time.Sleep(10 * time.Millisecond)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(short))
+	resp, _ = http.DefaultClient.Do(req)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), "expired") {
+		t.Errorf("expired token: %d %s", resp.StatusCode, b)
+	}
+	// Sign-in posted from another site is refused (login CSRF).
+	cross, _ := http.NewRequest("POST", c.URL+"/edit/login", strings.NewReader(url.Values{"token": {c.Token}}.Encode()))
+	cross.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cross.Header.Set("Origin", "https://evil.example")
+	if resp, _ := http.DefaultClient.Do(cross); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site sign-in: %d, want 403", resp.StatusCode)
 	}
 }

@@ -47,7 +47,8 @@ Usage:
   crieur board create NAME [--display-name TEXT] [--summary TEXT]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
-  crieur token create [--board NAME] [--label TEXT]
+  crieur token create [--board NAME] [--label TEXT] [--expires 90d]
+  crieur token list | crieur token revoke ID
 
 Run 'crieur COMMAND --help' for a command's options.
 `
