@@ -34,7 +34,7 @@ const (
 	// A week: long enough for a volunteer's evening of posts and edits,
 	// short enough that a forgotten session on a shared computer ends.
 	sessionTTL = 7 * 24 * time.Hour
-	formTime      = "2006-01-02T15:04" // <input type="datetime-local">
+	formTime   = "2006-01-02T15:04" // <input type="datetime-local">
 )
 
 // NewEditor returns the editor pages; times typed in forms are read in loc.
