@@ -53,6 +53,13 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/deliveries", api.onBoard(api.deliveries))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/interactions", api.onBoard(api.interactions))
 	mux.HandleFunc("GET /api/v1/boards/{board}/followers", api.onBoard(api.followers))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/followers", api.onBoard(api.removeFollower))
+	mux.HandleFunc("GET /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
+	mux.HandleFunc("POST /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/blocks/{id}", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.unblock(w, r, &b) }))
+	mux.HandleFunc("GET /api/v1/blocks", api.admin(func(w http.ResponseWriter, r *http.Request) { api.blocks(w, r, nil) }))
+	mux.HandleFunc("POST /api/v1/blocks", api.admin(func(w http.ResponseWriter, r *http.Request) { api.blocks(w, r, nil) }))
+	mux.HandleFunc("DELETE /api/v1/blocks/{id}", api.admin(func(w http.ResponseWriter, r *http.Request) { api.unblock(w, r, nil) }))
 }
 
 type apiError struct {

@@ -280,11 +280,12 @@ type Checker interface {
 
 // Service validates, stores and publishes announcements.
 type Service struct {
-	store    *Store
-	render   *Renderer
-	now      func() time.Time
-	onOutbox func()
-	checkers []Checker
+	store     *Store
+	render    *Renderer
+	now       func() time.Time
+	onOutbox  func()
+	checkers  []Checker
+	followers FollowerNotifier
 }
 
 // AddChecker lets a destination warn editors about what it will change.

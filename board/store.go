@@ -116,6 +116,13 @@ var migrations = []string{
 	// 7, 8: when a token was last used, and until when it is valid.
 	`ALTER TABLE tokens ADD COLUMN last_used_at BIGINT`,
 	`ALTER TABLE tokens ADD COLUMN expires_at BIGINT`,
+	// 9: blocked domains and accounts, per board or server-wide (NULL).
+	`CREATE TABLE IF NOT EXISTS blocks (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT REFERENCES boards(id),
+		domain TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		created_at BIGINT NOT NULL)`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

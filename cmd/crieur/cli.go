@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -440,4 +441,96 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return nil
 	}
 	return errors.New(usage)
+}
+
+// blockCmd manages blocks and followers through the admin API, so that
+// the server tells removed followers (a Reject): add, list, remove, and
+// unfollow (remove one follower).
+func blockCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	const usage = "usage: crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | crieur block list [--board NAME] | crieur block remove ID [--board NAME] | crieur block unfollow ACCOUNT_URL --board NAME"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	verb, rest := args[0], args[1:]
+	var target string
+	if verb != "list" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			return errors.New(usage)
+		}
+		target, rest = rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("block "+verb, flag.ContinueOnError)
+	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
+	boardName := fs.String("board", "", "one board (default: every board; needs an admin token)")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	token := envValue(env, "CRIEUR_TOKEN")
+	if token == "" {
+		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
+	}
+	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
+		*server = v
+	}
+	base := "/api/v1/blocks"
+	if *boardName != "" {
+		base = "/api/v1/boards/" + url.PathEscape(*boardName) + "/blocks"
+	}
+	switch verb {
+	case "add":
+		body, _ := json.Marshal(map[string]string{"target": target})
+		_, resp, err := callAPI(ctx, *server, token, http.MethodPost, base, body, nil)
+		if err != nil {
+			return fmt.Errorf("block %s: %w", target, err)
+		}
+		var out struct {
+			Block            board.Block      `json:"block"`
+			RemovedFollowers []board.Follower `json:"removed_followers"`
+		}
+		_ = json.Unmarshal(resp, &out)
+		fmt.Fprintf(stdout, "blocked %s (block %d); %d follower(s) removed and told\n", target, out.Block.ID, len(out.RemovedFollowers))
+	case "list":
+		_, resp, err := callAPI(ctx, *server, token, http.MethodGet, base, nil, nil)
+		if err != nil {
+			return err
+		}
+		var list []board.Block
+		if err := json.Unmarshal(resp, &list); err != nil {
+			return fmt.Errorf("unexpected answer: %w", err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tBOARD\tBLOCKED\tSINCE")
+		for _, k := range list {
+			b, what := k.Board, k.Domain
+			if b == "" {
+				b = "(all)"
+			}
+			if what == "" {
+				what = k.Actor
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", k.ID, b, what, k.CreatedAt.Local().Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	case "remove":
+		id, ok := board.ParseID(target)
+		if !ok {
+			return errors.New("usage: crieur block remove ID (crieur block list shows the ids)")
+		}
+		if _, _, err := callAPI(ctx, *server, token, http.MethodDelete, fmt.Sprintf("%s/%d", base, id), nil, nil); err != nil {
+			return fmt.Errorf("remove block %d: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "block %d lifted\n", id)
+	case "unfollow":
+		if *boardName == "" {
+			return errors.New("crieur block unfollow needs --board NAME")
+		}
+		path := "/api/v1/boards/" + url.PathEscape(*boardName) + "/followers?actor=" + url.QueryEscape(target)
+		if _, _, err := callAPI(ctx, *server, token, http.MethodDelete, path, nil, nil); err != nil {
+			return fmt.Errorf("remove follower %s: %w", target, err)
+		}
+		fmt.Fprintf(stdout, "%s no longer follows %s (its server was told)\n", target, *boardName)
+	default:
+		return errors.New(usage)
+	}
+	return nil
 }

@@ -241,3 +241,36 @@ func TestTokensListRevokeExpire(t *testing.T) {
 		t.Errorf("cross-site sign-in: %d, want 403", resp.StatusCode)
 	}
 }
+
+// crieur block, through the admin API.
+func TestBlockCommands(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, append([]string{"block"}, args...)...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if out, err := cli("add", "spam.example"); err != nil || !strings.Contains(out, "blocked spam.example") {
+		t.Fatalf("add: %v %s", err, out)
+	}
+	if out, err := cli("add", "https://bad.example/users/troll", "--board", "news"); err != nil || !strings.Contains(out, "blocked") {
+		t.Fatalf("add on a board: %v %s", err, out)
+	}
+	if out, err := cli("add", "not a domain"); err == nil || !strings.Contains(out, "give a domain") {
+		t.Fatalf("bad target: %v %s", err, out)
+	}
+	out, err := cli("list", "--board", "news")
+	if err != nil || !strings.Contains(out, "spam.example") || !strings.Contains(out, "https://bad.example/users/troll") {
+		t.Fatalf("list: %v %s", err, out)
+	}
+	if out, err := cli("remove", "1", "--board", "news"); err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("a board's editors lifted a server-wide block: %v %s", err, out)
+	}
+	if out, err := cli("remove", "1"); err != nil || !strings.Contains(out, "lifted") {
+		t.Fatalf("remove: %v %s", err, out)
+	}
+	if out, _ := cli("list"); strings.Contains(out, "spam.example") {
+		t.Fatalf("still listed: %s", out)
+	}
+}

@@ -4,8 +4,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
@@ -435,5 +437,76 @@ func TestMetricsAndQueueForAdminsOnly(t *testing.T) {
 	}
 	if code := status(m.URL+"/metrics", m.Token); code != 404 {
 		t.Errorf("/metrics on the main listener with metrics_listen set: %d, want 404", code)
+	}
+}
+
+// Moderation against a real peer: an editor removes a follower (its server
+// gets a Reject); a block on the board removes and refuses the account; a
+// server-wide domain block refuses everything from it before any fetch,
+// and nothing is delivered to it.
+func TestModerationBlocksAndRemovals(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p := startPeer(t)
+	alice := p.URL + "/users/alice"
+	followers := func() int {
+		var list []map[string]any
+		c.api("GET", "/api/v1/boards/news/followers", nil, nil, &list)
+		return len(list)
+	}
+	p.follow(c)
+	if code := c.api("DELETE", "/api/v1/boards/news/followers?actor="+url.QueryEscape(alice), nil, nil, nil); code != 204 {
+		t.Fatalf("remove follower: %d", code)
+	}
+	waitFor(t, 10*time.Second, "a Reject at the peer", func() bool { return len(p.state().received("Reject", "")) >= 1 })
+	if followers() != 0 {
+		t.Fatal("the removed follower still follows")
+	}
+
+	// A board-level block of the account: the new follow is refused.
+	p.follow(c)
+	var out map[string]any
+	if code := c.api("POST", "/api/v1/boards/news/blocks", map[string]any{"target": alice}, nil, &out); code != 201 {
+		t.Fatalf("block: %d %v", code, out)
+	}
+	if removed, _ := out["removed_followers"].([]any); len(removed) != 1 || followers() != 0 {
+		t.Fatalf("the block removed %v", out["removed_followers"])
+	}
+	waitFor(t, 10*time.Second, "a second Reject", func() bool { return len(p.state().received("Reject", "")) >= 2 })
+	raw, _ := json.Marshal(map[string]any{"handle": c.handle()})
+	resp, err := http.Post(p.URL+"/_test/follow", "application/json", bytes.NewReader(raw))
+	if err == nil {
+		resp.Body.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if followers() != 0 {
+		t.Fatal("a blocked account could follow again")
+	}
+	var blocks []map[string]any
+	c.api("GET", "/api/v1/boards/news/blocks", nil, nil, &blocks)
+	if len(blocks) != 1 {
+		t.Fatalf("blocks = %v", blocks)
+	}
+	if code := c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/blocks/%v", blocks[0]["id"]), nil, nil, nil); code != 204 {
+		t.Fatalf("unblock: %d", code)
+	}
+	p.follow(c)
+	if followers() != 1 {
+		t.Fatal("an unblocked account cannot follow again")
+	}
+
+	// A server-wide block of the peer's domain (the loopback host here).
+	if code := c.api("POST", "/api/v1/blocks", map[string]any{"target": "127.0.0.1"}, nil, &out); code != 201 || followers() != 0 {
+		t.Fatalf("server-wide block: %d, %d followers left", code, followers())
+	}
+	inbox := c.URL + "/inbox"
+	res := p.call("/_test/send", map[string]any{"url": inbox, "activity": map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": p.URL + "/follows/blocked", "type": "Follow", "actor": alice, "object": c.URL + "/boards/news"}})
+	if res["status"] != float64(403) {
+		t.Fatalf("a POST from a blocked domain: %v, want 403", res["status"])
+	}
+	a, _ := c.post(map[string]any{"title": "Not for them"}, nil)
+	c.waitQueueIdle()
+	if d := c.deliveries(a.ID); len(d.Deliveries) != 0 {
+		t.Fatalf("deliveries to a blocked domain: %+v", d)
 	}
 }

@@ -44,6 +44,7 @@ Usage:
   crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur pin   [--unpin] [--board NAME] ID
+  crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
   crieur board create NAME [--display-name TEXT] [--summary TEXT]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return post(ctx, args[1:], stdin, stdout, env)
 	case "pin":
 		return pinCmd(ctx, args[1:], stdout, env)
+	case "block":
+		return blockCmd(ctx, args[1:], stdout, env)
 	case "board":
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":

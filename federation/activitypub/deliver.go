@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -82,8 +83,17 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if err != nil {
 		return nil, err
 	}
+	blocks, err := s.store.Blocks(ctx, &b.ID)
+	if err != nil {
+		return nil, err
+	}
 	var jobs []delivery.Job
 	for _, inbox := range deliveryOrder(followers) {
+		// A block removes its follows; this catches an inbox on a blocked
+		// domain that an unblocked account named.
+		if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {
+			continue
+		}
 		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, act)
 		if err != nil {
 			return nil, err

@@ -98,6 +98,15 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 		http.Error(w, "could not read body", http.StatusBadRequest)
 		return
 	}
+	// Blocked senders are turned away before anything is fetched for them.
+	if blocked, err := s.senderBlocked(ctx, b, body); err != nil {
+		s.log.ErrorContext(ctx, "inbox: check blocks", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	} else if blocked {
+		http.Error(w, "not accepted here", http.StatusForbidden)
+		return
+	}
 	owner, err := s.verify(ctx, r, body)
 	if err != nil {
 		if errors.Is(err, errGone) && s.forgetGoneActor(ctx, r, body) {
@@ -140,6 +149,40 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// senderBlocked reports whether the activity's actor is blocked on the
+// whole server or, for a board's own inbox, on that board.
+func (s *Server) senderBlocked(ctx context.Context, b *board.Board, body []byte) (bool, error) {
+	var act incoming
+	if json.Unmarshal(body, &act) != nil {
+		return false, nil // refused later for its shape
+	}
+	actor := parseRef(act.Actor).ID
+	var boardID int64
+	if b != nil {
+		boardID = b.ID
+	}
+	return s.store.Blocked(ctx, boardID, actor)
+}
+
+// FollowerRemoved implements board.FollowerNotifier: the follower's server
+// gets a Reject of the follow, so it no longer shows the board as followed.
+func (s *Server) FollowerRemoved(ctx context.Context, b board.Board, f board.Follower) error {
+	follow := map[string]any{"type": "Follow", "actor": f.ActorID, "object": s.urls.BoardURL(b.Name)}
+	reject := map[string]any{
+		"@context": jsonLDContext,
+		"id":       fmt.Sprintf("%s/rejects/%s-%d", s.urls.BoardURL(b.Name), hashID(f.ActorID), time.Now().UnixMilli()),
+		"type":     "Reject",
+		"actor":    s.urls.BoardURL(b.Name),
+		"to":       []string{f.ActorID},
+		"object":   follow,
+	}
+	job, err := s.deliveryJob("reject:"+hashID(fmt.Sprint(reject["id"])), 0, b.Name, f.Inbox, reject)
+	if err != nil {
+		return err
+	}
+	return s.queue.Enqueue(ctx, job)
 }
 
 // forgetGoneActor handles the one message that cannot be verified: a
@@ -293,6 +336,12 @@ func (s *Server) onFollow(ctx context.Context, b *board.Board, act incoming, act
 	if err != nil {
 		return http.StatusBadRequest, err
 	}
+	if blocked, err := s.store.Blocked(ctx, target.ID, actor); err != nil {
+		return http.StatusInternalServerError, err
+	} else if blocked {
+		s.log.InfoContext(ctx, "follow refused: blocked", "board", target.Name, "actor", actor)
+		return http.StatusForbidden, errors.New("not accepted here")
+	}
 	ra, err := s.fetch.actor(ctx, actor, false)
 	if err != nil {
 		return http.StatusBadGateway, fmt.Errorf("fetch follower: %w", err)
@@ -375,6 +424,9 @@ func (s *Server) record(ctx context.Context, in board.Interaction, target string
 	}
 	if _, err := s.store.Announcement(ctx, b.ID, id); err != nil {
 		return http.StatusAccepted, nil
+	}
+	if blocked, err := s.store.Blocked(ctx, b.ID, in.Actor); err != nil || blocked {
+		return http.StatusAccepted, err // taken and forgotten, as from nobody
 	}
 	in.CreatedAt = time.Now()
 	if err := s.store.AddInteraction(ctx, b.ID, id, in); err != nil {

@@ -5,7 +5,7 @@
 // control API under /_test/ for the Go tests.
 import http from "node:http";
 import {
-  Accept, Create, Delete, Endpoints, Follow, Like, Note, Person, Tombstone, Undo, Update,
+  Accept, Create, Delete, Endpoints, Follow, Like, Note, Person, Reject, Tombstone, Undo, Update,
   createFederation, generateCryptoKeyPair, MemoryKvStore, signRequest, verifyRequest,
 } from "@fedify/fedify";
 
@@ -57,7 +57,8 @@ federation
   .on(Update, record)
   .on(Delete, record)
   .on(Undo, record)
-  .on(Like, record);
+  .on(Like, record)
+  .on(Reject, record);
 
 function ctxFor(req) {
   return federation.createContext(new URL(`http://127.0.0.1:${port}/`), undefined);
