@@ -226,3 +226,41 @@ func FuzzMatrixText(f *testing.F) {
 		}
 	})
 }
+
+// Events from the sync loop, as any client or server may shape them:
+// parsing their content and reading their relations never panics.
+func FuzzMatrixEvent(f *testing.F) {
+	f.Add(`{"msgtype":"m.text","body":"> <@a:b> x\n\nhi","m.relates_to":{"rel_type":"m.thread","event_id":"$e","m.in_reply_to":{"event_id":"$r"}}}`, `{"m.relates_to":{"rel_type":"m.annotation","event_id":"$e","key":"👍"}}`)
+	f.Add(`{"msgtype":"m.text","body":"* x","m.new_content":{"body":"x"},"m.relates_to":{"rel_type":"m.replace","event_id":"$e"}}`, `{"redacts":"$x"}`)
+	f.Add(`{"m.relates_to":"x","body":5}`, `[]`)
+	f.Fuzz(func(t *testing.T, message, other string) {
+		for typ, raw := range map[event.Type]string{event.EventMessage: message, event.EventReaction: other, event.EventRedaction: other, event.StateMember: other, event.StatePowerLevels: other} {
+			c := event.Content{VeryRaw: json.RawMessage(raw)}
+			if c.ParseRaw(typ) != nil {
+				continue
+			}
+			switch typ {
+			case event.EventMessage:
+				m := c.AsMessage()
+				_ = m.RelatesTo.GetReplaceID()
+				_ = m.RelatesTo.GetThreadParent()
+				_ = m.RelatesTo.GetReplyTo()
+				_ = replyText(m.Body)
+				if m.NewContent != nil {
+					_ = replyText(m.NewContent.Body)
+				}
+			case event.EventReaction:
+				r := c.AsReaction()
+				_ = r.RelatesTo.GetAnnotationID()
+				_ = r.RelatesTo.GetAnnotationKey()
+			case event.EventRedaction:
+				_ = c.AsRedaction().Redacts
+			case event.StateMember:
+				_ = c.AsMember().Membership
+			case event.StatePowerLevels:
+				pl := c.AsPowerLevels()
+				_ = pl.GetUserLevel("@bot:example.org") >= pl.GetEventLevel(event.EventMessage)
+			}
+		}
+	})
+}
