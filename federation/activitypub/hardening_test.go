@@ -64,7 +64,8 @@ func TestDuplicateSignatureParametersAreRefused(t *testing.T) {
 	r := httptest.NewRequest("POST", "https://board.example/inbox", bytes.NewReader(body))
 	date := time.Now().UTC().Format(http.TimeFormat)
 	r.Header.Set("Date", date)
-	sum := sha256.Sum256([]byte(`{"type":"Follow"}`)) // the digest of another body
+	// The sender controls the Digest; only the signature was meant to bind it.
+	sum := sha256.Sum256(body)
 	r.Header.Set("Digest", "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]))
 	h := sha256.Sum256([]byte("date: " + date))
 	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, h[:])
