@@ -59,6 +59,45 @@ type Call struct {
 	Roles    []Role     `json:"roles"`
 	Deadline *time.Time `json:"deadline,omitempty"`
 	Contact  string     `json:"contact"`
+	// Multiple lets one person take several roles (a poll with several
+	// answers); otherwise one role each.
+	Multiple bool `json:"multiple,omitempty"`
+	// Waitlist puts people who answer a full role on a waiting list that
+	// moves up when someone withdraws; otherwise they are told it is full.
+	Waitlist bool `json:"waitlist,omitempty"`
+	// Closed ends sign-ups before the deadline (an editor's decision).
+	Closed bool `json:"closed,omitempty"`
+	// Taken counts confirmed sign-ups per role; the store fills it, an
+	// editor never writes it.
+	Taken map[string]int `json:"taken,omitempty"`
+}
+
+// PlacesLeft is how many places role still has.
+func (c *Call) PlacesLeft(role string) int {
+	for _, r := range c.Roles {
+		if r.Name == role {
+			return max(0, r.Places-c.Taken[role])
+		}
+	}
+	return 0
+}
+
+// Open reports whether the call takes sign-ups at now: not closed by an
+// editor, deadline not passed, some role with a place left (or a waiting
+// list).
+func (c *Call) Open(now time.Time) bool {
+	if c.Closed || (c.Deadline != nil && !now.Before(*c.Deadline)) {
+		return false
+	}
+	if c.Waitlist {
+		return true
+	}
+	for _, r := range c.Roles {
+		if c.PlacesLeft(r.Name) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Outage details: which service and for how long.
@@ -127,9 +166,20 @@ func (a Announcement) Facts() []Fact {
 	case a.Kind == KindCall && a.Call != nil:
 		var roles []string
 		for _, r := range a.Call.Roles {
-			roles = append(roles, fmt.Sprintf("%s (%d %s)", r.Name, r.Places, plural(r.Places, "place", "places")))
+			left := a.Call.PlacesLeft(r.Name)
+			switch {
+			case left == r.Places:
+				roles = append(roles, fmt.Sprintf("%s (%d %s)", r.Name, r.Places, plural(r.Places, "place", "places")))
+			case left == 0:
+				roles = append(roles, fmt.Sprintf("%s (full: %d of %d)", r.Name, r.Places, r.Places))
+			default:
+				roles = append(roles, fmt.Sprintf("%s (%d of %d %s left)", r.Name, left, r.Places, plural(r.Places, "place", "places")))
+			}
 		}
 		f = append(f, Fact{Label: "Volunteers needed", Value: strings.Join(roles, ", ")})
+		if a.Call.Closed {
+			f = append(f, Fact{Label: "Sign-ups", Value: "closed"})
+		}
 		if a.Call.Deadline != nil {
 			f = append(f, Fact{Label: "Answer before", Value: formatTime(*a.Call.Deadline)})
 		}
@@ -223,6 +273,9 @@ const (
 	// followers get an Add or Remove; other channels have nothing to do.
 	VerbPin   Verb = "pin"
 	VerbUnpin Verb = "unpin"
+	// Refresh sends the current counts of a call (sign-ups changed): an
+	// Update or an edit, coalesced by the dispatcher.
+	VerbRefresh Verb = "refresh"
 )
 
 // OutboxEntry records that an announcement version must be sent everywhere.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -39,8 +40,15 @@ type Draft struct {
 
 // DraftOf returns the editable part of a, for partial edits.
 func DraftOf(a Announcement) Draft {
+	call := a.Call
+	if call != nil {
+		c := *call
+		c.Roles = slices.Clone(c.Roles)
+		c.Taken = nil // counts are not the editor's to write
+		call = &c
+	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: a.Tags, ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: a.Event, Call: a.Call, Outage: a.Outage}
+		Language: a.Language, Event: a.Event, Call: call, Outage: a.Outage}
 }
 
 // Limits on what an editor may write.
@@ -193,6 +201,15 @@ func checkCall(errs map[string]string, c *Call) {
 	if c == nil {
 		errs["call"] = "is required for a call for volunteers: give call.roles and call.contact"
 		return
+	}
+	c.Taken = nil // counted from the sign-ups
+	seen := map[string]bool{}
+	for i, r := range c.Roles {
+		name := strings.TrimSpace(r.Name)
+		if seen[strings.ToLower(name)] && name != "" {
+			errs[fmt.Sprintf("call.roles[%d].name", i)] = fmt.Sprintf("%q is listed twice", name)
+		}
+		seen[strings.ToLower(name)] = true
 	}
 	if len(c.Roles) == 0 {
 		errs["call.roles"] = "name at least one role, e.g. [{\"name\": \"cook\", \"places\": 2}]"

@@ -123,6 +123,22 @@ var migrations = []string{
 		domain TEXT NOT NULL,
 		actor TEXT NOT NULL,
 		created_at BIGINT NOT NULL)`,
+	// 10: answers to calls for volunteers, one per person and role.
+	`CREATE TABLE IF NOT EXISTS signups (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+		role TEXT NOT NULL,
+		person_kind TEXT NOT NULL,
+		person TEXT NOT NULL,
+		name TEXT NOT NULL,
+		contact TEXT NOT NULL,
+		state TEXT NOT NULL,
+		withdraw_hash TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		UNIQUE (announcement_id, role, person_kind, person))`,
+	`CREATE INDEX IF NOT EXISTS signups_role ON signups(announcement_id, role, state)`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -505,14 +521,24 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	db, err := json.Marshal(details{a.Event, a.Call, a.Outage})
+	call := a.Call
+	if call != nil && call.Taken != nil {
+		c := *call
+		c.Taken = nil // counted from the sign-ups, never stored
+		call = &c
+	}
+	db, err := json.Marshal(details{a.Event, call, a.Outage})
 	return string(tb), string(db), err
 }
 
 // Announcement returns one announcement of a board, deleted ones included
 // (their pages answer 410).
 func (s *Store) Announcement(ctx context.Context, boardID, id int64) (Announcement, error) {
-	return scanAnnouncement(s.read().QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	a, err := scanAnnouncement(s.read().QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	if err != nil {
+		return a, err
+	}
+	return s.withCounts(ctx, a)
 }
 
 // Announcements lists a board's live announcements, newest first, at most
@@ -731,7 +757,16 @@ func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...an
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if out[i], err = s.withCounts(ctx, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.

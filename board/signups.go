@@ -1,0 +1,391 @@
+package board
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Person is someone answering a call for volunteers, known by where they
+// answered: a fediverse actor URI, a Matrix user id, or a web sign-up.
+type Person struct {
+	Kind    string `json:"kind"` // fediverse, matrix, web, editor
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Contact string `json:"contact,omitempty"`
+}
+
+// The places a person can answer from.
+const (
+	PersonFediverse = "fediverse"
+	PersonMatrix    = "matrix"
+	PersonWeb       = "web"
+	PersonEditor    = "editor" // taken by phone, added by an editor
+)
+
+// Sign-up states.
+const (
+	SignupConfirmed = "confirmed"
+	SignupWaiting   = "waiting" // on the waiting list, moves up when someone withdraws
+	SignupWithdrawn = "withdrawn"
+)
+
+// Signup is one person's answer for one role of a call.
+type Signup struct {
+	ID             int64     `json:"id"`
+	AnnouncementID int64     `json:"announcement"`
+	Role           string    `json:"role"`
+	Person         Person    `json:"person"`
+	State          string    `json:"state"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// SignupResult says what became of each role a person asked for.
+type SignupResult struct {
+	Confirmed []string `json:"confirmed,omitempty"`
+	Waiting   []string `json:"waiting,omitempty"`
+	Full      []string `json:"full,omitempty"`    // no place and no waiting list
+	Already   []string `json:"already,omitempty"` // asked before: nothing changed
+	// Dropped are earlier roles an answer replaced (one role each).
+	Dropped []string `json:"dropped,omitempty"`
+	// WithdrawToken, for a new sign-up, is the private key of the link
+	// that withdraws it (only its hash is stored).
+	WithdrawToken string `json:"-"`
+}
+
+// Changed reports whether the answer changed any count or list.
+func (r SignupResult) Changed() bool { return len(r.Confirmed)+len(r.Waiting)+len(r.Dropped) > 0 }
+
+// Errors of sign-ups; each says what to do.
+var (
+	ErrNotACall   = errors.New("this announcement is not a call for volunteers")
+	ErrCallClosed = errors.New("this call for volunteers is closed")
+)
+
+// UnknownRoleError names a role the call does not have.
+type UnknownRoleError struct{ Role string }
+
+func (e *UnknownRoleError) Error() string { return fmt.Sprintf("this call has no role %q", e.Role) }
+
+// SignUp records p's answer for roles of call annID, in one transaction
+// with the refresh of its counts everywhere: one person, one sign-up per
+// role, however often the same answer arrives; a full role takes nobody
+// more (a waiting list if the editors enabled it).
+func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, roles []string) (SignupResult, error) {
+	if p.Kind == "" || p.ID == "" {
+		return SignupResult{}, errors.New("sign-up without a person")
+	}
+	var res SignupResult
+	err := s.store.inTx(ctx, func(tx *sql.Tx) error {
+		a, call, err := s.store.callForUpdate(ctx, tx, b.ID, annID)
+		if err != nil {
+			return err
+		}
+		if !call.Multiple && len(roles) > 1 {
+			return &ValidationError{Fields: map[string]string{"roles": "this call takes one role per person"}}
+		}
+		now := s.now().UTC()
+		if call.Closed || (call.Deadline != nil && !now.Before(*call.Deadline)) {
+			return ErrCallClosed
+		}
+		mine, err := s.store.signupsOf(ctx, tx, annID, p)
+		if err != nil {
+			return err
+		}
+		if !call.Multiple {
+			// One role each: a new answer replaces an earlier one.
+			for _, su := range mine {
+				if su.State != SignupWithdrawn && !slices.Contains(roles, su.Role) {
+					if err := s.store.setSignupState(ctx, tx, su.ID, SignupWithdrawn, now); err != nil {
+						return err
+					}
+					if err := s.store.promote(ctx, tx, annID, call, su.Role, now); err != nil {
+						return err
+					}
+					res.Dropped = append(res.Dropped, su.Role)
+				}
+			}
+		}
+		for _, role := range roles {
+			if !slices.ContainsFunc(call.Roles, func(r Role) bool { return r.Name == role }) {
+				return &UnknownRoleError{Role: role}
+			}
+			idx := slices.IndexFunc(mine, func(su Signup) bool { return su.Role == role })
+			if idx >= 0 && mine[idx].State != SignupWithdrawn {
+				res.Already = append(res.Already, role)
+				continue
+			}
+			taken, err := s.store.countSignups(ctx, tx, annID, role, SignupConfirmed)
+			if err != nil {
+				return err
+			}
+			state := SignupConfirmed
+			if taken >= placesOf(call, role) {
+				if !call.Waitlist {
+					res.Full = append(res.Full, role)
+					continue
+				}
+				state = SignupWaiting
+			}
+			if idx >= 0 {
+				err = s.store.setSignupState(ctx, tx, mine[idx].ID, state, now)
+			} else {
+				if res.WithdrawToken == "" {
+					res.WithdrawToken = newWithdrawToken()
+				}
+				err = s.store.insertSignup(ctx, tx, a, role, p, state, hashToken(res.WithdrawToken), now)
+			}
+			if err != nil {
+				return err
+			}
+			if state == SignupConfirmed {
+				res.Confirmed = append(res.Confirmed, role)
+			} else {
+				res.Waiting = append(res.Waiting, role)
+			}
+		}
+		if res.Changed() {
+			return insertOutbox(ctx, tx, b.ID, annID, VerbRefresh, a.Version, now)
+		}
+		return nil
+	})
+	if err == nil && res.Changed() {
+		s.notify()
+	}
+	return res, err
+}
+
+// Withdraw ends p's sign-ups for roles (none: all) of call annID; the
+// first on each role's waiting list moves up. It returns the sign-ups
+// promoted, whose people may be told.
+func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, roles []string) (withdrawn int, promoted []Signup, err error) {
+	err = s.store.inTx(ctx, func(tx *sql.Tx) error {
+		a, call, err := s.store.callForUpdate(ctx, tx, b.ID, annID)
+		if err != nil {
+			return err
+		}
+		mine, err := s.store.signupsOf(ctx, tx, annID, p)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		for _, su := range mine {
+			if su.State == SignupWithdrawn || (len(roles) > 0 && !slices.Contains(roles, su.Role)) {
+				continue
+			}
+			if err := s.store.setSignupState(ctx, tx, su.ID, SignupWithdrawn, now); err != nil {
+				return err
+			}
+			withdrawn++
+			if su.State == SignupConfirmed {
+				up, err := s.store.promoteOne(ctx, tx, annID, call, su.Role, now)
+				if err != nil {
+					return err
+				}
+				if up != nil {
+					promoted = append(promoted, *up)
+				}
+			}
+		}
+		if withdrawn > 0 {
+			return insertOutbox(ctx, tx, b.ID, annID, VerbRefresh, a.Version, now)
+		}
+		return nil
+	})
+	if err == nil && withdrawn > 0 {
+		s.notify()
+	}
+	return withdrawn, promoted, err
+}
+
+// WithdrawByToken withdraws the sign-ups made with a withdraw link's token.
+func (s *Service) WithdrawByToken(ctx context.Context, b Board, annID int64, token string) (int, error) {
+	p, err := s.store.personByToken(ctx, annID, hashToken(token))
+	if err != nil {
+		return 0, err
+	}
+	n, _, err := s.Withdraw(ctx, b, annID, p, nil)
+	return n, err
+}
+
+func newWithdrawToken() string {
+	raw := make([]byte, 18)
+	_, _ = rand.Read(raw)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func placesOf(c *Call, role string) int {
+	for _, r := range c.Roles {
+		if r.Name == role {
+			return r.Places
+		}
+	}
+	return 0
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// callForUpdate reads a live call inside tx (the writer's transaction, so
+// two sign-ups for the last place are decided one after the other).
+func (s *Store) callForUpdate(ctx context.Context, tx *sql.Tx, boardID, annID int64) (Announcement, *Call, error) {
+	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, annID))
+	if err != nil {
+		return a, nil, err
+	}
+	if a.DeletedAt != nil {
+		return a, nil, ErrGone
+	}
+	if a.Kind != KindCall || a.Call == nil {
+		return a, nil, ErrNotACall
+	}
+	return a, a.Call, nil
+}
+
+func (s *Store) signupsOf(ctx context.Context, tx *sql.Tx, annID int64, p Person) ([]Signup, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? AND person_kind = ? AND person = ? ORDER BY id`, annID, p.Kind, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return scanSignups(rows)
+}
+
+func (s *Store) countSignups(ctx context.Context, tx *sql.Tx, annID int64, role, state string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND role = ? AND state = ?`, annID, role, state).Scan(&n)
+	return n, err
+}
+
+func (s *Store) insertSignup(ctx context.Context, tx *sql.Tx, a Announcement, role string, p Person, state, tokenHash string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO signups (board_id, announcement_id, role, person_kind, person, name, contact, state, withdraw_hash, created_at, updated_at)
+		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM boards WHERE name = ?`,
+		a.ID, role, p.Kind, p.ID, p.Name, p.Contact, state, tokenHash, ms(now), ms(now), a.Board)
+	if err != nil {
+		return fmt.Errorf("record sign-up: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) setSignupState(ctx context.Context, tx *sql.Tx, id int64, state string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE signups SET state = ?, updated_at = ? WHERE id = ?`, state, ms(now), id)
+	return err
+}
+
+// promote fills a freed place of role from its waiting list.
+func (s *Store) promote(ctx context.Context, tx *sql.Tx, annID int64, call *Call, role string, now time.Time) error {
+	_, err := s.promoteOne(ctx, tx, annID, call, role, now)
+	return err
+}
+
+func (s *Store) promoteOne(ctx context.Context, tx *sql.Tx, annID int64, call *Call, role string, now time.Time) (*Signup, error) {
+	taken, err := s.countSignups(ctx, tx, annID, role, SignupConfirmed)
+	if err != nil || taken >= placesOf(call, role) {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? AND role = ? AND state = 'waiting' ORDER BY created_at, id LIMIT 1`, annID, role)
+	if err != nil {
+		return nil, err
+	}
+	next, err := scanSignups(rows)
+	if err != nil || len(next) == 0 {
+		return nil, err
+	}
+	if err := s.setSignupState(ctx, tx, next[0].ID, SignupConfirmed, now); err != nil {
+		return nil, err
+	}
+	next[0].State = SignupConfirmed
+	return &next[0], nil
+}
+
+func (s *Store) personByToken(ctx context.Context, annID int64, tokenHash string) (Person, error) {
+	var p Person
+	err := s.read().QueryRowContext(ctx, `SELECT person_kind, person, name, contact FROM signups WHERE announcement_id = ? AND withdraw_hash = ? LIMIT 1`, annID, tokenHash).
+		Scan(&p.Kind, &p.ID, &p.Name, &p.Contact)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	return p, err
+}
+
+// Signups lists a call's sign-ups, oldest first (for its editors only).
+func (s *Store) Signups(ctx context.Context, annID int64) ([]Signup, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? ORDER BY created_at, id`, annID)
+	if err != nil {
+		return nil, err
+	}
+	return scanSignups(rows)
+}
+
+// taken counts the confirmed sign-ups of a call per role.
+func (s *Store) taken(ctx context.Context, annID int64) (map[string]int, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT role, COUNT(*) FROM signups WHERE announcement_id = ? AND state = 'confirmed' GROUP BY role`, annID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var role string
+		var n int
+		if err := rows.Scan(&role, &n); err != nil {
+			return nil, err
+		}
+		out[role] = n
+	}
+	return out, rows.Err()
+}
+
+// withCounts fills a call's Taken from the sign-ups.
+func (s *Store) withCounts(ctx context.Context, a Announcement) (Announcement, error) {
+	if a.Kind != KindCall || a.Call == nil {
+		return a, nil
+	}
+	t, err := s.taken(ctx, a.ID)
+	if err != nil {
+		return a, err
+	}
+	c := *a.Call
+	c.Taken = t
+	a.Call = &c
+	return a, nil
+}
+
+const signupCols = `id, announcement_id, role, person_kind, person, name, contact, state, created_at, updated_at`
+
+func scanSignups(rows *sql.Rows) ([]Signup, error) {
+	defer rows.Close()
+	var out []Signup
+	for rows.Next() {
+		var su Signup
+		var created, updated int64
+		if err := rows.Scan(&su.ID, &su.AnnouncementID, &su.Role, &su.Person.Kind, &su.Person.ID, &su.Person.Name, &su.Person.Contact, &su.State, &created, &updated); err != nil {
+			return nil, err
+		}
+		su.CreatedAt, su.UpdatedAt = fromMS(created), fromMS(updated)
+		out = append(out, su)
+	}
+	return out, rows.Err()
+}
+
+// VotersCount is how many distinct people hold a confirmed place.
+func (s *Store) VotersCount(ctx context.Context, annID int64) (int, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT person_kind || ' ' || person) FROM signups WHERE announcement_id = ? AND state = 'confirmed'`, annID).Scan(&n)
+	return n, err
+}
+

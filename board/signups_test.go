@@ -1,0 +1,142 @@
+package board
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newCall(t *testing.T, call Call) (*Service, Board, Announcement) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, _ := NewStore(ctx, db)
+	svc := NewService(store, nil)
+	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	if call.Contact == "" {
+		call.Contact = "fair@example.org"
+	}
+	a, _, err := svc.Create(ctx, b, Draft{Kind: KindCall, Title: "Cooks wanted", Call: &call}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, b, a
+}
+
+func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Multiple: true})
+	alice := Person{Kind: PersonFediverse, ID: "https://a.example/users/alice"}
+	res, err := svc.SignUp(ctx, b, a.ID, alice, []string{"cook", "driver"})
+	if err != nil || len(res.Confirmed) != 2 || res.WithdrawToken == "" {
+		t.Fatalf("first answer: %+v %v", res, err)
+	}
+	// The same vote again (redelivered) changes nothing.
+	if res, _ := svc.SignUp(ctx, b, a.ID, alice, []string{"cook"}); res.Changed() || len(res.Already) != 1 {
+		t.Fatalf("repeat: %+v", res)
+	}
+	bob := Person{Kind: PersonMatrix, ID: "@bob:example.org"}
+	if res, _ := svc.SignUp(ctx, b, a.ID, bob, []string{"driver"}); len(res.Full) != 1 {
+		t.Fatalf("a full role took one more: %+v", res)
+	}
+	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"juggler"}); !errors.As(err, new(*UnknownRoleError)) {
+		t.Fatalf("unknown role: %v", err)
+	}
+	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	if got.Call.Taken["cook"] != 1 || got.Call.Taken["driver"] != 1 || got.Call.PlacesLeft("cook") != 1 {
+		t.Fatalf("counts: %v", got.Call.Taken)
+	}
+	if f := got.Facts()[0].Value; f != "cook (1 of 2 places left), driver (full: 1 of 1)" {
+		t.Fatalf("facts say %q", f)
+	}
+	// Withdrawing by the private link frees the place.
+	if n, err := svc.WithdrawByToken(ctx, b, a.ID, res.WithdrawToken); err != nil || n != 2 {
+		t.Fatalf("withdraw: %d %v", n, err)
+	}
+	got, _ = svc.Store().Announcement(ctx, b.ID, a.ID)
+	if got.Call.Taken["driver"] != 0 {
+		t.Fatalf("counts after withdrawal: %v", got.Call.Taken)
+	}
+	// Every change wrote a refresh row; repeats wrote none.
+	entries, _ := svc.Store().PendingOutbox(ctx, 100)
+	refreshes := 0
+	for _, e := range entries {
+		if e.Verb == VerbRefresh {
+			refreshes++
+		}
+	}
+	if refreshes != 2 {
+		t.Fatalf("%d refresh rows, want 2 (a sign-up and a withdrawal)", refreshes)
+	}
+	// An unchanged save of the call keeps its version despite the counts.
+	if u, _ := svc.Update(ctx, b, a.ID, func(*Draft) error { return nil }); u.Version != 1 {
+		t.Fatalf("an unchanged save of a call with sign-ups bumped the version to %d", u.Version)
+	}
+}
+
+func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
+	p := func(n string) Person { return Person{Kind: PersonWeb, ID: n} }
+	svc.SignUp(ctx, b, a.ID, p("ann"), []string{"cook"})
+	if res, _ := svc.SignUp(ctx, b, a.ID, p("ben"), []string{"cook"}); len(res.Waiting) != 1 {
+		t.Fatalf("ben should wait: %+v", res)
+	}
+	// One role each: ann switching to driver frees cook, and ben moves up.
+	if res, _ := svc.SignUp(ctx, b, a.ID, p("ann"), []string{"driver"}); len(res.Confirmed) != 1 || len(res.Dropped) != 1 {
+		t.Fatalf("switch: %+v", res)
+	}
+	list, _ := svc.Store().Signups(ctx, a.ID)
+	states := map[string]string{}
+	for _, su := range list {
+		states[su.Person.ID+"/"+su.Role] = su.State
+	}
+	if states["ben/cook"] != SignupConfirmed || states["ann/cook"] != SignupWithdrawn || states["ann/driver"] != SignupConfirmed {
+		t.Fatalf("states: %v", states)
+	}
+	if _, err := svc.SignUp(ctx, b, a.ID, p("cat"), []string{"cook", "driver"}); err == nil {
+		t.Fatal("two roles on a one-role call")
+	}
+}
+
+func TestClosedCallsTakeNobody(t *testing.T) {
+	ctx := context.Background()
+	past := time.Now().Add(-time.Hour)
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}, Deadline: &past})
+	if _, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "x"}, []string{"cook"}); !errors.Is(err, ErrCallClosed) {
+		t.Fatalf("after the deadline: %v", err)
+	}
+}
+
+// Twenty people race for the last place: exactly one gets it.
+func TestLastPlaceRace(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range 20 {
+		wg.Go(func() {
+			res, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: fmt.Sprint(i)}, []string{"cook"})
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			won += len(res.Confirmed)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	if won != 1 || got.Call.Taken["cook"] != 1 {
+		t.Fatalf("%d won the last place, %d recorded", won, got.Call.Taken["cook"])
+	}
+}
