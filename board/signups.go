@@ -388,4 +388,3 @@ func (s *Store) VotersCount(ctx context.Context, annID int64) (int, error) {
 	err := s.read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT person_kind || ' ' || person) FROM signups WHERE announcement_id = ? AND state = 'confirmed'`, annID).Scan(&n)
 	return n, err
 }
-
