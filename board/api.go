@@ -53,6 +53,7 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/deliveries", api.onBoard(api.deliveries))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/interactions", api.onBoard(api.interactions))
 	mux.HandleFunc("GET /api/v1/boards/{board}/followers", api.onBoard(api.followers))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/signups", api.onBoard(api.signups))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/followers", api.onBoard(api.removeFollower))
 	mux.HandleFunc("GET /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
 	mux.HandleFunc("POST /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
@@ -89,6 +90,8 @@ func (api *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusGone, apiError{Error: "this announcement was deleted"})
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+	case errors.Is(err, ErrNotACall), errors.Is(err, ErrCallClosed):
+		writeJSON(w, http.StatusConflict, apiError{Error: err.Error()})
 	default:
 		api.log.ErrorContext(r.Context(), "admin api", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error; the server log has details"})
@@ -611,4 +614,29 @@ func (api *API) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// signups lists who answered a call, from where and when: for the board's
+// editors only (the public sees counts).
+func (api *API) signups(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	var a Announcement
+	if err == nil {
+		a, err = api.svc.store.Announcement(r.Context(), b.ID, id)
+	}
+	if err == nil && a.Kind != KindCall {
+		err = ErrNotACall
+	}
+	var list []Signup
+	if err == nil {
+		list, err = api.svc.store.Signups(r.Context(), id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Signup{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"taken": a.Call.Taken, "roles": a.Call.Roles, "signups": list})
 }

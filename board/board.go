@@ -70,6 +70,8 @@ type Call struct {
 	// Taken counts confirmed sign-ups per role; the store fills it, an
 	// editor never writes it.
 	Taken map[string]int `json:"taken,omitempty"`
+	// Voters is how many distinct people hold a place (the store fills it).
+	Voters int `json:"voters,omitempty"`
 }
 
 // PlacesLeft is how many places role still has.

@@ -2,6 +2,7 @@ package board
 
 import (
 	"embed"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -22,15 +23,19 @@ type Links interface {
 // Pages renders the public, server-side HTML pages browsers see.
 type Pages struct {
 	store *Store
+	svc   *Service // for the forms that change something (withdrawing)
 	links Links
 	tmpl  map[string]*template.Template
 	log   *slog.Logger
 }
 
+// SetService lets the pages' forms act (withdraw a sign-up).
+func (p *Pages) SetService(svc *Service) { p.svc = svc }
+
 // NewPages parses the embedded templates.
 func NewPages(store *Store, links Links, log *slog.Logger) *Pages {
 	p := &Pages{store: store, links: links, tmpl: map[string]*template.Template{}, log: log}
-	for _, name := range []string{"board", "announcement", "home", "gone"} {
+	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw"} {
 		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return p
@@ -125,4 +130,39 @@ func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 // NotFound answers a page that does not exist.
 func NotFound(w http.ResponseWriter) {
 	http.Error(w, "Not found.", http.StatusNotFound)
+}
+
+// Withdraw is the private link a volunteer got when signing up: GET asks
+// to confirm (a link previewer must not withdraw anyone), POST withdraws.
+func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
+	token := r.FormValue("t")
+	data := map[string]any{"Title": "Withdraw – " + a.Title, "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token}
+	if a.DeletedAt != nil || a.Kind != KindCall || token == "" || p.svc == nil {
+		data["Heading"], data["Text"] = "Nothing to withdraw", "This link does not belong to a sign-up."
+		p.render(w, r, http.StatusNotFound, "withdraw", data)
+		return
+	}
+	if r.Method != http.MethodPost {
+		data["Heading"], data["Text"], data["Form"] = "Withdraw your sign-up?", "You signed up for “"+a.Title+"”. If you can no longer come, withdraw here: your place goes to someone else.", true
+		p.render(w, r, http.StatusOK, "withdraw", data)
+		return
+	}
+	if crossSite(r) {
+		http.Error(w, "Withdraw from this site's own page.", http.StatusForbidden)
+		return
+	}
+	n, err := p.svc.WithdrawByToken(r.Context(), b, a.ID, token)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		data["Heading"], data["Text"] = "Nothing to withdraw", "This link does not belong to a sign-up."
+		p.render(w, r, http.StatusNotFound, "withdraw", data)
+	case err != nil:
+		p.serverError(w, r, err)
+	case n == 0:
+		data["Heading"], data["Text"] = "Already withdrawn", "Your sign-up was already withdrawn."
+		p.render(w, r, http.StatusOK, "withdraw", data)
+	default:
+		data["Heading"], data["Text"] = "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!"
+		p.render(w, r, http.StatusOK, "withdraw", data)
+	}
 }

@@ -44,7 +44,7 @@ func DraftOf(a Announcement) Draft {
 	if call != nil {
 		c := *call
 		c.Roles = slices.Clone(c.Roles)
-		c.Taken = nil // counts are not the editor's to write
+		c.Taken, c.Voters = nil, 0 // counts are not the editor's to write
 		call = &c
 	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: a.Tags, ContentWarning: a.ContentWarning,
@@ -202,7 +202,7 @@ func checkCall(errs map[string]string, c *Call) {
 		errs["call"] = "is required for a call for volunteers: give call.roles and call.contact"
 		return
 	}
-	c.Taken = nil // counted from the sign-ups
+	c.Taken, c.Voters = nil, 0 // counted from the sign-ups
 	seen := map[string]bool{}
 	for i, r := range c.Roles {
 		name := strings.TrimSpace(r.Name)

@@ -361,6 +361,9 @@ func (s *Store) withCounts(ctx context.Context, a Announcement) (Announcement, e
 	}
 	c := *a.Call
 	c.Taken = t
+	if c.Voters, err = s.VotersCount(ctx, a.ID); err != nil {
+		return a, err
+	}
 	a.Call = &c
 	return a, nil
 }

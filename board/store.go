@@ -524,7 +524,7 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 	call := a.Call
 	if call != nil && call.Taken != nil {
 		c := *call
-		c.Taken = nil // counted from the sign-ups, never stored
+		c.Taken, c.Voters = nil, 0 // counted from the sign-ups, never stored
 		call = &c
 	}
 	db, err := json.Marshal(details{a.Event, call, a.Outage})

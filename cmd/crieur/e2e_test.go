@@ -510,3 +510,79 @@ func TestModerationBlocksAndRemovals(t *testing.T) {
 		t.Fatalf("deliveries to a blocked domain: %+v", d)
 	}
 }
+
+// Acceptance 1 of the sign-ups: two Fedify followers answer a call's poll,
+// one for a role that is already full. Each sign-up is recorded once, the
+// full-role voter gets a direct note, and both get an Update whose counts
+// match the store.
+func TestFediverseVotesAreSignUps(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	p1, p2 := startPeer(t), startPeer(t)
+	p1.follow(c)
+	p2.follow(c)
+	a, code := c.post(map[string]any{"kind": "call", "title": "Helpers for the fair", "body": "Answer in the poll.",
+		"call": map[string]any{"roles": []map[string]any{{"name": "cook", "places": 1}, {"name": "driver", "places": 2}}, "contact": "fair@example.org"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	q := c.objectURL(a.ID)
+	create := p1.waitActivity("Create", q)
+	if obj := create.object(); obj["type"] != "Question" {
+		t.Fatalf("the call arrived as %v, want a Question", obj["type"])
+	}
+	p1.call("/_test/vote", map[string]any{"question": q, "option": "cook", "id": "same"})
+	p1.call("/_test/vote", map[string]any{"question": q, "option": "cook", "id": "same"}) // redelivered
+	p2.call("/_test/vote", map[string]any{"question": q, "option": "cook"})               // full
+	p2.call("/_test/vote", map[string]any{"question": q, "option": "driver"})
+	var st struct {
+		Taken   map[string]int `json:"taken"`
+		Signups []struct {
+			Role   string `json:"role"`
+			State  string `json:"state"`
+			Person struct{ ID string }
+		} `json:"signups"`
+	}
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+	if len(st.Signups) != 2 || st.Taken["cook"] != 1 || st.Taken["driver"] != 1 {
+		t.Fatalf("sign-ups: %+v", st)
+	}
+	// Direct notes: a confirmation, and "full" for the second cook.
+	dm := func(p *fedifyPeer, want string) {
+		waitFor(t, 15*time.Second, "a direct note saying "+want, func() bool {
+			for _, act := range p.state().Received {
+				obj := act.object()
+				content, _ := obj["content"].(string)
+				if act.Type == "Create" && obj["type"] == "Note" && strings.Contains(content, want) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	dm(p1, "signed up as cook")
+	dm(p2, "already full")
+	dm(p2, "signed up as driver")
+	// Both followers get an Update whose counts match the store (one, after coalescing).
+	for _, p := range []*fedifyPeer{p1, p2} {
+		waitFor(t, 20*time.Second, "an Update with the counts", func() bool {
+			for _, act := range p.state().received("Update", q) {
+				obj := act.object()
+				opts, _ := obj["oneOf"].([]any)
+				counts := map[string]float64{}
+				for _, o := range opts {
+					m, _ := o.(map[string]any)
+					r, _ := m["replies"].(map[string]any)
+					n, _ := r["totalItems"].(float64)
+					counts[fmt.Sprint(m["name"])] = n
+				}
+				if counts["cook"] == 1 && counts["driver"] == 1 {
+					return true
+				}
+			}
+			return false
+		})
+		if n := len(p.state().received("Update", q)); n > 3 {
+			t.Errorf("%d Updates for 3 sign-up changes; they should be coalesced", n)
+		}
+	}
+}

@@ -75,7 +75,11 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if a.DeletedAt != nil && e.Verb != board.VerbDelete {
 		return nil, nil
 	}
-	act, err := s.activity(a, e.Verb, e.Version, e.CreatedAt)
+	version := e.Version
+	if e.Verb == board.VerbRefresh {
+		version = int(e.ID)
+	}
+	act, err := s.activity(a, e.Verb, version, e.CreatedAt)
 	if err != nil {
 		return nil, err
 	}

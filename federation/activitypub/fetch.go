@@ -35,6 +35,7 @@ func NewHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 // remoteActor is what Crieur needs of a remote account.
 type remoteActor struct {
 	ID          string
+	Username    string // preferredUsername
 	Inbox       string
 	SharedInbox string
 	Keys        map[string]string // key id -> PEM
@@ -51,6 +52,7 @@ type keyDoc struct {
 // shapes real servers send (publicKey as object or list).
 type actorDoc struct {
 	ID        string          `json:"id"`
+	Username  string          `json:"preferredUsername"`
 	Type      any             `json:"type"`
 	Inbox     string          `json:"inbox"`
 	Endpoints json.RawMessage `json:"endpoints"`
@@ -231,7 +233,7 @@ func (f *fetcher) fetchActor(ctx context.Context, id string) (*remoteActor, erro
 	if iu, err := url.Parse(d.Inbox); err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
 		return nil, fmt.Errorf("actor %s: missing or bad inbox", id)
 	}
-	a := &remoteActor{ID: d.ID, Inbox: d.Inbox, Keys: map[string]string{}, fetched: time.Now()}
+	a := &remoteActor{ID: d.ID, Username: d.Username, Inbox: d.Inbox, Keys: map[string]string{}, fetched: time.Now()}
 	var ep struct {
 		SharedInbox string `json:"sharedInbox"`
 	}
@@ -304,4 +306,13 @@ func (f *fetcher) forget(id string) {
 	delete(f.actors, id)
 	delete(f.failures, id)
 	f.mu.Unlock()
+}
+
+// handle is the account's @user@host, or its id when it has no username.
+func (a *remoteActor) handle() string {
+	u, err := url.Parse(a.ID)
+	if a.Username == "" || err != nil || u.Host == "" {
+		return a.ID
+	}
+	return "@" + a.Username + "@" + u.Host
 }

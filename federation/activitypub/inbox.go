@@ -31,6 +31,7 @@ type ref struct {
 	Type      string
 	InReplyTo string
 	Content   string
+	Name      string // a poll vote's option
 	Object    json.RawMessage
 	Raw       json.RawMessage
 }
@@ -48,10 +49,12 @@ func parseRef(raw json.RawMessage) ref {
 		Type      any             `json:"type"`
 		InReplyTo json.RawMessage `json:"inReplyTo"`
 		Content   string          `json:"content"`
+		Name      json.RawMessage `json:"name"`
 		Object    json.RawMessage `json:"object"`
 	}
 	if json.Unmarshal(raw, &o) == nil {
 		r.ID, r.Type, r.Content, r.Object = o.ID, typeName(o.Type), o.Content, o.Object
+		_ = json.Unmarshal(o.Name, &r.Name)
 		if len(o.InReplyTo) > 0 {
 			r.InReplyTo = parseRef(o.InReplyTo).ID
 		}
@@ -308,6 +311,9 @@ func (s *Server) handleActivity(ctx context.Context, b *board.Board, act incomin
 		return s.recordInteraction(ctx, "announce", act.ID, actor, obj.ID, "")
 	case "Create":
 		if obj.InReplyTo != "" {
+			if status, handled, err := s.onVote(ctx, actor, obj); handled {
+				return status, err
+			}
 			return s.recordReply(ctx, act.ID, actor, obj)
 		}
 	case "Update":

@@ -236,7 +236,44 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	if len(tags) > 0 {
 		extra["tag"] = tags
 	}
+	if a.Kind == board.KindCall && a.Call != nil {
+		question(a, extra, time.Now())
+	}
 	return serialize(n, extra)
+}
+
+// question makes a call for volunteers a poll: its roles are the options
+// (named by the role alone, so that an answer's name always matches; the
+// places are in replies.totalItems), its deadline the endTime, and it is
+// closed once the deadline passed, an editor closed it, or every role is
+// full without a waiting list. Mastodon, GoToSocial and Fedify show it as
+// a poll under the post's text.
+func question(a board.Announcement, extra map[string]any, now time.Time) {
+	c := a.Call
+	options := make([]any, 0, len(c.Roles))
+	for _, r := range c.Roles {
+		options = append(options, map[string]any{
+			"type": "Note", "name": r.Name,
+			"replies": map[string]any{"type": "Collection", "totalItems": c.Taken[r.Name]},
+		})
+	}
+	extra["type"] = "Question"
+	if c.Multiple {
+		extra["anyOf"] = options
+	} else {
+		extra["oneOf"] = options
+	}
+	extra["votersCount"] = c.Voters
+	if c.Deadline != nil {
+		extra["endTime"] = msTime(*c.Deadline)
+	}
+	if !c.Open(now) {
+		closed := now
+		if c.Deadline != nil && c.Deadline.Before(now) {
+			closed = *c.Deadline
+		}
+		extra["closed"] = msTime(closed)
+	}
 }
 
 const timeFormatMS = "2006-01-02T15:04:05.000Z07:00"
@@ -274,6 +311,17 @@ func (s *Server) activity(a board.Announcement, verb board.Verb, version int, wh
 		obj, err = s.tombstone(a)
 	case board.VerbPin, board.VerbUnpin:
 		return s.featuredActivity(a, verb, when), nil
+	case board.VerbRefresh:
+		// New counts: an Update with the whole object and a newer updated.
+		typ = "Update"
+		obj, err = s.note(a)
+		if err == nil {
+			at := when
+			if !at.After(a.UpdatedAt) {
+				at = a.UpdatedAt.Add(time.Millisecond)
+			}
+			obj["updated"] = msTime(at)
+		}
 	default:
 		return nil, fmt.Errorf("unknown verb %q", verb)
 	}

@@ -33,6 +33,14 @@ const (
 	defaultInboxMax = 256 << 10
 )
 
+// Signups records answers to calls for volunteers (board.Service).
+type Signups interface {
+	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+}
+
+// SetSignups lets the inbox take poll answers as sign-ups.
+func (s *Server) SetSignups(sv Signups) { s.signups = sv }
+
 // Enqueuer is the part of the queue the inbox uses to answer follows.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, jobs ...delivery.Job) error
@@ -66,6 +74,7 @@ type Server struct {
 
 	replays *replayCache
 	refused *refusals
+	signups Signups
 
 	iconMu sync.Mutex
 	icons  map[string][]byte
@@ -159,6 +168,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
 	mux.HandleFunc("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
 	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.serveObject))
+	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
+	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
@@ -177,6 +188,27 @@ func (s *Server) withBoard(next func(http.ResponseWriter, *http.Request, board.B
 			return
 		}
 		next(w, r, b)
+	}
+}
+
+// withAnnouncement finds the announcement of a page's URL.
+func (s *Server) withAnnouncement(next func(http.ResponseWriter, *http.Request, board.Board, board.Announcement)) func(http.ResponseWriter, *http.Request, board.Board) {
+	return func(w http.ResponseWriter, r *http.Request, b board.Board) {
+		id, ok := board.ParseID(r.PathValue("id"))
+		if !ok {
+			board.NotFound(w)
+			return
+		}
+		a, err := s.store.Announcement(r.Context(), b.ID, id)
+		if errors.Is(err, board.ErrNotFound) {
+			board.NotFound(w)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		next(w, r, b, a)
 	}
 }
 

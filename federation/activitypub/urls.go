@@ -72,7 +72,16 @@ func (u URLs) ActivityID(name string, id int64, verb board.Verb, version int) st
 	if verb == board.VerbUpdate {
 		return fmt.Sprintf("%s/activity/update/%d", u.AnnouncementURL(name, id), version)
 	}
+	if verb == board.VerbRefresh {
+		// version here is the refresh's outbox id: one id per refresh.
+		return fmt.Sprintf("%s/activity/refresh/%d", u.AnnouncementURL(name, id), version)
+	}
 	return fmt.Sprintf("%s/activity/%s", u.AnnouncementURL(name, id), verb)
+}
+
+// WithdrawURL is the private link that withdraws a sign-up.
+func (u URLs) WithdrawURL(name string, id int64, token string) string {
+	return u.AnnouncementURL(name, id) + "/withdraw?t=" + url.QueryEscape(token)
 }
 
 // TagURL links a hashtag to the board's own listing.

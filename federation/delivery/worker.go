@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -293,11 +294,17 @@ type Dispatcher struct {
 	queue  Queue
 	wake   chan struct{}
 	log    *slog.Logger
+
+	// RefreshEvery spaces the refreshes of one announcement (sign-up
+	// counts): a burst of answers becomes one Update, not one per answer.
+	RefreshEvery time.Duration
+	lastRefresh  map[int64]time.Time
 }
 
 // NewDispatcher returns a dispatcher from outbox to queue.
 func NewDispatcher(outbox OutboxSource, queue Queue, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{outbox: outbox, queue: queue, wake: make(chan struct{}, 1), log: log}
+	return &Dispatcher{outbox: outbox, queue: queue, wake: make(chan struct{}, 1), log: log,
+		RefreshEvery: 5 * time.Second, lastRefresh: map[int64]time.Time{}}
 }
 
 // Notify wakes the dispatcher; board.Service calls it after each commit.
@@ -327,13 +334,37 @@ func (d *Dispatcher) Run(ctx context.Context) {
 }
 
 // DispatchPending enqueues one fan-out job per undispatched outbox entry.
+// Refreshes are coalesced: one superseded by a later refresh of the same
+// announcement is dropped, and an announcement is refreshed at most once
+// per RefreshEvery (the rest wait, and are looked at again then).
 func (d *Dispatcher) DispatchPending(ctx context.Context) error {
 	for {
 		entries, err := d.outbox.PendingOutbox(ctx, 100)
 		if err != nil || len(entries) == 0 {
 			return err
 		}
-		for _, e := range entries {
+		progressed := false
+		for i, e := range entries {
+			if e.Verb == board.VerbRefresh {
+				later := slices.ContainsFunc(entries[i+1:], func(o board.OutboxEntry) bool {
+					return o.Verb == board.VerbRefresh && o.AnnouncementID == e.AnnouncementID
+				})
+				if later {
+					if err := d.outbox.MarkDispatched(ctx, e.ID); err != nil {
+						return err
+					}
+					progressed = true
+					continue
+				}
+				if wait := d.RefreshEvery - time.Since(d.lastRefresh[e.AnnouncementID]); wait > 0 {
+					time.AfterFunc(wait, d.Notify)
+					continue
+				}
+				d.lastRefresh[e.AnnouncementID] = time.Now()
+				if len(d.lastRefresh) > 10000 {
+					clear(d.lastRefresh)
+				}
+			}
 			job := Job{ID: fmt.Sprintf("fanout:%d", e.ID), Kind: KindFanOut, OutboxID: e.ID}
 			if err := d.queue.Enqueue(ctx, job); err != nil {
 				return err
@@ -341,6 +372,10 @@ func (d *Dispatcher) DispatchPending(ctx context.Context) error {
 			if err := d.outbox.MarkDispatched(ctx, e.ID); err != nil {
 				return err
 			}
+			progressed = true
+		}
+		if !progressed || len(entries) < 100 {
+			return nil
 		}
 	}
 }

@@ -86,6 +86,7 @@ type sendPayload struct {
 	Verb           board.Verb `json:"verb"`
 	Version        int        `json:"version"`
 	Room           string     `json:"room"`
+	Outbox         int64      `json:"outbox,omitempty"`
 }
 
 // Expand implements delivery.Expander: one job per configured room.
@@ -106,7 +107,7 @@ func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	}
 	var jobs []delivery.Job
 	for _, room := range acct.Rooms {
-		p, _ := json.Marshal(sendPayload{Board: bd.Name, AnnouncementID: e.AnnouncementID, Verb: e.Verb, Version: e.Version, Room: room})
+		p, _ := json.Marshal(sendPayload{Board: bd.Name, AnnouncementID: e.AnnouncementID, Verb: e.Verb, Version: e.Version, Room: room, Outbox: e.ID})
 		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mx:%d:%s", e.ID, room), Kind: KindSend, OutboxID: e.ID, Target: room, Payload: p})
 	}
 	return jobs, nil
@@ -176,6 +177,21 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 	}
 	msgtype := event.MessageType(acct.MsgType)
 	switch p.Verb {
+	case board.VerbRefresh:
+		// New counts of a call: an edit of the message, if it is there
+		// (a message still to be posted will carry them).
+		if !posted || a.DeletedAt != nil {
+			return nil
+		}
+		content, _, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, orig, b.render.HTML)
+		if err != nil {
+			return delivery.Permanent(err)
+		}
+		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txnID(p, fmt.Sprintf("r%d", p.Outbox))})
+		if err != nil {
+			return err
+		}
+		return b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID)
 	case board.VerbCreate, board.VerbUpdate:
 		if a.DeletedAt != nil {
 			return nil // deleted before it could be sent: nothing to show

@@ -159,6 +159,26 @@ async function control(req, res, path) {
       await ctx.sendActivity({ identifier: "alice" }, actor, activity);
       return json(res, 200, { note: noteId.href, activity: activity.id.href });
     }
+    case "/_test/vote": {
+      // A poll answer as Mastodon sends it: a Note named after the option,
+      // in reply to the Question, addressed to its author only. input.id
+      // lets a test redeliver the same vote.
+      const actor = await ctx.lookupObject(state.followed.actor, { documentLoader: loader });
+      const id = input.id ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      await ctx.sendActivity({ identifier: "alice" }, actor, new Create({
+        id: new URL(`http://127.0.0.1:${port}/votes/${id}/activity`),
+        actor: ctx.getActorUri("alice"),
+        to: actor.id,
+        object: new Note({
+          id: new URL(`http://127.0.0.1:${port}/votes/${id}`),
+          attribution: ctx.getActorUri("alice"),
+          name: input.option,
+          replyTarget: new URL(input.question),
+          to: actor.id,
+        }),
+      }));
+      return json(res, 200, { id });
+    }
     case "/_test/fetch": {
       // A signed GET, as an authorized-fetch server would make.
       const doc = await loader(input.url);

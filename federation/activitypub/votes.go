@@ -1,0 +1,133 @@
+package activitypub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+	"time"
+
+	"crieur/board"
+)
+
+// onVote takes a poll answer to a call for volunteers: a Note with the
+// option's name and no text, in reply to the call's Question, as Mastodon,
+// GoToSocial and Fedify send it (one per option chosen). It is a sign-up,
+// and the voter gets a direct note saying what became of it. handled is
+// false for anything that is not a vote (a reply).
+func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int, handled bool, err error) {
+	if s.signups == nil || note.Name == "" || strings.TrimSpace(stripTags(note.Content)) != "" {
+		return 0, false, nil
+	}
+	name, id, ok := s.urls.parseAnnouncementURL(note.InReplyTo)
+	if !ok {
+		return 0, false, nil
+	}
+	b, err := s.store.BoardByName(ctx, name)
+	if err != nil {
+		return 0, false, nil
+	}
+	a, err := s.store.Announcement(ctx, b.ID, id)
+	if err != nil || a.Kind != board.KindCall || a.Call == nil {
+		return 0, false, nil
+	}
+	if note.ID == "" || !sameHost(note.ID, actor) {
+		return http.StatusBadRequest, true, fmt.Errorf("vote %q has no id on its author's host", note.ID)
+	}
+	if blocked, err := s.store.Blocked(ctx, b.ID, actor); err != nil || blocked {
+		s.log.InfoContext(ctx, "vote refused: blocked", "board", b.Name, "actor", actor)
+		return http.StatusAccepted, true, err
+	}
+	who := board.Person{Kind: board.PersonFediverse, ID: actor}
+	if ra, err := s.fetch.actor(ctx, actor, false); err == nil {
+		who.Name = ra.handle()
+	}
+	res, err := s.signups.SignUp(ctx, b, a.ID, who, []string{note.Name})
+	var unknown *board.UnknownRoleError
+	switch {
+	case errors.As(err, &unknown), errors.Is(err, board.ErrCallClosed):
+		s.log.InfoContext(ctx, "vote refused", "board", b.Name, "announcement", a.ID, "actor", actor, "option", note.Name, "reason", err)
+		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(a, note.Name, err), "")
+		return http.StatusAccepted, true, nil
+	case err != nil:
+		var ve *board.ValidationError
+		if errors.As(err, &ve) {
+			return http.StatusAccepted, true, nil // a second role on a one-role call: the first stands
+		}
+		return http.StatusInternalServerError, true, err
+	}
+	if len(res.Already) > 0 && !res.Changed() {
+		return http.StatusAccepted, true, nil // the same vote again: nothing to say twice
+	}
+	s.log.InfoContext(ctx, "sign-up from the fediverse", "board", b.Name, "announcement", a.ID, "actor", actor, "role", note.Name)
+	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(a, note.Name, res), res.WithdrawToken)
+	return http.StatusAccepted, true, nil
+}
+
+func voteResultText(a board.Announcement, role string, res board.SignupResult) string {
+	switch {
+	case len(res.Confirmed) > 0:
+		return fmt.Sprintf("Thank you! You are signed up as %s for “%s”.", role, a.Title)
+	case len(res.Waiting) > 0:
+		return fmt.Sprintf("%s is full for “%s”: you are on the waiting list, and will hear from us if a place frees up.", upperFirst(role), a.Title)
+	default:
+		return fmt.Sprintf("Sorry, %s is already full for “%s”. Thank you for answering!", role, a.Title)
+	}
+}
+
+func voteRefusedText(a board.Announcement, role string, err error) string {
+	if errors.Is(err, board.ErrCallClosed) {
+		return fmt.Sprintf("Sorry, “%s” is closed: your answer (%s) was not recorded.", a.Title, role)
+	}
+	return fmt.Sprintf("Sorry, “%s” has no role %q: your answer was not recorded.", a.Title, role)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// tellVoter sends the voter a direct note (addressed to them alone, with a
+// mention so that it shows among their direct messages), with the private
+// link that withdraws the sign-up when there is one.
+func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcement, actor, handle, text, withdrawToken string) {
+	ra, err := s.fetch.actor(ctx, actor, false)
+	if err != nil {
+		s.log.WarnContext(ctx, "vote: cannot tell the voter", "actor", actor, "err", err)
+		return
+	}
+	if handle == "" {
+		handle = actor
+	}
+	now := time.Now().UTC()
+	link := s.urls.AnnouncementURL(b.Name, a.ID)
+	body := fmt.Sprintf(`<p><span class="h-card"><a href="%s" class="u-url mention">%s</a></span> %s</p>`,
+		html.EscapeString(actor), html.EscapeString(handle), html.EscapeString(text))
+	if withdrawToken != "" {
+		w := s.urls.WithdrawURL(b.Name, a.ID, withdrawToken)
+		body += fmt.Sprintf(`<p>Changed your mind? <a href="%s">Withdraw here</a>.</p>`, html.EscapeString(w))
+	}
+	noteID := fmt.Sprintf("%s/notes/%s", link, hashID(fmt.Sprint(actor, now.UnixNano(), text)))
+	note := map[string]any{
+		"id": noteID, "type": "Note", "attributedTo": s.urls.BoardURL(b.Name),
+		"to": []string{actor}, "cc": []string{}, "inReplyTo": link,
+		"content": body, "published": msTime(now), "url": link,
+		"tag": []any{map[string]any{"type": "Mention", "href": actor, "name": handle}},
+	}
+	create := map[string]any{
+		"@context": jsonLDContext, "id": noteID + "/activity", "type": "Create",
+		"actor": s.urls.BoardURL(b.Name), "published": msTime(now),
+		"to": []string{actor}, "cc": []string{}, "object": note,
+	}
+	job, err := s.deliveryJob("dm:"+hashID(noteID), 0, b.Name, ra.Inbox, create)
+	if err == nil {
+		err = s.queue.Enqueue(ctx, job)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "vote: queue the direct note", "err", err)
+	}
+}
