@@ -3,10 +3,15 @@ package board
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 //go:embed templates/*.html
@@ -116,10 +121,138 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
 		return
 	}
-	p.render(w, r, http.StatusOK, "announcement", map[string]any{
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a))
+}
+
+func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
+	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
 		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": p.links.AnnouncementURL(b.Name, a.ID), "Item": p.item(a),
+		"Signup": su,
 	})
+}
+
+// signupForm is the sign-up block of a call's page.
+type signupForm struct {
+	Open, Multiple bool
+	Action, Key    string
+	Roles          []signupRole
+	Name, Contact  string
+	Notice, Error  string
+	WithdrawURL    string
+}
+
+type signupRole struct {
+	Name, State       string
+	Disabled, Checked bool
+}
+
+func (p *Pages) signupForm(a Announcement) *signupForm {
+	if a.Kind != KindCall || a.Call == nil || p.svc == nil {
+		return nil
+	}
+	c := a.Call
+	f := &signupForm{Open: c.Open(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey()}
+	for _, r := range c.Roles {
+		left := c.PlacesLeft(r.Name)
+		sr := signupRole{Name: r.Name, State: fmt.Sprintf("%d of %d %s left", left, r.Places, plural(r.Places, "place", "places"))}
+		if left == 0 {
+			sr.State, sr.Disabled = "full", !c.Waitlist
+			if c.Waitlist {
+				sr.State = "full: join the waiting list"
+			}
+		}
+		f.Roles = append(f.Roles, sr)
+	}
+	return f
+}
+
+// SignUp takes the call page's form: a name, an optional contact and the
+// role(s). The form's key makes a double click one sign-up.
+func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if crossSite(r) {
+		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
+		return
+	}
+	f := p.signupForm(a)
+	if a.DeletedAt != nil || f == nil {
+		NotFound(w)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		f.Error = "This form is too large; shorten your name or contact."
+		p.renderAnnouncement(w, r, http.StatusRequestEntityTooLarge, b, a, f)
+		return
+	}
+	f.Name, f.Contact = strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("contact"))
+	roles := r.PostForm["role"]
+	for i := range f.Roles {
+		f.Roles[i].Checked = slices.Contains(roles, f.Roles[i].Name)
+	}
+	key := r.PostFormValue("key")
+	errs := map[string]string{}
+	checkText(errs, "name", f.Name, 100, true)
+	checkText(errs, "contact", f.Contact, 200, false)
+	switch {
+	case len(errs) > 0:
+		if errs["name"] != "" {
+			f.Error = "Your name " + errs["name"] + "."
+		} else {
+			f.Error = "Your contact " + errs["contact"] + "."
+		}
+	case len(roles) == 0:
+		f.Error = "Choose a role."
+	case len(key) < 16 || len(key) > 64:
+		f.Error = "This form has expired; please fill it in again."
+		f.Key = newFormKey()
+	}
+	if f.Error != "" {
+		p.renderAnnouncement(w, r, http.StatusBadRequest, b, a, f)
+		return
+	}
+	res, err := p.svc.SignUp(r.Context(), b, a.ID, Person{Kind: PersonWeb, ID: key, Name: f.Name, Contact: f.Contact}, roles)
+	var unknown *UnknownRoleError
+	var ve *ValidationError
+	switch {
+	case errors.Is(err, ErrCallClosed):
+		f.Error, f.Open = "Sorry, this call has just closed.", false
+	case errors.As(err, &unknown):
+		f.Error = "That role is not in this call any more; choose another."
+	case errors.As(err, &ve):
+		f.Error = "Choose one role only."
+	case err != nil:
+		p.serverError(w, r, err)
+		return
+	}
+	if f.Error != "" {
+		p.renderAnnouncement(w, r, http.StatusConflict, b, a, f)
+		return
+	}
+	// Show the page with the new counts and what became of the answer.
+	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
+		a = fresh
+	}
+	out := p.signupForm(a)
+	out.Key = key
+	var parts []string
+	if len(res.Confirmed) > 0 {
+		parts = append(parts, "You are signed up as "+strings.Join(res.Confirmed, " and ")+". Thank you!")
+	}
+	if len(res.Waiting) > 0 {
+		parts = append(parts, "You are on the waiting list for "+strings.Join(res.Waiting, " and ")+".")
+	}
+	if len(res.Full) > 0 {
+		parts = append(parts, "Sorry, "+strings.Join(res.Full, " and ")+" filled up just before you answered.")
+	}
+	if len(res.Already) > 0 && !res.Changed() {
+		parts = append(parts, "You had already signed up; nothing changed.")
+	}
+	out.Notice = strings.Join(parts, " ")
+	if res.WithdrawToken != "" {
+		out.WithdrawURL = p.links.AnnouncementURL(b.Name, a.ID) + "/withdraw?t=" + url.QueryEscape(res.WithdrawToken)
+	}
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, out)
 }
 
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {

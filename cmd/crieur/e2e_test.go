@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -584,5 +586,62 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 		if n := len(p.state().received("Update", q)); n > 3 {
 			t.Errorf("%d Updates for 3 sign-up changes; they should be coalesced", n)
 		}
+	}
+}
+
+// The web path of a call: the page shows each role with places left and a
+// form; signing up shows the new counts and a private withdraw link; the
+// same form sent twice is one sign-up; the link withdraws after a confirm.
+func TestWebSignUpAndWithdraw(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	a, _ := c.post(map[string]any{"kind": "call", "title": "Stewards", "call": map[string]any{
+		"roles": []map[string]any{{"name": "steward", "places": 2}}, "contact": "Ask at the desk"}}, nil)
+	page := c.objectURL(a.ID)
+	body := func(resp *http.Response) string {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
+	}
+	resp, _ := http.Get(page)
+	html := body(resp)
+	if !strings.Contains(html, "steward – 2 of 2 places left") || !strings.Contains(html, `action="`+page+`/signup"`) {
+		t.Fatalf("call page:\n%s", html)
+	}
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(html)[1]
+	form := url.Values{"name": {"Zoé"}, "contact": {"zoe@example.org"}, "role": {"steward"}, "key": {key}}
+	resp, _ = http.PostForm(page+"/signup", form)
+	html = body(resp)
+	if resp.StatusCode != 200 || !strings.Contains(html, "You are signed up as steward") || !strings.Contains(html, "steward – 1 of 2 places left") {
+		t.Fatalf("after signing up (%d):\n%s", resp.StatusCode, html)
+	}
+	withdraw := regexp.MustCompile(`href="([^"]+/withdraw\?t=[^"]+)"`).FindStringSubmatch(html)[1]
+	withdraw = strings.ReplaceAll(withdraw, "&amp;", "&")
+	resp, _ = http.PostForm(page+"/signup", form) // sent again
+	if html = body(resp); !strings.Contains(html, "already signed up") {
+		t.Fatalf("a second submission:\n%s", html)
+	}
+	var st struct{ Taken map[string]int }
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+	if st.Taken["steward"] != 1 {
+		t.Fatalf("taken = %v", st.Taken)
+	}
+	// Bad input keeps what was typed and says what to fix.
+	resp, _ = http.PostForm(page+"/signup", url.Values{"name": {""}, "contact": {"x"}, "role": {"steward"}, "key": {key + "x"}})
+	if html = body(resp); resp.StatusCode != 400 || !strings.Contains(html, "Your name is required") || !strings.Contains(html, `value="x"`) {
+		t.Fatalf("an empty name (%d):\n%s", resp.StatusCode, html)
+	}
+	resp, _ = http.Get(withdraw) // a link preview must not withdraw
+	if html = body(resp); !strings.Contains(html, "Withdraw my sign-up") {
+		t.Fatalf("withdraw page:\n%s", html)
+	}
+	u, _ := url.Parse(withdraw)
+	resp, _ = http.PostForm(u.Scheme+"://"+u.Host+u.Path, url.Values{"t": {u.Query().Get("t")}})
+	if html = body(resp); !strings.Contains(html, "Withdrawn") {
+		t.Fatalf("withdraw:\n%s", html)
+	}
+	st.Taken = nil
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+	if st.Taken["steward"] != 0 {
+		t.Fatalf("taken after withdrawal = %v", st.Taken)
 	}
 }

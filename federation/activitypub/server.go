@@ -170,6 +170,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.serveObject))
 	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
+	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", s.withBoard(s.withAnnouncement(s.pages.SignUp)))
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
