@@ -391,3 +391,50 @@ func (s *Store) VotersCount(ctx context.Context, annID int64) (int, error) {
 	err := s.read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT person_kind || ' ' || person) FROM signups WHERE announcement_id = ? AND state = 'confirmed'`, annID).Scan(&n)
 	return n, err
 }
+
+// SetAnswer makes p's sign-ups for call annID exactly roles, as a Matrix
+// poll response states a person's whole answer (the latest one counts; an
+// empty one withdraws): roles left out are withdrawn, roles named are
+// signed up for.
+func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person, roles []string) (SignupResult, error) {
+	current, err := s.store.currentRoles(ctx, annID, p)
+	if err != nil {
+		return SignupResult{}, err
+	}
+	var drop []string
+	for _, r := range current {
+		if !slices.Contains(roles, r) {
+			drop = append(drop, r)
+		}
+	}
+	var res SignupResult
+	if len(drop) > 0 {
+		if _, _, err := s.Withdraw(ctx, b, annID, p, drop); err != nil {
+			return res, err
+		}
+		res.Dropped = drop
+	}
+	if len(roles) == 0 {
+		return res, nil
+	}
+	got, err := s.SignUp(ctx, b, annID, p, roles)
+	got.Dropped = append(got.Dropped, res.Dropped...)
+	return got, err
+}
+
+func (s *Store) currentRoles(ctx context.Context, annID int64, p Person) ([]string, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT role FROM signups WHERE announcement_id = ? AND person_kind = ? AND person = ? AND state <> 'withdrawn'`, annID, p.Kind, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

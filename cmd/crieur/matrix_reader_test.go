@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 // A text the API accepts never dies for its size: 19,900 Cyrillic
@@ -295,4 +297,105 @@ func TestMatrixSetUpIsNoSSRFOracle(t *testing.T) {
 	if code != 400 || strings.Contains(out, "SECRET") || hits.Load() == 0 {
 		t.Fatalf("the remote body came back: %d %s", code, out)
 	}
+}
+
+// Acceptance 2 of the sign-ups: two Matrix users answer the call's poll,
+// one changes their answer, one withdraws with an empty answer; the store,
+// the web page, the fediverse Question and the room's message all show
+// the same counts afterwards.
+func TestMatrixPollAnswersAreSignUps(t *testing.T) {
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	m.d.createAccount("second", readerPassword)
+	second := m.d.login("second", readerPassword)
+	room := m.rooms[1] // the public room
+	if _, err := second.JoinRoomByID(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	p := startPeer(t)
+	p.follow(m.c)
+	a, code := m.c.post(map[string]any{"kind": "call", "title": "Picnic helpers", "call": map[string]any{
+		"roles": []map[string]any{{"name": "cook", "places": 1}, {"name": "driver", "places": 2}}, "contact": "Ask Ana"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	m.waitPost(t, room, "Picnic helpers")
+	var poll id.EventID
+	waitFor(t, 20*time.Second, "the poll in the room", func() bool {
+		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, evt := range resp.Chunk {
+			if evt.Type == event.EventUnstablePollStart && evt.Sender == userID("crieur") {
+				poll = evt.ID
+				return strings.Contains(string(evt.Content.VeryRaw), `"id":"cook"`)
+			}
+		}
+		return false
+	})
+	answer := func(cli *mautrix.Client, roles ...string) {
+		t.Helper()
+		if roles == nil {
+			roles = []string{}
+		}
+		_, err := cli.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
+			"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+			"org.matrix.msc3381.poll.response": map[string]any{"answers": roles},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	taken := func() map[string]int {
+		var st struct{ Taken map[string]int }
+		m.c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+		return st.Taken
+	}
+	answer(m.reader, "cook")
+	waitFor(t, 20*time.Second, "the reader's sign-up", func() bool { return taken()["cook"] == 1 })
+	answer(second, "cook") // full: not taken
+	answer(second, "driver")
+	waitFor(t, 20*time.Second, "the second user's sign-up", func() bool { return taken()["driver"] == 1 })
+	answer(m.reader) // withdraws
+	waitFor(t, 20*time.Second, "the withdrawal", func() bool { t := taken(); return t["cook"] == 0 && t["driver"] == 1 })
+
+	// The web page.
+	resp, err := http.Get(m.c.objectURL(a.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "cook – 1 of 1 place left") || !strings.Contains(string(page), "driver – 1 of 2 places left") {
+		t.Errorf("the web page shows other counts:\n%s", page)
+	}
+	// The room's message, as its latest edit shows it.
+	waitFor(t, 20*time.Second, "an edit of the message with the counts", func() bool {
+		msgs := m.botMessages(t, room)
+		for i := len(msgs) - 1; i >= 0; i-- {
+			msg := msgs[i].Content.AsMessage()
+			if msg.NewContent != nil {
+				return strings.Contains(msg.NewContent.Body, "cook (1 place)") && strings.Contains(msg.NewContent.Body, "driver (1 of 2 places left)")
+			}
+		}
+		return false
+	})
+	// The fediverse Question.
+	q := m.c.objectURL(a.ID)
+	waitFor(t, 20*time.Second, "an Update of the Question with the counts", func() bool {
+		ups := p.state().received("Update", q)
+		if len(ups) == 0 {
+			return false
+		}
+		opts, _ := ups[len(ups)-1].object()["oneOf"].([]any)
+		counts := map[string]float64{}
+		for _, o := range opts {
+			mm, _ := o.(map[string]any)
+			r, _ := mm["replies"].(map[string]any)
+			n, _ := r["totalItems"].(float64)
+			counts[fmt.Sprint(mm["name"])] = n
+		}
+		return counts["cook"] == 0 && counts["driver"] == 1
+	})
 }

@@ -212,6 +212,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	svc.SetFollowerNotifier(ap)
 	ap.SetSignups(svc)
 	pages.SetService(svc)
+	bridge.SetSignups(svc)
 
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge}, Queue: queue, Pending: store}

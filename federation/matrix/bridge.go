@@ -38,7 +38,8 @@ type Bridge struct {
 	http   *http.Client
 	log    *slog.Logger
 
-	render *board.Renderer
+	render  *board.Renderer
+	signups Signups
 
 	mu        sync.Mutex
 	roomIDs   map[string]id.RoomID // alias -> room id, per homeserver+alias
@@ -47,6 +48,14 @@ type Bridge struct {
 	runCtx    context.Context
 	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
 }
+
+// Signups takes poll answers as sign-ups (board.Service).
+type Signups interface {
+	SetAnswer(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+}
+
+// SetSignups lets the bridge take poll responses as sign-ups.
+func (b *Bridge) SetSignups(s Signups) { b.signups = s }
 
 // Hurrier is the part of the delivery queue that sends waiting messages
 // at once after the operator fixed the set-up.
@@ -197,7 +206,9 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 			return nil // deleted before it could be sent: nothing to show
 		}
 		if p.Verb == board.VerbCreate && posted {
-			return nil // already there (a retry after the send succeeded)
+			// Already there (a retry after the send succeeded); its poll
+			// may still be missing.
+			return b.ensurePoll(ctx, cli, bd, a, p, roomID)
 		}
 		var edit id.EventID
 		txn := txnID(p, "create")
@@ -219,9 +230,13 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 			return err
 		}
 		if posted {
-			return b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID)
+			if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
+				return err
+			}
+		} else if err := b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID); err != nil {
+			return err
 		}
-		return b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID)
+		return b.ensurePoll(ctx, cli, bd, a, p, roomID)
 	case board.VerbDelete:
 		if !posted {
 			return nil
@@ -242,6 +257,45 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		return nil
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
+}
+
+// ensurePoll posts a call's poll in the room once, after its message:
+// the roles are the answers (their names are the ids, so that an answer
+// keeps its meaning if roles are reordered), one or several per person.
+// Element and other clients show it natively; responses are sign-ups.
+func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+	if a.Kind != board.KindCall || a.Call == nil || b.signups == nil {
+		return nil
+	}
+	if _, done, err := b.store.Poll(ctx, a.ID, p.Room); err != nil || done {
+		return err
+	}
+	answers := make([]map[string]any, 0, len(a.Call.Roles))
+	lines := []string{"Sign up: " + a.Title}
+	for i, r := range a.Call.Roles {
+		answers = append(answers, map[string]any{"id": r.Name, "org.matrix.msc1767.text": r.Name})
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, r.Name))
+	}
+	maxSel := 1
+	if a.Call.Multiple {
+		maxSel = len(answers)
+	}
+	content := map[string]any{
+		"org.matrix.msc3381.poll.start": map[string]any{
+			"kind":           "org.matrix.msc3381.poll.disclosed",
+			"max_selections": maxSel,
+			"question":       map[string]any{"org.matrix.msc1767.text": neutralise("Sign up: " + a.Title)},
+			"answers":        answers,
+		},
+		// Clients without polls show this text.
+		"org.matrix.msc1767.text": neutralise(strings.Join(lines, "\n")),
+		"m.mentions":              map[string]any{},
+	}
+	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "poll")})
+	if err != nil {
+		return err
+	}
+	return b.store.SavePoll(ctx, bd.ID, a.ID, p.Room, roomID, resp.EventID)
 }
 
 // orderWait is how soon a message waiting for an earlier one looks again.

@@ -71,6 +71,16 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			room TEXT NOT NULL,
 			reason TEXT NOT NULL,
 			PRIMARY KEY (board_id, room))`,
+		// The poll of a call for volunteers in each room, whose responses
+		// are sign-ups.
+		`CREATE TABLE IF NOT EXISTS matrix_polls (
+			announcement_id BIGINT NOT NULL,
+			board_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			room_id TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			PRIMARY KEY (announcement_id, room))`,
+		`CREATE INDEX IF NOT EXISTS matrix_polls_event ON matrix_polls(event_id)`,
 		`CREATE TABLE IF NOT EXISTS matrix_room_status (
 			board_id BIGINT NOT NULL,
 			room TEXT NOT NULL,
@@ -209,6 +219,32 @@ func (s *Store) Edits(ctx context.Context, announcementID int64, room string) ([
 		out = append(out, id.EventID(ev))
 	}
 	return out, rows.Err()
+}
+
+// SavePoll records the poll posted for a call in a room.
+func (s *Store) SavePoll(ctx context.Context, boardID, announcementID int64, room string, roomID id.RoomID, ev id.EventID) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_polls (announcement_id, board_id, room, room_id, event_id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (announcement_id, room) DO UPDATE SET event_id = excluded.event_id, room_id = excluded.room_id`, announcementID, boardID, room, string(roomID), string(ev))
+	return err
+}
+
+// Poll returns the poll of a call in a room, if posted.
+func (s *Store) Poll(ctx context.Context, announcementID int64, room string) (id.EventID, bool, error) {
+	var ev string
+	err := s.db.QueryRowContext(ctx, `SELECT event_id FROM matrix_polls WHERE announcement_id = ? AND room = ?`, announcementID, room).Scan(&ev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return id.EventID(ev), err == nil, err
+}
+
+// PollOf finds the call a poll event belongs to.
+func (s *Store) PollOf(ctx context.Context, roomID id.RoomID, ev id.EventID) (boardID, announcementID int64, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT board_id, announcement_id FROM matrix_polls WHERE event_id = ? AND room_id = ?`, string(ev), string(roomID)).Scan(&boardID, &announcementID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	return boardID, announcementID, err == nil, err
 }
 
 // SetRemoved records that the bot was kicked or banned from a configured

@@ -73,6 +73,7 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) { b.onMessage(ctx, a, evt) })
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
+	syncer.OnEventType(event.EventUnstablePollResponse, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := cli.SyncWithContext(ctx)
@@ -163,6 +164,34 @@ func (b *Bridge) onRedaction(ctx context.Context, evt *event.Event) {
 	if err := b.boards.ForgetInteraction(ctx, target.String()); err != nil {
 		b.log.ErrorContext(ctx, "matrix: forget redacted interaction", "err", err)
 	}
+}
+
+// onPollResponse takes a person's latest answer to a call's poll as their
+// sign-ups (an empty answer withdraws them), as MSC3381 counts them.
+func (b *Bridge) onPollResponse(ctx context.Context, a Account, evt *event.Event) {
+	if evt.Sender.String() == a.UserID || b.signups == nil {
+		return
+	}
+	resp, ok := evt.Content.Parsed.(*event.PollResponseEventContent)
+	if !ok || resp.RelatesTo.EventID == "" {
+		return
+	}
+	boardID, annID, found, err := b.store.PollOf(ctx, evt.RoomID, resp.RelatesTo.EventID)
+	if err != nil || !found || boardID != a.BoardID {
+		return
+	}
+	bd, err := b.boards.BoardByID(ctx, boardID)
+	if err != nil {
+		return
+	}
+	who := board.Person{Kind: board.PersonMatrix, ID: evt.Sender.String(), Name: evt.Sender.String()}
+	res, err := b.signups.SetAnswer(ctx, bd, annID, who, resp.Response.Answers)
+	if err != nil {
+		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err)
+		return
+	}
+	b.log.InfoContext(ctx, "matrix: poll answer", "board", bd.Name, "announcement", annID, "sender", evt.Sender,
+		"confirmed", res.Confirmed, "waiting", res.Waiting, "full", res.Full, "withdrawn", res.Dropped)
 }
 
 // configuredAs lists the names (id or alias) under which the board's
