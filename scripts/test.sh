@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
-# the tests need (Node.js and npm for the Fedify peer, redis-server, the peer's packages,
-# staticcheck), then checks formatting, go vet, staticcheck and go test -race.
+# the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium,
+# the peers' packages, staticcheck), then checks formatting, go vet, staticcheck and go test -race.
 # Benchmarks have their own command: scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc) # the race detector needs cgo
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # tests start their own
+command -v chromium >/dev/null 2>&1 || missing+=(chromium) # browser tests (chromedp)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   sudo=""
