@@ -2,6 +2,7 @@ package board
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,11 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/interactions", api.onBoard(api.interactions))
 	mux.HandleFunc("GET /api/v1/boards/{board}/followers", api.onBoard(api.followers))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/signups", api.onBoard(api.signups))
+	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/signups.csv", api.onBoard(api.signupsCSV))
+	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/signups", api.onBoard(api.addSignup))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/signups/{signup}", api.onBoard(api.removeSignup))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(true)))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(false)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/followers", api.onBoard(api.removeFollower))
 	mux.HandleFunc("GET /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
 	mux.HandleFunc("POST /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
@@ -639,4 +645,109 @@ func (api *API) signups(w http.ResponseWriter, r *http.Request, b Board) {
 		list = []Signup{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"taken": a.Call.Taken, "roles": a.Call.Roles, "signups": list})
+}
+
+// signupsCSV exports a call's sign-ups for a spreadsheet.
+func (api *API) signupsCSV(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	var list []Signup
+	if err == nil {
+		_, err = api.svc.store.Announcement(r.Context(), b.ID, id)
+	}
+	if err == nil {
+		list, err = api.svc.store.Signups(r.Context(), id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="signups-%d.csv"`, id))
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"role", "state", "from", "who", "name", "contact", "signed up at"})
+	for _, su := range list {
+		// A leading = + - @ would make a spreadsheet run a formula.
+		cell := func(s string) string {
+			if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+				return "'" + s
+			}
+			return s
+		}
+		_ = cw.Write([]string{cell(su.Role), su.State, su.Person.Kind, cell(su.Person.ID), cell(su.Person.Name), cell(su.Person.Contact), su.CreatedAt.Format(time.RFC3339)})
+	}
+	cw.Flush()
+}
+
+// addSignup records a sign-up an editor took another way (by phone).
+func (api *API) addSignup(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Name    string   `json:"name"`
+		Contact string   `json:"contact"`
+		Roles   []string `json:"roles"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"body": `send {"name": "...", "contact": "...", "roles": ["cook"]}`}})
+		return
+	}
+	errs := map[string]string{}
+	req.Name, req.Contact = strings.TrimSpace(req.Name), strings.TrimSpace(req.Contact)
+	checkText(errs, "name", req.Name, 100, true)
+	checkText(errs, "contact", req.Contact, 200, false)
+	if len(req.Roles) == 0 {
+		errs["roles"] = "name at least one role"
+	}
+	if len(errs) > 0 {
+		api.fail(w, r, &ValidationError{Fields: errs})
+		return
+	}
+	p := Person{Kind: PersonEditor, ID: "editor:" + newWithdrawToken(), Name: req.Name, Contact: req.Contact}
+	res, err := api.svc.SignUp(r.Context(), b, id, p, req.Roles)
+	var unknown *UnknownRoleError
+	if errors.As(err, &unknown) {
+		err = &ValidationError{Fields: map[string]string{"roles": unknown.Error()}}
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, res)
+}
+
+func (api *API) removeSignup(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	sid, ok := ParseID(r.PathValue("signup"))
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	if err == nil {
+		err = api.svc.RemoveSignup(r.Context(), b, id, sid)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setClosed closes a call early (PUT .../closed) or reopens it (DELETE).
+func (api *API) setClosed(closed bool) boardHandler {
+	return func(w http.ResponseWriter, r *http.Request, b Board) {
+		id, err := pathID(r)
+		var a Announcement
+		if err == nil {
+			a, err = api.svc.SetClosed(r.Context(), b, id, closed)
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
 }

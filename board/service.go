@@ -300,9 +300,10 @@ type Service struct {
 	store     *Store
 	render    *Renderer
 	now       func() time.Time
-	onOutbox  func()
-	checkers  []Checker
-	followers FollowerNotifier
+	onOutbox   func()
+	checkers   []Checker
+	followers  FollowerNotifier
+	promotions PromotionNotifier
 }
 
 // AddChecker lets a destination warn editors about what it will change.

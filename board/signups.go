@@ -201,7 +201,49 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 	if err == nil && withdrawn > 0 {
 		s.notify()
 	}
+	if err == nil && s.promotions != nil {
+		for _, su := range promoted {
+			s.promotions.Promoted(ctx, b, annID, su)
+		}
+	}
 	return withdrawn, promoted, err
+}
+
+// PromotionNotifier tells someone on a waiting list that a place freed up
+// and is now theirs (a direct note on the fediverse).
+type PromotionNotifier interface {
+	Promoted(ctx context.Context, b Board, annID int64, su Signup)
+}
+
+// SetPromotionNotifier sets who tells promoted volunteers.
+func (s *Service) SetPromotionNotifier(n PromotionNotifier) { s.promotions = n }
+
+// RemoveSignup withdraws one sign-up, as an editor does for someone who
+// called to say they cannot come.
+func (s *Service) RemoveSignup(ctx context.Context, b Board, annID, signupID int64) error {
+	list, err := s.store.Signups(ctx, annID)
+	if err != nil {
+		return err
+	}
+	for _, su := range list {
+		if su.ID == signupID && su.State != SignupWithdrawn {
+			_, _, err := s.Withdraw(ctx, b, annID, su.Person, []string{su.Role})
+			return err
+		}
+	}
+	return ErrNotFound
+}
+
+// SetClosed closes a call early (or reopens it): an edit like any other,
+// so followers and rooms see the poll closed or open again.
+func (s *Service) SetClosed(ctx context.Context, b Board, annID int64, closed bool) (Announcement, error) {
+	return s.Update(ctx, b, annID, func(d *Draft) error {
+		if d.Kind != KindCall || d.Call == nil {
+			return ErrNotACall
+		}
+		d.Call.Closed = closed
+		return nil
+	})
 }
 
 // WithdrawByToken withdraws the sign-ups made with a withdraw link's token.

@@ -140,3 +140,44 @@ func TestLastPlaceRace(t *testing.T) {
 		t.Fatalf("%d won the last place, %d recorded", won, got.Call.Taken["cook"])
 	}
 }
+
+type promotions []Signup
+
+func (p *promotions) Promoted(_ context.Context, _ Board, _ int64, su Signup) { *p = append(*p, su) }
+
+// Editors remove a sign-up, add one taken by phone, close and reopen.
+func TestEditorsManageSignups(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}, Waitlist: true})
+	var told promotions
+	svc.SetPromotionNotifier(&told)
+	first := Person{Kind: PersonEditor, ID: "editor:1", Name: "Jo (by phone)"}
+	second := Person{Kind: PersonFediverse, ID: "https://a.example/users/kim"}
+	svc.SignUp(ctx, b, a.ID, first, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, second, []string{"cook"})
+	list, _ := svc.Store().Signups(ctx, a.ID)
+	if err := svc.RemoveSignup(ctx, b, a.ID, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 1 || told[0].Person.ID != second.ID || told[0].State != SignupConfirmed {
+		t.Fatalf("the waiting volunteer was not told: %+v", told)
+	}
+	if err := svc.RemoveSignup(ctx, b, a.ID, list[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removing twice: %v", err)
+	}
+	closed, err := svc.SetClosed(ctx, b, a.ID, true)
+	if err != nil || !closed.Call.Closed || closed.Version != 2 {
+		t.Fatalf("close: %+v %v", closed.Call, err)
+	}
+	if _, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "late"}, []string{"cook"}); !errors.Is(err, ErrCallClosed) {
+		t.Fatalf("a closed call took a sign-up: %v", err)
+	}
+	if open, _ := svc.SetClosed(ctx, b, a.ID, false); open.Call.Closed {
+		t.Fatal("reopen")
+	}
+	// Closing keeps the sign-ups.
+	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	if got.Call.Taken["cook"] != 1 {
+		t.Fatalf("taken after close and reopen: %v", got.Call.Taken)
+	}
+}

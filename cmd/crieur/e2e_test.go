@@ -644,4 +644,28 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	if st.Taken["steward"] != 0 {
 		t.Fatalf("taken after withdrawal = %v", st.Taken)
 	}
+
+	// Editors: a sign-up taken by phone, the CSV export, closing early.
+	base := fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID)
+	if code := c.api("POST", base+"/signups", map[string]any{"name": "=Jo", "contact": "06 12", "roles": []string{"steward"}}, nil, nil); code != 201 {
+		t.Fatalf("add by phone: %d", code)
+	}
+	req, _ := http.NewRequest("GET", c.URL+base+"/signups.csv", nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, _ = http.DefaultClient.Do(req)
+	csv := body(resp)
+	if !strings.Contains(csv, "steward,confirmed,editor,") || !strings.Contains(csv, "'=Jo") || !strings.Contains(csv, "Zoé") {
+		t.Fatalf("CSV:\n%s", csv)
+	}
+	if code := c.api("PUT", base+"/closed", nil, nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	resp, _ = http.Get(page)
+	if html = body(resp); !strings.Contains(html, "Sign-ups are closed") {
+		t.Fatalf("closed call page:\n%s", html)
+	}
+	resp, _ = http.PostForm(page+"/signup", url.Values{"name": {"Late"}, "role": {"steward"}, "key": {key + "late"}})
+	if html = body(resp); resp.StatusCode != 409 || !strings.Contains(html, "just closed") {
+		t.Fatalf("a sign-up on a closed call (%d):\n%s", resp.StatusCode, html)
+	}
 }

@@ -213,6 +213,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	ap.SetSignups(svc)
 	pages.SetService(svc)
 	bridge.SetSignups(svc)
+	svc.SetPromotionNotifier(ap)
 
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge}, Queue: queue, Pending: store}

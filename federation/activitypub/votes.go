@@ -131,3 +131,17 @@ func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcem
 		s.log.ErrorContext(ctx, "vote: queue the direct note", "err", err)
 	}
 }
+
+// Promoted implements board.PromotionNotifier: a fediverse volunteer on a
+// waiting list hears when a place becomes theirs.
+func (s *Server) Promoted(ctx context.Context, b board.Board, annID int64, su board.Signup) {
+	if su.Person.Kind != board.PersonFediverse {
+		return
+	}
+	a, err := s.store.Announcement(ctx, b.ID, annID)
+	if err != nil {
+		return
+	}
+	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name,
+		fmt.Sprintf("Good news: a place freed up, and you are now signed up as %s for “%s”.", su.Role, a.Title), "")
+}
