@@ -297,9 +297,9 @@ type Checker interface {
 
 // Service validates, stores and publishes announcements.
 type Service struct {
-	store     *Store
-	render    *Renderer
-	now       func() time.Time
+	store      *Store
+	render     *Renderer
+	now        func() time.Time
 	onOutbox   func()
 	checkers   []Checker
 	followers  FollowerNotifier
