@@ -36,6 +36,10 @@ type Draft struct {
 	Event          *Event   `json:"event"`
 	Call           *Call    `json:"call"`
 	Outage         *Outage  `json:"outage"`
+	// RemoveRolesWithSignups confirms an edit that drops roles people
+	// signed up for (their sign-ups are withdrawn); without it such an
+	// edit is refused, so nobody is dropped by accident.
+	RemoveRolesWithSignups bool `json:"remove_roles_with_signups,omitempty"`
 }
 
 // DraftOf returns the editable part of a, for partial edits.
@@ -427,7 +431,11 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	}
 	prev := a.Version
 	before, _ := json.Marshal(DraftOf(a))
+	oldCall := a.Call
 	if err := s.build(d, &a); err != nil {
+		return a, err
+	}
+	if err := s.checkDroppedRoles(ctx, id, oldCall, a, d.RemoveRolesWithSignups); err != nil {
 		return a, err
 	}
 	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) {
@@ -449,7 +457,7 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 		return a, err
 	}
 	s.notify()
-	return a, nil
+	return s.store.withCounts(ctx, a)
 }
 
 // Pin features announcement id on the board (pin false: stops featuring
@@ -463,6 +471,26 @@ func (s *Service) Pin(ctx context.Context, b Board, id int64, pin bool) (Announc
 		s.notify()
 	}
 	return s.store.Announcement(ctx, b.ID, id)
+}
+
+// checkDroppedRoles refuses an edit that drops a role people signed up
+// for, unless confirmed; sign-ups of roles that remain are kept as they are.
+func (s *Service) checkDroppedRoles(ctx context.Context, id int64, old *Call, a Announcement, confirmed bool) error {
+	if old == nil || confirmed {
+		return nil
+	}
+	for _, r := range old.Roles {
+		if old.Taken[r.Name] == 0 {
+			continue
+		}
+		if a.Call != nil && slices.ContainsFunc(a.Call.Roles, func(n Role) bool { return n.Name == r.Name }) {
+			continue
+		}
+		return &ValidationError{Fields: map[string]string{"call.roles": fmt.Sprintf(
+			"%d %s signed up as %q; to remove that role anyway, send \"remove_roles_with_signups\": true",
+			old.Taken[r.Name], plural(old.Taken[r.Name], "person", "people"), r.Name)}}
+	}
+	return nil
 }
 
 // Delete removes announcement id and tells every destination.

@@ -181,3 +181,30 @@ func TestEditorsManageSignups(t *testing.T) {
 		t.Fatalf("taken after close and reopen: %v", got.Call.Taken)
 	}
 }
+
+// Editing a call keeps the sign-ups of the roles that remain; dropping a
+// role people signed up for needs a confirmation.
+func TestEditingRolesKeepsSignups(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}})
+	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "x"}, []string{"cook"})
+	// Renaming driver (nobody signed up) and adding places to cook is fine.
+	u, err := svc.Update(ctx, b, a.ID, func(d *Draft) error {
+		d.Call.Roles = []Role{{Name: "cook", Places: 3}, {Name: "bus driver", Places: 1}}
+		return nil
+	})
+	if err != nil || u.Call.Taken["cook"] != 1 {
+		t.Fatalf("edit: %v, taken %v", err, u.Call.Taken)
+	}
+	_, err = svc.Update(ctx, b, a.ID, func(d *Draft) error { d.Call.Roles = d.Call.Roles[1:]; return nil })
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Fields["call.roles"] == "" {
+		t.Fatalf("dropping a role with a sign-up: %v", err)
+	}
+	if _, err := svc.Update(ctx, b, a.ID, func(d *Draft) error {
+		d.Call.Roles, d.RemoveRolesWithSignups = d.Call.Roles[1:], true
+		return nil
+	}); err != nil {
+		t.Fatalf("confirmed: %v", err)
+	}
+}
