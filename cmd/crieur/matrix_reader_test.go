@@ -398,4 +398,20 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		}
 		return counts["cook"] == 0 && counts["driver"] == 1
 	})
+	// Closing the call ends the poll, with the results.
+	if code := m.c.api("PUT", fmt.Sprintf("/api/v1/boards/news/announcements/%d/closed", a.ID), nil, nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	waitFor(t, 20*time.Second, "the poll's end", func() bool {
+		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, evt := range resp.Chunk {
+			if evt.Type == event.EventUnstablePollEnd && strings.Contains(string(evt.Content.VeryRaw), "driver: 1 of 2") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -200,7 +200,10 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if err != nil {
 			return err
 		}
-		return b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID)
+		if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
+			return err
+		}
+		return b.ensurePoll(ctx, cli, bd, a, p, roomID)
 	case board.VerbCreate, board.VerbUpdate:
 		if a.DeletedAt != nil {
 			return nil // deleted before it could be sent: nothing to show
@@ -267,8 +270,18 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	if a.Kind != board.KindCall || a.Call == nil || b.signups == nil {
 		return nil
 	}
-	if _, done, err := b.store.Poll(ctx, a.ID, p.Room); err != nil || done {
+	poll, done, err := b.store.Poll(ctx, a.ID, p.Room)
+	if err != nil {
 		return err
+	}
+	if done {
+		reopened, err := b.endPollIfClosed(ctx, cli, a, p, roomID, poll)
+		if err != nil || !reopened {
+			return err
+		}
+	}
+	if !a.Call.Open(time.Now()) && a.Call.Closed {
+		return nil // closed before its poll went out: none to show
 	}
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
 	lines := []string{"Sign up: " + a.Title}
@@ -296,6 +309,38 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		return err
 	}
 	return b.store.SavePoll(ctx, bd.ID, a.ID, p.Room, roomID, resp.EventID)
+}
+
+// endPollIfClosed ends a call's poll once the call is closed (by an
+// editor, a deadline or every place taken), with the results as text; a
+// call opened again gets a new poll at its next message.
+func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) (reopened bool, err error) {
+	ended, err := b.store.PollEnded(ctx, a.ID, p.Room)
+	if err != nil {
+		return false, err
+	}
+	if a.Call.Open(time.Now()) {
+		if ended {
+			return true, b.store.SetPollEnded(ctx, a.ID, p.Room, false)
+		}
+		return false, nil
+	}
+	if ended {
+		return false, nil
+	}
+	var results []string
+	for _, r := range a.Call.Roles {
+		results = append(results, fmt.Sprintf("%s: %d of %d", r.Name, a.Call.Taken[r.Name], r.Places))
+	}
+	content := map[string]any{
+		"m.relates_to":                map[string]any{"rel_type": "m.reference", "event_id": poll},
+		"org.matrix.msc3381.poll.end": map[string]any{},
+		"org.matrix.msc1767.text":     neutralise("Sign-ups for “" + a.Title + "” are closed. " + strings.Join(results, ", ")),
+	}
+	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollEnd, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pollend-"+string(poll))}); err != nil {
+		return false, err
+	}
+	return false, b.store.SetPollEnded(ctx, a.ID, p.Room, true)
 }
 
 // orderWait is how soon a message waiting for an earlier one looks again.

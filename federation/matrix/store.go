@@ -79,6 +79,7 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			room TEXT NOT NULL,
 			room_id TEXT NOT NULL,
 			event_id TEXT NOT NULL,
+			ended INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (announcement_id, room))`,
 		`CREATE INDEX IF NOT EXISTS matrix_polls_event ON matrix_polls(event_id)`,
 		`CREATE TABLE IF NOT EXISTS matrix_room_status (
@@ -236,6 +237,25 @@ func (s *Store) Poll(ctx context.Context, announcementID int64, room string) (id
 		return "", false, nil
 	}
 	return id.EventID(ev), err == nil, err
+}
+
+// PollEnded tells whether the poll of a call in a room was ended.
+func (s *Store) PollEnded(ctx context.Context, announcementID int64, room string) (bool, error) {
+	var ended bool
+	err := s.db.QueryRowContext(ctx, `SELECT ended FROM matrix_polls WHERE announcement_id = ? AND room = ?`, announcementID, room).Scan(&ended)
+	return ended, ignoreNoRows(err)
+}
+
+// SetPollEnded records that a call's poll in a room was ended (true) or
+// that a new one should replace it, the call being open again (false:
+// the row goes).
+func (s *Store) SetPollEnded(ctx context.Context, announcementID int64, room string, ended bool) error {
+	if !ended {
+		_, err := s.db.ExecContext(ctx, `DELETE FROM matrix_polls WHERE announcement_id = ? AND room = ?`, announcementID, room)
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_polls SET ended = 1 WHERE announcement_id = ? AND room = ?`, announcementID, room)
+	return err
 }
 
 // PollOf finds the call a poll event belongs to.
