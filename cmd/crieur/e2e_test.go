@@ -669,3 +669,50 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 		t.Fatalf("a sign-up on a closed call (%d):\n%s", resp.StatusCode, html)
 	}
 }
+
+// Acceptance 5 of the sign-ups: Crieur is killed between a vote and the
+// Update that carries its count; after the restart the Update goes out,
+// once, and the sign-up is there once.
+func TestRestartBetweenVoteAndUpdate(t *testing.T) {
+	data := t.TempDir()
+	c := startCrieur(t, data, 0)
+	p := startPeer(t)
+	p.follow(c)
+	a, _ := c.post(map[string]any{"kind": "call", "title": "Night watch", "call": map[string]any{
+		"roles": []map[string]any{{"name": "watcher", "places": 3}}, "contact": "Ask Ana"}}, nil)
+	q := c.objectURL(a.ID)
+	p.waitActivity("Create", q)
+	p.call("/_test/mode", map[string]any{"fail": 100000}) // the Update cannot land yet
+	p.call("/_test/vote", map[string]any{"question": q, "option": "watcher", "id": "v1"})
+	waitFor(t, 10*time.Second, "the refresh's first failed try", func() bool {
+		for _, d := range c.deliveries(a.ID).Deliveries {
+			if d.Verb == "refresh" && d.State == "retrying" {
+				return true
+			}
+		}
+		return false
+	})
+	token := c.Token
+	c.Kill()
+	p.call("/_test/mode", map[string]any{"fail": 0})
+	c2 := startCrieur(t, data, c.Port)
+	c2.Token = token
+	waitFor(t, 20*time.Second, "the Update after the restart", func() bool { return len(p.state().received("Update", q)) > 0 })
+	p.call("/_test/vote", map[string]any{"question": q, "option": "watcher", "id": "v1"}) // redelivered by the peer
+	c2.waitQueueIdle()
+	time.Sleep(6 * time.Second) // past the refresh window: any second Update would be out
+	seen := map[string]int{}
+	for _, u := range p.state().received("Update", q) {
+		seen[u.ID]++
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("Update %s accepted %d times", id, n)
+		}
+	}
+	var st struct{ Taken map[string]int }
+	c2.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+	if st.Taken["watcher"] != 1 {
+		t.Fatalf("taken = %v, want the one sign-up", st.Taken)
+	}
+}

@@ -10,7 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +21,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"crieur/federation/delivery/redistest"
 )
 
 // A text the API accepts never dies for its size: 19,900 Cyrillic
@@ -414,4 +419,95 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// Acceptance 4 of the sign-ups: twenty people race for the last place,
+// from the web, the fediverse and Matrix at once; exactly one gets it, with
+// the embedded queue and with Redis.
+func TestLastPlaceRaceFromEveryPath(t *testing.T) {
+	for _, queue := range []string{"embedded", "redis"} {
+		t.Run(queue, func(t *testing.T) {
+			ctx := context.Background()
+			var env []string
+			if queue == "redis" {
+				env = append(env, "CRIEUR_REDIS_URL="+redistest.Start(t).URL())
+			}
+			m := newMatrixRig(t, env...)
+			room := m.rooms[1]
+			var matrixUsers []*mautrix.Client
+			for i := range 6 {
+				name := fmt.Sprintf("racer%d", i)
+				m.d.createAccount(name, readerPassword)
+				cli := m.d.login(name, readerPassword)
+				if _, err := cli.JoinRoomByID(ctx, room); err != nil {
+					t.Fatal(err)
+				}
+				matrixUsers = append(matrixUsers, cli)
+			}
+			var peers []*fedifyPeer
+			for range 4 {
+				p := startPeer(t)
+				p.follow(m.c)
+				peers = append(peers, p)
+			}
+			a, _ := m.c.post(map[string]any{"kind": "call", "title": "One seat left", "call": map[string]any{
+				"roles": []map[string]any{{"name": "driver", "places": 1}}, "contact": "Ask Ana"}}, nil)
+			q := m.c.objectURL(a.ID)
+			var poll id.EventID
+			waitFor(t, 20*time.Second, "the poll", func() bool {
+				resp, _ := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
+				for _, evt := range resp.Chunk {
+					if evt.Type == event.EventUnstablePollStart {
+						poll = evt.ID
+						return true
+					}
+				}
+				return false
+			})
+			for _, p := range peers {
+				p.waitActivity("Create", q)
+			}
+			page, _ := http.Get(q)
+			html, _ := io.ReadAll(page.Body)
+			page.Body.Close()
+			key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindSubmatch(html)[1]
+
+			var wg sync.WaitGroup
+			for i := range 10 { // the web
+				wg.Go(func() {
+					resp, err := http.PostForm(q+"/signup", url.Values{"name": {fmt.Sprintf("Web %d", i)}, "role": {"driver"}, "key": {fmt.Sprintf("%s-%d", key, i)}})
+					if err == nil {
+						resp.Body.Close()
+					}
+				})
+			}
+			for _, p := range peers { // the fediverse
+				wg.Go(func() { p.call("/_test/vote", map[string]any{"question": q, "option": "driver"}) })
+			}
+			for _, cli := range matrixUsers { // Matrix
+				wg.Go(func() {
+					cli.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
+						"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+						"org.matrix.msc3381.poll.response": map[string]any{"answers": []string{"driver"}},
+					})
+				})
+			}
+			wg.Wait()
+			time.Sleep(2 * time.Second) // the sync loop takes the Matrix answers
+			var st struct {
+				Taken   map[string]int
+				Signups []struct{ State string }
+			}
+			m.c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
+			confirmed := 0
+			for _, su := range st.Signups {
+				if su.State == "confirmed" {
+					confirmed++
+				}
+			}
+			if confirmed != 1 || st.Taken["driver"] != 1 {
+				t.Fatalf("%d confirmed sign-ups for one place (taken %v)", confirmed, st.Taken)
+			}
+		})
+	}
 }
