@@ -14,3 +14,5 @@ echo "== go test benchmarks"
 go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
 echo "== board page latency idle and during a fan-out (with /metrics scraped at 10/s)"
 go test ./cmd/crieur -run '^$' -bench BoardPageDuringFanOut -benchtime 1x -count 5
+echo "== 1,000 sign-ups arriving within a second (web form), counts reaching a follower"
+go test ./cmd/crieur -run '^$' -bench ThousandSignUps -benchtime 1x -count 3
