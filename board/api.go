@@ -661,6 +661,11 @@ func (api *API) signupsCSV(w http.ResponseWriter, r *http.Request, b Board) {
 		api.fail(w, r, err)
 		return
 	}
+	writeSignupsCSV(w, id, list)
+}
+
+// writeSignupsCSV writes a call's sign-ups as CSV, for a spreadsheet.
+func writeSignupsCSV(w http.ResponseWriter, id int64, list []Signup) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="signups-%d.csv"`, id))
 	cw := csv.NewWriter(w)

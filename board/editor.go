@@ -62,6 +62,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /edit/{board}/{id}", e.signedIn(e.onBoard(e.editForm)))
 	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
 	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))
+	mux.HandleFunc("GET /edit/{board}/{id}/signups.csv", e.signedIn(e.onBoard(e.signupsCSV)))
 }
 
 type session struct {
@@ -404,8 +405,31 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
-		e.render(w, r, http.StatusOK, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String()})
+		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String()}
+		if a.Kind == KindCall && a.Call != nil {
+			list, err := e.svc.store.Signups(r.Context(), a.ID)
+			if err != nil {
+				e.serverError(w, r, err)
+				return
+			}
+			data["Call"], data["Signups"] = a.Call, list
+		}
+		e.render(w, r, http.StatusOK, "edit_form", data)
 	}
+}
+
+// signupsCSV lets a signed-in editor download a call's sign-ups.
+func (e *Editor) signupsCSV(w http.ResponseWriter, r *http.Request, s session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	list, err := e.svc.store.Signups(r.Context(), a.ID)
+	if err != nil {
+		e.serverError(w, r, err)
+		return
+	}
+	writeSignupsCSV(w, a.ID, list)
 }
 
 func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Board) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
 	"regexp"
@@ -667,6 +668,22 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	resp, _ = http.PostForm(page+"/signup", url.Values{"name": {"Late"}, "role": {"steward"}, "key": {key + "late"}})
 	if html = body(resp); resp.StatusCode != 409 || !strings.Contains(html, "just closed") {
 		t.Fatalf("a sign-up on a closed call (%d):\n%s", resp.StatusCode, html)
+	}
+	// The web editor lists who signed up, and exports them.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, _ = browser.PostForm(c.URL+"/edit/login", url.Values{"token": {c.Token}})
+	body(resp)
+	resp, _ = browser.Get(fmt.Sprintf("%s/edit/news/%d", c.URL, a.ID))
+	if html = body(resp); !strings.Contains(html, "Zoé") || !strings.Contains(html, "=Jo") || !strings.Contains(html, "Sign-ups are closed") {
+		t.Fatalf("editor page:\n%s", html)
+	}
+	resp, _ = browser.Get(fmt.Sprintf("%s/edit/news/%d/signups.csv", c.URL, a.ID))
+	if csv = body(resp); !strings.Contains(csv, "Zoé") {
+		t.Fatalf("editor CSV: %s", csv)
+	}
+	if resp, _ = http.Get(fmt.Sprintf("%s/edit/news/%d/signups.csv", c.URL, a.ID)); strings.Contains(body(resp), "Zoé") {
+		t.Fatal("the sign-ups are readable without signing in")
 	}
 }
 
