@@ -222,14 +222,8 @@ func TestDeliveredIsFinal(t *testing.T) {
 // A save that changes nothing bumps no version and sends nothing.
 func TestUnchangedSaveChangesNothing(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	store, _ := NewStore(ctx, db)
-	svc := NewService(store, nil)
-	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	svc, b := newTestService(t)
+	store := svc.Store()
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("", 3600))
 	a, _, err := svc.Create(ctx, b, Draft{Kind: KindEvent, Title: " Party ", Body: "Come", Tags: []string{"#fun"}, Event: &Event{Start: start}}, "")
 	if err != nil {
@@ -331,14 +325,8 @@ func TestTextFieldsRefuseInvisibleAndControlCharacters(t *testing.T) {
 // ?tag= matches a tag exactly: _ and % are no wildcards.
 func TestTagFilterIsExact(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	store, _ := NewStore(ctx, db)
-	svc := NewService(store, nil)
-	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	svc, b := newTestService(t)
+	store := svc.Store()
 	svc.Create(ctx, b, Draft{Title: "A", Tags: []string{"ok"}}, "")
 	svc.Create(ctx, b, Draft{Title: "B", Tags: []string{"o_k", "Libre"}}, "")
 	for tag, want := range map[string]int{"o_": 0, "o%": 0, "%": 0, "ok": 1, "o_k": 1, "libre": 1, "LIBRE": 1} {

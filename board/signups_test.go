@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,14 +12,7 @@ import (
 func newCall(t *testing.T, call Call) (*Service, Board, Announcement) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, _ := NewStore(ctx, db)
-	svc := NewService(store, nil)
-	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
+	svc, b := newTestService(t)
 	if call.Contact == "" {
 		call.Contact = "fair@example.org"
 	}

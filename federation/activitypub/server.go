@@ -167,7 +167,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
 	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
 	mux.HandleFunc("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
-	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.serveObject))
+	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
 	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", s.withBoard(s.withAnnouncement(s.pages.SignUp)))
@@ -260,21 +260,7 @@ func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, b board.Boar
 	writeAP(w, http.StatusOK, doc)
 }
 
-func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, b board.Board) {
-	id, ok := board.ParseID(r.PathValue("id"))
-	if !ok {
-		board.NotFound(w)
-		return
-	}
-	a, err := s.store.Announcement(r.Context(), b.ID, id)
-	if errors.Is(err, board.ErrNotFound) {
-		board.NotFound(w)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 	if !wantsActivityJSON(r) {
 		w.Header().Set("Vary", "Accept")
 		s.pages.Announcement(w, r, b, a)
