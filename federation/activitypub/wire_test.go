@@ -299,6 +299,23 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 							t.Errorf("fact %s is not a link to %s", f.Label, f.Link)
 						}
 					}
+					if c.draft.Kind == board.KindCall {
+						// Mastodon's poll parser: oneOf/anyOf items with a name
+						// and replies.totalItems; votersCount; endTime/closed.
+						opts, _ := obj["oneOf"].([]any)
+						if obj["type"] != "Question" || len(opts) != len(c.draft.Call.Roles) || obj["votersCount"] == nil {
+							t.Errorf("a call reads as %v with options %v", obj["type"], obj["oneOf"])
+						}
+						for j, o := range opts {
+							m, _ := o.(map[string]any)
+							r, _ := m["replies"].(map[string]any)
+							if m["type"] != "Note" || m["name"] != c.draft.Call.Roles[j].Name || r["type"] != "Collection" || r["totalItems"] == nil {
+								t.Errorf("poll option %d: %v", j, o)
+							}
+						}
+					} else if obj["type"] != "Note" {
+						t.Errorf("%s object is a %v", c.name, obj["type"])
+					}
 					if i == 0 {
 						created = got
 						if act["type"] != "Create" || !got.Edited.IsZero() {
