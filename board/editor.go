@@ -63,6 +63,9 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
 	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))
 	mux.HandleFunc("GET /edit/{board}/{id}/signups.csv", e.signedIn(e.onBoard(e.signupsCSV)))
+	mux.HandleFunc("POST /edit/{board}/{id}/signups", e.signedIn(e.onBoard(e.addSignup)))
+	mux.HandleFunc("POST /edit/{board}/{id}/signups/{signup}/remove", e.signedIn(e.onBoard(e.removeSignup)))
+	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
 }
 
 type session struct {
@@ -231,6 +234,7 @@ type formData struct {
 	Kind, Title, Body, Tags, CW, Lang string
 	Start, End, Place, EventURL       string
 	Roles, Deadline, Contact          string
+	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
 	Errors                            map[string]string
 }
@@ -240,6 +244,7 @@ func readForm(r *http.Request) formData {
 	return formData{Kind: v("kind"), Title: v("title"), Body: r.PostFormValue("body"), Tags: v("tags"), CW: v("cw"), Lang: v("lang"),
 		Start: v("start"), End: v("end"), Place: v("place"), EventURL: v("event_url"),
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
+		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
 		Service: v("service"), From: v("from"), Until: v("until")}
 }
 
@@ -260,6 +265,7 @@ func formOf(a Announcement, loc *time.Location) formData {
 			lines = append(lines, fmt.Sprintf("%s: %d", role.Name, role.Places))
 		}
 		f.Roles, f.Deadline, f.Contact = strings.Join(lines, "\n"), t(a.Call.Deadline), a.Call.Contact
+		f.Multiple, f.Waitlist = a.Call.Multiple, a.Call.Waitlist
 	}
 	if a.Outage != nil {
 		f.Service, f.From, f.Until = a.Outage.Service, t(&a.Outage.From), t(a.Outage.Until)
@@ -291,7 +297,8 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 			d.Event.Start = *st
 		}
 	case KindCall:
-		d.Call = &Call{Deadline: when("call.deadline", f.Deadline), Contact: f.Contact}
+		d.Call = &Call{Deadline: when("call.deadline", f.Deadline), Contact: f.Contact, Multiple: f.Multiple, Waitlist: f.Waitlist}
+		d.RemoveRolesWithSignups = f.RemoveRoles
 		for _, line := range strings.Split(f.Roles, "\n") {
 			if line = strings.TrimSpace(line); line == "" {
 				continue
@@ -405,7 +412,8 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
-		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String()}
+		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String(),
+			"Notice": r.URL.Query().Get("done")}
 		if a.Kind == KindCall && a.Call != nil {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
 			if err != nil {
@@ -441,7 +449,15 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 	f.ID = a.ID
 	d, errs := f.draft(e.loc)
 	if errs == nil {
-		a, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error { *cur = d; return nil })
+		a, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error {
+			// The form does not carry whether the call is closed: keep it.
+			closed := cur.Call != nil && cur.Call.Closed
+			*cur = d
+			if cur.Call != nil {
+				cur.Call.Closed = closed
+			}
+			return nil
+		})
 		if err == nil {
 			http.Redirect(w, r, "/edit?done="+url.QueryEscape(withWarnings("Updated: "+d.Title, e.svc.Warnings(r.Context(), b, a))), http.StatusSeeOther)
 			return
@@ -464,6 +480,72 @@ func (e *Editor) delete(w http.ResponseWriter, r *http.Request, _ session, b Boa
 		return
 	}
 	http.Redirect(w, r, "/edit?done="+url.QueryEscape("Deleted: "+a.Title), http.StatusSeeOther)
+}
+
+// backToCall returns to the call's edit page with a notice.
+func backToCall(w http.ResponseWriter, r *http.Request, b Board, id int64, notice string) {
+	http.Redirect(w, r, fmt.Sprintf("/edit/%s/%d?done=%s", b.Name, id, url.QueryEscape(notice)), http.StatusSeeOther)
+}
+
+// addSignup records a sign-up an editor took by phone.
+func (e *Editor) addSignup(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	name, contact, role := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("contact")), r.PostFormValue("role")
+	errs := map[string]string{}
+	checkText(errs, "name", name, 100, true)
+	checkText(errs, "contact", contact, 200, false)
+	if len(errs) > 0 {
+		backToCall(w, r, b, a.ID, "Not added: the name "+errs["name"]+errs["contact"])
+		return
+	}
+	res, err := e.svc.SignUp(r.Context(), b, a.ID, Person{Kind: PersonEditor, ID: "editor:" + newWithdrawToken(), Name: name, Contact: contact}, []string{role})
+	switch {
+	case err != nil:
+		backToCall(w, r, b, a.ID, "Not added: "+err.Error())
+	case len(res.Full) > 0:
+		backToCall(w, r, b, a.ID, "Not added: "+role+" is full.")
+	case len(res.Waiting) > 0:
+		backToCall(w, r, b, a.ID, name+" is on the waiting list for "+role+".")
+	default:
+		backToCall(w, r, b, a.ID, name+" is signed up as "+role+".")
+	}
+}
+
+func (e *Editor) removeSignup(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	sid, ok := ParseID(r.PathValue("signup"))
+	if !ok {
+		NotFound(w)
+		return
+	}
+	if err := e.svc.RemoveSignup(r.Context(), b, a.ID, sid); err != nil && !errors.Is(err, ErrNotFound) {
+		e.serverError(w, r, err)
+		return
+	}
+	backToCall(w, r, b, a.ID, "Sign-up removed; the waiting list, if any, moved up.")
+}
+
+func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	closed := r.PostFormValue("closed") == "true"
+	if _, err := e.svc.SetClosed(r.Context(), b, a.ID, closed); err != nil {
+		backToCall(w, r, b, a.ID, "Not changed: "+err.Error())
+		return
+	}
+	if closed {
+		backToCall(w, r, b, a.ID, "Sign-ups are closed.")
+	} else {
+		backToCall(w, r, b, a.ID, "Sign-ups are open again.")
+	}
 }
 
 func newFormKey() string {

@@ -682,6 +682,25 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	if csv = body(resp); !strings.Contains(csv, "Zoé") {
 		t.Fatalf("editor CSV: %s", csv)
 	}
+	// From the editor page: reopen, add someone by phone, remove them.
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(html)[1]
+	edit := fmt.Sprintf("%s/edit/news/%d", c.URL, a.ID)
+	resp, _ = browser.PostForm(edit+"/closed", url.Values{"csrf": {csrf}, "closed": {"false"}})
+	if html = body(resp); !strings.Contains(html, "Sign-ups are open again") {
+		t.Fatalf("reopen from the editor:\n%s", html)
+	}
+	resp, _ = browser.PostForm(edit+"/signups", url.Values{"csrf": {csrf}, "name": {"Max"}, "role": {"steward"}})
+	if html = body(resp); !strings.Contains(html, "Max is signed up as steward") {
+		t.Fatalf("add by phone from the editor:\n%s", html)
+	}
+	sid := regexp.MustCompile(`/signups/(\d+)/remove" ?><input type="hidden" name="csrf" value="[^"]+"><button type="submit" aria-label="Remove Max`).FindStringSubmatch(html)
+	if sid == nil {
+		t.Fatalf("no remove button for Max:\n%s", html)
+	}
+	resp, _ = browser.PostForm(edit+"/signups/"+sid[1]+"/remove", url.Values{"csrf": {csrf}})
+	if html = body(resp); !strings.Contains(html, "Sign-up removed") || !strings.Contains(html, "steward: 1 of 2") {
+		t.Fatalf("remove from the editor:\n%s", html)
+	}
 	if resp, _ = http.Get(fmt.Sprintf("%s/edit/news/%d/signups.csv", c.URL, a.ID)); strings.Contains(body(resp), "Zoé") {
 		t.Fatal("the sign-ups are readable without signing in")
 	}
