@@ -58,6 +58,7 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}/signups.csv", api.onBoard(api.signupsCSV))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/signups", api.onBoard(api.addSignup))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/signups/{signup}", api.onBoard(api.removeSignup))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/resolved", api.onBoard(api.resolve))
 	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(true)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(false)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/followers", api.onBoard(api.removeFollower))
@@ -755,4 +756,18 @@ func (api *API) setClosed(closed bool) boardHandler {
 		}
 		writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// resolve marks an outage over now (PUT .../resolved).
+func (api *API) resolve(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	var a Announcement
+	if err == nil {
+		a, err = api.svc.ResolveOutage(r.Context(), b, id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
 }

@@ -107,6 +107,26 @@ type Outage struct {
 	Service string     `json:"service"`
 	From    time.Time  `json:"from"`
 	Until   *time.Time `json:"until,omitempty"`
+	// Resolved is when an editor marked the outage over.
+	Resolved *time.Time `json:"resolved,omitempty"`
+}
+
+// Outage states, from its times as of now.
+const (
+	OutagePlanned  = "planned"
+	OutageOngoing  = "ongoing"
+	OutageResolved = "resolved"
+)
+
+// State says whether the outage is still to come, going on, or over.
+func (o *Outage) State(now time.Time) string {
+	switch {
+	case o.Resolved != nil, o.Until != nil && !now.Before(*o.Until):
+		return OutageResolved
+	case now.Before(o.From):
+		return OutagePlanned
+	}
+	return OutageOngoing
 }
 
 // Announcement is one post on a board. Version grows with every edit; the
@@ -189,7 +209,9 @@ func (a Announcement) Facts() []Fact {
 	case a.Kind == KindOutage && a.Outage != nil:
 		f = append(f, Fact{Label: "Service", Value: a.Outage.Service})
 		f = append(f, Fact{Label: "From", Value: formatTime(a.Outage.From)})
-		if a.Outage.Until != nil {
+		if a.Outage.Resolved != nil {
+			f = append(f, Fact{Label: "Resolved", Value: formatTime(*a.Outage.Resolved)})
+		} else if a.Outage.Until != nil {
 			f = append(f, Fact{Label: "Until", Value: formatTime(*a.Outage.Until)})
 		} else {
 			f = append(f, Fact{Label: "Until", Value: "not known yet"})

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -48,13 +50,42 @@ func NewPages(store *Store, links Links, log *slog.Logger) *Pages {
 
 type pageItem struct {
 	Announcement
-	URL  string
-	Body template.HTML
+	URL      string
+	BoardURL string
+	Body     template.HTML
+	// Page: the announcement's own page, where its title is the h1.
+	Page bool
+	// State of an outage as of now: planned, ongoing, resolved.
+	State string
+}
+
+var headingRe = regexp.MustCompile(`<(/?)h([1-6])>`)
+
+// shiftHeadings moves the body's headings below the title: a "#" in the
+// text must not outrank the announcement's own heading.
+func shiftHeadings(h string, by int) string {
+	return headingRe.ReplaceAllStringFunc(h, func(tag string) string {
+		m := headingRe.FindStringSubmatch(tag)
+		n := min(int(m[2][0]-'0')+by, 6)
+		return fmt.Sprintf("<%sh%d>", m[1], n)
+	})
 }
 
 func (p *Pages) item(a Announcement) pageItem {
 	// a.HTML was sanitised by the Renderer before it was stored.
-	return pageItem{Announcement: a, URL: p.links.AnnouncementURL(a.Board, a.ID), Body: template.HTML(a.HTML)}
+	it := pageItem{Announcement: a, URL: p.links.AnnouncementURL(a.Board, a.ID), BoardURL: p.links.BoardURL(a.Board),
+		Body: template.HTML(shiftHeadings(a.HTML, 2))}
+	if a.Kind == KindOutage && a.Outage != nil {
+		it.State = a.Outage.State(time.Now())
+	}
+	return it
+}
+
+// pageItemOf is item as the announcement's own page shows it: title h1.
+func (p *Pages) pageItemOf(a Announcement) pageItem {
+	it := p.item(a)
+	it.Page, it.Body = true, template.HTML(shiftHeadings(a.HTML, 1))
+	return it
 }
 
 // Content-Security-Policy of the public pages and of the editor: no
@@ -106,12 +137,37 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	items := make([]pageItem, 0, len(list))
+	var ongoing []pageItem
 	for _, a := range list {
-		items = append(items, p.item(a))
+		it := p.item(a)
+		items = append(items, it)
+		if it.State == OutageOngoing {
+			ongoing = append(ongoing, it)
+		}
+	}
+	q := url.Values{}
+	if tag != "" {
+		q.Set("tag", tag)
+	}
+	older := ""
+	if len(list) == 20 {
+		q.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
+		older = "?" + q.Encode()
+		q.Del("before")
+	}
+	newest := ""
+	if before > 0 {
+		newest = "?" + q.Encode()
+	}
+	feed := p.links.BoardURL(b.Name) + "/feed.atom"
+	if tag != "" {
+		feed += "?tag=" + url.QueryEscape(tag)
 	}
 	p.render(w, r, http.StatusOK, "board", map[string]any{
 		"Title": b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
 		"ActorURL": p.links.BoardURL(b.Name), "Announcements": items, "Tag": tag,
+		"Older": older, "Newest": newest, "Ongoing": ongoing, "FeedURL": feed,
+		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics",
 	})
 }
 
@@ -127,8 +183,8 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": p.links.AnnouncementURL(b.Name, a.ID), "Item": p.item(a),
-		"Signup": su,
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": p.links.AnnouncementURL(b.Name, a.ID), "Item": p.pageItemOf(a),
+		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom",
 	})
 }
 
@@ -260,10 +316,18 @@ func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "Something went wrong on our side; please try again later.", http.StatusInternalServerError)
 }
 
-// NotFound answers a page that does not exist.
+// NotFound answers a page that does not exist, as a page.
 func NotFound(w http.ResponseWriter) {
-	http.Error(w, "Not found.", http.StatusNotFound)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", cspPublic)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = io.WriteString(w, notFoundPage)
 }
+
+const notFoundPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>
+<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}</style></head>
+<body><main><h1>Not found</h1><p>There is nothing at this address. It may have moved, or the link may be mistyped.</p><p><a href="/">Home</a></p></main></body></html>`
 
 // Withdraw is the private link a volunteer got when signing up: GET asks
 // to confirm (a link previewer must not withdraw anyone), POST withdraws.

@@ -51,8 +51,19 @@ func DraftOf(a Announcement) Draft {
 		c.Taken, c.Voters = nil, 0 // counts are not the editor's to write
 		call = &c
 	}
-	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: a.Tags, ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: a.Event, Call: call, Outage: a.Outage}
+	// Copies, so that editing the draft leaves a as it was.
+	var ev *Event
+	if a.Event != nil {
+		e := *a.Event
+		ev = &e
+	}
+	var out *Outage
+	if a.Outage != nil {
+		o := *a.Outage
+		out = &o
+	}
+	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: slices.Clone(a.Tags), ContentWarning: a.ContentWarning,
+		Language: a.Language, Event: ev, Call: call, Outage: out}
 }
 
 // Limits on what an editor may write.
@@ -253,6 +264,9 @@ func checkOutage(errs map[string]string, o *Outage) {
 	if o.Until != nil && o.Until.Before(o.From) {
 		errs["outage.until"] = "must not be before outage.from"
 	}
+	if o.Resolved != nil && o.Resolved.Before(o.From) {
+		errs["outage.resolved"] = "must not be before outage.from"
+	}
 }
 
 func httpURL(s string) bool {
@@ -425,12 +439,13 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	if a.DeletedAt != nil {
 		return a, ErrGone
 	}
+	// Taken before the edit, which may change the draft's details in place.
+	before, _ := json.Marshal(DraftOf(a))
 	d := DraftOf(a)
 	if err := edit(&d); err != nil {
 		return a, err
 	}
 	prev := a.Version
-	before, _ := json.Marshal(DraftOf(a))
 	oldCall := a.Call
 	if err := s.build(d, &a); err != nil {
 		return a, err
@@ -471,6 +486,21 @@ func (s *Service) Pin(ctx context.Context, b Board, id int64, pin bool) (Announc
 		s.notify()
 	}
 	return s.store.Announcement(ctx, b.ID, id)
+}
+
+// ResolveOutage marks an outage over now: an edit, so followers and rooms
+// read "Resolved" with the time.
+func (s *Service) ResolveOutage(ctx context.Context, b Board, id int64) (Announcement, error) {
+	return s.Update(ctx, b, id, func(d *Draft) error {
+		if d.Kind != KindOutage || d.Outage == nil {
+			return &ValidationError{Fields: map[string]string{"kind": "only an outage can be marked resolved"}}
+		}
+		if d.Outage.Resolved == nil {
+			now := s.now().In(d.Outage.From.Location()).Truncate(time.Minute)
+			d.Outage.Resolved = &now
+		}
+		return nil
+	})
 }
 
 // checkDroppedRoles refuses an edit that drops a role people signed up

@@ -349,3 +349,15 @@ func TestOnlyCanonicalIDs(t *testing.T) {
 		}
 	}
 }
+
+// A partial edit of a detail (an event's place) is an edit: the draft is a
+// copy, so the change is seen and published.
+func TestPartialEditOfDetailsIsSaved(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, _ := svc.Create(ctx, b, Draft{Kind: KindEvent, Title: "Party", Event: &Event{Start: time.Now().Add(time.Hour), Place: "Hall"}}, "")
+	got, err := svc.Update(ctx, b, a.ID, func(d *Draft) error { d.Event.Place = "Garden"; return nil })
+	if err != nil || got.Version != 2 || got.Event.Place != "Garden" {
+		t.Fatalf("edit of the place: version %d, place %q, %v", got.Version, got.Event.Place, err)
+	}
+}

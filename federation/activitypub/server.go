@@ -171,6 +171,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", s.withBoard(s.withAnnouncement(s.pages.SignUp)))
+	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", s.withBoard(s.withAnnouncement(s.pages.EventICS)))
+	mux.HandleFunc("GET /boards/{board}/feed.atom", s.withBoard(s.pages.Feed))
+	mux.HandleFunc("GET /boards/{board}/events.ics", s.withBoard(s.pages.Events))
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))

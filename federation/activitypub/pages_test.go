@@ -1,0 +1,166 @@
+package activitypub
+
+// The public face as readers meet it: pages, feeds and calendars, read
+// with real parsers (gofeed, golang-ical).
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+	"github.com/mmcdole/gofeed"
+
+	"crieur/board"
+)
+
+func TestAnnouncementPageHeadingsTagsAndErrors(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Assembly", Body: "# Agenda\n\nTalk.\n\n## Details\n\nMore.", Tags: []string{"asso"}}, "")
+	code, ct, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html")
+	page := string(body)
+	if code != 200 || !strings.HasPrefix(ct, "text/html") {
+		t.Fatalf("page: %d %s", code, ct)
+	}
+	if n := strings.Count(page, "<h1"); n != 1 || !strings.Contains(page, "<h1>Assembly</h1>") || !strings.Contains(page, "<h2>Agenda</h2>") || !strings.Contains(page, "<h3>Details</h3>") {
+		t.Errorf("headings: %d h1\n%s", n, page)
+	}
+	if !strings.Contains(page, `href="`+hs.URL+`/boards/news?tag=asso" rel="tag"`) {
+		t.Errorf("the tag is no link:\n%s", page)
+	}
+	if !strings.Contains(page, `type="application/atom+xml"`) {
+		t.Errorf("no feed discovery link")
+	}
+	code, ct, body = get(t, hs.URL+"/boards/news/a/999", "text/html")
+	if code != 404 || !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(body), "<h1>Not found</h1>") {
+		t.Errorf("404 page: %d %s %s", code, ct, body)
+	}
+}
+
+func TestBoardPagination(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	for i := range 25 {
+		svc.Create(ctx, b, board.Draft{Title: fmt.Sprintf("Post %02d", i)}, "")
+	}
+	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
+	older := regexp.MustCompile(`href="(\?before=\d+)">Older`).FindStringSubmatch(string(body))
+	if older == nil || !strings.Contains(string(body), "Post 24") || strings.Contains(string(body), "Post 04") {
+		t.Fatalf("first page:\n%s", body)
+	}
+	_, _, body = get(t, hs.URL+"/boards/news"+older[1], "text/html")
+	if !strings.Contains(string(body), "Post 04") || !strings.Contains(string(body), "Post 00") || strings.Contains(string(body), ">Older<") || !strings.Contains(string(body), ">Newest<") {
+		t.Fatalf("second page:\n%s", body)
+	}
+}
+
+func TestAtomFeedParses(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	svc.Create(ctx, b, board.Draft{Title: "Hello & welcome", Body: "Some **text**.", Tags: []string{"asso"}}, "")
+	gone, _, _ := svc.Create(ctx, b, board.Draft{Title: "Mistake"}, "")
+	svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now()}}, "")
+	svc.Delete(ctx, b, gone.ID)
+	parse := func(path string) *gofeed.Feed {
+		code, ct, body := get(t, hs.URL+path, "")
+		if code != 200 || !strings.HasPrefix(ct, "application/atom+xml") {
+			t.Fatalf("%s: %d %s", path, code, ct)
+		}
+		f, err := gofeed.NewParser().ParseString(string(body))
+		if err != nil {
+			t.Fatalf("%s does not parse: %v\n%s", path, err, body)
+		}
+		return f
+	}
+	f := parse("/boards/news/feed.atom")
+	if f.FeedType != "atom" || len(f.Items) != 2 || f.Items[1].Title != "News: Hello & welcome" || !strings.Contains(f.Items[1].Content, "<strong>text</strong>") {
+		t.Fatalf("feed: %s, %d items", f.FeedType, len(f.Items))
+	}
+	for _, it := range f.Items {
+		if strings.Contains(it.Title, "Mistake") {
+			t.Error("a deleted announcement is in the feed")
+		}
+	}
+	if f := parse("/boards/news/feed.atom?tag=asso"); len(f.Items) != 1 {
+		t.Errorf("tag feed: %d items", len(f.Items))
+	}
+	if f := parse("/boards/news/feed.atom?kind=outage"); len(f.Items) != 1 || !strings.Contains(f.Items[0].Content, "mail") {
+		t.Errorf("outage feed: %+v", f.Items)
+	}
+}
+
+func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	paris := time.FixedZone("", 3600)
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, paris)
+	end := start.Add(3 * time.Hour)
+	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.",
+		Event: &board.Event{Start: start, End: &end, Place: "Salle des fêtes, 3 rue X"}}, "")
+	gone, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Cancelled", Event: &board.Event{Start: start}}, "")
+	svc.Delete(ctx, b, gone.ID)
+	for _, path := range []string{"/boards/news/events.ics", fmt.Sprintf("/boards/news/a/%d/event.ics", a.ID)} {
+		code, ct, body := get(t, hs.URL+path, "")
+		if code != 200 || !strings.HasPrefix(ct, "text/calendar") {
+			t.Fatalf("%s: %d %s", path, code, ct)
+		}
+		cal, err := ics.ParseCalendar(strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatalf("%s does not parse: %v\n%s", path, err, body)
+		}
+		events := cal.Events()
+		if len(events) != 1 {
+			t.Fatalf("%s: %d events, want the live one", path, len(events))
+		}
+		ev := events[0]
+		st, err1 := ev.GetStartAt()
+		en, err2 := ev.GetEndAt()
+		if err1 != nil || err2 != nil || !st.Equal(start) || !en.Equal(end) {
+			t.Errorf("%s: times %v–%v (%v %v), want %v–%v", path, st, en, err1, err2, start, end)
+		}
+		if p := ev.GetProperty(ics.ComponentPropertyLocation); p == nil || p.Value != "Salle des fêtes, 3 rue X" {
+			t.Errorf("%s: location %v", path, p)
+		}
+		if p := ev.GetProperty(ics.ComponentPropertySummary); p == nil || p.Value != "Install party" {
+			t.Errorf("%s: summary %v", path, p)
+		}
+	}
+}
+
+// An ongoing outage shows a banner; marking it resolved shows it resolved
+// and sends an Update with the time.
+func TestOutageBannerAndResolution(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/inbox"})
+	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now().Add(-time.Hour)}}, "")
+	activities(t, s, svc)
+	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
+	if !strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), "state-ongoing") {
+		t.Fatalf("no banner:\n%s", body)
+	}
+	if _, err := svc.ResolveOutage(ctx, b, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = get(t, hs.URL+"/boards/news", "text/html")
+	if strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), "state-resolved") {
+		t.Fatalf("still shown as ongoing:\n%s", body)
+	}
+	acts := activities(t, s, svc)
+	if len(acts) != 1 || acts[0]["type"] != "Update" {
+		t.Fatalf("resolving sent %v", acts)
+	}
+	obj, _ := acts[0]["object"].(map[string]any)
+	if c, _ := obj["content"].(string); !strings.Contains(c, "Resolved: ") {
+		t.Fatalf("the Update does not say it is resolved: %s", c)
+	}
+}
