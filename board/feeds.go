@@ -167,4 +167,3 @@ func (s *Store) Events(ctx context.Context, boardID int64, limit int) ([]Announc
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
 		WHERE a.board_id = ? AND a.kind = 'event' AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
 }
-
