@@ -44,7 +44,7 @@ type Bridge struct {
 	mu        sync.Mutex
 	roomIDs   map[string]id.RoomID // alias -> room id, per homeserver+alias
 	joined    map[string]bool      // board/room the bot is known to be in
-	syncs     map[int64]context.CancelFunc
+	syncs     map[int64]syncLoopHandle
 	runCtx    context.Context
 	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
 }
@@ -72,7 +72,7 @@ func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, cl
 		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    client,
 		render:  board.NewRenderer(),
-		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]context.CancelFunc{},
+		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
 		hurriedAt: map[string]time.Time{},
 	}
 }

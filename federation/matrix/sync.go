@@ -30,27 +30,42 @@ func (b *Bridge) Run(ctx context.Context) {
 	<-ctx.Done()
 }
 
+// syncLoopHandle stops a board's sync loop and tells when it has.
+type syncLoopHandle struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
 func (b *Bridge) startSync(a Account) {
+	b.stopSync(a.BoardID)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cancel, ok := b.syncs[a.BoardID]; ok {
-		cancel()
-		delete(b.syncs, a.BoardID)
-	}
 	if b.runCtx == nil || b.runCtx.Err() != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(b.runCtx)
-	b.syncs[a.BoardID] = cancel
-	go b.syncLoop(ctx, a)
+	h := syncLoopHandle{cancel: cancel, done: make(chan struct{})}
+	b.syncs[a.BoardID] = h
+	go func() {
+		defer close(h.done)
+		b.syncLoop(ctx, a)
+	}()
 }
 
+// stopSync ends a board's sync loop and waits for it (a few seconds at
+// most), so that no request of its is in flight when its token is ended.
 func (b *Bridge) stopSync(boardID int64) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if cancel, ok := b.syncs[boardID]; ok {
-		cancel()
-		delete(b.syncs, boardID)
+	h, ok := b.syncs[boardID]
+	delete(b.syncs, boardID)
+	b.mu.Unlock()
+	if !ok {
+		return
+	}
+	h.cancel()
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
 	}
 }
 
