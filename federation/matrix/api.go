@@ -143,6 +143,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 			return
 		}
 		a.AccessToken, a.OwnsToken = resp.AccessToken, true
+		b.log.DebugContext(ctx, "matrix: logged in", "device", resp.DeviceID)
 	} else {
 		who, err := cli.Whoami(ctx)
 		if err != nil {
