@@ -142,7 +142,7 @@ func (p *Pages) addEvent(cal *ics.Calendar, b Board, a Announcement) {
 		ev.SetEndAt(a.Event.End.UTC())
 	}
 	ev.SetSummary(a.Title)
-	if text := strings.TrimSpace(html.UnescapeString(tagStrip.ReplaceAllString(a.HTML, " "))); text != "" {
+	if text := plainText(a.HTML); text != "" {
 		ev.SetDescription(text + "\n\n" + link)
 	} else {
 		ev.SetDescription(link)

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"log/slog"
@@ -167,6 +168,7 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b Board) {
 		"Title": b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
 		"ActorURL": p.links.BoardURL(b.Name), "Announcements": items, "Tag": tag,
 		"Older": older, "Newest": newest, "Ongoing": ongoing, "FeedURL": feed,
+		"Canonical": p.links.BoardURL(b.Name), "Me": p.links.BoardURL(b.Name),
 		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics",
 	})
 }
@@ -181,11 +183,69 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
+	link := p.links.AnnouncementURL(b.Name, a.ID)
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": p.links.AnnouncementURL(b.Name, a.ID), "Item": p.pageItemOf(a),
-		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom",
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a),
+		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
+		"OG": openGraph{Type: "article", Title: a.Title, Description: excerpt(a), URL: link, Site: b.DisplayName,
+			Image: p.links.BoardURL(b.Name) + "/icon.png"},
+		"JSONLD": schemaOrg(a, link, b.DisplayName, p.links.BoardURL(b.Name)),
 	})
+}
+
+// openGraph is what link previews (Mastodon, Matrix clients, chats) show.
+type openGraph struct {
+	Type, Title, Description, URL, Site, Image string
+}
+
+// excerpt is a plain-text summary of an announcement for previews: its
+// facts, then its text, at most about 200 characters.
+func excerpt(a Announcement) string {
+	var parts []string
+	for _, f := range a.Facts() {
+		parts = append(parts, f.Label+": "+f.Value)
+	}
+	if text := plainText(a.HTML); text != "" {
+		parts = append(parts, text)
+	}
+	s := strings.Join(parts, ". ")
+	if r := []rune(s); len(r) > 200 {
+		s = strings.TrimSpace(string(r[:199])) + "…"
+	}
+	return s
+}
+
+var blockEnd = regexp.MustCompile(`(?i)</(p|li|h[1-6]|blockquote|pre)>|<br\s*/?>`)
+
+// plainText is sanitised HTML as one line of text: blocks end with a
+// space, inline tags leave none ("<strong>food</strong>." stays "food.").
+func plainText(h string) string {
+	h = blockEnd.ReplaceAllString(h, " ")
+	return strings.Join(strings.Fields(html.UnescapeString(tagStrip.ReplaceAllString(h, ""))), " ")
+}
+
+// schemaOrg describes the announcement for search engines: an Event with
+// its times and place, or an article.
+func schemaOrg(a Announcement, link, boardName, boardURL string) map[string]any {
+	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": excerpt(a)}
+	if a.Kind == KindEvent && a.Event != nil {
+		doc["@type"] = "Event"
+		doc["startDate"] = a.Event.Start.Format(time.RFC3339)
+		if a.Event.End != nil {
+			doc["endDate"] = a.Event.End.Format(time.RFC3339)
+		}
+		if a.Event.Place != "" {
+			doc["location"] = map[string]any{"@type": "Place", "name": a.Event.Place}
+		}
+		doc["organizer"] = map[string]any{"@type": "Organization", "name": boardName, "url": boardURL}
+		return doc
+	}
+	doc["@type"] = "Article"
+	doc["headline"] = a.Title
+	doc["datePublished"] = a.CreatedAt.Format(time.RFC3339)
+	doc["dateModified"] = a.UpdatedAt.Format(time.RFC3339)
+	return doc
 }
 
 // signupForm is the sign-up block of a call's page.

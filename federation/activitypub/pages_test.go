@@ -5,6 +5,7 @@ package activitypub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -162,5 +163,45 @@ func TestOutageBannerAndResolution(t *testing.T) {
 	obj, _ := acts[0]["object"].(map[string]any)
 	if c, _ := obj["content"].(string); !strings.Contains(c, "Resolved: ") {
 		t.Fatalf("the Update does not say it is resolved: %s", c)
+	}
+}
+
+// A link shared on Mastodon, Matrix or a chat shows a card: Open Graph and
+// twitter: tags, a canonical URL, and schema.org data for search engines.
+func TestLinkPreviews(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
+	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: `Party "at" <home>`, Body: "Bring **food**.",
+		Event: &board.Event{Start: start, Place: "Hall"}}, "")
+	_, _, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html")
+	page := string(body)
+	url := fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID)
+	for _, want := range []string{
+		`<meta property="og:title" content="Party &#34;at&#34; &lt;home&gt;">`,
+		`<meta property="og:url" content="` + url + `">`,
+		`<meta name="twitter:card" content="summary">`,
+		`<link rel="canonical" href="` + url + `">`,
+		`Where: Hall. Bring food.`, // facts first, then the text
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s\n%s", want, regexp.MustCompile(`<meta name="description"[^>]*>`).FindString(page))
+		}
+	}
+	m := regexp.MustCompile(`(?s)<script type="application/ld\+json">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no JSON-LD:\n%s", page)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(m[1]), &doc); err != nil {
+		t.Fatalf("JSON-LD does not parse: %v\n%s", err, m[1])
+	}
+	if doc["@type"] != "Event" || doc["startDate"] != "2026-12-05T14:00:00Z" || doc["name"] != `Party "at" <home>` {
+		t.Errorf("JSON-LD: %v", doc)
+	}
+	_, _, body = get(t, hs.URL+"/boards/news", "text/html")
+	if !strings.Contains(string(body), `<link rel="me" href="`+hs.URL+`/boards/news">`) {
+		t.Errorf("the board page has no rel=me link")
 	}
 }
