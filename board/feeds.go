@@ -162,6 +162,12 @@ func writeCalendar(w http.ResponseWriter, cal *ics.Calendar, filename string) {
 	_ = cal.SerializeTo(w)
 }
 
+// Outages lists a board's live outage notices, newest announced first.
+func (s *Store) Outages(ctx context.Context, boardID int64, limit int) ([]Announcement, error) {
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.board_id = ? AND a.kind = 'outage' AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
+}
+
 // Events lists a board's live events, newest announced first.
 func (s *Store) Events(ctx context.Context, boardID int64, limit int) ([]Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id

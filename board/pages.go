@@ -43,7 +43,7 @@ func (p *Pages) SetService(svc *Service) { p.svc = svc }
 // NewPages parses the embedded templates.
 func NewPages(store *Store, links Links, log *slog.Logger) *Pages {
 	p := &Pages{store: store, links: links, tmpl: map[string]*template.Template{}, log: log}
-	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw"} {
+	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
 		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return p
@@ -422,4 +422,62 @@ func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b Board, a Anno
 		data["Heading"], data["Text"] = "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!"
 		p.render(w, r, http.StatusOK, "withdraw", data)
 	}
+}
+
+// EventsPage lists a board's events, the coming ones first, soonest first.
+func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b Board) {
+	list, err := p.store.Events(r.Context(), b.ID, 200)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	now := time.Now()
+	var upcoming, past []pageItem
+	for _, a := range list {
+		end := a.Event.Start
+		if a.Event.End != nil {
+			end = *a.Event.End
+		}
+		if end.Before(now) {
+			past = append(past, p.item(a))
+		} else {
+			upcoming = append(upcoming, p.item(a))
+		}
+	}
+	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
+	slices.SortFunc(past, func(x, y pageItem) int { return y.Event.Start.Compare(x.Event.Start) })
+	if len(past) > 20 {
+		past = past[:20]
+	}
+	p.render(w, r, http.StatusOK, "events", map[string]any{
+		"Title": "Events – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics", "Upcoming": upcoming, "Past": past,
+		"Canonical": p.links.BoardURL(b.Name) + "/events",
+	})
+}
+
+// StatusPage shows a board's current and planned outages, then recent ones.
+func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b Board) {
+	list, err := p.store.Outages(r.Context(), b.ID, 100)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	var current, recent []pageItem
+	for _, a := range list {
+		it := p.item(a)
+		if it.State == OutageResolved {
+			recent = append(recent, it)
+		} else {
+			current = append(current, it)
+		}
+	}
+	if len(recent) > 30 {
+		recent = recent[:30]
+	}
+	p.render(w, r, http.StatusOK, "status", map[string]any{
+		"Title": "Service status – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
+		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
+	})
 }

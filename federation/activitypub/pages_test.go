@@ -205,3 +205,36 @@ func TestLinkPreviews(t *testing.T) {
 		t.Errorf("the board page has no rel=me link")
 	}
 }
+
+// The events view lists what is coming first, soonest first; the status
+// page separates current outages from past ones.
+func TestEventsAndStatusPages(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	now := time.Now()
+	ev := func(title string, start time.Time) {
+		svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: title, Event: &board.Event{Start: start}}, "")
+	}
+	ev("Later", now.Add(72*time.Hour))
+	ev("Sooner", now.Add(24*time.Hour))
+	ev("Last week", now.Add(-7*24*time.Hour))
+	_, _, body := get(t, hs.URL+"/boards/news/events", "text/html")
+	page := string(body)
+	iSooner, iLater, iPast := strings.Index(page, "Sooner"), strings.Index(page, "Later"), strings.Index(page, "Last week")
+	if iSooner < 0 || iLater < iSooner || iPast < iLater || !strings.Contains(page, "Past events") {
+		t.Fatalf("events view order: sooner %d later %d past %d\n%s", iSooner, iLater, iPast, page)
+	}
+	_, _, body = get(t, hs.URL+"/boards/news/status", "text/html")
+	if !strings.Contains(string(body), "All services are working as usual") {
+		t.Fatalf("status without outages:\n%s", body)
+	}
+	svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: now.Add(-time.Hour)}}, "")
+	old, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Pad slow", Outage: &board.Outage{Service: "pad", From: now.Add(-48 * time.Hour)}}, "")
+	svc.ResolveOutage(ctx, b, old.ID)
+	_, _, body = get(t, hs.URL+"/boards/news/status", "text/html")
+	page = string(body)
+	if !strings.Contains(page, "Current and planned outages") || !strings.Contains(page, "Mail down") || !strings.Contains(page, "<td>pad</td>") || !strings.Contains(page, "<td>resolved</td>") {
+		t.Fatalf("status page:\n%s", page)
+	}
+}

@@ -174,6 +174,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", s.withBoard(s.withAnnouncement(s.pages.EventICS)))
 	mux.HandleFunc("GET /boards/{board}/feed.atom", s.withBoard(s.pages.Feed))
 	mux.HandleFunc("GET /boards/{board}/events.ics", s.withBoard(s.pages.Events))
+	mux.HandleFunc("GET /boards/{board}/events", s.withBoard(s.pages.EventsPage))
+	mux.HandleFunc("GET /boards/{board}/status", s.withBoard(s.pages.StatusPage))
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
