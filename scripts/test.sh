@@ -23,6 +23,7 @@ fi
 echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship)"
 (cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
+(cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))

@@ -5,7 +5,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +94,70 @@ func TestBrowserSignUpAndWithdraw(t *testing.T) {
 	if st.Taken["welcome desk"] != 0 {
 		t.Fatalf("taken after the withdrawal: %v", st.Taken)
 	}
+}
+
+// axeViolations runs axe-core on the page ctx shows and returns its
+// serious and critical violations, one line each.
+func axeViolations(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core is not installed (npm ci in testdata/axe): %v", err)
+		}
+		t.Skipf("axe-core not installed: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		t.Fatalf("inject axe-core: %v", err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+		 .map(v => v.impact + " " + v.id + ": " + v.help + " (" + v.nodes.map(n => n.target.join(" ")).join(", ") + ")"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core: %v", err)
+	}
+	return out
+}
+
+// The public pages, at 390 and 1280 px, have no serious or critical
+// accessibility violation (axe-core) and no sideways scrolling on a phone.
+func TestPublicPagesAreAccessible(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	start := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	var pages []string
+	for _, body := range []map[string]any{
+		{"title": "Welcome", "body": "# Agenda\n\nHello **all**, see https://example.org.", "tags": []string{"asso"}, "language": "en"},
+		{"kind": "event", "title": "Install party", "body": "Bring a laptop.", "event": map[string]any{"start": start, "place": "Salle des fêtes", "url": "https://example.org/party"}},
+		{"kind": "call", "title": "Cooks wanted", "call": map[string]any{"roles": []map[string]any{{"name": "cook", "places": 2}}, "contact": "fair@example.org"}},
+		{"kind": "outage", "title": "Mail down", "content_warning": "outage", "outage": map[string]any{"service": "mail", "from": time.Now().Add(-time.Hour).Format(time.RFC3339)}},
+	} {
+		a, code := c.post(body, nil)
+		if code != 201 {
+			t.Fatalf("post: %d", code)
+		}
+		pages = append(pages, c.objectURL(a.ID))
+	}
+	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/a/999")
+	for _, width := range []int{390, 1280} {
+		ctx := newBrowser(t)
+		for _, page := range pages {
+			if err := chromedp.Do(ctx, emulateWidth(width), chromedp.Navigate(page), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range axeViolations(t, ctx) {
+				t.Errorf("%s at %d px: %s", page, width, v)
+			}
+			if width == 390 {
+				sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+				cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+				if sw > cw {
+					t.Errorf("%s scrolls sideways at 390 px (%d > %d)", page, sw, cw)
+				}
+			}
+		}
+	}
+}
+
+func emulateWidth(w int) chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(int64(w), 900)
 }
