@@ -16,3 +16,5 @@ echo "== board page latency idle and during a fan-out (with /metrics scraped at 
 go test ./cmd/crieur -run '^$' -bench BoardPageDuringFanOut -benchtime 1x -count 5
 echo "== 1,000 sign-ups arriving within a second (web form), counts reaching a follower"
 go test ./cmd/crieur -run '^$' -bench ThousandSignUps -benchtime 1x -count 3
+echo "== public pages and feeds of a board with 10,000 announcements"
+go test ./federation/activitypub -run '^$' -bench PublicPagesAt10000 -benchtime 1x
