@@ -2,6 +2,7 @@ package board
 
 import (
 	"embed"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"html"
@@ -46,6 +47,7 @@ func NewPages(store *Store, links Links, log *slog.Logger) *Pages {
 	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
 		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
 	return p
 }
 
@@ -92,7 +94,9 @@ func (p *Pages) pageItemOf(a Announcement) pageItem {
 // Content-Security-Policy of the public pages and of the editor: no
 // scripts anywhere; the editor also may not be framed.
 const (
-	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
+	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'self'"
+	// The widget is made to be framed by the association's own site.
+	cspWidget = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
 	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -480,4 +484,64 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b Board) {
 		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
 		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
 	})
+}
+
+// Widget is a compact list of a board's latest announcements, to put in
+// an <iframe> on the association's own website (?limit=1..20, ?kind=).
+func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b Board) {
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 || limit > 20 {
+		limit = 5
+	}
+	kind := Kind(r.URL.Query().Get("kind"))
+	list, err := p.store.Announcements(r.Context(), b.ID, 0, 100)
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	var items []pageItem
+	for _, a := range list {
+		if kind != "" && a.Kind != kind {
+			continue
+		}
+		if items = append(items, p.item(a)); len(items) == limit {
+			break
+		}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
+		"Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+	})
+}
+
+// Sitemap lists every board and its latest announcements for search engines.
+func (p *Pages) Sitemap(w http.ResponseWriter, r *http.Request) {
+	boards, err := p.store.Boards(r.Context())
+	if err != nil {
+		p.serverError(w, r, err)
+		return
+	}
+	type entry struct {
+		Loc     string `xml:"loc"`
+		LastMod string `xml:"lastmod,omitempty"`
+	}
+	var urls []entry
+	for _, b := range boards {
+		urls = append(urls, entry{Loc: p.links.BoardURL(b.Name)}, entry{Loc: p.links.BoardURL(b.Name) + "/events"})
+		list, err := p.store.Announcements(r.Context(), b.ID, 0, 1000)
+		if err != nil {
+			p.serverError(w, r, err)
+			return
+		}
+		for _, a := range list {
+			urls = append(urls, entry{Loc: p.links.AnnouncementURL(b.Name, a.ID), LastMod: a.UpdatedAt.UTC().Format("2006-01-02")})
+		}
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	_, _ = io.WriteString(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(struct {
+		XMLName xml.Name `xml:"urlset"`
+		NS      string   `xml:"xmlns,attr"`
+		URLs    []entry  `xml:"url"`
+	}{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: urls})
 }

@@ -137,7 +137,7 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 		}
 		pages = append(pages, c.objectURL(a.ID))
 	}
-	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/a/999")
+	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/widget", c.URL+"/boards/news/a/999")
 	for _, width := range []int{390, 1280} {
 		ctx := newBrowser(t)
 		for _, page := range pages {

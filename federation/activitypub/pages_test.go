@@ -6,7 +6,10 @@ package activitypub
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -236,5 +239,39 @@ func TestEventsAndStatusPages(t *testing.T) {
 	page = string(body)
 	if !strings.Contains(page, "Current and planned outages") || !strings.Contains(page, "Mail down") || !strings.Contains(page, "<td>pad</td>") || !strings.Contains(page, "<td>resolved</td>") {
 		t.Fatalf("status page:\n%s", page)
+	}
+}
+
+// The widget can be framed by another site and lists the latest; other
+// pages cannot be framed elsewhere; the sitemap lists boards and pages.
+func TestWidgetAndSitemap(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	for i := range 8 {
+		svc.Create(ctx, b, board.Draft{Title: fmt.Sprintf("Item %d", i)}, "")
+	}
+	resp, err := http.Get(hs.URL + "/boards/news/widget?limit=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := strings.Count(string(body), "<li>"); n != 3 || !strings.Contains(string(body), "Item 7") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors *") {
+		t.Fatalf("widget: %d items, CSP %q\n%s", n, resp.Header.Get("Content-Security-Policy"), body)
+	}
+	resp, _ = http.Get(hs.URL + "/boards/news")
+	resp.Body.Close()
+	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") {
+		t.Errorf("the board page may be framed anywhere: %q", resp.Header.Get("Content-Security-Policy"))
+	}
+	code, ct, body := get(t, hs.URL+"/sitemap.xml", "")
+	var sm struct {
+		URLs []struct {
+			Loc string `xml:"loc"`
+		} `xml:"url"`
+	}
+	if err := xml.Unmarshal(body, &sm); code != 200 || !strings.HasPrefix(ct, "application/xml") || err != nil || len(sm.URLs) != 10 {
+		t.Fatalf("sitemap: %d %s %v, %d urls\n%s", code, ct, err, len(sm.URLs), body)
 	}
 }

@@ -176,6 +176,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/events.ics", s.withBoard(s.pages.Events))
 	mux.HandleFunc("GET /boards/{board}/events", s.withBoard(s.pages.EventsPage))
 	mux.HandleFunc("GET /boards/{board}/status", s.withBoard(s.pages.StatusPage))
+	mux.HandleFunc("GET /boards/{board}/widget", s.withBoard(s.pages.Widget))
+	mux.HandleFunc("GET /sitemap.xml", s.pages.Sitemap)
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
