@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,14 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 		}
 		pages = append(pages, c.objectURL(a.ID))
 	}
+	shots := os.Getenv("CRIEUR_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "crieur-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
 	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/widget", c.URL+"/boards/news/a/999")
 	for _, width := range []int{390, 1280} {
 		ctx := newBrowser(t)
@@ -146,6 +155,14 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 			}
 			for _, v := range axeViolations(t, ctx) {
 				t.Errorf("%s at %d px: %s", page, width, v)
+			}
+			// Screenshots to look at: CRIEUR_SCREENSHOTS names the folder.
+			if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+				name := strings.NewReplacer(c.URL, "", "/", "_", "?", "_").Replace(page)
+				if name = strings.Trim(name, "_"); name == "" {
+					name = "home"
+				}
+				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width)), img, 0o644)
 			}
 			if width == 390 {
 				sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
