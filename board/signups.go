@@ -82,6 +82,7 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 		return SignupResult{}, errors.New("sign-up without a person")
 	}
 	var res SignupResult
+	var promoted []Signup
 	err := s.store.inTx(ctx, func(tx *sql.Tx) error {
 		a, call, err := s.store.callForUpdate(ctx, tx, b.ID, annID)
 		if err != nil {
@@ -105,8 +106,12 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 					if err := s.store.setSignupState(ctx, tx, su.ID, SignupWithdrawn, now); err != nil {
 						return err
 					}
-					if err := s.store.promote(ctx, tx, annID, call, su.Role, now); err != nil {
+					up, err := s.store.promoteOne(ctx, tx, annID, call, su.Role, now)
+					if err != nil {
 						return err
+					}
+					if up != nil {
+						promoted = append(promoted, *up)
 					}
 					res.Dropped = append(res.Dropped, su.Role)
 				}
@@ -158,7 +163,20 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 	if err == nil && res.Changed() {
 		s.notify()
 	}
+	if err == nil {
+		s.tellPromoted(ctx, b, annID, promoted)
+	}
 	return res, err
+}
+
+// tellPromoted tells people who moved up from a waiting list.
+func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promoted []Signup) {
+	if s.promotions == nil {
+		return
+	}
+	for _, su := range promoted {
+		s.promotions.Promoted(ctx, b, annID, su)
+	}
 }
 
 // Withdraw ends p's sign-ups for roles (none: all) of call annID; the
@@ -201,10 +219,8 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 	if err == nil && withdrawn > 0 {
 		s.notify()
 	}
-	if err == nil && s.promotions != nil {
-		for _, su := range promoted {
-			s.promotions.Promoted(ctx, b, annID, su)
-		}
+	if err == nil {
+		s.tellPromoted(ctx, b, annID, promoted)
 	}
 	return withdrawn, promoted, err
 }
@@ -328,12 +344,8 @@ func (s *Store) setSignupState(ctx context.Context, tx *sql.Tx, id int64, state 
 	return err
 }
 
-// promote fills a freed place of role from its waiting list.
-func (s *Store) promote(ctx context.Context, tx *sql.Tx, annID int64, call *Call, role string, now time.Time) error {
-	_, err := s.promoteOne(ctx, tx, annID, call, role, now)
-	return err
-}
-
+// promoteOne fills a freed place of role from its waiting list, and says
+// who moved up (nil: nobody waited, or the place is still taken).
 func (s *Store) promoteOne(ctx context.Context, tx *sql.Tx, annID int64, call *Call, role string, now time.Time) (*Signup, error) {
 	taken, err := s.countSignups(ctx, tx, annID, role, SignupConfirmed)
 	if err != nil || taken >= placesOf(call, role) {

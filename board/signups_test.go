@@ -200,3 +200,18 @@ func TestEditingRolesKeepsSignups(t *testing.T) {
 		t.Fatalf("confirmed: %v", err)
 	}
 }
+
+// Someone who switches roles frees their old place, and whoever waited
+// for it is told.
+func TestSwitchingRolesTellsWhoMovesUp(t *testing.T) {
+	ctx := context.Background()
+	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
+	var told promotions
+	svc.SetPromotionNotifier(&told)
+	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ann"}, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ben"}, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ann"}, []string{"driver"})
+	if len(told) != 1 || told[0].Person.ID != "ben" {
+		t.Fatalf("told %+v", told)
+	}
+}
