@@ -10,6 +10,7 @@ package board
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -27,6 +28,21 @@ type Board struct {
 	// the store except to sign.
 	PrivateKeyPEM string `json:"-"`
 	PublicKeyPEM  string `json:"-"`
+}
+
+// AccentRGB is the board's own colour, derived from its name: its default
+// avatar and its pages' accent, the same everywhere.
+func (b Board) AccentRGB() (r, g, bl uint8) {
+	h := fnv.New32a()
+	h.Write([]byte(b.Name))
+	v := h.Sum32()
+	return uint8(v), uint8(v >> 8), uint8(v >> 16)
+}
+
+// Accent is AccentRGB as a CSS colour.
+func (b Board) Accent() string {
+	r, g, bl := b.AccentRGB()
+	return fmt.Sprintf("#%02x%02x%02x", r, g, bl)
 }
 
 // Kind says what an announcement is about; each has its own details.

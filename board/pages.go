@@ -94,7 +94,7 @@ func (p *Pages) pageItemOf(a Announcement) pageItem {
 // Content-Security-Policy of the public pages and of the editor: no
 // scripts anywhere; the editor also may not be framed.
 const (
-	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'self'"
+	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'"
 	// The widget is made to be framed by the association's own site.
 	cspWidget = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
 	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"image"
 	"image/color"
 	"image/png"
@@ -373,10 +372,8 @@ func (s *Server) serveIcon(w http.ResponseWriter, r *http.Request, b board.Board
 	s.iconMu.Lock()
 	data, ok := s.icons[b.Name]
 	if !ok {
-		h := fnv.New32a()
-		h.Write([]byte(b.Name))
-		v := h.Sum32()
-		c := color.RGBA{uint8(v), uint8(v >> 8), uint8(v >> 16), 255}
+		r, g, bl := b.AccentRGB()
+		c := color.RGBA{r, g, bl, 255}
 		img := image.NewRGBA(image.Rect(0, 0, 96, 96))
 		for i := 0; i < len(img.Pix); i += 4 {
 			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
