@@ -406,6 +406,9 @@ func (s *Server) onUndo(ctx context.Context, actor string, obj ref) (int, error)
 // recordReply keeps a reply under its object's id, which the author's
 // later Update or Delete names (not the Create's).
 func (s *Server) recordReply(ctx context.Context, activityID, actor string, note ref) (int, error) {
+	if _, _, ours := s.urls.parseAnnouncementURL(note.InReplyTo); !ours {
+		return http.StatusAccepted, nil // a reply to someone else's post: not ours to keep
+	}
 	if note.ID == "" || !sameHost(note.ID, actor) {
 		return http.StatusBadRequest, fmt.Errorf("reply %q has no id on its author's host", note.ID)
 	}
