@@ -186,20 +186,31 @@ type Fact struct {
 }
 
 // Facts lists the kind-specific details in reading order.
-func (a Announcement) Facts() []Fact {
+func (a Announcement) Facts() []Fact { return a.FactsIn(English) }
+
+// FactsIn lists the facts in a reader's language (the web pages); the
+// federated posts use English.
+func (a Announcement) FactsIn(l Locale) []Fact {
 	var f []Fact
+	fact := func(label, value, link string) { f = append(f, Fact{Label: l.Label(label), Value: value, Link: link}) }
 	switch {
 	case a.Kind == KindEvent && a.Event != nil:
-		when := formatTime(a.Event.Start)
+		when := l.Time(a.Event.Start)
 		if a.Event.End != nil {
-			when += " – " + formatEnd(a.Event.Start, *a.Event.End)
+			y1, m1, d1 := a.Event.Start.Date()
+			y2, m2, d2 := a.Event.End.Date()
+			if y1 == y2 && m1 == m2 && d1 == d2 {
+				when += " – " + a.Event.End.Format("15:04")
+			} else {
+				when += " – " + l.Time(*a.Event.End)
+			}
 		}
-		f = append(f, Fact{Label: "When", Value: when})
+		fact("When", when, "")
 		if a.Event.Place != "" {
-			f = append(f, Fact{Label: "Where", Value: a.Event.Place})
+			fact("Where", a.Event.Place, "")
 		}
 		if a.Event.URL != "" {
-			f = append(f, Fact{Label: "More", Value: a.Event.URL, Link: a.Event.URL})
+			fact("More", a.Event.URL, a.Event.URL)
 		}
 	case a.Kind == KindCall && a.Call != nil:
 		var roles []string
@@ -207,30 +218,31 @@ func (a Announcement) Facts() []Fact {
 			left := a.Call.PlacesLeft(r.Name)
 			switch {
 			case left == r.Places:
-				roles = append(roles, fmt.Sprintf("%s (%d %s)", r.Name, r.Places, plural(r.Places, "place", "places")))
+				roles = append(roles, l.T(plural(r.Places, "%s (%d place)", "%s (%d places)"), r.Name, r.Places))
 			case left == 0:
-				roles = append(roles, fmt.Sprintf("%s (full: %d of %d)", r.Name, r.Places, r.Places))
+				roles = append(roles, l.T("%s (full: %d of %d)", r.Name, r.Places, r.Places))
 			default:
-				roles = append(roles, fmt.Sprintf("%s (%d of %d %s left)", r.Name, left, r.Places, plural(r.Places, "place", "places")))
+				roles = append(roles, l.T(plural(r.Places, "%s (%d of %d place left)", "%s (%d of %d places left)"), r.Name, left, r.Places))
 			}
 		}
-		f = append(f, Fact{Label: "Volunteers needed", Value: strings.Join(roles, ", ")})
+		fact("Volunteers needed", strings.Join(roles, ", "), "")
 		if a.Call.Closed {
-			f = append(f, Fact{Label: "Sign-ups", Value: "closed"})
+			fact("Sign-ups", l.T("closed"), "")
 		}
 		if a.Call.Deadline != nil {
-			f = append(f, Fact{Label: "Answer before", Value: formatTime(*a.Call.Deadline)})
+			fact("Answer before", l.Time(*a.Call.Deadline), "")
 		}
-		f = append(f, Fact{Label: "How to answer", Value: a.Call.Contact, Link: contactLink(a.Call.Contact)})
+		fact("How to answer", a.Call.Contact, contactLink(a.Call.Contact))
 	case a.Kind == KindOutage && a.Outage != nil:
-		f = append(f, Fact{Label: "Service", Value: a.Outage.Service})
-		f = append(f, Fact{Label: "From", Value: formatTime(a.Outage.From)})
-		if a.Outage.Resolved != nil {
-			f = append(f, Fact{Label: "Resolved", Value: formatTime(*a.Outage.Resolved)})
-		} else if a.Outage.Until != nil {
-			f = append(f, Fact{Label: "Until", Value: formatTime(*a.Outage.Until)})
-		} else {
-			f = append(f, Fact{Label: "Until", Value: "not known yet"})
+		fact("Service", a.Outage.Service, "")
+		fact("From", l.Time(a.Outage.From), "")
+		switch {
+		case a.Outage.Resolved != nil:
+			fact("Resolved", l.Time(*a.Outage.Resolved), "")
+		case a.Outage.Until != nil:
+			fact("Until", l.Time(*a.Outage.Until), "")
+		default:
+			fact("Until", l.T("not known yet"), "")
 		}
 	}
 	return f
@@ -249,7 +261,12 @@ func contactLink(c string) string {
 }
 
 // KindLabel is the kind as a reader sees it.
-func (a Announcement) KindLabel() string {
+func (a Announcement) KindLabel() string { return a.KindLabelIn(English) }
+
+// KindLabelIn is the kind in a reader's language.
+func (a Announcement) KindLabelIn(l Locale) string { return l.Label(a.kindLabel()) }
+
+func (a Announcement) kindLabel() string {
 	switch a.Kind {
 	case KindEvent:
 		return "Event"

@@ -60,6 +60,10 @@ type pageItem struct {
 	Page bool
 	// State of an outage as of now: planned, ongoing, resolved.
 	State string
+	// L is the reader's language; FactList and Kind are in it.
+	L        Locale
+	FactList []Fact
+	Kind     string
 }
 
 var headingRe = regexp.MustCompile(`<(/?)h([1-6])>`)
@@ -74,10 +78,10 @@ func shiftHeadings(h string, by int) string {
 	})
 }
 
-func (p *Pages) item(a Announcement) pageItem {
+func (p *Pages) item(a Announcement, l Locale) pageItem {
 	// a.HTML was sanitised by the Renderer before it was stored.
 	it := pageItem{Announcement: a, URL: p.links.AnnouncementURL(a.Board, a.ID), BoardURL: p.links.BoardURL(a.Board),
-		Body: template.HTML(shiftHeadings(a.HTML, 2))}
+		Body: template.HTML(shiftHeadings(a.HTML, 2)), L: l, FactList: a.FactsIn(l), Kind: a.KindLabelIn(l)}
 	if a.Kind == KindOutage && a.Outage != nil {
 		it.State = a.Outage.State(time.Now())
 	}
@@ -85,8 +89,8 @@ func (p *Pages) item(a Announcement) pageItem {
 }
 
 // pageItemOf is item as the announcement's own page shows it: title h1.
-func (p *Pages) pageItemOf(a Announcement) pageItem {
-	it := p.item(a)
+func (p *Pages) pageItemOf(a Announcement, l Locale) pageItem {
+	it := p.item(a, l)
 	it.Page, it.Body = true, template.HTML(shiftHeadings(a.HTML, 1))
 	return it
 }
@@ -111,6 +115,9 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	if _, ok := data["L"]; !ok {
+		data["L"] = LocaleFor(r)
+	}
 	writePage(w, r, p.log, p.tmpl, cspPublic, status, name, data)
 }
 
@@ -144,7 +151,7 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b Board) {
 	items := make([]pageItem, 0, len(list))
 	var ongoing []pageItem
 	for _, a := range list {
-		it := p.item(a)
+		it := p.item(a, LocaleFor(r))
 		items = append(items, it)
 		if it.State == OutageOngoing {
 			ongoing = append(ongoing, it)
@@ -183,14 +190,14 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
 		return
 	}
-	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a))
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, LocaleFor(r)))
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a),
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, LocaleFor(r)),
 		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
 		"OG": openGraph{Type: "article", Title: a.Title, Description: excerpt(a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
@@ -267,7 +274,7 @@ type signupRole struct {
 	Disabled, Checked bool
 }
 
-func (p *Pages) signupForm(a Announcement) *signupForm {
+func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
 	if a.Kind != KindCall || a.Call == nil || p.svc == nil {
 		return nil
 	}
@@ -275,11 +282,11 @@ func (p *Pages) signupForm(a Announcement) *signupForm {
 	f := &signupForm{Open: c.Open(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey()}
 	for _, r := range c.Roles {
 		left := c.PlacesLeft(r.Name)
-		sr := signupRole{Name: r.Name, State: fmt.Sprintf("%d of %d %s left", left, r.Places, plural(r.Places, "place", "places"))}
+		sr := signupRole{Name: r.Name, State: l.T(plural(r.Places, "%d of %d place left", "%d of %d places left"), left, r.Places)}
 		if left == 0 {
-			sr.State, sr.Disabled = "full", !c.Waitlist
+			sr.State, sr.Disabled = l.T("full"), !c.Waitlist
 			if c.Waitlist {
-				sr.State = "full: join the waiting list"
+				sr.State = l.T("full: join the waiting list")
 			}
 		}
 		f.Roles = append(f.Roles, sr)
@@ -291,17 +298,18 @@ func (p *Pages) signupForm(a Announcement) *signupForm {
 // role(s). The form's key makes a double click one sign-up.
 func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	l := LocaleFor(r)
 	if crossSite(r) {
 		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
 		return
 	}
-	f := p.signupForm(a)
+	f := p.signupForm(a, LocaleFor(r))
 	if a.DeletedAt != nil || f == nil {
 		NotFound(w)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		f.Error = "This form is too large; shorten your name or contact."
+		f.Error = l.T("This form is too large; shorten your name or contact.")
 		p.renderAnnouncement(w, r, http.StatusRequestEntityTooLarge, b, a, f)
 		return
 	}
@@ -315,16 +323,14 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	checkText(errs, "name", f.Name, 100, true)
 	checkText(errs, "contact", f.Contact, 200, false)
 	switch {
+	case f.Name == "":
+		f.Error = l.T("Your name is required.")
 	case len(errs) > 0:
-		if errs["name"] != "" {
-			f.Error = "Your name " + errs["name"] + "."
-		} else {
-			f.Error = "Your contact " + errs["contact"] + "."
-		}
+		f.Error = l.T("Check your name and contact: no control or invisible characters, and not too long.")
 	case len(roles) == 0:
-		f.Error = "Choose a role."
+		f.Error = l.T("Choose a role.")
 	case len(key) < 16 || len(key) > 64:
-		f.Error = "This form has expired; please fill it in again."
+		f.Error = l.T("This form has expired; please fill it in again.")
 		f.Key = newFormKey()
 	}
 	if f.Error != "" {
@@ -336,11 +342,11 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	var ve *ValidationError
 	switch {
 	case errors.Is(err, ErrCallClosed):
-		f.Error, f.Open = "Sorry, this call has just closed.", false
+		f.Error, f.Open = l.T("Sorry, this call has just closed."), false
 	case errors.As(err, &unknown):
-		f.Error = "That role is not in this call any more; choose another."
+		f.Error = l.T("That role is not in this call any more; choose another.")
 	case errors.As(err, &ve):
-		f.Error = "Choose one role only."
+		f.Error = l.T("Choose one role only.")
 	case err != nil:
 		p.serverError(w, r, err)
 		return
@@ -353,20 +359,20 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
 		a = fresh
 	}
-	out := p.signupForm(a)
+	out := p.signupForm(a, LocaleFor(r))
 	out.Key = key
 	var parts []string
 	if len(res.Confirmed) > 0 {
-		parts = append(parts, "You are signed up as "+strings.Join(res.Confirmed, " and ")+". Thank you!")
+		parts = append(parts, l.T("You are signed up as %s. Thank you!", l.joinAnd(res.Confirmed)))
 	}
 	if len(res.Waiting) > 0 {
-		parts = append(parts, "You are on the waiting list for "+strings.Join(res.Waiting, " and ")+".")
+		parts = append(parts, l.T("You are on the waiting list for %s.", l.joinAnd(res.Waiting)))
 	}
 	if len(res.Full) > 0 {
-		parts = append(parts, "Sorry, "+strings.Join(res.Full, " and ")+" filled up just before you answered.")
+		parts = append(parts, l.T("Sorry, %s filled up just before you answered.", l.joinAnd(res.Full)))
 	}
 	if len(res.Already) > 0 && !res.Changed() {
-		parts = append(parts, "You had already signed up; nothing changed.")
+		parts = append(parts, l.T("You had already signed up; nothing changed."))
 	}
 	out.Notice = strings.Join(parts, " ")
 	if res.WithdrawToken != "" {
@@ -443,9 +449,9 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b Board) {
 			end = *a.Event.End
 		}
 		if end.Before(now) {
-			past = append(past, p.item(a))
+			past = append(past, p.item(a, LocaleFor(r)))
 		} else {
-			upcoming = append(upcoming, p.item(a))
+			upcoming = append(upcoming, p.item(a, LocaleFor(r)))
 		}
 	}
 	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
@@ -469,7 +475,7 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b Board) {
 	}
 	var current, recent []pageItem
 	for _, a := range list {
-		it := p.item(a)
+		it := p.item(a, LocaleFor(r))
 		if it.State == OutageResolved {
 			recent = append(recent, it)
 		} else {
@@ -504,13 +510,13 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b Board) {
 		if kind != "" && a.Kind != kind {
 			continue
 		}
-		if items = append(items, p.item(a)); len(items) == limit {
+		if items = append(items, p.item(a, LocaleFor(r))); len(items) == limit {
 			break
 		}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
-		"Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+		"L": LocaleFor(r), "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
 	})
 }
 

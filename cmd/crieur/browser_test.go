@@ -147,9 +147,13 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", shots)
 	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/widget", c.URL+"/boards/news/a/999")
+	var all []string
+	for _, page := range pages {
+		all = append(all, page, page+"?lang=fr") // and in French
+	}
 	for _, width := range []int{390, 1280} {
 		ctx := newBrowser(t)
-		for _, page := range pages {
+		for _, page := range all {
 			if err := chromedp.Do(ctx, emulateWidth(width), chromedp.Navigate(page), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +162,7 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 			}
 			// Screenshots to look at: CRIEUR_SCREENSHOTS names the folder.
 			if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				name := strings.NewReplacer(c.URL, "", "/", "_", "?", "_").Replace(page)
+				name := strings.NewReplacer(c.URL, "", "/", "_", "?", "_", "=", "-").Replace(page)
 				if name = strings.Trim(name, "_"); name == "" {
 					name = "home"
 				}

@@ -275,3 +275,46 @@ func TestWidgetAndSitemap(t *testing.T) {
 		t.Fatalf("sitemap: %d %s %v, %d urls\n%s", code, ct, err, len(sm.URLs), body)
 	}
 }
+
+// The pages speak French to a French browser (or ?lang=fr): words, facts
+// and dates come from the catalogue.
+func TestPagesInFrench(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	s.pages.SetService(svc) // the call's sign-up form
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
+	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Fête", Event: &board.Event{Start: start, Place: "Salle"}}, "")
+	c, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindCall, Title: "Cuisine", Call: &board.Call{Roles: []board.Role{{Name: "cuisinier", Places: 2}}, Contact: "a@b.org"}}, "")
+	fr := func(path string) string {
+		req, _ := http.NewRequest("GET", hs.URL+path, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	page := fr(fmt.Sprintf("/boards/news/a/%d", a.ID))
+	for _, want := range []string{`<html lang="fr">`, "Événement", "<dt>Quand</dt>", "sam. 5 déc. 2026, 14:00", "<dt>Où</dt>", "Ajouter à mon agenda", "Publié avec Crieur."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the French event page lacks %q", want)
+		}
+	}
+	page = fr(fmt.Sprintf("/boards/news/a/%d", c.ID))
+	for _, want := range []string{"Appel à bénévoles", "cuisinier (2 places)", "S&#39;inscrire", "Votre nom", "2 places restantes sur 2"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the French call page lacks %q", want)
+		}
+	}
+	if page := fr("/boards/news"); !strings.Contains(page, "Suivez ce tableau") || !strings.Contains(page, "État des services") {
+		t.Errorf("the French board page:\n%s", page)
+	}
+	// English stays the default, and ?lang=en wins over the browser.
+	if _, _, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html"); !strings.Contains(string(body), "<dt>When</dt>") {
+		t.Errorf("the default page is not English")
+	}
+}
