@@ -117,7 +117,7 @@ func (e *Editor) onBoard(next func(http.ResponseWriter, *http.Request, session, 
 		s := r.Context().Value(sessionKey{}).(session)
 		b, err := e.svc.store.BoardByName(r.Context(), r.PathValue("board"))
 		if err != nil || (s.token.BoardID != nil && *s.token.BoardID != b.ID) {
-			NotFound(w)
+			NotFound(w, r)
 			return
 		}
 		next(w, r, s, b)
@@ -389,7 +389,7 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 	case errors.Is(err, ErrGone):
 		http.Redirect(w, r, "/edit?done="+url.QueryEscape("That announcement was deleted."), http.StatusSeeOther)
 	case errors.Is(err, ErrNotFound):
-		NotFound(w)
+		NotFound(w, r)
 	default:
 		e.serverError(w, r, err)
 	}
@@ -399,12 +399,12 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (Announcement, bool) {
 	id, ok := ParseID(r.PathValue("id"))
 	if !ok {
-		NotFound(w)
+		NotFound(w, r)
 		return Announcement{}, false
 	}
 	a, err := e.svc.store.Announcement(r.Context(), b.ID, id)
 	if err != nil || a.DeletedAt != nil {
-		NotFound(w)
+		NotFound(w, r)
 		return a, false
 	}
 	return a, true
@@ -521,7 +521,7 @@ func (e *Editor) removeSignup(w http.ResponseWriter, r *http.Request, _ session,
 	}
 	sid, ok := ParseID(r.PathValue("signup"))
 	if !ok {
-		NotFound(w)
+		NotFound(w, r)
 		return
 	}
 	if err := e.svc.RemoveSignup(r.Context(), b, a.ID, sid); err != nil && !errors.Is(err, ErrNotFound) {

@@ -114,7 +114,7 @@ func (p *Pages) Events(w http.ResponseWriter, r *http.Request, b Board) {
 // EventICS serves one event as a file to add to a calendar.
 func (p *Pages) EventICS(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	if a.DeletedAt != nil || a.Kind != KindEvent || a.Event == nil {
-		NotFound(w)
+		NotFound(w, r)
 		return
 	}
 	cal := p.calendar(a.Title)

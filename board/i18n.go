@@ -156,7 +156,11 @@ var french = map[string]string{
 	"That role is not in this call any more; choose another.":                            "Ce rôle ne fait plus partie de l'appel ; choisissez-en un autre.",
 	"Choose one role only.":                                                              "Choisissez un seul rôle.",
 	"and":                                                                                "et",
-	"This form is too large; shorten your name or contact.":                              "Ce formulaire est trop long ; raccourcissez votre nom ou votre contact.",
+	"Not found":                                                                          "Page introuvable",
+	"There is nothing at this address. It may have moved, or the link may be mistyped.": "Il n'y a rien à cette adresse. La page a peut-être été déplacée, ou le lien est mal écrit.",
+	"Home":                "Accueil",
+	"Map (OpenStreetMap)": "Carte (OpenStreetMap)",
+	"This form is too large; shorten your name or contact.": "Ce formulaire est trop long ; raccourcissez votre nom ou votre contact.",
 }
 
 // joinAnd joins names with commas and the locale's "and".

@@ -305,7 +305,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	}
 	f := p.signupForm(a, LocaleFor(r))
 	if a.DeletedAt != nil || f == nil {
-		NotFound(w)
+		NotFound(w, r)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -386,18 +386,21 @@ func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "Something went wrong on our side; please try again later.", http.StatusInternalServerError)
 }
 
-// NotFound answers a page that does not exist, as a page.
-func NotFound(w http.ResponseWriter) {
+// NotFound answers a page that does not exist, as a page in the
+// visitor's language.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	l := LocaleFor(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", cspPublic)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusNotFound)
-	_, _ = io.WriteString(w, notFoundPage)
+	_ = notFoundPage.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T("Not found"),
+		"Text": l.T("There is nothing at this address. It may have moved, or the link may be mistyped."), "Home": l.T("Home")})
 }
 
-const notFoundPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>
+var notFoundPage = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}</style></head>
-<body><main><h1>Not found</h1><p>There is nothing at this address. It may have moved, or the link may be mistyped.</p><p><a href="/">Home</a></p></main></body></html>`
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a href="/">{{.Home}}</a></p></main></body></html>`))
 
 // Withdraw is the private link a volunteer got when signing up: GET asks
 // to confirm (a link previewer must not withdraw anyone), POST withdraws.

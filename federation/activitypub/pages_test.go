@@ -310,6 +310,12 @@ func TestPagesInFrench(t *testing.T) {
 			t.Errorf("the French call page lacks %q", want)
 		}
 	}
+	if page := fr("/boards/news/a/999"); !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Page introuvable") {
+		t.Errorf("the French 404 page:\n%s", page)
+	}
+	if page := fr(fmt.Sprintf("/boards/news/a/%d", a.ID)); !strings.Contains(page, `href="https://www.openstreetmap.org/search?query=Salle"`) {
+		t.Errorf("the event has no map link")
+	}
 	if page := fr("/boards/news"); !strings.Contains(page, "Suivez ce tableau") || !strings.Contains(page, "État des services") {
 		t.Errorf("the French board page:\n%s", page)
 	}

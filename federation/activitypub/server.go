@@ -187,7 +187,7 @@ func (s *Server) withBoard(next func(http.ResponseWriter, *http.Request, board.B
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, err := s.store.BoardByName(r.Context(), r.PathValue("board"))
 		if errors.Is(err, board.ErrNotFound) {
-			board.NotFound(w)
+			board.NotFound(w, r)
 			return
 		}
 		if err != nil {
@@ -203,12 +203,12 @@ func (s *Server) withAnnouncement(next func(http.ResponseWriter, *http.Request, 
 	return func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		id, ok := board.ParseID(r.PathValue("id"))
 		if !ok {
-			board.NotFound(w)
+			board.NotFound(w, r)
 			return
 		}
 		a, err := s.store.Announcement(r.Context(), b.ID, id)
 		if errors.Is(err, board.ErrNotFound) {
-			board.NotFound(w)
+			board.NotFound(w, r)
 			return
 		}
 		if err != nil {
