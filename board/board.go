@@ -19,11 +19,14 @@ import (
 
 // Board is one association's notice board, followed as @name@host.
 type Board struct {
-	ID          int64     `json:"-"`
-	Name        string    `json:"name"`
-	DisplayName string    `json:"display_name"`
-	Summary     string    `json:"summary"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          int64  `json:"-"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Summary     string `json:"summary"`
+	// Language is the default language of the board's pages (en or fr);
+	// a visitor's browser may ask for the other.
+	Language  string    `json:"language,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	// PrivateKeyPEM signs the board's federation requests. It never leaves
 	// the store except to sign.
 	PrivateKeyPEM string `json:"-"`

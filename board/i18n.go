@@ -35,9 +35,9 @@ type Locale struct {
 }
 
 // LocaleFor picks the page's language: ?lang= first, then the browser's
-// Accept-Language, then English.
-func LocaleFor(r *http.Request) Locale {
-	tag, _ := language.MatchStrings(matcher, r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
+// Accept-Language, then the board's language (fallback), then English.
+func LocaleFor(r *http.Request, fallback ...string) Locale {
+	tag, _ := language.MatchStrings(matcher, append([]string{r.URL.Query().Get("lang"), r.Header.Get("Accept-Language")}, fallback...)...)
 	base, _ := tag.Base()
 	t := language.English
 	if base.String() == "fr" {

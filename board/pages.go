@@ -116,7 +116,8 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	if _, ok := data["L"]; !ok {
-		data["L"] = LocaleFor(r)
+		b, _ := data["Board"].(Board)
+		data["L"] = LocaleFor(r, b.Language)
 	}
 	writePage(w, r, p.log, p.tmpl, cspPublic, status, name, data)
 }
@@ -151,7 +152,7 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b Board) {
 	items := make([]pageItem, 0, len(list))
 	var ongoing []pageItem
 	for _, a := range list {
-		it := p.item(a, LocaleFor(r))
+		it := p.item(a, LocaleFor(r, b.Language))
 		items = append(items, it)
 		if it.State == OutageOngoing {
 			ongoing = append(ongoing, it)
@@ -190,14 +191,14 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
 		return
 	}
-	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, LocaleFor(r)))
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, LocaleFor(r, b.Language)))
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, LocaleFor(r)),
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, LocaleFor(r, b.Language)),
 		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
 		"OG": openGraph{Type: "article", Title: a.Title, Description: excerpt(a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
@@ -298,12 +299,12 @@ func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
 // role(s). The form's key makes a double click one sign-up.
 func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	l := LocaleFor(r)
+	l := LocaleFor(r, b.Language)
 	if crossSite(r) {
 		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
 		return
 	}
-	f := p.signupForm(a, LocaleFor(r))
+	f := p.signupForm(a, LocaleFor(r, b.Language))
 	if a.DeletedAt != nil || f == nil {
 		NotFound(w, r)
 		return
@@ -359,7 +360,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
 		a = fresh
 	}
-	out := p.signupForm(a, LocaleFor(r))
+	out := p.signupForm(a, LocaleFor(r, b.Language))
 	out.Key = key
 	var parts []string
 	if len(res.Confirmed) > 0 {
@@ -452,9 +453,9 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b Board) {
 			end = *a.Event.End
 		}
 		if end.Before(now) {
-			past = append(past, p.item(a, LocaleFor(r)))
+			past = append(past, p.item(a, LocaleFor(r, b.Language)))
 		} else {
-			upcoming = append(upcoming, p.item(a, LocaleFor(r)))
+			upcoming = append(upcoming, p.item(a, LocaleFor(r, b.Language)))
 		}
 	}
 	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
@@ -478,7 +479,7 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b Board) {
 	}
 	var current, recent []pageItem
 	for _, a := range list {
-		it := p.item(a, LocaleFor(r))
+		it := p.item(a, LocaleFor(r, b.Language))
 		if it.State == OutageResolved {
 			recent = append(recent, it)
 		} else {
@@ -513,13 +514,13 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b Board) {
 		if kind != "" && a.Kind != kind {
 			continue
 		}
-		if items = append(items, p.item(a, LocaleFor(r))); len(items) == limit {
+		if items = append(items, p.item(a, LocaleFor(r, b.Language))); len(items) == limit {
 			break
 		}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
-		"L": LocaleFor(r), "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+		"L": LocaleFor(r, b.Language), "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
 	})
 }
 

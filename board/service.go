@@ -475,6 +475,22 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	return s.store.withCounts(ctx, a)
 }
 
+// SetBoard changes a board's display name, summary and language, checked
+// like every text an editor writes.
+func (s *Service) SetBoard(ctx context.Context, b Board) (Board, error) {
+	errs := map[string]string{}
+	b.DisplayName, b.Summary, b.Language = strings.TrimSpace(b.DisplayName), strings.TrimSpace(b.Summary), strings.TrimSpace(b.Language)
+	checkText(errs, "display_name", b.DisplayName, 100, true)
+	checkTextLines(errs, "summary", b.Summary, 500, false, true)
+	if b.Language != "" && b.Language != "en" && b.Language != "fr" {
+		errs["language"] = "the pages speak en or fr"
+	}
+	if len(errs) > 0 {
+		return b, &ValidationError{Fields: errs}
+	}
+	return b, s.store.UpdateBoard(ctx, b)
+}
+
 // Pin features announcement id on the board (pin false: stops featuring
 // it); followers' servers are told with an Add or Remove.
 func (s *Service) Pin(ctx context.Context, b Board, id int64, pin bool) (Announcement, error) {

@@ -139,6 +139,8 @@ var migrations = []string{
 		updated_at BIGINT NOT NULL,
 		UNIQUE (announcement_id, role, person_kind, person))`,
 	`CREATE INDEX IF NOT EXISTS signups_role ON signups(announcement_id, role, state)`,
+	// 12: a board's language: its pages' default (en, fr).
+	`ALTER TABLE boards ADD COLUMN language TEXT NOT NULL DEFAULT ''`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -258,12 +260,12 @@ func (s *Store) CreateBoard(ctx context.Context, b Board) (Board, error) {
 	return b, err
 }
 
-const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at`
+const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language`
 
 func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
 	var b Board
 	var created int64
-	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created)
+	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, ErrNotFound
 	}
@@ -274,6 +276,18 @@ func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
 // BoardByName returns the board called name, or ErrNotFound.
 func (s *Store) BoardByName(ctx context.Context, name string) (Board, error) {
 	return scanBoard(s.read().QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
+}
+
+// UpdateBoard saves a board's display name, summary and language.
+func (s *Store) UpdateBoard(ctx context.Context, b Board) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ? WHERE id = ?`, b.DisplayName, b.Summary, b.Language, b.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // BoardByID returns the board with id, or ErrNotFound.

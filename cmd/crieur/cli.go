@@ -292,32 +292,55 @@ func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []str
 
 func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: crieur board create NAME | crieur board list")
+		return errors.New("usage: crieur board create NAME | crieur board set NAME | crieur board list")
 	}
 	fs := flag.NewFlagSet("board "+args[0], flag.ContinueOnError)
 	switch args[0] {
-	case "create":
+	case "create", "set":
 		display := fs.String("display-name", "", "name shown to followers")
+		summary := fs.String("summary", "", "a line about the board, shown on its page and profile")
+		lang := fs.String("language", "", "default language of its pages: en or fr")
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return errors.New("usage: crieur board create NAME [--display-name TEXT]")
+			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr]", args[0])
 		}
 		name := args[1]
 		if !config.ValidBoardName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
-		svc, done, err := openService(ctx, fs, args[2:], env, true)
+		svc, done, err := openService(ctx, fs, args[2:], env, args[0] == "create")
 		if err != nil {
 			return err
 		}
 		defer done()
-		b, created, err := svc.EnsureBoard(ctx, name, *display)
-		if err != nil {
+		var b board.Board
+		if args[0] == "create" {
+			var created bool
+			if b, created, err = svc.EnsureBoard(ctx, name, *display); err != nil {
+				return err
+			}
+			if !created {
+				return fmt.Errorf("board %q already exists; change it with crieur board set", b.Name)
+			}
+		} else if b, err = svc.Store().BoardByName(ctx, name); err != nil {
+			return fmt.Errorf("board %q: %w", name, err)
+		}
+		if flagSet(fs, "display-name") {
+			b.DisplayName = *display
+		}
+		if flagSet(fs, "summary") {
+			b.Summary = *summary
+		}
+		if flagSet(fs, "language") {
+			b.Language = *lang
+		}
+		if _, err := svc.SetBoard(ctx, b); err != nil {
 			return err
 		}
-		if !created {
-			return fmt.Errorf("board %q already exists", b.Name)
+		if args[0] == "create" {
+			fmt.Fprintf(stdout, "created board %s\n", b.Name)
+		} else {
+			fmt.Fprintf(stdout, "updated board %s\n", b.Name)
 		}
-		fmt.Fprintf(stdout, "created board %s\n", b.Name)
 		return nil
 	case "key":
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {

@@ -274,3 +274,51 @@ func TestBlockCommands(t *testing.T) {
 		t.Fatalf("still listed: %s", out)
 	}
 }
+
+// A board's display name, summary and language are set from the CLI; the
+// language is its pages' default, and a browser asking for another
+// supported language gets it. --help is no failure.
+func TestBoardSettings(t *testing.T) {
+	dir := t.TempDir()
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, append(args, "--data", dir)...)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cli("board", "create", "climat", "--display-name", "Groupe climat", "--summary", "Actions locales", "--language", "fr"); err != nil {
+		t.Fatalf("create: %v %s", err, out)
+	}
+	if out, err := cli("board", "set", "climat", "--language", "de"); err == nil || !strings.Contains(out, "en or fr") {
+		t.Fatalf("an unsupported language: %v %s", err, out)
+	}
+	c := startCrieur(t, dir, 0)
+	page := func(accept string) string {
+		req, _ := http.NewRequest("GET", c.URL+"/boards/climat", nil)
+		req.Header.Set("Accept", "text/html")
+		if accept != "" {
+			req.Header.Set("Accept-Language", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if p := page(""); !strings.Contains(p, `lang="fr"`) || !strings.Contains(p, "Groupe climat") || !strings.Contains(p, "Actions locales") {
+		t.Fatalf("the board's own language:\n%s", p)
+	}
+	if p := page("de-DE,de"); !strings.Contains(p, `lang="fr"`) {
+		t.Errorf("a browser asking for an unsupported language should get the board's")
+	}
+	if p := page("en-GB,en"); !strings.Contains(p, `lang="en"`) {
+		t.Errorf("an English browser should get English")
+	}
+	cmd := exec.Command(crieurBin, "post", "--help")
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage") {
+		t.Errorf("post --help: %v\n%s", err, out)
+	}
+}

@@ -29,9 +29,10 @@ func main() {
 	// error that is logged with its context, so they go to debug level.
 	redis.SetLogger(redisLog{})
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "crieur:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the usage: not a failure
 		}
+		fmt.Fprintln(os.Stderr, "crieur:", err)
 		os.Exit(1)
 	}
 }
@@ -45,7 +46,7 @@ Usage:
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
-  crieur board create NAME [--display-name TEXT] [--summary TEXT]
+  crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
   crieur token create [--board NAME] [--label TEXT] [--expires 90d]
