@@ -158,7 +158,9 @@ var french = map[string]string{
 	"and":                                                                                "et",
 	"Not found":                                                                          "Page introuvable",
 	"There is nothing at this address. It may have moved, or the link may be mistyped.": "Il n'y a rien à cette adresse. La page a peut-être été déplacée, ou le lien est mal écrit.",
-	"Home":                "Accueil",
+	"Home":                 "Accueil",
+	"Something went wrong": "Un problème est survenu",
+	"Something went wrong on our side; please try again later.": "Un problème est survenu chez nous ; merci de réessayer plus tard.",
 	"Map (OpenStreetMap)": "Carte (OpenStreetMap)",
 	"This form is too large; shorten your name or contact.": "Ce formulaire est trop long ; raccourcissez votre nom ou votre contact.",
 }

@@ -384,22 +384,26 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	p.log.ErrorContext(r.Context(), "page", "path", r.URL.Path, "err", err)
-	http.Error(w, "Something went wrong on our side; please try again later.", http.StatusInternalServerError)
+	errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side; please try again later.")
 }
 
 // NotFound answers a page that does not exist, as a page in the
 // visitor's language.
 func NotFound(w http.ResponseWriter, r *http.Request) {
+	errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address. It may have moved, or the link may be mistyped.")
+}
+
+// errorPage answers an error as a small page in the visitor's language.
+func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text string) {
 	l := LocaleFor(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", cspPublic)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusNotFound)
-	_ = notFoundPage.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T("Not found"),
-		"Text": l.T("There is nothing at this address. It may have moved, or the link may be mistyped."), "Home": l.T("Home")})
+	w.WriteHeader(status)
+	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text), "Home": l.T("Home")})
 }
 
-var notFoundPage = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
+var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}</style></head>
 <body><main><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a href="/">{{.Home}}</a></p></main></body></html>`))
 
