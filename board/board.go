@@ -295,15 +295,6 @@ func formatTime(t time.Time) string {
 	return t.Format("Mon 2 Jan 2006, 15:04 (MST)")
 }
 
-func formatEnd(start, end time.Time) string {
-	y1, m1, d1 := start.Date()
-	y2, m2, d2 := end.Date()
-	if y1 == y2 && m1 == m2 && d1 == d2 {
-		return end.Format("15:04")
-	}
-	return formatTime(end)
-}
-
 // Follower is a remote account following a board.
 type Follower struct {
 	ActorID     string    `json:"actor"`
