@@ -25,12 +25,37 @@ type Board struct {
 	Summary     string `json:"summary"`
 	// Language is the default language of the board's pages (en or fr);
 	// a visitor's browser may ask for the other.
-	Language  string    `json:"language,omitempty"`
+	Language string `json:"language,omitempty"`
+	// TimeZone is the IANA zone its events are held in (Europe/Paris): a
+	// calendar shows 14:00 there, daylight saving included. Empty is UTC.
+	TimeZone  string    `json:"time_zone,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// PrivateKeyPEM signs the board's federation requests. It never leaves
 	// the store except to sign.
 	PrivateKeyPEM string `json:"-"`
 	PublicKeyPEM  string `json:"-"`
+}
+
+// Location is the board's time zone, UTC when it has none.
+func (b Board) Location() *time.Location {
+	if b.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil {
+		return time.UTC // checked when set; a zone dropped from tzdata later
+	}
+	return loc
+}
+
+// ValidTimeZone says whether name is a zone a calendar app knows: an IANA
+// name, not "Local", whose meaning depends on the machine.
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
 
 // AccentRGB is the board's own colour, derived from its name: its default
@@ -383,6 +408,7 @@ var (
 // ValidationError lists what is wrong, one message per field.
 type ValidationError struct {
 	Fields map[string]string
+	What   string // what was refused; "announcement" when empty
 }
 
 func (e *ValidationError) Error() string {
@@ -390,7 +416,11 @@ func (e *ValidationError) Error() string {
 	for _, k := range sortedKeys(e.Fields) {
 		parts = append(parts, k+": "+e.Fields[k])
 	}
-	return "invalid announcement: " + strings.Join(parts, "; ")
+	what := e.What
+	if what == "" {
+		what = "announcement"
+	}
+	return "invalid " + what + ": " + strings.Join(parts, "; ")
 }
 
 // ParseID reads an announcement id from a URL in its one canonical form

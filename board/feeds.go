@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	ics "github.com/arran4/golang-ical"
 	"github.com/gorilla/feeds"
@@ -105,9 +106,11 @@ func (p *Pages) Events(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	cal := p.calendar(b.DisplayName)
+	z := newCalZone(b.Location())
 	for _, a := range list {
-		p.addEvent(cal, b, a)
+		p.addEvent(cal, z, b, a)
 	}
+	z.addTo(cal)
 	writeCalendar(w, cal, "")
 }
 
@@ -118,7 +121,9 @@ func (p *Pages) EventICS(w http.ResponseWriter, r *http.Request, b Board, a Anno
 		return
 	}
 	cal := p.calendar(a.Title)
-	p.addEvent(cal, b, a)
+	z := newCalZone(b.Location())
+	p.addEvent(cal, z, b, a)
+	z.addTo(cal)
 	writeCalendar(w, cal, fmt.Sprintf("%s-%d.ics", b.Name, a.ID))
 }
 
@@ -130,16 +135,14 @@ func (p *Pages) calendar(name string) *ics.Calendar {
 	return cal
 }
 
-// addEvent writes an event in UTC: its instant is exact whatever the
-// reader's zone (the offset it was given is not a zone with rules).
-func (p *Pages) addEvent(cal *ics.Calendar, b Board, a Announcement) {
+func (p *Pages) addEvent(cal *ics.Calendar, z *calZone, b Board, a Announcement) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
 	ev := cal.AddEvent(link)
 	ev.SetDtStampTime(a.UpdatedAt.UTC())
 	ev.SetSequence(a.Version)
-	ev.SetStartAt(a.Event.Start.UTC())
+	z.set(ev, ics.ComponentPropertyDtStart, a.Event.Start)
 	if a.Event.End != nil {
-		ev.SetEndAt(a.Event.End.UTC())
+		z.set(ev, ics.ComponentPropertyDtEnd, *a.Event.End)
 	}
 	ev.SetSummary(a.Title)
 	if text := plainText(a.HTML); text != "" {
@@ -153,13 +156,95 @@ func (p *Pages) addEvent(cal *ics.Calendar, b Board, a Announcement) {
 	ev.SetURL(link)
 }
 
+// calZone writes times in the board's zone when the editor gave them in it
+// (14:00+01:00 on a Europe/Paris board): a calendar then shows the zone's
+// name and follows its daylight-saving rules, as RFC 5545 wants. A time with
+// any other offset goes out in UTC, which keeps its instant; a bare offset
+// is not a zone with rules.
+type calZone struct {
+	loc   *time.Location
+	years map[int]bool // whose transitions the VTIMEZONE must carry
+}
+
+func newCalZone(loc *time.Location) *calZone {
+	return &calZone{loc: loc, years: map[int]bool{}}
+}
+
+func (z *calZone) set(ev *ics.VEvent, prop ics.ComponentProperty, t time.Time) {
+	_, given := t.Zone()
+	local := t.In(z.loc)
+	if _, off := local.Zone(); z.loc == time.UTC || z.loc.String() == "UTC" || off != given {
+		ev.SetProperty(prop, t.UTC().Format("20060102T150405Z"))
+		return
+	}
+	z.years[local.Year()] = true
+	ev.SetProperty(prop, local.Format("20060102T150405"), ics.WithTZID(z.loc.String()))
+}
+
+// addTo puts the VTIMEZONE first, as calendar apps expect, with every
+// change of offset from the year before the first event to the end of the
+// last one's year, taken from the tz database rather than guessed rules.
+func (z *calZone) addTo(cal *ics.Calendar) {
+	if len(z.years) == 0 {
+		return
+	}
+	first, last := 1<<31-1, 0
+	for y := range z.years {
+		first, last = min(first, y), max(last, y)
+	}
+	tz := ics.NewTimezone(z.loc.String())
+	end := time.Date(last+1, 1, 1, 0, 0, 0, 0, z.loc)
+	t := time.Date(first-1, 1, 1, 0, 0, 0, 0, z.loc)
+	onset, _ := t.ZoneBounds()
+	if onset.IsZero() { // one offset forever
+		onset = time.Date(1970, 1, 1, 0, 0, 0, 0, z.loc)
+	}
+	for {
+		addObservance(tz, onset.In(z.loc))
+		_, next := onset.In(z.loc).ZoneBounds()
+		if next.IsZero() || !next.Before(end) {
+			break
+		}
+		onset = next
+	}
+	cal.Components = append([]ics.Component{tz}, cal.Components...)
+}
+
+// addObservance writes the offset that starts at onset; its DTSTART is the
+// wall-clock time just before the change, as RFC 5545 §3.6.5 says.
+func addObservance(tz *ics.VTimezone, onset time.Time) {
+	name, to := onset.Zone()
+	_, from := onset.Add(-time.Second).Zone()
+	base := ics.ComponentBase{}
+	base.SetProperty(ics.ComponentProperty(ics.PropertyDtstart), onset.In(time.FixedZone("", from)).Format("20060102T150405"))
+	base.SetProperty(ics.ComponentProperty(ics.PropertyTzoffsetfrom), icalOffset(from))
+	base.SetProperty(ics.ComponentProperty(ics.PropertyTzoffsetto), icalOffset(to))
+	if name != "" && !strings.ContainsAny(name[:1], "+-") {
+		base.SetProperty(ics.ComponentProperty(ics.PropertyTzname), name)
+	}
+	if onset.IsDST() {
+		tz.Components = append(tz.Components, &ics.Daylight{ComponentBase: base})
+	} else {
+		tz.Components = append(tz.Components, &ics.Standard{ComponentBase: base})
+	}
+}
+
+func icalOffset(seconds int) string {
+	sign := '+'
+	if seconds < 0 {
+		sign, seconds = '-', -seconds
+	}
+	return fmt.Sprintf("%c%02d%02d", sign, seconds/3600, seconds%3600/60)
+}
+
 func writeCalendar(w http.ResponseWriter, cal *ics.Calendar, filename string) {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	if filename != "" {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	}
-	_ = cal.SerializeTo(w)
+	// RFC 5545 lines end in CRLF; the library's default is the OS's.
+	_ = cal.SerializeTo(w, ics.WithNewLineWindows)
 }
 
 // Outages lists a board's live outage notices, newest announced first.

@@ -322,6 +322,15 @@ type Service struct {
 	checkers   []Checker
 	followers  FollowerNotifier
 	promotions PromotionNotifier
+	zone       string // new boards' time zone
+}
+
+// SetDefaultTimeZone is the zone new boards start in: the server's, so an
+// association's machine in Paris makes Paris boards.
+func (s *Service) SetDefaultTimeZone(name string) {
+	if ValidTimeZone(name) {
+		s.zone = name
+	}
 }
 
 // AddChecker lets a destination warn editors about what it will change.
@@ -376,7 +385,7 @@ func (s *Service) EnsureBoard(ctx context.Context, name, displayName string) (b 
 	if displayName == "" {
 		displayName = name
 	}
-	b, err = s.store.CreateBoard(ctx, Board{Name: name, DisplayName: displayName, PrivateKeyPEM: string(priv), PublicKeyPEM: string(pub), CreatedAt: s.now().UTC()})
+	b, err = s.store.CreateBoard(ctx, Board{Name: name, DisplayName: displayName, PrivateKeyPEM: string(priv), PublicKeyPEM: string(pub), CreatedAt: s.now().UTC(), TimeZone: s.zone})
 	return b, err == nil, err
 }
 
@@ -475,9 +484,19 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	return s.store.withCounts(ctx, a)
 }
 
-// SetBoard changes a board's display name, summary and language, checked
-// like every text an editor writes.
+// SetBoard changes a board's display name, summary, language and time
+// zone, checked like every text an editor writes.
 func (s *Service) SetBoard(ctx context.Context, b Board) (Board, error) {
+	b, err := CheckBoard(b)
+	if err != nil {
+		return b, err
+	}
+	return b, s.store.UpdateBoard(ctx, b)
+}
+
+// CheckBoard tidies a board's settings and says what is wrong with them,
+// so a board is not created with settings it would then refuse.
+func CheckBoard(b Board) (Board, error) {
 	errs := map[string]string{}
 	b.DisplayName, b.Summary, b.Language = strings.TrimSpace(b.DisplayName), strings.TrimSpace(b.Summary), strings.TrimSpace(b.Language)
 	checkText(errs, "display_name", b.DisplayName, 100, true)
@@ -485,10 +504,14 @@ func (s *Service) SetBoard(ctx context.Context, b Board) (Board, error) {
 	if b.Language != "" && b.Language != "en" && b.Language != "fr" {
 		errs["language"] = "the pages speak en or fr"
 	}
-	if len(errs) > 0 {
-		return b, &ValidationError{Fields: errs}
+	b.TimeZone = strings.TrimSpace(b.TimeZone)
+	if b.TimeZone != "" && !ValidTimeZone(b.TimeZone) {
+		errs["time_zone"] = "an IANA time zone such as Europe/Paris"
 	}
-	return b, s.store.UpdateBoard(ctx, b)
+	if len(errs) > 0 {
+		return b, &ValidationError{Fields: errs, What: "board settings"}
+	}
+	return b, nil
 }
 
 // Pin features announcement id on the board (pin false: stops featuring

@@ -141,6 +141,8 @@ var migrations = []string{
 	`CREATE INDEX IF NOT EXISTS signups_role ON signups(announcement_id, role, state)`,
 	// 12: a board's language: its pages' default (en, fr).
 	`ALTER TABLE boards ADD COLUMN language TEXT NOT NULL DEFAULT ''`,
+	// 13: a board's time zone (IANA name) for its calendars.
+	`ALTER TABLE boards ADD COLUMN time_zone TEXT NOT NULL DEFAULT ''`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -251,8 +253,8 @@ func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 // CreateBoard stores a new board with its key pair.
 func (s *Store) CreateBoard(ctx context.Context, b Board) (Board, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO boards (name, display_name, summary, private_key_pem, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		b.Name, b.DisplayName, b.Summary, b.PrivateKeyPEM, b.PublicKeyPEM, ms(b.CreatedAt))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO boards (name, display_name, summary, private_key_pem, public_key_pem, created_at, time_zone) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		b.Name, b.DisplayName, b.Summary, b.PrivateKeyPEM, b.PublicKeyPEM, ms(b.CreatedAt), b.TimeZone)
 	if err != nil {
 		return b, fmt.Errorf("create board %q: %w", b.Name, err)
 	}
@@ -260,12 +262,12 @@ func (s *Store) CreateBoard(ctx context.Context, b Board) (Board, error) {
 	return b, err
 }
 
-const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language`
+const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language, time_zone`
 
 func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
 	var b Board
 	var created int64
-	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language)
+	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language, &b.TimeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, ErrNotFound
 	}
@@ -278,9 +280,10 @@ func (s *Store) BoardByName(ctx context.Context, name string) (Board, error) {
 	return scanBoard(s.read().QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
 }
 
-// UpdateBoard saves a board's display name, summary and language.
+// UpdateBoard saves a board's display name, summary, language and zone.
 func (s *Store) UpdateBoard(ctx context.Context, b Board) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ? WHERE id = ?`, b.DisplayName, b.Summary, b.Language, b.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ? WHERE id = ?`,
+		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.ID)
 	if err != nil {
 		return err
 	}

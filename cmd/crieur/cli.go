@@ -287,7 +287,9 @@ func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []str
 		db.Close()
 		return nil, nil, err
 	}
-	return board.NewService(store, nil), func() { db.Close() }, nil
+	svc := board.NewService(store, nil)
+	svc.SetDefaultTimeZone(cfg.Timezone)
+	return svc, func() { db.Close() }, nil
 }
 
 func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
@@ -300,8 +302,9 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		display := fs.String("display-name", "", "name shown to followers")
 		summary := fs.String("summary", "", "a line about the board, shown on its page and profile")
 		lang := fs.String("language", "", "default language of its pages: en or fr")
+		zone := fs.String("time-zone", "", "IANA zone its events are in, such as Europe/Paris (default: timezone in the config)")
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr]", args[0])
+			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]", args[0])
 		}
 		name := args[1]
 		if !config.ValidBoardName(name) {
@@ -312,8 +315,27 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			return err
 		}
 		defer done()
+		settings := func(b board.Board) board.Board {
+			if flagSet(fs, "display-name") {
+				b.DisplayName = *display
+			}
+			if flagSet(fs, "summary") {
+				b.Summary = *summary
+			}
+			if flagSet(fs, "language") {
+				b.Language = *lang
+			}
+			if flagSet(fs, "time-zone") {
+				b.TimeZone = *zone
+			}
+			return b
+		}
 		var b board.Board
 		if args[0] == "create" {
+			// Refused settings must not leave a half-made board behind.
+			if _, err := board.CheckBoard(settings(board.Board{Name: name, DisplayName: name})); err != nil {
+				return err
+			}
 			var created bool
 			if b, created, err = svc.EnsureBoard(ctx, name, *display); err != nil {
 				return err
@@ -324,16 +346,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		} else if b, err = svc.Store().BoardByName(ctx, name); err != nil {
 			return fmt.Errorf("board %q: %w", name, err)
 		}
-		if flagSet(fs, "display-name") {
-			b.DisplayName = *display
-		}
-		if flagSet(fs, "summary") {
-			b.Summary = *summary
-		}
-		if flagSet(fs, "language") {
-			b.Language = *lang
-		}
-		if _, err := svc.SetBoard(ctx, b); err != nil {
+		if _, err := svc.SetBoard(ctx, settings(b)); err != nil {
 			return err
 		}
 		if args[0] == "create" {

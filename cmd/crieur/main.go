@@ -46,7 +46,7 @@ Usage:
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
-  crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr]
+  crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
   crieur token create [--board NAME] [--label TEXT] [--expires 90d]

@@ -186,6 +186,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 
 	dispatcher := delivery.NewDispatcher(store, queue, log)
 	svc := board.NewService(store, dispatcher.Notify)
+	svc.SetDefaultTimeZone(cfg.Timezone)
 	if err := firstRun(ctx, svc, cfg, stdout, log); err != nil {
 		return err
 	}

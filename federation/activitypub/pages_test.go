@@ -120,6 +120,9 @@ func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s does not parse: %v\n%s", path, err, body)
 		}
+		if n, crlf := strings.Count(string(body), "\n"), strings.Count(string(body), "\r\n"); n != crlf {
+			t.Errorf("%s: %d of %d lines end in CRLF (RFC 5545 wants all)", path, crlf, n)
+		}
 		events := cal.Events()
 		if len(events) != 1 {
 			t.Fatalf("%s: %d events, want the live one", path, len(events))
@@ -136,6 +139,61 @@ func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
 		if p := ev.GetProperty(ics.ComponentPropertySummary); p == nil || p.Value != "Install party" {
 			t.Errorf("%s: summary %v", path, p)
 		}
+	}
+}
+
+// On a board with a time zone, an event typed in that zone reaches the
+// calendar in it (TZID and a VTIMEZONE from the tz database), winter and
+// summer; one typed with another offset keeps its instant in UTC.
+func TestCalendarsKeepTheBoardsZone(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	b.TimeZone = "Mars/Olympus"
+	if _, err := svc.SetBoard(ctx, b); err == nil {
+		t.Fatal("an unknown zone was accepted")
+	}
+	b.TimeZone = "Europe/Paris"
+	if _, err := svc.SetBoard(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	winter := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("", 3600))
+	summer := time.Date(2027, 7, 1, 10, 30, 0, 0, time.FixedZone("", 2*3600))
+	elsewhere := time.Date(2027, 1, 10, 9, 0, 0, 0, time.FixedZone("", 5*3600))
+	for _, st := range []time.Time{winter, summer, elsewhere} {
+		if _, _, err := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: st.Format(time.RFC3339), Event: &board.Event{Start: st}}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, body := get(t, hs.URL+"/boards/news/events.ics", "")
+	cal, err := ics.ParseCalendar(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, body)
+	}
+	if tzs := cal.Timezones(); len(tzs) != 1 || tzs[0].GetProperty(ics.ComponentPropertyTzid).Value != "Europe/Paris" {
+		t.Fatalf("want one VTIMEZONE Europe/Paris:\n%s", body)
+	}
+	got := map[string]time.Time{}
+	for _, ev := range cal.Events() {
+		st, err := ev.GetStartAt()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[ev.GetProperty(ics.ComponentPropertySummary).Value] = st
+	}
+	for _, want := range []time.Time{winter, summer} {
+		st := got[want.Format(time.RFC3339)]
+		if !st.Equal(want) || st.Location().String() != "Europe/Paris" || st.Hour() != want.Hour() || st.Minute() != want.Minute() {
+			t.Errorf("%s came back as %s (%s)", want.Format(time.RFC3339), st, st.Location())
+		}
+	}
+	if st := got[elsewhere.Format(time.RFC3339)]; !st.Equal(elsewhere) || st.Location() != time.UTC {
+		t.Errorf("an event at +05:00 came back as %s (%s), want its instant in UTC", st, st.Location())
+	}
+	// The VTIMEZONE carries the real changes: clocks go forward at 02:00
+	// on 28 March 2027, the summer event's year.
+	if !strings.Contains(string(body), "BEGIN:DAYLIGHT\r\nDTSTART:20270328T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200") {
+		t.Errorf("the VTIMEZONE lacks 2027's change to summer time:\n%s", body)
 	}
 }
 
