@@ -411,34 +411,35 @@ var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><htm
 // to confirm (a link previewer must not withdraw anyone), POST withdraws.
 func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	token := r.FormValue("t")
-	data := map[string]any{"Title": "Withdraw – " + a.Title, "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token}
+	l := LocaleFor(r, b.Language)
+	data := map[string]any{"Title": l.T("Withdraw – %s", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
+	say := func(status int, heading, text string, args ...any) {
+		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
+		p.render(w, r, status, "withdraw", data)
+	}
 	if a.DeletedAt != nil || a.Kind != KindCall || token == "" || p.svc == nil {
-		data["Heading"], data["Text"] = "Nothing to withdraw", "This link does not belong to a sign-up."
-		p.render(w, r, http.StatusNotFound, "withdraw", data)
+		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
 		return
 	}
 	if r.Method != http.MethodPost {
-		data["Heading"], data["Text"], data["Form"] = "Withdraw your sign-up?", "You signed up for “"+a.Title+"”. If you can no longer come, withdraw here: your place goes to someone else.", true
-		p.render(w, r, http.StatusOK, "withdraw", data)
+		data["Form"] = true
+		say(http.StatusOK, "Withdraw your sign-up?", "You signed up for “%s”. If you can no longer come, withdraw here: your place goes to someone else.", a.Title)
 		return
 	}
 	if crossSite(r) {
-		http.Error(w, "Withdraw from this site's own page.", http.StatusForbidden)
+		say(http.StatusForbidden, "Nothing withdrawn", "Withdraw from this site's own page.")
 		return
 	}
 	n, err := p.svc.WithdrawByToken(r.Context(), b, a.ID, token)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		data["Heading"], data["Text"] = "Nothing to withdraw", "This link does not belong to a sign-up."
-		p.render(w, r, http.StatusNotFound, "withdraw", data)
+		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
 	case err != nil:
 		p.serverError(w, r, err)
 	case n == 0:
-		data["Heading"], data["Text"] = "Already withdrawn", "Your sign-up was already withdrawn."
-		p.render(w, r, http.StatusOK, "withdraw", data)
+		say(http.StatusOK, "Already withdrawn", "Your sign-up was already withdrawn.")
 	default:
-		data["Heading"], data["Text"] = "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!"
-		p.render(w, r, http.StatusOK, "withdraw", data)
+		say(http.StatusOK, "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!")
 	}
 }
 

@@ -69,9 +69,12 @@ func TestAtomFeedParses(t *testing.T) {
 	ctx := context.Background()
 	b, _ := svc.Store().BoardByName(ctx, "news")
 	svc.Create(ctx, b, board.Draft{Title: "Hello & welcome", Body: "Some **text**.", Tags: []string{"asso"}}, "")
-	gone, _, _ := svc.Create(ctx, b, board.Draft{Title: "Mistake"}, "")
+	// Deleted ones, in the tag's and the kind's feeds too: they leave every feed.
+	gone, _, _ := svc.Create(ctx, b, board.Draft{Title: "Mistake", Tags: []string{"asso"}}, "")
+	goneOutage, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "False alarm", Outage: &board.Outage{Service: "web", From: time.Now()}}, "")
 	svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now()}}, "")
 	svc.Delete(ctx, b, gone.ID)
+	svc.Delete(ctx, b, goneOutage.ID)
 	parse := func(path string) *gofeed.Feed {
 		code, ct, body := get(t, hs.URL+path, "")
 		if code != 200 || !strings.HasPrefix(ct, "application/atom+xml") {
@@ -88,7 +91,7 @@ func TestAtomFeedParses(t *testing.T) {
 		t.Fatalf("feed: %s, %d items", f.FeedType, len(f.Items))
 	}
 	for _, it := range f.Items {
-		if strings.Contains(it.Title, "Mistake") {
+		if strings.Contains(it.Title, "Mistake") || strings.Contains(it.Title, "False alarm") {
 			t.Error("a deleted announcement is in the feed")
 		}
 	}
@@ -367,6 +370,10 @@ func TestPagesInFrench(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the French call page lacks %q", want)
 		}
+	}
+	if page := fr(fmt.Sprintf("/boards/news/a/%d/withdraw?t=anything", c.ID)); !strings.Contains(page, "Annuler votre inscription ?") ||
+		!strings.Contains(page, "Vous vous êtes inscrit·e à « Cuisine »") || !strings.Contains(page, "Annuler mon inscription") || !strings.Contains(page, "Retour à « Cuisine »") {
+		t.Errorf("the French withdraw page:\n%s", page)
 	}
 	if page := fr("/boards/news/a/999"); !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Page introuvable") {
 		t.Errorf("the French 404 page:\n%s", page)
