@@ -30,8 +30,33 @@ var (
 
 // Locale renders a page's words and dates in one language.
 type Locale struct {
-	Tag language.Tag
-	p   *message.Printer
+	Tag  language.Tag
+	p    *message.Printer
+	zone *time.Location // the board's; nil keeps times as given
+}
+
+// boardLocale is the locale of a board's page: its language as fallback,
+// its time zone for the times shown.
+func boardLocale(r *http.Request, b Board) Locale {
+	l := LocaleFor(r, b.Language)
+	if b.TimeZone != "" {
+		l.zone = b.Location()
+	}
+	return l
+}
+
+// local shows t in the board's zone when that is the offset it was given
+// (14:00 (CET) rather than 14:00 (+0100)); any other offset stays as the
+// editor wrote it, since the board's zone would change its wall clock.
+func (l Locale) local(t time.Time) time.Time {
+	if l.zone == nil {
+		return t
+	}
+	_, given := t.Zone()
+	if _, off := t.In(l.zone).Zone(); off == given {
+		return t.In(l.zone)
+	}
+	return t
 }
 
 // LocaleFor picks the page's language: ?lang= first, then the browser's
@@ -70,14 +95,19 @@ var (
 // Time formats a moment the way readers of the language write it,
 // keeping the offset the editor gave.
 func (l Locale) Time(t time.Time) string {
+	t = l.local(t)
 	if l.Tag == language.French {
 		return fmt.Sprintf("%s %d %s %d, %s (%s)", frDays[t.Weekday()], t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04"), t.Format("MST"))
 	}
 	return formatTime(t)
 }
 
-// Date formats a day and a time without the weekday (page footers).
+// Date formats a day and a time without the weekday (page footers): a
+// moment Crieur recorded, shown in the board's zone when it has one.
 func (l Locale) Date(t time.Time) string {
+	if l.zone != nil {
+		t = t.In(l.zone)
+	}
 	if l.Tag == language.French {
 		return fmt.Sprintf("%d %s %d, %s", t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04 MST"))
 	}

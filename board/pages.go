@@ -117,7 +117,7 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	if _, ok := data["L"]; !ok {
 		b, _ := data["Board"].(Board)
-		data["L"] = LocaleFor(r, b.Language)
+		data["L"] = boardLocale(r, b)
 	}
 	writePage(w, r, p.log, p.tmpl, cspPublic, status, name, data)
 }
@@ -151,8 +151,9 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b Board) {
 	}
 	items := make([]pageItem, 0, len(list))
 	var ongoing []pageItem
+	l := boardLocale(r, b)
 	for _, a := range list {
-		it := p.item(a, LocaleFor(r, b.Language))
+		it := p.item(a, l)
 		items = append(items, it)
 		if it.State == OutageOngoing {
 			ongoing = append(ongoing, it)
@@ -191,14 +192,14 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b Board, a 
 		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
 		return
 	}
-	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, LocaleFor(r, b.Language)))
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, boardLocale(r, b)))
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b Board, a Announcement, su *signupForm) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, LocaleFor(r, b.Language)),
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, boardLocale(r, b)),
 		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
 		"OG": openGraph{Type: "article", Title: a.Title, Description: excerpt(a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
@@ -299,12 +300,12 @@ func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
 // role(s). The form's key makes a double click one sign-up.
 func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	l := LocaleFor(r, b.Language)
+	l := boardLocale(r, b)
 	if crossSite(r) {
 		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
 		return
 	}
-	f := p.signupForm(a, LocaleFor(r, b.Language))
+	f := p.signupForm(a, boardLocale(r, b))
 	if a.DeletedAt != nil || f == nil {
 		NotFound(w, r)
 		return
@@ -360,7 +361,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
 		a = fresh
 	}
-	out := p.signupForm(a, LocaleFor(r, b.Language))
+	out := p.signupForm(a, boardLocale(r, b))
 	out.Key = key
 	var parts []string
 	if len(res.Confirmed) > 0 {
@@ -411,7 +412,7 @@ var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><htm
 // to confirm (a link previewer must not withdraw anyone), POST withdraws.
 func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
 	token := r.FormValue("t")
-	l := LocaleFor(r, b.Language)
+	l := boardLocale(r, b)
 	data := map[string]any{"Title": l.T("Withdraw – %s", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
 	say := func(status int, heading, text string, args ...any) {
 		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
@@ -452,15 +453,16 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b Board) {
 	}
 	now := time.Now()
 	var upcoming, past []pageItem
+	l := boardLocale(r, b)
 	for _, a := range list {
 		end := a.Event.Start
 		if a.Event.End != nil {
 			end = *a.Event.End
 		}
 		if end.Before(now) {
-			past = append(past, p.item(a, LocaleFor(r, b.Language)))
+			past = append(past, p.item(a, l))
 		} else {
-			upcoming = append(upcoming, p.item(a, LocaleFor(r, b.Language)))
+			upcoming = append(upcoming, p.item(a, l))
 		}
 	}
 	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
@@ -483,8 +485,9 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	var current, recent []pageItem
+	l := boardLocale(r, b)
 	for _, a := range list {
-		it := p.item(a, LocaleFor(r, b.Language))
+		it := p.item(a, l)
 		if it.State == OutageResolved {
 			recent = append(recent, it)
 		} else {
@@ -515,17 +518,18 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b Board) {
 		return
 	}
 	var items []pageItem
+	l := boardLocale(r, b)
 	for _, a := range list {
 		if kind != "" && a.Kind != kind {
 			continue
 		}
-		if items = append(items, p.item(a, LocaleFor(r, b.Language))); len(items) == limit {
+		if items = append(items, p.item(a, l)); len(items) == limit {
 			break
 		}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
-		"L": LocaleFor(r, b.Language), "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+		"L": boardLocale(r, b), "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
 	})
 }
 

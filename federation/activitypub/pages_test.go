@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"regexp"
@@ -192,6 +193,14 @@ func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 	}
 	if st := got[elsewhere.Format(time.RFC3339)]; !st.Equal(elsewhere) || st.Location() != time.UTC {
 		t.Errorf("an event at +05:00 came back as %s (%s), want its instant in UTC", st, st.Location())
+	}
+	// The page names the zone (CET, CEST) for times typed in it; another
+	// offset is shown as typed.
+	_, _, page := get(t, hs.URL+"/boards/news/events", "text/html")
+	for _, want := range []string{"Sat 5 Dec 2026, 14:00 (CET)", "Thu 1 Jul 2027, 10:30 (CEST)", "Sun 10 Jan 2027, 09:00 (+0500)"} {
+		if !strings.Contains(html.UnescapeString(string(page)), want) {
+			t.Errorf("the events page lacks %q", want)
+		}
 	}
 	// The VTIMEZONE carries the real changes: clocks go forward at 02:00
 	// on 28 March 2027, the summer event's year.
