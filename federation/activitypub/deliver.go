@@ -270,10 +270,15 @@ func retryAfter(h string, now time.Time) time.Duration {
 		return 0
 	}
 	if secs, err := strconv.Atoi(h); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
+		// Seconds beyond a week would overflow a Duration or park the
+		// delivery for ever; the queue's retry window decides after that.
+		return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
+
+// maxRetryAfter is the longest a server's Retry-After is obeyed.
+const maxRetryAfter = 7 * 24 * time.Hour

@@ -447,7 +447,8 @@ func (b *Bridge) explain(acct Account, room string, err error) error {
 		status = herr.Response.StatusCode
 		if herr.RespError != nil {
 			if ms, ok := herr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
-				retryAfter = time.Duration(ms) * time.Millisecond
+				// Capped before converting: a huge number overflows a Duration.
+				retryAfter = time.Duration(min(ms, float64(7*24*time.Hour/time.Millisecond))) * time.Millisecond
 			}
 		}
 	}
