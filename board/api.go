@@ -169,6 +169,10 @@ func WriteError(w http.ResponseWriter, status int, msg string, fields map[string
 func (api *API) onBoard(next boardHandler) http.HandlerFunc {
 	return api.auth(func(w http.ResponseWriter, r *http.Request) {
 		b, err := api.svc.store.BoardByName(r.Context(), r.PathValue("board"))
+		if errors.Is(err, ErrNotFound) {
+			writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("there is no board %q on this server; crieur board list shows them", r.PathValue("board"))})
+			return
+		}
 		if err != nil {
 			api.fail(w, r, err)
 			return

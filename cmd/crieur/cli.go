@@ -99,6 +99,18 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		return fmt.Errorf("read body: %w", err)
 	}
 	d := board.Draft{Kind: board.Kind(*kind), Title: *title, Body: string(body), Tags: tags, ContentWarning: *cw, Language: *lang}
+	// A detail of another kind would be dropped without a word: refuse it
+	// before anything is posted.
+	for _, k := range []struct {
+		kind  board.Kind
+		flags []string
+	}{{board.KindEvent, []string{"start", "end", "place", "url"}}, {board.KindCall, []string{"role", "deadline", "contact"}}, {board.KindOutage, []string{"service", "from", "until"}}} {
+		for _, f := range k.flags {
+			if k.kind != d.Kind && flagSet(fs, f) {
+				return fmt.Errorf("--%s is for --kind %s, but the kind is %s: add --kind %s (nothing was posted)", f, k.kind, d.Kind, k.kind)
+			}
+		}
+	}
 	switch d.Kind {
 	case board.KindEvent:
 		st, err := parseTimeFlag("start", *start)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -98,6 +100,14 @@ func TestZeroConfigServe(t *testing.T) {
 	}
 	if out, err := post("x", "--kind", "call", "--role", "cook:2"); err == nil || !strings.Contains(out, "title: is required") || !strings.Contains(out, "call.contact") {
 		t.Fatalf("invalid post: %v %s", err, out)
+	}
+	// Details of another kind are refused, not dropped: without --kind
+	// this would have been a plain news item.
+	if out, err := post("x", "--title", "Party", "--start", "2026-12-24T18:00:00+01:00", "--place", "Here"); err == nil || !strings.Contains(out, "add --kind event") {
+		t.Fatalf("event details on a news post: %v %s", err, out)
+	}
+	if out, err := post("x", "--title", "X", "--board", "nope"); err == nil || !strings.Contains(out, `no board "nope"`) {
+		t.Fatalf("an unknown board: %v %s", err, out)
 	}
 
 	// crieur post --pin and crieur pin.
@@ -320,5 +330,29 @@ func TestBoardSettings(t *testing.T) {
 	cmd.Env = cleanEnv()
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage") {
 		t.Errorf("post --help: %v\n%s", err, out)
+	}
+}
+
+// A first start that cannot listen (the port is taken) fails without
+// spending the admin token: the next start shows it.
+func TestFirstTokenOnlyOnceListening(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cmd := exec.Command(crieurBin, "serve", "--listen", busy.Addr().String(), "--data", dir)
+	cmd.Env = cleanEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "listen on") {
+		t.Fatalf("serve on a taken port: %v %s", err, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "crieur_") {
+		t.Fatalf("a start that failed printed the admin token:\n%s", stdout.String())
+	}
+	if c := startCrieur(t, dir, 0); !strings.HasPrefix(c.Token, "crieur_") {
+		t.Fatal("the next start did not print the admin token")
 	}
 }

@@ -187,7 +187,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	dispatcher := delivery.NewDispatcher(store, queue, log)
 	svc := board.NewService(store, dispatcher.Notify)
 	svc.SetDefaultTimeZone(cfg.Timezone)
-	if err := firstRun(ctx, svc, cfg, stdout, log); err != nil {
+	if err := ensureABoard(ctx, svc, cfg, log); err != nil {
 		return err
 	}
 	urls, err := activitypub.NewURLs(cfg.PublicURL)
@@ -256,6 +256,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return fmt.Errorf("listen on %s (listen): %w", cfg.Listen, err)
 	}
+	// Only now: a start that fails (port taken) must not spend the one
+	// time the first admin token is shown.
+	if err := firstToken(ctx, svc, stdout); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -292,20 +298,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	return err
 }
 
-// firstRun makes a fresh install usable: one board, one admin token shown
-// once on stdout (never in the log).
-func firstRun(ctx context.Context, svc *board.Service, cfg config.Config, stdout io.Writer, log *slog.Logger) error {
+// ensureABoard and firstToken make a fresh install usable: one board, one
+// admin token shown once on stdout (never in the log).
+
+// ensureABoard makes the default board on a server that has none.
+func ensureABoard(ctx context.Context, svc *board.Service, cfg config.Config, log *slog.Logger) error {
 	boards, err := svc.Store().Boards(ctx)
+	if err != nil || len(boards) > 0 {
+		return err
+	}
+	b, _, err := svc.EnsureBoard(ctx, cfg.DefaultBoard, "")
 	if err != nil {
 		return err
 	}
-	if len(boards) == 0 {
-		b, _, err := svc.EnsureBoard(ctx, cfg.DefaultBoard, "")
-		if err != nil {
-			return err
-		}
-		log.Info("created board", "board", b.Name)
-	}
+	log.Info("created board", "board", b.Name)
+	return nil
+}
+
+// firstToken prints an admin token on a server that has none.
+func firstToken(ctx context.Context, svc *board.Service, stdout io.Writer) error {
 	n, err := svc.Store().CountTokens(ctx)
 	if err != nil || n > 0 {
 		return err
