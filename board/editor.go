@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Editor is the web page where members who do not use the API or the CLI
@@ -135,7 +137,7 @@ func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 		e.render(w, r, http.StatusOK, "edit_login", map[string]any{"Title": "Sign in – Crieur"})
 		return
 	}
-	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, r.URL.Query().Get("done"))
+	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, e.flash(w, r))
 }
 
 type boardView struct {
@@ -340,7 +342,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 		// or a resubmitted page does not publish twice.
 		a, _, err := e.svc.Create(r.Context(), b, d, r.PostFormValue("key"))
 		if err == nil {
-			http.Redirect(w, r, "/edit?done="+url.QueryEscape(withWarnings("Published: "+a.Title, e.svc.Warnings(r.Context(), b, a))), http.StatusSeeOther)
+			e.flashRedirect(w, r, "/edit", withWarnings("Published: "+a.Title, e.svc.Warnings(r.Context(), b, a)))
 			return
 		}
 		errs = e.formErrors(w, r, err)
@@ -387,7 +389,7 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 	case errors.Is(err, ErrIdempotencyConflict):
 		return map[string]string{"form": "this form was already sent with other content; reload the page to start a new announcement"}
 	case errors.Is(err, ErrGone):
-		http.Redirect(w, r, "/edit?done="+url.QueryEscape("That announcement was deleted."), http.StatusSeeOther)
+		e.flashRedirect(w, r, "/edit", "That announcement was deleted.")
 	case errors.Is(err, ErrNotFound):
 		NotFound(w, r)
 	default:
@@ -413,7 +415,7 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
 		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String(),
-			"Notice": r.URL.Query().Get("done")}
+			"Notice": e.flash(w, r)}
 		if a.Kind == KindCall && a.Call != nil {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
 			if err != nil {
@@ -459,7 +461,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 			return nil
 		})
 		if err == nil {
-			http.Redirect(w, r, "/edit?done="+url.QueryEscape(withWarnings("Updated: "+d.Title, e.svc.Warnings(r.Context(), b, a))), http.StatusSeeOther)
+			e.flashRedirect(w, r, "/edit", withWarnings("Updated: "+d.Title, e.svc.Warnings(r.Context(), b, a)))
 			return
 		}
 		if errs = e.formErrors(w, r, err); errs == nil {
@@ -479,13 +481,39 @@ func (e *Editor) delete(w http.ResponseWriter, r *http.Request, _ session, b Boa
 		e.formErrors(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/edit?done="+url.QueryEscape("Deleted: "+a.Title), http.StatusSeeOther)
+	e.flashRedirect(w, r, "/edit", "Deleted: "+a.Title)
 }
 
 // backToCall returns to the call's edit page with a notice.
-func backToCall(w http.ResponseWriter, r *http.Request, b Board, id int64, notice string) {
-	http.Redirect(w, r, fmt.Sprintf("/edit/%s/%d?done=%s", b.Name, id, url.QueryEscape(notice)), http.StatusSeeOther)
+func (e *Editor) backToCall(w http.ResponseWriter, r *http.Request, b Board, id int64, notice string) {
+	e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, id), notice)
 }
+
+// flashRedirect shows notice once on the page it redirects to. It travels
+// in a cookie, not the URL: a link from anywhere must not be able to put
+// its own words in a green box on the editor ("your token expired, send
+// it to…").
+func (e *Editor) flashRedirect(w http.ResponseWriter, r *http.Request, to, notice string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(notice)), Path: "/edit", MaxAge: 60,
+		HttpOnly: true, Secure: e.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// flash takes the notice a redirect left, once.
+func (e *Editor) flash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/edit", MaxAge: -1, HttpOnly: true, Secure: e.secure, SameSite: http.SameSiteStrictMode})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || !utf8.Valid(b) {
+		return ""
+	}
+	return string(b)
+}
+
+const flashCookie = "crieur_flash"
 
 // addSignup records a sign-up an editor took by phone.
 func (e *Editor) addSignup(w http.ResponseWriter, r *http.Request, _ session, b Board) {
@@ -498,19 +526,19 @@ func (e *Editor) addSignup(w http.ResponseWriter, r *http.Request, _ session, b 
 	checkText(errs, "name", name, 100, true)
 	checkText(errs, "contact", contact, 200, false)
 	if len(errs) > 0 {
-		backToCall(w, r, b, a.ID, "Not added: the name "+errs["name"]+errs["contact"])
+		e.backToCall(w, r, b, a.ID, "Not added: the name "+errs["name"]+errs["contact"])
 		return
 	}
 	res, err := e.svc.SignUp(r.Context(), b, a.ID, Person{Kind: PersonEditor, ID: "editor:" + newWithdrawToken(), Name: name, Contact: contact}, []string{role})
 	switch {
 	case err != nil:
-		backToCall(w, r, b, a.ID, "Not added: "+err.Error())
+		e.backToCall(w, r, b, a.ID, "Not added: "+err.Error())
 	case len(res.Full) > 0:
-		backToCall(w, r, b, a.ID, "Not added: "+role+" is full.")
+		e.backToCall(w, r, b, a.ID, "Not added: "+role+" is full.")
 	case len(res.Waiting) > 0:
-		backToCall(w, r, b, a.ID, name+" is on the waiting list for "+role+".")
+		e.backToCall(w, r, b, a.ID, name+" is on the waiting list for "+role+".")
 	default:
-		backToCall(w, r, b, a.ID, name+" is signed up as "+role+".")
+		e.backToCall(w, r, b, a.ID, name+" is signed up as "+role+".")
 	}
 }
 
@@ -528,7 +556,7 @@ func (e *Editor) removeSignup(w http.ResponseWriter, r *http.Request, _ session,
 		e.serverError(w, r, err)
 		return
 	}
-	backToCall(w, r, b, a.ID, "Sign-up removed; the waiting list, if any, moved up.")
+	e.backToCall(w, r, b, a.ID, "Sign-up removed; the waiting list, if any, moved up.")
 }
 
 func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, _ session, b Board) {
@@ -538,13 +566,13 @@ func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, _ session, b 
 	}
 	closed := r.PostFormValue("closed") == "true"
 	if _, err := e.svc.SetClosed(r.Context(), b, a.ID, closed); err != nil {
-		backToCall(w, r, b, a.ID, "Not changed: "+err.Error())
+		e.backToCall(w, r, b, a.ID, "Not changed: "+err.Error())
 		return
 	}
 	if closed {
-		backToCall(w, r, b, a.ID, "Sign-ups are closed.")
+		e.backToCall(w, r, b, a.ID, "Sign-ups are closed.")
 	} else {
-		backToCall(w, r, b, a.ID, "Sign-ups are open again.")
+		e.backToCall(w, r, b, a.ID, "Sign-ups are open again.")
 	}
 }
 

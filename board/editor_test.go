@@ -89,6 +89,13 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	if code != 200 || !strings.Contains(page, "Published: Cooks wanted") {
 		t.Fatalf("publish: %d", code)
 	}
+	// The notice shows once, and a link cannot write one.
+	if _, page := do("GET", "/edit", nil); strings.Contains(page, "Published: Cooks wanted") {
+		t.Error("the notice shows again on reload")
+	}
+	if _, page := do("GET", "/edit?done=Your+token+expired%2C+mail+it+to+evil%40example.org", nil); strings.Contains(page, "evil@example.org") {
+		t.Error("a link's text appears as a notice in the editor")
+	}
 	do("POST", "/edit/news/new", form) // sent twice: the form key keeps it one
 	list, _ := svc.Store().Announcements(ctx, b.ID, 0, 10)
 	if len(list) != 1 {
