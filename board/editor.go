@@ -49,7 +49,7 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 		}
 		return t.In(loc).Format(formTime)
 	}}
-	for _, name := range []string{"edit_login", "edit_home", "edit_form"} {
+	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
@@ -472,9 +472,15 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.loc.String()})
 }
 
-func (e *Editor) delete(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+func (e *Editor) delete(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	a, ok := e.announcement(w, r, b)
 	if !ok {
+		return
+	}
+	// A deletion reaches thousands of readers and cannot be taken back:
+	// the first press asks, the second deletes.
+	if r.PostFormValue("confirm") != "yes" {
+		e.render(w, r, http.StatusOK, "edit_delete", map[string]any{"Title": "Delete – " + a.Title, "Heading": a.Title, "Board": b, "ID": a.ID, "CSRF": s.csrf()})
 		return
 	}
 	if err := e.svc.Delete(r.Context(), b, a.ID); err != nil {

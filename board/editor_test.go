@@ -117,7 +117,14 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	if got, _ := svc.Store().Announcement(ctx, b.ID, 1); got.Version != 2 || got.Title != "Cooks and drivers wanted" {
 		t.Fatalf("after update: %+v", got)
 	}
-	if code, _ := do("POST", "/edit/news/1/delete", url.Values{"csrf": {csrf}}); code != 200 {
+	// The first press asks; nothing is deleted until it is confirmed.
+	if code, page := do("POST", "/edit/news/1/delete", url.Values{"csrf": {csrf}}); code != 200 || !strings.Contains(page, "Delete “Cooks and drivers wanted”?") || !strings.Contains(page, `name="confirm" value="yes"`) {
+		t.Fatalf("delete without confirmation: %d\n%s", code, page)
+	}
+	if got, _ := svc.Store().Announcement(ctx, b.ID, 1); got.DeletedAt != nil {
+		t.Fatal("deleted without confirmation")
+	}
+	if code, _ := do("POST", "/edit/news/1/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); code != 200 {
 		t.Fatalf("delete: %d", code)
 	}
 	if got, _ := svc.Store().Announcement(ctx, b.ID, 1); got.DeletedAt == nil {
