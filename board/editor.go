@@ -48,6 +48,9 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 			return ""
 		}
 		return t.In(loc).Format(formTime)
+	}, "prefixed": func(f formData, board string) formData {
+		f.Prefix = board + "-"
+		return f
 	}}
 	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
@@ -239,6 +242,9 @@ type formData struct {
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
 	Errors                            map[string]string
+	// Prefix keeps ids unique when one page holds a form per board, so a
+	// label focuses its own board's field.
+	Prefix string
 }
 
 func readForm(r *http.Request) formData {

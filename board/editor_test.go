@@ -165,3 +165,43 @@ func TestEditorKeepsBoardTokensToTheirBoard(t *testing.T) {
 		t.Fatalf("other board's announcement: %d, want 404", resp.StatusCode)
 	}
 }
+
+// With several boards the editor home holds one form per board: every id
+// is unique, so each label focuses its own board's field.
+func TestEditorIDsAreUniqueAcrossBoards(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestService(t)
+	if _, _, err := svc.EnsureBoard(ctx, "climat", "Climat"); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	seen := map[string]int{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
+		seen[m[1]]++
+	}
+	if seen["news-title"] != 1 || seen["climat-title"] != 1 {
+		t.Fatalf("want one title field per board, got ids %v", seen)
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("id %q appears %d times", id, n)
+		}
+	}
+	for _, m := range regexp.MustCompile(` for="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
+		if seen[m[1]] != 1 {
+			t.Errorf("label for %q points at no field", m[1])
+		}
+	}
+}
