@@ -99,6 +99,10 @@ func (s session) csrf() string {
 
 type sessionKey struct{}
 
+// maxEditorForm is far above the longest text an announcement may have,
+// so only a mistake (a pasted file) reaches it.
+const maxEditorForm = 256 << 10
+
 func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := e.session(r)
@@ -107,9 +111,19 @@ func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, maxEditorForm)
+			if err := r.ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					errorPage(w, r, http.StatusRequestEntityTooLarge, "Too long to send",
+						"This form is larger than 256 KB, so nothing was saved. Go back (your text is still there), shorten it and send it again.")
+					return
+				}
+				errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back, reload the page and try again.")
+				return
+			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf())) != 1 {
-				http.Error(w, "This form has expired; go back, reload the page and try again.", http.StatusForbidden)
+				errorPage(w, r, http.StatusForbidden, "This form has expired", "Nothing was saved. Go back, copy your text, reload the page and send it again.")
 				return
 			}
 		}

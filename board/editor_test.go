@@ -73,8 +73,13 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	csrf, key := hidden(page, "csrf"), hidden(page, "key")
 
 	form := url.Values{"kind": {"call"}, "title": {""}, "body": {"We need **you** for the fair."}, "roles": {"cook two"}, "key": {key}}
-	if code, _ := do("POST", "/edit/news/new", form); code != 403 {
-		t.Fatalf("no CSRF token: %d, want 403", code)
+	if code, page := do("POST", "/edit/news/new", form); code != 403 || !strings.Contains(page, "Nothing was saved") {
+		t.Fatalf("no CSRF token: %d, want 403 saying nothing was saved\n%s", code, page)
+	}
+	// A form over the limit says so, not that it expired.
+	huge := url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Huge"}, "body": {strings.Repeat("x", 300<<10)}}
+	if code, page := do("POST", "/edit/news/new", huge); code != 413 || !strings.Contains(page, "larger than 256 KB") || strings.Contains(page, "expired") {
+		t.Fatalf("a form over the limit: %d\n%s", code, page)
 	}
 	form.Set("csrf", csrf)
 	code, page = do("POST", "/edit/news/new", form)
