@@ -360,7 +360,12 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 	if errs == nil {
 		// The form carries a key made when it was shown, so a double click
 		// or a resubmitted page does not publish twice.
-		a, _, err := e.svc.Create(r.Context(), b, d, r.PostFormValue("key"))
+		a, replayed, err := e.svc.Create(r.Context(), b, d, r.PostFormValue("key"))
+		if err == nil && replayed {
+			// Back and send again: say what is true, not "Published".
+			e.flashRedirect(w, r, "/edit", "Already published: "+a.Title+". This form had been sent before, so nothing new was posted.")
+			return
+		}
 		if err == nil {
 			e.flashRedirect(w, r, "/edit", withWarnings("Published: "+a.Title, e.svc.Warnings(r.Context(), b, a)))
 			return
@@ -407,7 +412,7 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 	case errors.As(err, &ve):
 		return ve.Fields
 	case errors.Is(err, ErrIdempotencyConflict):
-		return map[string]string{"form": "this form was already sent with other content; reload the page to start a new announcement"}
+		return map[string]string{"form": "this form already published an announcement (see Latest), so these changes were not posted: edit that announcement, or reload the page to start a new one"}
 	case errors.Is(err, ErrGone):
 		e.flashRedirect(w, r, "/edit", "That announcement was deleted.")
 	case errors.Is(err, ErrNotFound):

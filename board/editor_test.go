@@ -101,7 +101,19 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	if _, page := do("GET", "/edit?done=Your+token+expired%2C+mail+it+to+evil%40example.org", nil); strings.Contains(page, "evil@example.org") {
 		t.Error("a link's text appears as a notice in the editor")
 	}
-	do("POST", "/edit/news/new", form) // sent twice: the form key keeps it one
+	// Sent twice (Back, then send): the form key keeps it one, and the
+	// page says so instead of "Published".
+	if _, page := do("POST", "/edit/news/new", form); !strings.Contains(page, "Already published: Cooks wanted") || strings.Contains(page, "Published: Cooks") {
+		t.Errorf("a resubmitted form:\n%s", page)
+	}
+	changed := url.Values{}
+	for k, v := range form {
+		changed[k] = v
+	}
+	changed.Set("title", "Cooks wanted (typo fixed)")
+	if code, page := do("POST", "/edit/news/new", changed); code != 400 || !strings.Contains(page, "already published an announcement") {
+		t.Errorf("a resubmitted form with changes: %d\n%s", code, page)
+	}
 	list, _ := svc.Store().Announcements(ctx, b.ID, 0, 10)
 	if len(list) != 1 {
 		t.Fatalf("%d announcements, want 1", len(list))
