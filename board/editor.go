@@ -99,6 +99,16 @@ func (s session) csrf() string {
 
 type sessionKey struct{}
 
+// zone is where the board's editors live: typed times are read there and
+// stored times shown there. The server's timezone setting when the board
+// has none.
+func (e *Editor) zone(b Board) *time.Location {
+	if b.TimeZone != "" {
+		return b.Location()
+	}
+	return e.loc
+}
+
 // maxEditorForm is far above the longest text an announcement may have,
 // so only a mistake (a pasted file) reaches it.
 const maxEditorForm = 256 << 10
@@ -159,6 +169,7 @@ func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 
 type boardView struct {
 	Board
+	Zone          string
 	URL           string
 	Handle        string
 	Announcements []Announcement
@@ -182,7 +193,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 			e.serverError(w, r, err)
 			return
 		}
-		views = append(views, boardView{Board: b, URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+		views = append(views, boardView{Board: b, Zone: e.zone(b).String(), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
 	}
 	target := ""
 	if failed != nil {
@@ -192,7 +203,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 	}
 	e.render(w, r, status, "edit_home", map[string]any{
 		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(KindNews)},
-		"Target": target, "Notice": notice, "Zone": e.loc.String(), "Key": newFormKey(),
+		"Target": target, "Notice": notice, "Key": newFormKey(),
 	})
 }
 
@@ -356,7 +367,7 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 
 func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	f := readForm(r)
-	d, errs := f.draft(e.loc)
+	d, errs := f.draft(e.zone(b))
 	if errs == nil {
 		// The form carries a key made when it was shown, so a double click
 		// or a resubmitted page does not publish twice.
@@ -439,7 +450,7 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
-		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.loc), "Zone": e.loc.String(),
+		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.zone(b)), "Zone": e.zone(b).String(),
 			"Notice": e.flash(w, r)}
 		if a.Kind == KindCall && a.Call != nil {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
@@ -474,7 +485,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 	}
 	f := readForm(r)
 	f.ID = a.ID
-	d, errs := f.draft(e.loc)
+	d, errs := f.draft(e.zone(b))
 	if errs == nil {
 		a, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error {
 			// The form does not carry whether the call is closed: keep it.
@@ -494,7 +505,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		}
 	}
 	f.Errors = labelled(errs)
-	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.loc.String()})
+	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String()})
 }
 
 func (e *Editor) delete(w http.ResponseWriter, r *http.Request, s session, b Board) {

@@ -2,6 +2,7 @@ package board
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -219,6 +220,68 @@ func TestEditorIDsAreUniqueAcrossBoards(t *testing.T) {
 	for _, m := range regexp.MustCompile(` for="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
 		if seen[m[1]] != 1 {
 			t.Errorf("label for %q points at no field", m[1])
+		}
+	}
+}
+
+// An event typed at 14:00+01:00 shows as 14:00 in the editor of a board in
+// Europe/Paris (the server's setting is UTC), and saving the form
+// unchanged changes nothing: no new version, the offset kept. On a board
+// with no zone the form shows the server's (13:00 UTC) and an unchanged
+// save still changes nothing.
+func TestEditorTimesKeepTheirZone(t *testing.T) {
+	ctx := context.Background()
+	svc, news := newTestService(t)
+	news.TimeZone = "Europe/Paris"
+	if _, err := svc.SetBoard(ctx, news); err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := svc.EnsureBoard(ctx, "other", "Other")
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("", 3600))
+	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	get := func(path string) string {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	resp, err := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range []struct {
+		b     Board
+		shown string
+		zone  string
+	}{{news, "2026-12-05T14:00", "Europe/Paris"}, {other, "2026-12-05T13:00", "UTC"}} {
+		a, _, err := svc.Create(ctx, c.b, Draft{Kind: KindEvent, Title: "Party", Event: &Event{Start: start, Place: "Hall"}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/edit/%s/%d", c.b.Name, a.ID)
+		page := get(path)
+		if !strings.Contains(page, `value="`+c.shown+`"`) || !strings.Contains(page, "Times are in "+c.zone) {
+			t.Fatalf("%s: the form does not show %s in %s:\n%s", c.b.Name, c.shown, c.zone, page)
+		}
+		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+		resp, err := client.PostForm(srv.URL+path, url.Values{"csrf": {csrf}, "kind": {"event"}, "title": {"Party"}, "start": {c.shown}, "place": {"Hall"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got, _ := svc.Store().Announcement(ctx, c.b.ID, a.ID)
+		if _, off := got.Event.Start.Zone(); got.Version != 1 || off != 3600 || !got.Event.Start.Equal(start) {
+			t.Errorf("%s: an unchanged save gave version %d, start %s", c.b.Name, got.Version, got.Event.Start)
 		}
 	}
 }

@@ -454,6 +454,10 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	if err := edit(&d); err != nil {
 		return a, err
 	}
+	var old Draft // a deep copy: the edit may have changed a's details
+	if json.Unmarshal(before, &old) == nil {
+		keepInstants(old, &d)
+	}
 	prev := a.Version
 	oldCall := a.Call
 	if err := s.build(d, &a); err != nil {
@@ -482,6 +486,31 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	}
 	s.notify()
 	return s.store.withCounts(ctx, a)
+}
+
+// keepInstants keeps each time as it was written when an edit gives the
+// same instant in another offset (a form shows 14:00+01:00 in the editor's
+// zone and sends it back): the zone it was given stays, and a save that
+// changes nothing is seen as such.
+func keepInstants(old Draft, d *Draft) {
+	same := func(o, n *time.Time) *time.Time {
+		if o != nil && n != nil && o.Equal(*n) {
+			return o
+		}
+		return n
+	}
+	if old.Event != nil && d.Event != nil {
+		d.Event.Start = *same(&old.Event.Start, &d.Event.Start)
+		d.Event.End = same(old.Event.End, d.Event.End)
+	}
+	if old.Call != nil && d.Call != nil {
+		d.Call.Deadline = same(old.Call.Deadline, d.Call.Deadline)
+	}
+	if old.Outage != nil && d.Outage != nil {
+		d.Outage.From = *same(&old.Outage.From, &d.Outage.From)
+		d.Outage.Until = same(old.Outage.Until, d.Outage.Until)
+		d.Outage.Resolved = same(old.Outage.Resolved, d.Outage.Resolved)
+	}
 }
 
 // SetBoard changes a board's display name, summary, language and time
