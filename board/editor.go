@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -386,34 +387,124 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 			return
 		}
 	}
-	f.Errors = labelled(errs)
+	f.Errors = byField(errs)
 	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "")
 }
 
-// fieldLabels names fields as the form shows them: members read "Starts",
-// not "event.start".
-var fieldLabels = map[string]string{
-	"kind": "What is it?", "title": "Title", "body": "Text", "tags": "Hashtags", "content_warning": "Content warning",
-	"language": "Language", "event": "Event", "event.start": "Starts", "event.end": "Ends", "event.place": "Place",
-	"event.url": "Link", "call": "Call for volunteers", "call.roles": "Who is needed", "call.deadline": "Answer before",
-	"call.contact": "How to answer", "outage": "Service outage", "outage.service": "Service", "outage.from": "From",
-	"outage.until": "Until", "form": "Form",
+// formFields are the form's fields in page order, each with the keys the
+// service reports its problems under.
+var formFields = []struct {
+	name, label string
+	keys        []string
+}{
+	{"form", "Form", []string{"form"}},
+	{"kind", "What is it?", []string{"kind"}},
+	{"title", "Title", []string{"title"}},
+	{"body", "Text", []string{"body"}},
+	{"tags", "Hashtags", []string{"tags"}},
+	{"start", "Starts", []string{"event", "event.start"}},
+	{"end", "Ends", []string{"event.end"}},
+	{"place", "Place", []string{"event.place"}},
+	{"event_url", "Link", []string{"event.url"}},
+	{"roles", "Who is needed", []string{"call", "call.roles"}},
+	{"deadline", "Answer before", []string{"call.deadline"}},
+	{"contact", "How to answer", []string{"call.contact"}},
+	{"service", "Service", []string{"outage", "outage.service"}},
+	{"from", "From", []string{"outage.from"}},
+	{"until", "Until", []string{"outage.until", "outage.resolved"}},
+	{"cw", "Content warning", []string{"content_warning"}},
+	{"lang", "Language", []string{"language"}},
 }
 
-// labelled rewrites field keys as the form's labels.
-func labelled(errs map[string]string) map[string]string {
-	out := make(map[string]string, len(errs))
+// inWords says what the API says about a field in a member's words: the
+// API speaks of event.start and RFC 3339, the form of "Starts".
+var inWords = map[string]string{
+	"event":           "Give the date and time it starts.",
+	"event.start":     "Give the date and time it starts.",
+	"event.end":       "Ends must be after Starts.",
+	"event.url":       "The link must start with https:// or http://.",
+	"call":            "Say who is needed, one role a line, like cook: 2.",
+	"call.contact":    "Say how to answer: an e-mail address, a link or a person to ask.",
+	"outage":          "Name the service that is down, like mail or website.",
+	"outage.service":  "Name the service that is down, like mail or website.",
+	"outage.from":     "Give the date and time it started (or will start).",
+	"outage.until":    "Until must be after From.",
+	"outage.resolved": "Until must be after From.",
+	"language":        "Write a language code such as fr or en.",
+}
+
+// byField files the service's problems under the form's fields, in the
+// form's words.
+func byField(errs map[string]string) map[string]string {
+	out := map[string]string{}
 	for k, msg := range errs {
-		label, ok := fieldLabels[k]
-		if !ok && strings.HasPrefix(k, "call.roles[") {
-			label, msg = fieldLabels["call.roles"], strings.TrimPrefix(k[strings.Index(k, "]")+1:], ".")+" "+msg
+		key := k
+		if strings.HasPrefix(k, "call.roles[") { // one role of several
+			key, msg = "call.roles", "Role "+strings.TrimPrefix(k[strings.Index(k, "]")+1:], ".")+" "+msg+"; one role a line, like cook: 2."
 		}
-		if label == "" {
-			label = k
+		field, label := "form", ""
+		for _, f := range formFields {
+			if slices.Contains(f.keys, key) {
+				field, label = f.name, f.label
+				break
+			}
 		}
-		out[label] = msg
+		switch words, ok := inWords[key]; {
+		case key == "call.roles" && strings.HasPrefix(msg, "name at least one role"):
+			msg = inWords["call"]
+		case ok && !strings.HasPrefix(msg, "give a date"):
+			msg = words
+		case label != "" && (strings.HasPrefix(msg, "is ") || strings.HasPrefix(msg, "must ")):
+			msg = label + " " + msg + "."
+		case msg != "":
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		if prev, ok := out[field]; ok && prev != msg {
+			msg = prev + " " + msg
+		}
+		out[field] = msg
 	}
 	return out
+}
+
+// fieldError is one line of the list above the form, linking to its field.
+type fieldError struct{ ID, Label, Message string }
+
+// ErrorList is the form's problems in page order.
+func (f formData) ErrorList() []fieldError {
+	var out []fieldError
+	for _, ff := range formFields {
+		if msg, ok := f.Errors[ff.name]; ok {
+			id := f.Prefix + ff.name
+			if ff.name == "form" {
+				id = "" // the whole form: nothing to jump to
+			}
+			out = append(out, fieldError{ID: id, Label: ff.label, Message: msg})
+		}
+	}
+	return out
+}
+
+// Invalid marks a field with a problem for screen readers, and focuses the
+// first one.
+func (f formData) Invalid(name string) template.HTMLAttr {
+	if _, ok := f.Errors[name]; !ok {
+		return ""
+	}
+	attr := ` aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(f.Prefix+name) + `-error"`
+	if list := f.ErrorList(); len(list) > 0 && list[0].ID == f.Prefix+name {
+		attr += " autofocus"
+	}
+	return template.HTMLAttr(attr)
+}
+
+// ErrorFor is the message shown under a field.
+func (f formData) ErrorFor(name string) template.HTML {
+	msg, ok := f.Errors[name]
+	if !ok {
+		return ""
+	}
+	return template.HTML(`<span class="field-error" id="` + template.HTMLEscapeString(f.Prefix+name) + `-error">` + template.HTMLEscapeString(msg) + `</span>`)
 }
 
 // formErrors maps a service error to field messages, or answers it.
@@ -504,7 +595,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 			return
 		}
 	}
-	f.Errors = labelled(errs)
+	f.Errors = byField(errs)
 	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String()})
 }
 

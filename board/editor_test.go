@@ -285,3 +285,64 @@ func TestEditorTimesKeepTheirZone(t *testing.T) {
 		}
 	}
 }
+
+// Problems are shown next to their fields in a member's words, marked for
+// screen readers, the first one focused; the list above links to them and
+// every text typed is kept.
+func TestEditorErrorsNextToFields(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestService(t)
+	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	post := func(path string, form url.Values) (int, string) {
+		resp, err := client.PostForm(srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, page := post("/edit/login", url.Values{"token": {admin}})
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(page)[1]
+
+	code, page := post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"event"}, "title": {"Install party"},
+		"body": {"Bring a laptop."}, "start": {"2026-12-05T14:00"}, "end": {"2026-12-05T12:00"}, "event_url": {"ftp://x"}})
+	if code != 400 {
+		t.Fatalf("an event ending before it starts: %d", code)
+	}
+	for _, want := range []string{
+		`<input id="news-end" aria-invalid="true" aria-describedby="news-end-error" autofocus name="end"`,
+		`<span class="field-error" id="news-end-error">Ends must be after Starts.</span>`,
+		`id="news-event_url-error">The link must start with https:// or http://.</span>`,
+		`<a href="#news-end"><strong>Ends</strong></a>: Ends must be after Starts.`,
+		`value="Install party"`, "Bring a laptop.", `value="2026-12-05T14:00"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "RFC 3339") || strings.Contains(page, "event.end") || strings.Contains(page, "event.start") {
+		t.Errorf("the page speaks the API's language:\n%s", page)
+	}
+	if n := strings.Count(page, "autofocus"); n != 1 {
+		t.Errorf("%d fields focused, want the first invalid one", n)
+	}
+
+	_, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"call"}, "title": {"Cooks"}, "roles": {"cook two"}})
+	for _, want := range []string{`id="news-roles-error">Write one role a line as &#39;name: places&#39;, e.g. &#39;cook: 2&#39;`, `id="news-contact-error">Say how to answer`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the call form lacks %s\n", want)
+		}
+	}
+	_, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"call"}, "title": {"Cooks"}, "contact": {"a@b.org"}})
+	if !strings.Contains(page, `id="news-roles-error">Say who is needed, one role a line, like cook: 2.`) || strings.Contains(page, `[{`) {
+		t.Errorf("a call without roles: the page should ask for roles in words, not JSON")
+	}
+}
