@@ -324,6 +324,19 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 	}
 	d := Draft{Kind: Kind(f.Kind), Title: f.Title, Body: f.Body, ContentWarning: f.CW, Language: f.Lang,
 		Tags: strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' })}
+	// A detail of another kind would be dropped without a word: say so.
+	for _, x := range []struct {
+		kind       Kind
+		key, value string
+	}{
+		{KindEvent, "event.start", f.Start}, {KindEvent, "event.end", f.End}, {KindEvent, "event.place", f.Place}, {KindEvent, "event.url", f.EventURL},
+		{KindCall, "call.roles", f.Roles}, {KindCall, "call.deadline", f.Deadline}, {KindCall, "call.contact", f.Contact},
+		{KindOutage, "outage.service", f.Service}, {KindOutage, "outage.from", f.From}, {KindOutage, "outage.until", f.Until},
+	} {
+		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" {
+			errs[x.key] = fmt.Sprintf("This is for %s: choose “%s” in “What is it?”, or empty this field.", kindWords[x.kind][0], kindWords[x.kind][1])
+		}
+	}
 	switch d.Kind {
 	case KindEvent:
 		d.Event = &Event{End: when("event.end", f.End), Place: f.Place, URL: f.EventURL}
@@ -433,6 +446,28 @@ var inWords = map[string]string{
 	"language":        "Write a language code such as fr or en.",
 }
 
+// kindWords names a kind in a sentence and as the form's menu shows it.
+var kindWords = map[Kind][2]string{
+	KindEvent:  {"an event", "Event"},
+	KindCall:   {"a call for volunteers", "Call for volunteers"},
+	KindOutage: {"a service outage", "Service outage"},
+}
+
+// Shows says whether the fieldset of a kind's details is shown: the
+// chosen kind's, or one holding a problem to fix. Browsers without :has()
+// show them all.
+func (f formData) Shows(kind string) bool {
+	if f.Kind == kind {
+		return true
+	}
+	for _, ff := range formFields {
+		if _, bad := f.Errors[ff.name]; bad && strings.HasPrefix(ff.keys[len(ff.keys)-1], kind+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // byField files the service's problems under the form's fields, in the
 // form's words.
 func byField(errs map[string]string) map[string]string {
@@ -452,7 +487,7 @@ func byField(errs map[string]string) map[string]string {
 		switch words, ok := inWords[key]; {
 		case key == "call.roles" && strings.HasPrefix(msg, "name at least one role"):
 			msg = inWords["call"]
-		case ok && !strings.HasPrefix(msg, "give a date"):
+		case ok && !strings.HasPrefix(msg, "give a date") && !strings.HasPrefix(msg, "This is for"):
 			msg = words
 		case label != "" && (strings.HasPrefix(msg, "is ") || strings.HasPrefix(msg, "must ")):
 			msg = label + " " + msg + "."

@@ -341,6 +341,16 @@ func TestEditorErrorsNextToFields(t *testing.T) {
 			t.Errorf("the call form lacks %s\n", want)
 		}
 	}
+	// Details of another kind are refused, not dropped, and their fieldset
+	// stays shown so the message can be read.
+	code, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"news"}, "title": {"Party"}, "start": {"2026-12-05T14:00"}, "place": {"Hall"}})
+	if code != 400 || !strings.Contains(page, `id="news-start-error">This is for an event: choose “Event” in “What is it?”, or empty this field.`) ||
+		!strings.Contains(page, `class="for-event shown"`) || strings.Contains(page, `class="for-call shown"`) {
+		t.Errorf("event details on a news item: %d\n%s", code, page)
+	}
+	if list, _ := svc.Store().Announcements(ctx, 1, 0, 10); len(list) != 0 {
+		t.Fatalf("%d announcements published from refused forms", len(list))
+	}
 	_, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"call"}, "title": {"Cooks"}, "contact": {"a@b.org"}})
 	if !strings.Contains(page, `id="news-roles-error">Say who is needed, one role a line, like cook: 2.`) || strings.Contains(page, `[{`) {
 		t.Errorf("a call without roles: the page should ask for roles in words, not JSON")

@@ -120,6 +120,21 @@ func axeViolations(t *testing.T, ctx context.Context) []string {
 	return out
 }
 
+// screenshotDir is where the browser tests leave screenshots to look at:
+// CRIEUR_SCREENSHOTS, or a folder in the temporary directory.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	shots := os.Getenv("CRIEUR_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "crieur-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	return shots
+}
+
 // The public pages, at 390 and 1280 px, have no serious or critical
 // accessibility violation (axe-core) and no sideways scrolling on a phone.
 func TestPublicPagesAreAccessible(t *testing.T) {
@@ -138,14 +153,7 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 		}
 		pages = append(pages, c.objectURL(a.ID))
 	}
-	shots := os.Getenv("CRIEUR_SCREENSHOTS")
-	if shots == "" {
-		shots = filepath.Join(os.TempDir(), "crieur-screenshots")
-	}
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
+	shots := screenshotDir(t)
 	pages = append(pages, c.URL+"/", c.URL+"/boards/news", c.URL+"/boards/news/events", c.URL+"/boards/news/status", c.URL+"/boards/news/widget", c.URL+"/boards/news/a/999")
 	var all []string
 	for _, page := range pages {
@@ -181,4 +189,75 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 
 func emulateWidth(w int) chromedp.Action[chromedp.Void] {
 	return chromedp.EmulateViewport(int64(w), 900)
+}
+
+// The editor in Chromium at 390 px: only the chosen kind's details are
+// shown; a mistake comes back next to its field, focused, with what was
+// typed; axe-core finds nothing serious and nothing scrolls sideways.
+func TestBrowserEditorKindsAndErrors(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	ctx := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SendKeys(css(`#token`), c.Token),
+		chromedp.Submit(css(`#token`)),
+		chromedp.WaitVisible(css(`#news-title`)), // the only board's form is open
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := func(sel string) bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector(`+"`"+sel+"`"+`)).display !== "none"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if shown(".for-event") || shown(".for-call") || shown(".for-outage") {
+		t.Error("news shows the event, call or outage fields")
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(css(`#news-kind`), "event")); err != nil {
+		t.Fatal(err)
+	}
+	if !shown(".for-event") || shown(".for-call") || shown(".for-outage") {
+		t.Error("choosing Event should show its fields and only them")
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css(`#news-title`), "Install party"),
+		chromedp.SetValue(css(`#news-start`), "2026-12-05T14:00"),
+		chromedp.SetValue(css(`#news-end`), "2026-12-05T12:00"),
+		chromedp.Click(css(`form[action$="/new"] button[type=submit]`)),
+		chromedp.WaitVisible(css(`.field-error`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	msg, _ := chromedp.Run(ctx, chromedp.Text(css(`#news-end-error`)))
+	title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#news-title").value`))
+	if focused != "news-end" || msg != "Ends must be after Starts." || title != "Install party" {
+		t.Errorf("after a mistake: focus on %q, message %q, title %q", focused, msg, title)
+	}
+	if !shown(".for-event") || shown(".for-call") {
+		t.Error("the event's fields are hidden after the error")
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("editor: %s", v)
+	}
+	scrollWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	clientWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+	if scrollWidth > clientWidth {
+		t.Errorf("the editor scrolls sideways at 390 px: %d > %d", scrollWidth, clientWidth)
+	}
+	// Targets a thumb can hit: every text field, menu and button 44 px tall.
+	small, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]):not([type=radio]):not([type=checkbox]),select,button")]
+		.filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map(e => (e.id || e.name || e.textContent) + " " + e.getBoundingClientRect().height)`))
+	for _, s := range small {
+		t.Errorf("control under 44 px: %s", s)
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil { // 100: PNG
+		_ = os.WriteFile(filepath.Join(screenshotDir(t), "editor-error-390.png"), shot, 0o644)
+	}
 }
