@@ -123,6 +123,18 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("config: %s (%s): %s", e.Key, e.Source, e.Msg)
 }
 
+// withPosition is the parse error with the offending line shown, or
+// without it where the library cannot show it: toml v1.6.0 panics on an
+// unterminated string before a CRLF (found by FuzzConfigFile).
+func withPosition(perr toml.ParseError) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = perr.Error()
+		}
+	}()
+	return perr.ErrorWithPosition()
+}
+
 // Load reads path (empty: no file), applies environment overrides from env
 // (os.Environ form) and validates the result.
 func Load(path string, env []string) (Config, error) {
@@ -132,7 +144,7 @@ func Load(path string, env []string) (Config, error) {
 		if err != nil {
 			var perr toml.ParseError
 			if errors.As(err, &perr) {
-				return cfg, fmt.Errorf("config: %s: %s", path, perr.ErrorWithPosition())
+				return cfg, fmt.Errorf("config: %s: %s", path, withPosition(perr))
 			}
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
