@@ -53,7 +53,7 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 		f.Prefix = board + "-"
 		return f
 	}}
-	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete"} {
+	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
@@ -65,6 +65,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/login", e.login)
 	mux.HandleFunc("POST /edit/logout", e.signedIn(e.logout))
 	mux.HandleFunc("POST /edit/{board}/new", e.signedIn(e.onBoard(e.create)))
+	mux.HandleFunc("GET /edit/{board}/all", e.signedIn(e.onBoard(e.list)))
 	mux.HandleFunc("GET /edit/{board}/{id}", e.signedIn(e.onBoard(e.editForm)))
 	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
 	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))
@@ -632,6 +633,26 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 	}
 	f.Errors = byField(errs)
 	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String()})
+}
+
+// list pages through all of a board's announcements, 50 at a time, with a
+// search in titles and texts: the home page shows only the latest ten.
+func (e *Editor) list(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	const page = 50
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	list, err := e.svc.store.SearchAnnouncements(r.Context(), b.ID, q, before, page+1)
+	if err != nil {
+		e.serverError(w, r, err)
+		return
+	}
+	older := ""
+	if len(list) > page {
+		list = list[:page]
+		older = "?" + url.Values{"q": {q}, "before": {strconv.FormatInt(list[page-1].ID, 10)}}.Encode()
+	}
+	e.render(w, r, http.StatusOK, "edit_list", map[string]any{"Title": "All announcements – " + b.DisplayName, "Board": b,
+		"Query": q, "Announcements": list, "Older": older, "Paged": before > 0})
 }
 
 func (e *Editor) delete(w http.ResponseWriter, r *http.Request, s session, b Board) {

@@ -3,6 +3,7 @@ package board
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -354,5 +355,53 @@ func TestEditorErrorsNextToFields(t *testing.T) {
 	_, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"call"}, "title": {"Cooks"}, "contact": {"a@b.org"}})
 	if !strings.Contains(page, `id="news-roles-error">Say who is needed, one role a line, like cook: 2.`) || strings.Contains(page, `[{`) {
 		t.Errorf("a call without roles: the page should ask for roles in words, not JSON")
+	}
+}
+
+// Every announcement can be found and edited from the web, not only the
+// ten latest: pages of 50 and a search in titles and texts.
+func TestEditorListsAndSearchesAll(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	for i := range 60 {
+		svc.Create(ctx, b, Draft{Title: fmt.Sprintf("Post %02d", i), Body: "Weekly news."}, "")
+	}
+	svc.Create(ctx, b, Draft{Title: "Repair café", Body: "Bring what is broken: 100% free."}, "")
+	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	get := func(path string) string {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	resp, _ := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
+	resp.Body.Close()
+	if home := get("/edit"); !strings.Contains(home, `href="/edit/news/all"`) {
+		t.Fatal("the editor home does not link to all announcements")
+	}
+	items := regexp.MustCompile(`<li>[^<]*: <a href="/edit/news/\d+">`)
+	page := get("/edit/news/all")
+	older := regexp.MustCompile(`href="(/edit/news/all\?[^"]+)">Older`).FindStringSubmatch(page)
+	if n := len(items.FindAllString(page, -1)); n != 50 || older == nil || !strings.Contains(page, "Repair café") {
+		t.Fatalf("first page: %d items, older link %v", n, older)
+	}
+	page = get(html.UnescapeString(older[1]))
+	if n := len(items.FindAllString(page, -1)); n != 11 || !strings.Contains(page, "Post 00") || strings.Contains(page, ">Older<") {
+		t.Fatalf("second page: %d items", n)
+	}
+	for q, want := range map[string]int{"repair": 1, "café": 1, "100%": 1, "%": 1, "_": 0, "weekly": 60, "nothing like this": 0} {
+		page := get("/edit/news/all?q=" + url.QueryEscape(q))
+		if n := len(items.FindAllString(page, -1)); n != min(want, 50) {
+			t.Errorf("search %q: %d results, want %d", q, n, min(want, 50))
+		}
 	}
 }

@@ -564,6 +564,19 @@ func (s *Store) Announcements(ctx context.Context, boardID int64, before int64, 
 	return s.AnnouncementsTagged(ctx, boardID, "", before, limit)
 }
 
+// SearchAnnouncements lists a board's live announcements whose title or
+// text contains q (any case), newest first, below id before (0: from the
+// newest). For editors looking for an old one to edit.
+func (s *Store) SearchAnnouncements(ctx context.Context, boardID int64, q string, before int64, limit int) ([]Announcement, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? AND (a.title LIKE ? ESCAPE '\' OR a.body LIKE ? ESCAPE '\')
+		ORDER BY a.id DESC LIMIT ?`, boardID, before, like, like, limit)
+}
+
 // AnnouncementsTagged is Announcements limited to those carrying tag
 // (any case; "" for all).
 func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag string, before int64, limit int) ([]Announcement, error) {
