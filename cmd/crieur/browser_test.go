@@ -260,4 +260,21 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil { // 100: PNG
 		_ = os.WriteFile(filepath.Join(screenshotDir(t), "editor-error-390.png"), shot, 0o644)
 	}
+	// The other editor pages: the list with its search, and a delete's
+	// confirmation.
+	c.post(map[string]any{"title": "Repair café"}, nil)
+	for _, page := range []string{c.URL + "/edit/news/all?q=repair", c.URL + "/edit/news/1"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitReady(css("body"))); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range axeViolations(t, ctx) {
+			t.Errorf("%s: %s", page, v)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(css(`form[action$="/delete"] button`)), chromedp.WaitReady(css(`input[name=confirm]`))); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("delete confirmation: %s", v)
+	}
 }
