@@ -236,8 +236,7 @@ func callAPI(ctx context.Context, server, token, method, path string, body []byt
 // pinCmd pins an announcement (or with --unpin stops pinning it).
 func pinCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("pin", flag.ContinueOnError)
-	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
-	boardName := fs.String("board", "news", "board of the announcement")
+	api := addAPIFlags(fs)
 	unpin := fs.Bool("unpin", false, "stop pinning it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur pin [--unpin] [--board NAME] ID\nPinned announcements show first on the board and on its fediverse profile. The token comes from CRIEUR_TOKEN.")
@@ -246,26 +245,18 @@ func pinCmd(ctx context.Context, args []string, stdout io.Writer, env []string) 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-	if fs.NArg() != 1 || err != nil || id <= 0 {
-		fs.Usage()
-		return errors.New("give the announcement's number, e.g. crieur pin 12")
-	}
-	token := envValue(env, "CRIEUR_TOKEN")
-	if token == "" {
-		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
-	}
-	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
-		*server = v
+	id, token, err := api.target(fs, env, "crieur pin 12")
+	if err != nil {
+		return err
 	}
 	method, done := http.MethodPut, "pinned"
 	if *unpin {
 		method, done = http.MethodDelete, "unpinned"
 	}
-	if _, _, err := callAPI(ctx, *server, token, method, fmt.Sprintf("/api/v1/boards/%s/announcements/%d/pin", *boardName, id), nil, nil); err != nil {
+	if _, _, err := callAPI(ctx, *api.server, token, method, api.path(id)+"/pin", nil, nil); err != nil {
 		return fmt.Errorf("%s announcement %d: %w", strings.TrimSuffix(done, "ned"), id, err)
 	}
-	fmt.Fprintf(stdout, "%s announcement %d on %s\n", done, id, *boardName)
+	fmt.Fprintf(stdout, "%s announcement %d on %s\n", done, id, *api.board)
 	return nil
 }
 

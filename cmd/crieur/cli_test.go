@@ -356,3 +356,56 @@ func TestFirstTokenOnlyOnceListening(t *testing.T) {
 		t.Fatal("the next start did not print the admin token")
 	}
 }
+
+// crieur edit changes only what it is given and says when nothing
+// changed; crieur delete names what it would delete and wants --yes.
+func TestEditAndDeleteCommands(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	a, code := c.post(map[string]any{"title": "Repair caffe", "body": "Saturday.", "tags": []string{"repair"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	cli := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, args...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	id := fmt.Sprint(a.ID)
+	if out, err := cli("", "edit", id); err == nil || !strings.Contains(out, "nothing to change") {
+		t.Fatalf("edit without changes: %v %s", err, out)
+	}
+	if out, err := cli("Saturday, 10:00 to 16:00.", "edit", "--title", "Repair café", id, "-"); err != nil || !strings.Contains(out, "updated announcement "+id) || !strings.Contains(out, "version 2") {
+		t.Fatalf("edit: %v %s", err, out)
+	}
+	var got struct {
+		Title, Body string
+		Tags        []string
+	}
+	c.api("GET", "/api/v1/boards/news/announcements/"+id, nil, nil, &got)
+	if got.Title != "Repair café" || got.Body != "Saturday, 10:00 to 16:00." || len(got.Tags) != 1 || got.Tags[0] != "repair" {
+		t.Fatalf("after the edit: %+v", got)
+	}
+	if out, err := cli("", "edit", "--title", "Repair café", id); err != nil || !strings.Contains(out, "no change") {
+		t.Fatalf("the same edit again: %v %s", err, out)
+	}
+	if out, err := cli("", "edit", "--board", "nope", "--title", "X", id); err == nil || !strings.Contains(out, `no board "nope"`) {
+		t.Fatalf("edit on an unknown board: %v %s", err, out)
+	}
+	if out, err := cli("", "delete", id); err == nil || !strings.Contains(out, "this deletes “Repair café”") || !strings.Contains(out, "--yes") {
+		t.Fatalf("delete without --yes: %v %s", err, out)
+	}
+	var state struct {
+		DeletedAt *string `json:"deleted_at"`
+	}
+	if c.api("GET", "/api/v1/boards/news/announcements/"+id, nil, nil, &state); state.DeletedAt != nil {
+		t.Fatal("deleted without --yes")
+	}
+	if out, err := cli("", "delete", "--yes", id); err != nil || !strings.Contains(out, "deleted announcement "+id) {
+		t.Fatalf("delete: %v %s", err, out)
+	}
+	if c.api("GET", "/api/v1/boards/news/announcements/"+id, nil, nil, &state); state.DeletedAt == nil {
+		t.Fatal("still there after crieur delete --yes")
+	}
+}

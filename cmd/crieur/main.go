@@ -44,6 +44,8 @@ Usage:
   crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
   crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
+  crieur edit  [--board NAME] [--title T] [--cw T] [--lang L] [--tag T]... ID [FILE|-]
+  crieur delete [--board NAME] --yes ID
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
   crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]
@@ -70,6 +72,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return post(ctx, args[1:], stdin, stdout, env)
 	case "pin":
 		return pinCmd(ctx, args[1:], stdout, env)
+	case "edit":
+		return editCmd(ctx, args[1:], stdin, stdout, env)
+	case "delete":
+		return deleteCmd(ctx, args[1:], stdout, env)
 	case "block":
 		return blockCmd(ctx, args[1:], stdout, env)
 	case "board":

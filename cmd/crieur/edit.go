@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"crieur/board"
+)
+
+// apiFlags are the flags the commands acting on one announcement of a
+// running server share.
+type apiFlags struct {
+	server, board *string
+}
+
+func addAPIFlags(fs *flag.FlagSet) apiFlags {
+	return apiFlags{
+		server: fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)"),
+		board:  fs.String("board", "news", "board of the announcement"),
+	}
+}
+
+// target reads the announcement number and the token once the flags are
+// parsed.
+func (f apiFlags) target(fs *flag.FlagSet, env []string, example string) (id int64, token string, err error) {
+	id, err = strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		fs.Usage()
+		return 0, "", fmt.Errorf("give the announcement's number, e.g. %s", example)
+	}
+	if token = envValue(env, "CRIEUR_TOKEN"); token == "" {
+		return 0, "", errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
+	}
+	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
+		*f.server = v
+	}
+	return id, token, nil
+}
+
+func (f apiFlags) path(id int64) string {
+	return fmt.Sprintf("/api/v1/boards/%s/announcements/%d", *f.board, id)
+}
+
+// current fetches the announcement as it is now.
+func (f apiFlags) current(ctx context.Context, token string, id int64) (board.Announcement, error) {
+	var a board.Announcement
+	_, body, err := callAPI(ctx, *f.server, token, http.MethodGet, f.path(id), nil, nil)
+	if err != nil {
+		return a, fmt.Errorf("announcement %d on %s: %w", id, *f.board, err)
+	}
+	return a, json.Unmarshal(body, &a)
+}
+
+// editCmd changes an announcement's title, text, tags, content warning or
+// language; followers and rooms get the edit. Only the options given
+// change.
+func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("edit", flag.ContinueOnError)
+	api := addAPIFlags(fs)
+	title := fs.String("title", "", "new title")
+	cw := fs.String("cw", "", "new content warning (empty: none)")
+	lang := fs.String("lang", "", "new language tag, e.g. fr")
+	var tags stringList
+	fs.Var(&tags, "tag", "hashtag (repeatable; replaces all of them)")
+	noTags := fs.Bool("no-tags", false, "remove every hashtag")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur edit [--board NAME] [options] ID [FILE|-]\nChanges only what the options give; a new text comes from FILE or - (standard input). The token comes from CRIEUR_TOKEN.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, token, err := api.target(fs, env, "crieur edit --title 'New title' 12")
+	if err != nil {
+		return err
+	}
+	patch := map[string]any{}
+	if flagSet(fs, "title") {
+		patch["title"] = *title
+	}
+	if flagSet(fs, "cw") {
+		patch["content_warning"] = *cw
+	}
+	if flagSet(fs, "lang") {
+		patch["language"] = *lang
+	}
+	if len(tags) > 0 {
+		patch["tags"] = []string(tags)
+	} else if *noTags {
+		patch["tags"] = []string{}
+	}
+	if src := fs.Arg(1); src != "" {
+		in := stdin
+		if src != "-" {
+			f, err := os.Open(src)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		body, err := io.ReadAll(io.LimitReader(in, board.MaxBody*4+1))
+		if err != nil {
+			return fmt.Errorf("read the new text: %w", err)
+		}
+		patch["body"] = string(body)
+	}
+	if len(patch) == 0 {
+		fs.Usage()
+		return errors.New("nothing to change: give --title, --cw, --lang, --tag or a new text")
+	}
+	before, err := api.current(ctx, token, id)
+	if err != nil {
+		return err
+	}
+	payload, _ := json.Marshal(patch)
+	_, body, err := callAPI(ctx, *api.server, token, http.MethodPatch, api.path(id), payload, nil)
+	if err != nil {
+		return fmt.Errorf("edit announcement %d: %w", id, err)
+	}
+	var a board.Announcement
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	if a.Version == before.Version {
+		fmt.Fprintf(stdout, "no change: announcement %d is already like that\n", id)
+		return nil
+	}
+	fmt.Fprintf(stdout, "updated announcement %d on %s: %s (version %d)\n", id, a.Board, a.Title, a.Version)
+	for _, w := range a.Warnings {
+		fmt.Fprintf(stdout, "note: %s\n", w)
+	}
+	return nil
+}
+
+// deleteCmd deletes an announcement everywhere. It names what it is about
+// to delete and wants --yes: a deletion reaches every follower and room
+// and cannot be taken back.
+func deleteCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	api := addAPIFlags(fs)
+	yes := fs.Bool("yes", false, "confirm: delete it from the board, followers' servers and rooms")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur delete [--board NAME] --yes ID\nThe token comes from CRIEUR_TOKEN.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, token, err := api.target(fs, env, "crieur delete --yes 12")
+	if err != nil {
+		return err
+	}
+	a, err := api.current(ctx, token, id)
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		return fmt.Errorf("this deletes “%s” (announcement %d on %s) from the board, followers' servers and rooms; run again with --yes to do it", a.Title, id, *api.board)
+	}
+	if _, _, err := callAPI(ctx, *api.server, token, http.MethodDelete, api.path(id), nil, nil); err != nil {
+		return fmt.Errorf("delete announcement %d: %w", id, err)
+	}
+	fmt.Fprintf(stdout, "deleted announcement %d on %s: %s\n", id, *api.board, a.Title)
+	return nil
+}
