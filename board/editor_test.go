@@ -193,19 +193,7 @@ func TestEditorIDsAreUniqueAcrossBoards(t *testing.T) {
 	if _, _, err := svc.EnsureBoard(ctx, "climat", "Climat"); err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
-	mux := http.NewServeMux()
-	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	page := signIn(t, svc, time.UTC).home
 	seen := map[string]int{}
 	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
 		seen[m[1]]++
@@ -239,27 +227,7 @@ func TestEditorTimesKeepTheirZone(t *testing.T) {
 	}
 	other, _, _ := svc.EnsureBoard(ctx, "other", "Other")
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("", 3600))
-	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
-	mux := http.NewServeMux()
-	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	get := func(path string) string {
-		resp, err := client.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	resp, err := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	e := signIn(t, svc, time.UTC)
 	for _, c := range []struct {
 		b     Board
 		shown string
@@ -270,16 +238,11 @@ func TestEditorTimesKeepTheirZone(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := fmt.Sprintf("/edit/%s/%d", c.b.Name, a.ID)
-		page := get(path)
+		page := e.get(path)
 		if !strings.Contains(page, `value="`+c.shown+`"`) || !strings.Contains(page, "Times are in "+c.zone) {
 			t.Fatalf("%s: the form does not show %s in %s:\n%s", c.b.Name, c.shown, c.zone, page)
 		}
-		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
-		resp, err := client.PostForm(srv.URL+path, url.Values{"csrf": {csrf}, "kind": {"event"}, "title": {"Party"}, "start": {c.shown}, "place": {"Hall"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		e.post(path, url.Values{"csrf": {hiddenValue(t, page, "csrf")}, "kind": {"event"}, "title": {"Party"}, "start": {c.shown}, "place": {"Hall"}})
 		got, _ := svc.Store().Announcement(ctx, c.b.ID, a.ID)
 		if _, off := got.Event.Start.Zone(); got.Version != 1 || off != 3600 || !got.Event.Start.Equal(start) {
 			t.Errorf("%s: an unchanged save gave version %d, start %s", c.b.Name, got.Version, got.Event.Start)
@@ -293,25 +256,9 @@ func TestEditorTimesKeepTheirZone(t *testing.T) {
 func TestEditorErrorsNextToFields(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newTestService(t)
-	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
-	mux := http.NewServeMux()
-	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, form url.Values) (int, string) {
-		resp, err := client.PostForm(srv.URL+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	_, page := post("/edit/login", url.Values{"token": {admin}})
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
-	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	e := signIn(t, svc, time.UTC)
+	post := e.post
+	csrf, key := hiddenValue(t, e.home, "csrf"), hiddenValue(t, e.home, "key")
 
 	code, page := post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"event"}, "title": {"Install party"},
 		"body": {"Bring a laptop."}, "start": {"2026-12-05T14:00"}, "end": {"2026-12-05T12:00"}, "event_url": {"ftp://x"}})
@@ -367,24 +314,7 @@ func TestEditorListsAndSearchesAll(t *testing.T) {
 		svc.Create(ctx, b, Draft{Title: fmt.Sprintf("Post %02d", i), Body: "Weekly news."}, "")
 	}
 	svc.Create(ctx, b, Draft{Title: "Repair café", Body: "Bring what is broken: 100% free."}, "")
-	admin, _ := svc.Store().CreateToken(ctx, nil, "admin")
-	mux := http.NewServeMux()
-	NewEditor(svc, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	get := func(path string) string {
-		resp, err := client.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return string(body)
-	}
-	resp, _ := client.PostForm(srv.URL+"/edit/login", url.Values{"token": {admin}})
-	resp.Body.Close()
+	get := signIn(t, svc, time.UTC).get
 	if home := get("/edit"); !strings.Contains(home, `href="/edit/news/all"`) {
 		t.Fatal("the editor home does not link to all announcements")
 	}
@@ -404,4 +334,61 @@ func TestEditorListsAndSearchesAll(t *testing.T) {
 			t.Errorf("search %q: %d results, want %d", q, n, min(want, 50))
 		}
 	}
+}
+
+// editorSession is a browser signed in to the editor of svc with an admin
+// token, times read in loc.
+type editorSession struct {
+	t      *testing.T
+	url    string
+	client *http.Client
+	home   string // the page the sign-in answered with
+}
+
+func signIn(t *testing.T, svc *Service, loc *time.Location) *editorSession {
+	t.Helper()
+	admin, err := svc.Store().CreateToken(context.Background(), nil, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	NewEditor(svc, testLinks{}, loc, false, slog.New(slog.DiscardHandler)).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	e := &editorSession{t: t, url: srv.URL, client: &http.Client{Jar: jar}}
+	_, e.home = e.post("/edit/login", url.Values{"token": {admin}})
+	return e
+}
+
+func (e *editorSession) get(path string) string {
+	e.t.Helper()
+	resp, err := e.client.Get(e.url + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func (e *editorSession) post(path string, form url.Values) (int, string) {
+	e.t.Helper()
+	resp, err := e.client.PostForm(e.url+path, form)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// hiddenValue is the value of the hidden field name in page.
+func hiddenValue(t *testing.T, page, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + name + `" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no %s in page", name)
+	}
+	return m[1]
 }

@@ -85,18 +85,9 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
 		*server = v
 	}
-	var src io.Reader = stdin
-	if f := fs.Arg(0); f != "" && f != "-" {
-		file, err := os.Open(f)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		src = file
-	}
-	body, err := io.ReadAll(io.LimitReader(src, board.MaxBody*4+1))
+	body, err := readBody(fs.Arg(0), stdin)
 	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+		return err
 	}
 	d := board.Draft{Kind: board.Kind(*kind), Title: *title, Body: string(body), Tags: tags, ContentWarning: *cw, Language: *lang}
 	// A detail of another kind would be dropped without a word: refuse it

@@ -58,6 +58,26 @@ func (f apiFlags) current(ctx context.Context, token string, id int64) (board.An
 	return a, json.Unmarshal(body, &a)
 }
 
+// readBody reads an announcement's Markdown from the file src, or from
+// stdin for "" or "-"; a little over the longest body the server takes,
+// so an oversized one is refused by the server with its own message.
+func readBody(src string, stdin io.Reader) ([]byte, error) {
+	in := stdin
+	if src != "" && src != "-" {
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	body, err := io.ReadAll(io.LimitReader(in, board.MaxBody*4+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the text: %w", err)
+	}
+	return body, nil
+}
+
 // editCmd changes an announcement's title, text, tags, content warning or
 // language; followers and rooms get the edit. Only the options given
 // change.
@@ -97,18 +117,9 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		patch["tags"] = []string{}
 	}
 	if src := fs.Arg(1); src != "" {
-		in := stdin
-		if src != "-" {
-			f, err := os.Open(src)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			in = f
-		}
-		body, err := io.ReadAll(io.LimitReader(in, board.MaxBody*4+1))
+		body, err := readBody(src, stdin)
 		if err != nil {
-			return fmt.Errorf("read the new text: %w", err)
+			return err
 		}
 		patch["body"] = string(body)
 	}
