@@ -73,6 +73,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/{board}/{id}/signups", e.signedIn(e.onBoard(e.addSignup)))
 	mux.HandleFunc("POST /edit/{board}/{id}/signups/{signup}/remove", e.signedIn(e.onBoard(e.removeSignup)))
 	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
+	mux.HandleFunc("POST /edit/{board}/{id}/resolved", e.signedIn(e.onBoard(e.resolve)))
 }
 
 type session struct {
@@ -587,6 +588,9 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b B
 			}
 			data["Call"], data["Signups"] = a.Call, list
 		}
+		if a.Kind == KindOutage && a.Outage != nil {
+			data["Outage"] = a.Outage
+		}
 		e.render(w, r, http.StatusOK, "edit_form", data)
 	}
 }
@@ -763,6 +767,26 @@ func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, _ session, b 
 	} else {
 		e.backToCall(w, r, b, a.ID, "Sign-ups are open again.")
 	}
+}
+
+// resolve marks an outage over now: the page, feeds, followers and rooms
+// then say "Resolved" with the time.
+func (e *Editor) resolve(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	to := fmt.Sprintf("/edit/%s/%d", b.Name, a.ID)
+	if _, err := e.svc.ResolveOutage(r.Context(), b, a.ID); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			e.flashRedirect(w, r, to, "Not changed: "+err.Error())
+			return
+		}
+		e.formErrors(w, r, err)
+		return
+	}
+	e.flashRedirect(w, r, to, "Marked resolved: "+a.Title+". The page, the feeds, followers and rooms now say so.")
 }
 
 func newFormKey() string {

@@ -392,3 +392,27 @@ func hiddenValue(t *testing.T, page, name string) string {
 	}
 	return m[1]
 }
+
+// A member marks an outage resolved from its edit page; the page then
+// says so, and the store holds the time.
+func TestEditorMarksAnOutageResolved(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, err := svc.Create(ctx, b, Draft{Kind: KindOutage, Title: "Mail down", Outage: &Outage{Service: "mail", From: time.Now().Add(-time.Hour)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := signIn(t, svc, time.UTC)
+	path := fmt.Sprintf("/edit/news/%d", a.ID)
+	page := e.get(path)
+	if !strings.Contains(page, "Mark resolved now") {
+		t.Fatalf("no way to mark the outage resolved:\n%s", page)
+	}
+	code, page := e.post(path+"/resolved", url.Values{"csrf": {hiddenValue(t, page, "csrf")}})
+	if code != 200 || !strings.Contains(page, "Marked resolved: Mail down.") || strings.Contains(page, "Mark resolved now") {
+		t.Fatalf("after marking it resolved: %d\n%s", code, page)
+	}
+	if got, _ := svc.Store().Announcement(ctx, b.ID, a.ID); got.Outage.Resolved == nil || got.Version != 2 {
+		t.Fatalf("stored: resolved %v, version %d", got.Outage.Resolved, got.Version)
+	}
+}

@@ -393,6 +393,22 @@ func TestEditAndDeleteCommands(t *testing.T) {
 	if out, err := cli("", "edit", "--board", "nope", "--title", "X", id); err == nil || !strings.Contains(out, `no board "nope"`) {
 		t.Fatalf("edit on an unknown board: %v %s", err, out)
 	}
+	// An outage marked resolved from the command line.
+	o, _ := c.post(map[string]any{"kind": "outage", "title": "Mail down", "outage": map[string]any{"service": "mail", "from": time.Now().Add(-time.Hour).Format(time.RFC3339)}}, nil)
+	if out, err := cli("", "resolve", fmt.Sprint(o.ID)); err != nil || !strings.Contains(out, "resolved: Mail down") {
+		t.Fatalf("resolve: %v %s", err, out)
+	}
+	var outage struct {
+		Outage struct {
+			Resolved *string `json:"resolved"`
+		} `json:"outage"`
+	}
+	if c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d", o.ID), nil, nil, &outage); outage.Outage.Resolved == nil {
+		t.Fatal("crieur resolve did not mark it resolved")
+	}
+	if out, err := cli("", "resolve", id); err == nil || !strings.Contains(out, "only an outage") {
+		t.Fatalf("resolving a news item: %v %s", err, out)
+	}
 	if out, err := cli("", "delete", id); err == nil || !strings.Contains(out, "this deletes “Repair café”") || !strings.Contains(out, "--yes") {
 		t.Fatalf("delete without --yes: %v %s", err, out)
 	}

@@ -182,3 +182,31 @@ func deleteCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	fmt.Fprintf(stdout, "deleted announcement %d on %s: %s\n", id, *api.board, a.Title)
 	return nil
 }
+
+// resolveCmd marks an outage over now; the page, feeds, followers and
+// rooms then say "Resolved" with the time.
+func resolveCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
+	api := addAPIFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur resolve [--board NAME] ID\nMarks an outage notice resolved now. The token comes from CRIEUR_TOKEN.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, token, err := api.target(fs, env, "crieur resolve 12")
+	if err != nil {
+		return err
+	}
+	_, body, err := callAPI(ctx, *api.server, token, http.MethodPut, api.path(id)+"/resolved", nil, nil)
+	if err != nil {
+		return fmt.Errorf("resolve announcement %d: %w", id, err)
+	}
+	var a board.Announcement
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	fmt.Fprintf(stdout, "marked announcement %d on %s resolved: %s\n", id, a.Board, a.Title)
+	return nil
+}

@@ -46,6 +46,7 @@ Usage:
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur edit  [--board NAME] [--title T] [--cw T] [--lang L] [--tag T]... ID [FILE|-]
   crieur delete [--board NAME] --yes ID
+  crieur resolve [--board NAME] ID   (an outage is over)
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
   crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return editCmd(ctx, args[1:], stdin, stdout, env)
 	case "delete":
 		return deleteCmd(ctx, args[1:], stdout, env)
+	case "resolve":
+		return resolveCmd(ctx, args[1:], stdout, env)
 	case "block":
 		return blockCmd(ctx, args[1:], stdout, env)
 	case "board":
