@@ -369,7 +369,7 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 	// All problems at once: what could not be read, then what is invalid.
 	var ve *ValidationError
 	if err := d.Normalize(); errors.As(err, &ve) {
-		for k, msg := range ve.Fields {
+		for k, msg := range serviceErrors(ve) {
 			if _, ok := errs[k]; !ok {
 				errs[k] = msg
 			}
@@ -470,6 +470,21 @@ func (f formData) Shows(kind string) bool {
 	return false
 }
 
+// serviceErrors is what the service refused, in the form's words where the
+// API's would puzzle a member; the editor's own messages need no rewording.
+func serviceErrors(ve *ValidationError) map[string]string {
+	out := make(map[string]string, len(ve.Fields))
+	for k, msg := range ve.Fields {
+		if words, ok := inWords[k]; ok {
+			msg = words
+		} else if k == "call.roles" && strings.HasPrefix(msg, "name at least one role") {
+			msg = inWords["call"] // the API's example is JSON
+		}
+		out[k] = msg
+	}
+	return out
+}
+
 // byField files the service's problems under the form's fields, in the
 // form's words.
 func byField(errs map[string]string) map[string]string {
@@ -486,11 +501,7 @@ func byField(errs map[string]string) map[string]string {
 				break
 			}
 		}
-		switch words, ok := inWords[key]; {
-		case key == "call.roles" && strings.HasPrefix(msg, "name at least one role"):
-			msg = inWords["call"]
-		case ok && !strings.HasPrefix(msg, "give a date") && !strings.HasPrefix(msg, "This is for"):
-			msg = words
+		switch {
 		case label != "" && (strings.HasPrefix(msg, "is ") || strings.HasPrefix(msg, "must ")):
 			msg = label + " " + msg + "."
 		case msg != "":
@@ -549,7 +560,7 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return ve.Fields
+		return serviceErrors(ve)
 	case errors.Is(err, ErrIdempotencyConflict):
 		return map[string]string{"form": "this form already published an announcement (see Latest), so these changes were not posted: edit that announcement, or reload the page to start a new one"}
 	case errors.Is(err, ErrGone):

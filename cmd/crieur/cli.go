@@ -78,12 +78,9 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	token := envValue(env, "CRIEUR_TOKEN")
-	if token == "" {
-		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
-	}
-	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
-		*server = v
+	token, err := apiToken(fs, env, server)
+	if err != nil {
+		return err
 	}
 	body, err := readBody(fs.Arg(0), stdin)
 	if err != nil {
@@ -175,6 +172,19 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		fmt.Fprintf(stdout, "pinned announcement %d\n", a.ID)
 	}
 	return nil
+}
+
+// apiToken reads the admin token from CRIEUR_TOKEN, and lets
+// CRIEUR_SERVER stand for --server when the flag is not given.
+func apiToken(fs *flag.FlagSet, env []string, server *string) (string, error) {
+	token := envValue(env, "CRIEUR_TOKEN")
+	if token == "" {
+		return "", errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
+	}
+	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
+		*server = v
+	}
+	return token, nil
 }
 
 // callAPI calls the admin API of server with token; an answer of 300 or
@@ -495,12 +505,9 @@ func blockCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
-	token := envValue(env, "CRIEUR_TOKEN")
-	if token == "" {
-		return errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
-	}
-	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
-		*server = v
+	token, err := apiToken(fs, env, server)
+	if err != nil {
+		return err
 	}
 	base := "/api/v1/blocks"
 	if *boardName != "" {

@@ -35,13 +35,8 @@ func (f apiFlags) target(fs *flag.FlagSet, env []string, example string) (id int
 		fs.Usage()
 		return 0, "", fmt.Errorf("give the announcement's number, e.g. %s", example)
 	}
-	if token = envValue(env, "CRIEUR_TOKEN"); token == "" {
-		return 0, "", errors.New("set CRIEUR_TOKEN to an admin token (crieur token create makes one)")
-	}
-	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
-		*f.server = v
-	}
-	return id, token, nil
+	token, err = apiToken(fs, env, f.server)
+	return id, token, err
 }
 
 func (f apiFlags) path(id int64) string {
