@@ -45,12 +45,13 @@ echo "== fuzz (each target briefly; the seeds already ran above as tests)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     corpus="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$target"
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    inputs() { (ls "$corpus" 2>/dev/null || true) | wc -l; } # the folder may not exist yet
+    before=$(inputs)
     if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-3s}" 2>&1); then
       # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as
       # a failure (golang/go#75804, fixed in 1.27). A real failure always
       # writes its input; with no new input it is that race, not our code.
-      if echo "$out" | grep -q 'context deadline exceeded' && [ "$(ls "$corpus" 2>/dev/null | wc -l)" -eq "$before" ]; then
+      if grep -q 'context deadline exceeded' <<<"$out" && [ "$(inputs)" -eq "$before" ]; then
         echo "fuzzed $target ($pkg): stopped by Go's fuzztime race (golang/go#75804), no failing input"
         continue
       fi
