@@ -323,7 +323,9 @@ func (api *API) list(w http.ResponseWriter, r *http.Request, b Board) {
 		limit = 20
 	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	list, err := api.svc.store.Announcements(r.Context(), b.ID, before, limit)
+	// Editors see drafts, scheduled and expired ones too, each with its
+	// status; ?q= searches titles and texts.
+	list, err := api.svc.store.SearchAnnouncements(r.Context(), b.ID, strings.TrimSpace(r.URL.Query().Get("q")), before, limit)
 	if err != nil {
 		api.fail(w, r, err)
 		return

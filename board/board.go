@@ -146,6 +146,12 @@ func (c *Call) Open(now time.Time) bool {
 	return false
 }
 
+// SignupsOpen reports whether a call takes sign-ups at now: an expired
+// call is over, whatever its deadline says.
+func (a Announcement) SignupsOpen(now time.Time) bool {
+	return a.Status != StatusExpired && a.Call != nil && a.Call.Open(now)
+}
+
 // Outage details: which service and for how long.
 type Outage struct {
 	Service string     `json:"service"`
@@ -192,6 +198,13 @@ type Announcement struct {
 	// Pinned announcements are featured at the top of the board and in the
 	// actor's featured collection, which servers show on its profile.
 	Pinned bool `json:"pinned"`
+	// Status says who can read it: nobody but editors (draft, scheduled),
+	// everyone (published), or only those who already had it (expired).
+	Status Status `json:"status"`
+	// PublishAt is when a scheduled announcement goes out; ExpiresAt is
+	// when it leaves the board and feeds and followers are told it is over.
+	PublishAt *time.Time `json:"publish_at,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// Warnings tell the editor what a destination will do differently
 	// (a text cut to fit); computed for the answer, not stored.
 	Warnings  []string   `json:"warnings,omitempty"`
@@ -202,6 +215,28 @@ type Announcement struct {
 
 // Edited reports whether the announcement changed after it was published.
 func (a Announcement) Edited() bool { return a.Version > 1 }
+
+// Status is where an announcement is in its life.
+type Status string
+
+// The statuses. Draft and scheduled announcements have been sent nowhere;
+// an expired one was, and its readers were told it is over.
+const (
+	StatusDraft     Status = "draft"
+	StatusScheduled Status = "scheduled"
+	StatusPublished Status = "published"
+	StatusExpired   Status = "expired"
+)
+
+// Public reports whether readers may see it: published, or expired (its
+// page and federated object stay, saying it is over, for those who have a
+// link; lists and feeds leave it out).
+func (a Announcement) Public() bool {
+	return a.Status == StatusPublished || a.Status == StatusExpired || a.Status == ""
+}
+
+// Listed reports whether it belongs on the board's page, feeds and outbox.
+func (a Announcement) Listed() bool { return a.Status == StatusPublished || a.Status == "" }
 
 // Fact is one labelled line of an announcement's details, shown the same way
 // on the web, in ActivityPub content and in Matrix.
@@ -221,6 +256,10 @@ func (a Announcement) Facts() []Fact { return a.FactsIn(English) }
 func (a Announcement) FactsIn(l Locale) []Fact {
 	var f []Fact
 	fact := func(label, value, link string) { f = append(f, Fact{Label: l.Label(label), Value: value, Link: link}) }
+	if a.Status == StatusExpired && a.ExpiresAt != nil {
+		// First, so a reader scrolling a timeline sees it is over.
+		fact("Ended", l.Time(*a.ExpiresAt), "")
+	}
 	switch {
 	case a.Kind == KindEvent && a.Event != nil:
 		when := l.Time(a.Event.Start)

@@ -123,7 +123,7 @@ var french = map[string]string{
 	"News": "Actualité", "Event": "Événement", "Call for volunteers": "Appel à bénévoles", "Service outage": "Panne de service",
 	"When": "Quand", "Where": "Où", "More": "En savoir plus", "Volunteers needed": "Bénévoles recherchés",
 	"Answer before": "Répondre avant le", "How to answer": "Comment répondre", "Sign-ups": "Inscriptions", "closed": "closes",
-	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "not known yet": "pas encore connue",
+	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "Ended": "Terminé", "not known yet": "pas encore connue",
 	"planned": "prévue", "ongoing": "en cours", "resolved": "résolue",
 	"%s (%d place)": "%s (%d place)", "%s (%d places)": "%s (%d places)",
 	"%s (full: %d of %d)":         "%s (complet : %d sur %d)",

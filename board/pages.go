@@ -281,7 +281,7 @@ func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
 		return nil
 	}
 	c := a.Call
-	f := &signupForm{Open: c.Open(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey()}
+	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey()}
 	for _, r := range c.Roles {
 		left := c.PlacesLeft(r.Name)
 		sr := signupRole{Name: r.Name, State: l.T(plural(r.Places, "%d of %d place left", "%d of %d places left"), left, r.Places)}

@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
@@ -36,6 +38,13 @@ type Draft struct {
 	Event          *Event   `json:"event"`
 	Call           *Call    `json:"call"`
 	Outage         *Outage  `json:"outage"`
+	// KeepDraft saves without publishing: nobody but editors sees it until
+	// an edit without it publishes it.
+	KeepDraft bool `json:"draft,omitempty"`
+	// PublishAt schedules the publication (a future time); ExpiresAt takes
+	// it off the board and feeds and tells followers it is over.
+	PublishAt *time.Time `json:"publish_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 	// RemoveRolesWithSignups confirms an edit that drops roles people
 	// signed up for (their sign-ups are withdrawn); without it such an
 	// edit is refused, so nobody is dropped by accident.
@@ -63,7 +72,16 @@ func DraftOf(a Announcement) Draft {
 		out = &o
 	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: slices.Clone(a.Tags), ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: ev, Call: call, Outage: out}
+		Language: a.Language, Event: ev, Call: call, Outage: out, KeepDraft: a.Status == StatusDraft,
+		PublishAt: copyTime(a.PublishAt), ExpiresAt: copyTime(a.ExpiresAt)}
+}
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // Limits on what an editor may write.
@@ -132,6 +150,9 @@ func (d *Draft) Normalize() error {
 	}
 	if d.Outage != nil && d.Kind != KindOutage {
 		errs["outage"] = "only an announcement of kind outage has outage details"
+	}
+	if d.PublishAt != nil && d.ExpiresAt != nil && !d.ExpiresAt.After(*d.PublishAt) {
+		errs["expires_at"] = "must be after publish_at"
 	}
 	switch d.Kind {
 	case KindEvent:
@@ -323,6 +344,7 @@ type Service struct {
 	followers  FollowerNotifier
 	promotions PromotionNotifier
 	zone       string // new boards' time zone
+	wake       chan struct{}
 }
 
 // SetDefaultTimeZone is the zone new boards start in: the server's, so an
@@ -348,7 +370,73 @@ func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []strin
 // NewService returns a service on store. onOutbox, if not nil, is called
 // after every commit that wrote an outbox row, so the dispatcher need not poll.
 func NewService(store *Store, onOutbox func()) *Service {
-	return &Service{store: store, render: NewRenderer(), now: time.Now, onOutbox: onOutbox}
+	return &Service{store: store, render: NewRenderer(), now: time.Now, onOutbox: onOutbox, wake: make(chan struct{}, 1)}
+}
+
+// wakeScheduler has the scheduler look again when a has a time to keep.
+func (s *Service) wakeScheduler(a Announcement) {
+	if a.Status == StatusScheduled || a.ExpiresAt != nil {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// RunScheduler publishes scheduled announcements and withdraws expiring
+// ones on time, until ctx ends. The times are in the store, so a restart
+// catches up on whatever fell due while the server was down.
+func (s *Service) RunScheduler(ctx context.Context, log *slog.Logger) {
+	for {
+		wait := time.Minute // a safety net: every change wakes it
+		if err := s.PublishDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.ErrorContext(ctx, "scheduler", "err", err)
+			wait = 30 * time.Second // not a busy loop on a persistent failure
+		} else if next, ok, err := s.store.nextDue(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 0)+10*time.Millisecond)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-s.wake:
+			t.Stop()
+		}
+	}
+}
+
+// PublishDue publishes every scheduled announcement whose time has come
+// and withdraws every published one past its expiry.
+func (s *Service) PublishDue(ctx context.Context) error {
+	for {
+		due, err := s.store.dueAnnouncements(ctx, s.now(), 100)
+		if err != nil {
+			return fmt.Errorf("find due announcements: %w", err)
+		}
+		var errs []error
+		for _, d := range due {
+			b, err := s.store.BoardByID(ctx, d.BoardID)
+			if err == nil {
+				// An edit that changes nothing but the time: the status
+				// follows the clock.
+				_, err = s.Update(ctx, b, d.ID, func(*Draft) error { return nil })
+			}
+			if err != nil && !errors.Is(err, ErrGone) {
+				errs = append(errs, fmt.Errorf("announcement %d: %w", d.ID, err))
+			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if len(due) < 100 {
+			return nil
+		}
+	}
 }
 
 // Store gives read access to the service's store.
@@ -407,11 +495,60 @@ func (s *Service) build(d Draft, a *Announcement) error {
 	}
 	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
 	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage
+	a.PublishAt, a.ExpiresAt = d.PublishAt, d.ExpiresAt
 	return nil
 }
 
-// Create validates d and publishes it on the board. With an idempotency key,
-// a repeat of the same request returns the first announcement (replayed
+// nextStatus is where an announcement goes when it is saved as d at now,
+// coming from status from (empty: a new one). A published announcement
+// cannot go back to being a draft: followers have it.
+func nextStatus(from Status, d Draft, now time.Time) (Status, error) {
+	if from == "" || from == StatusDraft || from == StatusScheduled {
+		switch {
+		case d.KeepDraft:
+			return StatusDraft, nil
+		case d.PublishAt != nil && d.PublishAt.After(now):
+			return StatusScheduled, nil
+		case d.ExpiresAt != nil && !d.ExpiresAt.After(now):
+			// Its whole life passed while the server was down: it
+			// ends without ever being sent.
+			return StatusExpired, nil
+		}
+		return StatusPublished, nil
+	}
+	if d.KeepDraft {
+		return from, &ValidationError{Fields: map[string]string{"draft": "this announcement is already published; followers have it, so it cannot become a draft again (delete it to withdraw it)"}}
+	}
+	if d.ExpiresAt != nil && !d.ExpiresAt.After(now) {
+		return StatusExpired, nil
+	}
+	return StatusPublished, nil
+}
+
+// checkTimes refuses times that would be silently meaningless: an expiry
+// already past when it is set, a new publication time for what is out.
+func checkTimes(old *Announcement, d Draft, now time.Time) error {
+	errs := map[string]string{}
+	changed := func(o, n *time.Time) bool { return n != nil && (o == nil || !o.Equal(*n)) }
+	var oldPublish, oldExpires *time.Time
+	if old != nil {
+		oldPublish, oldExpires = old.PublishAt, old.ExpiresAt
+	}
+	if changed(oldExpires, d.ExpiresAt) && !d.ExpiresAt.After(now) {
+		errs["expires_at"] = "is already past; give a later time, or none"
+	}
+	if old != nil && old.Public() && changed(oldPublish, d.PublishAt) {
+		errs["publish_at"] = "this announcement is already published; it cannot be scheduled again"
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+// Create validates d and saves it on the board: published at once, kept
+// as a draft, or scheduled for d.PublishAt. With an idempotency key, a
+// repeat of the same request returns the first announcement (replayed
 // true) instead of creating another; a different request with the same key
 // fails with ErrIdempotencyConflict.
 func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) (a Announcement, replayed bool, err error) {
@@ -425,8 +562,18 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 		reqHash = hex.EncodeToString(sum[:])
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored
+	if err := checkTimes(nil, d, now); err != nil {
+		return a, false, err
+	}
+	if a.Status, err = nextStatus("", d, now); err != nil {
+		return a, false, err
+	}
+	verb := VerbCreate
+	if a.Status != StatusPublished {
+		verb = ""
+	}
 	a.Board, a.Version, a.CreatedAt, a.UpdatedAt = b.Name, 1, now, now
-	existing, err := s.store.insertAnnouncement(ctx, b.ID, &a, idemKey, reqHash)
+	existing, err := s.store.insertAnnouncement(ctx, b.ID, &a, idemKey, reqHash, verb)
 	if err != nil {
 		return a, false, err
 	}
@@ -434,12 +581,17 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 		a, err = s.store.Announcement(ctx, b.ID, existing)
 		return a, true, err
 	}
-	s.notify()
+	if verb != "" {
+		s.notify()
+	}
+	s.wakeScheduler(a)
 	return a, false, nil
 }
 
-// Update applies edit to the current draft of announcement id and publishes
-// the new version.
+// Update applies edit to the current draft of announcement id and saves
+// it: a draft stays a draft (sent nowhere) until an edit publishes or
+// schedules it; a published one is sent again as an Update when what
+// readers see changed.
 func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draft) error) (Announcement, error) {
 	a, err := s.store.Announcement(ctx, b.ID, id)
 	if err != nil {
@@ -450,6 +602,7 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	}
 	// Taken before the edit, which may change the draft's details in place.
 	before, _ := json.Marshal(DraftOf(a))
+	seen := readerView(a)
 	d := DraftOf(a)
 	if err := edit(&d); err != nil {
 		return a, err
@@ -458,34 +611,65 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	if json.Unmarshal(before, &old) == nil {
 		keepInstants(old, &d)
 	}
-	prev := a.Version
+	prev, prevStatus, prevUpdated := a.Version, a.Status, a.UpdatedAt
 	oldCall := a.Call
+	oldA := a
+	oldA.PublishAt, oldA.ExpiresAt = old.PublishAt, old.ExpiresAt
 	if err := s.build(d, &a); err != nil {
+		return a, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if err := checkTimes(&oldA, d, now); err != nil {
+		return a, err
+	}
+	if a.Status, err = nextStatus(prevStatus, d, now); err != nil {
 		return a, err
 	}
 	if err := s.checkDroppedRoles(ctx, id, oldCall, a, d.RemoveRolesWithSignups); err != nil {
 		return a, err
 	}
-	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) {
+	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) && a.Status == prevStatus {
 		// A save that changes nothing changes nothing: no new version,
 		// no Update to followers and rooms.
 		return s.store.Announcement(ctx, b.ID, id)
 	}
-	a.Version = prev + 1
+	var verb Verb
+	switch {
+	case !oldA.Public() && a.Status == StatusPublished:
+		// Its first publication: readers see it dated now, as version 1.
+		verb, a.CreatedAt = VerbCreate, now
+	case oldA.Public() && (a.Status != prevStatus || readerView(a) != seen):
+		verb, a.Version = VerbUpdate, prev+1
+	}
 	// Federation peers compare updated timestamps at the millisecond
 	// (Mastodon ignores an Update that is not newer than what it has): an
 	// edit in the same millisecond as the post or the last edit must still
 	// look newer.
 	last := a.UpdatedAt.Truncate(time.Millisecond)
-	a.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	a.UpdatedAt = now
 	if !a.UpdatedAt.After(last) {
 		a.UpdatedAt = last.Add(time.Millisecond)
 	}
-	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev); err != nil {
+	if verb == VerbCreate {
+		a.CreatedAt = a.UpdatedAt
+	}
+	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev, prevUpdated, verb); err != nil {
 		return a, err
 	}
-	s.notify()
+	if verb != "" {
+		s.notify()
+	}
+	s.wakeScheduler(a)
 	return s.store.withCounts(ctx, a)
+}
+
+// readerView is what readers of a published announcement see of it: its
+// content, not when it was scheduled or is due to expire.
+func readerView(a Announcement) string {
+	d := DraftOf(a)
+	d.KeepDraft, d.PublishAt, d.ExpiresAt = false, nil, nil
+	raw, _ := json.Marshal(d)
+	return string(raw)
 }
 
 // keepInstants keeps each time as it was written when an edit gives the
@@ -506,6 +690,8 @@ func keepInstants(old Draft, d *Draft) {
 	if old.Call != nil && d.Call != nil {
 		d.Call.Deadline = same(old.Call.Deadline, d.Call.Deadline)
 	}
+	d.PublishAt = same(old.PublishAt, d.PublishAt)
+	d.ExpiresAt = same(old.ExpiresAt, d.ExpiresAt)
 	if old.Outage != nil && d.Outage != nil {
 		d.Outage.From = *same(&old.Outage.From, &d.Outage.From)
 		d.Outage.Until = same(old.Outage.Until, d.Outage.Until)

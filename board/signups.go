@@ -92,7 +92,10 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 			return &ValidationError{Fields: map[string]string{"roles": "this call takes one role per person"}}
 		}
 		now := s.now().UTC()
-		if call.Closed || (call.Deadline != nil && !now.Before(*call.Deadline)) {
+		if !a.Public() {
+			return ErrNotFound // a draft takes no answers
+		}
+		if call.Closed || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline)) {
 			return ErrCallClosed
 		}
 		mine, err := s.store.signupsOf(ctx, tx, annID, p)

@@ -143,6 +143,12 @@ var migrations = []string{
 	`ALTER TABLE boards ADD COLUMN language TEXT NOT NULL DEFAULT ''`,
 	// 13: a board's time zone (IANA name) for its calendars.
 	`ALTER TABLE boards ADD COLUMN time_zone TEXT NOT NULL DEFAULT ''`,
+	// 14-17: drafts, scheduled publication and expiry; the index serves
+	// the scheduler's "what is due next".
+	`ALTER TABLE announcements ADD COLUMN status TEXT NOT NULL DEFAULT 'published'`,
+	`ALTER TABLE announcements ADD COLUMN publish_at BIGINT`,
+	`ALTER TABLE announcements ADD COLUMN expires_at BIGINT`,
+	`CREATE INDEX IF NOT EXISTS announcements_due ON announcements(status, publish_at, expires_at)`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -496,16 +502,21 @@ type details struct {
 	Event  *Event  `json:"event,omitempty"`
 	Call   *Call   `json:"call,omitempty"`
 	Outage *Outage `json:"outage,omitempty"`
+	// PublishZone and ExpiresZone are the offsets (seconds east of UTC)
+	// publish_at and expires_at were written in.
+	PublishZone int `json:"publish_zone,omitempty"`
+	ExpiresZone int `json:"expires_zone,omitempty"`
 }
 
-const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at`
+const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at`
 
 func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error) {
 	var a Announcement
 	var tags, det string
 	var created, updated int64
-	var deleted, pinned sql.NullInt64
-	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted, &pinned)
+	var deleted, pinned, publishAt, expiresAt sql.NullInt64
+	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted, &pinned,
+		&a.Status, &publishAt, &expiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -522,6 +533,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	a.Event, a.Call, a.Outage = d.Event, d.Call, d.Outage
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
+	a.PublishAt, a.ExpiresAt = nullTime(publishAt, d.PublishZone), nullTime(expiresAt, d.ExpiresZone)
 	if deleted.Valid {
 		t := fromMS(deleted.Int64)
 		a.DeletedAt = &t
@@ -544,8 +556,38 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 		c.Taken, c.Voters = nil, 0 // counted from the sign-ups, never stored
 		call = &c
 	}
-	db, err := json.Marshal(details{a.Event, call, a.Outage})
+	// The instants have columns of their own (the scheduler looks them
+	// up); the offsets they were written in live with the details.
+	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt)})
 	return string(tb), string(db), err
+}
+
+// zoneOf is the UTC offset t was written in, in seconds.
+func zoneOf(t *time.Time) int {
+	if t == nil {
+		return 0
+	}
+	_, off := t.Zone()
+	return off
+}
+
+// nullTime reads an instant column back in the offset it was written in.
+func nullTime(v sql.NullInt64, offset int) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	if offset != 0 {
+		t = t.In(time.FixedZone("", offset))
+	}
+	return &t
+}
+
+func nullMS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
 }
 
 // Announcement returns one announcement of a board, deleted ones included
@@ -558,15 +600,17 @@ func (s *Store) Announcement(ctx context.Context, boardID, id int64) (Announceme
 	return s.withCounts(ctx, a)
 }
 
-// Announcements lists a board's live announcements, newest first, at most
+// Announcements lists a board's published announcements (not drafts,
+// scheduled or expired ones), newest first, at most
 // limit of them with ids below before (0: from the newest).
 func (s *Store) Announcements(ctx context.Context, boardID int64, before int64, limit int) ([]Announcement, error) {
 	return s.AnnouncementsTagged(ctx, boardID, "", before, limit)
 }
 
-// SearchAnnouncements lists a board's live announcements whose title or
-// text contains q (any case), newest first, below id before (0: from the
-// newest). For editors looking for an old one to edit.
+// SearchAnnouncements lists a board's announcements, drafts, scheduled
+// and expired ones included, whose title or text contains q (any case),
+// newest first, below id before (0: from the newest). For editors looking
+// for one to edit.
 func (s *Store) SearchAnnouncements(ctx context.Context, boardID int64, q string, before int64, limit int) ([]Announcement, error) {
 	if before <= 0 {
 		before = 1 << 62
@@ -585,11 +629,11 @@ func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag stri
 	}
 	if tag == "" {
 		return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-			WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.id < ? ORDER BY a.id DESC LIMIT ?`, boardID, before, limit)
+			WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.status = 'published' AND a.id < ? ORDER BY a.id DESC LIMIT ?`, boardID, before, limit)
 	}
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcement_tags t
 		JOIN announcements a ON a.id = t.announcement_id JOIN boards b ON b.id = a.board_id
-		WHERE t.board_id = ? AND t.tag = ? AND t.announcement_id < ? AND a.deleted_at IS NULL
+		WHERE t.board_id = ? AND t.tag = ? AND t.announcement_id < ? AND a.deleted_at IS NULL AND a.status = 'published'
 		ORDER BY t.announcement_id DESC LIMIT ?`, boardID, strings.ToLower(tag), before, limit)
 }
 
@@ -606,10 +650,10 @@ func writeTags(ctx context.Context, tx *sql.Tx, boardID, id int64, tags []string
 	return nil
 }
 
-// CountAnnouncements counts a board's live announcements (0 boardID: all boards).
+// CountAnnouncements counts a board's published announcements (0 boardID: all boards).
 func (s *Store) CountAnnouncements(ctx context.Context, boardID int64) (int, error) {
 	var n int
-	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL AND (? = 0 OR board_id = ?)`, boardID, boardID).Scan(&n)
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL AND status = 'published' AND (? = 0 OR board_id = ?)`, boardID, boardID).Scan(&n)
 	return n, err
 }
 
@@ -625,7 +669,10 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, boardID, annID int64, verb Ve
 // insertAnnouncement stores a new announcement, its outbox row and, when
 // given, its idempotency key, all in one transaction: either everything is
 // there to be published or nothing is.
-func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announcement, idemKey, reqHash string) (existing int64, err error) {
+//
+// verb is VerbCreate for a published announcement and "" for a draft or a
+// scheduled one, which is sent nowhere yet.
+func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announcement, idemKey, reqHash string, verb Verb) (existing int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -647,9 +694,10 @@ func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announ
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO announcements (board_id, kind, title, body, body_html, tags, content_warning, language, details, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		boardID, a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt))
+	res, err := tx.ExecContext(ctx, `INSERT INTO announcements (board_id, kind, title, body, body_html, tags, content_warning, language, details, version, created_at, updated_at,
+		status, publish_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		boardID, a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt),
+		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt))
 	if err != nil {
 		return 0, fmt.Errorf("insert announcement: %w", err)
 	}
@@ -665,16 +713,19 @@ func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announ
 			return 0, fmt.Errorf("store idempotency key: %w", err)
 		}
 	}
-	if err := insertOutbox(ctx, tx, boardID, a.ID, VerbCreate, a.Version, a.CreatedAt); err != nil {
-		return 0, err
+	if verb != "" {
+		if err := insertOutbox(ctx, tx, boardID, a.ID, verb, a.Version, a.CreatedAt); err != nil {
+			return 0, err
+		}
 	}
 	return 0, tx.Commit()
 }
 
-// updateAnnouncement replaces an announcement's content and bumps its
-// version, with the Update outbox row in the same transaction. prevVersion
-// guards against two editors overwriting each other.
-func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announcement, prevVersion int) error {
+// updateAnnouncement replaces an announcement's content, status and times,
+// with the outbox row of verb (none when "": a draft's edit, a new expiry)
+// in the same transaction. prevVersion and prevUpdated guard against two
+// editors, or an editor and the scheduler, overwriting each other.
+func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announcement, prevVersion int, prevUpdated time.Time, verb Verb) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -684,9 +735,11 @@ func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announ
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE announcements SET kind = ?, title = ?, body = ?, body_html = ?, tags = ?, content_warning = ?, language = ?, details = ?, version = ?, updated_at = ?
-		WHERE board_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
-		a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.UpdatedAt), boardID, a.ID, prevVersion)
+	res, err := tx.ExecContext(ctx, `UPDATE announcements SET kind = ?, title = ?, body = ?, body_html = ?, tags = ?, content_warning = ?, language = ?, details = ?, version = ?,
+		created_at = ?, updated_at = ?, status = ?, publish_at = ?, expires_at = ?
+		WHERE board_id = ? AND id = ? AND version = ? AND updated_at = ? AND deleted_at IS NULL`,
+		a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt),
+		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt), boardID, a.ID, prevVersion, ms(prevUpdated))
 	if err != nil {
 		return fmt.Errorf("update announcement: %w", err)
 	}
@@ -696,10 +749,48 @@ func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announ
 	if err := writeTags(ctx, tx, boardID, a.ID, a.Tags); err != nil {
 		return err
 	}
-	if err := insertOutbox(ctx, tx, boardID, a.ID, VerbUpdate, a.Version, a.UpdatedAt); err != nil {
-		return err
+	if verb != "" {
+		if err := insertOutbox(ctx, tx, boardID, a.ID, verb, a.Version, a.UpdatedAt); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
+}
+
+// Due is an announcement the scheduler must look at.
+type Due struct{ BoardID, ID int64 }
+
+// dueAnnouncements lists scheduled announcements whose time has come and
+// published ones past their expiry, oldest first.
+func (s *Store) dueAnnouncements(ctx context.Context, now time.Time, limit int) ([]Due, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT board_id, id FROM announcements WHERE deleted_at IS NULL AND
+		((status = 'scheduled' AND publish_at <= ?) OR (status = 'published' AND expires_at <= ?)) ORDER BY id LIMIT ?`, ms(now), ms(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Due
+	for rows.Next() {
+		var d Due
+		if err := rows.Scan(&d.BoardID, &d.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// nextDue is the earliest time the scheduler has something to do (ok
+// false: nothing is scheduled or due to expire).
+func (s *Store) nextDue(ctx context.Context) (t time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT MIN(t) FROM (
+		SELECT MIN(publish_at) AS t FROM announcements WHERE deleted_at IS NULL AND status = 'scheduled'
+		UNION ALL SELECT MIN(expires_at) FROM announcements WHERE deleted_at IS NULL AND status = 'published')`).Scan(&v)
+	if err != nil || !v.Valid {
+		return t, false, err
+	}
+	return fromMS(v.Int64), true, nil
 }
 
 // deleteAnnouncement marks an announcement deleted, with its Delete outbox row.
@@ -711,7 +802,8 @@ func (s *Store) deleteAnnouncement(ctx context.Context, boardID, id int64, now t
 	defer tx.Rollback()
 	var version int
 	var deleted sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted)
+	var status Status
+	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at, status FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -724,8 +816,10 @@ func (s *Store) deleteAnnouncement(ctx context.Context, boardID, id int64, now t
 	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET deleted_at = ?, updated_at = ?, pinned_at = NULL WHERE id = ?`, ms(now), ms(now), id); err != nil {
 		return fmt.Errorf("delete announcement: %w", err)
 	}
-	if err := insertOutbox(ctx, tx, boardID, id, VerbDelete, version, now); err != nil {
-		return err
+	if (Announcement{Status: status}).Public() { // a draft was sent nowhere: nothing to take back
+		if err := insertOutbox(ctx, tx, boardID, id, VerbDelete, version, now); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -740,7 +834,8 @@ func (s *Store) setPinned(ctx context.Context, boardID, id int64, pin bool, now 
 	defer tx.Rollback()
 	var version int
 	var deleted, pinned sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at, pinned_at FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted, &pinned)
+	var status Status
+	err = tx.QueryRowContext(ctx, `SELECT version, deleted_at, pinned_at, status FROM announcements WHERE board_id = ? AND id = ?`, boardID, id).Scan(&version, &deleted, &pinned, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, ErrNotFound
 	}
@@ -749,6 +844,9 @@ func (s *Store) setPinned(ctx context.Context, boardID, id int64, pin bool, now 
 	}
 	if deleted.Valid {
 		return false, ErrGone
+	}
+	if pin && status != StatusPublished {
+		return false, &ValidationError{Fields: map[string]string{"pinned": "only a published announcement can be pinned (this one is " + string(status) + ")"}}
 	}
 	if pinned.Valid == pin {
 		return false, nil
@@ -770,7 +868,7 @@ func (s *Store) setPinned(ctx context.Context, boardID, id int64, pin bool, now 
 // Pinned lists a board's pinned live announcements, most recently pinned first.
 func (s *Store) Pinned(ctx context.Context, boardID int64) ([]Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.pinned_at IS NOT NULL ORDER BY a.pinned_at DESC LIMIT 20`, boardID)
+		WHERE a.board_id = ? AND a.deleted_at IS NULL AND a.status = 'published' AND a.pinned_at IS NOT NULL ORDER BY a.pinned_at DESC LIMIT 20`, boardID)
 }
 
 func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...any) ([]Announcement, error) {

@@ -277,6 +277,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	log.Info("crieur listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "data", cfg.DataDir, "queue", queueKind)
 
 	wg.Go(func() { dispatcher.Run(workCtx) })
+	wg.Go(func() { svc.RunScheduler(workCtx, log) })
 	wg.Go(func() { bridge.Run(workCtx) })
 	for _, p := range pools {
 		wg.Go(func() { p.Run(workCtx) })

@@ -431,7 +431,7 @@ func (s *Server) record(ctx context.Context, in board.Interaction, target string
 	if err != nil {
 		return http.StatusAccepted, nil
 	}
-	if _, err := s.store.Announcement(ctx, b.ID, id); err != nil {
+	if a, err := s.store.Announcement(ctx, b.ID, id); err != nil || !a.Public() {
 		return http.StatusAccepted, nil
 	}
 	if blocked, err := s.store.Blocked(ctx, b.ID, in.Actor); err != nil || blocked {

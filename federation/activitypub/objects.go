@@ -267,7 +267,7 @@ func question(a board.Announcement, extra map[string]any, now time.Time) {
 	if c.Deadline != nil {
 		extra["endTime"] = msTime(*c.Deadline)
 	}
-	if !c.Open(now) {
+	if !a.SignupsOpen(now) {
 		closed := now
 		if c.Deadline != nil && c.Deadline.Before(now) {
 			closed = *c.Deadline

@@ -207,8 +207,8 @@ func (s *Server) withAnnouncement(next func(http.ResponseWriter, *http.Request, 
 			return
 		}
 		a, err := s.store.Announcement(r.Context(), b.ID, id)
-		if errors.Is(err, board.ErrNotFound) {
-			board.NotFound(w, r)
+		if errors.Is(err, board.ErrNotFound) || err == nil && !a.Public() {
+			board.NotFound(w, r) // a draft is nobody's business yet
 			return
 		}
 		if err != nil {

@@ -30,7 +30,7 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 		return 0, false, nil
 	}
 	a, err := s.store.Announcement(ctx, b.ID, id)
-	if err != nil || a.Kind != board.KindCall || a.Call == nil {
+	if err != nil || a.Kind != board.KindCall || a.Call == nil || !a.Public() {
 		return 0, false, nil
 	}
 	if note.ID == "" || !sameHost(note.ID, actor) {

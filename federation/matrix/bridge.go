@@ -280,7 +280,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 			return err
 		}
 	}
-	if !a.Call.Open(time.Now()) && a.Call.Closed {
+	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Status == board.StatusExpired) {
 		return nil // closed before its poll went out: none to show
 	}
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
@@ -319,7 +319,7 @@ func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a boa
 	if err != nil {
 		return false, err
 	}
-	if a.Call.Open(time.Now()) {
+	if a.SignupsOpen(time.Now()) {
 		if ended {
 			return true, b.store.SetPollEnded(ctx, a.ID, p.Room, false)
 		}
