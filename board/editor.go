@@ -49,6 +49,24 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 			return ""
 		}
 		return t.In(loc).Format(formTime)
+	}, "statusNote": func(a Announcement) template.HTML {
+		// Times in the offset they were written in: the board's zone.
+		in := func(t *time.Time) string { return English.Time(*t) }
+		var s string
+		switch a.Status {
+		case StatusDraft:
+			s = `<span class="status">Draft</span>, not published`
+		case StatusScheduled:
+			s = `<span class="status">Scheduled</span> for ` + template.HTMLEscapeString(in(a.PublishAt))
+		case StatusExpired:
+			s = `<span class="status">Ended</span> ` + template.HTMLEscapeString(in(a.ExpiresAt)) + `, off the board`
+		default:
+			s = "Published " + template.HTMLEscapeString(a.CreatedAt.In(loc).Format("2 Jan 2006"))
+			if a.ExpiresAt != nil {
+				s += ", taken down " + template.HTMLEscapeString(in(a.ExpiresAt))
+			}
+		}
+		return template.HTML(s)
 	}, "prefixed": func(f formData, board string) formData {
 		f.Prefix = board + "-"
 		return f
@@ -167,7 +185,7 @@ func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 		e.render(w, r, http.StatusOK, "edit_login", map[string]any{"Title": "Sign in – Crieur"})
 		return
 	}
-	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, e.flash(w, r))
+	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, e.flash(w, r), nil)
 }
 
 type boardView struct {
@@ -180,7 +198,7 @@ type boardView struct {
 
 // renderHome shows the boards, their latest announcements and the form;
 // failed is the board whose form came back with errors.
-func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, status int, failed *Board, f formData, notice string) {
+func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, status int, failed *Board, f formData, notice string, preview map[string]any) {
 	boards, err := e.svc.store.Boards(r.Context())
 	if err != nil {
 		e.serverError(w, r, err)
@@ -191,7 +209,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 		if s.token.BoardID != nil && *s.token.BoardID != b.ID {
 			continue
 		}
-		list, err := e.svc.store.Announcements(r.Context(), b.ID, 0, 10)
+		list, err := e.svc.store.SearchAnnouncements(r.Context(), b.ID, "", 0, 10)
 		if err != nil {
 			e.serverError(w, r, err)
 			return
@@ -204,10 +222,14 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 	} else if len(views) > 0 {
 		target = views[0].Name
 	}
-	e.render(w, r, status, "edit_home", map[string]any{
+	data := map[string]any{
 		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(KindNews)},
 		"Target": target, "Notice": notice, "Key": newFormKey(),
-	})
+	}
+	for k, v := range preview {
+		data[k] = v
+	}
+	e.render(w, r, status, "edit_home", data)
 }
 
 // crossSite reports a POST a browser sent from another site's page. The
@@ -269,7 +291,13 @@ type formData struct {
 	Roles, Deadline, Contact          string
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
-	Errors                            map[string]string
+	PublishAt, ExpiresAt              string
+	// Status is the saved announcement's (empty for a new one): a
+	// published one cannot be scheduled again or made a draft.
+	Status Status
+	// Action is the button pressed: preview, draft or publish.
+	Action string
+	Errors map[string]string
 	// Prefix keeps ids unique when one page holds a form per board, so a
 	// label focuses its own board's field.
 	Prefix string
@@ -281,7 +309,12 @@ func readForm(r *http.Request) formData {
 		Start: v("start"), End: v("end"), Place: v("place"), EventURL: v("event_url"),
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
-		Service: v("service"), From: v("from"), Until: v("until")}
+		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"), ExpiresAt: v("expires_at"), Action: v("action")}
+}
+
+// Unpublished says whether the form may still save a draft or schedule.
+func (f formData) Unpublished() bool {
+	return f.Status == "" || f.Status == StatusDraft || f.Status == StatusScheduled
 }
 
 func formOf(a Announcement, loc *time.Location) formData {
@@ -291,7 +324,8 @@ func formOf(a Announcement, loc *time.Location) formData {
 		}
 		return x.In(loc).Format(formTime)
 	}
-	f := formData{ID: a.ID, Kind: string(a.Kind), Title: a.Title, Body: a.Body, Tags: strings.Join(a.Tags, " "), CW: a.ContentWarning, Lang: a.Language}
+	f := formData{ID: a.ID, Kind: string(a.Kind), Title: a.Title, Body: a.Body, Tags: strings.Join(a.Tags, " "), CW: a.ContentWarning, Lang: a.Language,
+		PublishAt: t(a.PublishAt), ExpiresAt: t(a.ExpiresAt), Status: a.Status}
 	if a.Event != nil {
 		f.Start, f.End, f.Place, f.EventURL = t(&a.Event.Start), t(a.Event.End), a.Event.Place, a.Event.URL
 	}
@@ -325,7 +359,8 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 		return &t
 	}
 	d := Draft{Kind: Kind(f.Kind), Title: f.Title, Body: f.Body, ContentWarning: f.CW, Language: f.Lang,
-		Tags: strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' })}
+		Tags:      strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' }),
+		KeepDraft: f.Action == "draft", PublishAt: when("publish_at", f.PublishAt), ExpiresAt: when("expires_at", f.ExpiresAt)}
 	// A detail of another kind would be dropped without a word: say so.
 	for _, x := range []struct {
 		kind       Kind
@@ -384,6 +419,15 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	f := readForm(r)
 	d, errs := f.draft(e.zone(b))
+	if errs == nil && f.Action == "preview" {
+		err := e.preview(r, b, 0, d, func(pv map[string]any) { e.renderHome(w, r, s, http.StatusOK, &b, f, "", pv) })
+		if err == nil {
+			return
+		}
+		if errs = e.formErrors(w, r, err); errs == nil {
+			return
+		}
+	}
 	if errs == nil {
 		// The form carries a key made when it was shown, so a double click
 		// or a resubmitted page does not publish twice.
@@ -394,7 +438,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 			return
 		}
 		if err == nil {
-			e.flashRedirect(w, r, "/edit", withWarnings("Published: "+a.Title, e.svc.Warnings(r.Context(), b, a)))
+			e.flashRedirect(w, r, "/edit", withWarnings(e.saved(a), e.svc.Warnings(r.Context(), b, a)))
 			return
 		}
 		errs = e.formErrors(w, r, err)
@@ -403,7 +447,34 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Boa
 		}
 	}
 	f.Errors = byField(errs)
-	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "")
+	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "", nil)
+}
+
+// saved is the notice after a save: what became of the announcement.
+func (e *Editor) saved(a Announcement) string {
+	switch a.Status {
+	case StatusDraft:
+		return "Saved as a draft (nobody sees it yet): " + a.Title
+	case StatusScheduled:
+		return "Scheduled for " + English.Time(*a.PublishAt) + ": " + a.Title
+	case StatusExpired:
+		return "Saved; it has ended, so it is off the board: " + a.Title
+	}
+	return "Published: " + a.Title
+}
+
+// preview shows the form again with what each destination would show,
+// saving and sending nothing; show renders the page with the preview's
+// data.
+func (e *Editor) preview(r *http.Request, b Board, id int64, d Draft, show func(map[string]any)) error {
+	a, err := e.svc.PreviewOf(r.Context(), b, id, d)
+	if err != nil {
+		return err
+	}
+	l := boardLocale(r, b)
+	show(map[string]any{"WebPreview": itemOf(e.links, a, l), "Previews": showPreviews(e.svc.Previews(r.Context(), b, a)),
+		"Warnings": e.svc.Warnings(r.Context(), b, a)})
+	return nil
 }
 
 // formFields are the form's fields in page order, each with the keys the
@@ -412,7 +483,7 @@ var formFields = []struct {
 	name, label string
 	keys        []string
 }{
-	{"form", "Form", []string{"form"}},
+	{"form", "Form", []string{"form", "draft", "pinned"}},
 	{"kind", "What is it?", []string{"kind"}},
 	{"title", "Title", []string{"title"}},
 	{"body", "Text", []string{"body"}},
@@ -427,6 +498,8 @@ var formFields = []struct {
 	{"service", "Service", []string{"outage", "outage.service"}},
 	{"from", "From", []string{"outage.from"}},
 	{"until", "Until", []string{"outage.until", "outage.resolved"}},
+	{"publish_at", "Publish at", []string{"publish_at"}},
+	{"expires_at", "Take down at", []string{"expires_at"}},
 	{"cw", "Content warning", []string{"content_warning"}},
 	{"lang", "Language", []string{"language"}},
 }
@@ -479,6 +552,8 @@ func serviceErrors(ve *ValidationError) map[string]string {
 			msg = words
 		} else if k == "call.roles" && strings.HasPrefix(msg, "name at least one role") {
 			msg = inWords["call"] // the API's example is JSON
+		} else if k == "expires_at" && strings.Contains(msg, "publish_at") {
+			msg = "Take down at must be after Publish at."
 		}
 		out[k] = msg
 	}
@@ -590,7 +665,7 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
 		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.zone(b)), "Zone": e.zone(b).String(),
-			"Notice": e.flash(w, r)}
+			"Notice": e.flash(w, r), "Saved": a}
 		if a.Kind == KindCall && a.Call != nil {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
 			if err != nil {
@@ -626,20 +701,49 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		return
 	}
 	f := readForm(r)
-	f.ID = a.ID
+	f.ID, f.Status = a.ID, a.Status
 	d, errs := f.draft(e.zone(b))
-	if errs == nil {
-		a, err := e.svc.Update(r.Context(), b, a.ID, func(cur *Draft) error {
-			// The form does not carry whether the call is closed: keep it.
-			closed := cur.Call != nil && cur.Call.Closed
-			*cur = d
-			if cur.Call != nil {
-				cur.Call.Closed = closed
+	if a.Public() {
+		// Its publication time is history, not in the form.
+		d.PublishAt = a.PublishAt
+	}
+	keep := func(cur *Draft) error {
+		// The form does not carry whether the call is closed: keep it.
+		closed := cur.Call != nil && cur.Call.Closed
+		*cur = d
+		if cur.Call != nil {
+			cur.Call.Closed = closed
+		}
+		return nil
+	}
+	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(), "Saved": a}
+	if errs == nil && f.Action == "preview" {
+		cur := DraftOf(a)
+		_ = keep(&cur)
+		err := e.preview(r, b, a.ID, cur, func(pv map[string]any) {
+			for k, v := range pv {
+				page[k] = v
 			}
-			return nil
+			e.render(w, r, http.StatusOK, "edit_form", page)
 		})
 		if err == nil {
-			e.flashRedirect(w, r, "/edit", withWarnings("Updated: "+d.Title, e.svc.Warnings(r.Context(), b, a)))
+			return
+		}
+		if errs = e.formErrors(w, r, err); errs == nil {
+			return
+		}
+	}
+	if errs == nil {
+		saved, err := e.svc.Update(r.Context(), b, a.ID, keep)
+		if err == nil {
+			notice := e.saved(saved)
+			if a.Public() {
+				notice = "Updated: " + saved.Title
+				if saved.Version == a.Version {
+					notice = "Saved: " + saved.Title + ". Readers see no change, so nothing was sent."
+				}
+			}
+			e.flashRedirect(w, r, "/edit", withWarnings(notice, e.svc.Warnings(r.Context(), b, saved)))
 			return
 		}
 		if errs = e.formErrors(w, r, err); errs == nil {
@@ -647,7 +751,8 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		}
 	}
 	f.Errors = byField(errs)
-	e.render(w, r, http.StatusBadRequest, "edit_form", map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String()})
+	page["Form"] = f
+	e.render(w, r, http.StatusBadRequest, "edit_form", page)
 }
 
 // list pages through all of a board's announcements, 50 at a time, with a

@@ -78,9 +78,13 @@ func shiftHeadings(h string, by int) string {
 	})
 }
 
-func (p *Pages) item(a Announcement, l Locale) pageItem {
+func (p *Pages) item(a Announcement, l Locale) pageItem { return itemOf(p.links, a, l) }
+
+// itemOf is an announcement as the board's page lists it (and as the
+// editor's preview shows it).
+func itemOf(links Links, a Announcement, l Locale) pageItem {
 	// a.HTML was sanitised by the Renderer before it was stored.
-	it := pageItem{Announcement: a, URL: p.links.AnnouncementURL(a.Board, a.ID), BoardURL: p.links.BoardURL(a.Board),
+	it := pageItem{Announcement: a, URL: links.AnnouncementURL(a.Board, a.ID), BoardURL: links.BoardURL(a.Board),
 		Body: template.HTML(shiftHeadings(a.HTML, 2)), L: l, FactList: a.FactsIn(l), Kind: a.KindLabelIn(l)}
 	if a.Kind == KindOutage && a.Outage != nil {
 		it.State = a.Outage.State(time.Now())

@@ -3,7 +3,10 @@ package board
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -204,4 +207,90 @@ func TestSchedulerWakesForANewSchedule(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("status %q 5 s after its time, want published", a.Status)
+}
+
+// fakePreviewer renders like a destination that slips in something the
+// editor's page must not run.
+type fakePreviewer struct{}
+
+func (fakePreviewer) Preview(_ context.Context, _ Board, a Announcement) (Preview, bool) {
+	return Preview{Channel: "Elsewhere", HTML: "<p>" + a.Title + `</p><script>alert(1)</script>`, Text: "plain " + a.Title, Warning: a.ContentWarning}, true
+}
+
+func TestEditorPreviewsDraftsAndSchedules(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	svc.AddPreviewer(fakePreviewer{})
+	e := signIn(t, svc, time.UTC)
+	csrf := hiddenValue(t, e.home, "csrf")
+	form := url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Repair café"}, "body": {"Bring **your** toaster."}, "cw": {"food"}, "action": {"preview"}}
+
+	code, page := e.post("/edit/news/new", form)
+	if code != 200 || !strings.Contains(page, "Nothing is saved or sent yet") {
+		t.Fatalf("preview: %d\n%s", code, page)
+	}
+	for _, want := range []string{"<strong>your</strong>", "<h3>Elsewhere</h3>", "<p>Repair café</p>", "plain Repair café", "Content warning: food", `value="Bring **your** toaster."`[:0] + "Bring **your** toaster."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>alert") {
+		t.Error("a destination's preview runs a script in the editor")
+	}
+	if n, _ := svc.store.SearchAnnouncements(ctx, b.ID, "", 0, 10); len(n) != 0 || len(pending(t, svc)) != 0 {
+		t.Fatalf("a preview saved %d announcements and %d outbox rows", len(n), len(pending(t, svc)))
+	}
+
+	form.Set("action", "draft")
+	if code, page = e.post("/edit/news/new", form); code != 200 || !strings.Contains(page, "Saved as a draft") || !strings.Contains(page, `<span class="status">Draft</span>`) {
+		t.Fatalf("draft: %d\n%s", code, page)
+	}
+	list, _ := svc.store.SearchAnnouncements(ctx, b.ID, "", 0, 10)
+	if len(list) != 1 || list[0].Status != StatusDraft || len(pending(t, svc)) != 0 {
+		t.Fatalf("after Save as draft: %+v, outbox %v", list, pending(t, svc))
+	}
+	id := list[0].ID
+	edit := e.get(fmt.Sprintf("/edit/news/%d", id))
+	if !strings.Contains(edit, `value="draft"`) || !strings.Contains(edit, `name="publish_at"`) {
+		t.Error("a draft's edit page should offer Save as draft and Publish at")
+	}
+
+	// Scheduling it: Publish with a time.
+	form = url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Repair café"}, "body": {"Bring **your** toaster."}, "action": {"publish"},
+		"publish_at": {time.Now().Add(48 * time.Hour).UTC().Format(formTime)}, "expires_at": {"2020-01-01T10:00"}}
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "Take down at must be after Publish at.") {
+		t.Fatalf("an expiry before publication: %d, want it refused next to its field\n%s", code, page)
+	}
+	form.Set("publish_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "Take down at is already past") {
+		t.Fatalf("a past expiry: %d, want it refused next to its field\n%s", code, page)
+	}
+	form.Set("publish_at", time.Now().Add(48*time.Hour).UTC().Format(formTime))
+	form.Set("expires_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "Scheduled for") {
+		t.Fatalf("schedule: %d\n%s", code, page)
+	}
+	a, _ := svc.store.Announcement(ctx, b.ID, id)
+	if a.Status != StatusScheduled || len(pending(t, svc)) != 0 {
+		t.Fatalf("scheduled: %q outbox %v", a.Status, pending(t, svc))
+	}
+
+	// Published now: the edit page no longer offers a draft or a schedule.
+	form.Set("publish_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "Published: Repair café") {
+		t.Fatalf("publish: %d\n%s", code, page)
+	}
+	edit = e.get(fmt.Sprintf("/edit/news/%d", id))
+	if strings.Contains(edit, `value="draft"`) || strings.Contains(edit, `name="publish_at"`) || !strings.Contains(edit, "Save changes") {
+		t.Error("a published announcement's edit page offers a draft or a schedule")
+	}
+	// Previewing an edit sends nothing.
+	form.Set("title", "Repair café, new date")
+	form.Set("action", "preview")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "<p>Repair café, new date</p>") {
+		t.Fatalf("preview of an edit: %d", code)
+	}
+	if a, _ = svc.store.Announcement(ctx, b.ID, id); a.Title != "Repair café" || len(pending(t, svc)) != 1 {
+		t.Errorf("a preview of an edit changed %q or sent %d", a.Title, len(pending(t, svc)))
+	}
 }

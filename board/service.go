@@ -341,6 +341,7 @@ type Service struct {
 	now        func() time.Time
 	onOutbox   func()
 	checkers   []Checker
+	previewers []Previewer
 	followers  FollowerNotifier
 	promotions PromotionNotifier
 	zone       string // new boards' time zone

@@ -210,6 +210,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	}
 	bridge := matrix.NewBridge(mstore, store, urls, fanoutQ, outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses), log)
 	svc.AddChecker(bridge)
+	svc.AddPreviewer(ap)
+	svc.AddPreviewer(bridge)
 	svc.SetFollowerNotifier(ap)
 	ap.SetSignups(svc)
 	pages.SetService(svc)

@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -156,6 +157,12 @@ func (s *Server) contentHTML(a board.Announcement) string {
 		b.WriteString("</p>")
 	}
 	return b.String()
+}
+
+// Preview implements board.Previewer: the post as Mastodon shows it, its
+// content under the content warning a reader opens.
+func (s *Server) Preview(_ context.Context, _ board.Board, a board.Announcement) (board.Preview, bool) {
+	return board.Preview{Channel: "Mastodon and the fediverse", HTML: s.contentHTML(a), Warning: a.ContentWarning}, true
 }
 
 func factHTML(f board.Fact) string {

@@ -380,6 +380,21 @@ func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement
 	return []string{"The text is too long for one Matrix message (65,536 bytes at most): the rooms get it cut at a paragraph, with a link to the whole text."}
 }
 
+// Preview implements board.Previewer: the message the board's rooms
+// will get, as a client renders it (formatted_body) and as clients without
+// HTML show it (body).
+func (b *Bridge) Preview(ctx context.Context, bd board.Board, a board.Announcement) (board.Preview, bool) {
+	acct, err := b.store.Account(ctx, bd.ID)
+	if err != nil {
+		return board.Preview{}, false
+	}
+	content, _, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), event.MessageType(acct.MsgType), "", b.render.HTML)
+	if err != nil {
+		return board.Preview{}, false
+	}
+	return board.Preview{Channel: "Matrix rooms", HTML: content.FormattedBody, Text: content.Body}, true
+}
+
 // ensureJoined resolves a room alias and joins the room once per process.
 func (b *Bridge) ensureJoined(ctx context.Context, cli *mautrix.Client, acct Account, room string) (id.RoomID, error) {
 	key := fmt.Sprintf("%d/%s/%s", acct.BoardID, acct.UserID, room)
