@@ -45,6 +45,8 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", api.admin(api.revokeToken))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements", api.onBoard(api.create))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
+	mux.HandleFunc("POST /api/v1/boards/{board}/preview", api.onBoard(api.preview))
+	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
 	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
 	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(false)))
@@ -383,6 +385,44 @@ func (api *API) edit(merge bool) boardHandler {
 		a.Warnings = api.svc.Warnings(r.Context(), b, a)
 		writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// preview answers what publishing the draft in the body would show, in
+// each destination, saving and sending nothing. Under an announcement's
+// path the body is merged into its current draft, like PATCH.
+func (api *API) preview(w http.ResponseWriter, r *http.Request, b Board) {
+	var id int64
+	var d Draft
+	if r.PathValue("id") != "" {
+		var err error
+		if id, err = pathID(r); err == nil {
+			var a Announcement
+			if a, err = api.svc.store.Announcement(r.Context(), b.ID, id); err == nil && a.DeletedAt != nil {
+				err = ErrGone
+			}
+			d = DraftOf(a)
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+	}
+	if err := api.decodeDraft(w, r, &d); err != nil {
+		if err != errHandled {
+			api.fail(w, r, err)
+		}
+		return
+	}
+	a, err := api.svc.PreviewOf(r.Context(), b, id, d)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	previews := api.svc.Previews(r.Context(), b, a)
+	if previews == nil {
+		previews = []Preview{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"announcement": a, "previews": previews, "warnings": api.svc.Warnings(r.Context(), b, a)})
 }
 
 func (api *API) delete(w http.ResponseWriter, r *http.Request, b Board) {

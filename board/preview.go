@@ -13,13 +13,13 @@ import (
 type Preview struct {
 	// Channel names the destination as editors know it ("Mastodon and
 	// the fediverse", "Matrix rooms").
-	Channel string
+	Channel string `json:"channel"`
 	// HTML is what its readers' apps display; Text is the plain text
 	// that apps without HTML show, when the destination sends one.
-	HTML string
-	Text string
+	HTML string `json:"html"`
+	Text string `json:"text,omitempty"`
 	// Warning is the content warning a reader opens to see the rest.
-	Warning string
+	Warning string `json:"content_warning,omitempty"`
 }
 
 // Previewer is a destination that can render an announcement as it

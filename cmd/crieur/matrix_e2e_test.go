@@ -336,3 +336,54 @@ func TestMatrixInvites(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the bot to accept an allowed inviter's invite", func() bool { return joined(other.RoomID) })
 }
+
+// A draft reaches no room; its preview is exactly the message the room
+// gets once it is published; a save that changes nothing sends nothing.
+func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
+	m := newMatrixRig(t)
+	var draft struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	if code := m.c.api("POST", "/api/v1/boards/news/announcements", map[string]any{"draft": true, "kind": "event", "title": "Repair café",
+		"body": "Bring **your** toaster.", "event": map[string]any{"start": "2026-12-05T14:00:00+01:00", "place": "Salle des fêtes"}}, nil, &draft); code != 201 || draft.Status != "draft" {
+		t.Fatalf("draft: %d %+v", code, draft)
+	}
+	var pv struct {
+		Previews []struct{ Channel, HTML, Text string } `json:"previews"`
+	}
+	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d", draft.ID)
+	if code := m.c.api("POST", path+"/preview", map[string]any{"draft": false}, nil, &pv); code != 200 {
+		t.Fatalf("preview: %d", code)
+	}
+	var want struct{ HTML, Text string }
+	for _, p := range pv.Previews {
+		if p.Channel == "Matrix rooms" {
+			want.HTML, want.Text = p.HTML, p.Text
+		}
+	}
+	if want.Text == "" {
+		t.Fatalf("no Matrix preview in %+v", pv.Previews)
+	}
+	m.c.waitQueueIdle()
+	if code := m.c.api("PATCH", path, map[string]any{"draft": false}, nil, nil); code != 200 {
+		t.Fatalf("publish: %d", code)
+	}
+	for _, room := range m.rooms {
+		msg := m.waitPost(t, room, "Repair café").Content.AsMessage()
+		if msg.Body != want.Text || msg.FormattedBody != want.HTML {
+			t.Errorf("room %s shows\n%q\n%q\nthe preview said\n%q\n%q", room, msg.Body, msg.FormattedBody, want.Text, want.HTML)
+		}
+	}
+	m.c.waitQueueIdle()
+	if code := m.c.api("PATCH", path, map[string]any{}, nil, nil); code != 200 {
+		t.Fatalf("unchanged save: %d", code)
+	}
+	m.c.waitQueueIdle()
+	time.Sleep(500 * time.Millisecond)
+	for _, room := range m.rooms {
+		if n := len(m.botMessages(t, room)); n != 1 {
+			t.Errorf("room %s has %d messages from the bot, want the publication only (no draft, no edit for an unchanged save)", room, n)
+		}
+	}
+}
