@@ -71,6 +71,10 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	from := fs.String("from", "", "outage: start (RFC 3339)")
 	until := fs.String("until", "", "outage: expected end (RFC 3339)")
 	pin := fs.Bool("pin", false, "pin it: shown first on the board and on its fediverse profile")
+	draft := fs.Bool("draft", false, "save it as a draft: sent nowhere until 'crieur edit --publish ID'")
+	publishAt := fs.String("publish-at", "", "publish it at this time (RFC 3339) instead of now")
+	expiresAt := fs.String("expires-at", "", "take it down at this time (RFC 3339): off the board and feeds, followers told it is over")
+	preview := fs.Bool("preview", false, "show how the web page, Mastodon and Matrix will show it, and post nothing")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur post [options] [FILE|-]\nThe body is Markdown from FILE or standard input. The token comes from CRIEUR_TOKEN.")
 		fs.PrintDefaults()
@@ -86,7 +90,13 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if err != nil {
 		return err
 	}
-	d := board.Draft{Kind: board.Kind(*kind), Title: *title, Body: string(body), Tags: tags, ContentWarning: *cw, Language: *lang}
+	d := board.Draft{Kind: board.Kind(*kind), Title: *title, Body: string(body), Tags: tags, ContentWarning: *cw, Language: *lang, KeepDraft: *draft}
+	if d.PublishAt, err = parseTimeFlag("publish-at", *publishAt); err != nil {
+		return err
+	}
+	if d.ExpiresAt, err = parseTimeFlag("expires-at", *expiresAt); err != nil {
+		return err
+	}
 	// A detail of another kind would be dropped without a word: refuse it
 	// before anything is posted.
 	for _, k := range []struct {
@@ -145,6 +155,9 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if err != nil {
 		return err
 	}
+	if *preview {
+		return showPreview(ctx, stdout, *server, token, "/api/v1/boards/"+*boardName+"/preview", payload)
+	}
 	headers := map[string]string{}
 	if *idem != "" {
 		headers["Idempotency-Key"] = *idem
@@ -158,8 +171,13 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
 	verb := "posted"
-	if resp.Header.Get("Idempotent-Replayed") == "true" {
+	switch {
+	case resp.Header.Get("Idempotent-Replayed") == "true":
 		verb = "already posted"
+	case a.Status == board.StatusDraft:
+		verb = "saved draft (sent nowhere yet)"
+	case a.Status == board.StatusScheduled:
+		verb = "scheduled for " + a.PublishAt.Format(time.RFC3339)
 	}
 	fmt.Fprintf(stdout, "%s announcement %d on %s: %s\n", verb, a.ID, a.Board, a.Title)
 	for _, w := range a.Warnings {
@@ -170,6 +188,38 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 			return fmt.Errorf("posted, but could not pin it: %w", err)
 		}
 		fmt.Fprintf(stdout, "pinned announcement %d\n", a.ID)
+	}
+	return nil
+}
+
+// showPreview prints what each destination would show of a draft.
+func showPreview(ctx context.Context, stdout io.Writer, server, token, path string, payload []byte) error {
+	_, body, err := callAPI(ctx, server, token, http.MethodPost, path, payload, nil)
+	if err != nil {
+		return fmt.Errorf("preview: %w", err)
+	}
+	var out struct {
+		Announcement board.Announcement `json:"announcement"`
+		Previews     []board.Preview    `json:"previews"`
+		Warnings     []string           `json:"warnings"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	fmt.Fprintf(stdout, "Preview (nothing was posted): %s\n", out.Announcement.Title)
+	for _, p := range out.Previews {
+		fmt.Fprintf(stdout, "\n== %s ==\n", p.Channel)
+		if p.Warning != "" {
+			fmt.Fprintf(stdout, "[content warning: %s]\n", p.Warning)
+		}
+		if p.Text != "" {
+			fmt.Fprintln(stdout, p.Text)
+		} else {
+			fmt.Fprintln(stdout, p.HTML)
+		}
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(stdout, "note: %s\n", w)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -423,5 +424,56 @@ func TestEditAndDeleteCommands(t *testing.T) {
 	}
 	if c.api("GET", "/api/v1/boards/news/announcements/"+id, nil, nil, &state); state.DeletedAt == nil {
 		t.Fatal("still there after crieur delete --yes")
+	}
+}
+
+func TestCLIDraftPreviewSchedule(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	cli := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, args...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	count := func() int {
+		var list []struct{ ID int64 }
+		c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &list)
+		return len(list)
+	}
+	out, err := cli("Bring **your** toaster.", "post", "--preview", "--title", "Repair café", "--cw", "tools", "-")
+	if err != nil || !strings.Contains(out, "nothing was posted") || !strings.Contains(out, "== Mastodon and the fediverse ==") ||
+		!strings.Contains(out, "<strong>your</strong>") || !strings.Contains(out, "[content warning: tools]") {
+		t.Fatalf("post --preview: %v\n%s", err, out)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a preview posted %d announcements", n)
+	}
+	if out, err = cli("Bring your toaster.", "post", "--draft", "--title", "Repair café", "-"); err != nil || !strings.Contains(out, "saved draft") {
+		t.Fatalf("post --draft: %v\n%s", err, out)
+	}
+	id := regexp.MustCompile(`announcement (\d+)`).FindStringSubmatch(out)[1]
+	if out, err = cli("", "edit", "--title", "Repair café, 2nd edition", "--preview", id); err != nil || !strings.Contains(out, "Repair café, 2nd edition") {
+		t.Fatalf("edit --preview: %v\n%s", err, out)
+	}
+	var a struct{ Title, Status string }
+	if c.api("GET", "/api/v1/boards/news/announcements/"+id, nil, nil, &a); a.Title != "Repair café" || a.Status != "draft" {
+		t.Fatalf("after the previews: %+v", a)
+	}
+	if out, err = cli("", "edit", "--publish-at", "yesterday", id); err == nil || !strings.Contains(out, "RFC 3339") {
+		t.Fatalf("a bad time: %v\n%s", err, out)
+	}
+	later := time.Now().Add(72 * time.Hour).Format(time.RFC3339)
+	if out, err = cli("", "edit", "--publish", "--publish-at", later, id); err != nil || !strings.Contains(out, "scheduled announcement "+id) {
+		t.Fatalf("edit --publish --publish-at: %v\n%s", err, out)
+	}
+	if out, err = cli("", "edit", "--publish-at", "", id); err != nil || !strings.Contains(out, "published announcement "+id) {
+		t.Fatalf("edit --publish-at '': %v\n%s", err, out)
+	}
+	if out, err = cli("", "edit", "--expires-at", time.Now().Add(-time.Hour).Format(time.RFC3339), id); err == nil || !strings.Contains(out, "already past") {
+		t.Fatalf("a past expiry: %v\n%s", err, out)
+	}
+	if out, err = cli("", "edit", "--expires-at", later, id); err != nil || !strings.Contains(out, "readers see no change") {
+		t.Fatalf("edit --expires-at: %v\n%s", err, out)
 	}
 }

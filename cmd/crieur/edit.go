@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"crieur/board"
 )
@@ -85,6 +86,11 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	var tags stringList
 	fs.Var(&tags, "tag", "hashtag (repeatable; replaces all of them)")
 	noTags := fs.Bool("no-tags", false, "remove every hashtag")
+	publish := fs.Bool("publish", false, "publish a draft (now, or at --publish-at)")
+	publishAt := fs.String("publish-at", "", "a draft's publication time (RFC 3339)")
+	expiresAt := fs.String("expires-at", "", "take it down at this time (RFC 3339)")
+	noExpiry := fs.Bool("no-expiry", false, "keep it up: remove its take-down time")
+	preview := fs.Bool("preview", false, "show how the changed announcement will look, and change nothing")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur edit [--board NAME] [options] ID [FILE|-]\nChanges only what the options give; a new text comes from FILE or - (standard input). The token comes from CRIEUR_TOKEN.")
 		fs.PrintDefaults()
@@ -111,6 +117,24 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	} else if *noTags {
 		patch["tags"] = []string{}
 	}
+	if *publish {
+		patch["draft"] = false
+	}
+	for _, f := range []struct {
+		name, key string
+		value     *string
+	}{{"publish-at", "publish_at", publishAt}, {"expires-at", "expires_at", expiresAt}} {
+		if flagSet(fs, f.name) {
+			t, err := parseTimeFlag(f.name, *f.value)
+			if err != nil {
+				return err
+			}
+			patch[f.key] = t
+		}
+	}
+	if *noExpiry {
+		patch["expires_at"] = nil
+	}
 	if src := fs.Arg(1); src != "" {
 		body, err := readBody(src, stdin)
 		if err != nil {
@@ -120,13 +144,16 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	}
 	if len(patch) == 0 {
 		fs.Usage()
-		return errors.New("nothing to change: give --title, --cw, --lang, --tag or a new text")
+		return errors.New("nothing to change: give --title, --cw, --lang, --tag, --publish, --publish-at, --expires-at or a new text")
+	}
+	payload, _ := json.Marshal(patch)
+	if *preview {
+		return showPreview(ctx, stdout, *api.server, token, api.path(id)+"/preview", payload)
 	}
 	before, err := api.current(ctx, token, id)
 	if err != nil {
 		return err
 	}
-	payload, _ := json.Marshal(patch)
 	_, body, err := callAPI(ctx, *api.server, token, http.MethodPatch, api.path(id), payload, nil)
 	if err != nil {
 		return fmt.Errorf("edit announcement %d: %w", id, err)
@@ -135,11 +162,21 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if err := json.Unmarshal(body, &a); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	if a.Version == before.Version {
+	switch {
+	case a.UpdatedAt.Equal(before.UpdatedAt):
 		fmt.Fprintf(stdout, "no change: announcement %d is already like that\n", id)
 		return nil
+	case a.Status != before.Status && a.Status == board.StatusPublished:
+		fmt.Fprintf(stdout, "published announcement %d on %s: %s\n", id, a.Board, a.Title)
+	case a.Status != before.Status && a.Status == board.StatusScheduled:
+		fmt.Fprintf(stdout, "scheduled announcement %d for %s: %s\n", id, a.PublishAt.Format(time.RFC3339), a.Title)
+	case a.Status == board.StatusDraft || a.Status == board.StatusScheduled:
+		fmt.Fprintf(stdout, "saved announcement %d (%s, sent nowhere yet): %s\n", id, a.Status, a.Title)
+	case a.Version == before.Version:
+		fmt.Fprintf(stdout, "saved announcement %d: readers see no change, so nothing was sent\n", id)
+	default:
+		fmt.Fprintf(stdout, "updated announcement %d on %s: %s (version %d)\n", id, a.Board, a.Title, a.Version)
 	}
-	fmt.Fprintf(stdout, "updated announcement %d on %s: %s (version %d)\n", id, a.Board, a.Title, a.Version)
 	for _, w := range a.Warnings {
 		fmt.Fprintf(stdout, "note: %s\n", w)
 	}
