@@ -278,3 +278,120 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 		t.Errorf("delete confirmation: %s", v)
 	}
 }
+
+// The newsroom's path in a browser at 390 px: a call for volunteers
+// previewed (web page and Mastodon), saved as a draft, scheduled, then
+// published now; the page stays accessible at each step.
+func TestBrowserEditorPreviewDraftSchedulePublish(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_TIMEZONE=Europe/Paris")
+	ctx := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	check := func(step string) {
+		t.Helper()
+		for _, v := range axeViolations(t, ctx) {
+			t.Errorf("%s: %s", step, v)
+		}
+		sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+		if sw > cw {
+			t.Errorf("%s: the page scrolls sideways at 390 px: %d > %d", step, sw, cw)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+		return s
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SendKeys(css(`#token`), c.Token),
+		chromedp.Submit(css(`#token`)),
+		chromedp.WaitVisible(css(`#news-title`)),
+		chromedp.SetValue(css(`#news-kind`), "call"),
+		chromedp.SendKeys(css(`#news-title`), "Cooks wanted for the fair"),
+		chromedp.SendKeys(css(`#news-body`), "We need **three** cooks on Saturday."),
+		chromedp.SendKeys(css(`#news-roles`), "cook: 3"),
+		chromedp.SendKeys(css(`#news-contact`), "fair@example.org"),
+		chromedp.Click(css(`form[action$="/new"] button[value=preview]`)),
+		chromedp.WaitVisible(css(`#preview-h`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv := text(`.preview`)
+	for _, want := range []string{"Cooks wanted for the fair", "Mastodon and the fediverse", "cook (3 places)", "three"} {
+		if !strings.Contains(pv, want) {
+			t.Errorf("the preview lacks %q:\n%s", want, pv)
+		}
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#news-roles").value`)); v != "cook: 3" {
+		t.Errorf("after the preview the form holds roles %q", v)
+	}
+	check("preview")
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir(t), "editor-preview-390.png"), shot, 0o644)
+	}
+	if code, board := page(t, c.URL+"/boards/news", ""); code != 200 || strings.Contains(board, "Cooks wanted") {
+		t.Fatal("the preview published the call")
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(css(`form[action$="/new"] button[value=draft]`)), chromedp.WaitVisible(css(`.notice`))); err != nil {
+		t.Fatal(err)
+	}
+	if n := text(`.notice`); !strings.Contains(n, "Saved as a draft") {
+		t.Errorf("after Save as draft: %q", n)
+	}
+	check("home with a draft")
+	later := time.Now().In(mustZone(t, "Europe/Paris")).Add(48 * time.Hour).Format("2006-01-02T15:04")
+	err = chromedp.Do(ctx,
+		chromedp.Click(css(`a[href="/edit/news/1"]`)),
+		chromedp.WaitVisible(css(`#publish_at`)),
+		chromedp.SetValue(css(`#publish_at`), later),
+		chromedp.Click(css(`button[value=publish]`)),
+		chromedp.WaitVisible(css(`.notice`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := text(`.notice`); !strings.Contains(n, "Scheduled for") {
+		t.Errorf("after scheduling: %q", n)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(css(`a[href="/edit/news/1"]`)),
+		chromedp.WaitVisible(css(`#publish_at`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#publish_at").value`)); v != later {
+		t.Errorf("the scheduled time shows as %q, want %q (the board's zone)", v, later)
+	}
+	check("a scheduled announcement's edit page")
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(css(`#publish_at`), ""),
+		chromedp.Click(css(`button[value=publish]`)),
+		chromedp.WaitVisible(css(`.notice`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := text(`.notice`); !strings.Contains(n, "Published: Cooks wanted for the fair") {
+		t.Errorf("after publishing: %q", n)
+	}
+	if _, board := page(t, c.URL+"/boards/news", ""); !strings.Contains(board, "Cooks wanted for the fair") {
+		t.Error("the published call is not on the board's page")
+	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
