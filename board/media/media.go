@@ -1,0 +1,150 @@
+// Package media turns an uploaded picture into what Crieur serves and
+// sends: decoded by pure Go code only (never an external program), turned
+// upright from its EXIF orientation, converted to sRGB, fitted within a
+// size every destination accepts, re-encoded without any of its metadata
+// (GPS position, camera serial numbers), and summarised as a blurhash that
+// Mastodon and Matrix clients show while it loads.
+package media
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // the formats an upload may be in
+	_ "image/jpeg"
+	_ "image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/buckket/go-blurhash"
+	"github.com/kovidgoyal/imaging"
+	_ "golang.org/x/image/webp"
+)
+
+// Limits on what is accepted and what is kept.
+const (
+	// MaxUpload is far above a phone's photo (3-6 MB).
+	MaxUpload = 16 << 20
+	// maxPixels refuses a picture that would take gigabytes to decode
+	// (a "decompression bomb" of a few kilobytes).
+	maxPixels = 50_000_000
+	// MaxSide is the longest side kept: what Mastodon keeps, and enough
+	// for any screen a notice is read on.
+	MaxSide = 1920
+)
+
+// ErrNotAnImage is a file that is not a JPEG, PNG, GIF or WebP picture.
+var ErrNotAnImage = errors.New("this is not a picture Crieur can read: send a JPEG, PNG, GIF or WebP image")
+
+// Picture is a processed upload, ready to be stored.
+type Picture struct {
+	Name      string // content hash and extension: the file's name, and its id
+	MediaType string
+	Width     int
+	Height    int
+	Blurhash  string
+	Data      []byte
+}
+
+// Process reads an upload and makes the picture Crieur keeps.
+func Process(upload []byte) (Picture, error) {
+	if len(upload) > MaxUpload {
+		return Picture{}, fmt.Errorf("the picture is %d MB; send one of at most %d MB", len(upload)>>20, MaxUpload>>20)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(upload))
+	if err != nil {
+		return Picture{}, ErrNotAnImage
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
+		return Picture{}, fmt.Errorf("the picture is %d×%d pixels; send one of at most %d megapixels", cfg.Width, cfg.Height, maxPixels/1_000_000)
+	}
+	img, err := imaging.Decode(bytes.NewReader(upload), imaging.Backends(imaging.GO_IMAGE), imaging.AutoOrientation(true))
+	if err != nil || img == nil {
+		return Picture{}, ErrNotAnImage
+	}
+	if b := img.Bounds(); b.Dx() > MaxSide || b.Dy() > MaxSide {
+		img = imaging.Fit(img, MaxSide, MaxSide, imaging.Lanczos)
+	}
+	// Photos as JPEG; anything with transparency (a logo) as PNG.
+	format, mediaType, ext := imaging.JPEG, "image/jpeg", ".jpg"
+	if !imaging.IsOpaque(img) {
+		format, mediaType, ext = imaging.PNG, "image/png", ".png"
+	}
+	var out bytes.Buffer
+	if err := imaging.Encode(&out, img, format, imaging.JPEGQuality(85)); err != nil {
+		return Picture{}, fmt.Errorf("encode picture: %w", err)
+	}
+	// A blurhash needs only the colours: computed on a thumbnail, it
+	// costs a millisecond instead of a second.
+	hash, err := blurhash.Encode(4, 3, imaging.Fit(img, 64, 64, imaging.Box))
+	if err != nil {
+		return Picture{}, fmt.Errorf("blurhash: %w", err)
+	}
+	sum := sha256.Sum256(out.Bytes())
+	b := img.Bounds()
+	return Picture{Name: hex.EncodeToString(sum[:]) + ext, MediaType: mediaType, Width: b.Dx(), Height: b.Dy(), Blurhash: hash, Data: out.Bytes()}, nil
+}
+
+var nameRe = regexp.MustCompile(`^[0-9a-f]{64}\.(jpg|png)$`)
+
+// ValidName says whether name is one Process makes: nothing else is ever
+// read from the media folder.
+func ValidName(name string) bool { return nameRe.MatchString(name) }
+
+// TypeOf is the media type of a valid name.
+func TypeOf(name string) string {
+	if filepath.Ext(name) == ".png" {
+		return "image/png"
+	}
+	return "image/jpeg"
+}
+
+// Dir is the folder the pictures live in.
+type Dir string
+
+// Save writes p, once: the same picture uploaded twice is one file.
+func (d Dir) Save(p Picture) error {
+	if err := os.MkdirAll(string(d), 0o755); err != nil {
+		return fmt.Errorf("media folder: %w", err)
+	}
+	path := filepath.Join(string(d), p.Name)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	tmp, err := os.CreateTemp(string(d), ".upload-*")
+	if err != nil {
+		return fmt.Errorf("save picture: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(p.Data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save picture: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save picture: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save picture: %w", err)
+	}
+	return nil
+}
+
+// Read returns the bytes of a stored picture.
+func (d Dir) Read(name string) ([]byte, error) {
+	if !ValidName(name) {
+		return nil, os.ErrNotExist
+	}
+	return os.ReadFile(filepath.Join(string(d), name))
+}
+
+// Path is where a stored picture is, for serving it.
+func (d Dir) Path(name string) (string, bool) {
+	if !ValidName(name) {
+		return "", false
+	}
+	return filepath.Join(string(d), name), true
+}
