@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"crieur/board/media"
 )
 
 // QueueInspector reports the delivery queue's state to operators. The
@@ -46,6 +48,7 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements", api.onBoard(api.create))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
 	mux.HandleFunc("POST /api/v1/boards/{board}/preview", api.onBoard(api.preview))
+	mux.HandleFunc("POST /api/v1/boards/{board}/media", api.onBoard(api.upload))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
 	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
@@ -423,6 +426,44 @@ func (api *API) preview(w http.ResponseWriter, r *http.Request, b Board) {
 		previews = []Preview{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"announcement": a, "previews": previews, "warnings": api.svc.Warnings(r.Context(), b, a)})
+}
+
+// upload takes a picture as multipart/form-data (field "file") and
+// answers its id, to name in an announcement's images with a description.
+func (api *API) upload(w http.ResponseWriter, r *http.Request, b Board) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "send the picture as multipart/form-data in a field named file (curl -F file=@photo.jpg)"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, media.MaxUpload+64<<10)
+	f, _, err := r.FormFile("file")
+	if errors.Is(err, http.ErrMissingFile) {
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"file": "send the picture in a field named file"}, What: "picture"})
+		return
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the picture is larger than %d MB", media.MaxUpload>>20)})
+			return
+		}
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"file": "the upload could not be read: " + err.Error()}, What: "picture"})
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	im, err := api.svc.Upload(r.Context(), b, data)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": im.ID, "media_type": im.MediaType, "width": im.Width, "height": im.Height,
+		"blurhash": im.Blurhash, "size": im.Size, "path": "/boards/" + b.Name + MediaPath(im.ID)})
 }
 
 func (api *API) delete(w http.ResponseWriter, r *http.Request, b Board) {

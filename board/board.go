@@ -152,6 +152,26 @@ func (a Announcement) SignupsOpen(now time.Time) bool {
 	return a.Status != StatusExpired && a.Call != nil && a.Call.Open(now)
 }
 
+// Image is a picture shown with an announcement. An editor names an
+// uploaded picture by its ID and describes it; the store fills the rest.
+type Image struct {
+	ID string `json:"id"`
+	// Alt describes the picture for people who cannot see it; every
+	// destination shows it (Mastodon's ALT, Matrix's body, the page's alt).
+	Alt string `json:"alt"`
+	// Decorative marks a picture that adds nothing a description would
+	// tell: it has no alt text, on purpose.
+	Decorative bool   `json:"decorative,omitempty"`
+	MediaType  string `json:"media_type,omitempty"`
+	Width      int    `json:"width,omitempty"`
+	Height     int    `json:"height,omitempty"`
+	Blurhash   string `json:"blurhash,omitempty"`
+	Size       int    `json:"size,omitempty"`
+}
+
+// MediaPath is where a board's picture is served, under the board's URL.
+func MediaPath(name string) string { return "/media/" + name }
+
 // Outage details: which service and for how long.
 type Outage struct {
 	Service string     `json:"service"`
@@ -194,7 +214,9 @@ type Announcement struct {
 	Event          *Event   `json:"event,omitempty"`
 	Call           *Call    `json:"call,omitempty"`
 	Outage         *Outage  `json:"outage,omitempty"`
-	Version        int      `json:"version"`
+	// Images are shown under the text, in order.
+	Images  []Image `json:"images,omitempty"`
+	Version int     `json:"version"`
 	// Pinned announcements are featured at the top of the board and in the
 	// actor's featured collection, which servers show on its profile.
 	Pinned bool `json:"pinned"`

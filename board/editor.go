@@ -472,7 +472,11 @@ func (e *Editor) preview(r *http.Request, b Board, id int64, d Draft, show func(
 		return err
 	}
 	l := boardLocale(r, b)
-	show(map[string]any{"WebPreview": itemOf(e.links, a, l), "Previews": showPreviews(e.svc.Previews(r.Context(), b, a)),
+	item := itemOf(e.links, a, l)
+	// Pictures from this server, whatever name the editor reached it by
+	// (the page's CSP allows only its own origin).
+	item.BoardURL = "/boards/" + b.Name
+	show(map[string]any{"WebPreview": item, "Previews": showPreviews(e.svc.Previews(r.Context(), b, a)),
 		"Warnings": e.svc.Warnings(r.Context(), b, a)})
 	return nil
 }

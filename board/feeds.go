@@ -58,7 +58,7 @@ func (p *Pages) Feed(w http.ResponseWriter, r *http.Request, b Board) {
 			Id:      link,
 			Created: a.CreatedAt,
 			Updated: a.UpdatedAt,
-			Content: feedContent(a),
+			Content: feedContent(a, p.links.BoardURL(b.Name)),
 		})
 		if a.UpdatedAt.After(f.Updated) {
 			f.Updated = a.UpdatedAt
@@ -77,8 +77,9 @@ func (p *Pages) Feed(w http.ResponseWriter, r *http.Request, b Board) {
 	_, _ = w.Write([]byte(atom))
 }
 
-// feedContent is the entry's HTML: the facts, then the (sanitised) text.
-func feedContent(a Announcement) string {
+// feedContent is the entry's HTML: the facts, then the (sanitised) text,
+// then the pictures.
+func feedContent(a Announcement, boardURL string) string {
 	var b strings.Builder
 	if facts := a.Facts(); len(facts) > 0 {
 		b.WriteString("<ul>")
@@ -92,6 +93,9 @@ func feedContent(a Announcement) string {
 		b.WriteString("</ul>")
 	}
 	b.WriteString(a.HTML)
+	for _, im := range a.Images {
+		fmt.Fprintf(&b, `<p><img src="%s" alt="%s" width="%d" height="%d"></p>`, html.EscapeString(boardURL+MediaPath(im.ID)), html.EscapeString(im.Alt), im.Width, im.Height)
+	}
 	return b.String()
 }
 

@@ -105,7 +105,7 @@ const (
 	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'"
 	// The widget is made to be framed by the association's own site.
 	cspWidget = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
-	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
 // writePage renders template name of set with data.

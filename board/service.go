@@ -22,8 +22,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
+
+	"crieur/board/media"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // Draft is what an editor writes: an announcement before the server adds
@@ -38,6 +44,9 @@ type Draft struct {
 	Event          *Event   `json:"event"`
 	Call           *Call    `json:"call"`
 	Outage         *Outage  `json:"outage"`
+	// Images name uploaded pictures (POST .../media) with their
+	// descriptions.
+	Images []Image `json:"images"`
 	// KeepDraft saves without publishing: nobody but editors sees it until
 	// an edit without it publishes it.
 	KeepDraft bool `json:"draft,omitempty"`
@@ -71,8 +80,12 @@ func DraftOf(a Announcement) Draft {
 		o := *a.Outage
 		out = &o
 	}
+	var images []Image
+	for _, im := range a.Images {
+		images = append(images, Image{ID: im.ID, Alt: im.Alt, Decorative: im.Decorative})
+	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: slices.Clone(a.Tags), ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: ev, Call: call, Outage: out, KeepDraft: a.Status == StatusDraft,
+		Language: a.Language, Event: ev, Call: call, Outage: out, Images: images, KeepDraft: a.Status == StatusDraft,
 		PublishAt: copyTime(a.PublishAt), ExpiresAt: copyTime(a.ExpiresAt)}
 }
 
@@ -93,6 +106,8 @@ const (
 	MaxCW      = 200
 	MaxRoles   = 20
 	MaxFactLen = 300
+	MaxImages  = 4    // what Mastodon shows with one post
+	MaxAlt     = 1500 // Mastodon's limit on a description
 )
 
 var (
@@ -150,6 +165,24 @@ func (d *Draft) Normalize() error {
 	}
 	if d.Outage != nil && d.Kind != KindOutage {
 		errs["outage"] = "only an announcement of kind outage has outage details"
+	}
+	if len(d.Images) > MaxImages {
+		errs["images"] = fmt.Sprintf("at most %d images", MaxImages)
+	}
+	for i := range d.Images {
+		im := &d.Images[i]
+		im.ID, im.Alt = strings.TrimSpace(im.ID), strings.TrimSpace(im.Alt)
+		key := fmt.Sprintf("images[%d]", i)
+		switch {
+		case im.ID == "":
+			errs[key+".id"] = "name an uploaded picture by the id POST .../media answered"
+		case im.Decorative && im.Alt != "":
+			errs[key+".alt"] = "a decorative image has no description: remove the description, or do not mark it decorative"
+		case !im.Decorative && im.Alt == "":
+			errs[key+".alt"] = "describe the image for people who cannot see it, or mark it decorative"
+		default:
+			checkTextLines(errs, key+".alt", im.Alt, MaxAlt, false, true)
+		}
 	}
 	if d.PublishAt != nil && d.ExpiresAt != nil && !d.ExpiresAt.After(*d.PublishAt) {
 		errs["expires_at"] = "must be after publish_at"
@@ -314,9 +347,63 @@ func NewRenderer() *Renderer {
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]+$`)).OnElements("ol")
 	return &Renderer{
-		md:     goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough)),
+		md: goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough),
+			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(imageAsLink{}, 100)))),
 		policy: p,
 	}
+}
+
+// imageAsLink renders ![description](url) as a link with the description
+// as its text. No destination shows pictures from inside a text (they
+// would load from anywhere, without size or blurhash), and dropping the
+// tag would drop the words with it; the editor is told (InlineImages).
+type imageAsLink struct{}
+
+func (imageAsLink) RegisterFuncs(r renderer.NodeRendererFuncRegisterer) {
+	r.Register(ast.KindImage, func(w util.BufWriter, source []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkSkipChildren, nil
+		}
+		img := n.(*ast.Image)
+		text := strings.TrimSpace(nodeText(img, source))
+		if text == "" {
+			text = string(img.Destination)
+		}
+		_, _ = w.WriteString(`<a href="` + string(util.EscapeHTML(util.URLEscape(img.Destination, true))) + `">` + string(util.EscapeHTML([]byte(text))) + `</a>`)
+		return ast.WalkSkipChildren, nil
+	})
+}
+
+// nodeText is the words inside a node (an image's description).
+func nodeText(n ast.Node, source []byte) string {
+	var b strings.Builder
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		switch t := c.(type) {
+		case *ast.Text:
+			b.Write(t.Segment.Value(source))
+			if t.SoftLineBreak() || t.HardLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(t.Value)
+		default:
+			b.WriteString(nodeText(c, source))
+		}
+	}
+	return b.String()
+}
+
+// InlineImages counts the pictures written into a Markdown text.
+func (r *Renderer) InlineImages(markdown string) int {
+	doc := r.md.Parser().Parse(text.NewReader([]byte(markdown)))
+	n := 0
+	_ = ast.Walk(doc, func(node ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering && node.Kind() == ast.KindImage {
+			n++
+		}
+		return ast.WalkContinue, nil
+	})
+	return n
 }
 
 // HTML renders markdown to sanitised HTML.
@@ -346,6 +433,7 @@ type Service struct {
 	promotions PromotionNotifier
 	zone       string // new boards' time zone
 	wake       chan struct{}
+	media      media.Dir
 }
 
 // SetDefaultTimeZone is the zone new boards start in: the server's, so an
@@ -362,6 +450,10 @@ func (s *Service) AddChecker(c Checker) { s.checkers = append(s.checkers, c) }
 // Warnings collects what destinations will show differently from a.
 func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []string {
 	var out []string
+	if n := s.render.InlineImages(a.Body); n > 0 {
+		out = append(out, fmt.Sprintf("The text has %d %s written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description.",
+			n, plural(n, "picture", "pictures")))
+	}
 	for _, c := range s.checkers {
 		out = append(out, c.Check(ctx, b, a)...)
 	}
@@ -486,9 +578,24 @@ func mustPKCS8(key *rsa.PrivateKey) []byte {
 	return der
 }
 
-func (s *Service) build(d Draft, a *Announcement) error {
+func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announcement) error {
 	if err := d.Normalize(); err != nil {
 		return err
+	}
+	images := make([]Image, 0, len(d.Images))
+	for i, im := range d.Images {
+		stored, err := s.store.Media(ctx, boardID, im.ID)
+		if errors.Is(err, ErrNotFound) {
+			return &ValidationError{Fields: map[string]string{fmt.Sprintf("images[%d].id", i): fmt.Sprintf("no picture %q was uploaded to this board; upload it first (POST .../media)", im.ID)}}
+		}
+		if err != nil {
+			return err
+		}
+		stored.Alt, stored.Decorative = im.Alt, im.Decorative
+		images = append(images, stored)
+	}
+	if len(images) == 0 {
+		images = nil
 	}
 	html, err := s.render.HTML(d.Body)
 	if err != nil {
@@ -496,7 +603,7 @@ func (s *Service) build(d Draft, a *Announcement) error {
 	}
 	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
 	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage
-	a.PublishAt, a.ExpiresAt = d.PublishAt, d.ExpiresAt
+	a.PublishAt, a.ExpiresAt, a.Images = d.PublishAt, d.ExpiresAt, images
 	return nil
 }
 
@@ -553,7 +660,7 @@ func checkTimes(old *Announcement, d Draft, now time.Time) error {
 // true) instead of creating another; a different request with the same key
 // fails with ErrIdempotencyConflict.
 func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) (a Announcement, replayed bool, err error) {
-	if err := s.build(d, &a); err != nil {
+	if err := s.build(ctx, b.ID, d, &a); err != nil {
 		return a, false, err
 	}
 	reqHash := ""
@@ -616,7 +723,7 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 	oldCall := a.Call
 	oldA := a
 	oldA.PublishAt, oldA.ExpiresAt = old.PublishAt, old.ExpiresAt
-	if err := s.build(d, &a); err != nil {
+	if err := s.build(ctx, b.ID, d, &a); err != nil {
 		return a, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)

@@ -361,3 +361,19 @@ func TestPartialEditOfDetailsIsSaved(t *testing.T) {
 		t.Fatalf("edit of the place: version %d, place %q, %v", got.Version, got.Event.Place, err)
 	}
 }
+
+func TestMarkdownPictureKeepsItsWordsAndWarns(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, err := svc.Create(ctx, b, Draft{Title: "Fair", Body: "Look: ![the **stall** at noon](https://example.org/p.jpg) and come."}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(a.HTML, `<a href="https://example.org/p.jpg" rel="nofollow noopener" target="_blank">the stall at noon</a>`) || strings.Contains(a.HTML, "<img") {
+		t.Errorf("a Markdown picture became %s, want its description as a link", a.HTML)
+	}
+	w := svc.Warnings(ctx, b, a)
+	if len(w) != 1 || !strings.Contains(w[0], "1 picture written as ![description](address)") {
+		t.Errorf("warnings %q, want one about the picture in the text", w)
+	}
+}

@@ -149,6 +149,17 @@ var migrations = []string{
 	`ALTER TABLE announcements ADD COLUMN publish_at BIGINT`,
 	`ALTER TABLE announcements ADD COLUMN expires_at BIGINT`,
 	`CREATE INDEX IF NOT EXISTS announcements_due ON announcements(status, publish_at, expires_at)`,
+	// 18: pictures uploaded to a board (the files are in the media folder).
+	`CREATE TABLE IF NOT EXISTS media (
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		name TEXT NOT NULL,
+		media_type TEXT NOT NULL,
+		width INTEGER NOT NULL,
+		height INTEGER NOT NULL,
+		blurhash TEXT NOT NULL,
+		size INTEGER NOT NULL,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (board_id, name))`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -504,8 +515,9 @@ type details struct {
 	Outage *Outage `json:"outage,omitempty"`
 	// PublishZone and ExpiresZone are the offsets (seconds east of UTC)
 	// publish_at and expires_at were written in.
-	PublishZone int `json:"publish_zone,omitempty"`
-	ExpiresZone int `json:"expires_zone,omitempty"`
+	PublishZone int     `json:"publish_zone,omitempty"`
+	ExpiresZone int     `json:"expires_zone,omitempty"`
+	Images      []Image `json:"images,omitempty"`
 }
 
 const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at`
@@ -530,7 +542,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	if err := json.Unmarshal([]byte(det), &d); err != nil {
 		return a, fmt.Errorf("announcement %d details: %w", a.ID, err)
 	}
-	a.Event, a.Call, a.Outage = d.Event, d.Call, d.Outage
+	a.Event, a.Call, a.Outage, a.Images = d.Event, d.Call, d.Outage, d.Images
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
 	a.PublishAt, a.ExpiresAt = nullTime(publishAt, d.PublishZone), nullTime(expiresAt, d.ExpiresZone)
@@ -558,7 +570,7 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 	}
 	// The instants have columns of their own (the scheduler looks them
 	// up); the offsets they were written in live with the details.
-	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt)})
+	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
 	return string(tb), string(db), err
 }
 
@@ -1170,4 +1182,25 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// addMedia records a picture uploaded to a board (again: no change).
+func (s *Store) addMedia(ctx context.Context, boardID int64, im Image, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO media (board_id, name, media_type, width, height, blurhash, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		boardID, im.ID, im.MediaType, im.Width, im.Height, im.Blurhash, im.Size, ms(now))
+	if err != nil {
+		return fmt.Errorf("record picture: %w", err)
+	}
+	return nil
+}
+
+// Media returns what the store knows of a board's uploaded picture.
+func (s *Store) Media(ctx context.Context, boardID int64, name string) (Image, error) {
+	im := Image{ID: name}
+	err := s.read().QueryRowContext(ctx, `SELECT media_type, width, height, blurhash, size FROM media WHERE board_id = ? AND name = ?`, boardID, name).
+		Scan(&im.MediaType, &im.Width, &im.Height, &im.Blurhash, &im.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return im, ErrNotFound
+	}
+	return im, err
 }

@@ -311,6 +311,11 @@ type peerActivity struct {
 	Object   json.RawMessage `json:"object"`
 	Verified bool            `json:"verified"`
 	Language string          `json:"language"`
+	// Attachments are the pictures as Fedify read them.
+	Attachments []struct {
+		Type, Name, MediaType, URL string
+		Width, Height              int
+	} `json:"attachments"`
 }
 
 func (a peerActivity) object() map[string]any {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -187,6 +188,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	dispatcher := delivery.NewDispatcher(store, queue, log)
 	svc := board.NewService(store, dispatcher.Notify)
 	svc.SetDefaultTimeZone(cfg.Timezone)
+	svc.SetMediaDir(filepath.Join(cfg.DataDir, "media"))
 	if err := ensureABoard(ctx, svc, cfg, log); err != nil {
 		return err
 	}
@@ -212,6 +214,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	svc.AddChecker(bridge)
 	svc.AddPreviewer(ap)
 	svc.AddPreviewer(bridge)
+	bridge.SetMedia(svc)
 	svc.SetFollowerNotifier(ap)
 	ap.SetSignups(svc)
 	pages.SetService(svc)

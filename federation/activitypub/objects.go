@@ -33,6 +33,7 @@ var jsonLDContext = []any{
 		"discoverable":              "toot:discoverable",
 		"featured":                  map[string]any{"@id": "toot:featured", "@type": "@id"},
 		"indexable":                 "toot:indexable",
+		"blurhash":                  "toot:blurhash",
 	},
 }
 
@@ -243,10 +244,31 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	if len(tags) > 0 {
 		extra["tag"] = tags
 	}
+	if len(a.Images) > 0 {
+		extra["attachment"] = s.attachments(a)
+	}
 	if a.Kind == board.KindCall && a.Call != nil {
 		question(a, extra, time.Now())
 	}
 	return serialize(n, extra)
+}
+
+// attachments are the pictures as Mastodon and GoToSocial read them: a
+// Document each (what Mastodon itself sends) with its url as a string,
+// mediaType, the description as name (their ALT), size and blurhash.
+func (s *Server) attachments(a board.Announcement) []any {
+	out := make([]any, 0, len(a.Images))
+	for _, im := range a.Images {
+		doc := map[string]any{
+			"type": "Document", "mediaType": im.MediaType, "url": s.urls.BoardURL(a.Board) + board.MediaPath(im.ID),
+			"width": im.Width, "height": im.Height, "blurhash": im.Blurhash,
+		}
+		if im.Alt != "" { // a decorative picture has none, on purpose
+			doc["name"] = im.Alt
+		}
+		out = append(out, doc)
+	}
+	return out
 }
 
 // question makes a call for volunteers a poll: its roles are the options

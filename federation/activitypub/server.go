@@ -172,6 +172,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", s.withBoard(s.withAnnouncement(s.pages.SignUp)))
 	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", s.withBoard(s.withAnnouncement(s.pages.EventICS)))
 	mux.HandleFunc("GET /boards/{board}/feed.atom", s.withBoard(s.pages.Feed))
+	mux.HandleFunc("GET /boards/{board}/media/{name}", s.withBoard(s.pages.Media))
 	mux.HandleFunc("GET /boards/{board}/events.ics", s.withBoard(s.pages.Events))
 	mux.HandleFunc("GET /boards/{board}/events", s.withBoard(s.pages.EventsPage))
 	mux.HandleFunc("GET /boards/{board}/status", s.withBoard(s.pages.StatusPage))

@@ -6,10 +6,13 @@ package activitypub
 // a follower's server would display, not only that the JSON is valid.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html"
+	"image"
+	"image/jpeg"
 	"regexp"
 	"strings"
 	"testing"
@@ -478,5 +481,87 @@ func TestWireShapeActorAndAccept(t *testing.T) {
 	}
 	if _, ok := obj["signature"]; ok {
 		t.Errorf("the Accept embeds the follower's LD signature")
+	}
+}
+
+// attachmentShown is a picture as Mastodon's MediaAttachmentParser and
+// GoToSocial's extractAttachments read it.
+type attachmentShown struct{ URL, Description, MediaType, Blurhash string }
+
+func readAttachments(obj map[string]any) (out []attachmentShown, problems []string) {
+	list, ok := obj["attachment"].([]any)
+	if !ok && obj["attachment"] != nil {
+		list = []any{obj["attachment"]}
+	}
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		switch m["type"] {
+		case "Document", "Image":
+		default:
+			problems = append(problems, fmt.Sprintf("attachment type %v: GoToSocial skips it", m["type"]))
+		}
+		var a attachmentShown
+		var ok bool
+		if a.URL, ok = m["url"].(string); !ok || a.URL == "" {
+			problems = append(problems, fmt.Sprintf("attachment url %v is not a string: Mastodon skips it", m["url"]))
+		}
+		// Mastodon: summary, else name; GoToSocial: name.
+		if s, _ := m["summary"].(string); s != "" {
+			a.Description = s
+		} else {
+			a.Description, _ = m["name"].(string)
+		}
+		a.MediaType, _ = m["mediaType"].(string)
+		a.Blurhash, _ = m["blurhash"].(string)
+		// Mastodon drops a blurhash of more than 5×5 components.
+		if a.Blurhash != "" {
+			size := strings.IndexByte("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~", a.Blurhash[0])
+			if x, y := size%9+1, size/9+1; x > 5 || y > 5 {
+				problems = append(problems, fmt.Sprintf("blurhash of %d×%d components: Mastodon drops it", x, y))
+			}
+		}
+		for _, k := range []string{"width", "height"} {
+			if _, ok := m[k].(float64); !ok {
+				problems = append(problems, "attachment without "+k+": clients cannot reserve its space")
+			}
+		}
+		out = append(out, a)
+	}
+	return out, problems
+}
+
+func TestWireShapeOfPictures(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	svc.SetMediaDir(t.TempDir())
+	s.pages.SetService(svc)
+	b, _ := svc.Store().BoardByName(ctx, "news")
+	img := image.NewRGBA(image.Rect(0, 0, 80, 60))
+	var buf bytes.Buffer
+	_ = jpeg.Encode(&buf, img, nil)
+	up, err := svc.Upload(ctx, b, buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := svc.Create(ctx, b, board.Draft{Title: "Fair", Body: "Come.", Images: []board.Image{
+		{ID: up.ID, Alt: "Our stall, with jam jars"}, {ID: up.ID, Decorative: true}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, raw := get(t, hs.URL+"/boards/news/a/"+fmt.Sprint(a.ID), "application/activity+json")
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		t.Fatal(err)
+	}
+	got, problems := readAttachments(obj)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if len(got) != 2 || got[0].Description != "Our stall, with jam jars" || got[1].Description != "" || got[0].MediaType != "image/jpeg" || got[0].Blurhash != up.Blurhash {
+		t.Fatalf("attachments read as %+v", got)
+	}
+	code, ct, body := get(t, got[0].URL, "")
+	if code != 200 || ct != "image/jpeg" || !bytes.Equal(body[:2], []byte{0xFF, 0xD8}) {
+		t.Errorf("the attachment's url answers %d %s", code, ct)
 	}
 }

@@ -40,6 +40,7 @@ type Bridge struct {
 
 	render  *board.Renderer
 	signups Signups
+	media   MediaFiles
 
 	mu        sync.Mutex
 	roomIDs   map[string]id.RoomID // alias -> room id, per homeserver+alias
@@ -209,8 +210,11 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 			return nil // deleted before it could be sent: nothing to show
 		}
 		if p.Verb == board.VerbCreate && posted {
-			// Already there (a retry after the send succeeded); its poll
-			// may still be missing.
+			// Already there (a retry after the send succeeded); its
+			// pictures and poll may still be missing.
+			if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
+				return err
+			}
 			return b.ensurePoll(ctx, cli, bd, a, p, roomID)
 		}
 		var edit id.EventID
@@ -239,6 +243,9 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		} else if err := b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID); err != nil {
 			return err
 		}
+		if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
+			return err
+		}
 		return b.ensurePoll(ctx, cli, bd, a, p, roomID)
 	case board.VerbDelete:
 		if !posted {
@@ -257,7 +264,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 				return err
 			}
 		}
-		return nil
+		return b.redactImages(ctx, cli, a, p, roomID)
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
 }

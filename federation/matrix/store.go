@@ -82,6 +82,20 @@ func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 			ended INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (announcement_id, room))`,
 		`CREATE INDEX IF NOT EXISTS matrix_polls_event ON matrix_polls(event_id)`,
+		// Each picture posted with an announcement (key: the picture and
+		// its description), to take it back when it goes.
+		`CREATE TABLE IF NOT EXISTS matrix_images (
+			announcement_id BIGINT NOT NULL,
+			room TEXT NOT NULL,
+			image_key TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			PRIMARY KEY (announcement_id, room, image_key))`,
+		// Pictures already in a homeserver's media repository.
+		`CREATE TABLE IF NOT EXISTS matrix_media (
+			homeserver TEXT NOT NULL,
+			name TEXT NOT NULL,
+			mxc TEXT NOT NULL,
+			PRIMARY KEY (homeserver, name))`,
 		`CREATE TABLE IF NOT EXISTS matrix_room_status (
 			board_id BIGINT NOT NULL,
 			room TEXT NOT NULL,

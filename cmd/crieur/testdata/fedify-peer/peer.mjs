@@ -42,11 +42,27 @@ async function languageOf(activity) {
   return "";
 }
 
+// attachmentsOf is what Fedify read of the object's pictures: the type,
+// the description a client shows as ALT, the media type, size and address.
+async function attachmentsOf(activity) {
+  if (!(activity instanceof Create || activity instanceof Update)) return [];
+  const obj = await activity.getObject();
+  const out = [];
+  for await (const a of obj?.getAttachments?.() ?? []) {
+    out.push({
+      type: a.constructor.name, name: a.name?.toString() ?? "", mediaType: a.mediaType ?? "",
+      url: a.url?.href?.toString?.() ?? String(a.url ?? ""), width: a.width ?? 0, height: a.height ?? 0,
+    });
+  }
+  return out;
+}
+
 async function record(ctx, activity) {
   const json = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
   state.received.push({
     type: json.type, id: json.id, actor: json.actor, object: json.object, verified: true,
     language: await languageOf(activity),
+    attachments: await attachmentsOf(activity),
   });
 }
 

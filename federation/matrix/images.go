@@ -1,0 +1,172 @@
+package matrix
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+// MediaFiles reads a board's pictures (board.Service).
+type MediaFiles interface {
+	MediaFile(ctx context.Context, b board.Board, name string) ([]byte, error)
+}
+
+// SetMedia lets the bridge post announcements' pictures.
+func (b *Bridge) SetMedia(m MediaFiles) { b.media = m }
+
+// imageKey names one picture as posted: a new description is a new post.
+func imageKey(im board.Image) string {
+	sum := sha256.Sum256([]byte(im.ID + "\x00" + im.Alt))
+	return hex.EncodeToString(sum[:12])
+}
+
+// syncImages makes the room show a's pictures after its message: each as
+// an m.image (uploaded once per homeserver), in order; pictures it no
+// longer has, or whose description changed, are redacted.
+func (b *Bridge) syncImages(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+	posted, err := b.store.ImageEvents(ctx, a.ID, p.Room)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, im := range a.Images {
+		want[imageKey(im)] = true
+	}
+	for key, ev := range posted {
+		if want[key] {
+			continue
+		}
+		_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Picture removed from the announcement", TxnID: txnID(p, "img-redact-"+key)})
+		if err != nil && !errors.Is(err, mautrix.MNotFound) {
+			return err
+		}
+		if err := b.store.DeleteImageEvent(ctx, a.ID, p.Room, key); err != nil {
+			return err
+		}
+	}
+	for _, im := range a.Images {
+		key := imageKey(im)
+		if _, ok := posted[key]; ok {
+			continue
+		}
+		mxc, err := b.uploaded(ctx, cli, acct, bd, im)
+		if err != nil {
+			return err
+		}
+		// body is what clients show as the picture's alternative text and
+		// what a client without images prints.
+		body := neutralise(im.Alt)
+		if im.Alt == "" {
+			body = "Picture"
+		}
+		content := &event.MessageEventContent{
+			MsgType: event.MsgImage, Body: body, FileName: im.ID, URL: mxc.CUString(),
+			Info:     &event.FileInfo{MimeType: im.MediaType, Width: im.Width, Height: im.Height, Size: im.Size, Blurhash: im.Blurhash, AnoaBlurhash: im.Blurhash},
+			Mentions: &event.Mentions{},
+		}
+		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "img-"+key)})
+		if err != nil {
+			return err
+		}
+		if err := b.store.SaveImageEvent(ctx, a.ID, p.Room, key, resp.EventID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uploaded is the picture's mxc: URI on the account's homeserver,
+// uploading it the first time.
+func (b *Bridge) uploaded(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, im board.Image) (id.ContentURI, error) {
+	if s, ok, err := b.store.MediaURI(ctx, acct.Homeserver, im.ID); err != nil {
+		return id.ContentURI{}, err
+	} else if ok {
+		return id.ParseContentURI(s)
+	}
+	if b.media == nil {
+		return id.ContentURI{}, delivery.Permanent(errors.New("the bridge has no access to pictures"))
+	}
+	data, err := b.media.MediaFile(ctx, bd, im.ID)
+	if err != nil {
+		return id.ContentURI{}, delivery.Permanent(fmt.Errorf("picture %s: %w", im.ID, err))
+	}
+	resp, err := cli.UploadBytesWithName(ctx, data, im.MediaType, im.ID)
+	if err != nil {
+		return id.ContentURI{}, fmt.Errorf("upload picture: %w", err)
+	}
+	if err := b.store.SaveMediaURI(ctx, acct.Homeserver, im.ID, resp.ContentURI.String()); err != nil {
+		return id.ContentURI{}, err
+	}
+	return resp.ContentURI, nil
+}
+
+// redactImages takes back every picture posted with an announcement.
+func (b *Bridge) redactImages(ctx context.Context, cli *mautrix.Client, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+	posted, err := b.store.ImageEvents(ctx, a.ID, p.Room)
+	if err != nil {
+		return err
+	}
+	for key, ev := range posted {
+		_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "img-delete-"+key)})
+		if err != nil && !errors.Is(err, mautrix.MNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImageEvents lists the pictures posted with an announcement in a room.
+func (s *Store) ImageEvents(ctx context.Context, announcementID int64, room string) (map[string]id.EventID, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT image_key, event_id FROM matrix_images WHERE announcement_id = ? AND room = ?`, announcementID, room)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]id.EventID{}
+	for rows.Next() {
+		var k, ev string
+		if err := rows.Scan(&k, &ev); err != nil {
+			return nil, err
+		}
+		out[k] = id.EventID(ev)
+	}
+	return out, rows.Err()
+}
+
+// SaveImageEvent records a picture posted in a room.
+func (s *Store) SaveImageEvent(ctx context.Context, announcementID int64, room, key string, ev id.EventID) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO matrix_images (announcement_id, room, image_key, event_id) VALUES (?, ?, ?, ?)`, announcementID, room, key, string(ev))
+	return err
+}
+
+// DeleteImageEvent forgets a picture taken back.
+func (s *Store) DeleteImageEvent(ctx context.Context, announcementID int64, room, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM matrix_images WHERE announcement_id = ? AND room = ? AND image_key = ?`, announcementID, room, key)
+	return err
+}
+
+// MediaURI is where a picture is on a homeserver, if it was uploaded.
+func (s *Store) MediaURI(ctx context.Context, homeserver, name string) (string, bool, error) {
+	var mxc string
+	err := s.db.QueryRowContext(ctx, `SELECT mxc FROM matrix_media WHERE homeserver = ? AND name = ?`, homeserver, name).Scan(&mxc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return mxc, err == nil, err
+}
+
+// SaveMediaURI records a picture uploaded to a homeserver.
+func (s *Store) SaveMediaURI(ctx context.Context, homeserver, name, mxc string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO matrix_media (homeserver, name, mxc) VALUES (?, ?, ?)`, homeserver, name, mxc)
+	return err
+}
