@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +20,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"crieur/board/media"
 )
 
 // Editor is the web page where members who do not use the API or the CLI
@@ -68,7 +72,7 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 		}
 		return template.HTML(s)
 	}, "prefixed": func(f formData, board string) formData {
-		f.Prefix = board + "-"
+		f.Prefix, f.Board = board+"-", board
 		return f
 	}}
 	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list"} {
@@ -142,12 +146,19 @@ func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxEditorForm)
-			if err := r.ParseForm(); err != nil {
+			limit, parse, what := int64(maxEditorForm), r.ParseForm, "This form is larger than 256 KB"
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				// A form with a picture: the picture may be large, the rest
+				// is checked field by field.
+				limit, what = maxEditorForm+media.MaxUpload, fmt.Sprintf("The picture is larger than %d MB", media.MaxUpload>>20)
+				parse = func() error { return r.ParseMultipartForm(1 << 20) }
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := parse(); err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
 					errorPage(w, r, http.StatusRequestEntityTooLarge, "Too long to send",
-						"This form is larger than 256 KB, so nothing was saved. Go back (your text is still there), shorten it and send it again.")
+						what+", so nothing was saved. Go back (your text is still there), make it smaller and send it again.")
 					return
 				}
 				errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back, reload the page and try again.")
@@ -292,6 +303,13 @@ type formData struct {
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
 	PublishAt, ExpiresAt              string
+	// The picture: an uploaded one's id, its description, whether it is
+	// decorative or to be removed. Board makes its thumbnail's address.
+	ImageID, Alt, Board     string
+	Decorative, RemoveImage bool
+	// moreImages are pictures after the first (given through the API),
+	// which the form does not show and keeps.
+	moreImages []Image
 	// Status is the saved announcement's (empty for a new one): a
 	// published one cannot be scheduled again or made a draft.
 	Status Status
@@ -309,7 +327,37 @@ func readForm(r *http.Request) formData {
 		Start: v("start"), End: v("end"), Place: v("place"), EventURL: v("event_url"),
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
-		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"), ExpiresAt: v("expires_at"), Action: v("action")}
+		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"), ExpiresAt: v("expires_at"), Action: v("action"),
+		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on"}
+}
+
+// takeUpload keeps a picture sent with the form, so that it stays with the
+// form even when the rest needs fixing. It reports a problem to show by the
+// picture field.
+func (e *Editor) takeUpload(r *http.Request, b Board, f *formData) map[string]string {
+	file, _, err := r.FormFile("image")
+	if err != nil {
+		return nil // none sent (or not a multipart form)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return map[string]string{"file": "the picture could not be read; send it again"}
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	im, err := e.svc.Upload(r.Context(), b, data)
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return ve.Fields
+	case err != nil:
+		e.log.ErrorContext(r.Context(), "editor upload", "err", err)
+		return map[string]string{"file": "the picture could not be kept; try again"}
+	}
+	f.ImageID, f.RemoveImage = im.ID, false
+	return nil
 }
 
 // Unpublished says whether the form may still save a draft or schedule.
@@ -325,7 +373,10 @@ func formOf(a Announcement, loc *time.Location) formData {
 		return x.In(loc).Format(formTime)
 	}
 	f := formData{ID: a.ID, Kind: string(a.Kind), Title: a.Title, Body: a.Body, Tags: strings.Join(a.Tags, " "), CW: a.ContentWarning, Lang: a.Language,
-		PublishAt: t(a.PublishAt), ExpiresAt: t(a.ExpiresAt), Status: a.Status}
+		PublishAt: t(a.PublishAt), ExpiresAt: t(a.ExpiresAt), Status: a.Status, Board: a.Board}
+	if len(a.Images) > 0 {
+		f.ImageID, f.Alt, f.Decorative, f.moreImages = a.Images[0].ID, a.Images[0].Alt, a.Images[0].Decorative, a.Images[1:]
+	}
 	if a.Event != nil {
 		f.Start, f.End, f.Place, f.EventURL = t(&a.Event.Start), t(a.Event.End), a.Event.Place, a.Event.URL
 	}
@@ -361,6 +412,11 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 	d := Draft{Kind: Kind(f.Kind), Title: f.Title, Body: f.Body, ContentWarning: f.CW, Language: f.Lang,
 		Tags:      strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' }),
 		KeepDraft: f.Action == "draft", PublishAt: when("publish_at", f.PublishAt), ExpiresAt: when("expires_at", f.ExpiresAt)}
+	if f.ImageID != "" && !f.RemoveImage {
+		d.Images = append(d.Images, Image{ID: f.ImageID, Alt: f.Alt, Decorative: f.Decorative})
+	} else if f.Alt != "" && !f.RemoveImage {
+		errs["images[0].id"] = "Choose the picture this describes, or empty the description."
+	}
 	// A detail of another kind would be dropped without a word: say so.
 	for _, x := range []struct {
 		kind       Kind
@@ -418,7 +474,10 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 
 func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	f := readForm(r)
+	f.Board = b.Name
+	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
+	errs = mergeErrors(errs, upErrs)
 	if errs == nil && f.Action == "preview" {
 		err := e.preview(r, b, 0, d, func(pv map[string]any) { e.renderHome(w, r, s, http.StatusOK, &b, f, "", pv) })
 		if err == nil {
@@ -481,6 +540,22 @@ func (e *Editor) preview(r *http.Request, b Board, id int64, d Draft, show func(
 	return nil
 }
 
+// mergeErrors joins two sets of field problems (nil when there are none).
+func mergeErrors(a, b map[string]string) map[string]string {
+	if len(b) == 0 {
+		return a
+	}
+	if a == nil {
+		a = map[string]string{}
+	}
+	for k, v := range b {
+		if _, ok := a[k]; !ok {
+			a[k] = v
+		}
+	}
+	return a
+}
+
 // formFields are the form's fields in page order, each with the keys the
 // service reports its problems under.
 var formFields = []struct {
@@ -492,6 +567,8 @@ var formFields = []struct {
 	{"title", "Title", []string{"title"}},
 	{"body", "Text", []string{"body"}},
 	{"tags", "Hashtags", []string{"tags"}},
+	{"image", "Picture", []string{"file", "images", "images[0].id"}},
+	{"alt", "Describe the picture", []string{"images[0].alt"}},
 	{"start", "Starts", []string{"event", "event.start"}},
 	{"end", "Ends", []string{"event.end"}},
 	{"place", "Place", []string{"event.place"}},
@@ -556,6 +633,10 @@ func serviceErrors(ve *ValidationError) map[string]string {
 			msg = words
 		} else if k == "call.roles" && strings.HasPrefix(msg, "name at least one role") {
 			msg = inWords["call"] // the API's example is JSON
+		} else if k == "images[0].alt" && strings.HasPrefix(msg, "describe") {
+			msg = "Describe the picture for people who cannot see it, or tick Decorative."
+		} else if k == "images[0].alt" && strings.HasPrefix(msg, "a decorative") {
+			msg = "A decorative picture has no description: empty the description, or untick Decorative."
 		} else if k == "expires_at" && strings.Contains(msg, "publish_at") {
 			msg = "Take down at must be after Publish at."
 		}
@@ -705,8 +786,13 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		return
 	}
 	f := readForm(r)
-	f.ID, f.Status = a.ID, a.Status
+	f.ID, f.Status, f.Board = a.ID, a.Status, b.Name
+	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
+	errs = mergeErrors(errs, upErrs)
+	if len(a.Images) > 1 {
+		d.Images = append(d.Images, DraftOf(a).Images[1:]...) // given through the API; the form shows the first
+	}
 	if a.Public() {
 		// Its publication time is history, not in the form.
 		d.PublishAt = a.PublishAt

@@ -395,3 +395,61 @@ func mustZone(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// A picture uploaded from the editor: refused without a description (the
+// picture stays), published with one, shown on the page with it.
+func TestBrowserEditorPicture(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	photo := filepath.Join(t.TempDir(), "stall.jpg")
+	if err := os.WriteFile(photo, testJPEG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SendKeys(css(`#token`), c.Token),
+		chromedp.Submit(css(`#token`)),
+		chromedp.WaitVisible(css(`#news-title`)),
+		chromedp.SendKeys(css(`#news-title`), "Thank you!"),
+		chromedp.SetUploadFiles(css(`#news-image`), []string{photo}),
+		chromedp.Click(css(`form[action$="/new"] button[value=publish]`)),
+		chromedp.WaitVisible(css(`#news-alt-error`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	thumb, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("img.thumb") ? document.querySelector("img.thumb").naturalWidth : 0`))
+	if focused != "news-alt" || thumb != 120 {
+		t.Errorf("after a picture without a description: focus on %q, thumbnail %d px wide (want the description focused, the picture kept)", focused, thumb)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("editor with a picture: %s", v)
+	}
+	const alt = "Our stall at the fair, with jam jars"
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css(`#news-alt`), alt),
+		chromedp.Click(css(`form[action$="/new"] button[value=publish]`)),
+		chromedp.WaitVisible(css(`.notice`)),
+		chromedp.Navigate(c.URL+"/boards/news/a/1"),
+		chromedp.WaitVisible(css(`figure.picture img`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotAlt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("figure.picture img").alt`))
+	loaded, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => { const i = document.querySelector("figure.picture img"); await i.decode(); return i.naturalWidth === 120; })()`, chromedp.EvalAwaitPromise))
+	if gotAlt != alt || !loaded {
+		t.Errorf("on the page: alt %q, loaded %v", gotAlt, loaded)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("page with a picture: %s", v)
+	}
+	sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+	if sw > cw {
+		t.Errorf("the page with a picture scrolls sideways at 390 px: %d > %d", sw, cw)
+	}
+}

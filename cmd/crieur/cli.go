@@ -9,9 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,8 +60,11 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	cw := fs.String("cw", "", "content warning")
 	lang := fs.String("lang", "", "language tag, e.g. fr")
 	idem := fs.String("idempotency-key", "", "makes retrying this command safe: the same key never posts twice")
-	var tags, roles stringList
+	var tags, roles, images, alts stringList
 	fs.Var(&tags, "tag", "hashtag (repeatable)")
+	fs.Var(&images, "image", "a picture to show with it: JPEG, PNG, GIF or WebP file (repeatable, at most 4)")
+	fs.Var(&alts, "alt", "the description of each --image, in the same order, for people who cannot see it")
+	decorative := fs.Bool("decorative", false, "the pictures without an --alt are decorative (they need no description)")
 	start := fs.String("start", "", "event start (RFC 3339)")
 	end := fs.String("end", "", "event end (RFC 3339)")
 	place := fs.String("place", "", "event place")
@@ -151,6 +156,27 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 			d.Outage.From = *fr
 		}
 	}
+	if len(alts) > len(images) {
+		return fmt.Errorf("%d --alt for %d --image: give one description per picture, in the same order (nothing was posted)", len(alts), len(images))
+	}
+	if len(alts) < len(images) && !*decorative {
+		return fmt.Errorf("--image %s has no --alt: describe it for people who cannot see it, or add --decorative (nothing was posted)", images[len(alts)])
+	}
+	for i, path := range images {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--image: %w", err)
+		}
+		id, err := uploadPicture(ctx, *server, token, *boardName, path, data)
+		if err != nil {
+			return fmt.Errorf("--image %s: %w (nothing was posted)", path, err)
+		}
+		im := board.Image{ID: id, Decorative: i >= len(alts)}
+		if i < len(alts) {
+			im.Alt = alts[i]
+		}
+		d.Images = append(d.Images, im)
+	}
 	payload, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -190,6 +216,33 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		fmt.Fprintf(stdout, "pinned announcement %d\n", a.ID)
 	}
 	return nil
+}
+
+// uploadPicture sends a picture to the board and returns its id.
+func uploadPicture(ctx context.Context, server, token, boardName, path string, data []byte) (string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", filepath.Base(path))
+	if err != nil {
+		return "", err
+	}
+	if _, err := fw.Write(data); err != nil {
+		return "", err
+	}
+	if err := mw.Close(); err != nil {
+		return "", err
+	}
+	_, out, err := callAPI(ctx, server, token, http.MethodPost, "/api/v1/boards/"+boardName+"/media", body.Bytes(), map[string]string{"Content-Type": mw.FormDataContentType()})
+	if err != nil {
+		return "", err
+	}
+	var up struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(out, &up); err != nil || up.ID == "" {
+		return "", fmt.Errorf("unexpected answer: %s", out)
+	}
+	return up.ID, nil
 }
 
 // showPreview prints what each destination would show of a draft.

@@ -477,3 +477,42 @@ func TestCLIDraftPreviewSchedule(t *testing.T) {
 		t.Fatalf("edit --expires-at: %v\n%s", err, out)
 	}
 }
+
+func TestCLIPostWithPicture(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	photo := filepath.Join(t.TempDir(), "stall.jpg")
+	if err := os.WriteFile(photo, testJPEG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, args...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cli("post", "--title", "Thank you!", "--image", photo); err == nil || !strings.Contains(out, "has no --alt") {
+		t.Fatalf("a picture without a description: %v\n%s", err, out)
+	}
+	out, err := cli("post", "--title", "Thank you!", "--image", photo, "--alt", "Our stall, with jam jars")
+	if err != nil || !strings.Contains(out, "posted announcement") {
+		t.Fatalf("post --image --alt: %v\n%s", err, out)
+	}
+	var list []struct {
+		Images []struct {
+			Alt   string
+			Width int
+		}
+	}
+	c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &list)
+	if len(list) != 1 || len(list[0].Images) != 1 || list[0].Images[0].Alt != "Our stall, with jam jars" || list[0].Images[0].Width != 120 {
+		t.Fatalf("posted: %+v", list)
+	}
+	if out, err := cli("post", "--title", "Logo", "--image", photo, "--decorative"); err != nil {
+		t.Fatalf("post --decorative: %v\n%s", err, out)
+	}
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	_ = os.WriteFile(notes, []byte("shopping list"), 0o644)
+	if out, err := cli("post", "--title", "Not a picture", "--image", notes, "--alt", "x"); err == nil || !strings.Contains(out, "JPEG, PNG, GIF or WebP") {
+		t.Fatalf("a file that is not a picture: %v\n%s", err, out)
+	}
+}
