@@ -49,6 +49,7 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements", api.onBoard(api.list))
 	mux.HandleFunc("POST /api/v1/boards/{board}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("POST /api/v1/boards/{board}/media", api.onBoard(api.upload))
+	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/approve", api.onBoard(api.approve))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
 	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
@@ -96,6 +97,8 @@ func (api *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "some fields need fixing", Fields: ve.Fields})
 	case errors.As(err, &mbe):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)})
+	case errors.Is(err, ErrForbidden):
+		writeJSON(w, http.StatusForbidden, apiError{Error: err.Error()})
 	case errors.Is(err, ErrIdempotencyConflict):
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error() + "; use a new key for a new announcement"})
 	case errors.Is(err, ErrGone):
@@ -136,7 +139,7 @@ func (api *API) auth(next http.HandlerFunc) http.HandlerFunc {
 			api.fail(w, r, err)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+		next(w, r.WithContext(WithActor(context.WithValue(r.Context(), tokenKey{}, tok), tok)))
 	}
 }
 
@@ -428,6 +431,21 @@ func (api *API) preview(w http.ResponseWriter, r *http.Request, b Board) {
 	writeJSON(w, http.StatusOK, map[string]any{"announcement": a, "previews": previews, "warnings": api.svc.Warnings(r.Context(), b, a)})
 }
 
+// approve publishes what another publisher asked to publish, on a board
+// that wants two.
+func (api *API) approve(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	var a Announcement
+	if err == nil {
+		a, err = api.svc.Approve(r.Context(), b, id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
 // upload takes a picture as multipart/form-data (field "file") and
 // answers its id, to name in an announcement's images with a description.
 func (api *API) upload(w http.ResponseWriter, r *http.Request, b Board) {
@@ -637,6 +655,7 @@ type tokenRequest struct {
 	Board     string `json:"board"`
 	Label     string `json:"label"`
 	ExpiresIn string `json:"expires_in"` // a Go duration or days, e.g. 720h or 90d
+	Role      string `json:"role"`       // publisher (default) or editor
 }
 
 // ParseLifetime reads a token lifetime: a Go duration (720h) or days (90d).
@@ -688,12 +707,15 @@ func (api *API) createToken(w http.ResponseWriter, r *http.Request) {
 		api.fail(w, r, &ValidationError{Fields: errs})
 		return
 	}
-	plain, id, err := api.svc.store.CreateTokenUntil(r.Context(), boardID, strings.TrimSpace(req.Label), expires)
+	if req.Role == "" {
+		req.Role = RolePublisher
+	}
+	plain, id, err := api.svc.store.CreateTokenUntil(r.Context(), boardID, strings.TrimSpace(req.Label), expires, req.Role)
 	if err != nil {
 		api.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "token": plain, "board": req.Board, "expires_at": expires,
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "token": plain, "board": req.Board, "expires_at": expires, "role": req.Role,
 		"note": "this is the only time the token is shown"})
 }
 

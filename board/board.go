@@ -28,7 +28,10 @@ type Board struct {
 	Language string `json:"language,omitempty"`
 	// TimeZone is the IANA zone its events are held in (Europe/Paris): a
 	// calendar shows 14:00 there, daylight saving included. Empty is UTC.
-	TimeZone  string    `json:"time_zone,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"`
+	// Approval asks a second publisher to approve every publication: an
+	// outage notice to thousands of people is hard to take back.
+	Approval  bool      `json:"approval,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// PrivateKeyPEM signs the board's federation requests. It never leaves
 	// the store except to sign.
@@ -227,6 +230,8 @@ type Announcement struct {
 	// when it leaves the board and feeds and followers are told it is over.
 	PublishAt *time.Time `json:"publish_at,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// RequestedBy is the token that asked to publish a pending one.
+	RequestedBy *int64 `json:"requested_by,omitempty"`
 	// Warnings tell the editor what a destination will do differently
 	// (a text cut to fit); computed for the answer, not stored.
 	Warnings  []string   `json:"warnings,omitempty"`
@@ -248,6 +253,8 @@ const (
 	StatusScheduled Status = "scheduled"
 	StatusPublished Status = "published"
 	StatusExpired   Status = "expired"
+	// StatusPending waits for a second publisher's approval.
+	StatusPending Status = "pending"
 )
 
 // Public reports whether readers may see it: published, or expired (its

@@ -64,6 +64,8 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 			s = `<span class="status">Scheduled</span> for ` + template.HTMLEscapeString(in(a.PublishAt))
 		case StatusExpired:
 			s = `<span class="status">Ended</span> ` + template.HTMLEscapeString(in(a.ExpiresAt)) + `, off the board`
+		case StatusPending:
+			s = `<span class="status">Awaiting approval</span> by a second publisher`
 		default:
 			s = "Published " + template.HTMLEscapeString(a.CreatedAt.In(loc).Format("2 Jan 2006"))
 			if a.ExpiresAt != nil {
@@ -96,6 +98,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/{board}/{id}/signups/{signup}/remove", e.signedIn(e.onBoard(e.removeSignup)))
 	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
 	mux.HandleFunc("POST /edit/{board}/{id}/resolved", e.signedIn(e.onBoard(e.resolve)))
+	mux.HandleFunc("POST /edit/{board}/{id}/approve", e.signedIn(e.onBoard(e.approve)))
 }
 
 type session struct {
@@ -169,7 +172,7 @@ func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+		next(w, r.WithContext(WithActor(context.WithValue(r.Context(), sessionKey{}, s), s.token)))
 	}
 }
 
@@ -196,7 +199,7 @@ func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 		e.render(w, r, http.StatusOK, "edit_login", map[string]any{"Title": "Sign in – Crieur"})
 		return
 	}
-	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews)}, e.flash(w, r), nil)
+	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(KindNews), Role: s.token.Role}, e.flash(w, r), nil)
 }
 
 type boardView struct {
@@ -234,7 +237,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 		target = views[0].Name
 	}
 	data := map[string]any{
-		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(KindNews)},
+		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(KindNews), Role: s.token.Role},
 		"Target": target, "Notice": notice, "Key": newFormKey(),
 	}
 	for k, v := range preview {
@@ -315,6 +318,8 @@ type formData struct {
 	Status Status
 	// Action is the button pressed: preview, draft or publish.
 	Action string
+	// Role is the signed-in token's: an editor's form only saves drafts.
+	Role   string
 	Errors map[string]string
 	// Prefix keeps ids unique when one page holds a form per board, so a
 	// label focuses its own board's field.
@@ -474,7 +479,7 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 
 func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	f := readForm(r)
-	f.Board = b.Name
+	f.Board, f.Role = b.Name, s.token.Role
 	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
 	errs = mergeErrors(errs, upErrs)
@@ -518,6 +523,8 @@ func (e *Editor) saved(a Announcement) string {
 		return "Scheduled for " + English.Time(*a.PublishAt) + ": " + a.Title
 	case StatusExpired:
 		return "Saved; it has ended, so it is off the board: " + a.Title
+	case StatusPending:
+		return "Asked for publication: another publisher of this board approves it before it goes out: " + a.Title
 	}
 	return "Published: " + a.Title
 }
@@ -721,6 +728,8 @@ func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) m
 	switch {
 	case errors.As(err, &ve):
 		return serviceErrors(ve)
+	case errors.Is(err, ErrForbidden):
+		return map[string]string{"form": err.Error()}
 	case errors.Is(err, ErrIdempotencyConflict):
 		return map[string]string{"form": "this form already published an announcement (see Latest), so these changes were not posted: edit that announcement, or reload the page to start a new one"}
 	case errors.Is(err, ErrGone):
@@ -749,8 +758,10 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b Board) (
 
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b Board) {
 	if a, ok := e.announcement(w, r, b); ok {
-		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": formOf(a, e.zone(b)), "Zone": e.zone(b).String(),
-			"Notice": e.flash(w, r), "Saved": a}
+		f := formOf(a, e.zone(b))
+		f.Role = s.token.Role
+		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(),
+			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
 		if a.Kind == KindCall && a.Call != nil {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
 			if err != nil {
@@ -764,6 +775,31 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b B
 		}
 		e.render(w, r, http.StatusOK, "edit_form", data)
 	}
+}
+
+// canApprove says whether the signed-in token may approve a: a publisher
+// other than the one who asked.
+func canApprove(s session, a Announcement) bool {
+	return a.Status == StatusPending && s.token.Role != RoleEditor && (a.RequestedBy == nil || *a.RequestedBy != s.token.ID)
+}
+
+// approve publishes what another publisher asked to publish.
+func (e *Editor) approve(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	saved, err := e.svc.Approve(r.Context(), b, a.ID)
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) || errors.Is(err, ErrForbidden) {
+			e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), "Not approved: "+strings.TrimPrefix(err.Error(), "invalid announcement: "))
+			return
+		}
+		e.formErrors(w, r, err)
+		return
+	}
+	e.flashRedirect(w, r, "/edit", "Approved. "+e.saved(saved))
 }
 
 // signupsCSV lets a signed-in editor download a call's sign-ups.
@@ -786,7 +822,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		return
 	}
 	f := readForm(r)
-	f.ID, f.Status, f.Board = a.ID, a.Status, b.Name
+	f.ID, f.Status, f.Board, f.Role = a.ID, a.Status, b.Name, s.token.Role
 	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
 	errs = mergeErrors(errs, upErrs)
@@ -806,7 +842,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		}
 		return nil
 	}
-	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(), "Saved": a}
+	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(), "Saved": a, "CanApprove": canApprove(s, a)}
 	if errs == nil && f.Action == "preview" {
 		cur := DraftOf(a)
 		_ = keep(&cur)

@@ -611,7 +611,7 @@ func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announce
 // coming from status from (empty: a new one). A published announcement
 // cannot go back to being a draft: followers have it.
 func nextStatus(from Status, d Draft, now time.Time) (Status, error) {
-	if from == "" || from == StatusDraft || from == StatusScheduled {
+	if unpublished(from) {
 		switch {
 		case d.KeepDraft:
 			return StatusDraft, nil
@@ -676,6 +676,9 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 	if a.Status, err = nextStatus("", d, now); err != nil {
 		return a, false, err
 	}
+	if err := gate(ctx, b, "", &a, false); err != nil {
+		return a, false, err
+	}
 	verb := VerbCreate
 	if a.Status != StatusPublished {
 		verb = ""
@@ -701,6 +704,10 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 // schedules it; a published one is sent again as an Update when what
 // readers see changed.
 func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draft) error) (Announcement, error) {
+	return s.update(ctx, b, id, edit, false)
+}
+
+func (s *Service) update(ctx context.Context, b Board, id int64, edit func(*Draft) error, approving bool) (Announcement, error) {
 	a, err := s.store.Announcement(ctx, b.ID, id)
 	if err != nil {
 		return a, err
@@ -731,6 +738,9 @@ func (s *Service) Update(ctx context.Context, b Board, id int64, edit func(*Draf
 		return a, err
 	}
 	if a.Status, err = nextStatus(prevStatus, d, now); err != nil {
+		return a, err
+	}
+	if err := gate(ctx, b, prevStatus, &a, approving); err != nil {
 		return a, err
 	}
 	if err := s.checkDroppedRoles(ctx, id, oldCall, a, d.RemoveRolesWithSignups); err != nil {
@@ -840,6 +850,9 @@ func CheckBoard(b Board) (Board, error) {
 // Pin features announcement id on the board (pin false: stops featuring
 // it); followers' servers are told with an Add or Remove.
 func (s *Service) Pin(ctx context.Context, b Board, id int64, pin bool) (Announcement, error) {
+	if err := publishersOnly(ctx, "pin or unpin"); err != nil {
+		return Announcement{}, err
+	}
 	changed, err := s.store.setPinned(ctx, b.ID, id, pin, s.now().UTC())
 	if err != nil {
 		return Announcement{}, err
@@ -887,6 +900,11 @@ func (s *Service) checkDroppedRoles(ctx context.Context, id int64, old *Call, a 
 
 // Delete removes announcement id and tells every destination.
 func (s *Service) Delete(ctx context.Context, b Board, id int64) error {
+	if a, err := s.store.Announcement(ctx, b.ID, id); err == nil && a.Status != StatusDraft {
+		if err := publishersOnly(ctx, "delete what is "+string(a.Status)); err != nil {
+			return err
+		}
+	}
 	if err := s.store.deleteAnnouncement(ctx, b.ID, id, s.now().UTC()); err != nil {
 		return err
 	}

@@ -240,6 +240,9 @@ func (s *Service) SetPromotionNotifier(n PromotionNotifier) { s.promotions = n }
 // RemoveSignup withdraws one sign-up, as an editor does for someone who
 // called to say they cannot come.
 func (s *Service) RemoveSignup(ctx context.Context, b Board, annID, signupID int64) error {
+	if err := publishersOnly(ctx, "remove a sign-up"); err != nil {
+		return err
+	}
 	list, err := s.store.Signups(ctx, annID)
 	if err != nil {
 		return err
@@ -256,6 +259,9 @@ func (s *Service) RemoveSignup(ctx context.Context, b Board, annID, signupID int
 // SetClosed closes a call early (or reopens it): an edit like any other,
 // so followers and rooms see the poll closed or open again.
 func (s *Service) SetClosed(ctx context.Context, b Board, annID int64, closed bool) (Announcement, error) {
+	if err := publishersOnly(ctx, "open or close sign-ups"); err != nil {
+		return Announcement{}, err
+	}
 	return s.Update(ctx, b, annID, func(d *Draft) error {
 		if d.Kind != KindCall || d.Call == nil {
 			return ErrNotACall

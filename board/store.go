@@ -160,6 +160,12 @@ var migrations = []string{
 		size INTEGER NOT NULL,
 		created_at BIGINT NOT NULL,
 		PRIMARY KEY (board_id, name))`,
+	// 19-21: who may publish. A token's role (publisher or editor); a
+	// board's rule that a second publisher approves each publication; who
+	// asked for an announcement awaiting that approval.
+	`ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'publisher'`,
+	`ALTER TABLE boards ADD COLUMN approval INTEGER NOT NULL DEFAULT 0`,
+	`ALTER TABLE announcements ADD COLUMN requested_by BIGINT`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -279,12 +285,12 @@ func (s *Store) CreateBoard(ctx context.Context, b Board) (Board, error) {
 	return b, err
 }
 
-const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language, time_zone`
+const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language, time_zone, approval`
 
 func scanBoard(row interface{ Scan(...any) error }) (Board, error) {
 	var b Board
 	var created int64
-	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language, &b.TimeZone)
+	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language, &b.TimeZone, &b.Approval)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, ErrNotFound
 	}
@@ -299,8 +305,8 @@ func (s *Store) BoardByName(ctx context.Context, name string) (Board, error) {
 
 // UpdateBoard saves a board's display name, summary, language and zone.
 func (s *Store) UpdateBoard(ctx context.Context, b Board) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ? WHERE id = ?`,
-		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ?, approval = ? WHERE id = ?`,
+		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.Approval, b.ID)
 	if err != nil {
 		return err
 	}
@@ -342,7 +348,17 @@ type Token struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	// Role is what the token may do: RolePublisher or RoleEditor.
+	Role string `json:"role"`
 }
+
+// The roles of a token.
+const (
+	// RolePublisher writes, publishes, edits and deletes.
+	RolePublisher = "publisher"
+	// RoleEditor writes drafts, which a publisher publishes.
+	RoleEditor = "editor"
+)
 
 // ErrTokenExpired is returned for a token past its expiry.
 var ErrTokenExpired = errors.New("this token has expired; ask for a new one ('crieur token create')")
@@ -354,13 +370,16 @@ func hashToken(plain string) string {
 
 // CreateToken makes a new admin token and returns its only plain copy.
 func (s *Store) CreateToken(ctx context.Context, boardID *int64, label string) (string, error) {
-	plain, _, err := s.CreateTokenUntil(ctx, boardID, label, nil)
+	plain, _, err := s.CreateTokenUntil(ctx, boardID, label, nil, RolePublisher)
 	return plain, err
 }
 
 // CreateTokenUntil makes a token valid until expires (nil: until revoked)
 // and returns its only plain copy and its id.
-func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label string, expires *time.Time) (string, int64, error) {
+func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label string, expires *time.Time, role string) (string, int64, error) {
+	if role != RolePublisher && role != RoleEditor {
+		return "", 0, &ValidationError{Fields: map[string]string{"role": "a token is a publisher's (publishes) or an editor's (writes drafts)"}, What: "token"}
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", 0, err
@@ -370,8 +389,8 @@ func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label stri
 	if expires != nil {
 		exp = ms(*expires)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		hashToken(plain), boardID, label, ms(time.Now()), exp)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?, ?)`,
+		hashToken(plain), boardID, label, ms(time.Now()), exp, role)
 	if err != nil {
 		return "", 0, fmt.Errorf("store token: %w", err)
 	}
@@ -381,7 +400,7 @@ func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label stri
 
 // Tokens lists every token (never their secrets), oldest first.
 func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT t.id, t.board_id, COALESCE(b.name, ''), t.label, t.created_at, t.last_used_at, t.expires_at
+	rows, err := s.read().QueryContext(ctx, `SELECT t.id, t.board_id, COALESCE(b.name, ''), t.label, t.created_at, t.last_used_at, t.expires_at, t.role
 		FROM tokens t LEFT JOIN boards b ON b.id = t.board_id ORDER BY t.id`)
 	if err != nil {
 		return nil, err
@@ -392,7 +411,7 @@ func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 		var t Token
 		var boardID, used, expires sql.NullInt64
 		var created int64
-		if err := rows.Scan(&t.ID, &boardID, &t.Board, &t.Label, &created, &used, &expires); err != nil {
+		if err := rows.Scan(&t.ID, &boardID, &t.Board, &t.Label, &created, &used, &expires, &t.Role); err != nil {
 			return nil, err
 		}
 		t.CreatedAt = fromMS(created)
@@ -445,8 +464,8 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
 	var t Token
 	var hash string
 	var boardID, used, expires sql.NullInt64
-	err := s.read().QueryRowContext(ctx, `SELECT id, hash, board_id, label, last_used_at, expires_at FROM tokens WHERE hash = ?`, want).
-		Scan(&t.ID, &hash, &boardID, &t.Label, &used, &expires)
+	err := s.read().QueryRowContext(ctx, `SELECT id, hash, board_id, label, last_used_at, expires_at, role FROM tokens WHERE hash = ?`, want).
+		Scan(&t.ID, &hash, &boardID, &t.Label, &used, &expires, &t.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -492,8 +511,8 @@ func (s *Store) SessionToken(ctx context.Context, plain string) (Token, error) {
 	var t Token
 	var boardID sql.NullInt64
 	now := ms(time.Now())
-	err := s.read().QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label FROM sessions s JOIN tokens t ON t.id = s.token_id
-		WHERE s.hash = ? AND s.expires_at > ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hashToken(plain), now, now).Scan(&t.ID, &boardID, &t.Label)
+	err := s.read().QueryRowContext(ctx, `SELECT t.id, t.board_id, t.label, t.role FROM sessions s JOIN tokens t ON t.id = s.token_id
+		WHERE s.hash = ? AND s.expires_at > ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hashToken(plain), now, now).Scan(&t.ID, &boardID, &t.Label, &t.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -520,15 +539,15 @@ type details struct {
 	Images      []Image `json:"images,omitempty"`
 }
 
-const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at`
+const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at, a.requested_by`
 
 func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error) {
 	var a Announcement
 	var tags, det string
 	var created, updated int64
-	var deleted, pinned, publishAt, expiresAt sql.NullInt64
+	var deleted, pinned, publishAt, expiresAt, requestedBy sql.NullInt64
 	err := row.Scan(&a.ID, &a.Board, &a.Kind, &a.Title, &a.Body, &a.HTML, &tags, &a.ContentWarning, &a.Language, &det, &a.Version, &created, &updated, &deleted, &pinned,
-		&a.Status, &publishAt, &expiresAt)
+		&a.Status, &publishAt, &expiresAt, &requestedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -545,6 +564,9 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	a.Event, a.Call, a.Outage, a.Images = d.Event, d.Call, d.Outage, d.Images
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
+	if requestedBy.Valid {
+		a.RequestedBy = &requestedBy.Int64
+	}
 	a.PublishAt, a.ExpiresAt = nullTime(publishAt, d.PublishZone), nullTime(expiresAt, d.ExpiresZone)
 	if deleted.Valid {
 		t := fromMS(deleted.Int64)
@@ -707,9 +729,9 @@ func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announ
 		return 0, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO announcements (board_id, kind, title, body, body_html, tags, content_warning, language, details, version, created_at, updated_at,
-		status, publish_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		status, publish_at, expires_at, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		boardID, a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt),
-		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt))
+		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt), a.RequestedBy)
 	if err != nil {
 		return 0, fmt.Errorf("insert announcement: %w", err)
 	}
@@ -748,10 +770,10 @@ func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announ
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE announcements SET kind = ?, title = ?, body = ?, body_html = ?, tags = ?, content_warning = ?, language = ?, details = ?, version = ?,
-		created_at = ?, updated_at = ?, status = ?, publish_at = ?, expires_at = ?
+		created_at = ?, updated_at = ?, status = ?, publish_at = ?, expires_at = ?, requested_by = ?
 		WHERE board_id = ? AND id = ? AND version = ? AND updated_at = ? AND deleted_at IS NULL`,
 		a.Kind, a.Title, a.Body, a.HTML, tags, a.ContentWarning, a.Language, det, a.Version, ms(a.CreatedAt), ms(a.UpdatedAt),
-		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt), boardID, a.ID, prevVersion, ms(prevUpdated))
+		a.Status, nullMS(a.PublishAt), nullMS(a.ExpiresAt), a.RequestedBy, boardID, a.ID, prevVersion, ms(prevUpdated))
 	if err != nil {
 		return fmt.Errorf("update announcement: %w", err)
 	}

@@ -410,8 +410,9 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		summary := fs.String("summary", "", "a line about the board, shown on its page and profile")
 		lang := fs.String("language", "", "default language of its pages: en or fr")
 		zone := fs.String("time-zone", "", "IANA zone its events are in, such as Europe/Paris (default: timezone in the config)")
+		approval := fs.Bool("approval", false, "a second publisher approves each publication (--approval=false: one is enough)")
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]", args[0])
+			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]", args[0])
 		}
 		name := args[1]
 		if !config.ValidBoardName(name) {
@@ -434,6 +435,9 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			}
 			if flagSet(fs, "time-zone") {
 				b.TimeZone = *zone
+			}
+			if flagSet(fs, "approval") {
+				b.Approval = *approval
 			}
 			return b
 		}
@@ -506,6 +510,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		boardName := fs.String("board", "", "limit the token to one board (default: every board)")
 		label := fs.String("label", "", "a note saying who holds the token")
 		expiresIn := fs.String("expires", "", "lifetime, e.g. 90d or 720h (default: until revoked)")
+		role := fs.String("role", board.RolePublisher, "publisher (writes and publishes) or editor (writes drafts a publisher publishes)")
 		svc, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
 			return err
@@ -528,7 +533,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			t := time.Now().Add(d)
 			expires = &t
 		}
-		tok, _, err := svc.Store().CreateTokenUntil(ctx, boardID, *label, expires)
+		tok, _, err := svc.Store().CreateTokenUntil(ctx, boardID, *label, expires, *role)
 		if err != nil {
 			return err
 		}
@@ -546,7 +551,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tBOARD\tLABEL\tCREATED\tLAST USED\tEXPIRES")
+		fmt.Fprintln(tw, "ID\tBOARD\tROLE\tLABEL\tCREATED\tLAST USED\tEXPIRES")
 		day := func(t *time.Time, none string) string {
 			if t == nil {
 				return none
@@ -558,7 +563,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			if b == "" {
 				b = "(all)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, b, t.Label, day(&t.CreatedAt, ""), day(t.LastUsedAt, "never"), day(t.ExpiresAt, "never"))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, b, t.Role, t.Label, day(&t.CreatedAt, ""), day(t.LastUsedAt, "never"), day(t.ExpiresAt, "never"))
 		}
 		return tw.Flush()
 	case "revoke":
