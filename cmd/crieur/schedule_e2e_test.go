@@ -96,7 +96,13 @@ func TestScheduledAndExpiringAcrossRestart(t *testing.T) {
 		t.Fatalf("PATCH {}: %d %+v, want version 1", code, same)
 	}
 
-	// The expiry, while it runs: followers get an Update saying it ended.
+	// A crash before the expiry, a restart after it: followers get an
+	// Update saying it ended.
+	c.waitQueueIdle()
+	c.Kill()
+	time.Sleep(time.Until(expiresAt) + 500*time.Millisecond)
+	c = startCrieur(t, data, c.Port)
+	c.Token = token
 	update := p.waitActivity("Update", c.objectURL(sched.ID))
 	t.Logf("withdrawn %v after its time", time.Since(expiresAt).Round(time.Millisecond))
 	if content, _ := update.object()["content"].(string); !strings.Contains(content, "Ended: ") || !strings.Contains(content, "Mail maintenance tonight") {
