@@ -958,6 +958,17 @@ func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// OldestPendingOutbox is when the oldest outbox row still to hand to the
+// queue was written (ok false: none waits).
+func (s *Store) OldestPendingOutbox(ctx context.Context) (t time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	err = s.read().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE dispatched_at IS NULL`).Scan(&v)
+	if err != nil || !v.Valid {
+		return t, false, err
+	}
+	return fromMS(v.Int64), true, nil
+}
+
 // OutboxEntry returns one outbox entry.
 func (s *Store) OutboxEntry(ctx context.Context, id int64) (OutboxEntry, error) {
 	var e OutboxEntry

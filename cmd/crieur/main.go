@@ -44,16 +44,17 @@ Usage:
   crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
   crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
-  crieur edit  [--board NAME] [--title T] [--cw T] [--lang L] [--tag T]... ID [FILE|-]
+  crieur edit  [--board NAME] [--title T] [--publish] [--publish-at T] [--expires-at T] [--preview]... ID [FILE|-]
   crieur delete [--board NAME] --yes ID
   crieur resolve [--board NAME] ID   (an outage is over)
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
-  crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE]
+  crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
-  crieur token create [--board NAME] [--label TEXT] [--expires 90d]
+  crieur token create [--board NAME] [--label TEXT] [--expires 90d] [--role publisher|editor]
   crieur token list | crieur token revoke ID
+  crieur ready [--url URL]       (exit 0 when the server at URL is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
 `
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, env)
+	case "ready":
+		return readyCmd(ctx, args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "crieur", version)
 		return nil

@@ -158,11 +158,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	// The queue: embedded in the SQLite file, or Redis for scale-out.
 	var queue delivery.Queue
 	var fanoutQ, deliverQ delivery.Queue
+	probes := &readiness{}
+	probes.add("store", storeWritable(db))
+	probes.add("dispatcher", dispatcherMoving(store.OldestPendingOutbox, 2*time.Minute))
 	if cfg.RedisURL != "" {
 		rdb, err := connectRedis(ctx, cfg)
 		if err != nil {
 			return err
 		}
+		probes.add("redis", func(ctx context.Context) error {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis does not answer: %w", err)
+			}
+			return nil
+		})
 		closeAfterWork = append(closeAfterWork, func() { rdb.Close() })
 		queue = delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend)
 		// Only serve can expand a fan-out (it needs the followers) and post
@@ -237,6 +246,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	}
 
 	mux := http.NewServeMux()
+	probes.register(mux)
 	api := board.NewAPI(svc, queue, cfg.MaxBodyBytes, log)
 	api.Register(mux)
 	bridge.Register(mux, api)

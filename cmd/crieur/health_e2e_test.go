@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"crieur/federation/delivery/redistest"
+)
+
+type readyAnswer struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func (c *crieurProc) ready() (int, readyAnswer) {
+	c.t.Helper()
+	resp, err := http.Get(c.URL + "/readyz")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r readyAnswer
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	return resp.StatusCode, r
+}
+
+// /readyz goes unready when Redis stops, says so, and is ready again when
+// it returns; /healthz answers throughout.
+func TestReadinessFollowsRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_REDIS_URL="+rs.URL())
+	if code, r := c.ready(); code != 200 || r.Checks["store"] != "ok" || r.Checks["redis"] != "ok" || r.Checks["dispatcher"] != "ok" {
+		t.Fatalf("ready at start: %d %+v", code, r)
+	}
+	rs.Stop()
+	var r readyAnswer
+	waitFor(t, 10*time.Second, "unready without Redis", func() bool {
+		var code int
+		code, r = c.ready()
+		return code == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(r.Checks["redis"], "redis does not answer") || r.Checks["store"] != "ok" {
+		t.Errorf("unready says %+v", r)
+	}
+	out, err := exec.Command(crieurBin, "ready", "--url", c.URL+"/readyz").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "redis: redis does not answer") {
+		t.Errorf("crieur ready without Redis: %v\n%s", err, out)
+	}
+	if resp, err := http.Get(c.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz without Redis: %v %v", resp, err)
+	}
+	if err := rs.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "ready again with Redis back", func() bool {
+		code, _ := c.ready()
+		return code == 200
+	})
+	if out, err := exec.Command(crieurBin, "ready", "--url", c.URL+"/readyz").CombinedOutput(); err != nil {
+		t.Errorf("crieur ready with Redis back: %v\n%s", err, out)
+	}
+}
