@@ -345,6 +345,9 @@ func (c *Config) Location() *time.Location {
 	return loc
 }
 
+// MediaDir is the folder of uploaded pictures inside DataDir.
+func (c *Config) MediaDir() string { return strings.TrimSuffix(c.DataDir, "/") + "/media" }
+
 // DatabasePath is the SQLite file inside DataDir.
 func (c *Config) DatabasePath() string {
 	return strings.TrimSuffix(c.DataDir, "/") + "/crieur.db"

@@ -54,6 +54,8 @@ Usage:
   crieur board key NAME          (prints the board's private key, for crieur deliver)
   crieur token create [--board NAME] [--label TEXT] [--expires 90d] [--role publisher|editor]
   crieur token list | crieur token revoke ID
+  crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
+  crieur restore FILE.tar.gz     (into an empty data directory)
   crieur ready [--url URL]       (exit 0 when the server at URL is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
@@ -86,6 +88,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, env)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout, env)
+	case "restore":
+		return restoreCmd(ctx, args[1:], stdout, env)
 	case "ready":
 		return readyCmd(ctx, args[1:], stdout)
 	case "version", "--version":

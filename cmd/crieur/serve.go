@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -197,7 +196,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	dispatcher := delivery.NewDispatcher(store, queue, log)
 	svc := board.NewService(store, dispatcher.Notify)
 	svc.SetDefaultTimeZone(cfg.Timezone)
-	svc.SetMediaDir(filepath.Join(cfg.DataDir, "media"))
+	svc.SetMediaDir(cfg.MediaDir())
 	if err := ensureABoard(ctx, svc, cfg, log); err != nil {
 		return err
 	}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"crieur/board"
+	"crieur/board/media"
+)
+
+// fileArg takes a command's file argument when it comes before the flags
+// (crieur backup FILE --data DIR); after them, the flag set has it.
+func fileArg(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// backupCmd writes a consistent copy of the store (boards and their keys,
+// tokens, announcements, followers, sign-ups, the embedded queue) and the
+// pictures into one .tar.gz, while the server runs.
+func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	file, rest := fileArg(args)
+	cfg, err := loadConfig(fs, rest, env)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return errors.New("usage: crieur backup FILE.tar.gz [--data DIR | --config FILE]")
+	}
+	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
+		return fmt.Errorf("no store to back up at %s (--data or data_dir): %w", cfg.DatabasePath(), err)
+	}
+	work, err := os.MkdirTemp(filepath.Dir(file), ".crieur-backup-")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.RemoveAll(work)
+	// VACUUM INTO reads one snapshot of the file, whatever the server
+	// writes meanwhile, and writes a compact copy.
+	snapshot := filepath.Join(work, "crieur.db")
+	// (Not a query_only connection: SQLite counts VACUUM INTO as a write,
+	// though it writes only the copy.)
+	db, err := board.OpenDB(cfg.DatabasePath())
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, snapshot)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("copy the store: %w", err)
+	}
+	counts, pictures, err := snapshotFacts(ctx, snapshot)
+	if err != nil {
+		return err
+	}
+	tmp := file + ".part"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // it holds the boards' private keys
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp)
+	gz := gzip.NewWriter(out)
+	tw := tar.NewWriter(gz)
+	add := func(name, path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: st.Size(), ModTime: st.ModTime(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, f)
+		return err
+	}
+	if err := add("crieur.db", snapshot); err != nil {
+		out.Close()
+		return fmt.Errorf("backup: %w", err)
+	}
+	mdir := media.Dir(cfg.MediaDir())
+	for _, name := range pictures {
+		path, ok := mdir.Path(name)
+		if !ok {
+			continue
+		}
+		if err := add("media/"+name, path); err != nil {
+			out.Close()
+			return fmt.Errorf("backup picture %s: %w", name, err)
+		}
+	}
+	for _, c := range []io.Closer{tw, gz} {
+		if err := c.Close(); err != nil {
+			out.Close()
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	st, _ := os.Stat(file)
+	fmt.Fprintf(stdout, "backed up %s and %d pictures to %s (%.1f MB); it holds the boards' private keys: keep it private\n",
+		counts, len(pictures), file, float64(st.Size())/(1<<20))
+	return nil
+}
+
+// snapshotFacts counts what a store holds and lists its pictures.
+func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
+	db, err := board.OpenReadDB(path, 1)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	var boards, anns, followers int
+	for q, n := range map[string]*int{
+		`SELECT COUNT(*) FROM boards`:                                  &boards,
+		`SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL`: &anns,
+		`SELECT COUNT(*) FROM followers`:                               &followers,
+	} {
+		if err := db.QueryRowContext(ctx, q).Scan(n); err != nil {
+			return "", nil, fmt.Errorf("read the copy: %w", err)
+		}
+	}
+	var pictures []string
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT name FROM media ORDER BY name`)
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
+		return "", nil, fmt.Errorf("read the copy: %w", err)
+	}
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return "", nil, err
+			}
+			pictures = append(pictures, n)
+		}
+		if err := rows.Err(); err != nil {
+			return "", nil, err
+		}
+	}
+	return fmt.Sprintf("%d boards, %d announcements, %d followers", boards, anns, followers), pictures, nil
+}
+
+// restoreCmd unpacks a backup into an empty data directory, checks the
+// store and brings it to this release's schema.
+func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	file, rest := fileArg(args)
+	cfg, err := loadConfig(fs, rest, env)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return errors.New("usage: crieur restore FILE.tar.gz [--data DIR | --config FILE] (into an empty data directory)")
+	}
+	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: restore into a new, empty data directory (nothing was changed)", cfg.DataDir)
+	}
+	in, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer in.Close()
+	gz, err := gzip.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("%s is not a Crieur backup (not gzip): %w", file, err)
+	}
+	if err := os.MkdirAll(cfg.MediaDir(), 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	// Whatever fails from here leaves an empty directory, not half a store.
+	ok := false
+	defer func() {
+		if !ok {
+			entries, _ := os.ReadDir(cfg.DataDir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(cfg.DataDir, e.Name()))
+			}
+		}
+	}()
+	tr := tar.NewReader(gz)
+	sawDB := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s is damaged: %w", file, err)
+		}
+		var dest string
+		switch name, isMedia := strings.CutPrefix(h.Name, "media/"); {
+		case h.Name == "crieur.db":
+			dest, sawDB = cfg.DatabasePath(), true
+		case isMedia && media.ValidName(name):
+			dest = filepath.Join(cfg.MediaDir(), name)
+		default:
+			return fmt.Errorf("%s holds %q, which no Crieur backup has: not restored", file, h.Name)
+		}
+		if h.Typeflag != tar.TypeReg {
+			return fmt.Errorf("%s holds %q as something other than a file: not restored", file, h.Name)
+		}
+		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", h.Name, err)
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", h.Name, err)
+		}
+	}
+	if !sawDB {
+		return fmt.Errorf("%s has no store (crieur.db): not a Crieur backup", file)
+	}
+	db, err := board.OpenDB(cfg.DatabasePath())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		return fmt.Errorf("the store in %s is damaged (%s %v): not restored", file, check, err)
+	}
+	if _, err := board.NewStore(ctx, db); err != nil {
+		return err
+	}
+	counts, pictures, err := snapshotFacts(ctx, cfg.DatabasePath())
+	if err != nil {
+		return err
+	}
+	ok = true
+	fmt.Fprintf(stdout, "restored %s and %d pictures into %s at %s; start it with crieur serve\n", counts, len(pictures), cfg.DataDir, time.Now().Format(time.RFC3339))
+	return nil
+}
