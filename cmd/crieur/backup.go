@@ -138,9 +138,9 @@ func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
 	defer db.Close()
 	var boards, anns, followers int
 	for q, n := range map[string]*int{
-		`SELECT COUNT(*) FROM boards`:                                  &boards,
+		`SELECT COUNT(*) FROM boards`:                                 &boards,
 		`SELECT COUNT(*) FROM announcements WHERE deleted_at IS NULL`: &anns,
-		`SELECT COUNT(*) FROM followers`:                               &followers,
+		`SELECT COUNT(*) FROM followers`:                              &followers,
 	} {
 		if err := db.QueryRowContext(ctx, q).Scan(n); err != nil {
 			return "", nil, fmt.Errorf("read the copy: %w", err)
