@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +45,11 @@ type Config struct {
 	// it to localhost or a private network) with no token; unset, /metrics
 	// is on the main listener and asks for an admin token.
 	MetricsListen string `toml:"metrics_listen"`
+	// TLSCert and TLSKey are PEM files (a certificate chain and its key):
+	// set both and Crieur serves https itself, reading them again when
+	// they change (a renewal). Unset, it serves plain HTTP for a proxy.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 
 	Delivery Delivery `toml:"delivery"`
 }
@@ -271,6 +277,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return &Error{Key: "max_body_bytes", Source: fmt.Sprint("value ", c.MaxBodyBytes), Msg: "must be at least 1024"}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		key := "tls_key"
+		if c.TLSCert == "" {
+			key = "tls_cert"
+		}
+		return &Error{Key: key, Source: "value \"\"", Msg: "tls_cert and tls_key go together: set both (https) or neither (plain HTTP behind a proxy)"}
+	}
+	if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return &Error{Key: "tls_cert", Source: "file " + strconv.Quote(c.TLSCert), Msg: "with tls_key, must be a PEM certificate and its private key: " + err.Error()}
+		}
 	}
 	if c.RedisURL != "" {
 		u, err := url.Parse(c.RedisURL)

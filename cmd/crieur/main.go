@@ -56,6 +56,7 @@ Usage:
   crieur token list | crieur token revoke ID
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
   crieur restore FILE.tar.gz     (into an empty data directory)
+  crieur check [--time-from URL] [--keys DIR]  (is the deployment followable? one line per check)
   crieur ready [--url URL]       (exit 0 when the server at URL is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return backupCmd(ctx, args[1:], stdout, env)
 	case "restore":
 		return restoreCmd(ctx, args[1:], stdout, env)
+	case "check":
+		return checkCmd(ctx, args[1:], stdout, env)
 	case "ready":
 		return readyCmd(ctx, args[1:], stdout)
 	case "version", "--version":

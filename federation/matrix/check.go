@@ -1,0 +1,62 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+)
+
+// ErrNoSetup is a board without Matrix rooms.
+var ErrNoSetup = errors.New("no Matrix set-up")
+
+// CheckSetup says whether a board's bot can post: its token still works
+// for its user, and how its last post to each room went. It is for
+// `crieur check`, run on the server's machine.
+func CheckSetup(ctx context.Context, store *Store, boardID int64, client *http.Client) (string, error) {
+	a, err := store.Account(ctx, boardID)
+	if err != nil {
+		return "", ErrNoSetup
+	}
+	cli, err := mautrix.NewClient(a.Homeserver, id.UserID(a.UserID), a.AccessToken)
+	if err != nil {
+		return "", fmt.Errorf("homeserver %s: %w", a.Homeserver, err)
+	}
+	cli.Client = client
+	cli.DefaultHTTPRetries = 0
+	cli.Log = zerologNop
+	who, err := cli.Whoami(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%s cannot log in to %s (the access token no longer works; set the board's Matrix up again): %w", a.UserID, a.Homeserver, err)
+	}
+	if who.UserID.String() != a.UserID {
+		return "", fmt.Errorf("the access token belongs to %s, not %s", who.UserID, a.UserID)
+	}
+	status, err := store.RoomStatus(ctx, boardID)
+	if err != nil {
+		return "", err
+	}
+	var bad []string
+	for _, room := range a.Rooms {
+		if st, ok := status[room]; ok && st != "ok" {
+			bad = append(bad, room+": "+st)
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return "", fmt.Errorf("%s is logged in, but its last post failed in %s", a.UserID, strings.Join(bad, "; "))
+	}
+	return fmt.Sprintf("%s is logged in to %s and posts to %d %s", a.UserID, a.Homeserver, len(a.Rooms), plural(len(a.Rooms), "room", "rooms")), nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
