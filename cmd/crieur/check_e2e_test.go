@@ -115,7 +115,7 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		want string
 	}{
 		{"wrong public URL", []string{fmt.Sprintf("CRIEUR_PUBLIC_URL=https://localhost:%d", port)}, []string{"--time-from", inTime}, "another public_url"},
-		{"clock skew", nil, []string{"--time-from", clockServer(t, -5*time.Minute - 30*time.Second)}, "clock is 5m30s ahead"},
+		{"clock skew", nil, []string{"--time-from", clockServer(t, -5*time.Minute-30*time.Second)}, "clock is 5m30s ahead"},
 		{"Redis without AOF", []string{"CRIEUR_REDIS_URL=" + noAOFRedis(t).URL()}, []string{"--time-from", inTime}, "appendonly no"},
 		{"plain http", []string{fmt.Sprintf("CRIEUR_PUBLIC_URL=http://127.0.0.1:%d", port)}, []string{"--time-from", inTime}, "Mastodon follows only https actors"},
 	}
