@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"crieur/federation/activitypub"
+	"crieur/federation/delivery"
+	"crieur/federation/delivery/redistest"
+	"crieur/federation/matrix"
+)
+
+// SIGTERM in the middle of a fan-out: serve finishes the deliveries in
+// hand, holds no job when it exits (a lease of a minute would otherwise
+// delay them), and after a restart every inbox gets the post, with nothing
+// lost.
+func TestSIGTERMMidFanOutLosesNothing(t *testing.T) {
+	const followers = 400
+	rs := redistest.Start(t)
+	sinks := startSinks(t, 50, 200*time.Millisecond)
+	dataDir, _, token := prepareBoard(t, sinks, followers)
+	env := []string{"CRIEUR_REDIS_URL=" + rs.URL(), "CRIEUR_DELIVERY_TIMEOUT=5s", "CRIEUR_DELIVERY_LEASE=60s", "CRIEUR_DELIVERY_WORKERS=16"}
+	c := startCrieur(t, dataDir, 0, env...)
+	c.Token = token
+	if _, code := c.post(map[string]any{"title": "General assembly"}, nil); code != http.StatusCreated {
+		t.Fatalf("post: %d", code)
+	}
+	waitFor(t, 30*time.Second, "deliveries under way", func() bool {
+		_, total := sinks.counts()
+		return total >= 40
+	})
+	_, before := sinks.counts()
+	stopped := time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop within 20 s of SIGTERM")
+	}
+	took := time.Since(stopped)
+	if code := c.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("serve exited with %d after SIGTERM", code)
+	}
+	_, atExit := sinks.counts()
+	q := delivery.NewRedisQueue(rs.Client(t), redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend)
+	st, err := q.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGTERM after %d of %d deliveries; stopped in %v with %d delivered, %d jobs left in the queue, %d leased",
+		before, followers, took.Round(time.Millisecond), atExit, st["ready"], st["leased"])
+	if st["leased"] != 0 {
+		t.Errorf("%d jobs still leased after a graceful stop: they would wait for their lease (60 s) to run out", st["leased"])
+	}
+	restarted := time.Now()
+	c2 := startCrieur(t, dataDir, c.Port, env...)
+	c2.Token = token
+	waitFor(t, 30*time.Second, "every inbox after the restart", func() bool {
+		inboxes, _ := sinks.counts()
+		return inboxes == followers
+	})
+	t.Logf("every inbox reached %v after the restart", time.Since(restarted).Round(time.Millisecond))
+}
