@@ -50,6 +50,14 @@ type Config struct {
 	// they change (a renewal). Unset, it serves plain HTTP for a proxy.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// TLS "auto" gets and renews certificates for public_url's host from
+	// an ACME certificate authority (Let's Encrypt), kept in the data
+	// folder; HTTPListen then answers the CA's http-01 challenges and
+	// sends everything else to https.
+	TLS           string `toml:"tls"`
+	ACMEDirectory string `toml:"acme_directory"`
+	ACMEEmail     string `toml:"acme_email"`
+	HTTPListen    string `toml:"http_listen"`
 
 	Delivery Delivery `toml:"delivery"`
 }
@@ -99,6 +107,9 @@ func Default() Config {
 		LogLevel:     "info",
 		Timezone:     "UTC",
 		MaxBodyBytes: 1 << 20,
+		// Let's Encrypt's production directory.
+		ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
+		HTTPListen:    ":80",
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.
@@ -284,6 +295,25 @@ func (c *Config) Validate() error {
 			key = "tls_cert"
 		}
 		return &Error{Key: key, Source: "value \"\"", Msg: "tls_cert and tls_key go together: set both (https) or neither (plain HTTP behind a proxy)"}
+	}
+	switch c.TLS {
+	case "":
+	case "auto":
+		if c.TLSCert != "" {
+			return &Error{Key: "tls", Source: "value \"auto\"", Msg: "either tls = \"auto\" (certificates from an ACME authority) or tls_cert and tls_key, not both"}
+		}
+		u, _ := url.Parse(c.PublicURL)
+		if u.Scheme != "https" || net.ParseIP(u.Hostname()) != nil {
+			return &Error{Key: "tls", Source: "value \"auto\"", Msg: "needs public_url to be https:// with the host name certificates are for, e.g. https://board.example.org"}
+		}
+		if d, err := url.Parse(c.ACMEDirectory); err != nil || d.Scheme != "https" {
+			return &Error{Key: "acme_directory", Source: "value " + strconv.Quote(c.ACMEDirectory), Msg: "must be the https URL of an ACME directory"}
+		}
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			return &Error{Key: "http_listen", Source: "value " + strconv.Quote(c.HTTPListen), Msg: "must be host:port (\":80\": the CA checks http://HOST/.well-known/acme-challenge/ there)"}
+		}
+	default:
+		return &Error{Key: "tls", Source: "value " + strconv.Quote(c.TLS), Msg: "must be \"auto\" or empty (plain HTTP, or tls_cert and tls_key)"}
 	}
 	if c.TLSCert != "" {
 		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {

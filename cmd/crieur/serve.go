@@ -299,7 +299,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	}
 
 	errc := make(chan error, 1)
-	if cfg.TLSCert != "" {
+	switch {
+	case cfg.TLS == "auto":
+		m, redirect, err := autoTLS(cfg, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = m.TLSConfig()
+		srv.TLSConfig.MinVersion = tls.VersionTLS12
+		hln, err := net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (http_listen, for the certificate authority's checks): %w", cfg.HTTPListen, err)
+		}
+		hsrv := &http.Server{Handler: redirect, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hsrv.Serve(hln) }()
+		defer hsrv.Close()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	case cfg.TLSCert != "":
 		certs, err := newCertFiles(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			ln.Close()
@@ -307,7 +325,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 		}
 		srv.TLSConfig = &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	} else {
+	default:
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	select {
