@@ -97,11 +97,18 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		return string(out), err
 	}
 	inTime := clockServer(t, 0)
-	out, err := check(nil, "--time-from", inTime)
+	keys, openKeys := t.TempDir(), t.TempDir()
+	key, err := exec.Command(crieurBin, "board", "key", "news", "--data", data).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(keys, "news.pem"), key, 0o600)
+	_ = os.WriteFile(filepath.Join(openKeys, "news.pem"), key, 0o644)
+	out, err := check(nil, "--time-from", inTime, "--keys", keys)
 	if err != nil || !strings.Contains(out, "every check passed") || strings.Contains(out, "FAIL") {
 		t.Fatalf("a correct deployment: %v\n%s", err, out)
 	}
-	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private"} {
+	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private", "news.pem is private"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
@@ -118,6 +125,7 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		{"clock skew", nil, []string{"--time-from", clockServer(t, -5*time.Minute-30*time.Second)}, "clock is 5m30s ahead"},
 		{"Redis without AOF", []string{"CRIEUR_REDIS_URL=" + noAOFRedis(t).URL()}, []string{"--time-from", inTime}, "appendonly no"},
 		{"plain http", []string{fmt.Sprintf("CRIEUR_PUBLIC_URL=http://127.0.0.1:%d", port)}, []string{"--time-from", inTime}, "Mastodon follows only https actors"},
+		{"a key file others can read", nil, []string{"--time-from", inTime, "--keys", openKeys}, "news.pem can be read by other users (0644)"},
 	}
 	for _, b := range broken {
 		out, err := check(b.env, b.args...)

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -381,6 +382,12 @@ func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
 	}
 	m.c.waitQueueIdle()
 	time.Sleep(500 * time.Millisecond)
+	// crieur check sees the bot logged in and posting (the rest of this
+	// loopback set-up, plain http, fails its checks).
+	out, _ := exec.Command(crieurBin, "check", "--data", m.c.DataDir).CombinedOutput()
+	if !strings.Contains(string(out), "ok    Matrix for news: @crieur:") || !strings.Contains(string(out), "posts to 2 rooms") {
+		t.Errorf("crieur check on the Matrix set-up:\n%s", out)
+	}
 	for _, room := range m.rooms {
 		if n := len(m.botMessages(t, room)); n != 1 {
 			t.Errorf("room %s has %d messages from the bot, want the publication only (no draft, no edit for an unchanged save)", room, n)
