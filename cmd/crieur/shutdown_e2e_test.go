@@ -14,7 +14,7 @@ import (
 )
 
 // SIGTERM in the middle of a fan-out: serve finishes the deliveries in
-// hand, holds no job when it exits (a lease of a minute would otherwise
+// hand, hands back what it read ahead (a lease of a minute would otherwise
 // delay them), and after a restart every inbox gets the post, with nothing
 // lost.
 func TestSIGTERMMidFanOutLosesNothing(t *testing.T) {
@@ -52,15 +52,15 @@ func TestSIGTERMMidFanOutLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SIGTERM after %d of %d deliveries; stopped in %v with %d delivered, %d jobs left in the queue, %d leased",
+	// Jobs read ahead for workers that had stopped stay in Redis's
+	// pending list, handed back (idle past any lease): the next process
+	// takes them at once. Before that fix they waited the 60 s lease.
+	t.Logf("SIGTERM after %d of %d deliveries; stopped in %v with %d delivered, %d jobs left in the queue, %d of them read ahead and handed back",
 		before, followers, took.Round(time.Millisecond), atExit, st["ready"], st["leased"])
-	if st["leased"] != 0 {
-		t.Errorf("%d jobs still leased after a graceful stop: they would wait for their lease (60 s) to run out", st["leased"])
-	}
 	restarted := time.Now()
 	c2 := startCrieur(t, dataDir, c.Port, env...)
 	c2.Token = token
-	waitFor(t, 30*time.Second, "every inbox after the restart", func() bool {
+	waitFor(t, 30*time.Second, "every inbox after the restart (well before a 60 s lease ends)", func() bool {
 		inboxes, _ := sinks.counts()
 		return inboxes == followers
 	})

@@ -332,6 +332,28 @@ func (q *RedisQueue) Reserve(ctx context.Context, lease time.Duration) (Job, boo
 	return j, ok, err
 }
 
+// Release hands back the jobs read for workers that stopped before taking
+// them (a shutdown while a read was under way): they become claimable at
+// once instead of when their lease runs out.
+func (q *RedisQueue) Release(ctx context.Context) error {
+	r := &q.reader
+	r.mu.Lock()
+	left := r.ready
+	r.ready = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, j := range left {
+		// XCLAIM to ourselves with an idle time past any lease: the next
+		// XAUTOCLAIM of any worker takes it. JUSTID leaves its delivery
+		// count alone: it was never tried.
+		idle := (24 * time.Hour).Milliseconds()
+		if err := q.rdb.Do(ctx, "XCLAIM", q.stream(j.Kind), redisGroup, q.consumer, 0, j.Receipt, "IDLE", idle, "JUSTID").Err(); err != nil {
+			errs = append(errs, fmt.Errorf("hand back job %s: %w", j.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // reader is the state of the shared reader; see Reserve.
 type reader struct {
 	mu      sync.Mutex

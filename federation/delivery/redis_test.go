@@ -360,3 +360,47 @@ func TestRedisPoolsShareParkings(t *testing.T) {
 		return a.ParkedHosts() == 0 && b.ParkedHosts() == 0 && rdb.HLen(ctx, "t:parked").Val() == 0
 	})
 }
+
+// Jobs read ahead for workers that stopped during the read (a shutdown)
+// are handed back: a worker started next takes them at once, not when the
+// lease (a minute here) runs out.
+func TestRedisReleaseHandsBackReadAheadJobs(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	q := NewRedisQueue(rdb, "t:", "k")
+	var js []Job
+	for i := range 3 {
+		js = append(js, Job{ID: fmt.Sprint("j", i), Kind: "k", Target: "https://a.example/inbox"})
+	}
+	if err := q.Enqueue(ctx, js...); err != nil {
+		t.Fatal(err)
+	}
+	// Three workers were waiting when the read began; two left (their
+	// context ended) before it returned.
+	q.reader.mu.Lock()
+	q.reader.waiting = 2
+	q.reader.mu.Unlock()
+	got, ok, err := q.Reserve(ctx, time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("reserve: %v %v", ok, err)
+	}
+	if len(q.reader.ready) != 2 {
+		t.Fatalf("%d jobs read ahead, want 2", len(q.reader.ready))
+	}
+	if err := q.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := NewRedisQueue(rdb, "t:", "k") // the restarted process
+	seen := map[string]bool{got.ID: true}
+	for range 2 {
+		j, ok, err := next.Reserve(ctx, time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("the next process found nothing to do (%v %v): the read-ahead jobs wait for their lease", ok, err)
+		}
+		seen[j.ID] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("jobs taken: %v", seen)
+	}
+}

@@ -76,6 +76,15 @@ func (p *Pool) Run(ctx context.Context) {
 		wg.Go(func() { p.work(ctx, i) })
 	}
 	wg.Wait()
+	// Jobs a queue read ahead for workers that have now stopped go back,
+	// so that no job waits for its lease to run out after a clean stop.
+	if r, ok := p.Queue.(interface{ Release(context.Context) error }); ok {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := r.Release(rctx); err != nil {
+			p.Log.Warn("hand back read-ahead jobs", "err", err)
+		}
+	}
 }
 
 // readParkings takes in the other processes' parkings until ctx is done.
