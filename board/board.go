@@ -432,6 +432,9 @@ type OutboxEntry struct {
 	Verb           Verb      `json:"verb"`
 	Version        int       `json:"version"`
 	CreatedAt      time.Time `json:"created_at"`
+	// FollowUp asks destinations whose messages cannot be edited (a
+	// webhook, a mailing list) to send a short "Updated" message.
+	FollowUp bool `json:"follow_up,omitempty"`
 }
 
 // Delivery states: one vocabulary for the rows and their counts. A row

@@ -54,6 +54,9 @@ type Draft struct {
 	// it off the board and feeds and tells followers it is over.
 	PublishAt *time.Time `json:"publish_at"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	// FollowUp, with an edit, also sends a short "Updated" message where a
+	// message cannot be edited (Mattermost, mailing lists). Not stored.
+	FollowUp bool `json:"follow_up,omitempty"`
 	// RemoveRolesWithSignups confirms an edit that drops roles people
 	// signed up for (their sign-ups are withdrawn); without it such an
 	// edit is refused, so nobody is dropped by accident.
@@ -771,7 +774,7 @@ func (s *Service) update(ctx context.Context, b Board, id int64, edit func(*Draf
 	if verb == VerbCreate {
 		a.CreatedAt = a.UpdatedAt
 	}
-	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev, prevUpdated, verb); err != nil {
+	if err := s.store.updateAnnouncement(ctx, b.ID, &a, prev, prevUpdated, verb, d.FollowUp); err != nil {
 		return a, err
 	}
 	if verb != "" {

@@ -166,6 +166,9 @@ var migrations = []string{
 	`ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'publisher'`,
 	`ALTER TABLE boards ADD COLUMN approval INTEGER NOT NULL DEFAULT 0`,
 	`ALTER TABLE announcements ADD COLUMN requested_by BIGINT`,
+	// 22: an edit the editor wants announced where messages cannot be
+	// edited (a Mattermost channel, a mailing list): a short follow-up.
+	`ALTER TABLE outbox ADD COLUMN follow_up INTEGER NOT NULL DEFAULT 0`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -759,7 +762,7 @@ func (s *Store) insertAnnouncement(ctx context.Context, boardID int64, a *Announ
 // with the outbox row of verb (none when "": a draft's edit, a new expiry)
 // in the same transaction. prevVersion and prevUpdated guard against two
 // editors, or an editor and the scheduler, overwriting each other.
-func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announcement, prevVersion int, prevUpdated time.Time, verb Verb) error {
+func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announcement, prevVersion int, prevUpdated time.Time, verb Verb, followUp bool) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -786,6 +789,11 @@ func (s *Store) updateAnnouncement(ctx context.Context, boardID int64, a *Announ
 	if verb != "" {
 		if err := insertOutbox(ctx, tx, boardID, a.ID, verb, a.Version, a.UpdatedAt); err != nil {
 			return err
+		}
+		if followUp && verb == VerbUpdate {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET follow_up = 1 WHERE id = (SELECT MAX(id) FROM outbox WHERE announcement_id = ?)`, a.ID); err != nil {
+				return fmt.Errorf("write outbox: %w", err)
+			}
 		}
 	}
 	return tx.Commit()
@@ -933,7 +941,7 @@ func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...an
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -942,7 +950,7 @@ func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, er
 	for rows.Next() {
 		var e OutboxEntry
 		var created int64
-		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp); err != nil {
 			return nil, err
 		}
 		e.CreatedAt = fromMS(created)
@@ -973,8 +981,8 @@ func (s *Store) OldestPendingOutbox(ctx context.Context) (t time.Time, ok bool, 
 func (s *Store) OutboxEntry(ctx context.Context, id int64) (OutboxEntry, error) {
 	var e OutboxEntry
 	var created int64
-	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at FROM outbox WHERE id = ?`, id).
-		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created)
+	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up FROM outbox WHERE id = ?`, id).
+		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, ErrNotFound
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -253,7 +252,7 @@ func classifyStatus(resp *http.Response) error {
 	err := fmt.Errorf("inbox answered %d %s", code, http.StatusText(code))
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
+		if after := delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
 			return &delivery.RetryAfterError{Err: err, After: after}
 		}
 		return err
@@ -264,21 +263,3 @@ func classifyStatus(resp *http.Response) error {
 		return delivery.Permanent(err)
 	}
 }
-
-func retryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(h); err == nil && secs > 0 {
-		// Seconds beyond a week would overflow a Duration or park the
-		// delivery for ever; the queue's retry window decides after that.
-		return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return min(t.Sub(now), maxRetryAfter)
-	}
-	return 0
-}
-
-// maxRetryAfter is the longest a server's Retry-After is obeyed.
-const maxRetryAfter = 7 * 24 * time.Hour

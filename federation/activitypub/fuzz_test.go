@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/federation/delivery"
 )
 
 func FuzzSignatureHeader(f *testing.F) {
@@ -125,7 +127,7 @@ func FuzzAcceptAndRetryAfter(f *testing.F) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Accept", accept)
 		_ = wantsActivityJSON(r)
-		if d := retryAfter(retry, time.Now()); d < 0 {
+		if d := delivery.RetryAfter(retry, time.Now()); d < 0 {
 			t.Fatalf("negative Retry-After %s from %q", d, retry)
 		}
 	})

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -172,3 +174,23 @@ func (f HandlerFunc) Handle(ctx context.Context, job Job) error { return f(ctx, 
 
 // ErrUnknownKind is returned for a job no handler is registered for.
 var ErrUnknownKind = errors.New("no handler for this job kind")
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date) as the
+// wait it asks for; 0 when it asks for none or cannot be read.
+func RetryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(h); err == nil && secs > 0 {
+		// Seconds beyond a week would overflow a Duration or park the
+		// delivery for ever; the queue's retry window decides after that.
+		return time.Duration(min(secs, int(maxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return min(t.Sub(now), maxRetryAfter)
+	}
+	return 0
+}
+
+// maxRetryAfter is the longest a server's Retry-After is obeyed.
+const maxRetryAfter = 7 * 24 * time.Hour
