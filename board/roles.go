@@ -48,6 +48,10 @@ func publishersOnly(ctx context.Context, what string) error {
 	return nil
 }
 
+// RequirePublisher refuses an editor's token what only publishers may do
+// (a board's destinations, for one).
+func RequirePublisher(ctx context.Context, what string) error { return publishersOnly(ctx, what) }
+
 // unpublished says whether readers have never had it.
 func unpublished(s Status) bool {
 	return s == "" || s == StatusDraft || s == StatusScheduled || s == StatusPending

@@ -19,6 +19,7 @@ import (
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
 	"crieur/federation/matrix"
+	"crieur/federation/mattermost"
 )
 
 // deliver runs delivery workers only: they need Redis and the boards' key
@@ -79,7 +80,7 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 		if err != nil {
 			return nil, nil, err
 		}
-		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend), func() { rdb.Close() }, nil
+		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost), func() { rdb.Close() }, nil
 	}
 	db, err := openDB(cfg, false)
 	if err != nil {

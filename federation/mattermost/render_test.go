@@ -1,0 +1,37 @@
+package mattermost
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"crieur/board"
+)
+
+func TestRenderForMattermost(t *testing.T) {
+	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
+	a := board.Announcement{Kind: board.KindEvent, Title: "Install *party*", Body: "Bring a laptop, @channel and @alice.\n\nMail us: fair@example.org, https://example.org/@bob",
+		Tags: []string{"linux"}, Event: &board.Event{Start: start, Place: "Room 101", URL: "https://example.org/party"}}
+	got := Render(a, "https://board.example/boards/news/a/1", false)
+	for _, want := range []string{"#### Event: Install \\*party\\*", "- **When:** Sat 5 Dec 2026, 14:00 (CET)", "- **More:** [https://example.org/party](https://example.org/party)",
+		"@\u2060channel", "@\u2060alice", "fair@example.org", "https://example.org/@bob", "#linux", "https://board.example/boards/news/a/1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the message lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "@channel") {
+		t.Error("@channel would ping the whole channel")
+	}
+	a.ContentWarning = "food"
+	if cw := Render(a, "L", false); strings.Contains(cw, "Bring a laptop") || !strings.Contains(cw, "Content warning: food") {
+		t.Errorf("behind a content warning the text shows:\n%s", cw)
+	}
+	a.ContentWarning = ""
+	a.Body = strings.Repeat("A long paragraph of words. ", 400)
+	if long := Render(a, "https://board.example/boards/news/a/1", false); len(long) > maxText || !strings.Contains(long, "read more on the board:\n") || !strings.HasSuffix(long, "https://board.example/boards/news/a/1") {
+		t.Errorf("a long text: %d characters, ends %q", len(long), long[len(long)-80:])
+	}
+	if up := Render(a, "L", true); up != "**Updated: Install \\*party\\*** (Event): L" {
+		t.Errorf("follow-up: %q", up)
+	}
+}
