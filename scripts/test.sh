@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
-# the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium,
+# the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium, Mailpit,
 # the peers' packages, staticcheck), then checks formatting, go vet, staticcheck and go test -race.
 # Benchmarks have their own command: scripts/bench.sh.
 set -euo pipefail
@@ -25,6 +25,12 @@ echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its pac
 (cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
 (cd cmd/crieur/testdata/ical && npm ci --no-audit --no-fund --loglevel=error) # a second iCalendar reader, zones from the file
+
+echo "== mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests)"
+tools=$(mktemp -d)
+trap 'rm -rf "$tools"' EXIT
+GOBIN="$tools" go install github.com/axllent/mailpit@v1.33.1
+export CRIEUR_TEST_MAILPIT="$tools/mailpit"
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))

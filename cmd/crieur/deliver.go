@@ -18,6 +18,7 @@ import (
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
+	"crieur/federation/email"
 	"crieur/federation/matrix"
 	"crieur/federation/mattermost"
 )
@@ -80,7 +81,7 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 		if err != nil {
 			return nil, nil, err
 		}
-		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost), func() { rdb.Close() }, nil
+		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
 	}
 	db, err := openDB(cfg, false)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
+	"crieur/federation/email"
 	"crieur/federation/matrix"
 	"crieur/federation/mattermost"
 	"crieur/federation/outbound"
@@ -174,11 +175,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 			return nil
 		})
 		closeAfterWork = append(closeAfterWork, func() { rdb.Close() })
-		queue = delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost)
+		queue = delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend)
 		// Only serve can expand a fan-out (it needs the followers) and post
 		// to Matrix (it needs the announcement and the bot's token); any
 		// worker anywhere can deliver to ActivityPub inboxes.
-		fanoutQ = delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost)
+		fanoutQ = delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost, email.KindSend)
 		deliverQ = delivery.NewRedisQueue(rdb, redisPrefix, activitypub.KindDeliver)
 		results := delivery.NewRedisResults(rdb, redisPrefix)
 		wg.Go(func() { results.Drain(workCtx, store, log) })
@@ -236,15 +237,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
-	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge, mm}, Queue: queue, Pending: store}
+	mailer, err := email.New(ctx, db, store, urls, cfg.Delivery.Timeout.Duration)
+	if err != nil {
+		return err
+	}
+	fanout := &delivery.FanOut{Outbox: store, Expanders: []delivery.Expander{ap, bridge, mm, mailer}, Queue: queue, Pending: store}
 	deliverer := newDeliverer(cfg, ap.Keys())
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {
 		pools = append(pools, newPool(cfg, fanoutQ, map[string]delivery.Handler{
-			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, matrix.KindSend: bridge, mattermost.KindPost: mm,
+			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer,
 		}, cfg.Delivery.Workers, store, metrics, log))
 	} else {
-		pools = append(pools, newPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm}, 2, store, metrics, log))
+		pools = append(pools, newPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer}, 2, store, metrics, log))
 		if cfg.Delivery.Workers > 0 {
 			pools = append(pools, newPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, store, metrics, log))
 		}
@@ -256,6 +261,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	api.Register(mux)
 	bridge.Register(mux, api)
 	mm.Register(mux, api)
+	mailer.Register(mux, api)
 	board.NewEditor(svc, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log).Register(mux)
 	ap.Register(mux)
 	metricsH := metricsHandler(reg, pools)

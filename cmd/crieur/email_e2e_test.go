@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mailpitServer is Mailpit (github.com/axllent/mailpit, installed by the
+// test command) on loopback: an SMTP server with STARTTLS and
+// authentication, and an API to read what it received.
+type mailpitServer struct {
+	t                  *testing.T
+	bin, dir           string
+	SMTPPort, HTTPPort int
+	args               []string
+	cmd                *exec.Cmd
+}
+
+func startMailpit(t *testing.T, certFile, keyFile string) *mailpitServer {
+	t.Helper()
+	bin := os.Getenv("CRIEUR_TEST_MAILPIT")
+	if bin == "" {
+		bin, _ = exec.LookPath("mailpit")
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mailpit is required (scripts/test.sh installs it)")
+		}
+		t.Skip("mailpit not installed (scripts/test.sh installs it)")
+	}
+	m := &mailpitServer{t: t, bin: bin, dir: t.TempDir(), SMTPPort: freePort(t), HTTPPort: freePort(t)}
+	auth := filepath.Join(m.dir, "smtp-auth")
+	if err := os.WriteFile(auth, []byte("crieur:s3cret-pass-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.args = []string{"--smtp", fmt.Sprintf("127.0.0.1:%d", m.SMTPPort), "--listen", fmt.Sprintf("127.0.0.1:%d", m.HTTPPort),
+		"--database", filepath.Join(m.dir, "mailpit.db"), "--smtp-auth-file", auth, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile,
+		"--smtp-require-starttls", "--disable-version-check", "--smtp-disable-rdns"}
+	m.start()
+	t.Cleanup(m.stop)
+	return m
+}
+
+func (m *mailpitServer) start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.bin, m.args...)
+	m.cmd.Stdout, m.cmd.Stderr = io.Discard, io.Discard
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatal(err)
+	}
+	waitFor(m.t, 15*time.Second, "mailpit", func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/messages", m.HTTPPort))
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+}
+
+func (m *mailpitServer) stop() {
+	if m.cmd != nil && m.cmd.Process != nil {
+		_ = m.cmd.Process.Kill()
+		_ = m.cmd.Wait()
+		m.cmd = nil
+	}
+}
+
+type mailSummary struct {
+	ID, MessageID, Subject string
+	To                     []struct{ Address string }
+}
+
+func (m *mailpitServer) messages() []mailSummary {
+	m.t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/messages?limit=200", m.HTTPPort))
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var out struct{ Messages []mailSummary }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out.Messages
+}
+
+func (m *mailpitServer) raw(id string) string {
+	m.t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/message/%s/raw", m.HTTPPort, id))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// to lists the messages for one address with a subject containing s.
+func (m *mailpitServer) to(addr, s string) []mailSummary {
+	var out []mailSummary
+	for _, msg := range m.messages() {
+		for _, to := range msg.To {
+			if to.Address == addr && strings.Contains(msg.Subject, s) {
+				out = append(out, msg)
+			}
+		}
+	}
+	return out
+}
+
+func TestMailToListsThroughARealSMTPServer(t *testing.T) {
+	caFile, certFile, keyFile := testCA(t, t.TempDir())
+	mp := startMailpit(t, certFile, keyFile)
+	c := startCrieur(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile)
+	const password = "s3cret-pass-1"
+	setup := map[string]any{
+		"smtp": map[string]any{"host": "localhost", "port": mp.SMTPPort, "security": "starttls", "username": "crieur", "password": password, "from": "Climate group <board@example.org>"},
+		"lists": []map[string]any{
+			{"name": "users", "to": "users@lists.example.org", "kinds": []string{"outage", "call"}, "list_unsubscribe": "<mailto:users-unsubscribe@lists.example.org>"},
+			{"name": "members", "to": "members@example.org"},
+		},
+	}
+	var view map[string]any
+	if code := c.api("PUT", "/api/v1/boards/news/email", setup, nil, &view); code != 200 || view["password_set"] != true {
+		t.Fatalf("PUT email: %d %v", code, view)
+	}
+	if code := c.api("PUT", "/api/v1/boards/news/email", map[string]any{"smtp": map[string]any{"host": "", "from": "nobody"}, "lists": []map[string]any{{"name": "x", "to": "not an address", "kinds": []string{"party"}}}}, nil, &view); code != 400 {
+		t.Errorf("a bad set-up: %d", code)
+	}
+	// A wrong password: the test button says what the server said.
+	smtp := setup["smtp"].(map[string]any)
+	smtp["password"] = "wrong-pass-2"
+	c.api("PUT", "/api/v1/boards/news/email", setup, nil, nil)
+	var test map[string]any
+	if code := c.api("POST", "/api/v1/boards/news/email/test", map[string]any{"list": "members"}, nil, &test); code != 502 ||
+		!strings.Contains(fmt.Sprint(test["error"]), "535") || strings.Contains(fmt.Sprint(test["error"]), "wrong-pass-2") {
+		t.Errorf("test message with a wrong password: %d %v, want the server's 535 without the password", code, test)
+	}
+	smtp["password"] = password
+	c.api("PUT", "/api/v1/boards/news/email", setup, nil, nil)
+	if code := c.api("POST", "/api/v1/boards/news/email/test", map[string]any{"list": "members"}, nil, &test); code != 200 || test["sent"] != true {
+		t.Fatalf("test message: %d %v", code, test)
+	}
+
+	// News goes to members only; an outage to both lists.
+	c.post(map[string]any{"title": "New members' evening", "body": "Come!"}, nil)
+	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are **on it**.", "language": "en",
+		"outage": map[string]any{"service": "mail", "from": time.Now().Format(time.RFC3339)}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	waitFor(t, 20*time.Second, "the messages", func() bool {
+		return len(mp.to("users@lists.example.org", "Mail down")) == 1 && len(mp.to("members@example.org", "Mail down")) == 1 &&
+			len(mp.to("members@example.org", "members' evening")) == 1
+	})
+	if n := len(mp.to("users@lists.example.org", "members' evening")); n != 0 {
+		t.Errorf("news reached the outages-and-calls list %d times", n)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(mp.raw(mp.to("users@lists.example.org", "Mail down")[0].ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := msg.Header
+	if h.Get("Subject") != "[Service outage] Mail down" || h.Get("List-Unsubscribe") != "<mailto:users-unsubscribe@lists.example.org>" ||
+		h.Get("Content-Language") != "en" || !strings.HasSuffix(h.Get("Message-Id"), "@example.org>") || h.Get("Date") == "" {
+		t.Errorf("headers: %v", h)
+	}
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
+	}
+	parts := map[string]string{}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		b, _ := io.ReadAll(p) // quoted-printable decoded by NextPart
+		parts[ct] = string(b)
+	}
+	if !strings.Contains(parts["text/plain"], "Service: mail") || !strings.Contains(parts["text/plain"], c.objectURL(a.ID)) ||
+		!strings.Contains(parts["text/html"], "<strong>on it</strong>") || !strings.Contains(parts["text/html"], c.objectURL(a.ID)) {
+		t.Errorf("parts: %v", parts)
+	}
+
+	// The server is down while an outage is announced; once it is back,
+	// the message arrives, once.
+	mp.stop()
+	b, _ := c.post(map[string]any{"kind": "outage", "title": "Website down", "outage": map[string]any{"service": "web", "from": time.Now().Format(time.RFC3339)}}, nil)
+	waitFor(t, 15*time.Second, "a failed attempt", func() bool { return c.deliveries(b.ID).Counts["retrying"] >= 1 })
+	mp.start()
+	waitFor(t, 30*time.Second, "the message after the server came back", func() bool {
+		return len(mp.to("users@lists.example.org", "Website down")) == 1
+	})
+	c.waitQueueIdle()
+	if n := len(mp.to("users@lists.example.org", "Website down")); n != 1 {
+		t.Errorf("received %d times", n)
+	}
+	// The password never shows.
+	var got map[string]any
+	c.api("GET", "/api/v1/boards/news/email", nil, nil, &got)
+	raw, _ := json.Marshal(got)
+	dl, _ := json.Marshal(c.deliveries(b.ID))
+	for where, text := range map[string]string{"GET email": string(raw), "deliveries": string(dl), "log": c.stderr.String()} {
+		if strings.Contains(text, password) {
+			t.Errorf("the SMTP password appears in the %s", where)
+		}
+	}
+}

@@ -1,0 +1,373 @@
+// Package email sends boards' announcements to mailing-list addresses
+// (the association's Sympa or Mailman list, or any address), as jobs of
+// the same delivery queue as the other destinations: one message per
+// announcement per address, plain text with an HTML alternative, over
+// SMTP with STARTTLS or TLS and authentication. MIME and SMTP are
+// github.com/wneessen/go-mail's.
+//
+// The SMTP password is a secret: kept in the store, never shown by the
+// API, never logged.
+package email
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+// KindSend is the job kind of one message to one address.
+const KindSend = "email.send"
+
+// SMTP is how a board's mail leaves: its server and sender.
+type SMTP struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	// Security is "starttls" (port 587, the default), "tls" (implicit,
+	// port 465) or "none" (a local relay only).
+	Security string `json:"security"`
+	Username string `json:"username,omitempty"`
+	Password string `json:"-"`
+	From     string `json:"from"`
+}
+
+// List is one address announcements are mailed to.
+type List struct {
+	Name string `json:"name"`
+	To   string `json:"to"`
+	// Kinds limits what is sent (outages and calls to the users' list);
+	// empty: every kind.
+	Kinds []board.Kind `json:"kinds,omitempty"`
+	// ListUnsubscribe is passed through as the List-Unsubscribe header
+	// (<mailto:…>, <https://…>), so mail clients show "Unsubscribe".
+	ListUnsubscribe string `json:"list_unsubscribe,omitempty"`
+}
+
+// Setup is a board's e-mail destination.
+type Setup struct {
+	SMTP  SMTP   `json:"smtp"`
+	Lists []List `json:"lists"`
+}
+
+// Links gives public URLs of boards and announcements.
+type Links interface {
+	AnnouncementURL(board string, id int64) string
+	BoardURL(board string) string
+}
+
+// Destination mails boards' announcements.
+type Destination struct {
+	db     *sql.DB
+	boards *board.Store
+	links  Links
+	// dial options for tests (a server's certificate); production uses
+	// the system's roots.
+	options []gomail.Option
+	timeout time.Duration
+}
+
+// New migrates the e-mail table in db (the board store's file).
+func New(ctx context.Context, db *sql.DB, boards *board.Store, links Links, timeout time.Duration, options ...gomail.Option) (*Destination, error) {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS email_setups (
+		board_id BIGINT PRIMARY KEY,
+		setup TEXT NOT NULL,
+		password TEXT NOT NULL DEFAULT '')`); err != nil {
+		return nil, fmt.Errorf("migrate e-mail tables: %w", err)
+	}
+	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout}, nil
+}
+
+// ErrNoSetup is a board that mails nothing.
+var ErrNoSetup = errors.New("no e-mail set-up")
+
+// Setup returns a board's set-up, password included.
+func (d *Destination) Setup(ctx context.Context, boardID int64) (Setup, error) {
+	var raw, password string
+	err := d.db.QueryRowContext(ctx, `SELECT setup, password FROM email_setups WHERE board_id = ?`, boardID).Scan(&raw, &password)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Setup{}, ErrNoSetup
+	}
+	if err != nil {
+		return Setup{}, err
+	}
+	var s Setup
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return s, fmt.Errorf("e-mail set-up of board %d: %w", boardID, err)
+	}
+	s.SMTP.Password = password
+	return s, nil
+}
+
+// Save stores a board's set-up; an empty password keeps the one it had.
+func (d *Destination) Save(ctx context.Context, boardID int64, s Setup) error {
+	if s.SMTP.Password == "" {
+		if old, err := d.Setup(ctx, boardID); err == nil {
+			s.SMTP.Password = old.SMTP.Password
+		}
+	}
+	raw, err := json.Marshal(s) // Password is json:"-": it has a column of its own
+	if err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO email_setups (board_id, setup, password) VALUES (?, ?, ?)
+		ON CONFLICT (board_id) DO UPDATE SET setup = excluded.setup, password = excluded.password`, boardID, string(raw), s.SMTP.Password)
+	return err
+}
+
+// Delete removes a board's set-up.
+func (d *Destination) Delete(ctx context.Context, boardID int64) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM email_setups WHERE board_id = ?`, boardID)
+	return err
+}
+
+// Check says what is wrong with a set-up, field by field, and fills in
+// the defaults (port by security).
+func Check(s *Setup) map[string]string {
+	errs := map[string]string{}
+	s.SMTP.Host = strings.TrimSpace(s.SMTP.Host)
+	if s.SMTP.Host == "" || strings.ContainsAny(s.SMTP.Host, " /:") {
+		errs["smtp.host"] = "the SMTP server's host name, like smtp.example.org"
+	}
+	switch s.SMTP.Security {
+	case "", "starttls":
+		s.SMTP.Security = "starttls"
+		if s.SMTP.Port == 0 {
+			s.SMTP.Port = 587
+		}
+	case "tls":
+		if s.SMTP.Port == 0 {
+			s.SMTP.Port = 465
+		}
+	case "none":
+		if s.SMTP.Port == 0 {
+			s.SMTP.Port = 25
+		}
+	default:
+		errs["smtp.security"] = `"starttls" (port 587), "tls" (port 465) or "none" (a local relay only)`
+	}
+	if s.SMTP.Port < 1 || s.SMTP.Port > 65535 {
+		errs["smtp.port"] = "a port number, usually 587 (starttls) or 465 (tls)"
+	}
+	if _, err := mail.ParseAddress(s.SMTP.From); err != nil {
+		errs["smtp.from"] = "the sender's address, like Crieur <board@example.org>"
+	}
+	seen := map[string]bool{}
+	for i, l := range s.Lists {
+		key := fmt.Sprintf("lists[%d]", i)
+		if l.Name == "" || len(l.Name) > 40 || strings.ContainsAny(l.Name, " /:@") {
+			errs[key+".name"] = "a short name (users, members): it names the list in deliveries"
+		} else if seen[l.Name] {
+			errs[key+".name"] = "two lists are called " + l.Name
+		}
+		seen[l.Name] = true
+		if _, err := mail.ParseAddress(l.To); err != nil {
+			errs[key+".to"] = "the list's address, like users@lists.example.org"
+		}
+		for _, k := range l.Kinds {
+			if !slices.Contains([]board.Kind{board.KindNews, board.KindEvent, board.KindCall, board.KindOutage}, k) {
+				errs[key+".kinds"] = fmt.Sprintf("unknown kind %q; use news, event, call or outage", k)
+			}
+		}
+		if u := l.ListUnsubscribe; u != "" && (!strings.HasPrefix(u, "<") || !strings.HasSuffix(u, ">") || strings.ContainsAny(u, "\r\n")) {
+			errs[key+".list_unsubscribe"] = "as the header has it: <mailto:users-unsubscribe@lists.example.org> or <https://…>"
+		}
+	}
+	return errs
+}
+
+type sendPayload struct {
+	Board          string `json:"board"`
+	AnnouncementID int64  `json:"announcement"`
+	List           string `json:"list"`
+	Version        int    `json:"version"`
+	FollowUp       bool   `json:"follow_up,omitempty"`
+}
+
+// Expand implements delivery.Expander: a new announcement goes to every
+// list that takes its kind; an edit only when the editor asked for a
+// follow-up; a deletion sends nothing (mail cannot be taken back).
+func (d *Destination) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
+	switch {
+	case e.Verb == board.VerbCreate:
+	case e.Verb == board.VerbUpdate && e.FollowUp:
+	default:
+		return nil, nil
+	}
+	s, err := d.Setup(ctx, e.BoardID)
+	if errors.Is(err, ErrNoSetup) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := d.boards.Announcement(ctx, e.BoardID, e.AnnouncementID)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []delivery.Job
+	for _, l := range s.Lists {
+		if len(l.Kinds) > 0 && !slices.Contains(l.Kinds, a.Kind) {
+			continue
+		}
+		p, _ := json.Marshal(sendPayload{Board: a.Board, AnnouncementID: a.ID, List: l.Name, Version: e.Version, FollowUp: e.Verb == board.VerbUpdate})
+		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mail:%d:%s", e.ID, l.Name), Kind: KindSend, OutboxID: e.ID, Target: "email:" + l.Name, Payload: p})
+	}
+	return jobs, nil
+}
+
+// Handle implements delivery.Handler for KindSend.
+func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
+	var p sendPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return delivery.Permanent(fmt.Errorf("bad e-mail job: %w", err))
+	}
+	bd, err := d.boards.BoardByName(ctx, p.Board)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	s, err := d.Setup(ctx, bd.ID)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	l, ok := list(s, p.List)
+	if !ok {
+		return delivery.Permanent(fmt.Errorf("list %q was removed from the board's set-up", p.List))
+	}
+	a, err := d.boards.Announcement(ctx, bd.ID, p.AnnouncementID)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	if a.DeletedAt != nil {
+		return nil
+	}
+	m, err := d.message(bd, a, s.SMTP, l, p)
+	if err != nil {
+		return delivery.Permanent(err)
+	}
+	return d.send(ctx, s.SMTP, m)
+}
+
+func list(s Setup, name string) (List, bool) {
+	for _, l := range s.Lists {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return List{}, false
+}
+
+// message builds the MIME message. Its Message-ID is the same for every
+// try of one version to one list, so a message sent twice (a retry after
+// a lost answer) is one message to the list's archive and to mail clients.
+func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l List, p sendPayload) (*gomail.Msg, error) {
+	m := gomail.NewMsg()
+	if err := m.From(smtp.From); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := m.To(l.To); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	link := d.links.AnnouncementURL(bd.Name, a.ID)
+	subject := fmt.Sprintf("[%s] %s", a.KindLabel(), a.Title)
+	if p.FollowUp {
+		subject = "Updated: " + subject
+	}
+	m.Subject(subject)
+	m.SetDate()
+	from, _ := mail.ParseAddress(smtp.From)
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d/%d/%s/%v", bd.Name, a.ID, p.Version, l.Name, p.FollowUp)))
+	m.SetMessageIDWithValue("crieur." + hex.EncodeToString(sum[:12]) + "@" + domain)
+	if a.Language != "" {
+		m.SetGenHeader(gomail.HeaderContentLang, a.Language)
+	} else if bd.Language != "" {
+		m.SetGenHeader(gomail.HeaderContentLang, bd.Language)
+	}
+	if l.ListUnsubscribe != "" {
+		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, l.ListUnsubscribe)
+	}
+	m.SetUserAgent("Crieur")
+	text, html := Render(bd, a, link, p.FollowUp)
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	m.AddAlternativeString(gomail.TypeTextHTML, html)
+	return m, nil
+}
+
+// send delivers one message. A refusal of the message or the address
+// (5xx) will not change by retrying; a connection problem or a 4xx
+// ("try again later") will.
+func (d *Destination) send(ctx context.Context, s SMTP, m *gomail.Msg) error {
+	opts := append([]gomail.Option{gomail.WithPort(s.Port), gomail.WithTimeout(d.timeout)}, d.options...)
+	switch s.Security {
+	case "tls":
+		opts = append(opts, gomail.WithSSLPort(false))
+	case "none":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if s.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(s.Username), gomail.WithPassword(s.Password))
+	}
+	c, err := gomail.NewClient(s.Host, opts...)
+	if err != nil {
+		return delivery.Permanent(fmt.Errorf("SMTP %s: %w", s.Host, err))
+	}
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		// A 5xx answer to the sender, the address or the message will not
+		// change by retrying; anything else (no connection, 4xx) may.
+		var se *gomail.SendError
+		permanent := errors.As(err, &se) && se.ErrorCode() >= 500
+		msg := fmt.Errorf("SMTP %s:%d: %s", s.Host, s.Port, redact(err.Error(), s.Password))
+		if permanent {
+			return delivery.Permanent(msg)
+		}
+		return msg
+	}
+	return nil
+}
+
+// SendTest mails a short test message to one list and returns the exact
+// error, for the "send a test message" button.
+func (d *Destination) SendTest(ctx context.Context, b board.Board, name string) error {
+	s, err := d.Setup(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	l, ok := list(s, name)
+	if !ok {
+		return fmt.Errorf("this board has no list called %q", name)
+	}
+	m := gomail.NewMsg()
+	if err := m.From(s.SMTP.From); err != nil {
+		return err
+	}
+	if err := m.To(l.To); err != nil {
+		return err
+	}
+	m.Subject("Test message from Crieur: " + b.DisplayName)
+	m.SetDate()
+	m.SetMessageID()
+	m.SetBodyString(gomail.TypeTextPlain, fmt.Sprintf("Announcements of %s will reach this address.\n\n%s\n", b.DisplayName, d.links.BoardURL(b.Name)))
+	return d.send(ctx, s.SMTP, m)
+}
+
+// redact keeps the password out of an error, however the library words it.
+func redact(msg, password string) string {
+	if password == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, password, "(password)")
+}
