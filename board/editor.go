@@ -310,6 +310,9 @@ type formData struct {
 	// decorative or to be removed. Board makes its thumbnail's address.
 	ImageID, Alt, Board     string
 	Decorative, RemoveImage bool
+	// FollowUp asks for a short "Updated" message where messages cannot
+	// be edited (Mattermost, mailing lists).
+	FollowUp bool
 	// moreImages are pictures after the first (given through the API),
 	// which the form does not show and keeps.
 	moreImages []Image
@@ -333,7 +336,8 @@ func readForm(r *http.Request) formData {
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
 		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"), ExpiresAt: v("expires_at"), Action: v("action"),
-		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on"}
+		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
+		FollowUp: r.PostFormValue("follow_up") == "on"}
 }
 
 // takeUpload keeps a picture sent with the form, so that it stays with the
@@ -416,7 +420,7 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 	}
 	d := Draft{Kind: Kind(f.Kind), Title: f.Title, Body: f.Body, ContentWarning: f.CW, Language: f.Lang,
 		Tags:      strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ' ' }),
-		KeepDraft: f.Action == "draft", PublishAt: when("publish_at", f.PublishAt), ExpiresAt: when("expires_at", f.ExpiresAt)}
+		KeepDraft: f.Action == "draft", PublishAt: when("publish_at", f.PublishAt), ExpiresAt: when("expires_at", f.ExpiresAt), FollowUp: f.FollowUp}
 	if f.ImageID != "" && !f.RemoveImage {
 		d.Images = append(d.Images, Image{ID: f.ImageID, Alt: f.Alt, Decorative: f.Decorative})
 	} else if f.Alt != "" && !f.RemoveImage {

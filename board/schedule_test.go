@@ -294,3 +294,28 @@ func TestEditorPreviewsDraftsAndSchedules(t *testing.T) {
 		t.Errorf("a preview of an edit changed %q or sent %d", a.Title, len(pending(t, svc)))
 	}
 }
+
+func TestEditorAsksForAFollowUp(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, _ := svc.Create(ctx, b, Draft{Title: "Mail down"}, "")
+	_ = svc.store.MarkDispatched(ctx, pending(t, svc)[0].ID)
+	e := signIn(t, svc, time.UTC)
+	path := fmt.Sprintf("/edit/news/%d", a.ID)
+	edit := e.get(path)
+	if !strings.Contains(edit, `name="follow_up"`) {
+		t.Fatal("a published announcement's edit page offers no follow-up")
+	}
+	form := url.Values{"csrf": {hiddenValue(t, edit, "csrf")}, "kind": {"news"}, "title": {"Mail down until 18:00"}, "action": {"publish"}}
+	e.post(path, form)
+	if out := pending(t, svc); len(out) != 1 || out[0].FollowUp {
+		t.Fatalf("an edit without the box: %+v", out)
+	}
+	_ = svc.store.MarkDispatched(ctx, pending(t, svc)[0].ID)
+	form.Set("title", "Mail back")
+	form.Set("follow_up", "on")
+	e.post(path, form)
+	if out := pending(t, svc); len(out) != 1 || out[0].Verb != VerbUpdate || !out[0].FollowUp {
+		t.Fatalf("an edit with the box: %+v", out)
+	}
+}

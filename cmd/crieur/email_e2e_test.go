@@ -151,6 +151,19 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 		t.Fatalf("test message: %d %v", code, test)
 	}
 
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, args...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cli("email", "show"); err != nil || !strings.Contains(out, "password set") || !strings.Contains(out, "list users: users@lists.example.org, kinds [outage call]") || strings.Contains(out, password) {
+		t.Errorf("email show: %v\n%s", err, out)
+	}
+	if out, err := cli("email", "test", "users"); err != nil || !strings.Contains(out, "test message sent to users") {
+		t.Errorf("email test: %v\n%s", err, out)
+	}
+
 	// News goes to members only; an outage to both lists.
 	c.post(map[string]any{"title": "New members' evening", "body": "Come!"}, nil)
 	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are **on it**.", "language": "en",

@@ -54,6 +54,8 @@ Usage:
   crieur board key NAME          (prints the board's private key, for crieur deliver)
   crieur token create [--board NAME] [--label TEXT] [--expires 90d] [--role publisher|editor]
   crieur token list | crieur token revoke ID
+  crieur mattermost list | set NAME --url URL|- [--channel C] | remove NAME | test NAME
+  crieur email show | smtp --host H --from ADDR [--username U --password -] | list NAME --to ADDR [--kinds outage,call] | remove NAME | test NAME
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
   crieur restore FILE.tar.gz     (into an empty data directory)
   crieur check [--time-from URL] [--keys DIR]  (is the deployment followable? one line per check)
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, env)
+	case "mattermost", "email":
+		return destinationCmd(ctx, args[0], args[1:], stdin, stdout, env)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, env)
 	case "restore":

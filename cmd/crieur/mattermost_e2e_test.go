@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -168,6 +169,32 @@ func TestMattermostWebhooks(t *testing.T) {
 	c.waitQueueIdle()
 	if n := len(mm.received(tech)); n != 2 {
 		t.Errorf("a deletion posted to the channel")
+	}
+
+	// The CLI: a hook's URL from standard input, listed as set, tested,
+	// removed.
+	const extra = "extraextraextraextraextra1"
+	cli := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(crieurBin, args...)
+		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cli(mm.hook(extra)+"\n", "mattermost", "set", "extra", "--url", "-", "--channel", "town-square"); err != nil || !strings.Contains(out, "saved hook extra") {
+		t.Fatalf("mattermost set: %v\n%s", err, out)
+	}
+	if out, err := cli("", "mattermost", "list"); err != nil || !regexp.MustCompile(`extra\s+town-square\s+-\s+set`).MatchString(out) || strings.Contains(out, extra) {
+		t.Errorf("mattermost list: %v\n%s", err, out)
+	}
+	if out, err := cli("", "mattermost", "test", "extra"); err != nil || !strings.Contains(out, "test message sent to extra") || len(mm.received(extra)) != 1 {
+		t.Errorf("mattermost test: %v\n%s", err, out)
+	}
+	if out, err := cli("", "mattermost", "test", "wrong-channel"); err == nil || !strings.Contains(out, "Couldn't find the channel") {
+		t.Errorf("mattermost test of a wrong channel: %v\n%s", err, out)
+	}
+	if out, err := cli("", "mattermost", "remove", "extra"); err != nil || !strings.Contains(out, "removed hook extra") {
+		t.Errorf("mattermost remove: %v\n%s", err, out)
 	}
 
 	// The hook URLs are secrets: never in answers, deliveries or logs.
