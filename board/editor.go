@@ -34,6 +34,7 @@ type Editor struct {
 	tmpl   map[string]*template.Template
 	log    *slog.Logger
 	secure bool
+	setups []DestinationSetup
 }
 
 const (
@@ -77,7 +78,7 @@ func NewEditor(svc *Service, links Links, loc *time.Location, secure bool, log *
 		f.Prefix, f.Board = board+"-", board
 		return f
 	}}
-	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list"} {
+	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
@@ -90,6 +91,8 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/logout", e.signedIn(e.logout))
 	mux.HandleFunc("POST /edit/{board}/new", e.signedIn(e.onBoard(e.create)))
 	mux.HandleFunc("GET /edit/{board}/all", e.signedIn(e.onBoard(e.list)))
+	mux.HandleFunc("GET /edit/{board}/destinations", e.signedIn(e.onBoard(e.destinations)))
+	mux.HandleFunc("POST /edit/{board}/destinations/{key}/{action}", e.signedIn(e.onBoard(e.destinationAction)))
 	mux.HandleFunc("GET /edit/{board}/{id}", e.signedIn(e.onBoard(e.editForm)))
 	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
 	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))

@@ -457,3 +457,98 @@ func TestBrowserEditorPicture(t *testing.T) {
 		t.Errorf("the page with a picture scrolls sideways at 390 px: %d > %d", sw, cw)
 	}
 }
+
+// Channels and lists set up from the editor: a Mattermost hook added,
+// tested (sent, then the server's own words for a wrong channel), an
+// SMTP server and a list saved; the page passes axe at 390 px.
+func TestBrowserEditorDestinations(t *testing.T) {
+	mm := startMattermost(t)
+	const good, bad = "goodgoodgoodgoodgoodgood12", "badbadbadbadbadbadbadbad12"
+	c := startCrieur(t, t.TempDir(), 0)
+	ctx := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	notice := func() string {
+		s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".notice") || {}).textContent || ""`))
+		return s
+	}
+	// The page before a click also has a notice: wait for the new one.
+	waitNotice := func(want string) string {
+		t.Helper()
+		var n string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if n = notice(); strings.Contains(n, want) {
+				break
+			}
+		}
+		return n
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SendKeys(css(`#token`), c.Token),
+		chromedp.Submit(css(`#token`)),
+		chromedp.WaitVisible(css(`#news-title`)),
+		chromedp.Click(css(`a[href="/edit/news/destinations"]`)),
+		chromedp.WaitVisible(css(`#mattermost-hook-name`)),
+		chromedp.SendKeys(css(`#mattermost-hook-name`), "members"),
+		chromedp.SendKeys(css(`#mattermost-hook-url`), mm.hook(good)),
+		chromedp.Click(css(`#mattermost-hook-form button`)),
+		chromedp.WaitVisible(css(`.notice`)),
+		chromedp.Click(css(`form[action$="/mattermost/test"]:has(input[value=members]) button`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := waitNotice("Test message sent"); !strings.Contains(n, "Test message sent to members") || len(mm.received(good)) != 1 {
+		t.Errorf("after the test button: %q, %d messages", n, len(mm.received(good)))
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css(`#mattermost-hook-name`), "typo"),
+		chromedp.SendKeys(css(`#mattermost-hook-url`), mm.hook(bad)),
+		chromedp.SendKeys(css(`#mattermost-hook-channel`), "no-such-channel"),
+		chromedp.Click(css(`#mattermost-hook-form button`)),
+		chromedp.WaitVisible(css(`form[action$="/mattermost/test"]:has(input[value=typo]) button`)),
+		chromedp.Click(css(`form[action$="/mattermost/test"]:has(input[value=typo]) button`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := waitNotice("not sent"); !strings.Contains(n, "Couldn't find the channel") || strings.Contains(n, bad) {
+		t.Errorf("a wrong channel's test: %q, want the server's words and no secret", n)
+	}
+	// A list before the server: said next to the form, nothing saved.
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css(`#email-list-name`), "users"),
+		chromedp.SendKeys(css(`#email-list-to`), "users@lists.example.org"),
+		chromedp.Click(css(`#email-list-form button`)),
+		chromedp.WaitVisible(css(`.error`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := chromedp.Run(ctx, chromedp.Text(css(`.error`))); !strings.Contains(e, "set up the sending server first") {
+		t.Errorf("a list before the server: %q", e)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css(`#email-smtp-host`), "smtp.example.org"),
+		chromedp.SendKeys(css(`#email-smtp-password`), "s3cret-9"),
+		chromedp.SendKeys(css(`#email-smtp-from`), "Climate group <board@example.org>"),
+		chromedp.Click(css(`#email-smtp-form button`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNotice("Saved: Mailing lists")
+	page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if strings.Contains(page, "s3cret-9") || strings.Contains(page, good) || !strings.Contains(page, "kept; type a new one") {
+		t.Error("a secret shows on the page, or the kept password is not said")
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("channels and lists: %s", v)
+	}
+	sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+	if sw > cw {
+		t.Errorf("the page scrolls sideways at 390 px: %d > %d", sw, cw)
+	}
+}

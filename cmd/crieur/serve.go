@@ -262,7 +262,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	bridge.Register(mux, api)
 	mm.Register(mux, api)
 	mailer.Register(mux, api)
-	board.NewEditor(svc, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log).Register(mux)
+	editor := board.NewEditor(svc, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
+	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
+	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
+	editor.Register(mux)
 	ap.Register(mux)
 	metricsH := metricsHandler(reg, pools)
 	if cfg.MetricsListen == "" {

@@ -1,0 +1,98 @@
+package mattermost
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"crieur/board"
+)
+
+// EditorSetup is the editor's view of a board's hooks (board.DestinationSetup).
+type EditorSetup struct{ D *Destination }
+
+func (EditorSetup) Key() string   { return "mattermost" }
+func (EditorSetup) Title() string { return "Mattermost channels" }
+
+// Items lists the hooks, never their URLs.
+func (s EditorSetup) Items(ctx context.Context, b board.Board) ([]board.SetupItem, error) {
+	hooks, err := s.D.Hooks(ctx, b.ID)
+	var out []board.SetupItem
+	for _, h := range hooks {
+		sum := "the hook's own channel"
+		if h.Channel != "" {
+			sum = "channel " + h.Channel
+		}
+		if h.Username != "" {
+			sum += ", posts as " + h.Username
+		}
+		out = append(out, board.SetupItem{Name: h.Name, Summary: sum})
+	}
+	return out, err
+}
+
+// Forms is one form: add a hook, or change one by its name.
+func (EditorSetup) Forms(context.Context, board.Board) ([]board.SetupForm, error) {
+	return []board.SetupForm{{ID: "hook", Title: "Add a hook, or change one by its name",
+		Help: "In Mattermost: Integrations, Incoming Webhooks, Add. Its address is a secret: Crieur keeps it and never shows it again.",
+		Fields: []board.SetupField{
+			{Name: "name", Label: "Name", Help: "a short word, like members", Type: "text"},
+			{Name: "url", Label: "Webhook address", Help: "https://chat.example.org/hooks/…; leave empty to keep the one a hook has", Type: "password"},
+			{Name: "channel", Label: "Channel", Help: "optional: another channel than the hook's, as in its address", Type: "text"},
+			{Name: "username", Label: "Posts as", Help: "optional", Type: "text"},
+		}}}, nil
+}
+
+// Submit adds or replaces the hook of the form's name.
+func (s EditorSetup) Submit(ctx context.Context, b board.Board, _ string, v url.Values) (map[string]string, error) {
+	old, err := s.D.Hooks(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	h := Hook{Name: strings.TrimSpace(v.Get("name")), URL: strings.TrimSpace(v.Get("url")), Channel: strings.TrimSpace(v.Get("channel")), Username: strings.TrimSpace(v.Get("username"))}
+	known := map[string]bool{}
+	hooks := []Hook{}
+	for _, o := range old {
+		known[o.Name] = true
+		if o.Name != h.Name {
+			hooks = append(hooks, Hook{Name: o.Name, Channel: o.Channel, Username: o.Username, IconURL: o.IconURL})
+		}
+	}
+	hooks = append(hooks, h)
+	if errs := Check(hooks, known); len(errs) > 0 {
+		return fieldErrors(errs), nil
+	}
+	return nil, s.D.SetHooks(ctx, b.ID, hooks)
+}
+
+// fieldErrors files "hooks[2].url" under "url".
+func fieldErrors(errs map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range errs {
+		if i := strings.LastIndexByte(k, '.'); i >= 0 {
+			k = k[i+1:]
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Remove drops a hook.
+func (s EditorSetup) Remove(ctx context.Context, b board.Board, name string) error {
+	old, err := s.D.Hooks(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	var hooks []Hook
+	for _, o := range old {
+		if o.Name != name {
+			hooks = append(hooks, Hook{Name: o.Name, Channel: o.Channel, Username: o.Username, IconURL: o.IconURL})
+		}
+	}
+	return s.D.SetHooks(ctx, b.ID, hooks)
+}
+
+// SendTest posts a test message.
+func (s EditorSetup) SendTest(ctx context.Context, b board.Board, name string) error {
+	return s.D.SendTest(ctx, b, name)
+}
