@@ -16,7 +16,7 @@ import (
 
 // mattermostServer follows Mattermost's incoming-webhook contract as
 // documented (developers.mattermost.com/integrate/webhooks/incoming) and
-// as its server answers (server/channels/web/webhook.go, v8-v10): POST
+// as its server answers (server/channels/web/webhook.go, since v8): POST
 // /hooks/{26 characters} with a JSON body; 200 "ok" (text/plain); a
 // JSON AppError (id, message, status_code) with 400 for a payload without
 // text or a channel the hook may not post to, 404 for an unknown hook; 429
