@@ -437,6 +437,13 @@ type OutboxEntry struct {
 	FollowUp bool `json:"follow_up,omitempty"`
 }
 
+// ForWriteOnce says whether a destination whose messages cannot be edited
+// or deleted (a webhook, a mailing list) sends anything for e: a new
+// announcement, or an edit the editor wants announced.
+func (e OutboxEntry) ForWriteOnce() bool {
+	return e.Verb == VerbCreate || e.Verb == VerbUpdate && e.FollowUp
+}
+
 // Delivery states: one vocabulary for the rows and their counts. A row
 // exists for every destination from the moment of fan-out.
 const (

@@ -15,32 +15,37 @@ import (
 
 	"crieur/board"
 	"crieur/board/media"
+	"crieur/config"
 )
 
-// fileArg takes a command's file argument when it comes before the flags
-// (crieur backup FILE --data DIR); after them, the flag set has it.
-func fileArg(args []string) (string, []string) {
+// fileAndConfig reads a command's one file argument, given before the
+// flags (crieur backup FILE --data DIR) or after them, and the settings.
+func fileAndConfig(name string, args, env []string, usage string) (string, config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	file := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return args[0], args[1:]
+		file, args = args[0], args[1:]
 	}
-	return "", args
+	cfg, err := loadConfig(fs, args, env)
+	if err != nil {
+		return "", cfg, err
+	}
+	if file == "" {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return "", cfg, errors.New(usage)
+	}
+	return file, cfg, nil
 }
 
 // backupCmd writes a consistent copy of the store (boards and their keys,
 // tokens, announcements, followers, sign-ups, the embedded queue) and the
 // pictures into one .tar.gz, while the server runs.
 func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	file, rest := fileArg(args)
-	cfg, err := loadConfig(fs, rest, env)
+	file, cfg, err := fileAndConfig("backup", args, env, "usage: crieur backup FILE.tar.gz [--data DIR | --config FILE]")
 	if err != nil {
 		return err
-	}
-	if file == "" {
-		file = fs.Arg(0)
-	}
-	if file == "" {
-		return errors.New("usage: crieur backup FILE.tar.gz [--data DIR | --config FILE]")
 	}
 	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
 		return fmt.Errorf("no store to back up at %s (--data or data_dir): %w", cfg.DatabasePath(), err)
@@ -170,17 +175,9 @@ func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
 // restoreCmd unpacks a backup into an empty data directory, checks the
 // store and brings it to this release's schema.
 func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	file, rest := fileArg(args)
-	cfg, err := loadConfig(fs, rest, env)
+	file, cfg, err := fileAndConfig("restore", args, env, "usage: crieur restore FILE.tar.gz [--data DIR | --config FILE] (into an empty data directory)")
 	if err != nil {
 		return err
-	}
-	if file == "" {
-		file = fs.Arg(0)
-	}
-	if file == "" {
-		return errors.New("usage: crieur restore FILE.tar.gz [--data DIR | --config FILE] (into an empty data directory)")
 	}
 	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s is not empty: restore into a new, empty data directory (nothing was changed)", cfg.DataDir)

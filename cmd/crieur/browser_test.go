@@ -199,11 +199,7 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(c.URL+"/edit"),
-		chromedp.WaitVisible(css(`#token`)),
-		chromedp.SendKeys(css(`#token`), c.Token),
-		chromedp.Submit(css(`#token`)),
-		chromedp.WaitVisible(css(`#news-title`)), // the only board's form is open
+		signInEditor(c), // the only board's form is open
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -310,11 +306,7 @@ func TestBrowserEditorPreviewDraftSchedulePublish(t *testing.T) {
 		return s
 	}
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(c.URL+"/edit"),
-		chromedp.WaitVisible(css(`#token`)),
-		chromedp.SendKeys(css(`#token`), c.Token),
-		chromedp.Submit(css(`#token`)),
-		chromedp.WaitVisible(css(`#news-title`)),
+		signInEditor(c),
 		chromedp.SetValue(css(`#news-kind`), "call"),
 		chromedp.SendKeys(css(`#news-title`), "Cooks wanted for the fair"),
 		chromedp.SendKeys(css(`#news-body`), "We need **three** cooks on Saturday."),
@@ -411,11 +403,7 @@ func TestBrowserEditorPicture(t *testing.T) {
 	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(c.URL+"/edit"),
-		chromedp.WaitVisible(css(`#token`)),
-		chromedp.SendKeys(css(`#token`), c.Token),
-		chromedp.Submit(css(`#token`)),
-		chromedp.WaitVisible(css(`#news-title`)),
+		signInEditor(c),
 		chromedp.SendKeys(css(`#news-title`), "Thank you!"),
 		chromedp.SetUploadFiles(css(`#news-image`), []string{photo}),
 		chromedp.Click(css(`form[action$="/new"] button[value=publish]`)),
@@ -483,11 +471,7 @@ func TestBrowserEditorDestinations(t *testing.T) {
 		return n
 	}
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(c.URL+"/edit"),
-		chromedp.WaitVisible(css(`#token`)),
-		chromedp.SendKeys(css(`#token`), c.Token),
-		chromedp.Submit(css(`#token`)),
-		chromedp.WaitVisible(css(`#news-title`)),
+		signInEditor(c),
 		chromedp.Click(css(`a[href="/edit/news/destinations"]`)),
 		chromedp.WaitVisible(css(`#mattermost-hook-name`)),
 		chromedp.SendKeys(css(`#mattermost-hook-name`), "members"),
@@ -551,4 +535,16 @@ func TestBrowserEditorDestinations(t *testing.T) {
 	if sw > cw {
 		t.Errorf("the page scrolls sideways at 390 px: %d > %d", sw, cw)
 	}
+}
+
+// signInEditor signs in to the editor with c's token and waits for the
+// news board's form.
+func signInEditor(c *crieurProc) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(c.URL+"/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), c.Token),
+		chromedp.Submit(chromedp.CSS(`#token`)),
+		chromedp.WaitVisible(chromedp.CSS(`#news-title`)),
+	)
 }

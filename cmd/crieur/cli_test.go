@@ -366,13 +366,7 @@ func TestEditAndDeleteCommands(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("post: %d", code)
 	}
-	cli := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, args...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := c.cli
 	id := fmt.Sprint(a.ID)
 	if out, err := cli("", "edit", id); err == nil || !strings.Contains(out, "nothing to change") {
 		t.Fatalf("edit without changes: %v %s", err, out)
@@ -429,13 +423,7 @@ func TestEditAndDeleteCommands(t *testing.T) {
 
 func TestCLIDraftPreviewSchedule(t *testing.T) {
 	c := startCrieur(t, t.TempDir(), 0)
-	cli := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, args...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := c.cli
 	count := func() int {
 		var list []struct{ ID int64 }
 		c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &list)
@@ -484,12 +472,7 @@ func TestCLIPostWithPicture(t *testing.T) {
 	if err := os.WriteFile(photo, testJPEG(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, args...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { return c.cli("", args...) }
 	if out, err := cli("post", "--title", "Thank you!", "--image", photo); err == nil || !strings.Contains(out, "has no --alt") {
 		t.Fatalf("a picture without a description: %v\n%s", err, out)
 	}

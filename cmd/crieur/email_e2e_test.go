@@ -151,12 +151,7 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 		t.Fatalf("test message: %d %v", code, test)
 	}
 
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, args...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { return c.cli("", args...) }
 	if out, err := cli("email", "show"); err != nil || !strings.Contains(out, "password set") || !strings.Contains(out, "list users: users@lists.example.org, kinds [outage call]") || strings.Contains(out, password) {
 		t.Errorf("email show: %v\n%s", err, out)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -174,13 +173,7 @@ func TestMattermostWebhooks(t *testing.T) {
 	// The CLI: a hook's URL from standard input, listed as set, tested,
 	// removed.
 	const extra = "extraextraextraextraextra1"
-	cli := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, args...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := c.cli
 	if out, err := cli(mm.hook(extra)+"\n", "mattermost", "set", "extra", "--url", "-", "--channel", "town-square"); err != nil || !strings.Contains(out, "saved hook extra") {
 		t.Fatalf("mattermost set: %v\n%s", err, out)
 	}

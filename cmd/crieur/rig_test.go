@@ -209,6 +209,16 @@ func (c *crieurProc) api(method, path string, body any, headers map[string]strin
 	return resp.StatusCode
 }
 
+// cli runs a crieur command against this server with its token, stdin
+// given, and returns its output.
+func (c *crieurProc) cli(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(crieurBin, args...)
+	cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 func (c *crieurProc) handle() string { return fmt.Sprintf("news@127.0.0.1:%d", c.Port) }
 
 type fedifyPeer struct {

@@ -199,10 +199,7 @@ type sendPayload struct {
 // list that takes its kind; an edit only when the editor asked for a
 // follow-up; a deletion sends nothing (mail cannot be taken back).
 func (d *Destination) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
-	switch {
-	case e.Verb == board.VerbCreate:
-	case e.Verb == board.VerbUpdate && e.FollowUp:
-	default:
+	if !e.ForWriteOnce() {
 		return nil, nil
 	}
 	s, err := d.Setup(ctx, e.BoardID)

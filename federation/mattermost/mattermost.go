@@ -169,10 +169,7 @@ type postPayload struct {
 // Expand implements delivery.Expander: a new announcement goes to every
 // hook; an edit only when the editor asked for a follow-up.
 func (d *Destination) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Job, error) {
-	switch {
-	case e.Verb == board.VerbCreate:
-	case e.Verb == board.VerbUpdate && e.FollowUp:
-	default:
+	if !e.ForWriteOnce() {
 		return nil, nil
 	}
 	hooks, err := d.Hooks(ctx, e.BoardID)

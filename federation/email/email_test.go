@@ -1,0 +1,44 @@
+package email
+
+import (
+	"strings"
+	"testing"
+
+	"crieur/board"
+)
+
+func TestCheckNamesEachFieldAndFillsPorts(t *testing.T) {
+	s := Setup{SMTP: SMTP{Host: "smtp.example.org", Security: "tls", From: "Board <board@example.org>"},
+		Lists: []List{{Name: "users", To: "users@lists.example.org", Kinds: []board.Kind{board.KindOutage}, ListUnsubscribe: "<mailto:u-unsub@lists.example.org>"}}}
+	if errs := Check(&s); len(errs) != 0 || s.SMTP.Port != 465 {
+		t.Fatalf("a good set-up: %v, port %d", errs, s.SMTP.Port)
+	}
+	bad := Setup{SMTP: SMTP{Host: "smtp example", Security: "ssl", From: "nobody"},
+		Lists: []List{{Name: "a b", To: "x"}, {Name: "ok", To: "ok@example.org", Kinds: []board.Kind{"party"}, ListUnsubscribe: "mailto:x\r\nBcc: all"}}}
+	errs := Check(&bad)
+	for _, k := range []string{"smtp.host", "smtp.security", "smtp.from", "lists[0].name", "lists[0].to", "lists[1].kinds", "lists[1].list_unsubscribe"} {
+		if errs[k] == "" {
+			t.Errorf("no complaint about %s: %v", k, errs)
+		}
+	}
+}
+
+func TestRenderBothParts(t *testing.T) {
+	b := board.Board{Name: "news", DisplayName: "Climate <group>"}
+	a := board.Announcement{Kind: board.KindOutage, Title: "Mail <down>", Body: "We are **on it**.", HTML: "<p>We are <strong>on it</strong>.</p>",
+		Outage: &board.Outage{Service: "mail"}, Images: []board.Image{{ID: "x.jpg", Alt: "The server room"}}}
+	text, html := Render(b, a, "https://board.example/boards/news/a/1", false)
+	for _, want := range []string{"Service outage: Mail <down>", "Service: mail", "We are **on it**.", "[Picture: The server room]", "https://board.example/boards/news/a/1", "Climate <group>, published with Crieur"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, want := range []string{"<h2>Service outage: Mail &lt;down&gt;</h2>", "<strong>on it</strong>", "Climate &lt;group&gt;"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, html)
+		}
+	}
+	if text, _ := Render(b, a, "L", true); !strings.HasPrefix(text, "Mail <down> was updated") {
+		t.Errorf("follow-up: %q", text)
+	}
+}
