@@ -50,6 +50,7 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/boards/{board}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("POST /api/v1/boards/{board}/media", api.onBoard(api.upload))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/approve", api.onBoard(api.approve))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/raised", api.onBoard(api.raised))
 	mux.HandleFunc("POST /api/v1/boards/{board}/announcements/{id}/preview", api.onBoard(api.preview))
 	mux.HandleFunc("GET /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.get))
 	mux.HandleFunc("PATCH /api/v1/boards/{board}/announcements/{id}", api.onBoard(api.edit(true)))
@@ -439,6 +440,30 @@ func (api *API) approve(w http.ResponseWriter, r *http.Request, b Board) {
 	if err == nil {
 		a, err = api.svc.Approve(r.Context(), b, id)
 	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// raised records what a campaign has raised ({"raised": 1240}).
+func (api *API) raised(w http.ResponseWriter, r *http.Request, b Board) {
+	id, err := pathID(r)
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Raised *float64 `json:"raised"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.Raised == nil {
+		api.fail(w, r, &ValidationError{Fields: map[string]string{"raised": `send {"raised": AMOUNT}, the total given so far`}})
+		return
+	}
+	a, err := api.svc.SetRaised(r.Context(), b, id, *req.Raised)
 	if err != nil {
 		api.fail(w, r, err)
 		return

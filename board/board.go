@@ -85,7 +85,36 @@ const (
 	KindEvent  Kind = "event"
 	KindCall   Kind = "call" // a call for volunteers
 	KindOutage Kind = "outage"
+	// KindCampaign is a donation campaign: a goal, what was raised, a link.
+	KindCampaign Kind = "campaign"
 )
+
+// Campaign details: how much is asked, how much came in, where to give.
+type Campaign struct {
+	// Goal and Raised are amounts in Currency (an ISO 4217 code).
+	Goal     float64    `json:"goal"`
+	Currency string     `json:"currency"`
+	Raised   float64    `json:"raised"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// Link is where to give (Liberapay, HelloAsso, a bank page).
+	Link string `json:"link"`
+	// TaxNote says what a gift costs after tax ("66 % deductible in France").
+	TaxNote string `json:"tax_note,omitempty"`
+}
+
+// Percent is how much of the goal came in, rounded down.
+func (c *Campaign) Percent() int {
+	if c.Goal <= 0 {
+		return 0
+	}
+	return int(100 * c.Raised / c.Goal)
+}
+
+// Over reports whether the campaign ended at now: its deadline passed or
+// its goal was reached.
+func (c *Campaign) Over(now time.Time) bool {
+	return c.Deadline != nil && !now.Before(*c.Deadline) || c.Goal > 0 && c.Raised >= c.Goal
+}
 
 // Event details: when and where.
 type Event struct {
@@ -205,18 +234,19 @@ func (o *Outage) State(now time.Time) string {
 // Announcement is one post on a board. Version grows with every edit; the
 // federation layer derives stable activity ids from it.
 type Announcement struct {
-	ID             int64    `json:"id"`
-	Board          string   `json:"board"`
-	Kind           Kind     `json:"kind"`
-	Title          string   `json:"title"`
-	Body           string   `json:"body"`
-	HTML           string   `json:"html"`
-	Tags           []string `json:"tags"`
-	ContentWarning string   `json:"content_warning,omitempty"`
-	Language       string   `json:"language,omitempty"`
-	Event          *Event   `json:"event,omitempty"`
-	Call           *Call    `json:"call,omitempty"`
-	Outage         *Outage  `json:"outage,omitempty"`
+	ID             int64     `json:"id"`
+	Board          string    `json:"board"`
+	Kind           Kind      `json:"kind"`
+	Title          string    `json:"title"`
+	Body           string    `json:"body"`
+	HTML           string    `json:"html"`
+	Tags           []string  `json:"tags"`
+	ContentWarning string    `json:"content_warning,omitempty"`
+	Language       string    `json:"language,omitempty"`
+	Event          *Event    `json:"event,omitempty"`
+	Call           *Call     `json:"call,omitempty"`
+	Outage         *Outage   `json:"outage,omitempty"`
+	Campaign       *Campaign `json:"campaign,omitempty"`
 	// Images are shown under the text, in order.
 	Images  []Image `json:"images,omitempty"`
 	Version int     `json:"version"`
@@ -329,6 +359,16 @@ func (a Announcement) FactsIn(l Locale) []Fact {
 			fact("Answer before", l.Time(*a.Call.Deadline), "")
 		}
 		fact("How to answer", a.Call.Contact, contactLink(a.Call.Contact))
+	case a.Kind == KindCampaign && a.Campaign != nil:
+		c := a.Campaign
+		fact("Raised", l.T("%s of %s (%d %%)", l.amount(c.Raised, c.Currency), l.amount(c.Goal, c.Currency), c.Percent()), "")
+		if c.Deadline != nil {
+			fact("Until", l.Time(*c.Deadline), "")
+		}
+		fact("Give", c.Link, c.Link)
+		if c.TaxNote != "" {
+			fact("Good to know", c.TaxNote, "")
+		}
 	case a.Kind == KindOutage && a.Outage != nil:
 		fact("Service", a.Outage.Service, "")
 		fact("From", l.Time(a.Outage.From), "")
@@ -370,6 +410,8 @@ func (a Announcement) kindLabel() string {
 		return "Call for volunteers"
 	case KindOutage:
 		return "Service outage"
+	case KindCampaign:
+		return "Donation campaign"
 	default:
 		return "News"
 	}
@@ -435,6 +477,8 @@ type OutboxEntry struct {
 	// FollowUp asks destinations whose messages cannot be edited (a
 	// webhook, a mailing list) to send a short "Updated" message.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// MinGap spaces this announcement's refreshes (0: the dispatcher's).
+	MinGap time.Duration `json:"-"`
 }
 
 // ForWriteOnce says whether a destination whose messages cannot be edited

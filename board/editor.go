@@ -102,6 +102,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
 	mux.HandleFunc("POST /edit/{board}/{id}/resolved", e.signedIn(e.onBoard(e.resolve)))
 	mux.HandleFunc("POST /edit/{board}/{id}/approve", e.signedIn(e.onBoard(e.approve)))
+	mux.HandleFunc("POST /edit/{board}/{id}/raised", e.signedIn(e.onBoard(e.setRaised)))
 }
 
 type session struct {
@@ -308,6 +309,8 @@ type formData struct {
 	Roles, Deadline, Contact          string
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
+	Goal, Currency, Raised            string
+	CampaignDeadline, Link, TaxNote   string
 	PublishAt, ExpiresAt              string
 	// The picture: an uploaded one's id, its description, whether it is
 	// decorative or to be removed. Board makes its thumbnail's address.
@@ -338,7 +341,8 @@ func readForm(r *http.Request) formData {
 		Start: v("start"), End: v("end"), Place: v("place"), EventURL: v("event_url"),
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
-		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"), ExpiresAt: v("expires_at"), Action: v("action"),
+		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"),
+		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
 		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
 		FollowUp: r.PostFormValue("follow_up") == "on"}
 }
@@ -403,6 +407,10 @@ func formOf(a Announcement, loc *time.Location) formData {
 	if a.Outage != nil {
 		f.Service, f.From, f.Until = a.Outage.Service, t(&a.Outage.From), t(a.Outage.Until)
 	}
+	if c := a.Campaign; c != nil {
+		num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+		f.Goal, f.Currency, f.Raised, f.CampaignDeadline, f.Link, f.TaxNote = num(c.Goal), c.Currency, num(c.Raised), t(c.Deadline), c.Link, c.TaxNote
+	}
 	return f
 }
 
@@ -437,6 +445,8 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 		{KindEvent, "event.start", f.Start}, {KindEvent, "event.end", f.End}, {KindEvent, "event.place", f.Place}, {KindEvent, "event.url", f.EventURL},
 		{KindCall, "call.roles", f.Roles}, {KindCall, "call.deadline", f.Deadline}, {KindCall, "call.contact", f.Contact},
 		{KindOutage, "outage.service", f.Service}, {KindOutage, "outage.from", f.From}, {KindOutage, "outage.until", f.Until},
+		{KindCampaign, "campaign.goal", f.Goal}, {KindCampaign, "campaign.raised", f.Raised}, {KindCampaign, "campaign.deadline", f.CampaignDeadline},
+		{KindCampaign, "campaign.link", f.Link}, {KindCampaign, "campaign.tax_note", f.TaxNote},
 	} {
 		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" {
 			errs[x.key] = fmt.Sprintf("This is for %s: choose “%s” in “What is it?”, or empty this field.", kindWords[x.kind][0], kindWords[x.kind][1])
@@ -463,6 +473,19 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 			}
 			d.Call.Roles = append(d.Call.Roles, Role{Name: strings.TrimSpace(name), Places: places})
 		}
+	case KindCampaign:
+		amount := func(field, s string) float64 {
+			if s == "" {
+				return 0
+			}
+			v, err := parseAmount(s)
+			if err != nil {
+				errs[field] = "write an amount, like 3000 or 1240.50"
+			}
+			return v
+		}
+		d.Campaign = &Campaign{Goal: amount("campaign.goal", f.Goal), Currency: f.Currency, Raised: amount("campaign.raised", f.Raised),
+			Deadline: when("campaign.deadline", f.CampaignDeadline), Link: f.Link, TaxNote: f.TaxNote}
 	case KindOutage:
 		d.Outage = &Outage{Service: f.Service, Until: when("outage.until", f.Until)}
 		if from := when("outage.from", f.From); from != nil {
@@ -570,6 +593,37 @@ func mergeErrors(a, b map[string]string) map[string]string {
 	return a
 }
 
+// parseAmount reads an amount as people type it: 3000, 3 000, 1240,50.
+func parseAmount(s string) (float64, error) {
+	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", ",", ".").Replace(s)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("not an amount: %q", s)
+	}
+	return v, nil
+}
+
+// setRaised records a campaign's new total from its edit page.
+func (e *Editor) setRaised(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	to := fmt.Sprintf("/edit/%s/%d", b.Name, a.ID)
+	v, err := parseAmount(r.PostFormValue("raised"))
+	if err != nil {
+		e.flashRedirect(w, r, to, "Not changed: write an amount, like 1240 or 1240.50.")
+		return
+	}
+	saved, err := e.svc.SetRaised(r.Context(), b, a.ID, v)
+	if err != nil {
+		e.flashRedirect(w, r, to, "Not changed: "+err.Error())
+		return
+	}
+	msg := "Raised so far: " + saved.FactsIn(English)[0].Value + ". The page shows it now; followers and rooms within a few minutes."
+	e.flashRedirect(w, r, to, msg)
+}
+
 // formFields are the form's fields in page order, each with the keys the
 // service reports its problems under.
 var formFields = []struct {
@@ -595,6 +649,12 @@ var formFields = []struct {
 	{"until", "Until", []string{"outage.until", "outage.resolved"}},
 	{"publish_at", "Publish at", []string{"publish_at"}},
 	{"expires_at", "Take down at", []string{"expires_at"}},
+	{"goal", "Goal", []string{"campaign", "campaign.goal"}},
+	{"currency", "Currency", []string{"campaign.currency"}},
+	{"raised", "Raised so far", []string{"campaign.raised"}},
+	{"campaign_deadline", "Until", []string{"campaign.deadline"}},
+	{"link", "Where to give", []string{"campaign.link"}},
+	{"tax_note", "Good to know", []string{"campaign.tax_note"}},
 	{"cw", "Content warning", []string{"content_warning"}},
 	{"lang", "Language", []string{"language"}},
 }
@@ -614,13 +674,16 @@ var inWords = map[string]string{
 	"outage.until":    "Until must be after From.",
 	"outage.resolved": "Until must be after From.",
 	"language":        "Write a language code such as fr or en.",
+	"campaign":        "Give the goal, like 3000, and the page where people give.",
+	"campaign.link":   "The page where people give must start with https://.",
 }
 
 // kindWords names a kind in a sentence and as the form's menu shows it.
 var kindWords = map[Kind][2]string{
-	KindEvent:  {"an event", "Event"},
-	KindCall:   {"a call for volunteers", "Call for volunteers"},
-	KindOutage: {"a service outage", "Service outage"},
+	KindEvent:    {"an event", "Event"},
+	KindCall:     {"a call for volunteers", "Call for volunteers"},
+	KindOutage:   {"a service outage", "Service outage"},
+	KindCampaign: {"a donation campaign", "Donation campaign"},
 }
 
 // Shows says whether the fieldset of a kind's details is shown: the
@@ -779,6 +842,9 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b B
 		}
 		if a.Kind == KindOutage && a.Outage != nil {
 			data["Outage"] = a.Outage
+		}
+		if a.Kind == KindCampaign && a.Campaign != nil && a.Public() {
+			data["Campaign"] = a.Campaign
 		}
 		e.render(w, r, http.StatusOK, "edit_form", data)
 	}

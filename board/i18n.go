@@ -123,7 +123,7 @@ var french = map[string]string{
 	"News": "Actualité", "Event": "Événement", "Call for volunteers": "Appel à bénévoles", "Service outage": "Panne de service",
 	"When": "Quand", "Where": "Où", "More": "En savoir plus", "Volunteers needed": "Bénévoles recherchés",
 	"Answer before": "Répondre avant le", "How to answer": "Comment répondre", "Sign-ups": "Inscriptions", "closed": "closes",
-	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "Ended": "Terminé", "not known yet": "pas encore connue",
+	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "Ended": "Terminé", "Donation campaign": "Campagne de dons", "Raised": "Collecté", "Give": "Donner", "Good to know": "Bon à savoir", "%s of %s (%d %%)": "%s sur %s (%d %%)", "not known yet": "pas encore connue",
 	"planned": "prévue", "ongoing": "en cours", "resolved": "résolue",
 	"%s (%d place)": "%s (%d place)", "%s (%d places)": "%s (%d places)",
 	"%s (full: %d of %d)":         "%s (complet : %d sur %d)",
@@ -220,4 +220,28 @@ func (l Locale) joinAnd(names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("and") + " " + names[len(names)-1]
+}
+
+// symbols are the currencies shown with a sign rather than their code.
+var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF", "CAD": "$ CA"}
+
+// amount formats money the way the reader's language writes it: 1,240 €
+// or 1 240 € (cents only when there are some).
+func (l Locale) amount(v float64, currency string) string {
+	p := l.p
+	if p == nil {
+		p = English.p
+	}
+	n := p.Sprintf("%.0f", v)
+	if v != float64(int64(v)) {
+		n = p.Sprintf("%.2f", v)
+	}
+	sym, ok := symbols[currency]
+	if !ok {
+		sym = currency
+	}
+	if l.Tag == language.English && (currency == "USD" || currency == "GBP") {
+		return sym + n
+	}
+	return n + "\u00a0" + sym
 }

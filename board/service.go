@@ -35,15 +35,16 @@ import (
 // Draft is what an editor writes: an announcement before the server adds
 // ids, HTML and timestamps. The admin API decodes it strictly.
 type Draft struct {
-	Kind           Kind     `json:"kind"`
-	Title          string   `json:"title"`
-	Body           string   `json:"body"`
-	Tags           []string `json:"tags"`
-	ContentWarning string   `json:"content_warning"`
-	Language       string   `json:"language"`
-	Event          *Event   `json:"event"`
-	Call           *Call    `json:"call"`
-	Outage         *Outage  `json:"outage"`
+	Kind           Kind      `json:"kind"`
+	Title          string    `json:"title"`
+	Body           string    `json:"body"`
+	Tags           []string  `json:"tags"`
+	ContentWarning string    `json:"content_warning"`
+	Language       string    `json:"language"`
+	Event          *Event    `json:"event"`
+	Call           *Call     `json:"call"`
+	Outage         *Outage   `json:"outage"`
+	Campaign       *Campaign `json:"campaign"`
 	// Images name uploaded pictures (POST .../media) with their
 	// descriptions.
 	Images []Image `json:"images"`
@@ -83,12 +84,17 @@ func DraftOf(a Announcement) Draft {
 		o := *a.Outage
 		out = &o
 	}
+	var camp *Campaign
+	if a.Campaign != nil {
+		c := *a.Campaign
+		camp = &c
+	}
 	var images []Image
 	for _, im := range a.Images {
 		images = append(images, Image{ID: im.ID, Alt: im.Alt, Decorative: im.Decorative})
 	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: slices.Clone(a.Tags), ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: ev, Call: call, Outage: out, Images: images, KeepDraft: a.Status == StatusDraft,
+		Language: a.Language, Event: ev, Call: call, Outage: out, Campaign: camp, Images: images, KeepDraft: a.Status == StatusDraft,
 		PublishAt: copyTime(a.PublishAt), ExpiresAt: copyTime(a.ExpiresAt)}
 }
 
@@ -130,9 +136,9 @@ func (d *Draft) Normalize() error {
 		d.Kind = KindNews
 	}
 	switch d.Kind {
-	case KindNews, KindEvent, KindCall, KindOutage:
+	case KindNews, KindEvent, KindCall, KindOutage, KindCampaign:
 	default:
-		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call or outage", d.Kind)
+		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage or campaign", d.Kind)
 	}
 	checkText(errs, "title", d.Title, MaxTitle, true)
 	checkTextLines(errs, "body", d.Body, MaxBody, false, true)
@@ -169,6 +175,9 @@ func (d *Draft) Normalize() error {
 	if d.Outage != nil && d.Kind != KindOutage {
 		errs["outage"] = "only an announcement of kind outage has outage details"
 	}
+	if d.Campaign != nil && d.Kind != KindCampaign {
+		errs["campaign"] = "only an announcement of kind campaign has campaign details"
+	}
 	if len(d.Images) > MaxImages {
 		errs["images"] = fmt.Sprintf("at most %d images", MaxImages)
 	}
@@ -197,6 +206,8 @@ func (d *Draft) Normalize() error {
 		checkCall(errs, d.Call)
 	case KindOutage:
 		checkOutage(errs, d.Outage)
+	case KindCampaign:
+		checkCampaign(errs, d.Campaign)
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
@@ -326,6 +337,33 @@ func checkOutage(errs map[string]string, o *Outage) {
 	}
 }
 
+var currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+
+func checkCampaign(errs map[string]string, c *Campaign) {
+	if c == nil {
+		errs["campaign"] = "is required for a campaign: give campaign.goal and campaign.link"
+		return
+	}
+	c.Currency = strings.ToUpper(strings.TrimSpace(c.Currency))
+	if c.Currency == "" {
+		c.Currency = "EUR"
+	}
+	if !currencyRe.MatchString(c.Currency) {
+		errs["campaign.currency"] = "a currency code such as EUR, USD or CHF"
+	}
+	if c.Goal <= 0 || c.Goal > 1e12 {
+		errs["campaign.goal"] = "must be an amount above 0, like 3000"
+	}
+	if c.Raised < 0 || c.Raised > 1e12 {
+		errs["campaign.raised"] = "must be 0 or more"
+	}
+	c.Link, c.TaxNote = strings.TrimSpace(c.Link), strings.TrimSpace(c.TaxNote)
+	if !httpURL(c.Link) {
+		errs["campaign.link"] = "the page where people give, starting with https://"
+	}
+	checkText(errs, "campaign.tax_note", c.TaxNote, MaxFactLen, false)
+}
+
 func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
@@ -437,6 +475,74 @@ type Service struct {
 	zone       string // new boards' time zone
 	wake       chan struct{}
 	media      media.Dir
+	// progressGap spaces the Updates a campaign's progress sends.
+	progressGap time.Duration
+}
+
+// SetProgressGap is the least time between two Updates of one campaign's
+// progress: every gift is on the page at once, but followers and rooms
+// get at most one edit per gap.
+func (s *Service) SetProgressGap(d time.Duration) {
+	if d > 0 {
+		s.progressGap = d
+	}
+}
+
+// SetRaised records what a campaign has raised. The page shows it at once;
+// followers and rooms get a spaced Update; reaching the goal ends the
+// campaign's place at the top.
+func (s *Service) SetRaised(ctx context.Context, b Board, id int64, raised float64) (Announcement, error) {
+	if err := publishersOnly(ctx, "change what a campaign raised"); err != nil {
+		return Announcement{}, err
+	}
+	if raised < 0 || raised > 1e12 {
+		return Announcement{}, &ValidationError{Fields: map[string]string{"raised": "must be 0 or more"}}
+	}
+	a, err := s.store.setRaised(ctx, b.ID, id, raised, s.progressGap, s.now().UTC())
+	if err != nil {
+		return a, err
+	}
+	s.notify()
+	if a.Pinned && a.Campaign.Over(s.now()) {
+		if _, err := s.store.setPinned(ctx, b.ID, id, false, s.now().UTC()); err != nil {
+			return a, err
+		}
+		s.notify()
+	}
+	return s.store.Announcement(ctx, b.ID, id)
+}
+
+// pinRunningCampaign features a campaign while it runs, from its
+// publication.
+func (s *Service) pinRunningCampaign(ctx context.Context, b Board, a Announcement) error {
+	if a.Kind != KindCampaign || a.Campaign == nil || a.Status != StatusPublished || a.Campaign.Over(s.now()) {
+		return nil
+	}
+	if _, err := s.store.setPinned(ctx, b.ID, a.ID, true, s.now().UTC()); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// endCampaigns stops featuring campaigns whose deadline passed or whose
+// goal was reached (checked by the scheduler, so across restarts too).
+func (s *Service) endCampaigns(ctx context.Context) error {
+	pinned, err := s.store.pinnedCampaigns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range pinned {
+		a, err := s.store.Announcement(ctx, d.BoardID, d.ID)
+		if err != nil || a.Campaign == nil || !a.Campaign.Over(s.now()) {
+			continue
+		}
+		if _, err := s.store.setPinned(ctx, d.BoardID, d.ID, false, s.now().UTC()); err != nil {
+			return err
+		}
+		s.notify()
+	}
+	return nil
 }
 
 // SetDefaultTimeZone is the zone new boards start in: the server's, so an
@@ -466,7 +572,7 @@ func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []strin
 // NewService returns a service on store. onOutbox, if not nil, is called
 // after every commit that wrote an outbox row, so the dispatcher need not poll.
 func NewService(store *Store, onOutbox func()) *Service {
-	return &Service{store: store, render: NewRenderer(), now: time.Now, onOutbox: onOutbox, wake: make(chan struct{}, 1)}
+	return &Service{store: store, render: NewRenderer(), now: time.Now, onOutbox: onOutbox, wake: make(chan struct{}, 1), progressGap: 2 * time.Minute}
 }
 
 // wakeScheduler has the scheduler look again when a has a time to keep.
@@ -530,7 +636,7 @@ func (s *Service) PublishDue(ctx context.Context) error {
 			return errors.Join(errs...)
 		}
 		if len(due) < 100 {
-			return nil
+			return s.endCampaigns(ctx)
 		}
 	}
 }
@@ -605,7 +711,7 @@ func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announce
 		return err
 	}
 	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
-	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage
+	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage, a.Campaign = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage, d.Campaign
 	a.PublishAt, a.ExpiresAt, a.Images = d.PublishAt, d.ExpiresAt, images
 	return nil
 }
@@ -699,7 +805,13 @@ func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) 
 		s.notify()
 	}
 	s.wakeScheduler(a)
-	return a, false, nil
+	if err := s.pinRunningCampaign(ctx, b, a); err != nil {
+		return a, false, err
+	}
+	if a.Kind == KindCampaign {
+		a, err = s.store.Announcement(ctx, b.ID, a.ID)
+	}
+	return a, false, err
 }
 
 // Update applies edit to the current draft of announcement id and saves
@@ -781,6 +893,12 @@ func (s *Service) update(ctx context.Context, b Board, id int64, edit func(*Draf
 		s.notify()
 	}
 	s.wakeScheduler(a)
+	if verb == VerbCreate {
+		if err := s.pinRunningCampaign(ctx, b, a); err != nil {
+			return a, err
+		}
+		return s.store.Announcement(ctx, b.ID, a.ID)
+	}
 	return s.store.withCounts(ctx, a)
 }
 

@@ -169,6 +169,9 @@ var migrations = []string{
 	// 22: an edit the editor wants announced where messages cannot be
 	// edited (a Mattermost channel, a mailing list): a short follow-up.
 	`ALTER TABLE outbox ADD COLUMN follow_up INTEGER NOT NULL DEFAULT 0`,
+	// 23: the least time between two refreshes of an announcement (a
+	// campaign's progress: not one Update per gift).
+	`ALTER TABLE outbox ADD COLUMN min_gap_ms BIGINT NOT NULL DEFAULT 0`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -537,9 +540,10 @@ type details struct {
 	Outage *Outage `json:"outage,omitempty"`
 	// PublishZone and ExpiresZone are the offsets (seconds east of UTC)
 	// publish_at and expires_at were written in.
-	PublishZone int     `json:"publish_zone,omitempty"`
-	ExpiresZone int     `json:"expires_zone,omitempty"`
-	Images      []Image `json:"images,omitempty"`
+	Campaign    *Campaign `json:"campaign,omitempty"`
+	PublishZone int       `json:"publish_zone,omitempty"`
+	ExpiresZone int       `json:"expires_zone,omitempty"`
+	Images      []Image   `json:"images,omitempty"`
 }
 
 const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at, a.requested_by`
@@ -564,7 +568,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	if err := json.Unmarshal([]byte(det), &d); err != nil {
 		return a, fmt.Errorf("announcement %d details: %w", a.ID, err)
 	}
-	a.Event, a.Call, a.Outage, a.Images = d.Event, d.Call, d.Outage, d.Images
+	a.Event, a.Call, a.Outage, a.Campaign, a.Images = d.Event, d.Call, d.Outage, d.Campaign, d.Images
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
 	if requestedBy.Valid {
@@ -595,7 +599,7 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 	}
 	// The instants have columns of their own (the scheduler looks them
 	// up); the offsets they were written in live with the details.
-	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
+	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, Campaign: a.Campaign, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
 	return string(tb), string(db), err
 }
 
@@ -941,7 +945,7 @@ func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...an
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -949,11 +953,11 @@ func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, er
 	var out []OutboxEntry
 	for rows.Next() {
 		var e OutboxEntry
-		var created int64
-		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp); err != nil {
+		var created, gap int64
+		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp, &gap); err != nil {
 			return nil, err
 		}
-		e.CreatedAt = fromMS(created)
+		e.CreatedAt, e.MinGap = fromMS(created), time.Duration(gap)*time.Millisecond
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -970,7 +974,8 @@ func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
 // queue was written (ok false: none waits).
 func (s *Store) OldestPendingOutbox(ctx context.Context) (t time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	err = s.read().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE dispatched_at IS NULL`).Scan(&v)
+	// Refreshes wait on purpose (a campaign's progress is spaced).
+	err = s.read().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE dispatched_at IS NULL AND verb <> 'refresh'`).Scan(&v)
 	if err != nil || !v.Valid {
 		return t, false, err
 	}
@@ -1244,4 +1249,61 @@ func (s *Store) Media(ctx context.Context, boardID int64, name string) (Image, e
 		return im, ErrNotFound
 	}
 	return im, err
+}
+
+// setRaised records what a campaign has raised, with a refresh for its
+// followers and rooms spaced by gap (the dispatcher keeps the last).
+func (s *Store) setRaised(ctx context.Context, boardID, id int64, raised float64, gap time.Duration, now time.Time) (Announcement, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Announcement{}, err
+	}
+	defer tx.Rollback()
+	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	if err != nil {
+		return a, err
+	}
+	if a.DeletedAt != nil {
+		return a, ErrGone
+	}
+	if a.Kind != KindCampaign || a.Campaign == nil {
+		return a, &ValidationError{Fields: map[string]string{"raised": "only a campaign has an amount raised"}}
+	}
+	if a.Campaign.Raised == raised {
+		return a, nil
+	}
+	a.Campaign.Raised = raised
+	_, det, err := encodeAnnouncement(&a)
+	if err != nil {
+		return a, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET details = ? WHERE id = ?`, det, id); err != nil {
+		return a, fmt.Errorf("record the amount raised: %w", err)
+	}
+	if a.Public() {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (board_id, announcement_id, verb, version, created_at, min_gap_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+			boardID, id, VerbRefresh, a.Version, ms(now), gap.Milliseconds()); err != nil {
+			return a, fmt.Errorf("write outbox: %w", err)
+		}
+	}
+	return a, tx.Commit()
+}
+
+// pinnedCampaigns lists the campaigns featured on their boards, to end
+// those whose time or goal has come.
+func (s *Store) pinnedCampaigns(ctx context.Context) ([]Due, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'campaign' AND pinned_at IS NOT NULL AND deleted_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Due
+	for rows.Next() {
+		var d Due
+		if err := rows.Scan(&d.BoardID, &d.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

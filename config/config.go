@@ -59,6 +59,10 @@ type Config struct {
 	ACMEEmail     string `toml:"acme_email"`
 	HTTPListen    string `toml:"http_listen"`
 
+	// ProgressEvery is the least time between two Updates of a donation
+	// campaign's progress (every gift shows on the page at once).
+	ProgressEvery Duration `toml:"progress_every"`
+
 	Delivery Delivery `toml:"delivery"`
 }
 
@@ -110,6 +114,7 @@ func Default() Config {
 		// Let's Encrypt's production directory.
 		ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 		HTTPListen:    ":80",
+		ProgressEvery: Duration{2 * time.Minute},
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.

@@ -214,11 +214,11 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	if shown(".for-event") || shown(".for-call") || shown(".for-outage") {
 		t.Error("news shows the event, call or outage fields")
 	}
-	for _, kind := range []string{"call", "outage", "event"} { // event last: the form below is one
+	for _, kind := range []string{"call", "outage", "campaign", "event"} { // event last: the form below is one
 		if err := chromedp.Do(ctx, chromedp.SetValue(css(`#news-kind`), kind)); err != nil {
 			t.Fatal(err)
 		}
-		for _, other := range []string{"event", "call", "outage"} {
+		for _, other := range []string{"event", "call", "outage", "campaign"} {
 			if shown(".for-"+other) != (other == kind) {
 				t.Errorf("choosing %s: the %s fields shown %v", kind, other, shown(".for-"+other))
 			}
@@ -547,4 +547,34 @@ func signInEditor(c *crieurProc) chromedp.Action[chromedp.Void] {
 		chromedp.Submit(chromedp.CSS(`#token`)),
 		chromedp.WaitVisible(chromedp.CSS(`#news-title`)),
 	)
+}
+
+// A campaign's page in both languages: the progress bar has its words,
+// axe finds nothing serious, nothing scrolls sideways at 390 px.
+func TestBrowserCampaignPage(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	a, code := c.post(map[string]any{"kind": "campaign", "title": "Keep our servers running", "body": "Give what you can.",
+		"campaign": map[string]any{"goal": 3000, "raised": 1240, "link": "https://liberapay.com/asso", "tax_note": "66 % deductible in France"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	ctx := newBrowser(t)
+	for _, lang := range []string{"en", "fr"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(c.objectURL(a.ID)+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS(`progress`))); err != nil {
+			t.Fatal(err)
+		}
+		label, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("progress").getAttribute("aria-label") + " / " + document.querySelector("progress").value`))
+		want := map[string]string{"en": "Raised: 41 % / 1240", "fr": "Collecté: 41 % / 1240"}[lang]
+		if label != want {
+			t.Errorf("%s: the progress bar says %q, want %q", lang, label, want)
+		}
+		for _, v := range axeViolations(t, ctx) {
+			t.Errorf("campaign page (%s): %s", lang, v)
+		}
+		sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+		if sw > cw {
+			t.Errorf("%s: the campaign page scrolls sideways at 390 px: %d > %d", lang, sw, cw)
+		}
+	}
 }

@@ -70,8 +70,13 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	place := fs.String("place", "", "event place")
 	eventURL := fs.String("url", "", "event link")
 	fs.Var(&roles, "role", "call for volunteers: NAME:PLACES (repeatable)")
-	deadline := fs.String("deadline", "", "call: answer before (RFC 3339)")
+	deadline := fs.String("deadline", "", "call: answer before; campaign: until (RFC 3339)")
 	contact := fs.String("contact", "", "call: how to answer")
+	goal := fs.Float64("goal", 0, "campaign: the amount asked")
+	currency := fs.String("currency", "EUR", "campaign: ISO 4217 currency code")
+	raisedSoFar := fs.Float64("raised", 0, "campaign: raised so far")
+	link := fs.String("link", "", "campaign: where to give (https://…)")
+	taxNote := fs.String("tax-note", "", "campaign: e.g. '66 % deductible in France'")
 	service := fs.String("service", "", "outage: the service")
 	from := fs.String("from", "", "outage: start (RFC 3339)")
 	until := fs.String("until", "", "outage: expected end (RFC 3339)")
@@ -107,12 +112,16 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	for _, k := range []struct {
 		kind  board.Kind
 		flags []string
-	}{{board.KindEvent, []string{"start", "end", "place", "url"}}, {board.KindCall, []string{"role", "deadline", "contact"}}, {board.KindOutage, []string{"service", "from", "until"}}} {
+	}{{board.KindEvent, []string{"start", "end", "place", "url"}}, {board.KindCall, []string{"role", "contact"}}, {board.KindOutage, []string{"service", "from", "until"}},
+		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note"}}} {
 		for _, f := range k.flags {
 			if k.kind != d.Kind && flagSet(fs, f) {
 				return fmt.Errorf("--%s is for --kind %s, but the kind is %s: add --kind %s (nothing was posted)", f, k.kind, d.Kind, k.kind)
 			}
 		}
+	}
+	if flagSet(fs, "deadline") && d.Kind != board.KindCall && d.Kind != board.KindCampaign {
+		return fmt.Errorf("--deadline is for --kind call or campaign, but the kind is %s (nothing was posted)", d.Kind)
 	}
 	switch d.Kind {
 	case board.KindEvent:
@@ -142,6 +151,12 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 			}
 			d.Call.Roles = append(d.Call.Roles, board.Role{Name: name, Places: places})
 		}
+	case board.KindCampaign:
+		dl, err := parseTimeFlag("deadline", *deadline)
+		if err != nil {
+			return err
+		}
+		d.Campaign = &board.Campaign{Goal: *goal, Currency: *currency, Raised: *raisedSoFar, Deadline: dl, Link: *link, TaxNote: *taxNote}
 	case board.KindOutage:
 		fr, err := parseTimeFlag("from", *from)
 		if err != nil {

@@ -499,3 +499,21 @@ func TestCLIPostWithPicture(t *testing.T) {
 		t.Fatalf("a file that is not a picture: %v\n%s", err, out)
 	}
 }
+
+func TestCLICampaignAndRaised(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	out, err := c.cli("", "post", "--kind", "campaign", "--title", "Winter fund", "--goal", "3000", "--raised", "1240", "--link", "https://liberapay.com/asso", "--tax-note", "66 % deductible")
+	if err != nil || !strings.Contains(out, "posted announcement") {
+		t.Fatalf("post a campaign: %v\n%s", err, out)
+	}
+	id := regexp.MustCompile(`announcement (\d+)`).FindStringSubmatch(out)[1]
+	if out, err = c.cli("", "raised", id, "1500,50"); err != nil || out != "Winter fund: 1,500.50\u00a0€ of 3,000\u00a0€ (50 %)\n" {
+		t.Fatalf("crieur raised: %v\n%q", err, out)
+	}
+	if out, err = c.cli("", "raised", id, "lots"); err == nil || !strings.Contains(out, "as a number") {
+		t.Errorf("crieur raised with words: %v\n%s", err, out)
+	}
+	if out, err = c.cli("", "post", "--title", "News", "--goal", "3"); err == nil || !strings.Contains(out, "--goal is for --kind campaign") {
+		t.Errorf("a campaign flag on news: %v\n%s", err, out)
+	}
+}

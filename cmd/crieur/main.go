@@ -47,6 +47,7 @@ Usage:
   crieur edit  [--board NAME] [--title T] [--publish] [--publish-at T] [--expires-at T] [--preview]... ID [FILE|-]
   crieur delete [--board NAME] --yes ID
   crieur resolve [--board NAME] ID   (an outage is over)
+  crieur raised [--board NAME] ID AMOUNT   (a campaign's total so far)
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
   crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return editCmd(ctx, args[1:], stdin, stdout, env)
 	case "delete":
 		return deleteCmd(ctx, args[1:], stdout, env)
+	case "raised":
+		return raisedCmd(ctx, args[1:], stdout, env)
 	case "resolve":
 		return resolveCmd(ctx, args[1:], stdout, env)
 	case "block":

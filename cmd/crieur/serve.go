@@ -200,6 +200,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	svc := board.NewService(store, dispatcher.Notify)
 	svc.SetDefaultTimeZone(cfg.Timezone)
 	svc.SetMediaDir(cfg.MediaDir())
+	svc.SetProgressGap(cfg.ProgressEvery.Duration)
 	if err := ensureABoard(ctx, svc, cfg, log); err != nil {
 		return err
 	}

@@ -365,7 +365,7 @@ func (d *Dispatcher) DispatchPending(ctx context.Context) error {
 					progressed = true
 					continue
 				}
-				if wait := d.RefreshEvery - time.Since(d.lastRefresh[e.AnnouncementID]); wait > 0 {
+				if wait := max(d.RefreshEvery, e.MinGap) - time.Since(d.lastRefresh[e.AnnouncementID]); wait > 0 {
 					time.AfterFunc(wait, d.Notify)
 					continue
 				}

@@ -1,0 +1,79 @@
+package board
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func campaignDraft(deadline *time.Time) Draft {
+	return Draft{Kind: KindCampaign, Title: "Keep our servers running", Body: "Give what you can.",
+		Campaign: &Campaign{Goal: 3000, Raised: 1240, Deadline: deadline, Link: "https://liberapay.com/asso", TaxNote: "66 % deductible in France"}}
+}
+
+func TestCampaignFactsInBothLanguages(t *testing.T) {
+	a := Announcement{Kind: KindCampaign, Campaign: &Campaign{Goal: 3000, Currency: "EUR", Raised: 1240.5, Link: "https://liberapay.com/asso"}}
+	if f := a.FactsIn(English); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
+		t.Errorf("English facts %+v", f)
+	}
+	r := httptest.NewRequest("GET", "/?lang=fr", nil)
+	if f := a.FactsIn(LocaleFor(r)); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u00a0240,50") || !strings.Contains(f[0].Value, "sur 3\u00a0000") {
+		t.Errorf("French facts %+v %q", f, f[0].Value)
+	}
+	bad := Draft{Kind: KindCampaign, Title: "x", Campaign: &Campaign{Goal: -1, Currency: "euros", Link: "liberapay"}}
+	var ve *ValidationError
+	if err := bad.Normalize(); !errors.As(err, &ve) || ve.Fields["campaign.goal"] == "" || ve.Fields["campaign.currency"] == "" || ve.Fields["campaign.link"] == "" {
+		t.Errorf("a bad campaign: %v", err)
+	}
+}
+
+func TestCampaignPinnedWhileItRunsAndProgressSpaced(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	svc.now = c.now
+	a, _, err := svc.Create(ctx, b, campaignDraft(at(c.t, 48*time.Hour)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Pinned || a.Campaign.Currency != "EUR" {
+		t.Fatalf("a running campaign: pinned %v, currency %q", a.Pinned, a.Campaign.Currency)
+	}
+	for _, e := range pending(t, svc) {
+		_ = svc.store.MarkDispatched(ctx, e.ID)
+	}
+	for i := range 50 {
+		if _, err := svc.SetRaised(ctx, b, a.ID, 1241+float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := pending(t, svc)
+	if len(out) != 50 || out[0].Verb != VerbRefresh || out[0].MinGap != 2*time.Minute {
+		t.Fatalf("50 gifts wrote %d outbox rows (%+v); want refreshes spaced by 2 minutes, which the dispatcher coalesces", len(out), out[0])
+	}
+	if got, _ := svc.store.Announcement(ctx, b.ID, a.ID); got.Campaign.Raised != 1290 || got.Version != 1 {
+		t.Errorf("after the gifts: raised %v, version %d", got.Campaign.Raised, got.Version)
+	}
+	// An editor may not change the amount.
+	if _, err := svc.SetRaised(WithActor(ctx, Token{ID: 9, Role: RoleEditor}), b, a.ID, 5); !errors.Is(err, ErrForbidden) {
+		t.Errorf("an editor's token changing the amount: %v", err)
+	}
+	// Its deadline passes: the scheduler unpins it, even after a restart.
+	c.advance(49 * time.Hour)
+	svc2 := NewService(svc.store, nil)
+	svc2.now = c.now
+	if err := svc2.PublishDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc2.store.Announcement(ctx, b.ID, a.ID); got.Pinned {
+		t.Error("a campaign past its deadline is still pinned")
+	}
+	// Reaching the goal ends it at once.
+	g, _, _ := svc2.Create(ctx, b, campaignDraft(nil), "")
+	if g, _ = svc2.SetRaised(ctx, b, g.ID, 3000); g.Pinned {
+		t.Error("a campaign that reached its goal is still pinned")
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+)
+
+// A donation campaign as a Fedify follower and a Dendrite room read it:
+// its progress in words; fifty gifts within seconds give a handful of
+// Updates and edits, the last with the last total; it is featured while it
+// runs.
+func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
+	m := newMatrixRig(t, "CRIEUR_PROGRESS_EVERY=3s")
+	c := m.c
+	p := startPeer(t)
+	p.follow(c)
+	a, code := c.post(map[string]any{"kind": "campaign", "title": "Keep our servers running", "body": "Give what you can.",
+		"campaign": map[string]any{"goal": 3000, "raised": 1240, "link": "https://liberapay.com/asso", "tax_note": "66 % deductible in France"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	create := p.waitActivity("Create", c.objectURL(a.ID))
+	const first = "1,240\u00a0€ of 3,000\u00a0€ (41 %)"
+	if content, _ := create.object()["content"].(string); !strings.Contains(content, "Raised: "+first) || !strings.Contains(content, "liberapay.com/asso") {
+		t.Errorf("the follower reads %q", content)
+	}
+	for _, room := range m.rooms {
+		if msg := m.waitPost(t, room, "Keep our servers running").Content.AsMessage(); !strings.Contains(msg.Body, "Raised: "+first) {
+			t.Errorf("room %s reads %q", room, msg.Body)
+		}
+	}
+	// Featured while it runs: the collection Mastodon shows on the profile.
+	if _, featured := page(t, c.URL+"/boards/news/featured", "application/activity+json"); !strings.Contains(featured, c.objectURL(a.ID)) {
+		t.Errorf("the running campaign is not in the featured collection: %s", featured)
+	}
+
+	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d/raised", a.ID)
+	start := time.Now()
+	for i := range 50 {
+		if code := c.api("PUT", path, map[string]any{"raised": 1250 + 10*i}, nil, nil); code != 200 {
+			t.Fatalf("raised: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	const last = "1,740\u00a0€ of 3,000\u00a0€ (58 %)"
+	if _, page := page(t, c.objectURL(a.ID), "text/html"); !strings.Contains(page, "1,740") {
+		t.Error("the page does not show the last total at once")
+	}
+	var updates []peerActivity
+	waitFor(t, 20*time.Second, "an Update with the last total", func() bool {
+		updates = p.state().received("Update", c.objectURL(a.ID))
+		if len(updates) == 0 {
+			return false
+		}
+		content, _ := updates[len(updates)-1].object()["content"].(string)
+		return strings.Contains(content, last)
+	})
+	t.Logf("50 gifts in %v gave %d Updates", time.Since(start).Round(time.Millisecond), len(updates))
+	if len(updates) > 5 {
+		t.Errorf("50 gifts gave %d Updates; want a handful at most (one per 3 s here)", len(updates))
+	}
+	for _, room := range m.rooms {
+		waitFor(t, 20*time.Second, "the room's edit with the last total", func() bool {
+			edits := 0
+			found := false
+			for _, evt := range m.botMessages(t, room) {
+				if msg := evt.Content.AsMessage(); msg.RelatesTo != nil && msg.RelatesTo.Type == event.RelReplace {
+					edits++
+					found = found || strings.Contains(msg.NewContent.Body, last)
+				}
+			}
+			if found && edits > 5 {
+				t.Errorf("room %s got %d edits for 50 gifts", room, edits)
+			}
+			return found
+		})
+	}
+}
+
+// Featured while it runs, no longer once its deadline passed, though the
+// server was down at that moment.
+func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
+	data := t.TempDir()
+	c := startCrieur(t, data, 0)
+	deadline := time.Now().Add(3 * time.Second)
+	a, code := c.post(map[string]any{"kind": "campaign", "title": "Winter fund",
+		"campaign": map[string]any{"goal": 500, "link": "https://liberapay.com/asso", "deadline": deadline.Format(time.RFC3339)}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	featured := func() string {
+		_, f := page(t, c.URL+"/boards/news/featured", "application/activity+json")
+		return f
+	}
+	if !strings.Contains(featured(), c.objectURL(a.ID)) {
+		t.Fatal("the campaign is not featured while it runs")
+	}
+	token := c.Token
+	c.Kill()
+	time.Sleep(time.Until(deadline) + time.Second)
+	c = startCrieur(t, data, c.Port)
+	c.Token = token
+	waitFor(t, 10*time.Second, "the campaign to leave the featured collection", func() bool { return !strings.Contains(featured(), c.objectURL(a.ID)) })
+	if _, board := page(t, c.URL+"/boards/news", ""); !strings.Contains(board, "Winter fund") {
+		t.Error("an ended campaign is no longer on the board at all")
+	}
+}
