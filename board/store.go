@@ -1307,3 +1307,10 @@ func (s *Store) pinnedCampaigns(ctx context.Context) ([]Due, error) {
 	}
 	return out, rows.Err()
 }
+
+// RunningCampaigns lists the published campaigns of every board, for the
+// pollers that read their totals from a donation platform.
+func (s *Store) RunningCampaigns(ctx context.Context) ([]Announcement, error) {
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.kind = 'campaign' AND a.status = 'published' AND a.deleted_at IS NULL ORDER BY a.id`)
+}

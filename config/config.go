@@ -62,6 +62,11 @@ type Config struct {
 	// ProgressEvery is the least time between two Updates of a donation
 	// campaign's progress (every gift shows on the page at once).
 	ProgressEvery Duration `toml:"progress_every"`
+	// LiberapayURL and LiberapayEvery: a campaign whose link is a
+	// Liberapay page has its total read from the page's public JSON this
+	// often (0: never).
+	LiberapayURL   string   `toml:"liberapay_url"`
+	LiberapayEvery Duration `toml:"liberapay_every"`
 
 	Delivery Delivery `toml:"delivery"`
 }
@@ -114,7 +119,9 @@ func Default() Config {
 		// Let's Encrypt's production directory.
 		ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 		HTTPListen:    ":80",
-		ProgressEvery: Duration{2 * time.Minute},
+		ProgressEvery:  Duration{2 * time.Minute},
+		LiberapayURL:   "https://liberapay.com",
+		LiberapayEvery: Duration{15 * time.Minute},
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,5 +110,48 @@ func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
 	waitFor(t, 10*time.Second, "the campaign to leave the featured collection", func() bool { return !strings.Contains(featured(), c.objectURL(a.ID)) })
 	if _, board := page(t, c.URL+"/boards/news", ""); !strings.Contains(board, "Winter fund") {
 		t.Error("an ended campaign is no longer on the board at all")
+	}
+}
+
+// A campaign whose link is a Liberapay page follows the page's total, as
+// its public.json gives it, within one polling interval.
+func TestCampaignReadsLiberapay(t *testing.T) {
+	var mu sync.Mutex
+	amount := "1500.00"
+	lp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/asso/public.json" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		// The shape of https://liberapay.com/USERNAME/public.json.
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"avatar": null, "display_name": "Asso", "giving": null, "goal": {"amount": "3000.00", "currency": "EUR"}, "id": 1234,
+			"kind": "organization", "npatrons": 12, "receiving": {"amount": %q, "currency": "EUR"}, "summary": "", "username": "asso"}`, amount)
+	}))
+	defer lp.Close()
+	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_LIBERAPAY_URL="+lp.URL, "CRIEUR_LIBERAPAY_EVERY=1s")
+	a, code := c.post(map[string]any{"kind": "campaign", "title": "Keep our servers running",
+		"campaign": map[string]any{"goal": 3000, "link": lp.URL + "/asso/donate"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	raised := func() float64 {
+		var got struct{ Campaign struct{ Raised float64 } }
+		c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, &got)
+		return got.Campaign.Raised
+	}
+	waitFor(t, 5*time.Second, "the Liberapay total", func() bool { return raised() == 1500 })
+	mu.Lock()
+	amount = "1612.50"
+	mu.Unlock()
+	changed := time.Now()
+	waitFor(t, 5*time.Second, "the new Liberapay total", func() bool { return raised() == 1612.5 })
+	if took := time.Since(changed); took > 2*time.Second {
+		t.Errorf("the new total took %v, more than one polling interval (1 s) and a bit", took)
+	}
+	if _, page := page(t, c.objectURL(a.ID), "text/html"); !strings.Contains(page, "1,612.50") {
+		t.Error("the page does not show the Liberapay total")
 	}
 }

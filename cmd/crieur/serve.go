@@ -24,6 +24,7 @@ import (
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
 	"crieur/federation/email"
+	"crieur/federation/liberapay"
 	"crieur/federation/matrix"
 	"crieur/federation/mattermost"
 	"crieur/federation/outbound"
@@ -309,6 +310,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 
 	wg.Go(func() { dispatcher.Run(workCtx) })
 	wg.Go(func() { svc.RunScheduler(workCtx, log) })
+	lp := &liberapay.Poller{Base: cfg.LiberapayURL, Every: cfg.LiberapayEvery.Duration, Campaigns: store, Recorder: svc,
+		HTTP: outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses), Log: log}
+	wg.Go(func() { lp.Run(workCtx) })
 	wg.Go(func() { bridge.Run(workCtx) })
 	for _, p := range pools {
 		wg.Go(func() { p.Run(workCtx) })
