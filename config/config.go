@@ -117,8 +117,8 @@ func Default() Config {
 		Timezone:     "UTC",
 		MaxBodyBytes: 1 << 20,
 		// Let's Encrypt's production directory.
-		ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
-		HTTPListen:    ":80",
+		ACMEDirectory:  "https://acme-v02.api.letsencrypt.org/directory",
+		HTTPListen:     ":80",
 		ProgressEvery:  Duration{2 * time.Minute},
 		LiberapayURL:   "https://liberapay.com",
 		LiberapayEvery: Duration{15 * time.Minute},
