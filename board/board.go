@@ -100,6 +100,15 @@ type Campaign struct {
 	Link string `json:"link"`
 	// TaxNote says what a gift costs after tax ("66 % deductible in France").
 	TaxNote string `json:"tax_note,omitempty"`
+	// Milestones are percentages of the goal (25, 50, 75, 100) that each
+	// get a short post of thanks when the total passes them.
+	Milestones []int `json:"milestones,omitempty"`
+	// ThankYou, when set, is posted once the campaign ends.
+	ThankYou string `json:"thank_you,omitempty"`
+	// Reached lists the milestones announced, Thanked whether the
+	// thank-you went out: Crieur writes them, so none goes out twice.
+	Reached []int `json:"reached,omitempty"`
+	Thanked bool  `json:"thanked,omitempty"`
 }
 
 // Percent is how much of the goal came in, rounded down.

@@ -77,3 +77,50 @@ func TestCampaignPinnedWhileItRunsAndProgressSpaced(t *testing.T) {
 		t.Error("a campaign that reached its goal is still pinned")
 	}
 }
+
+func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	d := campaignDraft(nil)
+	d.Campaign.Milestones = []int{100, 25, 50, 50}
+	d.Campaign.ThankYou = "We made it. Thank you all!"
+	a, _, err := svc.Create(ctx, b, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Campaign.Milestones; len(got) != 3 || got[0] != 25 || got[2] != 100 {
+		t.Errorf("milestones kept as %v, want 25 50 100", got)
+	}
+	titles := func() []string {
+		list, _ := svc.store.Announcements(ctx, b.ID, 0, 20)
+		var out []string
+		for _, x := range list {
+			if x.ID != a.ID {
+				out = append(out, x.Title)
+			}
+		}
+		return out
+	}
+	for _, raised := range []float64{1600, 1700, 1650, 1700} { // 41 % -> 53 %, then around it
+		if _, err := svc.SetRaised(ctx, b, a.ID, raised); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := titles(); len(got) != 1 || got[0] != "50 % of the goal for “Keep our servers running”: thank you!" {
+		t.Fatalf("after passing 50 %%: %q", got)
+	}
+	a, err = svc.SetRaised(ctx, b, a.ID, 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := titles()
+	if len(got) != 3 || got[0] != "Thank you: Keep our servers running" || got[1] != "Goal reached for “Keep our servers running”: thank you!" {
+		t.Fatalf("after the goal: %q", got)
+	}
+	if a.Pinned || !a.Campaign.Thanked || len(a.Campaign.Reached) != 2 {
+		t.Errorf("after the goal: pinned %v, thanked %v, reached %v", a.Pinned, a.Campaign.Thanked, a.Campaign.Reached)
+	}
+	if _, err := svc.SetRaised(ctx, b, a.ID, 3100); err != nil || len(titles()) != 3 {
+		t.Errorf("more gifts after the end posted again: %q", titles())
+	}
+}

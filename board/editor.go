@@ -310,6 +310,7 @@ type formData struct {
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
 	Goal, Currency, Raised            string
+	Milestones, ThankYou              string
 	CampaignDeadline, Link, TaxNote   string
 	PublishAt, ExpiresAt              string
 	// The picture: an uploaded one's id, its description, whether it is
@@ -342,7 +343,7 @@ func readForm(r *http.Request) formData {
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
 		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"),
-		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
+		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), Milestones: v("milestones"), ThankYou: r.PostFormValue("thank_you"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
 		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
 		FollowUp: r.PostFormValue("follow_up") == "on"}
 }
@@ -410,6 +411,11 @@ func formOf(a Announcement, loc *time.Location) formData {
 	if c := a.Campaign; c != nil {
 		num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		f.Goal, f.Currency, f.Raised, f.CampaignDeadline, f.Link, f.TaxNote = num(c.Goal), c.Currency, num(c.Raised), t(c.Deadline), c.Link, c.TaxNote
+		var ms []string
+		for _, m := range c.Milestones {
+			ms = append(ms, strconv.Itoa(m))
+		}
+		f.Milestones, f.ThankYou = strings.Join(ms, " "), c.ThankYou
 	}
 	return f
 }
@@ -446,7 +452,8 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 		{KindCall, "call.roles", f.Roles}, {KindCall, "call.deadline", f.Deadline}, {KindCall, "call.contact", f.Contact},
 		{KindOutage, "outage.service", f.Service}, {KindOutage, "outage.from", f.From}, {KindOutage, "outage.until", f.Until},
 		{KindCampaign, "campaign.goal", f.Goal}, {KindCampaign, "campaign.raised", f.Raised}, {KindCampaign, "campaign.deadline", f.CampaignDeadline},
-		{KindCampaign, "campaign.link", f.Link}, {KindCampaign, "campaign.tax_note", f.TaxNote},
+		{KindCampaign, "campaign.link", f.Link}, {KindCampaign, "campaign.tax_note", f.TaxNote}, {KindCampaign, "campaign.milestones", f.Milestones},
+		{KindCampaign, "campaign.thank_you", f.ThankYou},
 	} {
 		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" {
 			errs[x.key] = fmt.Sprintf("This is for %s: choose “%s” in “What is it?”, or empty this field.", kindWords[x.kind][0], kindWords[x.kind][1])
@@ -485,7 +492,15 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 			return v
 		}
 		d.Campaign = &Campaign{Goal: amount("campaign.goal", f.Goal), Currency: f.Currency, Raised: amount("campaign.raised", f.Raised),
-			Deadline: when("campaign.deadline", f.CampaignDeadline), Link: f.Link, TaxNote: f.TaxNote}
+			Deadline: when("campaign.deadline", f.CampaignDeadline), Link: f.Link, TaxNote: f.TaxNote, ThankYou: f.ThankYou}
+		for _, w := range strings.FieldsFunc(f.Milestones, func(r rune) bool { return r == ',' || r == ' ' || r == '%' }) {
+			m, err := strconv.Atoi(w)
+			if err != nil {
+				errs["campaign.milestones"] = "percentages of the goal separated by spaces, like 25 50 75 100"
+				continue
+			}
+			d.Campaign.Milestones = append(d.Campaign.Milestones, m)
+		}
 	case KindOutage:
 		d.Outage = &Outage{Service: f.Service, Until: when("outage.until", f.Until)}
 		if from := when("outage.from", f.From); from != nil {
@@ -655,6 +670,8 @@ var formFields = []struct {
 	{"campaign_deadline", "Until", []string{"campaign.deadline"}},
 	{"link", "Where to give", []string{"campaign.link"}},
 	{"tax_note", "Good to know", []string{"campaign.tax_note"}},
+	{"milestones", "Thank at", []string{"campaign.milestones"}},
+	{"thank_you", "Thank-you message", []string{"campaign.thank_you"}},
 	{"cw", "Content warning", []string{"content_warning"}},
 	{"lang", "Language", []string{"language"}},
 }
@@ -907,11 +924,20 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		d.PublishAt = a.PublishAt
 	}
 	keep := func(cur *Draft) error {
-		// The form does not carry whether the call is closed: keep it.
+		// The form does not carry whether the call is closed, nor which of
+		// a campaign's thanks went out: keep them.
 		closed := cur.Call != nil && cur.Call.Closed
+		var reached []int
+		thanked := false
+		if cur.Campaign != nil {
+			reached, thanked = cur.Campaign.Reached, cur.Campaign.Thanked
+		}
 		*cur = d
 		if cur.Call != nil {
 			cur.Call.Closed = closed
+		}
+		if cur.Campaign != nil {
+			cur.Campaign.Reached, cur.Campaign.Thanked = reached, thanked
 		}
 		return nil
 	}

@@ -123,7 +123,8 @@ var french = map[string]string{
 	"News": "Actualité", "Event": "Événement", "Call for volunteers": "Appel à bénévoles", "Service outage": "Panne de service",
 	"When": "Quand", "Where": "Où", "More": "En savoir plus", "Volunteers needed": "Bénévoles recherchés",
 	"Answer before": "Répondre avant le", "How to answer": "Comment répondre", "Sign-ups": "Inscriptions", "closed": "closes",
-	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "Ended": "Terminé", "Donation campaign": "Campagne de dons", "Raised": "Collecté", "Give": "Donner", "Good to know": "Bon à savoir", "%s of %s (%d %%)": "%s sur %s (%d %%)", "not known yet": "pas encore connue",
+	"Service": "Service", "From": "Début", "Until": "Fin", "Resolved": "Résolu", "Ended": "Terminé", "Donation campaign": "Campagne de dons", "Raised": "Collecté", "Give": "Donner", "Good to know": "Bon à savoir", "%s of %s (%d %%)": "%s sur %s (%d %%)", "%d %% of the goal for “%s”: thank you!": "%d %% de l’objectif pour « %s » : merci !",
+	"Goal reached for “%s”: thank you!": "Objectif atteint pour « %s » : merci !", "Thank you: %s": "Merci : %s", "not known yet": "pas encore connue",
 	"planned": "prévue", "ongoing": "en cours", "resolved": "résolue",
 	"%s (%d place)": "%s (%d place)", "%s (%d places)": "%s (%d places)",
 	"%s (full: %d of %d)":         "%s (complet : %d sur %d)",
@@ -244,4 +245,12 @@ func (l Locale) amount(v float64, currency string) string {
 		return sym + n
 	}
 	return n + "\u00a0" + sym
+}
+
+// localeOf is the locale of a language tag (a board's), English by default.
+func localeOf(lang string) Locale {
+	if lang == "fr" {
+		return Locale{Tag: language.French, p: message.NewPrinter(language.French, message.Catalog(pageCatalog))}
+	}
+	return English
 }

@@ -362,6 +362,23 @@ func checkCampaign(errs map[string]string, c *Campaign) {
 		errs["campaign.link"] = "the page where people give, starting with https://"
 	}
 	checkText(errs, "campaign.tax_note", c.TaxNote, MaxFactLen, false)
+	c.ThankYou = strings.TrimSpace(c.ThankYou)
+	checkTextLines(errs, "campaign.thank_you", c.ThankYou, 2000, false, true)
+	if len(c.Milestones) > 10 {
+		errs["campaign.milestones"] = "at most 10 milestones"
+	}
+	seen := map[int]bool{}
+	ms := c.Milestones[:0]
+	for _, m := range c.Milestones {
+		if m < 1 || m > 100 {
+			errs["campaign.milestones"] = "percentages of the goal, from 1 to 100, like 25, 50, 75, 100"
+		} else if !seen[m] {
+			seen[m] = true
+			ms = append(ms, m)
+		}
+	}
+	slices.Sort(ms)
+	c.Milestones = ms
 }
 
 func httpURL(s string) bool {
@@ -498,18 +515,70 @@ func (s *Service) SetRaised(ctx context.Context, b Board, id int64, raised float
 	if raised < 0 || raised > 1e12 {
 		return Announcement{}, &ValidationError{Fields: map[string]string{"raised": "must be 0 or more"}}
 	}
+	before, err := s.store.Announcement(ctx, b.ID, id)
+	if err != nil {
+		return before, err
+	}
 	a, err := s.store.setRaised(ctx, b.ID, id, raised, s.progressGap, s.now().UTC())
 	if err != nil {
 		return a, err
 	}
 	s.notify()
+	if before.Campaign != nil && a.Public() {
+		if err := s.announceMilestones(ctx, b, a, before.Campaign.Percent()); err != nil {
+			return a, err
+		}
+	}
 	if a.Pinned && a.Campaign.Over(s.now()) {
 		if _, err := s.store.setPinned(ctx, b.ID, id, false, s.now().UTC()); err != nil {
 			return a, err
 		}
 		s.notify()
+		if err := s.thank(ctx, b, a); err != nil {
+			return a, err
+		}
 	}
 	return s.store.Announcement(ctx, b.ID, id)
+}
+
+// announceMilestones posts a short thanks for each milestone the total
+// passed since it was at percent (once each: the idempotency key and
+// Reached see to that).
+func (s *Service) announceMilestones(ctx context.Context, b Board, a Announcement, percent int) error {
+	c := a.Campaign
+	l := localeOf(b.Language)
+	for _, m := range c.Milestones {
+		if percent >= m || c.Percent() < m || slices.Contains(c.Reached, m) {
+			continue
+		}
+		title := l.T("%d %% of the goal for “%s”: thank you!", m, a.Title)
+		if m == 100 {
+			title = l.T("Goal reached for “%s”: thank you!", a.Title)
+		}
+		facts := a.FactsIn(l)
+		body := fmt.Sprintf("%s: %s\n\n%s: %s", facts[0].Label, facts[0].Value, l.Label("Give"), c.Link)
+		// The key makes a repeat (a lost bookkeeping write) a no-op.
+		if _, _, err := s.Create(ctx, b, Draft{Title: title, Body: body, Language: a.Language}, fmt.Sprintf("milestone:%d:%d", a.ID, m)); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
+			return fmt.Errorf("milestone post: %w", err)
+		}
+		if err := s.store.updateCampaign(ctx, b.ID, a.ID, func(c *Campaign) { c.Reached = append(c.Reached, m) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// thank posts a campaign's thank-you, once, when it has one.
+func (s *Service) thank(ctx context.Context, b Board, a Announcement) error {
+	c := a.Campaign
+	if c == nil || c.ThankYou == "" || c.Thanked {
+		return nil
+	}
+	l := localeOf(b.Language)
+	if _, _, err := s.Create(ctx, b, Draft{Title: l.T("Thank you: %s", a.Title), Body: c.ThankYou, Language: a.Language}, fmt.Sprintf("thanks:%d", a.ID)); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
+		return fmt.Errorf("thank-you post: %w", err)
+	}
+	return s.store.updateCampaign(ctx, b.ID, a.ID, func(c *Campaign) { c.Thanked = true })
 }
 
 // pinRunningCampaign features a campaign while it runs, from its
@@ -541,6 +610,11 @@ func (s *Service) endCampaigns(ctx context.Context) error {
 			return err
 		}
 		s.notify()
+		if b, err := s.store.BoardByID(ctx, d.BoardID); err == nil {
+			if err := s.thank(ctx, b, a); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

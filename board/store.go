@@ -1314,3 +1314,29 @@ func (s *Store) RunningCampaigns(ctx context.Context) ([]Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
 		WHERE a.kind = 'campaign' AND a.status = 'published' AND a.deleted_at IS NULL ORDER BY a.id`)
 }
+
+// updateCampaign changes a campaign's own bookkeeping (milestones
+// announced, thanks sent): not what readers see, so nothing is sent.
+func (s *Store) updateCampaign(ctx context.Context, boardID, id int64, change func(*Campaign)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	if err != nil {
+		return err
+	}
+	if a.Campaign == nil {
+		return nil
+	}
+	change(a.Campaign)
+	_, det, err := encodeAnnouncement(&a)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET details = ? WHERE id = ?`, det, id); err != nil {
+		return fmt.Errorf("record the campaign's milestones: %w", err)
+	}
+	return tx.Commit()
+}

@@ -91,7 +91,7 @@ func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
 	c := startCrieur(t, data, 0)
 	deadline := time.Now().Add(3 * time.Second)
 	a, code := c.post(map[string]any{"kind": "campaign", "title": "Winter fund",
-		"campaign": map[string]any{"goal": 500, "link": "https://liberapay.com/asso", "deadline": deadline.Format(time.RFC3339)}}, nil)
+		"campaign": map[string]any{"goal": 500, "link": "https://liberapay.com/asso", "deadline": deadline.Format(time.RFC3339), "thank_you": "Thanks to all 12 of you!"}}, nil)
 	if code != 201 {
 		t.Fatalf("post: %d", code)
 	}
@@ -108,8 +108,9 @@ func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
 	c = startCrieur(t, data, c.Port)
 	c.Token = token
 	waitFor(t, 10*time.Second, "the campaign to leave the featured collection", func() bool { return !strings.Contains(featured(), c.objectURL(a.ID)) })
-	if _, board := page(t, c.URL+"/boards/news", ""); !strings.Contains(board, "Winter fund") {
-		t.Error("an ended campaign is no longer on the board at all")
+	_, board := page(t, c.URL+"/boards/news", "")
+	if !strings.Contains(board, "Winter fund") || strings.Count(board, "Thank you: Winter fund") != 1 {
+		t.Error("after its deadline the board should show the campaign and its thank-you, once")
 	}
 }
 
