@@ -124,3 +124,18 @@ func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 		t.Errorf("more gifts after the end posted again: %q", titles())
 	}
 }
+
+func TestEditPageCountsRelays(t *testing.T) {
+	ctx := context.Background()
+	svc, b := newTestService(t)
+	a, _, _ := svc.Create(ctx, b, campaignDraft(nil), "")
+	for i, kind := range []string{"announce", "announce", "like", "reply"} {
+		if err := svc.store.AddInteraction(ctx, b.ID, a.ID, Interaction{Kind: kind, Actor: "https://m.example/users/a", ActivityID: "https://m.example/act/" + string(rune('a'+i)), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := signIn(t, svc, time.UTC)
+	if p := e.get("/edit/news/1"); !strings.Contains(p, "On the fediverse: boosts 2 · likes 1 · replies 1") {
+		t.Error("the edit page does not count the relays")
+	}
+}

@@ -863,6 +863,19 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b B
 		if a.Kind == KindCampaign && a.Campaign != nil && a.Public() {
 			data["Campaign"] = a.Campaign
 		}
+		if a.Public() {
+			// Relays matter to a campaign or a call: say how far it went.
+			list, err := e.svc.store.Interactions(r.Context(), a.ID)
+			if err != nil {
+				e.serverError(w, r, err)
+				return
+			}
+			counts := map[string]int{}
+			for _, in := range list {
+				counts[in.Kind]++
+			}
+			data["Reach"] = counts
+		}
 		e.render(w, r, http.StatusOK, "edit_form", data)
 	}
 }
