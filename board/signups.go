@@ -311,7 +311,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // callForUpdate reads a live call inside tx (the writer's transaction, so
 // two sign-ups for the last place are decided one after the other).
 func (s *Store) callForUpdate(ctx context.Context, tx *sql.Tx, boardID, annID int64) (Announcement, *Call, error) {
-	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, annID))
+	a, err := announcementInTx(ctx, tx, boardID, annID)
 	if err != nil {
 		return a, nil, err
 	}

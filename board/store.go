@@ -1259,7 +1259,7 @@ func (s *Store) setRaised(ctx context.Context, boardID, id int64, raised float64
 		return Announcement{}, err
 	}
 	defer tx.Rollback()
-	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	a, err := announcementInTx(ctx, tx, boardID, id)
 	if err != nil {
 		return a, err
 	}
@@ -1323,7 +1323,7 @@ func (s *Store) updateCampaign(ctx context.Context, boardID, id int64, change fu
 		return err
 	}
 	defer tx.Rollback()
-	a, err := scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
+	a, err := announcementInTx(ctx, tx, boardID, id)
 	if err != nil {
 		return err
 	}
@@ -1339,4 +1339,10 @@ func (s *Store) updateCampaign(ctx context.Context, boardID, id int64, change fu
 		return fmt.Errorf("record the campaign's milestones: %w", err)
 	}
 	return tx.Commit()
+}
+
+// announcementInTx reads an announcement inside a transaction that will
+// change it.
+func announcementInTx(ctx context.Context, tx *sql.Tx, boardID, id int64) (Announcement, error) {
+	return scanAnnouncement(tx.QueryRowContext(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id WHERE a.board_id = ? AND a.id = ?`, boardID, id))
 }

@@ -53,11 +53,7 @@ func TestBrowserSignUpAndWithdraw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scrollWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-	clientWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-	if scrollWidth > clientWidth {
-		t.Errorf("the call's page scrolls sideways at 390 px: %d > %d", scrollWidth, clientWidth)
-	}
+	noSidewaysScroll(ctx, t, "the call's page scrolls sideways at 390 px")
 	err = chromedp.Do(ctx,
 		chromedp.Click(css(`input[name=role][value="welcome desk"]`)),
 		chromedp.SendKeys(css(`#su-name`), "Zoé"),
@@ -177,11 +173,7 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width)), img, 0o644)
 			}
 			if width == 390 {
-				sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-				cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-				if sw > cw {
-					t.Errorf("%s scrolls sideways at 390 px (%d > %d)", page, sw, cw)
-				}
+				noSidewaysScroll(ctx, t, fmt.Sprintf("%s scrolls sideways at 390 px", page))
 			}
 		}
 	}
@@ -246,11 +238,7 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("editor: %s", v)
 	}
-	scrollWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-	clientWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-	if scrollWidth > clientWidth {
-		t.Errorf("the editor scrolls sideways at 390 px: %d > %d", scrollWidth, clientWidth)
-	}
+	noSidewaysScroll(ctx, t, "the editor scrolls sideways at 390 px")
 	// Targets a thumb can hit: every text field, menu and button 44 px tall.
 	small, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input:not([type=hidden]):not([type=radio]):not([type=checkbox]),select,button")]
 		.filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map(e => (e.id || e.name || e.textContent) + " " + e.getBoundingClientRect().height)`))
@@ -291,11 +279,7 @@ func TestBrowserEditorPreviewDraftSchedulePublish(t *testing.T) {
 		for _, v := range axeViolations(t, ctx) {
 			t.Errorf("%s: %s", step, v)
 		}
-		sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-		cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-		if sw > cw {
-			t.Errorf("%s: the page scrolls sideways at 390 px: %d > %d", step, sw, cw)
-		}
+		noSidewaysScroll(ctx, t, fmt.Sprintf("%s: the page scrolls sideways at 390 px", step))
 	}
 	text := func(sel string) string {
 		t.Helper()
@@ -439,11 +423,7 @@ func TestBrowserEditorPicture(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("page with a picture: %s", v)
 	}
-	sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-	if sw > cw {
-		t.Errorf("the page with a picture scrolls sideways at 390 px: %d > %d", sw, cw)
-	}
+	noSidewaysScroll(ctx, t, "the page with a picture scrolls sideways at 390 px")
 }
 
 // Channels and lists set up from the editor: a Mattermost hook added,
@@ -530,11 +510,7 @@ func TestBrowserEditorDestinations(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("channels and lists: %s", v)
 	}
-	sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-	if sw > cw {
-		t.Errorf("the page scrolls sideways at 390 px: %d > %d", sw, cw)
-	}
+	noSidewaysScroll(ctx, t, "the page scrolls sideways at 390 px")
 }
 
 // signInEditor signs in to the editor with c's token and waits for the
@@ -571,10 +547,17 @@ func TestBrowserCampaignPage(t *testing.T) {
 		for _, v := range axeViolations(t, ctx) {
 			t.Errorf("campaign page (%s): %s", lang, v)
 		}
-		sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-		cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-		if sw > cw {
-			t.Errorf("%s: the campaign page scrolls sideways at 390 px: %d > %d", lang, sw, cw)
-		}
+		noSidewaysScroll(ctx, t, fmt.Sprintf("%s: the campaign page scrolls sideways at 390 px", lang))
+	}
+}
+
+// noSidewaysScroll fails the test when the page is wider than the 390 px
+// window: a reader on a phone would have to scroll sideways.
+func noSidewaysScroll(ctx context.Context, t *testing.T, what string) {
+	t.Helper()
+	sw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
+	if sw > cw {
+		t.Errorf("%s: %d > %d", what, sw, cw)
 	}
 }
