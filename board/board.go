@@ -386,7 +386,7 @@ func (a Announcement) FactsIn(l Locale) []Fact {
 			fact("Resolved", l.Time(*a.Outage.Resolved), "")
 		case a.Outage.Until != nil:
 			fact("Until", l.Time(*a.Outage.Until), "")
-		default:
+		case a.Status != StatusExpired: // an ended notice has "Ended" above
 			fact("Until", l.T("not known yet"), "")
 		}
 	}

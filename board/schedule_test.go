@@ -319,3 +319,17 @@ func TestEditorAsksForAFollowUp(t *testing.T) {
 		t.Fatalf("an edit with the box: %+v", out)
 	}
 }
+
+func TestExpiredOutageSaysNoUnknownEnd(t *testing.T) {
+	from := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	a := Announcement{Kind: KindOutage, Outage: &Outage{Service: "mail", From: from}}
+	if f := a.Facts(); f[len(f)-1].Value != "not known yet" {
+		t.Fatalf("a running outage without an end: %+v", f)
+	}
+	a.Status, a.ExpiresAt = StatusExpired, at(from, time.Hour)
+	for _, f := range a.Facts() {
+		if f.Value == "not known yet" {
+			t.Errorf("an ended notice still says its end is not known: %+v", a.Facts())
+		}
+	}
+}
