@@ -27,7 +27,7 @@ type mailpitServer struct {
 	cmd                *exec.Cmd
 }
 
-func startMailpit(t *testing.T, certFile, keyFile string) *mailpitServer {
+func startMailpit(t *testing.T, certFile, keyFile string, tlsFlag ...string) *mailpitServer {
 	t.Helper()
 	bin := os.Getenv("CRIEUR_TEST_MAILPIT")
 	if bin == "" {
@@ -46,7 +46,11 @@ func startMailpit(t *testing.T, certFile, keyFile string) *mailpitServer {
 	}
 	m.args = []string{"--smtp", fmt.Sprintf("127.0.0.1:%d", m.SMTPPort), "--listen", fmt.Sprintf("127.0.0.1:%d", m.HTTPPort),
 		"--database", filepath.Join(m.dir, "mailpit.db"), "--smtp-auth-file", auth, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile,
-		"--smtp-require-starttls", "--disable-version-check", "--smtp-disable-rdns"}
+		"--disable-version-check", "--smtp-disable-rdns"}
+	if len(tlsFlag) == 0 {
+		tlsFlag = []string{"--smtp-require-starttls"}
+	}
+	m.args = append(m.args, tlsFlag...)
 	m.start()
 	t.Cleanup(m.stop)
 	return m
@@ -224,5 +228,26 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 		if strings.Contains(text, password) {
 			t.Errorf("the SMTP password appears in the %s", where)
 		}
+	}
+}
+
+// Implicit TLS (port 465 style): the connection is TLS from its first byte.
+func TestMailOverImplicitTLS(t *testing.T) {
+	caFile, certFile, keyFile := testCA(t, t.TempDir())
+	mp := startMailpit(t, certFile, keyFile, "--smtp-require-tls")
+	c := startCrieur(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile)
+	setup := map[string]any{
+		"smtp":  map[string]any{"host": "localhost", "port": mp.SMTPPort, "security": "tls", "username": "crieur", "password": "s3cret-pass-1", "from": "board@example.org"},
+		"lists": []map[string]any{{"name": "members", "to": "members@example.org"}},
+	}
+	if code := c.api("PUT", "/api/v1/boards/news/email", setup, nil, nil); code != 200 {
+		t.Fatalf("PUT email: %d", code)
+	}
+	var test map[string]any
+	if code := c.api("POST", "/api/v1/boards/news/email/test", map[string]any{"list": "members"}, nil, &test); code != 200 || test["sent"] != true {
+		t.Fatalf("test message over implicit TLS: %d %v", code, test)
+	}
+	if n := len(mp.to("members@example.org", "Test message")); n != 1 {
+		t.Errorf("received %d test messages", n)
 	}
 }

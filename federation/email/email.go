@@ -309,7 +309,7 @@ func (d *Destination) send(ctx context.Context, s SMTP, m *gomail.Msg) error {
 	opts := append([]gomail.Option{gomail.WithPort(s.Port), gomail.WithTimeout(d.timeout)}, d.options...)
 	switch s.Security {
 	case "tls":
-		opts = append(opts, gomail.WithSSLPort(false))
+		opts = append(opts, gomail.WithSSL()) // implicit TLS on the port given (465 by default)
 	case "none":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
