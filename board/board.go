@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"html"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -391,6 +392,34 @@ func (a Announcement) FactsIn(l Locale) []Fact {
 		}
 	}
 	return f
+}
+
+// FactsHTML lays facts out as the list the feeds, mail and Matrix show,
+// with linked values as links ("" for none).
+func FactsHTML(facts []Fact) string {
+	if len(facts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("<ul>")
+	for _, f := range facts {
+		v := html.EscapeString(f.Value)
+		if f.Link != "" {
+			v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
+		}
+		fmt.Fprintf(&b, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
+	}
+	b.WriteString("</ul>")
+	return b.String()
+}
+
+// FactsText is the facts as plain-text lines, "Label: value".
+func FactsText(facts []Fact) string {
+	var b strings.Builder
+	for _, f := range facts {
+		fmt.Fprintf(&b, "%s: %s\n", f.Label, f.Value)
+	}
+	return b.String()
 }
 
 // contactLink makes a call's contact followable when it is a web address

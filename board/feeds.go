@@ -81,17 +81,7 @@ func (p *Pages) Feed(w http.ResponseWriter, r *http.Request, b Board) {
 // then the pictures.
 func feedContent(a Announcement, boardURL string) string {
 	var b strings.Builder
-	if facts := a.Facts(); len(facts) > 0 {
-		b.WriteString("<ul>")
-		for _, f := range facts {
-			v := html.EscapeString(f.Value)
-			if f.Link != "" {
-				v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
-			}
-			fmt.Fprintf(&b, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
-		}
-		b.WriteString("</ul>")
-	}
+	b.WriteString(FactsHTML(a.Facts()))
 	b.WriteString(a.HTML)
 	for _, im := range a.Images {
 		fmt.Fprintf(&b, `<p><img src="%s" alt="%s" width="%d" height="%d"></p>`, html.EscapeString(boardURL+MediaPath(im.ID)), html.EscapeString(im.Alt), im.Width, im.Height)

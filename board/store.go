@@ -809,8 +809,13 @@ type Due struct{ BoardID, ID int64 }
 // dueAnnouncements lists scheduled announcements whose time has come and
 // published ones past their expiry, oldest first.
 func (s *Store) dueAnnouncements(ctx context.Context, now time.Time, limit int) ([]Due, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT board_id, id FROM announcements WHERE deleted_at IS NULL AND
+	return s.queryDue(ctx, `SELECT board_id, id FROM announcements WHERE deleted_at IS NULL AND
 		((status = 'scheduled' AND publish_at <= ?) OR (status = 'published' AND expires_at <= ?)) ORDER BY id LIMIT ?`, ms(now), ms(now), limit)
+}
+
+// queryDue runs a query of (board_id, id) rows.
+func (s *Store) queryDue(ctx context.Context, query string, args ...any) ([]Due, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -1292,20 +1297,7 @@ func (s *Store) setRaised(ctx context.Context, boardID, id int64, raised float64
 // pinnedCampaigns lists the campaigns featured on their boards, to end
 // those whose time or goal has come.
 func (s *Store) pinnedCampaigns(ctx context.Context) ([]Due, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'campaign' AND pinned_at IS NOT NULL AND deleted_at IS NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Due
-	for rows.Next() {
-		var d Due
-		if err := rows.Scan(&d.BoardID, &d.ID); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return s.queryDue(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'campaign' AND pinned_at IS NOT NULL AND deleted_at IS NULL`)
 }
 
 // RunningCampaigns lists the published campaigns of every board, for the

@@ -47,9 +47,13 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
-		return fmt.Errorf("no store to back up at %s (--data or data_dir): %w", cfg.DatabasePath(), err)
+	// Not a query_only connection: SQLite counts VACUUM INTO as a write,
+	// though it writes only the copy.
+	db, err := openDB(cfg, false)
+	if err != nil {
+		return err
 	}
+	defer db.Close()
 	work, err := os.MkdirTemp(filepath.Dir(file), ".crieur-backup-")
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -58,14 +62,7 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	// VACUUM INTO reads one snapshot of the file, whatever the server
 	// writes meanwhile, and writes a compact copy.
 	snapshot := filepath.Join(work, "crieur.db")
-	// (Not a query_only connection: SQLite counts VACUUM INTO as a write,
-	// though it writes only the copy.)
-	db, err := board.OpenDB(cfg.DatabasePath())
-	if err != nil {
-		return err
-	}
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, snapshot)
-	db.Close()
 	if err != nil {
 		return fmt.Errorf("copy the store: %w", err)
 	}

@@ -36,10 +36,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return err
 	}
 	c := &checker{out: stdout, http: &http.Client{Timeout: 10 * time.Second}}
-	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
-		return fmt.Errorf("no store at %s: run crieur check with the same --data or --config as crieur serve", cfg.DatabasePath())
-	}
-	db, err := board.OpenDB(cfg.DatabasePath())
+	db, err := openDB(cfg, false)
 	if err != nil {
 		return err
 	}

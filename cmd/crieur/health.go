@@ -74,10 +74,18 @@ func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
 // storeWritable writes to the store: a full disk or a locked file shows
 // here, not at the next announcement.
 func storeWritable(db *sql.DB) func(context.Context) error {
+	var mu sync.Mutex
+	made := false // the table, once; tried again while it fails
 	return func(ctx context.Context) error {
-		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)`); err != nil {
-			return fmt.Errorf("the store cannot be written: %w", err)
+		mu.Lock()
+		if !made {
+			if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)`); err != nil {
+				mu.Unlock()
+				return fmt.Errorf("the store cannot be written: %w", err)
+			}
+			made = true
 		}
+		mu.Unlock()
 		if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)`, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("the store cannot be written: %w", err)
 		}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -31,15 +29,8 @@ func TestOutageResolvedEverywhere(t *testing.T) {
 
 	get := func(path string) string {
 		t.Helper()
-		req, _ := http.NewRequest("GET", c.URL+path, nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		_, body := page(t, c.URL+path, "text/html")
+		return body
 	}
 	if page := get("/boards/news"); !strings.Contains(page, "Ongoing outage:") {
 		t.Fatalf("no banner while the outage is ongoing:\n%s", page)

@@ -27,17 +27,8 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool) (te
 		return footer(&t, &h, b)
 	}
 	if facts := a.Facts(); len(facts) > 0 {
-		h.WriteString("<ul>")
-		for _, f := range facts {
-			fmt.Fprintf(&t, "%s: %s\n", f.Label, f.Value)
-			v := html.EscapeString(f.Value)
-			if f.Link != "" {
-				v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
-			}
-			fmt.Fprintf(&h, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
-		}
-		h.WriteString("</ul>\n")
-		t.WriteString("\n")
+		t.WriteString(board.FactsText(facts) + "\n")
+		h.WriteString(board.FactsHTML(facts) + "\n")
 	}
 	if a.Body != "" {
 		t.WriteString(a.Body + "\n\n") // Markdown reads as plain text

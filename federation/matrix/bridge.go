@@ -78,12 +78,15 @@ func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, cl
 	}
 }
 
-func (b *Bridge) client(a Account) (*mautrix.Client, error) {
+func (b *Bridge) client(a Account) (*mautrix.Client, error) { return newClient(a, b.http) }
+
+// newClient is a mautrix client for an account over httpClient.
+func newClient(a Account, httpClient *http.Client) (*mautrix.Client, error) {
 	cli, err := mautrix.NewClient(a.Homeserver, id.UserID(a.UserID), a.AccessToken)
 	if err != nil {
 		return nil, delivery.Permanent(fmt.Errorf("matrix client: %w", err))
 	}
-	cli.Client = b.http
+	cli.Client = httpClient
 	// The delivery queue retries, with backoff and records; mautrix must not.
 	cli.DefaultHTTPRetries = 0
 	cli.Log = zerologNop

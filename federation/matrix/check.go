@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"maunium.net/go/mautrix"
-	"maunium.net/go/mautrix/id"
 )
 
 // ErrNoSetup is a board without Matrix rooms.
@@ -23,13 +20,10 @@ func CheckSetup(ctx context.Context, store *Store, boardID int64, client *http.C
 	if err != nil {
 		return "", ErrNoSetup
 	}
-	cli, err := mautrix.NewClient(a.Homeserver, id.UserID(a.UserID), a.AccessToken)
+	cli, err := newClient(a, client)
 	if err != nil {
 		return "", fmt.Errorf("homeserver %s: %w", a.Homeserver, err)
 	}
-	cli.Client = client
-	cli.DefaultHTTPRetries = 0
-	cli.Log = zerologNop
 	who, err := cli.Whoami(ctx)
 	if err != nil {
 		return "", fmt.Errorf("%s cannot log in to %s (the access token no longer works; set the board's Matrix up again): %w", a.UserID, a.Homeserver, err)

@@ -100,18 +100,9 @@ func (m message) content() *event.MessageEventContent {
 	if a.ContentWarning != "" {
 		fmt.Fprintf(&text, "Content warning: %s\n", a.ContentWarning)
 	}
-	if facts := a.Facts(); len(facts) > 0 {
-		inner.WriteString("<ul>")
-		for _, f := range facts {
-			fmt.Fprintf(&text, "%s: %s\n", f.Label, f.Value)
-			v := html.EscapeString(f.Value)
-			if f.Link != "" {
-				v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
-			}
-			fmt.Fprintf(&inner, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
-		}
-		inner.WriteString("</ul>")
-	}
+	facts := a.Facts()
+	text.WriteString(board.FactsText(facts))
+	inner.WriteString(board.FactsHTML(facts))
 	if m.body != "" {
 		fmt.Fprintf(&text, "\n%s\n", m.body)
 		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer
