@@ -68,6 +68,8 @@ func (api *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/resolved", api.onBoard(api.resolve))
 	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(true)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/closed", api.onBoard(api.setClosed(false)))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/announcements/{id}/cancelled", api.onBoard(api.cancel(true)))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/announcements/{id}/cancelled", api.onBoard(api.cancel(false)))
 	mux.HandleFunc("DELETE /api/v1/boards/{board}/followers", api.onBoard(api.removeFollower))
 	mux.HandleFunc("GET /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
 	mux.HandleFunc("POST /api/v1/boards/{board}/blocks", api.onBoard(func(w http.ResponseWriter, r *http.Request, b Board) { api.blocks(w, r, &b) }))
@@ -765,7 +767,7 @@ func (api *API) signups(w http.ResponseWriter, r *http.Request, b Board) {
 	if err == nil {
 		a, err = api.svc.store.Announcement(r.Context(), b.ID, id)
 	}
-	if err == nil && a.Kind != KindCall {
+	if err == nil && !a.TakesSignups() {
 		err = ErrNotACall
 	}
 	var list []Signup
@@ -883,6 +885,23 @@ func (api *API) setClosed(closed bool) boardHandler {
 		var a Announcement
 		if err == nil {
 			a, err = api.svc.SetClosed(r.Context(), b, id, closed)
+		}
+		if err != nil {
+			api.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+// cancel cancels a training (PUT .../cancelled) or calls the cancellation
+// off (DELETE).
+func (api *API) cancel(cancelled bool) boardHandler {
+	return func(w http.ResponseWriter, r *http.Request, b Board) {
+		id, err := pathID(r)
+		var a Announcement
+		if err == nil {
+			a, err = api.svc.CancelTraining(r.Context(), b, id, cancelled)
 		}
 		if err != nil {
 			api.fail(w, r, err)

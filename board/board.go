@@ -88,7 +88,58 @@ const (
 	KindOutage Kind = "outage"
 	// KindCampaign is a donation campaign: a goal, what was raised, a link.
 	KindCampaign Kind = "campaign"
+	// KindTraining is an event with seats: people register for it the way
+	// volunteers answer a call (its Event says when and where, its Call is
+	// derived from Training and holds the one option, TrainingRole).
+	KindTraining Kind = "training"
 )
+
+// Kinds lists every kind, in the order the editor offers them.
+func Kinds() []Kind {
+	return []Kind{KindNews, KindEvent, KindCall, KindOutage, KindCampaign, KindTraining}
+}
+
+// TrainingRole is the one option of a training's sign-ups: the poll answer
+// on the fediverse and in Matrix, the role of every registration.
+const TrainingRole = "I'll come"
+
+// Training details beyond the event's time and place.
+type Training struct {
+	// Online is the link to join from afar, if it is held online too.
+	Online string `json:"online,omitempty"`
+	Level  string `json:"level,omitempty"` // "beginners", "know the basics of Git"
+	Bring  string `json:"bring,omitempty"` // "a laptop with a browser"
+	Seats  int    `json:"seats"`
+	// Waitlist takes registrations past the seats on a waiting list that
+	// moves up when someone withdraws.
+	Waitlist bool `json:"waitlist,omitempty"`
+	// Reminder asks for a short post the day before (and a direct note to
+	// registrants on the fediverse).
+	Reminder bool `json:"reminder,omitempty"`
+	// Cancelled trainings stay on the board, say so, and send no reminder.
+	Cancelled bool `json:"cancelled,omitempty"`
+	// RemindedFor is the start the reminder went out for: Crieur writes
+	// it, so no reminder goes out twice for the same date.
+	RemindedFor *time.Time `json:"reminded_for,omitempty"`
+}
+
+// ReminderLead is how long before a training its reminder goes out.
+const ReminderLead = 24 * time.Hour
+
+// TakesSignups reports whether people answer a through the sign-up
+// machinery (a call for volunteers, a training).
+func (a Announcement) TakesSignups() bool {
+	return (a.Kind == KindCall || a.Kind == KindTraining) && a.Call != nil
+}
+
+// IsEvent reports whether a happens at a time (an event, a training): it
+// is in the events view and the calendar.
+func (a Announcement) IsEvent() bool {
+	return (a.Kind == KindEvent || a.Kind == KindTraining) && a.Event != nil
+}
+
+// Cancelled reports whether a is a cancelled training.
+func (a Announcement) Cancelled() bool { return a.Training != nil && a.Training.Cancelled }
 
 // Campaign details: how much is asked, how much came in, where to give.
 type Campaign struct {
@@ -191,7 +242,7 @@ func (c *Call) Open(now time.Time) bool {
 // SignupsOpen reports whether a call takes sign-ups at now: an expired
 // call is over, whatever its deadline says.
 func (a Announcement) SignupsOpen(now time.Time) bool {
-	return a.Status != StatusExpired && a.Call != nil && a.Call.Open(now)
+	return a.Status != StatusExpired && a.Call != nil && !a.Cancelled() && a.Call.Open(now)
 }
 
 // Image is a picture shown with an announcement. An editor names an
@@ -257,6 +308,7 @@ type Announcement struct {
 	Call           *Call     `json:"call,omitempty"`
 	Outage         *Outage   `json:"outage,omitempty"`
 	Campaign       *Campaign `json:"campaign,omitempty"`
+	Training       *Training `json:"training,omitempty"`
 	// Images are shown under the text, in order.
 	Images  []Image `json:"images,omitempty"`
 	Version int     `json:"version"`
@@ -329,8 +381,11 @@ func (a Announcement) FactsIn(l Locale) []Fact {
 		// First, so a reader scrolling a timeline sees it is over.
 		fact("Ended", l.Time(*a.ExpiresAt), "")
 	}
+	if a.Cancelled() {
+		fact("Cancelled", l.T("this training will not take place"), "")
+	}
 	switch {
-	case a.Kind == KindEvent && a.Event != nil:
+	case a.IsEvent():
 		when := l.Time(a.Event.Start)
 		if a.Event.End != nil {
 			y1, m1, d1 := a.Event.Start.Date()
@@ -344,6 +399,20 @@ func (a Announcement) FactsIn(l Locale) []Fact {
 		fact("When", when, "")
 		if a.Event.Place != "" {
 			fact("Where", a.Event.Place, "")
+		}
+		if t := a.Training; t != nil {
+			if t.Online != "" {
+				fact("Online", t.Online, t.Online)
+			}
+			if t.Level != "" {
+				fact("Level", t.Level, "")
+			}
+			if t.Bring != "" {
+				fact("What to bring", t.Bring, "")
+			}
+			if a.Call != nil && !t.Cancelled {
+				fact("Seats", seatsText(a, l), "")
+			}
 		}
 		if a.Event.URL != "" {
 			fact("More", a.Event.URL, a.Event.URL)
@@ -440,8 +509,32 @@ func (a Announcement) KindLabel() string { return a.KindLabelIn(English) }
 // KindLabelIn is the kind in a reader's language.
 func (a Announcement) KindLabelIn(l Locale) string { return l.Label(a.kindLabel()) }
 
+// seatsText says how many seats a training has and how many are left.
+func seatsText(a Announcement, l Locale) string {
+	c := a.Call
+	seats := placesOf(c, TrainingRole)
+	left := c.PlacesLeft(TrainingRole)
+	var s string
+	switch {
+	case left == 0 && c.Waitlist:
+		s = l.T(plural(seats, "full (%d seat): waiting list open", "full (%d seats): waiting list open"), seats)
+	case left == 0:
+		s = l.T(plural(seats, "full (%d seat)", "full (%d seats)"), seats)
+	case left == seats:
+		s = l.T(plural(seats, "%d seat", "%d seats"), seats)
+	default:
+		s = l.T(plural(seats, "%d of %d seat left", "%d of %d seats left"), left, seats)
+	}
+	if c.Closed && !a.Cancelled() {
+		s += l.T("; registration closed")
+	}
+	return s
+}
+
 func (a Announcement) kindLabel() string {
 	switch a.Kind {
+	case KindTraining:
+		return "Training"
 	case KindEvent:
 		return "Event"
 	case KindCall:

@@ -101,6 +101,7 @@ func (e *Editor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /edit/{board}/{id}/signups/{signup}/remove", e.signedIn(e.onBoard(e.removeSignup)))
 	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
 	mux.HandleFunc("POST /edit/{board}/{id}/resolved", e.signedIn(e.onBoard(e.resolve)))
+	mux.HandleFunc("POST /edit/{board}/{id}/cancelled", e.signedIn(e.onBoard(e.cancelTraining)))
 	mux.HandleFunc("POST /edit/{board}/{id}/approve", e.signedIn(e.onBoard(e.approve)))
 	mux.HandleFunc("POST /edit/{board}/{id}/raised", e.signedIn(e.onBoard(e.setRaised)))
 }
@@ -312,6 +313,8 @@ type formData struct {
 	Goal, Currency, Raised            string
 	Milestones, ThankYou              string
 	CampaignDeadline, Link, TaxNote   string
+	Online, Level, Bring, Seats       string
+	TrainingWaitlist, Reminder        bool
 	PublishAt, ExpiresAt              string
 	// The picture: an uploaded one's id, its description, whether it is
 	// decorative or to be removed. Board makes its thumbnail's address.
@@ -345,7 +348,9 @@ func readForm(r *http.Request) formData {
 		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"),
 		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), Milestones: v("milestones"), ThankYou: r.PostFormValue("thank_you"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
 		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
-		FollowUp: r.PostFormValue("follow_up") == "on"}
+		FollowUp: r.PostFormValue("follow_up") == "on",
+		Online:   v("online"), Level: v("level"), Bring: v("bring"), Seats: v("seats"),
+		TrainingWaitlist: r.PostFormValue("training_waitlist") == "on", Reminder: r.PostFormValue("reminder") == "on"}
 }
 
 // takeUpload keeps a picture sent with the form, so that it stays with the
@@ -397,7 +402,10 @@ func formOf(a Announcement, loc *time.Location) formData {
 	if a.Event != nil {
 		f.Start, f.End, f.Place, f.EventURL = t(&a.Event.Start), t(a.Event.End), a.Event.Place, a.Event.URL
 	}
-	if a.Call != nil {
+	if tr := a.Training; tr != nil {
+		f.Online, f.Level, f.Bring, f.Seats = tr.Online, tr.Level, tr.Bring, strconv.Itoa(tr.Seats)
+		f.TrainingWaitlist, f.Reminder = tr.Waitlist, tr.Reminder
+	} else if a.Call != nil {
 		var lines []string
 		for _, role := range a.Call.Roles {
 			lines = append(lines, fmt.Sprintf("%s: %d", role.Name, role.Places))
@@ -454,16 +462,29 @@ func (f formData) draft(loc *time.Location) (Draft, map[string]string) {
 		{KindCampaign, "campaign.goal", f.Goal}, {KindCampaign, "campaign.raised", f.Raised}, {KindCampaign, "campaign.deadline", f.CampaignDeadline},
 		{KindCampaign, "campaign.link", f.Link}, {KindCampaign, "campaign.tax_note", f.TaxNote}, {KindCampaign, "campaign.milestones", f.Milestones},
 		{KindCampaign, "campaign.thank_you", f.ThankYou},
+		{KindTraining, "training.online", f.Online}, {KindTraining, "training.level", f.Level}, {KindTraining, "training.bring", f.Bring},
+		{KindTraining, "training.seats", f.Seats},
 	} {
-		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" {
+		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" && !(x.kind == KindEvent && d.Kind == KindTraining) {
 			errs[x.key] = fmt.Sprintf("This is for %s: choose “%s” in “What is it?”, or empty this field.", kindWords[x.kind][0], kindWords[x.kind][1])
 		}
 	}
 	switch d.Kind {
-	case KindEvent:
+	case KindEvent, KindTraining:
 		d.Event = &Event{End: when("event.end", f.End), Place: f.Place, URL: f.EventURL}
 		if st := when("event.start", f.Start); st != nil {
 			d.Event.Start = *st
+		}
+		if d.Kind != KindTraining {
+			break
+		}
+		d.Training = &Training{Online: f.Online, Level: f.Level, Bring: f.Bring, Waitlist: f.TrainingWaitlist, Reminder: f.Reminder}
+		if f.Seats != "" {
+			n, err := strconv.Atoi(f.Seats)
+			if err != nil {
+				errs["training.seats"] = "write how many people can come, like 12"
+			}
+			d.Training.Seats = n
 		}
 	case KindCall:
 		d.Call = &Call{Deadline: when("call.deadline", f.Deadline), Contact: f.Contact, Multiple: f.Multiple, Waitlist: f.Waitlist}
@@ -672,6 +693,10 @@ var formFields = []struct {
 	{"tax_note", "Good to know", []string{"campaign.tax_note"}},
 	{"milestones", "Thank at", []string{"campaign.milestones"}},
 	{"thank_you", "Thank-you message", []string{"campaign.thank_you"}},
+	{"online", "Online link", []string{"training.online"}},
+	{"level", "Level", []string{"training.level"}},
+	{"bring", "What to bring", []string{"training.bring"}},
+	{"seats", "Seats", []string{"training", "training.seats"}},
 	{"cw", "Content warning", []string{"content_warning"}},
 	{"lang", "Language", []string{"language"}},
 }
@@ -693,6 +718,9 @@ var inWords = map[string]string{
 	"language":        "Write a language code such as fr or en.",
 	"campaign":        "Give the goal, like 3000, and the page where people give.",
 	"campaign.link":   "The page where people give must start with https://.",
+	"training":        "Say how many people can come, like 12.",
+	"training.seats":  "Say how many people can come, between 1 and 10000.",
+	"training.online": "The online link must start with https://.",
 }
 
 // kindWords names a kind in a sentence and as the form's menu shows it.
@@ -701,13 +729,14 @@ var kindWords = map[Kind][2]string{
 	KindCall:     {"a call for volunteers", "Call for volunteers"},
 	KindOutage:   {"a service outage", "Service outage"},
 	KindCampaign: {"a donation campaign", "Donation campaign"},
+	KindTraining: {"a training", "Training"},
 }
 
 // Shows says whether the fieldset of a kind's details is shown: the
 // chosen kind's, or one holding a problem to fix. Browsers without :has()
 // show them all.
 func (f formData) Shows(kind string) bool {
-	if f.Kind == kind {
+	if f.Kind == kind || kind == "event" && f.Kind == string(KindTraining) {
 		return true
 	}
 	for _, ff := range formFields {
@@ -849,7 +878,10 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b B
 		f.Role = s.token.Role
 		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(),
 			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
-		if a.Kind == KindCall && a.Call != nil {
+		if a.Kind == KindTraining && a.Training != nil {
+			data["Training"] = a.Training
+		}
+		if a.TakesSignups() {
 			list, err := e.svc.store.Signups(r.Context(), a.ID)
 			if err != nil {
 				e.serverError(w, r, err)
@@ -940,6 +972,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		// The form does not carry whether the call is closed, nor which of
 		// a campaign's thanks went out: keep them.
 		closed := cur.Call != nil && cur.Call.Closed
+		cancelled := cur.Training != nil && cur.Training.Cancelled
 		var reached []int
 		thanked := false
 		if cur.Campaign != nil {
@@ -951,6 +984,9 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b Boa
 		}
 		if cur.Campaign != nil {
 			cur.Campaign.Reached, cur.Campaign.Thanked = reached, thanked
+		}
+		if cur.Training != nil {
+			cur.Training.Cancelled = cancelled
 		}
 		return nil
 	}
@@ -1141,6 +1177,30 @@ func (e *Editor) resolve(w http.ResponseWriter, r *http.Request, _ session, b Bo
 		return
 	}
 	e.flashRedirect(w, r, to, "Marked resolved: "+a.Title+". The page, the feeds, followers and rooms now say so.")
+}
+
+// cancelTraining cancels a training (or calls the cancellation off).
+func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, _ session, b Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	cancel := r.PostFormValue("cancelled") != "false"
+	to := fmt.Sprintf("/edit/%s/%d", b.Name, a.ID)
+	if _, err := e.svc.CancelTraining(r.Context(), b, a.ID, cancel); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) || errors.Is(err, ErrForbidden) {
+			e.flashRedirect(w, r, to, "Not changed: "+strings.TrimPrefix(err.Error(), "invalid announcement: "))
+			return
+		}
+		e.formErrors(w, r, err)
+		return
+	}
+	if cancel {
+		e.flashRedirect(w, r, to, "Cancelled: "+a.Title+". The page, the feeds, followers and rooms now say so; registrants on the fediverse were told, and no reminder will go out.")
+		return
+	}
+	e.flashRedirect(w, r, to, "No longer cancelled: "+a.Title+". Registration is open again.")
 }
 
 func newFormKey() string {

@@ -110,7 +110,7 @@ func (p *Pages) Events(w http.ResponseWriter, r *http.Request, b Board) {
 
 // EventICS serves one event as a file to add to a calendar.
 func (p *Pages) EventICS(w http.ResponseWriter, r *http.Request, b Board, a Announcement) {
-	if a.DeletedAt != nil || a.Kind != KindEvent || a.Event == nil {
+	if a.DeletedAt != nil || !a.IsEvent() {
 		NotFound(w, r)
 		return
 	}
@@ -144,8 +144,15 @@ func (p *Pages) addEvent(cal *ics.Calendar, z *calZone, b Board, a Announcement)
 	} else {
 		ev.SetDescription(link)
 	}
-	if a.Event.Place != "" {
+	switch {
+	case a.Event.Place != "":
 		ev.SetLocation(a.Event.Place)
+	case a.Training != nil && a.Training.Online != "":
+		ev.SetLocation(a.Training.Online)
+	}
+	if a.Cancelled() {
+		// Calendar apps strike it out or drop it, as RFC 5545 says.
+		ev.SetStatus(ics.ObjectStatusCancelled)
 	}
 	ev.SetURL(link)
 }
@@ -247,8 +254,8 @@ func (s *Store) Outages(ctx context.Context, boardID int64, limit int) ([]Announ
 		WHERE a.board_id = ? AND a.kind = 'outage' AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
 }
 
-// Events lists a board's live events, newest announced first.
+// Events lists a board's live events and trainings, newest announced first.
 func (s *Store) Events(ctx context.Context, boardID int64, limit int) ([]Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.board_id = ? AND a.kind = 'event' AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
+		WHERE a.board_id = ? AND a.kind IN ('event', 'training') AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
 }

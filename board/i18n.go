@@ -120,6 +120,17 @@ func (l Locale) Label(s string) string { return l.T(s) }
 // french is the French table of the catalogue.
 var french = map[string]string{
 	// Kinds, facts, states.
+	"Training": "Formation", "Cancelled": "Annulée", "this training will not take place": "cette formation n’aura pas lieu",
+	"Online": "En ligne", "Level": "Niveau", "What to bring": "À apporter", "Seats": "Places",
+	"%d seat": "%d place", "%d seats": "%d places", "%d of %d seat left": "%d place restante sur %d", "%d of %d seats left": "%d places restantes sur %d",
+	"full (%d seat)": "complet (%d place)", "full (%d seats)": "complet (%d places)",
+	"full (%d seat): waiting list open": "complet (%d place) : liste d’attente ouverte", "full (%d seats): waiting list open": "complet (%d places) : liste d’attente ouverte",
+	"; registration closed": " ; inscriptions closes", "Tomorrow: %s": "Demain : %s", "Details and registration:": "Détails et inscription :",
+	"Register": "S’inscrire", "Registration is closed.": "Les inscriptions sont closes.",
+	"Sorry, registration for this training has just closed.":                                      "Désolé, les inscriptions à cette formation viennent de fermer.",
+	"You are registered. See you there!":                                                          "Vous êtes inscrit·e. À bientôt !",
+	"The training is full: you are on the waiting list, and have a seat as soon as one frees up.": "La formation est complète : vous êtes sur la liste d’attente, et aurez une place dès qu’une se libère.",
+	"Sorry, the last seat went just before you registered.":                                       "Désolé, la dernière place est partie juste avant votre inscription.",
 	"News": "Actualité", "Event": "Événement", "Call for volunteers": "Appel à bénévoles", "Service outage": "Panne de service",
 	"When": "Quand", "Where": "Où", "More": "En savoir plus", "Volunteers needed": "Bénévoles recherchés",
 	"Answer before": "Répondre avant le", "How to answer": "Comment répondre", "Sign-ups": "Inscriptions", "closed": "closes",

@@ -242,18 +242,52 @@ func plainText(h string) string {
 	return strings.Join(strings.Fields(html.UnescapeString(tagStrip.ReplaceAllString(h, ""))), " ")
 }
 
-// schemaOrg describes the announcement for search engines: an Event with
-// its times and place, or an article.
+// schemaOrg describes the announcement for search engines: an Event (an
+// EducationEvent for a training) with its times and place, or an article.
 func schemaOrg(a Announcement, link, boardName, boardURL string) map[string]any {
 	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": excerpt(a)}
-	if a.Kind == KindEvent && a.Event != nil {
+	if a.IsEvent() {
 		doc["@type"] = "Event"
 		doc["startDate"] = a.Event.Start.Format(time.RFC3339)
 		if a.Event.End != nil {
 			doc["endDate"] = a.Event.End.Format(time.RFC3339)
 		}
+		var places []any
 		if a.Event.Place != "" {
-			doc["location"] = map[string]any{"@type": "Place", "name": a.Event.Place}
+			places = append(places, map[string]any{"@type": "Place", "name": a.Event.Place})
+		}
+		if t := a.Training; t != nil {
+			doc["@type"] = "EducationEvent"
+			if t.Online != "" {
+				places = append(places, map[string]any{"@type": "VirtualLocation", "url": t.Online})
+			}
+			if t.Level != "" {
+				doc["educationalLevel"] = t.Level
+			}
+			if a.Call != nil {
+				doc["maximumAttendeeCapacity"] = placesOf(a.Call, TrainingRole)
+				doc["remainingAttendeeCapacity"] = a.Call.PlacesLeft(TrainingRole)
+			}
+			switch {
+			case t.Cancelled:
+				doc["eventStatus"] = "https://schema.org/EventCancelled"
+			default:
+				doc["eventStatus"] = "https://schema.org/EventScheduled"
+			}
+			mode := "https://schema.org/OfflineEventAttendanceMode"
+			if t.Online != "" {
+				mode = "https://schema.org/OnlineEventAttendanceMode"
+				if a.Event.Place != "" {
+					mode = "https://schema.org/MixedEventAttendanceMode"
+				}
+			}
+			doc["eventAttendanceMode"] = mode
+		}
+		switch len(places) {
+		case 1:
+			doc["location"] = places[0]
+		case 2:
+			doc["location"] = places
 		}
 		doc["organizer"] = map[string]any{"@type": "Organization", "name": boardName, "url": boardURL}
 		return doc
@@ -265,14 +299,17 @@ func schemaOrg(a Announcement, link, boardName, boardURL string) map[string]any 
 	return doc
 }
 
-// signupForm is the sign-up block of a call's page.
+// signupForm is the sign-up block of a call's or a training's page.
 type signupForm struct {
 	Open, Multiple bool
-	Action, Key    string
-	Roles          []signupRole
-	Name, Contact  string
-	Notice, Error  string
-	WithdrawURL    string
+	// Training forms have one option: registering, with the seats left.
+	Training      bool
+	Seats         string
+	Action, Key   string
+	Roles         []signupRole
+	Name, Contact string
+	Notice, Error string
+	WithdrawURL   string
 }
 
 type signupRole struct {
@@ -281,11 +318,15 @@ type signupRole struct {
 }
 
 func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
-	if a.Kind != KindCall || a.Call == nil || p.svc == nil {
+	if !a.TakesSignups() || p.svc == nil {
 		return nil
 	}
 	c := a.Call
-	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey()}
+	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey(),
+		Training: a.Kind == KindTraining}
+	if f.Training {
+		f.Seats = seatsText(a, l)
+	}
 	for _, r := range c.Roles {
 		left := c.PlacesLeft(r.Name)
 		sr := signupRole{Name: r.Name, State: l.T(plural(r.Places, "%d of %d place left", "%d of %d places left"), left, r.Places)}
@@ -333,6 +374,8 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 		f.Error = l.T("Your name is required.")
 	case len(errs) > 0:
 		f.Error = l.T("Check your name and contact: no control or invisible characters, and not too long.")
+	case len(roles) == 0 && a.Kind == KindTraining:
+		roles = []string{TrainingRole} // the form's one option
 	case len(roles) == 0:
 		f.Error = l.T("Choose a role.")
 	case len(key) < 16 || len(key) > 64:
@@ -347,6 +390,8 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	var unknown *UnknownRoleError
 	var ve *ValidationError
 	switch {
+	case errors.Is(err, ErrCallClosed) && a.Kind == KindTraining:
+		f.Error, f.Open = l.T("Sorry, registration for this training has just closed."), false
 	case errors.Is(err, ErrCallClosed):
 		f.Error, f.Open = l.T("Sorry, this call has just closed."), false
 	case errors.As(err, &unknown):
@@ -368,6 +413,15 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	out := p.signupForm(a, boardLocale(r, b))
 	out.Key = key
 	var parts []string
+	switch {
+	case a.Kind != KindTraining:
+	case len(res.Confirmed) > 0:
+		res.Confirmed, parts = nil, append(parts, l.T("You are registered. See you there!"))
+	case len(res.Waiting) > 0:
+		res.Waiting, parts = nil, append(parts, l.T("The training is full: you are on the waiting list, and have a seat as soon as one frees up."))
+	case len(res.Full) > 0:
+		res.Full, parts = nil, append(parts, l.T("Sorry, the last seat went just before you registered."))
+	}
 	if len(res.Confirmed) > 0 {
 		parts = append(parts, l.T("You are signed up as %s. Thank you!", l.joinAnd(res.Confirmed)))
 	}
@@ -422,7 +476,7 @@ func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b Board, a Anno
 		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
 		p.render(w, r, status, "withdraw", data)
 	}
-	if a.DeletedAt != nil || a.Kind != KindCall || token == "" || p.svc == nil {
+	if a.DeletedAt != nil || !a.TakesSignups() || token == "" || p.svc == nil {
 		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
 		return
 	}

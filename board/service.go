@@ -45,6 +45,7 @@ type Draft struct {
 	Call           *Call     `json:"call"`
 	Outage         *Outage   `json:"outage"`
 	Campaign       *Campaign `json:"campaign"`
+	Training       *Training `json:"training"`
 	// Images name uploaded pictures (POST .../media) with their
 	// descriptions.
 	Images []Image `json:"images"`
@@ -89,12 +90,18 @@ func DraftOf(a Announcement) Draft {
 		c := *a.Campaign
 		camp = &c
 	}
+	var tr *Training
+	if a.Training != nil {
+		t := *a.Training
+		t.RemindedFor = copyTime(t.RemindedFor)
+		tr = &t
+	}
 	var images []Image
 	for _, im := range a.Images {
 		images = append(images, Image{ID: im.ID, Alt: im.Alt, Decorative: im.Decorative})
 	}
 	return Draft{Kind: a.Kind, Title: a.Title, Body: a.Body, Tags: slices.Clone(a.Tags), ContentWarning: a.ContentWarning,
-		Language: a.Language, Event: ev, Call: call, Outage: out, Campaign: camp, Images: images, KeepDraft: a.Status == StatusDraft,
+		Language: a.Language, Event: ev, Call: call, Outage: out, Campaign: camp, Training: tr, Images: images, KeepDraft: a.Status == StatusDraft,
 		PublishAt: copyTime(a.PublishAt), ExpiresAt: copyTime(a.ExpiresAt)}
 }
 
@@ -135,10 +142,8 @@ func (d *Draft) Normalize() error {
 	if d.Kind == "" {
 		d.Kind = KindNews
 	}
-	switch d.Kind {
-	case KindNews, KindEvent, KindCall, KindOutage, KindCampaign:
-	default:
-		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage or campaign", d.Kind)
+	if !slices.Contains(Kinds(), d.Kind) {
+		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage, campaign or training", d.Kind)
 	}
 	checkText(errs, "title", d.Title, MaxTitle, true)
 	checkTextLines(errs, "body", d.Body, MaxBody, false, true)
@@ -166,11 +171,14 @@ func (d *Draft) Normalize() error {
 	d.Tags = tags
 	// Details belong to one kind: a block for another kind is a mistake the
 	// editor should hear about rather than have silently dropped.
-	if d.Event != nil && d.Kind != KindEvent {
-		errs["event"] = "only an announcement of kind event has event details"
+	if d.Event != nil && d.Kind != KindEvent && d.Kind != KindTraining {
+		errs["event"] = "only an announcement of kind event or training has event details"
 	}
-	if d.Call != nil && d.Kind != KindCall {
+	if d.Call != nil && d.Kind != KindCall && d.Kind != KindTraining {
 		errs["call"] = "only an announcement of kind call has call details"
+	}
+	if d.Training != nil && d.Kind != KindTraining {
+		errs["training"] = "only an announcement of kind training has training details"
 	}
 	if d.Outage != nil && d.Kind != KindOutage {
 		errs["outage"] = "only an announcement of kind outage has outage details"
@@ -208,6 +216,9 @@ func (d *Draft) Normalize() error {
 		checkOutage(errs, d.Outage)
 	case KindCampaign:
 		checkCampaign(errs, d.Campaign)
+	case KindTraining:
+		checkEvent(errs, d.Event)
+		checkTraining(errs, d)
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
@@ -314,6 +325,32 @@ func checkCall(errs map[string]string, c *Call) {
 		errs["call.contact"] = "say how to answer: an email address, a link or a person to ask"
 	}
 	checkText(errs, "call.contact", c.Contact, MaxFactLen, false)
+}
+
+// checkTraining checks a training's details and derives its sign-ups:
+// one option, as many places as seats, open until it starts. Only the
+// editor's closing of registrations is kept from a call block sent with it.
+func checkTraining(errs map[string]string, d *Draft) {
+	t := d.Training
+	if t == nil {
+		errs["training"] = "is required for a training: give at least training.seats (and event.start)"
+		return
+	}
+	t.Online, t.Level, t.Bring = strings.TrimSpace(t.Online), strings.TrimSpace(t.Level), strings.TrimSpace(t.Bring)
+	if t.Online != "" && !httpURL(t.Online) {
+		errs["training.online"] = "the link to join online, starting with https://"
+	}
+	checkText(errs, "training.level", t.Level, MaxFactLen, false)
+	checkText(errs, "training.bring", t.Bring, MaxFactLen, false)
+	if t.Seats < 1 || t.Seats > 10000 {
+		errs["training.seats"] = "how many people can come: between 1 and 10000"
+	}
+	closed := d.Call != nil && d.Call.Closed
+	d.Call = &Call{Roles: []Role{{Name: TrainingRole, Places: t.Seats}}, Waitlist: t.Waitlist, Closed: closed}
+	if d.Event != nil && !d.Event.Start.IsZero() {
+		start := d.Event.Start
+		d.Call.Deadline = &start
+	}
 }
 
 func checkOutage(errs map[string]string, o *Outage) {
@@ -489,6 +526,8 @@ type Service struct {
 	previewers []Previewer
 	followers  FollowerNotifier
 	promotions PromotionNotifier
+	trainings  TrainingNotifier
+	links      Links
 	zone       string // new boards' time zone
 	wake       chan struct{}
 	media      media.Dir
@@ -561,7 +600,11 @@ func (s *Service) announceMilestones(ctx context.Context, b Board, a Announcemen
 		if _, _, err := s.Create(ctx, b, Draft{Title: title, Body: body, Language: a.Language}, fmt.Sprintf("milestone:%d:%d", a.ID, m)); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
 			return fmt.Errorf("milestone post: %w", err)
 		}
-		if err := s.store.updateCampaign(ctx, b.ID, a.ID, func(c *Campaign) { c.Reached = append(c.Reached, m) }); err != nil {
+		if err := s.store.updateDetails(ctx, b.ID, a.ID, "record the campaign's milestones", func(a *Announcement) {
+			if a.Campaign != nil {
+				a.Campaign.Reached = append(a.Campaign.Reached, m)
+			}
+		}); err != nil {
 			return err
 		}
 	}
@@ -578,7 +621,11 @@ func (s *Service) thank(ctx context.Context, b Board, a Announcement) error {
 	if _, _, err := s.Create(ctx, b, Draft{Title: l.T("Thank you: %s", a.Title), Body: c.ThankYou, Language: a.Language}, fmt.Sprintf("thanks:%d", a.ID)); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
 		return fmt.Errorf("thank-you post: %w", err)
 	}
-	return s.store.updateCampaign(ctx, b.ID, a.ID, func(c *Campaign) { c.Thanked = true })
+	return s.store.updateDetails(ctx, b.ID, a.ID, "record the thank-you", func(a *Announcement) {
+		if a.Campaign != nil {
+			a.Campaign.Thanked = true
+		}
+	})
 }
 
 // pinRunningCampaign features a campaign while it runs, from its
@@ -651,7 +698,7 @@ func NewService(store *Store, onOutbox func()) *Service {
 
 // wakeScheduler has the scheduler look again when a has a time to keep.
 func (s *Service) wakeScheduler(a Announcement) {
-	if a.Status == StatusScheduled || a.ExpiresAt != nil {
+	if a.Status == StatusScheduled || a.ExpiresAt != nil || a.Training != nil && a.Training.Reminder {
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -672,6 +719,9 @@ func (s *Service) RunScheduler(ctx context.Context, log *slog.Logger) {
 			log.ErrorContext(ctx, "scheduler", "err", err)
 			wait = 30 * time.Second // not a busy loop on a persistent failure
 		} else if next, ok, err := s.store.nextDue(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 0)+10*time.Millisecond)
+		}
+		if next, ok, err := s.nextReminder(ctx); err == nil && ok {
 			wait = min(wait, max(time.Until(next), 0)+10*time.Millisecond)
 		}
 		t := time.NewTimer(wait)
@@ -710,7 +760,7 @@ func (s *Service) PublishDue(ctx context.Context) error {
 			return errors.Join(errs...)
 		}
 		if len(due) < 100 {
-			return s.endCampaigns(ctx)
+			return errors.Join(s.endCampaigns(ctx), s.remindTrainings(ctx))
 		}
 	}
 }
@@ -786,6 +836,7 @@ func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announce
 	}
 	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
 	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage, a.Campaign = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage, d.Campaign
+	a.Training = d.Training
 	a.PublishAt, a.ExpiresAt, a.Images = d.PublishAt, d.ExpiresAt, images
 	return nil
 }
@@ -843,6 +894,11 @@ func checkTimes(old *Announcement, d Draft, now time.Time) error {
 // true) instead of creating another; a different request with the same key
 // fails with ErrIdempotencyConflict.
 func (s *Service) Create(ctx context.Context, b Board, d Draft, idemKey string) (a Announcement, replayed bool, err error) {
+	if d.Training != nil {
+		t := *d.Training
+		t.RemindedFor = nil // Crieur's bookkeeping, not the editor's
+		d.Training = &t
+	}
 	if err := s.build(ctx, b.ID, d, &a); err != nil {
 		return a, false, err
 	}
@@ -914,6 +970,16 @@ func (s *Service) update(ctx context.Context, b Board, id int64, edit func(*Draf
 	var old Draft // a deep copy: the edit may have changed a's details
 	if json.Unmarshal(before, &old) == nil {
 		keepInstants(old, &d)
+	}
+	if d.Training != nil {
+		// Crieur's bookkeeping, whatever the edit sent: a reminder sent
+		// for this start is not sent again.
+		t := *d.Training
+		t.RemindedFor = nil
+		if old.Training != nil {
+			t.RemindedFor = old.Training.RemindedFor
+		}
+		d.Training = &t
 	}
 	prev, prevStatus, prevUpdated := a.Version, a.Status, a.UpdatedAt
 	oldCall := a.Call

@@ -64,7 +64,7 @@ func (r SignupResult) Changed() bool { return len(r.Confirmed)+len(r.Waiting)+le
 
 // Errors of sign-ups; each says what to do.
 var (
-	ErrNotACall   = errors.New("this announcement is not a call for volunteers")
+	ErrNotACall   = errors.New("this announcement takes no sign-ups (it is not a call for volunteers or a training)")
 	ErrCallClosed = errors.New("this call for volunteers is closed")
 )
 
@@ -95,7 +95,7 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 		if !a.Public() {
 			return ErrNotFound // a draft takes no answers
 		}
-		if call.Closed || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline)) {
+		if call.Closed || a.Cancelled() || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline)) {
 			return ErrCallClosed
 		}
 		mine, err := s.store.signupsOf(ctx, tx, annID, p)
@@ -263,7 +263,7 @@ func (s *Service) SetClosed(ctx context.Context, b Board, annID int64, closed bo
 		return Announcement{}, err
 	}
 	return s.Update(ctx, b, annID, func(d *Draft) error {
-		if d.Kind != KindCall || d.Call == nil {
+		if (d.Kind != KindCall && d.Kind != KindTraining) || d.Call == nil {
 			return ErrNotACall
 		}
 		d.Call.Closed = closed
@@ -318,7 +318,7 @@ func (s *Store) callForUpdate(ctx context.Context, tx *sql.Tx, boardID, annID in
 	if a.DeletedAt != nil {
 		return a, nil, ErrGone
 	}
-	if a.Kind != KindCall || a.Call == nil {
+	if !a.TakesSignups() {
 		return a, nil, ErrNotACall
 	}
 	return a, a.Call, nil
@@ -415,7 +415,7 @@ func (s *Store) taken(ctx context.Context, annID int64) (map[string]int, error) 
 
 // withCounts fills a call's Taken from the sign-ups.
 func (s *Store) withCounts(ctx context.Context, a Announcement) (Announcement, error) {
-	if a.Kind != KindCall || a.Call == nil {
+	if !a.TakesSignups() {
 		return a, nil
 	}
 	t, err := s.taken(ctx, a.ID)

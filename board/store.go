@@ -541,6 +541,7 @@ type details struct {
 	// PublishZone and ExpiresZone are the offsets (seconds east of UTC)
 	// publish_at and expires_at were written in.
 	Campaign    *Campaign `json:"campaign,omitempty"`
+	Training    *Training `json:"training,omitempty"`
 	PublishZone int       `json:"publish_zone,omitempty"`
 	ExpiresZone int       `json:"expires_zone,omitempty"`
 	Images      []Image   `json:"images,omitempty"`
@@ -568,7 +569,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (Announcement, error)
 	if err := json.Unmarshal([]byte(det), &d); err != nil {
 		return a, fmt.Errorf("announcement %d details: %w", a.ID, err)
 	}
-	a.Event, a.Call, a.Outage, a.Campaign, a.Images = d.Event, d.Call, d.Outage, d.Campaign, d.Images
+	a.Event, a.Call, a.Outage, a.Campaign, a.Training, a.Images = d.Event, d.Call, d.Outage, d.Campaign, d.Training, d.Images
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
 	if requestedBy.Valid {
@@ -599,7 +600,7 @@ func encodeAnnouncement(a *Announcement) (tags, det string, err error) {
 	}
 	// The instants have columns of their own (the scheduler looks them
 	// up); the offsets they were written in live with the details.
-	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, Campaign: a.Campaign, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
+	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, Campaign: a.Campaign, Training: a.Training, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
 	return string(tb), string(db), err
 }
 
@@ -1307,9 +1308,10 @@ func (s *Store) RunningCampaigns(ctx context.Context) ([]Announcement, error) {
 		WHERE a.kind = 'campaign' AND a.status = 'published' AND a.deleted_at IS NULL ORDER BY a.id`)
 }
 
-// updateCampaign changes a campaign's own bookkeeping (milestones
-// announced, thanks sent): not what readers see, so nothing is sent.
-func (s *Store) updateCampaign(ctx context.Context, boardID, id int64, change func(*Campaign)) error {
+// updateDetails changes an announcement's own bookkeeping (milestones
+// announced, thanks or reminders sent): not what readers see, so nothing
+// is sent. what names the change in an error.
+func (s *Store) updateDetails(ctx context.Context, boardID, id int64, what string, change func(*Announcement)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -1319,16 +1321,13 @@ func (s *Store) updateCampaign(ctx context.Context, boardID, id int64, change fu
 	if err != nil {
 		return err
 	}
-	if a.Campaign == nil {
-		return nil
-	}
-	change(a.Campaign)
+	change(&a)
 	_, det, err := encodeAnnouncement(&a)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE announcements SET details = ? WHERE id = ?`, det, id); err != nil {
-		return fmt.Errorf("record the campaign's milestones: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return tx.Commit()
 }

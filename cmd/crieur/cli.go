@@ -77,6 +77,12 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	raisedSoFar := fs.Float64("raised", 0, "campaign: raised so far")
 	link := fs.String("link", "", "campaign: where to give (https://…)")
 	taxNote := fs.String("tax-note", "", "campaign: e.g. '66 % deductible in France'")
+	seats := fs.Int("seats", 0, "training: how many people can come")
+	waitlist := fs.Bool("waitlist", false, "call or training: keep a waiting list when full")
+	level := fs.String("level", "", "training: the level, e.g. beginners")
+	bring := fs.String("bring", "", "training: what to bring, e.g. a laptop")
+	online := fs.String("online", "", "training: the link to join online (https://…)")
+	reminder := fs.Bool("reminder", false, "training: post a reminder the day before (and a direct note to registrants on the fediverse)")
 	service := fs.String("service", "", "outage: the service")
 	from := fs.String("from", "", "outage: start (RFC 3339)")
 	until := fs.String("until", "", "outage: expected end (RFC 3339)")
@@ -113,9 +119,9 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		kind  board.Kind
 		flags []string
 	}{{board.KindEvent, []string{"start", "end", "place", "url"}}, {board.KindCall, []string{"role", "contact"}}, {board.KindOutage, []string{"service", "from", "until"}},
-		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note"}}} {
+		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note"}}, {board.KindTraining, []string{"seats", "level", "bring", "online", "reminder"}}} {
 		for _, f := range k.flags {
-			if k.kind != d.Kind && flagSet(fs, f) {
+			if k.kind != d.Kind && flagSet(fs, f) && !(k.kind == board.KindEvent && d.Kind == board.KindTraining) {
 				return fmt.Errorf("--%s is for --kind %s, but the kind is %s: add --kind %s (nothing was posted)", f, k.kind, d.Kind, k.kind)
 			}
 		}
@@ -123,8 +129,11 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	if flagSet(fs, "deadline") && d.Kind != board.KindCall && d.Kind != board.KindCampaign {
 		return fmt.Errorf("--deadline is for --kind call or campaign, but the kind is %s (nothing was posted)", d.Kind)
 	}
+	if flagSet(fs, "waitlist") && d.Kind != board.KindCall && d.Kind != board.KindTraining {
+		return fmt.Errorf("--waitlist is for --kind call or training, but the kind is %s (nothing was posted)", d.Kind)
+	}
 	switch d.Kind {
-	case board.KindEvent:
+	case board.KindEvent, board.KindTraining:
 		st, err := parseTimeFlag("start", *start)
 		if err != nil {
 			return err
@@ -137,12 +146,15 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		if st != nil {
 			d.Event.Start = *st
 		}
+		if d.Kind == board.KindTraining {
+			d.Training = &board.Training{Seats: *seats, Waitlist: *waitlist, Level: *level, Bring: *bring, Online: *online, Reminder: *reminder}
+		}
 	case board.KindCall:
 		dl, err := parseTimeFlag("deadline", *deadline)
 		if err != nil {
 			return err
 		}
-		d.Call = &board.Call{Deadline: dl, Contact: *contact}
+		d.Call = &board.Call{Deadline: dl, Contact: *contact, Waitlist: *waitlist}
 		for _, r := range roles {
 			name, n, ok := strings.Cut(r, ":")
 			places, err := strconv.Atoi(n)

@@ -244,6 +244,38 @@ func resolveCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	return nil
 }
 
+// cancelCmd cancels a training, or with --undo calls the cancellation off.
+func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
+	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
+	api := addAPIFlags(fs)
+	undo := fs.Bool("undo", false, "the training takes place after all: registration opens again")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crieur cancel [--undo] [--board NAME] ID\nCancels a training: the page, followers and rooms say so, registrants on the fediverse are told, and no reminder goes out.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, token, err := api.target(fs, env, "crieur cancel 12")
+	if err != nil {
+		return err
+	}
+	method, did := http.MethodPut, "cancelled"
+	if *undo {
+		method, did = http.MethodDelete, "no longer cancelled"
+	}
+	_, body, err := callAPI(ctx, *api.server, token, method, api.path(id)+"/cancelled", nil, nil)
+	if err != nil {
+		return fmt.Errorf("training %d: %w", id, err)
+	}
+	var a board.Announcement
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("unexpected answer: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", a.Title, did)
+	return nil
+}
+
 // raisedCmd records what a donation campaign has raised so far.
 func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("raised", flag.ContinueOnError)

@@ -48,6 +48,7 @@ Usage:
   crieur delete [--board NAME] --yes ID
   crieur resolve [--board NAME] ID   (an outage is over)
   crieur raised [--board NAME] ID AMOUNT   (a campaign's total so far)
+  crieur cancel [--undo] [--board NAME] ID   (a training will not take place)
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
   crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return deleteCmd(ctx, args[1:], stdout, env)
 	case "raised":
 		return raisedCmd(ctx, args[1:], stdout, env)
+	case "cancel":
+		return cancelCmd(ctx, args[1:], stdout, env)
 	case "resolve":
 		return resolveCmd(ctx, args[1:], stdout, env)
 	case "block":

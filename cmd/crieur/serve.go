@@ -233,6 +233,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	pages.SetService(svc)
 	bridge.SetSignups(svc)
 	svc.SetPromotionNotifier(ap)
+	svc.SetTrainingNotifier(ap)
+	svc.SetLinks(urls)
 
 	metrics := delivery.NewMetrics(reg, queue)
 	mm, err := mattermost.New(ctx, db, store, urls, outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses))

@@ -206,7 +206,7 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	urlp := streams.NewActivityStreamsUrlProperty()
 	urlp.AppendIRI(iri(u.AnnouncementURL(a.Board, a.ID)))
 	n.SetActivityStreamsUrl(urlp)
-	if a.Kind == board.KindEvent && a.Event != nil {
+	if a.IsEvent() {
 		st := streams.NewActivityStreamsStartTimeProperty()
 		st.Set(a.Event.Start)
 		n.SetActivityStreamsStartTime(st)
@@ -247,7 +247,7 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	if len(a.Images) > 0 {
 		extra["attachment"] = s.attachments(a)
 	}
-	if a.Kind == board.KindCall && a.Call != nil {
+	if a.TakesSignups() {
 		question(a, extra, time.Now())
 	}
 	return serialize(n, extra)

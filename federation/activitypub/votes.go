@@ -30,7 +30,7 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 		return 0, false, nil
 	}
 	a, err := s.store.Announcement(ctx, b.ID, id)
-	if err != nil || a.Kind != board.KindCall || a.Call == nil || !a.Public() {
+	if err != nil || !a.TakesSignups() || !a.Public() {
 		return 0, false, nil
 	}
 	if note.ID == "" || !sameHost(note.ID, actor) {
@@ -49,7 +49,7 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 	switch {
 	case errors.As(err, &unknown), errors.Is(err, board.ErrCallClosed):
 		s.log.InfoContext(ctx, "vote refused", "board", b.Name, "announcement", a.ID, "actor", actor, "option", note.Name, "reason", err)
-		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(a, note.Name, err), "")
+		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(a, note.Name, err), "", "")
 		return http.StatusAccepted, true, nil
 	case err != nil:
 		var ve *board.ValidationError
@@ -62,11 +62,21 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 		return http.StatusAccepted, true, nil // the same vote again: nothing to say twice
 	}
 	s.log.InfoContext(ctx, "sign-up from the fediverse", "board", b.Name, "announcement", a.ID, "actor", actor, "role", note.Name)
-	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(a, note.Name, res), res.WithdrawToken)
+	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(a, note.Name, res), res.WithdrawToken, "")
 	return http.StatusAccepted, true, nil
 }
 
 func voteResultText(a board.Announcement, role string, res board.SignupResult) string {
+	if a.Kind == board.KindTraining {
+		switch {
+		case len(res.Confirmed) > 0:
+			return fmt.Sprintf("Thank you! You are registered for “%s”. See you there!", a.Title)
+		case len(res.Waiting) > 0:
+			return fmt.Sprintf("“%s” is full: you are on the waiting list, and will hear from us if a seat frees up.", a.Title)
+		default:
+			return fmt.Sprintf("Sorry, “%s” is already full. Thank you for answering!", a.Title)
+		}
+	}
 	switch {
 	case len(res.Confirmed) > 0:
 		return fmt.Sprintf("Thank you! You are signed up as %s for “%s”.", role, a.Title)
@@ -78,7 +88,12 @@ func voteResultText(a board.Announcement, role string, res board.SignupResult) s
 }
 
 func voteRefusedText(a board.Announcement, role string, err error) string {
-	if errors.Is(err, board.ErrCallClosed) {
+	switch {
+	case errors.Is(err, board.ErrCallClosed) && a.Cancelled():
+		return fmt.Sprintf("Sorry, “%s” is cancelled: your answer was not recorded.", a.Title)
+	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
+		return fmt.Sprintf("Sorry, registration for “%s” is closed: your answer was not recorded.", a.Title)
+	case errors.Is(err, board.ErrCallClosed):
 		return fmt.Sprintf("Sorry, “%s” is closed: your answer (%s) was not recorded.", a.Title, role)
 	}
 	return fmt.Sprintf("Sorry, “%s” has no role %q: your answer was not recorded.", a.Title, role)
@@ -93,8 +108,9 @@ func upperFirst(s string) string {
 
 // tellVoter sends the voter a direct note (addressed to them alone, with a
 // mention so that it shows among their direct messages), with the private
-// link that withdraws the sign-up when there is one.
-func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcement, actor, handle, text, withdrawToken string) {
+// link that withdraws the sign-up when there is one. A note with a key
+// has an id made from it, so sending it again (after a crash) is a no-op.
+func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcement, actor, handle, text, withdrawToken, key string) {
 	ra, err := s.fetch.actor(ctx, actor, false)
 	if err != nil {
 		s.log.WarnContext(ctx, "vote: cannot tell the voter", "actor", actor, "err", err)
@@ -111,7 +127,10 @@ func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcem
 		w := s.urls.WithdrawURL(b.Name, a.ID, withdrawToken)
 		body += fmt.Sprintf(`<p>Changed your mind? <a href="%s">Withdraw here</a>.</p>`, html.EscapeString(w))
 	}
-	noteID := fmt.Sprintf("%s/notes/%s", link, hashID(fmt.Sprint(actor, now.UnixNano(), text)))
+	if key == "" {
+		key = fmt.Sprint(now.UnixNano(), text)
+	}
+	noteID := fmt.Sprintf("%s/notes/%s", link, hashID(actor+" "+key))
 	note := map[string]any{
 		"id": noteID, "type": "Note", "attributedTo": s.urls.BoardURL(b.Name),
 		"to": []string{actor}, "cc": []string{}, "inReplyTo": link,
@@ -142,6 +161,34 @@ func (s *Server) Promoted(ctx context.Context, b board.Board, annID int64, su bo
 	if err != nil {
 		return
 	}
+	text := fmt.Sprintf("Good news: a place freed up, and you are now signed up as %s for “%s”.", su.Role, a.Title)
+	if a.Kind == board.KindTraining {
+		text = fmt.Sprintf("Good news: a seat freed up, and you are now registered for “%s”.", a.Title)
+	}
+	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", "")
+}
+
+// TrainingReminder implements board.TrainingNotifier: the day before, a
+// registrant on the fediverse gets a direct note (once per start date).
+func (s *Server) TrainingReminder(ctx context.Context, b board.Board, a board.Announcement, su board.Signup) {
+	if su.Person.Kind != board.PersonFediverse || a.Event == nil {
+		return
+	}
+	text := fmt.Sprintf("Reminder: you are registered for “%s”, %s.", a.Title, a.Event.Start.Format("Monday 2 January 2006 at 15:04 (MST)"))
+	if a.Event.Place != "" {
+		text += " Where: " + a.Event.Place + "."
+	}
+	if a.Training != nil && a.Training.Online != "" {
+		text += " Online: " + a.Training.Online
+	}
+	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", fmt.Sprintf("reminder %d", a.Event.Start.Unix()))
+}
+
+// TrainingCancelled implements board.TrainingNotifier.
+func (s *Server) TrainingCancelled(ctx context.Context, b board.Board, a board.Announcement, su board.Signup) {
+	if su.Person.Kind != board.PersonFediverse {
+		return
+	}
 	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name,
-		fmt.Sprintf("Good news: a place freed up, and you are now signed up as %s for “%s”.", su.Role, a.Title), "")
+		fmt.Sprintf("Sorry: “%s” is cancelled, and will not take place. Your registration is void.", a.Title), "", "cancelled "+a.UpdatedAt.String())
 }

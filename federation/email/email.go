@@ -176,8 +176,8 @@ func Check(s *Setup) map[string]string {
 			errs[key+".to"] = "the list's address, like users@lists.example.org"
 		}
 		for _, k := range l.Kinds {
-			if !slices.Contains([]board.Kind{board.KindNews, board.KindEvent, board.KindCall, board.KindOutage, board.KindCampaign}, k) {
-				errs[key+".kinds"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage or campaign", k)
+			if !slices.Contains(board.Kinds(), k) {
+				errs[key+".kinds"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage, campaign or training", k)
 			}
 		}
 		if u := l.ListUnsubscribe; u != "" && (!strings.HasPrefix(u, "<") || !strings.HasSuffix(u, ">") || strings.ContainsAny(u, "\r\n")) {

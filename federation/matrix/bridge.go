@@ -277,7 +277,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 // keeps its meaning if roles are reordered), one or several per person.
 // Element and other clients show it natively; responses are sign-ups.
 func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
-	if a.Kind != board.KindCall || a.Call == nil || b.signups == nil {
+	if !a.TakesSignups() || b.signups == nil {
 		return nil
 	}
 	poll, done, err := b.store.Poll(ctx, a.ID, p.Room)
@@ -290,11 +290,15 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 			return err
 		}
 	}
-	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Status == board.StatusExpired) {
+	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Cancelled() || a.Status == board.StatusExpired) {
 		return nil // closed before its poll went out: none to show
 	}
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
-	lines := []string{"Sign up: " + a.Title}
+	question := "Sign up: " + a.Title
+	if a.Kind == board.KindTraining {
+		question = "Register: " + a.Title
+	}
+	lines := []string{question}
 	for i, r := range a.Call.Roles {
 		answers = append(answers, map[string]any{"id": r.Name, "org.matrix.msc1767.text": r.Name})
 		lines = append(lines, fmt.Sprintf("%d. %s", i+1, r.Name))
@@ -307,7 +311,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		"org.matrix.msc3381.poll.start": map[string]any{
 			"kind":           "org.matrix.msc3381.poll.disclosed",
 			"max_selections": maxSel,
-			"question":       map[string]any{"org.matrix.msc1767.text": neutralise("Sign up: " + a.Title)},
+			"question":       map[string]any{"org.matrix.msc1767.text": neutralise(question)},
 			"answers":        answers,
 		},
 		// Clients without polls show this text.
@@ -345,12 +349,23 @@ func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a boa
 	content := map[string]any{
 		"m.relates_to":                map[string]any{"rel_type": "m.reference", "event_id": poll},
 		"org.matrix.msc3381.poll.end": map[string]any{},
-		"org.matrix.msc1767.text":     neutralise("Sign-ups for “" + a.Title + "” are closed. " + strings.Join(results, ", ")),
+		"org.matrix.msc1767.text":     neutralise(pollEndText(a, results)),
 	}
 	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollEnd, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pollend-"+string(poll))}); err != nil {
 		return false, err
 	}
 	return false, b.store.SetPollEnded(ctx, a.ID, p.Room, true)
+}
+
+// pollEndText is what a client without polls shows when a poll ends.
+func pollEndText(a board.Announcement, results []string) string {
+	switch {
+	case a.Cancelled():
+		return "“" + a.Title + "” is cancelled."
+	case a.Kind == board.KindTraining:
+		return "Registration for “" + a.Title + "” is closed. " + strings.Join(results, ", ")
+	}
+	return "Sign-ups for “" + a.Title + "” are closed. " + strings.Join(results, ", ")
 }
 
 // orderWait is how soon a message waiting for an earlier one looks again.

@@ -1,0 +1,208 @@
+package board
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TrainingNotifier tells a training's registrants, one by one, what
+// concerns them (a direct note on the fediverse).
+type TrainingNotifier interface {
+	// TrainingReminder says the training is tomorrow.
+	TrainingReminder(ctx context.Context, b Board, a Announcement, su Signup)
+	// TrainingCancelled says it will not take place.
+	TrainingCancelled(ctx context.Context, b Board, a Announcement, su Signup)
+}
+
+// SetTrainingNotifier sets who tells registrants of reminders and
+// cancellations.
+func (s *Service) SetTrainingNotifier(n TrainingNotifier) { s.trainings = n }
+
+// SetLinks tells the service where announcements live, for the posts it
+// writes itself (a reminder links to its training).
+func (s *Service) SetLinks(l Links) { s.links = l }
+
+// CancelTraining cancels a training (or, with cancel false, calls the
+// cancellation off): an edit, so followers and rooms read "Cancelled" and
+// the poll closes; registrants on the fediverse are told, and no reminder
+// goes out.
+func (s *Service) CancelTraining(ctx context.Context, b Board, id int64, cancel bool) (Announcement, error) {
+	if err := publishersOnly(ctx, "cancel a training"); err != nil {
+		return Announcement{}, err
+	}
+	before, err := s.store.Announcement(ctx, b.ID, id)
+	if err != nil {
+		return before, err
+	}
+	a, err := s.Update(ctx, b, id, func(d *Draft) error {
+		if d.Kind != KindTraining || d.Training == nil {
+			return &ValidationError{Fields: map[string]string{"kind": "only a training can be cancelled"}}
+		}
+		d.Training.Cancelled = cancel
+		return nil
+	})
+	if err != nil || !cancel || before.Cancelled() || !a.Public() || s.trainings == nil {
+		return a, err
+	}
+	list, err := s.store.Signups(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	for _, su := range list {
+		if su.State != SignupWithdrawn {
+			s.trainings.TrainingCancelled(ctx, b, a, su)
+		}
+	}
+	return a, nil
+}
+
+// reminderDue is when a training's reminder should go out (ok false: it
+// asks for none, is cancelled, or had it for this start).
+func reminderDue(a Announcement) (time.Time, bool) {
+	t := a.Training
+	if a.Kind != KindTraining || t == nil || a.Event == nil || !t.Reminder || t.Cancelled || a.Status != StatusPublished || a.DeletedAt != nil {
+		return time.Time{}, false
+	}
+	if t.RemindedFor != nil && t.RemindedFor.Equal(a.Event.Start) {
+		return time.Time{}, false
+	}
+	return a.Event.Start.Add(-ReminderLead), true
+}
+
+// nextReminder is the earliest reminder still to send.
+func (s *Service) nextReminder(ctx context.Context) (next time.Time, ok bool, err error) {
+	list, err := s.trainingsToRemind(ctx)
+	if err != nil {
+		return next, false, err
+	}
+	for _, a := range list {
+		if due, yes := reminderDue(a.Announcement); yes && (!ok || due.Before(next)) {
+			next, ok = due, true
+		}
+	}
+	return next, ok, nil
+}
+
+// remindTrainings sends the reminders that fell due: a short post the day
+// before (in the rooms too) and a direct note to each registrant on the
+// fediverse. A training published within a day of its start, or whose
+// start passed while the server was down, gets none: the post itself is
+// fresh, or it is too late. Each goes out once per start, across restarts:
+// the post's idempotency key, the notes' fixed ids and RemindedFor see to
+// that.
+func (s *Service) remindTrainings(ctx context.Context) error {
+	list, err := s.trainingsToRemind(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var errs []error
+	for _, a := range list {
+		due, ok := reminderDue(a.Announcement)
+		if !ok || now.Before(due) {
+			continue
+		}
+		b, err := s.store.BoardByID(ctx, a.BoardID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if now.Before(a.Event.Start) && a.CreatedAt.Before(due) {
+			if err := s.remind(ctx, b, a.Announcement); err != nil {
+				errs = append(errs, fmt.Errorf("training %d: %w", a.ID, err))
+				continue
+			}
+		}
+		start := a.Event.Start
+		if err := s.store.updateDetails(ctx, b.ID, a.ID, "record the reminder", func(a *Announcement) {
+			if a.Training != nil {
+				a.Training.RemindedFor = &start
+			}
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// remind posts a training's reminder and tells its registrants.
+func (s *Service) remind(ctx context.Context, b Board, a Announcement) error {
+	l := localeOf(b.Language)
+	if b.TimeZone != "" {
+		l.zone = b.Location()
+	}
+	var body strings.Builder
+	en := a.FactsIn(English) // the same facts in the same order: which is which
+	for i, f := range a.FactsIn(l) {
+		switch en[i].Label {
+		case "When", "Where", "Online", "What to bring", "Seats":
+			v := escapeMarkdown(f.Value)
+			if f.Link != "" {
+				v = f.Link // linkified as it is
+			}
+			fmt.Fprintf(&body, "- **%s:** %s\n", f.Label, v)
+		}
+	}
+	if s.links != nil {
+		fmt.Fprintf(&body, "\n%s %s\n", l.T("Details and registration:"), s.links.AnnouncementURL(b.Name, a.ID))
+	}
+	key := fmt.Sprintf("reminder:%d:%d", a.ID, a.Event.Start.Unix())
+	d := Draft{Title: l.T("Tomorrow: %s", a.Title), Body: body.String(), Language: a.Language, Tags: a.Tags}
+	if _, _, err := s.Create(ctx, b, d, key); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
+		return fmt.Errorf("reminder post: %w", err)
+	}
+	if s.trainings == nil {
+		return nil
+	}
+	list, err := s.store.Signups(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, su := range list {
+		if su.State == SignupConfirmed {
+			s.trainings.TrainingReminder(ctx, b, a, su)
+		}
+	}
+	return nil
+}
+
+// dueTraining is a training the scheduler looks at, with its board.
+type dueTraining struct {
+	BoardID int64
+	Announcement
+}
+
+// trainingsToRemind lists the published trainings that asked for a
+// reminder and have not had it.
+func (s *Service) trainingsToRemind(ctx context.Context) ([]dueTraining, error) {
+	due, err := s.store.queryDue(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'training' AND status = 'published' AND deleted_at IS NULL
+		AND json_extract(details, '$.training.reminder') AND NOT coalesce(json_extract(details, '$.training.cancelled'), 0)`)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dueTraining, 0, len(due))
+	for _, d := range due {
+		a, err := s.store.Announcement(ctx, d.BoardID, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dueTraining{d.BoardID, a})
+	}
+	return out, nil
+}
+
+// escapeMarkdown keeps a fact's text as written when it goes through the
+// Markdown renderer.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\`+"`"+`*_[]<>#!|~`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
