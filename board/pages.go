@@ -322,7 +322,8 @@ func (p *Pages) signupForm(a Announcement, l Locale) *signupForm {
 		return nil
 	}
 	c := a.Call
-	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup", Key: newFormKey(),
+	// The answer comes back in the language the page was read in.
+	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup?lang=" + l.Lang(), Key: newFormKey(),
 		Training: a.Kind == KindTraining}
 	if f.Training {
 		f.Seats = seatsText(a, l)
@@ -436,7 +437,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b Board, a Announ
 	}
 	out.Notice = strings.Join(parts, " ")
 	if res.WithdrawToken != "" {
-		out.WithdrawURL = p.links.AnnouncementURL(b.Name, a.ID) + "/withdraw?t=" + url.QueryEscape(res.WithdrawToken)
+		out.WithdrawURL = p.links.AnnouncementURL(b.Name, a.ID) + "/withdraw?lang=" + l.Lang() + "&t=" + url.QueryEscape(res.WithdrawToken)
 	}
 	p.renderAnnouncement(w, r, http.StatusOK, b, a, out)
 }

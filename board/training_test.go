@@ -196,7 +196,11 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	}
 	// An edit that keeps the date does not send it again; one that moves it
 	// does, the day before the new date.
-	if _, err := svc2.Update(ctx, b, a.ID, func(d *Draft) error { d.Body = "Bring your questions and a charger."; d.Training.RemindedFor = nil; return nil }); err != nil {
+	if _, err := svc2.Update(ctx, b, a.ID, func(d *Draft) error {
+		d.Body = "Bring your questions and a charger."
+		d.Training.RemindedFor = nil
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	_ = svc2.PublishDue(ctx)

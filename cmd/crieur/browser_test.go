@@ -206,12 +206,13 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	if shown(".for-event") || shown(".for-call") || shown(".for-outage") {
 		t.Error("news shows the event, call or outage fields")
 	}
-	for _, kind := range []string{"call", "outage", "campaign", "event"} { // event last: the form below is one
+	for _, kind := range []string{"call", "outage", "campaign", "training", "event"} { // event last: the form below is one
 		if err := chromedp.Do(ctx, chromedp.SetValue(css(`#news-kind`), kind)); err != nil {
 			t.Fatal(err)
 		}
-		for _, other := range []string{"event", "call", "outage", "campaign"} {
-			if shown(".for-"+other) != (other == kind) {
+		for _, other := range []string{"event", "call", "outage", "campaign", "training"} {
+			// A training is an event too: its time and place are the event's.
+			if shown(".for-"+other) != (other == kind || kind == "training" && other == "event") {
 				t.Errorf("choosing %s: the %s fields shown %v", kind, other, shown(".for-"+other))
 			}
 		}
@@ -559,5 +560,118 @@ func noSidewaysScroll(ctx context.Context, t *testing.T, what string) {
 	cw, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.clientWidth`))
 	if sw > cw {
 		t.Errorf("%s: %d > %d", what, sw, cw)
+	}
+}
+
+// A training as an editor writes it in the form and as people read it:
+// registering in English and in French at 390 px (a seat, then the waiting
+// list), the events view, then cancelled; axe finds nothing serious on any
+// of these pages.
+func TestBrowserTraining(t *testing.T) {
+	c := startCrieur(t, t.TempDir(), 0)
+	ctx := newBrowser(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	start := time.Now().Add(72 * time.Hour).Format("2006-01-02T15:04")
+	err := chromedp.Do(ctx,
+		signInEditor(c),
+		chromedp.SetValue(css(`#news-kind`), "training"),
+		chromedp.SendKeys(css(`#news-title`), "Git for beginners"),
+		chromedp.SetValue(css(`#news-start`), start),
+		chromedp.SendKeys(css(`#news-place`), "Room B12"),
+		chromedp.SendKeys(css(`#news-seats`), "1"),
+		chromedp.Click(css(`input[name=training_waitlist]`)),
+		chromedp.SendKeys(css(`#news-level`), "beginners"),
+		chromedp.SendKeys(css(`#news-bring`), "a laptop"),
+		chromedp.Click(css(`form[action$="/new"] button[value=publish]`)),
+		chromedp.WaitVisible(css(`.notice`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Kind     string
+		Training struct {
+			Seats    int
+			Waitlist bool
+			Level    string
+		}
+	}
+	if c.api("GET", "/api/v1/boards/news/announcements/1", nil, nil, &got); got.Kind != "training" || got.Training.Seats != 1 || !got.Training.Waitlist || got.Training.Level != "beginners" {
+		t.Fatalf("the editor's form saved %+v", got)
+	}
+	page := c.objectURL(1)
+	register := func(lang, name string) string {
+		t.Helper()
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(page+"?lang="+lang),
+			chromedp.WaitVisible(css(`#su-name`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range axeViolations(t, ctx) {
+			t.Errorf("training page (%s): %s", lang, v)
+		}
+		noSidewaysScroll(ctx, t, fmt.Sprintf("%s: the training page scrolls sideways at 390 px", lang))
+		err = chromedp.Do(ctx,
+			chromedp.SendKeys(css(`#su-name`), name),
+			chromedp.Click(css(`#signup-h ~ form button[type=submit]`)),
+			chromedp.WaitVisible(css(`.notice`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notice, _ := chromedp.Run(ctx, chromedp.Text(css(`.notice`)))
+		return notice
+	}
+	if n := register("en", "Zoé"); !strings.Contains(n, "You are registered. See you there!") {
+		t.Errorf("the first registrant reads %q", n)
+	}
+	if n := register("fr", "Yann"); !strings.Contains(n, "vous êtes sur la liste d’attente") {
+		t.Errorf("the second registrant (in French) reads %q", n)
+	}
+	facts, _ := chromedp.Run(ctx, chromedp.Text(css(`main`)))
+	for _, want := range []string{"formation", "niveau", "à apporter", "complet (1 place) : liste d’attente ouverte"} {
+		if !strings.Contains(strings.ToLower(facts), want) { // the kind is in capitals
+			t.Errorf("the French page lacks %q:\n%s", want, facts)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/boards/news/events?lang=fr"), chromedp.WaitReady(css(`main`))); err != nil {
+		t.Fatal(err)
+	}
+	if events, _ := chromedp.Run(ctx, chromedp.Text(css(`main`))); !strings.Contains(events, "Git for beginners") {
+		t.Errorf("the events view does not list the training:\n%s", events)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("events page: %s", v)
+	}
+	// Cancelled from the editor: the page says so, in both languages.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit/news/1"),
+		chromedp.WaitVisible(css(`#training-h`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("the training's edit page: %s", v)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(css(`form[action$="/cancelled"] button`)), chromedp.WaitVisible(css(`.notice`))); err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"en": "Cancelled\nthis training will not take place", "fr": "Annulée\ncette formation n’aura pas lieu"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(page+"?lang="+lang), chromedp.WaitReady(css(`main`))); err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(ctx, chromedp.Text(css(`main`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, want) || strings.Contains(text, "Your name") || strings.Contains(text, "Votre nom") {
+			t.Errorf("the cancelled training's page (%s) should say %q and offer no registration:\n%s", lang, want, text)
+		}
+		for _, v := range axeViolations(t, ctx) {
+			t.Errorf("cancelled training page (%s): %s", lang, v)
+		}
 	}
 }

@@ -605,7 +605,7 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	}
 	resp, _ := http.Get(page)
 	html := body(resp)
-	if !strings.Contains(html, "steward – 2 of 2 places left") || !strings.Contains(html, `action="`+page+`/signup"`) {
+	if !strings.Contains(html, "steward – 2 of 2 places left") || !strings.Contains(html, `action="`+page+`/signup?lang=en"`) {
 		t.Fatalf("call page:\n%s", html)
 	}
 	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(html)[1]
@@ -615,7 +615,7 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(html, "You are signed up as steward") || !strings.Contains(html, "steward – 1 of 2 places left") {
 		t.Fatalf("after signing up (%d):\n%s", resp.StatusCode, html)
 	}
-	withdraw := regexp.MustCompile(`href="([^"]+/withdraw\?t=[^"]+)"`).FindStringSubmatch(html)[1]
+	withdraw := regexp.MustCompile(`href="([^"]+/withdraw\?lang=en&amp;t=[^"]+)"`).FindStringSubmatch(html)[1]
 	withdraw = strings.ReplaceAll(withdraw, "&amp;", "&")
 	resp, _ = http.PostForm(page+"/signup", form) // sent again
 	if html = body(resp); !strings.Contains(html, "already signed up") {
