@@ -17,6 +17,7 @@ import (
 // Updates and edits, the last with the last total; it is featured while it
 // runs.
 func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
+	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
 	m := newMatrixRig(t, "CRIEUR_PROGRESS_EVERY=3s")
 	c := m.c
 	p := startPeer(t)
@@ -87,6 +88,7 @@ func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
 // Featured while it runs, no longer once its deadline passed, though the
 // server was down at that moment.
 func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
+	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
 	data := t.TempDir()
 	c := startCrieur(t, data, 0)
 	deadline := time.Now().Add(3 * time.Second)

@@ -36,6 +36,7 @@ func page(t *testing.T, url string, accept string) (int, string) {
 }
 
 func TestScheduledAndExpiringAcrossRestart(t *testing.T) {
+	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
 	data := t.TempDir()
 	c := startCrieur(t, data, 0)
 	p := startPeer(t)

@@ -75,6 +75,7 @@ func (m *matrixRig) pollOf(t *testing.T, room id.RoomID, question string) *event
 // place for Fedify, the facts and a poll in the room, an EducationEvent on
 // the page.
 func TestTrainingRegistrationFromThreePaths(t *testing.T) {
+	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	c := m.c
@@ -199,6 +200,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 // gets a direct note. A training cancelled before its day sends none: its
 // registrant hears it is cancelled instead.
 func TestTrainingReminderOnceAcrossARestart(t *testing.T) {
+	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
 	m := newMatrixRig(t)
 	room := m.rooms[1]
 	p := startPeer(t)
