@@ -174,12 +174,12 @@ func (s *Server) TrainingReminder(ctx context.Context, b board.Board, a board.An
 	if su.Person.Kind != board.PersonFediverse || a.Event == nil {
 		return
 	}
-	text := fmt.Sprintf("Reminder: you are registered for “%s”, %s.", a.Title, a.Event.Start.Format("Monday 2 January 2006 at 15:04 (MST)"))
-	if a.Event.Place != "" {
-		text += " Where: " + a.Event.Place + "."
-	}
-	if a.Training != nil && a.Training.Online != "" {
-		text += " Online: " + a.Training.Online
+	text := fmt.Sprintf("Reminder: you are registered for “%s”.", a.Title)
+	for _, f := range a.Facts() { // the same words as the post
+		switch f.Label {
+		case "When", "Where", "Online":
+			text += fmt.Sprintf(" %s: %s.", f.Label, f.Value)
+		}
 	}
 	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", fmt.Sprintf("reminder %d", a.Event.Start.Unix()))
 }
