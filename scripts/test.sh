@@ -45,7 +45,9 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== go test -race"
-go test -race -count=1 -timeout 15m ./...
+# -parallel 3: the end-to-end tests marked parallel mostly wait for a
+# time to come (schedules, retries, coalescing), so three overlap well on two cores.
+go test -race -count=1 -parallel 3 -timeout 15m ./...
 
 echo "== fuzz (each target briefly; the seeds already ran above as tests)"
 for pkg in $(go list ./...); do

@@ -519,6 +519,7 @@ func TestModerationBlocksAndRemovals(t *testing.T) {
 // full-role voter gets a direct note, and both get an Update whose counts
 // match the store.
 func TestFediverseVotesAreSignUps(t *testing.T) {
+	t.Parallel() // mostly waiting (retries, coalescing): it overlaps with the other waiting tests
 	c := startCrieur(t, t.TempDir(), 0)
 	p1, p2 := startPeer(t), startPeer(t)
 	p1.follow(c)
@@ -710,6 +711,7 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 // Update that carries its count; after the restart the Update goes out,
 // once, and the sign-up is there once.
 func TestRestartBetweenVoteAndUpdate(t *testing.T) {
+	t.Parallel() // mostly waiting (retries, coalescing): it overlaps with the other waiting tests
 	data := t.TempDir()
 	c := startCrieur(t, data, 0)
 	p := startPeer(t)

@@ -122,6 +122,7 @@ func TestMatrixLinksAndMentions(t *testing.T) {
 // A room gets its messages in the order they were published, even after
 // the homeserver was down while they were.
 func TestMatrixOrderAfterOutage(t *testing.T) {
+	t.Parallel() // mostly waiting (retries, coalescing): it overlaps with the other waiting tests
 	m := newMatrixRig(t, "CRIEUR_DELIVERY_RETRY_BASE=200ms", "CRIEUR_DELIVERY_RETRY_MAX=2s", "CRIEUR_DELIVERY_PARK_AFTER=1000")
 	m.d.Stop()
 	var titles []string
