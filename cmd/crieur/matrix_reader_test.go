@@ -20,7 +20,6 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
-	"maunium.net/go/mautrix/id"
 
 	"crieur/federation/delivery/redistest"
 )
@@ -337,20 +336,7 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		t.Fatalf("post: %d", code)
 	}
 	m.waitPost(t, room, "Picnic helpers")
-	var poll id.EventID
-	waitFor(t, 20*time.Second, "the poll in the room", func() bool {
-		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, evt := range resp.Chunk {
-			if evt.Type == event.EventUnstablePollStart && evt.Sender == userID("crieur") {
-				poll = evt.ID
-				return strings.Contains(string(evt.Content.VeryRaw), `"id":"cook"`)
-			}
-		}
-		return false
-	})
+	poll := m.pollOf(t, room, `"id":"cook"`).ID
 	answer := func(cli *mautrix.Client, roles ...string) {
 		t.Helper()
 		if roles == nil {
@@ -465,17 +451,7 @@ func TestLastPlaceRaceFromEveryPath(t *testing.T) {
 			a, _ := m.c.post(map[string]any{"kind": "call", "title": "One seat left", "call": map[string]any{
 				"roles": []map[string]any{{"name": "driver", "places": 1}}, "contact": "Ask Ana"}}, nil)
 			q := m.c.objectURL(a.ID)
-			var poll id.EventID
-			waitFor(t, 20*time.Second, "the poll", func() bool {
-				resp, _ := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
-				for _, evt := range resp.Chunk {
-					if evt.Type == event.EventUnstablePollStart {
-						poll = evt.ID
-						return true
-					}
-				}
-				return false
-			})
+			poll := m.pollOf(t, room, "").ID
 			for _, p := range peers {
 				p.waitActivity("Create", q)
 			}

@@ -48,8 +48,9 @@ func countNotes(p *fedifyPeer, want string) int {
 	return n
 }
 
-// pollOf waits for the bot's poll in room and returns it.
-func (m *matrixRig) pollOf(t *testing.T, room id.RoomID, question string) *event.Event {
+// pollOf waits for the bot's poll in room whose event has has (any poll:
+// "") and returns it.
+func (m *matrixRig) pollOf(t *testing.T, room id.RoomID, has string) *event.Event {
 	t.Helper()
 	var poll *event.Event
 	waitFor(t, 20*time.Second, "the poll in the room", func() bool {
@@ -58,7 +59,7 @@ func (m *matrixRig) pollOf(t *testing.T, room id.RoomID, question string) *event
 			t.Fatal(err)
 		}
 		for _, evt := range resp.Chunk {
-			if evt.Type == event.EventUnstablePollStart && evt.Sender == userID("crieur") && strings.Contains(string(evt.Content.VeryRaw), question) {
+			if evt.Type == event.EventUnstablePollStart && evt.Sender == userID("crieur") && strings.Contains(string(evt.Content.VeryRaw), has) {
 				poll = evt
 				return true
 			}
