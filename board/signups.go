@@ -65,7 +65,7 @@ func (r SignupResult) Changed() bool { return len(r.Confirmed)+len(r.Waiting)+le
 // Errors of sign-ups; each says what to do.
 var (
 	ErrNotACall   = errors.New("this announcement takes no sign-ups (it is not a call for volunteers or a training)")
-	ErrCallClosed = errors.New("this call for volunteers is closed")
+	ErrCallClosed = errors.New("sign-ups are closed (an editor closed them, the deadline or start passed, or it was cancelled)")
 )
 
 // UnknownRoleError names a role the call does not have.

@@ -42,6 +42,9 @@ func (s *Service) CancelTraining(ctx context.Context, b Board, id int64, cancel 
 			return &ValidationError{Fields: map[string]string{"kind": "only a training can be cancelled"}}
 		}
 		d.Training.Cancelled = cancel
+		// Channels and lists cannot edit what they showed: they get a
+		// short "Cancelled" (or "Updated") message.
+		d.FollowUp = true
 		return nil
 	})
 	if err != nil || !cancel || before.Cancelled() || !a.Public() || s.trainings == nil {

@@ -154,6 +154,10 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	if len(notes.cancelled) != 1 {
 		t.Errorf("the registrant of the cancelled training was told %d times", len(notes.cancelled))
 	}
+	out := pending(t, svc)
+	if last := out[len(out)-1]; last.AnnouncementID != other.ID || last.Verb != VerbUpdate || !last.FollowUp {
+		t.Errorf("the cancellation's outbox row %+v; want an Update with a follow-up for channels and lists", last)
+	}
 	if next, ok, err := svc.nextReminder(ctx); err != nil || !ok || !next.Equal(start.Add(-ReminderLead)) {
 		t.Fatalf("next reminder %v %v %v; want the day before the start", next, ok, err)
 	}

@@ -278,7 +278,10 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 	}
 	link := d.links.AnnouncementURL(bd.Name, a.ID)
 	subject := fmt.Sprintf("[%s] %s", a.KindLabel(), a.Title)
-	if p.FollowUp {
+	switch {
+	case p.FollowUp && a.Cancelled():
+		subject = "Cancelled: " + subject
+	case p.FollowUp:
 		subject = "Updated: " + subject
 	}
 	m.Subject(subject)

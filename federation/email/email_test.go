@@ -41,4 +41,8 @@ func TestRenderBothParts(t *testing.T) {
 	if text, _ := Render(b, a, "L", true); !strings.HasPrefix(text, "Mail <down> was updated") {
 		t.Errorf("follow-up: %q", text)
 	}
+	tr := board.Announcement{Kind: board.KindTraining, Title: "Git", Training: &board.Training{Seats: 3, Cancelled: true}}
+	if text, html := Render(b, tr, "L", true); !strings.HasPrefix(text, "Git is cancelled: it will not take place.") || !strings.Contains(html, "<strong>Git</strong> is cancelled") {
+		t.Errorf("a cancellation's follow-up: %q / %q", text, html)
+	}
 }

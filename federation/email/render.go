@@ -14,6 +14,11 @@ import (
 // line and the link.
 func Render(b board.Board, a board.Announcement, link string, followUp bool) (text, htmlPart string) {
 	var t, h strings.Builder
+	if followUp && a.Cancelled() {
+		fmt.Fprintf(&t, "%s is cancelled: it will not take place.\n\n%s\n", a.Title, link)
+		fmt.Fprintf(&h, `<p><strong>%s</strong> is cancelled: it will not take place.</p><p><a href="%s">Read it on the board</a></p>`, html.EscapeString(a.Title), html.EscapeString(link))
+		return footer(&t, &h, b)
+	}
 	if followUp {
 		fmt.Fprintf(&t, "%s was updated: %s\n\n%s\n", a.Title, a.KindLabel(), link)
 		fmt.Fprintf(&h, `<p><strong>%s</strong> was updated.</p><p><a href="%s">Read it on the board</a></p>`, html.EscapeString(a.Title), html.EscapeString(link))

@@ -47,7 +47,10 @@ func escape(s string) string {
 // Markdown), the hashtags and the link. A follow-up is one line and the
 // link.
 func Render(a board.Announcement, link string, followUp bool) string {
-	if followUp {
+	switch {
+	case followUp && a.Cancelled():
+		return fmt.Sprintf("**Cancelled: %s** (%s): %s", escape(a.Title), escape(a.KindLabel()), link)
+	case followUp:
 		return fmt.Sprintf("**Updated: %s** (%s): %s", escape(a.Title), escape(a.KindLabel()), link)
 	}
 	var b strings.Builder

@@ -34,4 +34,8 @@ func TestRenderForMattermost(t *testing.T) {
 	if up := Render(a, "L", true); up != "**Updated: Install \\*party\\*** (Event): L" {
 		t.Errorf("follow-up: %q", up)
 	}
+	tr := board.Announcement{Kind: board.KindTraining, Title: "Git", Training: &board.Training{Seats: 3, Cancelled: true}}
+	if up := Render(tr, "L", true); up != "**Cancelled: Git** (Training): L" {
+		t.Errorf("a cancellation's follow-up: %q", up)
+	}
 }
