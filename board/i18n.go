@@ -121,7 +121,7 @@ func (l Locale) Label(s string) string { return l.T(s) }
 var french = map[string]string{
 	// Kinds, facts, states.
 	"Training": "Formation", "Cancelled": "Annulée", "this training will not take place": "cette formation n’aura pas lieu",
-	"Online": "En ligne", "Level": "Niveau", "What to bring": "À apporter", "Seats": "Places",
+	"Seats: %s": "Places : %s", "Online": "En ligne", "Level": "Niveau", "What to bring": "À apporter", "Seats": "Places",
 	"%d seat": "%d place", "%d seats": "%d places", "%d of %d seat left": "%d place restante sur %d", "%d of %d seats left": "%d places restantes sur %d",
 	"full (%d seat)": "complet (%d place)", "full (%d seats)": "complet (%d places)",
 	"full (%d seat): waiting list open": "complet (%d place) : liste d’attente ouverte", "full (%d seats): waiting list open": "complet (%d places) : liste d’attente ouverte",

@@ -630,6 +630,9 @@ func TestBrowserTraining(t *testing.T) {
 	if n := register("fr", "Yann"); !strings.Contains(n, "vous êtes sur la liste d’attente") {
 		t.Errorf("the second registrant (in French) reads %q", n)
 	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir(t), "training-fr-390.png"), shot, 0o644)
+	}
 	facts, _ := chromedp.Run(ctx, chromedp.Text(css(`main`)))
 	for _, want := range []string{"formation", "niveau", "à apporter", "complet (1 place) : liste d’attente ouverte"} {
 		if !strings.Contains(strings.ToLower(facts), want) { // the kind is in capitals
