@@ -1145,6 +1145,16 @@ func (s *Store) EarlierUndelivered(ctx context.Context, boardID, announcementID 
 	return n > 0, err
 }
 
+// CreateUndelivered reports whether the announcement's own first message
+// is still on its way to target (queued, being sent or retrying): an edit
+// must not overtake it.
+func (s *Store) CreateUndelivered(ctx context.Context, announcementID int64, target string) (bool, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o JOIN deliveries d ON d.outbox_id = o.id
+		WHERE o.announcement_id = ? AND o.verb = 'create' AND d.target = ? AND d.state IN ('pending', 'retrying')`, announcementID, target).Scan(&n)
+	return n > 0, err
+}
+
 // Deliveries lists every delivery of every version of an announcement.
 func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]Delivery, error) {
 	rows, err := s.read().QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at

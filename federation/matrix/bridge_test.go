@@ -1,0 +1,173 @@
+package matrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"maunium.net/go/mautrix/id"
+
+	"crieur/board"
+	"crieur/federation/delivery"
+)
+
+// fakeHomeserver answers joins and sends the way Synapse and Dendrite do:
+// a send repeated with the same transaction id is the same event, whatever
+// its content.
+type fakeHomeserver struct {
+	mu     sync.Mutex
+	byTxn  map[string]string
+	bodies map[string]string // event id -> body (edits: the new content's)
+}
+
+func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case strings.Contains(r.URL.Path, "/join/"):
+		room := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		json.NewEncoder(w).Encode(map[string]string{"room_id": room})
+	case strings.Contains(r.URL.Path, "/send/m.room.message/"):
+		txn := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		ev, seen := f.byTxn[txn]
+		if !seen {
+			var c struct {
+				Body       string `json:"body"`
+				NewContent *struct {
+					Body string `json:"body"`
+				} `json:"m.new_content"`
+			}
+			raw, _ := io.ReadAll(r.Body)
+			_ = json.Unmarshal(raw, &c)
+			ev = "$ev" + txn
+			f.byTxn[txn], f.bodies[ev] = ev, c.Body
+			if c.NewContent != nil {
+				f.bodies[ev] = c.NewContent.Body
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]string{"event_id": ev})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeHomeserver) shows(s string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range f.bodies {
+		if strings.Contains(b, s) {
+			return true
+		}
+	}
+	return false
+}
+
+type testLinks struct{}
+
+func (testLinks) AnnouncementURL(b string, id int64) string { return "https://board.example/a" }
+
+// An edit made while the room's first message is on its way (sent, its
+// event id not yet recorded) is not lost: the Update waits for the Create
+// instead of sending the Create's transaction again, which the homeserver
+// answers with the first message, old title and all.
+func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
+	ctx := context.Background()
+	db, err := board.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bstore, err := board.NewStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := board.NewService(bstore, nil)
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore, err := NewStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	const room = "!room:example.org"
+	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}); err != nil {
+		t.Fatal(err)
+	}
+	bridge := NewBridge(mstore, bstore, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+
+	a, _, err := svc.Create(ctx, b, board.Draft{Title: "Cooks wanted"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobsOf := func(verb board.Verb) delivery.Job {
+		t.Helper()
+		entries, err := bstore.PendingOutbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Verb == verb {
+				jobs, err := bridge.Expand(ctx, e)
+				if err != nil || len(jobs) != 1 {
+					t.Fatalf("expand %s: %v %v", verb, jobs, err)
+				}
+				return jobs[0]
+			}
+		}
+		t.Fatalf("no %s in the outbox", verb)
+		return delivery.Job{}
+	}
+	create := jobsOf(board.VerbCreate)
+	if err := bstore.AddPendingDeliveries(ctx, create.OutboxID, []string{room}); err != nil {
+		t.Fatal(err)
+	}
+	// The Create job sent its message; the homeserver has it, Crieur has
+	// not recorded its event id yet.
+	var p sendPayload
+	_ = json.Unmarshal(create.Payload, &p)
+	req, _ := http.NewRequest("PUT", srv.URL+"/_matrix/client/v3/rooms/"+room+"/send/m.room.message/"+txnID(p, "create"), strings.NewReader(`{"body":"Cooks wanted"}`))
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		EventID string `json:"event_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&sent)
+	resp.Body.Close()
+
+	if _, err := svc.Update(ctx, b, a.ID, func(d *board.Draft) error { d.Title = "Cooks and drivers wanted"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	update := jobsOf(board.VerbUpdate)
+	err = bridge.Handle(ctx, update)
+	var wait *delivery.WaitError
+	if !errors.As(err, &wait) {
+		t.Fatalf("the edit, while the message is on its way: %v; want it to wait for the message", err)
+	}
+	// The Create job ends: its event id recorded, its delivery done.
+	if err := mstore.SaveEventID(ctx, a.ID, room, room, id.EventID(sent.EventID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bstore.RecordDelivery(ctx, create.OutboxID, room, "delivered", 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := bridge.Handle(ctx, update); err != nil {
+		t.Fatal(err)
+	}
+	if !hs.shows("Cooks and drivers wanted") {
+		t.Error("the room never shows the edit")
+	}
+}
