@@ -183,19 +183,20 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if err := b.waitForEarlier(ctx, bd, a, p.Room); err != nil {
 			return err
 		}
-		if p.Verb == board.VerbUpdate {
-			// Its own message may be on its way (sent, its event id not
-			// yet recorded): posting now would repeat the Create's
-			// transaction, which the homeserver answers with that first
-			// message, and the edit would be lost. It goes once the
-			// Create is done (or dead: then the edit posts the message).
-			onItsWay, err := b.boards.CreateUndelivered(ctx, a.ID, p.Room)
-			if err != nil {
-				return err
-			}
-			if onItsWay {
-				return &delivery.WaitError{Reason: "its first message is still on its way to " + p.Room, After: orderWait}
-			}
+	}
+	if (p.Verb == board.VerbUpdate || p.Verb == board.VerbRefresh) && !posted && a.DeletedAt == nil {
+		// Its own message may be on its way (sent, its event id not yet
+		// recorded): an edit posted now would repeat the Create's
+		// transaction, which the homeserver answers with that first
+		// message, and new counts would be dropped as "not posted yet";
+		// either way the change would be lost. They go once the Create is
+		// done (or dead: then the edit posts the message).
+		onItsWay, err := b.boards.CreateUndelivered(ctx, a.ID, p.Room)
+		if err != nil {
+			return err
+		}
+		if onItsWay {
+			return &delivery.WaitError{Reason: "its first message is still on its way to " + p.Room, After: orderWait}
 		}
 	}
 	roomID, err := b.ensureJoined(ctx, cli, acct, p.Room)
