@@ -20,39 +20,41 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship)"
+echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship) [${SECONDS}s]"
 (cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
 (cd cmd/crieur/testdata/ical && npm ci --no-audit --no-fund --loglevel=error) # a second iCalendar reader, zones from the file
 
-echo "== mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests)"
+echo "== mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests) [${SECONDS}s]"
 tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 GOBIN="$tools" go install github.com/axllent/mailpit@v1.33.1
 export CRIEUR_TEST_MAILPIT="$tools/mailpit"
 
-echo "== gofmt"
+echo "== gofmt [${SECONDS}s]"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "== go vet"
+echo "== go vet [${SECONDS}s]"
 go vet ./...
 
-echo "== staticcheck"
+echo "== staticcheck [${SECONDS}s]"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "== go test -race"
+echo "== go test -race [${SECONDS}s]"
 # -parallel 3: the end-to-end tests marked parallel mostly wait for a
 # time to come (schedules, retries, coalescing), so three overlap well on two cores.
 go test -race -count=1 -parallel 3 -timeout 15m ./...
 
-echo "== fuzz (each target briefly; the seeds already ran above as tests)"
-for pkg in $(go list ./...); do
-  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-    corpus="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$target"
+echo "== fuzz (each target briefly; the seeds already ran above as tests) [${SECONDS}s]"
+# The targets are found in the sources: "go test -list" would build every
+# package's tests once more just to name them.
+go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
+  for target in $(cat "$dir"/*_test.go 2>/dev/null | sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p'); do
+    corpus="$dir/testdata/fuzz/$target"
     inputs() { (ls "$corpus" 2>/dev/null || true) | wc -l; } # the folder may not exist yet
     before=$(inputs)
     if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-3s}" 2>&1); then
@@ -68,3 +70,4 @@ for pkg in $(go list ./...); do
     echo "fuzzed $target ($pkg)"
   done
 done
+echo "== done [${SECONDS}s]"
