@@ -423,6 +423,13 @@ func httpURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
+// EscapeMarkdown keeps a plain text (a fact, a title) as written when it
+// goes through a Markdown renderer, Crieur's own or Mattermost's: no
+// emphasis, link, heading, table or raw HTML made of its characters.
+func EscapeMarkdown(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "#", `\#`, "~", `\~`, "|", `\|`, "<", `\<`, ">", `\>`).Replace(s)
+}
+
 // Renderer turns an editor's Markdown into HTML safe to store and show.
 type Renderer struct {
 	md     goldmark.Markdown

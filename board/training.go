@@ -82,7 +82,7 @@ func (s *Service) nextReminder(ctx context.Context) (next time.Time, ok bool, er
 		return next, false, err
 	}
 	for _, a := range list {
-		if due, yes := reminderDue(a.Announcement); yes && (!ok || due.Before(next)) {
+		if due, yes := reminderDue(a); yes && (!ok || due.Before(next)) {
 			next, ok = due, true
 		}
 	}
@@ -104,17 +104,17 @@ func (s *Service) remindTrainings(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, a := range list {
-		due, ok := reminderDue(a.Announcement)
+		due, ok := reminderDue(a)
 		if !ok || now.Before(due) {
 			continue
 		}
-		b, err := s.store.BoardByID(ctx, a.BoardID)
+		b, err := s.store.BoardByName(ctx, a.Board)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if now.Before(a.Event.Start) && a.CreatedAt.Before(due) {
-			if err := s.remind(ctx, b, a.Announcement); err != nil {
+			if err := s.remind(ctx, b, a); err != nil {
 				errs = append(errs, fmt.Errorf("training %d: %w", a.ID, err))
 				continue
 			}
@@ -142,7 +142,7 @@ func (s *Service) remind(ctx context.Context, b Board, a Announcement) error {
 	for i, f := range a.FactsIn(l) {
 		switch en[i].Label {
 		case "When", "Where", "Online", "What to bring", "Seats":
-			v := escapeMarkdown(f.Value)
+			v := EscapeMarkdown(f.Value)
 			if f.Link != "" {
 				v = f.Link // linkified as it is
 			}
@@ -172,40 +172,11 @@ func (s *Service) remind(ctx context.Context, b Board, a Announcement) error {
 	return nil
 }
 
-// dueTraining is a training the scheduler looks at, with its board.
-type dueTraining struct {
-	BoardID int64
-	Announcement
-}
-
-// trainingsToRemind lists the published trainings that asked for a
-// reminder and have not had it.
-func (s *Service) trainingsToRemind(ctx context.Context) ([]dueTraining, error) {
-	due, err := s.store.queryDue(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'training' AND status = 'published' AND deleted_at IS NULL
-		AND json_extract(details, '$.training.reminder') AND NOT coalesce(json_extract(details, '$.training.cancelled'), 0)`)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]dueTraining, 0, len(due))
-	for _, d := range due {
-		a, err := s.store.Announcement(ctx, d.BoardID, d.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dueTraining{d.BoardID, a})
-	}
-	return out, nil
-}
-
-// escapeMarkdown keeps a fact's text as written when it goes through the
-// Markdown renderer.
-func escapeMarkdown(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\`+"`"+`*_[]<>#!|~`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+// trainingsToRemind lists, in one query, the published trainings that
+// asked for a reminder and are not cancelled (reminderDue says which
+// still need it).
+func (s *Service) trainingsToRemind(ctx context.Context) ([]Announcement, error) {
+	return s.store.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.kind = 'training' AND a.status = 'published' AND a.deleted_at IS NULL
+		AND json_extract(a.details, '$.training.reminder') AND NOT coalesce(json_extract(a.details, '$.training.cancelled'), 0)`)
 }

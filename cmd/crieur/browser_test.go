@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -648,6 +649,17 @@ func TestBrowserTraining(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("events page: %s", v)
 	}
+	ics := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(c.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(t, resp)
+	}
+	if feed := ics("/boards/news/events.ics"); !strings.Contains(feed, "SUMMARY:Git for beginners") || strings.Contains(feed, "STATUS:CANCELLED") {
+		t.Errorf("the calendar feed should have the training, not cancelled:\n%s", feed)
+	}
 	// Cancelled from the editor: the page says so, in both languages.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(c.URL+"/edit/news/1"),
@@ -661,6 +673,11 @@ func TestBrowserTraining(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(css(`form[action$="/cancelled"] button`)), chromedp.WaitVisible(css(`.notice`))); err != nil {
 		t.Fatal(err)
+	}
+	for _, path := range []string{"/boards/news/events.ics", "/boards/news/a/1/event.ics"} {
+		if cal := ics(path); !strings.Contains(cal, "STATUS:CANCELLED") || !strings.Contains(cal, "SEQUENCE:2") {
+			t.Errorf("%s should say the training is cancelled, as a newer version:\n%s", path, cal)
+		}
 	}
 	for lang, want := range map[string]string{"en": "Cancelled\nthis training will not take place", "fr": "Annulée\ncette formation n’aura pas lieu"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(page+"?lang="+lang), chromedp.WaitReady(css(`main`))); err != nil {

@@ -38,8 +38,7 @@ func neutralise(s string) string {
 
 // escape keeps a title or a fact from being read as Markdown.
 func escape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "#", `\#`, "~", `\~`, "|", `\|`, "<", `\<`, ">", `\>`)
-	return neutralise(r.Replace(s))
+	return neutralise(board.EscapeMarkdown(s))
 }
 
 // Render is the message a channel shows, in Mattermost's Markdown: the
