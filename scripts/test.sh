@@ -49,7 +49,7 @@ echo "== go test -race [${SECONDS}s]"
 # time to come (schedules, retries, coalescing), so three overlap well on two cores.
 go test -race -count=1 -parallel 3 -timeout 15m ./...
 
-echo "== fuzz (each target briefly; the seeds already ran above as tests) [${SECONDS}s]"
+echo "== fuzz (each target 2 s, CRIEUR_FUZZTIME for longer; the seeds already ran above as tests) [${SECONDS}s]"
 # The targets are found in the sources: "go test -list" would build every
 # package's tests once more just to name them.
 go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
@@ -57,7 +57,7 @@ go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
     corpus="$dir/testdata/fuzz/$target"
     inputs() { (ls "$corpus" 2>/dev/null || true) | wc -l; } # the folder may not exist yet
     before=$(inputs)
-    if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-3s}" 2>&1); then
+    if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-2s}" 2>&1); then
       # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as
       # a failure (golang/go#75804, fixed in 1.27). A real failure always
       # writes its input; with no new input it is that race, not our code.
