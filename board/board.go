@@ -1,18 +1,19 @@
 // Package board is Crieur's domain: boards, announcements and their kinds,
-// followers, deliveries and interactions, the SQLite store, the service that
-// validates and publishes, the admin JSON API and the public HTML pages.
+// drafts and their validation, roles, sign-ups, campaigns, trainings,
+// moderation, and the Service that decides what happens to them.
 //
-// It knows nothing of ActivityPub or Matrix wire formats: publishing means
-// writing an outbox row in the same transaction as the announcement, which
-// the federation packages pick up.
+// It owns the rules and declares the small interfaces it needs (a
+// Repository with transactions, Markup, Notices, Pictures, Links, the
+// destinations' notifiers); others implement them. It must not import
+// net/http, database/sql, templates or a destination, and holds no words
+// a reader sees: publishing means writing an outbox row in the same
+// transaction as the announcement, which the federation packages pick up.
 package board
 
 import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"html"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -211,6 +212,16 @@ type Call struct {
 	Voters int `json:"voters,omitempty"`
 }
 
+// Places is how many places role has (0: no such role).
+func (c *Call) Places(role string) int {
+	for _, r := range c.Roles {
+		if r.Name == role {
+			return r.Places
+		}
+	}
+	return 0
+}
+
 // PlacesLeft is how many places role still has.
 func (c *Call) PlacesLeft(role string) int {
 	for _, r := range c.Roles {
@@ -359,206 +370,24 @@ func (a Announcement) Public() bool {
 // Listed reports whether it belongs on the board's page, feeds and outbox.
 func (a Announcement) Listed() bool { return a.Status == StatusPublished || a.Status == "" }
 
-// Fact is one labelled line of an announcement's details, shown the same way
-// on the web, in ActivityPub content and in Matrix.
-type Fact struct {
-	Label string
-	Value string
-	// Link, when set, is where Value points (an http(s) URL or a mailto:):
-	// every channel shows the fact as a link a reader can follow.
-	Link string
+// Links tells where things live; the federation layer owns the URL scheme
+// because ids must match what peers were told.
+type Links interface {
+	BoardURL(board string) string
+	AnnouncementURL(board string, id int64) string
+	Handle(board string) string
 }
 
-// Facts lists the kind-specific details in reading order.
-func (a Announcement) Facts() []Fact { return a.FactsIn(English) }
-
-// FactsIn lists the facts in a reader's language (the web pages); the
-// federated posts use English.
-func (a Announcement) FactsIn(l Locale) []Fact {
-	var f []Fact
-	fact := func(label, value, link string) { f = append(f, Fact{Label: l.Label(label), Value: value, Link: link}) }
-	if a.Status == StatusExpired && a.ExpiresAt != nil {
-		// First, so a reader scrolling a timeline sees it is over.
-		fact("Ended", l.Time(*a.ExpiresAt), "")
-	}
-	if a.Cancelled() {
-		fact("Cancelled", l.T("this training will not take place"), "")
-	}
-	switch {
-	case a.IsEvent():
-		when := l.Time(a.Event.Start)
-		if a.Event.End != nil {
-			y1, m1, d1 := a.Event.Start.Date()
-			y2, m2, d2 := a.Event.End.Date()
-			if y1 == y2 && m1 == m2 && d1 == d2 {
-				when += " – " + a.Event.End.Format("15:04")
-			} else {
-				when += " – " + l.Time(*a.Event.End)
-			}
-		}
-		fact("When", when, "")
-		if a.Event.Place != "" {
-			fact("Where", a.Event.Place, "")
-		}
-		if t := a.Training; t != nil {
-			if t.Online != "" {
-				fact("Online", t.Online, t.Online)
-			}
-			if t.Level != "" {
-				fact("Level", t.Level, "")
-			}
-			if t.Bring != "" {
-				fact("What to bring", t.Bring, "")
-			}
-			if a.Call != nil && !t.Cancelled {
-				fact("Seats", seatsText(a, l), "")
-			}
-		}
-		if a.Event.URL != "" {
-			fact("More", a.Event.URL, a.Event.URL)
-		}
-	case a.Kind == KindCall && a.Call != nil:
-		var roles []string
-		for _, r := range a.Call.Roles {
-			left := a.Call.PlacesLeft(r.Name)
-			switch {
-			case left == r.Places:
-				roles = append(roles, l.T(plural(r.Places, "%s (%d place)", "%s (%d places)"), r.Name, r.Places))
-			case left == 0:
-				roles = append(roles, l.T("%s (full: %d of %d)", r.Name, r.Places, r.Places))
-			default:
-				roles = append(roles, l.T(plural(r.Places, "%s (%d of %d place left)", "%s (%d of %d places left)"), r.Name, left, r.Places))
-			}
-		}
-		fact("Volunteers needed", strings.Join(roles, ", "), "")
-		if a.Call.Closed {
-			fact("Sign-ups", l.T("closed"), "")
-		}
-		if a.Call.Deadline != nil {
-			fact("Answer before", l.Time(*a.Call.Deadline), "")
-		}
-		fact("How to answer", a.Call.Contact, contactLink(a.Call.Contact))
-	case a.Kind == KindCampaign && a.Campaign != nil:
-		c := a.Campaign
-		fact("Raised", l.T("%s of %s (%d %%)", l.amount(c.Raised, c.Currency), l.amount(c.Goal, c.Currency), c.Percent()), "")
-		if c.Deadline != nil {
-			fact("Until", l.Time(*c.Deadline), "")
-		}
-		fact("Give", c.Link, c.Link)
-		if c.TaxNote != "" {
-			fact("Good to know", c.TaxNote, "")
-		}
-	case a.Kind == KindOutage && a.Outage != nil:
-		fact("Service", a.Outage.Service, "")
-		fact("From", l.Time(a.Outage.From), "")
-		switch {
-		case a.Outage.Resolved != nil:
-			fact("Resolved", l.Time(*a.Outage.Resolved), "")
-		case a.Outage.Until != nil:
-			fact("Until", l.Time(*a.Outage.Until), "")
-		case a.Status != StatusExpired: // an ended notice has "Ended" above
-			fact("Until", l.T("not known yet"), "")
-		}
-	}
-	return f
-}
-
-// FactsHTML lays facts out as the list the feeds, mail and Matrix show,
-// with linked values as links ("" for none).
-func FactsHTML(facts []Fact) string {
-	if len(facts) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("<ul>")
-	for _, f := range facts {
-		v := html.EscapeString(f.Value)
-		if f.Link != "" {
-			v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
-		}
-		fmt.Fprintf(&b, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
-	}
-	b.WriteString("</ul>")
-	return b.String()
-}
-
-// FactsText is the facts as plain-text lines, "Label: value".
-func FactsText(facts []Fact) string {
-	var b strings.Builder
-	for _, f := range facts {
-		fmt.Fprintf(&b, "%s: %s\n", f.Label, f.Value)
-	}
-	return b.String()
-}
-
-// contactLink makes a call's contact followable when it is a web address
-// or an e-mail address; a name or a phone number stays text.
-func contactLink(c string) string {
-	if httpURL(c) {
-		return c
-	}
-	if addr, err := mail.ParseAddress(c); err == nil && !strings.ContainsAny(c, " <>") {
-		return "mailto:" + addr.Address
-	}
-	return ""
-}
-
-// KindLabel is the kind as a reader sees it.
-func (a Announcement) KindLabel() string { return a.KindLabelIn(English) }
-
-// KindLabelIn is the kind in a reader's language.
-func (a Announcement) KindLabelIn(l Locale) string { return l.Label(a.kindLabel()) }
-
-// seatsText says how many seats a training has and how many are left.
-func seatsText(a Announcement, l Locale) string {
-	c := a.Call
-	seats := placesOf(c, TrainingRole)
-	left := c.PlacesLeft(TrainingRole)
-	var s string
-	switch {
-	case left == 0 && c.Waitlist:
-		s = l.T(plural(seats, "full (%d seat): waiting list open", "full (%d seats): waiting list open"), seats)
-	case left == 0:
-		s = l.T(plural(seats, "full (%d seat)", "full (%d seats)"), seats)
-	case left == seats:
-		s = l.T(plural(seats, "%d seat", "%d seats"), seats)
-	default:
-		s = l.T(plural(seats, "%d of %d seat left", "%d of %d seats left"), left, seats)
-	}
-	if c.Closed && !a.Cancelled() {
-		s += l.T("; registration closed")
-	}
-	return s
-}
-
-func (a Announcement) kindLabel() string {
-	switch a.Kind {
-	case KindTraining:
-		return "Training"
-	case KindEvent:
-		return "Event"
-	case KindCall:
-		return "Call for volunteers"
-	case KindOutage:
-		return "Service outage"
-	case KindCampaign:
-		return "Donation campaign"
-	default:
-		return "News"
-	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// formatTime keeps the offset the editor wrote: readers are local to the
-// association, and silently converting to UTC would mislead them.
-func formatTime(t time.Time) string {
-	return t.Format("Mon 2 Jan 2006, 15:04 (MST)")
+// Notices words the posts the service writes by itself (a campaign's
+// milestones and thanks, a training's reminder): the locale package
+// implements it, so that board holds no words of its own.
+type Notices interface {
+	// Milestone is the post as a campaign passes percent of its goal.
+	Milestone(b Board, a Announcement, percent int) (title, body string)
+	// ThankYou is the title of a campaign's thank-you post.
+	ThankYou(b Board, a Announcement) string
+	// Reminder is the post the day before a training, link its page.
+	Reminder(b Board, a Announcement, link string) (title, body string)
 }
 
 // Follower is a remote account following a board.

@@ -1,30 +1,26 @@
-package board
+package board_test
 
 import (
 	"context"
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 )
 
-func campaignDraft(deadline *time.Time) Draft {
-	return Draft{Kind: KindCampaign, Title: "Keep our servers running", Body: "Give what you can.",
-		Campaign: &Campaign{Goal: 3000, Raised: 1240, Deadline: deadline, Link: "https://liberapay.com/asso", TaxNote: "66 % deductible in France"}}
-}
-
 func TestCampaignFactsInBothLanguages(t *testing.T) {
-	a := Announcement{Kind: KindCampaign, Campaign: &Campaign{Goal: 3000, Currency: "EUR", Raised: 1240.5, Link: "https://liberapay.com/asso"}}
-	if f := a.FactsIn(English); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
+	a := board.Announcement{Kind: board.KindCampaign, Campaign: &board.Campaign{Goal: 3000, Currency: "EUR", Raised: 1240.5, Link: "https://liberapay.com/asso"}}
+	if f := locale.English.Facts(a); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
 		t.Errorf("English facts %+v", f)
 	}
-	r := httptest.NewRequest("GET", "/?lang=fr", nil)
-	if f := a.FactsIn(LocaleFor(r)); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u00a0240,50") || !strings.Contains(f[0].Value, "sur 3\u00a0000") {
+	if f := locale.For("fr").Facts(a); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u00a0240,50") || !strings.Contains(f[0].Value, "sur 3\u00a0000") {
 		t.Errorf("French facts %+v %q", f, f[0].Value)
 	}
-	bad := Draft{Kind: KindCampaign, Title: "x", Campaign: &Campaign{Goal: -1, Currency: "euros", Link: "liberapay"}}
-	var ve *ValidationError
+	bad := board.Draft{Kind: board.KindCampaign, Title: "x", Campaign: &board.Campaign{Goal: -1, Currency: "euros", Link: "liberapay"}}
+	var ve *board.ValidationError
 	if err := bad.Normalize(); !errors.As(err, &ve) || ve.Fields["campaign.goal"] == "" || ve.Fields["campaign.currency"] == "" || ve.Fields["campaign.link"] == "" {
 		t.Errorf("a bad campaign: %v", err)
 	}
@@ -32,59 +28,60 @@ func TestCampaignFactsInBothLanguages(t *testing.T) {
 
 func TestCampaignPinnedWhileItRunsAndProgressSpaced(t *testing.T) {
 	ctx := context.Background()
-	svc, b := newTestService(t)
-	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-	svc.now = c.now
-	a, _, err := svc.Create(ctx, b, campaignDraft(at(c.t, 48*time.Hour)), "")
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	c := rig.Clock
+	a, _, err := svc.Create(ctx, board.System, b, boardtest.CampaignDraft(at(c.Now(), 48*time.Hour)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !a.Pinned || a.Campaign.Currency != "EUR" {
 		t.Fatalf("a running campaign: pinned %v, currency %q", a.Pinned, a.Campaign.Currency)
 	}
-	for _, e := range pending(t, svc) {
-		_ = svc.store.MarkDispatched(ctx, e.ID)
+	for _, e := range rig.Pending(t) {
+		_ = rig.Store.MarkDispatched(ctx, e.ID)
 	}
 	for i := range 50 {
-		if _, err := svc.SetRaised(ctx, b, a.ID, 1241+float64(i)); err != nil {
+		if _, err := svc.SetRaised(ctx, board.System, b, a.ID, 1241+float64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out := pending(t, svc)
-	if len(out) != 50 || out[0].Verb != VerbRefresh || out[0].MinGap != 2*time.Minute {
+	out := rig.Pending(t)
+	if len(out) != 50 || out[0].Verb != board.VerbRefresh || out[0].MinGap != 2*time.Minute {
 		t.Fatalf("50 gifts wrote %d outbox rows (%+v); want refreshes spaced by 2 minutes, which the dispatcher coalesces", len(out), out[0])
 	}
-	if got, _ := svc.store.Announcement(ctx, b.ID, a.ID); got.Campaign.Raised != 1290 || got.Version != 1 {
+	if got, _ := rig.Store.Announcement(ctx, b.ID, a.ID); got.Campaign.Raised != 1290 || got.Version != 1 {
 		t.Errorf("after the gifts: raised %v, version %d", got.Campaign.Raised, got.Version)
 	}
 	// An editor may not change the amount.
-	if _, err := svc.SetRaised(WithActor(ctx, Token{ID: 9, Role: RoleEditor}), b, a.ID, 5); !errors.Is(err, ErrForbidden) {
+	if _, err := svc.SetRaised(ctx, board.TokenActor(board.Token{ID: 9, Role: board.RoleEditor}), b, a.ID, 5); !errors.Is(err, board.ErrForbidden) {
 		t.Errorf("an editor's token changing the amount: %v", err)
 	}
 	// Its deadline passes: the scheduler unpins it, even after a restart.
-	c.advance(49 * time.Hour)
-	svc2 := NewService(svc.store, nil)
-	svc2.now = c.now
+	rig.Clock.Advance(49 * time.Hour)
+	svc2 := rig.Restart()
 	if err := svc2.PublishDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := svc2.store.Announcement(ctx, b.ID, a.ID); got.Pinned {
+	if got, _ := rig.Store.Announcement(ctx, b.ID, a.ID); got.Pinned {
 		t.Error("a campaign past its deadline is still pinned")
 	}
 	// Reaching the goal ends it at once.
-	g, _, _ := svc2.Create(ctx, b, campaignDraft(nil), "")
-	if g, _ = svc2.SetRaised(ctx, b, g.ID, 3000); g.Pinned {
+	g, _, _ := svc2.Create(ctx, board.System, b, boardtest.CampaignDraft(nil), "")
+	if g, _ = svc2.SetRaised(ctx, board.System, b, g.ID, 3000); g.Pinned {
 		t.Error("a campaign that reached its goal is still pinned")
 	}
 }
 
 func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 	ctx := context.Background()
-	svc, b := newTestService(t)
-	d := campaignDraft(nil)
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	d := boardtest.CampaignDraft(nil)
 	d.Campaign.Milestones = []int{100, 25, 50, 50}
 	d.Campaign.ThankYou = "We made it. Thank you all!"
-	a, _, err := svc.Create(ctx, b, d, "")
+	a, _, err := svc.Create(ctx, board.System, b, d, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +89,7 @@ func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 		t.Errorf("milestones kept as %v, want 25 50 100", got)
 	}
 	titles := func() []string {
-		list, _ := svc.store.Announcements(ctx, b.ID, 0, 20)
+		list, _ := rig.Store.Announcements(ctx, b.ID, 0, 20)
 		var out []string
 		for _, x := range list {
 			if x.ID != a.ID {
@@ -102,14 +99,14 @@ func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 		return out
 	}
 	for _, raised := range []float64{1600, 1700, 1650, 1700} { // 41 % -> 53 %, then around it
-		if _, err := svc.SetRaised(ctx, b, a.ID, raised); err != nil {
+		if _, err := svc.SetRaised(ctx, board.System, b, a.ID, raised); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := titles(); len(got) != 1 || got[0] != "50 % of the goal for “Keep our servers running”: thank you!" {
 		t.Fatalf("after passing 50 %%: %q", got)
 	}
-	a, err = svc.SetRaised(ctx, b, a.ID, 3000)
+	a, err = svc.SetRaised(ctx, board.System, b, a.ID, 3000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,22 +117,7 @@ func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 	if a.Pinned || !a.Campaign.Thanked || len(a.Campaign.Reached) != 2 {
 		t.Errorf("after the goal: pinned %v, thanked %v, reached %v", a.Pinned, a.Campaign.Thanked, a.Campaign.Reached)
 	}
-	if _, err := svc.SetRaised(ctx, b, a.ID, 3100); err != nil || len(titles()) != 3 {
+	if _, err := svc.SetRaised(ctx, board.System, b, a.ID, 3100); err != nil || len(titles()) != 3 {
 		t.Errorf("more gifts after the end posted again: %q", titles())
-	}
-}
-
-func TestEditPageCountsRelays(t *testing.T) {
-	ctx := context.Background()
-	svc, b := newTestService(t)
-	a, _, _ := svc.Create(ctx, b, campaignDraft(nil), "")
-	for i, kind := range []string{"announce", "announce", "like", "reply"} {
-		if err := svc.store.AddInteraction(ctx, b.ID, a.ID, Interaction{Kind: kind, Actor: "https://m.example/users/a", ActivityID: "https://m.example/act/" + string(rune('a'+i)), CreatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e := signIn(t, svc, time.UTC)
-	if p := e.get("/edit/news/1"); !strings.Contains(p, "On the fediverse: boosts 2 · likes 1 · replies 1") {
-		t.Error("the edit page does not count the relays")
 	}
 }

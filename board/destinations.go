@@ -2,10 +2,7 @@ package board
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"net/url"
-	"strings"
 )
 
 // DestinationSetup is a channel editors set up from the web page
@@ -44,105 +41,4 @@ type SetupField struct {
 	Type string
 	// Set says a secret is kept (its value is never shown).
 	Set bool
-}
-
-// AddDestinationSetup puts a destination on the editor's set-up page.
-func (e *Editor) AddDestinationSetup(d DestinationSetup) { e.setups = append(e.setups, d) }
-
-func (e *Editor) setup(key string) (DestinationSetup, bool) {
-	for _, d := range e.setups {
-		if d.Key() == key {
-			return d, true
-		}
-	}
-	return nil, false
-}
-
-type setupView struct {
-	Key, Title string
-	Items      []SetupItem
-	Forms      []SetupForm
-}
-
-// destinations shows every destination's settings, items and test
-// buttons; failed is a form that came back with problems.
-func (e *Editor) destinations(w http.ResponseWriter, r *http.Request, s session, b Board) {
-	e.renderDestinations(w, r, s, b, http.StatusOK, "", nil)
-}
-
-func (e *Editor) renderDestinations(w http.ResponseWriter, r *http.Request, s session, b Board, status int, failedKey string, failed *SetupForm) {
-	var views []setupView
-	for _, d := range e.setups {
-		items, err := d.Items(r.Context(), b)
-		if err != nil {
-			e.serverError(w, r, err)
-			return
-		}
-		forms, err := d.Forms(r.Context(), b)
-		if err != nil {
-			e.serverError(w, r, err)
-			return
-		}
-		for i := range forms {
-			if failed != nil && d.Key() == failedKey && forms[i].ID == failed.ID {
-				forms[i] = *failed
-			}
-		}
-		views = append(views, setupView{Key: d.Key(), Title: d.Title(), Items: items, Forms: forms})
-	}
-	e.render(w, r, status, "edit_destinations", map[string]any{"Title": "Channels and lists – " + b.DisplayName, "Board": b, "CSRF": s.csrf(),
-		"Setups": views, "Notice": e.flash(w, r), "Publisher": s.token.Role != RoleEditor})
-}
-
-func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s session, b Board) {
-	back := "/edit/" + b.Name + "/destinations"
-	if err := RequirePublisher(r.Context(), "change where announcements are sent"); err != nil {
-		e.flashRedirect(w, r, back, err.Error())
-		return
-	}
-	d, ok := e.setup(r.PathValue("key"))
-	if !ok {
-		NotFound(w, r)
-		return
-	}
-	// arg is the form's id (save) or the item's name (remove, test).
-	action, arg := r.PathValue("action"), r.PostFormValue("item")
-	switch action {
-	case "save":
-		errs, err := d.Submit(r.Context(), b, arg, r.PostForm)
-		if err != nil {
-			e.serverError(w, r, err)
-			return
-		}
-		if len(errs) > 0 {
-			forms, _ := d.Forms(r.Context(), b)
-			for _, f := range forms {
-				if f.ID == arg {
-					for i := range f.Fields {
-						if !f.Fields[i].Set || f.Fields[i].Type != "password" {
-							f.Fields[i].Value = strings.TrimSpace(r.PostFormValue(f.Fields[i].Name))
-						}
-					}
-					f.Errors = errs
-					e.renderDestinations(w, r, s, b, http.StatusBadRequest, d.Key(), &f)
-					return
-				}
-			}
-		}
-		e.flashRedirect(w, r, back, "Saved: "+d.Title()+".")
-	case "remove":
-		if err := d.Remove(r.Context(), b, arg); err != nil {
-			e.flashRedirect(w, r, back, "Not removed: "+err.Error())
-			return
-		}
-		e.flashRedirect(w, r, back, fmt.Sprintf("Removed %s from %s.", arg, d.Title()))
-	case "test":
-		if err := d.SendTest(r.Context(), b, arg); err != nil {
-			e.flashRedirect(w, r, back, fmt.Sprintf("The test message to %s was not sent: %v", arg, err))
-			return
-		}
-		e.flashRedirect(w, r, back, fmt.Sprintf("Test message sent to %s: look for it there.", arg))
-	default:
-		NotFound(w, r)
-	}
 }

@@ -2,10 +2,7 @@ package board
 
 import (
 	"context"
-	"html/template"
 	"time"
-
-	"github.com/microcosm-cc/bluemonday"
 )
 
 // Preview is how one destination will show an announcement, for an editor
@@ -28,13 +25,10 @@ type Previewer interface {
 	Preview(ctx context.Context, b Board, a Announcement) (p Preview, ok bool)
 }
 
-// AddPreviewer lets a destination show editors what it will send.
-func (s *Service) AddPreviewer(p Previewer) { s.previewers = append(s.previewers, p) }
-
 // Previews renders a in every destination that has a preview.
 func (s *Service) Previews(ctx context.Context, b Board, a Announcement) []Preview {
 	var out []Preview
-	for _, p := range s.previewers {
+	for _, p := range s.dest.Previewers {
 		if pv, ok := p.Preview(ctx, b, a); ok {
 			out = append(out, pv)
 		}
@@ -48,7 +42,7 @@ func (s *Service) PreviewOf(ctx context.Context, b Board, id int64, d Draft) (An
 	now := s.now().UTC().Truncate(time.Millisecond)
 	a := Announcement{Board: b.Name, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if id != 0 {
-		old, err := s.store.Announcement(ctx, b.ID, id)
+		old, err := s.repo.Announcement(ctx, b.ID, id)
 		if err != nil {
 			return a, err
 		}
@@ -68,23 +62,4 @@ func (s *Service) PreviewOf(ctx context.Context, b Board, id int64, d Draft) (An
 		a.Status = StatusExpired
 	}
 	return a, nil
-}
-
-// previewPolicy cleans a destination's rendering once more before the
-// editor's page shows it: it is built from sanitised parts, but the page
-// should not have to trust every renderer.
-var previewPolicy = bluemonday.UGCPolicy()
-
-// shownPreview is a Preview ready for the editor's page.
-type shownPreview struct {
-	Channel, Text, Warning string
-	HTML                   template.HTML
-}
-
-func showPreviews(list []Preview) []shownPreview {
-	out := make([]shownPreview, len(list))
-	for i, p := range list {
-		out[i] = shownPreview{Channel: p.Channel, Text: p.Text, Warning: p.Warning, HTML: template.HTML(previewPolicy.Sanitize(p.HTML))}
-	}
-	return out
 }

@@ -6,29 +6,28 @@ import (
 	"fmt"
 )
 
-// Actor is who acts through the admin API or the editor: a token and its
-// role. The service checks what the role may do; commands run on the
-// server itself (the CLI's board and token commands, the scheduler) act
-// with no actor and may do everything.
+// Actor is who acts, passed to every service call that checks a role: a
+// token and its role, or Crieur itself (System). The zero Actor is nobody
+// and may do nothing: a caller that forgets to say who acts is refused.
 type Actor struct {
 	TokenID int64
 	Role    string
 }
 
-type actorKey struct{}
+// RoleSystem is Crieur acting on its own: the scheduler, a donation
+// platform's total, the operator's commands on the server itself.
+const RoleSystem = "system"
 
-// WithActor marks ctx as acting for token t.
-func WithActor(ctx context.Context, t Token) context.Context {
+// System is Crieur acting on its own; it may do everything.
+var System = Actor{Role: RoleSystem}
+
+// TokenActor is the holder of token t.
+func TokenActor(t Token) Actor {
 	role := t.Role
 	if role == "" {
 		role = RolePublisher
 	}
-	return context.WithValue(ctx, actorKey{}, Actor{TokenID: t.ID, Role: role})
-}
-
-func actorOf(ctx context.Context) (Actor, bool) {
-	a, ok := ctx.Value(actorKey{}).(Actor)
-	return a, ok
+	return Actor{TokenID: t.ID, Role: role}
 }
 
 // ErrForbidden is what a token's role may not do.
@@ -40,17 +39,26 @@ type ForbiddenError struct{ Reason string }
 func (e *ForbiddenError) Error() string        { return e.Reason }
 func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
 
-// publishersOnly refuses an editor's token the actions that reach readers.
-func publishersOnly(ctx context.Context, what string) error {
-	if a, ok := actorOf(ctx); ok && a.Role == RoleEditor {
+// known refuses an actor nobody named.
+func known(a Actor) error {
+	switch a.Role {
+	case RoleSystem, RolePublisher, RoleEditor:
+		return nil
+	}
+	return &ForbiddenError{Reason: "nobody is acting: this request carries no token"}
+}
+
+// RequirePublisher refuses what only publishers (and Crieur itself) may
+// do, the actions that reach readers and a board's destinations.
+func RequirePublisher(a Actor, what string) error {
+	if err := known(a); err != nil {
+		return err
+	}
+	if a.Role == RoleEditor {
 		return &ForbiddenError{Reason: fmt.Sprintf("an editor's token cannot %s: ask a publisher of this board", what)}
 	}
 	return nil
 }
-
-// RequirePublisher refuses an editor's token what only publishers may do
-// (a board's destinations, for one).
-func RequirePublisher(ctx context.Context, what string) error { return publishersOnly(ctx, what) }
 
 // unpublished says whether readers have never had it.
 func unpublished(s Status) bool {
@@ -60,9 +68,11 @@ func unpublished(s Status) bool {
 // gate applies the roles to a save of a, which was from: an editor writes
 // drafts only; on a board that wants a second publisher, a publication
 // waits for one (pending) unless this save is that approval.
-func gate(ctx context.Context, b Board, from Status, a *Announcement, approving bool) error {
-	actor, ok := actorOf(ctx)
-	if !ok {
+func gate(actor Actor, b Board, from Status, a *Announcement, approving bool) error {
+	if err := known(actor); err != nil {
+		return err
+	}
+	if actor.Role == RoleSystem {
 		return nil
 	}
 	if actor.Role == RoleEditor {
@@ -87,20 +97,19 @@ func gate(ctx context.Context, b Board, from Status, a *Announcement, approving 
 
 // Approve publishes (or schedules) an announcement another publisher
 // asked to publish, on a board that wants two.
-func (s *Service) Approve(ctx context.Context, b Board, id int64) (Announcement, error) {
-	a, err := s.store.Announcement(ctx, b.ID, id)
+func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (Announcement, error) {
+	a, err := s.repo.Announcement(ctx, b.ID, id)
 	if err != nil {
 		return a, err
 	}
 	if a.Status != StatusPending {
 		return a, &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("this announcement is %s, not awaiting approval", a.Status)}}
 	}
-	actor, ok := actorOf(ctx)
-	if ok && actor.Role == RoleEditor {
+	if err := RequirePublisher(actor, "approve a publication"); err != nil {
 		return a, &ForbiddenError{Reason: "an editor's token cannot approve a publication: a publisher of this board does"}
 	}
-	if ok && a.RequestedBy != nil && *a.RequestedBy == actor.TokenID {
+	if a.RequestedBy != nil && *a.RequestedBy == actor.TokenID && actor.Role != RoleSystem {
 		return a, &ForbiddenError{Reason: "you asked for this publication: another publisher of this board approves it"}
 	}
-	return s.update(ctx, b, id, func(*Draft) error { return nil }, true)
+	return s.update(ctx, actor, b, id, func(*Draft) error { return nil }, true)
 }

@@ -3,7 +3,6 @@ package board
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -83,8 +82,8 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 	}
 	var res SignupResult
 	var promoted []Signup
-	err := s.store.inTx(ctx, func(tx *sql.Tx) error {
-		a, call, err := s.store.callForUpdate(ctx, tx, b.ID, annID)
+	err := s.repo.InTx(ctx, func(tx Tx) error {
+		a, call, err := callForUpdate(ctx, tx, b.ID, annID)
 		if err != nil {
 			return err
 		}
@@ -98,7 +97,7 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 		if call.Closed || a.Cancelled() || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline)) {
 			return ErrCallClosed
 		}
-		mine, err := s.store.signupsOf(ctx, tx, annID, p)
+		mine, err := tx.SignupsOf(ctx, annID, p)
 		if err != nil {
 			return err
 		}
@@ -106,10 +105,10 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 			// One role each: a new answer replaces an earlier one.
 			for _, su := range mine {
 				if su.State != SignupWithdrawn && !slices.Contains(roles, su.Role) {
-					if err := s.store.setSignupState(ctx, tx, su.ID, SignupWithdrawn, now); err != nil {
+					if err := tx.SetSignupState(ctx, su.ID, SignupWithdrawn, now); err != nil {
 						return err
 					}
-					up, err := s.store.promoteOne(ctx, tx, annID, call, su.Role, now)
+					up, err := promoteOne(ctx, tx, annID, call, su.Role, now)
 					if err != nil {
 						return err
 					}
@@ -129,12 +128,12 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 				res.Already = append(res.Already, role)
 				continue
 			}
-			taken, err := s.store.countSignups(ctx, tx, annID, role, SignupConfirmed)
+			taken, err := tx.CountSignups(ctx, annID, role, SignupConfirmed)
 			if err != nil {
 				return err
 			}
 			state := SignupConfirmed
-			if taken >= placesOf(call, role) {
+			if taken >= call.Places(role) {
 				if !call.Waitlist {
 					res.Full = append(res.Full, role)
 					continue
@@ -142,12 +141,12 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 				state = SignupWaiting
 			}
 			if idx >= 0 {
-				err = s.store.setSignupState(ctx, tx, mine[idx].ID, state, now)
+				err = tx.SetSignupState(ctx, mine[idx].ID, state, now)
 			} else {
 				if res.WithdrawToken == "" {
 					res.WithdrawToken = newWithdrawToken()
 				}
-				err = s.store.insertSignup(ctx, tx, a, role, p, state, hashToken(res.WithdrawToken), now)
+				err = tx.AddSignup(ctx, b.ID, Signup{AnnouncementID: a.ID, Role: role, Person: p, State: state, CreatedAt: now, UpdatedAt: now}, HashToken(res.WithdrawToken))
 			}
 			if err != nil {
 				return err
@@ -159,7 +158,7 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 			}
 		}
 		if res.Changed() {
-			return insertOutbox(ctx, tx, b.ID, annID, VerbRefresh, a.Version, now)
+			return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
 		}
 		return nil
 	})
@@ -174,11 +173,11 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 
 // tellPromoted tells people who moved up from a waiting list.
 func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promoted []Signup) {
-	if s.promotions == nil {
+	if s.dest.Promotions == nil {
 		return
 	}
 	for _, su := range promoted {
-		s.promotions.Promoted(ctx, b, annID, su)
+		s.dest.Promotions.Promoted(ctx, b, annID, su)
 	}
 }
 
@@ -186,12 +185,12 @@ func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promot
 // first on each role's waiting list moves up. It returns the sign-ups
 // promoted, whose people may be told.
 func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, roles []string) (withdrawn int, promoted []Signup, err error) {
-	err = s.store.inTx(ctx, func(tx *sql.Tx) error {
-		a, call, err := s.store.callForUpdate(ctx, tx, b.ID, annID)
+	err = s.repo.InTx(ctx, func(tx Tx) error {
+		a, call, err := callForUpdate(ctx, tx, b.ID, annID)
 		if err != nil {
 			return err
 		}
-		mine, err := s.store.signupsOf(ctx, tx, annID, p)
+		mine, err := tx.SignupsOf(ctx, annID, p)
 		if err != nil {
 			return err
 		}
@@ -200,12 +199,12 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 			if su.State == SignupWithdrawn || (len(roles) > 0 && !slices.Contains(roles, su.Role)) {
 				continue
 			}
-			if err := s.store.setSignupState(ctx, tx, su.ID, SignupWithdrawn, now); err != nil {
+			if err := tx.SetSignupState(ctx, su.ID, SignupWithdrawn, now); err != nil {
 				return err
 			}
 			withdrawn++
 			if su.State == SignupConfirmed {
-				up, err := s.store.promoteOne(ctx, tx, annID, call, su.Role, now)
+				up, err := promoteOne(ctx, tx, annID, call, su.Role, now)
 				if err != nil {
 					return err
 				}
@@ -215,7 +214,7 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 			}
 		}
 		if withdrawn > 0 {
-			return insertOutbox(ctx, tx, b.ID, annID, VerbRefresh, a.Version, now)
+			return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
 		}
 		return nil
 	})
@@ -234,16 +233,13 @@ type PromotionNotifier interface {
 	Promoted(ctx context.Context, b Board, annID int64, su Signup)
 }
 
-// SetPromotionNotifier sets who tells promoted volunteers.
-func (s *Service) SetPromotionNotifier(n PromotionNotifier) { s.promotions = n }
-
 // RemoveSignup withdraws one sign-up, as an editor does for someone who
 // called to say they cannot come.
-func (s *Service) RemoveSignup(ctx context.Context, b Board, annID, signupID int64) error {
-	if err := publishersOnly(ctx, "remove a sign-up"); err != nil {
+func (s *Service) RemoveSignup(ctx context.Context, actor Actor, b Board, annID, signupID int64) error {
+	if err := RequirePublisher(actor, "remove a sign-up"); err != nil {
 		return err
 	}
-	list, err := s.store.Signups(ctx, annID)
+	list, err := s.repo.Signups(ctx, annID)
 	if err != nil {
 		return err
 	}
@@ -258,11 +254,11 @@ func (s *Service) RemoveSignup(ctx context.Context, b Board, annID, signupID int
 
 // SetClosed closes a call early (or reopens it): an edit like any other,
 // so followers and rooms see the poll closed or open again.
-func (s *Service) SetClosed(ctx context.Context, b Board, annID int64, closed bool) (Announcement, error) {
-	if err := publishersOnly(ctx, "open or close sign-ups"); err != nil {
+func (s *Service) SetClosed(ctx context.Context, actor Actor, b Board, annID int64, closed bool) (Announcement, error) {
+	if err := RequirePublisher(actor, "open or close sign-ups"); err != nil {
 		return Announcement{}, err
 	}
-	return s.Update(ctx, b, annID, func(d *Draft) error {
+	return s.Update(ctx, actor, b, annID, func(d *Draft) error {
 		if (d.Kind != KindCall && d.Kind != KindTraining) || d.Call == nil {
 			return ErrNotACall
 		}
@@ -273,7 +269,7 @@ func (s *Service) SetClosed(ctx context.Context, b Board, annID int64, closed bo
 
 // WithdrawByToken withdraws the sign-ups made with a withdraw link's token.
 func (s *Service) WithdrawByToken(ctx context.Context, b Board, annID int64, token string) (int, error) {
-	p, err := s.store.personByToken(ctx, annID, hashToken(token))
+	p, err := s.repo.SignupPerson(ctx, annID, HashToken(token))
 	if err != nil {
 		return 0, err
 	}
@@ -287,31 +283,10 @@ func newWithdrawToken() string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func placesOf(c *Call, role string) int {
-	for _, r := range c.Roles {
-		if r.Name == role {
-			return r.Places
-		}
-	}
-	return 0
-}
-
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // callForUpdate reads a live call inside tx (the writer's transaction, so
 // two sign-ups for the last place are decided one after the other).
-func (s *Store) callForUpdate(ctx context.Context, tx *sql.Tx, boardID, annID int64) (Announcement, *Call, error) {
-	a, err := announcementInTx(ctx, tx, boardID, annID)
+func callForUpdate(ctx context.Context, tx Tx, boardID, annID int64) (Announcement, *Call, error) {
+	a, err := tx.Announcement(ctx, boardID, annID)
 	if err != nil {
 		return a, nil, err
 	}
@@ -324,135 +299,22 @@ func (s *Store) callForUpdate(ctx context.Context, tx *sql.Tx, boardID, annID in
 	return a, a.Call, nil
 }
 
-func (s *Store) signupsOf(ctx context.Context, tx *sql.Tx, annID int64, p Person) ([]Signup, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? AND person_kind = ? AND person = ? ORDER BY id`, annID, p.Kind, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	return scanSignups(rows)
-}
-
-func (s *Store) countSignups(ctx context.Context, tx *sql.Tx, annID int64, role, state string) (int, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND role = ? AND state = ?`, annID, role, state).Scan(&n)
-	return n, err
-}
-
-func (s *Store) insertSignup(ctx context.Context, tx *sql.Tx, a Announcement, role string, p Person, state, tokenHash string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO signups (board_id, announcement_id, role, person_kind, person, name, contact, state, withdraw_hash, created_at, updated_at)
-		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM boards WHERE name = ?`,
-		a.ID, role, p.Kind, p.ID, p.Name, p.Contact, state, tokenHash, ms(now), ms(now), a.Board)
-	if err != nil {
-		return fmt.Errorf("record sign-up: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) setSignupState(ctx context.Context, tx *sql.Tx, id int64, state string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE signups SET state = ?, updated_at = ? WHERE id = ?`, state, ms(now), id)
-	return err
-}
-
 // promoteOne fills a freed place of role from its waiting list, and says
 // who moved up (nil: nobody waited, or the place is still taken).
-func (s *Store) promoteOne(ctx context.Context, tx *sql.Tx, annID int64, call *Call, role string, now time.Time) (*Signup, error) {
-	taken, err := s.countSignups(ctx, tx, annID, role, SignupConfirmed)
-	if err != nil || taken >= placesOf(call, role) {
+func promoteOne(ctx context.Context, tx Tx, annID int64, call *Call, role string, now time.Time) (*Signup, error) {
+	taken, err := tx.CountSignups(ctx, annID, role, SignupConfirmed)
+	if err != nil || taken >= call.Places(role) {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? AND role = ? AND state = 'waiting' ORDER BY created_at, id LIMIT 1`, annID, role)
-	if err != nil {
+	next, ok, err := tx.FirstWaiting(ctx, annID, role)
+	if err != nil || !ok {
 		return nil, err
 	}
-	next, err := scanSignups(rows)
-	if err != nil || len(next) == 0 {
+	if err := tx.SetSignupState(ctx, next.ID, SignupConfirmed, now); err != nil {
 		return nil, err
 	}
-	if err := s.setSignupState(ctx, tx, next[0].ID, SignupConfirmed, now); err != nil {
-		return nil, err
-	}
-	next[0].State = SignupConfirmed
-	return &next[0], nil
-}
-
-func (s *Store) personByToken(ctx context.Context, annID int64, tokenHash string) (Person, error) {
-	var p Person
-	err := s.read().QueryRowContext(ctx, `SELECT person_kind, person, name, contact FROM signups WHERE announcement_id = ? AND withdraw_hash = ? LIMIT 1`, annID, tokenHash).
-		Scan(&p.Kind, &p.ID, &p.Name, &p.Contact)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
-	}
-	return p, err
-}
-
-// Signups lists a call's sign-ups, oldest first (for its editors only).
-func (s *Store) Signups(ctx context.Context, annID int64) ([]Signup, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? ORDER BY created_at, id`, annID)
-	if err != nil {
-		return nil, err
-	}
-	return scanSignups(rows)
-}
-
-// taken counts the confirmed sign-ups of a call per role.
-func (s *Store) taken(ctx context.Context, annID int64) (map[string]int, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT role, COUNT(*) FROM signups WHERE announcement_id = ? AND state = 'confirmed' GROUP BY role`, annID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var role string
-		var n int
-		if err := rows.Scan(&role, &n); err != nil {
-			return nil, err
-		}
-		out[role] = n
-	}
-	return out, rows.Err()
-}
-
-// withCounts fills a call's Taken from the sign-ups.
-func (s *Store) withCounts(ctx context.Context, a Announcement) (Announcement, error) {
-	if !a.TakesSignups() {
-		return a, nil
-	}
-	t, err := s.taken(ctx, a.ID)
-	if err != nil {
-		return a, err
-	}
-	c := *a.Call
-	c.Taken = t
-	if c.Voters, err = s.VotersCount(ctx, a.ID); err != nil {
-		return a, err
-	}
-	a.Call = &c
-	return a, nil
-}
-
-const signupCols = `id, announcement_id, role, person_kind, person, name, contact, state, created_at, updated_at`
-
-func scanSignups(rows *sql.Rows) ([]Signup, error) {
-	defer rows.Close()
-	var out []Signup
-	for rows.Next() {
-		var su Signup
-		var created, updated int64
-		if err := rows.Scan(&su.ID, &su.AnnouncementID, &su.Role, &su.Person.Kind, &su.Person.ID, &su.Person.Name, &su.Person.Contact, &su.State, &created, &updated); err != nil {
-			return nil, err
-		}
-		su.CreatedAt, su.UpdatedAt = fromMS(created), fromMS(updated)
-		out = append(out, su)
-	}
-	return out, rows.Err()
-}
-
-// VotersCount is how many distinct people hold a confirmed place.
-func (s *Store) VotersCount(ctx context.Context, annID int64) (int, error) {
-	var n int
-	err := s.read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT person_kind || ' ' || person) FROM signups WHERE announcement_id = ? AND state = 'confirmed'`, annID).Scan(&n)
-	return n, err
+	next.State = SignupConfirmed
+	return &next, nil
 }
 
 // SetAnswer makes p's sign-ups for call annID exactly roles, as a Matrix
@@ -460,7 +322,7 @@ func (s *Store) VotersCount(ctx context.Context, annID int64) (int, error) {
 // empty one withdraws): roles left out are withdrawn, roles named are
 // signed up for.
 func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person, roles []string) (SignupResult, error) {
-	current, err := s.store.currentRoles(ctx, annID, p)
+	current, err := s.repo.CurrentRoles(ctx, annID, p)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -485,19 +347,8 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 	return got, err
 }
 
-func (s *Store) currentRoles(ctx context.Context, annID int64, p Person) ([]string, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT role FROM signups WHERE announcement_id = ? AND person_kind = ? AND person = ? AND state <> 'withdrawn'`, annID, p.Kind, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+// PhonePerson is someone an editor signs up by hand (they called, they
+// came by): a person of their own, with a fresh id.
+func PhonePerson(name, contact string) Person {
+	return Person{Kind: PersonEditor, ID: "editor:" + newWithdrawToken(), Name: name, Contact: contact}
 }

@@ -1,7 +1,10 @@
-package board
+package board_test
 
 import (
 	"context"
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,24 +12,25 @@ import (
 	"time"
 )
 
-func newCall(t *testing.T, call Call) (*Service, Board, Announcement) {
+func newCall(t *testing.T, call board.Call) (*boardtest.Rig, *board.Service, board.Board, board.Announcement) {
 	t.Helper()
 	ctx := context.Background()
-	svc, b := newTestService(t)
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
 	if call.Contact == "" {
 		call.Contact = "fair@example.org"
 	}
-	a, _, err := svc.Create(ctx, b, Draft{Kind: KindCall, Title: "Cooks wanted", Call: &call}, "")
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Call: &call}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, b, a
+	return rig, svc, b, a
 }
 
 func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Multiple: true})
-	alice := Person{Kind: PersonFediverse, ID: "https://a.example/users/alice"}
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Multiple: true})
+	alice := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/alice"}
 	res, err := svc.SignUp(ctx, b, a.ID, alice, []string{"cook", "driver"})
 	if err != nil || len(res.Confirmed) != 2 || res.WithdrawToken == "" {
 		t.Fatalf("first answer: %+v %v", res, err)
@@ -35,33 +39,33 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	if res, _ := svc.SignUp(ctx, b, a.ID, alice, []string{"cook"}); res.Changed() || len(res.Already) != 1 {
 		t.Fatalf("repeat: %+v", res)
 	}
-	bob := Person{Kind: PersonMatrix, ID: "@bob:example.org"}
+	bob := board.Person{Kind: board.PersonMatrix, ID: "@bob:example.org"}
 	if res, _ := svc.SignUp(ctx, b, a.ID, bob, []string{"driver"}); len(res.Full) != 1 {
 		t.Fatalf("a full role took one more: %+v", res)
 	}
-	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"juggler"}); !errors.As(err, new(*UnknownRoleError)) {
+	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"juggler"}); !errors.As(err, new(*board.UnknownRoleError)) {
 		t.Fatalf("unknown role: %v", err)
 	}
-	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	got, _ := rig.Store.Announcement(ctx, b.ID, a.ID)
 	if got.Call.Taken["cook"] != 1 || got.Call.Taken["driver"] != 1 || got.Call.PlacesLeft("cook") != 1 {
 		t.Fatalf("counts: %v", got.Call.Taken)
 	}
-	if f := got.Facts()[0].Value; f != "cook (1 of 2 places left), driver (full: 1 of 1)" {
+	if f := locale.English.Facts(got)[0].Value; f != "cook (1 of 2 places left), driver (full: 1 of 1)" {
 		t.Fatalf("facts say %q", f)
 	}
 	// Withdrawing by the private link frees the place.
 	if n, err := svc.WithdrawByToken(ctx, b, a.ID, res.WithdrawToken); err != nil || n != 2 {
 		t.Fatalf("withdraw: %d %v", n, err)
 	}
-	got, _ = svc.Store().Announcement(ctx, b.ID, a.ID)
+	got, _ = rig.Store.Announcement(ctx, b.ID, a.ID)
 	if got.Call.Taken["driver"] != 0 {
 		t.Fatalf("counts after withdrawal: %v", got.Call.Taken)
 	}
 	// Every change wrote a refresh row; repeats wrote none.
-	entries, _ := svc.Store().PendingOutbox(ctx, 100)
+	entries, _ := rig.Store.PendingOutbox(ctx, 100)
 	refreshes := 0
 	for _, e := range entries {
-		if e.Verb == VerbRefresh {
+		if e.Verb == board.VerbRefresh {
 			refreshes++
 		}
 	}
@@ -69,15 +73,15 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 		t.Fatalf("%d refresh rows, want 2 (a sign-up and a withdrawal)", refreshes)
 	}
 	// An unchanged save of the call keeps its version despite the counts.
-	if u, _ := svc.Update(ctx, b, a.ID, func(*Draft) error { return nil }); u.Version != 1 {
+	if u, _ := svc.Update(ctx, board.System, b, a.ID, func(*board.Draft) error { return nil }); u.Version != 1 {
 		t.Fatalf("an unchanged save of a call with sign-ups bumped the version to %d", u.Version)
 	}
 }
 
 func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
-	p := func(n string) Person { return Person{Kind: PersonWeb, ID: n} }
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
+	p := func(n string) board.Person { return board.Person{Kind: board.PersonWeb, ID: n} }
 	svc.SignUp(ctx, b, a.ID, p("ann"), []string{"cook"})
 	if res, _ := svc.SignUp(ctx, b, a.ID, p("ben"), []string{"cook"}); len(res.Waiting) != 1 {
 		t.Fatalf("ben should wait: %+v", res)
@@ -86,12 +90,12 @@ func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 	if res, _ := svc.SignUp(ctx, b, a.ID, p("ann"), []string{"driver"}); len(res.Confirmed) != 1 || len(res.Dropped) != 1 {
 		t.Fatalf("switch: %+v", res)
 	}
-	list, _ := svc.Store().Signups(ctx, a.ID)
+	list, _ := rig.Store.Signups(ctx, a.ID)
 	states := map[string]string{}
 	for _, su := range list {
 		states[su.Person.ID+"/"+su.Role] = su.State
 	}
-	if states["ben/cook"] != SignupConfirmed || states["ann/cook"] != SignupWithdrawn || states["ann/driver"] != SignupConfirmed {
+	if states["ben/cook"] != board.SignupConfirmed || states["ann/cook"] != board.SignupWithdrawn || states["ann/driver"] != board.SignupConfirmed {
 		t.Fatalf("states: %v", states)
 	}
 	if _, err := svc.SignUp(ctx, b, a.ID, p("cat"), []string{"cook", "driver"}); err == nil {
@@ -102,8 +106,8 @@ func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 func TestClosedCallsTakeNobody(t *testing.T) {
 	ctx := context.Background()
 	past := time.Now().Add(-time.Hour)
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}, Deadline: &past})
-	if _, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "x"}, []string{"cook"}); !errors.Is(err, ErrCallClosed) {
+	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Deadline: &past})
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) {
 		t.Fatalf("after the deadline: %v", err)
 	}
 }
@@ -111,13 +115,13 @@ func TestClosedCallsTakeNobody(t *testing.T) {
 // Twenty people race for the last place: exactly one gets it.
 func TestLastPlaceRace(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}})
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
 	for i := range 20 {
 		wg.Go(func() {
-			res, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: fmt.Sprint(i)}, []string{"cook"})
+			res, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: fmt.Sprint(i)}, []string{"cook"})
 			if err != nil {
 				t.Error(err)
 			}
@@ -127,48 +131,50 @@ func TestLastPlaceRace(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	got, _ := rig.Store.Announcement(ctx, b.ID, a.ID)
 	if won != 1 || got.Call.Taken["cook"] != 1 {
 		t.Fatalf("%d won the last place, %d recorded", won, got.Call.Taken["cook"])
 	}
 }
 
-type promotions []Signup
+type promotions []board.Signup
 
-func (p *promotions) Promoted(_ context.Context, _ Board, _ int64, su Signup) { *p = append(*p, su) }
+func (p *promotions) Promoted(_ context.Context, _ board.Board, _ int64, su board.Signup) {
+	*p = append(*p, su)
+}
 
 // Editors remove a sign-up, add one taken by phone, close and reopen.
 func TestEditorsManageSignups(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}}, Waitlist: true})
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Waitlist: true})
 	var told promotions
-	svc.SetPromotionNotifier(&told)
-	first := Person{Kind: PersonEditor, ID: "editor:1", Name: "Jo (by phone)"}
-	second := Person{Kind: PersonFediverse, ID: "https://a.example/users/kim"}
+	svc.Connect(board.Destinations{Promotions: &told})
+	first := board.Person{Kind: board.PersonEditor, ID: "editor:1", Name: "Jo (by phone)"}
+	second := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim"}
 	svc.SignUp(ctx, b, a.ID, first, []string{"cook"})
 	svc.SignUp(ctx, b, a.ID, second, []string{"cook"})
-	list, _ := svc.Store().Signups(ctx, a.ID)
-	if err := svc.RemoveSignup(ctx, b, a.ID, list[0].ID); err != nil {
+	list, _ := rig.Store.Signups(ctx, a.ID)
+	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(told) != 1 || told[0].Person.ID != second.ID || told[0].State != SignupConfirmed {
+	if len(told) != 1 || told[0].Person.ID != second.ID || told[0].State != board.SignupConfirmed {
 		t.Fatalf("the waiting volunteer was not told: %+v", told)
 	}
-	if err := svc.RemoveSignup(ctx, b, a.ID, list[0].ID); !errors.Is(err, ErrNotFound) {
+	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); !errors.Is(err, board.ErrNotFound) {
 		t.Fatalf("removing twice: %v", err)
 	}
-	closed, err := svc.SetClosed(ctx, b, a.ID, true)
+	closed, err := svc.SetClosed(ctx, board.System, b, a.ID, true)
 	if err != nil || !closed.Call.Closed || closed.Version != 2 {
 		t.Fatalf("close: %+v %v", closed.Call, err)
 	}
-	if _, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "late"}, []string{"cook"}); !errors.Is(err, ErrCallClosed) {
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "late"}, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) {
 		t.Fatalf("a closed call took a sign-up: %v", err)
 	}
-	if open, _ := svc.SetClosed(ctx, b, a.ID, false); open.Call.Closed {
+	if open, _ := svc.SetClosed(ctx, board.System, b, a.ID, false); open.Call.Closed {
 		t.Fatal("reopen")
 	}
 	// Closing keeps the sign-ups.
-	got, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+	got, _ := rig.Store.Announcement(ctx, b.ID, a.ID)
 	if got.Call.Taken["cook"] != 1 {
 		t.Fatalf("taken after close and reopen: %v", got.Call.Taken)
 	}
@@ -178,22 +184,22 @@ func TestEditorsManageSignups(t *testing.T) {
 // role people signed up for needs a confirmation.
 func TestEditingRolesKeepsSignups(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}})
-	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "x"}, []string{"cook"})
+	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"})
 	// Renaming driver (nobody signed up) and adding places to cook is fine.
-	u, err := svc.Update(ctx, b, a.ID, func(d *Draft) error {
-		d.Call.Roles = []Role{{Name: "cook", Places: 3}, {Name: "bus driver", Places: 1}}
+	u, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
+		d.Call.Roles = []board.Role{{Name: "cook", Places: 3}, {Name: "bus driver", Places: 1}}
 		return nil
 	})
 	if err != nil || u.Call.Taken["cook"] != 1 {
 		t.Fatalf("edit: %v, taken %v", err, u.Call.Taken)
 	}
-	_, err = svc.Update(ctx, b, a.ID, func(d *Draft) error { d.Call.Roles = d.Call.Roles[1:]; return nil })
-	var ve *ValidationError
+	_, err = svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Call.Roles = d.Call.Roles[1:]; return nil })
+	var ve *board.ValidationError
 	if !errors.As(err, &ve) || ve.Fields["call.roles"] == "" {
 		t.Fatalf("dropping a role with a sign-up: %v", err)
 	}
-	if _, err := svc.Update(ctx, b, a.ID, func(d *Draft) error {
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
 		d.Call.Roles, d.RemoveRolesWithSignups = d.Call.Roles[1:], true
 		return nil
 	}); err != nil {
@@ -205,12 +211,12 @@ func TestEditingRolesKeepsSignups(t *testing.T) {
 // for it is told.
 func TestSwitchingRolesTellsWhoMovesUp(t *testing.T) {
 	ctx := context.Background()
-	svc, b, a := newCall(t, Call{Roles: []Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
+	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
 	var told promotions
-	svc.SetPromotionNotifier(&told)
-	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ann"}, []string{"cook"})
-	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ben"}, []string{"cook"})
-	svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "ann"}, []string{"driver"})
+	svc.Connect(board.Destinations{Promotions: &told})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ben"}, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"driver"})
 	if len(told) != 1 || told[0].Person.ID != "ben" {
 		t.Fatalf("told %+v", told)
 	}

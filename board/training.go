@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+
 	"time"
 )
 
@@ -17,27 +17,19 @@ type TrainingNotifier interface {
 	TrainingCancelled(ctx context.Context, b Board, a Announcement, su Signup)
 }
 
-// SetTrainingNotifier sets who tells registrants of reminders and
-// cancellations.
-func (s *Service) SetTrainingNotifier(n TrainingNotifier) { s.trainings = n }
-
-// SetLinks tells the service where announcements live, for the posts it
-// writes itself (a reminder links to its training).
-func (s *Service) SetLinks(l Links) { s.links = l }
-
 // CancelTraining cancels a training (or, with cancel false, calls the
 // cancellation off): an edit, so followers and rooms read "Cancelled" and
 // the poll closes; registrants on the fediverse are told, and no reminder
 // goes out.
-func (s *Service) CancelTraining(ctx context.Context, b Board, id int64, cancel bool) (Announcement, error) {
-	if err := publishersOnly(ctx, "cancel a training"); err != nil {
+func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id int64, cancel bool) (Announcement, error) {
+	if err := RequirePublisher(actor, "cancel a training"); err != nil {
 		return Announcement{}, err
 	}
-	before, err := s.store.Announcement(ctx, b.ID, id)
+	before, err := s.repo.Announcement(ctx, b.ID, id)
 	if err != nil {
 		return before, err
 	}
-	a, err := s.Update(ctx, b, id, func(d *Draft) error {
+	a, err := s.Update(ctx, actor, b, id, func(d *Draft) error {
 		if d.Kind != KindTraining || d.Training == nil {
 			return &ValidationError{Fields: map[string]string{"kind": "only a training can be cancelled"}}
 		}
@@ -47,16 +39,16 @@ func (s *Service) CancelTraining(ctx context.Context, b Board, id int64, cancel 
 		d.FollowUp = true
 		return nil
 	})
-	if err != nil || !cancel || before.Cancelled() || !a.Public() || s.trainings == nil {
+	if err != nil || !cancel || before.Cancelled() || !a.Public() || s.dest.Trainings == nil {
 		return a, err
 	}
-	list, err := s.store.Signups(ctx, id)
+	list, err := s.repo.Signups(ctx, id)
 	if err != nil {
 		return a, err
 	}
 	for _, su := range list {
 		if su.State != SignupWithdrawn {
-			s.trainings.TrainingCancelled(ctx, b, a, su)
+			s.dest.Trainings.TrainingCancelled(ctx, b, a, su)
 		}
 	}
 	return a, nil
@@ -75,9 +67,9 @@ func reminderDue(a Announcement) (time.Time, bool) {
 	return a.Event.Start.Add(-ReminderLead), true
 }
 
-// nextReminder is the earliest reminder still to send.
-func (s *Service) nextReminder(ctx context.Context) (next time.Time, ok bool, err error) {
-	list, err := s.trainingsToRemind(ctx)
+// NextReminder is the earliest reminder still to send.
+func (s *Service) NextReminder(ctx context.Context) (next time.Time, ok bool, err error) {
+	list, err := s.repo.TrainingsToRemind(ctx)
 	if err != nil {
 		return next, false, err
 	}
@@ -97,7 +89,7 @@ func (s *Service) nextReminder(ctx context.Context) (next time.Time, ok bool, er
 // the post's idempotency key, the notes' fixed ids and RemindedFor see to
 // that.
 func (s *Service) remindTrainings(ctx context.Context) error {
-	list, err := s.trainingsToRemind(ctx)
+	list, err := s.repo.TrainingsToRemind(ctx)
 	if err != nil {
 		return err
 	}
@@ -108,7 +100,7 @@ func (s *Service) remindTrainings(ctx context.Context) error {
 		if !ok || now.Before(due) {
 			continue
 		}
-		b, err := s.store.BoardByName(ctx, a.Board)
+		b, err := s.repo.BoardByName(ctx, a.Board)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -120,7 +112,7 @@ func (s *Service) remindTrainings(ctx context.Context) error {
 			}
 		}
 		start := a.Event.Start
-		if err := s.store.updateDetails(ctx, b.ID, a.ID, "record the reminder", func(a *Announcement) {
+		if err := s.keepDetails(ctx, b.ID, a.ID, "record the reminder", func(a *Announcement) {
 			if a.Training != nil {
 				a.Training.RemindedFor = &start
 			}
@@ -133,50 +125,27 @@ func (s *Service) remindTrainings(ctx context.Context) error {
 
 // remind posts a training's reminder and tells its registrants.
 func (s *Service) remind(ctx context.Context, b Board, a Announcement) error {
-	l := localeOf(b.Language)
-	if b.TimeZone != "" {
-		l.zone = b.Location()
-	}
-	var body strings.Builder
-	en := a.FactsIn(English) // the same facts in the same order: which is which
-	for i, f := range a.FactsIn(l) {
-		switch en[i].Label {
-		case "When", "Where", "Online", "What to bring", "Seats":
-			v := EscapeMarkdown(f.Value)
-			if f.Link != "" {
-				v = f.Link // linkified as it is
-			}
-			fmt.Fprintf(&body, "- **%s:** %s\n", f.Label, v)
-		}
-	}
+	link := ""
 	if s.links != nil {
-		fmt.Fprintf(&body, "\n%s %s\n", l.T("Details and registration:"), s.links.AnnouncementURL(b.Name, a.ID))
+		link = s.links.AnnouncementURL(b.Name, a.ID)
 	}
+	title, body := s.notices.Reminder(b, a, link)
 	key := fmt.Sprintf("reminder:%d:%d", a.ID, a.Event.Start.Unix())
-	d := Draft{Title: l.T("Tomorrow: %s", a.Title), Body: body.String(), Language: a.Language, Tags: a.Tags}
-	if _, _, err := s.Create(ctx, b, d, key); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
+	d := Draft{Title: title, Body: body, Language: a.Language, Tags: a.Tags}
+	if _, _, err := s.Create(ctx, System, b, d, key); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
 		return fmt.Errorf("reminder post: %w", err)
 	}
-	if s.trainings == nil {
+	if s.dest.Trainings == nil {
 		return nil
 	}
-	list, err := s.store.Signups(ctx, a.ID)
+	list, err := s.repo.Signups(ctx, a.ID)
 	if err != nil {
 		return err
 	}
 	for _, su := range list {
 		if su.State == SignupConfirmed {
-			s.trainings.TrainingReminder(ctx, b, a, su)
+			s.dest.Trainings.TrainingReminder(ctx, b, a, su)
 		}
 	}
 	return nil
-}
-
-// trainingsToRemind lists, in one query, the published trainings that
-// asked for a reminder and are not cancelled (reminderDue says which
-// still need it).
-func (s *Service) trainingsToRemind(ctx context.Context) ([]Announcement, error) {
-	return s.store.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.kind = 'training' AND a.status = 'published' AND a.deleted_at IS NULL
-		AND json_extract(a.details, '$.training.reminder') AND NOT coalesce(json_extract(a.details, '$.training.cancelled'), 0)`)
 }

@@ -1,19 +1,21 @@
-package board
+package board_test
 
 import (
 	"context"
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-func trainingDraft(start time.Time, seats int) Draft {
-	return Draft{Kind: KindTraining, Title: "Git for beginners", Body: "Bring your questions.",
-		Event:    &Event{Start: start, Place: "Room B12"},
-		Training: &Training{Seats: seats, Waitlist: true, Level: "beginners", Bring: "a laptop", Online: "https://meet.example.org/git", Reminder: true}}
+func trainingDraft(start time.Time, seats int) board.Draft {
+	return board.Draft{Kind: board.KindTraining, Title: "Git for beginners", Body: "Bring your questions.",
+		Event:    &board.Event{Start: start, Place: "Room B12"},
+		Training: &board.Training{Seats: seats, Waitlist: true, Level: "beginners", Bring: "a laptop", Online: "https://meet.example.org/git", Reminder: true}}
 }
 
 // trainingNotes records what registrants were told.
@@ -23,13 +25,13 @@ type trainingNotes struct {
 	cancelled []string
 }
 
-func (n *trainingNotes) TrainingReminder(_ context.Context, _ Board, _ Announcement, su Signup) {
+func (n *trainingNotes) TrainingReminder(_ context.Context, _ board.Board, _ board.Announcement, su board.Signup) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reminded = append(n.reminded, su.Person.ID)
 }
 
-func (n *trainingNotes) TrainingCancelled(_ context.Context, _ Board, _ Announcement, su Signup) {
+func (n *trainingNotes) TrainingCancelled(_ context.Context, _ board.Board, _ board.Announcement, su board.Signup) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.cancelled = append(n.cancelled, su.Person.ID)
@@ -42,29 +44,29 @@ func TestTrainingDetailsAndFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sign-ups are derived: one option, the seats, open until it starts.
-	if c := d.Call; c == nil || len(c.Roles) != 1 || c.Roles[0] != (Role{TrainingRole, 12}) || !c.Waitlist || c.Deadline == nil || !c.Deadline.Equal(start) {
+	if c := d.Call; c == nil || len(c.Roles) != 1 || c.Roles[0] != (board.Role{board.TrainingRole, 12}) || !c.Waitlist || c.Deadline == nil || !c.Deadline.Equal(start) {
 		t.Fatalf("derived sign-ups %+v", d.Call)
 	}
-	a := Announcement{Kind: KindTraining, Event: d.Event, Call: d.Call, Training: d.Training, Status: StatusPublished}
-	a.Call.Taken = map[string]int{TrainingRole: 9}
-	en := FactsText(a.FactsIn(English))
+	a := board.Announcement{Kind: board.KindTraining, Event: d.Event, Call: d.Call, Training: d.Training, Status: board.StatusPublished}
+	a.Call.Taken = map[string]int{board.TrainingRole: 9}
+	en := locale.FactsText(locale.English.Facts(a))
 	for _, want := range []string{"When: ", "Where: Room B12", "Online: https://meet.example.org/git", "Level: beginners", "What to bring: a laptop", "Seats: 3 of 12 seats left"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("English facts lack %q:\n%s", want, en)
 		}
 	}
-	fr := FactsText(a.FactsIn(LocaleFor(httptest.NewRequest("GET", "/?lang=fr", nil))))
+	fr := locale.FactsText(locale.For("fr").Facts(a))
 	for _, want := range []string{"Niveau : beginners", "À apporter : a laptop", "Places : 3 places restantes sur 12"} {
 		if !strings.Contains(strings.ReplaceAll(fr, ": ", " : "), want) {
 			t.Errorf("French facts lack %q:\n%s", want, fr)
 		}
 	}
-	a.Call.Taken[TrainingRole] = 12
-	if got := FactsText(a.FactsIn(English)); !strings.Contains(got, "Seats: full (12 seats): waiting list open") {
+	a.Call.Taken[board.TrainingRole] = 12
+	if got := locale.FactsText(locale.English.Facts(a)); !strings.Contains(got, "Seats: full (12 seats): waiting list open") {
 		t.Errorf("a full training:\n%s", got)
 	}
 	a.Training.Cancelled = true
-	if f := a.FactsIn(English); f[0].Label != "Cancelled" || strings.Contains(FactsText(f), "Seats") {
+	if f := locale.English.Facts(a); f[0].Label != "Cancelled" || strings.Contains(locale.FactsText(f), "Seats") {
 		t.Errorf("a cancelled training says so first and offers no seats: %+v", f)
 	}
 	if a.SignupsOpen(start.Add(-time.Hour)) {
@@ -72,14 +74,14 @@ func TestTrainingDetailsAndFacts(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		d     Draft
+		d     board.Draft
 		field string
 	}{
-		{Draft{Kind: KindTraining, Title: "x", Event: &Event{Start: start}}, "training"},
-		{Draft{Kind: KindTraining, Title: "x", Training: &Training{Seats: 3}}, "event"},
-		{Draft{Kind: KindTraining, Title: "x", Event: &Event{Start: start}, Training: &Training{Seats: 0}}, "training.seats"},
-		{Draft{Kind: KindTraining, Title: "x", Event: &Event{Start: start}, Training: &Training{Seats: 3, Online: "meet.example.org"}}, "training.online"},
-		{Draft{Kind: KindNews, Title: "x", Training: &Training{Seats: 3}}, "training"},
+		{board.Draft{Kind: board.KindTraining, Title: "x", Event: &board.Event{Start: start}}, "training"},
+		{board.Draft{Kind: board.KindTraining, Title: "x", Training: &board.Training{Seats: 3}}, "event"},
+		{board.Draft{Kind: board.KindTraining, Title: "x", Event: &board.Event{Start: start}, Training: &board.Training{Seats: 0}}, "training.seats"},
+		{board.Draft{Kind: board.KindTraining, Title: "x", Event: &board.Event{Start: start}, Training: &board.Training{Seats: 3, Online: "meet.example.org"}}, "training.online"},
+		{board.Draft{Kind: board.KindNews, Title: "x", Training: &board.Training{Seats: 3}}, "training"},
 	} {
 		if err := c.d.Normalize(); !isField(err, c.field) {
 			t.Errorf("%+v: want an error on %s, got %v", c.d, c.field, err)
@@ -89,80 +91,82 @@ func TestTrainingDetailsAndFacts(t *testing.T) {
 
 func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	ctx := context.Background()
-	svc, b := newTestService(t)
-	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-	svc.now = c.now
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	c := rig.Clock
 	var prom promotions
-	svc.SetPromotionNotifier(&prom)
-	a, _, err := svc.Create(ctx, b, trainingDraft(c.t.Add(72*time.Hour), 2), "")
+	svc.Connect(board.Destinations{Promotions: &prom})
+	a, _, err := svc.Create(ctx, board.System, b, trainingDraft(c.Now().Add(72*time.Hour), 2), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	people := []Person{{Kind: PersonFediverse, ID: "https://a.example/u/ann"}, {Kind: PersonMatrix, ID: "@bob:example.org"}, {Kind: PersonWeb, ID: "form-1", Name: "Cy"}}
+	people := []board.Person{{Kind: board.PersonFediverse, ID: "https://a.example/u/ann"}, {Kind: board.PersonMatrix, ID: "@bob:example.org"}, {Kind: board.PersonWeb, ID: "form-1", Name: "Cy"}}
 	var states []string
 	for _, p := range people {
-		res, err := svc.SignUp(ctx, b, a.ID, p, []string{TrainingRole})
+		res, err := svc.SignUp(ctx, b, a.ID, p, []string{board.TrainingRole})
 		if err != nil {
 			t.Fatal(err)
 		}
 		states = append(states, strings.Join(append(res.Confirmed, res.Waiting...), "")+"/"+map[bool]string{true: "waiting", false: "seat"}[len(res.Waiting) > 0])
 	}
-	if states[0] != TrainingRole+"/seat" || states[1] != TrainingRole+"/seat" || states[2] != TrainingRole+"/waiting" {
+	if states[0] != board.TrainingRole+"/seat" || states[1] != board.TrainingRole+"/seat" || states[2] != board.TrainingRole+"/waiting" {
 		t.Fatalf("two seats, three people: %v", states)
 	}
-	got, _ := svc.store.Announcement(ctx, b.ID, a.ID)
-	if left := got.Call.PlacesLeft(TrainingRole); left != 0 {
+	got, _ := rig.Store.Announcement(ctx, b.ID, a.ID)
+	if left := got.Call.PlacesLeft(board.TrainingRole); left != 0 {
 		t.Errorf("seats left %d", left)
 	}
 	if _, _, err := svc.Withdraw(ctx, b, a.ID, people[0], nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(prom) != 1 || prom[0].Person.ID != "form-1" || prom[0].State != SignupConfirmed {
+	if len(prom) != 1 || prom[0].Person.ID != "form-1" || prom[0].State != board.SignupConfirmed {
 		t.Errorf("after a withdrawal, the first waiting moves up: %+v", prom)
 	}
 	// Once it started, registration is over.
-	c.advance(73 * time.Hour)
-	if _, err := svc.SignUp(ctx, b, a.ID, Person{Kind: PersonWeb, ID: "form-2", Name: "Late"}, []string{TrainingRole}); !errors.Is(err, ErrCallClosed) {
+	rig.Clock.Advance(73 * time.Hour)
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "form-2", Name: "Late"}, []string{board.TrainingRole}); !errors.Is(err, board.ErrCallClosed) {
 		t.Errorf("registering after the start: %v", err)
 	}
 }
 
 func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	ctx := context.Background()
-	svc, b := newTestService(t)
-	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-	svc.now = c.now
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	c := rig.Clock
 	notes := &trainingNotes{}
-	svc.SetTrainingNotifier(notes)
-	start := c.t.Add(72 * time.Hour)
-	a, _, err := svc.Create(ctx, b, trainingDraft(start, 5), "")
+	svc.Connect(board.Destinations{Trainings: notes})
+	start := c.Now().Add(72 * time.Hour)
+	a, _, err := svc.Create(ctx, board.System, b, trainingDraft(start, 5), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _, err := svc.Create(ctx, b, trainingDraft(start.Add(time.Hour), 5), "")
+	other, _, err := svc.Create(ctx, board.System, b, trainingDraft(start.Add(time.Hour), 5), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{a.ID, other.ID} {
-		if _, err := svc.SignUp(ctx, b, id, Person{Kind: PersonFediverse, ID: "https://a.example/u/ann"}, []string{TrainingRole}); err != nil {
+		if _, err := svc.SignUp(ctx, b, id, board.Person{Kind: board.PersonFediverse, ID: "https://a.example/u/ann"}, []string{board.TrainingRole}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.CancelTraining(ctx, b, other.ID, true); err != nil {
+	if _, err := svc.CancelTraining(ctx, board.System, b, other.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if len(notes.cancelled) != 1 {
 		t.Errorf("the registrant of the cancelled training was told %d times", len(notes.cancelled))
 	}
-	out := pending(t, svc)
-	if last := out[len(out)-1]; last.AnnouncementID != other.ID || last.Verb != VerbUpdate || !last.FollowUp {
+	out := rig.Pending(t)
+	if last := out[len(out)-1]; last.AnnouncementID != other.ID || last.Verb != board.VerbUpdate || !last.FollowUp {
 		t.Errorf("the cancellation's outbox row %+v; want an Update with a follow-up for channels and lists", last)
 	}
-	if next, ok, err := svc.nextReminder(ctx); err != nil || !ok || !next.Equal(start.Add(-ReminderLead)) {
+	if next, ok, err := svc.NextReminder(ctx); err != nil || !ok || !next.Equal(start.Add(-board.ReminderLead)) {
 		t.Fatalf("next reminder %v %v %v; want the day before the start", next, ok, err)
 	}
-	reminders := func(s *Service) int {
-		list, _ := s.store.Announcements(ctx, b.ID, 0, 50)
+	reminders := func(s *board.Service) int {
+		list, _ := rig.Store.Announcements(ctx, b.ID, 0, 50)
 		n := 0
 		for _, x := range list {
 			if strings.HasPrefix(x.Title, "Tomorrow:") {
@@ -175,7 +179,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 		return n
 	}
 	// A minute early: nothing.
-	c.t = start.Add(-ReminderLead - time.Minute)
+	c.Set(start.Add(-board.ReminderLead - time.Minute))
 	if err := svc.PublishDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +187,9 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 		t.Fatalf("%d reminders before their time", n)
 	}
 	// On time, after a restart (a new service on the same store).
-	c.advance(2 * time.Minute)
-	svc2 := NewService(svc.store, nil)
-	svc2.now = c.now
-	svc2.SetTrainingNotifier(notes)
+	rig.Clock.Advance(2 * time.Minute)
+	svc2 := rig.Restart()
+	svc2.Connect(board.Destinations{Trainings: notes})
 	for range 3 {
 		if err := svc2.PublishDue(ctx); err != nil {
 			t.Fatal(err)
@@ -200,7 +203,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	}
 	// An edit that keeps the date does not send it again; one that moves it
 	// does, the day before the new date.
-	if _, err := svc2.Update(ctx, b, a.ID, func(d *Draft) error {
+	if _, err := svc2.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
 		d.Body = "Bring your questions and a charger."
 		d.Training.RemindedFor = nil
 		return nil
@@ -211,10 +214,10 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	if n := reminders(svc2); n != 1 || len(notes.reminded) != 1 {
 		t.Errorf("an edit sent the reminder again: %d posts, %d notes", n, len(notes.reminded))
 	}
-	if _, err := svc2.Update(ctx, b, a.ID, func(d *Draft) error { d.Event.Start = start.Add(7 * 24 * time.Hour); return nil }); err != nil {
+	if _, err := svc2.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Event.Start = start.Add(7 * 24 * time.Hour); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	c.t = start.Add(6 * 24 * time.Hour)
+	c.Set(start.Add(6 * 24 * time.Hour))
 	_ = svc2.PublishDue(ctx)
 	if n := reminders(svc2); n != 2 || len(notes.reminded) != 2 {
 		t.Errorf("after the date moved: %d reminders and %d notes, want 2 of each", n, len(notes.reminded))
@@ -223,21 +226,22 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 
 func TestTrainingPublishedWithinADayGetsNoReminder(t *testing.T) {
 	ctx := context.Background()
-	svc, b := newTestService(t)
-	c := &clock{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-	svc.now = c.now
-	if _, _, err := svc.Create(ctx, b, trainingDraft(c.t.Add(5*time.Hour), 5), ""); err != nil {
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	c := rig.Clock
+	if _, _, err := svc.Create(ctx, board.System, b, trainingDraft(c.Now().Add(5*time.Hour), 5), ""); err != nil {
 		t.Fatal(err)
 	}
-	c.advance(time.Minute)
+	rig.Clock.Advance(time.Minute)
 	if err := svc.PublishDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := svc.store.Announcements(ctx, b.ID, 0, 50)
+	list, _ := rig.Store.Announcements(ctx, b.ID, 0, 50)
 	if len(list) != 1 {
 		t.Errorf("a training posted 5 hours before it starts got a reminder: %d posts", len(list))
 	}
-	if _, ok, _ := svc.nextReminder(ctx); ok {
+	if _, ok, _ := svc.NextReminder(ctx); ok {
 		t.Error("its reminder is still due")
 	}
 }

@@ -1,6 +1,9 @@
 // Package config loads Crieur's settings: one optional TOML file, then
 // CRIEUR_* environment variables, then validation whose errors name the key
 // and say how to fix it. The zero configuration is a working one.
+//
+// It must not open anything but the one file: the packages that connect
+// and listen read what it loaded.
 package config
 
 import (

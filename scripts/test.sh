@@ -2,7 +2,8 @@
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
 # the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium, Mailpit,
 # the peers' packages, staticcheck), then checks formatting, go vet, staticcheck and go test -race.
-# Benchmarks have their own command: scripts/bench.sh.
+# Benchmarks have their own command, scripts/bench.sh; fuzzing beyond the
+# seed corpora (which run here as tests) has its own too, scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,25 +50,4 @@ echo "== go test -race [${SECONDS}s]"
 # time to come (schedules, retries, coalescing), so three overlap well on two cores.
 go test -race -count=1 -parallel 3 -timeout 15m ./...
 
-echo "== fuzz (each target 2 s, CRIEUR_FUZZTIME for longer; the seeds already ran above as tests) [${SECONDS}s]"
-# The targets are found in the sources: "go test -list" would build every
-# package's tests once more just to name them.
-go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
-  for target in $(cat "$dir"/*_test.go 2>/dev/null | sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p'); do
-    corpus="$dir/testdata/fuzz/$target"
-    inputs() { (ls "$corpus" 2>/dev/null || true) | wc -l; } # the folder may not exist yet
-    before=$(inputs)
-    if ! out=$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${CRIEUR_FUZZTIME:-2s}" 2>&1); then
-      # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as
-      # a failure (golang/go#75804, fixed in 1.27). A real failure always
-      # writes its input; with no new input it is that race, not our code.
-      if grep -q 'context deadline exceeded' <<<"$out" && [ "$(inputs)" -eq "$before" ]; then
-        echo "fuzzed $target ($pkg): stopped by Go's fuzztime race (golang/go#75804), no failing input"
-        continue
-      fi
-      echo "fuzzing $target in $pkg found a failure (the input is saved under testdata/fuzz):"; echo "$out" | tail -30; exit 1
-    fi
-    echo "fuzzed $target ($pkg)"
-  done
-done
 echo "== done [${SECONDS}s]"

@@ -4,6 +4,9 @@
 // size every destination accepts, re-encoded without any of its metadata
 // (GPS position, camera serial numbers), and summarised as a blurhash that
 // Mastodon and Matrix clients show while it loads.
+//
+// It must not know boards or their rules: it turns bytes into a picture
+// and keeps it in a folder; the board service decides what it is for.
 package media
 
 import (
@@ -22,6 +25,8 @@ import (
 
 	"github.com/buckket/go-blurhash"
 	"github.com/kovidgoyal/imaging"
+
+	"crieur/board"
 	_ "golang.org/x/image/webp"
 )
 
@@ -147,4 +152,18 @@ func (d Dir) Path(name string) (string, bool) {
 		return "", false
 	}
 	return filepath.Join(string(d), name), true
+}
+
+// Keep processes an upload and saves it: what board.Service.Upload needs
+// of a picture folder (board.Pictures). A picture that cannot be read is
+// the uploader's mistake, a *board.ValidationError on the file.
+func (d Dir) Keep(data []byte) (board.Image, error) {
+	p, err := Process(data)
+	if err != nil {
+		return board.Image{}, &board.ValidationError{Fields: map[string]string{"file": err.Error()}, What: "picture"}
+	}
+	if err := d.Save(p); err != nil {
+		return board.Image{}, err
+	}
+	return board.Image{ID: p.Name, MediaType: p.MediaType, Width: p.Width, Height: p.Height, Blurhash: p.Blurhash, Size: len(p.Data)}, nil
 }

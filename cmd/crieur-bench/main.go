@@ -36,7 +36,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"crieur/board"
+	"crieur/board/store"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
 	"crieur/federation/delivery/redistest"
@@ -341,19 +341,16 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
 	}
-	db, err := board.OpenDB(path)
+	db, err := store.OpenDB(path)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer db.Close()
-	store, err := board.NewStore(ctx, db)
+	store, err := store.New(ctx, db)
 	if err != nil {
 		return 0, 0, err
 	}
-	q, err := delivery.NewSQLiteQueue(ctx, db)
-	if err != nil {
-		return 0, 0, err
-	}
+	q := delivery.NewSQLiteQueue(db)
 	client := activitypub.NewHTTPClient(2*time.Second, true)
 	defer client.CloseIdleConnections()
 	p := &delivery.Pool{

@@ -13,15 +13,16 @@ import (
 	"strings"
 	"time"
 
-	"crieur/board"
 	"crieur/board/media"
+	"crieur/board/store"
 	"crieur/config"
 )
 
 // fileAndConfig reads a command's one file argument, given before the
 // flags (crieur backup FILE --data DIR) or after them, and the settings.
-func fileAndConfig(name string, args, env []string, usage string) (string, config.Config, error) {
+func fileAndConfig(name string, args, env []string, usage string, stdout io.Writer) (string, config.Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	file := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
@@ -43,7 +44,7 @@ func fileAndConfig(name string, args, env []string, usage string) (string, confi
 // tokens, announcements, followers, sign-ups, the embedded queue) and the
 // pictures into one .tar.gz, while the server runs.
 func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
-	file, cfg, err := fileAndConfig("backup", args, env, "usage: crieur backup FILE.tar.gz [--data DIR | --config FILE]")
+	file, cfg, err := fileAndConfig("backup", args, env, "usage: crieur backup FILE.tar.gz [--data DIR | --config FILE]", stdout)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 
 // snapshotFacts counts what a store holds and lists its pictures.
 func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
-	db, err := board.OpenReadDB(path, 1)
+	db, err := store.OpenReadDB(path, 1)
 	if err != nil {
 		return "", nil, err
 	}
@@ -172,7 +173,7 @@ func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
 // restoreCmd unpacks a backup into an empty data directory, checks the
 // store and brings it to this release's schema.
 func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
-	file, cfg, err := fileAndConfig("restore", args, env, "usage: crieur restore FILE.tar.gz [--data DIR | --config FILE] (into an empty data directory)")
+	file, cfg, err := fileAndConfig("restore", args, env, "usage: crieur restore FILE.tar.gz [--data DIR | --config FILE] (into an empty data directory)", stdout)
 	if err != nil {
 		return err
 	}
@@ -238,7 +239,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	if !sawDB {
 		return fmt.Errorf("%s has no store (crieur.db): not a Crieur backup", file)
 	}
-	db, err := board.OpenDB(cfg.DatabasePath())
+	db, err := store.OpenDB(cfg.DatabasePath())
 	if err != nil {
 		return err
 	}
@@ -247,7 +248,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		return fmt.Errorf("the store in %s is damaged (%s %v): not restored", file, check, err)
 	}
-	if _, err := board.NewStore(ctx, db); err != nil {
+	if _, err := store.New(ctx, db); err != nil {
 		return err
 	}
 	counts, pictures, err := snapshotFacts(ctx, cfg.DatabasePath())

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,8 +15,7 @@ import (
 
 func crieurCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	out, err := exec.Command(crieurBin, args...).CombinedOutput()
-	return string(out), err
+	return runCLI("", nil, args...)
 }
 
 // A backup taken while editors post restores to a store that serves, with

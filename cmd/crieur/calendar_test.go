@@ -19,12 +19,7 @@ import (
 func TestCalendarZoneReadByICALJS(t *testing.T) {
 	requireTool(t, "node")
 	dir := t.TempDir()
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append(args, "--data", dir)...)
-		cmd.Env = cleanEnv()
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }
 	if out, err := cli("board", "create", "mars", "--time-zone", "Mars/Olympus"); err == nil || !strings.Contains(out, "IANA time zone") {
 		t.Fatalf("an unknown zone: %v %s", err, out)
 	}

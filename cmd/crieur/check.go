@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"crieur/board"
+	"crieur/board/store"
 	"crieur/config"
 	"crieur/federation/matrix"
 )
@@ -28,6 +28,7 @@ import (
 // what makes a board followable or not. Exit status 1 when one fails.
 func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	var timeFrom stringList
 	fs.Var(&timeFrom, "time-from", "a server whose clock to compare with (its Date header); default: the hosts of the boards' followers")
 	keys := fs.String("keys", "", "the key folder of crieur deliver workers, to check it is private")
@@ -41,7 +42,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return err
 	}
 	defer db.Close()
-	store, err := board.NewStore(ctx, db)
+	store, err := store.New(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (c *checker) https(cfg config.Config) {
 // publicDocuments follows what a server does to follow @board@host:
 // WebFinger, then the actor, whose ids must be under public_url. It
 // returns the followers' hosts it knows of, for the clock check.
-func (c *checker) publicDocuments(ctx context.Context, cfg config.Config, store *board.Store) []string {
+func (c *checker) publicDocuments(ctx context.Context, cfg config.Config, store *store.Store) []string {
 	boards, err := store.Boards(ctx)
 	if err != nil || len(boards) == 0 {
 		c.fail("the store has no board (%v)", err)
@@ -279,12 +280,8 @@ func (c *checker) keyFiles(dir string) {
 	}
 }
 
-func (c *checker) matrix(ctx context.Context, store *board.Store, db *sql.DB) {
-	mstore, err := matrix.NewStore(ctx, db)
-	if err != nil {
-		c.fail("the Matrix set-up cannot be read: %v", err)
-		return
-	}
+func (c *checker) matrix(ctx context.Context, store *store.Store, db *sql.DB) {
+	mstore := matrix.NewStore(db)
 	boards, _ := store.Boards(ctx)
 	for _, b := range boards {
 		line, err := matrix.CheckSetup(ctx, mstore, b.ID, c.http)

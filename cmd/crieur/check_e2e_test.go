@@ -91,19 +91,21 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		return err == nil && resp.StatusCode == 200
 	})
 	check := func(extraEnv []string, args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append([]string{"check", "--data", data}, args...)...)
+		// A process of its own: it trusts the test CA through SSL_CERT_FILE,
+		// which Go reads once per process.
+		cmd := exec.Command(crieurBinary(t), append([]string{"check", "--data", data}, args...)...)
 		cmd.Env = append(append(append(os.Environ(), "SSL_CERT_FILE="+caFile), env...), extraEnv...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
 	inTime := clockServer(t, 0)
 	keys, openKeys := t.TempDir(), t.TempDir()
-	key, err := exec.Command(crieurBin, "board", "key", "news", "--data", data).Output()
+	key, err := runCLI("", nil, "board", "key", "news", "--data", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = os.WriteFile(filepath.Join(keys, "news.pem"), key, 0o600)
-	_ = os.WriteFile(filepath.Join(openKeys, "news.pem"), key, 0o644)
+	_ = os.WriteFile(filepath.Join(keys, "news.pem"), []byte(key), 0o600)
+	_ = os.WriteFile(filepath.Join(openKeys, "news.pem"), []byte(key), 0o644)
 	out, err := check(nil, "--time-from", inTime, "--keys", keys)
 	if err != nil || !strings.Contains(out, "every check passed") || strings.Contains(out, "FAIL") {
 		t.Fatalf("a correct deployment: %v\n%s", err, out)

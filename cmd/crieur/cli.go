@@ -14,13 +14,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"crieur/board"
+	"crieur/board/api"
+	"crieur/board/api/client"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 	"crieur/config"
 )
 
@@ -53,6 +57,7 @@ func parseTimeFlag(name, v string) (*time.Time, error) {
 // the same validation and idempotency as every other editor.
 func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("post", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
 	boardName := fs.String("board", "news", "board to post on")
 	kind := fs.String("kind", "news", "news, event, call or outage")
@@ -317,56 +322,21 @@ func apiToken(fs *flag.FlagSet, env []string, server *string) (string, error) {
 	return token, nil
 }
 
-// callAPI calls the admin API of server with token; an answer of 300 or
-// more is an error that says what the server said, field by field.
+// callAPI calls the admin API of server with token (the shared client);
+// an answer of 300 or more is an error that says what the server said,
+// field by field.
 func callAPI(ctx context.Context, server, token, method, path string, body []byte, headers map[string]string) (*http.Response, []byte, error) {
-	var r io.Reader
+	var b any
 	if body != nil {
-		r = bytes.NewReader(body)
+		b = body
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(server, "/")+path, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reach %s: %w", server, err)
-	}
-	defer resp.Body.Close()
-	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error  string            `json:"error"`
-			Fields map[string]string `json:"fields"`
-		}
-		_ = json.Unmarshal(respBody, &e)
-		msg := e.Error
-		if msg == "" {
-			msg = strings.TrimSpace(string(respBody))
-		}
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			msg += fmt.Sprintf("\n  %s: %s", k, e.Fields[k])
-		}
-		return resp, respBody, fmt.Errorf("(%d) %s", resp.StatusCode, msg)
-	}
-	return resp, respBody, nil
+	return client.New(server, token).Do(ctx, method, path, b, headers)
 }
 
 // pinCmd pins an announcement (or with --unpin stops pinning it).
 func pinCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("pin", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	unpin := fs.Bool("unpin", false, "stop pinning it")
 	fs.Usage = func() {
@@ -404,26 +374,27 @@ func openDB(cfg config.Config, create bool) (*sql.DB, error) {
 	if _, err := os.Stat(path); !create && errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no Crieur database at %s: check --data (data_dir); 'crieur serve' or 'crieur board create' makes one", path)
 	}
-	return board.OpenDB(path)
+	return store.OpenDB(path)
 }
 
-func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []string, create bool) (*board.Service, func(), error) {
+// openService opens the store of the data directory and the service on
+// it, for the commands an operator runs on the server itself.
+func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []string, create bool) (*board.Service, *store.Store, func(), error) {
 	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	db, err := openDB(cfg, create)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	store, err := board.NewStore(ctx, db)
+	st, err := store.New(ctx, db)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	svc := board.NewService(store, nil)
-	svc.SetDefaultTimeZone(cfg.Timezone)
-	return svc, func() { db.Close() }, nil
+	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, TimeZone: cfg.Timezone})
+	return svc, st, func() { db.Close() }, nil
 }
 
 func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
@@ -431,6 +402,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return errors.New("usage: crieur board create NAME | crieur board set NAME | crieur board list")
 	}
 	fs := flag.NewFlagSet("board "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	switch args[0] {
 	case "create", "set":
 		display := fs.String("display-name", "", "name shown to followers")
@@ -445,7 +417,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if !config.ValidBoardName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
-		svc, done, err := openService(ctx, fs, args[2:], env, args[0] == "create")
+		svc, st, done, err := openService(ctx, fs, args[2:], env, args[0] == "create")
 		if err != nil {
 			return err
 		}
@@ -481,7 +453,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			if !created {
 				return fmt.Errorf("board %q already exists; change it with crieur board set", b.Name)
 			}
-		} else if b, err = svc.Store().BoardByName(ctx, name); err != nil {
+		} else if b, err = st.BoardByName(ctx, name); err != nil {
 			return fmt.Errorf("board %q: %w", name, err)
 		}
 		if _, err := svc.SetBoard(ctx, settings(b)); err != nil {
@@ -497,24 +469,24 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
 			return errors.New("usage: crieur board key NAME > NAME.pem")
 		}
-		svc, done, err := openService(ctx, fs, args[2:], env, false)
+		_, st, done, err := openService(ctx, fs, args[2:], env, false)
 		if err != nil {
 			return err
 		}
 		defer done()
-		b, err := svc.Store().BoardByName(ctx, args[1])
+		b, err := st.BoardByName(ctx, args[1])
 		if err != nil {
 			return fmt.Errorf("board %q: %w", args[1], err)
 		}
 		_, err = io.WriteString(stdout, b.PrivateKeyPEM)
 		return err
 	case "list":
-		svc, done, err := openService(ctx, fs, args[1:], env, false)
+		_, st, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
 			return err
 		}
 		defer done()
-		boards, err := svc.Store().Boards(ctx)
+		boards, err := st.Boards(ctx)
 		if err != nil {
 			return err
 		}
@@ -534,18 +506,19 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	switch args[0] {
 	case "create":
 		fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+		fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 		boardName := fs.String("board", "", "limit the token to one board (default: every board)")
 		label := fs.String("label", "", "a note saying who holds the token")
 		expiresIn := fs.String("expires", "", "lifetime, e.g. 90d or 720h (default: until revoked)")
 		role := fs.String("role", board.RolePublisher, "publisher (writes and publishes) or editor (writes drafts a publisher publishes)")
-		svc, done, err := openService(ctx, fs, args[1:], env, false)
+		_, st, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
 			return err
 		}
 		defer done()
 		var boardID *int64
 		if *boardName != "" {
-			b, err := svc.Store().BoardByName(ctx, *boardName)
+			b, err := st.BoardByName(ctx, *boardName)
 			if err != nil {
 				return fmt.Errorf("board %q: %w", *boardName, err)
 			}
@@ -553,14 +526,14 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		}
 		var expires *time.Time
 		if *expiresIn != "" {
-			d, err := board.ParseLifetime(*expiresIn)
+			d, err := api.ParseLifetime(*expiresIn)
 			if err != nil {
 				return fmt.Errorf("--expires %w", err)
 			}
 			t := time.Now().Add(d)
 			expires = &t
 		}
-		tok, _, err := svc.Store().CreateTokenUntil(ctx, boardID, *label, expires, *role)
+		tok, _, err := st.CreateTokenUntil(ctx, boardID, *label, expires, *role)
 		if err != nil {
 			return err
 		}
@@ -568,12 +541,13 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return nil
 	case "list":
 		fs := flag.NewFlagSet("token list", flag.ContinueOnError)
-		svc, done, err := openService(ctx, fs, args[1:], env, false)
+		fs.SetOutput(stdout) // --help and mistakes are read where the command answers
+		_, st, done, err := openService(ctx, fs, args[1:], env, false)
 		if err != nil {
 			return err
 		}
 		defer done()
-		list, err := svc.Store().Tokens(ctx)
+		list, err := st.Tokens(ctx)
 		if err != nil {
 			return err
 		}
@@ -604,12 +578,13 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			return errors.New("usage: crieur token revoke ID (crieur token list shows the ids)")
 		}
 		fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
-		svc, done, err := openService(ctx, fs, args[2:], env, false)
+		fs.SetOutput(stdout) // --help and mistakes are read where the command answers
+		_, st, done, err := openService(ctx, fs, args[2:], env, false)
 		if err != nil {
 			return err
 		}
 		defer done()
-		if err := svc.Store().RevokeToken(ctx, id); err != nil {
+		if err := st.RevokeToken(ctx, id); err != nil {
 			return fmt.Errorf("revoke token %d: %w", id, err)
 		}
 		fmt.Fprintf(stdout, "revoked token %d; its editor sessions are ended\n", id)
@@ -635,6 +610,7 @@ func blockCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		target, rest = rest[0], rest[1:]
 	}
 	fs := flag.NewFlagSet("block "+verb, flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
 	boardName := fs.String("board", "", "one board (default: every board; needs an admin token)")
 	if err := fs.Parse(rest); err != nil {

@@ -10,44 +10,34 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-)
 
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CRIEUR_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+	"crieur/board/api/client"
+)
 
 // The README's run command: `crieur serve` in an empty directory, no
 // configuration, creates ./data, a board and a token shown once.
 func TestZeroConfigServe(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // ./data is the default data folder
 	port := freePort(t)
 	start := func() (string, *logBuffer, func()) {
 		ctx, cancel := context.WithCancel(context.Background())
-		cmd := exec.CommandContext(ctx, crieurBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
-		cmd.Dir = dir
-		cmd.Env = cleanEnv()
 		stdout, stderr := &logBuffer{}, &logBuffer{}
-		cmd.Stdout, cmd.Stderr = stdout, stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = run(ctx, []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, strings.NewReader(""), stdout, stderr, nil)
+		}()
 		waitFor(t, 15*time.Second, "crieur to listen", func() bool {
 			return strings.Contains(stderr.String(), "crieur listening")
 		})
 		// The token is printed before the server listens.
-		stop := func() { cancel(); cmd.Wait() }
+		stop := func() { cancel(); <-done }
 		t.Cleanup(stop)
 		return stdout.String(), stderr, stop
 	}
@@ -67,10 +57,10 @@ func TestZeroConfigServe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "crieur.db")); err != nil {
 		t.Fatalf("no database in ./data: %v", err)
 	}
-	c := &crieurProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Token: token}
+	api := client.New(fmt.Sprintf("http://127.0.0.1:%d", port), token)
 	var boards []map[string]any
-	if code := c.api("GET", "/api/v1/boards", nil, nil, &boards); code != 200 || len(boards) != 1 || boards[0]["name"] != "news" {
-		t.Fatalf("boards: %d %v", code, boards)
+	if code, err := api.Call(context.Background(), "GET", "/api/v1/boards", nil, nil, &boards); err != nil || code != 200 || len(boards) != 1 || boards[0]["name"] != "news" {
+		t.Fatalf("boards: %d %v %v", code, err, boards)
 	}
 	stop()
 
@@ -78,17 +68,14 @@ func TestZeroConfigServe(t *testing.T) {
 	if strings.Contains(out, "crieur_") {
 		t.Fatal("a second start printed another token")
 	}
-	if code := c.api("GET", "/api/v1/boards", nil, nil, nil); code != 200 {
+	if code, _ := api.Call(context.Background(), "GET", "/api/v1/boards", nil, nil, nil); code != 200 {
 		t.Fatalf("the first token stopped working after a restart: %d", code)
 	}
 
 	// crieur post, through the admin API.
+	env := []string{"CRIEUR_TOKEN=" + token, "CRIEUR_SERVER=" + api.Server}
 	post := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append([]string{"post"}, args...)...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+token, "CRIEUR_SERVER="+c.URL)
-		cmd.Stdin = strings.NewReader(stdin)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
+		return runCLI(stdin, env, append([]string{"post"}, args...)...)
 	}
 	if out, err := post("We need **you**.", "--title", "Cooks wanted", "--kind", "call", "--role", "cook:2", "--contact", "a@b.org", "--idempotency-key", "cooks"); err != nil || !strings.Contains(out, "posted announcement 1") {
 		t.Fatalf("post: %v %s", err, out)
@@ -115,12 +102,7 @@ func TestZeroConfigServe(t *testing.T) {
 	if out, err := post("Now open.", "--title", "Campaign", "--pin"); err != nil || !strings.Contains(out, "pinned announcement 2") {
 		t.Fatalf("post --pin: %v %s", err, out)
 	}
-	pin := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append([]string{"pin"}, args...)...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+token, "CRIEUR_SERVER="+c.URL)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	pin := func(args ...string) (string, error) { return runCLI("", env, append([]string{"pin"}, args...)...) }
 	if out, err := pin("--unpin", "2"); err != nil || !strings.Contains(out, "unpinned announcement 2") {
 		t.Fatalf("unpin: %v %s", err, out)
 	}
@@ -128,7 +110,7 @@ func TestZeroConfigServe(t *testing.T) {
 		t.Fatalf("pin of a missing announcement: %v %s", err, out)
 	}
 	var pinned []map[string]any
-	c.api("GET", "/api/v1/boards/news/announcements", nil, nil, &pinned)
+	api.Call(context.Background(), "GET", "/api/v1/boards/news/announcements", nil, nil, &pinned)
 	for _, a := range pinned {
 		if a["pinned"] == true {
 			t.Fatalf("still pinned after unpin: %v", a)
@@ -144,10 +126,8 @@ func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
 		{"board", "list"}, {"board", "key", "news"}, {"token", "create"},
 		{"deliveries", "dead"}, {"deliveries", "retry", "--all"},
 	} {
-		cmd := exec.Command(crieurBin, append(args, "--data", dir)...)
-		cmd.Env = cleanEnv()
-		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "no Crieur database at "+filepath.Join(dir, "crieur.db")) {
+		out, err := runCLI("", nil, append(args, "--data", dir)...)
+		if err == nil || !strings.Contains(out, "no Crieur database at "+filepath.Join(dir, "crieur.db")) {
 			t.Errorf("crieur %v on a missing directory: %v\n%s", args, err, out)
 		}
 	}
@@ -155,9 +135,7 @@ func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
 		t.Fatalf("a command created %s", dir)
 	}
 	// Creating a board is how an operator may start, before serve.
-	cmd := exec.Command(crieurBin, "board", "create", "news", "--data", dir)
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "created board news") {
+	if out, err := runCLI("", nil, "board", "create", "news", "--data", dir); err != nil || !strings.Contains(out, "created board news") {
 		t.Fatalf("board create in a new directory: %v\n%s", err, out)
 	}
 }
@@ -166,12 +144,7 @@ func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
 // token ends its editor sessions; an expired one says so.
 func TestTokensListRevokeExpire(t *testing.T) {
 	c := startCrieur(t, t.TempDir(), 0)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append(args, "--data", c.DataDir)...)
-		cmd.Env = cleanEnv()
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", c.DataDir)...) }
 	editor, err := cli("token", "create", "--board", "news", "--label", "Marie")
 	if err != nil {
 		t.Fatalf("create: %v %s", err, editor)
@@ -256,12 +229,7 @@ func TestTokensListRevokeExpire(t *testing.T) {
 // crieur block, through the admin API.
 func TestBlockCommands(t *testing.T) {
 	c := startCrieur(t, t.TempDir(), 0)
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append([]string{"block"}, args...)...)
-		cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	cli := func(args ...string) (string, error) { return c.cli("", append([]string{"block"}, args...)...) }
 	if out, err := cli("add", "spam.example"); err != nil || !strings.Contains(out, "blocked spam.example") {
 		t.Fatalf("add: %v %s", err, out)
 	}
@@ -291,12 +259,7 @@ func TestBlockCommands(t *testing.T) {
 // supported language gets it. --help is no failure.
 func TestBoardSettings(t *testing.T) {
 	dir := t.TempDir()
-	cli := func(args ...string) (string, error) {
-		cmd := exec.Command(crieurBin, append(args, "--data", dir)...)
-		cmd.Env = cleanEnv()
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }
 	if out, err := cli("board", "create", "climat", "--display-name", "Groupe climat", "--summary", "Actions locales", "--language", "fr"); err != nil {
 		t.Fatalf("create: %v %s", err, out)
 	}
@@ -327,9 +290,7 @@ func TestBoardSettings(t *testing.T) {
 	if p := page("en-GB,en"); !strings.Contains(p, `lang="en"`) {
 		t.Errorf("an English browser should get English")
 	}
-	cmd := exec.Command(crieurBin, "post", "--help")
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage") {
+	if out, err := runCLI("", nil, "post", "--help"); err != nil || !strings.Contains(out, "Usage") {
 		t.Errorf("post --help: %v\n%s", err, out)
 	}
 }
@@ -343,11 +304,8 @@ func TestFirstTokenOnlyOnceListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	cmd := exec.Command(crieurBin, "serve", "--listen", busy.Addr().String(), "--data", dir)
-	cmd.Env = cleanEnv()
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "listen on") {
+	if err := run(context.Background(), []string{"serve", "--listen", busy.Addr().String(), "--data", dir}, strings.NewReader(""), &stdout, &stderr, nil); err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("serve on a taken port: %v %s", err, stderr.String())
 	}
 	if strings.Contains(stdout.String(), "crieur_") {

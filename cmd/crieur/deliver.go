@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"crieur/cmd/crieur/app"
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
@@ -47,16 +48,16 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 		return errors.New("delivery.workers is 0: this process would do nothing")
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	rdb, err := connectRedis(ctx, cfg)
+	rdb, err := app.ConnectRedis(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
 	// Outcomes travel back to serve with each finished job (no store here).
-	q := delivery.NewRedisQueue(rdb, redisPrefix, activitypub.KindDeliver).WithResults()
+	q := delivery.NewRedisQueue(rdb, app.RedisPrefix, activitypub.KindDeliver).WithResults()
 	reg := prometheus.NewRegistry()
-	pool := newPool(cfg, q, map[string]delivery.Handler{
-		activitypub.KindDeliver: newDeliverer(cfg, &activitypub.FileKeys{Dir: *keys}),
+	pool := app.NewPool(cfg, q, map[string]delivery.Handler{
+		activitypub.KindDeliver: app.NewDeliverer(cfg, version, &activitypub.FileKeys{Dir: *keys}),
 	}, cfg.Delivery.Workers, nil, delivery.NewMetrics(reg, q), log)
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
@@ -64,7 +65,7 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 			return fmt.Errorf("--metrics-listen: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metricsHandler(reg, []*delivery.Pool{pool}))
+		mux.Handle("GET /metrics", app.MetricsHandler(reg, []*delivery.Pool{pool}))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
@@ -77,22 +78,17 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 // openQueue opens the queue the configuration names, for operator commands.
 func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), error) {
 	if cfg.RedisURL != "" {
-		rdb, err := connectRedis(ctx, cfg)
+		rdb, err := app.ConnectRedis(ctx, cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		return delivery.NewRedisQueue(rdb, redisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
+		return delivery.NewRedisQueue(rdb, app.RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
 	}
 	db, err := openDB(cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	q, err := delivery.NewSQLiteQueue(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return q, func() { db.Close() }, nil
+	return delivery.NewSQLiteQueue(db), func() { db.Close() }, nil
 }
 
 // reviveAll queues every dead letter again, once: those listed now, not
@@ -123,6 +119,7 @@ func deliveriesCmd(ctx context.Context, args []string, stdout io.Writer, env []s
 		return errors.New("usage: crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all")
 	}
 	fs := flag.NewFlagSet("deliveries "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	limit := fs.Int("limit", 100, "how many dead letters to list")
 	rest := args[1:]
 	var id string

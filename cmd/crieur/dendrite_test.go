@@ -30,7 +30,12 @@ func buildDendrite(t *testing.T) string {
 	t.Helper()
 	dendriteOnce.Do(func() {
 		dir, _ := filepath.Abs("testdata/dendrite")
-		dendriteBin = filepath.Join(filepath.Dir(crieurBin), "dendrite-bin")
+		tools, err := os.MkdirTemp("", "crieur-dendrite")
+		if err != nil {
+			dendriteErr = err
+			return
+		}
+		dendriteBin = filepath.Join(tools, "dendrite-bin")
 		cmd := exec.Command("go", "install", "tool")
 		cmd.Dir = dir
 		// With cgo, Dendrite stores in SQLite through mattn/go-sqlite3, the

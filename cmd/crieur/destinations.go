@@ -46,6 +46,7 @@ func destinationCmd(ctx context.Context, kind string, args []string, stdin io.Re
 		name, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet(kind+" "+verb, flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	s := map[string]*string{}
 	for _, f := range []string{"url", "channel", "username", "icon-url", "host", "security", "password", "from", "to", "kinds", "list-unsubscribe"} {

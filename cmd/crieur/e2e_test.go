@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -419,9 +418,7 @@ func TestMetricsAndQueueForAdminsOnly(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	cmd := exec.Command(crieurBin, "token", "create", "--board", "news", "--data", c.DataDir)
-	cmd.Env = cleanEnv()
-	out, err := cmd.CombinedOutput()
+	out, err := runCLI("", nil, "token", "create", "--board", "news", "--data", c.DataDir)
 	if err != nil {
 		t.Fatalf("token create: %v %s", err, out)
 	}

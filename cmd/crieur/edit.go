@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // apiFlags are the flags the commands acting on one announcement of a
@@ -80,6 +81,7 @@ func readBody(src string, stdin io.Reader) ([]byte, error) {
 // change.
 func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("edit", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	title := fs.String("title", "", "new title")
 	cw := fs.String("cw", "", "new content warning (empty: none)")
@@ -189,6 +191,7 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 // and cannot be taken back.
 func deleteCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	yes := fs.Bool("yes", false, "confirm: delete it from the board, followers' servers and rooms")
 	fs.Usage = func() {
@@ -220,6 +223,7 @@ func deleteCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 // rooms then say "Resolved" with the time.
 func resolveCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur resolve [--board NAME] ID\nMarks an outage notice resolved now. The token comes from CRIEUR_TOKEN.")
@@ -247,6 +251,7 @@ func resolveCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 // cancelCmd cancels a training, or with --undo calls the cancellation off.
 func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	undo := fs.Bool("undo", false, "the training takes place after all: registration opens again")
 	fs.Usage = func() {
@@ -279,6 +284,7 @@ func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 // raisedCmd records what a donation campaign has raised so far.
 func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("raised", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur raised [--board NAME] ID AMOUNT\nRecords the total a campaign has raised; the page shows it at once, followers and rooms within a few minutes.")
@@ -304,6 +310,6 @@ func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err := json.Unmarshal(answer, &a); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: %s\n", a.Title, a.Facts()[0].Value)
+	fmt.Fprintf(stdout, "%s: %s\n", a.Title, locale.English.Facts(a)[0].Value)
 	return nil
 }

@@ -124,7 +124,7 @@ func (m *mailpitServer) to(addr, s string) []mailSummary {
 func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 	caFile, certFile, keyFile := testCA(t, t.TempDir())
 	mp := startMailpit(t, certFile, keyFile)
-	c := startCrieur(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile)
+	c := startCrieurProcess(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile) // trusts Mailpit's test CA
 	const password = "s3cret-pass-1"
 	setup := map[string]any{
 		"smtp": map[string]any{"host": "localhost", "port": mp.SMTPPort, "security": "starttls", "username": "crieur", "password": password, "from": "Climate group <board@example.org>"},
@@ -235,7 +235,7 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 func TestMailOverImplicitTLS(t *testing.T) {
 	caFile, certFile, keyFile := testCA(t, t.TempDir())
 	mp := startMailpit(t, certFile, keyFile, "--smtp-require-tls")
-	c := startCrieur(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile)
+	c := startCrieurProcess(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile) // trusts Mailpit's test CA
 	setup := map[string]any{
 		"smtp":  map[string]any{"host": "localhost", "port": mp.SMTPPort, "security": "tls", "username": "crieur", "password": "s3cret-pass-1", "from": "board@example.org"},
 		"lists": []map[string]any{{"name": "members", "to": "members@example.org"}},

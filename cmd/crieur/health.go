@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,109 +9,14 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 )
-
-// readiness answers probes: /healthz says the process answers, /readyz
-// that it can do its work (compose, systemd and Kubernetes restart or
-// route around what is not ready).
-type readiness struct {
-	checks []healthCheck
-}
-
-// healthCheck is one thing serve needs; check says what is wrong, in a
-// sentence, or nil.
-type healthCheck struct {
-	name  string
-	check func(ctx context.Context) error
-}
-
-func (rd *readiness) add(name string, check func(ctx context.Context) error) {
-	rd.checks = append(rd.checks, healthCheck{name, check})
-}
-
-func (rd *readiness) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", rd.ready)
-}
-
-func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	results := make(map[string]string, len(rd.checks))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, c := range rd.checks {
-		wg.Go(func() {
-			msg := "ok"
-			if err := c.check(ctx); err != nil {
-				msg = err.Error()
-			}
-			mu.Lock()
-			results[c.name] = msg
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	status, code := "ready", http.StatusOK
-	for _, msg := range results {
-		if msg != "ok" {
-			status, code = "not ready", http.StatusServiceUnavailable
-		}
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": results})
-}
-
-// storeWritable writes to the store: a full disk or a locked file shows
-// here, not at the next announcement.
-func storeWritable(db *sql.DB) func(context.Context) error {
-	var mu sync.Mutex
-	made := false // the table, once; tried again while it fails
-	return func(ctx context.Context) error {
-		mu.Lock()
-		if !made {
-			if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, checked_at BIGINT NOT NULL)`); err != nil {
-				mu.Unlock()
-				return fmt.Errorf("the store cannot be written: %w", err)
-			}
-			made = true
-		}
-		mu.Unlock()
-		if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)`, time.Now().UnixMilli()); err != nil {
-			return fmt.Errorf("the store cannot be written: %w", err)
-		}
-		return nil
-	}
-}
-
-// dispatcherMoving says whether outbox rows reach the queue: one waiting
-// for longer than stuckAfter means the dispatcher is stuck (or the queue
-// refuses it).
-func dispatcherMoving(oldest func(context.Context) (time.Time, bool, error), stuckAfter time.Duration) func(context.Context) error {
-	return func(ctx context.Context) error {
-		t, ok, err := oldest(ctx)
-		if err != nil {
-			return fmt.Errorf("the outbox cannot be read: %w", err)
-		}
-		if ok && time.Since(t) > stuckAfter {
-			return fmt.Errorf("an announcement has waited %s to be handed to the queue: the dispatcher is stuck or the queue refuses it (see the log)", time.Since(t).Round(time.Second))
-		}
-		return nil
-	}
-}
 
 // readyCmd asks a running server whether it is ready, for probes that
 // have no HTTP client of their own (the container image has no curl).
 func readyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ready", flag.ContinueOnError)
+	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "the server's readiness endpoint")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +45,8 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	if !strings.Contains(r.Checks["redis"], "redis does not answer") || r.Checks["store"] != "ok" {
 		t.Errorf("unready says %+v", r)
 	}
-	out, err := exec.Command(crieurBin, "ready", "--url", c.URL+"/readyz").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "redis: redis does not answer") {
+	out, err := runCLI("", nil, "ready", "--url", c.URL+"/readyz")
+	if err == nil || !strings.Contains(out, "redis: redis does not answer") {
 		t.Errorf("crieur ready without Redis: %v\n%s", err, out)
 	}
 	if resp, err := http.Get(c.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
@@ -58,14 +57,14 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	}
 	// Ready again, for the probe and for crieur ready (a restarted Redis
 	// may take a moment to settle: both are asked until they agree).
-	out = nil
+	out = ""
 	waitFor(t, 15*time.Second, "ready again with Redis back", func() bool {
 		code, _ := c.ready()
 		var err error
-		out, err = exec.Command(crieurBin, "ready", "--url", c.URL+"/readyz").CombinedOutput()
+		out, err = runCLI("", nil, "ready", "--url", c.URL+"/readyz")
 		return code == 200 && err == nil
 	})
-	if !strings.Contains(string(out), "redis: ok") {
+	if !strings.Contains(out, "redis: ok") {
 		t.Errorf("crieur ready with Redis back says:\n%s", out)
 	}
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -384,8 +383,8 @@ func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	// crieur check sees the bot logged in and posting (the rest of this
 	// loopback set-up, plain http, fails its checks).
-	out, _ := exec.Command(crieurBin, "check", "--data", m.c.DataDir).CombinedOutput()
-	if !strings.Contains(string(out), "ok    Matrix for news: @crieur:") || !strings.Contains(string(out), "posts to 2 rooms") {
+	out, _ := runCLI("", nil, "check", "--data", m.c.DataDir)
+	if !strings.Contains(out, "ok    Matrix for news: @crieur:") || !strings.Contains(out, "posts to 2 rooms") {
 		t.Errorf("crieur check on the Matrix set-up:\n%s", out)
 	}
 	for _, room := range m.rooms {

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"crieur/board"
-	"crieur/federation/delivery"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 )
 
 func BenchmarkBoardPageDuringFanOut(b *testing.B) {
@@ -36,15 +38,15 @@ func BenchmarkBoardPageDuringFanOut(b *testing.B) {
 func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	db, err := board.OpenDB(filepath.Join(dir, "crieur.db"))
+	db, err := store.OpenDB(filepath.Join(dir, "crieur.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := board.NewStore(ctx, db)
+	store, err := store.New(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := board.NewService(store, nil)
+	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}})
 	bd, _, err := svc.EnsureBoard(ctx, "news", "News")
 	if err != nil {
 		b.Fatal(err)
@@ -54,7 +56,7 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 		b.Fatal(err)
 	}
 	for i := range 200 {
-		if _, _, err := svc.Create(ctx, bd, board.Draft{Title: fmt.Sprintf("Announcement %d", i), Body: "Some **text** for the page.", Tags: []string{"bench"}}, ""); err != nil {
+		if _, _, err := svc.Create(ctx, board.System, bd, board.Draft{Title: fmt.Sprintf("Announcement %d", i), Body: "Some **text** for the page.", Tags: []string{"bench"}}, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -75,9 +77,6 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 		}
 	}
 	// A week of finished jobs, as the queue keeps them.
-	if _, err := delivery.NewSQLiteQueue(ctx, db); err != nil {
-		b.Fatal(err)
-	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)

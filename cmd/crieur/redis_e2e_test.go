@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,9 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 	"crieur/federation/delivery/redistest"
 )
 
@@ -88,16 +90,16 @@ func prepareBoard(t *testing.T, sinks *sinkHosts, followers int) (dataDir, keysD
 	t.Helper()
 	ctx := context.Background()
 	dataDir, keysDir = t.TempDir(), t.TempDir()
-	db, err := board.OpenDB(filepath.Join(dataDir, "crieur.db"))
+	db, err := store.OpenDB(filepath.Join(dataDir, "crieur.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	store, err := board.NewStore(ctx, db)
+	store, err := store.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := board.NewService(store, nil)
+	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}})
 	b, _, err := svc.EnsureBoard(ctx, "news", "News")
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +113,11 @@ func prepareBoard(t *testing.T, sinks *sinkHosts, followers int) (dataDir, keysD
 	if token, err = store.CreateToken(ctx, nil, "test"); err != nil {
 		t.Fatal(err)
 	}
-	key, err := exec.Command(crieurBin, "board", "key", "news", "--data", dataDir).Output()
-	if err != nil || !strings.Contains(string(key), "PRIVATE KEY") {
+	key, err := runCLI("", nil, "board", "key", "news", "--data", dataDir)
+	if err != nil || !strings.Contains(key, "PRIVATE KEY") {
 		t.Fatalf("crieur board key: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(keysDir, "news.pem"), key, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(keysDir, "news.pem"), []byte(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dataDir, keysDir, token
@@ -198,13 +200,11 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			waitFor(t, 10*time.Second, "a dead delivery", func() bool { return c.deliveries(a.ID).Counts["dead"] == 1 })
 
 			cli := func(args ...string) string {
-				cmd := exec.Command(crieurBin, append(args, "--data", dataDir)...)
-				cmd.Env = append(os.Environ(), env...)
-				out, err := cmd.CombinedOutput()
+				out, err := runCLI("", append(append([]string{}, testEnv...), env...), append(args, "--data", dataDir)...)
 				if err != nil {
 					t.Fatalf("crieur %v: %v\n%s", args, err, out)
 				}
-				return string(out)
+				return out
 			}
 			out := cli("deliveries", "dead")
 			lines := strings.Split(strings.TrimSpace(out), "\n")

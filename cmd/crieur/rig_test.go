@@ -7,10 +7,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,24 +22,50 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"crieur/cmd/crieur/rig"
 )
 
-var crieurBin string
+// crieurBin is the crieur binary, built on first need by crieurBinary:
+// only tests that must SIGKILL a process of their own (a delivery worker)
+// run one; every server runs in-process (cmd/crieur/rig).
+var (
+	crieurBin     string
+	crieurBinOnce sync.Once
+	crieurBinErr  error
+)
+
+// crieurBinary builds the crieur binary once, with the race detector when
+// the tests have it: it then reuses the packages the tests were built with.
+func crieurBinary(t testing.TB) string {
+	t.Helper()
+	crieurBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "crieur-bin")
+		if err != nil {
+			crieurBinErr = err
+			return
+		}
+		crieurBin = filepath.Join(dir, "crieur")
+		args := []string{"build", "-o", crieurBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			crieurBinErr = fmt.Errorf("build crieur: %v\n%s", err, out)
+		}
+	})
+	if crieurBinErr != nil {
+		t.Fatal(crieurBinErr)
+	}
+	return crieurBin
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "crieur-bin")
-	if err != nil {
-		panic(err)
-	}
-	crieurBin = filepath.Join(dir, "crieur")
-	build := exec.Command("go", "build", "-o", crieurBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build crieur:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if crieurBin != "" {
+		os.RemoveAll(filepath.Dir(crieurBin))
+	}
 	os.Exit(code)
 }
 
@@ -53,170 +81,72 @@ func requireTool(t testing.TB, name string) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return rig.FreePort(t) }
 
 // logBuffer collects a process's output for the failure report.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type logBuffer = rig.Buffer
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
+// crieurProc is a test's Crieur server (in-process, cmd/crieur/rig), with
+// the helpers the end-to-end tests share.
 type crieurProc struct {
-	t       testing.TB
-	Port    int
-	URL     string
-	DataDir string
-	Token   string
-	cmd     *exec.Cmd
-	stderr  *logBuffer
-	done    chan struct{}
+	*rig.Crieur
+	t      testing.TB
+	stderr *logBuffer
 }
 
 // testEnv makes retries quick so the tests see several of them.
-var testEnv = []string{
-	"CRIEUR_ALLOW_PRIVATE_ADDRESSES=true",
-	"CRIEUR_DELIVERY_RETRY_BASE=100ms",
-	"CRIEUR_DELIVERY_RETRY_MAX=400ms",
-	"CRIEUR_DELIVERY_TIMEOUT=5s",
-	"CRIEUR_LOG_LEVEL=debug",
-}
+var testEnv = rig.Env
 
-// startCrieur runs `crieur serve` on dataDir and port (0: a free one),
-// with extra environment variables after the test defaults.
+// startCrieur runs a server on dataDir and port (0: a free one), with
+// extra environment variables after the test defaults.
 func startCrieur(t testing.TB, dataDir string, port int, extraEnv ...string) *crieurProc {
 	t.Helper()
-	if port == 0 {
-		port = freePort(t)
-	}
-	c := &crieurProc{t: t, Port: port, URL: fmt.Sprintf("http://127.0.0.1:%d", port), DataDir: dataDir, stderr: &logBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(crieurBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", dataDir)
-	c.cmd.Env = append(append(os.Environ(), testEnv...), extraEnv...)
-	c.cmd.Stderr = c.stderr
-	stdout, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tokens := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "crieur_") {
-				tokens <- line
-			}
-		}
-	}()
-	go func() { c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.Kill()
-		if t.Failed() {
-			t.Logf("crieur log (%s):\n%s", c.URL, tail(c.stderr.String(), 60))
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.done:
-			t.Fatalf("crieur exited early:\n%s", c.stderr.String())
-		default:
-		}
-		resp, err := http.Get(c.URL + "/.well-known/nodeinfo")
-		if err == nil {
-			resp.Body.Close()
-			select {
-			case c.Token = <-tokens:
-			case <-time.After(200 * time.Millisecond):
-			}
-			return c
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("crieur did not become ready:\n%s", c.stderr.String())
-	return nil
+	r := rig.Start(t, dataDir, port, extraEnv...)
+	return &crieurProc{Crieur: r, t: t, stderr: r.Log}
 }
 
-// Kill stops crieur with SIGKILL: no graceful shutdown, like a crash.
-func (c *crieurProc) Kill() {
-	if c.cmd.Process != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGKILL)
-		<-c.done
-	}
+// startCrieurProcess runs the server as a process of its own (the built
+// binary), for a test whose environment must reach it (SSL_CERT_FILE).
+func startCrieurProcess(t testing.TB, dataDir string, port int, extraEnv ...string) *crieurProc {
+	t.Helper()
+	r := rig.StartProcess(t, crieurBinary(t), dataDir, port, extraEnv...)
+	return &crieurProc{Crieur: r, t: t, stderr: r.Log}
 }
 
-func tail(s string, lines int) string {
-	parts := strings.Split(s, "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return strings.Join(parts, "\n")
-}
+// Kill stops the server and waits until it has: the tests that restart a
+// server on the same data folder (what a crash or a deployment does).
+func (c *crieurProc) Kill() { _ = c.Stop() }
 
-// api calls the admin API and decodes the JSON answer into out (if not nil).
+func tail(s string, lines int) string { return rig.Tail(s, lines) }
+
+// api calls the admin API and decodes the JSON answer into out (if not
+// nil), through the client the CLI uses; it returns the status.
 func (c *crieurProc) api(method, path string, body any, headers map[string]string, out any) int {
 	c.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.URL+path, r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	code, err := c.Client(c.Token).Call(context.Background(), method, path, body, headers, out)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			c.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
-		}
-	}
-	return resp.StatusCode
+	return code
 }
 
 // cli runs a crieur command against this server with its token, stdin
 // given, and returns its output.
 func (c *crieurProc) cli(stdin string, args ...string) (string, error) {
-	cmd := exec.Command(crieurBin, args...)
-	cmd.Env = append(cleanEnv(), "CRIEUR_TOKEN="+c.Token, "CRIEUR_SERVER="+c.URL)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return runCLI(stdin, []string{"CRIEUR_TOKEN=" + c.Token, "CRIEUR_SERVER=" + c.URL}, args...)
+}
+
+// runCLI runs a crieur command in-process as the binary would (output and
+// errors together, "crieur: " before the error that ends it) with env as
+// its only environment.
+func runCLI(stdin string, env []string, args ...string) (string, error) {
+	var out logBuffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &out, env)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(&out, "crieur:", err)
+		return out.String(), err
+	}
+	return out.String(), nil
 }
 
 func (c *crieurProc) handle() string { return fmt.Sprintf("news@127.0.0.1:%d", c.Port) }
@@ -436,7 +366,7 @@ type proc struct {
 func startProc(t *testing.T, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{out: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(crieurBin, args...)
+	p.cmd = exec.Command(crieurBinary(t), args...)
 	p.cmd.Env = append(append(os.Environ(), testEnv...), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -21,18 +21,21 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 )
 
 func BenchmarkThousandSignUps(b *testing.B) {
 	for range b.N {
 		ctx := context.Background()
 		dir := b.TempDir()
-		db, err := board.OpenDB(filepath.Join(dir, "crieur.db"))
+		db, err := store.OpenDB(filepath.Join(dir, "crieur.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		store, _ := board.NewStore(ctx, db)
-		svc := board.NewService(store, nil)
+		store, _ := store.New(ctx, db)
+		svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}})
 		bd, _, _ := svc.EnsureBoard(ctx, "news", "News")
 		token, _ := store.CreateToken(ctx, nil, "bench")
 		var updates atomic.Int64

@@ -16,11 +16,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/media"
+	"crieur/board/store"
+	"crieur/board/web"
 	"crieur/federation/delivery"
 )
 
@@ -131,16 +137,33 @@ func TestSSRFGuard(t *testing.T) {
 	resp.Body.Close()
 }
 
+// testStores is the store of each test service, for the tests that read or
+// seed it directly.
+var (
+	testStoresMu sync.Mutex
+	testStores   = map[*board.Service]*store.Store{}
+)
+
+func storeOf(svc *board.Service) *store.Store {
+	testStoresMu.Lock()
+	defer testStoresMu.Unlock()
+	return testStores[svc]
+}
+
 func newTestServer(t testing.TB) (*Server, *httptest.Server, *board.Service) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := board.OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	store, _ := board.NewStore(ctx, db)
-	svc := board.NewService(store, nil)
+	store, _ := store.New(ctx, db)
+	pictures := media.Dir(t.TempDir())
+	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}, Pictures: pictures})
+	testStoresMu.Lock()
+	testStores[svc] = store
+	testStoresMu.Unlock()
 	if _, _, err := svc.EnsureBoard(ctx, "news", "News"); err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +172,10 @@ func newTestServer(t testing.TB) (*Server, *httptest.Server, *board.Service) {
 	t.Cleanup(hs.Close)
 	urls, _ := NewURLs(hs.URL)
 	log := slog.New(slog.DiscardHandler)
-	s := NewServer(urls, store, board.NewPages(store, urls, log), nil, Options{AllowPrivateAddresses: true}, log)
+	pages := web.NewPages(store, svc, urls, pictures, log)
+	s := NewServer(urls, store, pages, nil, Options{AllowPrivateAddresses: true}, log)
 	s.Register(mux)
+	pages.Register(mux)
 	return s, hs, svc
 }
 
@@ -202,9 +227,9 @@ func TestPublicDocuments(t *testing.T) {
 		t.Fatalf("board page: %d %s", code, ct)
 	}
 
-	b, _ := svc.Store().BoardByName(context.Background(), "news")
+	b, _ := storeOf(svc).BoardByName(context.Background(), "news")
 	for i := range 25 {
-		if _, _, err := svc.Create(context.Background(), b, board.Draft{Title: "post " + string(rune('a'+i))}, ""); err != nil {
+		if _, _, err := svc.Create(context.Background(), board.System, b, board.Draft{Title: "post " + string(rune('a'+i))}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -250,7 +275,7 @@ func TestPublicDocuments(t *testing.T) {
 func TestExpandDedupesAndOrdersInboxes(t *testing.T) {
 	s, _, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	for _, f := range []board.Follower{
 		{ActorID: "https://a.example/users/1", Inbox: "https://a.example/users/1/inbox", SharedInbox: "https://a.example/inbox"},
 		{ActorID: "https://a.example/users/2", Inbox: "https://a.example/users/2/inbox", SharedInbox: "https://a.example/inbox"},
@@ -259,10 +284,10 @@ func TestExpandDedupesAndOrdersInboxes(t *testing.T) {
 		{ActorID: "https://c.example/users/5", Inbox: "https://c.example/users/5/inbox"},
 		{ActorID: "https://d.example/users/6", Inbox: "https://d.example/users/6/inbox", SharedInbox: "https://d.example/inbox"},
 	} {
-		svc.Store().AddFollower(ctx, b.ID, f)
+		storeOf(svc).AddFollower(ctx, b.ID, f)
 	}
-	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Hello"}, "")
-	entries, _ := svc.Store().PendingOutbox(ctx, 1)
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Hello"}, "")
+	entries, _ := storeOf(svc).PendingOutbox(ctx, 1)
 	jobs, err := s.Expand(ctx, entries[0])
 	if err != nil {
 		t.Fatal(err)
@@ -297,8 +322,8 @@ func TestDeleteFromGoneAccount(t *testing.T) {
 	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }))
 	defer gone.Close()
 	actor := gone.URL + "/users/bob"
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: actor, Inbox: actor + "/inbox", CreatedAt: time.Now()})
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	storeOf(svc).AddFollower(ctx, b.ID, board.Follower{ActorID: actor, Inbox: actor + "/inbox", CreatedAt: time.Now()})
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	post := func(activity map[string]any) int {
 		body, _ := json.Marshal(activity)
@@ -320,13 +345,13 @@ func TestDeleteFromGoneAccount(t *testing.T) {
 	if code := post(map[string]any{"id": actor + "#del-note", "type": "Delete", "actor": actor, "object": actor + "/statuses/1"}); code != 401 {
 		t.Fatalf("Delete of a note by a gone account: %d, want 401", code)
 	}
-	if n, _ := svc.Store().CountFollowers(ctx, b.ID); n != 1 {
+	if n, _ := storeOf(svc).CountFollowers(ctx, b.ID); n != 1 {
 		t.Fatal("follower removed too early")
 	}
 	if code := post(map[string]any{"id": actor + "#delete", "type": "Delete", "actor": actor, "object": actor}); code != 202 {
 		t.Fatalf("Delete of a gone account: %d, want 202", code)
 	}
-	if n, _ := svc.Store().CountFollowers(ctx, b.ID); n != 0 {
+	if n, _ := storeOf(svc).CountFollowers(ctx, b.ID); n != 0 {
 		t.Fatal("the gone account still follows")
 	}
 }

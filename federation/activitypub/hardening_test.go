@@ -86,8 +86,8 @@ func TestReplaysAndOtherHostsAreRefused(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := t.Context()
 	actor, key := remotePeer(t)
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Hello"}, "")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Hello"}, "")
 	// like signs a Like for host (our host if ""), and returns a function
 	// that makes the same signed request as often as needed.
 	like := func(n int, host string) func() *http.Request {
@@ -114,11 +114,11 @@ func TestReplaysAndOtherHostsAreRefused(t *testing.T) {
 		t.Fatalf("first: %d", code)
 	}
 	// Undo of the like, then the like replayed: it must not come back.
-	svc.Store().RemoveInteraction(ctx, actor, actor+"#like-1")
+	storeOf(svc).RemoveInteraction(ctx, actor, actor+"#like-1")
 	if code := postSigned(t, replay); code != 401 {
 		t.Fatalf("replay: %d, want 401", code)
 	}
-	if in, _ := svc.Store().Interactions(ctx, a.ID); len(in) != 0 {
+	if in, _ := storeOf(svc).Interactions(ctx, a.ID); len(in) != 0 {
 		t.Fatalf("a replayed like was recorded: %v", in)
 	}
 	if code := postSigned(t, like(2, "other.example")()); code != 401 {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-fed/activity/streams/vocab"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // publicAudience is as:Public, addressed in to: so Mastodon shows posts on
@@ -136,7 +137,7 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 func (s *Server) contentHTML(a board.Announcement) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(a.Title))
-	if facts := a.Facts(); len(facts) > 0 {
+	if facts := locale.English.Facts(a); len(facts) > 0 {
 		b.WriteString("<p>")
 		for i, f := range facts {
 			if i > 0 {
@@ -166,7 +167,7 @@ func (s *Server) Preview(_ context.Context, _ board.Board, a board.Announcement)
 	return board.Preview{Channel: "Mastodon and the fediverse", HTML: s.contentHTML(a), Warning: a.ContentWarning}, true
 }
 
-func factHTML(f board.Fact) string {
+func factHTML(f locale.Fact) string {
 	if f.Link == "" {
 		return html.EscapeString(f.Value)
 	}

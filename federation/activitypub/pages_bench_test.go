@@ -18,7 +18,7 @@ import (
 func BenchmarkPublicPagesAt10000(b *testing.B) {
 	_, hs, svc := newTestServer(b)
 	ctx := context.Background()
-	bd, _ := svc.Store().BoardByName(ctx, "news")
+	bd, _ := storeOf(svc).BoardByName(ctx, "news")
 	start := time.Now().Add(24 * time.Hour)
 	for i := range 10000 {
 		d := board.Draft{Title: fmt.Sprintf("Announcement %d", i), Body: "Some **text** for the page, with a [link](https://example.org).", Tags: []string{"bench", fmt.Sprintf("t%d", i%50)}}
@@ -28,7 +28,7 @@ func BenchmarkPublicPagesAt10000(b *testing.B) {
 		case 2:
 			d.Kind, d.Call = board.KindCall, &board.Call{Roles: []board.Role{{Name: "cook", Places: 3}}, Contact: "a@b.org"}
 		}
-		if _, _, err := svc.Create(ctx, bd, d, ""); err != nil {
+		if _, _, err := svc.Create(ctx, board.System, bd, d, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

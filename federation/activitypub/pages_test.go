@@ -25,8 +25,8 @@ import (
 func TestAnnouncementPageHeadingsTagsAndErrors(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Assembly", Body: "# Agenda\n\nTalk.\n\n## Details\n\nMore.", Tags: []string{"asso"}}, "")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Assembly", Body: "# Agenda\n\nTalk.\n\n## Details\n\nMore.", Tags: []string{"asso"}}, "")
 	code, ct, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html")
 	page := string(body)
 	if code != 200 || !strings.HasPrefix(ct, "text/html") {
@@ -50,9 +50,9 @@ func TestAnnouncementPageHeadingsTagsAndErrors(t *testing.T) {
 func TestBoardPagination(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	for i := range 25 {
-		svc.Create(ctx, b, board.Draft{Title: fmt.Sprintf("Post %02d", i)}, "")
+		svc.Create(ctx, board.System, b, board.Draft{Title: fmt.Sprintf("Post %02d", i)}, "")
 	}
 	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
 	older := regexp.MustCompile(`href="(\?before=\d+)">Older`).FindStringSubmatch(string(body))
@@ -68,14 +68,14 @@ func TestBoardPagination(t *testing.T) {
 func TestAtomFeedParses(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	svc.Create(ctx, b, board.Draft{Title: "Hello & welcome", Body: "Some **text**.", Tags: []string{"asso"}}, "")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	svc.Create(ctx, board.System, b, board.Draft{Title: "Hello & welcome", Body: "Some **text**.", Tags: []string{"asso"}}, "")
 	// Deleted ones, in the tag's and the kind's feeds too: they leave every feed.
-	gone, _, _ := svc.Create(ctx, b, board.Draft{Title: "Mistake", Tags: []string{"asso"}}, "")
-	goneOutage, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "False alarm", Outage: &board.Outage{Service: "web", From: time.Now()}}, "")
-	svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now()}}, "")
-	svc.Delete(ctx, b, gone.ID)
-	svc.Delete(ctx, b, goneOutage.ID)
+	gone, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Mistake", Tags: []string{"asso"}}, "")
+	goneOutage, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "False alarm", Outage: &board.Outage{Service: "web", From: time.Now()}}, "")
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now()}}, "")
+	svc.Delete(ctx, board.System, b, gone.ID)
+	svc.Delete(ctx, board.System, b, goneOutage.ID)
 	parse := func(path string) *gofeed.Feed {
 		code, ct, body := get(t, hs.URL+path, "")
 		if code != 200 || !strings.HasPrefix(ct, "application/atom+xml") {
@@ -107,14 +107,14 @@ func TestAtomFeedParses(t *testing.T) {
 func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	paris := time.FixedZone("", 3600)
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, paris)
 	end := start.Add(3 * time.Hour)
-	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.",
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.",
 		Event: &board.Event{Start: start, End: &end, Place: "Salle des fêtes, 3 rue X"}}, "")
-	gone, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Cancelled", Event: &board.Event{Start: start}}, "")
-	svc.Delete(ctx, b, gone.ID)
+	gone, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: "Cancelled", Event: &board.Event{Start: start}}, "")
+	svc.Delete(ctx, board.System, b, gone.ID)
 	for _, path := range []string{"/boards/news/events.ics", fmt.Sprintf("/boards/news/a/%d/event.ics", a.ID)} {
 		code, ct, body := get(t, hs.URL+path, "")
 		if code != 200 || !strings.HasPrefix(ct, "text/calendar") {
@@ -152,7 +152,7 @@ func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
 func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	b.TimeZone = "Mars/Olympus"
 	if _, err := svc.SetBoard(ctx, b); err == nil {
 		t.Fatal("an unknown zone was accepted")
@@ -165,7 +165,7 @@ func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 	summer := time.Date(2027, 7, 1, 10, 30, 0, 0, time.FixedZone("", 2*3600))
 	elsewhere := time.Date(2027, 1, 10, 9, 0, 0, 0, time.FixedZone("", 5*3600))
 	for _, st := range []time.Time{winter, summer, elsewhere} {
-		if _, _, err := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: st.Format(time.RFC3339), Event: &board.Event{Start: st}}, ""); err != nil {
+		if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: st.Format(time.RFC3339), Event: &board.Event{Start: st}}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -214,15 +214,15 @@ func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 func TestOutageBannerAndResolution(t *testing.T) {
 	s, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/inbox"})
-	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now().Add(-time.Hour)}}, "")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	storeOf(svc).AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/inbox"})
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now().Add(-time.Hour)}}, "")
 	activities(t, s, svc)
 	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
 	if !strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), "state-ongoing") {
 		t.Fatalf("no banner:\n%s", body)
 	}
-	if _, err := svc.ResolveOutage(ctx, b, a.ID); err != nil {
+	if _, err := svc.ResolveOutage(ctx, board.System, b, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, body = get(t, hs.URL+"/boards/news", "text/html")
@@ -244,9 +244,9 @@ func TestOutageBannerAndResolution(t *testing.T) {
 func TestLinkPreviews(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
-	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: `Party "at" <home>`, Body: "Bring **food**.",
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: `Party "at" <home>`, Body: "Bring **food**.",
 		Event: &board.Event{Start: start, Place: "Hall"}}, "")
 	_, _, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html")
 	page := string(body)
@@ -284,10 +284,10 @@ func TestLinkPreviews(t *testing.T) {
 func TestEventsAndStatusPages(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	now := time.Now()
 	ev := func(title string, start time.Time) {
-		svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: title, Event: &board.Event{Start: start}}, "")
+		svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: title, Event: &board.Event{Start: start}}, "")
 	}
 	ev("Later", now.Add(72*time.Hour))
 	ev("Sooner", now.Add(24*time.Hour))
@@ -302,9 +302,9 @@ func TestEventsAndStatusPages(t *testing.T) {
 	if !strings.Contains(string(body), "All services are working as usual") {
 		t.Fatalf("status without outages:\n%s", body)
 	}
-	svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: now.Add(-time.Hour)}}, "")
-	old, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindOutage, Title: "Pad slow", Outage: &board.Outage{Service: "pad", From: now.Add(-48 * time.Hour)}}, "")
-	svc.ResolveOutage(ctx, b, old.ID)
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: now.Add(-time.Hour)}}, "")
+	old, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Pad slow", Outage: &board.Outage{Service: "pad", From: now.Add(-48 * time.Hour)}}, "")
+	svc.ResolveOutage(ctx, board.System, b, old.ID)
 	_, _, body = get(t, hs.URL+"/boards/news/status", "text/html")
 	page = string(body)
 	if !strings.Contains(page, "Current and planned outages") || !strings.Contains(page, "Mail down") || !strings.Contains(page, "<td>pad</td>") || !strings.Contains(page, "<td>resolved</td>") {
@@ -317,9 +317,9 @@ func TestEventsAndStatusPages(t *testing.T) {
 func TestWidgetAndSitemap(t *testing.T) {
 	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	for i := range 8 {
-		svc.Create(ctx, b, board.Draft{Title: fmt.Sprintf("Item %d", i)}, "")
+		svc.Create(ctx, board.System, b, board.Draft{Title: fmt.Sprintf("Item %d", i)}, "")
 	}
 	resp, err := http.Get(hs.URL + "/boards/news/widget?limit=3")
 	if err != nil {
@@ -349,13 +349,12 @@ func TestWidgetAndSitemap(t *testing.T) {
 // The pages speak French to a French browser (or ?lang=fr): words, facts
 // and dates come from the catalogue.
 func TestPagesInFrench(t *testing.T) {
-	s, hs, svc := newTestServer(t)
-	s.pages.SetService(svc) // the call's sign-up form
+	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
-	a, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindEvent, Title: "Fête", Event: &board.Event{Start: start, Place: "Salle"}}, "")
-	c, _, _ := svc.Create(ctx, b, board.Draft{Kind: board.KindCall, Title: "Cuisine", Call: &board.Call{Roles: []board.Role{{Name: "cuisinier", Places: 2}}, Contact: "a@b.org"}}, "")
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: "Fête", Event: &board.Event{Start: start, Place: "Salle"}}, "")
+	c, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cuisine", Call: &board.Call{Roles: []board.Role{{Name: "cuisinier", Places: 2}}, Contact: "a@b.org"}}, "")
 	fr := func(path string) string {
 		req, _ := http.NewRequest("GET", hs.URL+path, nil)
 		req.Header.Set("Accept", "text/html")

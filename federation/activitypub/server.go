@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crieur/board"
+	"crieur/board/httpx"
 	"crieur/federation/delivery"
 )
 
@@ -31,6 +32,33 @@ const (
 	outboxPageSize  = 20
 	defaultInboxMax = 256 << 10
 )
+
+// Store is what the ActivityPub side reads and keeps of the board store:
+// boards, announcements, followers, interactions, blocks.
+type Store interface {
+	BoardFinder
+	BoardByID(ctx context.Context, id int64) (board.Board, error)
+	Boards(ctx context.Context) ([]board.Board, error)
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+	Announcements(ctx context.Context, boardID int64, before int64, limit int) ([]board.Announcement, error)
+	Pinned(ctx context.Context, boardID int64) ([]board.Announcement, error)
+	CountAnnouncements(ctx context.Context, boardID int64) (int, error)
+	AddFollower(ctx context.Context, boardID int64, f board.Follower) error
+	RemoveFollower(ctx context.Context, boardID int64, actorID string) (bool, error)
+	RemoveActor(ctx context.Context, actorID string) error
+	Followers(ctx context.Context, boardID int64) ([]board.Follower, error)
+	CountFollowers(ctx context.Context, boardID int64) (int, error)
+	AddInteraction(ctx context.Context, boardID, announcementID int64, in board.Interaction) error
+	RemoveInteraction(ctx context.Context, actor, id string) error
+	EditInteraction(ctx context.Context, actor, objectID, content string) (bool, error)
+	Blocked(ctx context.Context, boardID int64, raw string) (bool, error)
+	Blocks(ctx context.Context, boardID *int64) ([]board.Block, error)
+}
+
+// BoardFinder finds a board by its name.
+type BoardFinder interface {
+	BoardByName(ctx context.Context, name string) (board.Board, error)
+}
 
 // Signups records answers to calls for volunteers (board.Service).
 type Signups interface {
@@ -62,8 +90,8 @@ type Options struct {
 // delivery jobs for announcements.
 type Server struct {
 	urls    URLs
-	store   *board.Store
-	pages   *board.Pages
+	store   Store
+	pages   HTMLPages
 	queue   Enqueuer
 	fetch   *fetcher
 	keys    *KeyStore
@@ -80,7 +108,7 @@ type Server struct {
 }
 
 // NewServer wires the ActivityPub server.
-func NewServer(urls URLs, store *board.Store, pages *board.Pages, queue Enqueuer, opts Options, log *slog.Logger) *Server {
+func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Options, log *slog.Logger) *Server {
 	if opts.MaxInboxBytes <= 0 {
 		opts.MaxInboxBytes = defaultInboxMax
 	}
@@ -123,13 +151,13 @@ func (s *Server) signGet(ctx context.Context, r *http.Request) error {
 
 // KeyStore hands out boards' private keys, parsed once.
 type KeyStore struct {
-	store *board.Store
+	store BoardFinder
 	mu    sync.Mutex
 	keys  map[string]*rsa.PrivateKey
 }
 
 // NewKeyStore returns a key source reading from store.
-func NewKeyStore(store *board.Store) *KeyStore {
+func NewKeyStore(store BoardFinder) *KeyStore {
 	return &KeyStore{store: store, keys: map[string]*rsa.PrivateKey{}}
 }
 
@@ -155,9 +183,17 @@ func (k *KeyStore) PrivateKey(ctx context.Context, name string) (*rsa.PrivateKey
 	return key, nil
 }
 
-// Register adds the federation and public page routes to mux.
+// HTMLPages are what a board's and an announcement's own addresses show a
+// browser rather than a fediverse server (the web package's pages).
+type HTMLPages interface {
+	Board(w http.ResponseWriter, r *http.Request, b board.Board)
+	Announcement(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement)
+	NotFound(w http.ResponseWriter, r *http.Request)
+}
+
+// Register adds the federation routes to mux; a board's and an
+// announcement's own addresses answer HTML pages to browsers.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.pages.Home)
 	mux.HandleFunc("GET /.well-known/webfinger", s.webfinger)
 	mux.HandleFunc("GET /.well-known/nodeinfo", s.nodeinfoLinks)
 	mux.HandleFunc("GET /nodeinfo/2.1", s.nodeinfo)
@@ -167,17 +203,6 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
 	mux.HandleFunc("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
 	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
-	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
-	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", s.withBoard(s.withAnnouncement(s.pages.Withdraw)))
-	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", s.withBoard(s.withAnnouncement(s.pages.SignUp)))
-	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", s.withBoard(s.withAnnouncement(s.pages.EventICS)))
-	mux.HandleFunc("GET /boards/{board}/feed.atom", s.withBoard(s.pages.Feed))
-	mux.HandleFunc("GET /boards/{board}/media/{name}", s.withBoard(s.pages.Media))
-	mux.HandleFunc("GET /boards/{board}/events.ics", s.withBoard(s.pages.Events))
-	mux.HandleFunc("GET /boards/{board}/events", s.withBoard(s.pages.EventsPage))
-	mux.HandleFunc("GET /boards/{board}/status", s.withBoard(s.pages.StatusPage))
-	mux.HandleFunc("GET /boards/{board}/widget", s.withBoard(s.pages.Widget))
-	mux.HandleFunc("GET /sitemap.xml", s.pages.Sitemap)
 	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
@@ -186,9 +211,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 func (s *Server) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := s.store.BoardByName(r.Context(), r.PathValue("board"))
+		b, err := httpx.PathBoard(r, s.store)
 		if errors.Is(err, board.ErrNotFound) {
-			board.NotFound(w, r)
+			s.pages.NotFound(w, r)
 			return
 		}
 		if err != nil {
@@ -204,12 +229,12 @@ func (s *Server) withAnnouncement(next func(http.ResponseWriter, *http.Request, 
 	return func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		id, ok := board.ParseID(r.PathValue("id"))
 		if !ok {
-			board.NotFound(w, r)
+			s.pages.NotFound(w, r)
 			return
 		}
 		a, err := s.store.Announcement(r.Context(), b.ID, id)
 		if errors.Is(err, board.ErrNotFound) || err == nil && !a.Public() {
-			board.NotFound(w, r) // a draft is nobody's business yet
+			s.pages.NotFound(w, r) // a draft is nobody's business yet
 			return
 		}
 		if err != nil {
@@ -220,9 +245,12 @@ func (s *Server) withAnnouncement(next func(http.ResponseWriter, *http.Request, 
 	}
 }
 
+// serverError logs err once, as every handler does (httpx), and answers
+// peers in the plain text of the protocol's answers.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "activitypub", "path", r.URL.Path, "err", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	e := &httpx.Error{Status: http.StatusInternalServerError, Safe: "internal error", Err: err}
+	httpx.LogServerError(r, s.log, e)
+	http.Error(w, e.Safe, e.Status)
 }
 
 // wantsActivityJSON reports whether the client asked for ActivityStreams
@@ -241,16 +269,11 @@ func wantsActivityJSON(r *http.Request) bool {
 	return false
 }
 
+// writeAP answers an ActivityStreams document; the same address answers
+// HTML to a browser, so caches keep one per Accept.
 func writeAP(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentTypeAP+"; charset=utf-8")
 	w.Header().Set("Vary", "Accept")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	httpx.JSONAs(w, status, contentTypeAP+"; charset=utf-8", v)
 }
 
 func (s *Server) serveActor(w http.ResponseWriter, r *http.Request, b board.Board) {

@@ -4,6 +4,10 @@
 //
 // Vocabulary comes from go-fed/activity's streams; HTTP signatures from
 // go-fed/httpsig (draft-cavage, rsa-sha256), as Mastodon and Fedify expect.
+//
+// It reads the board store through its Store interface and asks the board
+// service to record answers; it writes none of the board's tables and
+// renders no page (the web package does).
 package activitypub
 
 import (

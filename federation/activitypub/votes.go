@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // onVote takes a poll answer to a call for volunteers: a Note with the
@@ -175,7 +176,7 @@ func (s *Server) TrainingReminder(ctx context.Context, b board.Board, a board.An
 		return
 	}
 	text := fmt.Sprintf("Reminder: you are registered for “%s”.", a.Title)
-	for _, f := range a.Facts() { // the same words as the post
+	for _, f := range locale.English.Facts(a) { // the same words as the post
 		switch f.Label {
 		case "When", "Where", "Online":
 			text += fmt.Sprintf(" %s: %s.", f.Label, f.Value)

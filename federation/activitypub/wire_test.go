@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // shown is what a plain-JSON reader (Mastodon's StatusParser, GoToSocial's
@@ -181,7 +182,7 @@ func wireCases() []wireCase {
 func activities(t *testing.T, s *Server, svc *board.Service) []map[string]any {
 	t.Helper()
 	ctx := context.Background()
-	entries, err := svc.Store().PendingOutbox(ctx, 100)
+	entries, err := storeOf(svc).PendingOutbox(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func activities(t *testing.T, s *Server, svc *board.Service) []map[string]any {
 			}
 			out = append(out, act)
 		}
-		if err := svc.Store().MarkDispatched(ctx, e.ID); err != nil {
+		if err := storeOf(svc).MarkDispatched(ctx, e.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,24 +217,24 @@ func text(h string) string {
 func TestWireShapeAsPlainJSON(t *testing.T) {
 	s, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	storeOf(svc).AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
 	actorID := hs.URL + "/boards/news"
 	followers := actorID + "/followers"
 
 	for _, c := range wireCases() {
 		t.Run(c.name, func(t *testing.T) {
-			a, _, err := svc.Create(ctx, b, c.draft, "")
+			a, _, err := svc.Create(ctx, board.System, b, c.draft, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			acts := activities(t, s, svc)
-			a2, err := svc.Update(ctx, b, a.ID, func(d *board.Draft) error { d.Body += " Edited."; return nil })
+			a2, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Body += " Edited."; return nil })
 			if err != nil {
 				t.Fatal(err)
 			}
 			acts = append(acts, activities(t, s, svc)...)
-			if err := svc.Delete(ctx, b, a.ID); err != nil {
+			if err := svc.Delete(ctx, board.System, b, a.ID); err != nil {
 				t.Fatal(err)
 			}
 			acts = append(acts, activities(t, s, svc)...)
@@ -268,7 +269,7 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 						t.Errorf("visibility %s", got.Visibility)
 					}
 					body := text(got.Text)
-					cur, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
+					cur, _ := storeOf(svc).Announcement(ctx, b.ID, a.ID)
 					if i == 0 {
 						cur = a
 					}
@@ -293,8 +294,8 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 							t.Errorf("hashtag %s is not a link in content", tag)
 						}
 					}
-					stored, _ := svc.Store().Announcement(ctx, b.ID, a.ID)
-					for _, f := range stored.Facts() {
+					stored, _ := storeOf(svc).Announcement(ctx, b.ID, a.ID)
+					for _, f := range locale.English.Facts(stored) {
 						if !strings.Contains(body, f.Value) {
 							t.Errorf("fact %s: %q not shown", f.Label, f.Value)
 						}
@@ -357,10 +358,10 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 func TestFeaturedCollectionAndPins(t *testing.T) {
 	s, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	b, _ := svc.Store().BoardByName(ctx, "news")
-	svc.Store().AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox"})
-	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Open call", Body: "Join us"}, "")
-	other, _, _ := svc.Create(ctx, b, board.Draft{Title: "Other"}, "")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	storeOf(svc).AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox"})
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Open call", Body: "Join us"}, "")
+	other, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Other"}, "")
 	activities(t, s, svc)
 
 	_, _, body := get(t, hs.URL+"/boards/news", contentTypeAP)
@@ -387,10 +388,10 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 		t.Fatalf("%d featured before any pin", n)
 	}
 
-	if _, err := svc.Pin(ctx, b, a.ID, true); err != nil {
+	if _, err := svc.Pin(ctx, board.System, b, a.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Pin(ctx, b, a.ID, true); err != nil { // again: no second Add
+	if _, err := svc.Pin(ctx, board.System, b, a.ID, true); err != nil { // again: no second Add
 		t.Fatal(err)
 	}
 	acts := activities(t, s, svc)
@@ -405,11 +406,11 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 	if got := readStatus(note, actor["followers"].(string)); len(got.Problems) > 0 || got.URI != s.urls.AnnouncementURL("news", a.ID) {
 		t.Fatalf("featured item read as %+v", got)
 	}
-	if got, _ := svc.Store().Announcement(ctx, b.ID, a.ID); !got.Pinned {
+	if got, _ := storeOf(svc).Announcement(ctx, b.ID, a.ID); !got.Pinned {
 		t.Fatal("announcement not marked pinned")
 	}
 
-	if _, err := svc.Pin(ctx, b, a.ID, false); err != nil {
+	if _, err := svc.Pin(ctx, board.System, b, a.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	acts = activities(t, s, svc)
@@ -420,12 +421,12 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 		t.Fatalf("%d featured after unpin", n)
 	}
 	// A deleted announcement leaves the featured list.
-	svc.Pin(ctx, b, other.ID, true)
-	svc.Delete(ctx, b, other.ID)
+	svc.Pin(ctx, board.System, b, other.ID, true)
+	svc.Delete(ctx, board.System, b, other.ID)
 	if n := len(readFeatured()); n != 0 {
 		t.Fatalf("a deleted announcement is still featured")
 	}
-	if _, err := svc.Pin(ctx, b, other.ID, true); err != board.ErrGone {
+	if _, err := svc.Pin(ctx, board.System, b, other.ID, true); err != board.ErrGone {
 		t.Fatalf("pinning a deleted announcement: %v", err)
 	}
 }
@@ -531,11 +532,9 @@ func readAttachments(obj map[string]any) (out []attachmentShown, problems []stri
 }
 
 func TestWireShapeOfPictures(t *testing.T) {
-	s, hs, svc := newTestServer(t)
+	_, hs, svc := newTestServer(t)
 	ctx := context.Background()
-	svc.SetMediaDir(t.TempDir())
-	s.pages.SetService(svc)
-	b, _ := svc.Store().BoardByName(ctx, "news")
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
 	img := image.NewRGBA(image.Rect(0, 0, 80, 60))
 	var buf bytes.Buffer
 	_ = jpeg.Encode(&buf, img, nil)
@@ -543,7 +542,7 @@ func TestWireShapeOfPictures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := svc.Create(ctx, b, board.Draft{Title: "Fair", Body: "Come.", Images: []board.Image{
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Fair", Body: "Come.", Images: []board.Image{
 		{ID: up.ID, Alt: "Our stall, with jam jars"}, {ID: up.ID, Decorative: true}}}, "")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,9 @@
 //
 // The Queue interface has an embedded implementation on the store's SQLite
 // file; a Redis one can take its place without the rest noticing.
+//
+// It knows jobs, not formats: each destination's package renders and
+// sends its own; the queue's table is made by the store's registry.
 package delivery
 
 import (

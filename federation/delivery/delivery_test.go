@@ -12,20 +12,22 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 )
 
 func openQueue(t *testing.T, path string) *SQLiteQueue {
 	t.Helper()
-	db, err := board.OpenDB(path)
+	db, err := store.OpenDB(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	q, err := NewSQLiteQueue(context.Background(), db)
-	if err != nil {
+	if err := store.Migrate(context.Background(), db, nil); err != nil {
 		t.Fatal(err)
 	}
-	return q
+	return NewSQLiteQueue(db)
 }
 
 func TestSQLiteQueuePurgesDoneJobs(t *testing.T) {
@@ -242,16 +244,16 @@ func (f expandFunc) Expand(ctx context.Context, e board.OutboxEntry) ([]Job, err
 // a failure, delivered.
 func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
 	ctx := context.Background()
-	db, err := board.OpenDB(filepath.Join(t.TempDir(), "c.db"))
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	store, _ := board.NewStore(ctx, db)
-	svc := board.NewService(store, nil)
+	store, _ := store.New(ctx, db)
+	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}})
 	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
-	a, _, _ := svc.Create(ctx, b, board.Draft{Title: "Hello"}, "")
-	q, _ := NewSQLiteQueue(ctx, db)
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Hello"}, "")
+	q := NewSQLiteQueue(db)
 	entries, _ := store.PendingOutbox(ctx, 1)
 	targets := []string{"https://a.example/inbox", "https://b.example/inbox"}
 	fan := &FanOut{Outbox: store, Queue: q, Pending: store, Expanders: []Expander{expandFunc(func(_ context.Context, e board.OutboxEntry) ([]Job, error) {

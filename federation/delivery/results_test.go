@@ -14,17 +14,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crieur/board"
+	"crieur/board/store"
 	"crieur/federation/delivery/redistest"
 )
 
-func openStore(t testing.TB) (*board.Store, *sql.DB) {
+func openStore(t testing.TB) (*store.Store, *sql.DB) {
 	t.Helper()
-	db, err := board.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := board.NewStore(context.Background(), db)
+	st, err := store.New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

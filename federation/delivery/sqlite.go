@@ -21,31 +21,10 @@ type SQLiteQueue struct {
 // UseReader makes Stats read through r (board.OpenReadDB).
 func (q *SQLiteQueue) UseReader(r *sql.DB) { q.r = r }
 
-// NewSQLiteQueue migrates the queue table in db and releases stale leases.
-func NewSQLiteQueue(ctx context.Context, db *sql.DB) (*SQLiteQueue, error) {
-	stmts := []string{
-		`CREATE TABLE IF NOT EXISTS queue_jobs (
-			seq INTEGER PRIMARY KEY,
-			id TEXT NOT NULL UNIQUE,
-			kind TEXT NOT NULL,
-			outbox_id BIGINT NOT NULL,
-			target TEXT NOT NULL,
-			payload BLOB NOT NULL,
-			state TEXT NOT NULL,
-			attempts INTEGER NOT NULL,
-			run_at BIGINT NOT NULL,
-			leased_until BIGINT NOT NULL,
-			last_error TEXT NOT NULL,
-			created_at BIGINT NOT NULL,
-			updated_at BIGINT NOT NULL)`,
-		`CREATE INDEX IF NOT EXISTS queue_jobs_due ON queue_jobs(state, run_at)`,
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return nil, fmt.Errorf("migrate queue: %w", err)
-		}
-	}
-	return &SQLiteQueue{db: db, wake: make(chan struct{}, 1), now: time.Now}, nil
+// NewSQLiteQueue is the queue in db (the board store's file, whose
+// registry made its table).
+func NewSQLiteQueue(db *sql.DB) *SQLiteQueue {
+	return &SQLiteQueue{db: db, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // ReleaseLeases makes every leased job due now. Only the process that runs

@@ -1,19 +1,20 @@
 package email
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
 	"crieur/board"
+	"crieur/board/httpx"
 )
 
-// Register adds the e-mail set-up routes to the admin API.
-func (d *Destination) Register(mux *http.ServeMux, api *board.API) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/email", api.OnBoard(d.get))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/email", api.OnBoard(d.put))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/email", api.OnBoard(d.delete))
-	mux.HandleFunc("POST /api/v1/boards/{board}/email/test", api.OnBoard(d.test))
+// Register adds the e-mail set-up routes to the admin API: any member of
+// the board reads them and sends a test; only a publisher changes them.
+func (d *Destination) Register(mux *http.ServeMux, api httpx.Guard) {
+	mux.HandleFunc("GET /api/v1/boards/{board}/email", api.OnBoard(board.RoleEditor, d.get))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/email", api.OnBoard(board.RolePublisher, d.put))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/email", api.OnBoard(board.RolePublisher, d.delete))
+	mux.HandleFunc("POST /api/v1/boards/{board}/email/test", api.OnBoard(board.RoleEditor, d.test))
 }
 
 // setupView is the set-up as the API shows it: the password only as set
@@ -23,24 +24,21 @@ type setupView struct {
 	PasswordSet bool `json:"password_set"`
 }
 
-func (d *Destination) get(w http.ResponseWriter, r *http.Request, b board.Board) {
+var errNoSetup = httpx.NewError(http.StatusNotFound, "this board mails nothing yet: PUT a set-up")
+
+func (d *Destination) get(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	s, err := d.Setup(r.Context(), b.ID)
 	if errors.Is(err, ErrNoSetup) {
-		board.WriteError(w, http.StatusNotFound, "this board mails nothing yet: PUT a set-up", nil)
-		return
+		return errNoSetup
 	}
 	if err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
-	board.WriteJSON(w, http.StatusOK, setupView{Setup: s, PasswordSet: s.SMTP.Password != ""})
+	httpx.JSON(w, http.StatusOK, setupView{Setup: s, PasswordSet: s.SMTP.Password != ""})
+	return nil
 }
 
-func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board) {
-	if err := board.RequirePublisher(r.Context(), "change the board's e-mail set-up"); err != nil {
-		board.WriteError(w, http.StatusForbidden, err.Error(), nil)
-		return
-	}
+func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	var req struct {
 		SMTP struct {
 			SMTP
@@ -48,59 +46,49 @@ func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board)
 		} `json:"smtp"`
 		Lists []List `json:"lists"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		board.WriteError(w, http.StatusBadRequest, `send {"smtp": {"host", "port", "security", "username", "password", "from"}, "lists": [{"name", "to", "kinds", "list_unsubscribe"}]}: `+err.Error(), nil)
-		return
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 64 << 10, What: "the e-mail set-up",
+		Help: `send {"smtp": {"host", "port", "security", "username", "password", "from"}, "lists": [{"name", "to", "kinds", "list_unsubscribe"}]}`}); err != nil {
+		return err
 	}
 	s := Setup{SMTP: req.SMTP.SMTP, Lists: req.Lists}
 	s.SMTP.Password = req.SMTP.Password
 	if errs := Check(&s); len(errs) > 0 {
-		board.WriteError(w, http.StatusBadRequest, "some fields need fixing", errs)
-		return
+		return &board.ValidationError{Fields: errs, What: "e-mail set-up"}
 	}
 	if err := d.Save(r.Context(), b.ID, s); err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
-	d.get(w, r, b)
+	return d.get(w, r, b)
 }
 
-func (d *Destination) delete(w http.ResponseWriter, r *http.Request, b board.Board) {
-	if err := board.RequirePublisher(r.Context(), "change the board's e-mail set-up"); err != nil {
-		board.WriteError(w, http.StatusForbidden, err.Error(), nil)
-		return
-	}
+func (d *Destination) delete(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	if err := d.Delete(r.Context(), b.ID); err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // test mails a test message to one list and answers the SMTP server's
 // exact words when it fails.
-func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board) {
+func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	var req struct {
 		List string `json:"list"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
-		board.WriteError(w, http.StatusBadRequest, `send {"list": "NAME"}`, nil)
-		return
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `send {"list": "NAME"}`}); err != nil {
+		return err
 	}
 	s, err := d.Setup(r.Context(), b.ID)
 	if err != nil {
-		board.WriteError(w, http.StatusNotFound, "this board mails nothing yet: PUT a set-up", nil)
-		return
+		return errNoSetup
 	}
 	if _, ok := list(s, req.List); !ok {
-		board.WriteError(w, http.StatusNotFound, "this board has no list called "+req.List, nil)
-		return
+		return httpx.NewError(http.StatusNotFound, "this board has no list called "+req.List)
 	}
 	if err := d.SendTest(r.Context(), b, req.List); err != nil {
-		board.WriteJSON(w, http.StatusBadGateway, map[string]any{"sent": false, "error": err.Error()})
-		return
+		httpx.JSON(w, http.StatusBadGateway, map[string]any{"sent": false, "error": err.Error()})
+		return nil
 	}
-	board.WriteJSON(w, http.StatusOK, map[string]any{"sent": true})
+	httpx.JSON(w, http.StatusOK, map[string]any{"sent": true})
+	return nil
 }

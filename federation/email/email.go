@@ -7,6 +7,9 @@
 //
 // The SMTP password is a secret: kept in the store, never shown by the
 // API, never logged.
+//
+// Its table is made by the store's registry; it reads boards through its
+// Boards interface and decides nothing of what is sent where.
 package email
 
 import (
@@ -25,6 +28,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"crieur/board"
+	"crieur/board/locale"
 	"crieur/federation/delivery"
 )
 
@@ -70,7 +74,7 @@ type Links interface {
 // Destination mails boards' announcements.
 type Destination struct {
 	db     *sql.DB
-	boards *board.Store
+	boards Boards
 	links  Links
 	// dial options for tests (a server's certificate); production uses
 	// the system's roots.
@@ -78,15 +82,16 @@ type Destination struct {
 	timeout time.Duration
 }
 
-// New migrates the e-mail table in db (the board store's file).
-func New(ctx context.Context, db *sql.DB, boards *board.Store, links Links, timeout time.Duration, options ...gomail.Option) (*Destination, error) {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS email_setups (
-		board_id BIGINT PRIMARY KEY,
-		setup TEXT NOT NULL,
-		password TEXT NOT NULL DEFAULT '')`); err != nil {
-		return nil, fmt.Errorf("migrate e-mail tables: %w", err)
-	}
-	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout}, nil
+// Boards is what the destination reads of the board store.
+type Boards interface {
+	BoardByName(ctx context.Context, name string) (board.Board, error)
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+}
+
+// New is the e-mail destination on db (the board store's file, whose
+// registry made its table).
+func New(db *sql.DB, boards Boards, links Links, timeout time.Duration, options ...gomail.Option) *Destination {
+	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout}
 }
 
 // ErrNoSetup is a board that mails nothing.
@@ -277,7 +282,7 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 		return nil, fmt.Errorf("to: %w", err)
 	}
 	link := d.links.AnnouncementURL(bd.Name, a.ID)
-	subject := fmt.Sprintf("[%s] %s", a.KindLabel(), a.Title)
+	subject := fmt.Sprintf("[%s] %s", locale.English.KindLabel(a), a.Title)
 	switch {
 	case p.FollowUp && a.Cancelled():
 		subject = "Cancelled: " + subject

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // Render is the message's two parts: plain text for every mail client,
@@ -20,20 +21,20 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool) (te
 		return footer(&t, &h, b)
 	}
 	if followUp {
-		fmt.Fprintf(&t, "%s was updated: %s\n\n%s\n", a.Title, a.KindLabel(), link)
+		fmt.Fprintf(&t, "%s was updated: %s\n\n%s\n", a.Title, locale.English.KindLabel(a), link)
 		fmt.Fprintf(&h, `<p><strong>%s</strong> was updated.</p><p><a href="%s">Read it on the board</a></p>`, html.EscapeString(a.Title), html.EscapeString(link))
 		return footer(&t, &h, b)
 	}
-	fmt.Fprintf(&t, "%s: %s\n\n", a.KindLabel(), a.Title)
-	fmt.Fprintf(&h, "<h2>%s: %s</h2>\n", html.EscapeString(a.KindLabel()), html.EscapeString(a.Title))
+	fmt.Fprintf(&t, "%s: %s\n\n", locale.English.KindLabel(a), a.Title)
+	fmt.Fprintf(&h, "<h2>%s: %s</h2>\n", html.EscapeString(locale.English.KindLabel(a)), html.EscapeString(a.Title))
 	if a.ContentWarning != "" {
 		fmt.Fprintf(&t, "Content warning: %s. Read it on the board:\n%s\n", a.ContentWarning, link)
 		fmt.Fprintf(&h, `<p><strong>Content warning: %s.</strong> <a href="%s">Read it on the board</a></p>`, html.EscapeString(a.ContentWarning), html.EscapeString(link))
 		return footer(&t, &h, b)
 	}
-	if facts := a.Facts(); len(facts) > 0 {
-		t.WriteString(board.FactsText(facts) + "\n")
-		h.WriteString(board.FactsHTML(facts) + "\n")
+	if facts := locale.English.Facts(a); len(facts) > 0 {
+		t.WriteString(locale.FactsText(facts) + "\n")
+		h.WriteString(locale.FactsHTML(facts) + "\n")
 	}
 	if a.Body != "" {
 		t.WriteString(a.Body + "\n\n") // Markdown reads as plain text

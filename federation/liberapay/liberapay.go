@@ -2,6 +2,9 @@
 // a Liberapay page, from the page's public JSON, and hands them to the
 // board: the campaign's progress then follows the platform without an
 // editor typing it.
+//
+// It must not change a campaign itself: the board service records the
+// total, as it would an editor's.
 package liberapay
 
 import (
@@ -28,7 +31,7 @@ type Campaigns interface {
 
 // Recorder records a campaign's total (board.Service).
 type Recorder interface {
-	SetRaised(ctx context.Context, b board.Board, id int64, raised float64) (board.Announcement, error)
+	SetRaised(ctx context.Context, actor board.Actor, b board.Board, id int64, raised float64) (board.Announcement, error)
 }
 
 // Poller reads Liberapay totals every Every.
@@ -89,7 +92,7 @@ func (p *Poller) Once(ctx context.Context) {
 		}
 		b, err := p.Campaigns.BoardByName(ctx, a.Board)
 		if err == nil {
-			_, err = p.Recorder.SetRaised(ctx, b, a.ID, amount)
+			_, err = p.Recorder.SetRaised(ctx, board.System, b, a.ID, amount)
 		}
 		if err != nil {
 			p.Log.WarnContext(ctx, "liberapay: record total", "announcement", a.ID, "err", err)

@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,13 +14,15 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/httpx"
 )
 
 // Register adds the Matrix set-up routes to the admin API.
-func (b *Bridge) Register(mux *http.ServeMux, api *board.API) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/matrix", api.OnBoard(b.getAccount))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/matrix", api.OnBoard(b.putAccount))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/matrix", api.OnBoard(b.deleteAccount))
+// Any member of the board reads the set-up; only a publisher changes it.
+func (b *Bridge) Register(mux *http.ServeMux, api httpx.Guard) {
+	mux.HandleFunc("GET /api/v1/boards/{board}/matrix", api.OnBoard(board.RoleEditor, b.getAccount))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/matrix", api.OnBoard(board.RolePublisher, b.putAccount))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/matrix", api.OnBoard(board.RolePublisher, b.deleteAccount))
 }
 
 // accountRequest is what an operator sends: a token, or a password used
@@ -55,22 +56,20 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 	return accountView{Account: a, TokenSet: a.AccessToken != "", Status: st}, nil
 }
 
-func (b *Bridge) getAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+func (b *Bridge) getAccount(w http.ResponseWriter, r *http.Request, bd board.Board) error {
 	a, err := b.store.Account(r.Context(), bd.ID)
 	if errors.Is(err, ErrNoAccount) {
-		board.WriteError(w, http.StatusNotFound, "this board has no Matrix set-up; PUT one", nil)
-		return
+		return &httpx.Error{Status: http.StatusNotFound, Safe: "this board has no Matrix set-up; PUT one"}
 	}
 	var v accountView
 	if err == nil {
 		v, err = b.view(r.Context(), a)
 	}
 	if err != nil {
-		b.log.ErrorContext(r.Context(), "matrix api", "err", err)
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
-	board.WriteJSON(w, http.StatusOK, v)
+	httpx.JSON(w, http.StatusOK, v)
+	return nil
 }
 
 func validate(req *accountRequest) map[string]string {
@@ -110,18 +109,14 @@ func validate(req *accountRequest) map[string]string {
 // putAccount checks the credentials against the homeserver before saving
 // anything: a bad token or password is refused with the homeserver's
 // reason and the previous set-up stays in place.
-func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Board) error {
 	ctx := r.Context()
 	var req accountRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		board.WriteError(w, http.StatusBadRequest, "send the Matrix set-up as a JSON object", map[string]string{"body": err.Error()})
-		return
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 64 << 10, What: "the Matrix set-up"}); err != nil {
+		return err
 	}
 	if errs := validate(&req); len(errs) > 0 {
-		board.WriteError(w, http.StatusBadRequest, "some fields need fixing", errs)
-		return
+		return &board.ValidationError{Fields: errs, What: "Matrix set-up"}
 	}
 	a := Account{BoardID: bd.ID, Homeserver: strings.TrimSuffix(req.Homeserver, "/"), UserID: req.UserID, AccessToken: req.AccessToken,
 		Rooms: req.Rooms, MsgType: req.MsgType, AllowedInviters: req.AllowedInviters}
@@ -130,8 +125,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	}
 	cli, err := b.client(a)
 	if err != nil {
-		board.WriteError(w, http.StatusBadRequest, err.Error(), nil)
-		return
+		return &httpx.Error{Status: http.StatusBadRequest, Safe: err.Error()}
 	}
 	if req.Password != "" {
 		resp, err := cli.Login(ctx, &mautrix.ReqLogin{
@@ -139,28 +133,23 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 			Password: req.Password, InitialDeviceDisplayName: "Crieur (" + bd.Name + ")",
 		})
 		if err != nil {
-			board.WriteError(w, http.StatusBadRequest, explainLogin(a, err), nil)
-			return
+			return &httpx.Error{Status: http.StatusBadRequest, Safe: explainLogin(a, err)}
 		}
 		a.AccessToken, a.OwnsToken = resp.AccessToken, true
 		b.log.DebugContext(ctx, "matrix: logged in", "device", resp.DeviceID)
 	} else {
 		who, err := cli.Whoami(ctx)
 		if err != nil {
-			board.WriteError(w, http.StatusBadRequest, "the access token does not work: "+b.explain(a, "whoami", err).Error(), nil)
-			return
+			return &httpx.Error{Status: http.StatusBadRequest, Safe: "the access token does not work: " + b.explain(a, "whoami", err).Error()}
 		}
 		if who.UserID.String() != a.UserID {
-			board.WriteError(w, http.StatusBadRequest, fmt.Sprintf("the access token belongs to %s, not %s", who.UserID, a.UserID), nil)
-			return
+			return &httpx.Error{Status: http.StatusBadRequest, Safe: fmt.Sprintf("the access token belongs to %s, not %s", who.UserID, a.UserID)}
 		}
 	}
 	prev, prevErr := b.store.Account(ctx, bd.ID)
 	b.stopSync(bd.ID) // its token may be about to end
 	if err := b.store.SaveAccount(ctx, a); err != nil {
-		b.log.ErrorContext(ctx, "matrix: save account", "err", err)
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	if prevErr == nil && prev.AccessToken != a.AccessToken {
 		// The device Crieur logged in before is no longer used: log it out,
@@ -192,10 +181,10 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
 	v, err := b.view(ctx, a)
 	if err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
-	board.WriteJSON(w, http.StatusOK, v)
+	httpx.JSON(w, http.StatusOK, v)
+	return nil
 }
 
 // hurry makes the messages waiting for a retry in rooms (as configured)
@@ -248,14 +237,14 @@ func (b *Bridge) logout(ctx context.Context, a Account) {
 	b.log.InfoContext(ctx, "matrix: previous device logged out", "matrix_user", a.UserID)
 }
 
-func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) {
+func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) error {
 	b.stopSync(bd.ID)
 	if prev, err := b.store.Account(r.Context(), bd.ID); err == nil {
 		b.logout(r.Context(), prev)
 	}
 	if err := b.store.DeleteAccount(r.Context(), bd.ID); err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

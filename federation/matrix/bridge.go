@@ -18,6 +18,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/markdown"
 	"crieur/federation/delivery"
 )
 
@@ -32,13 +33,13 @@ type Links interface {
 // Bridge connects boards to their Matrix rooms.
 type Bridge struct {
 	store  *Store
-	boards *board.Store
+	boards Boards
 	links  Links
 	queue  Hurrier
 	http   *http.Client
 	log    *slog.Logger
 
-	render  *board.Renderer
+	render  *markdown.Renderer
 	signups Signups
 	media   MediaFiles
 
@@ -64,15 +65,29 @@ type Hurrier interface {
 	Hurry(ctx context.Context, kind, target string) (int, error)
 }
 
+// Boards is what the bridge reads and keeps of the board store.
+type Boards interface {
+	BoardByName(ctx context.Context, name string) (board.Board, error)
+	BoardByID(ctx context.Context, id int64) (board.Board, error)
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+	AddInteraction(ctx context.Context, boardID, announcementID int64, in board.Interaction) error
+	EditInteraction(ctx context.Context, actor, objectID, content string) (bool, error)
+	ForgetInteraction(ctx context.Context, id string) error
+	// EarlierUndelivered and CreateUndelivered keep a room's messages
+	// in order.
+	EarlierUndelivered(ctx context.Context, boardID, announcementID int64, target string) (bool, error)
+	CreateUndelivered(ctx context.Context, announcementID int64, target string) (bool, error)
+}
+
 // NewBridge returns a bridge; client (outbound.NewClient: homeservers are
 // named by API users, so every request goes through the SSRF guard) makes
 // every homeserver request. queue (nil in tests) is where the bridge's
 // sends wait.
-func NewBridge(store *Store, boards *board.Store, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
+func NewBridge(store *Store, boards Boards, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
 	return &Bridge{
 		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    client,
-		render:  board.NewRenderer(),
+		render:  markdown.New(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
 		hurriedAt: map[string]time.Time{},
 	}

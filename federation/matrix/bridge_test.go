@@ -16,6 +16,9 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/store"
 	"crieur/federation/delivery"
 )
 
@@ -80,24 +83,21 @@ func (testLinks) AnnouncementURL(b string, id int64) string { return "https://bo
 // answers with the first message, old title and all.
 func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	ctx := context.Background()
-	db, err := board.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	bstore, err := board.NewStore(ctx, db)
+	bstore, err := store.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := board.NewService(bstore, nil)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
 	b, _, err := svc.EnsureBoard(ctx, "news", "News")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mstore, err := NewStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mstore := NewStore(db)
 	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
 	srv := httptest.NewServer(hs)
 	defer srv.Close()
@@ -107,7 +107,7 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	}
 	bridge := NewBridge(mstore, bstore, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
 
-	a, _, err := svc.Create(ctx, b, board.Draft{Title: "Cooks wanted"}, "")
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&sent)
 	resp.Body.Close()
 
-	if _, err := svc.Update(ctx, b, a.ID, func(d *board.Draft) error { d.Title = "Cooks and drivers wanted"; return nil }); err != nil {
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Cooks and drivers wanted"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	update := jobsOf(board.VerbUpdate)

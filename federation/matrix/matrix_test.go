@@ -16,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/markdown"
 	"crieur/federation/delivery"
 	"crieur/federation/outbound"
 )
@@ -25,7 +26,7 @@ func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
 	a := board.Announcement{ID: 3, Board: "news", Kind: board.KindEvent, Title: "Install party @room", Body: "Bring a laptop, @everyone!",
 		HTML: `<p>Bring a laptop, @everyone! <a href="mailto:a@b.org">mail</a></p>`, Tags: []string{"libre"},
 		Event: &board.Event{Start: start, Place: "Town hall"}}
-	c, cut, err := Render(a, "https://board.example/boards/news/a/3", event.MsgNotice, "", board.NewRenderer().HTML)
+	c, cut, err := Render(a, "https://board.example/boards/news/a/3", event.MsgNotice, "", markdown.New().HTML)
 	if err != nil || cut {
 		t.Fatalf("render: cut %v, %v", cut, err)
 	}
@@ -64,11 +65,11 @@ func TestRenderWarningsLinksAndEdits(t *testing.T) {
 	a := board.Announcement{ID: 4, Board: "news", Kind: board.KindCall, Title: "Cooks", Body: "Help", HTML: "<p>Help</p>", ContentWarning: `food <b>`,
 		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}
 	link := "https://board.example/boards/news/a/4"
-	c, _, _ := Render(a, link, event.MsgNotice, "", board.NewRenderer().HTML)
+	c, _, _ := Render(a, link, event.MsgNotice, "", markdown.New().HTML)
 	if !strings.Contains(c.FormattedBody, `<span data-mx-spoiler="food &lt;b&gt;">`) || !strings.Contains(c.FormattedBody, `<a href="mailto:fair@example.org">fair@example.org</a>`) {
 		t.Errorf("formatted body: %s", c.FormattedBody)
 	}
-	e, _, _ := Render(a, link, event.MsgNotice, "$orig", board.NewRenderer().HTML)
+	e, _, _ := Render(a, link, event.MsgNotice, "$orig", markdown.New().HTML)
 	if e.RelatesTo.GetReplaceID() != "$orig" || e.NewContent == nil || e.NewContent.FormattedBody != c.FormattedBody {
 		t.Fatalf("edit: %+v", e)
 	}
@@ -80,7 +81,7 @@ func TestRenderWarningsLinksAndEdits(t *testing.T) {
 // A text the API accepts always fits in one event: the longest body, in a
 // script of two-byte letters, is cut at a paragraph with a link.
 func TestRenderCutsToFitAnEvent(t *testing.T) {
-	r := board.NewRenderer()
+	r := markdown.New()
 	para := strings.Repeat("Привет мир ", 90) // about 1,000 characters
 	var paras []string
 	for len(strings.Join(paras, "\n\n")) < 2*board.MaxBody {
@@ -205,7 +206,7 @@ func isPermanent(err error) bool {
 func FuzzMatrixText(f *testing.F) {
 	f.Add("> <@bot:example.org> Event: x\n> more\n\nI bring bread @room https://a.example/@alice")
 	f.Add("@room@room @a:b:c:1 mailto:a@b @@ <a href=\"https://matrix.to/#/@x:y\">x</a>")
-	r := board.NewRenderer()
+	r := markdown.New()
 	f.Fuzz(func(t *testing.T, s string) {
 		_ = replyText(s)
 		n := neutralise(s)

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // wordJoiner breaks "@room" and "@user:server" so no client reads them as
@@ -86,7 +87,7 @@ type message struct {
 	cut            bool
 }
 
-func (m message) heading() string { return m.a.KindLabel() + ": " + m.a.Title }
+func (m message) heading() string { return locale.English.KindLabel(m.a) + ": " + m.a.Title }
 
 // content renders the message: title and kind, content warning, facts,
 // text (hidden behind a spoiler when there is a warning), hashtags, link.
@@ -100,9 +101,9 @@ func (m message) content() *event.MessageEventContent {
 	if a.ContentWarning != "" {
 		fmt.Fprintf(&text, "Content warning: %s\n", a.ContentWarning)
 	}
-	facts := a.Facts()
-	text.WriteString(board.FactsText(facts))
-	inner.WriteString(board.FactsHTML(facts))
+	facts := locale.English.Facts(a)
+	text.WriteString(locale.FactsText(facts))
+	inner.WriteString(locale.FactsHTML(facts))
 	if m.body != "" {
 		fmt.Fprintf(&text, "\n%s\n", m.body)
 		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer

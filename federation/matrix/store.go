@@ -2,6 +2,10 @@
 // one formatted m.room.message per room, edits as m.replace, deletions as
 // redactions, all through the delivery queue; a sync loop per board accepts
 // invites to its rooms and records reactions and replies as interactions.
+//
+// Its tables are made by the store's registry; it reads boards through its
+// Boards interface and leaves the decisions on sign-ups to the board
+// service.
 package matrix
 
 import (
@@ -9,7 +13,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -36,99 +39,9 @@ type Store struct {
 	db *sql.DB
 }
 
-// NewStore migrates the Matrix tables in db (the board store's file).
-func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS matrix_accounts (
-			board_id BIGINT PRIMARY KEY,
-			homeserver TEXT NOT NULL,
-			user_id TEXT NOT NULL,
-			access_token TEXT NOT NULL,
-			rooms TEXT NOT NULL,
-			msgtype TEXT NOT NULL,
-			allowed_inviters TEXT NOT NULL,
-			next_batch TEXT NOT NULL DEFAULT '',
-			filter_id TEXT NOT NULL DEFAULT '',
-			updated_at BIGINT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS matrix_events (
-			announcement_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			room_id TEXT NOT NULL,
-			event_id TEXT NOT NULL,
-			PRIMARY KEY (announcement_id, room))`,
-		`CREATE INDEX IF NOT EXISTS matrix_events_event ON matrix_events(event_id)`,
-		// Every edit Crieur sent, so a deletion redacts them all: redacting
-		// the original leaves its m.replace events readable.
-		`CREATE TABLE IF NOT EXISTS matrix_edits (
-			announcement_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			event_id TEXT NOT NULL,
-			PRIMARY KEY (announcement_id, room, event_id))`,
-		// Rooms the bot was kicked or banned from: the room's decision,
-		// respected until a new invite or a new set-up.
-		`CREATE TABLE IF NOT EXISTS matrix_removed (
-			board_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			reason TEXT NOT NULL,
-			PRIMARY KEY (board_id, room))`,
-		// The poll of a call for volunteers in each room, whose responses
-		// are sign-ups.
-		`CREATE TABLE IF NOT EXISTS matrix_polls (
-			announcement_id BIGINT NOT NULL,
-			board_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			room_id TEXT NOT NULL,
-			event_id TEXT NOT NULL,
-			ended INTEGER NOT NULL DEFAULT 0,
-			PRIMARY KEY (announcement_id, room))`,
-		`CREATE INDEX IF NOT EXISTS matrix_polls_event ON matrix_polls(event_id)`,
-		// Each picture posted with an announcement (key: the picture and
-		// its description), to take it back when it goes.
-		`CREATE TABLE IF NOT EXISTS matrix_images (
-			announcement_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			image_key TEXT NOT NULL,
-			event_id TEXT NOT NULL,
-			PRIMARY KEY (announcement_id, room, image_key))`,
-		// Pictures already in a homeserver's media repository.
-		`CREATE TABLE IF NOT EXISTS matrix_media (
-			homeserver TEXT NOT NULL,
-			name TEXT NOT NULL,
-			mxc TEXT NOT NULL,
-			PRIMARY KEY (homeserver, name))`,
-		`CREATE TABLE IF NOT EXISTS matrix_room_status (
-			board_id BIGINT NOT NULL,
-			room TEXT NOT NULL,
-			status TEXT NOT NULL,
-			updated_at BIGINT NOT NULL,
-			PRIMARY KEY (board_id, room))`,
-	} {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("migrate matrix tables: %w", err)
-		}
-	}
-	// owns_token: the token came from a password login of ours, so it is
-	// ours to log out when it is replaced.
-	if err := addColumn(ctx, db, "matrix_accounts", "owns_token", "INTEGER NOT NULL DEFAULT 0"); err != nil {
-		return nil, err
-	}
-	return &Store{db: db}, nil
-}
-
-// addColumn adds a column to a table made by an earlier release.
-func addColumn(ctx context.Context, db *sql.DB, table, column, decl string) error {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
-		return fmt.Errorf("migrate %s: %w", table, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, table, column, decl)); err != nil {
-		return fmt.Errorf("migrate %s: %w", table, err)
-	}
-	return nil
-}
+// NewStore is the Matrix tables in db (the board store's file, migrated
+// by the store's registry).
+func NewStore(db *sql.DB) *Store { return &Store{db: db} }
 
 // ErrNoAccount means the board has no Matrix set-up.
 var ErrNoAccount = errors.New("no Matrix account for this board")

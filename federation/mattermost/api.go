@@ -1,18 +1,19 @@
 package mattermost
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"crieur/board"
+	"crieur/board/httpx"
 )
 
-// Register adds the webhook set-up routes to the admin API.
-func (d *Destination) Register(mux *http.ServeMux, api *board.API) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/mattermost", api.OnBoard(d.get))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/mattermost", api.OnBoard(d.put))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/mattermost", api.OnBoard(d.delete))
-	mux.HandleFunc("POST /api/v1/boards/{board}/mattermost/test", api.OnBoard(d.test))
+// Register adds the webhook set-up routes to the admin API: any member of
+// the board reads them and sends a test; only a publisher changes them.
+func (d *Destination) Register(mux *http.ServeMux, api httpx.Guard) {
+	mux.HandleFunc("GET /api/v1/boards/{board}/mattermost", api.OnBoard(board.RoleEditor, d.get))
+	mux.HandleFunc("PUT /api/v1/boards/{board}/mattermost", api.OnBoard(board.RolePublisher, d.put))
+	mux.HandleFunc("DELETE /api/v1/boards/{board}/mattermost", api.OnBoard(board.RolePublisher, d.delete))
+	mux.HandleFunc("POST /api/v1/boards/{board}/mattermost/test", api.OnBoard(board.RoleEditor, d.test))
 }
 
 // hookView is a hook as the API shows it: everything but the URL.
@@ -21,26 +22,20 @@ type hookView struct {
 	URLSet bool `json:"url_set"`
 }
 
-func (d *Destination) view(w http.ResponseWriter, r *http.Request, b board.Board) {
+func (d *Destination) get(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	hooks, err := d.Hooks(r.Context(), b.ID)
 	if err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	out := make([]hookView, 0, len(hooks))
 	for _, h := range hooks {
 		out = append(out, hookView{Hook: h, URLSet: h.URL != ""})
 	}
-	board.WriteJSON(w, http.StatusOK, map[string]any{"hooks": out})
+	httpx.JSON(w, http.StatusOK, map[string]any{"hooks": out})
+	return nil
 }
 
-func (d *Destination) get(w http.ResponseWriter, r *http.Request, b board.Board) { d.view(w, r, b) }
-
-func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board) {
-	if err := board.RequirePublisher(r.Context(), "change the board's Mattermost hooks"); err != nil {
-		board.WriteError(w, http.StatusForbidden, err.Error(), nil)
-		return
-	}
+func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	var req struct {
 		Hooks []struct {
 			Name     string `json:"name"`
@@ -50,16 +45,13 @@ func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board)
 			IconURL  string `json:"icon_url"`
 		} `json:"hooks"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		board.WriteError(w, http.StatusBadRequest, "send {\"hooks\": [{\"name\", \"url\", \"channel\", \"username\", \"icon_url\"}]}: "+err.Error(), nil)
-		return
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 64 << 10, What: "the hooks' set-up",
+		Help: `send {"hooks": [{"name", "url", "channel", "username", "icon_url"}]}`}); err != nil {
+		return err
 	}
 	old, err := d.Hooks(r.Context(), b.ID)
 	if err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	known := map[string]bool{}
 	for _, h := range old {
@@ -70,45 +62,38 @@ func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board)
 		hooks = append(hooks, Hook{Name: h.Name, URL: h.URL, Channel: h.Channel, Username: h.Username, IconURL: h.IconURL})
 	}
 	if errs := Check(hooks, known); len(errs) > 0 {
-		board.WriteError(w, http.StatusBadRequest, "some fields need fixing", errs)
-		return
+		return &board.ValidationError{Fields: errs, What: "Mattermost hooks"}
 	}
 	if err := d.SetHooks(r.Context(), b.ID, hooks); err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
-	d.view(w, r, b)
+	return d.get(w, r, b)
 }
 
-func (d *Destination) delete(w http.ResponseWriter, r *http.Request, b board.Board) {
-	if err := board.RequirePublisher(r.Context(), "change the board's Mattermost hooks"); err != nil {
-		board.WriteError(w, http.StatusForbidden, err.Error(), nil)
-		return
-	}
+func (d *Destination) delete(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	if err := d.SetHooks(r.Context(), b.ID, nil); err != nil {
-		board.WriteError(w, http.StatusInternalServerError, "internal error", nil)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // test sends a test message and answers the exact error (without the
 // webhook's URL).
-func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board) {
+func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board) error {
 	var req struct {
 		Hook string `json:"hook"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
-		board.WriteError(w, http.StatusBadRequest, "send {\"hook\": \"NAME\"}", nil)
-		return
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `send {"hook": "NAME"}`}); err != nil {
+		return err
 	}
 	if _, err := d.hook(r.Context(), b.ID, req.Hook); err != nil {
-		board.WriteError(w, http.StatusNotFound, "this board has no Mattermost hook called "+req.Hook, nil)
-		return
+		return httpx.NewError(http.StatusNotFound, "this board has no Mattermost hook called "+req.Hook)
 	}
 	if err := d.SendTest(r.Context(), b, req.Hook); err != nil {
-		board.WriteJSON(w, http.StatusBadGateway, map[string]any{"sent": false, "error": err.Error()})
-		return
+		httpx.JSON(w, http.StatusBadGateway, map[string]any{"sent": false, "error": err.Error()})
+		return nil
 	}
-	board.WriteJSON(w, http.StatusOK, map[string]any{"sent": true})
+	httpx.JSON(w, http.StatusOK, map[string]any{"sent": true})
+	return nil
 }

@@ -8,6 +8,9 @@
 // asked for one; a deletion posts nothing. Webhook URLs are secrets: the
 // store keeps them, the API never shows them, and errors name the hook,
 // never its URL.
+//
+// Its table is made by the store's registry; it reads boards through its
+// Boards interface.
 package mattermost
 
 import (
@@ -51,24 +54,22 @@ type Links interface {
 // Destination posts to a board's webhooks.
 type Destination struct {
 	db     *sql.DB
-	boards *board.Store
+	boards Boards
 	links  Links
 	http   *http.Client
 }
 
-// New migrates the webhook table in db (the board store's file).
-func New(ctx context.Context, db *sql.DB, boards *board.Store, links Links, client *http.Client) (*Destination, error) {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS mattermost_hooks (
-		board_id BIGINT NOT NULL,
-		name TEXT NOT NULL,
-		url TEXT NOT NULL,
-		channel TEXT NOT NULL DEFAULT '',
-		username TEXT NOT NULL DEFAULT '',
-		icon_url TEXT NOT NULL DEFAULT '',
-		PRIMARY KEY (board_id, name))`); err != nil {
-		return nil, fmt.Errorf("migrate mattermost tables: %w", err)
-	}
-	return &Destination{db: db, boards: boards, links: links, http: client}, nil
+// Boards is what the destination reads of the board store.
+type Boards interface {
+	BoardByName(ctx context.Context, name string) (board.Board, error)
+	BoardByID(ctx context.Context, id int64) (board.Board, error)
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+}
+
+// New is the webhook destination on db (the board store's file, whose
+// registry made its table).
+func New(db *sql.DB, boards Boards, links Links, client *http.Client) *Destination {
+	return &Destination{db: db, boards: boards, links: links, http: client}
 }
 
 // Hooks lists a board's webhooks, by name.

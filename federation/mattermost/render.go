@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
 )
 
 // maxText keeps a message within what both Mattermost (16,383
@@ -38,7 +40,7 @@ func neutralise(s string) string {
 
 // escape keeps a title or a fact from being read as Markdown.
 func escape(s string) string {
-	return neutralise(board.EscapeMarkdown(s))
+	return neutralise(markdown.Escape(s))
 }
 
 // Render is the message a channel shows, in Mattermost's Markdown: the
@@ -48,19 +50,19 @@ func escape(s string) string {
 func Render(a board.Announcement, link string, followUp bool) string {
 	switch {
 	case followUp && a.Cancelled():
-		return fmt.Sprintf("**Cancelled: %s** (%s): %s", escape(a.Title), escape(a.KindLabel()), link)
+		return fmt.Sprintf("**Cancelled: %s** (%s): %s", escape(a.Title), escape(locale.English.KindLabel(a)), link)
 	case followUp:
-		return fmt.Sprintf("**Updated: %s** (%s): %s", escape(a.Title), escape(a.KindLabel()), link)
+		return fmt.Sprintf("**Updated: %s** (%s): %s", escape(a.Title), escape(locale.English.KindLabel(a)), link)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### %s: %s\n", escape(a.KindLabel()), escape(a.Title))
+	fmt.Fprintf(&b, "#### %s: %s\n", escape(locale.English.KindLabel(a)), escape(a.Title))
 	if a.ContentWarning != "" {
 		// Mattermost has no spoilers: the warning comes first, and the
 		// text is left on the board's page.
 		fmt.Fprintf(&b, "\n**Content warning: %s** — read it on the board: %s\n", escape(a.ContentWarning), link)
 		return b.String()
 	}
-	if facts := a.Facts(); len(facts) > 0 {
+	if facts := locale.English.Facts(a); len(facts) > 0 {
 		b.WriteString("\n")
 		for _, f := range facts {
 			v := escape(f.Value)

@@ -1,0 +1,85 @@
+package board
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DeliverySummary is what the deliveries endpoint shows: counts overall,
+// per kind of destination and per host, with each host's last error.
+type DeliverySummary struct {
+	Counts        map[string]int            `json:"counts"`
+	ByDestination map[string]map[string]int `json:"by_destination"`
+	Hosts         []HostSummary             `json:"hosts"`
+	Deliveries    []Delivery                `json:"deliveries"`
+}
+
+// HostSummary is one destination host's share of an announcement's deliveries.
+type HostSummary struct {
+	Host        string         `json:"host"`
+	Counts      map[string]int `json:"counts"`
+	LastError   string         `json:"last_error,omitempty"`
+	LastErrorAt *time.Time     `json:"last_error_at,omitempty"`
+}
+
+// deliveryStatus is a row's state as counted. Rows recorded before the
+// retrying state existed say pending with an error.
+func deliveryStatus(d Delivery) string {
+	if d.State == DeliveryPending && d.LastError != "" {
+		return DeliveryRetrying
+	}
+	return d.State
+}
+
+func newCounts() map[string]int {
+	return map[string]int{DeliveryPending: 0, DeliveryRetrying: 0, DeliveryDelivered: 0, DeliveryDead: 0}
+}
+
+// destination tells ActivityPub inboxes (URLs) from Matrix rooms (!id, #alias).
+func destination(target string) (kind, host string) {
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		return "activitypub", u.Host
+	}
+	if _, server, ok := strings.Cut(target, ":"); ok && (strings.HasPrefix(target, "!") || strings.HasPrefix(target, "#")) {
+		return "matrix", server
+	}
+	return "other", target
+}
+
+// SummarizeDeliveries builds the summary of list.
+func SummarizeDeliveries(list []Delivery) DeliverySummary {
+	sum := DeliverySummary{Counts: newCounts(), ByDestination: map[string]map[string]int{}, Hosts: []HostSummary{}, Deliveries: list}
+	if sum.Deliveries == nil {
+		sum.Deliveries = []Delivery{}
+	}
+	hosts := map[string]*HostSummary{}
+	var order []string
+	for i, d := range list {
+		st := deliveryStatus(d)
+		sum.Deliveries[i].State = st
+		kind, host := destination(d.Target)
+		sum.Counts[st]++
+		if sum.ByDestination[kind] == nil {
+			sum.ByDestination[kind] = newCounts()
+		}
+		sum.ByDestination[kind][st]++
+		h := hosts[host]
+		if h == nil {
+			h = &HostSummary{Host: host, Counts: newCounts()}
+			hosts[host] = h
+			order = append(order, host)
+		}
+		h.Counts[st]++
+		if d.LastError != "" && (h.LastErrorAt == nil || d.UpdatedAt.After(*h.LastErrorAt)) {
+			at := d.UpdatedAt
+			h.LastError, h.LastErrorAt = d.LastError, &at
+		}
+	}
+	slices.Sort(order)
+	for _, host := range order {
+		sum.Hosts = append(sum.Hosts, *hosts[host])
+	}
+	return sum
+}

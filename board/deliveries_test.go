@@ -1,0 +1,30 @@
+package board_test
+
+import (
+	"crieur/board"
+	"testing"
+	"time"
+)
+
+func TestSummarizeDeliveries(t *testing.T) {
+	now := time.Now()
+	sum := board.SummarizeDeliveries([]board.Delivery{
+		{Target: "https://a.example/inbox", State: board.DeliveryDelivered, Attempts: 1, UpdatedAt: now},
+		{Target: "https://a.example/users/2/inbox", State: board.DeliveryPending, Attempts: 2, LastError: "inbox answered 502", UpdatedAt: now},
+		{Target: "https://b.example/inbox", State: board.DeliveryDead, Attempts: 1, LastError: "inbox answered 410", UpdatedAt: now.Add(time.Second)},
+		{Target: "https://c.example/inbox", State: board.DeliveryPending, UpdatedAt: now},
+		{Target: "!room:matrix.example", State: board.DeliveryDelivered, UpdatedAt: now},
+	})
+	want := map[string]int{"pending": 1, "retrying": 1, "delivered": 2, "dead": 1}
+	for k, v := range want {
+		if sum.Counts[k] != v {
+			t.Errorf("counts[%s] = %d, want %d (%v)", k, sum.Counts[k], v, sum.Counts)
+		}
+	}
+	if sum.ByDestination["activitypub"]["delivered"] != 1 || sum.ByDestination["matrix"]["delivered"] != 1 {
+		t.Errorf("by destination = %v", sum.ByDestination)
+	}
+	if len(sum.Hosts) != 4 || sum.Hosts[0].Host != "a.example" || sum.Hosts[0].LastError != "inbox answered 502" || sum.Hosts[1].LastError != "inbox answered 410" {
+		t.Errorf("hosts = %+v", sum.Hosts)
+	}
+}

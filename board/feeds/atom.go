@@ -1,0 +1,172 @@
+// Package feeds writes what other software reads of a board: the Atom feed,
+// iCalendar files, schema.org JSON-LD and OpenGraph for link previews, and
+// the CSV export of sign-ups. It builds documents from announcements; the
+// handlers that serve them live in web and api.
+//
+// It must not import net/http, a store or a destination.
+package feeds
+
+import (
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/feeds"
+
+	"crieur/board"
+	"crieur/board/locale"
+)
+
+// FeedSize is how many entries a feed holds.
+const FeedSize = 50
+
+// Atom is a board's Atom feed of list (newest first), titled for tag when
+// one narrows it, keeping only kind when given.
+func Atom(b board.Board, list []board.Announcement, links board.Links, tag string, kind board.Kind) ([]byte, error) {
+	boardURL := links.BoardURL(b.Name)
+	title := b.DisplayName
+	if tag != "" {
+		title += " – #" + tag
+	}
+	f := &feeds.Feed{
+		Title:       title,
+		Link:        &feeds.Link{Href: boardURL},
+		Description: b.Summary,
+		Author:      &feeds.Author{Name: b.DisplayName},
+		Id:          boardURL,
+		Created:     b.CreatedAt,
+	}
+	for _, a := range list {
+		if kind != "" && a.Kind != kind {
+			continue
+		}
+		if len(f.Items) == FeedSize {
+			break
+		}
+		link := links.AnnouncementURL(b.Name, a.ID)
+		f.Items = append(f.Items, &feeds.Item{
+			Title:   locale.English.KindLabel(a) + ": " + a.Title,
+			Link:    &feeds.Link{Href: link},
+			Id:      link,
+			Created: a.CreatedAt,
+			Updated: a.UpdatedAt,
+			Content: feedContent(a, boardURL),
+		})
+		if a.UpdatedAt.After(f.Updated) {
+			f.Updated = a.UpdatedAt
+		}
+	}
+	if f.Updated.IsZero() {
+		f.Updated = b.CreatedAt
+	}
+	atom, err := f.ToAtom()
+	if err != nil {
+		return nil, fmt.Errorf("atom feed of %s: %w", b.Name, err)
+	}
+	return []byte(atom), nil
+}
+
+// feedContent is the entry's HTML: the facts, then the (sanitised) text,
+// then the pictures.
+func feedContent(a board.Announcement, boardURL string) string {
+	var b strings.Builder
+	b.WriteString(locale.FactsHTML(locale.English.Facts(a)))
+	b.WriteString(a.HTML)
+	for _, im := range a.Images {
+		fmt.Fprintf(&b, `<p><img src="%s" alt="%s" width="%d" height="%d"></p>`, html.EscapeString(boardURL+board.MediaPath(im.ID)), html.EscapeString(im.Alt), im.Width, im.Height)
+	}
+	return b.String()
+}
+
+var (
+	tagStrip = regexp.MustCompile(`<[^>]*>`)
+	blockEnd = regexp.MustCompile(`(?i)</(p|li|h[1-6]|blockquote|pre)>|<br\s*/?>`)
+)
+
+// PlainText is sanitised HTML as one line of text: blocks end with a
+// space, inline tags leave none ("<strong>food</strong>." stays "food.").
+func PlainText(h string) string {
+	h = blockEnd.ReplaceAllString(h, " ")
+	return strings.Join(strings.Fields(html.UnescapeString(tagStrip.ReplaceAllString(h, ""))), " ")
+}
+
+// OpenGraph is what link previews (Mastodon, Matrix clients, chats) show.
+type OpenGraph struct {
+	Type, Title, Description, URL, Site, Image string
+}
+
+// Excerpt is a plain-text summary of an announcement for previews: its
+// facts, then its text, at most about 200 characters.
+func Excerpt(a board.Announcement) string {
+	var parts []string
+	for _, f := range locale.English.Facts(a) {
+		parts = append(parts, f.Label+": "+f.Value)
+	}
+	if text := PlainText(a.HTML); text != "" {
+		parts = append(parts, text)
+	}
+	s := strings.Join(parts, ". ")
+	if r := []rune(s); len(r) > 200 {
+		s = strings.TrimSpace(string(r[:199])) + "…"
+	}
+	return s
+}
+
+// SchemaOrg describes the announcement for search engines: an Event (an
+// EducationEvent for a training) with its times and place, or an article.
+func SchemaOrg(a board.Announcement, link, boardName, boardURL string) map[string]any {
+	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": Excerpt(a)}
+	if a.IsEvent() {
+		doc["@type"] = "Event"
+		doc["startDate"] = a.Event.Start.Format(time.RFC3339)
+		if a.Event.End != nil {
+			doc["endDate"] = a.Event.End.Format(time.RFC3339)
+		}
+		var places []any
+		if a.Event.Place != "" {
+			places = append(places, map[string]any{"@type": "Place", "name": a.Event.Place})
+		}
+		if t := a.Training; t != nil {
+			doc["@type"] = "EducationEvent"
+			if t.Online != "" {
+				places = append(places, map[string]any{"@type": "VirtualLocation", "url": t.Online})
+			}
+			if t.Level != "" {
+				doc["educationalLevel"] = t.Level
+			}
+			if a.Call != nil {
+				doc["maximumAttendeeCapacity"] = a.Call.Places(board.TrainingRole)
+				doc["remainingAttendeeCapacity"] = a.Call.PlacesLeft(board.TrainingRole)
+			}
+			switch {
+			case t.Cancelled:
+				doc["eventStatus"] = "https://schema.org/EventCancelled"
+			default:
+				doc["eventStatus"] = "https://schema.org/EventScheduled"
+			}
+			mode := "https://schema.org/OfflineEventAttendanceMode"
+			if t.Online != "" {
+				mode = "https://schema.org/OnlineEventAttendanceMode"
+				if a.Event.Place != "" {
+					mode = "https://schema.org/MixedEventAttendanceMode"
+				}
+			}
+			doc["eventAttendanceMode"] = mode
+		}
+		switch len(places) {
+		case 1:
+			doc["location"] = places[0]
+		case 2:
+			doc["location"] = places
+		}
+		doc["organizer"] = map[string]any{"@type": "Organization", "name": boardName, "url": boardURL}
+		return doc
+	}
+	doc["@type"] = "Article"
+	doc["headline"] = a.Title
+	doc["datePublished"] = a.CreatedAt.Format(time.RFC3339)
+	doc["dateModified"] = a.UpdatedAt.Format(time.RFC3339)
+	return doc
+}

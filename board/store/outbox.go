@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"crieur/board"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]board.OutboxEntry, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []board.OutboxEntry
+	for rows.Next() {
+		var e board.OutboxEntry
+		var created, gap int64
+		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp, &gap); err != nil {
+			return nil, err
+		}
+		e.CreatedAt, e.MinGap = fromMS(created), time.Duration(gap)*time.Millisecond
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountPendingOutbox counts outbox entries not yet handed to the queue.
+func (s *Store) CountPendingOutbox(ctx context.Context) (int, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// OldestPendingOutbox is when the oldest outbox row still to hand to the
+// queue was written (ok false: none waits).
+func (s *Store) OldestPendingOutbox(ctx context.Context) (t time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	// Refreshes wait on purpose (a campaign's progress is spaced).
+	err = s.read().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE dispatched_at IS NULL AND verb <> 'refresh'`).Scan(&v)
+	if err != nil || !v.Valid {
+		return t, false, err
+	}
+	return fromMS(v.Int64), true, nil
+}
+
+// board.OutboxEntry returns one outbox entry.
+func (s *Store) OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, error) {
+	var e board.OutboxEntry
+	var created int64
+	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up FROM outbox WHERE id = ?`, id).
+		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, board.ErrNotFound
+	}
+	e.CreatedAt = fromMS(created)
+	return e, err
+}
+
+// MarkDispatched records that an outbox entry's fan-out job is queued.
+func (s *Store) MarkDispatched(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dispatched_at = ? WHERE id = ?`, ms(time.Now()), id)
+	return err
+}
+
+// Delivered is final: a late outcome of an attempt overtaken by another (a
+// worker that lost its lease, a repeat after a crash) cannot undo it.
+const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at
+	WHERE deliveries.state <> 'delivered'`
+
+// RecordDelivery stores the latest state of one outbox entry at one target.
+func (s *Store) RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error {
+	_, err := s.db.ExecContext(ctx, recordDeliverySQL, outboxID, target, state, attempts, lastErr, ms(time.Now()))
+	return err
+}
+
+// RecordDeliveries stores several outcomes, in order, in one transaction:
+// results arrive from delivery workers in batches, and one commit per
+// batch instead of one per delivery keeps the store's writes few.
+func (s *Store) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, recordDeliverySQL)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := ms(time.Now())
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// AddPendingDeliveries writes a pending row for each destination an outbox
+// entry fans out to, so work not yet tried is visible; a row already there
+// (a fan-out run again after a crash) keeps its state.
+func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, targets []string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, 'pending', 0, '', ?)
+		ON CONFLICT (outbox_id, target) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	now := ms(time.Now())
+	for _, t := range targets {
+		if _, err := stmt.ExecContext(ctx, outboxID, t, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// EarlierUndelivered reports whether an earlier live announcement of the
+// board still waits to reach target: a destination that shows posts in
+// order (a Matrix room) sends them in order.
+func (s *Store) EarlierUndelivered(ctx context.Context, boardID, announcementID int64, target string) (bool, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o
+		JOIN deliveries d ON d.outbox_id = o.id
+		JOIN announcements a ON a.id = o.announcement_id
+		WHERE o.board_id = ? AND o.verb = 'create' AND o.announcement_id < ? AND d.target = ?
+		AND d.state IN ('pending', 'retrying') AND a.deleted_at IS NULL`, boardID, announcementID, target).Scan(&n)
+	return n > 0, err
+}
+
+// CreateUndelivered reports whether the announcement's own first message
+// is still on its way to target (queued, being sent or retrying): an edit
+// must not overtake it.
+func (s *Store) CreateUndelivered(ctx context.Context, announcementID int64, target string) (bool, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox o JOIN deliveries d ON d.outbox_id = o.id
+		WHERE o.announcement_id = ? AND o.verb = 'create' AND d.target = ? AND d.state IN ('pending', 'retrying')`, announcementID, target).Scan(&n)
+	return n > 0, err
+}
+
+// Deliveries lists every delivery of every version of an announcement.
+func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]board.Delivery, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
+		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.announcement_id = ? ORDER BY d.outbox_id, d.target`, announcementID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []board.Delivery
+	for rows.Next() {
+		var d board.Delivery
+		var updated int64
+		if err := rows.Scan(&d.OutboxID, &d.Verb, &d.Version, &d.Target, &d.State, &d.Attempts, &d.LastError, &updated); err != nil {
+			return nil, err
+		}
+		d.UpdatedAt = fromMS(updated)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

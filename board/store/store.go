@@ -1,0 +1,87 @@
+// Package store keeps Crieur's boards, announcements, followers, sign-ups,
+// tokens and deliveries in one SQLite file, and holds the one ordered
+// registry of migrations for every table in it (the destinations' and the
+// queue's too). It is the only package of the board that writes SQL; it
+// decides nothing (the board service does, through board.Repository).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo, one static binary
+)
+
+// Store keeps everything Crieur knows in one SQLite file. The SQL is kept
+// portable (no SQLite-only types) so a PostgreSQL store can follow.
+type Store struct {
+	db *sql.DB // the one writer connection
+	r  *sql.DB // readers: on WAL, reads never wait behind the writer
+}
+
+// UseReader makes the store read through r, a pool of read-only
+// connections to the same file (OpenReadDB), so that pages and counts are
+// not queued behind a fan-out's writes on the single writer connection.
+func (s *Store) UseReader(r *sql.DB) { s.r = r }
+
+func (s *Store) read() *sql.DB {
+	if s.r != nil {
+		return s.r
+	}
+	return s.db
+}
+
+// OpenDB opens (creating if needed) the SQLite file at path, tuned for one
+// writer process: WAL so readers never block, a busy timeout instead of
+// SQLITE_BUSY errors.
+func OpenDB(path string) (*sql.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection serialises writers in-process, which SQLite needs
+	// anyway, and keeps the busy timeout for other processes (the CLI).
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenReadDB opens a pool of read-only connections to the SQLite file at
+// path, which OpenDB made (and put in WAL mode).
+func OpenReadDB(path string, conns int) (*sql.DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// New migrates db (Migrate, without a log) and returns a store on it.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := Migrate(ctx, db, nil); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

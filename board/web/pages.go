@@ -1,0 +1,389 @@
+package web
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"crieur/board"
+	"crieur/board/feeds"
+	"crieur/board/httpx"
+	"crieur/board/locale"
+	"crieur/board/media"
+)
+
+// PageStore is what the public pages read.
+type PageStore interface {
+	httpx.BoardFinder
+	Boards(ctx context.Context) ([]board.Board, error)
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+	Announcements(ctx context.Context, boardID int64, before int64, limit int) ([]board.Announcement, error)
+	AnnouncementsTagged(ctx context.Context, boardID int64, tag string, before int64, limit int) ([]board.Announcement, error)
+	Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
+	Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
+	Media(ctx context.Context, boardID int64, name string) (board.Image, error)
+}
+
+// Signups is what the public pages ask of the service: sign-ups from the
+// form, withdrawals from the private link.
+type Signups interface {
+	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+	WithdrawByToken(ctx context.Context, b board.Board, annID int64, token string) (int, error)
+}
+
+// Pages renders the public, server-side HTML pages browsers see.
+type Pages struct {
+	store   PageStore
+	signups Signups
+	links   board.Links
+	media   media.Dir
+	tmpl    map[string]*template.Template
+	log     *slog.Logger
+}
+
+// NewPages parses the embedded templates.
+func NewPages(store PageStore, signups Signups, links board.Links, pictures media.Dir, log *slog.Logger) *Pages {
+	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, log: log}
+	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
+		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
+	return p
+}
+
+// Register adds the public pages' routes to mux, but for a board's and an
+// announcement's own address, which answer ActivityPub or HTML by the
+// Accept header: activitypub serves those and calls Board or Announcement.
+func (p *Pages) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", p.Home)
+	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
+	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
+	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", p.withAnnouncement(p.SignUp))
+	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
+	mux.HandleFunc("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
+	mux.HandleFunc("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
+	mux.HandleFunc("GET /boards/{board}/events.ics", p.withBoard(p.Events))
+	mux.HandleFunc("GET /boards/{board}/events", p.withBoard(p.EventsPage))
+	mux.HandleFunc("GET /boards/{board}/status", p.withBoard(p.StatusPage))
+	mux.HandleFunc("GET /boards/{board}/widget", p.withBoard(p.Widget))
+	mux.HandleFunc("GET /sitemap.xml", p.Sitemap)
+}
+
+func (p *Pages) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := httpx.PathBoard(r, p.store)
+		if err != nil {
+			fail(w, r, p.log, err)
+			return
+		}
+		next(w, r, b)
+	}
+}
+
+// withAnnouncement finds the board and the public announcement of the
+// page's address: a draft is nobody's business yet.
+func (p *Pages) withAnnouncement(next func(http.ResponseWriter, *http.Request, board.Board, board.Announcement)) http.HandlerFunc {
+	return p.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
+		a, err := PublicAnnouncement(r, p.store, b)
+		if err != nil {
+			fail(w, r, p.log, err)
+			return
+		}
+		next(w, r, b, a)
+	})
+}
+
+// AnnouncementFinder reads one announcement of a board.
+type AnnouncementFinder interface {
+	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
+}
+
+// PublicAnnouncement is the announcement the request's {id} names on b,
+// if readers may see it (deleted ones included: their pages say so);
+// otherwise board.ErrNotFound.
+func PublicAnnouncement(r *http.Request, f AnnouncementFinder, b board.Board) (board.Announcement, error) {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return board.Announcement{}, err
+	}
+	a, err := f.Announcement(r.Context(), b.ID, id)
+	if err == nil && !a.Public() {
+		return a, board.ErrNotFound
+	}
+	return a, err
+}
+
+type pageItem struct {
+	board.Announcement
+	URL      string
+	BoardURL string
+	Body     template.HTML
+	// Page: the announcement's own page, where its title is the h1.
+	Page bool
+	// State of an outage as of now: planned, ongoing, resolved.
+	State string
+	// L is the reader's language; FactList and Kind are in it.
+	L        locale.Locale
+	FactList []locale.Fact
+	Kind     string
+}
+
+var headingRe = regexp.MustCompile(`<(/?)h([1-6])>`)
+
+// shiftHeadings moves the body's headings below the title: a "#" in the
+// text must not outrank the announcement's own heading.
+func shiftHeadings(h string, by int) string {
+	return headingRe.ReplaceAllStringFunc(h, func(tag string) string {
+		m := headingRe.FindStringSubmatch(tag)
+		n := min(int(m[2][0]-'0')+by, 6)
+		return fmt.Sprintf("<%sh%d>", m[1], n)
+	})
+}
+
+func (p *Pages) item(a board.Announcement, l locale.Locale) pageItem { return itemOf(p.links, a, l) }
+
+// itemOf is an announcement as the board's page lists it (and as the
+// editor's preview shows it).
+func itemOf(links board.Links, a board.Announcement, l locale.Locale) pageItem {
+	// a.HTML was sanitised by the Markdown renderer before it was stored.
+	it := pageItem{Announcement: a, URL: links.AnnouncementURL(a.Board, a.ID), BoardURL: links.BoardURL(a.Board),
+		Body: template.HTML(shiftHeadings(a.HTML, 2)), L: l, FactList: l.Facts(a), Kind: l.KindLabel(a)}
+	if a.Kind == board.KindOutage && a.Outage != nil {
+		it.State = a.Outage.State(time.Now())
+	}
+	return it
+}
+
+// pageItemOf is item as the announcement's own page shows it: title h1.
+func (p *Pages) pageItemOf(a board.Announcement, l locale.Locale) pageItem {
+	it := p.item(a, l)
+	it.Page, it.Body = true, template.HTML(shiftHeadings(a.HTML, 1))
+	return it
+}
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	if _, ok := data["L"]; !ok {
+		b, _ := data["Board"].(board.Board)
+		data["L"] = boardLocale(r, b)
+	}
+	writePage(w, r, p.log, p.tmpl, cspPublic, status, name, data)
+}
+
+// Home lists the boards.
+func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
+	boards, err := p.store.Boards(r.Context())
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	type entry struct{ DisplayName, URL, Handle string }
+	var list []entry
+	for _, b := range boards {
+		list = append(list, entry{b.DisplayName, p.links.BoardURL(b.Name), p.links.Handle(b.Name)})
+	}
+	p.render(w, r, http.StatusOK, "home", map[string]any{"Title": "Crieur", "Boards": list})
+}
+
+// Board shows a board's latest announcements.
+func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b board.Board) {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	tag := r.URL.Query().Get("tag")
+	if !board.ValidTag(tag) {
+		tag = ""
+	}
+	list, err := p.store.AnnouncementsTagged(r.Context(), b.ID, tag, before, 20)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	items := make([]pageItem, 0, len(list))
+	var ongoing []pageItem
+	l := boardLocale(r, b)
+	for _, a := range list {
+		it := p.item(a, l)
+		items = append(items, it)
+		if it.State == board.OutageOngoing {
+			ongoing = append(ongoing, it)
+		}
+	}
+	q := url.Values{}
+	if tag != "" {
+		q.Set("tag", tag)
+	}
+	older := ""
+	if len(list) == 20 {
+		q.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
+		older = "?" + q.Encode()
+		q.Del("before")
+	}
+	newest := ""
+	if before > 0 {
+		newest = "?" + q.Encode()
+	}
+	feed := p.links.BoardURL(b.Name) + "/feed.atom"
+	if tag != "" {
+		feed += "?tag=" + url.QueryEscape(tag)
+	}
+	p.render(w, r, http.StatusOK, "board", map[string]any{
+		"Title": b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
+		"ActorURL": p.links.BoardURL(b.Name), "Announcements": items, "Tag": tag,
+		"Older": older, "Newest": newest, "Ongoing": ongoing, "FeedURL": feed,
+		"Canonical": p.links.BoardURL(b.Name), "Me": p.links.BoardURL(b.Name),
+		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics",
+	})
+}
+
+// Announcement shows one announcement, or 410 once it is deleted.
+func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
+	if a.DeletedAt != nil {
+		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
+		return
+	}
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, boardLocale(r, b)))
+}
+
+func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b board.Board, a board.Announcement, su *signupForm) {
+	link := p.links.AnnouncementURL(b.Name, a.ID)
+	p.render(w, r, status, "announcement", map[string]any{
+		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, boardLocale(r, b)),
+		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
+		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(a), URL: link, Site: b.DisplayName,
+			Image: p.links.BoardURL(b.Name) + "/icon.png"},
+		"JSONLD": feeds.SchemaOrg(a, link, b.DisplayName, p.links.BoardURL(b.Name)),
+	})
+}
+
+// EventsPage lists a board's events, the coming ones first, soonest first.
+func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board) {
+	list, err := p.store.Events(r.Context(), b.ID, 200)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	now := time.Now()
+	var upcoming, past []pageItem
+	l := boardLocale(r, b)
+	for _, a := range list {
+		end := a.Event.Start
+		if a.Event.End != nil {
+			end = *a.Event.End
+		}
+		if end.Before(now) {
+			past = append(past, p.item(a, l))
+		} else {
+			upcoming = append(upcoming, p.item(a, l))
+		}
+	}
+	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
+	slices.SortFunc(past, func(x, y pageItem) int { return y.Event.Start.Compare(x.Event.Start) })
+	if len(past) > 20 {
+		past = past[:20]
+	}
+	p.render(w, r, http.StatusOK, "events", map[string]any{
+		"Title": "Events – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics", "Upcoming": upcoming, "Past": past,
+		"Canonical": p.links.BoardURL(b.Name) + "/events",
+	})
+}
+
+// StatusPage shows a board's current and planned outages, then recent ones.
+func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board) {
+	list, err := p.store.Outages(r.Context(), b.ID, 100)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	var current, recent []pageItem
+	l := boardLocale(r, b)
+	for _, a := range list {
+		it := p.item(a, l)
+		if it.State == board.OutageResolved {
+			recent = append(recent, it)
+		} else {
+			current = append(current, it)
+		}
+	}
+	if len(recent) > 30 {
+		recent = recent[:30]
+	}
+	p.render(w, r, http.StatusOK, "status", map[string]any{
+		"Title": "Service status – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
+		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
+	})
+}
+
+// Widget is a compact list of a board's latest announcements, to put in
+// an <iframe> on the association's own website (?limit=1..20, ?kind=).
+func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b board.Board) {
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 || limit > 20 {
+		limit = 5
+	}
+	kind := board.Kind(r.URL.Query().Get("kind"))
+	list, err := p.store.Announcements(r.Context(), b.ID, 0, 100)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	var items []pageItem
+	l := boardLocale(r, b)
+	for _, a := range list {
+		if kind != "" && a.Kind != kind {
+			continue
+		}
+		if items = append(items, p.item(a, l)); len(items) == limit {
+			break
+		}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
+		"L": l, "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+	})
+}
+
+// Sitemap lists every board and its latest announcements for search engines.
+func (p *Pages) Sitemap(w http.ResponseWriter, r *http.Request) {
+	boards, err := p.store.Boards(r.Context())
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	type entry struct {
+		Loc     string `xml:"loc"`
+		LastMod string `xml:"lastmod,omitempty"`
+	}
+	var urls []entry
+	for _, b := range boards {
+		urls = append(urls, entry{Loc: p.links.BoardURL(b.Name)}, entry{Loc: p.links.BoardURL(b.Name) + "/events"})
+		list, err := p.store.Announcements(r.Context(), b.ID, 0, 1000)
+		if err != nil {
+			serverError(w, r, p.log, err)
+			return
+		}
+		for _, a := range list {
+			urls = append(urls, entry{Loc: p.links.AnnouncementURL(b.Name, a.ID), LastMod: a.UpdatedAt.UTC().Format("2006-01-02")})
+		}
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	_, _ = io.WriteString(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(struct {
+		XMLName xml.Name `xml:"urlset"`
+		NS      string   `xml:"xmlns,attr"`
+		URLs    []entry  `xml:"url"`
+	}{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: urls})
+}
+
+// NotFound answers a page that does not exist (for activitypub, which
+// serves a board's and an announcement's own addresses).
+func (p *Pages) NotFound(w http.ResponseWriter, r *http.Request) { NotFound(w, r) }

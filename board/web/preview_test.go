@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"crieur/board"
+	"crieur/board/boardtest"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakePreviewer struct{}
+
+// fakePreviewer renders like a destination that slips in something the
+// editor's page must not run.
+func (fakePreviewer) Preview(_ context.Context, _ board.Board, a board.Announcement) (board.Preview, bool) {
+	return board.Preview{Channel: "Elsewhere", HTML: "<p>" + a.Title + `</p><script>alert(1)</script>`, Text: "plain " + a.Title, Warning: a.ContentWarning}, true
+}
+
+func TestEditorPreviewsDraftsAndSchedules(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	svc.Connect(board.Destinations{Previewers: []board.Previewer{fakePreviewer{}}})
+	e := signIn(t, rig, time.UTC)
+	csrf := hiddenValue(t, e.home, "csrf")
+	form := url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Repair café"}, "body": {"Bring **your** toaster."}, "cw": {"food"}, "action": {"preview"}}
+
+	code, page := e.post("/edit/news/new", form)
+	if code != 200 || !strings.Contains(page, "Nothing is saved or sent yet") {
+		t.Fatalf("preview: %d\n%s", code, page)
+	}
+	for _, want := range []string{"<strong>your</strong>", "<h3>Elsewhere</h3>", "<p>Repair café</p>", "plain Repair café", "Content warning: food", `value="Bring **your** toaster."`[:0] + "Bring **your** toaster."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>alert") {
+		t.Error("a destination's preview runs a script in the editor")
+	}
+	if n, _ := rig.Store.SearchAnnouncements(ctx, b.ID, "", 0, 10); len(n) != 0 || len(rig.Pending(t)) != 0 {
+		t.Fatalf("a preview saved %d announcements and %d outbox rows", len(n), len(rig.Pending(t)))
+	}
+
+	form.Set("action", "draft")
+	if code, page = e.post("/edit/news/new", form); code != 200 || !strings.Contains(page, "Saved as a draft") || !strings.Contains(page, `<span class="status">Draft</span>`) {
+		t.Fatalf("draft: %d\n%s", code, page)
+	}
+	list, _ := rig.Store.SearchAnnouncements(ctx, b.ID, "", 0, 10)
+	if len(list) != 1 || list[0].Status != board.StatusDraft || len(rig.Pending(t)) != 0 {
+		t.Fatalf("after Save as draft: %+v, outbox %v", list, rig.Pending(t))
+	}
+	id := list[0].ID
+	edit := e.get(fmt.Sprintf("/edit/news/%d", id))
+	if !strings.Contains(edit, `value="draft"`) || !strings.Contains(edit, `name="publish_at"`) {
+		t.Error("a draft's edit page should offer Save as draft and Publish at")
+	}
+
+	// Scheduling it: Publish with a time.
+	form = url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Repair café"}, "body": {"Bring **your** toaster."}, "action": {"publish"},
+		"publish_at": {time.Now().Add(48 * time.Hour).UTC().Format(formTime)}, "expires_at": {"2020-01-01T10:00"}}
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "Take down at must be after Publish at.") {
+		t.Fatalf("an expiry before publication: %d, want it refused next to its field\n%s", code, page)
+	}
+	form.Set("publish_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "Take down at is already past") {
+		t.Fatalf("a past expiry: %d, want it refused next to its field\n%s", code, page)
+	}
+	form.Set("publish_at", time.Now().Add(48*time.Hour).UTC().Format(formTime))
+	form.Set("expires_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "Scheduled for") {
+		t.Fatalf("schedule: %d\n%s", code, page)
+	}
+	a, _ := rig.Store.Announcement(ctx, b.ID, id)
+	if a.Status != board.StatusScheduled || len(rig.Pending(t)) != 0 {
+		t.Fatalf("scheduled: %q outbox %v", a.Status, rig.Pending(t))
+	}
+
+	// Published now: the edit page no longer offers a draft or a schedule.
+	form.Set("publish_at", "")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "Published: Repair café") {
+		t.Fatalf("publish: %d\n%s", code, page)
+	}
+	edit = e.get(fmt.Sprintf("/edit/news/%d", id))
+	if strings.Contains(edit, `value="draft"`) || strings.Contains(edit, `name="publish_at"`) || !strings.Contains(edit, "Save changes") {
+		t.Error("a published announcement's edit page offers a draft or a schedule")
+	}
+	// Previewing an edit sends nothing.
+	form.Set("title", "Repair café, new date")
+	form.Set("action", "preview")
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 200 || !strings.Contains(page, "<p>Repair café, new date</p>") {
+		t.Fatalf("preview of an edit: %d", code)
+	}
+	if a, _ = rig.Store.Announcement(ctx, b.ID, id); a.Title != "Repair café" || len(rig.Pending(t)) != 1 {
+		t.Errorf("a preview of an edit changed %q or sent %d", a.Title, len(rig.Pending(t)))
+	}
+}
+
+func TestEditorAsksForAFollowUp(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Mail down"}, "")
+	_ = rig.Store.MarkDispatched(ctx, rig.Pending(t)[0].ID)
+	e := signIn(t, rig, time.UTC)
+	path := fmt.Sprintf("/edit/news/%d", a.ID)
+	edit := e.get(path)
+	if !strings.Contains(edit, `name="follow_up"`) {
+		t.Fatal("a published announcement's edit page offers no follow-up")
+	}
+	form := url.Values{"csrf": {hiddenValue(t, edit, "csrf")}, "kind": {"news"}, "title": {"Mail down until 18:00"}, "action": {"publish"}}
+	e.post(path, form)
+	if out := rig.Pending(t); len(out) != 1 || out[0].FollowUp {
+		t.Fatalf("an edit without the box: %+v", out)
+	}
+	_ = rig.Store.MarkDispatched(ctx, rig.Pending(t)[0].ID)
+	form.Set("title", "Mail back")
+	form.Set("follow_up", "on")
+	e.post(path, form)
+	if out := rig.Pending(t); len(out) != 1 || out[0].Verb != board.VerbUpdate || !out[0].FollowUp {
+		t.Fatalf("an edit with the box: %+v", out)
+	}
+}

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"crieur/board"
+)
+
+// EditorStore is what the editor reads and keeps of its own (sessions).
+type EditorStore interface {
+	PageStore
+	Authenticate(ctx context.Context, plain string) (board.Token, error)
+	CreateSession(ctx context.Context, tokenID int64, ttl time.Duration) (string, error)
+	SessionToken(ctx context.Context, plain string) (board.Token, error)
+	DeleteSession(ctx context.Context, plain string) error
+	SearchAnnouncements(ctx context.Context, boardID int64, q string, before int64, limit int) ([]board.Announcement, error)
+	Signups(ctx context.Context, annID int64) ([]board.Signup, error)
+	Interactions(ctx context.Context, announcementID int64) ([]board.Interaction, error)
+}
+
+// AddDestinationSetup puts a destination on the editor's set-up page.
+func (e *Editor) AddDestinationSetup(d board.DestinationSetup) { e.setups = append(e.setups, d) }
+
+func (e *Editor) setup(key string) (board.DestinationSetup, bool) {
+	for _, d := range e.setups {
+		if d.Key() == key {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+type setupView struct {
+	Key, Title string
+	Items      []board.SetupItem
+	Forms      []board.SetupForm
+}
+
+// destinations shows every destination's settings, items and test
+// buttons; failed is a form that came back with problems.
+func (e *Editor) destinations(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
+	e.renderDestinations(w, r, s, b, http.StatusOK, "", nil)
+}
+
+func (e *Editor) renderDestinations(w http.ResponseWriter, r *http.Request, s session, b board.Board, status int, failedKey string, failed *board.SetupForm) {
+	var views []setupView
+	for _, d := range e.setups {
+		items, err := d.Items(r.Context(), b)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		forms, err := d.Forms(r.Context(), b)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		for i := range forms {
+			if failed != nil && d.Key() == failedKey && forms[i].ID == failed.ID {
+				forms[i] = *failed
+			}
+		}
+		views = append(views, setupView{Key: d.Key(), Title: d.Title(), Items: items, Forms: forms})
+	}
+	e.render(w, r, status, "edit_destinations", map[string]any{"Title": "Channels and lists – " + b.DisplayName, "Board": b, "CSRF": s.csrf(),
+		"Setups": views, "Notice": e.flash(w, r), "Publisher": s.token.Role != board.RoleEditor})
+}
+
+func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
+	back := "/edit/" + b.Name + "/destinations"
+	if err := board.RequirePublisher(s.actor(), "change where announcements are sent"); err != nil {
+		e.flashRedirect(w, r, back, err.Error())
+		return
+	}
+	d, ok := e.setup(r.PathValue("key"))
+	if !ok {
+		NotFound(w, r)
+		return
+	}
+	// arg is the form's id (save) or the item's name (remove, test).
+	action, arg := r.PathValue("action"), r.PostFormValue("item")
+	switch action {
+	case "save":
+		errs, err := d.Submit(r.Context(), b, arg, r.PostForm)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		if len(errs) > 0 {
+			forms, _ := d.Forms(r.Context(), b)
+			for _, f := range forms {
+				if f.ID == arg {
+					for i := range f.Fields {
+						if !f.Fields[i].Set || f.Fields[i].Type != "password" {
+							f.Fields[i].Value = strings.TrimSpace(r.PostFormValue(f.Fields[i].Name))
+						}
+					}
+					f.Errors = errs
+					e.renderDestinations(w, r, s, b, http.StatusBadRequest, d.Key(), &f)
+					return
+				}
+			}
+		}
+		e.flashRedirect(w, r, back, "Saved: "+d.Title()+".")
+	case "remove":
+		if err := d.Remove(r.Context(), b, arg); err != nil {
+			e.flashRedirect(w, r, back, "Not removed: "+err.Error())
+			return
+		}
+		e.flashRedirect(w, r, back, fmt.Sprintf("Removed %s from %s.", arg, d.Title()))
+	case "test":
+		if err := d.SendTest(r.Context(), b, arg); err != nil {
+			e.flashRedirect(w, r, back, fmt.Sprintf("The test message to %s was not sent: %v", arg, err))
+			return
+		}
+		e.flashRedirect(w, r, back, fmt.Sprintf("Test message sent to %s: look for it there.", arg))
+	default:
+		NotFound(w, r)
+	}
+}
+
+// previewPolicy cleans a destination's rendering once more before the
+// editor's page shows it: it is built from sanitised parts, but the page
+// should not have to trust every renderer.
+var previewPolicy = bluemonday.UGCPolicy()
+
+// shownPreview is a Preview ready for the editor's page.
+type shownPreview struct {
+	Channel, Text, Warning string
+	HTML                   template.HTML
+}
+
+func showPreviews(list []board.Preview) []shownPreview {
+	out := make([]shownPreview, len(list))
+	for i, p := range list {
+		out[i] = shownPreview{Channel: p.Channel, Text: p.Text, Warning: p.Warning, HTML: template.HTML(previewPolicy.Sanitize(p.HTML))}
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"crieur/board"
+	"crieur/board/locale"
+)
+
+// signupForm is the sign-up block of a call's or a training's page.
+type signupForm struct {
+	Open, Multiple bool
+	// Training forms have one option: registering, with the seats left.
+	Training      bool
+	Seats         string
+	Action, Key   string
+	Roles         []signupRole
+	Name, Contact string
+	Notice, Error string
+	WithdrawURL   string
+}
+
+type signupRole struct {
+	Name, State       string
+	Disabled, Checked bool
+}
+
+func (p *Pages) signupForm(a board.Announcement, l locale.Locale) *signupForm {
+	if !a.TakesSignups() || p.signups == nil {
+		return nil
+	}
+	c := a.Call
+	// The answer comes back in the language the page was read in.
+	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup?lang=" + l.Lang(), Key: newFormKey(),
+		Training: a.Kind == board.KindTraining}
+	if f.Training {
+		f.Seats = l.Seats(a)
+	}
+	for _, r := range c.Roles {
+		left := c.PlacesLeft(r.Name)
+		sr := signupRole{Name: r.Name, State: l.T(locale.Plural(r.Places, "%d of %d place left", "%d of %d places left"), left, r.Places)}
+		if left == 0 {
+			sr.State, sr.Disabled = l.T("full"), !c.Waitlist
+			if c.Waitlist {
+				sr.State = l.T("full: join the waiting list")
+			}
+		}
+		f.Roles = append(f.Roles, sr)
+	}
+	return f
+}
+
+// SignUp takes the call page's form: a name, an optional contact and the
+// role(s). The form's key makes a double click one sign-up.
+func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	l := boardLocale(r, b)
+	if crossSite(r) {
+		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
+		return
+	}
+	f := p.signupForm(a, l)
+	if a.DeletedAt != nil || f == nil {
+		NotFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		f.Error = l.T("This form is too large; shorten your name or contact.")
+		p.renderAnnouncement(w, r, http.StatusRequestEntityTooLarge, b, a, f)
+		return
+	}
+	f.Name, f.Contact = strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("contact"))
+	roles := r.PostForm["role"]
+	for i := range f.Roles {
+		f.Roles[i].Checked = slices.Contains(roles, f.Roles[i].Name)
+	}
+	key := r.PostFormValue("key")
+	errs := map[string]string{}
+	board.CheckText(errs, "name", f.Name, 100, true)
+	board.CheckText(errs, "contact", f.Contact, 200, false)
+	switch {
+	case f.Name == "":
+		f.Error = l.T("Your name is required.")
+	case len(errs) > 0:
+		f.Error = l.T("Check your name and contact: no control or invisible characters, and not too long.")
+	case len(roles) == 0 && a.Kind == board.KindTraining:
+		roles = []string{board.TrainingRole} // the form's one option
+	case len(roles) == 0:
+		f.Error = l.T("Choose a role.")
+	case len(key) < 16 || len(key) > 64:
+		f.Error = l.T("This form has expired; please fill it in again.")
+		f.Key = newFormKey()
+	}
+	if f.Error != "" {
+		p.renderAnnouncement(w, r, http.StatusBadRequest, b, a, f)
+		return
+	}
+	res, err := p.signups.SignUp(r.Context(), b, a.ID, board.Person{Kind: board.PersonWeb, ID: key, Name: f.Name, Contact: f.Contact}, roles)
+	var unknown *board.UnknownRoleError
+	var ve *board.ValidationError
+	switch {
+	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
+		f.Error, f.Open = l.T("Sorry, registration for this training has just closed."), false
+	case errors.Is(err, board.ErrCallClosed):
+		f.Error, f.Open = l.T("Sorry, this call has just closed."), false
+	case errors.As(err, &unknown):
+		f.Error = l.T("That role is not in this call any more; choose another.")
+	case errors.As(err, &ve):
+		f.Error = l.T("Choose one role only.")
+	case err != nil:
+		serverError(w, r, p.log, err)
+		return
+	}
+	if f.Error != "" {
+		p.renderAnnouncement(w, r, http.StatusConflict, b, a, f)
+		return
+	}
+	// Show the page with the new counts and what became of the answer.
+	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
+		a = fresh
+	}
+	out := p.signupForm(a, l)
+	out.Key = key
+	var parts []string
+	switch {
+	case a.Kind != board.KindTraining:
+	case len(res.Confirmed) > 0:
+		res.Confirmed, parts = nil, append(parts, l.T("You are registered. See you there!"))
+	case len(res.Waiting) > 0:
+		res.Waiting, parts = nil, append(parts, l.T("The training is full: you are on the waiting list, and have a seat as soon as one frees up."))
+	case len(res.Full) > 0:
+		res.Full, parts = nil, append(parts, l.T("Sorry, the last seat went just before you registered."))
+	}
+	if len(res.Confirmed) > 0 {
+		parts = append(parts, l.T("You are signed up as %s. Thank you!", l.JoinAnd(res.Confirmed)))
+	}
+	if len(res.Waiting) > 0 {
+		parts = append(parts, l.T("You are on the waiting list for %s.", l.JoinAnd(res.Waiting)))
+	}
+	if len(res.Full) > 0 {
+		parts = append(parts, l.T("Sorry, %s filled up just before you answered.", l.JoinAnd(res.Full)))
+	}
+	if len(res.Already) > 0 && !res.Changed() {
+		parts = append(parts, l.T("You had already signed up; nothing changed."))
+	}
+	out.Notice = strings.Join(parts, " ")
+	if res.WithdrawToken != "" {
+		out.WithdrawURL = p.links.AnnouncementURL(b.Name, a.ID) + "/withdraw?lang=" + l.Lang() + "&t=" + url.QueryEscape(res.WithdrawToken)
+	}
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, out)
+}
+
+// Withdraw is the private link a volunteer got when signing up: GET asks
+// to confirm (a link previewer must not withdraw anyone), POST withdraws.
+func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
+	token := r.FormValue("t")
+	l := boardLocale(r, b)
+	data := map[string]any{"Title": l.T("Withdraw – %s", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
+	say := func(status int, heading, text string, args ...any) {
+		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
+		p.render(w, r, status, "withdraw", data)
+	}
+	if a.DeletedAt != nil || !a.TakesSignups() || token == "" || p.signups == nil {
+		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
+		return
+	}
+	if r.Method != http.MethodPost {
+		data["Form"] = true
+		say(http.StatusOK, "Withdraw your sign-up?", "You signed up for “%s”. If you can no longer come, withdraw here: your place goes to someone else.", a.Title)
+		return
+	}
+	if crossSite(r) {
+		say(http.StatusForbidden, "Nothing withdrawn", "Withdraw from this site's own page.")
+		return
+	}
+	n, err := p.signups.WithdrawByToken(r.Context(), b, a.ID, token)
+	switch {
+	case errors.Is(err, board.ErrNotFound):
+		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
+	case err != nil:
+		serverError(w, r, p.log, err)
+	case n == 0:
+		say(http.StatusOK, "Already withdrawn", "Your sign-up was already withdrawn.")
+	default:
+		say(http.StatusOK, "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!")
+	}
+}

@@ -1,0 +1,124 @@
+// Package web is what people see in a browser: the public pages of each
+// board (its announcements, events, service status, a widget, the sign-up
+// form, feeds and pictures) and the editor where members publish. Its
+// templates and their words live beside the handlers that use them.
+//
+// It asks the board service to change anything and reads through small
+// interfaces of the store; it writes no SQL and makes no decision of the
+// domain (who may publish, what a sign-up becomes).
+package web
+
+import (
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"crieur/board"
+	"crieur/board/httpx"
+	"crieur/board/locale"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Content-Security-Policy of the public pages and of the editor: no
+// scripts anywhere; the editor also may not be framed.
+const (
+	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'"
+	// The widget is made to be framed by the association's own site.
+	cspWidget = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
+	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+// writePage renders template name of set with data: into a buffer first,
+// so a template that fails answers a clean error page, not half a page.
+func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map[string]*template.Template, csp string, status int, name string, data map[string]any) {
+	w.Header().Set("Content-Security-Policy", csp)
+	if err := httpx.Render(w, status, set[name], name+".html", data); err != nil {
+		serverError(w, r, log, err)
+	}
+}
+
+// boardLocale is the locale of a board's page: the visitor's choice or
+// browser's language, the board's as fallback, its time zone for the times
+// shown.
+func boardLocale(r *http.Request, b board.Board) locale.Locale {
+	l := requestLocale(r, b.Language)
+	if b.TimeZone != "" {
+		l = l.InZone(b.Location())
+	}
+	return l
+}
+
+// requestLocale picks the page's language: ?lang= first, then the
+// browser's Accept-Language, then fallback, then English.
+func requestLocale(r *http.Request, fallback ...string) locale.Locale {
+	return locale.Negotiate(append([]string{r.URL.Query().Get("lang"), r.Header.Get("Accept-Language")}, fallback...)...)
+}
+
+// fail answers err as a page in the visitor's language: its status from
+// httpx.Classify, a server error logged once.
+func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := httpx.Classify(err)
+	httpx.LogServerError(r, log, e)
+	switch {
+	case e.Status >= 500:
+		errorPage(w, r, e.Status, "Something went wrong", "Something went wrong on our side; please try again later.")
+	case e.Status == http.StatusNotFound:
+		NotFound(w, r)
+	default:
+		errorPage(w, r, e.Status, "Form not understood", "Go back, reload the page and try again.")
+	}
+}
+
+func serverError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	fail(w, r, log, &httpx.Error{Status: http.StatusInternalServerError, Safe: "internal error", Err: err})
+}
+
+// NotFound answers a page that does not exist, as a page in the
+// visitor's language.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address. It may have moved, or the link may be mistyped.")
+}
+
+// errorPage answers an error as a small page in the visitor's language.
+func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	l := requestLocale(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", cspPublic)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text), "Home": l.T("Home")})
+}
+
+var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}</style></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a href="/">{{.Home}}</a></p></main></body></html>`))
+
+// crossSite reports a POST a browser sent from another site's page. The
+// session cookie is SameSite=Strict and forms carry a CSRF token, but the
+// sign-in form has no session yet: without this, another site could sign
+// a visitor in with the attacker's token (login CSRF).
+func crossSite(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return true
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		return err != nil || !strings.EqualFold(u.Host, r.Host)
+	}
+	return false
+}
+
+// newFormKey is the key a form carries, so that sending it twice (a double
+// click, a page sent again) acts once.
+func newFormKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "form-" + hex.EncodeToString(b)
+}

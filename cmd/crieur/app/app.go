@@ -1,0 +1,344 @@
+// Package app wires Crieur together, once: the store and its readers, the
+// delivery queue (embedded or Redis), the board service, every destination,
+// the pages, the editor, the admin API, the probes and the background work.
+// `crieur serve` and the test rig both build it with New, so the tests run
+// the wiring the binary runs. It decides nothing and renders nothing.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"crieur/board"
+	"crieur/board/api"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+	"crieur/board/media"
+	"crieur/board/store"
+	"crieur/board/web"
+	"crieur/config"
+	"crieur/federation/activitypub"
+	"crieur/federation/delivery"
+	"crieur/federation/email"
+	"crieur/federation/liberapay"
+	"crieur/federation/matrix"
+	"crieur/federation/mattermost"
+	"crieur/federation/outbound"
+)
+
+// RedisPrefix namespaces every key Crieur keeps in Redis.
+const RedisPrefix = "crieur:"
+
+// Options are what the caller gives besides the configuration.
+type Options struct {
+	// Version is the software's, shown in NodeInfo and the User-Agent.
+	Version string
+	Log     *slog.Logger
+	// Stdout is where Serve shows the first admin token (once).
+	Stdout io.Writer
+}
+
+// App is one Crieur server, wired.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	db      *sql.DB // the writer connection
+	readers *sql.DB
+	// Store and Service are the board's, for the operator's commands and
+	// the tests.
+	Store   *store.Store
+	Service *board.Service
+
+	handler http.Handler
+	metrics http.Handler
+	runners []func(context.Context)
+	closers []func()
+}
+
+// New opens (and migrates, logging each step) the store in the
+// configured data folder, connects to Redis when configured, and wires
+// everything. Nothing runs until Run.
+func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.db, err = store.OpenDB(cfg.DatabasePath()); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.db.Close() })
+	if err := store.Migrate(ctx, a.db, log); err != nil {
+		return nil, err
+	}
+	st, err := store.New(ctx, a.db)
+	if err != nil {
+		return nil, err
+	}
+	if a.readers, err = store.OpenReadDB(cfg.DatabasePath(), 4); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.readers.Close() })
+	st.UseReader(a.readers)
+	a.Store = st
+
+	// The queue: embedded in the SQLite file, or Redis for scale-out.
+	var queue, fanoutQ, deliverQ delivery.Queue
+	probes := &readiness{}
+	probes.add("store", storeWritable(a.db))
+	probes.add("dispatcher", dispatcherMoving(st.OldestPendingOutbox, 2*time.Minute))
+	if cfg.RedisURL != "" {
+		rdb, err := ConnectRedis(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		probes.add("redis", func(ctx context.Context) error {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis does not answer: %w", err)
+			}
+			return nil
+		})
+		a.closers = append(a.closers, func() { rdb.Close() })
+		queue = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		// Only serve can expand a fan-out (it needs the followers) and post
+		// to Matrix (it needs the announcement and the bot's token); any
+		// worker anywhere can deliver to ActivityPub inboxes.
+		fanoutQ = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		deliverQ = delivery.NewRedisQueue(rdb, RedisPrefix, activitypub.KindDeliver)
+		results := delivery.NewRedisResults(rdb, RedisPrefix)
+		a.run(func(ctx context.Context) { results.Drain(ctx, st, log) })
+	} else {
+		sq := delivery.NewSQLiteQueue(a.db)
+		if err := sq.ReleaseLeases(ctx); err != nil {
+			return nil, err
+		}
+		sq.UseReader(a.readers)
+		a.run(func(ctx context.Context) { purgeLoop(ctx, sq, log) })
+		queue, fanoutQ, deliverQ = sq, sq, sq
+	}
+
+	urls, err := activitypub.NewURLs(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	client := func() *http.Client {
+		return outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses)
+	}
+	dispatcher := delivery.NewDispatcher(st, queue, log)
+	pictures := media.Dir(cfg.MediaDir())
+	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, Links: urls, Pictures: pictures,
+		OnOutbox: dispatcher.Notify, TimeZone: cfg.Timezone, ProgressGap: cfg.ProgressEvery.Duration})
+	a.Service = svc
+	if err := ensureABoard(ctx, svc, st, cfg, log); err != nil {
+		return nil, err
+	}
+	pages := web.NewPages(st, svc, urls, pictures, log)
+	reg := prometheus.NewRegistry()
+	ap := activitypub.NewServer(urls, st, pages, queue, activitypub.Options{
+		AllowPrivateAddresses: cfg.AllowPrivateAddresses,
+		FetchTimeout:          cfg.Delivery.Timeout.Duration,
+		MaxInboxBytes:         min(cfg.MaxBodyBytes, 1<<20),
+		Version:               o.Version,
+		Metrics:               reg,
+	}, log)
+	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, urls, fanoutQ, client(), log)
+	bridge.SetMedia(svc)
+	ap.SetSignups(svc)
+	bridge.SetSignups(svc)
+	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
+		Followers: ap, Promotions: ap, Trainings: ap})
+	mm := mattermost.New(a.db, st, urls, client())
+	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration)
+
+	metrics := delivery.NewMetrics(reg, queue)
+	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer}, Queue: queue, Pending: st}
+	deliverer := NewDeliverer(cfg, o.Version, ap.Keys())
+	var pools []*delivery.Pool
+	if fanoutQ == deliverQ {
+		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{
+			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer,
+		}, cfg.Delivery.Workers, st, metrics, log))
+	} else {
+		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer}, 2, st, metrics, log))
+		if cfg.Delivery.Workers > 0 {
+			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, st, metrics, log))
+		}
+	}
+
+	mux := http.NewServeMux()
+	probes.register(mux)
+	admin := api.New(svc, st, queue, cfg.MaxBodyBytes, log)
+	admin.Register(mux)
+	pages.Register(mux)
+	bridge.Register(mux, admin)
+	mm.Register(mux, admin)
+	mailer.Register(mux, admin)
+	editor := web.NewEditor(svc, st, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
+	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
+	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
+	editor.Register(mux)
+	ap.Register(mux)
+	a.metrics = MetricsHandler(reg, pools)
+	if cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", admin.AdminOnly(a.metrics))
+	}
+	a.handler = mux
+
+	a.run(dispatcher.Run)
+	a.run(func(ctx context.Context) { svc.RunScheduler(ctx, log) })
+	lp := &liberapay.Poller{Base: cfg.LiberapayURL, Every: cfg.LiberapayEvery.Duration, Campaigns: st, Recorder: svc, HTTP: client(), Log: log}
+	a.run(lp.Run)
+	a.run(bridge.Run)
+	for _, p := range pools {
+		a.run(p.Run)
+	}
+	return a, nil
+}
+
+func (a *App) run(f func(context.Context)) { a.runners = append(a.runners, f) }
+
+// Handler is everything the server answers over HTTP.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Metrics is the /metrics handler, for a listener of its own
+// (metrics_listen); otherwise Handler serves it to admin tokens.
+func (a *App) Metrics() http.Handler { return a.metrics }
+
+// Run does the background work (dispatcher, scheduler, pollers, Matrix
+// sync, delivery workers) until ctx ends, and returns when all of it has
+// stopped.
+func (a *App) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, f := range a.runners {
+		wg.Go(func() { f(ctx) })
+	}
+	wg.Wait()
+}
+
+// Close closes the store and Redis, once Run has returned.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// FirstToken prints an admin token on a server that has none, once: call
+// it once the server can listen, so a start that fails (a port taken)
+// does not spend the one time it is shown.
+func (a *App) FirstToken(ctx context.Context, stdout io.Writer) error {
+	n, err := a.Store.CountTokens(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	tok, err := a.Store.CreateToken(ctx, nil, "first admin token")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Admin token (shown once; keep it safe, e.g. export CRIEUR_TOKEN=...):\n%s\n", tok)
+	return nil
+}
+
+// ensureABoard makes the default board on a server that has none, so a
+// fresh install is usable.
+func ensureABoard(ctx context.Context, svc *board.Service, st *store.Store, cfg config.Config, log *slog.Logger) error {
+	boards, err := st.Boards(ctx)
+	if err != nil || len(boards) > 0 {
+		return err
+	}
+	b, _, err := svc.EnsureBoard(ctx, cfg.DefaultBoard, "")
+	if err != nil {
+		return err
+	}
+	log.Info("created board", "board", b.Name)
+	return nil
+}
+
+// ConnectRedis connects to the configured Redis, or says why it cannot.
+func ConnectRedis(ctx context.Context, cfg config.Config) (*redis.Client, error) {
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s (redis_url): %w", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+// NewPool builds a worker pool with the configured retry and host policies.
+func NewPool(cfg config.Config, q delivery.Queue, handlers map[string]delivery.Handler, workers int, rec delivery.Recorder, m *delivery.Metrics, log *slog.Logger) *delivery.Pool {
+	d := cfg.Delivery
+	return &delivery.Pool{
+		Queue:    q,
+		Handlers: handlers,
+		Recorder: rec,
+		Policy:   delivery.RetryPolicy{Base: d.RetryBase.Duration, Max: d.RetryMax.Duration, Window: d.RetryWindow.Duration},
+		Hosts:    delivery.HostPolicy{Limit: d.HostLimit, ParkAfter: d.ParkAfter, ParkBase: d.ParkBase.Duration, ParkMax: d.ParkMax.Duration},
+		Workers:  workers,
+		Lease:    d.Lease.Duration,
+		Poll:     min(max(d.RetryBase.Duration/2, 20*time.Millisecond), time.Second),
+		Metrics:  m,
+		Log:      log,
+	}
+}
+
+// NewDeliverer signs and posts activities to inboxes.
+func NewDeliverer(cfg config.Config, version string, keys activitypub.KeySource) *activitypub.Deliverer {
+	return &activitypub.Deliverer{
+		Client:    outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses),
+		Keys:      keys,
+		UserAgent: fmt.Sprintf("Crieur/%s (+%s)", version, cfg.PublicURL),
+	}
+}
+
+// MetricsHandler serves reg's metrics with the process's and the pools'.
+func MetricsHandler(reg *prometheus.Registry, pools []*delivery.Pool) http.Handler {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crieur_hosts_parked", Help: "Hosts this process is not delivering to after repeated failures.",
+	}, func() float64 {
+		n := 0
+		for _, p := range pools {
+			n += p.ParkedHosts()
+		}
+		return float64(n)
+	}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+func purgeLoop(ctx context.Context, q *delivery.SQLiteQueue, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := q.Purge(ctx, 7*24*time.Hour); err != nil {
+				log.Warn("purge finished jobs", "err", err)
+			}
+		}
+	}
+}
