@@ -388,6 +388,9 @@ type Notices interface {
 	ThankYou(b Board, a Announcement) string
 	// Reminder is the post the day before a training, link its page.
 	Reminder(b Board, a Announcement, link string) (title, body string)
+	// InlineImages warns an editor that n pictures written into the text
+	// show as links, not pictures.
+	InlineImages(n int) string
 }
 
 // Follower is a remote account following a board.

@@ -109,12 +109,7 @@ func (s *Service) Connect(d Destinations) { s.dest = d }
 func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []string {
 	var out []string
 	if n := s.render.InlineImages(a.Body); n > 0 {
-		what := "pictures"
-		if n == 1 {
-			what = "picture"
-		}
-		out = append(out, fmt.Sprintf("The text has %d %s written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description.",
-			n, what))
+		out = append(out, s.notices.InlineImages(n))
 	}
 	for _, c := range s.dest.Checkers {
 		out = append(out, c.Check(ctx, b, a)...)
@@ -136,7 +131,7 @@ func (s *Service) EnsureBoard(ctx context.Context, name, displayName string) (b 
 	if err == nil {
 		return b, false, nil
 	}
-	if err != ErrNotFound {
+	if !errors.Is(err, ErrNotFound) {
 		return b, false, err
 	}
 	// 2048 bits: Mastodon verifies nothing else, and larger keys make every

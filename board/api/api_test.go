@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crieur/board/boardtest"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"crieur/board"
+	"crieur/board/boardtest"
 )
 
 func newTestAPI(t *testing.T) (srv *httptest.Server, admin, otherBoard string) {
@@ -76,6 +78,10 @@ func TestAPIStatusCodes(t *testing.T) {
 		{"missing title", "POST", path, admin, js, `{"body":"x"}`, 400, "title"},
 		{"unknown announcement", "GET", path + "/999", admin, "", "", 404, ""},
 		{"bad id", "GET", path + "/abc", admin, "", "", 404, ""},
+		{"limit not a number", "GET", path + "?limit=abc", admin, "", "", 400, "limit"},
+		{"limit too large", "GET", path + "?limit=1000", admin, "", "", 400, "limit"},
+		{"before not a number", "GET", path + "?before=x", admin, "", "", 400, "before"},
+		{"a board's token on the queue", "GET", "/api/v1/queue", climate, "", "", 403, ""},
 		{"created", "POST", path, admin, "application/json; charset=utf-8", `{"title":"Hello"}`, 201, ""},
 		{"board editor on own board", "POST", "/api/v1/boards/climate/announcements", climate, js, `{"title":"Hi"}`, 201, ""},
 	}
@@ -128,5 +134,44 @@ func TestAPIEditAndDelete(t *testing.T) {
 	}
 	if code, _ := do(t, srv, "PATCH", item, admin, "application/json", `{"title":"x"}`); code != 410 {
 		t.Fatalf("edit after delete: %d, want 410", code)
+	}
+}
+
+// A route another package adds (a destination's set-up) is guarded by the
+// same table: a publisher's route refuses an editor's token, a member's
+// route refuses another board's token, and the error a handler returns is
+// answered as every API error is.
+func TestRoutesAddedByOthersAreGuarded(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	admin, _ := rig.Store.CreateToken(ctx, nil, "admin")
+	editor, _, _ := rig.Store.CreateTokenUntil(ctx, &rig.Board.ID, "volunteer", nil, board.RoleEditor)
+	other, _, _ := rig.Service.EnsureBoard(ctx, "climate", "")
+	outsider, _ := rig.Store.CreateToken(ctx, &other.ID, "climate")
+	a := New(rig.Service, rig.Store, nil, 4096, slog.New(slog.DiscardHandler))
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /api/v1/boards/{board}/thing", a.OnBoard(board.RolePublisher, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	mux.HandleFunc("GET /api/v1/boards/{board}/thing", a.OnBoard(board.RoleEditor, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
+		return &board.ValidationError{Fields: map[string]string{"thing": "is broken"}}
+	}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, c := range []struct {
+		name, method, token string
+		want                int
+	}{
+		{"a publisher's route, an admin token", "PUT", admin, 204},
+		{"a publisher's route, an editor's token", "PUT", editor, 403},
+		{"a publisher's route, another board's token", "PUT", outsider, 403},
+		{"a publisher's route, no token", "PUT", "", 401},
+		{"a member's route, an editor's token, the handler's error", "GET", editor, 400},
+		{"a member's route, another board's token", "GET", outsider, 403},
+	} {
+		if code, out := do(t, srv, c.method, "/api/v1/boards/news/thing", c.token, "", ""); code != c.want || out["error"] == nil && code >= 400 {
+			t.Errorf("%s: %d %v, want %d", c.name, code, out, c.want)
+		}
 	}
 }

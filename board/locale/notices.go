@@ -31,6 +31,13 @@ func (Notices) ThankYou(b board.Board, a board.Announcement) string {
 	return For(b.Language).T("Thank you: %s", a.Title)
 }
 
+// InlineImages warns an editor that n pictures written into the text show
+// as links (the editor speaks English for now).
+func (Notices) InlineImages(n int) string {
+	return English.T(Plural(n, "The text has %d picture written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description.",
+		"The text has %d pictures written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description."), n)
+}
+
 // Reminder is the post the day before a training: when, where and what to
 // bring, and where to read more (link, when known).
 func (Notices) Reminder(b board.Board, a board.Announcement, link string) (title, body string) {

@@ -135,6 +135,7 @@ func screenshotDir(t *testing.T) string {
 // The public pages, at 390 and 1280 px, have no serious or critical
 // accessibility violation (axe-core) and no sideways scrolling on a phone.
 func TestPublicPagesAreAccessible(t *testing.T) {
+	t.Parallel() // the longest browser test: it overlaps tests that mostly wait
 	c := startCrieur(t, t.TempDir(), 0)
 	start := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
 	var pages []string

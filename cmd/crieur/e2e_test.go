@@ -136,6 +136,7 @@ func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
 // same request signed properly is accepted, so the refusals are the checks'
 // doing, not a broken inbox.
 func TestInboxRefusesBadRequests(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	inbox := c.URL + "/boards/news/inbox"
@@ -227,6 +228,7 @@ func TestIdempotencyKeyPostsOnce(t *testing.T) {
 // Acceptance 4: an inbox failing twice gets the activity once after the
 // failures; one answering 410 is given up at once; the API shows both.
 func TestDeliveryRetriesThenGivesUp(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	c := startCrieur(t, t.TempDir(), 0)
 	flaky, gone := startPeer(t), startPeer(t)
 	flaky.follow(c)

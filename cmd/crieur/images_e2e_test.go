@@ -70,6 +70,7 @@ func (c *crieurProc) upload(data []byte) uploaded {
 }
 
 func TestPictureReachesFedifyWithItsDescription(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	p.follow(c)
@@ -109,6 +110,7 @@ func TestPictureReachesFedifyWithItsDescription(t *testing.T) {
 // The picture as an m.image in both rooms, read back from the
 // homeserver's media repository; a deletion takes it back too.
 func TestMatrixPictureAsImageEvent(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	m := newMatrixRig(t)
 	data := testJPEG(t)
 	up := m.c.upload(data)

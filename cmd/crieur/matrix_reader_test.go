@@ -320,6 +320,7 @@ func TestMatrixSetUpIsNoSSRFOracle(t *testing.T) {
 // the web page, the fediverse Question and the room's message all show
 // the same counts afterwards.
 func TestMatrixPollAnswersAreSignUps(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	m.d.createAccount("second", readerPassword)
@@ -423,8 +424,10 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 // from the web, the fediverse and Matrix at once; exactly one gets it, with
 // the embedded queue and with Redis.
 func TestLastPlaceRaceFromEveryPath(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	for _, queue := range []string{"embedded", "redis"} {
 		t.Run(queue, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			var env []string
 			if queue == "redis" {

@@ -127,6 +127,7 @@ func prepareBoard(t *testing.T, sinks *sinkHosts, followers int) (dataDir, keysD
 // hosts; mid-way a worker process is SIGKILLed (or redis-server is), and
 // still every inbox receives the activity.
 func TestRedisFanOutSurvivesCrashes(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	for _, crash := range []string{"worker", "redis"} {
 		t.Run(crash, func(t *testing.T) {
 			const followers = 500

@@ -18,6 +18,7 @@ import (
 // delay them), and after a restart every inbox gets the post, with nothing
 // lost.
 func TestSIGTERMMidFanOutLosesNothing(t *testing.T) {
+	t.Parallel() // waits more than it computes
 	const followers = 400
 	rs := redistest.Start(t)
 	sinks := startSinks(t, 50, 200*time.Millisecond)

@@ -110,6 +110,9 @@ func Serve(ctx context.Context, cfg config.Config, o Options) error {
 	case err = <-errc:
 	case <-ctx.Done():
 		log.Info("shutting down")
+		// No new job from now on (those in hand finish and are recorded),
+		// while the requests under way get their answers.
+		stopWork()
 		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = srv.Shutdown(shutCtx)
 		cancel()

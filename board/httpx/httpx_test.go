@@ -1,0 +1,128 @@
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"crieur/board"
+)
+
+// A template that fails half-way answers nothing: the caller answers the
+// error, where writing as it rendered sent a truncated 200.
+func TestRenderWritesNothingWhenTheTemplateFails(t *testing.T) {
+	tmpl := template.Must(template.New("page").Parse(`<p>before</p>{{.Missing.Field}}<p>after</p>`))
+	w := httptest.NewRecorder()
+	err := Render(w, http.StatusOK, tmpl, "page", map[string]any{"Missing": 3})
+	if err == nil {
+		t.Fatal("a failing template rendered without error")
+	}
+	if w.Body.Len() != 0 || w.Code != http.StatusOK || w.Header().Get("Content-Type") != "" || w.Result().StatusCode != http.StatusOK {
+		t.Errorf("a failing template wrote %d bytes, %q", w.Body.Len(), w.Header().Get("Content-Type"))
+	}
+	// The recorder answers 200 when nothing was written; what matters is
+	// that the caller can still write its own status.
+	http.Error(w, "error page", http.StatusInternalServerError)
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "before") {
+		t.Errorf("after a failing template: %d %q", w.Code, w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	if err := Render(w, http.StatusCreated, template.Must(template.New("ok").Parse(`<p>{{.}}</p>`)), "ok", "hi"); err != nil || w.Code != http.StatusCreated || w.Body.String() != "<p>hi</p>" {
+		t.Errorf("a good page: %v %d %q", err, w.Code, w.Body.String())
+	}
+}
+
+// Domain errors become their status and a message the client may read;
+// anything else is a 500 whose cause is never sent.
+func TestClassify(t *testing.T) {
+	secret := errors.New("SQL logic error near password=hunter2")
+	for _, c := range []struct {
+		err    error
+		status int
+		safe   string
+	}{
+		{&board.ValidationError{Fields: map[string]string{"title": "is required"}}, 400, "some fields need fixing"},
+		{fmt.Errorf("wrapped: %w", board.ErrNotFound), 404, "not found"},
+		{board.ErrGone, 410, "this announcement was deleted"},
+		{&board.ForbiddenError{Reason: "an editor's token cannot pin"}, 403, "an editor's token cannot pin"},
+		{board.ErrCallClosed, 409, board.ErrCallClosed.Error()},
+		{board.ErrIdempotencyConflict, 422, board.ErrIdempotencyConflict.Error() + "; use a new key for a new announcement"},
+		{&http.MaxBytesError{Limit: 10}, 413, "the request body is larger than 10 bytes"},
+		{NewError(415, "send JSON"), 415, "send JSON"},
+		{secret, 500, "internal error; the server log has details"},
+	} {
+		e := Classify(c.err)
+		if e.Status != c.status || e.Safe != c.safe || strings.Contains(e.Safe, "hunter2") {
+			t.Errorf("%v: %d %q, want %d %q", c.err, e.Status, e.Safe, c.status, c.safe)
+		}
+	}
+}
+
+// Strict decoding names what is wrong, field by field; a body too large is
+// a 413, the wrong content type a 415.
+func TestDecodeJSON(t *testing.T) {
+	type draft struct {
+		Title string `json:"title"`
+		Count int    `json:"count"`
+	}
+	o := Decoding{Max: 64, RequireJSON: true, What: "an announcement"}
+	for _, c := range []struct {
+		ct, body, field, msg string
+		status               int
+	}{
+		{"application/json", `{"title":"x","colour":"red"}`, "colour", "is not a field of an announcement", 400},
+		{"application/json", `{"count":"two"}`, "count", "must be a whole number", 400},
+		{"application/json", `{"title":"x"} {"title":"y"}`, "body", "must hold exactly one JSON object", 400},
+		{"application/json", `{"title":`, "body", "is empty or cut short; send a JSON object", 400},
+		{"application/json", `{"title":"` + strings.Repeat("x", 100) + `"}`, "", "", 413},
+		{"text/plain", `{"title":"x"}`, "", "send an announcement as JSON with 'Content-Type: application/json'", 415},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		r.Header.Set("Content-Type", c.ct)
+		var d draft
+		e := Classify(DecodeJSON(httptest.NewRecorder(), r, &d, o))
+		if e.Status != c.status || (c.field != "" && e.Fields[c.field] != c.msg) || (c.field == "" && c.msg != "" && e.Safe != c.msg) {
+			t.Errorf("%s %q: %d %q %v", c.ct, c.body, e.Status, e.Safe, e.Fields)
+		}
+	}
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"title":"ok","count":2}`))
+	r.Header.Set("Content-Type", "application/json")
+	var d draft
+	if err := DecodeJSON(httptest.NewRecorder(), r, &d, o); err != nil || d.Title != "ok" || d.Count != 2 {
+		t.Errorf("a good body: %v %+v", err, d)
+	}
+}
+
+// A query parameter that cannot be read is an error that names it, not a
+// default silently taken.
+func TestQueryInt(t *testing.T) {
+	for q, want := range map[string]int64{"": 20, "?limit=5": 5} {
+		if v, err := QueryInt(httptest.NewRequest("GET", "/"+q, nil), "limit", 20, 1, 100); err != nil || v != want {
+			t.Errorf("%q: %d %v", q, v, err)
+		}
+	}
+	for _, q := range []string{"?limit=abc", "?limit=0", "?limit=101", "?limit=-3"} {
+		_, err := QueryInt(httptest.NewRequest("GET", "/"+q, nil), "limit", 20, 1, 100)
+		if e := Classify(err); e.Status != 400 || e.Fields["limit"] == "" {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+}
+
+// A handler reached without the middleware that stores what it needs gets
+// an error to answer, not a panic.
+func TestMustWithoutItsMiddleware(t *testing.T) {
+	type session struct{ user string }
+	r := httptest.NewRequest("GET", "/", nil)
+	if _, err := Must[session](r); !errors.Is(err, ErrNoContext) {
+		t.Fatalf("no session: %v", err)
+	}
+	r = r.WithContext(With(r.Context(), session{"ana"}))
+	if s, err := Must[session](r); err != nil || s.user != "ana" {
+		t.Fatalf("a session: %+v %v", s, err)
+	}
+}
