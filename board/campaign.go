@@ -32,11 +32,7 @@ func (s *Service) SetRaised(ctx context.Context, actor Actor, b Board, id int64,
 		}
 	}
 	if a.Pinned && a.Campaign.Over(s.now()) {
-		if _, err := s.setPinned(ctx, b.ID, id, false); err != nil {
-			return a, err
-		}
-		s.notify()
-		if err := s.thank(ctx, b, a); err != nil {
+		if err := s.end(ctx, b, a); err != nil {
 			return a, err
 		}
 	}
@@ -139,15 +135,28 @@ func (s *Service) endCampaigns(ctx context.Context) error {
 		if err != nil || a.Campaign == nil || !a.Campaign.Over(s.now()) {
 			continue
 		}
-		if _, err := s.setPinned(ctx, d.BoardID, d.ID, false); err != nil {
+		b, err := s.repo.BoardByID(ctx, d.BoardID)
+		if err != nil {
 			return err
 		}
-		s.notify()
-		if b, err := s.repo.BoardByID(ctx, d.BoardID); err == nil {
-			if err := s.thank(ctx, b, a); err != nil {
-				return err
-			}
+		if err := s.end(ctx, b, a); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// end closes a campaign that is over: its thank-you first, then its place
+// at the top. The thank-you goes out once (its key and Thanked see to
+// that); while it has not, the campaign stays pinned, so the scheduler's
+// next pass tries again.
+func (s *Service) end(ctx context.Context, b Board, a Announcement) error {
+	if err := s.thank(ctx, b, a); err != nil {
+		return err
+	}
+	if _, err := s.setPinned(ctx, b.ID, a.ID, false); err != nil {
+		return err
+	}
+	s.notify()
 	return nil
 }

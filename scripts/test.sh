@@ -4,6 +4,7 @@
 # the peers' packages, staticcheck), then checks formatting, go vet, staticcheck and go test -race.
 # Benchmarks have their own command, scripts/bench.sh; fuzzing beyond the
 # seed corpora (which run here as tests) has its own too, scripts/fuzz.sh.
+# Each phase prints the seconds since the start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,17 +22,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+tools=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tools"' EXIT # background builds end with the script
+# Mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests)
+# and staticcheck build while npm downloads the peers' packages.
+echo "== mailpit and staticcheck build in the background [${SECONDS}s]"
+( (GOBIN="$tools" go install github.com/axllent/mailpit@v1.33.1 && GOBIN="$tools" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2) >"$tools/install.log" 2>&1; echo $? >"$tools/install.rc") &
+installing=$!
+
+# Dendrite (the Matrix homeserver of the Matrix tests) builds from its own
+# module in the background too; the tests wait for it when they need it.
+echo "== dendrite builds in the background [${SECONDS}s]"
+export CRIEUR_TEST_DENDRITE="$tools/dendrite"
+mkdir -p "$CRIEUR_TEST_DENDRITE"
+( cd cmd/crieur/testdata/dendrite && GOBIN="$CRIEUR_TEST_DENDRITE" CGO_ENABLED=1 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_DENDRITE/build.log" 2>&1
+  echo $? >"$CRIEUR_TEST_DENDRITE/.done" ) &
+
 echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship) [${SECONDS}s]"
 (cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
 (cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
 (cd cmd/crieur/testdata/ical && npm ci --no-audit --no-fund --loglevel=error) # a second iCalendar reader, zones from the file
-
-echo "== mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests) [${SECONDS}s]"
-tools=$(mktemp -d)
-trap 'rm -rf "$tools"' EXIT
-GOBIN="$tools" go install github.com/axllent/mailpit@v1.33.1
-export CRIEUR_TEST_MAILPIT="$tools/mailpit"
 
 echo "== gofmt [${SECONDS}s]"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))
@@ -39,15 +50,34 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
+# -race everywhere: vet, staticcheck and the tests then compile the same
+# packages once, where a plain vet would compile everything a second time.
 echo "== go vet [${SECONDS}s]"
-go vet ./...
+go vet -race ./...
 
-echo "== staticcheck [${SECONDS}s]"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+wait "$installing"
+if [ "$(cat "$tools/install.rc")" != 0 ]; then
+  echo "installing mailpit and staticcheck failed:"; cat "$tools/install.log"; exit 1
+fi
+export CRIEUR_TEST_MAILPIT="$tools/mailpit"
+
+# staticcheck reads what vet compiled; it runs beside the tests, which
+# leave the processors idle while they wait for their peers.
+echo "== staticcheck (beside the tests) [${SECONDS}s]"
+(GOFLAGS=-race "$tools/staticcheck" ./... >"$tools/staticcheck.log" 2>&1; echo $? >"$tools/staticcheck.rc") &
+checking=$!
 
 echo "== go test -race [${SECONDS}s]"
 # -parallel 3: the end-to-end tests marked parallel mostly wait for a
 # time to come (schedules, retries, coalescing), so three overlap well on two cores.
-go test -race -count=1 -parallel 3 -timeout 15m ./...
+status=0
+go test -race -count=1 -parallel 3 -timeout 15m ./... || status=$?
 
+wait "$checking"
+echo "== staticcheck said [${SECONDS}s]"
+cat "$tools/staticcheck.log"
+if [ "$(cat "$tools/staticcheck.rc")" != 0 ]; then
+  echo "staticcheck found problems"; status=1
+fi
 echo "== done [${SECONDS}s]"
+exit "$status"

@@ -26,9 +26,17 @@ var (
 	dendriteErr  error
 )
 
+// buildDendrite is the folder of Dendrite's binaries: the one the test
+// command built in the background while the rest compiled
+// (CRIEUR_TEST_DENDRITE, ready once its .done file holds the build's exit
+// status), or one built here, once per run.
 func buildDendrite(t *testing.T) string {
 	t.Helper()
 	dendriteOnce.Do(func() {
+		if dir := os.Getenv("CRIEUR_TEST_DENDRITE"); dir != "" {
+			dendriteBin, dendriteErr = waitForBuild(dir, 10*time.Minute)
+			return
+		}
 		dir, _ := filepath.Abs("testdata/dendrite")
 		tools, err := os.MkdirTemp("", "crieur-dendrite")
 		if err != nil {
@@ -52,6 +60,24 @@ func buildDendrite(t *testing.T) string {
 		t.Fatal(dendriteErr)
 	}
 	return dendriteBin
+}
+
+// waitForBuild waits for a build the test command runs in the background:
+// dir/.done holds its exit status, dir/build.log what it said.
+func waitForBuild(dir string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		status, err := os.ReadFile(filepath.Join(dir, ".done"))
+		if err == nil {
+			if strings.TrimSpace(string(status)) != "0" {
+				log, _ := os.ReadFile(filepath.Join(dir, "build.log"))
+				return "", fmt.Errorf("build dendrite (status %s):\n%s", strings.TrimSpace(string(status)), log)
+			}
+			return dir, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return "", fmt.Errorf("dendrite's build in %s did not end within %s", dir, timeout)
 }
 
 type dendrite struct {

@@ -266,7 +266,11 @@ func TestDeliveryRetriesThenGivesUp(t *testing.T) {
 // Acceptance 5: killing crieur while deliveries wait for a retry loses none.
 func TestRestartKeepsPendingDeliveries(t *testing.T) {
 	data := t.TempDir()
-	c := startCrieur(t, data, 0)
+	// The peer fails on purpose: its host must not be parked for failing
+	// (the retries postponed to the parking's end, past this test's wait),
+	// which is another test's subject.
+	noParking := "CRIEUR_DELIVERY_PARK_AFTER=1000"
+	c := startCrieur(t, data, 0, noParking)
 	p := startPeer(t)
 	p.follow(c)
 	p.call("/_test/mode", map[string]any{"fail": 100000})
@@ -295,7 +299,7 @@ func TestRestartKeepsPendingDeliveries(t *testing.T) {
 		t.Fatal("a Create got through while the inbox was failing")
 	}
 
-	c2 := startCrieur(t, data, c.Port)
+	c2 := startCrieur(t, data, c.Port, noParking)
 	c2.Token = token
 	if c2.Token == "" {
 		t.Fatal("no token")
