@@ -23,10 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 tools=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tools"' EXIT # background builds end with the script
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tools"' EXIT # background builds end with the script
 # Mailpit (a real SMTP server with STARTTLS and auth, for the e-mail tests)
 # and staticcheck build while npm downloads the peers' packages.
 echo "== mailpit and staticcheck build in the background [${SECONDS}s]"
+go mod download >/dev/null 2>&1 & # Crieur's modules, fetched side by side rather than one by one as vet needs them
 ( (GOBIN="$tools" go install github.com/axllent/mailpit@v1.33.1 && GOBIN="$tools" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2) >"$tools/install.log" 2>&1; echo $? >"$tools/install.rc") &
 installing=$!
 
@@ -38,11 +39,16 @@ mkdir -p "$CRIEUR_TEST_DENDRITE"
 ( cd cmd/crieur/testdata/dendrite && GOBIN="$CRIEUR_TEST_DENDRITE" CGO_ENABLED=1 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_DENDRITE/build.log" 2>&1
   echo $? >"$CRIEUR_TEST_DENDRITE/.done" ) &
 
-echo "== npm ci (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship) [${SECONDS}s]"
-(cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
-(cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
-(cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
-(cd cmd/crieur/testdata/ical && npm ci --no-audit --no-fund --loglevel=error) # a second iCalendar reader, zones from the file
+# The peers' npm packages download in the background as well: network
+# time, while the processors compile.
+echo "== npm ci in the background (Fedify test peers: 1.5 on this Node, 2.x on the Node 22 its packages ship) [${SECONDS}s]"
+( set -e
+  (cd cmd/crieur/testdata/fedify-peer && npm ci --no-audit --no-fund --loglevel=error)
+  (cd cmd/crieur/testdata/fedify2-peer && npm ci --no-audit --no-fund --loglevel=error)
+  (cd cmd/crieur/testdata/axe && npm ci --no-audit --no-fund --loglevel=error) # accessibility checks in the browser tests
+  (cd cmd/crieur/testdata/ical && npm ci --no-audit --no-fund --loglevel=error) # a second iCalendar reader, zones from the file
+) >"$tools/npm.log" 2>&1 &
+npm=$!
 
 echo "== gofmt [${SECONDS}s]"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './cmd/crieur/testdata/*'))
@@ -55,6 +61,9 @@ fi
 echo "== go vet [${SECONDS}s]"
 go vet -race ./...
 
+if ! wait "$npm"; then
+  echo "npm ci failed:"; cat "$tools/npm.log"; exit 1
+fi
 wait "$installing"
 if [ "$(cat "$tools/install.rc")" != 0 ]; then
   echo "installing mailpit and staticcheck failed:"; cat "$tools/install.log"; exit 1
@@ -68,8 +77,9 @@ echo "== staticcheck (beside the tests) [${SECONDS}s]"
 checking=$!
 
 echo "== go test -race [${SECONDS}s]"
-# -parallel 3: the end-to-end tests marked parallel mostly wait for a
-# time to come (schedules, retries, coalescing), so three overlap well on two cores.
+# -parallel 3: the end-to-end tests run side by side, three at a time;
+# most of their time is spent waiting (for a peer, a schedule, a retry),
+# so three overlap well on two cores.
 status=0
 go test -race -count=1 -parallel 3 -timeout 15m ./... || status=$?
 

@@ -21,6 +21,7 @@ func crieurCmd(t *testing.T, args ...string) (string, error) {
 // A backup taken while editors post restores to a store that serves, with
 // every announcement it had when it was taken and its pictures.
 func TestBackupUnderWritesRestores(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	c := startCrieur(t, data, 0)
 	up := c.upload(testJPEG(t))
@@ -102,6 +103,7 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 }
 
 func TestRestoreRefusesAForeignArchive(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "evil.tar.gz")
 	f, _ := os.Create(file)
 	gz := gzip.NewWriter(f)

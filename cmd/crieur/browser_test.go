@@ -42,6 +42,7 @@ func newBrowser(t *testing.T) context.Context {
 // Acceptance 3 of the sign-ups: a visitor signs up on the call's page and
 // withdraws through the private link, in a browser at 390 px.
 func TestBrowserSignUpAndWithdraw(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	a, _ := c.post(map[string]any{"kind": "call", "title": "Repair café", "body": "Come and help.", "call": map[string]any{
 		"roles": []map[string]any{{"name": "fixer", "places": 2}, {"name": "welcome desk", "places": 1}}, "contact": "repair@example.org"}}, nil)
@@ -189,6 +190,7 @@ func emulateWidth(w int) chromedp.Action[chromedp.Void] {
 // shown; a mistake comes back next to its field, focused, with what was
 // typed; axe-core finds nothing serious and nothing scrolls sideways.
 func TestBrowserEditorKindsAndErrors(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
@@ -274,6 +276,7 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 // previewed (web page and Mastodon), saved as a draft, scheduled, then
 // published now; the page stays accessible at each step.
 func TestBrowserEditorPreviewDraftSchedulePublish(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_TIMEZONE=Europe/Paris")
 	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
@@ -382,6 +385,7 @@ func mustZone(t *testing.T, name string) *time.Location {
 // A picture uploaded from the editor: refused without a description (the
 // picture stays), published with one, shown on the page with it.
 func TestBrowserEditorPicture(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	photo := filepath.Join(t.TempDir(), "stall.jpg")
 	if err := os.WriteFile(photo, testJPEG(t), 0o644); err != nil {
@@ -433,6 +437,7 @@ func TestBrowserEditorPicture(t *testing.T) {
 // tested (sent, then the server's own words for a wrong channel), an
 // SMTP server and a list saved; the page passes axe at 390 px.
 func TestBrowserEditorDestinations(t *testing.T) {
+	t.Parallel()
 	mm := startMattermost(t)
 	const good, bad = "goodgoodgoodgoodgoodgood12", "badbadbadbadbadbadbadbad12"
 	c := startCrieur(t, t.TempDir(), 0)
@@ -531,6 +536,7 @@ func signInEditor(c *crieurProc) chromedp.Action[chromedp.Void] {
 // A campaign's page in both languages: the progress bar has its words,
 // axe finds nothing serious, nothing scrolls sideways at 390 px.
 func TestBrowserCampaignPage(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	a, code := c.post(map[string]any{"kind": "campaign", "title": "Keep our servers running", "body": "Give what you can.",
 		"campaign": map[string]any{"goal": 3000, "raised": 1240, "link": "https://liberapay.com/asso", "tax_note": "66 % deductible in France"}}, nil)
@@ -570,6 +576,7 @@ func noSidewaysScroll(ctx context.Context, t *testing.T, what string) {
 // list), the events view, then cancelled; axe finds nothing serious on any
 // of these pages.
 func TestBrowserTraining(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }

@@ -17,6 +17,7 @@ import (
 // instant, in winter and in summer. A time typed with another offset keeps
 // its instant. A refused zone leaves no board behind.
 func TestCalendarZoneReadByICALJS(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	dir := t.TempDir()
 	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }

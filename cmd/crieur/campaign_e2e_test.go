@@ -119,6 +119,7 @@ func TestCampaignUnpinnedAfterItsDeadlineAcrossARestart(t *testing.T) {
 // A campaign whose link is a Liberapay page follows the page's total, as
 // its public.json gives it, within one polling interval.
 func TestCampaignReadsLiberapay(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	amount := "1500.00"
 	lp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,7 @@ func clockServer(t *testing.T, skew time.Duration) string {
 // its own certificate files, Redis with an append-only file, the clock in
 // time) and names the fault in three broken ones.
 func TestCheckNamesWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	certs := t.TempDir()
 	caFile, certFile, keyFile := testCA(t, certs)
 	rs := redistest.Start(t)

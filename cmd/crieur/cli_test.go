@@ -121,6 +121,7 @@ func TestZeroConfigServe(t *testing.T) {
 // Commands that read a data directory do not make an empty one when
 // --data is mistyped: they say there is no database there.
 func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "typo")
 	for _, args := range [][]string{
 		{"board", "list"}, {"board", "key", "news"}, {"token", "create"},
@@ -143,6 +144,7 @@ func TestCommandsRefuseAMissingDataDirectory(t *testing.T) {
 // Tokens can be listed and revoked from the CLI and the API; a revoked
 // token ends its editor sessions; an expired one says so.
 func TestTokensListRevokeExpire(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", c.DataDir)...) }
 	editor, err := cli("token", "create", "--board", "news", "--label", "Marie")
@@ -228,6 +230,7 @@ func TestTokensListRevokeExpire(t *testing.T) {
 
 // crieur block, through the admin API.
 func TestBlockCommands(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	cli := func(args ...string) (string, error) { return c.cli("", append([]string{"block"}, args...)...) }
 	if out, err := cli("add", "spam.example"); err != nil || !strings.Contains(out, "blocked spam.example") {
@@ -258,6 +261,7 @@ func TestBlockCommands(t *testing.T) {
 // language is its pages' default, and a browser asking for another
 // supported language gets it. --help is no failure.
 func TestBoardSettings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cli := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }
 	if out, err := cli("board", "create", "climat", "--display-name", "Groupe climat", "--summary", "Actions locales", "--language", "fr"); err != nil {
@@ -298,6 +302,7 @@ func TestBoardSettings(t *testing.T) {
 // A first start that cannot listen (the port is taken) fails without
 // spending the admin token: the next start shows it.
 func TestFirstTokenOnlyOnceListening(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -319,6 +324,7 @@ func TestFirstTokenOnlyOnceListening(t *testing.T) {
 // crieur edit changes only what it is given and says when nothing
 // changed; crieur delete names what it would delete and wants --yes.
 func TestEditAndDeleteCommands(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	a, code := c.post(map[string]any{"title": "Repair caffe", "body": "Saturday.", "tags": []string{"repair"}}, nil)
 	if code != 201 {
@@ -380,6 +386,7 @@ func TestEditAndDeleteCommands(t *testing.T) {
 }
 
 func TestCLIDraftPreviewSchedule(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	cli := c.cli
 	count := func() int {
@@ -425,6 +432,7 @@ func TestCLIDraftPreviewSchedule(t *testing.T) {
 }
 
 func TestCLIPostWithPicture(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	photo := filepath.Join(t.TempDir(), "stall.jpg")
 	if err := os.WriteFile(photo, testJPEG(t), 0o644); err != nil {
@@ -459,6 +467,7 @@ func TestCLIPostWithPicture(t *testing.T) {
 }
 
 func TestCLICampaignAndRaised(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	out, err := c.cli("", "post", "--kind", "campaign", "--title", "Winter fund", "--goal", "3000", "--raised", "1240", "--link", "https://liberapay.com/asso", "--tax-note", "66 % deductible")
 	if err != nil || !strings.Contains(out, "posted announcement") {

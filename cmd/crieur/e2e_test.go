@@ -56,6 +56,7 @@ func (c *crieurProc) deliveries(id int64) deliveries {
 // Acceptance 1: a Fedify peer looks the board up, follows, gets the Accept,
 // then gets Create, Update and Delete, verifying every signature and Digest.
 func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	p.follow(c)
@@ -199,6 +200,7 @@ func TestInboxRefusesBadRequests(t *testing.T) {
 
 // Acceptance 3: one Idempotency-Key, one announcement, one Create.
 func TestIdempotencyKeyPostsOnce(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	p.follow(c)
@@ -265,6 +267,7 @@ func TestDeliveryRetriesThenGivesUp(t *testing.T) {
 
 // Acceptance 5: killing crieur while deliveries wait for a retry loses none.
 func TestRestartKeepsPendingDeliveries(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	// The peer fails on purpose: its host must not be parked for failing
 	// (the retries postponed to the parking's end, past this test's wait),
@@ -325,6 +328,7 @@ func TestRestartKeepsPendingDeliveries(t *testing.T) {
 // Likes and replies from the fediverse become interactions; Undo(Follow)
 // removes the follower, who then gets nothing more.
 func TestInteractionsAndUnfollow(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	p.follow(c)
@@ -374,6 +378,7 @@ func TestInteractionsAndUnfollow(t *testing.T) {
 // A Fedify 2 peer signs with RFC 9421 first: its follow is accepted on the
 // first knock (one POST, 202), and it gets Crieur's Accept.
 func TestFedify2FollowsWithRFC9421(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startFedify2Peer(t)
 	p.call("/_test/follow", map[string]any{"handle": c.handle()})
@@ -411,6 +416,7 @@ func TestFedify2FollowsWithRFC9421(t *testing.T) {
 // /metrics and the queue speak of every board: admin tokens only, or
 // /metrics on an address of its own (metrics_listen) without a token.
 func TestMetricsAndQueueForAdminsOnly(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	status := func(path, token string) int {
 		req, _ := http.NewRequest("GET", path, nil)
@@ -451,6 +457,7 @@ func TestMetricsAndQueueForAdminsOnly(t *testing.T) {
 // server-wide domain block refuses everything from it before any fetch,
 // and nothing is delivered to it.
 func TestModerationBlocksAndRemovals(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	p := startPeer(t)
 	alice := p.URL + "/users/alice"
@@ -598,6 +605,7 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 // form; signing up shows the new counts and a private withdraw link; the
 // same form sent twice is one sign-up; the link withdraws after a confirm.
 func TestWebSignUpAndWithdraw(t *testing.T) {
+	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	a, _ := c.post(map[string]any{"kind": "call", "title": "Stewards", "call": map[string]any{
 		"roles": []map[string]any{{"name": "steward", "places": 2}}, "contact": "Ask at the desk"}}, nil)

@@ -122,6 +122,7 @@ func (m *mailpitServer) to(addr, s string) []mailSummary {
 }
 
 func TestMailToListsThroughARealSMTPServer(t *testing.T) {
+	t.Parallel()
 	caFile, certFile, keyFile := testCA(t, t.TempDir())
 	mp := startMailpit(t, certFile, keyFile)
 	c := startCrieurProcess(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile) // trusts Mailpit's test CA
@@ -233,6 +234,7 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 
 // Implicit TLS (port 465 style): the connection is TLS from its first byte.
 func TestMailOverImplicitTLS(t *testing.T) {
+	t.Parallel()
 	caFile, certFile, keyFile := testCA(t, t.TempDir())
 	mp := startMailpit(t, certFile, keyFile, "--smtp-require-tls")
 	c := startCrieurProcess(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile) // trusts Mailpit's test CA

@@ -30,6 +30,7 @@ func (c *crieurProc) ready() (int, readyAnswer) {
 // /readyz goes unready when Redis stops, says so, and is ready again when
 // it returns; /healthz answers throughout.
 func TestReadinessFollowsRedis(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_REDIS_URL="+rs.URL())
 	if code, r := c.ready(); code != 200 || r.Checks["store"] != "ok" || r.Checks["redis"] != "ok" || r.Checks["dispatcher"] != "ok" {

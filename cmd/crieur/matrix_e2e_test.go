@@ -116,6 +116,7 @@ func (m *matrixRig) waitPost(t *testing.T, room id.RoomID, s string) *event.Even
 // Acceptance 1: one announcement, two rooms, read by a second account;
 // an edit is an m.replace of it; a delete redacts it.
 func TestMatrixPostEditDelete(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	a, code := m.c.post(map[string]any{"kind": "call", "title": "Cooks wanted", "body": "Ping @room and @alice:localhost, write to fair@example.org",
 		"call": map[string]any{"roles": []map[string]any{{"name": "cook", "places": 2}}, "contact": "fair@example.org"}}, nil)
@@ -172,6 +173,7 @@ func TestMatrixPostEditDelete(t *testing.T) {
 // Acceptance 2: the homeserver is down while an announcement is
 // published; once it is back, the message arrives exactly once.
 func TestMatrixHomeserverDownThenUp(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	m.d.Stop()
 	a, _ := m.c.post(map[string]any{"title": "Assembly on Thursday"}, nil)
@@ -197,6 +199,7 @@ func TestMatrixHomeserverDownThenUp(t *testing.T) {
 
 // Acceptance 3: a reaction and a threaded reply become interactions.
 func TestMatrixReactionsAndReplies(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	a, _ := m.c.post(map[string]any{"title": "Repair café"}, nil)
@@ -234,6 +237,7 @@ func TestMatrixReactionsAndReplies(t *testing.T) {
 // the operator's PUT of a new token, or the power level raised in the
 // room, sends what waits at once.
 func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t, "CRIEUR_DELIVERY_RETRY_BASE=1m", "CRIEUR_DELIVERY_RETRY_MAX=1h")
 
@@ -299,6 +303,7 @@ func TestMatrixBadTokenAndForbiddenRoom(t *testing.T) {
 // The bot accepts invites to its configured rooms and from allowed
 // inviters, and ignores others.
 func TestMatrixInvites(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	joined := func(room id.RoomID) bool {
@@ -340,6 +345,7 @@ func TestMatrixInvites(t *testing.T) {
 // A draft reaches no room; its preview is exactly the message the room
 // gets once it is published; a save that changes nothing sends nothing.
 func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	var draft struct {
 		ID     int64  `json:"id"`

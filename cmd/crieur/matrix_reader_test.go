@@ -28,6 +28,7 @@ import (
 // characters (about 37,000 bytes, twice in an event with its HTML) arrive
 // cut at a paragraph with a link, and the editor is told.
 func TestMatrixLongTextIsCutWithALink(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	para := strings.TrimSpace(strings.Repeat("Привет всем участникам ", 40)) // 919 characters
 	var paras []string
@@ -76,6 +77,7 @@ func TestMatrixLongTextIsCutWithALink(t *testing.T) {
 // Deleting an edited announcement leaves no readable text in any event
 // Crieur sent: the original and every edit are redacted.
 func TestMatrixDeleteRedactsEdits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	a, _ := m.c.post(map[string]any{"title": "Secret plan", "body": "first text"}, nil)
@@ -101,6 +103,7 @@ func TestMatrixDeleteRedactsEdits(t *testing.T) {
 
 // URLs keep their @, real mentions are defused, user links are no pills.
 func TestMatrixLinksAndMentions(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	m.c.post(map[string]any{"title": "Links", "body": "Follow https://mastodon.social/@alice and all.@room, ask [Bob](https://matrix.to/#/@bob:localhost) or @carol:localhost."}, nil)
 	msg := m.waitPost(t, m.rooms[0], "Links").Content.AsMessage()
@@ -154,6 +157,7 @@ func TestMatrixOrderAfterOutage(t *testing.T) {
 // rejoin by itself (the room is public), says so in rooms_status, and
 // resumes once invited again.
 func TestMatrixKickIsRespected(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	public := m.rooms[1]
@@ -191,6 +195,7 @@ func TestMatrixKickIsRespected(t *testing.T) {
 // A wrong password says so; saving the set-up with a password again and
 // again leaves one device, not one per save.
 func TestMatrixLoginErrorsAndDevices(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	out := m.configure(t, map[string]any{"password": "wrong-password"}, 400)
@@ -233,6 +238,7 @@ func TestMatrixLoginErrorsAndDevices(t *testing.T) {
 // rooms_status lists the configured rooms only, and an unknown alias is
 // reported as such.
 func TestMatrixRoomStatus(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	m.conf = []string{m.conf[0], "#nowhere:" + dendriteServer}
 	out := m.configure(t, map[string]any{"password": botPassword}, 200)
@@ -245,6 +251,7 @@ func TestMatrixRoomStatus(t *testing.T) {
 // A removed reaction leaves the interactions; a reply is kept without the
 // quote of the announcement that clients add.
 func TestMatrixRedactedReactionAndQuotedReply(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	a, _ := m.c.post(map[string]any{"title": "Picnic"}, nil)
@@ -287,6 +294,7 @@ func TestMatrixRedactedReactionAndQuotedReply(t *testing.T) {
 // The Matrix set-up names a homeserver: it is an outbound request like any
 // other, through the SSRF guard, and what answers is never echoed.
 func TestMatrixSetUpIsNoSSRFOracle(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int64
 	secret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)

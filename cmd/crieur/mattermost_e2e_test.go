@@ -97,6 +97,7 @@ func (m *mattermostServer) received(id string) []map[string]string {
 }
 
 func TestMattermostWebhooks(t *testing.T) {
+	t.Parallel()
 	mm := startMattermost(t)
 	const members, tech, typo = "a1b2c3d4e5f6g7h8i9j0k1l2m3", "zyxwvutsrqponmlkjihgfedcba", "qqqqqqqqqqqqqqqqqqqqqqqqqq"
 	c := startCrieur(t, t.TempDir(), 0)

@@ -14,6 +14,7 @@ import (
 // Atom feed, a follower on a real Fedify server (an Update saying
 // "Resolved") and a Matrix room on Dendrite (an edit saying it).
 func TestOutageResolvedEverywhere(t *testing.T) {
+	t.Parallel()
 	m := newMatrixRig(t)
 	c := m.c
 	p := startPeer(t)

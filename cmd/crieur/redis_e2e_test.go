@@ -186,6 +186,7 @@ func TestRedisFanOutSurvivesCrashes(t *testing.T) {
 // Dead letters can be listed and revived from the CLI, with either queue;
 // /metrics shows them.
 func TestDeadLettersCanBeRevived(t *testing.T) {
+	t.Parallel()
 	for _, queue := range []string{"embedded", "redis"} {
 		t.Run(queue, func(t *testing.T) {
 			sinks := startSinks(t, 1, 0)

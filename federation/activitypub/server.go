@@ -65,9 +65,6 @@ type Signups interface {
 	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
 }
 
-// SetSignups lets the inbox take poll answers as sign-ups.
-func (s *Server) SetSignups(sv Signups) { s.signups = sv }
-
 // Enqueuer is the part of the queue the inbox uses to answer follows.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, jobs ...delivery.Job) error
@@ -84,6 +81,8 @@ type Options struct {
 	Metrics       prometheus.Registerer
 	MaxInboxBytes int64
 	Version       string
+	// Signups takes poll answers as sign-ups (the board service).
+	Signups Signups
 }
 
 // Server serves the ActivityPub side of every board and builds the
@@ -121,7 +120,7 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 	s := &Server{
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
-		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics),
+		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
 	}
 	s.fetch = &fetcher{
 		client:     NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),

@@ -56,8 +56,12 @@ type Signups interface {
 	SetAnswer(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
 }
 
-// SetSignups lets the bridge take poll responses as sign-ups.
-func (b *Bridge) SetSignups(s Signups) { b.signups = s }
+// Service is what the bridge asks of the board service: poll responses
+// become sign-ups, and pictures are read to be posted.
+type Service interface {
+	Signups
+	MediaFiles
+}
 
 // Hurrier is the part of the delivery queue that sends waiting messages
 // at once after the operator fixed the set-up.
@@ -83,14 +87,18 @@ type Boards interface {
 // named by API users, so every request goes through the SSRF guard) makes
 // every homeserver request. queue (nil in tests) is where the bridge's
 // sends wait.
-func NewBridge(store *Store, boards Boards, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
-	return &Bridge{
+func NewBridge(store *Store, boards Boards, svc Service, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
+	b := &Bridge{
 		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    client,
 		render:  markdown.New(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
 		hurriedAt: map[string]time.Time{},
 	}
+	if svc != nil {
+		b.signups, b.media = svc, svc
+	}
+	return b
 }
 
 func (b *Bridge) client(a Account) (*mautrix.Client, error) { return newClient(a, b.http) }

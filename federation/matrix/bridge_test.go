@@ -105,7 +105,7 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}); err != nil {
 		t.Fatal(err)
 	}
-	bridge := NewBridge(mstore, bstore, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
 
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted"}, "")
 	if err != nil {

@@ -21,9 +21,6 @@ type MediaFiles interface {
 	MediaFile(ctx context.Context, b board.Board, name string) ([]byte, error)
 }
 
-// SetMedia lets the bridge post announcements' pictures.
-func (b *Bridge) SetMedia(m MediaFiles) { b.media = m }
-
 // imageKey names one picture as posted: a new description is a new post.
 func imageKey(im board.Image) string {
 	sum := sha256.Sum256([]byte(im.ID + "\x00" + im.Alt))

@@ -152,7 +152,7 @@ func TestExplainHomeserverErrors(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	b := NewBridge(nil, nil, nil, nil, outbound.NewClient(time.Second, true), slog.New(slog.DiscardHandler))
+	b := NewBridge(nil, nil, nil, nil, nil, outbound.NewClient(time.Second, true), slog.New(slog.DiscardHandler))
 	for path, check := range map[string]func(error) bool{
 		"/limited": func(err error) bool {
 			var ra *delivery.RetryAfterError

@@ -157,11 +157,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		MaxInboxBytes:         min(cfg.MaxBodyBytes, 1<<20),
 		Version:               o.Version,
 		Metrics:               reg,
+		Signups:               svc,
 	}, log)
-	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, urls, fanoutQ, client(), log)
-	bridge.SetMedia(svc)
-	ap.SetSignups(svc)
-	bridge.SetSignups(svc)
+	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
 	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
 		Followers: ap, Promotions: ap, Trainings: ap})
 	mm := mattermost.New(a.db, st, urls, client())
