@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
 	"fmt"
 	"html"
 	"io"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
 )
 
 type testLinks struct{}

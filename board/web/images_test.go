@@ -3,13 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
-	"crieur/board/boardtest"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board/boardtest"
 )
 
 func TestEditorPictureKeptThroughAMistake(t *testing.T) {

@@ -2,11 +2,12 @@ package web
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
 )
 
 func TestEditPageCountsRelays(t *testing.T) {

@@ -2,13 +2,14 @@ package web
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
 )
 
 type fakePreviewer struct{}
