@@ -13,7 +13,7 @@ import (
 
 func TestCampaignFactsInBothLanguages(t *testing.T) {
 	a := board.Announcement{Kind: board.KindCampaign, Campaign: &board.Campaign{Goal: 3000, Currency: "EUR", Raised: 1240.5, Link: "https://liberapay.com/asso"}}
-	if f := locale.English.Facts(a); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
+	if f := locale.For("en").Facts(a); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
 		t.Errorf("English facts %+v", f)
 	}
 	if f := locale.For("fr").Facts(a); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u00a0240,50") || !strings.Contains(f[0].Value, "sur 3\u00a0000") {

@@ -115,7 +115,7 @@ func TestScheduledPublishesOnTimeAndExpiryTellsFollowers(t *testing.T) {
 	if a.Status != board.StatusExpired || a.Version != 2 || len(out) != 1 || out[0].Verb != board.VerbUpdate {
 		t.Fatalf("expired: status %q version %d outbox %+v; want expired, version 2, one Update", a.Status, a.Version, out)
 	}
-	if f := locale.English.Facts(a); len(f) == 0 || f[0].Label != "Ended" {
+	if f := locale.For("en").Facts(a); len(f) == 0 || f[0].Label != "Ended" {
 		t.Errorf("expired facts %+v, want Ended first", f)
 	}
 	if ids := rig.Listed(t, b); len(ids) != 0 {
@@ -188,13 +188,13 @@ func TestSchedulerWakesForANewSchedule(t *testing.T) {
 func TestExpiredOutageSaysNoUnknownEnd(t *testing.T) {
 	from := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	a := board.Announcement{Kind: board.KindOutage, Outage: &board.Outage{Service: "mail", From: from}}
-	if f := locale.English.Facts(a); f[len(f)-1].Value != "not known yet" {
+	if f := locale.For("en").Facts(a); f[len(f)-1].Value != "not known yet" {
 		t.Fatalf("a running outage without an end: %+v", f)
 	}
 	a.Status, a.ExpiresAt = board.StatusExpired, at(from, time.Hour)
-	for _, f := range locale.English.Facts(a) {
+	for _, f := range locale.For("en").Facts(a) {
 		if f.Value == "not known yet" {
-			t.Errorf("an ended notice still says its end is not known: %+v", locale.English.Facts(a))
+			t.Errorf("an ended notice still says its end is not known: %+v", locale.For("en").Facts(a))
 		}
 	}
 }

@@ -50,7 +50,7 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	if got.Call.Taken["cook"] != 1 || got.Call.Taken["driver"] != 1 || got.Call.PlacesLeft("cook") != 1 {
 		t.Fatalf("counts: %v", got.Call.Taken)
 	}
-	if f := locale.English.Facts(got)[0].Value; f != "cook (1 of 2 places left), driver (full: 1 of 1)" {
+	if f := locale.For("en").Facts(got)[0].Value; f != "cook (1 of 2 places left), driver (full: 1 of 1)" {
 		t.Fatalf("facts say %q", f)
 	}
 	// Withdrawing by the private link frees the place.

@@ -49,24 +49,24 @@ func TestTrainingDetailsAndFacts(t *testing.T) {
 	}
 	a := board.Announcement{Kind: board.KindTraining, Event: d.Event, Call: d.Call, Training: d.Training, Status: board.StatusPublished}
 	a.Call.Taken = map[string]int{board.TrainingRole: 9}
-	en := locale.FactsText(locale.English.Facts(a))
-	for _, want := range []string{"When: ", "Where: Room B12", "Online: https://meet.example.org/git", "Level: beginners", "What to bring: a laptop", "Seats: 3 of 12 seats left"} {
+	en := locale.For("en").FactsText(locale.For("en").Facts(a))
+	for _, want := range []string{"When: ", "Where: Room B12", "Online: https://meet.example.org/git", "Level: beginners", "What to bring: a laptop", "Seats: 3 of 12 available"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("English facts lack %q:\n%s", want, en)
 		}
 	}
-	fr := locale.FactsText(locale.For("fr").Facts(a))
-	for _, want := range []string{"Niveau : beginners", "À apporter : a laptop", "Places : 3 places restantes sur 12"} {
-		if !strings.Contains(strings.ReplaceAll(fr, ": ", " : "), want) {
+	fr := locale.For("fr").FactsText(locale.For("fr").Facts(a))
+	for _, want := range []string{"Niveau\u202f: beginners", "À apporter\u202f: a laptop", "Places\u202f: 3 disponibles sur 12"} {
+		if !strings.Contains(fr, want) {
 			t.Errorf("French facts lack %q:\n%s", want, fr)
 		}
 	}
 	a.Call.Taken[board.TrainingRole] = 12
-	if got := locale.FactsText(locale.English.Facts(a)); !strings.Contains(got, "Seats: full (12 seats): waiting list open") {
+	if got := locale.For("en").FactsText(locale.For("en").Facts(a)); !strings.Contains(got, "Seats: full (12): waiting list open") {
 		t.Errorf("a full training:\n%s", got)
 	}
 	a.Training.Cancelled = true
-	if f := locale.English.Facts(a); f[0].Label != "Cancelled" || strings.Contains(locale.FactsText(f), "Seats") {
+	if f := locale.For("en").Facts(a); f[0].Label != "Cancelled" || strings.Contains(locale.For("en").FactsText(f), "Seats") {
 		t.Errorf("a cancelled training says so first and offers no seats: %+v", f)
 	}
 	if a.SignupsOpen(start.Add(-time.Hour)) {

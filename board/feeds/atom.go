@@ -7,6 +7,7 @@
 package feeds
 
 import (
+	"encoding/xml"
 	"fmt"
 	"html"
 	"regexp"
@@ -38,6 +39,7 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 		Id:          boardURL,
 		Created:     b.CreatedAt,
 	}
+	var langs []string
 	for _, a := range list {
 		if kind != "" && a.Kind != kind {
 			continue
@@ -46,13 +48,15 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 			break
 		}
 		link := links.AnnouncementURL(b.Name, a.ID)
+		l := locale.Of(b, a)
+		langs = append(langs, l.Lang())
 		f.Items = append(f.Items, &feeds.Item{
-			Title:   locale.English.KindLabel(a) + ": " + a.Title,
+			Title:   l.Heading(a),
 			Link:    &feeds.Link{Href: link},
 			Id:      link,
 			Created: a.CreatedAt,
 			Updated: a.UpdatedAt,
-			Content: feedContent(a, boardURL),
+			Content: feedContent(l, a, boardURL),
 		})
 		if a.UpdatedAt.After(f.Updated) {
 			f.Updated = a.UpdatedAt
@@ -61,18 +65,39 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 	if f.Updated.IsZero() {
 		f.Updated = b.CreatedAt
 	}
-	atom, err := f.ToAtom()
+	// gorilla/feeds writes neither xml:lang nor <published>: the feed is
+	// its structure with both added, each entry in its own language.
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	doc := atomFeed{AtomFeed: af, Lang: locale.For(b.Language).Lang()}
+	for i, e := range af.Entries {
+		e.Published = f.Items[i].Created.Format(time.RFC3339)
+		doc.Entries = append(doc.Entries, atomEntry{AtomEntry: e, Lang: langs[i]})
+	}
+	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("atom feed of %s: %w", b.Name, err)
 	}
-	return []byte(atom), nil
+	return append([]byte(xml.Header[:len(xml.Header)-1]), out...), nil
+}
+
+type atomFeed struct {
+	XMLName xml.Name `xml:"feed"`
+	Lang    string   `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	*feeds.AtomFeed
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomEntry struct {
+	XMLName xml.Name `xml:"entry"`
+	Lang    string   `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	*feeds.AtomEntry
 }
 
 // feedContent is the entry's HTML: the facts, then the (sanitised) text,
 // then the pictures.
-func feedContent(a board.Announcement, boardURL string) string {
+func feedContent(l locale.Locale, a board.Announcement, boardURL string) string {
 	var b strings.Builder
-	b.WriteString(locale.FactsHTML(locale.English.Facts(a)))
+	b.WriteString(l.FactsHTML(l.Facts(a)))
 	b.WriteString(a.HTML)
 	for _, im := range a.Images {
 		fmt.Fprintf(&b, `<p><img src="%s" alt="%s" width="%d" height="%d"></p>`, html.EscapeString(boardURL+board.MediaPath(im.ID)), html.EscapeString(im.Alt), im.Width, im.Height)
@@ -99,10 +124,10 @@ type OpenGraph struct {
 
 // Excerpt is a plain-text summary of an announcement for previews: its
 // facts, then its text, at most about 200 characters.
-func Excerpt(a board.Announcement) string {
+func Excerpt(l locale.Locale, a board.Announcement) string {
 	var parts []string
-	for _, f := range locale.English.Facts(a) {
-		parts = append(parts, f.Label+": "+f.Value)
+	for _, f := range l.Facts(a) {
+		parts = append(parts, l.Colon(f.Label)+" "+f.Value)
 	}
 	if text := PlainText(a.HTML); text != "" {
 		parts = append(parts, text)
@@ -116,8 +141,8 @@ func Excerpt(a board.Announcement) string {
 
 // SchemaOrg describes the announcement for search engines: an Event (an
 // EducationEvent for a training) with its times and place, or an article.
-func SchemaOrg(a board.Announcement, link, boardName, boardURL string) map[string]any {
-	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": Excerpt(a)}
+func SchemaOrg(l locale.Locale, a board.Announcement, link, boardName, boardURL string) map[string]any {
+	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": Excerpt(l, a), "inLanguage": l.Lang()}
 	if a.IsEvent() {
 		doc["@type"] = "Event"
 		doc["startDate"] = a.Event.Start.Format(time.RFC3339)

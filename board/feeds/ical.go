@@ -9,6 +9,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // Calendar is an iCalendar document of events (and trainings) a calendar
@@ -39,11 +40,18 @@ func (c *Calendar) Add(a board.Announcement) {
 	if a.Event.End != nil {
 		c.zone.set(ev, ics.ComponentPropertyDtEnd, *a.Event.End)
 	}
-	ev.SetSummary(a.Title)
+	// LANGUAGE (RFC 5545 3.2.10): the words' language, for calendars
+	// that read text aloud or translate it.
+	lang := a.Language
+	if lang == "" {
+		lang = locale.Of(c.b, a).Lang()
+	}
+	inLang := &ics.KeyValues{Key: string(ics.ParameterLanguage), Value: []string{lang}}
+	ev.SetSummary(a.Title, inLang)
 	if text := PlainText(a.HTML); text != "" {
-		ev.SetDescription(text + "\n\n" + link)
+		ev.SetDescription(text+"\n\n"+link, inLang)
 	} else {
-		ev.SetDescription(link)
+		ev.SetDescription(link, inLang)
 	}
 	switch {
 	case a.Event.Place != "":

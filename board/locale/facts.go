@@ -12,6 +12,9 @@ import (
 // Fact is one labelled line of an announcement's details, shown the same
 // way on the web, in ActivityPub content, in Matrix, mail and Mattermost.
 type Fact struct {
+	// Key says which fact it is whatever the language ("when", "where"):
+	// the catalogue's fact.<key> is its label.
+	Key   string
 	Label string
 	Value string
 	// Link, when set, is where Value points (an http(s) URL or a mailto:):
@@ -22,46 +25,47 @@ type Fact struct {
 // Facts lists the kind-specific details of a in reading order.
 func (l Locale) Facts(a board.Announcement) []Fact {
 	var f []Fact
-	fact := func(label, value, link string) { f = append(f, Fact{Label: l.Label(label), Value: value, Link: link}) }
+	fact := func(key, value, link string) {
+		f = append(f, Fact{Key: key, Label: l.T("fact." + key), Value: value, Link: link})
+	}
 	if a.Status == board.StatusExpired && a.ExpiresAt != nil {
 		// First, so a reader scrolling a timeline sees it is over.
-		fact("Ended", l.Time(*a.ExpiresAt), "")
+		fact("ended", l.Time(*a.ExpiresAt), "")
 	}
 	if a.Cancelled() {
-		fact("Cancelled", l.T("this training will not take place"), "")
+		fact("cancelled", l.T("fact.cancelled_training"), "")
 	}
 	switch {
 	case a.IsEvent():
 		when := l.Time(a.Event.Start)
-		if a.Event.End != nil {
-			y1, m1, d1 := a.Event.Start.Date()
-			y2, m2, d2 := a.Event.End.Date()
-			if y1 == y2 && m1 == m2 && d1 == d2 {
-				when += " – " + a.Event.End.Format("15:04")
+		if e := a.Event.End; e != nil {
+			if l.SameDay(a.Event.Start, *e) {
+				// "Fri 18 Dec 2026, 19:00 – 22:00 (Paris time)": the zone once.
+				when = strings.Replace(when, l.Clock(a.Event.Start), l.Clock(a.Event.Start)+" – "+l.Clock(*e), 1)
 			} else {
-				when += " – " + l.Time(*a.Event.End)
+				when += " – " + l.Time(*e)
 			}
 		}
-		fact("When", when, "")
+		fact("when", when, "")
 		if a.Event.Place != "" {
-			fact("Where", a.Event.Place, "")
+			fact("where", a.Event.Place, "")
 		}
 		if t := a.Training; t != nil {
 			if t.Online != "" {
-				fact("Online", t.Online, t.Online)
+				fact("online", t.Online, t.Online)
 			}
 			if t.Level != "" {
-				fact("Level", t.Level, "")
+				fact("level", t.Level, "")
 			}
 			if t.Bring != "" {
-				fact("What to bring", t.Bring, "")
+				fact("bring", t.Bring, "")
 			}
 			if a.Call != nil && !t.Cancelled {
-				fact("Seats", l.Seats(a), "")
+				fact("seats", l.Seats(a), "")
 			}
 		}
 		if a.Event.URL != "" {
-			fact("More", a.Event.URL, a.Event.URL)
+			fact("more", a.Event.URL, a.Event.URL)
 		}
 	case a.Kind == board.KindCall && a.Call != nil:
 		var roles []string
@@ -69,41 +73,41 @@ func (l Locale) Facts(a board.Announcement) []Fact {
 			left := a.Call.PlacesLeft(r.Name)
 			switch {
 			case left == r.Places:
-				roles = append(roles, l.T(Plural(r.Places, "%s (%d place)", "%s (%d places)"), r.Name, r.Places))
+				roles = append(roles, l.T("role.all", r.Name, r.Places))
 			case left == 0:
-				roles = append(roles, l.T("%s (full: %d of %d)", r.Name, r.Places, r.Places))
+				roles = append(roles, l.T("role.full", r.Name, r.Places, r.Places))
 			default:
-				roles = append(roles, l.T(Plural(r.Places, "%s (%d of %d place left)", "%s (%d of %d places left)"), r.Name, left, r.Places))
+				roles = append(roles, l.T("role.left", r.Name, left, r.Places))
 			}
 		}
-		fact("Volunteers needed", strings.Join(roles, ", "), "")
+		fact("volunteers", strings.Join(roles, ", "), "")
 		if a.Call.Closed {
-			fact("Sign-ups", l.T("closed"), "")
+			fact("signups", l.T("fact.closed"), "")
 		}
 		if a.Call.Deadline != nil {
-			fact("Answer before", l.Time(*a.Call.Deadline), "")
+			fact("answer_before", l.Time(*a.Call.Deadline), "")
 		}
-		fact("How to answer", a.Call.Contact, contactLink(a.Call.Contact))
+		fact("how_to_answer", a.Call.Contact, contactLink(a.Call.Contact))
 	case a.Kind == board.KindCampaign && a.Campaign != nil:
 		c := a.Campaign
-		fact("Raised", l.T("%s of %s (%d %%)", l.Amount(c.Raised, c.Currency), l.Amount(c.Goal, c.Currency), c.Percent()), "")
+		fact("raised", l.T("fact.raised_value", l.Amount(c.Raised, c.Currency), l.Amount(c.Goal, c.Currency), c.Percent()), "")
 		if c.Deadline != nil {
-			fact("Until", l.Time(*c.Deadline), "")
+			fact("until", l.Time(*c.Deadline), "")
 		}
-		fact("Give", c.Link, c.Link)
+		fact("give", c.Link, c.Link)
 		if c.TaxNote != "" {
-			fact("Good to know", c.TaxNote, "")
+			fact("good_to_know", c.TaxNote, "")
 		}
 	case a.Kind == board.KindOutage && a.Outage != nil:
-		fact("Service", a.Outage.Service, "")
-		fact("From", l.Time(a.Outage.From), "")
+		fact("service", a.Outage.Service, "")
+		fact("from", l.Time(a.Outage.From), "")
 		switch {
 		case a.Outage.Resolved != nil:
-			fact("Resolved", l.Time(*a.Outage.Resolved), "")
+			fact("resolved", l.Time(*a.Outage.Resolved), "")
 		case a.Outage.Until != nil:
-			fact("Until", l.Time(*a.Outage.Until), "")
+			fact("until", l.Time(*a.Outage.Until), "")
 		case a.Status != board.StatusExpired: // an ended notice has "Ended" above
-			fact("Until", l.T("not known yet"), "")
+			fact("until", l.T("fact.not_known"), "")
 		}
 	}
 	return f
@@ -117,43 +121,66 @@ func (l Locale) Seats(a board.Announcement) string {
 	var s string
 	switch {
 	case left == 0 && c.Waitlist:
-		s = l.T(Plural(seats, "full (%d seat): waiting list open", "full (%d seats): waiting list open"), seats)
+		s = l.T("seats.full_waitlist", seats)
 	case left == 0:
-		s = l.T(Plural(seats, "full (%d seat)", "full (%d seats)"), seats)
+		s = l.T("seats.full", seats)
 	case left == seats:
-		s = l.T(Plural(seats, "%d seat", "%d seats"), seats)
+		s = l.T("seats.all", seats)
 	default:
-		s = l.T(Plural(seats, "%d of %d seat left", "%d of %d seats left"), left, seats)
+		s = l.T("seats.left", left, seats)
 	}
 	if c.Closed && !a.Cancelled() {
-		s += l.T("; registration closed")
+		s += l.T("seats.closed")
 	}
 	return s
 }
 
 // KindLabel is the kind of a as a reader sees it.
-func (l Locale) KindLabel(a board.Announcement) string { return l.Label(kindLabel(a.Kind)) }
+func (l Locale) KindLabel(a board.Announcement) string { return l.Kind(a.Kind) }
 
-func kindLabel(k board.Kind) string {
-	switch k {
-	case board.KindTraining:
-		return "Training"
-	case board.KindEvent:
-		return "Event"
-	case board.KindCall:
-		return "Call for volunteers"
-	case board.KindOutage:
-		return "Service outage"
-	case board.KindCampaign:
-		return "Donation campaign"
-	default:
-		return "News"
+// Kind names a kind ("Event", "Événement"); an unknown kind is news.
+func (l Locale) Kind(k board.Kind) string {
+	for _, known := range board.Kinds() {
+		if k == known {
+			return l.T("kind." + string(k))
+		}
 	}
+	return l.T("kind.news")
+}
+
+// Role is a call's role as a reader sees it: a training's one option
+// ("I'll come") in the reader's language, any other role as its editor
+// wrote it.
+func (l Locale) Role(name string) string {
+	if name == board.TrainingRole {
+		return l.T("vote.option_training")
+	}
+	return name
+}
+
+// RoleNamed is the role an answer names, whichever language it was
+// offered in: a training's option in any catalogue language is the
+// training's one role.
+func (l Locale) RoleNamed(name string) string {
+	for _, other := range l.Languages() {
+		if name == other.T("vote.option_training") {
+			return board.TrainingRole
+		}
+	}
+	return name
+}
+
+// State names an outage's state (planned, ongoing, resolved).
+func (l Locale) State(s string) string { return l.T("state." + s) }
+
+// Heading is a post's first line: its kind and its title.
+func (l Locale) Heading(a board.Announcement) string {
+	return l.T("post.heading", l.KindLabel(a), a.Title)
 }
 
 // FactsHTML lays facts out as the list the feeds, mail and Matrix show,
 // with linked values as links ("" for none).
-func FactsHTML(facts []Fact) string {
+func (l Locale) FactsHTML(facts []Fact) string {
 	if len(facts) == 0 {
 		return ""
 	}
@@ -164,17 +191,17 @@ func FactsHTML(facts []Fact) string {
 		if f.Link != "" {
 			v = `<a href="` + html.EscapeString(f.Link) + `">` + v + `</a>`
 		}
-		fmt.Fprintf(&b, "<li><strong>%s:</strong> %s</li>", html.EscapeString(f.Label), v)
+		fmt.Fprintf(&b, "<li><strong>%s</strong> %s</li>", html.EscapeString(l.Colon(f.Label)), v)
 	}
 	b.WriteString("</ul>")
 	return b.String()
 }
 
 // FactsText is the facts as plain-text lines, "Label: value".
-func FactsText(facts []Fact) string {
+func (l Locale) FactsText(facts []Fact) string {
 	var b strings.Builder
 	for _, f := range facts {
-		fmt.Fprintf(&b, "%s: %s\n", f.Label, f.Value)
+		fmt.Fprintf(&b, "%s %s\n", l.Colon(f.Label), f.Value)
 	}
 	return b.String()
 }

@@ -1,7 +1,8 @@
 // Package locale holds every word Crieur shows a reader and how it writes
-// dates, numbers and money, in English and French: one catalogue, one
-// Locale per reader. It also lays an announcement out as its facts (the
-// labelled lines every destination shows).
+// dates, numbers and money: one catalogue of symbolic keys, one file per
+// language (messages/*.toml), one Locale per reader. It also lays an
+// announcement out as its facts (the labelled lines every destination
+// shows), in the announcement's language and its board's time zone.
 //
 // It renders; it decides nothing. It must not import net/http, a store or a
 // destination: pages, feeds and federation packages call it.
@@ -9,140 +10,164 @@ package locale
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
-	"golang.org/x/text/message/catalog"
+
+	"crieur/board"
 )
 
-// The catalogue is keyed by the English text: another language is one more
-// table like french.
-
-var (
-	languages = []language.Tag{language.English, language.French}
-	matcher   = language.NewMatcher(languages)
-	// pageCatalog is built once at start and only read afterwards.
-	pageCatalog = func() catalog.Catalog {
-		b := catalog.NewBuilder(catalog.Fallback(language.English))
-		for key, fr := range french {
-			_ = b.SetString(language.French, key, fr)
-		}
-		return b
-	}()
-)
-
-// Locale renders words and dates in one language.
+// Locale renders words, dates and numbers in one language, times in one
+// zone. The zero Locale is English in UTC.
 type Locale struct {
 	Tag  language.Tag
+	cat  *Catalogue
 	p    *message.Printer
-	zone *time.Location // the board's; nil keeps times as given
+	zone *time.Location // the board's; nil keeps times in the zone they carry
 }
 
-// English is the locale of federated posts and of the API.
-var English = Locale{Tag: language.English, p: message.NewPrinter(language.English, message.Catalog(pageCatalog))}
+// For is the built-in catalogue's locale of a language tag, English when
+// it has nothing close.
+func For(lang string) Locale { return builtin.For(lang) }
 
-// For is the locale of a language tag (a board's), English by default.
-func For(lang string) Locale {
-	if lang == "fr" {
-		return Locale{Tag: language.French, p: message.NewPrinter(language.French, message.Catalog(pageCatalog))}
-	}
-	return English
+// Negotiate is the built-in catalogue's choice among what a reader asked
+// for (see Catalogue.Negotiate).
+func Negotiate(choices ...string) Locale { return builtin.Negotiate(choices...) }
+
+// Supported says whether the built-in catalogue speaks lang.
+func Supported(lang string) bool { return builtin.Supports(lang) }
+
+// Of is the locale every rendering of a uses: its own language, else its
+// board's, with times in the board's zone.
+func Of(b board.Board, a board.Announcement) Locale {
+	return Negotiate(a.Language, b.Language).InZone(b.Location())
 }
 
-// Negotiate picks a reader's language from what they asked for, in order:
-// an explicit choice (?lang=), their browser's Accept-Language, then the
-// fallbacks (a board's language), then English.
-func Negotiate(choices ...string) Locale {
-	tag, _ := language.MatchStrings(matcher, choices...)
-	base, _ := tag.Base()
-	t := language.English
-	if base.String() == "fr" {
-		t = language.French
-	}
-	return Locale{Tag: t, p: message.NewPrinter(t, message.Catalog(pageCatalog))}
-}
+// OfBoard is the locale of what a board says by itself: its language, its zone.
+func OfBoard(b board.Board) Locale { return For(b.Language).InZone(b.Location()) }
 
-// InZone shows times in zone (a board's) when they were given in it.
+// InZone shows every time in zone (a board's), whatever offset it was
+// written with: readers are local to the association.
 func (l Locale) InZone(zone *time.Location) Locale {
 	l.zone = zone
 	return l
 }
 
-// local shows t in the board's zone when that is the offset it was given
-// (14:00 (CET) rather than 14:00 (+0100)); any other offset stays as the
-// editor wrote it, since the board's zone would change its wall clock.
-func (l Locale) local(t time.Time) time.Time {
-	if l.zone == nil {
-		return t
+func (l Locale) printer() *message.Printer {
+	if l.p == nil {
+		return builtin.For("en").p
 	}
-	_, given := t.Zone()
-	if _, off := t.In(l.zone).Zone(); off == given {
+	return l.p
+}
+
+func (l Locale) catalogue() *Catalogue {
+	if l.cat == nil {
+		return builtin
+	}
+	return l.cat
+}
+
+// T is the message key in the locale's language, args formatted into it
+// (numbers as the language writes them); a plural message picks its form
+// by CLDR's rule for the language. A key no file has is shown as is, and
+// the catalogue's tests fail.
+func (l Locale) T(key string, args ...any) string {
+	if l.p != nil && !l.cat.keys[l.Tag][key] {
+		// A language's file may lack a key (a fixture, a file being
+		// written): English, rather than the key, reaches the reader.
+		return l.cat.For("en").p.Sprintf(key, args...)
+	}
+	return l.printer().Sprintf(key, args...)
+}
+
+// list is a list message (month names), from the language's file or English's.
+func (l Locale) list(key string) []string {
+	c := l.catalogue()
+	if v, ok := c.lists[l.Tag][key]; ok {
+		return v
+	}
+	return c.lists[language.English][key]
+}
+
+// Lang is the language tag, for <html lang> and Content-Language.
+func (l Locale) Lang() string { return l.Tag.String() }
+
+// Name is the language's name in itself.
+func (l Locale) Name() string { return l.catalogue().Name(l.Tag) }
+
+// Languages are the locales a reader can switch to, this one's catalogue's.
+func (l Locale) Languages() []Locale {
+	var out []Locale
+	for _, t := range l.catalogue().Languages() {
+		out = append(out, l.catalogue().For(t.String()).InZone(l.zone))
+	}
+	return out
+}
+
+func (l Locale) in(t time.Time) time.Time {
+	if l.zone != nil {
 		return t.In(l.zone)
 	}
 	return t
 }
 
-// T translates a catalogue string, formatting args into it. A zero
-// Locale is English.
-func (l Locale) T(key string, args ...any) string {
-	p := l.p
-	if p == nil {
-		p = English.p
+// Zone names the zone of t as a reader understands it: "Paris time",
+// "heure de Paris", "UTC"; never an IANA name or a bare offset.
+func (l Locale) Zone(t time.Time) string {
+	t = l.in(t)
+	name := t.Location().String()
+	if _, off := t.Zone(); name == "UTC" || (off == 0 && !strings.Contains(name, "/")) {
+		return l.T("date.utc")
 	}
-	return p.Sprintf(message.Key(key, key), args...)
+	if i := strings.LastIndexByte(name, '/'); i >= 0 && name != "Local" {
+		return l.T("date.zone", strings.ReplaceAll(name[i+1:], "_", " "))
+	}
+	// A fixed offset (a zone-less board shows times as typed).
+	_, off := t.Zone()
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return fmt.Sprintf("%s%s%02d:%02d", l.T("date.utc"), sign, off/3600, off%3600/60)
 }
 
-// Lang is the language tag, for <html lang>.
-func (l Locale) Lang() string { return l.Tag.String() }
-
-var (
-	frDays   = []string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
-	frMonths = []string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
-)
-
-// Time formats a moment the way readers of the language write it,
-// keeping the offset the editor gave.
+// Time is a moment as readers of the language write it, in the board's
+// zone, with the zone named: "Fri 18 Dec 2026, 19:00 (Paris time)".
 func (l Locale) Time(t time.Time) string {
-	t = l.local(t)
-	if l.Tag == language.French {
-		return fmt.Sprintf("%s %d %s %d, %s (%s)", frDays[t.Weekday()], t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04"), t.Format("MST"))
-	}
-	// The offset the editor wrote stays: readers are local to the
-	// association, and silently converting to UTC would mislead them.
-	return t.Format("Mon 2 Jan 2006, 15:04 (MST)")
+	t = l.in(t)
+	return l.T("date.time", l.list("date.weekdays")[t.Weekday()], strconv.Itoa(t.Day()),
+		l.list("date.months")[t.Month()-1], strconv.Itoa(t.Year()), t.Format("15:04"), l.Zone(t))
 }
 
-// Date formats a day and a time without the weekday (page footers): a
-// moment Crieur recorded, shown in the board's zone when it has one.
+// Date is a moment Crieur recorded (page footers), without the weekday.
 func (l Locale) Date(t time.Time) string {
-	if l.zone != nil {
-		t = t.In(l.zone)
-	}
-	if l.Tag == language.French {
-		return fmt.Sprintf("%d %s %d, %s", t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04 MST"))
-	}
-	return t.Format("2 Jan 2006 15:04 MST")
+	t = l.in(t)
+	return l.T("date.date", strconv.Itoa(t.Day()), l.list("date.months")[t.Month()-1], strconv.Itoa(t.Year()), t.Format("15:04"), l.Zone(t))
 }
 
-// Label translates a fact's label or a kind's name.
-func (l Locale) Label(s string) string { return l.T(s) }
+// Clock is the hour of t alone (an event's end on its start's day).
+func (l Locale) Clock(t time.Time) string { return l.in(t).Format("15:04") }
 
-// Plural picks the English key for n: the catalogue holds each form.
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+// SameDay says whether two moments fall on one day in the locale's zone.
+func (l Locale) SameDay(a, b time.Time) bool {
+	y1, m1, d1 := l.in(a).Date()
+	y2, m2, d2 := l.in(b).Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
 }
+
+// Colon is a label followed by its colon, as the language writes it
+// ("When:", "Quand :").
+func (l Locale) Colon(label string) string { return l.T("fact.label", label) }
 
 // JoinAnd joins names with commas and the locale's "and".
 func (l Locale) JoinAnd(names []string) string {
 	if len(names) < 2 {
 		return strings.Join(names, "")
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("and") + " " + names[len(names)-1]
+	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("list.and") + " " + names[len(names)-1]
 }
 
 // symbols are the currencies shown with a sign rather than their code.
@@ -151,10 +176,7 @@ var symbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "CHF": "C
 // Amount formats money the way the reader's language writes it: 1,240 €
 // or 1 240 € (cents only when there are some).
 func (l Locale) Amount(v float64, currency string) string {
-	p := l.p
-	if p == nil {
-		p = English.p
-	}
+	p := l.printer()
 	n := p.Sprintf("%.0f", v)
 	if v != float64(int64(v)) {
 		n = p.Sprintf("%.2f", v)

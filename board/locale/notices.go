@@ -9,56 +9,56 @@ import (
 )
 
 // Notices words the posts the service writes by itself (a campaign's
-// milestones and thanks, a training's reminder) in the board's language.
+// milestones and thanks, a training's reminder) in the language of the
+// announcement they follow.
 type Notices struct{}
 
 var _ board.Notices = Notices{}
 
 // Milestone is the short thanks as a campaign passes percent of its goal.
 func (Notices) Milestone(b board.Board, a board.Announcement, percent int) (title, body string) {
-	l := For(b.Language)
-	title = l.T("%d %% of the goal for “%s”: thank you!", percent, a.Title)
+	l := Of(b, a)
+	title = l.T("notice.milestone", percent, a.Title)
 	if percent == 100 {
-		title = l.T("Goal reached for “%s”: thank you!", a.Title)
+		title = l.T("notice.goal_reached", a.Title)
 	}
 	facts := l.Facts(a)
-	body = fmt.Sprintf("%s: %s\n\n%s: %s", facts[0].Label, facts[0].Value, l.Label("Give"), a.Campaign.Link)
+	body = fmt.Sprintf("%s %s\n\n%s %s", l.Colon(facts[0].Label), facts[0].Value, l.Colon(l.T("fact.give")), a.Campaign.Link)
 	return title, body
 }
 
 // ThankYou is the title of a campaign's thank-you post.
 func (Notices) ThankYou(b board.Board, a board.Announcement) string {
-	return For(b.Language).T("Thank you: %s", a.Title)
+	return Of(b, a).T("notice.thank_you", a.Title)
 }
 
 // InlineImages warns an editor that n pictures written into the text show
 // as links (the editor speaks English for now).
 func (Notices) InlineImages(n int) string {
-	return English.T(Plural(n, "The text has %d picture written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description.",
-		"The text has %d pictures written as ![description](address): readers see the description as a link, not the picture. To show a picture, add it as an image with its description."), n)
+	return For("en").T("editor.inline_images", n)
 }
+
+// reminderFacts are the facts a reminder repeats: where to be, when, and
+// what to bring.
+var reminderFacts = map[string]bool{"when": true, "where": true, "online": true, "bring": true, "seats": true}
 
 // Reminder is the post the day before a training: when, where and what to
 // bring, and where to read more (link, when known).
 func (Notices) Reminder(b board.Board, a board.Announcement, link string) (title, body string) {
-	l := For(b.Language)
-	if b.TimeZone != "" {
-		l = l.InZone(b.Location())
-	}
+	l := Of(b, a)
 	var text strings.Builder
-	en := English.Facts(a) // the same facts in the same order: which is which
-	for i, f := range l.Facts(a) {
-		switch en[i].Label {
-		case "When", "Where", "Online", "What to bring", "Seats":
-			v := markdown.Escape(f.Value)
-			if f.Link != "" {
-				v = f.Link // linkified as it is
-			}
-			fmt.Fprintf(&text, "- **%s:** %s\n", f.Label, v)
+	for _, f := range l.Facts(a) {
+		if !reminderFacts[f.Key] {
+			continue
 		}
+		v := markdown.Escape(f.Value)
+		if f.Link != "" {
+			v = f.Link // linkified as it is
+		}
+		fmt.Fprintf(&text, "- **%s** %s\n", l.Colon(f.Label), v)
 	}
 	if link != "" {
-		fmt.Fprintf(&text, "\n%s %s\n", l.T("Details and registration:"), link)
+		fmt.Fprintf(&text, "\n%s %s\n", l.T("notice.details"), link)
 	}
-	return l.T("Tomorrow: %s", a.Title), text.String()
+	return l.T("notice.tomorrow", a.Title), text.String()
 }

@@ -31,7 +31,7 @@ func (e *Editor) setRaised(w http.ResponseWriter, r *http.Request, s session, b 
 		e.flashRedirect(w, r, to, "Not changed: "+err.Error())
 		return
 	}
-	msg := "Raised so far: " + locale.English.Facts(saved)[0].Value + ". The page shows it now; followers and rooms within a few minutes."
+	msg := "Raised so far: " + locale.For("en").InZone(b.Location()).Facts(saved)[0].Value + ". The page shows it now; followers and rooms within a few minutes."
 	e.flashRedirect(w, r, to, msg)
 }
 
@@ -51,7 +51,7 @@ func (e *Editor) approve(w http.ResponseWriter, r *http.Request, s session, b bo
 		e.formErrors(w, r, err)
 		return
 	}
-	e.flashRedirect(w, r, "/edit", "Approved. "+e.saved(saved))
+	e.flashRedirect(w, r, "/edit", "Approved. "+e.saved(b, saved))
 }
 
 // signupsCSV lets a signed-in editor download a call's sign-ups.

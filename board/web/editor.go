@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
@@ -57,7 +56,7 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 		return t.In(loc).Format(formTime)
 	}, "statusNote": func(a board.Announcement) template.HTML {
 		// Times in the offset they were written in: the board's zone.
-		in := func(t *time.Time) string { return locale.English.Time(*t) }
+		in := func(t *time.Time) string { return locale.For("en").InZone(loc).Time(*t) }
 		var s string
 		switch a.Status {
 		case board.StatusDraft:
@@ -70,12 +69,14 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 			s = `<span class="status">Awaiting approval</span> by a second publisher`
 		default:
 			s = "Published " + template.HTMLEscapeString(a.CreatedAt.In(loc).Format("2 Jan 2006"))
-			if a.ExpiresAt != nil {
+			if a.ExpiresAt != nil && a.ExpiresAt.After(time.Now()) {
+				s += ", to be taken down " + template.HTMLEscapeString(in(a.ExpiresAt))
+			} else if a.ExpiresAt != nil {
 				s += ", taken down " + template.HTMLEscapeString(in(a.ExpiresAt))
 			}
 		}
 		return template.HTML(s)
-	}, "kindLabel": locale.English.KindLabel, "prefixed": func(f formData, board string) formData {
+	}, "kindLabel": locale.For("en").KindLabel, "prefixed": func(f formData, board string) formData {
 		f.Prefix, f.Board = board+"-", board
 		return f
 	}}
@@ -144,6 +145,11 @@ func (e *Editor) zone(b board.Board) *time.Location {
 	return e.loc
 }
 
+// zoneName is the board's zone as its editors say it ("Paris time").
+func (e *Editor) zoneName(b board.Board) string {
+	return locale.For("en").InZone(e.zone(b)).Zone(time.Now())
+}
+
 // maxEditorForm is far above the longest text an announcement may have,
 // so only a mistake (a pasted file) reaches it.
 const maxEditorForm = 256 << 10
@@ -156,26 +162,25 @@ func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			limit, parse, what := int64(maxEditorForm), r.ParseForm, "This form is larger than 256 KB"
+			limit, parse, tooLong, size := int64(maxEditorForm), r.ParseForm, "page.too_long_text", maxEditorForm>>10
 			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 				// A form with a picture: the picture may be large, the rest
 				// is checked field by field.
-				limit, what = maxEditorForm+media.MaxUpload, fmt.Sprintf("The picture is larger than %d MB", media.MaxUpload>>20)
+				limit, tooLong, size = maxEditorForm+media.MaxUpload, "page.too_long_picture", media.MaxUpload>>20
 				parse = func() error { return r.ParseMultipartForm(1 << 20) }
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := parse(); err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
-					errorPage(w, r, http.StatusRequestEntityTooLarge, "Too long to send",
-						what+", so nothing was saved. Go back (your text is still there), make it smaller and send it again.")
+					errorPage(w, r, http.StatusRequestEntityTooLarge, "page.too_long", tooLong, size)
 					return
 				}
-				errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back, reload the page and try again.")
+				errorPage(w, r, http.StatusBadRequest, "page.not_understood", "page.not_understood_text")
 				return
 			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf())) != 1 {
-				errorPage(w, r, http.StatusForbidden, "This form has expired", "Nothing was saved. Go back, copy your text, reload the page and send it again.")
+				errorPage(w, r, http.StatusForbidden, "page.expired", "page.expired_text")
 				return
 			}
 		}
@@ -242,7 +247,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 			serverError(w, r, e.log, err)
 			return
 		}
-		views = append(views, boardView{Board: b, Zone: e.zone(b).String(), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+		views = append(views, boardView{Board: b, Zone: e.zoneName(b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
 	}
 	target := ""
 	if failed != nil {
@@ -352,7 +357,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 		if err == nil {
-			e.flashRedirect(w, r, "/edit", withWarnings(e.saved(a), e.svc.Warnings(r.Context(), b, a)))
+			e.flashRedirect(w, r, "/edit", withWarnings(e.saved(b, a), e.svc.Warnings(r.Context(), b, a)))
 			return
 		}
 		errs = e.formErrors(w, r, err)
@@ -365,12 +370,12 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 }
 
 // saved is the notice after a save: what became of the announcement.
-func (e *Editor) saved(a board.Announcement) string {
+func (e *Editor) saved(b board.Board, a board.Announcement) string {
 	switch a.Status {
 	case board.StatusDraft:
 		return "Saved as a draft (nobody sees it yet): " + a.Title
 	case board.StatusScheduled:
-		return "Scheduled for " + locale.English.Time(*a.PublishAt) + ": " + a.Title
+		return "Scheduled for " + locale.For("en").InZone(e.zone(b)).Time(*a.PublishAt) + ": " + a.Title
 	case board.StatusExpired:
 		return "Saved; it has ended, so it is off the board: " + a.Title
 	case board.StatusPending:
@@ -435,7 +440,7 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 	if a, ok := e.announcement(w, r, b); ok {
 		f := formOf(a, e.zone(b))
 		f.Role = s.token.Role
-		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(),
+		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(b),
 			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
 		if a.Kind == board.KindTraining && a.Training != nil {
 			data["Training"] = a.Training
@@ -516,7 +521,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		}
 		return nil
 	}
-	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zone(b).String(), "Saved": a, "CanApprove": canApprove(s, a)}
+	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(b), "Saved": a, "CanApprove": canApprove(s, a)}
 	if errs == nil && f.Action == "preview" {
 		cur := board.DraftOf(a)
 		_ = keep(&cur)
@@ -536,7 +541,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 	if errs == nil {
 		saved, err := e.svc.Update(r.Context(), s.actor(), b, a.ID, keep)
 		if err == nil {
-			notice := e.saved(saved)
+			notice := e.saved(b, saved)
 			if a.Public() {
 				notice = "Updated: " + saved.Title
 				if saved.Version == a.Version {

@@ -239,7 +239,7 @@ func TestEditorTimesKeepTheirZone(t *testing.T) {
 		b     board.Board
 		shown string
 		zone  string
-	}{{news, "2026-12-05T14:00", "Europe/Paris"}, {other, "2026-12-05T13:00", "UTC"}} {
+	}{{news, "2026-12-05T14:00", "Paris time"}, {other, "2026-12-05T13:00", "UTC"}} {
 		a, _, err := svc.Create(ctx, board.System, c.b, board.Draft{Kind: board.KindEvent, Title: "Party", Event: &board.Event{Start: start, Place: "Hall"}}, "")
 		if err != nil {
 			t.Fatal(err)

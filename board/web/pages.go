@@ -245,7 +245,7 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b board.Board) {
 // Announcement shows one announcement, or 410 once it is deleted.
 func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 	if a.DeletedAt != nil {
-		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": "Deleted"})
+		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": boardLocale(r, b).T("page.deleted")})
 		return
 	}
 	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, boardLocale(r, b)))
@@ -253,13 +253,14 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Boa
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b board.Board, a board.Announcement, su *signupForm) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
+	l := boardLocale(r, b)
 	p.render(w, r, status, "announcement", map[string]any{
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, boardLocale(r, b)),
+		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, l), "L": l,
 		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
-		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(a), URL: link, Site: b.DisplayName,
+		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(l, a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
-		"JSONLD": feeds.SchemaOrg(a, link, b.DisplayName, p.links.BoardURL(b.Name)),
+		"JSONLD": feeds.SchemaOrg(l, a, link, b.DisplayName, p.links.BoardURL(b.Name)),
 	})
 }
 
@@ -290,7 +291,7 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board
 		past = past[:20]
 	}
 	p.render(w, r, http.StatusOK, "events", map[string]any{
-		"Title": "Events – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"L": l, "Now": now, "Title": l.T("page.events") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
 		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics", "Upcoming": upcoming, "Past": past,
 		"Canonical": p.links.BoardURL(b.Name) + "/events",
 	})
@@ -317,7 +318,7 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 		recent = recent[:30]
 	}
 	p.render(w, r, http.StatusOK, "status", map[string]any{
-		"Title": "Service status – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
+		"Title": boardLocale(r, b).T("page.status") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
 		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
 		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
 	})

@@ -15,6 +15,8 @@ import (
 // signupForm is the sign-up block of a call's or a training's page.
 type signupForm struct {
 	Open, Multiple bool
+	// Full: a training with no seat left and no waiting list.
+	Full bool
 	// Training forms have one option: registering, with the seats left.
 	Training      bool
 	Seats         string
@@ -40,14 +42,15 @@ func (p *Pages) signupForm(a board.Announcement, l locale.Locale) *signupForm {
 		Training: a.Kind == board.KindTraining}
 	if f.Training {
 		f.Seats = l.Seats(a)
+		f.Full = c.PlacesLeft(board.TrainingRole) == 0 && !c.Waitlist
 	}
 	for _, r := range c.Roles {
 		left := c.PlacesLeft(r.Name)
-		sr := signupRole{Name: r.Name, State: l.T(locale.Plural(r.Places, "%d of %d place left", "%d of %d places left"), left, r.Places)}
+		sr := signupRole{Name: r.Name, State: l.T("signup.left", left, r.Places)}
 		if left == 0 {
-			sr.State, sr.Disabled = l.T("full"), !c.Waitlist
+			sr.State, sr.Disabled = l.T("signup.full"), !c.Waitlist
 			if c.Waitlist {
-				sr.State = l.T("full: join the waiting list")
+				sr.State = l.T("signup.full_waitlist")
 			}
 		}
 		f.Roles = append(f.Roles, sr)
@@ -70,7 +73,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		f.Error = l.T("This form is too large; shorten your name or contact.")
+		f.Error = l.T("signup.too_large")
 		p.renderAnnouncement(w, r, http.StatusRequestEntityTooLarge, b, a, f)
 		return
 	}
@@ -85,15 +88,15 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	board.CheckText(errs, "contact", f.Contact, 200, false)
 	switch {
 	case f.Name == "":
-		f.Error = l.T("Your name is required.")
+		f.Error = l.T("signup.name_required")
 	case len(errs) > 0:
-		f.Error = l.T("Check your name and contact: no control or invisible characters, and not too long.")
+		f.Error = l.T("signup.bad_text")
 	case len(roles) == 0 && a.Kind == board.KindTraining:
 		roles = []string{board.TrainingRole} // the form's one option
 	case len(roles) == 0:
-		f.Error = l.T("Choose a role.")
+		f.Error = l.T("signup.choose_role")
 	case len(key) < 16 || len(key) > 64:
-		f.Error = l.T("This form has expired; please fill it in again.")
+		f.Error = l.T("signup.form_expired")
 		f.Key = newFormKey()
 	}
 	if f.Error != "" {
@@ -105,13 +108,13 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	var ve *board.ValidationError
 	switch {
 	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
-		f.Error, f.Open = l.T("Sorry, registration for this training has just closed."), false
+		f.Error, f.Open = l.T("signup.training_closed_now"), false
 	case errors.Is(err, board.ErrCallClosed):
-		f.Error, f.Open = l.T("Sorry, this call has just closed."), false
+		f.Error, f.Open = l.T("signup.call_closed_now"), false
 	case errors.As(err, &unknown):
-		f.Error = l.T("That role is not in this call any more; choose another.")
+		f.Error = l.T("signup.role_gone")
 	case errors.As(err, &ve):
-		f.Error = l.T("Choose one role only.")
+		f.Error = l.T("signup.one_role")
 	case err != nil:
 		serverError(w, r, p.log, err)
 		return
@@ -130,23 +133,23 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	switch {
 	case a.Kind != board.KindTraining:
 	case len(res.Confirmed) > 0:
-		res.Confirmed, parts = nil, append(parts, l.T("You are registered. See you there!"))
+		res.Confirmed, parts = nil, append(parts, l.T("signup.registered"))
 	case len(res.Waiting) > 0:
-		res.Waiting, parts = nil, append(parts, l.T("The training is full: you are on the waiting list, and have a seat as soon as one frees up."))
+		res.Waiting, parts = nil, append(parts, l.T("signup.waiting_training"))
 	case len(res.Full) > 0:
-		res.Full, parts = nil, append(parts, l.T("Sorry, the last seat went just before you registered."))
+		res.Full, parts = nil, append(parts, l.T("signup.last_seat_gone"))
 	}
 	if len(res.Confirmed) > 0 {
-		parts = append(parts, l.T("You are signed up as %s. Thank you!", l.JoinAnd(res.Confirmed)))
+		parts = append(parts, l.T("signup.signed_up", l.JoinAnd(res.Confirmed)))
 	}
 	if len(res.Waiting) > 0 {
-		parts = append(parts, l.T("You are on the waiting list for %s.", l.JoinAnd(res.Waiting)))
+		parts = append(parts, l.T("signup.waiting", l.JoinAnd(res.Waiting)))
 	}
 	if len(res.Full) > 0 {
-		parts = append(parts, l.T("Sorry, %s filled up just before you answered.", l.JoinAnd(res.Full)))
+		parts = append(parts, l.T("signup.filled_up", l.JoinAnd(res.Full)))
 	}
 	if len(res.Already) > 0 && !res.Changed() {
-		parts = append(parts, l.T("You had already signed up; nothing changed."))
+		parts = append(parts, l.T("signup.already"))
 	}
 	out.Notice = strings.Join(parts, " ")
 	if res.WithdrawToken != "" {
@@ -160,33 +163,33 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 	token := r.FormValue("t")
 	l := boardLocale(r, b)
-	data := map[string]any{"Title": l.T("Withdraw – %s", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
+	data := map[string]any{"Title": l.T("withdraw.title", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
 	say := func(status int, heading, text string, args ...any) {
 		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
 		p.render(w, r, status, "withdraw", data)
 	}
 	if a.DeletedAt != nil || !a.TakesSignups() || token == "" || p.signups == nil {
-		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
+		say(http.StatusNotFound, "withdraw.nothing", "withdraw.nothing_text")
 		return
 	}
 	if r.Method != http.MethodPost {
 		data["Form"] = true
-		say(http.StatusOK, "Withdraw your sign-up?", "You signed up for “%s”. If you can no longer come, withdraw here: your place goes to someone else.", a.Title)
+		say(http.StatusOK, "withdraw.ask", "withdraw.ask_text", a.Title)
 		return
 	}
 	if crossSite(r) {
-		say(http.StatusForbidden, "Nothing withdrawn", "Withdraw from this site's own page.")
+		say(http.StatusForbidden, "withdraw.not_done", "withdraw.not_here")
 		return
 	}
 	n, err := p.signups.WithdrawByToken(r.Context(), b, a.ID, token)
 	switch {
 	case errors.Is(err, board.ErrNotFound):
-		say(http.StatusNotFound, "Nothing to withdraw", "This link does not belong to a sign-up.")
+		say(http.StatusNotFound, "withdraw.nothing", "withdraw.nothing_text")
 	case err != nil:
 		serverError(w, r, p.log, err)
 	case n == 0:
-		say(http.StatusOK, "Already withdrawn", "Your sign-up was already withdrawn.")
+		say(http.StatusOK, "withdraw.already", "withdraw.already_text")
 	default:
-		say(http.StatusOK, "Withdrawn", "Your sign-up is withdrawn. Thank you for telling us!")
+		say(http.StatusOK, "withdraw.done", "withdraw.done_text")
 	}
 }

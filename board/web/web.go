@@ -39,6 +39,12 @@ const (
 // so a template that fails answers a clean error page, not half a page.
 func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map[string]*template.Template, csp string, status int, name string, data map[string]any) {
 	w.Header().Set("Content-Security-Policy", csp)
+	if l, ok := data["L"].(locale.Locale); ok {
+		// The page is in the reader's language: caches keep one per
+		// Accept-Language and per remembered choice.
+		varyOn(w.Header(), "Accept-Language", "Cookie")
+		rememberLanguage(w, r, l)
+	}
 	if err := httpx.Render(w, status, set[name], name+".html", data); err != nil {
 		serverError(w, r, log, err)
 	}
@@ -48,17 +54,42 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 // browser's language, the board's as fallback, its time zone for the times
 // shown.
 func boardLocale(r *http.Request, b board.Board) locale.Locale {
-	l := requestLocale(r, b.Language)
-	if b.TimeZone != "" {
-		l = l.InZone(b.Location())
-	}
-	return l
+	return requestLocale(r, b.Language).InZone(b.Location())
 }
 
-// requestLocale picks the page's language: ?lang= first, then the
-// browser's Accept-Language, then fallback, then English.
+// langCookie remembers the language a visitor chose with the switcher.
+const langCookie = "lang"
+
+// requestLocale picks the page's language: ?lang= first (the switcher),
+// then the choice remembered in a cookie, then the browser's
+// Accept-Language, then fallback (a board's), then English.
 func requestLocale(r *http.Request, fallback ...string) locale.Locale {
-	return locale.Negotiate(append([]string{r.URL.Query().Get("lang"), r.Header.Get("Accept-Language")}, fallback...)...)
+	choices := []string{r.URL.Query().Get("lang")}
+	if c, err := r.Cookie(langCookie); err == nil {
+		choices = append(choices, c.Value)
+	}
+	choices = append(choices, r.Header.Get("Accept-Language"))
+	return locale.Negotiate(append(choices, fallback...)...)
+}
+
+// rememberLanguage keeps a choice made with ?lang= for the next pages, so
+// links need not carry it.
+func rememberLanguage(w http.ResponseWriter, r *http.Request, l locale.Locale) {
+	asked := r.URL.Query().Get("lang")
+	if !locale.Supported(asked) || locale.For(asked).Lang() != l.Lang() {
+		return // nothing asked, or a language the catalogue has not
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l.Lang(), Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+}
+
+// varyOn adds names to the Vary header once each.
+func varyOn(h http.Header, names ...string) {
+	have := strings.Join(h.Values("Vary"), ",")
+	for _, n := range names {
+		if !strings.Contains(strings.ToLower(have), strings.ToLower(n)) {
+			h.Add("Vary", n)
+		}
+	}
 }
 
 // fail answers err as a page in the visitor's language: its status from
@@ -68,11 +99,11 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	httpx.LogServerError(r, log, e)
 	switch {
 	case e.Status >= 500:
-		errorPage(w, r, e.Status, "Something went wrong", "Something went wrong on our side; please try again later.")
+		errorPage(w, r, e.Status, "page.error", "page.error_text")
 	case e.Status == http.StatusNotFound:
 		NotFound(w, r)
 	default:
-		errorPage(w, r, e.Status, "Form not understood", "Go back, reload the page and try again.")
+		errorPage(w, r, e.Status, "page.not_understood", "page.not_understood_text")
 	}
 }
 
@@ -83,17 +114,17 @@ func serverError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err e
 // NotFound answers a page that does not exist, as a page in the
 // visitor's language.
 func NotFound(w http.ResponseWriter, r *http.Request) {
-	errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address. It may have moved, or the link may be mistyped.")
+	errorPage(w, r, http.StatusNotFound, "page.not_found", "page.not_found_text")
 }
 
 // errorPage answers an error as a small page in the visitor's language.
-func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text string, args ...any) {
 	l := requestLocale(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", cspPublic)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text), "Home": l.T("Home")})
+	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text, args...), "Home": l.T("page.home")})
 }
 
 var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>

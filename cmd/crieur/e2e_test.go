@@ -90,11 +90,19 @@ func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
 	}
 	// A post in French arrives with its text and its language (contentMap
 	// beside a string content, not an array).
-	fr, _ := c.post(map[string]any{"title": "Réunion mensuelle", "body": "On se retrouve à 18 h.", "language": "fr"}, nil)
+	// Its labels and its date are French too, the time typed in UTC shown
+	// in the board's zone (UTC here) and named.
+	fr, _ := c.post(map[string]any{"kind": "event", "title": "Réunion mensuelle", "body": "On se retrouve à 19 h.", "language": "fr",
+		"event": map[string]any{"start": "2026-12-18T18:00:00Z", "place": "Le local"}}, nil)
 	frCreate := p.waitActivity("Create", c.objectURL(fr.ID))
 	frContent, _ := frCreate.object()["content"].(string)
 	if frCreate.Language != "fr" || !strings.Contains(frContent, "On se retrouve") {
 		t.Errorf("French post arrived with language %q and content %v", frCreate.Language, frCreate.object()["content"])
+	}
+	for _, want := range []string{"Quand\u202f: ven. 18 déc. 2026, 18:00 (UTC)", "Où\u202f: Le local"} {
+		if !strings.Contains(frContent, want) {
+			t.Errorf("the French post lacks %q: %s", want, frContent)
+		}
 	}
 
 	var edited announcement

@@ -310,6 +310,6 @@ func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err := json.Unmarshal(answer, &a); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: %s\n", a.Title, locale.English.Facts(a)[0].Value)
+	fmt.Fprintf(stdout, "%s: %s\n", a.Title, locale.For("en").Facts(a)[0].Value)
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board/boardtest"
 )
 
 // mailpitServer is Mailpit (github.com/axllent/mailpit, installed by the
@@ -206,6 +208,37 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 		!strings.Contains(parts["text/html"], "<strong>on it</strong>") || !strings.Contains(parts["text/html"], c.objectURL(a.ID)) {
 		t.Errorf("parts: %v", parts)
 	}
+
+	// A French outage reads French in a mail client: subject (MIME-decoded),
+	// labels, time and footer.
+	c.post(map[string]any{"kind": "outage", "title": "Messagerie coupée", "body": "Nous nous en occupons.", "language": "fr",
+		"outage": map[string]any{"service": "messagerie", "from": "2026-12-18T18:00:00Z"}}, nil)
+	waitFor(t, 20*time.Second, "the French message", func() bool { return len(mp.to("users@lists.example.org", "Messagerie coup")) == 1 })
+	frMsg, err := mail.ReadMessage(strings.NewReader(mp.raw(mp.to("users@lists.example.org", "Messagerie coup")[0].ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(frMsg.Header.Get("Subject"))
+	if subject != "[Panne de service] Messagerie coupée" || frMsg.Header.Get("Content-Language") != "fr" {
+		t.Errorf("French subject %q, Content-Language %q", subject, frMsg.Header.Get("Content-Language"))
+	}
+	_, frParams, _ := mime.ParseMediaType(frMsg.Header.Get("Content-Type"))
+	frParts := map[string]string{}
+	for mr := multipart.NewReader(frMsg.Body, frParams["boundary"]); ; {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		b, _ := io.ReadAll(p)
+		frParts[ct] = string(b)
+	}
+	for _, want := range []string{"Service\u202f: messagerie", "Début\u202f: ven. 18 déc. 2026, 18:00 (UTC)", "À lire sur le tableau\u202f: ", "publié avec Crieur"} {
+		if !strings.Contains(frParts["text/plain"], want) {
+			t.Errorf("the French mail lacks %q:\n%s", want, frParts["text/plain"])
+		}
+	}
+	boardtest.NoEnglish(t, "the French mail", subject+"\n"+frParts["text/plain"])
 
 	// The server is down while an outage is announced; once it is back,
 	// the message arrives, once.

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 
+	"crieur/board/boardtest"
 	"crieur/federation/delivery/redistest"
 )
 
@@ -509,4 +511,22 @@ func TestLastPlaceRaceFromEveryPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A French announcement reads French to a room's members, as their client
+// shows it: its body and formatted body, labels and date included.
+func TestMatrixFrenchAnnouncement(t *testing.T) {
+	t.Parallel()
+	m := newMatrixRig(t)
+	m.c.post(map[string]any{"kind": "event", "title": "Réunion mensuelle", "body": "On se retrouve à 19 h.", "language": "fr",
+		"event": map[string]any{"start": "2026-12-18T18:00:00Z", "place": "Le local"}}, nil)
+	msg := m.waitPost(t, m.rooms[0], "Réunion mensuelle").Content.AsMessage()
+	shown := html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(msg.FormattedBody, "")) // what an HTML client shows
+	for _, want := range []string{"Événement\u202f: Réunion mensuelle", "Quand\u202f: ven. 18 déc. 2026, 18:00 (UTC)", "Où\u202f: Le local"} {
+		if !strings.Contains(msg.Body, want) || !strings.Contains(shown, want) {
+			t.Errorf("the room lacks %q:\n%s\n%s", want, msg.Body, shown)
+		}
+	}
+	boardtest.NoEnglish(t, "the room's message", msg.Body)
+	boardtest.NoEnglish(t, "the room's formatted message", shown)
 }

@@ -99,12 +99,12 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 	if obj["type"] != "Question" || len(opts) != 1 || opts[0].(map[string]any)["name"] != trainingOption || obj["startTime"] == nil {
 		t.Errorf("the follower got %v with options %v and startTime %v; want a Question with one option %q and a start", obj["type"], opts, obj["startTime"], trainingOption)
 	}
-	for _, want := range []string{"Seats: 2 seats", "Level: beginners", "What to bring: a laptop", "Where: Room B12", `Online: <a href="https://meet.example.org/git"`} {
+	for _, want := range []string{"Seats: 2 available", "Level: beginners", "What to bring: a laptop", "Where: Room B12", `Online: <a href="https://meet.example.org/git"`} {
 		if !strings.Contains(content, want) {
 			t.Errorf("the follower's post lacks %q: %s", want, content)
 		}
 	}
-	if msg := m.waitPost(t, room, "Git for beginners").Content.AsMessage(); !strings.Contains(msg.Body, "Seats: 2 seats") || !strings.Contains(msg.Body, "Training") {
+	if msg := m.waitPost(t, room, "Git for beginners").Content.AsMessage(); !strings.Contains(msg.Body, "Seats: 2 available") || !strings.Contains(msg.Body, "Training") {
 		t.Errorf("the room reads %q", msg.Body)
 	}
 	poll := m.pollOf(t, room, "Register: Git for beginners")
@@ -148,7 +148,7 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 	waitFor(t, 20*time.Second, "the Matrix registration", func() bool { n, _ := taken(); return n == 2 })
 	// 3. The web form, now that both seats are taken: the waiting list.
 	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(html)
-	if key == nil || !strings.Contains(html, ">Register</button>") || !strings.Contains(html, "Seats: 2 seats") {
+	if key == nil || !strings.Contains(html, ">Register</button>") || !strings.Contains(html, "Seats: 2 available") {
 		t.Fatalf("the page has no registration form:\n%s", html)
 	}
 	resp, err := http.PostForm(q+"/signup", url.Values{"name": {"Cyril"}, "contact": {"cyril@example.org"}, "role": {trainingOption}, "key": {key[1]}})
@@ -156,7 +156,7 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readAll(t, resp)
-	if !strings.Contains(body, "you are on the waiting list") || !strings.Contains(body, "full (2 seats): waiting list open") {
+	if !strings.Contains(body, "you are on the waiting list") || !strings.Contains(body, "full (2): waiting list open") {
 		t.Errorf("the web registrant past the seats reads:\n%s", body)
 	}
 	if n, states := taken(); n != 2 || strings.Join(states, " ") != "fediverse:confirmed matrix:confirmed web:waiting" {
@@ -181,7 +181,7 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 			return false
 		}
 		replies, _ := opts[0].(map[string]any)["replies"].(map[string]any)
-		return replies["totalItems"] == float64(2) && strings.Contains(content, "full (2 seats): waiting list open")
+		return replies["totalItems"] == float64(2) && strings.Contains(content, "full (2): waiting list open")
 	})
 }
 

@@ -78,7 +78,7 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if e.Verb == board.VerbRefresh {
 		version = int(e.ID)
 	}
-	act, err := s.activity(a, e.Verb, version, e.CreatedAt)
+	act, err := s.activity(b, a, e.Verb, version, e.CreatedAt)
 	if err != nil {
 		return nil, err
 	}

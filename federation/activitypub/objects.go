@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,7 +82,7 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 	summary := streams.NewActivityStreamsSummaryProperty()
 	sum := html.EscapeString(b.Summary)
 	if sum == "" {
-		sum = "Announcements of " + html.EscapeString(b.DisplayName) + ", published with Crieur."
+		sum = html.EscapeString(locale.OfBoard(b).T("post.actor_summary", b.DisplayName))
 	}
 	summary.AppendXMLSchemaString("<p>" + sum + "</p>")
 	a.SetActivityStreamsSummary(summary)
@@ -134,16 +135,16 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 
 // contentHTML is what Mastodon users read: the title, the kind's facts and
 // the body, then the hashtags as links (Mastodon renders only content).
-func (s *Server) contentHTML(a board.Announcement) string {
+func (s *Server) contentHTML(l locale.Locale, a board.Announcement) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(a.Title))
-	if facts := locale.English.Facts(a); len(facts) > 0 {
+	if facts := l.Facts(a); len(facts) > 0 {
 		b.WriteString("<p>")
 		for i, f := range facts {
 			if i > 0 {
 				b.WriteString("<br>")
 			}
-			fmt.Fprintf(&b, "%s: %s", html.EscapeString(f.Label), factHTML(f))
+			fmt.Fprintf(&b, "%s %s", html.EscapeString(l.Colon(f.Label)), factHTML(f))
 		}
 		b.WriteString("</p>")
 	}
@@ -163,8 +164,8 @@ func (s *Server) contentHTML(a board.Announcement) string {
 
 // Preview implements board.Previewer: the post as Mastodon shows it, its
 // content under the content warning a reader opens.
-func (s *Server) Preview(_ context.Context, _ board.Board, a board.Announcement) (board.Preview, bool) {
-	return board.Preview{Channel: "Mastodon and the fediverse", HTML: s.contentHTML(a), Warning: a.ContentWarning}, true
+func (s *Server) Preview(_ context.Context, b board.Board, a board.Announcement) (board.Preview, bool) {
+	return board.Preview{Channel: "Mastodon and the fediverse", HTML: s.contentHTML(locale.Of(b, a), a), Warning: a.ContentWarning}, true
 }
 
 func factHTML(f locale.Fact) string {
@@ -182,7 +183,8 @@ func factHTML(f locale.Fact) string {
 // is one string with the languages beside it in contentMap, a Note has no
 // name (GoToSocial would show it as a content warning), summary is escaped
 // HTML, and times carry milliseconds.
-func (s *Server) note(a board.Announcement) (map[string]any, error) {
+func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, error) {
+	l := locale.Of(b, a)
 	u := s.urls
 	n := streams.NewActivityStreamsNote()
 	n.SetJSONLDId(idProp(u.AnnouncementURL(a.Board, a.ID)))
@@ -196,7 +198,7 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 	cc.AppendIRI(iri(u.Followers(a.Board)))
 	n.SetActivityStreamsCc(cc)
 	content := streams.NewActivityStreamsContentProperty()
-	body := s.contentHTML(a)
+	body := s.contentHTML(l, a)
 	content.AppendXMLSchemaString(body)
 	n.SetActivityStreamsContent(content)
 	if a.ContentWarning != "" {
@@ -236,8 +238,11 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 		"sensitive": a.ContentWarning != "",
 		"published": msTime(a.CreatedAt),
 	}
-	if a.Language != "" {
-		extra["contentMap"] = map[string]string{a.Language: body}
+	// The language of the words, which Mastodon shows and filters by: the
+	// text's own, else its board's (the labels' too). A board that never
+	// said its language claims none: its text may be in any.
+	if lang := cmp.Or(a.Language, b.Language); lang != "" {
+		extra["contentMap"] = map[string]string{lang: body}
 	}
 	if a.Edited() {
 		extra["updated"] = msTime(a.UpdatedAt)
@@ -249,7 +254,7 @@ func (s *Server) note(a board.Announcement) (map[string]any, error) {
 		extra["attachment"] = s.attachments(a)
 	}
 	if a.TakesSignups() {
-		question(a, extra, time.Now())
+		question(l, a, extra, time.Now())
 	}
 	return serialize(n, extra)
 }
@@ -278,12 +283,12 @@ func (s *Server) attachments(a board.Announcement) []any {
 // closed once the deadline passed, an editor closed it, or every role is
 // full without a waiting list. Mastodon, GoToSocial and Fedify show it as
 // a poll under the post's text.
-func question(a board.Announcement, extra map[string]any, now time.Time) {
+func question(l locale.Locale, a board.Announcement, extra map[string]any, now time.Time) {
 	c := a.Call
 	options := make([]any, 0, len(c.Roles))
 	for _, r := range c.Roles {
 		options = append(options, map[string]any{
-			"type": "Note", "name": r.Name,
+			"type": "Note", "name": l.Role(r.Name),
 			"replies": map[string]any{"type": "Collection", "totalItems": c.Taken[r.Name]},
 		})
 	}
@@ -313,7 +318,7 @@ func msTime(t time.Time) string { return t.UTC().Format(timeFormatMS) }
 // tombstone replaces a deleted announcement. It has no formerType: strict
 // readers warn about a value that is not an object type's IRI, and no
 // server reads it.
-func (s *Server) tombstone(a board.Announcement) (map[string]any, error) {
+func (s *Server) tombstone(_ board.Board, a board.Announcement) (map[string]any, error) {
 	t := streams.NewActivityStreamsTombstone()
 	t.SetJSONLDId(idProp(s.urls.AnnouncementURL(a.Board, a.ID)))
 	var extra map[string]any
@@ -325,26 +330,26 @@ func (s *Server) tombstone(a board.Announcement) (map[string]any, error) {
 
 // activity wraps object (already serialized) in a Create, Update or Delete
 // from the board, addressed like the object.
-func (s *Server) activity(a board.Announcement, verb board.Verb, version int, when time.Time) (map[string]any, error) {
+func (s *Server) activity(b board.Board, a board.Announcement, verb board.Verb, version int, when time.Time) (map[string]any, error) {
 	var obj map[string]any
 	var err error
 	var typ string
 	switch verb {
 	case board.VerbCreate:
 		typ = "Create"
-		obj, err = s.note(a)
+		obj, err = s.note(b, a)
 	case board.VerbUpdate:
 		typ = "Update"
-		obj, err = s.note(a)
+		obj, err = s.note(b, a)
 	case board.VerbDelete:
 		typ = "Delete"
-		obj, err = s.tombstone(a)
+		obj, err = s.tombstone(b, a)
 	case board.VerbPin, board.VerbUnpin:
 		return s.featuredActivity(a, verb, when), nil
 	case board.VerbRefresh:
 		// New counts: an Update with the whole object and a newer updated.
 		typ = "Update"
-		obj, err = s.note(a)
+		obj, err = s.note(b, a)
 		if err == nil {
 			at := when
 			if !at.After(a.UpdatedAt) {

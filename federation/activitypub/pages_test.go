@@ -183,7 +183,11 @@ func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got[ev.GetProperty(ics.ComponentPropertySummary).Value] = st
+		summary := ev.GetProperty(ics.ComponentPropertySummary)
+		got[summary.Value] = st
+		if lang := summary.ICalParameters["LANGUAGE"]; len(lang) != 1 || lang[0] != "en" {
+			t.Errorf("SUMMARY's LANGUAGE %v, want en (the board's)", lang)
+		}
 	}
 	for _, want := range []time.Time{winter, summer} {
 		st := got[want.Format(time.RFC3339)]
@@ -194,12 +198,17 @@ func TestCalendarsKeepTheBoardsZone(t *testing.T) {
 	if st := got[elsewhere.Format(time.RFC3339)]; !st.Equal(elsewhere) || st.Location() != time.UTC {
 		t.Errorf("an event at +05:00 came back as %s (%s), want its instant in UTC", st, st.Location())
 	}
-	// The page names the zone (CET, CEST) for times typed in it; another
-	// offset is shown as typed.
+	// The page shows every time in the board's zone, named as a reader
+	// says it, whatever offset it was typed with (+05:00 included).
 	_, _, page := get(t, hs.URL+"/boards/news/events", "text/html")
-	for _, want := range []string{"Sat 5 Dec 2026, 14:00 (CET)", "Thu 1 Jul 2027, 10:30 (CEST)", "Sun 10 Jan 2027, 09:00 (+0500)"} {
+	for _, want := range []string{"Sat 5 Dec 2026, 14:00 (Paris time)", "Thu 1 Jul 2027, 10:30 (Paris time)", "Sun 10 Jan 2027, 05:00 (Paris time)", "Times are in Paris time."} {
 		if !strings.Contains(html.UnescapeString(string(page)), want) {
 			t.Errorf("the events page lacks %q", want)
+		}
+	}
+	for _, raw := range []string{"(CET)", "(CEST)", "+0500", "Europe/Paris"} {
+		if strings.Contains(string(page), raw) {
+			t.Errorf("the events page shows %q, which readers do not say", raw)
 		}
 	}
 	// The VTIMEZONE carries the real changes: clocks go forward at 02:00
@@ -368,19 +377,19 @@ func TestPagesInFrench(t *testing.T) {
 		return string(body)
 	}
 	page := fr(fmt.Sprintf("/boards/news/a/%d", a.ID))
-	for _, want := range []string{`<html lang="fr">`, "Événement", "<dt>Quand</dt>", "sam. 5 déc. 2026, 14:00", "<dt>Où</dt>", "Ajouter à mon agenda", "Publié avec Crieur."} {
+	for _, want := range []string{`<html lang="fr">`, "Événement", "<dt>Quand</dt>", "sam. 5 déc. 2026, 13:00 (UTC)", "<dt>Où</dt>", "Ajouter à mon agenda", "Publié avec Crieur."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the French event page lacks %q", want)
 		}
 	}
 	page = fr(fmt.Sprintf("/boards/news/a/%d", c.ID))
-	for _, want := range []string{"Appel à bénévoles", "cuisinier (2 places)", "S&#39;inscrire", "Votre nom", "2 places restantes sur 2"} {
+	for _, want := range []string{"Appel à bénévoles", "cuisinier (2 places)", "S’inscrire", "Votre nom", "2 places restantes sur 2"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the French call page lacks %q", want)
 		}
 	}
-	if page := fr(fmt.Sprintf("/boards/news/a/%d/withdraw?t=anything", c.ID)); !strings.Contains(page, "Annuler votre inscription ?") ||
-		!strings.Contains(page, "Vous vous êtes inscrit·e à « Cuisine »") || !strings.Contains(page, "Annuler mon inscription") || !strings.Contains(page, "Retour à « Cuisine »") {
+	if page := fr(fmt.Sprintf("/boards/news/a/%d/withdraw?t=anything", c.ID)); !strings.Contains(page, "Annuler votre inscription\u202f?") ||
+		!strings.Contains(page, "Vous vous êtes inscrit·e à «\u202fCuisine\u202f»") || !strings.Contains(page, "Annuler mon inscription") || !strings.Contains(page, "Retour à «\u202fCuisine\u202f»") {
 		t.Errorf("the French withdraw page:\n%s", page)
 	}
 	if page := fr("/boards/news/a/999"); !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Page introuvable") {
@@ -395,5 +404,65 @@ func TestPagesInFrench(t *testing.T) {
 	// English stays the default, and ?lang=en wins over the browser.
 	if _, _, body := get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html"); !strings.Contains(string(body), "<dt>When</dt>") {
 		t.Errorf("the default page is not English")
+	}
+}
+
+// A visitor's language choice sticks: the switcher's ?lang= sets a cookie
+// the next pages follow without it, pages say they vary by language, and
+// the widget follows the browser's Accept-Language.
+func TestLanguageChoiceSticks(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindNews, Title: "Hello"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	do := func(path, acceptLanguage string, cookies ...*http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", hs.URL+path, nil)
+		req.Header.Set("Accept", "text/html")
+		if acceptLanguage != "" {
+			req.Header.Set("Accept-Language", acceptLanguage)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	read := func(resp *http.Response) string {
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	first := do("/boards/news", "")
+	page := read(first)
+	if !strings.Contains(page, `<a href="?lang=fr" hreflang="fr" lang="fr">Français</a>`) || !strings.Contains(page, `hreflang="en" lang="en" aria-current="true">English</a>`) {
+		t.Errorf("the board page has no language switcher:\n%s", page)
+	}
+	if v := strings.Join(first.Header.Values("Vary"), ", "); !strings.Contains(v, "Accept-Language") || !strings.Contains(v, "Cookie") || !strings.Contains(v, "Accept") {
+		t.Errorf("Vary: %q, want Accept, Accept-Language and Cookie", v)
+	}
+	chose := do("/boards/news?lang=fr", "en")
+	var remembered *http.Cookie
+	for _, c := range chose.Cookies() {
+		if c.Name == "lang" {
+			remembered = c
+		}
+	}
+	if remembered == nil || remembered.Value != "fr" || remembered.MaxAge <= 0 {
+		t.Fatalf("choosing French set cookies %v", chose.Cookies())
+	}
+	if page := read(do("/boards/news/status", "en", remembered)); !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "<title>État des services – ") {
+		t.Errorf("the next page, without ?lang=, is not French:\n%s", page)
+	}
+	if page := read(do("/boards/news/widget", "fr-FR,fr;q=0.9")); !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Actualité") {
+		t.Errorf("the widget ignores Accept-Language:\n%s", page)
+	}
+	if resp := do("/boards/news?lang=xx", ""); len(resp.Cookies()) != 0 {
+		t.Errorf("an unknown language was remembered: %v", resp.Cookies())
 	}
 }

@@ -299,7 +299,7 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, b board.Boa
 	if a.DeletedAt != nil {
 		status, build = http.StatusGone, s.tombstone
 	}
-	doc, err := build(a)
+	doc, err := build(b, a)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -330,7 +330,7 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request, b board.Boa
 	}
 	items := make([]any, 0, len(list))
 	for _, a := range list {
-		act, err := s.activity(a, board.VerbCreate, 1, a.CreatedAt)
+		act, err := s.activity(b, a, board.VerbCreate, 1, a.CreatedAt)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -375,7 +375,7 @@ func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request, b board.B
 	}
 	items := make([]any, 0, len(list))
 	for _, a := range list {
-		n, err := s.note(a)
+		n, err := s.note(b, a)
 		if err != nil {
 			s.serverError(w, r, err)
 			return

@@ -45,12 +45,16 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 	if ra, err := s.fetch.actor(ctx, actor, false); err == nil {
 		who.Name = ra.handle()
 	}
-	res, err := s.signups.SignUp(ctx, b, a.ID, who, []string{note.Name})
+	l := locale.Of(b, a)
+	// The option was named in the post's language: "Je viens" is the
+	// training's one role as "I'll come" is.
+	role := l.RoleNamed(note.Name)
+	res, err := s.signups.SignUp(ctx, b, a.ID, who, []string{role})
 	var unknown *board.UnknownRoleError
 	switch {
 	case errors.As(err, &unknown), errors.Is(err, board.ErrCallClosed):
 		s.log.InfoContext(ctx, "vote refused", "board", b.Name, "announcement", a.ID, "actor", actor, "option", note.Name, "reason", err)
-		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(a, note.Name, err), "", "")
+		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(l, a, note.Name, err), "", "")
 		return http.StatusAccepted, true, nil
 	case err != nil:
 		var ve *board.ValidationError
@@ -63,41 +67,41 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 		return http.StatusAccepted, true, nil // the same vote again: nothing to say twice
 	}
 	s.log.InfoContext(ctx, "sign-up from the fediverse", "board", b.Name, "announcement", a.ID, "actor", actor, "role", note.Name)
-	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(a, note.Name, res), res.WithdrawToken, "")
+	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(l, a, note.Name, res), res.WithdrawToken, "")
 	return http.StatusAccepted, true, nil
 }
 
-func voteResultText(a board.Announcement, role string, res board.SignupResult) string {
+func voteResultText(l locale.Locale, a board.Announcement, role string, res board.SignupResult) string {
 	if a.Kind == board.KindTraining {
 		switch {
 		case len(res.Confirmed) > 0:
-			return fmt.Sprintf("Thank you! You are registered for “%s”. See you there!", a.Title)
+			return l.T("vote.training_registered", a.Title)
 		case len(res.Waiting) > 0:
-			return fmt.Sprintf("“%s” is full: you are on the waiting list, and will hear from us if a seat frees up.", a.Title)
+			return l.T("vote.training_waiting", a.Title)
 		default:
-			return fmt.Sprintf("Sorry, “%s” is already full. Thank you for answering!", a.Title)
+			return l.T("vote.training_full", a.Title)
 		}
 	}
 	switch {
 	case len(res.Confirmed) > 0:
-		return fmt.Sprintf("Thank you! You are signed up as %s for “%s”.", role, a.Title)
+		return l.T("vote.registered", role, a.Title)
 	case len(res.Waiting) > 0:
-		return fmt.Sprintf("%s is full for “%s”: you are on the waiting list, and will hear from us if a place frees up.", upperFirst(role), a.Title)
+		return l.T("vote.waiting", upperFirst(role), a.Title)
 	default:
-		return fmt.Sprintf("Sorry, %s is already full for “%s”. Thank you for answering!", role, a.Title)
+		return l.T("vote.full", role, a.Title)
 	}
 }
 
-func voteRefusedText(a board.Announcement, role string, err error) string {
+func voteRefusedText(l locale.Locale, a board.Announcement, role string, err error) string {
 	switch {
 	case errors.Is(err, board.ErrCallClosed) && a.Cancelled():
-		return fmt.Sprintf("Sorry, “%s” is cancelled: your answer was not recorded.", a.Title)
+		return l.T("vote.refused_cancelled", a.Title)
 	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
-		return fmt.Sprintf("Sorry, registration for “%s” is closed: your answer was not recorded.", a.Title)
+		return l.T("vote.refused_training_closed", a.Title)
 	case errors.Is(err, board.ErrCallClosed):
-		return fmt.Sprintf("Sorry, “%s” is closed: your answer (%s) was not recorded.", a.Title, role)
+		return l.T("vote.refused_closed", a.Title, role)
 	}
-	return fmt.Sprintf("Sorry, “%s” has no role %q: your answer was not recorded.", a.Title, role)
+	return l.T("vote.refused_role", a.Title, role)
 }
 
 func upperFirst(s string) string {
@@ -126,7 +130,8 @@ func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcem
 		html.EscapeString(actor), html.EscapeString(handle), html.EscapeString(text))
 	if withdrawToken != "" {
 		w := s.urls.WithdrawURL(b.Name, a.ID, withdrawToken)
-		body += fmt.Sprintf(`<p>Changed your mind? <a href="%s">Withdraw here</a>.</p>`, html.EscapeString(w))
+		l := locale.Of(b, a)
+		body += fmt.Sprintf(`<p>%s <a href="%s">%s</a>.</p>`, html.EscapeString(l.T("dm.changed_mind")), html.EscapeString(w), html.EscapeString(l.T("dm.withdraw_here")))
 	}
 	if key == "" {
 		key = fmt.Sprint(now.UnixNano(), text)
@@ -162,9 +167,10 @@ func (s *Server) Promoted(ctx context.Context, b board.Board, annID int64, su bo
 	if err != nil {
 		return
 	}
-	text := fmt.Sprintf("Good news: a place freed up, and you are now signed up as %s for “%s”.", su.Role, a.Title)
+	l := locale.Of(b, a)
+	text := l.T("vote.promoted", su.Role, a.Title)
 	if a.Kind == board.KindTraining {
-		text = fmt.Sprintf("Good news: a seat freed up, and you are now registered for “%s”.", a.Title)
+		text = l.T("vote.promoted_training", a.Title)
 	}
 	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", "")
 }
@@ -175,11 +181,12 @@ func (s *Server) TrainingReminder(ctx context.Context, b board.Board, a board.An
 	if su.Person.Kind != board.PersonFediverse || a.Event == nil {
 		return
 	}
-	text := fmt.Sprintf("Reminder: you are registered for “%s”.", a.Title)
-	for _, f := range locale.English.Facts(a) { // the same words as the post
-		switch f.Label {
-		case "When", "Where", "Online":
-			text += fmt.Sprintf(" %s: %s.", f.Label, f.Value)
+	l := locale.Of(b, a)
+	text := l.T("vote.reminder", a.Title)
+	for _, f := range l.Facts(a) { // the same words as the post
+		switch f.Key {
+		case "when", "where", "online":
+			text += fmt.Sprintf(" %s %s.", l.Colon(f.Label), f.Value)
 		}
 	}
 	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", fmt.Sprintf("reminder %d", a.Event.Start.Unix()))
@@ -191,5 +198,5 @@ func (s *Server) TrainingCancelled(ctx context.Context, b board.Board, a board.A
 		return
 	}
 	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name,
-		fmt.Sprintf("Sorry: “%s” is cancelled, and will not take place. Your registration is void.", a.Title), "", "cancelled "+a.UpdatedAt.String())
+		locale.Of(b, a).T("vote.cancelled", a.Title), "", "cancelled "+a.UpdatedAt.String())
 }

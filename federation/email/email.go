@@ -282,12 +282,13 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 		return nil, fmt.Errorf("to: %w", err)
 	}
 	link := d.links.AnnouncementURL(bd.Name, a.ID)
-	subject := fmt.Sprintf("[%s] %s", locale.English.KindLabel(a), a.Title)
+	lc := locale.Of(bd, a)
+	subject := lc.T("mail.subject", lc.KindLabel(a), a.Title)
 	switch {
 	case p.FollowUp && a.Cancelled():
-		subject = "Cancelled: " + subject
+		subject = lc.T("post.cancelled", subject)
 	case p.FollowUp:
-		subject = "Updated: " + subject
+		subject = lc.T("post.updated", subject)
 	}
 	m.Subject(subject)
 	m.SetDate()
@@ -295,11 +296,11 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d/%d/%s/%v", bd.Name, a.ID, p.Version, l.Name, p.FollowUp)))
 	m.SetMessageIDWithValue("crieur." + hex.EncodeToString(sum[:12]) + "@" + domain)
-	if a.Language != "" {
-		m.SetGenHeader(gomail.HeaderContentLang, a.Language)
-	} else if bd.Language != "" {
-		m.SetGenHeader(gomail.HeaderContentLang, bd.Language)
+	lang := a.Language // the text's; the labels' when it has none
+	if lang == "" {
+		lang = lc.Lang()
 	}
+	m.SetGenHeader(gomail.HeaderContentLang, lang)
 	if l.ListUnsubscribe != "" {
 		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, l.ListUnsubscribe)
 	}

@@ -18,6 +18,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/federation/delivery"
 )
@@ -234,7 +235,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if !posted || a.DeletedAt != nil {
 			return nil
 		}
-		content, _, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, orig, b.render.HTML)
+		content, _, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, orig, b.render.HTML)
 		if err != nil {
 			return delivery.Permanent(err)
 		}
@@ -266,7 +267,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		}
 		// An edit of a message never posted (the room was added later, or
 		// the Create is still failing) posts the current version instead.
-		content, cut, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, edit, b.render.HTML)
+		content, cut, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, edit, b.render.HTML)
 		if err != nil {
 			return delivery.Permanent(err)
 		}
@@ -323,7 +324,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		return err
 	}
 	if done {
-		reopened, err := b.endPollIfClosed(ctx, cli, a, p, roomID, poll)
+		reopened, err := b.endPollIfClosed(ctx, cli, bd, a, p, roomID, poll)
 		if err != nil || !reopened {
 			return err
 		}
@@ -332,14 +333,17 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		return nil // closed before its poll went out: none to show
 	}
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
-	question := "Sign up: " + a.Title
+	l := locale.Of(bd, a)
+	question := l.T("poll.sign_up", a.Title)
 	if a.Kind == board.KindTraining {
-		question = "Register: " + a.Title
+		question = l.T("poll.register", a.Title)
 	}
 	lines := []string{question}
 	for i, r := range a.Call.Roles {
-		answers = append(answers, map[string]any{"id": r.Name, "org.matrix.msc1767.text": r.Name})
-		lines = append(lines, fmt.Sprintf("%d. %s", i+1, r.Name))
+		// The answer's id is the role, which a vote names; its text is
+		// what the reader sees, in the announcement's language.
+		answers = append(answers, map[string]any{"id": r.Name, "org.matrix.msc1767.text": l.Role(r.Name)})
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, l.Role(r.Name)))
 	}
 	maxSel := 1
 	if a.Call.Multiple {
@@ -366,7 +370,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 // endPollIfClosed ends a call's poll once the call is closed (by an
 // editor, a deadline or every place taken), with the results as text; a
 // call opened again gets a new poll at its next message.
-func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) (reopened bool, err error) {
+func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) (reopened bool, err error) {
 	ended, err := b.store.PollEnded(ctx, a.ID, p.Room)
 	if err != nil {
 		return false, err
@@ -381,13 +385,14 @@ func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a boa
 		return false, nil
 	}
 	var results []string
+	l := locale.Of(bd, a)
 	for _, r := range a.Call.Roles {
-		results = append(results, fmt.Sprintf("%s: %d of %d", r.Name, a.Call.Taken[r.Name], r.Places))
+		results = append(results, l.T("poll.result", l.Role(r.Name), a.Call.Taken[r.Name], r.Places))
 	}
 	content := map[string]any{
 		"m.relates_to":                map[string]any{"rel_type": "m.reference", "event_id": poll},
 		"org.matrix.msc3381.poll.end": map[string]any{},
-		"org.matrix.msc1767.text":     neutralise(pollEndText(a, results)),
+		"org.matrix.msc1767.text":     neutralise(pollEndText(l, a, results)),
 	}
 	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollEnd, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pollend-"+string(poll))}); err != nil {
 		return false, err
@@ -396,14 +401,14 @@ func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, a boa
 }
 
 // pollEndText is what a client without polls shows when a poll ends.
-func pollEndText(a board.Announcement, results []string) string {
+func pollEndText(l locale.Locale, a board.Announcement, results []string) string {
 	switch {
 	case a.Cancelled():
-		return "“" + a.Title + "” is cancelled."
+		return l.T("poll.cancelled", a.Title)
 	case a.Kind == board.KindTraining:
-		return "Registration for “" + a.Title + "” is closed. " + strings.Join(results, ", ")
+		return l.T("poll.training_closed", a.Title) + " " + strings.Join(results, ", ")
 	}
-	return "Sign-ups for “" + a.Title + "” are closed. " + strings.Join(results, ", ")
+	return l.T("poll.closed", a.Title) + " " + strings.Join(results, ", ")
 }
 
 // orderWait is how soon a message waiting for an earlier one looks again.
@@ -436,7 +441,7 @@ func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement
 	if _, err := b.store.Account(ctx, bd.ID); err != nil {
 		return nil
 	}
-	_, cut, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), event.MsgNotice, "", b.render.HTML)
+	_, cut, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), event.MsgNotice, "", b.render.HTML)
 	if err != nil || !cut {
 		return nil
 	}
@@ -451,7 +456,7 @@ func (b *Bridge) Preview(ctx context.Context, bd board.Board, a board.Announceme
 	if err != nil {
 		return board.Preview{}, false
 	}
-	content, _, err := Render(a, b.links.AnnouncementURL(bd.Name, a.ID), event.MessageType(acct.MsgType), "", b.render.HTML)
+	content, _, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), event.MessageType(acct.MsgType), "", b.render.HTML)
 	if err != nil {
 		return board.Preview{}, false
 	}

@@ -16,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/federation/delivery"
 	"crieur/federation/outbound"
@@ -26,11 +27,11 @@ func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
 	a := board.Announcement{ID: 3, Board: "news", Kind: board.KindEvent, Title: "Install party @room", Body: "Bring a laptop, @everyone!",
 		HTML: `<p>Bring a laptop, @everyone! <a href="mailto:a@b.org">mail</a></p>`, Tags: []string{"libre"},
 		Event: &board.Event{Start: start, Place: "Town hall"}}
-	c, cut, err := Render(a, "https://board.example/boards/news/a/3", event.MsgNotice, "", markdown.New().HTML)
+	c, cut, err := Render(enParis, a, "https://board.example/boards/news/a/3", event.MsgNotice, "", markdown.New().HTML)
 	if err != nil || cut {
 		t.Fatalf("render: cut %v, %v", cut, err)
 	}
-	for _, want := range []string{"Event: Install party", "When: Sat 5 Dec 2026, 14:00 (CET)", "Where: Town hall", "#libre", "https://board.example/boards/news/a/3"} {
+	for _, want := range []string{"Event: Install party", "When: Sat 5 Dec 2026, 14:00 (Paris time)", "Where: Town hall", "#libre", "https://board.example/boards/news/a/3"} {
 		if !strings.Contains(c.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, c.Body)
 		}
@@ -65,11 +66,11 @@ func TestRenderWarningsLinksAndEdits(t *testing.T) {
 	a := board.Announcement{ID: 4, Board: "news", Kind: board.KindCall, Title: "Cooks", Body: "Help", HTML: "<p>Help</p>", ContentWarning: `food <b>`,
 		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}
 	link := "https://board.example/boards/news/a/4"
-	c, _, _ := Render(a, link, event.MsgNotice, "", markdown.New().HTML)
+	c, _, _ := Render(enParis, a, link, event.MsgNotice, "", markdown.New().HTML)
 	if !strings.Contains(c.FormattedBody, `<span data-mx-spoiler="food &lt;b&gt;">`) || !strings.Contains(c.FormattedBody, `<a href="mailto:fair@example.org">fair@example.org</a>`) {
 		t.Errorf("formatted body: %s", c.FormattedBody)
 	}
-	e, _, _ := Render(a, link, event.MsgNotice, "$orig", markdown.New().HTML)
+	e, _, _ := Render(enParis, a, link, event.MsgNotice, "$orig", markdown.New().HTML)
 	if e.RelatesTo.GetReplaceID() != "$orig" || e.NewContent == nil || e.NewContent.FormattedBody != c.FormattedBody {
 		t.Fatalf("edit: %+v", e)
 	}
@@ -93,7 +94,7 @@ func TestRenderCutsToFitAnEvent(t *testing.T) {
 	a := board.Announcement{ID: 5, Board: "news", Kind: board.KindNews, Title: "Long", Body: body, HTML: h}
 	link := "https://board.example/boards/news/a/5"
 	for _, orig := range []id.EventID{"", "$orig"} {
-		c, cut, err := Render(a, link, event.MsgNotice, orig, r.HTML)
+		c, cut, err := Render(enParis, a, link, event.MsgNotice, orig, r.HTML)
 		if err != nil || !cut {
 			t.Fatalf("cut %v, %v", cut, err)
 		}
@@ -118,12 +119,12 @@ func TestRenderCutsToFitAnEvent(t *testing.T) {
 	// One huge paragraph is cut at a word.
 	one := strings.Repeat("слово ", board.MaxBody/6)
 	h, _ = r.HTML(one)
-	c, cut, err := Render(board.Announcement{ID: 6, Board: "news", Title: "One", Body: one, HTML: h}, link, event.MsgNotice, "", r.HTML)
+	c, cut, err := Render(enParis, board.Announcement{ID: 6, Board: "news", Title: "One", Body: one, HTML: h}, link, event.MsgNotice, "", r.HTML)
 	if raw := canonicalSize(c); err != nil || !cut || raw > maxContentBytes || !strings.Contains(c.Body, "слово …") {
 		t.Fatalf("one paragraph: cut %v err %v, %d bytes", cut, err, raw)
 	}
 	// A short text is left whole.
-	if _, cut, _ := Render(board.Announcement{ID: 7, Board: "news", Title: "Short", Body: "Hi", HTML: "<p>Hi</p>"}, link, event.MsgNotice, "", r.HTML); cut {
+	if _, cut, _ := Render(enParis, board.Announcement{ID: 7, Board: "news", Title: "Short", Body: "Hi", HTML: "<p>Hi</p>"}, link, event.MsgNotice, "", r.HTML); cut {
 		t.Error("a short text was cut")
 	}
 }
@@ -221,7 +222,7 @@ func FuzzMatrixText(f *testing.F) {
 			body = body[:40000]
 		}
 		h, _ := r.HTML(body)
-		c, _, err := Render(board.Announcement{ID: 1, Board: "news", Title: "T", Body: body, HTML: h}, "https://b.example/a/1", event.MsgNotice, "", r.HTML)
+		c, _, err := Render(enParis, board.Announcement{ID: 1, Board: "news", Title: "T", Body: body, HTML: h}, "https://b.example/a/1", event.MsgNotice, "", r.HTML)
 		if err == nil && canonicalSize(c) > maxContentBytes {
 			t.Fatalf("%d bytes", canonicalSize(c))
 		}
@@ -265,3 +266,12 @@ func FuzzMatrixEvent(f *testing.F) {
 		}
 	})
 }
+
+// enParis is how a board in Paris renders an English announcement.
+var enParis = func() locale.Locale {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return locale.For("en").InZone(paris)
+}()

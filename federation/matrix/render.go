@@ -79,6 +79,7 @@ const maxContentBytes = 60000
 
 // message is one rendering of an announcement for a room.
 type message struct {
+	l       locale.Locale // the announcement's language, its board's zone
 	a       board.Announcement
 	link    string
 	msgtype event.MessageType
@@ -87,7 +88,7 @@ type message struct {
 	cut            bool
 }
 
-func (m message) heading() string { return locale.English.KindLabel(m.a) + ": " + m.a.Title }
+func (m message) heading() string { return m.l.Heading(m.a) }
 
 // content renders the message: title and kind, content warning, facts,
 // text (hidden behind a spoiler when there is a warning), hashtags, link.
@@ -99,24 +100,24 @@ func (m message) content() *event.MessageEventContent {
 	fmt.Fprintf(&h, "<p><strong>%s</strong></p>", html.EscapeString(m.heading()))
 	var inner strings.Builder // what a content warning hides
 	if a.ContentWarning != "" {
-		fmt.Fprintf(&text, "Content warning: %s\n", a.ContentWarning)
+		fmt.Fprintf(&text, "%s\n", m.l.T("post.content_warning", a.ContentWarning))
 	}
-	facts := locale.English.Facts(a)
-	text.WriteString(locale.FactsText(facts))
-	inner.WriteString(locale.FactsHTML(facts))
+	facts := m.l.Facts(a)
+	text.WriteString(m.l.FactsText(facts))
+	inner.WriteString(m.l.FactsHTML(facts))
 	if m.body != "" {
 		fmt.Fprintf(&text, "\n%s\n", m.body)
 		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer
 	}
 	if m.cut {
-		fmt.Fprintf(&text, "\n… read more: %s\n", m.link)
-		fmt.Fprintf(&inner, `<p>… <a href="%s">read more</a></p>`, html.EscapeString(m.link))
+		fmt.Fprintf(&text, "\n… %s %s\n", m.l.Colon(m.l.T("post.read_more")), m.link)
+		fmt.Fprintf(&inner, `<p>… <a href="%s">%s</a></p>`, html.EscapeString(m.link), html.EscapeString(m.l.T("post.read_more")))
 	}
 	if a.ContentWarning != "" {
 		// Clients hide a spoiler until the reader asks; the attribute is
 		// the reason they show.
-		fmt.Fprintf(&h, `<p><em>Content warning: %s</em></p><span data-mx-spoiler="%s">%s</span>`,
-			html.EscapeString(a.ContentWarning), html.EscapeString(a.ContentWarning), inner.String())
+		fmt.Fprintf(&h, `<p><em>%s</em></p><span data-mx-spoiler="%s">%s</span>`,
+			html.EscapeString(m.l.T("post.content_warning", a.ContentWarning)), html.EscapeString(a.ContentWarning), inner.String())
 	} else {
 		h.WriteString(inner.String())
 	}
@@ -158,7 +159,7 @@ func (m message) edit(content *event.MessageEventContent, original id.EventID) *
 // when it is set), cut at a paragraph with a "read more" link when the
 // whole text would make the event larger than homeservers accept. toHTML
 // renders the kept Markdown (board.Renderer.HTML).
-func Render(a board.Announcement, link string, msgtype event.MessageType, original id.EventID, toHTML func(string) (string, error)) (content *event.MessageEventContent, cut bool, err error) {
+func Render(l locale.Locale, a board.Announcement, link string, msgtype event.MessageType, original id.EventID, toHTML func(string) (string, error)) (content *event.MessageEventContent, cut bool, err error) {
 	build := func(m message) *event.MessageEventContent {
 		c := m.content()
 		if original != "" {
@@ -173,7 +174,7 @@ func Render(a board.Announcement, link string, msgtype event.MessageType, origin
 		enc.SetEscapeHTML(false)
 		return enc.Encode(c) == nil && buf.Len() <= maxContentBytes
 	}
-	whole := message{a: a, link: link, msgtype: msgtype, body: a.Body, bodyHTML: a.HTML}
+	whole := message{l: l, a: a, link: link, msgtype: msgtype, body: a.Body, bodyHTML: a.HTML}
 	if c := build(whole); fits(c) {
 		return c, false, nil
 	}
@@ -182,7 +183,7 @@ func Render(a board.Announcement, link string, msgtype event.MessageType, origin
 		if err != nil {
 			return nil, false, err
 		}
-		c := build(message{a: a, link: link, msgtype: msgtype, body: md, bodyHTML: h, cut: true})
+		c := build(message{l: l, a: a, link: link, msgtype: msgtype, body: md, bodyHTML: h, cut: true})
 		return c, fits(c), nil
 	}
 	// Keep as many whole paragraphs as fit; if not even the first one

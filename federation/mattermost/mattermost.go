@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 	"crieur/federation/delivery"
 )
 
@@ -210,7 +211,7 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 	if err != nil {
 		return err
 	}
-	text := Render(a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp)
+	text := Render(locale.Of(bd, a), a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp)
 	return d.post(ctx, hook, text)
 }
 

@@ -47,29 +47,29 @@ func escape(s string) string {
 // kind and title as a heading, the facts, the text (the editor wrote
 // Markdown), the hashtags and the link. A follow-up is one line and the
 // link.
-func Render(a board.Announcement, link string, followUp bool) string {
+func Render(l locale.Locale, a board.Announcement, link string, followUp bool) string {
 	switch {
 	case followUp && a.Cancelled():
-		return fmt.Sprintf("**Cancelled: %s** (%s): %s", escape(a.Title), escape(locale.English.KindLabel(a)), link)
+		return fmt.Sprintf("**%s** %s %s", l.T("post.cancelled", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
 	case followUp:
-		return fmt.Sprintf("**Updated: %s** (%s): %s", escape(a.Title), escape(locale.English.KindLabel(a)), link)
+		return fmt.Sprintf("**%s** %s %s", l.T("post.updated", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### %s: %s\n", escape(locale.English.KindLabel(a)), escape(a.Title))
+	fmt.Fprintf(&b, "#### %s\n", l.T("post.heading", escape(l.KindLabel(a)), escape(a.Title)))
 	if a.ContentWarning != "" {
 		// Mattermost has no spoilers: the warning comes first, and the
 		// text is left on the board's page.
-		fmt.Fprintf(&b, "\n**Content warning: %s** — read it on the board: %s\n", escape(a.ContentWarning), link)
+		fmt.Fprintf(&b, "\n**%s** — %s %s\n", l.T("post.content_warning", escape(a.ContentWarning)), l.Colon(strings.ToLower(l.T("post.read_on_board"))), link)
 		return b.String()
 	}
-	if facts := locale.English.Facts(a); len(facts) > 0 {
+	if facts := l.Facts(a); len(facts) > 0 {
 		b.WriteString("\n")
 		for _, f := range facts {
 			v := escape(f.Value)
 			if f.Link != "" {
 				v = fmt.Sprintf("[%s](%s)", v, f.Link)
 			}
-			fmt.Fprintf(&b, "- **%s:** %s\n", escape(f.Label), v)
+			fmt.Fprintf(&b, "- **%s** %s\n", l.Colon(escape(f.Label)), v)
 		}
 	}
 	tail := "\n"
@@ -88,13 +88,13 @@ func Render(a board.Announcement, link string, followUp bool) string {
 			if cut <= 0 {
 				cut = strings.LastIndexByte(body[:max(room, 0)], ' ')
 			}
-			body = strings.TrimSpace(body[:max(cut, 0)]) + "\n\n… read more on the board:"
+			body = strings.TrimSpace(body[:max(cut, 0)]) + "\n\n… " + l.T("post.read_more_on_board")
 		}
 		b.WriteString("\n" + body + "\n")
 	}
 	for _, im := range a.Images {
 		if im.Alt != "" {
-			fmt.Fprintf(&b, "\n_Picture: %s_\n", escape(im.Alt))
+			fmt.Fprintf(&b, "\n_%s_\n", l.T("post.picture", escape(im.Alt)))
 		}
 	}
 	b.WriteString(tail)

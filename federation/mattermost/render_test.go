@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 func TestRenderForMattermost(t *testing.T) {
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
 	a := board.Announcement{Kind: board.KindEvent, Title: "Install *party*", Body: "Bring a laptop, @channel and @alice.\n\nMail us: fair@example.org, https://example.org/@bob",
 		Tags: []string{"linux"}, Event: &board.Event{Start: start, Place: "Room 101", URL: "https://example.org/party"}}
-	got := Render(a, "https://board.example/boards/news/a/1", false)
-	for _, want := range []string{"#### Event: Install \\*party\\*", "- **When:** Sat 5 Dec 2026, 14:00 (CET)", "- **More:** [https://example.org/party](https://example.org/party)",
+	got := Render(enParis, a, "https://board.example/boards/news/a/1", false)
+	for _, want := range []string{"#### Event: Install \\*party\\*", "- **When:** Sat 5 Dec 2026, 14:00 (Paris time)", "- **More:** [https://example.org/party](https://example.org/party)",
 		"@\u2060channel", "@\u2060alice", "fair@example.org", "https://example.org/@bob", "#linux", "https://board.example/boards/news/a/1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the message lacks %q:\n%s", want, got)
@@ -23,19 +24,28 @@ func TestRenderForMattermost(t *testing.T) {
 		t.Error("@channel would ping the whole channel")
 	}
 	a.ContentWarning = "food"
-	if cw := Render(a, "L", false); strings.Contains(cw, "Bring a laptop") || !strings.Contains(cw, "Content warning: food") {
+	if cw := Render(enParis, a, "L", false); strings.Contains(cw, "Bring a laptop") || !strings.Contains(cw, "Content warning: food") {
 		t.Errorf("behind a content warning the text shows:\n%s", cw)
 	}
 	a.ContentWarning = ""
 	a.Body = strings.Repeat("A long paragraph of words. ", 400)
-	if long := Render(a, "https://board.example/boards/news/a/1", false); len(long) > maxText || !strings.Contains(long, "read more on the board:\n") || !strings.HasSuffix(long, "https://board.example/boards/news/a/1") {
+	if long := Render(enParis, a, "https://board.example/boards/news/a/1", false); len(long) > maxText || !strings.Contains(long, "read more on the board:\n") || !strings.HasSuffix(long, "https://board.example/boards/news/a/1") {
 		t.Errorf("a long text: %d characters, ends %q", len(long), long[len(long)-80:])
 	}
-	if up := Render(a, "L", true); up != "**Updated: Install \\*party\\*** (Event): L" {
+	if up := Render(enParis, a, "L", true); up != "**Updated: Install \\*party\\*** (Event): L" {
 		t.Errorf("follow-up: %q", up)
 	}
 	tr := board.Announcement{Kind: board.KindTraining, Title: "Git", Training: &board.Training{Seats: 3, Cancelled: true}}
-	if up := Render(tr, "L", true); up != "**Cancelled: Git** (Training): L" {
+	if up := Render(enParis, tr, "L", true); up != "**Cancelled: Git** (Training): L" {
 		t.Errorf("a cancellation's follow-up: %q", up)
 	}
 }
+
+// enParis is how a board in Paris renders an English announcement.
+var enParis = func() locale.Locale {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return locale.For("en").InZone(paris)
+}()
