@@ -77,7 +77,7 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 	if err != nil {
 		return nil, fmt.Errorf("atom feed of %s: %w", b.Name, err)
 	}
-	return append([]byte(xml.Header[:len(xml.Header)-1]), out...), nil
+	return append([]byte(xml.Header), out...), nil
 }
 
 type atomFeed struct {

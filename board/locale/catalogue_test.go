@@ -109,10 +109,10 @@ func TestPluralRules(t *testing.T) {
 		n    int
 		want string
 	}{
-		{"en", 1, "cooks (1 place)"}, {"en", 2, "cooks (2 places)"}, {"en", 0, "cooks (0 places)"},
-		{"fr", 1, "cooks (1 place)"}, {"fr", 0, "cooks (0 place)"}, {"fr", 2, "cooks (2 places)"},
+		{"en", 1, "cooks (1 of 1 place left)"}, {"en", 2, "cooks (2 of 2 places left)"},
+		{"fr", 1, "cooks (1 place restante sur 1)"}, {"fr", 0, "cooks (0 place restante sur 0)"}, {"fr", 2, "cooks (2 places restantes sur 2)"},
 	} {
-		if got := For(tc.lang).T("role.all", "cooks", tc.n); got != tc.want {
+		if got := For(tc.lang).T("role.left", "cooks", tc.n, tc.n); got != tc.want {
 			t.Errorf("%s %d: %q, want %q", tc.lang, tc.n, got, tc.want)
 		}
 	}

@@ -69,14 +69,13 @@ func (l Locale) Facts(a board.Announcement) []Fact {
 		}
 	case a.Kind == board.KindCall && a.Call != nil:
 		var roles []string
+		// One shape for every role, so that a role nobody took yet reads
+		// like its neighbours: "cook (2 of 2 places left)".
 		for _, r := range a.Call.Roles {
 			left := a.Call.PlacesLeft(r.Name)
-			switch {
-			case left == r.Places:
-				roles = append(roles, l.T("role.all", r.Name, r.Places))
-			case left == 0:
+			if left == 0 {
 				roles = append(roles, l.T("role.full", r.Name, r.Places, r.Places))
-			default:
+			} else {
 				roles = append(roles, l.T("role.left", r.Name, left, r.Places))
 			}
 		}

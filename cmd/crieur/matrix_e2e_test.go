@@ -129,7 +129,7 @@ func TestMatrixPostEditDelete(t *testing.T) {
 		msg := evt.Content.AsMessage()
 		if msg.MsgType != event.MsgNotice || msg.Format != event.FormatHTML ||
 			!strings.Contains(msg.FormattedBody, "<strong>Call for volunteers: Cooks wanted</strong>") ||
-			!strings.Contains(msg.FormattedBody, "cook (2 places)") || !strings.Contains(msg.Body, m.c.objectURL(a.ID)) {
+			!strings.Contains(msg.FormattedBody, "cook (2 of 2 places left)") || !strings.Contains(msg.Body, m.c.objectURL(a.ID)) {
 			t.Fatalf("message in %s: %+v", room, msg)
 		}
 		if strings.Contains(msg.Body, "@room") || strings.Contains(msg.FormattedBody, "@room") || strings.Contains(msg.Body, "@alice") ||

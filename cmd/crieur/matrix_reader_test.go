@@ -390,7 +390,7 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		for i := len(msgs) - 1; i >= 0; i-- {
 			msg := msgs[i].Content.AsMessage()
 			if msg.NewContent != nil {
-				return strings.Contains(msg.NewContent.Body, "cook (1 place)") && strings.Contains(msg.NewContent.Body, "driver (1 of 2 places left)")
+				return strings.Contains(msg.NewContent.Body, "cook (1 of 1 place left)") && strings.Contains(msg.NewContent.Body, "driver (1 of 2 places left)")
 			}
 		}
 		return false

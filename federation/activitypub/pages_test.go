@@ -383,7 +383,7 @@ func TestPagesInFrench(t *testing.T) {
 		}
 	}
 	page = fr(fmt.Sprintf("/boards/news/a/%d", c.ID))
-	for _, want := range []string{"Appel à bénévoles", "cuisinier (2 places)", "S’inscrire", "Votre nom", "2 places restantes sur 2"} {
+	for _, want := range []string{"Appel à bénévoles", "cuisinier (2 places restantes sur 2)", "S’inscrire", "Votre nom", "2 places restantes sur 2"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the French call page lacks %q", want)
 		}
