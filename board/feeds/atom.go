@@ -40,6 +40,7 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 		Created:     b.CreatedAt,
 	}
 	var langs []string
+	bl := locale.OfBoard(b)
 	for _, a := range list {
 		if kind != "" && a.Kind != kind {
 			continue
@@ -48,7 +49,7 @@ func Atom(b board.Board, list []board.Announcement, links board.Links, tag strin
 			break
 		}
 		link := links.AnnouncementURL(b.Name, a.ID)
-		l := locale.Of(b, a)
+		l := bl.About(a)
 		langs = append(langs, l.Lang())
 		f.Items = append(f.Items, &feeds.Item{
 			Title:   l.Heading(a),

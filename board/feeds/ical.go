@@ -44,7 +44,7 @@ func (c *Calendar) Add(a board.Announcement) {
 	// that read text aloud or translate it.
 	lang := a.Language
 	if lang == "" {
-		lang = locale.Of(c.b, a).Lang()
+		lang = locale.For(c.b.Language).Lang()
 	}
 	inLang := &ics.KeyValues{Key: string(ics.ParameterLanguage), Value: []string{lang}}
 	ev.SetSummary(a.Title, inLang)

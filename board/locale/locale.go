@@ -42,8 +42,16 @@ func Supported(lang string) bool { return builtin.Supports(lang) }
 
 // Of is the locale every rendering of a uses: its own language, else its
 // board's, with times in the board's zone.
-func Of(b board.Board, a board.Announcement) Locale {
-	return Negotiate(a.Language, b.Language).InZone(b.Location())
+func Of(b board.Board, a board.Announcement) Locale { return OfBoard(b).About(a) }
+
+// About is the locale of what is said about a, from its board's locale l:
+// a's own language when it has one the catalogue speaks, l's zone. A list
+// takes its board's locale once (loading a zone reads a file).
+func (l Locale) About(a board.Announcement) Locale {
+	if a.Language == "" {
+		return l
+	}
+	return l.catalogue().Negotiate(a.Language, l.Lang()).InZone(l.zone)
 }
 
 // OfBoard is the locale of what a board says by itself: its language, its zone.

@@ -64,7 +64,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	l := boardLocale(r, b)
 	if crossSite(r) {
-		http.Error(w, "Sign up from this site's own page.", http.StatusForbidden)
+		errorPage(w, r, http.StatusForbidden, "signup.not_done", "signup.not_here")
 		return
 	}
 	f := p.signupForm(a, l)

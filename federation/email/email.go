@@ -363,10 +363,12 @@ func (d *Destination) SendTest(ctx context.Context, b board.Board, name string) 
 	if err := m.To(l.To); err != nil {
 		return err
 	}
-	m.Subject("Test message from Crieur: " + b.DisplayName)
+	lc := locale.OfBoard(b) // the list's readers read the board's language
+	m.Subject(lc.T("test.subject", b.DisplayName))
 	m.SetDate()
 	m.SetMessageID()
-	m.SetBodyString(gomail.TypeTextPlain, fmt.Sprintf("Announcements of %s will reach this address.\n\n%s\n", b.DisplayName, d.links.BoardURL(b.Name)))
+	m.SetGenHeader(gomail.HeaderContentLang, lc.Lang())
+	m.SetBodyString(gomail.TypeTextPlain, lc.T("test.mail", b.DisplayName)+"\n\n"+d.links.BoardURL(b.Name)+"\n")
 	return d.send(ctx, s.SMTP, m)
 }
 

@@ -235,7 +235,7 @@ func (d *Destination) SendTest(ctx context.Context, b board.Board, name string) 
 	if err != nil {
 		return err
 	}
-	return d.post(ctx, h, fmt.Sprintf("Test message from Crieur: announcements of **%s** will appear here.", escape(b.DisplayName)))
+	return d.post(ctx, h, locale.OfBoard(b).T("test.channel", "**"+escape(b.DisplayName)+"**"))
 }
 
 // post sends one message. The webhook answers 200 "ok"; 400 a JSON error
