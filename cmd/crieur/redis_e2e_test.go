@@ -199,7 +199,11 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			c := startCrieur(t, dataDir, 0, env...)
 			c.Token = token
 			a, _ := c.post(map[string]any{"title": "Moved"}, nil)
-			waitFor(t, 10*time.Second, "a dead delivery", func() bool { return c.deliveries(a.ID).Counts["dead"] == 1 })
+			// The outcome is recorded before the queue buries the job (a
+			// crash in between repeats it rather than losing it): wait for both.
+			waitFor(t, 10*time.Second, "a dead delivery", func() bool {
+				return c.deliveries(a.ID).Counts["dead"] == 1 && strings.Contains(c.metrics(), `crieur_queue_jobs{state="dead"} 1`)
+			})
 
 			cli := func(args ...string) string {
 				out, err := runCLI("", append(append([]string{}, testEnv...), env...), append(args, "--data", dataDir)...)
