@@ -82,10 +82,6 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	}
 	cli.Store = syncStore{db: b.store.db, boardID: a.BoardID}
 	syncer := mautrix.NewDefaultSyncer()
-	// Rooms the bot was removed from before its first sync come in the
-	// "leave" section, which servers send only when asked: without it a
-	// kick just after the set-up was saved would never be seen.
-	syncer.FilterJSON = &mautrix.Filter{Room: &mautrix.RoomFilter{IncludeLeave: true, Timeline: &mautrix.FilterPart{Limit: 50}}}
 	cli.Syncer = syncer
 	syncer.OnEventType(event.StateMember, func(ctx context.Context, evt *event.Event) { b.onMember(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, a, evt) })
