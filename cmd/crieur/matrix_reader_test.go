@@ -163,6 +163,17 @@ func TestMatrixKickIsRespected(t *testing.T) {
 	ctx := context.Background()
 	m := newMatrixRig(t)
 	public := m.rooms[1]
+	// Kick once the bot's sync runs (it has joined the private room on its
+	// invite, which only the sync does): a kick before its first sync
+	// answers is another case (the room is then missing from that sync).
+	waitFor(t, 20*time.Second, "the bot's first sync", func() bool {
+		members, err := m.reader.JoinedMembers(ctx, m.rooms[0])
+		if err != nil {
+			return false
+		}
+		_, in := members.Joined[userID("crieur")]
+		return in
+	})
 	if _, err := m.reader.KickUser(ctx, public, &mautrix.ReqKickUser{UserID: userID("crieur"), Reason: "too noisy"}); err != nil {
 		t.Fatal(err)
 	}
