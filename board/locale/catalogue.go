@@ -24,9 +24,11 @@ type Catalogue struct {
 	builder *catalog.Builder
 	tags    []language.Tag // English first: the fallback
 	matcher language.Matcher
-	keys    map[language.Tag]map[string]bool
-	lists   map[language.Tag]map[string][]string
-	names   map[language.Tag]string
+	// printers are built once per language: a Locale is made per page
+	// and per delivery.
+	printers map[language.Tag]*message.Printer
+	lists    map[language.Tag]map[string][]string
+	names    map[language.Tag]string
 	// texts are each message's text as written (every plural form), for
 	// the tests that read the files' typography.
 	texts map[language.Tag]map[string][]string
@@ -55,11 +57,11 @@ var builtin = func() *Catalogue {
 // English must be among them: it is the fallback.
 func Load(systems ...fs.FS) (*Catalogue, error) {
 	c := &Catalogue{
-		builder: catalog.NewBuilder(catalog.Fallback(language.English)),
-		keys:    map[language.Tag]map[string]bool{},
-		lists:   map[language.Tag]map[string][]string{},
-		names:   map[language.Tag]string{},
-		texts:   map[language.Tag]map[string][]string{},
+		builder:  catalog.NewBuilder(catalog.Fallback(language.English)),
+		printers: map[language.Tag]*message.Printer{},
+		lists:    map[language.Tag]map[string][]string{},
+		names:    map[language.Tag]string{},
+		texts:    map[language.Tag]map[string][]string{},
 	}
 	files := map[language.Tag][]byte{}
 	for _, fsys := range systems {
@@ -87,7 +89,7 @@ func Load(systems ...fs.FS) (*Catalogue, error) {
 		if _, err := toml.Decode(string(data), &tree); err != nil {
 			return nil, fmt.Errorf("%s.toml: %w", tag, err)
 		}
-		c.keys[tag], c.lists[tag], c.texts[tag] = map[string]bool{}, map[string][]string{}, map[string][]string{}
+		c.lists[tag], c.texts[tag] = map[string][]string{}, map[string][]string{}
 		if err := c.add(tag, "", tree); err != nil {
 			return nil, fmt.Errorf("%s.toml: %w", tag, err)
 		}
@@ -100,6 +102,9 @@ func Load(systems ...fs.FS) (*Catalogue, error) {
 		return c.tags[i].String() < c.tags[j].String()
 	})
 	c.matcher = language.NewMatcher(c.tags)
+	for _, tag := range c.tags {
+		c.printers[tag] = message.NewPrinter(tag, message.Catalog(c.builder))
+	}
 	return c, nil
 }
 
@@ -121,7 +126,6 @@ func (c *Catalogue) add(tag language.Tag, prefix string, tree map[string]any) er
 			if err := c.builder.SetString(tag, key, v); err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
-			c.keys[tag][key] = true
 			c.texts[tag][key] = []string{v}
 		case []any:
 			for _, s := range v {
@@ -157,7 +161,6 @@ func (c *Catalogue) add(tag language.Tag, prefix string, tree map[string]any) er
 			if err := c.builder.Set(tag, key, plural.Selectf(arg, "%d", cases...)); err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
-			c.keys[tag][key] = true
 		default:
 			return fmt.Errorf("%s: a message is a string, a list or a table of plural forms", key)
 		}
@@ -183,7 +186,7 @@ func (c *Catalogue) Name(tag language.Tag) string { return c.names[tag] }
 // Keys are the message keys of a language, sorted.
 func (c *Catalogue) Keys(tag language.Tag) []string {
 	var keys []string
-	for k := range c.keys[tag] {
+	for k := range c.texts[tag] {
 		keys = append(keys, k)
 	}
 	for k := range c.lists[tag] {
@@ -202,7 +205,8 @@ func (c *Catalogue) Texts(tag language.Tag, key string) []string {
 // Has says whether key is in language tag's file.
 func (c *Catalogue) Has(tag language.Tag, key string) bool {
 	_, list := c.lists[tag][key]
-	return c.keys[tag][key] || list
+	_, text := c.texts[tag][key]
+	return text || list
 }
 
 // Supports says whether the catalogue has lang or a language close to it.
@@ -236,7 +240,7 @@ func (c *Catalogue) Negotiate(choices ...string) Locale {
 			t = c.tags[i]
 		}
 	}
-	return Locale{Tag: t, cat: c, p: message.NewPrinter(t, message.Catalog(c.builder))}
+	return Locale{Tag: t, cat: c, p: c.printers[t]}
 }
 
 // parseAll reads each choice as an Accept-Language value or a tag, keeping

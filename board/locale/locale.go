@@ -83,7 +83,7 @@ func (l Locale) catalogue() *Catalogue {
 // by CLDR's rule for the language. A key no file has is shown as is, and
 // the catalogue's tests fail.
 func (l Locale) T(key string, args ...any) string {
-	if l.p != nil && !l.cat.keys[l.Tag][key] {
+	if _, ok := l.cat.texts[l.Tag][key]; l.p != nil && !ok {
 		// A language's file may lack a key (a fixture, a file being
 		// written): English, rather than the key, reaches the reader.
 		return l.cat.For("en").p.Sprintf(key, args...)
