@@ -89,6 +89,12 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
 	syncer.OnEventType(event.EventUnstablePollResponse, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
+	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
+		if since == "" {
+			b.removedBeforeSync(ctx, cli, a, resp)
+		}
+		return true
+	})
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := cli.SyncWithContext(ctx)
@@ -162,6 +168,43 @@ func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, 
 		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, reason+": Crieur no longer posts there until the bot is invited again or the set-up is saved again")
 	}
 	b.log.WarnContext(ctx, "matrix: removed from a room; not posting there any more", "room", evt.RoomID, "by", evt.Sender, "reason", m.Reason)
+}
+
+// removedBeforeSync finds the kicks and bans that came before an account's
+// first sync (between the set-up's joins and that sync, or while Crieur was
+// stopped before it ever synced): that sync leaves out the rooms the bot has
+// left (the spec's default; Dendrite ignores include_leave there), so they
+// would never be seen. A configured room missing from the joined ones is
+// read from its state, which the homeserver keeps readable for a member who
+// left at the moment they left (Dendrite: clientapi/routing/state.go,
+// OnIncomingStateRequest), and its member event goes where a synced one does.
+func (b *Bridge) removedBeforeSync(ctx context.Context, cli *mautrix.Client, a Account, resp *mautrix.RespSync) {
+	for _, r := range a.Rooms {
+		room := id.RoomID(r)
+		if strings.HasPrefix(r, "#") {
+			room = b.aliasTarget(ctx, cli, a, r)
+		}
+		if room == "" {
+			continue
+		}
+		if _, joined := resp.Rooms.Join[room]; joined {
+			continue
+		}
+		state, err := cli.State(ctx, room)
+		if err != nil {
+			// Never joined (an invite still to come) or gone: nothing to respect.
+			b.log.DebugContext(ctx, "matrix: state of a room the bot is not in", "room", room, "err", err)
+			continue
+		}
+		evt := state[event.StateMember][a.UserID]
+		if evt == nil {
+			continue
+		}
+		m := evt.Content.AsMember()
+		if (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) && evt.Sender.String() != a.UserID {
+			b.onRemoved(ctx, cli, a, evt, m)
+		}
+	}
 }
 
 // onRedaction forgets a reaction or reply that was redacted, by its sender
