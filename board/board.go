@@ -388,9 +388,6 @@ type Notices interface {
 	ThankYou(b Board, a Announcement) string
 	// Reminder is the post the day before a training, link its page.
 	Reminder(b Board, a Announcement, link string) (title, body string)
-	// InlineImages warns an editor that n pictures written into the text
-	// show as links, not pictures.
-	InlineImages(n int) string
 }
 
 // Follower is a remote account following a board.
@@ -492,14 +489,42 @@ var (
 
 // ValidationError lists what is wrong, one message per field.
 type ValidationError struct {
-	Fields map[string]string
+	Fields map[string]Problem
 	What   string // what was refused; "announcement" when empty
+}
+
+// Problem is what is wrong with one field: a key of the locale catalogue
+// ("problem.required") and its arguments. The domain says what is wrong;
+// whoever shows it (the API, the editor, the CLI) says it in its reader's
+// language, so no English sentence is fixed here.
+type Problem struct {
+	Key  string
+	Args []any
+}
+
+// Problemf is the problem of key with its arguments.
+func Problemf(key string, args ...any) Problem { return Problem{Key: key, Args: args} }
+
+// String is the key and arguments, for logs and test failures.
+func (p Problem) String() string {
+	if len(p.Args) == 0 {
+		return p.Key
+	}
+	return fmt.Sprint(p.Key, p.Args)
+}
+
+// Problems is a form's or a request's problems by field.
+type Problems map[string]Problem
+
+// Invalid is one problem as a validation error.
+func Invalid(field, key string, args ...any) *ValidationError {
+	return &ValidationError{Fields: Problems{field: Problemf(key, args...)}}
 }
 
 func (e *ValidationError) Error() string {
 	var parts []string
 	for _, k := range sortedKeys(e.Fields) {
-		parts = append(parts, k+": "+e.Fields[k])
+		parts = append(parts, k+": "+e.Fields[k].String())
 	}
 	what := e.What
 	if what == "" {

@@ -15,7 +15,7 @@ func (s *Service) SetRaised(ctx context.Context, actor Actor, b Board, id int64,
 		return Announcement{}, err
 	}
 	if raised < 0 || raised > 1e12 {
-		return Announcement{}, &ValidationError{Fields: map[string]string{"raised": "must be 0 or more"}}
+		return Announcement{}, Invalid("raised", "problem.not_negative")
 	}
 	before, err := s.repo.Announcement(ctx, b.ID, id)
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *Service) setRaised(ctx context.Context, boardID, id int64, raised float
 			return ErrGone
 		}
 		if a.Kind != KindCampaign || a.Campaign == nil {
-			return &ValidationError{Fields: map[string]string{"raised": "only a campaign has an amount raised"}}
+			return Invalid("raised", "problem.only_campaign_raised")
 		}
 		if a.Campaign.Raised == raised {
 			return nil

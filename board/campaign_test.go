@@ -2,13 +2,14 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
-	"crieur/board/locale"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 func TestCampaignFactsInBothLanguages(t *testing.T) {
@@ -21,7 +22,7 @@ func TestCampaignFactsInBothLanguages(t *testing.T) {
 	}
 	bad := board.Draft{Kind: board.KindCampaign, Title: "x", Campaign: &board.Campaign{Goal: -1, Currency: "euros", Link: "liberapay"}}
 	var ve *board.ValidationError
-	if err := bad.Normalize(); !errors.As(err, &ve) || ve.Fields["campaign.goal"] == "" || ve.Fields["campaign.currency"] == "" || ve.Fields["campaign.link"] == "" {
+	if err := bad.Normalize(); !errors.As(err, &ve) || ve.Fields["campaign.goal"].Key == "" || ve.Fields["campaign.currency"].Key == "" || ve.Fields["campaign.link"].Key == "" {
 		t.Errorf("a bad campaign: %v", err)
 	}
 }

@@ -1,9 +1,10 @@
 package board_test
 
 import (
-	"crieur/board"
 	"testing"
 	"time"
+
+	"crieur/board"
 )
 
 func TestSummarizeDeliveries(t *testing.T) {

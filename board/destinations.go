@@ -19,7 +19,7 @@ type DestinationSetup interface {
 	// comes back empty, with Set saying whether one is kept.
 	Forms(ctx context.Context, b Board) ([]SetupForm, error)
 	// Submit saves one form; problems come back by field name.
-	Submit(ctx context.Context, b Board, form string, values url.Values) (map[string]string, error)
+	Submit(ctx context.Context, b Board, form string, values url.Values) (Problems, error)
 	Remove(ctx context.Context, b Board, item string) error
 	SendTest(ctx context.Context, b Board, item string) error
 }
@@ -31,7 +31,7 @@ type SetupItem struct{ Name, Summary string }
 type SetupForm struct {
 	ID, Title, Help string
 	Fields          []SetupField
-	Errors          map[string]string
+	Errors          Problems
 }
 
 // SetupField is one input.

@@ -113,7 +113,7 @@ var (
 // Normalize trims the draft and checks every field, returning a
 // ValidationError that says what to fix for each bad one.
 func (d *Draft) Normalize() error {
-	errs := map[string]string{}
+	errs := Problems{}
 	d.Title = strings.TrimSpace(d.Title)
 	d.Body = strings.TrimSpace(d.Body)
 	d.ContentWarning = strings.TrimSpace(d.ContentWarning)
@@ -122,16 +122,16 @@ func (d *Draft) Normalize() error {
 		d.Kind = KindNews
 	}
 	if !slices.Contains(Kinds(), d.Kind) {
-		errs["kind"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage, campaign or training", d.Kind)
+		errs["kind"] = Problemf("problem.unknown_kind", string(d.Kind))
 	}
 	CheckText(errs, "title", d.Title, MaxTitle, true)
 	checkTextLines(errs, "body", d.Body, MaxBody, false, true)
 	CheckText(errs, "content_warning", d.ContentWarning, MaxCW, false)
 	if d.Language != "" && !langRe.MatchString(d.Language) {
-		errs["language"] = "must be a language tag such as fr, en or pt-BR"
+		errs["language"] = Problemf("problem.language")
 	}
 	if len(d.Tags) > MaxTags {
-		errs["tags"] = fmt.Sprintf("at most %d tags", MaxTags)
+		errs["tags"] = Problemf("problem.too_many_tags", MaxTags)
 	}
 	seen := map[string]bool{}
 	tags := []string{}
@@ -141,7 +141,7 @@ func (d *Draft) Normalize() error {
 		case t == "":
 			continue
 		case len(t) > MaxTagLen || !tagRe.MatchString(t):
-			errs["tags"] = fmt.Sprintf("tag %q must be letters, digits or _ (at most %d characters), without spaces", t, MaxTagLen)
+			errs["tags"] = Problemf("problem.tag", t, MaxTagLen)
 		case !seen[strings.ToLower(t)]:
 			seen[strings.ToLower(t)] = true
 			tags = append(tags, t)
@@ -151,22 +151,22 @@ func (d *Draft) Normalize() error {
 	// Details belong to one kind: a block for another kind is a mistake the
 	// editor should hear about rather than have silently dropped.
 	if d.Event != nil && d.Kind != KindEvent && d.Kind != KindTraining {
-		errs["event"] = "only an announcement of kind event or training has event details"
+		errs["event"] = Problemf("problem.details_of", "event")
 	}
 	if d.Call != nil && d.Kind != KindCall && d.Kind != KindTraining {
-		errs["call"] = "only an announcement of kind call has call details"
+		errs["call"] = Problemf("problem.details_of", "call")
 	}
 	if d.Training != nil && d.Kind != KindTraining {
-		errs["training"] = "only an announcement of kind training has training details"
+		errs["training"] = Problemf("problem.details_of", "training")
 	}
 	if d.Outage != nil && d.Kind != KindOutage {
-		errs["outage"] = "only an announcement of kind outage has outage details"
+		errs["outage"] = Problemf("problem.details_of", "outage")
 	}
 	if d.Campaign != nil && d.Kind != KindCampaign {
-		errs["campaign"] = "only an announcement of kind campaign has campaign details"
+		errs["campaign"] = Problemf("problem.details_of", "campaign")
 	}
 	if len(d.Images) > MaxImages {
-		errs["images"] = fmt.Sprintf("at most %d images", MaxImages)
+		errs["images"] = Problemf("problem.too_many_images", MaxImages)
 	}
 	for i := range d.Images {
 		im := &d.Images[i]
@@ -174,17 +174,17 @@ func (d *Draft) Normalize() error {
 		key := fmt.Sprintf("images[%d]", i)
 		switch {
 		case im.ID == "":
-			errs[key+".id"] = "name an uploaded picture by the id POST .../media answered"
+			errs[key+".id"] = Problemf("problem.image_id")
 		case im.Decorative && im.Alt != "":
-			errs[key+".alt"] = "a decorative image has no description: remove the description, or do not mark it decorative"
+			errs[key+".alt"] = Problemf("problem.decorative_alt")
 		case !im.Decorative && im.Alt == "":
-			errs[key+".alt"] = "describe the image for people who cannot see it, or mark it decorative"
+			errs[key+".alt"] = Problemf("problem.alt_missing")
 		default:
 			checkTextLines(errs, key+".alt", im.Alt, MaxAlt, false, true)
 		}
 	}
 	if d.PublishAt != nil && d.ExpiresAt != nil && !d.ExpiresAt.After(*d.PublishAt) {
-		errs["expires_at"] = "must be after publish_at"
+		errs["expires_at"] = Problemf("problem.expires_before_publish")
 	}
 	switch d.Kind {
 	case KindEvent:
@@ -209,35 +209,35 @@ func (d *Draft) Normalize() error {
 // one-line field (everything but the body) takes no control characters at
 // all and no bidirectional controls, which can make a text read as another;
 // the body keeps newlines and tabs, and loses only the overrides.
-func CheckText(errs map[string]string, field, s string, max int, required bool) {
+func CheckText(errs Problems, field, s string, max int, required bool) {
 	checkTextLines(errs, field, s, max, required, false)
 }
 
-func checkTextLines(errs map[string]string, field, s string, max int, required, multiline bool) {
+func checkTextLines(errs Problems, field, s string, max int, required, multiline bool) {
 	switch {
 	case required && s == "":
-		errs[field] = "is required"
+		errs[field] = Problemf("problem.required")
 	case !utf8.ValidString(s):
-		errs[field] = "is not valid UTF-8 text"
+		errs[field] = Problemf("problem.utf8")
 	case utf8.RuneCountInString(s) > max:
-		errs[field] = fmt.Sprintf("is %d characters long; at most %d", utf8.RuneCountInString(s), max)
+		errs[field] = Problemf("problem.too_long", utf8.RuneCountInString(s), max)
 	case strings.IndexFunc(s, func(r rune) bool {
 		return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
 	}) >= 0:
 		if multiline {
-			errs[field] = "contains control characters (only line breaks and tabs are allowed)"
+			errs[field] = Problemf("problem.control_chars")
 		} else {
-			errs[field] = "must be one line of text, without control characters"
+			errs[field] = Problemf("problem.one_line")
 		}
 	case strings.IndexFunc(s, func(r rune) bool {
 		return r == '\u202D' || r == '\u202E' || (!multiline && (r >= '\u202A' && r <= '\u202C' || r >= '\u2066' && r <= '\u2069'))
 	}) >= 0:
-		errs[field] = "contains bidirectional control characters (such as U+202E), which can make text read as something else; remove them"
+		errs[field] = Problemf("problem.bidi")
 	case s != "" && strings.IndexFunc(s, visible) < 0:
 		if required {
-			errs[field] = "has no visible character; write some text"
+			errs[field] = Problemf("problem.invisible_required")
 		} else {
-			errs[field] = "has no visible character; leave it empty instead"
+			errs[field] = Problemf("problem.invisible")
 		}
 	}
 }
@@ -252,27 +252,27 @@ func visible(r rune) bool {
 	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r)
 }
 
-func checkEvent(errs map[string]string, e *Event) {
+func checkEvent(errs Problems, e *Event) {
 	if e == nil {
-		errs["event"] = "is required for an event: give at least event.start"
+		errs["event"] = Problemf("problem.event_missing")
 		return
 	}
 	if e.Start.IsZero() {
-		errs["event.start"] = "is required, as an RFC 3339 time such as 2026-12-05T14:00:00+01:00"
+		errs["event.start"] = Problemf("problem.time_required")
 	}
 	if e.End != nil && e.End.Before(e.Start) {
-		errs["event.end"] = "must not be before event.start"
+		errs["event.end"] = Problemf("problem.not_before", "event.start")
 	}
 	e.Place = strings.TrimSpace(e.Place)
 	CheckText(errs, "event.place", e.Place, MaxFactLen, false)
 	if e.URL != "" && !HTTPURL(e.URL) {
-		errs["event.url"] = "must be an http or https URL"
+		errs["event.url"] = Problemf("problem.http_url")
 	}
 }
 
-func checkCall(errs map[string]string, c *Call) {
+func checkCall(errs Problems, c *Call) {
 	if c == nil {
-		errs["call"] = "is required for a call for volunteers: give call.roles and call.contact"
+		errs["call"] = Problemf("problem.call_missing")
 		return
 	}
 	c.Taken, c.Voters = nil, 0 // counted from the sign-ups
@@ -280,15 +280,15 @@ func checkCall(errs map[string]string, c *Call) {
 	for i, r := range c.Roles {
 		name := strings.TrimSpace(r.Name)
 		if seen[strings.ToLower(name)] && name != "" {
-			errs[fmt.Sprintf("call.roles[%d].name", i)] = fmt.Sprintf("%q is listed twice", name)
+			errs[fmt.Sprintf("call.roles[%d].name", i)] = Problemf("problem.twice", name)
 		}
 		seen[strings.ToLower(name)] = true
 	}
 	if len(c.Roles) == 0 {
-		errs["call.roles"] = "name at least one role, e.g. [{\"name\": \"cook\", \"places\": 2}]"
+		errs["call.roles"] = Problemf("problem.no_roles")
 	}
 	if len(c.Roles) > MaxRoles {
-		errs["call.roles"] = fmt.Sprintf("at most %d roles", MaxRoles)
+		errs["call.roles"] = Problemf("problem.too_many_roles", MaxRoles)
 	}
 	for i := range c.Roles {
 		r := &c.Roles[i]
@@ -296,12 +296,12 @@ func checkCall(errs map[string]string, c *Call) {
 		key := fmt.Sprintf("call.roles[%d]", i)
 		CheckText(errs, key+".name", r.Name, 100, true)
 		if r.Places < 1 || r.Places > 10000 {
-			errs[key+".places"] = "must be between 1 and 10000"
+			errs[key+".places"] = Problemf("problem.between", 1, 10000)
 		}
 	}
 	c.Contact = strings.TrimSpace(c.Contact)
 	if c.Contact == "" {
-		errs["call.contact"] = "say how to answer: an email address, a link or a person to ask"
+		errs["call.contact"] = Problemf("problem.contact")
 	}
 	CheckText(errs, "call.contact", c.Contact, MaxFactLen, false)
 }
@@ -309,20 +309,20 @@ func checkCall(errs map[string]string, c *Call) {
 // checkTraining checks a training's details and derives its sign-ups:
 // one option, as many places as seats, open until it starts. Only the
 // editor's closing of registrations is kept from a call block sent with it.
-func checkTraining(errs map[string]string, d *Draft) {
+func checkTraining(errs Problems, d *Draft) {
 	t := d.Training
 	if t == nil {
-		errs["training"] = "is required for a training: give at least training.seats (and event.start)"
+		errs["training"] = Problemf("problem.training_missing")
 		return
 	}
 	t.Online, t.Level, t.Bring = strings.TrimSpace(t.Online), strings.TrimSpace(t.Level), strings.TrimSpace(t.Bring)
 	if t.Online != "" && !HTTPURL(t.Online) {
-		errs["training.online"] = "the link to join online, starting with https://"
+		errs["training.online"] = Problemf("problem.online")
 	}
 	CheckText(errs, "training.level", t.Level, MaxFactLen, false)
 	CheckText(errs, "training.bring", t.Bring, MaxFactLen, false)
 	if t.Seats < 1 || t.Seats > 10000 {
-		errs["training.seats"] = "how many people can come: between 1 and 10000"
+		errs["training.seats"] = Problemf("problem.seats")
 	}
 	closed := d.Call != nil && d.Call.Closed
 	d.Call = &Call{Roles: []Role{{Name: TrainingRole, Places: t.Seats}}, Waitlist: t.Waitlist, Closed: closed}
@@ -332,32 +332,32 @@ func checkTraining(errs map[string]string, d *Draft) {
 	}
 }
 
-func checkOutage(errs map[string]string, o *Outage) {
+func checkOutage(errs Problems, o *Outage) {
 	if o == nil {
-		errs["outage"] = "is required for an outage: give outage.service and outage.from"
+		errs["outage"] = Problemf("problem.outage_missing")
 		return
 	}
 	o.Service = strings.TrimSpace(o.Service)
 	if o.Service == "" {
-		errs["outage.service"] = "is required"
+		errs["outage.service"] = Problemf("problem.required")
 	}
 	CheckText(errs, "outage.service", o.Service, MaxFactLen, false)
 	if o.From.IsZero() {
-		errs["outage.from"] = "is required, as an RFC 3339 time such as 2026-12-05T14:00:00+01:00"
+		errs["outage.from"] = Problemf("problem.time_required")
 	}
 	if o.Until != nil && o.Until.Before(o.From) {
-		errs["outage.until"] = "must not be before outage.from"
+		errs["outage.until"] = Problemf("problem.not_before", "outage.from")
 	}
 	if o.Resolved != nil && o.Resolved.Before(o.From) {
-		errs["outage.resolved"] = "must not be before outage.from"
+		errs["outage.resolved"] = Problemf("problem.not_before", "outage.from")
 	}
 }
 
 var currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 
-func checkCampaign(errs map[string]string, c *Campaign) {
+func checkCampaign(errs Problems, c *Campaign) {
 	if c == nil {
-		errs["campaign"] = "is required for a campaign: give campaign.goal and campaign.link"
+		errs["campaign"] = Problemf("problem.campaign_missing")
 		return
 	}
 	c.Currency = strings.ToUpper(strings.TrimSpace(c.Currency))
@@ -365,29 +365,29 @@ func checkCampaign(errs map[string]string, c *Campaign) {
 		c.Currency = "EUR"
 	}
 	if !currencyRe.MatchString(c.Currency) {
-		errs["campaign.currency"] = "a currency code such as EUR, USD or CHF"
+		errs["campaign.currency"] = Problemf("problem.currency")
 	}
 	if c.Goal <= 0 || c.Goal > 1e12 {
-		errs["campaign.goal"] = "must be an amount above 0, like 3000"
+		errs["campaign.goal"] = Problemf("problem.goal")
 	}
 	if c.Raised < 0 || c.Raised > 1e12 {
-		errs["campaign.raised"] = "must be 0 or more"
+		errs["campaign.raised"] = Problemf("problem.not_negative")
 	}
 	c.Link, c.TaxNote = strings.TrimSpace(c.Link), strings.TrimSpace(c.TaxNote)
 	if !HTTPURL(c.Link) {
-		errs["campaign.link"] = "the page where people give, starting with https://"
+		errs["campaign.link"] = Problemf("problem.give_link")
 	}
 	CheckText(errs, "campaign.tax_note", c.TaxNote, MaxFactLen, false)
 	c.ThankYou = strings.TrimSpace(c.ThankYou)
 	checkTextLines(errs, "campaign.thank_you", c.ThankYou, 2000, false, true)
 	if len(c.Milestones) > 10 {
-		errs["campaign.milestones"] = "at most 10 milestones"
+		errs["campaign.milestones"] = Problemf("problem.too_many_milestones", 10)
 	}
 	seen := map[int]bool{}
 	ms := c.Milestones[:0]
 	for _, m := range c.Milestones {
 		if m < 1 || m > 100 {
-			errs["campaign.milestones"] = "percentages of the goal, from 1 to 100, like 25, 50, 75, 100"
+			errs["campaign.milestones"] = Problemf("problem.milestones")
 		} else if !seen[m] {
 			seen[m] = true
 			ms = append(ms, m)

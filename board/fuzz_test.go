@@ -2,11 +2,12 @@ package board_test
 
 import (
 	"bytes"
-	"crieur/board"
 	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"crieur/board"
 )
 
 // The admin API's JSON and the draft's checks: whatever comes in, decoding

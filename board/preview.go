@@ -9,7 +9,9 @@ import (
 // to read before anything is sent.
 type Preview struct {
 	// Channel names the destination as editors know it ("Mastodon and
-	// the fediverse", "Matrix rooms").
+	// the fediverse", "Matrix rooms"), by a key of the locale catalogue
+	// (editor.channel_matrix) that the API and the editor say in their
+	// reader's language.
 	Channel string `json:"channel"`
 	// HTML is what its readers' apps display; Text is the plain text
 	// that apps without HTML show, when the destination sends one.

@@ -103,7 +103,7 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 		return a, err
 	}
 	if a.Status != StatusPending {
-		return a, &ValidationError{Fields: map[string]string{"status": fmt.Sprintf("this announcement is %s, not awaiting approval", a.Status)}}
+		return a, Invalid("status", "problem.not_pending", string(a.Status))
 	}
 	if err := RequirePublisher(actor, "approve a publication"); err != nil {
 		return a, &ForbiddenError{Reason: "an editor's token cannot approve a publication: a publisher of this board does"}

@@ -2,12 +2,13 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
 )
 
 func TestEditorRoleWritesDraftsOnly(t *testing.T) {

@@ -2,13 +2,14 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
-	"crieur/board/locale"
 	"errors"
 	"log/slog"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 func at(t time.Time, d time.Duration) *time.Time { x := t.Add(d); return &x }

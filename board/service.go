@@ -29,7 +29,7 @@ type Markup interface {
 // Checker is a destination that can tell, before it sends, what it will
 // show differently from the announcement (a Matrix room's size limit).
 type Checker interface {
-	Check(ctx context.Context, b Board, a Announcement) []string
+	Check(ctx context.Context, b Board, a Announcement) []Problem
 }
 
 // Service validates, stores and publishes announcements.
@@ -106,10 +106,10 @@ func NewService(o Options) *Service {
 func (s *Service) Connect(d Destinations) { s.dest = d }
 
 // Warnings collects what destinations will show differently from a.
-func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []string {
-	var out []string
+func (s *Service) Warnings(ctx context.Context, b Board, a Announcement) []Problem {
+	var out []Problem
 	if n := s.render.InlineImages(a.Body); n > 0 {
-		out = append(out, s.notices.InlineImages(n))
+		out = append(out, Problemf("editor.inline_images", n))
 	}
 	for _, c := range s.dest.Checkers {
 		out = append(out, c.Check(ctx, b, a)...)
@@ -169,7 +169,7 @@ func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announce
 	for i, im := range d.Images {
 		stored, err := s.repo.Media(ctx, boardID, im.ID)
 		if errors.Is(err, ErrNotFound) {
-			return &ValidationError{Fields: map[string]string{fmt.Sprintf("images[%d].id", i): fmt.Sprintf("no picture %q was uploaded to this board; upload it first (POST .../media)", im.ID)}}
+			return Invalid(fmt.Sprintf("images[%d].id", i), "problem.no_such_picture", im.ID)
 		}
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func nextStatus(from Status, d Draft, now time.Time) (Status, error) {
 		return StatusPublished, nil
 	}
 	if d.KeepDraft {
-		return from, &ValidationError{Fields: map[string]string{"draft": "this announcement is already published; followers have it, so it cannot become a draft again (delete it to withdraw it)"}}
+		return from, Invalid("draft", "problem.no_draft_again")
 	}
 	if d.ExpiresAt != nil && !d.ExpiresAt.After(now) {
 		return StatusExpired, nil
@@ -220,17 +220,17 @@ func nextStatus(from Status, d Draft, now time.Time) (Status, error) {
 // checkTimes refuses times that would be silently meaningless: an expiry
 // already past when it is set, a new publication time for what is out.
 func checkTimes(old *Announcement, d Draft, now time.Time) error {
-	errs := map[string]string{}
+	errs := Problems{}
 	changed := func(o, n *time.Time) bool { return n != nil && (o == nil || !o.Equal(*n)) }
 	var oldPublish, oldExpires *time.Time
 	if old != nil {
 		oldPublish, oldExpires = old.PublishAt, old.ExpiresAt
 	}
 	if changed(oldExpires, d.ExpiresAt) && !d.ExpiresAt.After(now) {
-		errs["expires_at"] = "is already past; give a later time, or none"
+		errs["expires_at"] = Problemf("problem.expiry_past")
 	}
 	if old != nil && old.Public() && changed(oldPublish, d.PublishAt) {
-		errs["publish_at"] = "this announcement is already published; it cannot be scheduled again"
+		errs["publish_at"] = Problemf("problem.no_schedule_again")
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
@@ -479,16 +479,16 @@ func (s *Service) SetBoard(ctx context.Context, b Board) (Board, error) {
 // CheckBoard tidies a board's settings and says what is wrong with them,
 // so a board is not created with settings it would then refuse.
 func CheckBoard(b Board) (Board, error) {
-	errs := map[string]string{}
+	errs := Problems{}
 	b.DisplayName, b.Summary, b.Language = strings.TrimSpace(b.DisplayName), strings.TrimSpace(b.Summary), strings.TrimSpace(b.Language)
 	CheckText(errs, "display_name", b.DisplayName, 100, true)
 	checkTextLines(errs, "summary", b.Summary, 500, false, true)
 	if b.Language != "" && b.Language != "en" && b.Language != "fr" {
-		errs["language"] = "the pages speak en or fr"
+		errs["language"] = Problemf("problem.board_language")
 	}
 	b.TimeZone = strings.TrimSpace(b.TimeZone)
 	if b.TimeZone != "" && !ValidTimeZone(b.TimeZone) {
-		errs["time_zone"] = "an IANA time zone such as Europe/Paris"
+		errs["time_zone"] = Problemf("problem.time_zone")
 	}
 	if len(errs) > 0 {
 		return b, &ValidationError{Fields: errs, What: "board settings"}
@@ -517,7 +517,7 @@ func (s *Service) Pin(ctx context.Context, actor Actor, b Board, id int64, pin b
 func (s *Service) ResolveOutage(ctx context.Context, actor Actor, b Board, id int64) (Announcement, error) {
 	return s.Update(ctx, actor, b, id, func(d *Draft) error {
 		if d.Kind != KindOutage || d.Outage == nil {
-			return &ValidationError{Fields: map[string]string{"kind": "only an outage can be marked resolved"}}
+			return Invalid("kind", "problem.only_outage_resolved")
 		}
 		if d.Outage.Resolved == nil {
 			now := s.now().In(d.Outage.From.Location()).Truncate(time.Minute)
@@ -540,9 +540,7 @@ func (s *Service) checkDroppedRoles(ctx context.Context, id int64, old *Call, a 
 		if a.Call != nil && slices.ContainsFunc(a.Call.Roles, func(n Role) bool { return n.Name == r.Name }) {
 			continue
 		}
-		return &ValidationError{Fields: map[string]string{"call.roles": fmt.Sprintf(
-			"%d %s signed up as %q; to remove that role anyway, send \"remove_roles_with_signups\": true",
-			old.Taken[r.Name], map[bool]string{true: "person", false: "people"}[old.Taken[r.Name] == 1], r.Name)}}
+		return Invalid("call.roles", "problem.role_has_signups", old.Taken[r.Name], r.Name)
 	}
 	return nil
 }
@@ -591,7 +589,7 @@ func (s *Service) setPinned(ctx context.Context, boardID, id int64, pin bool) (c
 			return ErrGone
 		}
 		if pin && a.Status != StatusPublished {
-			return &ValidationError{Fields: map[string]string{"pinned": "only a published announcement can be pinned (this one is " + string(a.Status) + ")"}}
+			return Invalid("pinned", "problem.pin_unpublished", string(a.Status))
 		}
 		if a.Pinned == pin {
 			return nil

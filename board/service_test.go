@@ -2,12 +2,14 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 func TestValidationNamesEachField(t *testing.T) {
@@ -39,7 +41,7 @@ func TestValidationNamesEachField(t *testing.T) {
 			continue
 		}
 		for _, f := range c.fields {
-			if ve.Fields[f] == "" {
+			if ve.Fields[f].Key == "" {
 				t.Errorf("%s: no message for %s in %v", c.name, f, ve.Fields)
 			}
 		}
@@ -212,7 +214,7 @@ func TestTextFieldsRefuseInvisibleAndControlCharacters(t *testing.T) {
 	} {
 		err := c.d.Normalize()
 		var ve *board.ValidationError
-		if !errors.As(err, &ve) || ve.Fields[c.field] == "" {
+		if !errors.As(err, &ve) || ve.Fields[c.field].Key == "" {
 			t.Errorf("%s: %v, want an error on %s", name, err, c.field)
 		}
 	}
@@ -276,7 +278,7 @@ func TestMarkdownPictureKeepsItsWordsAndWarns(t *testing.T) {
 		t.Errorf("a Markdown picture became %s, want its description as a link", a.HTML)
 	}
 	w := svc.Warnings(ctx, b, a)
-	if len(w) != 1 || !strings.Contains(w[0], "1 picture written as ![description](address)") {
+	if len(w) != 1 || !strings.Contains(locale.For("en").Problem(w[0]), "1 picture written as ![description](address)") {
 		t.Errorf("warnings %q, want one about the picture in the text", w)
 	}
 }

@@ -88,7 +88,7 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 			return err
 		}
 		if !call.Multiple && len(roles) > 1 {
-			return &ValidationError{Fields: map[string]string{"roles": "this call takes one role per person"}}
+			return Invalid("roles", "problem.one_role")
 		}
 		now := s.now().UTC()
 		if !a.Public() {

@@ -2,14 +2,15 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
-	"crieur/board/locale"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 func newCall(t *testing.T, call board.Call) (*boardtest.Rig, *board.Service, board.Board, board.Announcement) {
@@ -196,7 +197,7 @@ func TestEditingRolesKeepsSignups(t *testing.T) {
 	}
 	_, err = svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Call.Roles = d.Call.Roles[1:]; return nil })
 	var ve *board.ValidationError
-	if !errors.As(err, &ve) || ve.Fields["call.roles"] == "" {
+	if !errors.As(err, &ve) || ve.Fields["call.roles"].Key == "" {
 		t.Fatalf("dropping a role with a sign-up: %v", err)
 	}
 	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {

@@ -31,7 +31,7 @@ func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id i
 	}
 	a, err := s.Update(ctx, actor, b, id, func(d *Draft) error {
 		if d.Kind != KindTraining || d.Training == nil {
-			return &ValidationError{Fields: map[string]string{"kind": "only a training can be cancelled"}}
+			return Invalid("kind", "problem.only_training_cancelled")
 		}
 		d.Training.Cancelled = cancel
 		// Channels and lists cannot edit what they showed: they get a

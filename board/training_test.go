@@ -2,14 +2,15 @@ package board_test
 
 import (
 	"context"
-	"crieur/board"
-	"crieur/board/boardtest"
-	"crieur/board/locale"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 func trainingDraft(start time.Time, seats int) board.Draft {

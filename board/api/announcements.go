@@ -26,7 +26,7 @@ func (api *API) create(w http.ResponseWriter, r *http.Request, c call) {
 	}
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 	if len(key) > 200 {
-		api.fail(w, r, &board.ValidationError{Fields: map[string]string{"Idempotency-Key": "at most 200 characters"}})
+		api.fail(w, r, board.Invalid("Idempotency-Key", "problem.at_most_chars", 200))
 		return
 	}
 	a, replayed, err := api.svc.Create(r.Context(), c.actor(), c.Board, d, key)
@@ -35,7 +35,7 @@ func (api *API) create(w http.ResponseWriter, r *http.Request, c call) {
 		return
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/boards/%s/announcements/%d", c.Board.Name, a.ID))
-	a.Warnings = api.svc.Warnings(r.Context(), c.Board, a)
+	a.Warnings = httpx.Say(r, api.svc.Warnings(r.Context(), c.Board, a))
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		httpx.JSON(w, http.StatusOK, a)
@@ -110,7 +110,7 @@ func (api *API) edit(merge bool) handler {
 			api.fail(w, r, err)
 			return
 		}
-		a.Warnings = api.svc.Warnings(r.Context(), c.Board, a)
+		a.Warnings = httpx.Say(r, api.svc.Warnings(r.Context(), c.Board, a))
 		httpx.JSON(w, http.StatusOK, a)
 	}
 }
@@ -145,7 +145,11 @@ func (api *API) preview(w http.ResponseWriter, r *http.Request, c call) {
 	if previews == nil {
 		previews = []board.Preview{}
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"announcement": a, "previews": previews, "warnings": api.svc.Warnings(r.Context(), c.Board, a)})
+	for i := range previews {
+		// A destination names its channel by the catalogue's key.
+		previews[i].Channel = httpx.ClientLocale(r).T(previews[i].Channel)
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"announcement": a, "previews": previews, "warnings": httpx.Say(r, api.svc.Warnings(r.Context(), c.Board, a))})
 }
 
 // onAnnouncement answers what act does to the announcement of {id}.
@@ -179,7 +183,7 @@ func (api *API) raised(w http.ResponseWriter, r *http.Request, c call) {
 			Raised *float64 `json:"raised"`
 		}
 		if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10}); err != nil || req.Raised == nil {
-			return board.Announcement{}, &board.ValidationError{Fields: map[string]string{"raised": `send {"raised": AMOUNT}, the total given so far`}}
+			return board.Announcement{}, board.Invalid("raised", "problem.send", `{"raised": AMOUNT}`)
 		}
 		return api.svc.SetRaised(r.Context(), c.actor(), c.Board, id, *req.Raised)
 	})(w, r, c)
@@ -196,7 +200,7 @@ func (api *API) upload(w http.ResponseWriter, r *http.Request, c call) {
 	r.Body = http.MaxBytesReader(w, r.Body, media.MaxUpload+64<<10)
 	f, _, err := r.FormFile("file")
 	if errors.Is(err, http.ErrMissingFile) {
-		api.fail(w, r, &board.ValidationError{Fields: map[string]string{"file": "send the picture in a field named file"}, What: "picture"})
+		api.fail(w, r, &board.ValidationError{Fields: board.Problems{"file": board.Problemf("problem.file_field")}, What: "picture"})
 		return
 	}
 	if err != nil {
@@ -205,7 +209,7 @@ func (api *API) upload(w http.ResponseWriter, r *http.Request, c call) {
 			api.fail(w, r, httpx.NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the picture is larger than %d MB", media.MaxUpload>>20)))
 			return
 		}
-		api.fail(w, r, &board.ValidationError{Fields: map[string]string{"file": "the upload could not be read: " + err.Error()}, What: "picture"})
+		api.fail(w, r, &board.ValidationError{Fields: board.Problems{"file": board.Problemf("problem.upload_unreadable")}, What: "picture"})
 		return
 	}
 	defer f.Close()

@@ -155,7 +155,7 @@ func TestRoutesAddedByOthersAreGuarded(t *testing.T) {
 		return nil
 	}))
 	mux.HandleFunc("GET /api/v1/boards/{board}/thing", a.OnBoard(board.RoleEditor, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
-		return &board.ValidationError{Fields: map[string]string{"thing": "is broken"}}
+		return board.Invalid("thing", "problem.required")
 	}))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

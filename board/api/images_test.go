@@ -3,9 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crieur/board/boardtest"
-	"crieur/board/media"
-	"crieur/board/web"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +12,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"crieur/board/boardtest"
+	"crieur/board/media"
+	"crieur/board/web"
 )
 
 func multipartBody(t *testing.T, field string, data []byte) (string, *bytes.Buffer) {

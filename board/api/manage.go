@@ -53,17 +53,17 @@ func ParseLifetime(s string) (time.Duration, error) {
 
 func (api *API) createToken(w http.ResponseWriter, r *http.Request, _ call) {
 	var req tokenRequest
-	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `send {"board": ..., "label": ..., "expires_in": "90d"}`}); err != nil {
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `{"board": ..., "label": ..., "expires_in": "90d"}`}); err != nil {
 		api.fail(w, r, err)
 		return
 	}
-	errs := map[string]string{}
+	errs := board.Problems{}
 	board.CheckText(errs, "label", strings.TrimSpace(req.Label), 200, false)
 	var boardID *int64
 	if req.Board != "" {
 		b, err := api.store.BoardByName(r.Context(), req.Board)
 		if err != nil {
-			errs["board"] = "no such board"
+			errs["board"] = board.Problemf("problem.no_such_board")
 		} else {
 			boardID = &b.ID
 		}
@@ -72,7 +72,7 @@ func (api *API) createToken(w http.ResponseWriter, r *http.Request, _ call) {
 	if req.ExpiresIn != "" {
 		d, err := ParseLifetime(req.ExpiresIn)
 		if err != nil {
-			errs["expires_in"] = err.Error()
+			errs["expires_in"] = board.Problemf("problem.lifetime")
 		} else {
 			t := time.Now().Add(d)
 			expires = &t
@@ -159,16 +159,16 @@ func (api *API) addSignup(w http.ResponseWriter, r *http.Request, c call) {
 		Contact string   `json:"contact"`
 		Roles   []string `json:"roles"`
 	}
-	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `send {"name": "...", "contact": "...", "roles": ["cook"]}`}); err != nil {
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `{"name": "...", "contact": "...", "roles": ["cook"]}`}); err != nil {
 		api.fail(w, r, err)
 		return
 	}
-	errs := map[string]string{}
+	errs := board.Problems{}
 	req.Name, req.Contact = strings.TrimSpace(req.Name), strings.TrimSpace(req.Contact)
 	board.CheckText(errs, "name", req.Name, 100, true)
 	board.CheckText(errs, "contact", req.Contact, 200, false)
 	if len(req.Roles) == 0 {
-		errs["roles"] = "name at least one role"
+		errs["roles"] = board.Problemf("problem.no_roles")
 	}
 	if len(errs) > 0 {
 		api.fail(w, r, &board.ValidationError{Fields: errs})
@@ -177,7 +177,7 @@ func (api *API) addSignup(w http.ResponseWriter, r *http.Request, c call) {
 	res, err := api.svc.SignUp(r.Context(), c.Board, id, board.PhonePerson(req.Name, req.Contact), req.Roles)
 	var unknown *board.UnknownRoleError
 	if errors.As(err, &unknown) {
-		err = &board.ValidationError{Fields: map[string]string{"roles": unknown.Error()}}
+		err = board.Invalid("roles", "problem.unknown_role", unknown.Role)
 	}
 	if err != nil {
 		api.fail(w, r, err)
@@ -235,13 +235,13 @@ func (api *API) addBlock(w http.ResponseWriter, r *http.Request, c call) {
 	var req struct {
 		Target string `json:"target"`
 	}
-	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `send {"target": "example.org"} or {"target": "https://example.org/users/bob"}`}); err != nil {
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 16 << 10, Help: `{"target": "example.org"}`}); err != nil {
 		api.fail(w, r, err)
 		return
 	}
 	domain, actor, err := board.ParseBlockTarget(req.Target)
 	if err != nil {
-		api.fail(w, r, &board.ValidationError{Fields: map[string]string{"target": err.Error()}})
+		api.fail(w, r, board.Invalid("target", "problem.block_target"))
 		return
 	}
 	b := scope(c)

@@ -2,13 +2,14 @@ package api
 
 import (
 	"context"
-	"crieur/board/boardtest"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"crieur/board/boardtest"
 )
 
 func TestAPIRolesAndApproval(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 type Error struct {
 	Status int
 	Safe   string
-	Fields map[string]string
+	Fields board.Problems
 	Err    error
 }
 

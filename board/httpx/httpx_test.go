@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -45,7 +46,7 @@ func TestClassify(t *testing.T) {
 		status int
 		safe   string
 	}{
-		{&board.ValidationError{Fields: map[string]string{"title": "is required"}}, 400, "some fields need fixing"},
+		{board.Invalid("title", "problem.required"), 400, "some fields need fixing"},
 		{fmt.Errorf("wrapped: %w", board.ErrNotFound), 404, "not found"},
 		{board.ErrGone, 410, "this announcement was deleted"},
 		{&board.ForbiddenError{Reason: "an editor's token cannot pin"}, 403, "an editor's token cannot pin"},
@@ -74,10 +75,10 @@ func TestDecodeJSON(t *testing.T) {
 		ct, body, field, msg string
 		status               int
 	}{
-		{"application/json", `{"title":"x","colour":"red"}`, "colour", "is not a field of an announcement", 400},
-		{"application/json", `{"count":"two"}`, "count", "must be a whole number", 400},
-		{"application/json", `{"title":"x"} {"title":"y"}`, "body", "must hold exactly one JSON object", 400},
-		{"application/json", `{"title":`, "body", "is empty or cut short; send a JSON object", 400},
+		{"application/json", `{"title":"x","colour":"red"}`, "colour", "problem.unknown_field", 400},
+		{"application/json", `{"count":"two"}`, "count", "problem.want_integer", 400},
+		{"application/json", `{"title":"x"} {"title":"y"}`, "body", "problem.one_object", 400},
+		{"application/json", `{"title":`, "body", "problem.json_short", 400},
 		{"application/json", `{"title":"` + strings.Repeat("x", 100) + `"}`, "", "", 413},
 		{"text/plain", `{"title":"x"}`, "", "send an announcement as JSON with 'Content-Type: application/json'", 415},
 	} {
@@ -85,7 +86,7 @@ func TestDecodeJSON(t *testing.T) {
 		r.Header.Set("Content-Type", c.ct)
 		var d draft
 		e := Classify(DecodeJSON(httptest.NewRecorder(), r, &d, o))
-		if e.Status != c.status || (c.field != "" && e.Fields[c.field] != c.msg) || (c.field == "" && c.msg != "" && e.Safe != c.msg) {
+		if e.Status != c.status || (c.field != "" && e.Fields[c.field].Key != c.msg) || (c.field == "" && c.msg != "" && e.Safe != c.msg) {
 			t.Errorf("%s %q: %d %q %v", c.ct, c.body, e.Status, e.Safe, e.Fields)
 		}
 	}
@@ -107,7 +108,7 @@ func TestQueryInt(t *testing.T) {
 	}
 	for _, q := range []string{"?limit=abc", "?limit=0", "?limit=101", "?limit=-3"} {
 		_, err := QueryInt(httptest.NewRequest("GET", "/"+q, nil), "limit", 20, 1, 100)
-		if e := Classify(err); e.Status != 400 || e.Fields["limit"] == "" {
+		if e := Classify(err); e.Status != 400 || e.Fields["limit"].Key == "" {
 			t.Errorf("%q: %v", q, err)
 		}
 	}
@@ -124,5 +125,27 @@ func TestMustWithoutItsMiddleware(t *testing.T) {
 	r = r.WithContext(With(r.Context(), session{"ana"}))
 	if s, err := Must[session](r); err != nil || s.user != "ana" {
 		t.Fatalf("a session: %+v %v", s, err)
+	}
+}
+
+// A refused field is said in the language the client asks for (the CLI
+// and scripts get English), from the one catalogue.
+func TestFailSaysProblemsInTheClientsLanguage(t *testing.T) {
+	err := board.Invalid("title", "problem.too_long", 201, 200)
+	for _, c := range []struct{ accept, want string }{
+		{"", "This is 201 characters long; at most 200."},
+		{"fr-FR,fr;q=0.9", "Ce texte fait 201 caractères\u202f; 200 au plus."},
+		{"de", "This is 201 characters long; at most 200."},
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("Accept-Language", c.accept)
+		w := httptest.NewRecorder()
+		Fail(w, r, nil, err)
+		var body struct {
+			Fields map[string]string `json:"fields"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 || body.Fields["title"] != c.want {
+			t.Errorf("Accept-Language %q: %d %s, want %q", c.accept, w.Code, w.Body, c.want)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // JSON answers v as indented JSON with status.
@@ -45,12 +45,42 @@ type errorBody struct {
 	Fields map[string]string `json:"fields,omitempty"`
 }
 
+// Explain says each field's problem in l's language: where the domain's
+// problems become words, for the API's answers and the editor's forms.
+func Explain(l locale.Locale, problems board.Problems) map[string]string {
+	if len(problems) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(problems))
+	for field, p := range problems {
+		out[field] = l.Problem(p)
+	}
+	return out
+}
+
+// ClientLocale is the language an API client asks for (Accept-Language),
+// English when it asks for none the catalogue has: scripts and the CLI
+// read English.
+func ClientLocale(r *http.Request) locale.Locale {
+	return locale.Negotiate(r.Header.Get("Accept-Language"), "en")
+}
+
+// Say says problems in the client's language, in their order.
+func Say(r *http.Request, problems []board.Problem) []string {
+	l := ClientLocale(r)
+	out := make([]string, 0, len(problems))
+	for _, p := range problems {
+		out = append(out, l.Problem(p))
+	}
+	return out
+}
+
 // Fail answers err as a JSON error; a server error is logged once, with the
 // request, and its cause is never sent.
 func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := Classify(err)
 	LogServerError(r, log, e)
-	JSON(w, e.Status, errorBody{Error: e.Safe, Fields: e.Fields})
+	JSON(w, e.Status, errorBody{Error: e.Safe, Fields: Explain(ClientLocale(r), e.Fields)})
 }
 
 // LogServerError logs e when it is the server's fault (5xx).
@@ -69,7 +99,7 @@ type Decoding struct {
 	// What names the object in messages ("an announcement").
 	What string
 	// Help, when set, replaces the message of a body that cannot be read
-	// at all (an example of what to send).
+	// at all: an example of what to send, as JSON.
 	Help string
 }
 
@@ -109,16 +139,16 @@ func Decode(raw []byte, v any, o Decoding) error {
 		return o.jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return o.invalid("body", "must hold exactly one JSON object")
+		return o.invalid("body", "problem.one_object")
 	}
 	return nil
 }
 
-func (o Decoding) invalid(field, msg string) error {
+func (o Decoding) invalid(field, key string, args ...any) error {
 	if o.Help != "" {
-		field, msg = "body", o.Help
+		field, key, args = "body", "problem.send", []any{o.Help}
 	}
-	return &board.ValidationError{Fields: map[string]string{field: msg}}
+	return board.Invalid(field, key, args...)
 }
 
 func (o Decoding) jsonError(err error) error {
@@ -129,40 +159,39 @@ func (o Decoding) jsonError(err error) error {
 	case errors.As(err, &mbe):
 		return err
 	case errors.As(err, &syn):
-		return o.invalid("body", fmt.Sprintf("is not valid JSON (at byte %d)", syn.Offset))
+		return o.invalid("body", "problem.json_syntax", syn.Offset)
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
 			field = "body"
 		}
-		return o.invalid(field, "must be "+jsonTypeName(typ.Type.Kind().String()))
+		return o.invalid(field, jsonTypeProblem(typ.Type.Kind().String()))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return o.invalid("body", "is empty or cut short; send a JSON object")
+		return o.invalid("body", "problem.json_short")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		what := o.What
-		if what == "" {
-			what = "this request"
-		}
-		return o.invalid(name, "is not a field of "+what)
+		return o.invalid(name, "problem.unknown_field")
 	case strings.Contains(err.Error(), "parsing time"):
-		return o.invalid("time", "times must be RFC 3339, e.g. 2026-12-05T14:00:00+01:00")
+		return o.invalid("time", "problem.rfc3339")
 	default:
-		return o.invalid("body", err.Error())
+		return o.invalid("body", "problem.json", err.Error())
 	}
 }
 
-func jsonTypeName(kind string) string {
+// jsonTypeProblem says which JSON type a field takes.
+func jsonTypeProblem(kind string) string {
 	switch kind {
 	case "string":
-		return "a string"
+		return "problem.want_string"
 	case "int", "int64":
-		return "a whole number"
+		return "problem.want_integer"
+	case "float64":
+		return "problem.want_number"
+	case "bool":
+		return "problem.want_bool"
 	case "slice":
-		return "a list"
-	case "struct", "ptr":
-		return "an object"
+		return "problem.want_list"
 	default:
-		return "a " + kind
+		return "problem.want_object"
 	}
 }

@@ -35,7 +35,7 @@ func QueryInt(r *http.Request, name string, def, min, max int64) (int64, error) 
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < min || v > max {
-		return 0, &board.ValidationError{Fields: map[string]string{name: fmt.Sprintf("must be a whole number from %d to %d", min, max)}, What: "query"}
+		return 0, &board.ValidationError{Fields: board.Problems{name: board.Problemf("problem.between", min, max)}, What: "query"}
 	}
 	return v, nil
 }

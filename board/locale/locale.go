@@ -198,3 +198,17 @@ func (l Locale) Amount(v float64, currency string) string {
 	}
 	return n + "\u00a0" + sym
 }
+
+// Problem says what is wrong with a field (a board.Problem) in the
+// locale's language; an argument that is itself a problem (one role of
+// several) is said first.
+func (l Locale) Problem(p board.Problem) string {
+	args := make([]any, len(p.Args))
+	for i, a := range p.Args {
+		if inner, ok := a.(board.Problem); ok {
+			a = l.Problem(inner)
+		}
+		args[i] = a
+	}
+	return l.T(p.Key, args...)
+}

@@ -32,12 +32,6 @@ func (Notices) ThankYou(b board.Board, a board.Announcement) string {
 	return Of(b, a).T("notice.thank_you", a.Title)
 }
 
-// InlineImages warns an editor that n pictures written into the text show
-// as links (the editor speaks English for now).
-func (Notices) InlineImages(n int) string {
-	return For("en").T("editor.inline_images", n)
-}
-
 // reminderFacts are the facts a reminder repeats: where to be, when, and
 // what to bring.
 var reminderFacts = map[string]bool{"when": true, "where": true, "online": true, "bring": true, "seats": true}

@@ -26,8 +26,9 @@ import (
 	"github.com/buckket/go-blurhash"
 	"github.com/kovidgoyal/imaging"
 
-	"crieur/board"
 	_ "golang.org/x/image/webp"
+
+	"crieur/board"
 )
 
 // Limits on what is accepted and what is kept.
@@ -55,17 +56,22 @@ type Picture struct {
 	Data      []byte
 }
 
+// invalid is the uploader's mistake, said on the picture's field.
+func invalid(key string, args ...any) error {
+	return &board.ValidationError{Fields: board.Problems{"file": board.Problemf(key, args...)}, What: "picture"}
+}
+
 // Process reads an upload and makes the picture Crieur keeps.
 func Process(upload []byte) (Picture, error) {
 	if len(upload) > MaxUpload {
-		return Picture{}, fmt.Errorf("the picture is %d MB; send one of at most %d MB", len(upload)>>20, MaxUpload>>20)
+		return Picture{}, invalid("problem.picture_too_big", len(upload)>>20, MaxUpload>>20)
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(upload))
 	if err != nil {
 		return Picture{}, ErrNotAnImage
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
-		return Picture{}, fmt.Errorf("the picture is %d×%d pixels; send one of at most %d megapixels", cfg.Width, cfg.Height, maxPixels/1_000_000)
+		return Picture{}, invalid("problem.picture_too_many_pixels", cfg.Width, cfg.Height, maxPixels/1_000_000)
 	}
 	img, err := imaging.Decode(bytes.NewReader(upload), imaging.Backends(imaging.GO_IMAGE), imaging.AutoOrientation(true))
 	if err != nil || img == nil {
@@ -159,8 +165,11 @@ func (d Dir) Path(name string) (string, bool) {
 // the uploader's mistake, a *board.ValidationError on the file.
 func (d Dir) Keep(data []byte) (board.Image, error) {
 	p, err := Process(data)
+	if errors.Is(err, ErrNotAnImage) {
+		err = invalid("problem.not_an_image")
+	}
 	if err != nil {
-		return board.Image{}, &board.ValidationError{Fields: map[string]string{"file": err.Error()}, What: "picture"}
+		return board.Image{}, err
 	}
 	if err := d.Save(p); err != nil {
 		return board.Image{}, err

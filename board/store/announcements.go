@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
-	"crieur/board"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"crieur/board"
 )
 
 type details struct {

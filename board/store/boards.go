@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crieur/board"
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
@@ -10,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"crieur/board"
 )
 
 // CreateBoard stores a new board with its key pair.
@@ -87,7 +88,7 @@ func (s *Store) CreateToken(ctx context.Context, boardID *int64, label string) (
 // and returns its only plain copy and its id.
 func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label string, expires *time.Time, role string) (string, int64, error) {
 	if role != board.RolePublisher && role != board.RoleEditor {
-		return "", 0, &board.ValidationError{Fields: map[string]string{"role": "a token is a publisher's (publishes) or an editor's (writes drafts)"}, What: "token"}
+		return "", 0, &board.ValidationError{Fields: board.Problems{"role": board.Problemf("problem.token_role")}, What: "token"}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

@@ -2,10 +2,11 @@ package store
 
 import (
 	"context"
-	"crieur/board"
 	"database/sql"
 	"errors"
 	"time"
+
+	"crieur/board"
 )
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.

@@ -2,12 +2,13 @@ package store
 
 import (
 	"context"
-	"crieur/board"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"crieur/board"
 )
 
 // AddFollower stores (or refreshes) a follower of a board.

@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
-	"crieur/board"
 	"database/sql"
 	"errors"
+
+	"crieur/board"
 )
 
 func (s *Store) SignupPerson(ctx context.Context, annID int64, tokenHash string) (board.Person, error) {

@@ -7,7 +7,9 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"crieur/board"
@@ -21,18 +23,18 @@ func (e *Editor) setRaised(w http.ResponseWriter, r *http.Request, s session, b 
 		return
 	}
 	to := fmt.Sprintf("/edit/%s/%d", b.Name, a.ID)
+	l := e.locale(r, b)
 	v, err := parseAmount(r.PostFormValue("raised"))
 	if err != nil {
-		e.flashRedirect(w, r, to, "Not changed: write an amount, like 1240 or 1240.50.")
+		e.flashRedirect(w, r, to, l.T("editor.not_changed", l.T("editor.p.amount")))
 		return
 	}
 	saved, err := e.svc.SetRaised(r.Context(), s.actor(), b, a.ID, v)
 	if err != nil {
-		e.flashRedirect(w, r, to, "Not changed: "+err.Error())
+		e.flashRedirect(w, r, to, l.T("editor.not_changed", explain(l, err)))
 		return
 	}
-	msg := "Raised so far: " + locale.For("en").InZone(b.Location()).Facts(saved)[0].Value + ". The page shows it now; followers and rooms within a few minutes."
-	e.flashRedirect(w, r, to, msg)
+	e.flashRedirect(w, r, to, l.T("editor.raised_saved", l.Facts(saved)[0].Value))
 }
 
 // approve publishes what another publisher asked to publish.
@@ -41,17 +43,18 @@ func (e *Editor) approve(w http.ResponseWriter, r *http.Request, s session, b bo
 	if !ok {
 		return
 	}
+	l := e.locale(r, b)
 	saved, err := e.svc.Approve(r.Context(), s.actor(), b, a.ID)
 	if err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, board.ErrForbidden) {
-			e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), "Not approved: "+strings.TrimPrefix(err.Error(), "invalid announcement: "))
+			e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), l.T("editor.not_approved", explain(l, err)))
 			return
 		}
 		e.formErrors(w, r, err)
 		return
 	}
-	e.flashRedirect(w, r, "/edit", "Approved. "+e.saved(b, saved))
+	e.flashRedirect(w, r, "/edit", l.T("editor.approved", e.saved(l, saved)))
 }
 
 // signupsCSV lets a signed-in editor download a call's sign-ups.
@@ -79,24 +82,25 @@ func (e *Editor) addSignup(w http.ResponseWriter, r *http.Request, s session, b 
 	if !ok {
 		return
 	}
+	l := e.locale(r, b)
 	name, contact, role := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("contact")), r.PostFormValue("role")
-	errs := map[string]string{}
+	errs := board.Problems{}
 	board.CheckText(errs, "name", name, 100, true)
 	board.CheckText(errs, "contact", contact, 200, false)
 	if len(errs) > 0 {
-		e.backToCall(w, r, b, a.ID, "Not added: the name "+errs["name"]+errs["contact"])
+		e.backToCall(w, r, b, a.ID, l.T("editor.not_added", explain(l, &board.ValidationError{Fields: errs})))
 		return
 	}
 	res, err := e.svc.SignUp(r.Context(), b, a.ID, board.PhonePerson(name, contact), []string{role})
 	switch {
 	case err != nil:
-		e.backToCall(w, r, b, a.ID, "Not added: "+err.Error())
+		e.backToCall(w, r, b, a.ID, l.T("editor.not_added", explain(l, err)))
 	case len(res.Full) > 0:
-		e.backToCall(w, r, b, a.ID, "Not added: "+role+" is full.")
+		e.backToCall(w, r, b, a.ID, l.T("editor.not_added", l.T("editor.role_full", role)))
 	case len(res.Waiting) > 0:
-		e.backToCall(w, r, b, a.ID, name+" is on the waiting list for "+role+".")
+		e.backToCall(w, r, b, a.ID, l.T("editor.added_waiting", name, role))
 	default:
-		e.backToCall(w, r, b, a.ID, name+" is signed up as "+role+".")
+		e.backToCall(w, r, b, a.ID, l.T("editor.added", name, role))
 	}
 }
 
@@ -114,7 +118,7 @@ func (e *Editor) removeSignup(w http.ResponseWriter, r *http.Request, s session,
 		serverError(w, r, e.log, err)
 		return
 	}
-	e.backToCall(w, r, b, a.ID, "Sign-up removed; the waiting list, if any, moved up.")
+	e.backToCall(w, r, b, a.ID, requestLocale(r).T("editor.signup_removed"))
 }
 
 func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
@@ -122,15 +126,16 @@ func (e *Editor) setClosed(w http.ResponseWriter, r *http.Request, s session, b 
 	if !ok {
 		return
 	}
+	l := e.locale(r, b)
 	closed := r.PostFormValue("closed") == "true"
 	if _, err := e.svc.SetClosed(r.Context(), s.actor(), b, a.ID, closed); err != nil {
-		e.backToCall(w, r, b, a.ID, "Not changed: "+err.Error())
+		e.backToCall(w, r, b, a.ID, l.T("editor.not_changed", explain(l, err)))
 		return
 	}
 	if closed {
-		e.backToCall(w, r, b, a.ID, "Sign-ups are closed.")
+		e.backToCall(w, r, b, a.ID, l.T("signup.closed"))
 	} else {
-		e.backToCall(w, r, b, a.ID, "Sign-ups are open again.")
+		e.backToCall(w, r, b, a.ID, l.T("editor.reopened"))
 	}
 }
 
@@ -145,13 +150,13 @@ func (e *Editor) resolve(w http.ResponseWriter, r *http.Request, s session, b bo
 	if _, err := e.svc.ResolveOutage(r.Context(), s.actor(), b, a.ID); err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) {
-			e.flashRedirect(w, r, to, "Not changed: "+err.Error())
+			e.flashRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
 			return
 		}
 		e.formErrors(w, r, err)
 		return
 	}
-	e.flashRedirect(w, r, to, "Marked resolved: "+a.Title+". The page, the feeds, followers and rooms now say so.")
+	e.flashRedirect(w, r, to, requestLocale(r).T("editor.resolved", a.Title))
 }
 
 // cancelTraining cancels a training (or calls the cancellation off).
@@ -165,15 +170,37 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 	if _, err := e.svc.CancelTraining(r.Context(), s.actor(), b, a.ID, cancel); err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, board.ErrForbidden) {
-			e.flashRedirect(w, r, to, "Not changed: "+strings.TrimPrefix(err.Error(), "invalid announcement: "))
+			e.flashRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
 			return
 		}
 		e.formErrors(w, r, err)
 		return
 	}
 	if cancel {
-		e.flashRedirect(w, r, to, "Cancelled: "+a.Title+". The page, the feeds, followers and rooms now say so; registrants on the fediverse were told, and no reminder will go out.")
+		e.flashRedirect(w, r, to, requestLocale(r).T("editor.cancelled", a.Title))
 		return
 	}
-	e.flashRedirect(w, r, to, "No longer cancelled: "+a.Title+". Registration is open again.")
+	e.flashRedirect(w, r, to, requestLocale(r).T("editor.uncancelled", a.Title))
+}
+
+// explain says why a button's action was refused, in l's words: the
+// problems of a refused change, or what else the service said no to.
+func explain(l locale.Locale, err error) string {
+	var ve *board.ValidationError
+	var unknown *board.UnknownRoleError
+	switch {
+	case errors.As(err, &ve):
+		var parts []string
+		for _, field := range slices.Sorted(maps.Keys(ve.Fields)) {
+			parts = append(parts, l.Problem(ve.Fields[field]))
+		}
+		return strings.Join(parts, " ")
+	case errors.As(err, &unknown):
+		return l.Problem(board.Problemf("problem.unknown_role", unknown.Role))
+	case errors.Is(err, board.ErrForbidden):
+		return l.T("editor.p.forbidden")
+	case errors.Is(err, board.ErrCallClosed):
+		return l.T("signup.closed")
+	}
+	return l.T("page.error_text")
 }

@@ -54,29 +54,7 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 			return ""
 		}
 		return t.In(loc).Format(formTime)
-	}, "statusNote": func(a board.Announcement) template.HTML {
-		// Times in the offset they were written in: the board's zone.
-		in := func(t *time.Time) string { return locale.For("en").InZone(loc).Time(*t) }
-		var s string
-		switch a.Status {
-		case board.StatusDraft:
-			s = `<span class="status">Draft</span>, not published`
-		case board.StatusScheduled:
-			s = `<span class="status">Scheduled</span> for ` + template.HTMLEscapeString(in(a.PublishAt))
-		case board.StatusExpired:
-			s = `<span class="status">Ended</span> ` + template.HTMLEscapeString(in(a.ExpiresAt)) + `, off the board`
-		case board.StatusPending:
-			s = `<span class="status">Awaiting approval</span> by a second publisher`
-		default:
-			s = "Published " + template.HTMLEscapeString(a.CreatedAt.In(loc).Format("2 Jan 2006"))
-			if a.ExpiresAt != nil && a.ExpiresAt.After(time.Now()) {
-				s += ", to be taken down " + template.HTMLEscapeString(in(a.ExpiresAt))
-			} else if a.ExpiresAt != nil {
-				s += ", taken down " + template.HTMLEscapeString(in(a.ExpiresAt))
-			}
-		}
-		return template.HTML(s)
-	}, "kindLabel": locale.For("en").KindLabel, "prefixed": func(f formData, board string) formData {
+	}, "statusNote": statusNote, "prefixed": func(f formData, board string) formData {
 		f.Prefix, f.Board = board+"-", board
 		return f
 	}}
@@ -84,6 +62,32 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
+}
+
+// statusNote says where an announcement stands, its status in bold; times
+// in l's zone (the board's).
+func statusNote(l locale.Locale, a board.Announcement) template.HTML {
+	status := func(key string, args ...any) template.HTML {
+		return template.HTML(`<span class="status">` + template.HTMLEscapeString(l.T("editor.status_"+string(a.Status))) + `</span>` +
+			template.HTMLEscapeString(l.T(key, args...)))
+	}
+	switch a.Status {
+	case board.StatusDraft:
+		return status("editor.note_draft")
+	case board.StatusScheduled:
+		return status("editor.note_scheduled", l.Time(*a.PublishAt))
+	case board.StatusExpired:
+		return status("editor.note_expired", l.Time(*a.ExpiresAt))
+	case board.StatusPending:
+		return status("editor.note_pending")
+	}
+	s := l.T("editor.note_published", l.Date(a.CreatedAt))
+	if a.ExpiresAt != nil && a.ExpiresAt.After(time.Now()) {
+		s = l.T("editor.note_to_be_taken_down", s, l.Time(*a.ExpiresAt))
+	} else if a.ExpiresAt != nil {
+		s = l.T("editor.note_taken_down", s, l.Time(*a.ExpiresAt))
+	}
+	return template.HTML(template.HTMLEscapeString(s))
 }
 
 // Register adds the editor's routes.
@@ -145,9 +149,15 @@ func (e *Editor) zone(b board.Board) *time.Location {
 	return e.loc
 }
 
+// locale is the editor's language (the switcher's choice, else the
+// browser's), with the times of board b: in its zone.
+func (e *Editor) locale(r *http.Request, b board.Board) locale.Locale {
+	return requestLocale(r).InZone(e.zone(b))
+}
+
 // zoneName is the board's zone as its editors say it ("Paris time").
-func (e *Editor) zoneName(b board.Board) string {
-	return locale.For("en").InZone(e.zone(b)).Zone(time.Now())
+func (e *Editor) zoneName(r *http.Request, b board.Board) string {
+	return e.locale(r, b).Zone(time.Now())
 }
 
 // maxEditorForm is far above the longest text an announcement may have,
@@ -207,15 +217,38 @@ func (e *Editor) onBoard(next func(http.ResponseWriter, *http.Request, session, 
 	}
 }
 
+// render shows an editor's page in the editor's language; a page about one
+// board (data's Board) tells times in its zone. The forms on it speak the
+// same language.
 func (e *Editor) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	w.Header().Set("Cache-Control", "no-store") // pages of a signed-in editor
+	l := requestLocale(r)
+	if b, ok := data["Board"].(board.Board); ok {
+		l = e.locale(r, b)
+	}
+	data["L"] = l
+	for _, k := range []string{"Form", "Empty"} {
+		if f, ok := data[k].(formData); ok {
+			f.L = l
+			data[k] = f
+		}
+	}
+	if _, ok := data["Title"]; !ok {
+		data["Title"] = l.T("editor.title_" + name)
+	}
+	// The switcher reloads a page that was shown; a form's answer (a
+	// POST) has no page of its own to reload.
+	data["LangPath"] = "/edit"
+	if r.Method == http.MethodGet {
+		data["LangPath"] = r.URL.Path
+	}
 	writePage(w, r, e.log, e.tmpl, cspEditor, status, name, data)
 }
 
 func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 	s, ok := e.session(r)
 	if !ok {
-		e.render(w, r, http.StatusOK, "edit_login", map[string]any{"Title": "Sign in – Crieur"})
+		e.render(w, r, http.StatusOK, "edit_login", map[string]any{})
 		return
 	}
 	e.renderHome(w, r, s, http.StatusOK, nil, formData{Kind: string(board.KindNews), Role: s.token.Role}, e.flash(w, r), nil)
@@ -247,7 +280,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 			serverError(w, r, e.log, err)
 			return
 		}
-		views = append(views, boardView{Board: b, Zone: e.zoneName(b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+		views = append(views, boardView{Board: b, Zone: e.zoneName(r, b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
 	}
 	target := ""
 	if failed != nil {
@@ -256,7 +289,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 		target = views[0].Name
 	}
 	data := map[string]any{
-		"Title": "Publish – Crieur", "Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(board.KindNews), Role: s.token.Role},
+		"Boards": views, "CSRF": s.csrf(), "Form": f, "Empty": formData{Kind: string(board.KindNews), Role: s.token.Role},
 		"Target": target, "Notice": notice, "Key": newFormKey(),
 	}
 	for k, v := range preview {
@@ -268,16 +301,16 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 func (e *Editor) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if crossSite(r) {
-		http.Error(w, "Sign in from this site's own page, /edit.", http.StatusForbidden)
+		http.Error(w, requestLocale(r).T("editor.sign_in_here"), http.StatusForbidden)
 		return
 	}
 	tok, err := e.store.Authenticate(r.Context(), strings.TrimSpace(r.PostFormValue("token")))
 	if err != nil {
-		msg := "This token is not valid. Ask whoever runs the server for one ('crieur token create')."
+		msg := "editor.token_invalid"
 		if errors.Is(err, board.ErrTokenExpired) {
-			msg = "This token has expired. Ask whoever runs the server for a new one ('crieur token create')."
+			msg = "editor.token_expired"
 		}
-		e.render(w, r, http.StatusUnauthorized, "edit_login", map[string]any{"Title": "Sign in – Crieur", "Error": msg})
+		e.render(w, r, http.StatusUnauthorized, "edit_login", map[string]any{"Error": requestLocale(r).T(msg)})
 		return
 	}
 	plain, err := e.store.CreateSession(r.Context(), tok.ID, sessionTTL)
@@ -306,7 +339,7 @@ func (e *Editor) logout(w http.ResponseWriter, r *http.Request) {
 // takeUpload keeps a picture sent with the form, so that it stays with the
 // form even when the rest needs fixing. It reports a problem to show by the
 // picture field.
-func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) map[string]string {
+func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) board.Problems {
 	file, _, err := r.FormFile("image")
 	if err != nil {
 		return nil // none sent (or not a multipart form)
@@ -314,7 +347,7 @@ func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) map[str
 	defer file.Close()
 	data, err := io.ReadAll(file)
 	if err != nil {
-		return map[string]string{"file": "the picture could not be read; send it again"}
+		return board.Problems{"file": board.Problemf("editor.p.picture_unreadable")}
 	}
 	if len(data) == 0 {
 		return nil
@@ -326,7 +359,7 @@ func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) map[str
 		return ve.Fields
 	case err != nil:
 		e.log.ErrorContext(r.Context(), "editor upload", "err", err)
-		return map[string]string{"file": "the picture could not be kept; try again"}
+		return board.Problems{"file": board.Problemf("editor.p.picture_not_kept")}
 	}
 	f.ImageID, f.RemoveImage = im.ID, false
 	return nil
@@ -353,11 +386,11 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 		a, replayed, err := e.svc.Create(r.Context(), s.actor(), b, d, r.PostFormValue("key"))
 		if err == nil && replayed {
 			// Back and send again: say what is true, not "Published".
-			e.flashRedirect(w, r, "/edit", "Already published: "+a.Title+". This form had been sent before, so nothing new was posted.")
+			e.flashRedirect(w, r, "/edit", e.locale(r, b).T("editor.already_published", a.Title))
 			return
 		}
 		if err == nil {
-			e.flashRedirect(w, r, "/edit", withWarnings(e.saved(b, a), e.svc.Warnings(r.Context(), b, a)))
+			e.flashRedirect(w, r, "/edit", withWarnings(e.locale(r, b), e.saved(e.locale(r, b), a), e.svc.Warnings(r.Context(), b, a)))
 			return
 		}
 		errs = e.formErrors(w, r, err)
@@ -365,23 +398,23 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 	}
-	f.Errors = byField(errs)
+	f.Errors = byField(e.locale(r, b), errs)
 	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "", nil)
 }
 
 // saved is the notice after a save: what became of the announcement.
-func (e *Editor) saved(b board.Board, a board.Announcement) string {
+func (e *Editor) saved(l locale.Locale, a board.Announcement) string {
 	switch a.Status {
 	case board.StatusDraft:
-		return "Saved as a draft (nobody sees it yet): " + a.Title
+		return l.T("editor.saved_draft", a.Title)
 	case board.StatusScheduled:
-		return "Scheduled for " + locale.For("en").InZone(e.zone(b)).Time(*a.PublishAt) + ": " + a.Title
+		return l.T("editor.saved_scheduled", l.Time(*a.PublishAt), a.Title)
 	case board.StatusExpired:
-		return "Saved; it has ended, so it is off the board: " + a.Title
+		return l.T("editor.saved_expired", a.Title)
 	case board.StatusPending:
-		return "Asked for publication: another publisher of this board approves it before it goes out: " + a.Title
+		return l.T("editor.saved_pending", a.Title)
 	}
-	return "Published: " + a.Title
+	return l.T("editor.saved_published", a.Title)
 }
 
 // preview shows the form again with what each destination would show,
@@ -402,18 +435,18 @@ func (e *Editor) preview(r *http.Request, b board.Board, id int64, d board.Draft
 	return nil
 }
 
-// formErrors maps a service error to field messages, or answers it.
-func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) map[string]string {
+// formErrors maps a service error to field problems, or answers it.
+func (e *Editor) formErrors(w http.ResponseWriter, r *http.Request, err error) board.Problems {
 	var ve *board.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return serviceErrors(ve)
 	case errors.Is(err, board.ErrForbidden):
-		return map[string]string{"form": err.Error()}
+		return board.Problems{"form": board.Problemf("editor.p.forbidden")}
 	case errors.Is(err, board.ErrIdempotencyConflict):
-		return map[string]string{"form": "this form already published an announcement (see Latest), so these changes were not posted: edit that announcement, or reload the page to start a new one"}
+		return board.Problems{"form": board.Problemf("editor.p.form_used")}
 	case errors.Is(err, board.ErrGone):
-		e.flashRedirect(w, r, "/edit", "That announcement was deleted.")
+		e.flashRedirect(w, r, "/edit", requestLocale(r).T("editor.was_deleted"))
 	case errors.Is(err, board.ErrNotFound):
 		NotFound(w, r)
 	default:
@@ -440,7 +473,7 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 	if a, ok := e.announcement(w, r, b); ok {
 		f := formOf(a, e.zone(b))
 		f.Role = s.token.Role
-		data := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(b),
+		data := map[string]any{"Title": e.locale(r, b).T("editor.title_edit", a.Title), "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(r, b),
 			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
 		if a.Kind == board.KindTraining && a.Training != nil {
 			data["Training"] = a.Training
@@ -521,7 +554,8 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		}
 		return nil
 	}
-	page := map[string]any{"Title": "Edit – " + a.Title, "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(b), "Saved": a, "CanApprove": canApprove(s, a)}
+	l := e.locale(r, b)
+	page := map[string]any{"Title": l.T("editor.title_edit", a.Title), "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(r, b), "Saved": a, "CanApprove": canApprove(s, a)}
 	if errs == nil && f.Action == "preview" {
 		cur := board.DraftOf(a)
 		_ = keep(&cur)
@@ -541,21 +575,21 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 	if errs == nil {
 		saved, err := e.svc.Update(r.Context(), s.actor(), b, a.ID, keep)
 		if err == nil {
-			notice := e.saved(b, saved)
+			notice := e.saved(l, saved)
 			if a.Public() {
-				notice = "Updated: " + saved.Title
+				notice = l.T("editor.updated", saved.Title)
 				if saved.Version == a.Version {
-					notice = "Saved: " + saved.Title + ". Readers see no change, so nothing was sent."
+					notice = l.T("editor.saved_unchanged", saved.Title)
 				}
 			}
-			e.flashRedirect(w, r, "/edit", withWarnings(notice, e.svc.Warnings(r.Context(), b, saved)))
+			e.flashRedirect(w, r, "/edit", withWarnings(l, notice, e.svc.Warnings(r.Context(), b, saved)))
 			return
 		}
 		if errs = e.formErrors(w, r, err); errs == nil {
 			return
 		}
 	}
-	f.Errors = byField(errs)
+	f.Errors = byField(l, errs)
 	page["Form"] = f
 	e.render(w, r, http.StatusBadRequest, "edit_form", page)
 }
@@ -576,7 +610,7 @@ func (e *Editor) list(w http.ResponseWriter, r *http.Request, s session, b board
 		list = list[:page]
 		older = "?" + url.Values{"q": {q}, "before": {strconv.FormatInt(list[page-1].ID, 10)}}.Encode()
 	}
-	e.render(w, r, http.StatusOK, "edit_list", map[string]any{"Title": "All announcements – " + b.DisplayName, "Board": b,
+	e.render(w, r, http.StatusOK, "edit_list", map[string]any{"Title": requestLocale(r).T("editor.title_list", b.DisplayName), "Board": b,
 		"Query": q, "Announcements": list, "Older": older, "Paged": before > 0})
 }
 
@@ -588,14 +622,14 @@ func (e *Editor) delete(w http.ResponseWriter, r *http.Request, s session, b boa
 	// A deletion reaches thousands of readers and cannot be taken back:
 	// the first press asks, the second deletes.
 	if r.PostFormValue("confirm") != "yes" {
-		e.render(w, r, http.StatusOK, "edit_delete", map[string]any{"Title": "Delete – " + a.Title, "Heading": a.Title, "Board": b, "ID": a.ID, "CSRF": s.csrf()})
+		e.render(w, r, http.StatusOK, "edit_delete", map[string]any{"Title": requestLocale(r).T("editor.title_delete", a.Title), "Heading": a.Title, "Board": b, "ID": a.ID, "CSRF": s.csrf()})
 		return
 	}
 	if err := e.svc.Delete(r.Context(), s.actor(), b, a.ID); err != nil {
 		e.formErrors(w, r, err)
 		return
 	}
-	e.flashRedirect(w, r, "/edit", "Deleted: "+a.Title)
+	e.flashRedirect(w, r, "/edit", requestLocale(r).T("editor.deleted", a.Title))
 }
 
 // flashRedirect shows notice once on the page it redirects to. It travels
@@ -626,9 +660,9 @@ const flashCookie = "crieur_flash"
 
 // withWarnings adds what destinations will change (a text cut for Matrix)
 // to the notice an editor sees after saving.
-func withWarnings(notice string, warnings []string) string {
+func withWarnings(l locale.Locale, notice string, warnings []board.Problem) string {
 	for _, w := range warnings {
-		notice += ". " + w
+		notice += " " + l.Problem(w)
 	}
 	return notice
 }

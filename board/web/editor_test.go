@@ -89,7 +89,7 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	}
 	form.Set("csrf", csrf)
 	code, page = do("POST", "/edit/news/new", form)
-	if code != 400 || !strings.Contains(page, "We need **you** for the fair.") || !strings.Contains(page, "cook two") || !strings.Contains(page, "<strong>Title</strong>") {
+	if code != 400 || !strings.Contains(page, "We need **you** for the fair.") || !strings.Contains(page, "cook two") || !strings.Contains(page, "<strong>Title:</strong>") {
 		t.Fatalf("invalid form: %d, the page must keep the text and say what to fix:\n%s", code, page)
 	}
 	form.Set("title", "Cooks wanted")
@@ -277,7 +277,7 @@ func TestEditorErrorsNextToFields(t *testing.T) {
 		`<input id="news-end" aria-invalid="true" aria-describedby="news-end-error" autofocus name="end"`,
 		`<span class="field-error" id="news-end-error">Ends must be after Starts.</span>`,
 		`id="news-event_url-error">The link must start with https:// or http://.</span>`,
-		`<a href="#news-end"><strong>Ends</strong></a>: Ends must be after Starts.`,
+		`<a href="#news-end"><strong>Ends:</strong></a> Ends must be after Starts.`,
 		`value="Install party"`, "Bring a laptop.", `value="2026-12-05T14:00"`,
 	} {
 		if !strings.Contains(page, want) {
@@ -292,7 +292,7 @@ func TestEditorErrorsNextToFields(t *testing.T) {
 	}
 
 	_, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"call"}, "title": {"Cooks"}, "roles": {"cook two"}})
-	for _, want := range []string{`id="news-roles-error">Write one role a line as &#39;name: places&#39;, e.g. &#39;cook: 2&#39;`, `id="news-contact-error">Say how to answer`} {
+	for _, want := range []string{`id="news-roles-error">Write one role a line as “name: places”, like “cook: 2” (not “cook two”).`, `id="news-contact-error">Say how to answer`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the call form lacks %s\n", want)
 		}
@@ -300,7 +300,7 @@ func TestEditorErrorsNextToFields(t *testing.T) {
 	// Details of another kind are refused, not dropped, and their fieldset
 	// stays shown so the message can be read.
 	code, page = post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {key}, "kind": {"news"}, "title": {"Party"}, "start": {"2026-12-05T14:00"}, "place": {"Hall"}})
-	if code != 400 || !strings.Contains(page, `id="news-start-error">This is for an event: choose “Event” in “What is it?”, or empty this field.`) ||
+	if code != 400 || !strings.Contains(page, `id="news-start-error">This is for another kind: choose “Event” in “What is it?”, or empty this field.`) ||
 		!strings.Contains(page, `class="for-event shown"`) || strings.Contains(page, `class="for-call shown"`) {
 		t.Errorf("event details on a news item: %d\n%s", code, page)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // The editor's form: what a member typed, read back into a draft, and
@@ -48,8 +49,11 @@ type formData struct {
 	// Action is the button pressed: preview, draft or publish.
 	Action string
 	// Role is the signed-in token's: an editor's form only saves drafts.
-	Role   string
+	Role string
+	// Errors are the problems to fix, by the form's field, in L's words.
 	Errors map[string]string
+	// L is the editor's language, in the board's time zone.
+	L locale.Locale
 	// Prefix keeps ids unique when one page holds a form per board, so a
 	// label focuses its own board's field.
 	Prefix string
@@ -117,15 +121,18 @@ func formOf(a board.Announcement, loc *time.Location) formData {
 
 // draft turns the form into a Draft; what cannot be read is reported by
 // field, in the same words as the API's checks.
-func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
-	errs := map[string]string{}
+// Kinds are the kinds of the form's menu, in order.
+func (f formData) Kinds() []board.Kind { return board.Kinds() }
+
+func (f formData) draft(loc *time.Location) (board.Draft, board.Problems) {
+	errs := board.Problems{}
 	when := func(field, s string) *time.Time {
 		if s == "" {
 			return nil
 		}
 		t, err := time.ParseInLocation(formTime, s, loc)
 		if err != nil {
-			errs[field] = "give a date and time, e.g. 2026-12-05T14:00"
+			errs[field] = board.Problemf("editor.p.datetime")
 			return nil
 		}
 		return &t
@@ -136,7 +143,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 	if f.ImageID != "" && !f.RemoveImage {
 		d.Images = append(d.Images, board.Image{ID: f.ImageID, Alt: f.Alt, Decorative: f.Decorative})
 	} else if f.Alt != "" && !f.RemoveImage {
-		errs["images[0].id"] = "Choose the picture this describes, or empty the description."
+		errs["images[0].id"] = board.Problemf("editor.p.alt_without_picture")
 	}
 	// A detail of another kind would be dropped without a word: say so.
 	for _, x := range []struct {
@@ -153,7 +160,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 		{board.KindTraining, "training.seats", f.Seats},
 	} {
 		if x.kind != d.Kind && strings.TrimSpace(x.value) != "" && !(x.kind == board.KindEvent && d.Kind == board.KindTraining) {
-			errs[x.key] = fmt.Sprintf("This is for %s: choose “%s” in “What is it?”, or empty this field.", kindWords[x.kind][0], kindWords[x.kind][1])
+			errs[x.key] = board.Problemf("editor.p.other_kind", board.Problemf("kind."+string(x.kind)))
 		}
 	}
 	switch d.Kind {
@@ -169,7 +176,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 		if f.Seats != "" {
 			n, err := strconv.Atoi(f.Seats)
 			if err != nil {
-				errs["training.seats"] = "write how many people can come, like 12"
+				errs["training.seats"] = board.Problemf("editor.p.seats")
 			}
 			d.Training.Seats = n
 		}
@@ -183,7 +190,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 			name, n, ok := strings.Cut(line, ":")
 			places, err := strconv.Atoi(strings.TrimSpace(n))
 			if !ok || err != nil {
-				errs["call.roles"] = fmt.Sprintf("write one role a line as 'name: places', e.g. 'cook: 2' (not %q)", line)
+				errs["call.roles"] = board.Problemf("editor.p.role_line", line)
 				continue
 			}
 			d.Call.Roles = append(d.Call.Roles, board.Role{Name: strings.TrimSpace(name), Places: places})
@@ -195,7 +202,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 			}
 			v, err := parseAmount(s)
 			if err != nil {
-				errs[field] = "write an amount, like 3000 or 1240.50"
+				errs[field] = board.Problemf("editor.p.amount")
 			}
 			return v
 		}
@@ -204,7 +211,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 		for _, w := range strings.FieldsFunc(f.Milestones, func(r rune) bool { return r == ',' || r == ' ' || r == '%' }) {
 			m, err := strconv.Atoi(w)
 			if err != nil {
-				errs["campaign.milestones"] = "percentages of the goal separated by spaces, like 25 50 75 100"
+				errs["campaign.milestones"] = board.Problemf("editor.p.milestones")
 				continue
 			}
 			d.Campaign.Milestones = append(d.Campaign.Milestones, m)
@@ -218,9 +225,9 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 	// All problems at once: what could not be read, then what is invalid.
 	var ve *board.ValidationError
 	if err := d.Normalize(); errors.As(err, &ve) {
-		for k, msg := range serviceErrors(ve) {
+		for k, p := range serviceErrors(ve) {
 			if _, ok := errs[k]; !ok {
-				errs[k] = msg
+				errs[k] = p
 			}
 		}
 	}
@@ -231,12 +238,12 @@ func (f formData) draft(loc *time.Location) (board.Draft, map[string]string) {
 }
 
 // mergeErrors joins two sets of field problems (nil when there are none).
-func mergeErrors(a, b map[string]string) map[string]string {
+func mergeErrors(a, b board.Problems) board.Problems {
 	if len(b) == 0 {
 		return a
 	}
 	if a == nil {
-		a = map[string]string{}
+		a = board.Problems{}
 	}
 	for k, v := range b {
 		if _, ok := a[k]; !ok {
@@ -257,76 +264,73 @@ func parseAmount(s string) (float64, error) {
 }
 
 // formFields are the form's fields in page order, each with the keys the
-// service reports its problems under.
+// service reports its problems under; a field's label is the catalogue's
+// editor.f.<name>.
 var formFields = []struct {
-	name, label string
-	keys        []string
+	name string
+	keys []string
 }{
-	{"form", "Form", []string{"form", "draft", "pinned"}},
-	{"kind", "What is it?", []string{"kind"}},
-	{"title", "Title", []string{"title"}},
-	{"body", "Text", []string{"body"}},
-	{"tags", "Hashtags", []string{"tags"}},
-	{"image", "Picture", []string{"file", "images", "images[0].id"}},
-	{"alt", "Describe the picture", []string{"images[0].alt"}},
-	{"start", "Starts", []string{"event", "event.start"}},
-	{"end", "Ends", []string{"event.end"}},
-	{"place", "Place", []string{"event.place"}},
-	{"event_url", "Link", []string{"event.url"}},
-	{"roles", "Who is needed", []string{"call", "call.roles"}},
-	{"deadline", "Answer before", []string{"call.deadline"}},
-	{"contact", "How to answer", []string{"call.contact"}},
-	{"service", "Service", []string{"outage", "outage.service"}},
-	{"from", "From", []string{"outage.from"}},
-	{"until", "Until", []string{"outage.until", "outage.resolved"}},
-	{"publish_at", "Publish at", []string{"publish_at"}},
-	{"expires_at", "Take down at", []string{"expires_at"}},
-	{"goal", "Goal", []string{"campaign", "campaign.goal"}},
-	{"currency", "Currency", []string{"campaign.currency"}},
-	{"raised", "Raised so far", []string{"campaign.raised"}},
-	{"campaign_deadline", "Until", []string{"campaign.deadline"}},
-	{"link", "Where to give", []string{"campaign.link"}},
-	{"tax_note", "Good to know", []string{"campaign.tax_note"}},
-	{"milestones", "Thank at", []string{"campaign.milestones"}},
-	{"thank_you", "Thank-you message", []string{"campaign.thank_you"}},
-	{"online", "Online link", []string{"training.online"}},
-	{"level", "Level", []string{"training.level"}},
-	{"bring", "What to bring", []string{"training.bring"}},
-	{"seats", "Seats", []string{"training", "training.seats"}},
-	{"cw", "Content warning", []string{"content_warning"}},
-	{"lang", "Language", []string{"language"}},
+	{"form", []string{"form", "draft", "pinned", "status"}},
+	{"kind", []string{"kind"}},
+	{"title", []string{"title"}},
+	{"body", []string{"body"}},
+	{"tags", []string{"tags"}},
+	{"image", []string{"file", "images", "images[0].id"}},
+	{"alt", []string{"images[0].alt"}},
+	{"start", []string{"event", "event.start"}},
+	{"end", []string{"event.end"}},
+	{"place", []string{"event.place"}},
+	{"event_url", []string{"event.url"}},
+	{"roles", []string{"call", "call.roles"}},
+	{"deadline", []string{"call.deadline"}},
+	{"contact", []string{"call.contact"}},
+	{"service", []string{"outage", "outage.service"}},
+	{"from", []string{"outage.from"}},
+	{"until", []string{"outage.until", "outage.resolved"}},
+	{"publish_at", []string{"publish_at"}},
+	{"expires_at", []string{"expires_at"}},
+	{"goal", []string{"campaign", "campaign.goal"}},
+	{"currency", []string{"campaign.currency"}},
+	{"raised", []string{"campaign.raised"}},
+	{"campaign_deadline", []string{"campaign.deadline"}},
+	{"link", []string{"campaign.link"}},
+	{"tax_note", []string{"campaign.tax_note"}},
+	{"milestones", []string{"campaign.milestones"}},
+	{"thank_you", []string{"campaign.thank_you"}},
+	{"online", []string{"training.online"}},
+	{"level", []string{"training.level"}},
+	{"bring", []string{"training.bring"}},
+	{"seats", []string{"training", "training.seats"}},
+	{"cw", []string{"content_warning"}},
+	{"lang", []string{"language"}},
 }
 
-// inWords says what the API says about a field in a member's words: the
-// API speaks of event.start and RFC 3339, the form of "Starts".
+// inWords are the problems the API says of a field in its terms
+// (event.start, RFC 3339) that the form says in a member's ("Starts"):
+// the catalogue's editor.p.<value>.
 var inWords = map[string]string{
-	"event":           "Give the date and time it starts.",
-	"event.start":     "Give the date and time it starts.",
-	"event.end":       "Ends must be after Starts.",
-	"event.url":       "The link must start with https:// or http://.",
-	"call":            "Say who is needed, one role a line, like cook: 2.",
-	"call.contact":    "Say how to answer: an e-mail address, a link or a person to ask.",
-	"outage":          "Name the service that is down, like mail or website.",
-	"outage.service":  "Name the service that is down, like mail or website.",
-	"outage.from":     "Give the date and time it started (or will start).",
-	"outage.until":    "Until must be after From.",
-	"outage.resolved": "Until must be after From.",
-	"language":        "Write a language code such as fr or en.",
-	"campaign":        "Give the goal, like 3000, and the page where people give.",
-	"campaign.link":   "The page where people give must start with https://.",
-	"training":        "Say how many people can come, like 12.",
-	"training.seats":  "Say how many people can come, between 1 and 10000.",
-	"training.online": "The online link must start with https://.",
+	"event":           "start",
+	"event.start":     "start",
+	"event.end":       "end",
+	"event.url":       "event_url",
+	"call":            "call",
+	"call.contact":    "contact",
+	"outage":          "service",
+	"outage.service":  "service",
+	"outage.from":     "from",
+	"outage.until":    "until",
+	"outage.resolved": "until",
+	"language":        "language",
+	"campaign":        "campaign",
+	"campaign.link":   "give_link",
+	"training":        "training",
+	"training.seats":  "seats_range",
+	"training.online": "online",
 }
 
-// kindWords names a kind in a sentence and as the form's menu shows it.
-var kindWords = map[board.Kind][2]string{
-	board.KindEvent:    {"an event", "Event"},
-	board.KindCall:     {"a call for volunteers", "Call for volunteers"},
-	board.KindOutage:   {"a service outage", "Service outage"},
-	board.KindCampaign: {"a donation campaign", "Donation campaign"},
-	board.KindTraining: {"a training", "Training"},
-}
+// textProblems are what CheckText finds in any text: said as they are,
+// not replaced by a field's own wording.
+var textProblems = []string{"problem.too_long", "problem.utf8", "problem.control_chars", "problem.one_line", "problem.bidi", "problem.invisible", "problem.invisible_required"}
 
 // Shows says whether the fieldset of a kind's details is shown: the
 // chosen kind's, or one holding a problem to fix. Browsers without :has()
@@ -344,48 +348,50 @@ func (f formData) Shows(kind string) bool {
 }
 
 // serviceErrors is what the service refused, in the form's words where the
-// API's would puzzle a member; the editor's own messages need no rewording.
-func serviceErrors(ve *board.ValidationError) map[string]string {
-	out := make(map[string]string, len(ve.Fields))
-	for k, msg := range ve.Fields {
-		if words, ok := inWords[k]; ok {
-			msg = words
-		} else if k == "call.roles" && strings.HasPrefix(msg, "name at least one role") {
-			msg = inWords["call"] // the API's example is JSON
-		} else if k == "images[0].alt" && strings.HasPrefix(msg, "describe") {
-			msg = "Describe the picture for people who cannot see it, or tick Decorative."
-		} else if k == "images[0].alt" && strings.HasPrefix(msg, "a decorative") {
-			msg = "A decorative picture has no description: empty the description, or untick Decorative."
-		} else if k == "expires_at" && strings.Contains(msg, "publish_at") {
-			msg = "Take down at must be after Publish at."
+// API's would puzzle a member; the editor's own problems need no rewording.
+func serviceErrors(ve *board.ValidationError) board.Problems {
+	out := make(board.Problems, len(ve.Fields))
+	for k, p := range ve.Fields {
+		switch {
+		case inWords[k] != "" && !slices.Contains(textProblems, p.Key):
+			p = board.Problemf("editor.p." + inWords[k])
+		case k == "call.roles" && p.Key == "problem.no_roles":
+			p = board.Problemf("editor.p.call") // the API's example is JSON
+		case k == "images[0].alt" && p.Key == "problem.alt_missing":
+			p = board.Problemf("editor.p.alt_missing")
+		case k == "images[0].alt" && p.Key == "problem.decorative_alt":
+			p = board.Problemf("editor.p.decorative_alt")
+		case k == "expires_at" && p.Key == "problem.expires_before_publish":
+			p = board.Problemf("editor.p.expires_before_publish")
 		}
-		out[k] = msg
+		out[k] = p
 	}
 	return out
 }
 
-// byField files the service's problems under the form's fields, in the
-// form's words.
-func byField(errs map[string]string) map[string]string {
+// byField files the service's problems under the form's fields, said in
+// l's words; a field with several problems shows them all.
+func byField(l locale.Locale, errs board.Problems) map[string]string {
 	out := map[string]string{}
-	for k, msg := range errs {
-		key := k
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		p, key := errs[k], k
 		if strings.HasPrefix(k, "call.roles[") { // one role of several
-			key, msg = "call.roles", "Role "+strings.TrimPrefix(k[strings.Index(k, "]")+1:], ".")+" "+msg+"; one role a line, like cook: 2."
+			n, _ := strconv.Atoi(k[len("call.roles["):strings.Index(k, "]")])
+			key, p = "call.roles", board.Problemf("editor.p.role", n+1, p)
 		}
-		field, label := "form", ""
+		field := "form"
 		for _, f := range formFields {
 			if slices.Contains(f.keys, key) {
-				field, label = f.name, f.label
+				field = f.name
 				break
 			}
 		}
-		switch {
-		case label != "" && (strings.HasPrefix(msg, "is ") || strings.HasPrefix(msg, "must ")):
-			msg = label + " " + msg + "."
-		case msg != "":
-			msg = strings.ToUpper(msg[:1]) + msg[1:]
-		}
+		msg := l.Problem(p)
 		if prev, ok := out[field]; ok && prev != msg {
 			msg = prev + " " + msg
 		}
@@ -406,7 +412,7 @@ func (f formData) ErrorList() []fieldError {
 			if ff.name == "form" {
 				id = "" // the whole form: nothing to jump to
 			}
-			out = append(out, fieldError{ID: id, Label: ff.label, Message: msg})
+			out = append(out, fieldError{ID: id, Label: f.L.T("editor.f." + ff.name), Message: msg})
 		}
 	}
 	return out

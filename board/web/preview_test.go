@@ -66,7 +66,7 @@ func TestEditorPreviewsDraftsAndSchedules(t *testing.T) {
 		t.Fatalf("an expiry before publication: %d, want it refused next to its field\n%s", code, page)
 	}
 	form.Set("publish_at", "")
-	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "Take down at is already past") {
+	if code, page = e.post(fmt.Sprintf("/edit/news/%d", id), form); code != 400 || !strings.Contains(page, "This time is already past; give a later one") {
 		t.Fatalf("a past expiry: %d, want it refused next to its field\n%s", code, page)
 	}
 	form.Set("publish_at", time.Now().Add(48*time.Hour).UTC().Format(formTime))

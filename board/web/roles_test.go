@@ -27,7 +27,7 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 		t.Error("an editor's form offers Publish")
 	}
 	code, page := ed.post("/edit/news/new", url.Values{"csrf": {hiddenValue(t, ed.home, "csrf")}, "title": {"Draft by a volunteer"}, "action": {"publish"}})
-	if code != 400 || !strings.Contains(page, "saves drafts") {
+	if code != 400 || !strings.Contains(page, "ask a publisher of this board") {
 		t.Errorf("an editor forcing Publish: %d", code)
 	}
 	code, page = alice.post("/edit/news/new", url.Values{"csrf": {hiddenValue(t, alice.home, "csrf")}, "title": {"Mail down tonight"}, "action": {"publish"}})

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -69,14 +68,15 @@ func (e *Editor) renderDestinations(w http.ResponseWriter, r *http.Request, s se
 		}
 		views = append(views, setupView{Key: d.Key(), Title: d.Title(), Items: items, Forms: forms})
 	}
-	e.render(w, r, status, "edit_destinations", map[string]any{"Title": "Channels and lists – " + b.DisplayName, "Board": b, "CSRF": s.csrf(),
+	e.render(w, r, status, "edit_destinations", map[string]any{"Title": requestLocale(r).T("editor.title_destinations", b.DisplayName), "Board": b, "CSRF": s.csrf(),
 		"Setups": views, "Notice": e.flash(w, r), "Publisher": s.token.Role != board.RoleEditor})
 }
 
 func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
 	back := "/edit/" + b.Name + "/destinations"
+	l := requestLocale(r)
 	if err := board.RequirePublisher(s.actor(), "change where announcements are sent"); err != nil {
-		e.flashRedirect(w, r, back, err.Error())
+		e.flashRedirect(w, r, back, l.T("editor.p.forbidden"))
 		return
 	}
 	d, ok := e.setup(r.PathValue("key"))
@@ -108,19 +108,19 @@ func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s ses
 				}
 			}
 		}
-		e.flashRedirect(w, r, back, "Saved: "+d.Title()+".")
+		e.flashRedirect(w, r, back, l.T("editor.setup_saved", d.Title()))
 	case "remove":
 		if err := d.Remove(r.Context(), b, arg); err != nil {
-			e.flashRedirect(w, r, back, "Not removed: "+err.Error())
+			e.flashRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
 			return
 		}
-		e.flashRedirect(w, r, back, fmt.Sprintf("Removed %s from %s.", arg, d.Title()))
+		e.flashRedirect(w, r, back, l.T("editor.setup_removed", arg, d.Title()))
 	case "test":
 		if err := d.SendTest(r.Context(), b, arg); err != nil {
-			e.flashRedirect(w, r, back, fmt.Sprintf("The test message to %s was not sent: %v", arg, err))
+			e.flashRedirect(w, r, back, l.T("editor.test_failed", arg, err))
 			return
 		}
-		e.flashRedirect(w, r, back, fmt.Sprintf("Test message sent to %s: look for it there.", arg))
+		e.flashRedirect(w, r, back, l.T("editor.test_sent", arg))
 	default:
 		NotFound(w, r)
 	}

@@ -83,7 +83,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		f.Roles[i].Checked = slices.Contains(roles, f.Roles[i].Name)
 	}
 	key := r.PostFormValue("key")
-	errs := map[string]string{}
+	errs := board.Problems{}
 	board.CheckText(errs, "name", f.Name, 100, true)
 	board.CheckText(errs, "contact", f.Contact, 200, false)
 	switch {

@@ -498,7 +498,7 @@ func TestBrowserEditorDestinations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := chromedp.Run(ctx, chromedp.Text(css(`.error`))); !strings.Contains(e, "set up the sending server first") {
+	if e, _ := chromedp.Run(ctx, chromedp.Text(css(`.error`))); !strings.Contains(e, "Set up the sending server first") {
 		t.Errorf("a list before the server: %q", e)
 	}
 	err = chromedp.Do(ctx,

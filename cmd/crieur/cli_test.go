@@ -86,7 +86,7 @@ func TestZeroConfigServe(t *testing.T) {
 	if out, err := post("x", "--title", "Cooks", "--kind", "call", "--role", "cook"); err == nil || !strings.Contains(out, "NAME:PLACES") {
 		t.Fatalf("bad role: %v %s", err, out)
 	}
-	if out, err := post("x", "--kind", "call", "--role", "cook:2"); err == nil || !strings.Contains(out, "title: is required") || !strings.Contains(out, "call.contact") {
+	if out, err := post("x", "--kind", "call", "--role", "cook:2"); err == nil || !strings.Contains(out, "title: This is required.") || !strings.Contains(out, "call.contact") {
 		t.Fatalf("invalid post: %v %s", err, out)
 	}
 	// Details of another kind are refused, not dropped: without --kind
@@ -239,7 +239,7 @@ func TestBlockCommands(t *testing.T) {
 	if out, err := cli("add", "https://bad.example/users/troll", "--board", "news"); err != nil || !strings.Contains(out, "blocked") {
 		t.Fatalf("add on a board: %v %s", err, out)
 	}
-	if out, err := cli("add", "not a domain"); err == nil || !strings.Contains(out, "give a domain") {
+	if out, err := cli("add", "not a domain"); err == nil || !strings.Contains(out, "Give a domain") {
 		t.Fatalf("bad target: %v %s", err, out)
 	}
 	out, err := cli("list", "--board", "news")
@@ -365,7 +365,7 @@ func TestEditAndDeleteCommands(t *testing.T) {
 	if c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d", o.ID), nil, nil, &outage); outage.Outage.Resolved == nil {
 		t.Fatal("crieur resolve did not mark it resolved")
 	}
-	if out, err := cli("", "resolve", id); err == nil || !strings.Contains(out, "only an outage") {
+	if out, err := cli("", "resolve", id); err == nil || !strings.Contains(out, "Only an outage") {
 		t.Fatalf("resolving a news item: %v %s", err, out)
 	}
 	if out, err := cli("", "delete", id); err == nil || !strings.Contains(out, "this deletes “Repair café”") || !strings.Contains(out, "--yes") {

@@ -11,10 +11,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	_ "time/tzdata" // the editor's time zone works on systems without zoneinfo
+
+	"crieur/board"
+	"crieur/board/locale"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -67,6 +72,40 @@ Run 'crieur COMMAND --help' for a command's options.
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) error {
+	return inWords(command(ctx, args, stdin, stdout, stderr, env))
+}
+
+// problemsError is a refusal of the domain said in words (English, as the
+// CLI speaks): what a command run on the server itself, without the API,
+// got wrong, field by field.
+type problemsError struct{ ve *board.ValidationError }
+
+func (e problemsError) Error() string {
+	what := e.ve.What
+	if what == "" {
+		what = "announcement"
+	}
+	msg := "invalid " + what + ":"
+	l := locale.For("en")
+	for _, field := range slices.Sorted(maps.Keys(e.ve.Fields)) {
+		msg += "\n  " + field + ": " + l.Problem(e.ve.Fields[field])
+	}
+	return msg
+}
+
+func (e problemsError) Unwrap() error { return e.ve }
+
+// inWords says a validation error's problems in words; any other error
+// is returned as it is.
+func inWords(err error) error {
+	var ve *board.ValidationError
+	if errors.As(err, &ve) {
+		return problemsError{ve}
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) error {
 	if len(args) == 0 {
 		args = []string{"serve"}
 	}

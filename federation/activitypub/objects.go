@@ -165,7 +165,7 @@ func (s *Server) contentHTML(l locale.Locale, a board.Announcement) string {
 // Preview implements board.Previewer: the post as Mastodon shows it, its
 // content under the content warning a reader opens.
 func (s *Server) Preview(_ context.Context, b board.Board, a board.Announcement) (board.Preview, bool) {
-	return board.Preview{Channel: "Mastodon and the fediverse", HTML: s.contentHTML(locale.Of(b, a), a), Warning: a.ContentWarning}, true
+	return board.Preview{Channel: "editor.channel_fediverse", HTML: s.contentHTML(locale.Of(b, a), a), Warning: a.ContentWarning}, true
 }
 
 func factHTML(f locale.Fact) string {

@@ -47,7 +47,7 @@ func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board)
 		Lists []List `json:"lists"`
 	}
 	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 64 << 10, What: "the e-mail set-up",
-		Help: `send {"smtp": {"host", "port", "security", "username", "password", "from"}, "lists": [{"name", "to", "kinds", "list_unsubscribe"}]}`}); err != nil {
+		Help: `{"smtp": {"host", "port", "security", "username", "password", "from"}, "lists": [{"name", "to", "kinds", "list_unsubscribe"}]}`}); err != nil {
 		return err
 	}
 	s := Setup{SMTP: req.SMTP.SMTP, Lists: req.Lists}
@@ -75,7 +75,7 @@ func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board
 	var req struct {
 		List string `json:"list"`
 	}
-	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `send {"list": "NAME"}`}); err != nil {
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `{"list": "NAME"}`}); err != nil {
 		return err
 	}
 	s, err := d.Setup(r.Context(), b.ID)

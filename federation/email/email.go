@@ -139,11 +139,11 @@ func (d *Destination) Delete(ctx context.Context, boardID int64) error {
 
 // Check says what is wrong with a set-up, field by field, and fills in
 // the defaults (port by security).
-func Check(s *Setup) map[string]string {
-	errs := map[string]string{}
+func Check(s *Setup) board.Problems {
+	errs := board.Problems{}
 	s.SMTP.Host = strings.TrimSpace(s.SMTP.Host)
 	if s.SMTP.Host == "" || strings.ContainsAny(s.SMTP.Host, " /:") {
-		errs["smtp.host"] = "the SMTP server's host name, like smtp.example.org"
+		errs["smtp.host"] = board.Problemf("problem.smtp_host")
 	}
 	switch s.SMTP.Security {
 	case "", "starttls":
@@ -160,33 +160,33 @@ func Check(s *Setup) map[string]string {
 			s.SMTP.Port = 25
 		}
 	default:
-		errs["smtp.security"] = `"starttls" (port 587), "tls" (port 465) or "none" (a local relay only)`
+		errs["smtp.security"] = board.Problemf("problem.smtp_security")
 	}
 	if s.SMTP.Port < 1 || s.SMTP.Port > 65535 {
-		errs["smtp.port"] = "a port number, usually 587 (starttls) or 465 (tls)"
+		errs["smtp.port"] = board.Problemf("problem.smtp_port")
 	}
 	if _, err := mail.ParseAddress(s.SMTP.From); err != nil {
-		errs["smtp.from"] = "the sender's address, like Crieur <board@example.org>"
+		errs["smtp.from"] = board.Problemf("problem.smtp_from")
 	}
 	seen := map[string]bool{}
 	for i, l := range s.Lists {
 		key := fmt.Sprintf("lists[%d]", i)
 		if l.Name == "" || len(l.Name) > 40 || strings.ContainsAny(l.Name, " /:@") {
-			errs[key+".name"] = "a short name (users, members): it names the list in deliveries"
+			errs[key+".name"] = board.Problemf("problem.list_name")
 		} else if seen[l.Name] {
-			errs[key+".name"] = "two lists are called " + l.Name
+			errs[key+".name"] = board.Problemf("problem.twice", l.Name)
 		}
 		seen[l.Name] = true
 		if _, err := mail.ParseAddress(l.To); err != nil {
-			errs[key+".to"] = "the list's address, like users@lists.example.org"
+			errs[key+".to"] = board.Problemf("problem.list_to")
 		}
 		for _, k := range l.Kinds {
 			if !slices.Contains(board.Kinds(), k) {
-				errs[key+".kinds"] = fmt.Sprintf("unknown kind %q; use news, event, call, outage, campaign or training", k)
+				errs[key+".kinds"] = board.Problemf("problem.unknown_kind", string(k))
 			}
 		}
 		if u := l.ListUnsubscribe; u != "" && (!strings.HasPrefix(u, "<") || !strings.HasSuffix(u, ">") || strings.ContainsAny(u, "\r\n")) {
-			errs[key+".list_unsubscribe"] = "as the header has it: <mailto:users-unsubscribe@lists.example.org> or <https://…>"
+			errs[key+".list_unsubscribe"] = board.Problemf("problem.list_unsubscribe")
 		}
 	}
 	return errs

@@ -17,7 +17,7 @@ func TestCheckNamesEachFieldAndFillsPorts(t *testing.T) {
 		Lists: []List{{Name: "a b", To: "x"}, {Name: "ok", To: "ok@example.org", Kinds: []board.Kind{"party"}, ListUnsubscribe: "mailto:x\r\nBcc: all"}}}
 	errs := Check(&bad)
 	for _, k := range []string{"smtp.host", "smtp.security", "smtp.from", "lists[0].name", "lists[0].to", "lists[1].kinds", "lists[1].list_unsubscribe"} {
-		if errs[k] == "" {
+		if errs[k].Key == "" {
 			t.Errorf("no complaint about %s: %v", k, errs)
 		}
 	}

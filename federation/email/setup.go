@@ -74,7 +74,7 @@ func (e EditorSetup) Forms(ctx context.Context, b board.Board) ([]board.SetupFor
 }
 
 // Submit saves the server's settings or one list.
-func (e EditorSetup) Submit(ctx context.Context, b board.Board, form string, v url.Values) (map[string]string, error) {
+func (e EditorSetup) Submit(ctx context.Context, b board.Board, form string, v url.Values) (board.Problems, error) {
 	s, err := e.current(ctx, b)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func (e EditorSetup) Submit(ctx context.Context, b board.Board, form string, v u
 		if p := field("port"); p != "" {
 			n, err := strconv.Atoi(p)
 			if err != nil {
-				return map[string]string{"port": "a port number, usually 587 (starttls) or 465 (tls)"}, nil
+				return board.Problems{"port": board.Problemf("problem.smtp_port")}, nil
 			}
 			s.SMTP.Port = n
 		}
@@ -110,10 +110,10 @@ func (e EditorSetup) Submit(ctx context.Context, b board.Board, form string, v u
 		return nil, fmt.Errorf("unknown form %q", form)
 	}
 	if errs := Check(&s); len(errs) > 0 {
-		out := map[string]string{}
+		out := board.Problems{}
 		for k, msg := range errs {
 			if form == "list" && strings.HasPrefix(k, "smtp.") {
-				out["form"] = "set up the sending server first"
+				out["form"] = board.Problemf("problem.smtp_first")
 				continue
 			}
 			if i := strings.LastIndexByte(k, '.'); i >= 0 {

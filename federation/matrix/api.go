@@ -72,23 +72,23 @@ func (b *Bridge) getAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	return nil
 }
 
-func validate(req *accountRequest) map[string]string {
-	errs := map[string]string{}
+func validate(req *accountRequest) board.Problems {
+	errs := board.Problems{}
 	if u, err := url.Parse(req.Homeserver); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs["homeserver"] = "must be the homeserver's base URL, e.g. https://matrix.example.org"
+		errs["homeserver"] = board.Problemf("problem.homeserver")
 	}
 	if _, _, err := id.UserID(req.UserID).Parse(); err != nil {
-		errs["user_id"] = "must be a Matrix user id such as @crieur:example.org"
+		errs["user_id"] = board.Problemf("problem.matrix_user")
 	}
 	if (req.AccessToken == "") == (req.Password == "") {
-		errs["access_token"] = "give either access_token or password (used once to log in)"
+		errs["access_token"] = board.Problemf("problem.matrix_login")
 	}
 	if len(req.Rooms) == 0 || len(req.Rooms) > 50 {
-		errs["rooms"] = "name 1 to 50 rooms, as ids (!abc:example.org) or aliases (#news:example.org)"
+		errs["rooms"] = board.Problemf("problem.matrix_rooms")
 	}
 	for _, room := range req.Rooms {
 		if (!strings.HasPrefix(room, "!") && !strings.HasPrefix(room, "#")) || !strings.Contains(room, ":") {
-			errs["rooms"] = fmt.Sprintf("%q is not a room id (!abc:example.org) or alias (#news:example.org)", room)
+			errs["rooms"] = board.Problemf("problem.matrix_room", room)
 		}
 	}
 	switch req.MsgType {
@@ -96,11 +96,11 @@ func validate(req *accountRequest) map[string]string {
 		req.MsgType = string(event.MsgNotice)
 	case string(event.MsgNotice), string(event.MsgText):
 	default:
-		errs["msgtype"] = "must be m.notice (the default: clients show it as a bot's) or m.text"
+		errs["msgtype"] = board.Problemf("problem.msgtype")
 	}
 	for _, u := range req.AllowedInviters {
 		if _, _, err := id.UserID(u).Parse(); err != nil {
-			errs["allowed_inviters"] = fmt.Sprintf("%q is not a Matrix user id", u)
+			errs["allowed_inviters"] = board.Problemf("problem.matrix_inviter", u)
 		}
 	}
 	return errs

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -153,8 +154,27 @@ func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 // txnID is stable per announcement, room and version, so a retried send
 // is deduplicated by the homeserver instead of posted twice.
 func txnID(p sendPayload, what string) string {
-	sum := sha256.Sum256([]byte(p.Room))
-	return fmt.Sprintf("crieur-%d-%s-%s", p.AnnouncementID, hex.EncodeToString(sum[:6]), what)
+	return fmt.Sprintf("crieur-%d-%s-%s", p.AnnouncementID, roomHash(p.Room), what)
+}
+
+// roomHash names a configured room in a transaction id without its name.
+func roomHash(room string) string {
+	sum := sha256.Sum256([]byte(room))
+	return hex.EncodeToString(sum[:6])
+}
+
+// parseTxnID reads what txnID wrote: the announcement, the room's hash and
+// what was sent ("create", "poll", "v3"…).
+func parseTxnID(txn string) (announcementID int64, hash, what string, ok bool) {
+	parts := strings.SplitN(txn, "-", 4)
+	if len(parts) != 4 || parts[0] != "crieur" {
+		return 0, "", "", false
+	}
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", "", false
+	}
+	return id, parts[2], parts[3], true
 }
 
 // Handle implements delivery.Handler for KindSend.
@@ -437,7 +457,7 @@ func (b *Bridge) waitForEarlier(ctx context.Context, bd board.Board, a board.Ann
 
 // Check implements board.Checker: it tells the editor when the room
 // message will be cut to fit Matrix's event size limit.
-func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement) []string {
+func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement) []board.Problem {
 	if _, err := b.store.Account(ctx, bd.ID); err != nil {
 		return nil
 	}
@@ -445,7 +465,7 @@ func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement
 	if err != nil || !cut {
 		return nil
 	}
-	return []string{"The text is too long for one Matrix message (65,536 bytes at most): the rooms get it cut at a paragraph, with a link to the whole text."}
+	return []board.Problem{board.Problemf("editor.matrix_cut")}
 }
 
 // Preview implements board.Previewer: the message the board's rooms
@@ -460,7 +480,7 @@ func (b *Bridge) Preview(ctx context.Context, bd board.Board, a board.Announceme
 	if err != nil {
 		return board.Preview{}, false
 	}
-	return board.Preview{Channel: "Matrix rooms", HTML: content.FormattedBody, Text: content.Body}, true
+	return board.Preview{Channel: "editor.channel_matrix", HTML: content.FormattedBody, Text: content.Body}, true
 }
 
 // ensureJoined resolves a room alias and joins the room once per process.

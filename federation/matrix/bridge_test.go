@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
@@ -169,5 +170,49 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	}
 	if !hs.shows("Cooks and drivers wanted") {
 		t.Error("the room never shows the edit")
+	}
+}
+
+// The sync's echo of the bot's own message or poll tells which
+// announcement it is, so a reaction or answer in the same sync batch is
+// kept even when the send's own answer is not stored yet.
+func TestEchoTellsTheAnnouncement(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bstore, err := store.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore := NewStore(db)
+	const room, bot = "!room:example.org", "@crieur:example.org"
+	acct := Account{BoardID: 1, Homeserver: "https://matrix.example.org", UserID: bot, AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}
+	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, http.DefaultClient, slog.New(slog.DiscardHandler))
+	echo := func(sender, txn, ev string) {
+		evt := &event.Event{ID: id.EventID(ev), RoomID: room, Sender: id.UserID(sender), Unsigned: event.Unsigned{TransactionID: txn}}
+		bridge.onEcho(ctx, nil, acct, evt)
+	}
+	p := sendPayload{AnnouncementID: 7, Room: room}
+	echo(bot, txnID(p, "create"), "$message")
+	echo(bot, txnID(p, "poll"), "$poll")
+	echo(bot, txnID(sendPayload{AnnouncementID: 8, Room: room}, "v2"), "$edit")                        // an edit is not the message
+	echo("@mallory:example.org", txnID(sendPayload{AnnouncementID: 9, Room: room}, "create"), "$fake") // only the bot's own
+	echo(bot, txnID(sendPayload{AnnouncementID: 10, Room: "!other:example.org"}, "create"), "$elsewhere")
+	if ann, ok, err := mstore.AnnouncementOf(ctx, room, "$message"); err != nil || !ok || ann != 7 {
+		t.Errorf("the message's echo: %d %v %v", ann, ok, err)
+	}
+	if boardID, ann, ok, err := mstore.PollOf(ctx, room, "$poll"); err != nil || !ok || ann != 7 || boardID != 1 {
+		t.Errorf("the poll's echo: board %d, %d %v %v", boardID, ann, ok, err)
+	}
+	for _, ev := range []id.EventID{"$edit", "$fake", "$elsewhere"} {
+		if ann, ok, _ := mstore.AnnouncementOf(ctx, room, ev); ok {
+			t.Errorf("%s taken as announcement %d's message", ev, ann)
+		}
+	}
+	if ann, hash, what, ok := parseTxnID(txnID(p, "img-redact-x")); !ok || ann != 7 || hash != roomHash(room) || what != "img-redact-x" {
+		t.Errorf("parseTxnID: %d %s %s %v", ann, hash, what, ok)
 	}
 }

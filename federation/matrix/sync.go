@@ -85,7 +85,11 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	cli.Syncer = syncer
 	syncer.OnEventType(event.StateMember, func(ctx context.Context, evt *event.Event) { b.onMember(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, a, evt) })
-	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) { b.onMessage(ctx, a, evt) })
+	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) {
+		b.onEcho(ctx, cli, a, evt)
+		b.onMessage(ctx, a, evt)
+	})
+	syncer.OnEventType(event.EventUnstablePollStart, func(ctx context.Context, evt *event.Event) { b.onEcho(ctx, cli, a, evt) })
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
 	syncer.OnEventType(event.EventUnstablePollResponse, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
@@ -322,6 +326,37 @@ func (b *Bridge) record(ctx context.Context, a Account, evt *event.Event, target
 	in := board.Interaction{Kind: kind, Actor: evt.Sender.String(), ActivityID: evt.ID.String(), ObjectID: evt.ID.String(), Content: content, CreatedAt: time.UnixMilli(evt.Timestamp)}
 	if err := b.boards.AddInteraction(ctx, a.BoardID, ann, in); err != nil {
 		b.log.ErrorContext(ctx, "matrix: record interaction", "err", err)
+	}
+}
+
+// onEcho learns, from the sync's echo of the bot's own message or poll,
+// which announcement it belongs to. The send's answer records it too, but
+// a quick reader's reaction, reply or poll answer can come in a sync
+// before that answer is stored, and would then be dropped as a reaction
+// to someone else's message; the echo always comes before them in the
+// sync's order. Only the device that sent an event sees its transaction
+// id, so the echo is surely this account's.
+func (b *Bridge) onEcho(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event) {
+	if evt.Sender.String() != a.UserID || evt.Unsigned.TransactionID == "" {
+		return
+	}
+	ann, hash, what, ok := parseTxnID(evt.Unsigned.TransactionID)
+	if !ok || (what != "create" && what != "poll") {
+		return
+	}
+	for _, room := range b.configuredAs(ctx, cli, a, evt.RoomID) {
+		if roomHash(room) != hash {
+			continue
+		}
+		var err error
+		if what == "create" {
+			err = b.store.SaveEventID(ctx, ann, room, evt.RoomID, evt.ID)
+		} else {
+			err = b.store.SavePoll(ctx, a.BoardID, ann, room, evt.RoomID, evt.ID)
+		}
+		if err != nil {
+			b.log.ErrorContext(ctx, "matrix: record an echo", "room", room, "err", err)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func (d *Destination) put(w http.ResponseWriter, r *http.Request, b board.Board)
 		} `json:"hooks"`
 	}
 	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 64 << 10, What: "the hooks' set-up",
-		Help: `send {"hooks": [{"name", "url", "channel", "username", "icon_url"}]}`}); err != nil {
+		Help: `{"hooks": [{"name", "url", "channel", "username", "icon_url"}]}`}); err != nil {
 		return err
 	}
 	old, err := d.Hooks(r.Context(), b.ID)
@@ -84,7 +84,7 @@ func (d *Destination) test(w http.ResponseWriter, r *http.Request, b board.Board
 	var req struct {
 		Hook string `json:"hook"`
 	}
-	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `send {"hook": "NAME"}`}); err != nil {
+	if err := httpx.DecodeJSON(w, r, &req, httpx.Decoding{Max: 4 << 10, Help: `{"hook": "NAME"}`}); err != nil {
 		return err
 	}
 	if _, err := d.hook(r.Context(), b.ID, req.Hook); err != nil {

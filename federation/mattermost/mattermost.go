@@ -127,35 +127,35 @@ var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 
 // Check says what is wrong with a set-up, field by field; hooks without a
 // URL must be known already.
-func Check(hooks []Hook, known map[string]bool) map[string]string {
-	errs := map[string]string{}
+func Check(hooks []Hook, known map[string]bool) board.Problems {
+	errs := board.Problems{}
 	seen := map[string]bool{}
 	for i, h := range hooks {
 		key := fmt.Sprintf("hooks[%d]", i)
 		switch {
 		case !nameRe.MatchString(h.Name):
-			errs[key+".name"] = "a short name of a-z, 0-9, - and _ (it names the hook in deliveries, never its URL)"
+			errs[key+".name"] = board.Problemf("problem.hook_name")
 		case seen[h.Name]:
-			errs[key+".name"] = "two hooks are called " + h.Name
+			errs[key+".name"] = board.Problemf("problem.twice", h.Name)
 		}
 		seen[h.Name] = true
 		if h.URL == "" {
 			if !known[h.Name] {
-				errs[key+".url"] = "the incoming webhook's URL (https://chat.example.org/hooks/…) is needed for a new hook"
+				errs[key+".url"] = board.Problemf("problem.hook_url_needed")
 			}
 		} else if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs[key+".url"] = "must be the incoming webhook's https URL (https://chat.example.org/hooks/…)"
+			errs[key+".url"] = board.Problemf("problem.hook_url")
 		}
 		if h.IconURL != "" {
 			if u, err := url.Parse(h.IconURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-				errs[key+".icon_url"] = "must be an http(s) URL of a picture"
+				errs[key+".icon_url"] = board.Problemf("problem.icon_url")
 			}
 		}
 		if len(h.Channel) > 64 || strings.ContainsAny(h.Channel, " \t\n") {
-			errs[key+".channel"] = "a channel's name as in its URL (town-square), without spaces"
+			errs[key+".channel"] = board.Problemf("problem.channel")
 		}
 		if len(h.Username) > 64 {
-			errs[key+".username"] = "at most 64 characters"
+			errs[key+".username"] = board.Problemf("problem.at_most_chars", 64)
 		}
 	}
 	return errs

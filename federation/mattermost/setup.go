@@ -44,7 +44,7 @@ func (EditorSetup) Forms(context.Context, board.Board) ([]board.SetupForm, error
 }
 
 // Submit adds or replaces the hook of the form's name.
-func (s EditorSetup) Submit(ctx context.Context, b board.Board, _ string, v url.Values) (map[string]string, error) {
+func (s EditorSetup) Submit(ctx context.Context, b board.Board, _ string, v url.Values) (board.Problems, error) {
 	old, err := s.D.Hooks(ctx, b.ID)
 	if err != nil {
 		return nil, err
@@ -66,8 +66,8 @@ func (s EditorSetup) Submit(ctx context.Context, b board.Board, _ string, v url.
 }
 
 // fieldErrors files "hooks[2].url" under "url".
-func fieldErrors(errs map[string]string) map[string]string {
-	out := map[string]string{}
+func fieldErrors(errs board.Problems) board.Problems {
+	out := board.Problems{}
 	for k, v := range errs {
 		if i := strings.LastIndexByte(k, '.'); i >= 0 {
 			k = k[i+1:]

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/locale"
+)
+
+// The editor makes some keys at run time (a status, a field's label, a
+// sign-up's state): each one it can make is in every language's file.
+func TestMadeKeysExist(t *testing.T) {
+	c := locale.Builtin()
+	var keys []string
+	for _, s := range []board.Status{board.StatusDraft, board.StatusScheduled, board.StatusPublished, board.StatusExpired, board.StatusPending} {
+		keys = append(keys, "editor.status_"+string(s))
+	}
+	for _, s := range []string{board.SignupConfirmed, board.SignupWaiting, board.SignupWithdrawn} {
+		keys = append(keys, "editor.signup_"+s)
+	}
+	for _, k := range []string{board.PersonFediverse, board.PersonMatrix, board.PersonWeb, board.PersonEditor} {
+		keys = append(keys, "editor.via_"+k)
+	}
+	for _, name := range []string{"edit_login", "edit_home"} {
+		keys = append(keys, "editor.title_"+name)
+	}
+	for _, f := range formFields {
+		keys = append(keys, "editor.f."+f.name)
+	}
+	for _, w := range inWords {
+		keys = append(keys, "editor.p."+w)
+	}
+	for _, lang := range c.Languages() {
+		for _, k := range keys {
+			if !c.Has(lang, k) {
+				t.Errorf("%s lacks %s", lang, k)
+			}
+		}
+	}
+	if !c.Has(language.French, "editor.status_draft") {
+		t.Error("the check reads no French")
+	}
+}
+
+// englishWord finds words of English sentences in a page's text.
+var englishWord = regexp.MustCompile(`\b(the|your|and|to|is|of|for|this|Save|Publish|Preview|Sign|Remove|Edit|Back|Nothing|Who|When|Add|Delete|Close|Reopen|Mark|Cancel)\b`)
+
+// visibleText is what a reader of page sees: its text and the labels
+// screen readers say, without the markup and the style sheet.
+func visibleText(page string) string {
+	page = regexp.MustCompile(`(?s)<style>.*?</style>`).ReplaceAllString(page, "")
+	labels := regexp.MustCompile(`(?:aria-label|placeholder|alt)="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(page, " ")
+	for _, l := range labels {
+		text += " " + l[1]
+	}
+	return html.UnescapeString(text)
+}
+
+// An editor whose browser (or choice) is French gets the whole editor in
+// French: every page, every kind's form, the problems to fix, the
+// notices; the switcher takes it back to English.
+func TestEditorInFrench(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	e := signIn(t, rig, time.UTC)
+	home := e.get("/edit?lang=fr") // the switcher's link; the cookie keeps the choice
+	if !strings.Contains(home, `<html lang="fr">`) || !strings.Contains(home, "Nouvelle annonce sur") || !strings.Contains(home, `href="/edit?lang=en"`) {
+		t.Fatalf("the French home page:\n%s", home)
+	}
+	csrf := hiddenValue(t, home, "csrf")
+
+	// A form with problems: said in French, by the field and in the list.
+	code, page := e.post("/edit/news/new", url.Values{"csrf": {csrf}, "key": {newFormKey()}, "kind": {"event"}, "title": {""},
+		"start": {"2026-12-05T14:00"}, "end": {"2026-12-05T12:00"}, "place": {strings.Repeat("x", 1300)}})
+	for _, want := range []string{
+		`id="news-title-error">Ce champ est obligatoire.</span>`,
+		`id="news-end-error">La fin doit venir après le début.</span>`,
+		"Ce texte fait 1\u00a0300 caractères", // the number as French writes it
+		"<strong>Titre\u202f:</strong>",
+		"Rien n’a encore été enregistré",
+	} {
+		if !strings.Contains(page, want) && !strings.Contains(page, strings.ReplaceAll(want, "\u00a0", "")) {
+			t.Errorf("the refused form lacks %q", want)
+		}
+	}
+	if code != 400 || englishWord.MatchString(visibleText(page)) {
+		t.Errorf("the refused form (%d) speaks English: %q", code, englishWord.FindAllString(visibleText(page), -1))
+	}
+
+	// Every kind's edit page, with its buttons (sign-ups, progress, status).
+	b := rig.Board
+	start := time.Now().Add(72 * time.Hour)
+	for _, a := range boardtest.EveryKind(b, start) {
+		d := board.DraftOf(a)
+		d.Images = nil
+		saved, _, err := rig.Service.Create(ctx, board.System, b, d, "")
+		if err != nil {
+			t.Fatalf("%s: %v", a.Kind, err)
+		}
+		if a.TakesSignups() {
+			role := saved.Call.Roles[0].Name
+			e.post(fmt.Sprintf("/edit/news/%d/signups", saved.ID), url.Values{"csrf": {csrf}, "name": {"Léa"}, "role": {role}})
+		}
+		page := e.get(fmt.Sprintf("/edit/news/%d", saved.ID))
+		if !strings.Contains(page, "Enregistrer les modifications") {
+			t.Errorf("%s: not the French edit page:\n%s", a.Kind, page)
+		}
+		if words := englishWord.FindAllString(visibleText(page), -1); len(words) > 0 {
+			t.Errorf("%s: the French edit page says %q", a.Kind, words)
+		}
+	}
+	for _, path := range []string{"/edit", "/edit/news/all", "/edit/news/all?q=Venez"} {
+		if words := englishWord.FindAllString(visibleText(e.get(path)), -1); len(words) > 0 {
+			t.Errorf("%s in French says %q", path, words)
+		}
+	}
+	// Back to English with the switcher.
+	if page := e.get("/edit?lang=en"); !strings.Contains(page, "New announcement on") || !strings.Contains(e.get("/edit"), `<html lang="en">`) {
+		t.Errorf("the switch back to English did not hold")
+	}
+}
