@@ -17,7 +17,7 @@ func TestCampaignFactsInBothLanguages(t *testing.T) {
 	if f := locale.For("en").Facts(a); f[0].Label != "Raised" || f[0].Value != "1,240.50\u00a0€ of 3,000\u00a0€ (41 %)" || f[1].Label != "Give" || f[1].Link != "https://liberapay.com/asso" {
 		t.Errorf("English facts %+v", f)
 	}
-	if f := locale.For("fr").Facts(a); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u00a0240,50") || !strings.Contains(f[0].Value, "sur 3\u00a0000") {
+	if f := locale.For("fr").Facts(a); f[0].Label != "Collecté" || !strings.HasPrefix(f[0].Value, "1\u202f240,50") || !strings.Contains(f[0].Value, "sur 3\u202f000") {
 		t.Errorf("French facts %+v %q", f, f[0].Value)
 	}
 	bad := board.Draft{Kind: board.KindCampaign, Title: "x", Campaign: &board.Campaign{Goal: -1, Currency: "euros", Link: "liberapay"}}

@@ -29,6 +29,10 @@ type Catalogue struct {
 	printers map[language.Tag]*message.Printer
 	lists    map[language.Tag]map[string][]string
 	names    map[language.Tag]string
+	// groups are the thousands separators a language's file asks for
+	// where CLDR's data (golang.org/x/text's) has another: French writes
+	// 3 000 with a narrow no-break space, the data a wide one.
+	groups map[language.Tag][2]string
 	// texts are each message's text as written (every plural form), for
 	// the tests that read the files' typography.
 	texts map[language.Tag]map[string][]string
@@ -61,6 +65,7 @@ func Load(systems ...fs.FS) (*Catalogue, error) {
 		printers: map[language.Tag]*message.Printer{},
 		lists:    map[language.Tag]map[string][]string{},
 		names:    map[language.Tag]string{},
+		groups:   map[language.Tag][2]string{},
 		texts:    map[language.Tag]map[string][]string{},
 	}
 	files := map[language.Tag][]byte{}
@@ -104,6 +109,12 @@ func Load(systems ...fs.FS) (*Catalogue, error) {
 	c.matcher = language.NewMatcher(c.tags)
 	for _, tag := range c.tags {
 		c.printers[tag] = message.NewPrinter(tag, message.Catalog(c.builder))
+		if want, ok := c.texts[tag]["number.group"]; ok {
+			thousand := []rune(c.printers[tag].Sprintf("%d", 1000))
+			if have := string(thousand[1 : len(thousand)-3]); have != want[0] {
+				c.groups[tag] = [2]string{have, want[0]}
+			}
+		}
 	}
 	return c, nil
 }

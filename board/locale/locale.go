@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -88,7 +89,27 @@ func (l Locale) T(key string, args ...any) string {
 		// written): English, rather than the key, reaches the reader.
 		return l.cat.For("en").p.Sprintf(key, args...)
 	}
-	return l.printer().Sprintf(key, args...)
+	return l.grouped(l.printer().Sprintf(key, args...))
+}
+
+// grouped writes the thousands separator the language's file asks for
+// (number.group) between the digits of the numbers in s.
+func (l Locale) grouped(s string) string {
+	g, ok := l.catalogue().groups[l.Tag]
+	if !ok || !strings.Contains(s, g[0]) {
+		return s
+	}
+	var b strings.Builder
+	rs := []rune(s)
+	from := []rune(g[0])
+	for i := 0; i < len(rs); i++ {
+		if len(from) == 1 && rs[i] == from[0] && i > 0 && i+1 < len(rs) && unicode.IsDigit(rs[i-1]) && unicode.IsDigit(rs[i+1]) {
+			b.WriteString(g[1])
+			continue
+		}
+		b.WriteRune(rs[i])
+	}
+	return b.String()
 }
 
 // list is a list message (month names), from the language's file or English's.
@@ -189,6 +210,7 @@ func (l Locale) Amount(v float64, currency string) string {
 	if v != float64(int64(v)) {
 		n = p.Sprintf("%.2f", v)
 	}
+	n = l.grouped(n)
 	sym, ok := symbols[currency]
 	if !ok {
 		sym = currency

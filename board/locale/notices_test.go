@@ -30,7 +30,7 @@ func TestNoticesInFrench(t *testing.T) {
 		t.Errorf("milestone %q", title)
 	}
 	boardtest.NoEnglish(t, "milestone", title+"\n"+body)
-	if !strings.Contains(body, "Collecté\u202f: 1\u00a0240\u00a0€ sur 3\u00a0000\u00a0€ (41\u202f%)") {
+	if !strings.Contains(body, "Collecté\u202f: 1\u202f240\u00a0€ sur 3\u202f000\u00a0€ (41\u202f%)") {
 		t.Errorf("milestone body %q", body)
 	}
 	boardtest.NoEnglish(t, "thanks", n.ThankYou(b, campaign))

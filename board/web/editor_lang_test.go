@@ -86,11 +86,11 @@ func TestEditorInFrench(t *testing.T) {
 	for _, want := range []string{
 		`id="news-title-error">Ce champ est obligatoire.</span>`,
 		`id="news-end-error">La fin doit venir après le début.</span>`,
-		"Ce texte fait 1\u00a0300 caractères", // the number as French writes it
+		"Ce texte fait 1\u202f300 caractères", // the number as French writes it
 		"<strong>Titre\u202f:</strong>",
 		"Rien n’a encore été enregistré",
 	} {
-		if !strings.Contains(page, want) && !strings.Contains(page, strings.ReplaceAll(want, "\u00a0", "")) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the refused form lacks %q", want)
 		}
 	}
