@@ -7,7 +7,8 @@ import (
 
 // DestinationSetup is a channel editors set up from the web page
 // (Mattermost hooks, mailing lists). The federation package that sends to
-// it implements it; the editor only lays out its forms.
+// it implements it; the editor only lays out its forms, and says their
+// words (titles, labels, help) from the locale catalogue: they are keys.
 type DestinationSetup interface {
 	// Key names it in addresses ("mattermost"); Title on the page.
 	Key() string
@@ -24,8 +25,12 @@ type DestinationSetup interface {
 	SendTest(ctx context.Context, b Board, item string) error
 }
 
-// SetupItem is one hook or list.
-type SetupItem struct{ Name, Summary string }
+// SetupItem is one hook or list: its name, and a line saying what it is
+// (a catalogue key and its arguments, like a Problem).
+type SetupItem struct {
+	Name    string
+	Summary Problem
+}
 
 // SetupForm is one form of a destination's settings.
 type SetupForm struct {

@@ -236,7 +236,7 @@ var keyRe = regexp.MustCompile(`\bT\(?\s*"([a-z_]+\.[a-z_.0-9]+)"`)
 
 // problemRe finds the problems' keys, given to board.Problemf, Invalid or
 // returned as strings.
-var problemRe = regexp.MustCompile(`"((?:problem|editor\.p)\.[a-z_.0-9]+)"`)
+var problemRe = regexp.MustCompile(`"((?:problem|editor\.p|setup)\.[a-z_.0-9]+)"`)
 
 // Every key the code and the templates use is in the catalogue: a key
 // written wrong shows itself to readers.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -128,5 +132,58 @@ func TestEditorInFrench(t *testing.T) {
 	// Back to English with the switcher.
 	if page := e.get("/edit?lang=en"); !strings.Contains(page, "New announcement on") || !strings.Contains(e.get("/edit"), `<html lang="en">`) {
 		t.Errorf("the switch back to English did not hold")
+	}
+}
+
+// fakeSetup is a destination's set-up as federation/email writes it: its
+// words are catalogue keys.
+type fakeSetup struct{}
+
+func (fakeSetup) Key() string   { return "email" }
+func (fakeSetup) Title() string { return "setup.email" }
+func (fakeSetup) Items(context.Context, board.Board) ([]board.SetupItem, error) {
+	return []board.SetupItem{{Name: "usagers", Summary: board.Problemf("setup.list_only", "usagers@example.org", "outage")}}, nil
+}
+func (fakeSetup) Forms(context.Context, board.Board) ([]board.SetupForm, error) {
+	return []board.SetupForm{{ID: "smtp", Title: "setup.smtp_form", Help: "setup.smtp_help", Fields: []board.SetupField{
+		{Name: "host", Label: "setup.host", Help: "setup.host_help", Type: "text"},
+		{Name: "password", Label: "setup.password", Help: "setup.password_help", Type: "password", Set: true},
+	}}}, nil
+}
+func (fakeSetup) Submit(context.Context, board.Board, string, url.Values) (board.Problems, error) {
+	return board.Problems{"host": board.Problemf("problem.smtp_host")}, nil
+}
+func (fakeSetup) Remove(context.Context, board.Board, string) error   { return nil }
+func (fakeSetup) SendTest(context.Context, board.Board, string) error { return nil }
+
+// The Channels and lists page says a destination's forms, their help and
+// their problems in the editor's language.
+func TestEditorSetupsInFrench(t *testing.T) {
+	rig := boardtest.New(t)
+	admin, err := rig.Store.CreateToken(context.Background(), nil, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ed := NewEditor(rig.Service, rig.Store, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler))
+	ed.AddDestinationSetup(fakeSetup{})
+	ed.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	e := &editorSession{t: t, url: srv.URL, client: &http.Client{Jar: jar}}
+	_, home := e.post("/edit/login", url.Values{"token": {admin}})
+	page := e.get("/edit/news/destinations?lang=fr")
+	for _, want := range []string{"Listes de diffusion", "Serveur d’envoi (SMTP)", "usagers@example.org, seulement outage", "Mot de passe", "conservé\u202f; tapez-en un nouveau"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the French set-up page lacks %q", want)
+		}
+	}
+	if words := englishWord.FindAllString(visibleText(page), -1); len(words) > 0 {
+		t.Errorf("the French set-up page says %q", words)
+	}
+	code, page := e.post("/edit/news/destinations/email/save", url.Values{"csrf": {hiddenValue(t, home, "csrf")}, "item": {"smtp"}, "host": {"smtp example"}})
+	if code != 400 || !strings.Contains(page, "Le nom du serveur SMTP, comme smtp.example.org.") {
+		t.Errorf("a refused set-up in French: %d", code)
 	}
 }

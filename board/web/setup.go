@@ -108,13 +108,13 @@ func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s ses
 				}
 			}
 		}
-		e.flashRedirect(w, r, back, l.T("editor.setup_saved", d.Title()))
+		e.flashRedirect(w, r, back, l.T("editor.setup_saved", l.T(d.Title())))
 	case "remove":
 		if err := d.Remove(r.Context(), b, arg); err != nil {
 			e.flashRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
 			return
 		}
-		e.flashRedirect(w, r, back, l.T("editor.setup_removed", arg, d.Title()))
+		e.flashRedirect(w, r, back, l.T("editor.setup_removed", arg, l.T(d.Title())))
 	case "test":
 		if err := d.SendTest(r.Context(), b, arg); err != nil {
 			e.flashRedirect(w, r, back, l.T("editor.test_failed", arg, err))

@@ -206,7 +206,10 @@ func TestTrainingReminderOnceAcrossARestart(t *testing.T) {
 	room := m.rooms[1]
 	p := startPeer(t)
 	p.follow(m.c)
-	start := time.Now().Add(24*time.Hour + 4*time.Second)
+	// The reminder falls due 20 s from now: the posts, votes, notes and the
+	// cancellation below must come before it (4 s was seen too short on a
+	// busy machine: both reminders went out before the cancellation).
+	start := time.Now().Add(24*time.Hour + 20*time.Second)
 	due := start.Add(-24 * time.Hour)
 	post := func(title string) int64 {
 		a, code := m.c.post(map[string]any{"kind": "training", "title": title,
@@ -236,6 +239,9 @@ func TestTrainingReminderOnceAcrossARestart(t *testing.T) {
 	})
 
 	// A crash before the reminder's time, a restart after it.
+	if time.Now().After(due) {
+		t.Fatalf("the set-up ended %v after the reminder's time: the test's margin is too short for this machine", time.Since(due))
+	}
 	token := m.c.Token
 	m.c.Kill()
 	time.Sleep(time.Until(due) + time.Second)

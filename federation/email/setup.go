@@ -16,7 +16,7 @@ import (
 type EditorSetup struct{ D *Destination }
 
 func (EditorSetup) Key() string   { return "email" }
-func (EditorSetup) Title() string { return "Mailing lists" }
+func (EditorSetup) Title() string { return "setup.email" }
 
 func (e EditorSetup) current(ctx context.Context, b board.Board) (Setup, error) {
 	s, err := e.D.Setup(ctx, b.ID)
@@ -31,13 +31,13 @@ func (e EditorSetup) Items(ctx context.Context, b board.Board) ([]board.SetupIte
 	s, err := e.current(ctx, b)
 	var out []board.SetupItem
 	for _, l := range s.Lists {
-		sum := l.To + ", every kind"
+		sum := board.Problemf("setup.list_all", l.To)
 		if len(l.Kinds) > 0 {
 			kinds := make([]string, len(l.Kinds))
 			for i, k := range l.Kinds {
 				kinds[i] = string(k)
 			}
-			sum = l.To + ", only " + strings.Join(kinds, ", ")
+			sum = board.Problemf("setup.list_only", l.To, strings.Join(kinds, ", "))
 		}
 		out = append(out, board.SetupItem{Name: l.Name, Summary: sum})
 	}
@@ -55,20 +55,20 @@ func (e EditorSetup) Forms(ctx context.Context, b board.Board) ([]board.SetupFor
 		port = strconv.Itoa(s.SMTP.Port)
 	}
 	return []board.SetupForm{
-		{ID: "smtp", Title: "Sending server (SMTP)", Help: "Your association's mail account. Its password is kept and never shown again.",
+		{ID: "smtp", Title: "setup.smtp_form", Help: "setup.smtp_help",
 			Fields: []board.SetupField{
-				{Name: "host", Label: "Server", Help: "like smtp.example.org", Type: "text", Value: s.SMTP.Host},
-				{Name: "port", Label: "Port", Help: "587 with starttls, 465 with tls", Type: "number", Value: port},
-				{Name: "security", Label: "Security", Help: "starttls, tls, or none for a local relay", Type: "text", Value: s.SMTP.Security},
-				{Name: "username", Label: "User name", Type: "text", Value: s.SMTP.Username},
-				{Name: "password", Label: "Password", Help: "leave empty to keep the one set", Type: "password", Set: s.SMTP.Password != ""},
-				{Name: "from", Label: "Sender", Help: "like Climate group <board@example.org>", Type: "text", Value: s.SMTP.From},
+				{Name: "host", Label: "setup.host", Help: "setup.host_help", Type: "text", Value: s.SMTP.Host},
+				{Name: "port", Label: "setup.port", Help: "setup.port_help", Type: "number", Value: port},
+				{Name: "security", Label: "setup.security", Help: "setup.security_help", Type: "text", Value: s.SMTP.Security},
+				{Name: "username", Label: "setup.username", Type: "text", Value: s.SMTP.Username},
+				{Name: "password", Label: "setup.password", Help: "setup.password_help", Type: "password", Set: s.SMTP.Password != ""},
+				{Name: "from", Label: "setup.from", Help: "setup.from_help", Type: "text", Value: s.SMTP.From},
 			}},
-		{ID: "list", Title: "Add a list, or change one by its name", Fields: []board.SetupField{
-			{Name: "name", Label: "Name", Help: "a short word, like users", Type: "text"},
-			{Name: "to", Label: "Address", Help: "like users@lists.example.org", Type: "email"},
-			{Name: "kinds", Label: "Only these kinds", Help: "optional: outage, call, event, news; empty for all", Type: "text"},
-			{Name: "list_unsubscribe", Label: "Unsubscribe address", Help: "optional, as the list gives it: <mailto:users-unsubscribe@lists.example.org>", Type: "text"},
+		{ID: "list", Title: "setup.list_form", Fields: []board.SetupField{
+			{Name: "name", Label: "setup.name", Help: "setup.list_name_help", Type: "text"},
+			{Name: "to", Label: "setup.to", Help: "setup.to_help", Type: "email"},
+			{Name: "kinds", Label: "setup.kinds", Help: "setup.kinds_help", Type: "text"},
+			{Name: "list_unsubscribe", Label: "setup.unsubscribe", Help: "setup.unsubscribe_help", Type: "text"},
 		}},
 	}, nil
 }

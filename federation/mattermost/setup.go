@@ -12,19 +12,19 @@ import (
 type EditorSetup struct{ D *Destination }
 
 func (EditorSetup) Key() string   { return "mattermost" }
-func (EditorSetup) Title() string { return "Mattermost channels" }
+func (EditorSetup) Title() string { return "setup.mattermost" }
 
 // Items lists the hooks, never their URLs.
 func (s EditorSetup) Items(ctx context.Context, b board.Board) ([]board.SetupItem, error) {
 	hooks, err := s.D.Hooks(ctx, b.ID)
 	var out []board.SetupItem
 	for _, h := range hooks {
-		sum := "the hook's own channel"
+		sum := board.Problemf("setup.hook_own_channel")
 		if h.Channel != "" {
-			sum = "channel " + h.Channel
+			sum = board.Problemf("setup.hook_channel", h.Channel)
 		}
 		if h.Username != "" {
-			sum += ", posts as " + h.Username
+			sum = board.Problemf("setup.hook_as", sum, h.Username)
 		}
 		out = append(out, board.SetupItem{Name: h.Name, Summary: sum})
 	}
@@ -33,13 +33,12 @@ func (s EditorSetup) Items(ctx context.Context, b board.Board) ([]board.SetupIte
 
 // Forms is one form: add a hook, or change one by its name.
 func (EditorSetup) Forms(context.Context, board.Board) ([]board.SetupForm, error) {
-	return []board.SetupForm{{ID: "hook", Title: "Add a hook, or change one by its name",
-		Help: "In Mattermost: Integrations, Incoming Webhooks, Add. Its address is a secret: Crieur keeps it and never shows it again.",
+	return []board.SetupForm{{ID: "hook", Title: "setup.hook_form", Help: "setup.hook_help",
 		Fields: []board.SetupField{
-			{Name: "name", Label: "Name", Help: "a short word, like members", Type: "text"},
-			{Name: "url", Label: "Webhook address", Help: "https://chat.example.org/hooks/…; leave empty to keep the one a hook has", Type: "password"},
-			{Name: "channel", Label: "Channel", Help: "optional: another channel than the hook's, as in its address", Type: "text"},
-			{Name: "username", Label: "Posts as", Help: "optional", Type: "text"},
+			{Name: "name", Label: "setup.name", Help: "setup.hook_name_help", Type: "text"},
+			{Name: "url", Label: "setup.hook_url", Help: "setup.hook_url_help", Type: "password"},
+			{Name: "channel", Label: "setup.channel", Help: "setup.channel_help", Type: "text"},
+			{Name: "username", Label: "setup.posts_as", Help: "setup.optional", Type: "text"},
 		}}}, nil
 }
 
