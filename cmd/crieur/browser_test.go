@@ -270,6 +270,36 @@ func TestBrowserEditorKindsAndErrors(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("delete confirmation: %s", v)
 	}
+
+	// The same mistake in French: the switcher's choice holds, the
+	// message is French and next to its field, the longer words still fit
+	// at 390 px.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(c.URL+"/edit?lang=fr"),
+		chromedp.WaitVisible(css(`#news-title`)),
+		chromedp.SendKeys(css(`#news-title`), "Install party"),
+		chromedp.SetValue(css(`#news-kind`), "event"),
+		chromedp.SetValue(css(`#news-start`), "2026-12-05T14:00"),
+		chromedp.SetValue(css(`#news-end`), "2026-12-05T12:00"),
+		chromedp.Click(css(`form[action$="/new"] button[type=submit]`)),
+		chromedp.WaitVisible(css(`.field-error`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	msg, _ = chromedp.Run(ctx, chromedp.Text(css(`#news-end-error`)))
+	label, _ := chromedp.Run(ctx, chromedp.Text(css(`label[for=news-end]`)))
+	if lang != "fr" || msg != "La fin doit venir après le début." || label != "Fin" {
+		t.Errorf("the French editor after a mistake: lang %q, message %q, label %q", lang, msg, label)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("French editor: %s", v)
+	}
+	noSidewaysScroll(ctx, t, "the French editor scrolls sideways at 390 px")
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(screenshotDir(t), "editor-error-fr-390.png"), shot, 0o644)
+	}
 }
 
 // The newsroom's path in a browser at 390 px: a call for volunteers
@@ -549,7 +579,7 @@ func TestBrowserCampaignPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		label, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("progress").getAttribute("aria-label") + " / " + document.querySelector("progress").value`))
-		want := map[string]string{"en": "Raised: 41 % / 1240", "fr": "Collecté: 41 % / 1240"}[lang]
+		want := map[string]string{"en": "Raised: 41 % / 1240", "fr": "Collecté\u202f: 41 % / 1240"}[lang]
 		if label != want {
 			t.Errorf("%s: the progress bar says %q, want %q", lang, label, want)
 		}
