@@ -356,9 +356,15 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		if roles == nil {
 			roles = []string{}
 		}
-		_, err := cli.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
-			"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
-			"org.matrix.msc3381.poll.response": map[string]any{"answers": roles},
+		// The reader's client sends the unstable names Element sends; the
+		// second's, MSC3381's final ones, which matrix-js-sdk reads too.
+		typ, key := event.EventUnstablePollResponse, "org.matrix.msc3381.poll.response"
+		if cli == second {
+			typ, key = event.Type{Type: "m.poll.response", Class: event.MessageEventType}, "m.poll.response"
+		}
+		_, err := cli.SendMessageEvent(ctx, room, typ, map[string]any{
+			"m.relates_to": map[string]any{"rel_type": "m.reference", "event_id": poll},
+			key:            map[string]any{"answers": roles},
 		})
 		if err != nil {
 			t.Fatal(err)

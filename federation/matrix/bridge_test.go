@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -214,5 +215,30 @@ func TestEchoTellsTheAnnouncement(t *testing.T) {
 	}
 	if ann, hash, what, ok := parseTxnID(txnID(p, "img-redact-x")); !ok || ann != 7 || hash != roomHash(room) || what != "img-redact-x" {
 		t.Errorf("parseTxnID: %d %s %s %v", ann, hash, what, ok)
+	}
+}
+
+// A poll response is read under MSC3381's final name or the unstable one,
+// as matrix-js-sdk reads it; one without its reference to the poll is not.
+func TestPollAnswers(t *testing.T) {
+	for _, c := range []struct {
+		content string
+		poll    id.EventID
+		answers []string
+		ok      bool
+	}{
+		{`{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"},"org.matrix.msc3381.poll.response":{"answers":["cook"]}}`, "$p", []string{"cook"}, true},
+		{`{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"},"m.poll.response":{"answers":["driver"]}}`, "$p", []string{"driver"}, true},
+		{`{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"},"m.poll.response":{"answers":["a"]},"org.matrix.msc3381.poll.response":{"answers":["b"]}}`, "$p", []string{"a"}, true},
+		{`{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"},"m.poll.response":{"answers":[]}}`, "$p", []string{}, true}, // a withdrawal
+		{`{"m.poll.response":{"answers":["cook"]}}`, "", nil, false},
+		{`{"m.relates_to":{"rel_type":"m.annotation","event_id":"$p"},"m.poll.response":{"answers":["cook"]}}`, "", nil, false},
+		{`{"m.relates_to":{"rel_type":"m.reference","event_id":"$p"},"m.poll.response":{"answers":[1]}}`, "", nil, false},
+	} {
+		evt := &event.Event{Content: event.Content{VeryRaw: json.RawMessage(c.content)}}
+		poll, answers, ok := pollAnswers(evt)
+		if ok != c.ok || poll != c.poll || fmt.Sprint(answers) != fmt.Sprint(c.answers) {
+			t.Errorf("%s: %q %q %v", c.content, poll, answers, ok)
+		}
 	}
 }

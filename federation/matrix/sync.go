@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,7 +93,9 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.EventUnstablePollStart, func(ctx context.Context, evt *event.Event) { b.onEcho(ctx, cli, a, evt) })
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
-	syncer.OnEventType(event.EventUnstablePollResponse, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
+	for _, t := range pollResponseTypes {
+		syncer.OnEventType(t, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
+	}
 	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
 		if since == "" {
 			b.removedBeforeSync(ctx, cli, a, resp)
@@ -228,26 +231,64 @@ func (b *Bridge) onRedaction(ctx context.Context, evt *event.Event) {
 	}
 }
 
+// pollResponseTypes are MSC3381's final name of a poll response and the
+// unstable one clients send today; matrix-js-sdk reads both (M_POLL_RESPONSE
+// in src/@types/polls.ts, an UnstableValue of the two).
+var pollResponseTypes = []event.Type{
+	{Type: "m.poll.response", Class: event.MessageEventType},
+	event.EventUnstablePollResponse,
+}
+
+// pollAnswers reads a poll response as matrix-js-sdk does
+// (PollResponseEvent.validateAgainst: M_POLL_RESPONSE.findIn(content), the
+// final key first): the poll it answers, by its m.reference relation, and
+// the answer ids. An empty list withdraws the voter's answer.
+func pollAnswers(evt *event.Event) (poll id.EventID, answers []string, ok bool) {
+	type response struct {
+		Answers []string `json:"answers"`
+	}
+	var c struct {
+		RelatesTo struct {
+			RelType string     `json:"rel_type"`
+			EventID id.EventID `json:"event_id"`
+		} `json:"m.relates_to"`
+		Final    *response `json:"m.poll.response"`
+		Unstable *response `json:"org.matrix.msc3381.poll.response"`
+	}
+	if err := json.Unmarshal(evt.Content.VeryRaw, &c); err != nil || c.RelatesTo.RelType != "m.reference" || c.RelatesTo.EventID == "" {
+		return "", nil, false
+	}
+	r := c.Final
+	if r == nil {
+		r = c.Unstable
+	}
+	if r == nil || r.Answers == nil {
+		return "", nil, false
+	}
+	return c.RelatesTo.EventID, r.Answers, true
+}
+
 // onPollResponse takes a person's latest answer to a call's poll as their
 // sign-ups (an empty answer withdraws them), as MSC3381 counts them.
 func (b *Bridge) onPollResponse(ctx context.Context, a Account, evt *event.Event) {
 	if evt.Sender.String() == a.UserID || b.signups == nil {
 		return
 	}
-	resp, ok := evt.Content.Parsed.(*event.PollResponseEventContent)
-	if !ok || resp.RelatesTo.EventID == "" {
+	poll, answers, ok := pollAnswers(evt)
+	if !ok {
+		b.log.DebugContext(ctx, "matrix: a poll response that cannot be read", "room", evt.RoomID, "event", evt.ID, "type", evt.Type.Type)
 		return
 	}
-	boardID, annID, found, err := b.store.PollOf(ctx, evt.RoomID, resp.RelatesTo.EventID)
+	boardID, annID, found, err := b.store.PollOf(ctx, evt.RoomID, poll)
 	if err != nil || !found || boardID != a.BoardID {
-		return
+		return // another poll than the board's
 	}
 	bd, err := b.boards.BoardByID(ctx, boardID)
 	if err != nil {
 		return
 	}
 	who := board.Person{Kind: board.PersonMatrix, ID: evt.Sender.String(), Name: evt.Sender.String()}
-	res, err := b.signups.SetAnswer(ctx, bd, annID, who, resp.Response.Answers)
+	res, err := b.signups.SetAnswer(ctx, bd, annID, who, answers)
 	if err != nil {
 		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err)
 		return
