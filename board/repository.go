@@ -79,6 +79,11 @@ type Tx interface {
 	SetSignupState(ctx context.Context, id int64, state string, at time.Time) error
 	// FirstWaiting is the oldest sign-up on role's waiting list.
 	FirstWaiting(ctx context.Context, annID int64, role string) (Signup, bool, error)
+	// AnswerSeen says whether the ledger holds an answer from origin,
+	// and when p's latest answer to annID was given (zero: none).
+	AnswerSeen(ctx context.Context, origin string, annID int64, p Person) (seen bool, latest time.Time, err error)
+	// AddAnswer keeps an answer in the ledger.
+	AddAnswer(ctx context.Context, a Answer) error
 }
 
 // Due is an announcement the scheduler must look at.

@@ -56,6 +56,9 @@ type SignupResult struct {
 	// WithdrawToken, for a new sign-up, is the private key of the link
 	// that withdraws it (only its hash is stored).
 	WithdrawToken string `json:"-"`
+	// Replayed says the answer was already in the ledger, or older than
+	// the person's latest: nothing changed.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Changed reports whether the answer changed any count or list.
@@ -83,84 +86,9 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 	var res SignupResult
 	var promoted []Signup
 	err := s.repo.InTx(ctx, func(tx Tx) error {
-		a, call, err := callForUpdate(ctx, tx, b.ID, annID)
-		if err != nil {
-			return err
-		}
-		if !call.Multiple && len(roles) > 1 {
-			return Invalid("roles", "problem.one_role")
-		}
-		now := s.now().UTC()
-		if !a.Public() {
-			return ErrNotFound // a draft takes no answers
-		}
-		if call.Closed || a.Cancelled() || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline)) {
-			return ErrCallClosed
-		}
-		mine, err := tx.SignupsOf(ctx, annID, p)
-		if err != nil {
-			return err
-		}
-		if !call.Multiple {
-			// One role each: a new answer replaces an earlier one.
-			for _, su := range mine {
-				if su.State != SignupWithdrawn && !slices.Contains(roles, su.Role) {
-					if err := tx.SetSignupState(ctx, su.ID, SignupWithdrawn, now); err != nil {
-						return err
-					}
-					up, err := promoteOne(ctx, tx, annID, call, su.Role, now)
-					if err != nil {
-						return err
-					}
-					if up != nil {
-						promoted = append(promoted, *up)
-					}
-					res.Dropped = append(res.Dropped, su.Role)
-				}
-			}
-		}
-		for _, role := range roles {
-			if !slices.ContainsFunc(call.Roles, func(r Role) bool { return r.Name == role }) {
-				return &UnknownRoleError{Role: role}
-			}
-			idx := slices.IndexFunc(mine, func(su Signup) bool { return su.Role == role })
-			if idx >= 0 && mine[idx].State != SignupWithdrawn {
-				res.Already = append(res.Already, role)
-				continue
-			}
-			taken, err := tx.CountSignups(ctx, annID, role, SignupConfirmed)
-			if err != nil {
-				return err
-			}
-			state := SignupConfirmed
-			if taken >= call.Places(role) {
-				if !call.Waitlist {
-					res.Full = append(res.Full, role)
-					continue
-				}
-				state = SignupWaiting
-			}
-			if idx >= 0 {
-				err = tx.SetSignupState(ctx, mine[idx].ID, state, now)
-			} else {
-				if res.WithdrawToken == "" {
-					res.WithdrawToken = newWithdrawToken()
-				}
-				err = tx.AddSignup(ctx, b.ID, Signup{AnnouncementID: a.ID, Role: role, Person: p, State: state, CreatedAt: now, UpdatedAt: now}, HashToken(res.WithdrawToken))
-			}
-			if err != nil {
-				return err
-			}
-			if state == SignupConfirmed {
-				res.Confirmed = append(res.Confirmed, role)
-			} else {
-				res.Waiting = append(res.Waiting, role)
-			}
-		}
-		if res.Changed() {
-			return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
-		}
-		return nil
+		var err error
+		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, false)
+		return err
 	})
 	if err == nil && res.Changed() {
 		s.notify()
@@ -169,6 +97,98 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 		s.tellPromoted(ctx, b, annID, promoted)
 	}
 	return res, err
+}
+
+// signUpIn decides p's answer of roles inside tx. A whole answer (exact)
+// ends the roles p holds that it leaves out; otherwise an answer adds to
+// them (one role each: it replaces). Everything that can refuse the
+// answer is checked before anything is written, so a refused answer
+// changes nothing already held.
+func (s *Service) signUpIn(ctx context.Context, tx Tx, b Board, annID int64, p Person, roles []string, exact bool) (res SignupResult, promoted []Signup, err error) {
+	a, call, err := callForUpdate(ctx, tx, b.ID, annID)
+	if err != nil {
+		return res, nil, err
+	}
+	if !a.Public() {
+		return res, nil, ErrNotFound // a draft takes no answers
+	}
+	if !call.Multiple && len(roles) > 1 {
+		return res, nil, Invalid("roles", "problem.one_role")
+	}
+	for _, role := range roles {
+		if !slices.ContainsFunc(call.Roles, func(r Role) bool { return r.Name == role }) {
+			return res, nil, &UnknownRoleError{Role: role}
+		}
+	}
+	now := s.now().UTC()
+	// Withdrawing stays possible after the close: it tells the editors who
+	// will not come.
+	if len(roles) > 0 && (call.Closed || a.Cancelled() || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline))) {
+		return res, nil, ErrCallClosed
+	}
+	mine, err := tx.SignupsOf(ctx, annID, p)
+	if err != nil {
+		return res, nil, err
+	}
+	if exact || !call.Multiple {
+		// A new answer replaces the roles it leaves out.
+		for _, su := range mine {
+			if su.State != SignupWithdrawn && !slices.Contains(roles, su.Role) {
+				if err := tx.SetSignupState(ctx, su.ID, SignupWithdrawn, now); err != nil {
+					return res, nil, err
+				}
+				if su.State == SignupConfirmed {
+					up, err := promoteOne(ctx, tx, annID, call, su.Role, now)
+					if err != nil {
+						return res, nil, err
+					}
+					if up != nil {
+						promoted = append(promoted, *up)
+					}
+				}
+				res.Dropped = append(res.Dropped, su.Role)
+			}
+		}
+	}
+	for _, role := range roles {
+		idx := slices.IndexFunc(mine, func(su Signup) bool { return su.Role == role })
+		if idx >= 0 && mine[idx].State != SignupWithdrawn {
+			res.Already = append(res.Already, role)
+			continue
+		}
+		taken, err := tx.CountSignups(ctx, annID, role, SignupConfirmed)
+		if err != nil {
+			return res, nil, err
+		}
+		state := SignupConfirmed
+		if taken >= call.Places(role) {
+			if !call.Waitlist {
+				res.Full = append(res.Full, role)
+				continue
+			}
+			state = SignupWaiting
+		}
+		if idx >= 0 {
+			err = tx.SetSignupState(ctx, mine[idx].ID, state, now)
+		} else {
+			if res.WithdrawToken == "" {
+				res.WithdrawToken = newWithdrawToken()
+			}
+			err = tx.AddSignup(ctx, b.ID, Signup{AnnouncementID: a.ID, Role: role, Person: p, State: state, CreatedAt: now, UpdatedAt: now}, HashToken(res.WithdrawToken))
+		}
+		if err != nil {
+			return res, nil, err
+		}
+		if state == SignupConfirmed {
+			res.Confirmed = append(res.Confirmed, role)
+		} else {
+			res.Waiting = append(res.Waiting, role)
+		}
+	}
+	if res.Changed() {
+		err = tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
+	}
+	return res, promoted, err
 }
 
 // tellPromoted tells people who moved up from a waiting list.
@@ -317,34 +337,82 @@ func promoteOne(ctx context.Context, tx Tx, annID int64, call *Call, role string
 	return &next, nil
 }
 
+// Origin is where an answer comes from and when it was given: a Matrix
+// event id, an ActivityPub activity id, a web form's key. An answer counts
+// once, however often its origin comes back (a redelivery, a restart, a
+// room rejoined and its history synced again), and never over a newer
+// answer of the same person.
+type Origin struct {
+	ID string
+	At time.Time
+}
+
+// Answer is one answer in the ledger of a call's answers: who, from where,
+// what, and what became of it.
+type Answer struct {
+	Origin
+	BoardID, AnnouncementID int64
+	Person                  Person
+	Roles                   []string
+	// Outcome is AnswerApplied, AnswerRefused or AnswerSuperseded.
+	Outcome    string
+	RecordedAt time.Time
+}
+
+// What became of an answer.
+const (
+	AnswerApplied    = "applied"
+	AnswerRefused    = "refused"    // closed, no such role: nothing changed
+	AnswerSuperseded = "superseded" // older than one already taken: nothing changed
+)
+
 // SetAnswer makes p's sign-ups for call annID exactly roles, as a Matrix
-// poll response states a person's whole answer (the latest one counts; an
-// empty one withdraws): roles left out are withdrawn, roles named are
-// signed up for.
-func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person, roles []string) (SignupResult, error) {
-	current, err := s.repo.CurrentRoles(ctx, annID, p)
-	if err != nil {
-		return SignupResult{}, err
-	}
-	var drop []string
-	for _, r := range current {
-		if !slices.Contains(roles, r) {
-			drop = append(drop, r)
-		}
+// poll response states a person's whole answer (an empty one withdraws),
+// and keeps the answer in the ledger under its origin: one already there
+// changes nothing (Replayed), nor does one older than p's latest. A
+// refused answer (closed, no such role) is kept too, and changes nothing.
+func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person, roles []string, o Origin) (SignupResult, error) {
+	if p.Kind == "" || p.ID == "" || o.ID == "" {
+		return SignupResult{}, errors.New("an answer without a person or an origin")
 	}
 	var res SignupResult
-	if len(drop) > 0 {
-		if _, _, err := s.Withdraw(ctx, b, annID, p, drop); err != nil {
-			return res, err
+	var promoted []Signup
+	var refused error
+	err := s.repo.InTx(ctx, func(tx Tx) error {
+		seen, latest, err := tx.AnswerSeen(ctx, o.ID, annID, p)
+		if err != nil {
+			return err
 		}
-		res.Dropped = drop
+		if seen {
+			res.Replayed = true
+			return nil
+		}
+		ans := Answer{Origin: o, BoardID: b.ID, AnnouncementID: annID, Person: p, Roles: roles, Outcome: AnswerApplied, RecordedAt: s.now().UTC()}
+		if o.At.Before(latest) {
+			res.Replayed = true
+			ans.Outcome = AnswerSuperseded
+			return tx.AddAnswer(ctx, ans)
+		}
+		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, true)
+		var unknown *UnknownRoleError
+		var invalid *ValidationError
+		if errors.Is(err, ErrCallClosed) || errors.As(err, &unknown) || errors.As(err, &invalid) {
+			// Refused before anything was written: kept in the ledger, so
+			// its replay is not tried again, and said to the caller.
+			refused, ans.Outcome = err, AnswerRefused
+		} else if err != nil {
+			return err
+		}
+		return tx.AddAnswer(ctx, ans)
+	})
+	if err != nil {
+		return res, err
 	}
-	if len(roles) == 0 {
-		return res, nil
+	if res.Changed() {
+		s.notify()
 	}
-	got, err := s.SignUp(ctx, b, annID, p, roles)
-	got.Dropped = append(got.Dropped, res.Dropped...)
-	return got, err
+	s.tellPromoted(ctx, b, annID, promoted)
+	return res, refused
 }
 
 // PhonePerson is someone an editor signs up by hand (they called, they

@@ -222,3 +222,63 @@ func TestSwitchingRolesTellsWhoMovesUp(t *testing.T) {
 		t.Fatalf("told %+v", told)
 	}
 }
+
+// The ledger of answers: an answer counts once per origin, never over a
+// newer answer of the same person, and a refused one changes nothing held
+// (issue 22, points 1 and 2).
+func TestAnswersCountOnceAndInOrder(t *testing.T) {
+	ctx := context.Background()
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 2}}})
+	ana := board.Person{Kind: board.PersonMatrix, ID: "@ana:example.org"}
+	t0 := time.Now().Add(-time.Hour)
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	held := func() []string {
+		t.Helper()
+		roles, err := rig.Store.CurrentRoles(ctx, a.ID, ana)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return roles
+	}
+	if res, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$1", At: at(1)}); err != nil || len(res.Confirmed) != 1 {
+		t.Fatalf("first answer: %+v %v", res, err)
+	}
+	// The editor removes her; the room is rejoined and its history synced
+	// again: the same event changes nothing.
+	list, _ := rig.Store.Signups(ctx, a.ID)
+	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$1", At: at(1)}); err != nil || !res.Replayed || res.Changed() || len(held()) != 0 {
+		t.Fatalf("a replayed answer: %+v %v, holds %v", res, err, held())
+	}
+	// A newer answer counts; an older one arriving after it does not.
+	if res, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"driver"}, board.Origin{ID: "matrix:$3", At: at(3)}); err != nil || len(res.Confirmed) != 1 {
+		t.Fatalf("a new answer: %+v %v", res, err)
+	}
+	if res, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$2", At: at(2)}); err != nil || !res.Replayed || fmt.Sprint(held()) != "[driver]" {
+		t.Fatalf("an older answer after a newer one: %+v %v, holds %v", res, err, held())
+	}
+	// After the close a change is refused and her place stays; withdrawing
+	// is still heard.
+	if _, err := svc.SetClosed(ctx, board.System, b, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$4", At: at(4)}); !errors.Is(err, board.ErrCallClosed) || fmt.Sprint(held()) != "[driver]" {
+		t.Fatalf("a change after the close: %v, holds %v", err, held())
+	}
+	if _, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$4", At: at(4)}); err != nil {
+		t.Fatalf("the refused answer again: %v (it is in the ledger: nothing to refuse twice)", err)
+	}
+	if res, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{}, board.Origin{ID: "matrix:$5", At: at(5)}); err != nil || len(res.Dropped) != 1 || len(held()) != 0 {
+		t.Fatalf("a withdrawal after the close: %+v %v, holds %v", res, err, held())
+	}
+	// An unknown role refuses the whole answer: nothing is withdrawn.
+	if _, err := svc.SetClosed(ctx, board.System, b, a.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$6", At: at(6)})
+	if _, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"juggler"}, board.Origin{ID: "matrix:$7", At: at(7)}); !errors.As(err, new(*board.UnknownRoleError)) || fmt.Sprint(held()) != "[cook]" {
+		t.Fatalf("an unknown role: %v, holds %v", err, held())
+	}
+}

@@ -123,6 +123,19 @@ var steps = []step{
 		}
 		return addColumn(ctx, tx, "matrix_accounts", "owns_token", "INTEGER NOT NULL DEFAULT 0")
 	}},
+	// 25: every answer to a call, once per origin (a Matrix event id, an
+	// activity id, a form's key), and what became of it.
+	{25, "the ledger of answers", exec(`CREATE TABLE IF NOT EXISTS answers (
+		origin TEXT PRIMARY KEY,
+		board_id INTEGER NOT NULL,
+		announcement_id INTEGER NOT NULL,
+		person_kind TEXT NOT NULL,
+		person TEXT NOT NULL,
+		roles TEXT NOT NULL,
+		given_at BIGINT NOT NULL,
+		outcome TEXT NOT NULL,
+		recorded_at BIGINT NOT NULL
+	)`, `CREATE INDEX IF NOT EXISTS answers_person ON answers(announcement_id, person_kind, person, given_at)`)},
 }
 
 // Known is the schema version this release writes.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -168,4 +169,30 @@ func (t txStore) FirstWaiting(ctx context.Context, annID int64, role string) (bo
 		return board.Signup{}, false, err
 	}
 	return next[0], true, nil
+}
+
+func (t txStore) AnswerSeen(ctx context.Context, origin string, annID int64, p board.Person) (bool, time.Time, error) {
+	var seen int
+	var latest sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM answers WHERE origin = ?),
+		(SELECT MAX(given_at) FROM answers WHERE announcement_id = ? AND person_kind = ? AND person = ?)`,
+		origin, annID, p.Kind, p.ID).Scan(&seen, &latest)
+	if err != nil || !latest.Valid {
+		return seen > 0, time.Time{}, err
+	}
+	return seen > 0, time.UnixMilli(latest.Int64), nil
+}
+
+func (t txStore) AddAnswer(ctx context.Context, a board.Answer) error {
+	roles, err := json.Marshal(a.Roles)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO answers (origin, board_id, announcement_id, person_kind, person, roles, given_at, outcome, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.BoardID, a.AnnouncementID, a.Person.Kind, a.Person.ID, string(roles), ms(a.At), a.Outcome, ms(a.RecordedAt))
+	if err != nil {
+		return fmt.Errorf("record an answer: %w", err)
+	}
+	return nil
 }

@@ -539,3 +539,79 @@ func TestMatrixFrenchAnnouncement(t *testing.T) {
 	boardtest.NoEnglish(t, "the room's message", msg.Body)
 	boardtest.NoEnglish(t, "the room's formatted message", shown)
 }
+
+// A room rejoined sends its history again: the poll answers in it were
+// counted already and change nothing (issue 22, point 1: a sign-up the
+// editor had removed came back confirmed when the bot rejoined).
+func TestMatrixRejoinReplaysNoAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	room := m.rooms[1] // the public room
+	a, code := m.c.post(map[string]any{"kind": "call", "title": "Stall helpers", "call": map[string]any{
+		"roles": []map[string]any{{"name": "cook", "places": 2}}, "contact": "Ask Ana"}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	msg := m.waitPost(t, room, "Stall helpers")
+	poll := m.pollOf(t, room, `"id":"cook"`).ID
+	if _, err := m.reader.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
+		"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+		"org.matrix.msc3381.poll.response": map[string]any{"answers": []string{"cook"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID)
+	var st struct {
+		Taken   map[string]int
+		Signups []struct {
+			ID    int64
+			State string
+		}
+	}
+	signups := func() {
+		st.Taken, st.Signups = nil, nil // decoded afresh: a count of 0 may be left out
+		m.c.api("GET", path, nil, nil, &st)
+	}
+	waitFor(t, 20*time.Second, "the reader's sign-up", func() bool { signups(); return st.Taken["cook"] == 1 })
+	// She called to say she cannot come: the editor removes her.
+	if code := m.c.api("DELETE", fmt.Sprintf("%s/%d", path, st.Signups[0].ID), nil, nil, nil); code != 204 && code != 200 {
+		t.Fatalf("remove: %d", code)
+	}
+	if signups(); st.Taken["cook"] != 0 {
+		t.Fatalf("after the removal: %+v", st)
+	}
+	// The bot is kicked and invited again: it rejoins, and the room's
+	// history, her answer in it, comes in its sync again.
+	if _, err := m.reader.KickUser(ctx, room, &mautrix.ReqKickUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "rooms_status to show the kick", func() bool {
+		var acct map[string]any
+		m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
+		st, _ := acct["rooms_status"].(map[string]any)
+		s, _ := st[m.conf[1]].(string)
+		return strings.Contains(s, "kicked")
+	})
+	if _, err := m.reader.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the bot back in the room", func() bool {
+		members, err := m.reader.JoinedMembers(ctx, room)
+		_, in := members.Joined[userID("crieur")]
+		return err == nil && in
+	})
+	// A reaction after the rejoin: once it is recorded, the bot's sync has
+	// gone past the history it was sent again.
+	if _, err := m.reader.SendReaction(ctx, room, msg.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the reaction after the rejoin", func() bool {
+		var inter []map[string]any
+		m.c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+		return len(inter) == 1
+	})
+	if signups(); st.Taken["cook"] != 0 || st.Signups[0].State != "withdrawn" {
+		t.Fatalf("the answer synced again signed her up again: %+v", st)
+	}
+}

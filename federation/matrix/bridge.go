@@ -55,7 +55,7 @@ type Bridge struct {
 
 // Signups takes poll answers as sign-ups (board.Service).
 type Signups interface {
-	SetAnswer(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+	SetAnswer(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string, o board.Origin) (board.SignupResult, error)
 }
 
 // Service is what the bridge asks of the board service: poll responses

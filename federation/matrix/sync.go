@@ -288,9 +288,16 @@ func (b *Bridge) onPollResponse(ctx context.Context, a Account, evt *event.Event
 		return
 	}
 	who := board.Person{Kind: board.PersonMatrix, ID: evt.Sender.String(), Name: evt.Sender.String()}
-	res, err := b.signups.SetAnswer(ctx, bd, annID, who, answers)
+	// Keyed by its event id and ordered by its time: a response synced
+	// again (the room rejoined, its history resent) changes nothing.
+	origin := board.Origin{ID: "matrix:" + evt.ID.String(), At: time.UnixMilli(evt.Timestamp)}
+	res, err := b.signups.SetAnswer(ctx, bd, annID, who, answers, origin)
 	if err != nil {
 		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err)
+		return
+	}
+	if res.Replayed {
+		b.log.DebugContext(ctx, "matrix: poll answer seen before, or older than the sender's latest", "event", evt.ID)
 		return
 	}
 	b.log.InfoContext(ctx, "matrix: poll answer", "board", bd.Name, "announcement", annID, "sender", evt.Sender,
