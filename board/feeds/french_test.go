@@ -9,7 +9,9 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
+	"crieur/board"
 	"crieur/board/boardtest"
+	"crieur/board/locale"
 )
 
 // On a French board, a feed reader shows French entries: titles, facts,
@@ -41,5 +43,27 @@ func TestAtomInFrench(t *testing.T) {
 	}
 	if got := strings.Count(string(doc), `<entry xml:lang="fr">`); got != len(list) || !strings.Contains(string(doc), `<feed xml:lang="fr"`) {
 		t.Errorf("%d entries marked French; the feed:\n%s", got, doc)
+	}
+}
+
+// The editor's spreadsheet of sign-ups in French: French column names and
+// words, the training's option as it was offered, times in the board's
+// zone, ";" as French spreadsheets read it, and a byte order mark.
+func TestSignupsSheetInFrench(t *testing.T) {
+	at := time.Date(2026, 12, 4, 13, 31, 0, 0, time.UTC)
+	list := []board.Signup{
+		{Role: board.TrainingRole, State: board.SignupConfirmed, Person: board.Person{Kind: board.PersonWeb, ID: "web:1", Name: "Léa"}, CreatedAt: at},
+		{Role: board.TrainingRole, State: board.SignupWaiting, Person: board.Person{Kind: board.PersonEditor, ID: "editor:2", Name: "=Jo"}, CreatedAt: at},
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	var buf bytes.Buffer
+	if err := SignupsSheet(&buf, list, locale.For("fr").InZone(paris)); err != nil {
+		t.Fatal(err)
+	}
+	want := "\uFEFFRôle;État;Depuis;Identifiant;Nom;Contact;Inscrit le\n" +
+		"Je viens;confirmée;page web;web:1;Léa;;2026-12-04 14:31\n" +
+		"Je viens;liste d’attente;par téléphone;editor:2;'=Jo;;2026-12-04 14:31\n"
+	if buf.String() != want {
+		t.Errorf("sheet:\n%q\nwant\n%q", buf.String(), want)
 	}
 }

@@ -142,9 +142,11 @@ func TestFailSaysProblemsInTheClientsLanguage(t *testing.T) {
 		w := httptest.NewRecorder()
 		Fail(w, r, nil, err)
 		var body struct {
+			Error  string            `json:"error"`
 			Fields map[string]string `json:"fields"`
 		}
-		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 || body.Fields["title"] != c.want {
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 || body.Fields["title"] != c.want ||
+			(body.Error == "some fields need fixing") != !strings.HasPrefix(c.accept, "fr") {
 			t.Errorf("Accept-Language %q: %d %s, want %q", c.accept, w.Code, w.Body, c.want)
 		}
 	}

@@ -80,7 +80,12 @@ func Say(r *http.Request, problems []board.Problem) []string {
 func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := Classify(err)
 	LogServerError(r, log, e)
-	JSON(w, e.Status, errorBody{Error: e.Safe, Fields: Explain(ClientLocale(r), e.Fields)})
+	body := errorBody{Error: e.Safe}
+	if len(e.Fields) > 0 {
+		l := ClientLocale(r)
+		body.Error, body.Fields = l.T("problem.fields"), Explain(l, e.Fields)
+	}
+	JSON(w, e.Status, body)
 }
 
 // LogServerError logs e when it is the server's fault (5xx).

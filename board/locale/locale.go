@@ -180,6 +180,10 @@ func (l Locale) Date(t time.Time) string {
 // Clock is the hour of t alone (an event's end on its start's day).
 func (l Locale) Clock(t time.Time) string { return l.in(t).Format("15:04") }
 
+// Stamp is a moment for a spreadsheet's cell, in the locale's zone: it
+// sorts as text and every spreadsheet reads it as a date.
+func (l Locale) Stamp(t time.Time) string { return l.in(t).Format("2006-01-02 15:04") }
+
 // SameDay says whether two moments fall on one day in the locale's zone.
 func (l Locale) SameDay(a, b time.Time) bool {
 	y1, m1, d1 := l.in(a).Date()

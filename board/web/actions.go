@@ -68,7 +68,7 @@ func (e *Editor) signupsCSV(w http.ResponseWriter, r *http.Request, s session, b
 		serverError(w, r, e.log, err)
 		return
 	}
-	writeSignupsCSV(w, r, e.log, a.ID, list)
+	writeSignupsCSV(w, r, e.log, a.ID, list, e.locale(r, b))
 }
 
 // backToCall returns to the call's edit page with a notice.

@@ -256,6 +256,8 @@ func (e *Editor) home(w http.ResponseWriter, r *http.Request) {
 
 type boardView struct {
 	board.Board
+	// L is the editor's language with the board's zone: its times.
+	L             locale.Locale
 	Zone          string
 	URL           string
 	Handle        string
@@ -280,7 +282,7 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 			serverError(w, r, e.log, err)
 			return
 		}
-		views = append(views, boardView{Board: b, Zone: e.zoneName(r, b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+		views = append(views, boardView{Board: b, L: e.locale(r, b), Zone: e.zoneName(r, b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
 	}
 	target := ""
 	if failed != nil {
@@ -398,7 +400,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 	}
-	f.Errors = byField(e.locale(r, b), errs)
+	f.Errors = byField(e.locale(r, b), errs, f.roleLines())
 	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "", nil)
 }
 
@@ -589,7 +591,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 	}
-	f.Errors = byField(l, errs)
+	f.Errors = byField(l, errs, f.roleLines())
 	page["Form"] = f
 	e.render(w, r, http.StatusBadRequest, "edit_form", page)
 }

@@ -183,7 +183,48 @@ func TestEditorSetupsInFrench(t *testing.T) {
 		t.Errorf("the French set-up page says %q", words)
 	}
 	code, page := e.post("/edit/news/destinations/email/save", url.Values{"csrf": {hiddenValue(t, home, "csrf")}, "item": {"smtp"}, "host": {"smtp example"}})
-	if code != 400 || !strings.Contains(page, "Le nom du serveur SMTP, comme smtp.example.org.") {
+	if code != 400 || !strings.Contains(page, "Écrivez le nom du serveur SMTP, comme smtp.example.org.") {
 		t.Errorf("a refused set-up in French: %d", code)
+	}
+}
+
+// A refused set-up form never writes a password typed into the page, and
+// a form that does not exist is a 404, not a server error.
+func TestSetupFormKeepsNoSecret(t *testing.T) {
+	rig := boardtest.New(t)
+	admin, err := rig.Store.CreateToken(context.Background(), nil, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ed := NewEditor(rig.Service, rig.Store, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler))
+	ed.AddDestinationSetup(fakeSetup{})
+	ed.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	e := &editorSession{t: t, url: srv.URL, client: &http.Client{Jar: jar}}
+	_, home := e.post("/edit/login", url.Values{"token": {admin}})
+	csrf := hiddenValue(t, home, "csrf")
+	code, page := e.post("/edit/news/destinations/email/save", url.Values{"csrf": {csrf}, "item": {"smtp"}, "host": {"smtp example"}, "password": {"s3cret-typed"}})
+	if code != 400 || strings.Contains(page, "s3cret-typed") || !strings.Contains(page, `value="smtp example"`) {
+		t.Errorf("a refused set-up (%d) shows the password, or loses the host", code)
+	}
+	if code, _ := e.post("/edit/news/destinations/email/save", url.Values{"csrf": {csrf}}); code != 404 {
+		t.Errorf("a form that does not exist: %d", code)
+	}
+}
+
+// A role's problem names the line it was typed on, even after a line
+// that could not be read.
+func TestRoleProblemsNameTheirLine(t *testing.T) {
+	rig := boardtest.New(t)
+	e := signIn(t, rig, time.UTC)
+	_, page := e.post("/edit/news/new", url.Values{"csrf": {hiddenValue(t, e.home, "csrf")}, "key": {newFormKey()}, "kind": {"call"}, "title": {"Cooks"},
+		"contact": {"a@b.org"}, "roles": {"cook: two\n: 3\ncook: 0"}})
+	for _, want := range []string{"Role on line 2: This is required.", "Role on line 3: Write a whole number from 1 to 10,000."} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Errorf("the form lacks %q", want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/feeds"
+	"crieur/board/locale"
 	"crieur/board/media"
 )
 
@@ -106,9 +107,9 @@ func (p *Pages) Media(w http.ResponseWriter, r *http.Request, b board.Board) {
 }
 
 // writeSignupsCSV answers a call's sign-ups as a CSV file.
-func writeSignupsCSV(w http.ResponseWriter, r *http.Request, log *slog.Logger, id int64, list []board.Signup) {
+func writeSignupsCSV(w http.ResponseWriter, r *http.Request, log *slog.Logger, id int64, list []board.Signup, l locale.Locale) {
 	var buf bytes.Buffer
-	if err := feeds.SignupsCSV(&buf, list); err != nil {
+	if err := feeds.SignupsSheet(&buf, list, l); err != nil {
 		serverError(w, r, log, err)
 		return
 	}

@@ -183,18 +183,11 @@ func (f formData) draft(loc *time.Location) (board.Draft, board.Problems) {
 	case board.KindCall:
 		d.Call = &board.Call{Deadline: when("call.deadline", f.Deadline), Contact: f.Contact, Multiple: f.Multiple, Waitlist: f.Waitlist}
 		d.RemoveRolesWithSignups = f.RemoveRoles
-		for _, line := range strings.Split(f.Roles, "\n") {
-			if line = strings.TrimSpace(line); line == "" {
-				continue
-			}
-			name, n, ok := strings.Cut(line, ":")
-			places, err := strconv.Atoi(strings.TrimSpace(n))
-			if !ok || err != nil {
-				errs["call.roles"] = board.Problemf("editor.p.role_line", line)
-				continue
-			}
-			d.Call.Roles = append(d.Call.Roles, board.Role{Name: strings.TrimSpace(name), Places: places})
+		roles, _, bad := f.roles()
+		for _, line := range bad {
+			errs["call.roles"] = board.Problemf("editor.p.role_line", line)
 		}
+		d.Call.Roles = roles
 	case board.KindCampaign:
 		amount := func(field, s string) float64 {
 			if s == "" {
@@ -235,6 +228,32 @@ func (f formData) draft(loc *time.Location) (board.Draft, board.Problems) {
 		return d, errs
 	}
 	return d, nil
+}
+
+// roles reads the roles typed one a line ("cook: 2"), with the number of
+// each one's line (the service names a role by its place in the list, the
+// member knows it by its line), and the lines that could not be read.
+func (f formData) roles() (roles []board.Role, lines []int, bad []string) {
+	for i, line := range strings.Split(f.Roles, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		name, n, ok := strings.Cut(line, ":")
+		places, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil {
+			bad = append(bad, line)
+			continue
+		}
+		roles = append(roles, board.Role{Name: strings.TrimSpace(name), Places: places})
+		lines = append(lines, i+1)
+	}
+	return roles, lines, bad
+}
+
+// roleLines are the line numbers of the roles f.roles reads, in order.
+func (f formData) roleLines() []int {
+	_, lines, _ := f.roles()
+	return lines
 }
 
 // mergeErrors joins two sets of field problems (nil when there are none).
@@ -370,8 +389,9 @@ func serviceErrors(ve *board.ValidationError) board.Problems {
 }
 
 // byField files the service's problems under the form's fields, said in
-// l's words; a field with several problems shows them all.
-func byField(l locale.Locale, errs board.Problems) map[string]string {
+// l's words; a field with several problems shows them all. roleLines are
+// the lines of the roles the service numbers.
+func byField(l locale.Locale, errs board.Problems, roleLines []int) map[string]string {
 	out := map[string]string{}
 	keys := make([]string, 0, len(errs))
 	for k := range errs {
@@ -382,7 +402,11 @@ func byField(l locale.Locale, errs board.Problems) map[string]string {
 		p, key := errs[k], k
 		if strings.HasPrefix(k, "call.roles[") { // one role of several
 			n, _ := strconv.Atoi(k[len("call.roles["):strings.Index(k, "]")])
-			key, p = "call.roles", board.Problemf("editor.p.role", n+1, p)
+			line := n + 1
+			if n >= 0 && n < len(roleLines) {
+				line = roleLines[n]
+			}
+			key, p = "call.roles", board.Problemf("editor.p.role", line, p)
 		}
 		field := "form"
 		for _, f := range formFields {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,27 +89,35 @@ func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s ses
 	action, arg := r.PathValue("action"), r.PostFormValue("item")
 	switch action {
 	case "save":
+		forms, err := d.Forms(r.Context(), b)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		form := slices.IndexFunc(forms, func(f board.SetupForm) bool { return f.ID == arg })
+		if form < 0 {
+			NotFound(w, r) // no such form: a request made by hand
+			return
+		}
 		errs, err := d.Submit(r.Context(), b, arg, r.PostForm)
 		if err != nil {
 			serverError(w, r, e.log, err)
 			return
 		}
 		if len(errs) > 0 {
-			forms, _ := d.Forms(r.Context(), b)
-			for _, f := range forms {
-				if f.ID == arg {
-					for i := range f.Fields {
-						if !f.Fields[i].Set || f.Fields[i].Type != "password" {
-							f.Fields[i].Value = strings.TrimSpace(r.PostFormValue(f.Fields[i].Name))
-						}
-					}
-					f.Errors = errs
-					e.renderDestinations(w, r, s, b, http.StatusBadRequest, d.Key(), &f)
-					return
+			// What was typed comes back, but never a secret: a password
+			// is not written into a page.
+			f := forms[form]
+			for i := range f.Fields {
+				if f.Fields[i].Type != "password" {
+					f.Fields[i].Value = strings.TrimSpace(r.PostFormValue(f.Fields[i].Name))
 				}
 			}
+			f.Errors = errs
+			e.renderDestinations(w, r, s, b, http.StatusBadRequest, d.Key(), &f)
+			return
 		}
-		e.flashRedirect(w, r, back, l.T("editor.setup_saved", l.T(d.Title())))
+		e.flashRedirect(w, r, back, l.T("editor.setup_saved", l.T(forms[form].Title)))
 	case "remove":
 		if err := d.Remove(r.Context(), b, arg); err != nil {
 			e.flashRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
