@@ -210,6 +210,9 @@ type Call struct {
 	Taken map[string]int `json:"taken,omitempty"`
 	// Voters is how many distinct people hold a place (the store fills it).
 	Voters int `json:"voters,omitempty"`
+	// ClosedFor is the deadline whose closing went out everywhere: Crieur
+	// writes it, so each deadline's closing goes out once.
+	ClosedFor *time.Time `json:"closed_for,omitempty"`
 }
 
 // Places is how many places role has (0: no such role).

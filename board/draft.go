@@ -325,7 +325,11 @@ func checkTraining(errs Problems, d *Draft) {
 		errs["training.seats"] = Problemf("problem.seats")
 	}
 	closed := d.Call != nil && d.Call.Closed
-	d.Call = &Call{Roles: []Role{{Name: TrainingRole, Places: t.Seats}}, Waitlist: t.Waitlist, Closed: closed}
+	var closedFor *time.Time
+	if d.Call != nil {
+		closedFor = d.Call.ClosedFor
+	}
+	d.Call = &Call{Roles: []Role{{Name: TrainingRole, Places: t.Seats}}, Waitlist: t.Waitlist, Closed: closed, ClosedFor: closedFor}
 	if d.Event != nil && !d.Event.Start.IsZero() {
 		start := d.Event.Start
 		d.Call.Deadline = &start

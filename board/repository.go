@@ -33,6 +33,9 @@ type Repository interface {
 	// for a reminder.
 	PinnedCampaigns(ctx context.Context) ([]Due, error)
 	TrainingsToRemind(ctx context.Context) ([]Announcement, error)
+	// CallsWithDeadline are the published calls and trainings, not closed
+	// by an editor, that have a deadline.
+	CallsWithDeadline(ctx context.Context) ([]Announcement, error)
 
 	Signups(ctx context.Context, annID int64) ([]Signup, error)
 	// SignupPerson is who signed up with the withdraw link whose token

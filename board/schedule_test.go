@@ -199,3 +199,55 @@ func TestExpiredOutageSaysNoUnknownEnd(t *testing.T) {
 		}
 	}
 }
+
+// At a call's deadline every destination is told, once: a refresh goes
+// out (the Question's closed time, the Matrix poll's end), and again only
+// for a deadline moved later (issue 22, points 5 and 8).
+func TestCallClosesEverywhereAtItsDeadline(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	rig.Clock.Set(start)
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted",
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "ana@example.org", Deadline: at(start, time.Hour)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshes := func() int {
+		n := 0
+		for _, e := range rig.Pending(t) {
+			if e.AnnouncementID == a.ID && e.Verb == board.VerbRefresh {
+				n++
+			}
+		}
+		return n
+	}
+	if next, ok, err := svc.NextDeadline(ctx); err != nil || !ok || !next.Equal(start.Add(time.Hour)) {
+		t.Fatalf("next deadline: %v %v %v", next, ok, err)
+	}
+	rig.Clock.Advance(59 * time.Minute)
+	if err := svc.PublishDue(ctx); err != nil || refreshes() != 0 {
+		t.Fatalf("before the deadline: %v, %d refreshes", err, refreshes())
+	}
+	rig.Clock.Advance(2 * time.Minute)
+	for range 2 { // a second pass (or a restart) sends nothing more
+		if err := svc.PublishDue(ctx); err != nil || refreshes() != 1 {
+			t.Fatalf("after the deadline: %v, %d refreshes, want 1", err, refreshes())
+		}
+	}
+	if _, ok, _ := svc.NextDeadline(ctx); ok {
+		t.Error("a deadline whose closing went out is still due")
+	}
+	// The editors move the deadline later: it closes again when it comes.
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
+		d.Call.Deadline = at(rig.Clock.Now(), time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rig.Clock.Advance(61 * time.Minute)
+	if err := svc.PublishDue(ctx); err != nil || refreshes() != 2 {
+		t.Fatalf("after the new deadline: %v, %d refreshes, want 2", err, refreshes())
+	}
+}

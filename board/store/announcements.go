@@ -275,6 +275,12 @@ func (s *Store) Events(ctx context.Context, boardID int64, limit int) ([]board.A
 // TrainingsToRemind lists, in one query, the published trainings that
 // asked for a reminder and are not cancelled (reminderDue says which
 // still need it).
+func (s *Store) CallsWithDeadline(ctx context.Context) ([]board.Announcement, error) {
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.kind IN ('call', 'training') AND a.status = 'published' AND a.deleted_at IS NULL
+		AND json_extract(a.details, '$.call.deadline') IS NOT NULL AND NOT coalesce(json_extract(a.details, '$.call.closed'), 0)`)
+}
+
 func (s *Store) TrainingsToRemind(ctx context.Context) ([]board.Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
 		WHERE a.kind = 'training' AND a.status = 'published' AND a.deleted_at IS NULL

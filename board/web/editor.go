@@ -538,6 +538,10 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		// The form does not carry whether the call is closed, nor which of
 		// a campaign's thanks went out: keep them.
 		closed := cur.Call != nil && cur.Call.Closed
+		var closedFor *time.Time
+		if cur.Call != nil {
+			closedFor = cur.Call.ClosedFor
+		}
 		cancelled := cur.Training != nil && cur.Training.Cancelled
 		var reached []int
 		thanked := false
@@ -546,7 +550,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		}
 		*cur = d
 		if cur.Call != nil {
-			cur.Call.Closed = closed
+			cur.Call.Closed, cur.Call.ClosedFor = closed, closedFor
 		}
 		if cur.Campaign != nil {
 			cur.Campaign.Reached, cur.Campaign.Thanked = reached, thanked

@@ -615,3 +615,49 @@ func TestMatrixRejoinReplaysNoAnswer(t *testing.T) {
 		t.Fatalf("the answer synced again signed her up again: %+v", st)
 	}
 }
+
+// A call's deadline closes it everywhere at the time, with nobody acting:
+// the Matrix poll gets its end, followers' servers an Update of the
+// Question with its closed time (issue 22, points 5 and 8).
+func TestCallClosesAtItsDeadlineEverywhere(t *testing.T) {
+	t.Parallel() // mostly waiting for the deadline
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	room := m.rooms[1]
+	p := startPeer(t)
+	p.follow(m.c)
+	deadline := time.Now().Add(12 * time.Second).UTC().Truncate(time.Second)
+	a, code := m.c.post(map[string]any{"kind": "call", "title": "Setup crew", "call": map[string]any{
+		"roles": []map[string]any{{"name": "setup", "places": 3}}, "contact": "Ask Ana", "deadline": deadline.Format(time.RFC3339)}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	m.waitPost(t, room, "Setup crew")
+	poll := m.pollOf(t, room, `"id":"setup"`).ID
+	q := m.c.objectURL(a.ID)
+	p.waitActivity("Create", q)
+	if time.Now().After(deadline) {
+		t.Fatalf("the set-up took past the deadline (%v): the test's margin is too short for this machine", time.Since(deadline))
+	}
+	waitFor(t, 30*time.Second, "the poll's end at the deadline", func() bool {
+		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, evt := range resp.Chunk {
+			if evt.Type == event.EventUnstablePollEnd && strings.Contains(string(evt.Content.VeryRaw), string(poll)) {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 30*time.Second, "an Update of the Question, closed at the deadline", func() bool {
+		for _, up := range p.state().received("Update", q) {
+			if closed, _ := up.object()["closed"].(string); closed != "" {
+				at, err := time.Parse(time.RFC3339, closed)
+				return err == nil && at.Equal(deadline)
+			}
+		}
+		return false
+	})
+}
