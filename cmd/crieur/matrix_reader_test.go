@@ -76,15 +76,18 @@ func TestMatrixLongTextIsCutWithALink(t *testing.T) {
 	}
 }
 
-// Deleting an edited announcement leaves no readable text in any event
-// Crieur sent: the original and every edit are redacted.
+// Deleting an edited call leaves no readable text in any event Crieur
+// sent: the original, every edit and the poll are redacted (a poll left
+// would stay open to answers for a call that is gone: issue 22, point 3).
 func TestMatrixDeleteRedactsEdits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := newMatrixRig(t)
-	a, _ := m.c.post(map[string]any{"title": "Secret plan", "body": "first text"}, nil)
+	a, _ := m.c.post(map[string]any{"kind": "call", "title": "Secret plan", "body": "first text",
+		"call": map[string]any{"roles": []map[string]any{{"name": "lookout", "places": 2}}, "contact": "Ask Ana"}}, nil)
 	room := m.rooms[0]
 	m.waitPost(t, room, "Secret plan")
+	poll := m.pollOf(t, room, `"id":"lookout"`)
 	for i, title := range []string{"Secret plan v2", "Secret plan v3"} {
 		m.c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": title}, nil, nil)
 		waitFor(t, 20*time.Second, "edit "+title, func() bool { return len(m.botMessages(t, room)) == i+2 })
@@ -95,10 +98,10 @@ func TestMatrixDeleteRedactsEdits(t *testing.T) {
 	if len(sent) != 3 {
 		t.Fatalf("%d bot events, want the original and two edits", len(sent))
 	}
-	for _, evt := range sent {
+	for _, evt := range append(sent, poll) {
 		waitFor(t, 20*time.Second, "redaction of "+evt.ID.String(), func() bool {
 			got, err := m.reader.GetEvent(ctx, room, evt.ID)
-			return err == nil && got.Unsigned.RedactedBecause != nil && !strings.Contains(string(got.Content.VeryRaw), "Secret plan")
+			return err == nil && got.Unsigned.RedactedBecause != nil && !strings.Contains(string(got.Content.VeryRaw), "lookout")
 		})
 	}
 }

@@ -56,3 +56,31 @@ func TestEveryKindInFrenchOnTheFediverse(t *testing.T) {
 	raw, _ := json.Marshal(actor)
 	boardtest.NoEnglish(t, "the board's profile", string(raw))
 }
+
+// A closed poll's closed time is the same at every fetch (it was the time
+// of the fetch for a cancelled training), and votersCount is a term of the
+// context, as Mastodon's serializer names it, so a JSON-LD reader keeps it
+// (issue 22, point 11).
+func TestClosedPollIsStable(t *testing.T) {
+	s, _, _ := newTestServer(t)
+	b := boardtest.FrenchBoard()
+	for _, a := range boardtest.EveryKind(b, time.Date(2026, 12, 18, 18, 0, 0, 0, time.UTC)) {
+		if a.Training == nil {
+			continue
+		}
+		a.Training.Cancelled = true
+		first, err := s.note(b, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		again, _ := s.note(b, a)
+		if first["closed"] == nil || first["closed"] != again["closed"] {
+			t.Errorf("closed %v, then %v", first["closed"], again["closed"])
+		}
+	}
+	ctx, _ := json.Marshal(jsonLDContext)
+	if !strings.Contains(string(ctx), `"votersCount":"toot:votersCount"`) {
+		t.Errorf("the context does not define votersCount: %s", ctx)
+	}
+}

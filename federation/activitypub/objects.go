@@ -36,6 +36,10 @@ var jsonLDContext = []any{
 		"featured":                  map[string]any{"@id": "toot:featured", "@type": "@id"},
 		"indexable":                 "toot:indexable",
 		"blurhash":                  "toot:blurhash",
+		// A poll's voters, as Mastodon's serializer defines it
+		// (app/lib/activitypub/adapter.rb, voters_count): a JSON-LD
+		// reader drops a term its context does not name.
+		"votersCount": "toot:votersCount",
 	},
 }
 
@@ -303,7 +307,10 @@ func question(l locale.Locale, a board.Announcement, extra map[string]any, now t
 		extra["endTime"] = msTime(*c.Deadline)
 	}
 	if !a.SignupsOpen(now) {
-		closed := now
+		// The same time at every fetch and in every Update (GoToSocial and
+		// Mastodon keep the first they read): the deadline once it passed,
+		// else the edit that closed it (an editor's close, a cancellation).
+		closed := a.UpdatedAt
 		if c.Deadline != nil && c.Deadline.Before(now) {
 			closed = *c.Deadline
 		}

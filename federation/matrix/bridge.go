@@ -314,12 +314,19 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 			return nil
 		}
 		// Edits are events of their own, readable after the original is
-		// redacted: every event Crieur sent for it goes.
+		// redacted: every event Crieur sent for it goes, the poll too (it
+		// would stay open to answers for a call that is gone).
 		edits, err := b.store.Edits(ctx, a.ID, p.Room)
 		if err != nil {
 			return err
 		}
-		for _, ev := range append([]id.EventID{orig}, edits...) {
+		events := append([]id.EventID{orig}, edits...)
+		if poll, has, err := b.store.Poll(ctx, a.ID, p.Room); err != nil {
+			return err
+		} else if has {
+			events = append(events, poll)
+		}
+		for _, ev := range events {
 			sum := sha256.Sum256([]byte(ev))
 			_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "delete-"+hex.EncodeToString(sum[:6]))})
 			if err != nil && !errors.Is(err, mautrix.MNotFound) {
