@@ -1,10 +1,13 @@
 package locale
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"crieur/board"
 )
@@ -215,4 +218,50 @@ func contactLink(c string) string {
 		return "mailto:" + addr.Address
 	}
 	return ""
+}
+
+// VoteResult is what an answer to a call became, said to the person who
+// gave it (a direct note on the fediverse, a reply in a Matrix room).
+func (l Locale) VoteResult(a board.Announcement, role string, res board.SignupResult) string {
+	role = l.Role(role)
+	if a.Kind == board.KindTraining {
+		switch {
+		case len(res.Confirmed) > 0:
+			return l.T("vote.training_registered", a.Title)
+		case len(res.Waiting) > 0:
+			return l.T("vote.training_waiting", a.Title)
+		default:
+			return l.T("vote.training_full", a.Title)
+		}
+	}
+	switch {
+	case len(res.Confirmed) > 0:
+		return l.T("vote.registered", role, a.Title)
+	case len(res.Waiting) > 0:
+		return l.T("vote.waiting", upperFirst(role), a.Title)
+	default:
+		return l.T("vote.full", role, a.Title)
+	}
+}
+
+// VoteRefused says why an answer was not taken (closed, cancelled, no such
+// role): nothing the person held changed.
+func (l Locale) VoteRefused(a board.Announcement, role string, err error) string {
+	switch {
+	case errors.Is(err, board.ErrCallClosed) && a.Cancelled():
+		return l.T("vote.refused_cancelled", a.Title)
+	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
+		return l.T("vote.refused_training_closed", a.Title)
+	case errors.Is(err, board.ErrCallClosed):
+		return l.T("vote.refused_closed", a.Title, l.Role(role))
+	}
+	return l.T("vote.refused_role", a.Title, role)
+}
+
+func upperFirst(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
 }

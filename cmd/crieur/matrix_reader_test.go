@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"crieur/board/boardtest"
 	"crieur/federation/delivery/redistest"
@@ -354,7 +356,7 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 	}
 	m.waitPost(t, room, "Picnic helpers")
 	poll := m.pollOf(t, room, `"id":"cook"`).ID
-	answer := func(cli *mautrix.Client, roles ...string) {
+	answer := func(cli *mautrix.Client, roles ...string) id.EventID {
 		t.Helper()
 		if roles == nil {
 			roles = []string{}
@@ -365,13 +367,14 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		if cli == second {
 			typ, key = event.Type{Type: "m.poll.response", Class: event.MessageEventType}, "m.poll.response"
 		}
-		_, err := cli.SendMessageEvent(ctx, room, typ, map[string]any{
+		resp, err := cli.SendMessageEvent(ctx, room, typ, map[string]any{
 			"m.relates_to": map[string]any{"rel_type": "m.reference", "event_id": poll},
 			key:            map[string]any{"answers": roles},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		return resp.EventID
 	}
 	taken := func() map[string]int {
 		var st struct{ Taken map[string]int }
@@ -380,7 +383,17 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 	}
 	answer(m.reader, "cook")
 	waitFor(t, 20*time.Second, "the reader's sign-up", func() bool { return taken()["cook"] == 1 })
-	answer(second, "cook") // full: not taken
+	full := answer(second, "cook") // full: not taken, and said so where it was given
+	waitFor(t, 20*time.Second, "a reply saying the role is full", func() bool {
+		for _, evt := range m.botMessages(t, room) {
+			msg := evt.Content.AsMessage()
+			if msg.RelatesTo != nil && msg.RelatesTo.GetReplyTo() == full && strings.Contains(msg.Body, "cook is already full") &&
+				msg.Mentions != nil && slices.Contains(msg.Mentions.UserIDs, userID("second")) {
+				return true
+			}
+		}
+		return false
+	})
 	answer(second, "driver")
 	waitFor(t, 20*time.Second, "the second user's sign-up", func() bool { return taken()["driver"] == 1 })
 	answer(m.reader) // withdraws

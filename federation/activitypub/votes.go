@@ -54,7 +54,7 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 	switch {
 	case errors.As(err, &unknown), errors.Is(err, board.ErrCallClosed):
 		s.log.InfoContext(ctx, "vote refused", "board", b.Name, "announcement", a.ID, "actor", actor, "option", note.Name, "reason", err)
-		s.tellVoter(ctx, b, a, actor, who.Name, voteRefusedText(l, a, note.Name, err), "", "")
+		s.tellVoter(ctx, b, a, actor, who.Name, l.VoteRefused(a, note.Name, err), "", "")
 		return http.StatusAccepted, true, nil
 	case err != nil:
 		var ve *board.ValidationError
@@ -67,48 +67,8 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 		return http.StatusAccepted, true, nil // the same vote again: nothing to say twice
 	}
 	s.log.InfoContext(ctx, "sign-up from the fediverse", "board", b.Name, "announcement", a.ID, "actor", actor, "role", note.Name)
-	s.tellVoter(ctx, b, a, actor, who.Name, voteResultText(l, a, note.Name, res), res.WithdrawToken, "")
+	s.tellVoter(ctx, b, a, actor, who.Name, l.VoteResult(a, note.Name, res), res.WithdrawToken, "")
 	return http.StatusAccepted, true, nil
-}
-
-func voteResultText(l locale.Locale, a board.Announcement, role string, res board.SignupResult) string {
-	if a.Kind == board.KindTraining {
-		switch {
-		case len(res.Confirmed) > 0:
-			return l.T("vote.training_registered", a.Title)
-		case len(res.Waiting) > 0:
-			return l.T("vote.training_waiting", a.Title)
-		default:
-			return l.T("vote.training_full", a.Title)
-		}
-	}
-	switch {
-	case len(res.Confirmed) > 0:
-		return l.T("vote.registered", role, a.Title)
-	case len(res.Waiting) > 0:
-		return l.T("vote.waiting", upperFirst(role), a.Title)
-	default:
-		return l.T("vote.full", role, a.Title)
-	}
-}
-
-func voteRefusedText(l locale.Locale, a board.Announcement, role string, err error) string {
-	switch {
-	case errors.Is(err, board.ErrCallClosed) && a.Cancelled():
-		return l.T("vote.refused_cancelled", a.Title)
-	case errors.Is(err, board.ErrCallClosed) && a.Kind == board.KindTraining:
-		return l.T("vote.refused_training_closed", a.Title)
-	case errors.Is(err, board.ErrCallClosed):
-		return l.T("vote.refused_closed", a.Title, role)
-	}
-	return l.T("vote.refused_role", a.Title, role)
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // tellVoter sends the voter a direct note (addressed to them alone, with a

@@ -2,7 +2,10 @@ package matrix
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/locale"
 )
 
 // Run keeps one sync loop per configured account until ctx is done;
@@ -94,7 +98,7 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
 	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
 	for _, t := range pollResponseTypes {
-		syncer.OnEventType(t, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, a, evt) })
+		syncer.OnEventType(t, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, cli, a, evt) })
 	}
 	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
 		if since == "" {
@@ -231,6 +235,33 @@ func (b *Bridge) onRedaction(ctx context.Context, evt *event.Event) {
 	}
 }
 
+// replyToAnswer tells a voter, in a reply to their answer, that it was not
+// taken (closed, no such role, full), in the announcement's language. The
+// room's members can read it, as they can read the answer itself (the
+// README says so). Its transaction id is the answer's: sent once.
+func (b *Bridge) replyToAnswer(ctx context.Context, cli *mautrix.Client, bd board.Board, annID int64, evt *event.Event, answers []string, res board.SignupResult, refusal error) {
+	a, err := b.boards.Announcement(ctx, bd.ID, annID)
+	if err != nil {
+		b.log.ErrorContext(ctx, "matrix: reply to an answer", "err", err)
+		return
+	}
+	l := locale.Of(bd, a)
+	role := ""
+	if len(answers) > 0 {
+		role = answers[0]
+	}
+	text := l.VoteResult(a, role, res)
+	if refusal != nil {
+		text = l.VoteRefused(a, role, refusal)
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{UserIDs: []id.UserID{evt.Sender}}}
+	content.SetReply(evt)
+	sum := sha256.Sum256([]byte(evt.ID))
+	if _, err := cli.SendMessageEvent(ctx, evt.RoomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "crieur-answer-" + hex.EncodeToString(sum[:8])}); err != nil {
+		b.log.WarnContext(ctx, "matrix: reply to an answer", "room", evt.RoomID, "err", err)
+	}
+}
+
 // pollResponseTypes are MSC3381's final name of a poll response and the
 // unstable one clients send today; matrix-js-sdk reads both (M_POLL_RESPONSE
 // in src/@types/polls.ts, an UnstableValue of the two).
@@ -270,7 +301,7 @@ func pollAnswers(evt *event.Event) (poll id.EventID, answers []string, ok bool) 
 
 // onPollResponse takes a person's latest answer to a call's poll as their
 // sign-ups (an empty answer withdraws them), as MSC3381 counts them.
-func (b *Bridge) onPollResponse(ctx context.Context, a Account, evt *event.Event) {
+func (b *Bridge) onPollResponse(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event) {
 	if evt.Sender.String() == a.UserID || b.signups == nil {
 		return
 	}
@@ -292,12 +323,22 @@ func (b *Bridge) onPollResponse(ctx context.Context, a Account, evt *event.Event
 	// again (the room rejoined, its history resent) changes nothing.
 	origin := board.Origin{ID: "matrix:" + evt.ID.String(), At: time.UnixMilli(evt.Timestamp)}
 	res, err := b.signups.SetAnswer(ctx, bd, annID, who, answers, origin)
-	if err != nil {
-		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err)
+	var unknown *board.UnknownRoleError
+	var invalid *board.ValidationError
+	refused := errors.Is(err, board.ErrCallClosed) || errors.As(err, &unknown) || errors.As(err, &invalid)
+	if err != nil && !refused {
+		b.log.ErrorContext(ctx, "matrix: poll answer", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err)
 		return
 	}
 	if res.Replayed {
 		b.log.DebugContext(ctx, "matrix: poll answer seen before, or older than the sender's latest", "event", evt.ID)
+		return
+	}
+	if refused || len(res.Full) > 0 && len(res.Confirmed)+len(res.Waiting) == 0 {
+		// The voter's client shows the vote as counted: a reply says it
+		// was not, where they gave it.
+		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err, "full", res.Full)
+		b.replyToAnswer(ctx, cli, bd, annID, evt, answers, res, err)
 		return
 	}
 	b.log.InfoContext(ctx, "matrix: poll answer", "board", bd.Name, "announcement", annID, "sender", evt.Sender,
