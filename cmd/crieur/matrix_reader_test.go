@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -676,4 +677,80 @@ func TestCallClosesAtItsDeadlineEverywhere(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A training full without a waiting list ends its poll; when a seat frees
+// up, a fresh poll goes out and takes answers (issue 22, point 4: the
+// fresh poll reused the first one's transaction id, which the homeserver
+// answers with the ended poll, so room members could not register).
+func TestMatrixFreshPollWhenASeatFreesUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := newMatrixRig(t)
+	room := m.rooms[1]
+	start := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
+	a, code := m.c.post(map[string]any{"kind": "training", "title": "Git basics",
+		"event": map[string]any{"start": start, "place": "Room B12"}, "training": map[string]any{"seats": 1}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	m.waitPost(t, room, "Git basics")
+	first := m.pollOf(t, room, "").ID
+	vote := func(poll id.EventID) {
+		t.Helper()
+		if _, err := m.reader.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
+			"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+			"org.matrix.msc3381.poll.response": map[string]any{"answers": []string{"I'll come"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID)
+	var st struct {
+		Taken   map[string]int
+		Signups []struct{ ID int64 }
+	}
+	signups := func() { st.Taken, st.Signups = nil, nil; m.c.api("GET", path, nil, nil, &st) }
+	vote(first)
+	waitFor(t, 20*time.Second, "the registration", func() bool { signups(); return len(st.Signups) == 1 && st.Taken["I'll come"] == 1 })
+	polls := func() (starts []id.EventID, ended map[id.EventID]bool) {
+		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended = map[id.EventID]bool{}
+		for _, evt := range resp.Chunk {
+			switch evt.Type {
+			case event.EventUnstablePollStart:
+				starts = append(starts, evt.ID)
+			case event.EventUnstablePollEnd:
+				var c struct {
+					Rel struct {
+						EventID id.EventID `json:"event_id"`
+					} `json:"m.relates_to"`
+				}
+				_ = json.Unmarshal(evt.Content.VeryRaw, &c)
+				ended[c.Rel.EventID] = true
+			}
+		}
+		return starts, ended
+	}
+	waitFor(t, 20*time.Second, "the full training's poll to end", func() bool { _, ended := polls(); return ended[first] })
+	// She cannot come after all: the editor removes her, a seat is free.
+	if code := m.c.api("DELETE", fmt.Sprintf("%s/%d", path, st.Signups[0].ID), nil, nil, nil); code != 204 && code != 200 {
+		t.Fatalf("remove: %d", code)
+	}
+	var fresh id.EventID
+	waitFor(t, 20*time.Second, "a fresh poll, open", func() bool {
+		starts, ended := polls()
+		for _, s := range starts {
+			if s != first && !ended[s] {
+				fresh = s
+				return true
+			}
+		}
+		return false
+	})
+	vote(fresh)
+	waitFor(t, 20*time.Second, "a registration through the fresh poll", func() bool { signups(); return st.Taken["I'll come"] == 1 })
 }

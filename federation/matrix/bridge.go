@@ -350,11 +350,17 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	if err != nil {
 		return err
 	}
+	txn := txnID(p, "poll")
 	if done {
 		reopened, err := b.endPollIfClosed(ctx, cli, bd, a, p, roomID, poll)
 		if err != nil || !reopened {
 			return err
 		}
+		// A fresh poll, after the ended one: a transaction of its own (the
+		// first poll's would be answered with the ended poll), the same
+		// for every retry of this reopening.
+		sum := sha256.Sum256([]byte(poll))
+		txn = txnID(p, "poll-"+hex.EncodeToString(sum[:6]))
 	}
 	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Cancelled() || a.Status == board.StatusExpired) {
 		return nil // closed before its poll went out: none to show
@@ -387,7 +393,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		"org.matrix.msc1767.text": neutralise(strings.Join(lines, "\n")),
 		"m.mentions":              map[string]any{},
 	}
-	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "poll")})
+	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txn})
 	if err != nil {
 		return err
 	}

@@ -430,7 +430,8 @@ func (b *Bridge) onEcho(ctx context.Context, cli *mautrix.Client, a Account, evt
 		return
 	}
 	ann, hash, what, ok := parseTxnID(evt.Unsigned.TransactionID)
-	if !ok || (what != "create" && what != "poll") {
+	isPoll := what == "poll" || strings.HasPrefix(what, "poll-") // the first poll, or a fresh one after a reopening
+	if !ok || (what != "create" && !isPoll) {
 		return
 	}
 	for _, room := range b.configuredAs(ctx, cli, a, evt.RoomID) {
