@@ -90,7 +90,12 @@ func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, ro
 		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, false)
 		return err
 	})
-	if err == nil && res.Changed() {
+	if errors.Is(err, ErrCallClosed) {
+		if rerr := s.refreshCounts(ctx, b, annID); rerr != nil {
+			return res, errors.Join(err, rerr)
+		}
+	}
+	if err == nil && (res.Changed() || len(res.Full) > 0) {
 		s.notify()
 	}
 	if err == nil {
@@ -185,10 +190,31 @@ func (s *Service) signUpIn(ctx context.Context, tx Tx, b Board, annID int64, p P
 			res.Waiting = append(res.Waiting, role)
 		}
 	}
-	if res.Changed() {
+	if res.Changed() || len(res.Full) > 0 {
+		// A vote for a full role changed nothing here, but the voter's
+		// server counted it: the counts go out again (coalesced), so
+		// every channel comes back to the ledger's.
 		err = tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
 	}
 	return res, promoted, err
+}
+
+// refreshCounts sends a call's counts everywhere again after an answer was
+// refused: the voter's server (GoToSocial, Mastodon) counted the vote
+// before Crieur refused it, and only an Update with the ledger's counts
+// brings it back.
+func (s *Service) refreshCounts(ctx context.Context, b Board, annID int64) error {
+	err := s.repo.InTx(ctx, func(tx Tx) error {
+		a, err := tx.Announcement(ctx, b.ID, annID)
+		if err != nil {
+			return err
+		}
+		return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: s.now().UTC()})
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
 }
 
 // tellPromoted tells people who moved up from a waiting list.
@@ -398,8 +424,17 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 		var invalid *ValidationError
 		if errors.Is(err, ErrCallClosed) || errors.As(err, &unknown) || errors.As(err, &invalid) {
 			// Refused before anything was written: kept in the ledger, so
-			// its replay is not tried again, and said to the caller.
+			// its replay is not tried again, and said to the caller; the
+			// counts go out again to every channel, where clients may
+			// have counted it.
 			refused, ans.Outcome = err, AnswerRefused
+			cur, err := tx.Announcement(ctx, b.ID, annID)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: cur.Version, CreatedAt: s.now().UTC()}); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
@@ -408,7 +443,7 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 	if err != nil {
 		return res, err
 	}
-	if res.Changed() {
+	if res.Changed() || refused != nil || len(res.Full) > 0 {
 		s.notify()
 	}
 	s.tellPromoted(ctx, b, annID, promoted)

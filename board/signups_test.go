@@ -62,20 +62,36 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	if got.Call.Taken["driver"] != 0 {
 		t.Fatalf("counts after withdrawal: %v", got.Call.Taken)
 	}
-	// Every change wrote a refresh row; repeats wrote none.
-	entries, _ := rig.Store.PendingOutbox(ctx, 100)
-	refreshes := 0
-	for _, e := range entries {
-		if e.Verb == board.VerbRefresh {
-			refreshes++
+	// Every change wrote a refresh row, and so did the vote for a full
+	// role (its voter's server counted it: issue 22, point 9); repeats
+	// wrote none.
+	refreshes := func() int {
+		entries, _ := rig.Store.PendingOutbox(ctx, 100)
+		n := 0
+		for _, e := range entries {
+			if e.Verb == board.VerbRefresh {
+				n++
+			}
 		}
+		return n
 	}
-	if refreshes != 2 {
-		t.Fatalf("%d refresh rows, want 2 (a sign-up and a withdrawal)", refreshes)
+	if n := refreshes(); n != 3 {
+		t.Fatalf("%d refresh rows, want 3 (a sign-up, a vote for a full role, a withdrawal)", n)
 	}
 	// An unchanged save of the call keeps its version despite the counts.
 	if u, _ := svc.Update(ctx, board.System, b, a.ID, func(*board.Draft) error { return nil }); u.Version != 1 {
 		t.Fatalf("an unchanged save of a call with sign-ups bumped the version to %d", u.Version)
+	}
+	// A vote after the close is refused, and the counts go out again too.
+	if _, err := svc.SetClosed(ctx, board.System, b, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	before := refreshes()
+	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) || refreshes() != before+1 {
+		t.Fatalf("a vote after the close: %v, %d refresh rows, want %d", err, refreshes(), before+1)
+	}
+	if _, err := svc.SetClosed(ctx, board.System, b, a.ID, false); err != nil {
+		t.Fatal(err)
 	}
 }
 
