@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,8 +202,21 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			a, _ := c.post(map[string]any{"title": "Moved"}, nil)
 			// The outcome is recorded before the queue buries the job (a
 			// crash in between repeats it rather than losing it): wait for both.
-			waitFor(t, 10*time.Second, "a dead delivery", func() bool {
-				return c.deliveries(a.ID).Counts["dead"] == 1 && strings.Contains(c.metrics(), `crieur_queue_jobs{state="dead"} 1`)
+			// /metrics counts the queue from a snapshot up to 10 s old
+			// (delivery.queueStatsEvery): a scrape just before the burial
+			// shows it only after that, hence more than 10 s (seen failing
+			// with 10 under a loaded CI).
+			var seen string
+			defer func() {
+				if t.Failed() {
+					t.Logf("last seen: %s", seen)
+				}
+			}()
+			waitFor(t, 20*time.Second, "a dead delivery, recorded and buried", func() bool {
+				counts, metrics := c.deliveries(a.ID).Counts, c.metrics()
+				dead := regexp.MustCompile(`crieur_queue_jobs\{state="dead"\} \d+`).FindString(metrics)
+				seen = fmt.Sprintf("deliveries %v, queue %q", counts, dead) // said if it times out
+				return counts["dead"] == 1 && dead == `crieur_queue_jobs{state="dead"} 1`
 			})
 
 			cli := func(args ...string) string {
