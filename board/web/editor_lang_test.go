@@ -4,10 +4,6 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"log/slog"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -159,20 +155,8 @@ func (fakeSetup) SendTest(context.Context, board.Board, string) error { return n
 // The Channels and lists page says a destination's forms, their help and
 // their problems in the editor's language.
 func TestEditorSetupsInFrench(t *testing.T) {
-	rig := boardtest.New(t)
-	admin, err := rig.Store.CreateToken(context.Background(), nil, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ed := NewEditor(rig.Service, rig.Store, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler))
-	ed.AddDestinationSetup(fakeSetup{})
-	ed.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	e := &editorSession{t: t, url: srv.URL, client: &http.Client{Jar: jar}}
-	_, home := e.post("/edit/login", url.Values{"token": {admin}})
+	e := signIn(t, boardtest.New(t), time.UTC, fakeSetup{})
+	home := e.home
 	page := e.get("/edit/news/destinations?lang=fr")
 	for _, want := range []string{"Listes de diffusion", "Serveur d’envoi (SMTP)", "usagers@example.org, seulement outage", "Mot de passe", "conservé\u202f; tapez-en un nouveau"} {
 		if !strings.Contains(page, want) {
@@ -191,20 +175,8 @@ func TestEditorSetupsInFrench(t *testing.T) {
 // A refused set-up form never writes a password typed into the page, and
 // a form that does not exist is a 404, not a server error.
 func TestSetupFormKeepsNoSecret(t *testing.T) {
-	rig := boardtest.New(t)
-	admin, err := rig.Store.CreateToken(context.Background(), nil, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ed := NewEditor(rig.Service, rig.Store, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler))
-	ed.AddDestinationSetup(fakeSetup{})
-	ed.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	e := &editorSession{t: t, url: srv.URL, client: &http.Client{Jar: jar}}
-	_, home := e.post("/edit/login", url.Values{"token": {admin}})
+	e := signIn(t, boardtest.New(t), time.UTC, fakeSetup{})
+	home := e.home
 	csrf := hiddenValue(t, home, "csrf")
 	code, page := e.post("/edit/news/destinations/email/save", url.Values{"csrf": {csrf}, "item": {"smtp"}, "host": {"smtp example"}, "password": {"s3cret-typed"}})
 	if code != 400 || strings.Contains(page, "s3cret-typed") || !strings.Contains(page, `value="smtp example"`) {

@@ -354,14 +354,18 @@ type editorSession struct {
 	home   string // the page the sign-in answered with
 }
 
-func signIn(t *testing.T, rig *boardtest.Rig, loc *time.Location) *editorSession {
+func signIn(t *testing.T, rig *boardtest.Rig, loc *time.Location, setups ...board.DestinationSetup) *editorSession {
 	t.Helper()
 	admin, err := rig.Store.CreateToken(context.Background(), nil, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	NewEditor(rig.Service, rig.Store, testLinks{}, loc, false, slog.New(slog.DiscardHandler)).Register(mux)
+	ed := NewEditor(rig.Service, rig.Store, testLinks{}, loc, false, slog.New(slog.DiscardHandler))
+	for _, d := range setups {
+		ed.AddDestinationSetup(d)
+	}
+	ed.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)

@@ -399,3 +399,21 @@ func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
 		}
 	}
 }
+
+// pollAnswer sends cli's answer to poll, under the names Element sends
+// (MSC3381's unstable ones); no answer withdraws. It returns the answer's
+// event id.
+func pollAnswer(t testing.TB, cli *mautrix.Client, room id.RoomID, poll id.EventID, answers ...string) id.EventID {
+	t.Helper()
+	if answers == nil {
+		answers = []string{}
+	}
+	resp, err := cli.SendMessageEvent(context.Background(), room, event.EventUnstablePollResponse, map[string]any{
+		"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
+		"org.matrix.msc3381.poll.response": map[string]any{"answers": answers},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.EventID
+}

@@ -572,12 +572,7 @@ func TestMatrixRejoinReplaysNoAnswer(t *testing.T) {
 	}
 	msg := m.waitPost(t, room, "Stall helpers")
 	poll := m.pollOf(t, room, `"id":"cook"`).ID
-	if _, err := m.reader.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
-		"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
-		"org.matrix.msc3381.poll.response": map[string]any{"answers": []string{"cook"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	pollAnswer(t, m.reader, room, poll, "cook")
 	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID)
 	var st struct {
 		Taken   map[string]int
@@ -696,15 +691,7 @@ func TestMatrixFreshPollWhenASeatFreesUp(t *testing.T) {
 	}
 	m.waitPost(t, room, "Git basics")
 	first := m.pollOf(t, room, "").ID
-	vote := func(poll id.EventID) {
-		t.Helper()
-		if _, err := m.reader.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
-			"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll},
-			"org.matrix.msc3381.poll.response": map[string]any{"answers": []string{"I'll come"}},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	vote := func(poll id.EventID) { t.Helper(); pollAnswer(t, m.reader, room, poll, "I'll come") }
 	path := fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID)
 	var st struct {
 		Taken   map[string]int

@@ -77,7 +77,6 @@ func (m *matrixRig) pollOf(t *testing.T, room id.RoomID, has string) *event.Even
 // the page.
 func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 	t.Parallel() // mostly waiting for a time to come: it overlaps with the other waiting tests
-	ctx := context.Background()
 	m := newMatrixRig(t)
 	c := m.c
 	room := m.rooms[1]
@@ -132,18 +131,7 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 	p.call("/_test/vote", map[string]any{"question": q, "option": trainingOption})
 	directNote(t, p, "You are registered for “Git for beginners”")
 	// 2. Matrix.
-	answer := func(answers ...string) {
-		t.Helper()
-		if answers == nil {
-			answers = []string{}
-		}
-		if _, err := m.reader.SendMessageEvent(ctx, room, event.EventUnstablePollResponse, map[string]any{
-			"m.relates_to":                     map[string]any{"rel_type": "m.reference", "event_id": poll.ID},
-			"org.matrix.msc3381.poll.response": map[string]any{"answers": answers},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	answer := func(answers ...string) { t.Helper(); pollAnswer(t, m.reader, room, poll.ID, answers...) }
 	answer(trainingOption)
 	waitFor(t, 20*time.Second, "the Matrix registration", func() bool { n, _ := taken(); return n == 2 })
 	// 3. The web form, now that both seats are taken: the waiting list.

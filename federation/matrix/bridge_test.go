@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,15 +86,7 @@ func (testLinks) AnnouncementURL(b string, id int64) string { return "https://bo
 // answers with the first message, old title and all.
 func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	bstore, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, bstore := openStore(t)
 	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
 	b, _, err := svc.EnsureBoard(ctx, "news", "News")
 	if err != nil {
@@ -179,15 +172,7 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 // kept even when the send's own answer is not stored yet.
 func TestEchoTellsTheAnnouncement(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	bstore, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, bstore := openStore(t)
 	mstore := NewStore(db)
 	const room, bot = "!room:example.org", "@crieur:example.org"
 	acct := Account{BoardID: 1, Homeserver: "https://matrix.example.org", UserID: bot, AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}
@@ -241,4 +226,19 @@ func TestPollAnswers(t *testing.T) {
 			t.Errorf("%s: %q %q %v", c.content, poll, answers, ok)
 		}
 	}
+}
+
+// openStore opens a fresh store, migrated, closed when the test ends.
+func openStore(t *testing.T) (*sql.DB, *store.Store) {
+	t.Helper()
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bstore, err := store.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, bstore
 }
