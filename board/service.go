@@ -411,8 +411,17 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 		if verb == "" { // a draft's edit, a new expiry: nothing to send
 			return nil
 		}
-		return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: a.ID, Verb: verb, Version: a.Version, CreatedAt: a.UpdatedAt,
-			FollowUp: d.FollowUp && verb == VerbUpdate})
+		if err := tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: a.ID, Verb: verb, Version: a.Version, CreatedAt: a.UpdatedAt,
+			FollowUp: d.FollowUp && verb == VerbUpdate}); err != nil {
+			return err
+		}
+		if verb == VerbUpdate && !sameOptions(oldCall, a.Call) {
+			// New options reset a poll's counts to 0 where it is shown
+			// (Mastodon's poll.rb, reset_votes!), and forget who voted
+			// there: the counts follow at once.
+			return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: a.ID, Verb: VerbRefresh, Version: a.Version, CreatedAt: a.UpdatedAt})
+		}
+		return nil
 	})
 	if err != nil {
 		return a, err
@@ -428,6 +437,16 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 		return s.repo.Announcement(ctx, b.ID, a.ID)
 	}
 	return s.repo.WithCounts(ctx, a)
+}
+
+// sameOptions reports whether two versions of a call offer the same roles
+// in the same order, one or several at a time: a poll's options, as
+// Mastodon compares them (PollParser#significantly_changes?).
+func sameOptions(a, b *Call) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Multiple == b.Multiple && slices.EqualFunc(a.Roles, b.Roles, func(x, y Role) bool { return x.Name == y.Name })
 }
 
 // readerView is what readers of a published announcement see of it: its

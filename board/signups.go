@@ -78,30 +78,12 @@ func (e *UnknownRoleError) Error() string { return fmt.Sprintf("this call has no
 // SignUp records p's answer for roles of call annID, in one transaction
 // with the refresh of its counts everywhere: one person, one sign-up per
 // role, however often the same answer arrives; a full role takes nobody
-// more (a waiting list if the editors enabled it).
-func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, roles []string) (SignupResult, error) {
-	if p.Kind == "" || p.ID == "" {
-		return SignupResult{}, errors.New("sign-up without a person")
-	}
-	var res SignupResult
-	var promoted []Signup
-	err := s.repo.InTx(ctx, func(tx Tx) error {
-		var err error
-		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, false)
-		return err
-	})
-	if errors.Is(err, ErrCallClosed) {
-		if rerr := s.refreshCounts(ctx, b, annID); rerr != nil {
-			return res, errors.Join(err, rerr)
-		}
-	}
-	if err == nil && (res.Changed() || len(res.Full) > 0) {
-		s.notify()
-	}
-	if err == nil {
-		s.tellPromoted(ctx, b, annID, promoted)
-	}
-	return res, err
+// more (a waiting list if the editors enabled it). The answer adds to the
+// roles p holds (a fediverse vote names one option at a time, a web form
+// the roles ticked); it is kept in the ledger under its origin, and one
+// already there changes nothing (Replayed).
+func (s *Service) SignUp(ctx context.Context, b Board, annID int64, p Person, roles []string, o Origin) (SignupResult, error) {
+	return s.answer(ctx, b, annID, p, roles, o, false)
 }
 
 // signUpIn decides p's answer of roles inside tx. A whole answer (exact)
@@ -229,8 +211,9 @@ func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promot
 
 // Withdraw ends p's sign-ups for roles (none: all) of call annID; the
 // first on each role's waiting list moves up. It returns the sign-ups
-// promoted, whose people may be told.
-func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, roles []string) (withdrawn int, promoted []Signup, err error) {
+// promoted, whose people may be told. The ledger keeps it, with why
+// (WhyLink, WhyEditor).
+func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, roles []string, why string) (withdrawn int, promoted []Signup, err error) {
 	err = s.repo.InTx(ctx, func(tx Tx) error {
 		a, call, err := callForUpdate(ctx, tx, b.ID, annID)
 		if err != nil {
@@ -241,6 +224,7 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 			return err
 		}
 		now := s.now().UTC()
+		var ended []string
 		for _, su := range mine {
 			if su.State == SignupWithdrawn || (len(roles) > 0 && !slices.Contains(roles, su.Role)) {
 				continue
@@ -249,6 +233,7 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 				return err
 			}
 			withdrawn++
+			ended = append(ended, su.Role)
 			if su.State == SignupConfirmed {
 				up, err := promoteOne(ctx, tx, annID, call, su.Role, now)
 				if err != nil {
@@ -259,10 +244,15 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 				}
 			}
 		}
-		if withdrawn > 0 {
-			return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
+		if withdrawn == 0 {
+			return nil
 		}
-		return nil
+		ans := Answer{Origin: Origin{ID: "withdraw:" + newWithdrawToken(), At: now}, BoardID: b.ID, AnnouncementID: annID, Person: p,
+			Roles: ended, Outcome: AnswerWithdrawn, Why: why, Result: SignupResult{Dropped: ended}, RecordedAt: now}
+		if err := tx.AddAnswer(ctx, ans); err != nil {
+			return err
+		}
+		return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: now})
 	})
 	if err == nil && withdrawn > 0 {
 		s.notify()
@@ -291,7 +281,7 @@ func (s *Service) RemoveSignup(ctx context.Context, actor Actor, b Board, annID,
 	}
 	for _, su := range list {
 		if su.ID == signupID && su.State != SignupWithdrawn {
-			_, _, err := s.Withdraw(ctx, b, annID, su.Person, []string{su.Role})
+			_, _, err := s.Withdraw(ctx, b, annID, su.Person, []string{su.Role}, WhyEditor)
 			return err
 		}
 	}
@@ -319,7 +309,7 @@ func (s *Service) WithdrawByToken(ctx context.Context, b Board, annID int64, tok
 	if err != nil {
 		return 0, err
 	}
-	n, _, err := s.Withdraw(ctx, b, annID, p, nil)
+	n, _, err := s.Withdraw(ctx, b, annID, p, nil, WhyLink)
 	return n, err
 }
 
@@ -369,20 +359,25 @@ func promoteOne(ctx context.Context, tx Tx, annID int64, call *Call, role string
 // room rejoined and its history synced again), and never over a newer
 // answer of the same person.
 type Origin struct {
-	ID string
-	At time.Time
+	ID string    `json:"origin"`
+	At time.Time `json:"given_at"`
 }
 
 // Answer is one answer in the ledger of a call's answers: who, from where,
 // what, and what became of it.
 type Answer struct {
 	Origin
-	BoardID, AnnouncementID int64
-	Person                  Person
-	Roles                   []string
-	// Outcome is AnswerApplied, AnswerRefused or AnswerSuperseded.
-	Outcome    string
-	RecordedAt time.Time
+	BoardID        int64    `json:"-"`
+	AnnouncementID int64    `json:"-"`
+	Person         Person   `json:"person"`
+	Roles          []string `json:"roles"`
+	// Outcome is AnswerApplied, AnswerRefused, AnswerSuperseded or
+	// AnswerWithdrawn; Why says more (a refusal's reason, who withdrew).
+	Outcome string `json:"outcome"`
+	Why     string `json:"why,omitempty"`
+	// Result is what an applied answer did to each role.
+	Result     SignupResult `json:"result"`
+	RecordedAt time.Time    `json:"recorded_at"`
 }
 
 // What became of an answer.
@@ -390,6 +385,16 @@ const (
 	AnswerApplied    = "applied"
 	AnswerRefused    = "refused"    // closed, no such role: nothing changed
 	AnswerSuperseded = "superseded" // older than one already taken: nothing changed
+	AnswerWithdrawn  = "withdrawn"  // by the person's link, or by an editor
+)
+
+// Why an answer was refused, or who withdrew a sign-up.
+const (
+	WhyClosed     = "closed"
+	WhyNoSuchRole = "no_such_role"
+	WhyOneRole    = "one_role"
+	WhyLink       = "link"   // the person's withdraw link
+	WhyEditor     = "editor" // an editor removed it
 )
 
 // SetAnswer makes p's sign-ups for call annID exactly roles, as a Matrix
@@ -398,8 +403,21 @@ const (
 // changes nothing (Replayed), nor does one older than p's latest. A
 // refused answer (closed, no such role) is kept too, and changes nothing.
 func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person, roles []string, o Origin) (SignupResult, error) {
+	return s.answer(ctx, b, annID, p, roles, o, true)
+}
+
+// answer is the one way an answer from anywhere reaches the sign-ups:
+// looked up in the ledger by its origin, decided, and kept there with
+// what became of it, in one transaction. A whole answer (exact) older
+// than the person's latest is superseded; a refused one changes nothing
+// already held, and sends the counts out again to every channel, where
+// clients may have counted it.
+func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, roles []string, o Origin, exact bool) (SignupResult, error) {
 	if p.Kind == "" || p.ID == "" || o.ID == "" {
 		return SignupResult{}, errors.New("an answer without a person or an origin")
+	}
+	if o.At.IsZero() {
+		o.At = s.now().UTC()
 	}
 	var res SignupResult
 	var promoted []Signup
@@ -410,24 +428,29 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 			return err
 		}
 		if seen {
+			// Said again as it stands: what the person holds of roles.
 			res.Replayed = true
-			return nil
+			mine, err := tx.SignupsOf(ctx, annID, p)
+			for _, su := range mine {
+				if su.State != SignupWithdrawn && slices.Contains(roles, su.Role) {
+					res.Already = append(res.Already, su.Role)
+				}
+			}
+			return err
 		}
 		ans := Answer{Origin: o, BoardID: b.ID, AnnouncementID: annID, Person: p, Roles: roles, Outcome: AnswerApplied, RecordedAt: s.now().UTC()}
-		if o.At.Before(latest) {
+		if exact && o.At.Before(latest) {
 			res.Replayed = true
 			ans.Outcome = AnswerSuperseded
 			return tx.AddAnswer(ctx, ans)
 		}
-		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, true)
+		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, exact)
 		var unknown *UnknownRoleError
 		var invalid *ValidationError
 		if errors.Is(err, ErrCallClosed) || errors.As(err, &unknown) || errors.As(err, &invalid) {
 			// Refused before anything was written: kept in the ledger, so
-			// its replay is not tried again, and said to the caller; the
-			// counts go out again to every channel, where clients may
-			// have counted it.
-			refused, ans.Outcome = err, AnswerRefused
+			// its replay is not tried again, and said to the caller.
+			refused, ans.Outcome, ans.Why = err, AnswerRefused, refusalOf(err)
 			cur, err := tx.Announcement(ctx, b.ID, annID)
 			if err != nil {
 				return err
@@ -438,6 +461,8 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 		} else if err != nil {
 			return err
 		}
+		ans.Result = res
+		ans.Result.WithdrawToken = ""
 		return tx.AddAnswer(ctx, ans)
 	})
 	if err != nil {
@@ -448,6 +473,19 @@ func (s *Service) SetAnswer(ctx context.Context, b Board, annID int64, p Person,
 	}
 	s.tellPromoted(ctx, b, annID, promoted)
 	return res, refused
+}
+
+// refusalOf names why an answer was refused, for the ledger.
+func refusalOf(err error) string {
+	var unknown *UnknownRoleError
+	switch {
+	case errors.Is(err, ErrCallClosed):
+		return WhyClosed
+	case errors.As(err, &unknown):
+		return WhyNoSuchRole
+	default:
+		return WhyOneRole
+	}
 }
 
 // PhonePerson is someone an editor signs up by hand (they called, they

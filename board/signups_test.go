@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,19 +34,19 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	ctx := context.Background()
 	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Multiple: true})
 	alice := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/alice"}
-	res, err := svc.SignUp(ctx, b, a.ID, alice, []string{"cook", "driver"})
+	res, err := svc.SignUp(ctx, b, a.ID, alice, []string{"cook", "driver"}, anew())
 	if err != nil || len(res.Confirmed) != 2 || res.WithdrawToken == "" {
 		t.Fatalf("first answer: %+v %v", res, err)
 	}
 	// The same vote again (redelivered) changes nothing.
-	if res, _ := svc.SignUp(ctx, b, a.ID, alice, []string{"cook"}); res.Changed() || len(res.Already) != 1 {
+	if res, _ := svc.SignUp(ctx, b, a.ID, alice, []string{"cook"}, anew()); res.Changed() || len(res.Already) != 1 {
 		t.Fatalf("repeat: %+v", res)
 	}
 	bob := board.Person{Kind: board.PersonMatrix, ID: "@bob:example.org"}
-	if res, _ := svc.SignUp(ctx, b, a.ID, bob, []string{"driver"}); len(res.Full) != 1 {
+	if res, _ := svc.SignUp(ctx, b, a.ID, bob, []string{"driver"}, anew()); len(res.Full) != 1 {
 		t.Fatalf("a full role took one more: %+v", res)
 	}
-	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"juggler"}); !errors.As(err, new(*board.UnknownRoleError)) {
+	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"juggler"}, anew()); !errors.As(err, new(*board.UnknownRoleError)) {
 		t.Fatalf("unknown role: %v", err)
 	}
 	got, _ := rig.Store.Announcement(ctx, b.ID, a.ID)
@@ -62,9 +64,9 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 	if got.Call.Taken["driver"] != 0 {
 		t.Fatalf("counts after withdrawal: %v", got.Call.Taken)
 	}
-	// Every change wrote a refresh row, and so did the vote for a full
-	// role (its voter's server counted it: issue 22, point 9); repeats
-	// wrote none.
+	// Every change wrote a refresh row, and so did every refused vote
+	// (its voter's server counted it: issue 22, point 9); repeats wrote
+	// none.
 	refreshes := func() int {
 		entries, _ := rig.Store.PendingOutbox(ctx, 100)
 		n := 0
@@ -75,8 +77,8 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 		}
 		return n
 	}
-	if n := refreshes(); n != 3 {
-		t.Fatalf("%d refresh rows, want 3 (a sign-up, a vote for a full role, a withdrawal)", n)
+	if n := refreshes(); n != 4 {
+		t.Fatalf("%d refresh rows, want 4 (a sign-up, a vote for a full role, one for a role the call lacks, a withdrawal)", n)
 	}
 	// An unchanged save of the call keeps its version despite the counts.
 	if u, _ := svc.Update(ctx, board.System, b, a.ID, func(*board.Draft) error { return nil }); u.Version != 1 {
@@ -87,7 +89,7 @@ func TestSignUpsKeepCountsAndPeopleOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := refreshes()
-	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) || refreshes() != before+1 {
+	if _, err := svc.SignUp(ctx, b, a.ID, bob, []string{"cook"}, anew()); !errors.Is(err, board.ErrCallClosed) || refreshes() != before+1 {
 		t.Fatalf("a vote after the close: %v, %d refresh rows, want %d", err, refreshes(), before+1)
 	}
 	if _, err := svc.SetClosed(ctx, board.System, b, a.ID, false); err != nil {
@@ -99,12 +101,12 @@ func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 	ctx := context.Background()
 	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
 	p := func(n string) board.Person { return board.Person{Kind: board.PersonWeb, ID: n} }
-	svc.SignUp(ctx, b, a.ID, p("ann"), []string{"cook"})
-	if res, _ := svc.SignUp(ctx, b, a.ID, p("ben"), []string{"cook"}); len(res.Waiting) != 1 {
+	svc.SignUp(ctx, b, a.ID, p("ann"), []string{"cook"}, anew())
+	if res, _ := svc.SignUp(ctx, b, a.ID, p("ben"), []string{"cook"}, anew()); len(res.Waiting) != 1 {
 		t.Fatalf("ben should wait: %+v", res)
 	}
 	// One role each: ann switching to driver frees cook, and ben moves up.
-	if res, _ := svc.SignUp(ctx, b, a.ID, p("ann"), []string{"driver"}); len(res.Confirmed) != 1 || len(res.Dropped) != 1 {
+	if res, _ := svc.SignUp(ctx, b, a.ID, p("ann"), []string{"driver"}, anew()); len(res.Confirmed) != 1 || len(res.Dropped) != 1 {
 		t.Fatalf("switch: %+v", res)
 	}
 	list, _ := rig.Store.Signups(ctx, a.ID)
@@ -115,7 +117,7 @@ func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 	if states["ben/cook"] != board.SignupConfirmed || states["ann/cook"] != board.SignupWithdrawn || states["ann/driver"] != board.SignupConfirmed {
 		t.Fatalf("states: %v", states)
 	}
-	if _, err := svc.SignUp(ctx, b, a.ID, p("cat"), []string{"cook", "driver"}); err == nil {
+	if _, err := svc.SignUp(ctx, b, a.ID, p("cat"), []string{"cook", "driver"}, anew()); err == nil {
 		t.Fatal("two roles on a one-role call")
 	}
 }
@@ -124,7 +126,7 @@ func TestClosedCallsTakeNobody(t *testing.T) {
 	ctx := context.Background()
 	past := time.Now().Add(-time.Hour)
 	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Deadline: &past})
-	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) {
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"}, anew()); !errors.Is(err, board.ErrCallClosed) {
 		t.Fatalf("after the deadline: %v", err)
 	}
 }
@@ -138,7 +140,7 @@ func TestLastPlaceRace(t *testing.T) {
 	won := 0
 	for i := range 20 {
 		wg.Go(func() {
-			res, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: fmt.Sprint(i)}, []string{"cook"})
+			res, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: fmt.Sprint(i)}, []string{"cook"}, anew())
 			if err != nil {
 				t.Error(err)
 			}
@@ -168,8 +170,8 @@ func TestEditorsManageSignups(t *testing.T) {
 	svc.Connect(board.Destinations{Promotions: &told})
 	first := board.Person{Kind: board.PersonEditor, ID: "editor:1", Name: "Jo (by phone)"}
 	second := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim"}
-	svc.SignUp(ctx, b, a.ID, first, []string{"cook"})
-	svc.SignUp(ctx, b, a.ID, second, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, first, []string{"cook"}, anew())
+	svc.SignUp(ctx, b, a.ID, second, []string{"cook"}, anew())
 	list, _ := rig.Store.Signups(ctx, a.ID)
 	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
 		t.Fatal(err)
@@ -184,7 +186,7 @@ func TestEditorsManageSignups(t *testing.T) {
 	if err != nil || !closed.Call.Closed || closed.Version != 2 {
 		t.Fatalf("close: %+v %v", closed.Call, err)
 	}
-	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "late"}, []string{"cook"}); !errors.Is(err, board.ErrCallClosed) {
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "late"}, []string{"cook"}, anew()); !errors.Is(err, board.ErrCallClosed) {
 		t.Fatalf("a closed call took a sign-up: %v", err)
 	}
 	if open, _ := svc.SetClosed(ctx, board.System, b, a.ID, false); open.Call.Closed {
@@ -202,7 +204,7 @@ func TestEditorsManageSignups(t *testing.T) {
 func TestEditingRolesKeepsSignups(t *testing.T) {
 	ctx := context.Background()
 	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}})
-	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"}, anew())
 	// Renaming driver (nobody signed up) and adding places to cook is fine.
 	u, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
 		d.Call.Roles = []board.Role{{Name: "cook", Places: 3}, {Name: "bus driver", Places: 1}}
@@ -231,9 +233,9 @@ func TestSwitchingRolesTellsWhoMovesUp(t *testing.T) {
 	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
 	var told promotions
 	svc.Connect(board.Destinations{Promotions: &told})
-	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"cook"})
-	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ben"}, []string{"cook"})
-	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"driver"})
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"cook"}, anew())
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ben"}, []string{"cook"}, anew())
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"driver"}, anew())
 	if len(told) != 1 || told[0].Person.ID != "ben" {
 		t.Fatalf("told %+v", told)
 	}
@@ -262,6 +264,8 @@ func TestAnswersCountOnceAndInOrder(t *testing.T) {
 	// The editor removes her; the room is rejoined and its history synced
 	// again: the same event changes nothing.
 	list, _ := rig.Store.Signups(ctx, a.ID)
+	rig.Clock.Set(at(1).Add(30 * time.Second)) // the removal comes after her answer, before her next
+	rig.Clock.Set(at(1).Add(30 * time.Second)) // the removal comes after her answer, before her next
 	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -296,5 +300,76 @@ func TestAnswersCountOnceAndInOrder(t *testing.T) {
 	svc.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "matrix:$6", At: at(6)})
 	if _, err := svc.SetAnswer(ctx, b, a.ID, ana, []string{"juggler"}, board.Origin{ID: "matrix:$7", At: at(7)}); !errors.As(err, new(*board.UnknownRoleError)) || fmt.Sprint(held()) != "[cook]" {
 		t.Fatalf("an unknown role: %v, holds %v", err, held())
+	}
+}
+
+var origins atomic.Int64
+
+// anew is a new answer's origin, another at each call, as each vote or
+// form is.
+func anew() board.Origin { return board.Origin{ID: fmt.Sprint("test:", origins.Add(1))} }
+
+// Every channel's answers go through the one ledger: a fediverse vote
+// redelivered, a web form sent twice, a refusal, a withdrawal by link and
+// an editor's removal are each one entry, with what became of it
+// (issue 22: one ledger, editors see each person's history).
+func TestEveryChannelInTheLedger(t *testing.T) {
+	ctx := context.Background()
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}})
+	kim := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim"}
+	vote := board.Origin{ID: "https://a.example/users/kim/statuses/1"}
+	first, err := svc.SignUp(ctx, b, a.ID, kim, []string{"cook"}, vote)
+	if err != nil || len(first.Confirmed) != 1 {
+		t.Fatalf("a vote: %+v %v", first, err)
+	}
+	again, err := svc.SignUp(ctx, b, a.ID, kim, []string{"cook"}, vote)
+	if err != nil || !again.Replayed || again.Changed() || fmt.Sprint(again.Already) != "[cook]" || again.WithdrawToken != "" {
+		t.Fatalf("the same vote redelivered: %+v %v", again, err)
+	}
+	form := board.Person{Kind: board.PersonWeb, ID: "form-key-0123456789", Name: "Lou"}
+	sent := board.Origin{ID: "web:form-key-0123456789:driver"}
+	svc.SignUp(ctx, b, a.ID, form, []string{"driver"}, sent)
+	if res, _ := svc.SignUp(ctx, b, a.ID, form, []string{"driver"}, sent); !res.Replayed || fmt.Sprint(res.Already) != "[driver]" {
+		t.Fatalf("the form sent twice: %+v", res)
+	}
+	// Someone else wants the full role: refused by the waiting list's
+	// absence; then the role the call lacks.
+	max := board.Person{Kind: board.PersonMatrix, ID: "@max:example.org"}
+	if res, _ := svc.SignUp(ctx, b, a.ID, max, []string{"cook"}, anew()); fmt.Sprint(res.Full) != "[cook]" {
+		t.Fatalf("a vote for a full role: %+v", res)
+	}
+	if _, err := svc.SignUp(ctx, b, a.ID, max, []string{"juggler"}, anew()); err == nil {
+		t.Fatal("a role the call lacks was taken")
+	}
+	if _, err := svc.WithdrawByToken(ctx, b, a.ID, first.WithdrawToken); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := rig.Store.Signups(ctx, a.ID)
+	for _, su := range list {
+		if su.Person.ID == form.ID {
+			if err := svc.RemoveSignup(ctx, board.System, b, a.ID, su.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ledger, err := rig.Store.Answers(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, an := range ledger {
+		origin, _, _ := strings.Cut(an.ID, ":")
+		got = append(got, fmt.Sprintf("%s %s: %v %s/%s %v%v", an.Person.Kind, origin, an.Roles, an.Outcome, an.Why, an.Result.Confirmed, an.Result.Full))
+	}
+	want := []string{
+		"fediverse https: [cook] applied/ [cook][]",
+		"web web: [driver] applied/ [driver][]",
+		"matrix test: [cook] applied/ [][cook]",
+		"matrix test: [juggler] refused/no_such_role [][]",
+		"fediverse withdraw: [cook] withdrawn/link [][]",
+		"web withdraw: [driver] withdrawn/editor [][]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("the ledger holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

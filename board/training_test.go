@@ -105,7 +105,7 @@ func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	people := []board.Person{{Kind: board.PersonFediverse, ID: "https://a.example/u/ann"}, {Kind: board.PersonMatrix, ID: "@bob:example.org"}, {Kind: board.PersonWeb, ID: "form-1", Name: "Cy"}}
 	var states []string
 	for _, p := range people {
-		res, err := svc.SignUp(ctx, b, a.ID, p, []string{board.TrainingRole})
+		res, err := svc.SignUp(ctx, b, a.ID, p, []string{board.TrainingRole}, anew())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	if left := got.Call.PlacesLeft(board.TrainingRole); left != 0 {
 		t.Errorf("seats left %d", left)
 	}
-	if _, _, err := svc.Withdraw(ctx, b, a.ID, people[0], nil); err != nil {
+	if _, _, err := svc.Withdraw(ctx, b, a.ID, people[0], nil, board.WhyLink); err != nil {
 		t.Fatal(err)
 	}
 	if len(prom) != 1 || prom[0].Person.ID != "form-1" || prom[0].State != board.SignupConfirmed {
@@ -126,7 +126,7 @@ func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	}
 	// Once it started, registration is over.
 	rig.Clock.Advance(73 * time.Hour)
-	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "form-2", Name: "Late"}, []string{board.TrainingRole}); !errors.Is(err, board.ErrCallClosed) {
+	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "form-2", Name: "Late"}, []string{board.TrainingRole}, anew()); !errors.Is(err, board.ErrCallClosed) {
 		t.Errorf("registering after the start: %v", err)
 	}
 }
@@ -149,7 +149,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{a.ID, other.ID} {
-		if _, err := svc.SignUp(ctx, b, id, board.Person{Kind: board.PersonFediverse, ID: "https://a.example/u/ann"}, []string{board.TrainingRole}); err != nil {
+		if _, err := svc.SignUp(ctx, b, id, board.Person{Kind: board.PersonFediverse, ID: "https://a.example/u/ann"}, []string{board.TrainingRole}, anew()); err != nil {
 			t.Fatal(err)
 		}
 	}

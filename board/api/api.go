@@ -40,6 +40,7 @@ type Store interface {
 	Followers(ctx context.Context, boardID int64) ([]board.Follower, error)
 	Follower(ctx context.Context, boardID int64, actor string) (board.Follower, error)
 	Signups(ctx context.Context, annID int64) ([]board.Signup, error)
+	Answers(ctx context.Context, annID int64) ([]board.Answer, error)
 	Blocks(ctx context.Context, boardID *int64) ([]board.Block, error)
 	RemoveBlock(ctx context.Context, id int64, boardID *int64) error
 	CountPendingOutbox(ctx context.Context) (int, error)

@@ -106,16 +106,21 @@ func (api *API) revokeToken(w http.ResponseWriter, r *http.Request, _ call) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// signups lists who answered a call, from where and when: for the board's
-// editors only (the public sees counts).
+// signups lists who answered a call, from where and when, and the ledger
+// of every answer and what became of it: for the board's editors only (the
+// public sees counts).
 func (api *API) signups(w http.ResponseWriter, r *http.Request, c call) {
 	a, err := api.announcement(r, c)
 	if err == nil && !a.TakesSignups() {
 		err = board.ErrNotACall
 	}
 	var list []board.Signup
+	var answers []board.Answer
 	if err == nil {
 		list, err = api.store.Signups(r.Context(), a.ID)
+	}
+	if err == nil {
+		answers, err = api.store.Answers(r.Context(), a.ID)
 	}
 	if err != nil {
 		api.fail(w, r, err)
@@ -124,7 +129,10 @@ func (api *API) signups(w http.ResponseWriter, r *http.Request, c call) {
 	if list == nil {
 		list = []board.Signup{}
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"taken": a.Call.Taken, "roles": a.Call.Roles, "signups": list})
+	if answers == nil {
+		answers = []board.Answer{}
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"taken": a.Call.Taken, "roles": a.Call.Roles, "signups": list, "answers": answers})
 }
 
 // signupsCSV exports a call's sign-ups for a spreadsheet.
@@ -174,7 +182,8 @@ func (api *API) addSignup(w http.ResponseWriter, r *http.Request, c call) {
 		api.fail(w, r, &board.ValidationError{Fields: errs})
 		return
 	}
-	res, err := api.svc.SignUp(r.Context(), c.Board, id, board.PhonePerson(req.Name, req.Contact), req.Roles)
+	who := board.PhonePerson(req.Name, req.Contact)
+	res, err := api.svc.SignUp(r.Context(), c.Board, id, who, req.Roles, board.Origin{ID: who.ID})
 	var unknown *board.UnknownRoleError
 	if errors.As(err, &unknown) {
 		err = board.Invalid("roles", "problem.unknown_role", unknown.Role)

@@ -25,8 +25,20 @@ type Fact struct {
 	Link string
 }
 
-// Facts lists the kind-specific details of a in reading order.
-func (l Locale) Facts(a board.Announcement) []Fact {
+// Facts lists the kind-specific details of a in reading order, with the
+// sign-up counts as they stand.
+func (l Locale) Facts(a board.Announcement) []Fact { return l.facts(a, true) }
+
+// PollFacts lists the details of a for a channel whose poll shows the
+// counts (the fediverse): a role's places, a training's seats, but not how
+// many are taken. Mastodon marks a post "Edited" (and tells everyone who
+// boosted it) when its text changes, while a poll's counts change quietly
+// (app/services/activitypub/process_status_update_service.rb: only a text,
+// warning, media or option change is significant), so the text must not
+// move with every answer.
+func (l Locale) PollFacts(a board.Announcement) []Fact { return l.facts(a, false) }
+
+func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 	var f []Fact
 	fact := func(key, value, link string) {
 		f = append(f, Fact{Key: key, Label: l.T("fact." + key), Value: value, Link: link})
@@ -63,8 +75,10 @@ func (l Locale) Facts(a board.Announcement) []Fact {
 			if t.Bring != "" {
 				fact("bring", t.Bring, "")
 			}
-			if a.Call != nil && !t.Cancelled {
+			if a.Call != nil && !t.Cancelled && counts {
 				fact("seats", l.Seats(a), "")
+			} else if a.Call != nil && !t.Cancelled {
+				fact("seats", l.SeatsOffered(a), "")
 			}
 		}
 		if a.Event.URL != "" {
@@ -76,7 +90,9 @@ func (l Locale) Facts(a board.Announcement) []Fact {
 		// like its neighbours: "cook (2 of 2 places left)".
 		for _, r := range a.Call.Roles {
 			left := a.Call.PlacesLeft(r.Name)
-			if left == 0 {
+			if !counts {
+				roles = append(roles, l.T("role.places", r.Name, r.Places))
+			} else if left == 0 {
 				roles = append(roles, l.T("role.full", r.Name, r.Places, r.Places))
 			} else {
 				roles = append(roles, l.T("role.left", r.Name, left, r.Places))
@@ -130,6 +146,20 @@ func (l Locale) Seats(a board.Announcement) string {
 		s = l.T("seats.all", seats)
 	default:
 		s = l.T("seats.left", left, seats)
+	}
+	if c.Closed && !a.Cancelled() {
+		s += l.T("seats.closed")
+	}
+	return s
+}
+
+// SeatsOffered says how many can come to a training, whoever has come
+// forward yet ("12 places, then a waiting list").
+func (l Locale) SeatsOffered(a board.Announcement) string {
+	c := a.Call
+	s := l.T("seats.offered", c.Places(board.TrainingRole))
+	if c.Waitlist {
+		s = l.T("seats.offered_waitlist", c.Places(board.TrainingRole))
 	}
 	if c.Closed && !a.Cancelled() {
 		s += l.T("seats.closed")

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"crieur/board"
 )
@@ -101,6 +103,35 @@ func (s *Store) CurrentRoles(ctx context.Context, annID int64, p board.Person) (
 			return nil, err
 		}
 		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Answers is the ledger of call annID's answers, oldest first: every
+// answer from every channel, what became of it, and every withdrawal.
+func (s *Store) Answers(ctx context.Context, annID int64) ([]board.Answer, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT origin, board_id, announcement_id, person_kind, person, roles, given_at, outcome, why, result, recorded_at
+		FROM answers WHERE announcement_id = ? ORDER BY recorded_at, rowid`, annID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []board.Answer
+	for rows.Next() {
+		var a board.Answer
+		var roles, result string
+		var given, recorded int64
+		if err := rows.Scan(&a.ID, &a.BoardID, &a.AnnouncementID, &a.Person.Kind, &a.Person.ID, &roles, &given, &a.Outcome, &a.Why, &result, &recorded); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {
+			return nil, fmt.Errorf("answer %s: roles: %w", a.ID, err)
+		}
+		if err := json.Unmarshal([]byte(result), &a.Result); err != nil {
+			return nil, fmt.Errorf("answer %s: result: %w", a.ID, err)
+		}
+		a.At, a.RecordedAt = fromMS(given), fromMS(recorded)
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }

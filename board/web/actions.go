@@ -91,7 +91,8 @@ func (e *Editor) addSignup(w http.ResponseWriter, r *http.Request, s session, b 
 		e.backToCall(w, r, b, a.ID, l.T("editor.not_added", explain(l, &board.ValidationError{Fields: errs})))
 		return
 	}
-	res, err := e.svc.SignUp(r.Context(), b, a.ID, board.PhonePerson(name, contact), []string{role})
+	who := board.PhonePerson(name, contact)
+	res, err := e.svc.SignUp(r.Context(), b, a.ID, who, []string{role}, board.Origin{ID: who.ID})
 	switch {
 	case err != nil:
 		e.backToCall(w, r, b, a.ID, l.T("editor.not_added", explain(l, err)))

@@ -486,7 +486,12 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 				serverError(w, r, e.log, err)
 				return
 			}
-			data["Call"], data["Signups"] = a.Call, list
+			answers, err := e.store.Answers(r.Context(), a.ID)
+			if err != nil {
+				serverError(w, r, e.log, err)
+				return
+			}
+			data["Call"], data["Signups"], data["History"] = a.Call, list, history(e.locale(r, b), answers, list)
 		}
 		if a.Kind == board.KindOutage && a.Outage != nil {
 			data["Outage"] = a.Outage

@@ -31,6 +31,15 @@ func TestMadeKeysExist(t *testing.T) {
 	for _, k := range []string{board.PersonFediverse, board.PersonMatrix, board.PersonWeb, board.PersonEditor} {
 		keys = append(keys, "editor.via_"+k)
 	}
+	for _, why := range []string{board.WhyClosed, board.WhyNoSuchRole, board.WhyOneRole} {
+		keys = append(keys, "editor.history.refused_"+why)
+	}
+	for _, why := range []string{board.WhyLink, board.WhyEditor} {
+		keys = append(keys, "editor.history.withdrawn_"+why)
+	}
+	for _, part := range []string{"confirmed", "waiting", "full", "already", "dropped"} {
+		keys = append(keys, "editor.history."+part)
+	}
 	for _, name := range []string{"edit_login", "edit_home"} {
 		keys = append(keys, "editor.title_"+name)
 	}

@@ -430,3 +430,46 @@ func TestEditorMarksAnOutageResolved(t *testing.T) {
 		t.Fatalf("stored: resolved %v, version %d", got.Outage.Resolved, got.Version)
 	}
 }
+
+// The sign-ups section tells each person's history from the one ledger:
+// every answer from every channel, newest first, and what became of it
+// (issue 22: editors see each person's history).
+func TestEditorShowsTheHistoryOfAnswers(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	b := rig.Board
+	a, _, err := rig.Service.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted",
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Contact: "fair@example.org"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kim := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim", Name: "@kim@a.example"}
+	ana := board.Person{Kind: board.PersonMatrix, ID: "@ana:example.org", Name: "Ana"} // never signed up: known by her id
+	rig.Service.SignUp(ctx, b, a.ID, kim, []string{"cook"}, board.Origin{ID: "https://a.example/users/kim/statuses/1"})
+	rig.Service.SignUp(ctx, b, a.ID, kim, []string{"cook"}, board.Origin{ID: "https://a.example/users/kim/statuses/1"}) // redelivered
+	rig.Service.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "$ana1"})
+	rig.Service.SetAnswer(ctx, b, a.ID, ana, []string{"juggler"}, board.Origin{ID: "$ana2"})
+	list, _ := rig.Store.Signups(ctx, a.ID)
+	if err := rig.Service.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	page := signIn(t, rig, time.UTC).get(fmt.Sprintf("/edit/news/%d", a.ID))
+	i := strings.Index(page, "History of answers (4)")
+	if i < 0 {
+		t.Fatalf("no history of four answers on the edit page:\n%s", page)
+	}
+	items := regexp.MustCompile(`<li><time[^>]*>[^<]*</time> · ([^<]*)</li>`).FindAllStringSubmatch(page[i:], -1)
+	var got []string
+	for _, it := range items {
+		got = append(got, html.UnescapeString(it[1]))
+	}
+	want := []string{
+		"@kim@a.example (fediverse): removed from cook by an editor",
+		"@ana:example.org (Matrix): answered juggler; refused: the call has no such role",
+		"@ana:example.org (Matrix): answered cook; cook was full",
+		"@kim@a.example (fediverse): answered cook; signed up as cook",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("the history reads\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

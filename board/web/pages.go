@@ -36,7 +36,7 @@ type PageStore interface {
 // Signups is what the public pages ask of the service: sign-ups from the
 // form, withdrawals from the private link.
 type Signups interface {
-	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string, o board.Origin) (board.SignupResult, error)
 	WithdrawByToken(ctx context.Context, b board.Board, annID int64, token string) (int, error)
 }
 

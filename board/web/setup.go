@@ -22,6 +22,7 @@ type EditorStore interface {
 	DeleteSession(ctx context.Context, plain string) error
 	SearchAnnouncements(ctx context.Context, boardID int64, q string, before int64, limit int) ([]board.Announcement, error)
 	Signups(ctx context.Context, annID int64) ([]board.Signup, error)
+	Answers(ctx context.Context, annID int64) ([]board.Answer, error)
 	Interactions(ctx context.Context, announcementID int64) ([]board.Interaction, error)
 }
 

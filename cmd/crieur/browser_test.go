@@ -339,7 +339,7 @@ func TestBrowserEditorPreviewDraftSchedulePublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	pv := text(`.preview`)
-	for _, want := range []string{"Cooks wanted for the fair", "Mastodon and the fediverse", "cook (3 of 3 places left)", "three"} {
+	for _, want := range []string{"Cooks wanted for the fair", "Mastodon and the fediverse", "cook (3 places)", "cook (3 of 3 places left)", "three"} {
 		if !strings.Contains(pv, want) {
 			t.Errorf("the preview lacks %q:\n%s", want, pv)
 		}

@@ -563,10 +563,27 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 			State  string `json:"state"`
 			Person struct{ ID string }
 		} `json:"signups"`
+		Answers []struct {
+			Origin  string   `json:"origin"`
+			Roles   []string `json:"roles"`
+			Outcome string   `json:"outcome"`
+			Result  struct {
+				Full []string `json:"full"`
+			} `json:"result"`
+		} `json:"answers"`
 	}
 	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), nil, nil, &st)
 	if len(st.Signups) != 2 || st.Taken["cook"] != 1 || st.Taken["driver"] != 1 {
 		t.Fatalf("sign-ups: %+v", st)
+	}
+	// The ledger holds each vote once, by its id: the redelivered one is
+	// not there twice.
+	var ledger []string
+	for _, an := range st.Answers {
+		ledger = append(ledger, fmt.Sprintf("%v %s full=%v", an.Roles, an.Outcome, an.Result.Full))
+	}
+	if strings.Join(ledger, "; ") != "[cook] applied full=[]; [cook] applied full=[cook]; [driver] applied full=[]" || !strings.HasSuffix(st.Answers[0].Origin, "/votes/same") {
+		t.Fatalf("the ledger holds %v (first origin %q)", ledger, st.Answers[0].Origin)
 	}
 	// Direct notes: a confirmation, and "full" for the second cook.
 	dm := func(p *fedifyPeer, want string) {
@@ -584,6 +601,18 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 	dm(p1, "signed up as cook")
 	dm(p2, "already full")
 	dm(p2, "signed up as driver")
+	// The redelivered vote was answered once.
+	time.Sleep(time.Second)
+	told := 0
+	for _, act := range p1.state().Received {
+		content, _ := act.object()["content"].(string)
+		if act.Type == "Create" && strings.Contains(content, "signed up as cook") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the voter got %d confirmations for one vote sent twice", told)
+	}
 	// Both followers get an Update whose counts match the store (one, after coalescing).
 	for _, p := range []*fedifyPeer{p1, p2} {
 		waitFor(t, 20*time.Second, "an Update with the counts", func() bool {
@@ -605,6 +634,16 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 		})
 		if n := len(p.state().received("Update", q)); n > 3 {
 			t.Errorf("%d Updates for 3 sign-up changes; they should be coalesced", n)
+		}
+		// Counts are poll state, not an edit: the text stays the post's and
+		// no Update claims a newer updated (Mastodon would mark the post
+		// "Edited" and notify everyone who boosted it).
+		text, _ := create.object()["content"].(string)
+		for _, act := range p.state().received("Update", q) {
+			obj := act.object()
+			if obj["content"] != text || obj["updated"] != nil {
+				t.Errorf("a count refresh changed the post: updated %v, content %v (was %s)", obj["updated"], obj["content"], text)
+			}
 		}
 	}
 }

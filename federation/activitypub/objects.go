@@ -142,7 +142,11 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 func (s *Server) contentHTML(l locale.Locale, a board.Announcement) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(a.Title))
-	if facts := l.Facts(a); len(facts) > 0 {
+	facts := l.Facts(a)
+	if a.TakesSignups() {
+		facts = l.PollFacts(a) // the counts are the poll's
+	}
+	if len(facts) > 0 {
 		b.WriteString("<p>")
 		for i, f := range facts {
 			if i > 0 {
@@ -354,16 +358,14 @@ func (s *Server) activity(b board.Board, a board.Announcement, verb board.Verb, 
 	case board.VerbPin, board.VerbUnpin:
 		return s.featuredActivity(a, verb, when), nil
 	case board.VerbRefresh:
-		// New counts: an Update with the whole object and a newer updated.
+		// New counts (or the poll closed, or open again): an Update with
+		// the whole object as GET serves it, its updated the last edit's.
+		// Mastodon applies an Update that is not newer than the post's
+		// last edit as poll state only ("implicit update", in
+		// app/services/activitypub/process_status_update_service.rb):
+		// counts, voters, closing time, and no "Edited" mark.
 		typ = "Update"
 		obj, err = s.note(b, a)
-		if err == nil {
-			at := when
-			if !at.After(a.UpdatedAt) {
-				at = a.UpdatedAt.Add(time.Millisecond)
-			}
-			obj["updated"] = msTime(at)
-		}
 	default:
 		return nil, fmt.Errorf("unknown verb %q", verb)
 	}

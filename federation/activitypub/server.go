@@ -62,7 +62,7 @@ type BoardFinder interface {
 
 // Signups records answers to calls for volunteers (board.Service).
 type Signups interface {
-	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string) (board.SignupResult, error)
+	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string, o board.Origin) (board.SignupResult, error)
 }
 
 // Enqueuer is the part of the queue the inbox uses to answer follows.

@@ -49,7 +49,12 @@ func (s *Server) onVote(ctx context.Context, actor string, note ref) (status int
 	// The option was named in the post's language: "Je viens" is the
 	// training's one role as "I'll come" is.
 	role := l.RoleNamed(note.Name)
-	res, err := s.signups.SignUp(ctx, b, a.ID, who, []string{role})
+	// The vote's id is its origin in the ledger: a redelivery, or the
+	// same vote fetched again, counts once and is answered once.
+	res, err := s.signups.SignUp(ctx, b, a.ID, who, []string{role}, board.Origin{ID: note.ID})
+	if res.Replayed && err == nil {
+		return http.StatusAccepted, true, nil
+	}
 	var unknown *board.UnknownRoleError
 	switch {
 	case errors.As(err, &unknown), errors.Is(err, board.ErrCallClosed):

@@ -1,0 +1,225 @@
+package activitypub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"crieur/board"
+)
+
+// mastodonCopy is what a Mastodon server keeps of a remote status with a
+// poll, and how it applies what it receives, after its source:
+// app/services/activitypub/process_status_update_service.rb (call,
+// handle_explicit_update!, handle_implicit_update!, update_poll!,
+// update_immediate_attributes!, already_updated_more_recently?),
+// app/lib/activitypub/parser/status_parser.rb (edited_at is `updated`)
+// and app/lib/activitypub/parser/poll_parser.rb (options, tallies,
+// voters, expires_at from `closed` else `endTime`).
+type mastodonCopy struct {
+	text, spoiler string
+	media         []string
+	editedAt      time.Time
+	edits         int // "Edited" marks: each one in the edit history and a notice to everyone who boosted it
+	options       []string
+	multiple      bool
+	tallies       []int
+	voters        int
+	expiresAt     time.Time
+}
+
+type mastodonPoll struct {
+	options   []string
+	multiple  bool
+	tallies   []int
+	voters    int
+	expiresAt time.Time
+}
+
+func parseMastodonPoll(obj map[string]any) mastodonPoll {
+	var p mastodonPoll
+	items, multiple := obj["anyOf"].([]any)
+	if !multiple {
+		items, _ = obj["oneOf"].([]any)
+	}
+	p.multiple = multiple
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		name, _ := m["name"].(string)
+		replies, _ := m["replies"].(map[string]any)
+		n, _ := replies["totalItems"].(float64)
+		p.options = append(p.options, name)
+		p.tallies = append(p.tallies, int(n))
+	}
+	v, _ := obj["votersCount"].(float64)
+	p.voters = int(v)
+	if c, ok := obj["closed"].(string); ok {
+		p.expiresAt, _ = time.Parse(time.RFC3339, c)
+	} else if e, ok := obj["endTime"].(string); ok {
+		p.expiresAt, _ = time.Parse(time.RFC3339, e)
+	}
+	return p
+}
+
+func mediaOf(obj map[string]any) []string {
+	var out []string
+	list, _ := obj["attachment"].([]any)
+	for _, it := range list {
+		m, _ := it.(map[string]any)
+		u, _ := m["url"].(string)
+		out = append(out, u)
+	}
+	return out
+}
+
+func (m *mastodonCopy) setPoll(p mastodonPoll) {
+	m.options, m.multiple, m.tallies, m.voters, m.expiresAt = p.options, p.multiple, p.tallies, p.voters, p.expiresAt
+}
+
+func (m *mastodonCopy) create(obj map[string]any) {
+	m.text, _ = obj["content"].(string)
+	m.spoiler, _ = obj["summary"].(string)
+	m.media = mediaOf(obj)
+	m.setPoll(parseMastodonPoll(obj))
+}
+
+// update applies an Update's object (or the object fetched again, which
+// fetch_remote_poll_service.rb hands to the same service) and says which
+// way Mastodon took it.
+func (m *mastodonCopy) update(obj map[string]any) string {
+	var edited time.Time
+	if u, ok := obj["updated"].(string); ok {
+		edited, _ = time.Parse(time.RFC3339, u)
+	}
+	if !m.editedAt.IsZero() && !edited.IsZero() && m.editedAt.After(edited) {
+		return "dropped" // already_updated_more_recently?
+	}
+	p := parseMastodonPoll(obj)
+	pollChanged := !slices.Equal(p.options, m.options) || p.multiple != m.multiple
+	if edited.IsZero() || (!m.editedAt.IsZero() && !edited.After(m.editedAt)) {
+		// handle_implicit_update!: update_poll!(allow_significant_changes: false)
+		if !pollChanged {
+			m.setPoll(p)
+		}
+		return "implicit"
+	}
+	m.setPoll(p)
+	if pollChanged { // poll.reset_votes!
+		m.tallies, m.voters = make([]int, len(p.options)), 0
+	}
+	text, _ := obj["content"].(string)
+	spoiler, _ := obj["summary"].(string)
+	media := mediaOf(obj)
+	significant := text != m.text || spoiler != m.spoiler || !slices.Equal(media, m.media) || pollChanged
+	m.text, m.spoiler, m.media = text, spoiler, media
+	if significant {
+		m.editedAt = edited
+		m.edits++
+	}
+	return "explicit"
+}
+
+// Counts live in the poll and change as poll state: Mastodon applies a
+// count refresh without an "Edited" mark, a role change is followed by the
+// counts it reset, and the object fetched again is applied, not thrown
+// away (issue 22, points 11, 13, 14 and 15).
+func TestMastodonTakesCountsAsPollState(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	st := storeOf(svc)
+	b, _ := st.BoardByName(ctx, "news")
+	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
+	deadline := time.Now().Add(48 * time.Hour)
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Body: "Help us cook.", Language: "en",
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Contact: "fair@example.org", Deadline: &deadline}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objectOf := func(act map[string]any) map[string]any { o, _ := act["object"].(map[string]any); return o }
+	acts := activities(t, s, svc)
+	var m mastodonCopy
+	m.create(objectOf(acts[0]))
+	if !strings.Contains(m.text, "cook (2 places), driver (1 place)") {
+		t.Fatalf("the post's text does not give the places: %s", m.text)
+	}
+	ledger := func() []int {
+		cur, err := st.Announcement(ctx, b.ID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, r := range cur.Call.Roles {
+			out = append(out, cur.Call.Taken[r.Name])
+		}
+		return out
+	}
+
+	// Three voters; the third asks for the driver's place, already taken.
+	for i, role := range []string{"cook", "driver", "driver"} {
+		who := board.Person{Kind: board.PersonFediverse, ID: fmt.Sprintf("https://peer.example/users/v%d", i)}
+		svc.SignUp(ctx, b, a.ID, who, []string{role}, board.Origin{ID: fmt.Sprintf("https://peer.example/users/v%d/statuses/1", i)})
+	}
+	acts = activities(t, s, svc)
+	if len(acts) != 3 {
+		t.Fatalf("%d activities for three answers, want a refresh each", len(acts))
+	}
+	for _, act := range acts {
+		if way := m.update(objectOf(act)); way != "implicit" {
+			t.Errorf("a count refresh was taken as %s", way)
+		}
+	}
+	if m.edits != 0 || fmt.Sprint(m.tallies) != fmt.Sprint(ledger()) || m.voters != 2 {
+		t.Fatalf("after three answers Mastodon shows %d edits, tallies %v and %d voters; the ledger holds %v", m.edits, m.tallies, m.voters, ledger())
+	}
+
+	// A role added: the edit resets the poll's counts there, and the
+	// counts follow at once, whichever arrives first.
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error {
+		d.Call.Roles = append(d.Call.Roles, board.Role{Name: "baker", Places: 1})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	acts = activities(t, s, svc)
+	if len(acts) != 2 {
+		t.Fatalf("%d activities for a role added, want the Update and the counts", len(acts))
+	}
+	other := m
+	for _, act := range acts {
+		m.update(objectOf(act))
+	}
+	for i := len(acts) - 1; i >= 0; i-- {
+		other.update(objectOf(acts[i]))
+	}
+	for _, c := range []mastodonCopy{m, other} {
+		if c.edits != 1 || fmt.Sprint(c.tallies) != fmt.Sprint(ledger()) || !slices.Contains(c.options, "baker") {
+			t.Fatalf("after a role was added Mastodon shows %d edits, options %v, tallies %v; the ledger holds %v", c.edits, c.options, c.tallies, ledger())
+		}
+	}
+
+	// One more answer; then the object fetched again (a poll's refresh,
+	// fetch_remote_poll_service.rb) is taken, and its updated is the last
+	// state sent.
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "form-0123456789abcdef"}, []string{"baker"}, board.Origin{ID: "web:form-0123456789abcdef:baker"})
+	acts = activities(t, s, svc)
+	lastSent := objectOf(acts[len(acts)-1])["updated"]
+	status, _, body := get(t, s.urls.AnnouncementURL("news", a.ID), "application/activity+json")
+	if status != 200 {
+		t.Fatalf("GET the post: %d", status)
+	}
+	var served map[string]any
+	if err := json.Unmarshal(body, &served); err != nil {
+		t.Fatal(err)
+	}
+	if served["updated"] != lastSent {
+		t.Errorf("the served object's updated is %v, the last sent %v", served["updated"], lastSent)
+	}
+	if way := m.update(served); way == "dropped" || fmt.Sprint(m.tallies) != fmt.Sprint(ledger()) || m.edits != 1 {
+		t.Fatalf("the post fetched again was %s: tallies %v, %d edits; the ledger holds %v", way, m.tallies, m.edits, ledger())
+	}
+	_ = hs
+}
