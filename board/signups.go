@@ -181,24 +181,6 @@ func (s *Service) signUpIn(ctx context.Context, tx Tx, b Board, annID int64, p P
 	return res, promoted, err
 }
 
-// refreshCounts sends a call's counts everywhere again after an answer was
-// refused: the voter's server (GoToSocial, Mastodon) counted the vote
-// before Crieur refused it, and only an Update with the ledger's counts
-// brings it back.
-func (s *Service) refreshCounts(ctx context.Context, b Board, annID int64) error {
-	err := s.repo.InTx(ctx, func(tx Tx) error {
-		a, err := tx.Announcement(ctx, b.ID, annID)
-		if err != nil {
-			return err
-		}
-		return tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: a.Version, CreatedAt: s.now().UTC()})
-	})
-	if err == nil {
-		s.notify()
-	}
-	return err
-}
-
 // tellPromoted tells people who moved up from a waiting list.
 func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promoted []Signup) {
 	if s.dest.Promotions == nil {
