@@ -79,11 +79,10 @@ type Destinations struct {
 	// Previewers show it.
 	Checkers   []Checker
 	Previewers []Previewer
-	// Followers, Promotions and Trainings tell people one by one (a
-	// Reject to a removed follower, a note to who moved up or registered).
-	Followers  FollowerNotifier
-	Promotions PromotionNotifier
-	Trainings  TrainingNotifier
+	// Followers and People tell people one by one (a Reject to a removed
+	// follower; a note or a mail to who signed up, moved up, registered).
+	Followers FollowerNotifier
+	People    []PersonNotifier
 }
 
 // NewService returns a service made of o.

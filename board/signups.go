@@ -17,6 +17,9 @@ type Person struct {
 	ID      string `json:"id"`
 	Name    string `json:"name,omitempty"`
 	Contact string `json:"contact,omitempty"`
+	// Lang is the language they answered in (a web form's), which what
+	// they are told later is written in; empty: the announcement's.
+	Lang string `json:"lang,omitempty"`
 }
 
 // The places a person can answer from.
@@ -183,11 +186,15 @@ func (s *Service) signUpIn(ctx context.Context, tx Tx, b Board, annID int64, p P
 
 // tellPromoted tells people who moved up from a waiting list.
 func (s *Service) tellPromoted(ctx context.Context, b Board, annID int64, promoted []Signup) {
-	if s.dest.Promotions == nil {
+	if len(promoted) == 0 || len(s.dest.People) == 0 {
+		return
+	}
+	a, err := s.repo.Announcement(ctx, b.ID, annID)
+	if err != nil {
 		return
 	}
 	for _, su := range promoted {
-		s.dest.Promotions.Promoted(ctx, b, annID, su)
+		s.tell(ctx, b, a, Notice{What: ToldPromoted, Person: su.Person, Confirmed: []string{su.Role}, Key: fmt.Sprint(su.ID, " ", su.UpdatedAt.UnixMilli())})
 	}
 }
 
@@ -243,12 +250,6 @@ func (s *Service) Withdraw(ctx context.Context, b Board, annID int64, p Person, 
 		s.tellPromoted(ctx, b, annID, promoted)
 	}
 	return withdrawn, promoted, err
-}
-
-// PromotionNotifier tells someone on a waiting list that a place freed up
-// and is now theirs (a direct note on the fediverse).
-type PromotionNotifier interface {
-	Promoted(ctx context.Context, b Board, annID int64, su Signup)
 }
 
 // RemoveSignup withdraws one sign-up, as an editor does for someone who
@@ -454,6 +455,11 @@ func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, ro
 		s.notify()
 	}
 	s.tellPromoted(ctx, b, annID, promoted)
+	if len(res.Confirmed)+len(res.Waiting) > 0 && len(s.dest.People) > 0 {
+		if a, err := s.repo.Announcement(ctx, b.ID, annID); err == nil {
+			s.tell(ctx, b, a, Notice{What: ToldSignedUp, Person: p, Confirmed: res.Confirmed, Waiting: res.Waiting, WithdrawToken: res.WithdrawToken, Key: o.ID})
+		}
+	}
 	return res, refused
 }
 

@@ -156,10 +156,13 @@ func TestLastPlaceRace(t *testing.T) {
 	}
 }
 
-type promotions []board.Signup
+// promotions keeps what people moving up from a waiting list were told.
+type promotions []board.Notice
 
-func (p *promotions) Promoted(_ context.Context, _ board.Board, _ int64, su board.Signup) {
-	*p = append(*p, su)
+func (p *promotions) Tell(_ context.Context, _ board.Board, _ board.Announcement, n board.Notice) {
+	if n.What == board.ToldPromoted {
+		*p = append(*p, n)
+	}
 }
 
 // Editors remove a sign-up, add one taken by phone, close and reopen.
@@ -167,7 +170,7 @@ func TestEditorsManageSignups(t *testing.T) {
 	ctx := context.Background()
 	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Waitlist: true})
 	var told promotions
-	svc.Connect(board.Destinations{Promotions: &told})
+	svc.Connect(board.Destinations{People: []board.PersonNotifier{&told}})
 	first := board.Person{Kind: board.PersonEditor, ID: "editor:1", Name: "Jo (by phone)"}
 	second := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim"}
 	svc.SignUp(ctx, b, a.ID, first, []string{"cook"}, anew())
@@ -176,7 +179,7 @@ func TestEditorsManageSignups(t *testing.T) {
 	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(told) != 1 || told[0].Person.ID != second.ID || told[0].State != board.SignupConfirmed {
+	if len(told) != 1 || told[0].Person.ID != second.ID || fmt.Sprint(told[0].Confirmed) != "[cook]" {
 		t.Fatalf("the waiting volunteer was not told: %+v", told)
 	}
 	if err := svc.RemoveSignup(ctx, board.System, b, a.ID, list[0].ID); !errors.Is(err, board.ErrNotFound) {
@@ -232,7 +235,7 @@ func TestSwitchingRolesTellsWhoMovesUp(t *testing.T) {
 	ctx := context.Background()
 	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}, {Name: "driver", Places: 1}}, Waitlist: true})
 	var told promotions
-	svc.Connect(board.Destinations{Promotions: &told})
+	svc.Connect(board.Destinations{People: []board.PersonNotifier{&told}})
 	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"cook"}, anew())
 	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ben"}, []string{"cook"}, anew())
 	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "ann"}, []string{"driver"}, anew())

@@ -8,19 +8,10 @@ import (
 	"time"
 )
 
-// TrainingNotifier tells a training's registrants, one by one, what
-// concerns them (a direct note on the fediverse).
-type TrainingNotifier interface {
-	// TrainingReminder says the training is tomorrow.
-	TrainingReminder(ctx context.Context, b Board, a Announcement, su Signup)
-	// TrainingCancelled says it will not take place.
-	TrainingCancelled(ctx context.Context, b Board, a Announcement, su Signup)
-}
-
 // CancelTraining cancels a training (or, with cancel false, calls the
 // cancellation off): an edit, so followers and rooms read "Cancelled" and
-// the poll closes; registrants on the fediverse are told, and no reminder
-// goes out.
+// the poll closes; its registrants are told where they can be reached
+// (and again when it is back on), and no reminder goes out.
 func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id int64, cancel bool) (Announcement, error) {
 	if err := RequirePublisher(actor, "cancel a training"); err != nil {
 		return Announcement{}, err
@@ -39,19 +30,16 @@ func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id i
 		d.FollowUp = true
 		return nil
 	})
-	if err != nil || !cancel || before.Cancelled() || !a.Public() || s.dest.Trainings == nil {
+	if err != nil || cancel == before.Cancelled() || !a.Public() {
 		return a, err
 	}
-	list, err := s.repo.Signups(ctx, id)
-	if err != nil {
-		return a, err
+	// Everyone still signed up hears it: cancelled, or back on (their
+	// place stands, waiting list included).
+	what := ToldCancelled
+	if !cancel {
+		what = ToldBackOn
 	}
-	for _, su := range list {
-		if su.State != SignupWithdrawn {
-			s.dest.Trainings.TrainingCancelled(ctx, b, a, su)
-		}
-	}
-	return a, nil
+	return a, s.tellSignups(ctx, b, a, what, fmt.Sprint(what, " ", a.Version))
 }
 
 // reminderDue is when a training's reminder should go out (ok false: it
@@ -135,17 +123,5 @@ func (s *Service) remind(ctx context.Context, b Board, a Announcement) error {
 	if _, _, err := s.Create(ctx, System, b, d, key); err != nil && !errors.Is(err, ErrIdempotencyConflict) {
 		return fmt.Errorf("reminder post: %w", err)
 	}
-	if s.dest.Trainings == nil {
-		return nil
-	}
-	list, err := s.repo.Signups(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	for _, su := range list {
-		if su.State == SignupConfirmed {
-			s.dest.Trainings.TrainingReminder(ctx, b, a, su)
-		}
-	}
-	return nil
+	return s.tellSignups(ctx, b, a, ToldReminder, fmt.Sprint("reminder ", a.Event.Start.Unix()), SignupConfirmed)
 }

@@ -3,6 +3,7 @@ package board_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -24,18 +25,20 @@ type trainingNotes struct {
 	mu        sync.Mutex
 	reminded  []string
 	cancelled []string
+	backOn    []string
 }
 
-func (n *trainingNotes) TrainingReminder(_ context.Context, _ board.Board, _ board.Announcement, su board.Signup) {
+func (n *trainingNotes) Tell(_ context.Context, _ board.Board, _ board.Announcement, no board.Notice) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.reminded = append(n.reminded, su.Person.ID)
-}
-
-func (n *trainingNotes) TrainingCancelled(_ context.Context, _ board.Board, _ board.Announcement, su board.Signup) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.cancelled = append(n.cancelled, su.Person.ID)
+	switch no.What {
+	case board.ToldReminder:
+		n.reminded = append(n.reminded, no.Person.ID)
+	case board.ToldCancelled:
+		n.cancelled = append(n.cancelled, no.Person.ID)
+	case board.ToldBackOn:
+		n.backOn = append(n.backOn, no.Person.ID)
+	}
 }
 
 func TestTrainingDetailsAndFacts(t *testing.T) {
@@ -97,7 +100,7 @@ func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	c := rig.Clock
 	var prom promotions
-	svc.Connect(board.Destinations{Promotions: &prom})
+	svc.Connect(board.Destinations{People: []board.PersonNotifier{&prom}})
 	a, _, err := svc.Create(ctx, board.System, b, trainingDraft(c.Now().Add(72*time.Hour), 2), "")
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +124,7 @@ func TestTrainingRegistrationsAndWaitingList(t *testing.T) {
 	if _, _, err := svc.Withdraw(ctx, b, a.ID, people[0], nil, board.WhyLink); err != nil {
 		t.Fatal(err)
 	}
-	if len(prom) != 1 || prom[0].Person.ID != "form-1" || prom[0].State != board.SignupConfirmed {
+	if len(prom) != 1 || prom[0].Person.ID != "form-1" || len(prom[0].Confirmed) != 1 {
 		t.Errorf("after a withdrawal, the first waiting moves up: %+v", prom)
 	}
 	// Once it started, registration is over.
@@ -138,7 +141,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	c := rig.Clock
 	notes := &trainingNotes{}
-	svc.Connect(board.Destinations{Trainings: notes})
+	svc.Connect(board.Destinations{People: []board.PersonNotifier{notes}})
 	start := c.Now().Add(72 * time.Hour)
 	a, _, err := svc.Create(ctx, board.System, b, trainingDraft(start, 5), "")
 	if err != nil {
@@ -190,7 +193,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 	// On time, after a restart (a new service on the same store).
 	rig.Clock.Advance(2 * time.Minute)
 	svc2 := rig.Restart()
-	svc2.Connect(board.Destinations{Trainings: notes})
+	svc2.Connect(board.Destinations{People: []board.PersonNotifier{notes}})
 	for range 3 {
 		if err := svc2.PublishDue(ctx); err != nil {
 			t.Fatal(err)
@@ -245,4 +248,46 @@ func TestTrainingPublishedWithinADayGetsNoReminder(t *testing.T) {
 	if _, ok, _ := svc.NextReminder(ctx); ok {
 		t.Error("its reminder is still due")
 	}
+}
+
+// Registrants hear a cancellation and its undoing, each once; a sign-up
+// itself is told with the key of its withdraw link (issue 22, point 12).
+func TestRegistrantsHearCancelledAndBackOn(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	notes := &trainingNotes{}
+	var all allNotices
+	svc.Connect(board.Destinations{People: []board.PersonNotifier{notes, &all}})
+	a, _, err := svc.Create(ctx, board.System, b, trainingDraft(time.Now().Add(72*time.Hour), 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := board.Person{Kind: board.PersonWeb, ID: "form-1", Name: "Cy", Contact: "cy@example.org", Lang: "fr"}
+	res, err := svc.SignUp(ctx, b, a.ID, web, []string{board.TrainingRole}, anew())
+	if err != nil || len(all) != 1 || all[0].What != board.ToldSignedUp || all[0].WithdrawToken != res.WithdrawToken || all[0].Person.Lang != "fr" {
+		t.Fatalf("a sign-up told %+v (%v)", all, err)
+	}
+	late := board.Person{Kind: board.PersonWeb, ID: "form-2", Name: "Di"}
+	if res, _ := svc.SignUp(ctx, b, a.ID, late, []string{board.TrainingRole}, anew()); len(res.Waiting) != 1 {
+		t.Fatalf("the second of one seat: %+v", res)
+	}
+	for _, cancel := range []bool{true, true, false, false} {
+		if _, err := svc.CancelTraining(ctx, board.System, b, a.ID, cancel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(notes.cancelled) != "[form-1 form-2]" || fmt.Sprint(notes.backOn) != "[form-1 form-2]" {
+		t.Errorf("cancelled told %v, back on told %v; want each registrant once (the waiting one too)", notes.cancelled, notes.backOn)
+	}
+	got, _ := rig.Store.Signups(ctx, a.ID)
+	if got[0].Person.Lang != "fr" {
+		t.Errorf("the sign-up's language was not kept: %+v", got[0].Person)
+	}
+}
+
+type allNotices []board.Notice
+
+func (n *allNotices) Tell(_ context.Context, _ board.Board, _ board.Announcement, no board.Notice) {
+	*n = append(*n, no)
 }

@@ -144,6 +144,11 @@ var steps = []step{
 		}
 		return addColumn(ctx, tx, "answers", "result", "TEXT NOT NULL DEFAULT '{}'")
 	}},
+	// 27: the language a person answered in, which what they are told
+	// later (moved up, cancelled, reminded) is written in.
+	{27, "the language of a sign-up", func(ctx context.Context, tx *sql.Tx) error {
+		return addColumn(ctx, tx, "signups", "lang", "TEXT NOT NULL DEFAULT ''")
+	}},
 }
 
 // Known is the schema version this release writes.

@@ -66,7 +66,7 @@ func (s *Store) WithCounts(ctx context.Context, a board.Announcement) (board.Ann
 	return a, nil
 }
 
-const signupCols = `id, announcement_id, role, person_kind, person, name, contact, state, created_at, updated_at`
+const signupCols = `id, announcement_id, role, person_kind, person, name, contact, lang, state, created_at, updated_at`
 
 func scanSignups(rows *sql.Rows) ([]board.Signup, error) {
 	defer rows.Close()
@@ -74,7 +74,7 @@ func scanSignups(rows *sql.Rows) ([]board.Signup, error) {
 	for rows.Next() {
 		var su board.Signup
 		var created, updated int64
-		if err := rows.Scan(&su.ID, &su.AnnouncementID, &su.Role, &su.Person.Kind, &su.Person.ID, &su.Person.Name, &su.Person.Contact, &su.State, &created, &updated); err != nil {
+		if err := rows.Scan(&su.ID, &su.AnnouncementID, &su.Role, &su.Person.Kind, &su.Person.ID, &su.Person.Name, &su.Person.Contact, &su.Person.Lang, &su.State, &created, &updated); err != nil {
 			return nil, err
 		}
 		su.CreatedAt, su.UpdatedAt = fromMS(created), fromMS(updated)

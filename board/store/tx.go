@@ -145,9 +145,9 @@ func (t txStore) CountSignups(ctx context.Context, annID int64, role, state stri
 
 func (t txStore) AddSignup(ctx context.Context, boardID int64, su board.Signup, tokenHash string) error {
 	p := su.Person
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO signups (board_id, announcement_id, role, person_kind, person, name, contact, state, withdraw_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		boardID, su.AnnouncementID, su.Role, p.Kind, p.ID, p.Name, p.Contact, su.State, tokenHash, ms(su.CreatedAt), ms(su.UpdatedAt))
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO signups (board_id, announcement_id, role, person_kind, person, name, contact, lang, state, withdraw_hash, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		boardID, su.AnnouncementID, su.Role, p.Kind, p.ID, p.Name, p.Contact, p.Lang, su.State, tokenHash, ms(su.CreatedAt), ms(su.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("record sign-up: %w", err)
 	}

@@ -106,7 +106,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	// One form sent twice (a double click, a reload) is one answer; the
 	// same form sent again with other roles is another.
 	origin := board.Origin{ID: "web:" + key + ":" + strings.Join(slices.Sorted(slices.Values(roles)), "\n")}
-	res, err := p.signups.SignUp(r.Context(), b, a.ID, board.Person{Kind: board.PersonWeb, ID: key, Name: f.Name, Contact: f.Contact}, roles, origin)
+	res, err := p.signups.SignUp(r.Context(), b, a.ID, board.Person{Kind: board.PersonWeb, ID: key, Name: f.Name, Contact: f.Contact, Lang: l.Lang()}, roles, origin)
 	var unknown *board.UnknownRoleError
 	var ve *board.ValidationError
 	switch {

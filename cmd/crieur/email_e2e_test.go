@@ -8,9 +8,11 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +286,130 @@ func TestMailOverImplicitTLS(t *testing.T) {
 	}
 	if n := len(mp.to("members@example.org", "Test message")); n != 1 {
 		t.Errorf("received %d test messages", n)
+	}
+}
+
+// Web registrants who left an address hear, by mail through the board's
+// SMTP settings and in the language they signed up in, that their
+// registration is taken (with a link that withdraws it in one click and a
+// confirm), that a seat became theirs, that the training is cancelled, and
+// that it is back on; one who left a phone number gets nothing (issue 22,
+// point 12). Read in Mailpit, as the registrants' mail clients would.
+func TestWebRegistrantsAreToldByMail(t *testing.T) {
+	t.Parallel()
+	caFile, certFile, keyFile := testCA(t, t.TempDir())
+	mp := startMailpit(t, certFile, keyFile)
+	c := startCrieurProcess(t, t.TempDir(), 0, "SSL_CERT_FILE="+caFile)
+	setup := map[string]any{
+		"smtp":  map[string]any{"host": "localhost", "port": mp.SMTPPort, "security": "starttls", "username": "crieur", "password": "s3cret-pass-1", "from": "Climate group <board@example.org>"},
+		"lists": []map[string]any{{"name": "outages", "to": "outages@lists.example.org", "kinds": []string{"outage"}}},
+	}
+	if code := c.api("PUT", "/api/v1/boards/news/email", setup, nil, nil); code != 200 {
+		t.Fatalf("PUT email: %d", code)
+	}
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
+	a, code := c.post(map[string]any{"kind": "training", "title": "Git pour débuter", "body": "Apprendre à committer.", "language": "fr",
+		"event":    map[string]any{"start": start.Format(time.RFC3339), "place": "Salle B12"},
+		"training": map[string]any{"seats": 1, "waitlist": true}}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	page := c.objectURL(a.ID)
+	signUp := func(name, contact, lang string) {
+		t.Helper()
+		resp, err := http.Get(page + "?lang=" + lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := readAll(t, resp)
+		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(html)
+		if key == nil {
+			t.Fatalf("no sign-up form:\n%s", html)
+		}
+		resp, err = http.PostForm(page+"/signup?lang="+lang, url.Values{"name": {name}, "contact": {contact}, "key": {key[1]}})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("sign-up of %s: %v %v", name, resp.StatusCode, err)
+		}
+		readAll(t, resp)
+	}
+	signUp("Ana", "ana@example.org", "fr")
+	signUp("Bo", "Bo <bo@example.org>", "en") // waiting list, in English
+	signUp("Cy", "06 12 34 56 78", "fr")      // waiting list, by phone: no mail
+	textOf := func(addr, subject string, n int) string {
+		t.Helper()
+		var list []mailSummary
+		waitFor(t, 20*time.Second, fmt.Sprintf("%d mail(s) to %s about %q", n, addr, subject), func() bool {
+			list = mp.to(addr, subject)
+			return len(list) >= n
+		})
+		raw := mp.raw(list[0].ID)
+		for _, m := range list {
+			if strings.Contains(m.Subject, subject) {
+				raw = mp.raw(m.ID)
+			}
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+		p, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		return strings.ReplaceAll(string(b), "=\r\n", "")
+	}
+	ana := textOf("ana@example.org", "Git pour débuter", 1)
+	if !strings.Contains(ana, "Vous êtes inscrit") || !strings.Contains(ana, "/withdraw?t=") {
+		t.Fatalf("Ana's confirmation, in French with a withdraw link:\n%s", ana)
+	}
+	if bo := textOf("bo@example.org", "Git pour débuter", 1); !strings.Contains(bo, "waiting list") || !strings.Contains(bo, "/withdraw?t=") {
+		t.Fatalf("Bo's mail, in English, on the waiting list:\n%s", bo)
+	}
+	// Ana follows her link (a confirm, as the page asks): Bo moves up.
+	link := regexp.MustCompile(`https?://\S+/withdraw\?t=[^\s]+`).FindString(ana)
+	u, _ := url.Parse(link)
+	resp, err := http.PostForm(u.Scheme+"://"+u.Host+u.Path, url.Values{"t": {u.Query().Get("t")}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("withdraw with the mailed link: %v %v", resp.StatusCode, err)
+	}
+	readAll(t, resp)
+	textOf("bo@example.org", "Git pour débuter", 2)
+	waitFor(t, 20*time.Second, "Bo hears he moved up", func() bool {
+		for _, m := range mp.to("bo@example.org", "Git pour débuter") {
+			if strings.Contains(mp.raw(m.ID), "a seat freed up") {
+				return true
+			}
+		}
+		return false
+	})
+	// Cancelled, then back on: Bo hears both; Cy (by phone) nothing.
+	base := fmt.Sprintf("/api/v1/boards/news/announcements/%d/cancelled", a.ID)
+	if code := c.api("PUT", base, nil, nil, nil); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if code := c.api("DELETE", base, nil, nil, nil); code != 200 {
+		t.Fatalf("undo the cancellation: %d", code)
+	}
+	for _, want := range []string{"is cancelled", "takes place after all"} {
+		waitFor(t, 20*time.Second, "Bo hears "+want, func() bool {
+			for _, m := range mp.to("bo@example.org", "Git pour débuter") {
+				if strings.Contains(strings.ReplaceAll(mp.raw(m.ID), "=\r\n", ""), want) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	for _, m := range mp.messages() {
+		for _, to := range m.To {
+			if to.Address != "ana@example.org" && to.Address != "bo@example.org" {
+				t.Errorf("a mail went to %s: %q", to.Address, m.Subject)
+			}
+		}
+	}
+	if n := len(mp.to("ana@example.org", "")); n != 1 {
+		t.Errorf("Ana, who withdrew, got %d mails; want her confirmation only", n)
 	}
 }

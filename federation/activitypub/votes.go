@@ -122,46 +122,43 @@ func (s *Server) tellVoter(ctx context.Context, b board.Board, a board.Announcem
 	}
 }
 
-// Promoted implements board.PromotionNotifier: a fediverse volunteer on a
-// waiting list hears when a place becomes theirs.
-func (s *Server) Promoted(ctx context.Context, b board.Board, annID int64, su board.Signup) {
-	if su.Person.Kind != board.PersonFediverse {
-		return
-	}
-	a, err := s.store.Announcement(ctx, b.ID, annID)
-	if err != nil {
-		return
-	}
-	l := locale.Of(b, a)
-	text := l.T("vote.promoted", su.Role, a.Title)
-	if a.Kind == board.KindTraining {
-		text = l.T("vote.promoted_training", a.Title)
-	}
-	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", "")
-}
-
-// TrainingReminder implements board.TrainingNotifier: the day before, a
-// registrant on the fediverse gets a direct note (once per start date).
-func (s *Server) TrainingReminder(ctx context.Context, b board.Board, a board.Announcement, su board.Signup) {
-	if su.Person.Kind != board.PersonFediverse || a.Event == nil {
+// Tell implements board.PersonNotifier for people on the fediverse: a
+// direct note when a place became theirs, the day before a training,
+// when it is cancelled and when it is back on. (Their answer itself was
+// answered by onVote, with the withdraw link.) Each note's id comes from
+// the notice's key, so telling it again (after a restart) is a no-op.
+func (s *Server) Tell(ctx context.Context, b board.Board, a board.Announcement, n board.Notice) {
+	if n.Person.Kind != board.PersonFediverse {
 		return
 	}
 	l := locale.Of(b, a)
-	text := l.T("vote.reminder", a.Title)
-	for _, f := range l.Facts(a) { // the same words as the post
-		switch f.Key {
-		case "when", "where", "online":
-			text += fmt.Sprintf(" %s %s.", l.Colon(f.Label), f.Value)
+	var text string
+	switch n.What {
+	case board.ToldPromoted:
+		if len(n.Confirmed) == 0 {
+			return
 		}
-	}
-	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name, text, "", fmt.Sprintf("reminder %d", a.Event.Start.Unix()))
-}
-
-// TrainingCancelled implements board.TrainingNotifier.
-func (s *Server) TrainingCancelled(ctx context.Context, b board.Board, a board.Announcement, su board.Signup) {
-	if su.Person.Kind != board.PersonFediverse {
+		text = l.T("vote.promoted", l.Role(n.Confirmed[0]), a.Title)
+		if a.Kind == board.KindTraining {
+			text = l.T("vote.promoted_training", a.Title)
+		}
+	case board.ToldReminder:
+		if a.Event == nil {
+			return
+		}
+		text = l.T("vote.reminder", a.Title)
+		for _, f := range l.Facts(a) { // the same words as the post
+			switch f.Key {
+			case "when", "where", "online":
+				text += fmt.Sprintf(" %s %s.", l.Colon(f.Label), f.Value)
+			}
+		}
+	case board.ToldCancelled:
+		text = l.T("vote.cancelled", a.Title)
+	case board.ToldBackOn:
+		text = l.T("vote.back_on", a.Title)
+	default:
 		return
 	}
-	s.tellVoter(ctx, b, a, su.Person.ID, su.Person.Name,
-		locale.Of(b, a).T("vote.cancelled", a.Title), "", "cancelled "+a.UpdatedAt.String())
+	s.tellVoter(ctx, b, a, n.Person.ID, n.Person.Name, text, "", string(n.What)+" "+n.Key)
 }

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"slices"
 	"strings"
@@ -69,6 +70,13 @@ type Setup struct {
 type Links interface {
 	AnnouncementURL(board string, id int64) string
 	BoardURL(board string) string
+	// WithdrawURL is the private link that withdraws a sign-up.
+	WithdrawURL(board string, id int64, token string) string
+}
+
+// Enqueuer puts a job on the delivery queue.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, jobs ...delivery.Job) error
 }
 
 // Destination mails boards' announcements.
@@ -80,6 +88,10 @@ type Destination struct {
 	// the system's roots.
 	options []gomail.Option
 	timeout time.Duration
+	// queue takes the mails to web registrants (TellVia), retried like
+	// every delivery.
+	queue Enqueuer
+	log   *slog.Logger
 }
 
 // Boards is what the destination reads of the board store.
@@ -91,8 +103,12 @@ type Boards interface {
 // New is the e-mail destination on db (the board store's file, whose
 // registry made its table).
 func New(db *sql.DB, boards Boards, links Links, timeout time.Duration, options ...gomail.Option) *Destination {
-	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout}
+	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout, log: slog.New(slog.DiscardHandler)}
 }
+
+// TellVia makes the destination mail web registrants what concerns them
+// (board.PersonNotifier), through q.
+func (d *Destination) TellVia(q Enqueuer, log *slog.Logger) { d.queue, d.log = q, log }
 
 // ErrNoSetup is a board that mails nothing.
 var ErrNoSetup = errors.New("no e-mail set-up")
@@ -198,6 +214,8 @@ type sendPayload struct {
 	List           string `json:"list"`
 	Version        int    `json:"version"`
 	FollowUp       bool   `json:"follow_up,omitempty"`
+	// Notice, instead of a list, is a mail to one web registrant.
+	Notice *personNotice `json:"notice,omitempty"`
 }
 
 // Expand implements delivery.Expander: a new announcement goes to every
@@ -243,16 +261,23 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 	if err != nil {
 		return delivery.Permanent(err)
 	}
-	l, ok := list(s, p.List)
-	if !ok {
-		return delivery.Permanent(fmt.Errorf("list %q was removed from the board's set-up", p.List))
-	}
 	a, err := d.boards.Announcement(ctx, bd.ID, p.AnnouncementID)
 	if err != nil {
 		return delivery.Permanent(err)
 	}
 	if a.DeletedAt != nil {
 		return nil
+	}
+	if p.Notice != nil {
+		m, err := d.noticeMessage(bd, a, s.SMTP, *p.Notice)
+		if err != nil {
+			return delivery.Permanent(err)
+		}
+		return d.send(ctx, s.SMTP, m)
+	}
+	l, ok := list(s, p.List)
+	if !ok {
+		return delivery.Permanent(fmt.Errorf("list %q was removed from the board's set-up", p.List))
 	}
 	m, err := d.message(bd, a, s.SMTP, l, p)
 	if err != nil {

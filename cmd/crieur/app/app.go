@@ -160,10 +160,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		Signups:               svc,
 	}, log)
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
-	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
-		Followers: ap, Promotions: ap, Trainings: ap})
 	mm := mattermost.New(a.db, st, urls, client())
 	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration)
+	mailer.TellVia(queue, log)
+	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
+		Followers: ap, People: []board.PersonNotifier{ap, mailer}})
 
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer}, Queue: queue, Pending: st}
