@@ -119,6 +119,9 @@ type Training struct {
 	Reminder bool `json:"reminder,omitempty"`
 	// Cancelled trainings stay on the board, say so, and send no reminder.
 	Cancelled bool `json:"cancelled,omitempty"`
+	// BackOn says a cancellation was called off: readers who heard
+	// "cancelled" read that it takes place after all.
+	BackOn bool `json:"back_on,omitempty"`
 	// RemindedFor is the start the reminder went out for: Crieur writes
 	// it, so no reminder goes out twice for the same date.
 	RemindedFor *time.Time `json:"reminded_for,omitempty"`
@@ -141,6 +144,11 @@ func (a Announcement) IsEvent() bool {
 
 // Cancelled reports whether a is a cancelled training.
 func (a Announcement) Cancelled() bool { return a.Training != nil && a.Training.Cancelled }
+
+// BackOn reports whether a is a training whose cancellation was undone.
+func (a Announcement) BackOn() bool {
+	return a.Training != nil && a.Training.BackOn && !a.Training.Cancelled
+}
 
 // Campaign details: how much is asked, how much came in, where to give.
 type Campaign struct {

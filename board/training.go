@@ -24,6 +24,7 @@ func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id i
 		if d.Kind != KindTraining || d.Training == nil {
 			return Invalid("kind", "problem.only_training_cancelled")
 		}
+		d.Training.BackOn = !cancel && (d.Training.Cancelled || d.Training.BackOn)
 		d.Training.Cancelled = cancel
 		// Channels and lists cannot edit what they showed: they get a
 		// short "Cancelled" (or "Updated") message.

@@ -277,6 +277,9 @@ func TestRegistrantsHearCancelledAndBackOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if cur, _ := rig.Store.Announcement(ctx, b.ID, a.ID); !cur.BackOn() || locale.For("en").Facts(cur)[0].Label != "Back on" {
+		t.Errorf("a training whose cancellation was undone does not say it is back on: %+v", cur.Training)
+	}
 	if fmt.Sprint(notes.cancelled) != "[form-1 form-2]" || fmt.Sprint(notes.backOn) != "[form-1 form-2]" {
 		t.Errorf("cancelled told %v, back on told %v; want each registrant once (the waiting one too)", notes.cancelled, notes.backOn)
 	}

@@ -50,6 +50,9 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 	if a.Cancelled() {
 		fact("cancelled", l.T("fact.cancelled_training"), "")
 	}
+	if a.BackOn() {
+		fact("back_on", l.T("fact.back_on_training"), "")
+	}
 	switch {
 	case a.IsEvent():
 		when := l.Time(a.Event.Start)

@@ -312,6 +312,8 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 	switch {
 	case p.FollowUp && a.Cancelled():
 		subject = lc.T("post.cancelled", subject)
+	case p.FollowUp && a.BackOn():
+		subject = lc.T("post.back_on", subject)
 	case p.FollowUp:
 		subject = lc.T("post.updated", subject)
 	}

@@ -45,4 +45,8 @@ func TestRenderBothParts(t *testing.T) {
 	if text, html := Render(b, tr, "L", true); !strings.HasPrefix(text, "Git is cancelled: it will not take place.") || !strings.Contains(html, "<strong>Git</strong> is cancelled") {
 		t.Errorf("a cancellation's follow-up: %q / %q", text, html)
 	}
+	tr.Training = &board.Training{Seats: 3, BackOn: true}
+	if text, _ := Render(b, tr, "L", true); !strings.HasPrefix(text, "Git is back on: it takes place after all.") {
+		t.Errorf("an undone cancellation's follow-up: %q", text)
+	}
 }

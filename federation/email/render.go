@@ -24,6 +24,11 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool) (te
 		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.is_cancelled", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())
 		return footer(l, &t, &h, b)
 	}
+	if followUp && a.BackOn() {
+		fmt.Fprintf(&t, "%s\n\n%s\n", l.T("post.is_back_on", a.Title), link)
+		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.is_back_on", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())
+		return footer(l, &t, &h, b)
+	}
 	if followUp {
 		fmt.Fprintf(&t, "%s\n\n%s\n", l.T("post.was_updated", a.Title), link)
 		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.was_updated", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())

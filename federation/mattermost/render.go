@@ -51,6 +51,8 @@ func Render(l locale.Locale, a board.Announcement, link string, followUp bool) s
 	switch {
 	case followUp && a.Cancelled():
 		return fmt.Sprintf("**%s** %s %s", l.T("post.cancelled", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
+	case followUp && a.BackOn():
+		return fmt.Sprintf("**%s** %s %s", l.T("post.back_on", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
 	case followUp:
 		return fmt.Sprintf("**%s** %s %s", l.T("post.updated", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
 	}

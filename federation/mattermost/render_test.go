@@ -39,6 +39,10 @@ func TestRenderForMattermost(t *testing.T) {
 	if up := Render(enParis, tr, "L", true); up != "**Cancelled: Git** (Training): L" {
 		t.Errorf("a cancellation's follow-up: %q", up)
 	}
+	tr.Training = &board.Training{Seats: 3, BackOn: true}
+	if up := Render(enParis, tr, "L", true); up != "**Back on: Git** (Training): L" {
+		t.Errorf("an undone cancellation's follow-up: %q", up)
+	}
 }
 
 // enParis is how a board in Paris renders an English announcement.
