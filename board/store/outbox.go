@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"crieur/board"
@@ -174,4 +175,55 @@ func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]board.D
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// verbFamily groups the verbs whose activities about one announcement
+// must reach a destination in order, and of which a later one carries the
+// whole state (an Update has the whole object; a pin or unpin the place
+// in the featured list).
+func verbFamily(verb board.Verb) []string {
+	switch verb {
+	case board.VerbPin, board.VerbUnpin:
+		return []string{string(board.VerbPin), string(board.VerbUnpin)}
+	default:
+		return []string{string(board.VerbCreate), string(board.VerbUpdate), string(board.VerbRefresh), string(board.VerbDelete)}
+	}
+}
+
+// orderHorizon is how long an undelivered activity holds up later ones
+// about the same announcement to the same destination.
+const orderHorizon = 24 * time.Hour
+
+// DeliveryOrder says where the delivery of outbox entry outboxID to
+// target stands among the same announcement's other activities to that
+// target: wait, while an earlier one is still to be delivered (the
+// destination was down: they go in the order they were made); superseded,
+// when a later one of its family already arrived (it carried the whole
+// state: the older one has nothing left to say).
+func (s *Store) DeliveryOrder(ctx context.Context, outboxID int64, target string) (wait, superseded bool, err error) {
+	var annID int64
+	var verb string
+	if err := s.read().QueryRowContext(ctx, `SELECT announcement_id, verb FROM outbox WHERE id = ?`, outboxID).Scan(&annID, &verb); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, false, nil // not an announcement's (a direct note)
+		}
+		return false, false, err
+	}
+	fam := verbFamily(board.Verb(verb))
+	// An earlier delivery untouched for a day (its job lost, its host
+	// parked) holds nothing up any more: order is worth a wait, not a
+	// post that never goes.
+	args := []any{outboxID, ms(time.Now().Add(-orderHorizon)), outboxID}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(fam)), ", ")
+	for _, v := range fam {
+		args = append(args, v)
+	}
+	args = append(args, annID, target)
+	var earlier, later int
+	err = s.read().QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(d.outbox_id < ? AND d.state IN ('pending', 'retrying') AND d.updated_at > ?), 0),
+		COALESCE(SUM(d.outbox_id > ? AND d.state = 'delivered' AND o.verb IN (`+marks+`)), 0)
+		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+		WHERE o.announcement_id = ? AND d.target = ?`, args...).Scan(&earlier, &later)
+	return earlier > 0, later > 0, err
 }

@@ -812,3 +812,56 @@ func TestRestartBetweenVoteAndUpdate(t *testing.T) {
 		t.Fatalf("taken = %v, want the one sign-up", st.Taken)
 	}
 }
+
+// After a follower's server failed some activities, one post's activities
+// still arrive in the order they were made: a pin held up by the outage
+// goes before its unpin, never after it (the unpin first would leave the
+// post pinned there for good), and an edit made meanwhile comes after
+// them (issue 22, point 10). Read by the Fedify peer.
+func TestActivitiesKeepTheirOrderAfterAnOutage(t *testing.T) {
+	t.Parallel() // waits for retries
+	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_DELIVERY_PARK_AFTER=1000")
+	p := startPeer(t)
+	p.follow(c)
+	a, _ := c.post(map[string]any{"title": "General assembly", "body": "On Saturday."}, nil)
+	q := c.objectURL(a.ID)
+	p.waitActivity("Create", q)
+	// The peer refuses every Add for a while: the pin fails and is retried.
+	p.call("/_test/mode", map[string]any{"failTypes": map[string]int{"Add": 3}})
+	base := fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID)
+	if code := c.api("PUT", base+"/pin", nil, nil, nil); code != 200 {
+		t.Fatalf("pin: %d", code)
+	}
+	waitFor(t, 10*time.Second, "the pin's first refusal", func() bool { return addAttempts(p) >= 1 })
+	if code := c.api("DELETE", base+"/pin", nil, nil, nil); code != 200 {
+		t.Fatalf("unpin: %d", code)
+	}
+	if code := c.api("PATCH", base, map[string]any{"body": "On Saturday, 10:00."}, nil, nil); code != 200 {
+		t.Fatalf("edit: %d", code)
+	}
+	c.waitQueueIdle()
+	var seq []string
+	for _, act := range p.state().Received {
+		oid, _ := act.object()["id"].(string)
+		if oid == "" {
+			_ = json.Unmarshal(act.Object, &oid)
+		}
+		if oid == q && act.Type != "Create" {
+			seq = append(seq, act.Type)
+		}
+	}
+	if got := strings.Join(seq, " "); got != "Add Remove Update" {
+		t.Fatalf("the peer got %q about the post, want the pin, the unpin and the edit in that order", got)
+	}
+}
+
+// addAttempts counts the peer's refused or accepted POSTs of Add activities.
+func addAttempts(p *fedifyPeer) int {
+	n := 0
+	for id, k := range p.state().Attempts {
+		if strings.Contains(id, "/activity/pin/") {
+			n += k
+		}
+	}
+	return n
+}

@@ -158,6 +158,10 @@ type Deliverer struct {
 	Client    *http.Client
 	Keys      KeySource
 	UserAgent string
+	// Order keeps one announcement's activities to one inbox in the order
+	// they were made, even after the inbox was down; nil in a deliver-only
+	// worker, which has no store to ask.
+	Order DeliveryOrder
 
 	// rfc9421 remembers the hosts that refused a draft-cavage signature
 	// and accepted an RFC 9421 one: they get RFC 9421 first from then on.
@@ -165,11 +169,36 @@ type Deliverer struct {
 	rfc9421 sync.Map // host -> true
 }
 
+// DeliveryOrder says whether an announcement's activity must wait for an
+// earlier one to the same inbox, or was superseded by a later one that
+// arrived (board/store's DeliveryOrder).
+type DeliveryOrder interface {
+	DeliveryOrder(ctx context.Context, outboxID int64, target string) (wait, superseded bool, err error)
+}
+
+// orderWait is how long an activity waits for an earlier one before it
+// looks again (not counted as a failed try).
+const orderWait = 5 * time.Second
+
 // Handle implements delivery.Handler.
 func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
 	var p deliverPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return delivery.Permanent(fmt.Errorf("bad delivery payload: %w", err))
+	}
+	if d.Order != nil && job.OutboxID != 0 {
+		// GoToSocial and Fedify took an Update before its Create, and an
+		// unpin before its pin (then pinned for good), when a follower's
+		// server came back from an outage and retries went in any order.
+		wait, superseded, err := d.Order.DeliveryOrder(ctx, job.OutboxID, job.Target)
+		switch {
+		case err != nil:
+			return err
+		case superseded:
+			return nil // a later activity about it already brought the whole state
+		case wait:
+			return &delivery.WaitError{Reason: "an earlier activity about the same post is still on its way to " + job.Target, After: orderWait}
+		}
 	}
 	key, err := d.Keys.PrivateKey(ctx, p.Board)
 	switch {

@@ -171,13 +171,16 @@ func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, 
 	if m.Reason != "" {
 		reason += " (" + m.Reason + ")"
 	}
-	b.forgetRooms(a.BoardID)
+	// Recorded before the joins are forgotten: a delivery between the two
+	// would find the room neither joined nor refused, and join it again
+	// (a public room lets the bot straight back in).
 	for _, n := range names {
 		if err := b.store.SetRemoved(ctx, a.BoardID, n, reason); err != nil {
 			b.log.ErrorContext(ctx, "matrix: record removal", "err", err)
 		}
 		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, reason+": Crieur no longer posts there until the bot is invited again or the set-up is saved again")
 	}
+	b.forgetRooms(a.BoardID)
 	b.log.WarnContext(ctx, "matrix: removed from a room; not posting there any more", "room", evt.RoomID, "by", evt.Sender, "reason", m.Reason)
 }
 

@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer}, Queue: queue, Pending: st}
 	deliverer := NewDeliverer(cfg, o.Version, ap.Keys())
+	deliverer.Order = st // one announcement's activities reach an inbox in order
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{

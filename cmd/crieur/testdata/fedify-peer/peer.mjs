@@ -5,7 +5,7 @@
 // control API under /_test/ for the Go tests.
 import http from "node:http";
 import {
-  Accept, Create, Delete, Endpoints, Follow, Like, Note, Person, Reject, Tombstone, Undo, Update,
+  Accept, Add, Create, Delete, Endpoints, Follow, Like, Note, Person, Reject, Remove, Tombstone, Undo, Update,
   createFederation, generateCryptoKeyPair, MemoryKvStore, signRequest, verifyRequest,
 } from "@fedify/fedify";
 
@@ -74,6 +74,8 @@ federation
   .on(Delete, record)
   .on(Undo, record)
   .on(Like, record)
+  .on(Add, record)
+  .on(Remove, record)
   .on(Reject, record);
 
 function ctxFor(req) {
@@ -122,7 +124,8 @@ async function control(req, res, path) {
     case "/_test/mode":
       if (input.fail !== undefined) state.fail = input.fail;
       if (input.gone !== undefined) state.gone = input.gone;
-      return json(res, 200, { fail: state.fail, gone: state.gone });
+      if (input.failTypes !== undefined) state.failTypes = input.failTypes; // {"Add": 1000}: those activities fail
+      return json(res, 200, { fail: state.fail, gone: state.gone, failTypes: state.failTypes });
     case "/_test/follow": {
       const actorUrl = await webfinger(input.handle);
       const actor = await ctx.lookupObject(actorUrl, { documentLoader: loader });
@@ -230,9 +233,11 @@ const server = http.createServer(async (req, res) => {
     if (req.method === "POST" && (path === "/inbox" || path.endsWith("/inbox"))) {
       const text = await request.clone().text();
       let id = "?";
-      try { id = JSON.parse(text).id; } catch { /* counted under "?" */ }
+      let type = "?";
+      try { ({ id, type } = JSON.parse(text)); } catch { /* counted under "?" */ }
       state.attempts[id] = (state.attempts[id] || 0) + 1;
       if (state.gone) return json(res, 410, { error: "gone" });
+      if ((state.failTypes?.[type] ?? 0) > 0) { state.failTypes[type]--; return json(res, 500, { error: `failing ${type} on purpose` }); }
       if (state.fail > 0) { state.fail--; return json(res, 500, { error: "failing on purpose" }); }
       const ctx = ctxFor(req);
       const key = await verifyRequest(request.clone(), { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader });
