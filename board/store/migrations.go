@@ -136,10 +136,14 @@ var steps = []step{
 		outcome TEXT NOT NULL,
 		recorded_at BIGINT NOT NULL
 	)`, `CREATE INDEX IF NOT EXISTS answers_person ON answers(announcement_id, person_kind, person, given_at)`)},
-	// 26: the ledger says why (a refusal's reason, who withdrew) and what
-	// an answer did to each role, for the editors' history of a person.
+	// 26: the ledger says why (a refusal's reason, who withdrew), who by
+	// name (one refused has no sign-up to name them) and what an answer
+	// did to each role, for the editors' history of a person.
 	{26, "why and what in the ledger of answers", func(ctx context.Context, tx *sql.Tx) error {
 		if err := addColumn(ctx, tx, "answers", "why", "TEXT NOT NULL DEFAULT ''"); err != nil {
+			return err
+		}
+		if err := addColumn(ctx, tx, "answers", "person_name", "TEXT NOT NULL DEFAULT ''"); err != nil {
 			return err
 		}
 		return addColumn(ctx, tx, "answers", "result", "TEXT NOT NULL DEFAULT '{}'")

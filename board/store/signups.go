@@ -110,7 +110,7 @@ func (s *Store) CurrentRoles(ctx context.Context, annID int64, p board.Person) (
 // Answers is the ledger of call annID's answers, oldest first: every
 // answer from every channel, what became of it, and every withdrawal.
 func (s *Store) Answers(ctx context.Context, annID int64) ([]board.Answer, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT origin, board_id, announcement_id, person_kind, person, roles, given_at, outcome, why, result, recorded_at
+	rows, err := s.read().QueryContext(ctx, `SELECT origin, board_id, announcement_id, person_kind, person, person_name, roles, given_at, outcome, why, result, recorded_at
 		FROM answers WHERE announcement_id = ? ORDER BY recorded_at, rowid`, annID)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (s *Store) Answers(ctx context.Context, annID int64) ([]board.Answer, error
 		var a board.Answer
 		var roles, result string
 		var given, recorded int64
-		if err := rows.Scan(&a.ID, &a.BoardID, &a.AnnouncementID, &a.Person.Kind, &a.Person.ID, &roles, &given, &a.Outcome, &a.Why, &result, &recorded); err != nil {
+		if err := rows.Scan(&a.ID, &a.BoardID, &a.AnnouncementID, &a.Person.Kind, &a.Person.ID, &a.Person.Name, &roles, &given, &a.Outcome, &a.Why, &result, &recorded); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {

@@ -193,8 +193,8 @@ func (t txStore) AddAnswer(ctx context.Context, a board.Answer) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO answers (origin, board_id, announcement_id, person_kind, person, roles, given_at, outcome, recorded_at, why, result)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.BoardID, a.AnnouncementID, a.Person.Kind, a.Person.ID, string(roles), ms(a.At), a.Outcome, ms(a.RecordedAt), a.Why, string(result))
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO answers (origin, board_id, announcement_id, person_kind, person, person_name, roles, given_at, outcome, recorded_at, why, result)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.BoardID, a.AnnouncementID, a.Person.Kind, a.Person.ID, a.Person.Name, string(roles), ms(a.At), a.Outcome, ms(a.RecordedAt), a.Why, string(result))
 	if err != nil {
 		return fmt.Errorf("record an answer: %w", err)
 	}

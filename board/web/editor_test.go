@@ -444,7 +444,7 @@ func TestEditorShowsTheHistoryOfAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	kim := board.Person{Kind: board.PersonFediverse, ID: "https://a.example/users/kim", Name: "@kim@a.example"}
-	ana := board.Person{Kind: board.PersonMatrix, ID: "@ana:example.org", Name: "Ana"} // never signed up: known by her id
+	ana := board.Person{Kind: board.PersonMatrix, ID: "@ana:example.org", Name: "Ana"} // never signed up: named by the ledger
 	rig.Service.SignUp(ctx, b, a.ID, kim, []string{"cook"}, board.Origin{ID: "https://a.example/users/kim/statuses/1"})
 	rig.Service.SignUp(ctx, b, a.ID, kim, []string{"cook"}, board.Origin{ID: "https://a.example/users/kim/statuses/1"}) // redelivered
 	rig.Service.SetAnswer(ctx, b, a.ID, ana, []string{"cook"}, board.Origin{ID: "$ana1"})
@@ -465,8 +465,8 @@ func TestEditorShowsTheHistoryOfAnswers(t *testing.T) {
 	}
 	want := []string{
 		"@kim@a.example (fediverse): removed from cook by an editor",
-		"@ana:example.org (Matrix): answered juggler; refused: the call has no such role",
-		"@ana:example.org (Matrix): answered cook; cook was full",
+		"Ana (Matrix): answered juggler; refused: the call has no such role",
+		"Ana (Matrix): answered cook; cook was full",
 		"@kim@a.example (fediverse): answered cook; signed up as cook",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

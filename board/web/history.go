@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ func history(l locale.Locale, answers []board.Answer, signups []board.Signup) []
 	lines := make([]historyLine, 0, len(answers))
 	for i := len(answers) - 1; i >= 0; i-- {
 		a := answers[i]
-		who := names[a.Person.Kind+" "+a.Person.ID]
+		who := cmp.Or(a.Person.Name, names[a.Person.Kind+" "+a.Person.ID])
 		if who == "" {
 			who = a.Person.ID
 			if a.Person.Kind == board.PersonWeb || a.Person.Kind == board.PersonEditor {
