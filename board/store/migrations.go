@@ -153,6 +153,12 @@ var steps = []step{
 	{27, "the language of a sign-up", func(ctx context.Context, tx *sql.Tx) error {
 		return addColumn(ctx, tx, "signups", "lang", "TEXT NOT NULL DEFAULT ''")
 	}},
+	// 28: what a Matrix poll asks as sent (a hash of its question and
+	// answers), so that an edit of the call edits the poll when, and only
+	// when, it changes them.
+	{28, "what a Matrix poll asks", func(ctx context.Context, tx *sql.Tx) error {
+		return addColumn(ctx, tx, "matrix_polls", "asks", "TEXT NOT NULL DEFAULT ''")
+	}},
 }
 
 // Known is the schema version this release writes.

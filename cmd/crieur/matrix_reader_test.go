@@ -438,6 +438,59 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		}
 		return counts["cook"] == 0 && counts["driver"] == 1
 	})
+	// A new title and a role more: the poll follows (an edit of its start,
+	// as Element edits a poll); a change to the text alone leaves it alone.
+	base := fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID)
+	if code := m.c.api("PATCH", base, map[string]any{"title": "Picnic crew", "call": map[string]any{
+		"roles": []map[string]any{{"name": "cook", "places": 1}, {"name": "driver", "places": 2}, {"name": "baker", "places": 1}}, "contact": "Ask Ana"}}, nil, nil); code != 200 {
+		t.Fatalf("edit: %d", code)
+	}
+	if code := m.c.api("PATCH", base, map[string]any{"body": "Bring a hat."}, nil, nil); code != 200 {
+		t.Fatalf("edit: %d", code)
+	}
+	pollEdits := func() (n int, last string) {
+		resp, err := m.reader.Messages(ctx, room, "", "", mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(resp.Chunk) - 1; i >= 0; i-- {
+			evt := resp.Chunk[i]
+			var c struct {
+				New struct {
+					Start struct {
+						Question struct {
+							Text string `json:"org.matrix.msc1767.text"`
+						} `json:"question"`
+						Answers []struct{ ID string } `json:"answers"`
+					} `json:"org.matrix.msc3381.poll.start"`
+				} `json:"m.new_content"`
+				Rel struct {
+					Type    string `json:"rel_type"`
+					EventID string `json:"event_id"`
+				} `json:"m.relates_to"`
+			}
+			if evt.Type == event.EventUnstablePollStart && json.Unmarshal(evt.Content.VeryRaw, &c) == nil && c.Rel.Type == "m.replace" && c.Rel.EventID == string(poll) {
+				n++
+				last = fmt.Sprint(c.New.Start.Question.Text, " ", len(c.New.Start.Answers))
+			}
+		}
+		return n, last
+	}
+	waitFor(t, 20*time.Second, "the poll's question and answers edited", func() bool {
+		n, last := pollEdits()
+		return n == 1 && strings.Contains(last, "Picnic crew 3")
+	})
+	waitFor(t, 20*time.Second, "the message's edit with the new text", func() bool {
+		for _, evt := range m.botMessages(t, room) {
+			if msg := evt.Content.AsMessage(); msg.NewContent != nil && strings.Contains(msg.NewContent.Body, "Bring a hat") {
+				return true
+			}
+		}
+		return false
+	}) // the text's edit is there: no second poll edit came with it
+	if n, _ := pollEdits(); n != 1 {
+		t.Errorf("%d edits of the poll for one change of what it asks", n)
+	}
 	// Closing the call ends the poll, with the results.
 	if code := m.c.api("PUT", fmt.Sprintf("/api/v1/boards/news/announcements/%d/closed", a.ID), nil, nil, nil); code != 200 {
 		t.Fatalf("close: %d", code)

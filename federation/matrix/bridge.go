@@ -353,8 +353,14 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	txn := txnID(p, "poll")
 	if done {
 		reopened, err := b.endPollIfClosed(ctx, cli, bd, a, p, roomID, poll)
-		if err != nil || !reopened {
+		if err != nil {
 			return err
+		}
+		if !reopened {
+			if p.Verb == board.VerbUpdate && a.SignupsOpen(time.Now()) {
+				return b.editPoll(ctx, cli, bd, a, p, roomID, poll)
+			}
+			return nil
 		}
 		// A fresh poll, after the ended one: a transaction of its own (the
 		// first poll's would be answered with the ended poll), the same
@@ -365,8 +371,19 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Cancelled() || a.Status == board.StatusExpired) {
 		return nil // closed before its poll went out: none to show
 	}
+	content, asks := pollStart(locale.Of(bd, a), a)
+	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txn})
+	if err != nil {
+		return err
+	}
+	return b.store.SavePoll(ctx, bd.ID, a.ID, p.Room, roomID, resp.EventID, asks)
+}
+
+// pollStart is the poll of a call as MSC3381 has it (the unstable names
+// Element sends and renders), and a hash of what it asks: its question
+// (the title) and its answers (the roles).
+func pollStart(l locale.Locale, a board.Announcement) (content map[string]any, asks string) {
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
-	l := locale.Of(bd, a)
 	question := l.T("poll.sign_up", a.Title)
 	if a.Kind == board.KindTraining {
 		question = l.T("poll.register", a.Title)
@@ -382,7 +399,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	if a.Call.Multiple {
 		maxSel = len(answers)
 	}
-	content := map[string]any{
+	content = map[string]any{
 		"org.matrix.msc3381.poll.start": map[string]any{
 			"kind":           "org.matrix.msc3381.poll.disclosed",
 			"max_selections": maxSel,
@@ -393,11 +410,38 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		"org.matrix.msc1767.text": neutralise(strings.Join(lines, "\n")),
 		"m.mentions":              map[string]any{},
 	}
-	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txn})
+	sum := sha256.Sum256([]byte(fmt.Sprint(strings.Join(lines, "\n"), maxSel)))
+	return content, hex.EncodeToString(sum[:12])
+}
+
+// editPoll makes an open poll follow an edit of its call that changed
+// what it asks (the title, the roles): an edit of the poll start, as
+// Element edits a poll (m.replace with the whole poll in m.new_content).
+// An edit that leaves them alone leaves the poll alone.
+func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) error {
+	sent, err := b.store.PollAsks(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
 	}
-	return b.store.SavePoll(ctx, bd.ID, a.ID, p.Room, roomID, resp.EventID)
+	start, asks := pollStart(locale.Of(bd, a), a)
+	if sent == asks {
+		return nil
+	}
+	if sent == "" {
+		// A poll sent before Crieur kept what it asked: from now on.
+		return b.store.SetPollAsks(ctx, a.ID, p.Room, asks)
+	}
+	content := map[string]any{
+		"m.new_content":                 start,
+		"m.relates_to":                  map[string]any{"rel_type": "m.replace", "event_id": poll},
+		"org.matrix.msc3381.poll.start": start["org.matrix.msc3381.poll.start"],
+		"org.matrix.msc1767.text":       "* " + start["org.matrix.msc1767.text"].(string),
+		"m.mentions":                    map[string]any{},
+	}
+	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pedit-"+asks)}); err != nil {
+		return err
+	}
+	return b.store.SetPollAsks(ctx, a.ID, p.Room, asks)
 }
 
 // endPollIfClosed ends a call's poll once the call is closed (by an

@@ -149,10 +149,26 @@ func (s *Store) Edits(ctx context.Context, announcementID int64, room string) ([
 	return out, rows.Err()
 }
 
-// SavePoll records the poll posted for a call in a room.
-func (s *Store) SavePoll(ctx context.Context, boardID, announcementID int64, room string, roomID id.RoomID, ev id.EventID) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_polls (announcement_id, board_id, room, room_id, event_id) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (announcement_id, room) DO UPDATE SET event_id = excluded.event_id, room_id = excluded.room_id`, announcementID, boardID, room, string(roomID), string(ev))
+// SavePoll records the poll posted for a call in a room, and what it asks
+// (a hash of its question and answers).
+func (s *Store) SavePoll(ctx context.Context, boardID, announcementID int64, room string, roomID id.RoomID, ev id.EventID, asks string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_polls (announcement_id, board_id, room, room_id, event_id, asks) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (announcement_id, room) DO UPDATE SET event_id = excluded.event_id, room_id = excluded.room_id,
+		asks = CASE WHEN excluded.asks = '' THEN matrix_polls.asks ELSE excluded.asks END`, announcementID, boardID, room, string(roomID), string(ev), asks)
+	return err
+}
+
+// PollAsks is what a call's poll in a room asks, as last sent (empty: not
+// known, a poll sent before Crieur kept it).
+func (s *Store) PollAsks(ctx context.Context, announcementID int64, room string) (string, error) {
+	var asks string
+	err := s.db.QueryRowContext(ctx, `SELECT asks FROM matrix_polls WHERE announcement_id = ? AND room = ?`, announcementID, room).Scan(&asks)
+	return asks, ignoreNoRows(err)
+}
+
+// SetPollAsks records what a poll asks after an edit.
+func (s *Store) SetPollAsks(ctx context.Context, announcementID int64, room, asks string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_polls SET asks = ? WHERE announcement_id = ? AND room = ?`, asks, announcementID, room)
 	return err
 }
 

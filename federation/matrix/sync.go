@@ -445,7 +445,7 @@ func (b *Bridge) onEcho(ctx context.Context, cli *mautrix.Client, a Account, evt
 		if what == "create" {
 			err = b.store.SaveEventID(ctx, ann, room, evt.RoomID, evt.ID)
 		} else {
-			err = b.store.SavePoll(ctx, a.BoardID, ann, room, evt.RoomID, evt.ID)
+			err = b.store.SavePoll(ctx, a.BoardID, ann, room, evt.RoomID, evt.ID, "") // what it asks comes with the send's answer
 		}
 		if err != nil {
 			b.log.ErrorContext(ctx, "matrix: record an echo", "room", room, "err", err)
