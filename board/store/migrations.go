@@ -159,6 +159,11 @@ var steps = []step{
 	{28, "what a Matrix poll asks", func(ctx context.Context, tx *sql.Tx) error {
 		return addColumn(ctx, tx, "matrix_polls", "asks", "TEXT NOT NULL DEFAULT ''")
 	}},
+	// 29: whether a board's Matrix polls show their results before they
+	// end (disclosed) or only at the end (undisclosed).
+	{29, "Matrix poll results shown or kept to the end", func(ctx context.Context, tx *sql.Tx) error {
+		return addColumn(ctx, tx, "matrix_accounts", "poll_results", "TEXT NOT NULL DEFAULT 'disclosed'")
+	}},
 }
 
 // Known is the schema version this release writes.

@@ -356,7 +356,11 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 		t.Fatalf("post: %d", code)
 	}
 	m.waitPost(t, room, "Picnic helpers")
-	poll := m.pollOf(t, room, `"id":"cook"`).ID
+	start := m.pollOf(t, room, `"id":"cook"`)
+	if raw := string(start.Content.VeryRaw); !strings.Contains(raw, "org.matrix.msc3381.poll.disclosed") || !strings.Contains(raw, "the room’s members see who answered") {
+		t.Errorf("the poll is not disclosed, or does not say who sees an answer: %s", raw)
+	}
+	poll := start.ID
 	answer := func(cli *mautrix.Client, roles ...string) id.EventID {
 		t.Helper()
 		if roles == nil {
@@ -478,7 +482,7 @@ func TestMatrixPollAnswersAreSignUps(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the poll's question and answers edited", func() bool {
 		n, last := pollEdits()
-		return n == 1 && strings.Contains(last, "Picnic crew 3")
+		return n == 1 && strings.Contains(last, "Picnic crew") && strings.HasSuffix(last, " 3")
 	})
 	waitFor(t, 20*time.Second, "the message's edit with the new text", func() bool {
 		for _, evt := range m.botMessages(t, room) {
@@ -691,6 +695,10 @@ func TestCallClosesAtItsDeadlineEverywhere(t *testing.T) {
 	room := m.rooms[1]
 	p := startPeer(t)
 	p.follow(m.c)
+	// This board keeps its polls' results to the end (MSC3381's
+	// undisclosed kind); the question says who sees an answer anyway.
+	m.configure(t, map[string]any{"password": botPassword, "poll_results": "undisclosed"}, 200)
+	m.configure(t, map[string]any{"password": botPassword, "poll_results": "secret"}, 400)
 	deadline := time.Now().Add(12 * time.Second).UTC().Truncate(time.Second)
 	a, code := m.c.post(map[string]any{"kind": "call", "title": "Setup crew", "call": map[string]any{
 		"roles": []map[string]any{{"name": "setup", "places": 3}}, "contact": "Ask Ana", "deadline": deadline.Format(time.RFC3339)}}, nil)
@@ -698,7 +706,11 @@ func TestCallClosesAtItsDeadlineEverywhere(t *testing.T) {
 		t.Fatalf("post: %d", code)
 	}
 	m.waitPost(t, room, "Setup crew")
-	poll := m.pollOf(t, room, `"id":"setup"`).ID
+	start := m.pollOf(t, room, `"id":"setup"`)
+	if raw := string(start.Content.VeryRaw); !strings.Contains(raw, "org.matrix.msc3381.poll.undisclosed") || !strings.Contains(raw, "results when it ends; the room’s members can still see who answered") {
+		t.Errorf("the poll is not undisclosed, or does not say who sees an answer: %s", raw)
+	}
+	poll := start.ID
 	q := m.c.objectURL(a.ID)
 	p.waitActivity("Create", q)
 	if time.Now().After(deadline) {

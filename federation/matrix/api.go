@@ -35,6 +35,7 @@ type accountRequest struct {
 	Rooms           []string `json:"rooms"`
 	MsgType         string   `json:"msgtype"`
 	AllowedInviters []string `json:"allowed_inviters"`
+	PollResults     string   `json:"poll_results"`
 }
 
 type accountView struct {
@@ -98,6 +99,13 @@ func validate(req *accountRequest) board.Problems {
 	default:
 		errs["msgtype"] = board.Problemf("problem.msgtype")
 	}
+	switch req.PollResults {
+	case "":
+		req.PollResults = PollsDisclosed
+	case PollsDisclosed, PollsUndisclosed:
+	default:
+		errs["poll_results"] = board.Problemf("problem.poll_results")
+	}
 	for _, u := range req.AllowedInviters {
 		if _, _, err := id.UserID(u).Parse(); err != nil {
 			errs["allowed_inviters"] = board.Problemf("problem.matrix_inviter", u)
@@ -119,7 +127,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		return &board.ValidationError{Fields: errs, What: "Matrix set-up"}
 	}
 	a := Account{BoardID: bd.ID, Homeserver: strings.TrimSuffix(req.Homeserver, "/"), UserID: req.UserID, AccessToken: req.AccessToken,
-		Rooms: req.Rooms, MsgType: req.MsgType, AllowedInviters: req.AllowedInviters}
+		Rooms: req.Rooms, MsgType: req.MsgType, AllowedInviters: req.AllowedInviters, PollResults: req.PollResults}
 	if a.AllowedInviters == nil {
 		a.AllowedInviters = []string{}
 	}

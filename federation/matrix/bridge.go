@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,6 +52,10 @@ type Bridge struct {
 	syncs     map[int64]syncLoopHandle
 	runCtx    context.Context
 	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
+	// pollEdits holds a lock per poll: two edits of a call handled at once
+	// would both find the poll unedited and both edit it (a homeserver
+	// answers a transaction id it is still processing with a new event).
+	pollEdits sync.Map // "announcement room" -> *sync.Mutex
 }
 
 // Signups takes poll answers as sign-ups (board.Service).
@@ -266,7 +271,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
 			return err
 		}
-		return b.ensurePoll(ctx, cli, bd, a, p, roomID)
+		return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
 	case board.VerbCreate, board.VerbUpdate:
 		if a.DeletedAt != nil {
 			return nil // deleted before it could be sent: nothing to show
@@ -277,7 +282,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 			if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
 				return err
 			}
-			return b.ensurePoll(ctx, cli, bd, a, p, roomID)
+			return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
 		}
 		var edit id.EventID
 		txn := txnID(p, "create")
@@ -308,7 +313,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
 			return err
 		}
-		return b.ensurePoll(ctx, cli, bd, a, p, roomID)
+		return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
 	case board.VerbDelete:
 		if !posted {
 			return nil
@@ -342,7 +347,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 // the roles are the answers (their names are the ids, so that an answer
 // keeps its meaning if roles are reordered), one or several per person.
 // Element and other clients show it natively; responses are sign-ups.
-func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, results string) error {
 	if !a.TakesSignups() || b.signups == nil {
 		return nil
 	}
@@ -358,7 +363,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		}
 		if !reopened {
 			if p.Verb == board.VerbUpdate && a.SignupsOpen(time.Now()) {
-				return b.editPoll(ctx, cli, bd, a, p, roomID, poll)
+				return b.editPoll(ctx, cli, bd, a, p, roomID, poll, results)
 			}
 			return nil
 		}
@@ -371,7 +376,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	if !a.SignupsOpen(time.Now()) && (a.Call.Closed || a.Cancelled() || a.Status == board.StatusExpired) {
 		return nil // closed before its poll went out: none to show
 	}
-	content, asks := pollStart(locale.Of(bd, a), a)
+	content, asks := pollStart(locale.Of(bd, a), a, results)
 	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txn})
 	if err != nil {
 		return err
@@ -382,11 +387,18 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 // pollStart is the poll of a call as MSC3381 has it (the unstable names
 // Element sends and renders), and a hash of what it asks: its question
 // (the title) and its answers (the roles).
-func pollStart(l locale.Locale, a board.Announcement) (content map[string]any, asks string) {
+func pollStart(l locale.Locale, a board.Announcement, results string) (content map[string]any, asks string) {
 	answers := make([]map[string]any, 0, len(a.Call.Roles))
 	question := l.T("poll.sign_up", a.Title)
 	if a.Kind == board.KindTraining {
 		question = l.T("poll.register", a.Title)
+	}
+	// Where people answer, they read who sees it: a poll answer is a room
+	// event every member can read, whatever the client shows.
+	if results == PollsUndisclosed {
+		question += " " + l.T("poll.results_at_end")
+	} else {
+		question += " " + l.T("poll.seen_by_room")
 	}
 	lines := []string{question}
 	for i, r := range a.Call.Roles {
@@ -401,7 +413,7 @@ func pollStart(l locale.Locale, a board.Announcement) (content map[string]any, a
 	}
 	content = map[string]any{
 		"org.matrix.msc3381.poll.start": map[string]any{
-			"kind":           "org.matrix.msc3381.poll.disclosed",
+			"kind":           "org.matrix.msc3381.poll." + cmp.Or(results, PollsDisclosed),
 			"max_selections": maxSel,
 			"question":       map[string]any{"org.matrix.msc1767.text": neutralise(question)},
 			"answers":        answers,
@@ -410,7 +422,7 @@ func pollStart(l locale.Locale, a board.Announcement) (content map[string]any, a
 		"org.matrix.msc1767.text": neutralise(strings.Join(lines, "\n")),
 		"m.mentions":              map[string]any{},
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprint(strings.Join(lines, "\n"), maxSel)))
+	sum := sha256.Sum256([]byte(fmt.Sprint(strings.Join(lines, "\n"), maxSel, results)))
 	return content, hex.EncodeToString(sum[:12])
 }
 
@@ -418,12 +430,15 @@ func pollStart(l locale.Locale, a board.Announcement) (content map[string]any, a
 // what it asks (the title, the roles): an edit of the poll start, as
 // Element edits a poll (m.replace with the whole poll in m.new_content).
 // An edit that leaves them alone leaves the poll alone.
-func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) error {
+func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID, results string) error {
+	lock, _ := b.pollEdits.LoadOrStore(fmt.Sprint(a.ID, " ", p.Room), &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer lock.(*sync.Mutex).Unlock()
 	sent, err := b.store.PollAsks(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
 	}
-	start, asks := pollStart(locale.Of(bd, a), a)
+	start, asks := pollStart(locale.Of(bd, a), a, results)
 	if sent == asks {
 		return nil
 	}

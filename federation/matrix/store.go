@@ -9,6 +9,7 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -28,10 +29,19 @@ type Account struct {
 	Rooms           []string `json:"rooms"`
 	MsgType         string   `json:"msgtype"`
 	AllowedInviters []string `json:"allowed_inviters"`
+	// PollResults is PollsDisclosed (clients show a poll's votes as they
+	// come) or PollsUndisclosed (only once the poll ends).
+	PollResults string `json:"poll_results"`
 	// OwnsToken is true when Crieur made the token by logging in with a
 	// password: it logs that device out when the token is replaced.
 	OwnsToken bool `json:"-"`
 }
+
+// How a board's polls show their votes (MSC3381's kinds).
+const (
+	PollsDisclosed   = "disclosed"   // as they come
+	PollsUndisclosed = "undisclosed" // only once the poll ends
+)
 
 // Store keeps Matrix accounts, the event id of every message posted (edits
 // and redactions need it after restarts) and each account's sync token.
@@ -51,14 +61,14 @@ var ErrNoAccount = errors.New("no Matrix account for this board")
 func (s *Store) SaveAccount(ctx context.Context, a Account) error {
 	rooms, _ := json.Marshal(a.Rooms)
 	inviters, _ := json.Marshal(a.AllowedInviters)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board_id) DO UPDATE SET homeserver = excluded.homeserver, access_token = excluded.access_token, rooms = excluded.rooms, owns_token = excluded.owns_token,
-			msgtype = excluded.msgtype, allowed_inviters = excluded.allowed_inviters, updated_at = excluded.updated_at,
+			msgtype = excluded.msgtype, allowed_inviters = excluded.allowed_inviters, poll_results = excluded.poll_results, updated_at = excluded.updated_at,
 			next_batch = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.next_batch ELSE '' END,
 			filter_id = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.filter_id ELSE '' END,
 			user_id = excluded.user_id`,
-		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), a.OwnsToken, time.Now().UnixMilli())
+		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), a.OwnsToken, cmp.Or(a.PollResults, PollsDisclosed), time.Now().UnixMilli())
 	return err
 }
 
@@ -68,12 +78,12 @@ func (s *Store) DeleteAccount(ctx context.Context, boardID int64) error {
 	return err
 }
 
-const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token`
+const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var rooms, inviters string
-	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters, &a.OwnsToken)
+	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters, &a.OwnsToken, &a.PollResults)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNoAccount
 	}
