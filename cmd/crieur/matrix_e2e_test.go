@@ -417,3 +417,30 @@ func pollAnswer(t testing.TB, cli *mautrix.Client, room id.RoomID, poll id.Event
 	}
 	return resp.EventID
 }
+
+// kickAndInvite has the reader kick the bot from configured room i, waits
+// until Crieur records the kick, invites the bot back and waits until it
+// is in the room again: the room's history comes in its sync once more.
+func (m *matrixRig) kickAndInvite(t *testing.T, i int) {
+	t.Helper()
+	ctx := context.Background()
+	room := m.rooms[i]
+	if _, err := m.reader.KickUser(ctx, room, &mautrix.ReqKickUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "rooms_status to show the kick", func() bool {
+		var acct map[string]any
+		m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
+		st, _ := acct["rooms_status"].(map[string]any)
+		s, _ := st[m.conf[i]].(string)
+		return strings.Contains(s, "kicked")
+	})
+	if _, err := m.reader.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the bot back in the room", func() bool {
+		members, err := m.reader.JoinedMembers(ctx, room)
+		_, in := members.Joined[userID("crieur")]
+		return err == nil && in
+	})
+}

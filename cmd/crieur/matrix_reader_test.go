@@ -652,24 +652,7 @@ func TestMatrixRejoinReplaysNoAnswer(t *testing.T) {
 	}
 	// The bot is kicked and invited again: it rejoins, and the room's
 	// history, her answer in it, comes in its sync again.
-	if _, err := m.reader.KickUser(ctx, room, &mautrix.ReqKickUser{UserID: userID("crieur")}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "rooms_status to show the kick", func() bool {
-		var acct map[string]any
-		m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
-		st, _ := acct["rooms_status"].(map[string]any)
-		s, _ := st[m.conf[1]].(string)
-		return strings.Contains(s, "kicked")
-	})
-	if _, err := m.reader.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "the bot back in the room", func() bool {
-		members, err := m.reader.JoinedMembers(ctx, room)
-		_, in := members.Joined[userID("crieur")]
-		return err == nil && in
-	})
+	m.kickAndInvite(t, 1)
 	// A reaction after the rejoin: once it is recorded, the bot's sync has
 	// gone past the history it was sent again.
 	if _, err := m.reader.SendReaction(ctx, room, msg.ID, "👍"); err != nil {

@@ -100,23 +100,7 @@ func TestSignUpsAgreeEverywhere(t *testing.T) {
 
 	// The bot is kicked and invited back: the room's history, answers
 	// included, comes in its sync again.
-	if _, err := m.reader.KickUser(ctx, room, &mautrix.ReqKickUser{UserID: userID("crieur")}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "the kick seen", func() bool {
-		var acct map[string]any
-		c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &acct)
-		s, _ := acct["rooms_status"].(map[string]any)[m.conf[1]].(string)
-		return strings.Contains(s, "kicked")
-	})
-	if _, err := m.reader.InviteUser(ctx, room, &mautrix.ReqInviteUser{UserID: userID("crieur")}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "the bot back in the room", func() bool {
-		members, err := m.reader.JoinedMembers(ctx, room)
-		_, in := members.Joined[userID("crieur")]
-		return err == nil && in
-	})
+	m.kickAndInvite(t, 1)
 	if time.Now().After(deadline) {
 		t.Fatalf("the answers took past the deadline (%v): the test's margin is too short for this machine", time.Since(deadline))
 	}
