@@ -15,15 +15,19 @@ package email
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/mail"
+	"net/textproto"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -31,6 +35,7 @@ import (
 	"crieur/board"
 	"crieur/board/locale"
 	"crieur/federation/delivery"
+	"crieur/federation/outbound"
 )
 
 // KindSend is the job kind of one message to one address.
@@ -88,6 +93,9 @@ type Destination struct {
 	// the system's roots.
 	options []gomail.Option
 	timeout time.Duration
+	// dial is outbound's guarded dialer: an SMTP host a publisher typed
+	// reaches no private address unless the operator allowed them.
+	dial gomail.DialContextFunc
 	// queue takes the mails to web registrants (TellVia), retried like
 	// every delivery.
 	queue Enqueuer
@@ -101,9 +109,12 @@ type Boards interface {
 }
 
 // New is the e-mail destination on db (the board store's file, whose
-// registry made its table).
-func New(db *sql.DB, boards Boards, links Links, timeout time.Duration, options ...gomail.Option) *Destination {
-	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout, log: slog.New(slog.DiscardHandler)}
+// registry made its table). allowPrivate is the operator's
+// allow_private_addresses: without it no SMTP host may be a private or
+// loopback address.
+func New(db *sql.DB, boards Boards, links Links, timeout time.Duration, allowPrivate bool, options ...gomail.Option) *Destination {
+	return &Destination{db: db, boards: boards, links: links, options: options, timeout: timeout, log: slog.New(slog.DiscardHandler),
+		dial: outbound.NewDialer(allowPrivate).DialContext}
 }
 
 // TellVia makes the destination mail web registrants what concerns them
@@ -342,10 +353,31 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 // (5xx) will not change by retrying; a connection problem or a 4xx
 // ("try again later") will.
 func (d *Destination) send(ctx context.Context, s SMTP, m *gomail.Msg) error {
-	opts := append([]gomail.Option{gomail.WithPort(s.Port), gomail.WithTimeout(d.timeout)}, d.options...)
+	dial := d.dial
+	if s.Security == "tls" {
+		// go-mail wraps TLS itself only around its own dialer: with the
+		// guarded one, implicit TLS is done here.
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := d.dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(conn, &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12})
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return tc, nil
+		}
+	}
+	opts := append([]gomail.Option{gomail.WithPort(s.Port), gomail.WithTimeout(d.timeout), gomail.WithDialContextFunc(dial)}, d.options...)
 	switch s.Security {
 	case "tls":
-		opts = append(opts, gomail.WithSSL()) // implicit TLS on the port given (465 by default)
+		// Implicit TLS on the port given (465 by default), done by dial
+		// above; go-mail then finds the connection encrypted by itself
+		// (with WithSSL and a dialer of ours it would take it for plain
+		// text and refuse to log in).
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case "none":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
@@ -363,8 +395,9 @@ func (d *Destination) send(ctx context.Context, s SMTP, m *gomail.Msg) error {
 		// change by retrying; anything else (no connection, 4xx) may.
 		var se *gomail.SendError
 		permanent := errors.As(err, &se) && se.ErrorCode() >= 500
-		msg := fmt.Errorf("SMTP %s:%d: %s", s.Host, s.Port, redact(err.Error(), s.Password))
-		if permanent {
+		d.log.InfoContext(ctx, "e-mail: SMTP failed", "host", s.Host, "port", s.Port, "err", redact(err.Error(), s.Password))
+		msg := smtpError(s, err)
+		if permanent || errors.Is(err, outbound.ErrForbiddenAddress) {
 			return delivery.Permanent(msg)
 		}
 		return msg
@@ -397,6 +430,34 @@ func (d *Destination) SendTest(ctx context.Context, b board.Board, name string) 
 	m.SetGenHeader(gomail.HeaderContentLang, lc.Lang())
 	m.SetBodyString(gomail.TypeTextPlain, lc.T("test.mail", b.DisplayName)+"\n\n"+d.links.BoardURL(b.Name)+"\n")
 	return d.send(ctx, s.SMTP, m)
+}
+
+// smtpError says what went wrong in words of Crieur's own and the SMTP
+// reply code, never the remote's text: the error reaches whoever pressed
+// "send a test message" and the deliveries list, and a host aimed at a
+// service that is not a mail server would otherwise have its answer
+// (a banner, an error page) read back through Crieur. The log line has it.
+func smtpError(s SMTP, err error) error {
+	where := fmt.Sprintf("SMTP %s:%d", s.Host, s.Port)
+	var se *gomail.SendError
+	var te *textproto.Error
+	var ne net.Error
+	switch {
+	case errors.Is(err, outbound.ErrForbiddenAddress):
+		return fmt.Errorf("%s: refused: private address (not a public Internet address; the operator can allow private addresses in the configuration file)", where)
+	case errors.As(err, &se) && se.ErrorCode() > 0:
+		return fmt.Errorf("%s: the server refused it while %s (reply %d)", where, se.Reason, se.ErrorCode())
+	case errors.As(err, &se):
+		return fmt.Errorf("%s: the server refused it while %s", where, se.Reason)
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: the server answered with reply %d", where, te.Code)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("%s: no answer in time", where)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%s: nothing listens there (connection refused)", where)
+	default:
+		return fmt.Errorf("%s: the exchange failed (not an SMTP server, a TLS problem, or the connection dropped; Crieur's log says more)", where)
+	}
 }
 
 // redact keeps the password out of an error, however the library words it.

@@ -2,8 +2,8 @@
 // whose dialer checks every resolved address against the IANA
 // special-purpose registries before it connects, so that nothing a user or
 // a remote server names (an actor, an inbox, a homeserver, a webhook) can
-// make Crieur reach the machine's own network. Fetches, deliveries and the
-// Matrix bridge all use it.
+// make Crieur reach the machine's own network. Fetches, deliveries, the
+// Matrix bridge and the SMTP client all use it.
 package outbound
 
 import (
@@ -92,12 +92,13 @@ func Forbidden(a netip.Addr) bool {
 	return false
 }
 
-// NewClient returns an HTTP client for requests to other servers. Unless
-// allowPrivate (tests on loopback), it refuses to connect to any address
-// Forbidden names; the check runs on the resolved address at connect time,
-// so DNS tricks and redirects cannot get around it.
-func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{
+// NewDialer is the one dialer of every connection a setting can aim at
+// another server (HTTP, SMTP). Unless allowPrivate (the operator's choice
+// in the configuration file, or tests on loopback), it refuses to connect
+// to any address Forbidden names; the check runs on the resolved address
+// at connect time, so DNS tricks and redirects cannot get around it.
+func NewDialer(allowPrivate bool) *net.Dialer {
+	return &net.Dialer{
 		Timeout: 10 * time.Second,
 		Control: func(network, address string, _ syscall.RawConn) error {
 			if allowPrivate {
@@ -110,6 +111,12 @@ func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
 			return nil
 		},
 	}
+}
+
+// NewClient returns an HTTP client for requests to other servers, on
+// NewDialer's guard.
+func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	dialer := NewDialer(allowPrivate)
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,

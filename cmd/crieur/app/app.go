@@ -161,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	}, log)
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
 	mm := mattermost.New(a.db, st, urls, client())
-	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration)
+	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses)
 	mailer.TellVia(queue, log)
 	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
 		Followers: ap, People: []board.PersonNotifier{ap, mailer}})
