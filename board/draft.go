@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Draft is what an editor writes: an announcement before the server adds
@@ -114,7 +116,7 @@ var (
 // ValidationError that says what to fix for each bad one.
 func (d *Draft) Normalize() error {
 	errs := Problems{}
-	d.Title = strings.TrimSpace(d.Title)
+	d.Title = norm.NFC.String(strings.TrimSpace(d.Title)) // one spelling of "é", whatever the keyboard sent
 	d.Body = strings.TrimSpace(d.Body)
 	d.ContentWarning = strings.TrimSpace(d.ContentWarning)
 	d.Language = strings.TrimSpace(d.Language)
@@ -213,6 +215,14 @@ func CheckText(errs Problems, field, s string, max int, required bool) {
 	checkTextLines(errs, field, s, max, required, false)
 }
 
+// hidden reports a character a one-line text must not hold: one that
+// shows nothing (a format character such as U+200B, U+200E, U+061C or
+// U+FEFF) or breaks the line where none may be (U+2028, U+2029). The zero
+// width joiner stays: emoji sequences are made with it.
+func hidden(r rune) bool {
+	return r != '\u200D' && (unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r))
+}
+
 func checkTextLines(errs Problems, field, s string, max int, required, multiline bool) {
 	switch {
 	case required && s == "":
@@ -233,6 +243,11 @@ func checkTextLines(errs Problems, field, s string, max int, required, multiline
 		return r == '\u202D' || r == '\u202E' || (!multiline && (r >= '\u202A' && r <= '\u202C' || r >= '\u2066' && r <= '\u2069'))
 	}) >= 0:
 		errs[field] = Problemf("problem.bidi")
+	case !multiline && strings.IndexFunc(s, hidden) >= 0:
+		// "cook" and "co\u200bok" would be two roles that read the same.
+		i := strings.IndexFunc(s, hidden)
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		errs[field] = Problemf("problem.hidden_char", fmt.Sprintf("U+%04X", r), utf8.RuneCountInString(s[:i])+1)
 	case s != "" && strings.IndexFunc(s, visible) < 0:
 		if required {
 			errs[field] = Problemf("problem.invisible_required")
@@ -277,8 +292,11 @@ func checkCall(errs Problems, c *Call) {
 	}
 	c.Taken, c.Voters = nil, 0 // counted from the sign-ups
 	seen := map[string]bool{}
-	for i, r := range c.Roles {
-		name := strings.TrimSpace(r.Name)
+	for i := range c.Roles {
+		// Names are compared, and votes matched, as NFC: "é" typed two ways
+		// is one role.
+		c.Roles[i].Name = norm.NFC.String(strings.TrimSpace(c.Roles[i].Name))
+		name := c.Roles[i].Name
 		if seen[strings.ToLower(name)] && name != "" {
 			errs[fmt.Sprintf("call.roles[%d].name", i)] = Problemf("problem.twice", name)
 		}
