@@ -37,10 +37,13 @@ type BatchRecorder interface {
 // Drain records every result into rec until ctx is done. A result is
 // removed from the stream only after rec has stored it.
 func (r *RedisResults) Drain(ctx context.Context, rec BatchRecorder, log *slog.Logger) {
+	down := newDownLog("draining delivery results", log, time.Minute)
 	for ctx.Err() == nil {
 		if err := r.drain(ctx, rec, log); err != nil && ctx.Err() == nil {
-			log.Warn("drain delivery results", "err", err)
+			down.failed(ctx, err)
 			sleepCtx(ctx, time.Second)
+		} else if err == nil {
+			down.ok(ctx)
 		}
 	}
 }

@@ -37,10 +37,15 @@ type Pool struct {
 	Poll    time.Duration
 	Metrics *Metrics
 	Log     *slog.Logger
+	// DownEvery is how often a queue that stays unreachable is reported
+	// again (0: a minute); its going down and coming back are reported at
+	// once.
+	DownEvery time.Duration
 
 	once   sync.Once
 	hosts  *hosts
 	shared SharedHosts // the queue's, if it shares parkings between processes
+	down   *downLog
 }
 
 // sharedRefresh is how often a pool reads the parkings of the others.
@@ -50,6 +55,7 @@ func (p *Pool) init() {
 	p.once.Do(func() {
 		p.hosts = newHosts(p.Hosts, p.Workers)
 		p.shared, _ = p.Queue.(SharedHosts)
+		p.down = newDownLog("the delivery queue", p.Log, p.DownEvery)
 	})
 }
 
@@ -139,8 +145,13 @@ func (p *Pool) work(ctx context.Context, n int) {
 	defer poll.Stop()
 	for ctx.Err() == nil {
 		job, ok, err := p.Queue.Reserve(ctx, p.Lease)
+		if err == nil {
+			p.down.ok(ctx)
+		}
 		if err != nil && ctx.Err() == nil {
-			p.Log.Error("reserve job", "worker", n, "err", err)
+			// Every worker fails at once while Redis restarts: one line
+			// says so, then one a minute (issue 23: 846 lines in 72 s).
+			p.down.failed(ctx, err)
 			// The queue is unreachable (Redis restarting): do not spin.
 			select {
 			case <-ctx.Done():
@@ -308,12 +319,13 @@ type Dispatcher struct {
 	// counts): a burst of answers becomes one Update, not one per answer.
 	RefreshEvery time.Duration
 	lastRefresh  map[int64]time.Time
+	down         *downLog
 }
 
 // NewDispatcher returns a dispatcher from outbox to queue.
 func NewDispatcher(outbox OutboxSource, queue Queue, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{outbox: outbox, queue: queue, wake: make(chan struct{}, 1), log: log,
-		RefreshEvery: 5 * time.Second, lastRefresh: map[int64]time.Time{}}
+		RefreshEvery: 5 * time.Second, lastRefresh: map[int64]time.Time{}, down: newDownLog("dispatching the outbox", log, time.Minute)}
 }
 
 // Notify wakes the dispatcher; board.Service calls it after each commit.
@@ -331,7 +343,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := d.DispatchPending(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("dispatch outbox", "err", err)
+			d.down.failed(ctx, err)
+		} else if err == nil {
+			d.down.ok(ctx)
 		}
 		select {
 		case <-ctx.Done():
