@@ -252,8 +252,12 @@ func TestDeadLettersCanBeRevived(t *testing.T) {
 			sinks.status.Store(http.StatusGone)
 			b1, _ := c.post(map[string]any{"title": "Moved again"}, nil)
 			b2, _ := c.post(map[string]any{"title": "And again"}, nil)
-			waitFor(t, 10*time.Second, "two dead deliveries", func() bool {
-				return c.deliveries(b1.ID).Counts["dead"] == 1 && c.deliveries(b2.ID).Counts["dead"] == 1
+			// Recorded dead, and buried: the record comes first, so the
+			// queue's list of dead letters is what says both are there
+			// (retry --all once found one of the two still on its way).
+			waitFor(t, 10*time.Second, "two dead deliveries, recorded and buried", func() bool {
+				return c.deliveries(b1.ID).Counts["dead"] == 1 && c.deliveries(b2.ID).Counts["dead"] == 1 &&
+					strings.Count(strings.TrimSpace(cli("deliveries", "dead")), "\n") == 2
 			})
 			sinks.status.Store(http.StatusAccepted)
 			if out := cli("deliveries", "retry", "--all"); !strings.Contains(out, "queued 2 dead letters again") {
