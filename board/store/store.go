@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,3 +86,38 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// TightenPermissions makes the store's folder private to its user (0700)
+// and its files (the database, its WAL and shared-memory files) readable
+// by nobody else (0600): they hold private keys and tokens' hashes.
+// SQLite gives its WAL files the database's mode, and an install from an
+// earlier release kept 0755 and 0644. It says what it changed, for the
+// log.
+func TightenPermissions(path string) (changed []string, err error) {
+	fix := func(name string, want os.FileMode) error {
+		st, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&^want == 0 {
+			return nil
+		}
+		if err := os.Chmod(name, want); err != nil {
+			return fmt.Errorf("make %s private (chmod %o): %w", name, want, err)
+		}
+		changed = append(changed, fmt.Sprintf("%s %o→%o", name, st.Mode().Perm(), want))
+		return nil
+	}
+	if err := fix(filepath.Dir(path), 0o700); err != nil {
+		return changed, err
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := fix(f, 0o600); err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
+}

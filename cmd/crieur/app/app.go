@@ -88,6 +88,15 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	if err := store.Migrate(ctx, a.db, log); err != nil {
 		return nil, err
 	}
+	// At every start, after the migration made the WAL files: an install
+	// from an earlier release kept 0755 and 0644.
+	changed, err := store.TightenPermissions(cfg.DatabasePath())
+	for _, c := range changed {
+		log.Info("made private", "file", c)
+	}
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.New(ctx, a.db)
 	if err != nil {
 		return nil, err
