@@ -51,6 +51,9 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	c.clock(ctx, timeFrom, hosts)
 	c.redis(ctx, cfg)
 	c.private("the data folder "+cfg.DataDir, cfg.DataDir, "it holds the boards' private keys")
+	if cfg.TLSKey != "" {
+		c.private("the TLS key "+cfg.TLSKey, cfg.TLSKey, "whoever reads it can pose as this server")
+	}
 	if *keys != "" {
 		c.keyFiles(*keys)
 	}

@@ -108,11 +108,15 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(keys, "news.pem"), []byte(key), 0o600)
 	_ = os.WriteFile(filepath.Join(openKeys, "news.pem"), []byte(key), 0o644)
+	openTLSKey := filepath.Join(openKeys, "tls.key")
+	if raw, err := os.ReadFile(keyFile); err != nil || os.WriteFile(openTLSKey, raw, 0o644) != nil {
+		t.Fatal(err)
+	}
 	out, err := check(nil, "--time-from", inTime, "--keys", keys)
 	if err != nil || !strings.Contains(out, "every check passed") || strings.Contains(out, "FAIL") {
 		t.Fatalf("a correct deployment: %v\n%s", err, out)
 	}
-	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private", "news.pem is private"} {
+	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private", "news.pem is private", "the TLS key " + keyFile + " is private"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
@@ -130,6 +134,7 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		{"Redis without AOF", []string{"CRIEUR_REDIS_URL=" + noAOFRedis(t).URL()}, []string{"--time-from", inTime}, regexp.QuoteMeta("appendonly no")},
 		{"plain http", []string{fmt.Sprintf("CRIEUR_PUBLIC_URL=http://127.0.0.1:%d", port)}, []string{"--time-from", inTime}, regexp.QuoteMeta("Mastodon follows only https actors")},
 		{"a key file others can read", nil, []string{"--time-from", inTime, "--keys", openKeys}, regexp.QuoteMeta("news.pem can be read by other users (0644)")},
+		{"a TLS key others can read", []string{"CRIEUR_TLS_KEY=" + openTLSKey}, []string{"--time-from", inTime}, regexp.QuoteMeta("tls.key can be read by other users (0644)")},
 	}
 	for _, b := range broken {
 		out, err := check(b.env, b.args...)
