@@ -29,7 +29,10 @@ type mattermostServer struct {
 	channels map[string]bool
 }
 
-var hookPath = regexp.MustCompile(`^/hooks/([a-z0-9]{26})$`)
+var (
+	hookPath    = regexp.MustCompile(`^/hooks/([a-z0-9]{26})$`)
+	slackUserID = regexp.MustCompile(`<@([a-zA-Z0-9]+)>`)
+)
 
 func startMattermost(t *testing.T) *mattermostServer {
 	t.Helper()
@@ -74,6 +77,11 @@ func startMattermost(t *testing.T) *mattermostServer {
 			appErr(w, http.StatusBadRequest, "web.incoming_webhook.channel.app_error", "Couldn't find the channel.")
 			return
 		}
+		// What the channel shows: ProcessSlackText
+		// (server/channels/app/slack.go) expands Slack's announcement
+		// forms and <@id> mentions in the text before posting.
+		p["text"] = strings.NewReplacer("<!channel>", "@channel", "<!here>", "@here", "<!all>", "@all").Replace(p["text"])
+		p["text"] = slackUserID.ReplaceAllString(p["text"], "@$1")
 		m.posts[sub[1]] = append(m.posts[sub[1]], p)
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok"))
@@ -125,7 +133,7 @@ func TestMattermostWebhooks(t *testing.T) {
 	mm.mu.Lock()
 	mm.limited = 1
 	mm.mu.Unlock()
-	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are on it, @channel.",
+	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are on it, @channel. <!here> <!all> <@U123>",
 		"outage": map[string]any{"service": "mail", "from": time.Now().Format(time.RFC3339)}}, nil)
 	if code != 201 {
 		t.Fatalf("post: %d", code)
@@ -135,7 +143,7 @@ func TestMattermostWebhooks(t *testing.T) {
 	})
 	post := mm.received(tech)[0]
 	if !strings.Contains(post["text"], "#### Service outage: Mail down") || !strings.Contains(post["text"], "**Service:** mail") ||
-		!strings.Contains(post["text"], c.objectURL(a.ID)) || strings.Contains(post["text"], "@channel") || post["channel"] != "outages" {
+		!strings.Contains(post["text"], c.objectURL(a.ID)) || regexp.MustCompile(`@(channel|here|all|U123)`).MatchString(post["text"]) || post["channel"] != "outages" {
 		t.Errorf("the channel shows %+v", post)
 	}
 	if mm.received(members)[1]["username"] != "Crieur" {

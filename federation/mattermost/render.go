@@ -19,11 +19,18 @@ var (
 	// @all, @here, and @username at the start of a word.
 	mentionRe = regexp.MustCompile(`(?i)(^|[^\pL\pN_.@])@([a-z0-9][a-z0-9._-]*)`)
 	urlRe     = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>()]+`)
+	slackRe   = regexp.MustCompile(`<([!@])`)
 )
 
 // neutralise breaks mentions outside URLs with a word joiner: the bot
 // speaks for the association and must not ping a channel by accident.
 func neutralise(s string) string {
+	// Slack's forms: the incoming webhook handler passes the text through
+	// ProcessSlackText (server/channels/app/slack.go), whose
+	// expandAnnouncement turns <!channel>, <!here> and <!all> into
+	// @channel, @here and @all, and replaceUserIds <@id> into a mention.
+	// A word joiner after the "<" keeps them text.
+	s = slackRe.ReplaceAllString(s, "<\u2060$1")
 	var b strings.Builder
 	for len(s) > 0 {
 		loc := urlRe.FindStringIndex(s)

@@ -23,6 +23,15 @@ func TestRenderForMattermost(t *testing.T) {
 	if strings.Contains(got, "@channel") {
 		t.Error("@channel would ping the whole channel")
 	}
+	// Slack's forms, which Mattermost expands in a webhook's text (issue
+	// 23, point 9), in the body and in the title.
+	slack := a
+	slack.Title, slack.Body = "Hi <!here>", "Dear <!channel>, <!all> and <@U123>."
+	for _, form := range []string{"<!here>", "<!channel>", "<!all>", "<@U123>"} {
+		if got := Render(enParis, slack, "L", false); strings.Contains(got, form) {
+			t.Errorf("%s reaches Mattermost as is:\n%s", form, got)
+		}
+	}
 	a.ContentWarning = "food"
 	if cw := Render(enParis, a, "L", false); strings.Contains(cw, "Bring a laptop") || !strings.Contains(cw, "Content warning: food") {
 		t.Errorf("behind a content warning the text shows:\n%s", cw)
