@@ -1,6 +1,9 @@
 package board
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Told is what one person who answered a call hears later.
 type Told string
@@ -61,18 +64,9 @@ func (s *Service) tellSignups(ctx context.Context, b Board, a Announcement, what
 		case SignupWaiting:
 			n.Waiting = []string{su.Role}
 		}
-		if len(n.Confirmed)+len(n.Waiting) > 0 && (len(states) == 0 || containsString(states, su.State)) {
+		if len(n.Confirmed)+len(n.Waiting) > 0 && (len(states) == 0 || slices.Contains(states, su.State)) {
 			s.tell(ctx, b, a, n)
 		}
 	}
 	return nil
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -428,12 +428,10 @@ func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, ro
 			return tx.AddAnswer(ctx, ans)
 		}
 		res, promoted, err = s.signUpIn(ctx, tx, b, annID, p, roles, exact)
-		var unknown *UnknownRoleError
-		var invalid *ValidationError
-		if errors.Is(err, ErrCallClosed) || errors.As(err, &unknown) || errors.As(err, &invalid) {
+		if why := refusalOf(err); why != "" {
 			// Refused before anything was written: kept in the ledger, so
 			// its replay is not tried again, and said to the caller.
-			refused, ans.Outcome, ans.Why = err, AnswerRefused, refusalOf(err)
+			refused, ans.Outcome, ans.Why = err, AnswerRefused, why
 			cur, err := tx.Announcement(ctx, b.ID, annID)
 			if err != nil {
 				return err
@@ -463,17 +461,20 @@ func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, ro
 	return res, refused
 }
 
-// refusalOf names why an answer was refused, for the ledger.
+// refusalOf names why an answer was refused, for the ledger; empty when
+// err is no refusal.
 func refusalOf(err error) string {
 	var unknown *UnknownRoleError
+	var invalid *ValidationError
 	switch {
 	case errors.Is(err, ErrCallClosed):
 		return WhyClosed
 	case errors.As(err, &unknown):
 		return WhyNoSuchRole
-	default:
+	case errors.As(err, &invalid):
 		return WhyOneRole
 	}
+	return "" // not a refusal: accepted, or a failure to report
 }
 
 // PhonePerson is someone an editor signs up by hand (they called, they

@@ -298,3 +298,58 @@ func upperFirst(s string) string {
 	}
 	return string(unicode.ToUpper(r)) + s[size:]
 }
+
+// Roles names roles as a reader reads them, joined with the locale's
+// "and" ("cook and driver", a training's "I'll come").
+func (l Locale) Roles(names []string) string {
+	out := make([]string, len(names))
+	for i, r := range names {
+		out[i] = l.Role(r)
+	}
+	return l.JoinAnd(out)
+}
+
+// NoticeLines is what one person is told about a, sentence by sentence:
+// the same words whether it goes as a direct note or a mail. A reminder
+// adds when, where and the online link, as the post says them. None: the
+// notice says nothing on its own (a promotion without a role).
+func (l Locale) NoticeLines(a board.Announcement, n board.Notice) []string {
+	training := a.Kind == board.KindTraining
+	var lines []string
+	switch n.What {
+	case board.ToldSignedUp:
+		switch {
+		case training && len(n.Confirmed) > 0:
+			lines = append(lines, l.T("vote.training_registered", a.Title))
+		case training:
+			lines = append(lines, l.T("vote.training_waiting", a.Title))
+		default:
+			if len(n.Confirmed) > 0 {
+				lines = append(lines, l.T("vote.registered", l.Roles(n.Confirmed), a.Title))
+			}
+			if len(n.Waiting) > 0 {
+				lines = append(lines, l.T("vote.waiting", l.Roles(n.Waiting), a.Title))
+			}
+		}
+	case board.ToldPromoted:
+		switch {
+		case training:
+			lines = append(lines, l.T("vote.promoted_training", a.Title))
+		case len(n.Confirmed) > 0:
+			lines = append(lines, l.T("vote.promoted", l.Roles(n.Confirmed), a.Title))
+		}
+	case board.ToldCancelled:
+		lines = append(lines, l.T("vote.cancelled", a.Title))
+	case board.ToldBackOn:
+		lines = append(lines, l.T("vote.back_on", a.Title))
+	case board.ToldReminder:
+		lines = append(lines, l.T("vote.reminder", a.Title))
+		for _, f := range l.Facts(a) {
+			switch f.Key {
+			case "when", "where", "online":
+				lines = append(lines, l.Colon(f.Label)+" "+f.Value)
+			}
+		}
+	}
+	return lines
+}

@@ -164,6 +164,10 @@ var steps = []step{
 	{29, "Matrix poll results shown or kept to the end", func(ctx context.Context, tx *sql.Tx) error {
 		return addColumn(ctx, tx, "matrix_accounts", "poll_results", "TEXT NOT NULL DEFAULT 'disclosed'")
 	}},
+	// 30: an announcement's outbox entries found by announcement: every
+	// delivery asks where it stands among the others about the same post
+	// (DeliveryOrder), which scanned the whole deliveries table without it.
+	{30, "index of the outbox by announcement", exec(`CREATE INDEX IF NOT EXISTS outbox_announcement ON outbox(announcement_id)`)},
 }
 
 // Known is the schema version this release writes.

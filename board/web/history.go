@@ -27,13 +27,6 @@ func history(l locale.Locale, answers []board.Answer, signups []board.Signup) []
 			names[su.Person.Kind+" "+su.Person.ID] = su.Person.Name
 		}
 	}
-	roles := func(rs []string) string {
-		out := make([]string, len(rs))
-		for i, r := range rs {
-			out[i] = l.Role(r)
-		}
-		return l.JoinAnd(out)
-	}
 	lines := make([]historyLine, 0, len(answers))
 	for i := len(answers) - 1; i >= 0; i-- {
 		a := answers[i]
@@ -47,12 +40,12 @@ func history(l locale.Locale, answers []board.Answer, signups []board.Signup) []
 		var what []string
 		switch a.Outcome {
 		case board.AnswerWithdrawn:
-			what = append(what, l.T("editor.history.withdrawn_"+a.Why, roles(a.Roles)))
+			what = append(what, l.T("editor.history.withdrawn_"+a.Why, l.Roles(a.Roles)))
 		default:
 			if len(a.Roles) == 0 {
 				what = append(what, l.T("editor.history.answered_none"))
 			} else {
-				what = append(what, l.T("editor.history.answered", roles(a.Roles)))
+				what = append(what, l.T("editor.history.answered", l.Roles(a.Roles)))
 			}
 			switch a.Outcome {
 			case board.AnswerRefused:
@@ -66,7 +59,7 @@ func history(l locale.Locale, answers []board.Answer, signups []board.Signup) []
 					roles []string
 				}{{"confirmed", r.Confirmed}, {"waiting", r.Waiting}, {"full", r.Full}, {"already", r.Already}, {"dropped", r.Dropped}} {
 					if len(part.roles) > 0 {
-						what = append(what, l.T("editor.history."+part.key, roles(part.roles)))
+						what = append(what, l.T("editor.history."+part.key, l.Roles(part.roles)))
 					}
 				}
 			}

@@ -709,6 +709,17 @@ func TestBrowserTraining(t *testing.T) {
 	for _, v := range axeViolations(t, ctx) {
 		t.Errorf("the training's edit page: %s", v)
 	}
+	// The history of answers, opened, as an editor reads it at 390 px.
+	if err := chromedp.Do(ctx, chromedp.Click(css(`details.history summary`)), chromedp.WaitVisible(css(`details.history ol`))); err != nil {
+		t.Fatal(err)
+	}
+	if hist, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("details.history ol").innerText`)); strings.Count(hist, "(web page)")+strings.Count(hist, "(page web)") < 2 {
+		t.Errorf("the history does not show the registrations:\n%s", hist)
+	}
+	for _, v := range axeViolations(t, ctx) {
+		t.Errorf("the training's edit page, its history open: %s", v)
+	}
+	noSidewaysScroll(ctx, t, "the edit page's history scrolls sideways at 390 px")
 	if err := chromedp.Do(ctx, chromedp.Click(css(`form[action$="/cancelled"] button`)), chromedp.WaitVisible(css(`.notice`))); err != nil {
 		t.Fatal(err)
 	}

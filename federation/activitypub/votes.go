@@ -131,34 +131,17 @@ func (s *Server) Tell(ctx context.Context, b board.Board, a board.Announcement, 
 	if n.Person.Kind != board.PersonFediverse {
 		return
 	}
-	l := locale.Of(b, a)
-	var text string
-	switch n.What {
-	case board.ToldPromoted:
-		if len(n.Confirmed) == 0 {
-			return
-		}
-		text = l.T("vote.promoted", l.Role(n.Confirmed[0]), a.Title)
-		if a.Kind == board.KindTraining {
-			text = l.T("vote.promoted_training", a.Title)
-		}
-	case board.ToldReminder:
-		if a.Event == nil {
-			return
-		}
-		text = l.T("vote.reminder", a.Title)
-		for _, f := range l.Facts(a) { // the same words as the post
-			switch f.Key {
-			case "when", "where", "online":
-				text += fmt.Sprintf(" %s %s.", l.Colon(f.Label), f.Value)
-			}
-		}
-	case board.ToldCancelled:
-		text = l.T("vote.cancelled", a.Title)
-	case board.ToldBackOn:
-		text = l.T("vote.back_on", a.Title)
-	default:
+	if n.What == board.ToldSignedUp {
+		return // onVote answered the vote itself
+	}
+	lines := locale.Of(b, a).NoticeLines(a, n)
+	if len(lines) == 0 {
 		return
+	}
+	// One paragraph: the sentence, then the reminder's facts ("When: …").
+	text := lines[0]
+	for _, f := range lines[1:] {
+		text += " " + f + "."
 	}
 	s.tellVoter(ctx, b, a, n.Person.ID, n.Person.Name, text, "", string(n.What)+" "+n.Key)
 }

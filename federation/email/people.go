@@ -75,48 +75,8 @@ func (d *Destination) noticeMessage(bd board.Board, a board.Announcement, smtp S
 		l = locale.For(n.Lang).InZone(bd.Location())
 	}
 	link := d.links.AnnouncementURL(bd.Name, a.ID)
-	roles := func(rs []string) string {
-		out := make([]string, len(rs))
-		for i, r := range rs {
-			out[i] = l.Role(r)
-		}
-		return l.JoinAnd(out)
-	}
-	training := a.Kind == board.KindTraining
-	var lines []string
-	switch n.What {
-	case board.ToldSignedUp:
-		switch {
-		case training && len(n.Confirmed) > 0:
-			lines = append(lines, l.T("vote.training_registered", a.Title))
-		case training:
-			lines = append(lines, l.T("vote.training_waiting", a.Title))
-		default:
-			if len(n.Confirmed) > 0 {
-				lines = append(lines, l.T("vote.registered", roles(n.Confirmed), a.Title))
-			}
-			if len(n.Waiting) > 0 {
-				lines = append(lines, l.T("vote.waiting", roles(n.Waiting), a.Title))
-			}
-		}
-	case board.ToldPromoted:
-		lines = append(lines, l.T("vote.promoted", roles(n.Confirmed), a.Title))
-		if training {
-			lines[0] = l.T("vote.promoted_training", a.Title)
-		}
-	case board.ToldCancelled:
-		lines = append(lines, l.T("vote.cancelled", a.Title))
-	case board.ToldBackOn:
-		lines = append(lines, l.T("vote.back_on", a.Title))
-	case board.ToldReminder:
-		lines = append(lines, l.T("vote.reminder", a.Title))
-		for _, f := range l.Facts(a) {
-			switch f.Key {
-			case "when", "where", "online":
-				lines = append(lines, l.Colon(f.Label)+" "+f.Value)
-			}
-		}
-	default:
+	lines := l.NoticeLines(a, board.Notice{What: n.What, Confirmed: n.Confirmed, Waiting: n.Waiting})
+	if len(lines) == 0 {
 		return nil, fmt.Errorf("no mail for %q", n.What)
 	}
 	withdraw := ""
