@@ -219,28 +219,69 @@ func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (stri
 	if !strings.EqualFold(r.Host, s.urls.Host()) {
 		return "", sigErr("request is for host %q, not %q", r.Host, s.urls.Host())
 	}
-	owner, err := s.verifySignature(ctx, r, body)
+	owner, seen, err := s.verifySignature(ctx, r, body)
 	if err != nil {
 		return "", err
 	}
-	if !s.replays.firstTime(r.Header.Get("Signature"), time.Now()) {
+	if !s.replays.firstTime(seen, time.Now()) {
 		return "", sigErr("this signed request was already received (a replay)")
 	}
 	return owner, nil
 }
 
-// verifySignature checks either kind of signature and returns the key's owner.
-func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []byte) (string, error) {
+// verifySignature checks either kind of signature and returns the key's
+// owner and what identifies the signature for the replay cache: the key
+// id and the signature bytes, whatever label, parameter order or extra
+// parameters the header carries.
+func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []byte) (owner, seen string, err error) {
 	if isRFC9421(r) {
 		return s.verify9421(ctx, r, body)
 	}
-	if err := checkSignedParts(r, body, time.Now()); err != nil {
-		return "", err
-	}
-	keyID, err := signatureKeyID(r)
+	c, err := parseCavage(r.Header.Get("Signature"))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	if err := c.check(r, body, time.Now()); err != nil {
+		return "", "", err
+	}
+	owner, err = s.withKey(ctx, c.keyID, func(pemKey string) error {
+		pub, err := parsePublicKey(pemKey)
+		if err != nil {
+			return sigErr("key %s: %v", c.keyID, err)
+		}
+		return c.verify(r, pub)
+	})
+	return owner, replayKey(c.keyID, c.signature), err
+}
+
+// verify9421 checks an RFC 9421 signature and returns the key's owner,
+// re-fetching the key once when it fails, as for draft-cavage.
+func (s *Server) verify9421(ctx context.Context, r *http.Request, body []byte) (owner, seen string, err error) {
+	m, err := parse9421(r)
+	if err != nil {
+		return "", "", err
+	}
+	if err := check9421(m, r, body, time.Now()); err != nil {
+		return "", "", err
+	}
+	base, err := base9421(m, r, s.urls.Scheme())
+	if err != nil {
+		return "", "", err
+	}
+	owner, err = s.withKey(ctx, m.keyID, func(pemKey string) error {
+		pub, err := parseAnyPublicKey(pemKey)
+		if err != nil {
+			return sigErr("key %s: %v", m.keyID, err)
+		}
+		return verify9421(m, base, pub)
+	})
+	return owner, replayKey(m.keyID, m.signature), err
+}
+
+// withKey runs verify with keyID's key, fetching it again once when it
+// fails, since keys rotate (a re-fetched key may also parse where the
+// cached one did not).
+func (s *Server) withKey(ctx context.Context, keyID string, verify func(pemKey string) error) (string, error) {
 	var lastErr error
 	for _, refresh := range []bool{false, true} {
 		owner, pemKey, err := s.fetch.publicKey(ctx, keyID, refresh)
@@ -248,43 +289,7 @@ func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []by
 			lastErr = fmt.Errorf("%w: key %s: %w", errSignature, keyID, err)
 			continue
 		}
-		pub, err := parsePublicKey(pemKey)
-		if err != nil {
-			return "", sigErr("key %s: %v", keyID, err)
-		}
-		if lastErr = verifySignature(r, pub); lastErr == nil {
-			return owner, nil
-		}
-	}
-	return "", lastErr
-}
-
-// verify9421 checks an RFC 9421 signature and returns the key's owner,
-// re-fetching the key once when it fails, as for draft-cavage.
-func (s *Server) verify9421(ctx context.Context, r *http.Request, body []byte) (string, error) {
-	m, err := parse9421(r)
-	if err != nil {
-		return "", err
-	}
-	if err := check9421(m, r, body, time.Now()); err != nil {
-		return "", err
-	}
-	base, err := base9421(m, r, s.urls.Scheme())
-	if err != nil {
-		return "", err
-	}
-	var lastErr error
-	for _, refresh := range []bool{false, true} {
-		owner, pemKey, err := s.fetch.publicKey(ctx, m.keyID, refresh)
-		if err != nil {
-			lastErr = fmt.Errorf("%w: key %s: %w", errSignature, m.keyID, err)
-			continue
-		}
-		pub, err := parseAnyPublicKey(pemKey)
-		if err != nil {
-			return "", sigErr("key %s: %v", m.keyID, err)
-		}
-		if lastErr = verify9421(m, base, pub); lastErr == nil {
+		if lastErr = verify(pemKey); lastErr == nil {
 			return owner, nil
 		}
 	}

@@ -19,9 +19,18 @@ func newReplayCache(max int) *replayCache {
 	return &replayCache{seen: map[[32]byte]time.Time{}, max: max}
 }
 
-// firstTime records signature and reports whether it was not seen before.
-func (c *replayCache) firstTime(signature string, now time.Time) bool {
-	key := sha256.Sum256([]byte(signature))
+// replayKey identifies a signature by what the signer computed: the key
+// and the signature bytes. The header around them (labels, parameter
+// order, extra parameters) is the sender's to vary and must not make a
+// replay look new.
+func replayKey(keyID string, signature []byte) string {
+	return keyID + "\x00" + string(signature)
+}
+
+// firstTime records the signature seen (a replayKey) and reports whether
+// it was not seen before.
+func (c *replayCache) firstTime(seen string, now time.Time) bool {
+	key := sha256.Sum256([]byte(seen))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until, ok := c.seen[key]; ok && now.Before(until) {
