@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"crieur/federation/outbound"
 )
@@ -75,8 +76,10 @@ func (d actorDoc) keys() []keyDoc {
 // Key fetches happen on behalf of whoever POSTs to the inbox, so they are
 // kept cheap to ask for: concurrent fetches of one actor are merged, a
 // failure is remembered for a while, an actor is re-fetched at most once
-// a minute, at most a few fetches per host run at once, and each has a
-// short timeout.
+// a minute, each fetch has a short timeout, and each host has a budget
+// (see hostGate). Beyond the budget the sender is told to come back
+// (errBusy, a 503 with Retry-After), never that its signature is bad: a
+// genuine burst of new followers is delayed, not lost.
 type fetcher struct {
 	client *http.Client
 	// sign signs a GET as one of our boards (authorized-fetch servers
@@ -86,11 +89,43 @@ type fetcher struct {
 	// keyTimeout bounds one fetch made to check a signature.
 	keyTimeout time.Duration
 
+	// budget is the per-host allowance of fetches (zero: defaultBudget).
+	budget fetchBudget
+
 	mu       sync.Mutex
 	actors   map[string]*remoteActor
 	failures map[string]failedFetch // actor id -> why and until when
-	hosts    map[string]int         // fetches in flight per host
+	hosts    map[string]*hostGate
 	flight   singleflight.Group
+}
+
+// fetchBudget is what one remote host may make Crieur fetch from it.
+type fetchBudget struct {
+	inFlight int           // fetches at once; more wait for a slot
+	wait     time.Duration // how long a fetch waits for a slot
+	perSec   rate.Limit    // fetches a second, sustained
+	burst    int           // fetches at once after a quiet spell
+}
+
+// defaultBudget lets a host's new followers through a few dozen at once
+// and two a second after that (7,200 an hour), while a stream of POSTs
+// naming made-up keys on someone's server makes Crieur fetch from that
+// server no faster than that.
+var defaultBudget = fetchBudget{inFlight: 4, wait: 10 * time.Second, perSec: 2, burst: 60}
+
+// hostGate is one host's budget: slots for fetches in flight and a token
+// bucket for fetches over time.
+type hostGate struct {
+	slots chan struct{}
+	rate  *rate.Limiter
+}
+
+// errBusy is why a fetch was not made now: the host's budget is spent.
+// RetryAfter says when to try again.
+type errBusy struct{ RetryAfter time.Duration }
+
+func (e *errBusy) Error() string {
+	return fmt.Sprintf("too many fetches from this host; try again in %s", e.RetryAfter.Round(time.Second))
 }
 
 type failedFetch struct {
@@ -105,7 +140,6 @@ const (
 	maxFailureCache = 10000
 )
 
-var errTooManyFetches = errors.New("too many fetches to this host in flight")
 
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
@@ -181,7 +215,8 @@ func (f *fetcher) once(ctx context.Context, key string, fetch func(context.Conte
 			defer cancel()
 		}
 		v, err := fetch(ctx)
-		if err != nil && !errors.Is(err, errTooManyFetches) {
+		var busy *errBusy
+		if err != nil && !errors.As(err, &busy) {
 			f.mu.Lock()
 			if len(f.failures) >= maxFailureCache {
 				clear(f.failures)
@@ -194,27 +229,55 @@ func (f *fetcher) once(ctx context.Context, key string, fetch func(context.Conte
 	return v, err
 }
 
-// limitedGet is get within the per-host limit of fetches in flight.
+// limitedGet is get within the host's budget.
 func (f *fetcher) limitedGet(ctx context.Context, raw string) ([]byte, error) {
 	host := ""
 	if u, err := url.Parse(raw); err == nil {
 		host = strings.ToLower(u.Host)
 	}
-	f.mu.Lock()
-	if f.hosts[host] >= hostFetchLimit {
-		f.mu.Unlock()
-		return nil, fmt.Errorf("fetch %s: %w", raw, errTooManyFetches)
+	g := f.gate(host)
+	now := time.Now()
+	if res := g.rate.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
+		d := res.DelayFrom(now)
+		res.CancelAt(now)
+		return nil, fmt.Errorf("fetch %s: %w", raw, &errBusy{RetryAfter: max(d, time.Second)})
 	}
-	f.hosts[host]++
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		if f.hosts[host]--; f.hosts[host] <= 0 {
-			delete(f.hosts, host)
-		}
-		f.mu.Unlock()
-	}()
+	wait := time.NewTimer(f.budgetOrDefault().wait)
+	defer wait.Stop()
+	select {
+	case g.slots <- struct{}{}:
+	case <-wait.C:
+		return nil, fmt.Errorf("fetch %s: %w", raw, &errBusy{RetryAfter: f.budgetOrDefault().wait})
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fetch %s: %w", raw, ctx.Err())
+	}
+	defer func() { <-g.slots }()
 	return f.get(ctx, raw)
+}
+
+func (f *fetcher) budgetOrDefault() fetchBudget {
+	if f.budget.inFlight == 0 {
+		return defaultBudget
+	}
+	return f.budget
+}
+
+// gate returns host's budget, made on first use.
+func (f *fetcher) gate(host string) *hostGate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g, ok := f.hosts[host]; ok {
+		return g
+	}
+	if f.hosts == nil || len(f.hosts) >= 10000 {
+		// A flood of made-up hosts: start afresh rather than grow. Gates
+		// in use keep working; the hosts only get a fresh allowance.
+		f.hosts = map[string]*hostGate{}
+	}
+	b := f.budgetOrDefault()
+	g := &hostGate{slots: make(chan struct{}, b.inFlight), rate: rate.NewLimiter(b.perSec, b.burst)}
+	f.hosts[host] = g
+	return g
 }
 
 // fetchActor fetches and caches actor id.

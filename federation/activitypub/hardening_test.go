@@ -12,9 +12,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,4 +225,127 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Point 8 of issue 23: a host's new followers arriving eight at a time
+// all become followers (some told to come back, none refused), while
+// POSTs naming made-up keys on another host make Crieur fetch from it
+// no faster than the budget allows.
+func TestKeyFetchBudgetDelaysButNeverRefuses(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	s.queue = discardQueue{}
+	budget := fetchBudget{inFlight: 4, wait: 5 * time.Second, perSec: 20, burst: 20}
+	s.fetch.budget = budget
+	ctx := t.Context()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	pub, _ := x509MarshalPKIX(&key.PublicKey)
+	var genuineHits, forgedHits atomic.Int64
+	var peer *httptest.Server
+	peer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		genuineHits.Add(1)
+		id := peer.URL + r.URL.Path
+		w.Header().Set("Content-Type", contentTypeAP)
+		json.NewEncoder(w).Encode(map[string]any{"id": id, "type": "Person", "inbox": id + "/inbox",
+			"publicKey": map[string]any{"id": id + "#main-key", "owner": id, "publicKeyPem": pub}})
+	}))
+	defer peer.Close()
+	victim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forgedHits.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer victim.Close()
+
+	follow := func(actor string) *http.Request {
+		body, _ := json.Marshal(map[string]any{"id": actor + "#follow", "type": "Follow", "actor": actor, "object": hs.URL + "/boards/news"})
+		req, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentTypeAP)
+		if err := signRequest(req, key, actor+"#main-key", body); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	// send posts req until it is answered for good, coming back when told.
+	send := func(req *http.Request, body []byte) (code int, busy int) {
+		for {
+			again := req.Clone(ctx)
+			again.Body = io.NopCloser(bytes.NewReader(body))
+			resp, err := http.DefaultClient.Do(again)
+			if err != nil {
+				t.Error(err)
+				return 0, busy
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return resp.StatusCode, busy
+			}
+			busy++
+			after, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			if err != nil || after < 1 {
+				t.Errorf("503 with Retry-After %q", resp.Header.Get("Retry-After"))
+				return resp.StatusCode, busy
+			}
+			time.Sleep(time.Duration(after) * time.Second)
+		}
+	}
+
+	const followers = 120
+	var wg sync.WaitGroup
+	var refused, toldToWait atomic.Int64
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				req := follow(fmt.Sprintf("%s/users/u%d", peer.URL, i))
+				body, _ := io.ReadAll(req.Body)
+				code, busy := send(req, body)
+				toldToWait.Add(int64(busy))
+				if code != http.StatusAccepted {
+					refused.Add(1)
+					t.Errorf("follower %d: %d", i, code)
+				}
+			}
+		}()
+	}
+	for i := range followers {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	if fs, _ := storeOf(svc).Followers(ctx, b.ID); len(fs) != followers || refused.Load() != 0 {
+		t.Fatalf("%d of %d followers, %d refused", len(fs), followers, refused.Load())
+	}
+	if toldToWait.Load() == 0 {
+		t.Fatal("120 new keys within the budget of 20: nobody was told to wait, so the budget was not exercised")
+	}
+	t.Logf("%d followers, %d answers of 503 with Retry-After, %d fetches", followers, toldToWait.Load(), genuineHits.Load())
+
+	// Made-up keys on the victim: fetched within the budget, answered
+	// 503 (come back) or 401 (the key does not exist), never accepted.
+	start := time.Now()
+	var codes sync.Map
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := follow(fmt.Sprintf("%s/users/x%d", victim.URL, i))
+			code := postSigned(t, req)
+			n, _ := codes.LoadOrStore(code, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+		}()
+	}
+	wg.Wait()
+	allowed := int64(budget.burst) + int64(float64(budget.perSec)*time.Since(start).Seconds()) + 1
+	if n := forgedHits.Load(); n > allowed {
+		t.Fatalf("100 made-up keys caused %d fetches from the victim, budget %d", n, allowed)
+	}
+	codes.Range(func(k, v any) bool {
+		if code := k.(int); code != http.StatusUnauthorized && code != http.StatusServiceUnavailable {
+			t.Errorf("%d made-up keys answered %d", v.(*atomic.Int64).Load(), code)
+		}
+		return true
+	})
+	t.Logf("100 made-up keys: %d fetches from the victim in %s", forgedHits.Load(), time.Since(start).Round(time.Millisecond))
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +115,14 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 	if err != nil {
 		if errors.Is(err, errGone) && s.forgetGoneActor(ctx, r, body) {
 			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		// The key could not be fetched yet (the sender's host spent its
+		// budget): not a bad signature, so the sender should come back.
+		var busy *errBusy
+		if errors.As(err, &busy) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(busy.RetryAfter.Round(time.Second).Seconds())))
+			http.Error(w, busy.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if reason, log, suppressed := s.refused.note(r, err, time.Now()); log {

@@ -129,7 +129,6 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 		keyTimeout: opts.KeyFetchTimeout,
 		actors:     map[string]*remoteActor{},
 		failures:   map[string]failedFetch{},
-		hosts:      map[string]int{},
 	}
 	return s
 }
