@@ -10,8 +10,8 @@ import (
 type Pictures interface {
 	// Keep processes an upload (turned upright, resized, stripped of its
 	// metadata) and keeps it; a picture it cannot read is a
-	// *ValidationError.
-	Keep(data []byte) (Image, error)
+	// *ValidationError; a server busy reading others is a *TryLater.
+	Keep(ctx context.Context, data []byte) (Image, error)
 	Read(name string) ([]byte, error)
 }
 
@@ -24,7 +24,7 @@ func (s *Service) Upload(ctx context.Context, b Board, data []byte) (Image, erro
 	if s.pictures == nil {
 		return Image{}, ErrNoMedia
 	}
-	im, err := s.pictures.Keep(data)
+	im, err := s.pictures.Keep(ctx, data)
 	if err != nil {
 		return Image{}, err
 	}

@@ -23,6 +23,8 @@ type Error struct {
 	Safe   string
 	Fields board.Problems
 	Err    error
+	// RetryAfter, when set, is sent as Retry-After (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -44,11 +46,18 @@ func Classify(err error) *Error {
 	var he *Error
 	var ve *board.ValidationError
 	var mbe *http.MaxBytesError
+	var later *board.TryLater
 	switch {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &ve):
 		return &Error{Status: http.StatusBadRequest, Safe: "some fields need fixing", Fields: ve.Fields, Err: err}
+	case errors.As(err, &later):
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, board.ErrTooMany) {
+			status = http.StatusTooManyRequests
+		}
+		return &Error{Status: status, Safe: later.Error(), Err: err, RetryAfter: later.Seconds()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Safe: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), Err: err}
 	case errors.Is(err, board.ErrForbidden):

@@ -1,14 +1,17 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"crieur/board"
 )
@@ -148,6 +151,29 @@ func TestFailSaysProblemsInTheClientsLanguage(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 || body.Fields["title"] != c.want ||
 			(body.Error == "some fields need fixing") != !strings.HasPrefix(c.accept, "fr") {
 			t.Errorf("Accept-Language %q: %d %s, want %q", c.accept, w.Code, w.Body, c.want)
+		}
+	}
+}
+
+// A TryLater is a 503 (busy) or a 429 (over the sender's allowance) with
+// Retry-After, and is not logged as a server failure.
+func TestTryLaterIsAnsweredWithRetryAfter(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		after  string
+	}{
+		{&board.TryLater{Err: board.ErrBusy, After: 1500 * time.Millisecond}, http.StatusServiceUnavailable, "2"},
+		{fmt.Errorf("upload: %w", &board.TryLater{Err: board.ErrTooMany, After: 3 * time.Minute}), http.StatusTooManyRequests, "180"},
+	} {
+		var logged bytes.Buffer
+		w := httptest.NewRecorder()
+		Fail(w, httptest.NewRequest("POST", "/api/v1/boards/news/media", nil), slog.New(slog.NewTextHandler(&logged, nil)), c.err)
+		if w.Code != c.status || w.Header().Get("Retry-After") != c.after || !strings.Contains(w.Body.String(), "try again in") {
+			t.Errorf("%v: %d Retry-After %q %s", c.err, w.Code, w.Header().Get("Retry-After"), w.Body.String())
+		}
+		if logged.Len() != 0 {
+			t.Errorf("%v was logged: %s", c.err, logged.String())
 		}
 	}
 }

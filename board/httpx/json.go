@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"crieur/board"
@@ -80,6 +81,9 @@ func Say(r *http.Request, problems []board.Problem) []string {
 func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := Classify(err)
 	LogServerError(r, log, e)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	body := errorBody{Error: e.Safe}
 	if len(e.Fields) > 0 {
 		l := ClientLocale(r)
@@ -90,7 +94,9 @@ func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 
 // LogServerError logs e when it is the server's fault (5xx).
 func LogServerError(r *http.Request, log *slog.Logger, e *Error) {
-	if e.Status >= 500 && log != nil {
+	// A TryLater (busy, over a limit) is the server holding back on
+	// purpose, not a failure.
+	if e.Status >= 500 && e.RetryAfter == 0 && log != nil {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", e.Err)
 	}
 }

@@ -11,6 +11,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -63,6 +64,11 @@ func invalid(key string, args ...any) error {
 
 // Process reads an upload and makes the picture Crieur keeps.
 func Process(upload []byte) (Picture, error) {
+	return process(context.Background(), nil, upload)
+}
+
+// process is Process within budget (none: no limit but the picture's).
+func process(ctx context.Context, budget *Budget, upload []byte) (Picture, error) {
 	if len(upload) > MaxUpload {
 		return Picture{}, invalid("problem.picture_too_big", len(upload)>>20, MaxUpload>>20)
 	}
@@ -72,6 +78,18 @@ func Process(upload []byte) (Picture, error) {
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
 		return Picture{}, invalid("problem.picture_too_many_pixels", cfg.Width, cfg.Height, maxPixels/1_000_000)
+	}
+	cost := decodeCost(cfg)
+	if cost > maxDecodeBytes {
+		// Deep colours (16 bits a channel) take twice the memory a pixel.
+		return Picture{}, invalid("problem.picture_too_heavy", cfg.Width, cfg.Height, cost>>20, maxDecodeBytes/(int64(bytesPerPixel(cfg.ColorModel))+4)/1_000_000)
+	}
+	if budget != nil {
+		release, err := budget.acquire(ctx, cost)
+		if err != nil {
+			return Picture{}, err
+		}
+		defer release()
 	}
 	img, err := imaging.Decode(bytes.NewReader(upload), imaging.Backends(imaging.GO_IMAGE), imaging.AutoOrientation(true))
 	if err != nil || img == nil {
@@ -163,8 +181,12 @@ func (d Dir) Path(name string) (string, bool) {
 // Keep processes an upload and saves it: what board.Service.Upload needs
 // of a picture folder (board.Pictures). A picture that cannot be read is
 // the uploader's mistake, a *board.ValidationError on the file.
-func (d Dir) Keep(data []byte) (board.Image, error) {
-	p, err := Process(data)
+func (d Dir) Keep(ctx context.Context, data []byte) (board.Image, error) {
+	return d.keep(ctx, nil, data)
+}
+
+func (d Dir) keep(ctx context.Context, budget *Budget, data []byte) (board.Image, error) {
+	p, err := process(ctx, budget, data)
 	if errors.Is(err, ErrNotAnImage) {
 		err = invalid("problem.not_an_image")
 	}

@@ -356,9 +356,12 @@ func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) board.P
 	}
 	im, err := e.svc.Upload(r.Context(), b, data)
 	var ve *board.ValidationError
+	var later *board.TryLater
 	switch {
 	case errors.As(err, &ve):
 		return ve.Fields
+	case errors.As(err, &later):
+		return board.Problems{"file": board.Problemf(later.Say, later.Seconds())}
 	case err != nil:
 		e.log.ErrorContext(r.Context(), "editor upload", "err", err)
 		return board.Problems{"file": board.Problemf("editor.p.picture_not_kept")}

@@ -151,14 +151,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		return outbound.NewClient(cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses)
 	}
 	dispatcher := delivery.NewDispatcher(st, queue, log)
-	pictures := media.Dir(cfg.MediaDir())
+	// Uploads are decoded one per processor at a time; an editor told to
+	// wait is asked back after the 20 s a queued upload may wait.
+	pictures := media.Limited{Dir: media.Dir(cfg.MediaDir()), Budget: media.NewBudget(0, 20*time.Second)}
 	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, Links: urls, Pictures: pictures,
 		OnOutbox: dispatcher.Notify, TimeZone: cfg.Timezone, ProgressGap: cfg.ProgressEvery.Duration})
 	a.Service = svc
 	if err := ensureABoard(ctx, svc, st, cfg, log); err != nil {
 		return nil, err
 	}
-	pages := web.NewPages(st, svc, urls, pictures, log)
+	pages := web.NewPages(st, svc, urls, pictures.Dir, log)
 	reg := prometheus.NewRegistry()
 	ap := activitypub.NewServer(urls, st, pages, queue, activitypub.Options{
 		AllowPrivateAddresses: cfg.AllowPrivateAddresses,
