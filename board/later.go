@@ -31,7 +31,7 @@ func (e *TryLater) Error() string {
 func (e *TryLater) Unwrap() error { return e.Err }
 
 // Seconds is After in whole seconds, at least one: Retry-After's unit.
-func (e *TryLater) Seconds() int { return max(1, int((e.After + time.Second - 1) / time.Second)) }
+func (e *TryLater) Seconds() int { return max(1, int((e.After+time.Second-1)/time.Second)) }
 
 // Minutes is After in whole minutes, at least one: what people are told.
-func (e *TryLater) Minutes() int { return max(1, int((e.After + time.Minute - 1) / time.Minute)) }
+func (e *TryLater) Minutes() int { return max(1, int((e.After+time.Minute-1)/time.Minute)) }

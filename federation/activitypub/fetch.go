@@ -140,7 +140,6 @@ const (
 	maxFailureCache = 10000
 )
 
-
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
