@@ -344,8 +344,13 @@ type Announcement struct {
 	// when it leaves the board and feeds and followers are told it is over.
 	PublishAt *time.Time `json:"publish_at,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// RequestedBy is the token that asked to publish a pending one.
+	// RequestedBy is the token that asked to publish a pending one, or
+	// proposed its PendingEdit.
 	RequestedBy *int64 `json:"requested_by,omitempty"`
+	// PendingEdit is an edit of a published announcement, on a board that
+	// wants a second publisher, waiting for their approval: readers keep
+	// the approved text until then.
+	PendingEdit *Draft `json:"pending_edit,omitempty"`
 	// Warnings tell the editor what a destination will do differently
 	// (a text cut to fit); computed for the answer, not stored.
 	Warnings  []string   `json:"warnings,omitempty"`

@@ -77,6 +77,9 @@ type Tx interface {
 	AddOutbox(ctx context.Context, e OutboxEntry) error
 
 	SignupsOf(ctx context.Context, annID int64, p Person) ([]Signup, error)
+	// SignupsOfKind lists the sign-ups to annID from one kind of place
+	// (web forms), for what can only be decided looking at all of them.
+	SignupsOfKind(ctx context.Context, annID int64, kind string) ([]Signup, error)
 	CountSignups(ctx context.Context, annID int64, role, state string) (int, error)
 	AddSignup(ctx context.Context, boardID int64, su Signup, tokenHash string) error
 	SetSignupState(ctx context.Context, id int64, state string, at time.Time) error

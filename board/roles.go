@@ -87,12 +87,20 @@ func gate(actor Actor, b Board, from Status, a *Announcement, approving bool) er
 	switch {
 	case a.Status == StatusDraft, approving:
 		a.RequestedBy = nil
-	case b.Approval && !approving && (from == "" || from == StatusDraft || from == StatusPending) &&
+	case b.Approval && !approving && (from == "" || from == StatusDraft || from == StatusPending || from == StatusScheduled) &&
 		(a.Status == StatusPublished || a.Status == StatusScheduled):
-		// Asked for, not done: another publisher approves it.
+		// Asked for, not done: another publisher approves it. A scheduled
+		// one that is edited was approved as it was, not as it is now.
 		a.Status, a.RequestedBy = StatusPending, &actor.TokenID
 	}
 	return nil
+}
+
+// heldForApproval says whether a publisher's edit of an announcement
+// readers already have waits for a second publisher (PendingEdit) instead
+// of reaching them.
+func heldForApproval(actor Actor, b Board, from Status, approving bool) bool {
+	return b.Approval && !approving && from == StatusPublished && actor.Role != RoleSystem && actor.Role != RoleEditor
 }
 
 // Approve publishes (or schedules) an announcement another publisher
@@ -102,7 +110,7 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 	if err != nil {
 		return a, err
 	}
-	if a.Status != StatusPending {
+	if a.Status != StatusPending && a.PendingEdit == nil {
 		return a, Invalid("status", "problem.not_pending", string(a.Status))
 	}
 	if err := RequirePublisher(actor, "approve a publication"); err != nil {
@@ -110,6 +118,10 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 	}
 	if a.RequestedBy != nil && *a.RequestedBy == actor.TokenID && actor.Role != RoleSystem {
 		return a, &ForbiddenError{Reason: "you asked for this publication: another publisher of this board approves it"}
+	}
+	if edit := a.PendingEdit; edit != nil {
+		// The edit as proposed (and as the approver read it) goes out.
+		return s.update(ctx, actor, b, id, func(d *Draft) error { *d = *edit; return nil }, true)
 	}
 	return s.update(ctx, actor, b, id, func(*Draft) error { return nil }, true)
 }

@@ -92,11 +92,58 @@ func TestSecondPublisherApproves(t *testing.T) {
 	if out := rig.Pending(t); err != nil || x.Status != board.StatusPublished || len(out) != 1 || out[0].Verb != board.VerbCreate || x.RequestedBy != nil {
 		t.Fatalf("approved: %v %q %+v", err, x.Status, out)
 	}
-	// Edits of what is out need no second look.
-	if x, err = svc.Update(ctx, alice, b, a.ID, func(d *board.Draft) error { d.Body = "Back at 23:00."; return nil }); err != nil || x.Status != board.StatusPublished {
-		t.Errorf("an edit after publication: %v %q", err, x.Status)
+	// An edit of what is out waits for a second look too (issue 23,
+	// point 2): readers keep the approved text, nothing is sent.
+	sent := len(rig.Pending(t))
+	if x, err = svc.Update(ctx, alice, b, a.ID, func(d *board.Draft) error { d.Body = "Back at 23:00."; return nil }); err != nil ||
+		x.Status != board.StatusPublished || x.PendingEdit == nil || x.Body == "Back at 23:00." {
+		t.Fatalf("an edit after publication: %v %q %+v", err, x.Status, x.PendingEdit)
+	}
+	if live, _ := rig.Store.Announcement(ctx, b.ID, a.ID); live.Body == "Back at 23:00." || live.Version != x.Version || len(rig.Pending(t)) != sent {
+		t.Fatalf("the edit reached readers before approval: %q v%d, %d sent", live.Body, live.Version, len(rig.Pending(t))-sent)
+	}
+	if _, err := svc.Approve(ctx, alice, b, a.ID); !errors.Is(err, board.ErrForbidden) {
+		t.Errorf("approving one's own edit: %v", err)
+	}
+	x, err = svc.Approve(ctx, bob, b, a.ID)
+	if out := rig.Pending(t); err != nil || x.Body != "Back at 23:00." || x.PendingEdit != nil || len(out) != sent+1 || out[len(out)-1].Verb != board.VerbUpdate {
+		t.Fatalf("the edit approved: %v %q %+v", err, x.Body, out)
 	}
 	if _, err := svc.Approve(ctx, bob, b, a.ID); err == nil {
 		t.Error("approving a published announcement again")
+	}
+}
+
+// The approval bypass of issue 23, point 2: a scheduled post approved by
+// B, then rewritten by A, went out with text nobody approved.
+func TestAnEditAfterApprovalIsApprovedAgain(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	b.Approval = true
+	if _, err := svc.SetBoard(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = rig.Store.BoardByName(ctx, b.Name)
+	alice := board.TokenActor(board.Token{ID: 1, Role: board.RolePublisher})
+	bob := board.TokenActor(board.Token{ID: 2, Role: board.RolePublisher})
+	at := rig.Clock.Now().Add(2 * time.Hour)
+	a, _, err := svc.Create(ctx, alice, b, board.Draft{Title: "General assembly", Body: "Saturday, 14:00.", PublishAt: &at}, "")
+	if err != nil || a.Status != board.StatusPending {
+		t.Fatalf("a scheduled post: %v %q", err, a.Status)
+	}
+	if a, err = svc.Approve(ctx, bob, b, a.ID); err != nil || a.Status != board.StatusScheduled {
+		t.Fatalf("approved: %v %q", err, a.Status)
+	}
+	a, err = svc.Update(ctx, alice, b, a.ID, func(d *board.Draft) error { d.Body = "Cancelled. Send money to IBAN FR76…"; return nil })
+	if err != nil || a.Status != board.StatusPending || a.RequestedBy == nil || *a.RequestedBy != 1 {
+		t.Fatalf("a rewrite of the approved, scheduled post: %v %q; want it pending again, asked by alice", err, a.Status)
+	}
+	rig.Clock.Advance(3 * time.Hour)
+	if err := svc.PublishDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := rig.Store.Announcement(ctx, b.ID, a.ID); live.Public() || len(rig.Pending(t)) != 0 {
+		t.Fatalf("the unapproved rewrite went out: %q, %d sent", live.Status, len(rig.Pending(t)))
 	}
 }

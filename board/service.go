@@ -378,10 +378,26 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 	if err := s.checkDroppedRoles(ctx, id, oldCall, a, d.RemoveRolesWithSignups); err != nil {
 		return a, err
 	}
-	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) && a.Status == prevStatus {
+	// An approval takes the pending edit, which is then done.
+	clearing := approving && a.PendingEdit != nil
+	if approving {
+		a.PendingEdit = nil
+	}
+	if after, _ := json.Marshal(DraftOf(a)); bytes.Equal(before, after) && a.Status == prevStatus && !clearing {
 		// A save that changes nothing changes nothing: no new version,
 		// no Update to followers and rooms.
 		return s.repo.Announcement(ctx, b.ID, id)
+	}
+	if heldForApproval(actor, b, prevStatus, approving) {
+		// Readers keep what was approved; the edit waits beside it for a
+		// second publisher (Approve), and replaces any edit waiting.
+		live, err := s.repo.Announcement(ctx, b.ID, id)
+		if err != nil {
+			return live, err
+		}
+		live.PendingEdit, live.RequestedBy = &d, &actor.TokenID
+		err = s.repo.InTx(ctx, func(tx Tx) error { return tx.UpdateAnnouncement(ctx, b.ID, &live, prev, prevUpdated) })
+		return live, err
 	}
 	var verb Verb
 	switch {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -69,7 +70,11 @@ func (r SignupResult) Changed() bool { return len(r.Confirmed)+len(r.Waiting)+le
 
 // Errors of sign-ups; each says what to do.
 var (
-	ErrNotACall   = errors.New("this announcement takes no sign-ups (it is not a call for volunteers or a training)")
+	ErrNotACall = errors.New("this announcement takes no sign-ups (it is not a call for volunteers or a training)")
+	// ErrDuplicate: a web form signing up a name and contact already
+	// signed up there, under another form. The person changes their
+	// answer with their own link; nobody else can, by knowing a contact.
+	ErrDuplicate  = errors.New("someone with this name and contact already signed up")
 	ErrCallClosed = errors.New("sign-ups are closed (an editor closed them, the deadline or start passed, or it was cancelled)")
 )
 
@@ -115,6 +120,9 @@ func (s *Service) signUpIn(ctx context.Context, tx Tx, b Board, annID int64, p P
 	// will not come.
 	if len(roles) > 0 && (call.Closed || a.Cancelled() || a.Status == StatusExpired || (call.Deadline != nil && !now.Before(*call.Deadline))) {
 		return res, nil, ErrCallClosed
+	}
+	if err := notADuplicate(ctx, tx, annID, p); err != nil {
+		return res, nil, err
 	}
 	mine, err := tx.SignupsOf(ctx, annID, p)
 	if err != nil {
@@ -376,8 +384,9 @@ const (
 	WhyClosed     = "closed"
 	WhyNoSuchRole = "no_such_role"
 	WhyOneRole    = "one_role"
-	WhyLink       = "link"   // the person's withdraw link
-	WhyEditor     = "editor" // an editor removed it
+	WhyDuplicate  = "duplicate" // a name and contact already signed up
+	WhyLink       = "link"      // the person's withdraw link
+	WhyEditor     = "editor"    // an editor removed it
 )
 
 // SetAnswer makes p's sign-ups for call annID exactly roles, as a Matrix
@@ -432,12 +441,16 @@ func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, ro
 			// Refused before anything was written: kept in the ledger, so
 			// its replay is not tried again, and said to the caller.
 			refused, ans.Outcome, ans.Why = err, AnswerRefused, why
-			cur, err := tx.Announcement(ctx, b.ID, annID)
-			if err != nil {
-				return err
-			}
-			if err := tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: cur.Version, CreatedAt: s.now().UTC()}); err != nil {
-				return err
+			// A web form counts nothing on the reader's side: a duplicate
+			// has no count to put right elsewhere.
+			if why != WhyDuplicate {
+				cur, err := tx.Announcement(ctx, b.ID, annID)
+				if err != nil {
+					return err
+				}
+				if err := tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: annID, Verb: VerbRefresh, Version: cur.Version, CreatedAt: s.now().UTC()}); err != nil {
+					return err
+				}
 			}
 		} else if err != nil {
 			return err
@@ -449,7 +462,7 @@ func (s *Service) answer(ctx context.Context, b Board, annID int64, p Person, ro
 	if err != nil {
 		return res, err
 	}
-	if res.Changed() || refused != nil || len(res.Full) > 0 {
+	if res.Changed() || (refused != nil && !errors.Is(refused, ErrDuplicate)) || len(res.Full) > 0 {
 		s.notify()
 	}
 	s.tellPromoted(ctx, b, annID, promoted)
@@ -473,8 +486,50 @@ func refusalOf(err error) string {
 		return WhyNoSuchRole
 	case errors.As(err, &invalid):
 		return WhyOneRole
+	case errors.Is(err, ErrDuplicate):
+		return WhyDuplicate
 	}
 	return "" // not a refusal: accepted, or a failure to report
+}
+
+// notADuplicate refuses a web sign-up whose name and contact are those of
+// someone signed up from another form: the same person sending the form
+// again from a new page (or a script sending it a thousand times) is one
+// person. Without a contact, a name alone says nothing (two Maries).
+func notADuplicate(ctx context.Context, tx Tx, annID int64, p Person) error {
+	if p.Kind != PersonWeb || strings.TrimSpace(p.Contact) == "" {
+		return nil
+	}
+	others, err := tx.SignupsOfKind(ctx, annID, PersonWeb)
+	if err != nil {
+		return err
+	}
+	name, contact := sameName(p.Name), sameContact(p.Contact)
+	for _, su := range others {
+		if su.State != SignupWithdrawn && su.Person.ID != p.ID && sameName(su.Person.Name) == name && sameContact(su.Person.Contact) == contact {
+			return ErrDuplicate
+		}
+	}
+	return nil
+}
+
+// sameName folds what differs between two spellings of one name typed
+// twice: case and spacing.
+func sameName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+
+// sameContact folds what differs between two spellings of one contact:
+// case and spaces, and in a phone number its dots, dashes and brackets.
+func sameContact(s string) string {
+	s = strings.ToLower(strings.Join(strings.Fields(s), ""))
+	if strings.ContainsAny(s, "@:") {
+		return s // an address (e-mail, Matrix, fediverse)
+	}
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(".-()/", r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // PhonePerson is someone an editor signs up by hand (they called, they

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -71,7 +72,32 @@ type Config struct {
 	LiberapayURL   string   `toml:"liberapay_url"`
 	LiberapayEvery Duration `toml:"liberapay_every"`
 
+	// TrustedProxies are the addresses (comma-separated, each an address
+	// or a network like 10.0.0.0/8) whose X-Forwarded-For is believed:
+	// the proxy in front. Default: loopback, a proxy on the same machine.
+	TrustedProxies string `toml:"trusted_proxies"`
+	// SignupsPerHour is what one network (an IPv4 address, an IPv6 /64)
+	// may send the public sign-up forms an hour, after 50 at once; 0
+	// means no limit.
+	SignupsPerHour int `toml:"signups_per_hour"`
+
 	Delivery Delivery `toml:"delivery"`
+}
+
+// Proxies is TrustedProxies read (Validate has checked it).
+func (c Config) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, part := range strings.Split(c.TrustedProxies, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(part); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(part); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
 }
 
 // Delivery tunes the queue workers and the retry policy.
@@ -125,6 +151,8 @@ func Default() Config {
 		ProgressEvery:  Duration{2 * time.Minute},
 		LiberapayURL:   "https://liberapay.com",
 		LiberapayEvery: Duration{15 * time.Minute},
+		TrustedProxies: "127.0.0.0/8, ::1",
+		SignupsPerHour: 120,
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.
@@ -292,6 +320,19 @@ func (c *Config) Validate() error {
 	}
 	if !ValidBoardName(c.DefaultBoard) {
 		return &Error{Key: "default_board", Source: "value " + strconv.Quote(c.DefaultBoard), Msg: "must be 1-30 characters of a-z, 0-9 and _"}
+	}
+	for _, part := range strings.Split(c.TrustedProxies, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(part); err != nil {
+			if _, err := netip.ParseAddr(part); err != nil {
+				return &Error{Key: "trusted_proxies", Source: "value " + strconv.Quote(c.TrustedProxies), Msg: fmt.Sprintf("%q is neither an address nor a network; write them like \"127.0.0.1, 10.0.0.0/8\"", part)}
+			}
+		}
+	}
+	if c.SignupsPerHour < 0 {
+		return &Error{Key: "signups_per_hour", Source: "value " + strconv.Itoa(c.SignupsPerHour), Msg: "must be 0 (no limit) or more"}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

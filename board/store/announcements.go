@@ -23,6 +23,8 @@ type details struct {
 	PublishZone int             `json:"publish_zone,omitempty"`
 	ExpiresZone int             `json:"expires_zone,omitempty"`
 	Images      []board.Image   `json:"images,omitempty"`
+	// PendingEdit waits for a second publisher (board.Announcement).
+	PendingEdit *board.Draft `json:"pending_edit,omitempty"`
 }
 
 const annCols = `a.id, b.name, a.kind, a.title, a.body, a.body_html, a.tags, a.content_warning, a.language, a.details, a.version, a.created_at, a.updated_at, a.deleted_at, a.pinned_at, a.status, a.publish_at, a.expires_at, a.requested_by`
@@ -48,6 +50,7 @@ func scanAnnouncement(row interface{ Scan(...any) error }) (board.Announcement, 
 		return a, fmt.Errorf("announcement %d details: %w", a.ID, err)
 	}
 	a.Event, a.Call, a.Outage, a.Campaign, a.Training, a.Images = d.Event, d.Call, d.Outage, d.Campaign, d.Training, d.Images
+	a.PendingEdit = d.PendingEdit
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	a.Pinned = pinned.Valid
 	if requestedBy.Valid {
@@ -78,7 +81,8 @@ func encodeAnnouncement(a *board.Announcement) (tags, det string, err error) {
 	}
 	// The instants have columns of their own (the scheduler looks them
 	// up); the offsets they were written in live with the details.
-	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, Campaign: a.Campaign, Training: a.Training, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images})
+	db, err := json.Marshal(details{Event: a.Event, Call: call, Outage: a.Outage, Campaign: a.Campaign, Training: a.Training, PublishZone: zoneOf(a.PublishAt), ExpiresZone: zoneOf(a.ExpiresAt), Images: a.Images,
+		PendingEdit: a.PendingEdit})
 	return string(tb), string(db), err
 }
 

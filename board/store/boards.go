@@ -237,3 +237,20 @@ func (s *Store) DeleteSession(ctx context.Context, plain string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ? OR expires_at < ?`, board.HashToken(plain), ms(time.Now()))
 	return err
 }
+
+// Secret is the server's secret called name: 32 random bytes made on first
+// use and the same ever after (a restart must not void what it signed).
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`, name, fresh); err != nil {
+		return nil, fmt.Errorf("make secret %s: %w", name, err)
+	}
+	var v []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return v, nil
+}

@@ -168,6 +168,9 @@ var steps = []step{
 	// delivery asks where it stands among the others about the same post
 	// (DeliveryOrder), which scanned the whole deliveries table without it.
 	{30, "index of the outbox by announcement", exec(`CREATE INDEX IF NOT EXISTS outbox_announcement ON outbox(announcement_id)`)},
+	// 31: the server's own secrets (what signs the public forms' keys),
+	// made on first use and kept with the data they protect.
+	{31, "the server's secrets", exec(`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)`)},
 }
 
 // Known is the schema version this release writes.

@@ -137,6 +137,14 @@ func (t txStore) SignupsOf(ctx context.Context, annID int64, p board.Person) ([]
 	return scanSignups(rows)
 }
 
+func (t txStore) SignupsOfKind(ctx context.Context, annID int64, kind string) ([]board.Signup, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+signupCols+` FROM signups WHERE announcement_id = ? AND person_kind = ? ORDER BY id`, annID, kind)
+	if err != nil {
+		return nil, err
+	}
+	return scanSignups(rows)
+}
+
 func (t txStore) CountSignups(ctx context.Context, annID int64, role, state string) (int, error) {
 	var n int
 	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND role = ? AND state = ?`, annID, role, state).Scan(&n)

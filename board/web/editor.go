@@ -409,6 +409,9 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 
 // saved is the notice after a save: what became of the announcement.
 func (e *Editor) saved(l locale.Locale, a board.Announcement) string {
+	if a.PendingEdit != nil {
+		return l.T("editor.saved_edit_pending", a.Title)
+	}
 	switch a.Status {
 	case board.StatusDraft:
 		return l.T("editor.saved_draft", a.Title)
@@ -477,6 +480,14 @@ func (e *Editor) announcement(w http.ResponseWriter, r *http.Request, b board.Bo
 func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
 	if a, ok := e.announcement(w, r, b); ok {
 		f := formOf(a, e.zone(b))
+		if a.PendingEdit != nil {
+			// What waits for approval is what the approver reads and
+			// the proposer goes on editing.
+			if pa, err := e.svc.PreviewOf(r.Context(), b, a.ID, *a.PendingEdit); err == nil {
+				f = formOf(pa, e.zone(b))
+				f.Status = a.Status
+			}
+		}
 		f.Role = s.token.Role
 		data := map[string]any{"Title": e.locale(r, b).T("editor.title_edit", a.Title), "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(r, b),
 			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
@@ -522,7 +533,7 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 // canApprove says whether the signed-in token may approve a: a publisher
 // other than the one who asked.
 func canApprove(s session, a board.Announcement) bool {
-	return a.Status == board.StatusPending && s.token.Role != board.RoleEditor && (a.RequestedBy == nil || *a.RequestedBy != s.token.ID)
+	return (a.Status == board.StatusPending || a.PendingEdit != nil) && s.token.Role != board.RoleEditor && (a.RequestedBy == nil || *a.RequestedBy != s.token.ID)
 }
 
 func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b board.Board) {

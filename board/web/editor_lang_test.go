@@ -31,7 +31,7 @@ func TestMadeKeysExist(t *testing.T) {
 	for _, k := range []string{board.PersonFediverse, board.PersonMatrix, board.PersonWeb, board.PersonEditor} {
 		keys = append(keys, "editor.via_"+k)
 	}
-	for _, why := range []string{board.WhyClosed, board.WhyNoSuchRole, board.WhyOneRole} {
+	for _, why := range []string{board.WhyClosed, board.WhyNoSuchRole, board.WhyOneRole, board.WhyDuplicate} {
 		keys = append(keys, "editor.history.refused_"+why)
 	}
 	for _, why := range []string{board.WhyLink, board.WhyEditor} {

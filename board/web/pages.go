@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"crieur/board"
 	"crieur/board/feeds"
 	"crieur/board/httpx"
@@ -31,6 +33,8 @@ type PageStore interface {
 	Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Media(ctx context.Context, boardID int64, name string) (board.Image, error)
+	// Secret is the server's secret called name (what signs form keys).
+	Secret(ctx context.Context, name string) ([]byte, error)
 }
 
 // Signups is what the public pages ask of the service: sign-ups from the
@@ -48,11 +52,33 @@ type Pages struct {
 	media   media.Dir
 	tmpl    map[string]*template.Template
 	log     *slog.Logger
+
+	// keys issues the sign-up forms' keys; clients and signupsAllowed
+	// bound the sign-ups one network sends (nil: no bound).
+	keys           *formKeys
+	clients        httpx.Clients
+	signupsAllowed *httpx.Allowance
+}
+
+// DefaultSignupsPerHour is the sign-ups one network may send an hour,
+// after a first 50 at once: a class or an office behind one address signs
+// up together; a script does not fill a call.
+const DefaultSignupsPerHour = 120
+
+// LimitSignups sets whom requests come from (the proxies trusted to say)
+// and how many sign-ups a network may send an hour (0: no limit).
+func (p *Pages) LimitSignups(clients httpx.Clients, perHour int) {
+	p.clients, p.signupsAllowed = clients, nil
+	if perHour > 0 {
+		p.signupsAllowed = httpx.NewAllowance(rate.Limit(float64(perHour)/3600), min(50, perHour))
+	}
 }
 
 // NewPages parses the embedded templates.
 func NewPages(store PageStore, signups Signups, links board.Links, pictures media.Dir, log *slog.Logger) *Pages {
-	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, log: log}
+	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, log: log,
+		keys: &formKeys{secret: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "signup-forms") }}}
+	p.LimitSignups(httpx.Clients{Trusted: httpx.LoopbackProxies}, DefaultSignupsPerHour)
 	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
 		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -248,7 +274,7 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Boa
 		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": boardLocale(r, b).T("page.deleted")})
 		return
 	}
-	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(a, boardLocale(r, b)))
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(r.Context(), a, boardLocale(r, b)))
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b board.Board, a board.Announcement, su *signupForm) {

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,13 +34,18 @@ type signupRole struct {
 	Disabled, Checked bool
 }
 
-func (p *Pages) signupForm(a board.Announcement, l locale.Locale) *signupForm {
+func (p *Pages) signupForm(ctx context.Context, a board.Announcement, l locale.Locale) *signupForm {
 	if !a.TakesSignups() || p.signups == nil {
 		return nil
 	}
 	c := a.Call
+	key, err := p.keys.issue(ctx, a.ID, time.Now())
+	if err != nil {
+		// Sent without a key, the form is answered "fill it in again".
+		p.log.ErrorContext(ctx, "sign-up form key", "err", err)
+	}
 	// The answer comes back in the language the page was read in.
-	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup?lang=" + l.Lang(), Key: newFormKey(),
+	f := &signupForm{Open: a.SignupsOpen(time.Now()), Multiple: c.Multiple, Action: p.links.AnnouncementURL(a.Board, a.ID) + "/signup?lang=" + l.Lang(), Key: key,
 		Training: a.Kind == board.KindTraining}
 	if f.Training {
 		f.Seats = l.Seats(a)
@@ -67,7 +74,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		errorPage(w, r, http.StatusForbidden, "signup.not_done", "signup.not_here")
 		return
 	}
-	f := p.signupForm(a, l)
+	f := p.signupForm(r.Context(), a, l)
 	if a.DeletedAt != nil || f == nil {
 		NotFound(w, r)
 		return
@@ -83,6 +90,11 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		f.Roles[i].Checked = slices.Contains(roles, f.Roles[i].Name)
 	}
 	key := r.PostFormValue("key")
+	keyOK, err := p.keys.valid(r.Context(), key, a.ID, time.Now())
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
 	errs := board.Problems{}
 	board.CheckText(errs, "name", f.Name, 100, true)
 	board.CheckText(errs, "contact", f.Contact, 200, false)
@@ -95,13 +107,21 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		roles = []string{board.TrainingRole} // the form's one option
 	case len(roles) == 0:
 		f.Error = l.T("signup.choose_role")
-	case len(key) < 16 || len(key) > 64:
-		f.Error = l.T("signup.form_expired")
-		f.Key = newFormKey()
+	case !keyOK:
+		f.Error = l.T("signup.form_expired") // f has a fresh key
 	}
 	if f.Error != "" {
 		p.renderAnnouncement(w, r, http.StatusBadRequest, b, a, f)
 		return
+	}
+	if p.signupsAllowed != nil {
+		if wait, ok := p.signupsAllowed.Take(p.clients.Network(r), time.Now()); !ok {
+			later := board.TryLater{Err: board.ErrTooMany, After: wait}
+			f.Error = l.T("signup.too_many", later.Minutes())
+			w.Header().Set("Retry-After", strconv.Itoa(later.Seconds()))
+			p.renderAnnouncement(w, r, http.StatusTooManyRequests, b, a, f)
+			return
+		}
 	}
 	// One form sent twice (a double click, a reload) is one answer; the
 	// same form sent again with other roles is another.
@@ -118,6 +138,8 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		f.Error = l.T("signup.role_gone")
 	case errors.As(err, &ve):
 		f.Error = l.T("signup.one_role")
+	case errors.Is(err, board.ErrDuplicate):
+		f.Error = l.T("signup.duplicate")
 	case err != nil:
 		serverError(w, r, p.log, err)
 		return
@@ -130,7 +152,7 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
 		a = fresh
 	}
-	out := p.signupForm(a, l)
+	out := p.signupForm(r.Context(), a, l)
 	out.Key = key
 	var parts []string
 	switch {

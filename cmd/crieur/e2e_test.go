@@ -717,6 +717,8 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	if !strings.Contains(csv, "steward,confirmed,editor,") || !strings.Contains(csv, "'=Jo") || !strings.Contains(csv, "Zoé") {
 		t.Fatalf("CSV:\n%s", csv)
 	}
+	resp, _ = http.Get(page) // someone opens the page before it closes
+	late := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(body(resp))[1]
 	if code := c.api("PUT", base+"/closed", nil, nil, nil); code != 200 {
 		t.Fatalf("close: %d", code)
 	}
@@ -724,7 +726,7 @@ func TestWebSignUpAndWithdraw(t *testing.T) {
 	if html = body(resp); !strings.Contains(html, "Sign-ups are closed") {
 		t.Fatalf("closed call page:\n%s", html)
 	}
-	resp, _ = http.PostForm(page+"/signup", url.Values{"name": {"Late"}, "role": {"steward"}, "key": {key + "late"}})
+	resp, _ = http.PostForm(page+"/signup", url.Values{"name": {"Late"}, "role": {"steward"}, "key": {late}})
 	if html = body(resp); resp.StatusCode != 409 || !strings.Contains(html, "just closed") {
 		t.Fatalf("a sign-up on a closed call (%d):\n%s", resp.StatusCode, html)
 	}

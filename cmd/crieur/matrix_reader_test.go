@@ -551,15 +551,18 @@ func TestLastPlaceRaceFromEveryPath(t *testing.T) {
 			for _, p := range peers {
 				p.waitActivity("Create", q)
 			}
-			page, _ := http.Get(q)
-			html, _ := io.ReadAll(page.Body)
-			page.Body.Close()
-			key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindSubmatch(html)[1]
+			keys := make([]string, 10)
+			for i := range keys { // each web visitor's own page and key
+				page, _ := http.Get(q)
+				html, _ := io.ReadAll(page.Body)
+				page.Body.Close()
+				keys[i] = string(regexp.MustCompile(`name="key" value="([^"]+)"`).FindSubmatch(html)[1])
+			}
 
 			var wg sync.WaitGroup
 			for i := range 10 { // the web
 				wg.Go(func() {
-					resp, err := http.PostForm(q+"/signup", url.Values{"name": {fmt.Sprintf("Web %d", i)}, "role": {"driver"}, "key": {fmt.Sprintf("%s-%d", key, i)}})
+					resp, err := http.PostForm(q+"/signup", url.Values{"name": {fmt.Sprintf("Web %d", i)}, "role": {"driver"}, "key": {keys[i]}})
 					if err == nil {
 						resp.Body.Close()
 					}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"crieur/board/httpx"
 	"crieur/federation/outbound"
 )
 
@@ -90,7 +91,8 @@ type fetcher struct {
 	keyTimeout time.Duration
 
 	// budget is the per-host allowance of fetches (zero: defaultBudget).
-	budget fetchBudget
+	budget    fetchBudget
+	allowance *httpx.Allowance // fetches over time, per host
 
 	mu       sync.Mutex
 	actors   map[string]*remoteActor
@@ -113,11 +115,10 @@ type fetchBudget struct {
 // server no faster than that.
 var defaultBudget = fetchBudget{inFlight: 4, wait: 10 * time.Second, perSec: 2, burst: 60}
 
-// hostGate is one host's budget: slots for fetches in flight and a token
-// bucket for fetches over time.
+// hostGate is one host's slots for fetches in flight; its fetches over
+// time are counted in the fetcher's allowance.
 type hostGate struct {
 	slots chan struct{}
-	rate  *rate.Limiter
 }
 
 // errBusy is why a fetch was not made now: the host's budget is spent.
@@ -234,11 +235,8 @@ func (f *fetcher) limitedGet(ctx context.Context, raw string) ([]byte, error) {
 	if u, err := url.Parse(raw); err == nil {
 		host = strings.ToLower(u.Host)
 	}
-	g := f.gate(host)
-	now := time.Now()
-	if res := g.rate.ReserveN(now, 1); !res.OK() || res.DelayFrom(now) > 0 {
-		d := res.DelayFrom(now)
-		res.CancelAt(now)
+	g, allowance := f.gate(host)
+	if d, ok := allowance.Take(host, time.Now()); !ok {
 		return nil, fmt.Errorf("fetch %s: %w", raw, &errBusy{RetryAfter: max(d, time.Second)})
 	}
 	wait := time.NewTimer(f.budgetOrDefault().wait)
@@ -261,22 +259,25 @@ func (f *fetcher) budgetOrDefault() fetchBudget {
 	return f.budget
 }
 
-// gate returns host's budget, made on first use.
-func (f *fetcher) gate(host string) *hostGate {
+// gate returns host's slots, made on first use, and the allowance.
+func (f *fetcher) gate(host string) (*hostGate, *httpx.Allowance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	b := f.budgetOrDefault()
+	if f.allowance == nil {
+		f.allowance = httpx.NewAllowance(b.perSec, b.burst)
+	}
 	if g, ok := f.hosts[host]; ok {
-		return g
+		return g, f.allowance
 	}
 	if f.hosts == nil || len(f.hosts) >= 10000 {
 		// A flood of made-up hosts: start afresh rather than grow. Gates
 		// in use keep working; the hosts only get a fresh allowance.
 		f.hosts = map[string]*hostGate{}
 	}
-	b := f.budgetOrDefault()
-	g := &hostGate{slots: make(chan struct{}, b.inFlight), rate: rate.NewLimiter(b.perSec, b.burst)}
+	g := &hostGate{slots: make(chan struct{}, b.inFlight)}
 	f.hosts[host] = g
-	return g
+	return g, f.allowance
 }
 
 // fetchActor fetches and caches actor id.

@@ -23,6 +23,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/api"
+	"crieur/board/httpx"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/board/media"
@@ -161,6 +162,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		return nil, err
 	}
 	pages := web.NewPages(st, svc, urls, pictures.Dir, log)
+	pages.LimitSignups(httpx.Clients{Trusted: cfg.Proxies()}, cfg.SignupsPerHour)
 	reg := prometheus.NewRegistry()
 	ap := activitypub.NewServer(urls, st, pages, queue, activitypub.Options{
 		AllowPrivateAddresses: cfg.AllowPrivateAddresses,

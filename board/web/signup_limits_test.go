@@ -1,0 +1,148 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"crieur/board"
+	"crieur/board/boardtest"
+	"crieur/board/httpx"
+)
+
+// signupPage serves the public pages of a rig with one published call.
+func signupPage(t *testing.T, roles ...board.Role) (*Pages, *boardtest.Rig, string, board.Announcement) {
+	t.Helper()
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	a, _, err := rig.Service.Create(ctx, board.System, rig.Board, board.Draft{Kind: board.KindCall, Title: "Cooks for the fair",
+		Call: &board.Call{Contact: "fair@example.org", Multiple: true, Roles: roles}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPages(rig.Store, rig.Service, boardtest.Links{}, "", slog.New(slog.DiscardHandler))
+	mux := http.NewServeMux()
+	p.Register(mux)
+	mux.HandleFunc("GET /boards/{board}/a/{id}", p.withAnnouncement(p.Announcement))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return p, rig, fmt.Sprintf("%s/boards/news/a/%d", srv.URL, a.ID), a
+}
+
+var formKeyRe = regexp.MustCompile(`name="key" value="([^"]+)"`)
+
+// freshKey reads the key of the form on the call's page, as a browser does.
+func freshKey(t *testing.T, page string) string {
+	t.Helper()
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	html, _ := io.ReadAll(resp.Body)
+	m := formKeyRe.FindSubmatch(html)
+	if m == nil {
+		t.Fatalf("no form key on the page (%d)", resp.StatusCode)
+	}
+	return string(m[1])
+}
+
+func postSignup(t *testing.T, page, forwardedFor string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", page+"/signup?lang=en", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// Point 6 of issue 23: keys the client makes up are refused, the same
+// name and contact three times is one sign-up, and one network sending a
+// thousand sign-ups is stopped after its allowance with a clear "try
+// again in N minutes", while another network behind the same proxy still
+// signs up.
+func TestPublicSignupsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	p, rig, page, a := signupPage(t, board.Role{Name: "cook", Places: 2000})
+	count := func() int {
+		sus, err := rig.Store.Signups(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(sus)
+	}
+
+	code, body, _ := postSignup(t, page, "", url.Values{"name": {"Bot"}, "role": {"cook"}, "key": {"form-0123456789abcdef0123456789abcdef"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "This form has expired; please fill it in again.") || count() != 0 {
+		t.Fatalf("a made-up key: %d, %d stored", code, count())
+	}
+	if code, _, _ := postSignup(t, page, "", url.Values{"name": {"Ana"}, "contact": {"ana@example.org"}, "role": {"cook"}, "key": {freshKey(t, page)}}); code != http.StatusOK {
+		t.Fatalf("a key from the page: %d", code)
+	}
+	for _, contact := range []string{"ana@example.org", " ANA@example.org "} {
+		code, body, _ := postSignup(t, page, "", url.Values{"name": {"ana"}, "contact": {contact}, "role": {"cook"}, "key": {freshKey(t, page)}})
+		if code != http.StatusConflict || !strings.Contains(body, "Someone with this name and contact has already signed up") {
+			t.Errorf("Ana again as %q: %d", contact, code)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("the same name and contact three times: %d sign-ups", n)
+	}
+	// Ben shares Ana's address: another name is another person.
+	if code, _, _ := postSignup(t, page, "", url.Values{"name": {"Ben"}, "contact": {"ana@example.org"}, "role": {"cook"}, "key": {freshKey(t, page)}}); code != http.StatusOK || count() != 2 {
+		t.Fatalf("Ben with Ana's address: %d, %d sign-ups", code, count())
+	}
+
+	// One network: 50 at once, then two a minute (120 an hour).
+	p.LimitSignups(httpx.Clients{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, 120)
+	before := count()
+	stored, limited := 0, 0
+	var retry http.Header
+	var said string
+	for i := range 1000 {
+		code, body, h := postSignup(t, page, "203.0.113.7", url.Values{"name": {fmt.Sprintf("Bot %d", i)}, "role": {"cook"}, "key": {freshKey(t, page)}})
+		switch code {
+		case http.StatusOK:
+			stored++
+		case http.StatusTooManyRequests:
+			limited++
+			retry, said = h, body
+		default:
+			t.Fatalf("sign-up %d: %d", i, code)
+		}
+	}
+	if rows := count() - before; stored > 50 || rows != stored || limited < 900 {
+		t.Fatalf("1,000 sign-ups from one network: %d accepted, %d stored, %d limited", stored, rows, limited)
+	}
+	if retry.Get("Retry-After") == "" || !strings.Contains(said, "Too many sign-ups from your network; try again in 1 minute.") {
+		t.Errorf("what the limited are told: Retry-After %q, %q", retry.Get("Retry-After"), regexp.MustCompile(`Too many[^<]*`).FindString(said))
+	}
+	// A visitor from another network, behind the same proxy.
+	if code, _, _ := postSignup(t, page, "198.51.100.2", url.Values{"name": {"Chloé"}, "role": {"cook"}, "key": {freshKey(t, page)}}); code != http.StatusOK {
+		t.Fatalf("another network: %d", code)
+	}
+	// X-Forwarded-For from a client that is not a trusted proxy is its
+	// own to write and changes nothing.
+	p.LimitSignups(httpx.Clients{}, 120)
+	for i := range 60 {
+		postSignup(t, page, fmt.Sprintf("192.0.2.%d", i), url.Values{"name": {fmt.Sprintf("Spoof %d", i)}, "role": {"cook"}, "key": {freshKey(t, page)}})
+	}
+	if code, _, _ := postSignup(t, page, "192.0.2.200", url.Values{"name": {"Spoof"}, "role": {"cook"}, "key": {freshKey(t, page)}}); code != http.StatusTooManyRequests {
+		t.Errorf("a client writing its own X-Forwarded-For: %d, want 429", code)
+	}
+}
