@@ -171,17 +171,67 @@ var steps = []step{
 	// 31: the server's own secrets (what signs the public forms' keys),
 	// made on first use and kept with the data they protect.
 	{31, "the server's secrets", exec(`CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)`)},
+	// 32: which release last wrote the store, so an older one refusing it
+	// can say which to run.
+	{32, "which release wrote the store", exec(`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`)},
 }
 
 // Known is the schema version this release writes.
 func Known() int { return len(steps) }
 
 // NewerSchemaError is a store written by a later release: this one would
-// not know what its tables mean.
-type NewerSchemaError struct{ Found, Known int }
+// not know what its tables mean, and could show what the later one keeps
+// private (a newer status, a newer rule), so it does not start.
+type NewerSchemaError struct {
+	Found, Known int
+	WrittenBy    string // the release that wrote it, when it said
+}
 
 func (e *NewerSchemaError) Error() string {
-	return fmt.Sprintf("this data was written by a newer Crieur (schema %d; this release knows up to %d): run that release again, or restore the backup taken before upgrading", e.Found, e.Known)
+	by := "a newer Crieur"
+	if e.WrittenBy != "" {
+		by = "crieur " + e.WrittenBy
+	}
+	return fmt.Sprintf("this data was written by %s (schema %d; this release knows up to %d): run that release or a later one, or restore the backup taken before upgrading", by, e.Found, e.Known)
+}
+
+// OlderSchemaError is a store this release would migrate, met by a command
+// that must not change it (crieur check).
+type OlderSchemaError struct{ Found, Known int }
+
+func (e *OlderSchemaError) Error() string {
+	return fmt.Sprintf("the store is at schema %d and this release at %d: back it up (crieur backup), then start crieur serve once to migrate it", e.Found, e.Known)
+}
+
+// Schema says where db stands: nil when it is this release's schema, an
+// *OlderSchemaError or a *NewerSchemaError otherwise. It changes nothing.
+func Schema(ctx context.Context, db *sql.DB) error {
+	done, err := Version(ctx, db)
+	if err != nil {
+		return err
+	}
+	switch {
+	case done > len(steps):
+		return &NewerSchemaError{Found: done, Known: len(steps), WrittenBy: writtenBy(ctx, db)}
+	case done < len(steps):
+		return &OlderSchemaError{Found: done, Known: len(steps)}
+	}
+	return nil
+}
+
+// writtenBy is the release a store says last wrote it ("" if it does not).
+func writtenBy(ctx context.Context, db *sql.DB) string {
+	var v string
+	_ = db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'written_by'`).Scan(&v)
+	return v
+}
+
+// Stamp records release as the one writing db (after Migrate).
+func Stamp(ctx context.Context, db *sql.DB, release string) error {
+	if _, err := db.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('written_by', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, release); err != nil {
+		return fmt.Errorf("record the release writing the store: %w", err)
+	}
+	return nil
 }
 
 // Version is db's schema version.
@@ -201,7 +251,7 @@ func Migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		return err
 	}
 	if done > len(steps) {
-		return &NewerSchemaError{Found: done, Known: len(steps)}
+		return &NewerSchemaError{Found: done, Known: len(steps), WrittenBy: writtenBy(ctx, db)}
 	}
 	for _, st := range steps[done:] {
 		if err := apply(ctx, db, st); err != nil {

@@ -83,6 +83,16 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// Existing returns a store on db as it is, migrating nothing: for commands
+// that must not change the data (crieur check). A store at another
+// schema is an *OlderSchemaError or a *NewerSchemaError.
+func Existing(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := Schema(ctx, db); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -57,7 +57,7 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 	q := delivery.NewRedisQueue(rdb, app.RedisPrefix, activitypub.KindDeliver).WithResults()
 	reg := prometheus.NewRegistry()
 	pool := app.NewPool(cfg, q, map[string]delivery.Handler{
-		activitypub.KindDeliver: app.NewDeliverer(cfg, version, &activitypub.FileKeys{Dir: *keys}),
+		activitypub.KindDeliver: app.NewDeliverer(cfg, buildVersion(), &activitypub.FileKeys{Dir: *keys}),
 	}, cfg.Delivery.Workers, nil, delivery.NewMetrics(reg, q), log)
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)

@@ -24,8 +24,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const version = "0.1.0"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -147,13 +145,13 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "ready":
 		return readyCmd(ctx, args[1:], stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "crieur", version)
+		fmt.Fprintln(stdout, "crieur", buildVersion())
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintf(stdout, usage, version)
+		fmt.Fprintf(stdout, usage, buildVersion())
 		return nil
 	default:
-		fmt.Fprintf(stderr, usage, version)
+		fmt.Fprintf(stderr, usage, buildVersion())
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 }

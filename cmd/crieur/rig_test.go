@@ -46,7 +46,9 @@ func crieurBinary(t testing.TB) string {
 			return
 		}
 		crieurBin = filepath.Join(dir, "crieur")
-		args := []string{"build", "-o", crieurBin}
+		// -buildvcs=auto: the binary says which commit it is (its version)
+		// whatever GOFLAGS says, when built from a git checkout.
+		args := []string{"build", "-buildvcs=auto", "-o", crieurBin}
 		if raceEnabled {
 			args = append(args, "-race")
 		}

@@ -52,5 +52,5 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
-	return app.Serve(ctx, cfg, app.Options{Version: version, Log: newLogger(stderr, cfg.LogLevel), Stdout: stdout})
+	return app.Serve(ctx, cfg, app.Options{Version: buildVersion(), Log: newLogger(stderr, cfg.LogLevel), Stdout: stdout})
 }

@@ -82,7 +82,8 @@ func (d actorDoc) keys() []keyDoc {
 // (errBusy, a 503 with Retry-After), never that its signature is bad: a
 // genuine burst of new followers is delayed, not lost.
 type fetcher struct {
-	client *http.Client
+	client    *http.Client
+	userAgent string // what Crieur says it is: its version and its address
 	// sign signs a GET as one of our boards (authorized-fetch servers
 	// refuse unsigned ones).
 	sign func(ctx context.Context, r *http.Request) error
@@ -158,7 +159,7 @@ func (f *fetcher) get(ctx context.Context, raw string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", `application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"`)
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", f.userAgent)
 	if err := f.sign(ctx, req); err != nil {
 		return nil, err
 	}

@@ -26,7 +26,6 @@ import (
 )
 
 const (
-	userAgent       = "Crieur/0.1"
 	contentTypeAP   = "application/activity+json"
 	contentTypeJRD  = "application/jrd+json"
 	outboxPageSize  = 20
@@ -123,6 +122,7 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
 	}
 	s.fetch = &fetcher{
+		userAgent:  "Crieur/" + opts.Version + " (+" + urls.Scheme() + "://" + urls.Host() + ")",
 		client:     NewHTTPClient(opts.FetchTimeout, opts.AllowPrivateAddresses),
 		sign:       s.signGet,
 		ttl:        time.Hour,

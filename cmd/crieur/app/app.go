@@ -77,16 +77,23 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	a = &App{cfg: cfg, log: log}
+	// A failed start closes what it opened ("return nil, err" has set a
+	// to nil by the time this runs: close the App that was made).
+	opened := a
 	defer func() {
 		if err != nil {
-			a.Close()
+			opened.Close()
 		}
 	}()
 	if a.db, err = store.OpenDB(cfg.DatabasePath()); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { a.db.Close() })
+	db := a.db
+	a.closers = append(a.closers, func() { db.Close() })
 	if err := store.Migrate(ctx, a.db, log); err != nil {
+		return nil, fmt.Errorf("crieur %s: %w", o.Version, err)
+	}
+	if err := store.Stamp(ctx, a.db, o.Version); err != nil {
 		return nil, err
 	}
 	// At every start, after the migration made the WAL files: an install
@@ -105,7 +112,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	if a.readers, err = store.OpenReadDB(cfg.DatabasePath(), 4); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { a.readers.Close() })
+	readers := a.readers
+	a.closers = append(a.closers, func() { readers.Close() })
 	st.UseReader(a.readers)
 	a.Store = st
 
