@@ -165,7 +165,10 @@ func TestPoolRetriesGivesUpAndRecords(t *testing.T) {
 	})
 	pool := &Pool{
 		Queue: q, Handlers: map[string]Handler{"d": handler}, Recorder: rec,
-		Policy:  RetryPolicy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond, Window: 150 * time.Millisecond},
+		// A window far above the three attempts' backoff (30 ms): on two
+		// loaded cores under -race, 150 ms was sometimes over before
+		// "flaky" had its third attempt.
+		Policy:  RetryPolicy{Base: 10 * time.Millisecond, Max: 20 * time.Millisecond, Window: time.Second},
 		Workers: 2, Lease: time.Minute, Poll: 5 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -7,6 +7,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/locale"
+	"crieur/board/markdown"
 )
 
 // Render is the message's two parts: plain text for every mail client,
@@ -46,7 +47,7 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool) (te
 		h.WriteString(l.FactsHTML(facts) + "\n")
 	}
 	if a.Body != "" {
-		t.WriteString(a.Body + "\n\n") // Markdown reads as plain text
+		t.WriteString(markdown.SafeSource(a.Body) + "\n\n") // Markdown reads as plain text
 		h.WriteString(a.HTML + "\n")   // sanitised by board.Renderer
 	}
 	for _, im := range a.Images {

@@ -13,6 +13,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/locale"
+	"crieur/board/markdown"
 )
 
 // wordJoiner breaks "@room" and "@user:server" so no client reads them as
@@ -106,7 +107,8 @@ func (m message) content() *event.MessageEventContent {
 	text.WriteString(m.l.FactsText(facts))
 	inner.WriteString(m.l.FactsHTML(facts))
 	if m.body != "" {
-		fmt.Fprintf(&text, "\n%s\n", m.body)
+		// The body clients show as text follows the HTML's rules too.
+		fmt.Fprintf(&text, "\n%s\n", markdown.SafeSource(m.body))
 		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer
 	}
 	if m.cut {

@@ -19,7 +19,6 @@ var (
 	// @all, @here, and @username at the start of a word.
 	mentionRe = regexp.MustCompile(`(?i)(^|[^\pL\pN_.@])@([a-z0-9][a-z0-9._-]*)`)
 	urlRe     = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>()]+`)
-	slackRe   = regexp.MustCompile(`<([!@])`)
 )
 
 // neutralise breaks mentions outside URLs with a word joiner: the bot
@@ -29,8 +28,7 @@ func neutralise(s string) string {
 	// ProcessSlackText (server/channels/app/slack.go), whose
 	// expandAnnouncement turns <!channel>, <!here> and <!all> into
 	// @channel, @here and @all, and replaceUserIds <@id> into a mention.
-	// A word joiner after the "<" keeps them text.
-	s = slackRe.ReplaceAllString(s, "<\u2060$1")
+	s = markdown.DefuseSlack(s)
 	var b strings.Builder
 	for len(s) > 0 {
 		loc := urlRe.FindStringIndex(s)
@@ -90,7 +88,7 @@ func Render(l locale.Locale, a board.Announcement, link string, followUp bool) s
 		tail += strings.Join(tags, " ") + "\n"
 	}
 	tail += "\n" + link
-	if body := strings.TrimSpace(neutralise(a.Body)); body != "" {
+	if body := strings.TrimSpace(neutralise(markdown.SafeSource(a.Body))); body != "" {
 		room := maxText - b.Len() - len(tail) - 40
 		if len(body) > room {
 			cut := strings.LastIndex(body[:max(room, 0)], "\n\n")

@@ -1,0 +1,57 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+)
+
+// unsafeIn is what a reader would show of md that the HTML rendering
+// does not (Unsafe), and Slack's markup.
+func unsafeIn(md string) string {
+	for _, s := range []string{"<!", "<@", "<#"} {
+		if strings.Contains(md, s) {
+			return "Slack markup " + s
+		}
+	}
+	return Unsafe(md)
+}
+
+// Issue 23, point 9: what the HTML rendering drops does not reach the
+// destinations that read the Markdown source (the table of all three
+// renderers is in cmd/crieur, TestPlainTextDestinationsFollowTheHTMLRules).
+func TestSafeSourceFollowsTheHTMLRules(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"See [our page](https://asso.example/join).", "See [our page](https://asso.example/join)."},
+		{"Write to [us](mailto:hello@asso.example).", "Write to [us](mailto:hello@asso.example)."},
+		{"[Click](javascript:alert(1)) now", "Click now"},
+		{"[Click](JaVaScRiPt:alert(1))", "Click"},
+		{"[Data](data:text/html;base64,PHNjcmlwdD4=)", "Data"},
+		{"[relative](/boards/news)", "relative"},
+		{"![The stall](https://tracker.example/pixel.png)", "[The stall](https://tracker.example/pixel.png)"},
+		{"![](https://x.example/a.png)", "https://x.example/a.png"},
+		{"![x](javascript:alert(1))", "x"},
+		{"A [ref][r] and ![img][r]\n\n[r]: javascript:alert(1)\n", "A [ref][r] and [img][r]\n\n\n"},
+		{"<javascript:alert(1)> and <https://ok.example>", " and <https://ok.example>"},
+		{"<!channel> <!here> <@U123> <#C1>", "<\u2060!channel> <\u2060!here> <\u2060@U123> <\u2060#C1>"},
+	} {
+		got := SafeSource(c.in)
+		if got != c.want {
+			t.Errorf("SafeSource(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if bad := unsafeIn(got); bad != "" {
+			t.Errorf("SafeSource(%q) still has %s", c.in, bad)
+		}
+	}
+}
+
+func FuzzSafeSource(f *testing.F) {
+	for _, s := range []string{"[a](javascript:x)", "![a](https://x/y.png)", "![a][r]\n\n[r]: https://x/y.png", "<!channel>", "[a]( <javascript:x> \"t\")",
+		"[a](https://x) [b](vbscript:y)", "![![a](b)](c)", "[\\]](javascript:x)", "<mailto:a@b>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, md string) {
+		if bad := unsafeIn(SafeSource(md)); bad != "" {
+			t.Fatalf("SafeSource(%q) = %q still has %s", md, SafeSource(md), bad)
+		}
+	})
+}
