@@ -48,7 +48,7 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool) (te
 	}
 	if a.Body != "" {
 		t.WriteString(markdown.SafeSource(a.Body) + "\n\n") // Markdown reads as plain text
-		h.WriteString(a.HTML + "\n")   // sanitised by board.Renderer
+		h.WriteString(a.HTML + "\n")                        // sanitised by board.Renderer
 	}
 	for _, im := range a.Images {
 		if im.Alt != "" {
