@@ -7,6 +7,7 @@
 package api
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -53,11 +54,14 @@ type API struct {
 	queue   QueueInspector
 	maxBody int64
 	log     *slog.Logger
+
+	mux   *http.ServeMux // where Register put the routes
+	table []Row
 }
 
 // New returns the admin API; queue may be nil.
 func New(svc *board.Service, store Store, queue QueueInspector, maxBody int64, log *slog.Logger) *API {
-	return &API{svc: svc, store: store, queue: queue, maxBody: maxBody, log: log}
+	return &API{svc: svc, store: store, queue: queue, maxBody: maxBody, log: log, mux: http.NewServeMux()}
 }
 
 // Access is what a route asks of the token that calls it.
@@ -139,32 +143,52 @@ func (api *API) routes() []route {
 	}
 }
 
-// Register adds the API's routes to mux.
+// Row is one line of the authorization table as registered: a route and
+// the access it needs.
+type Row struct {
+	Pattern string
+	Access  Access
+}
+
+// Register adds the API's routes to mux; the destinations' set-up routes
+// (OnBoard) and /metrics (AdminOnly) are added to the same mux and table.
 func (api *API) Register(mux *http.ServeMux) {
+	api.mux = mux
 	for _, rt := range api.routes() {
-		mux.HandleFunc(rt.pattern, api.guard(rt.access, rt.h))
+		api.handle(rt.pattern, rt.access, rt.h)
 	}
 }
 
-// OnBoard guards a route another package adds under
+// handle registers one guarded route and writes it in the table.
+func (api *API) handle(pattern string, access Access, h handler) {
+	api.table = append(api.table, Row{Pattern: pattern, Access: access})
+	api.mux.HandleFunc(pattern, api.guard(access, h))
+}
+
+// Table is every guarded route registered, with the access it needs: the
+// one authorization table of the admin API, its destinations' set-ups
+// included (what the authorization test walks).
+func (api *API) Table() []Row { return slices.Clone(api.table) }
+
+// OnBoard registers a route another package adds under
 // /api/v1/boards/{board}/ (a destination's set-up): role is what the
 // token's role must be (board.RolePublisher, or board.RoleEditor for any
 // member of the board).
-func (api *API) OnBoard(role string, next func(w http.ResponseWriter, r *http.Request, b board.Board) error) http.HandlerFunc {
+func (api *API) OnBoard(pattern, role string, next func(w http.ResponseWriter, r *http.Request, b board.Board) error) {
 	access := Member
 	if role == board.RolePublisher {
 		access = Publisher
 	}
-	return api.guard(access, func(w http.ResponseWriter, r *http.Request, c call) {
+	api.handle(pattern, access, func(w http.ResponseWriter, r *http.Request, c call) {
 		if err := next(w, r, c.Board); err != nil {
 			api.fail(w, r, err)
 		}
 	})
 }
 
-// AdminOnly wraps h (the /metrics handler) with the admin check.
-func (api *API) AdminOnly(h http.Handler) http.Handler {
-	return api.guard(Admin, func(w http.ResponseWriter, r *http.Request, _ call) { h.ServeHTTP(w, r) })
+// AdminOnly registers h (the /metrics handler) for admin tokens only.
+func (api *API) AdminOnly(pattern string, h http.Handler) {
+	api.handle(pattern, Admin, func(w http.ResponseWriter, r *http.Request, _ call) { h.ServeHTTP(w, r) })
 }
 
 func (api *API) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -150,13 +150,14 @@ func TestRoutesAddedByOthersAreGuarded(t *testing.T) {
 	outsider, _ := rig.Store.CreateToken(ctx, &other.ID, "climate")
 	a := New(rig.Service, rig.Store, nil, 4096, slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /api/v1/boards/{board}/thing", a.OnBoard(board.RolePublisher, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
+	a.Register(mux)
+	a.OnBoard("PUT /api/v1/boards/{board}/thing", board.RolePublisher, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
-	}))
-	mux.HandleFunc("GET /api/v1/boards/{board}/thing", a.OnBoard(board.RoleEditor, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
+	})
+	a.OnBoard("GET /api/v1/boards/{board}/thing", board.RoleEditor, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
 		return board.Invalid("thing", "problem.required")
-	}))
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	for _, c := range []struct {

@@ -71,5 +71,7 @@ func PathID(r *http.Request, name string) (int64, error) {
 // any member). The error a handler returns is answered, and logged once,
 // as every API error is.
 type Guard interface {
-	OnBoard(role string, h func(w http.ResponseWriter, r *http.Request, b board.Board) error) http.HandlerFunc
+	// OnBoard registers the route pattern behind the check (and in the
+	// API's authorization table).
+	OnBoard(pattern, role string, h func(w http.ResponseWriter, r *http.Request, b board.Board) error)
 }

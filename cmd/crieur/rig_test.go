@@ -318,7 +318,7 @@ func (s peerState) received(typ, id string) []peerActivity {
 func (p *fedifyPeer) waitActivity(typ, id string) peerActivity {
 	p.t.Helper()
 	var got []peerActivity
-	waitFor(p.t, 10*time.Second, typ+" of "+id+" at the peer", func() bool {
+	waitFor(p.t, 20*time.Second, typ+" of "+id+" at the peer", func() bool {
 		got = p.state().received(typ, id)
 		return len(got) > 0
 	})

@@ -10,11 +10,11 @@ import (
 
 // Register adds the e-mail set-up routes to the admin API: any member of
 // the board reads them and sends a test; only a publisher changes them.
-func (d *Destination) Register(mux *http.ServeMux, api httpx.Guard) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/email", api.OnBoard(board.RoleEditor, d.get))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/email", api.OnBoard(board.RolePublisher, d.put))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/email", api.OnBoard(board.RolePublisher, d.delete))
-	mux.HandleFunc("POST /api/v1/boards/{board}/email/test", api.OnBoard(board.RoleEditor, d.test))
+func (d *Destination) Register(api httpx.Guard) {
+	api.OnBoard("GET /api/v1/boards/{board}/email", board.RoleEditor, d.get)
+	api.OnBoard("PUT /api/v1/boards/{board}/email", board.RolePublisher, d.put)
+	api.OnBoard("DELETE /api/v1/boards/{board}/email", board.RolePublisher, d.delete)
+	api.OnBoard("POST /api/v1/boards/{board}/email/test", board.RoleEditor, d.test)
 }
 
 // setupView is the set-up as the API shows it: the password only as set

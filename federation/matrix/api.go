@@ -19,10 +19,10 @@ import (
 
 // Register adds the Matrix set-up routes to the admin API.
 // Any member of the board reads the set-up; only a publisher changes it.
-func (b *Bridge) Register(mux *http.ServeMux, api httpx.Guard) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/matrix", api.OnBoard(board.RoleEditor, b.getAccount))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/matrix", api.OnBoard(board.RolePublisher, b.putAccount))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/matrix", api.OnBoard(board.RolePublisher, b.deleteAccount))
+func (b *Bridge) Register(api httpx.Guard) {
+	api.OnBoard("GET /api/v1/boards/{board}/matrix", board.RoleEditor, b.getAccount)
+	api.OnBoard("PUT /api/v1/boards/{board}/matrix", board.RolePublisher, b.putAccount)
+	api.OnBoard("DELETE /api/v1/boards/{board}/matrix", board.RolePublisher, b.deleteAccount)
 }
 
 // accountRequest is what an operator sends: a token, or a password used

@@ -9,11 +9,11 @@ import (
 
 // Register adds the webhook set-up routes to the admin API: any member of
 // the board reads them and sends a test; only a publisher changes them.
-func (d *Destination) Register(mux *http.ServeMux, api httpx.Guard) {
-	mux.HandleFunc("GET /api/v1/boards/{board}/mattermost", api.OnBoard(board.RoleEditor, d.get))
-	mux.HandleFunc("PUT /api/v1/boards/{board}/mattermost", api.OnBoard(board.RolePublisher, d.put))
-	mux.HandleFunc("DELETE /api/v1/boards/{board}/mattermost", api.OnBoard(board.RolePublisher, d.delete))
-	mux.HandleFunc("POST /api/v1/boards/{board}/mattermost/test", api.OnBoard(board.RoleEditor, d.test))
+func (d *Destination) Register(api httpx.Guard) {
+	api.OnBoard("GET /api/v1/boards/{board}/mattermost", board.RoleEditor, d.get)
+	api.OnBoard("PUT /api/v1/boards/{board}/mattermost", board.RolePublisher, d.put)
+	api.OnBoard("DELETE /api/v1/boards/{board}/mattermost", board.RolePublisher, d.delete)
+	api.OnBoard("POST /api/v1/boards/{board}/mattermost/test", board.RoleEditor, d.test)
 }
 
 // hookView is a hook as the API shows it: everything but the URL.

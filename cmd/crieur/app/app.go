@@ -64,6 +64,7 @@ type App struct {
 
 	handler http.Handler
 	metrics http.Handler
+	table   []api.Row
 	runners []func(context.Context)
 	closers []func()
 }
@@ -208,9 +209,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	admin := api.New(svc, st, queue, cfg.MaxBodyBytes, log)
 	admin.Register(mux)
 	pages.Register(mux)
-	bridge.Register(mux, admin)
-	mm.Register(mux, admin)
-	mailer.Register(mux, admin)
+	bridge.Register(admin)
+	mm.Register(admin)
+	mailer.Register(admin)
 	editor := web.NewEditor(svc, st, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
 	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
 	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
@@ -218,9 +219,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	ap.Register(mux)
 	a.metrics = MetricsHandler(reg, pools)
 	if cfg.MetricsListen == "" {
-		mux.Handle("GET /metrics", admin.AdminOnly(a.metrics))
+		admin.AdminOnly("GET /metrics", a.metrics)
 	}
 	a.handler = mux
+	a.table = admin.Table()
 
 	a.run(dispatcher.Run)
 	a.run(func(ctx context.Context) { svc.RunScheduler(ctx, log) })
@@ -234,6 +236,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 }
 
 func (a *App) run(f func(context.Context)) { a.runners = append(a.runners, f) }
+
+// APITable is the admin API's authorization table as registered.
+func (a *App) APITable() []api.Row { return a.table }
 
 // Handler is everything the server answers over HTTP.
 func (a *App) Handler() http.Handler { return a.handler }
