@@ -43,7 +43,7 @@ func exifSegment(orientation uint16) []byte {
 }
 
 // photo is a w×h JPEG, left half red and right half blue, with EXIF.
-func photo(t *testing.T, w, h int, orientation uint16) []byte {
+func photo(t testing.TB, w, h int, orientation uint16) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
