@@ -601,7 +601,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		saved, err := e.svc.Update(r.Context(), s.actor(), b, a.ID, keep)
 		if err == nil {
 			notice := e.saved(l, saved)
-			if a.Public() {
+			if a.Public() && saved.PendingEdit == nil {
 				notice = l.T("editor.updated", saved.Title)
 				if saved.Version == a.Version {
 					notice = l.T("editor.saved_unchanged", saved.Title)

@@ -49,4 +49,29 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 	if code, page = bob.post(path+"/approve", url.Values{"csrf": {hiddenValue(t, p, "csrf")}}); code != 200 || !strings.Contains(page, "Approved. Published: Mail down tonight") {
 		t.Fatalf("approve: %d\n%s", code, page)
 	}
+
+	// An edit of what is out waits beside it (issue 23, point 2): its
+	// author is told so, readers keep the approved text, a second
+	// publisher reads the edit in the form and sends it.
+	p = alice.get(path)
+	code, page = alice.post(path, url.Values{"csrf": {hiddenValue(t, p, "csrf")}, "title": {"Mail down tonight"}, "body": {"Back at 23:00."}, "action": {"publish"}})
+	if code != 200 || !strings.Contains(page, "Your edit of “Mail down tonight” waits for another publisher of this board") {
+		t.Fatalf("an edit after publication: %d\n%s", code, page)
+	}
+	if live, _ := rig.Store.Announcement(ctx, b.ID, list[0].ID); live.Body == "Back at 23:00." || live.PendingEdit == nil {
+		t.Fatalf("the edit reached readers before approval: %q", live.Body)
+	}
+	if p := alice.get(path); !strings.Contains(p, "An edit of this announcement waits for a second publisher") || strings.Contains(p, "Approve the edit") {
+		t.Error("its author is not told it waits, or is offered to approve it")
+	}
+	p = bob.get(path)
+	if !strings.Contains(p, "Approve the edit and send it") || !strings.Contains(p, "Back at 23:00.</textarea>") {
+		t.Fatalf("a second publisher does not see the edit to approve:\n%s", p)
+	}
+	if code, _ = bob.post(path+"/approve", url.Values{"csrf": {hiddenValue(t, p, "csrf")}}); code != 200 {
+		t.Fatalf("approving the edit: %d", code)
+	}
+	if live, _ := rig.Store.Announcement(ctx, b.ID, list[0].ID); live.Body != "Back at 23:00." || live.PendingEdit != nil {
+		t.Fatalf("after approval: %q, pending %v", live.Body, live.PendingEdit)
+	}
 }

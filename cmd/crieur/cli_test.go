@@ -484,3 +484,50 @@ func TestCLICampaignAndRaised(t *testing.T) {
 		t.Errorf("a campaign flag on news: %v\n%s", err, out)
 	}
 }
+
+// On a board that wants a second publisher, the CLI says what became of
+// an edit: asked for, or waiting beside what readers see (issue 23,
+// point 2); the second publisher's approve sends it.
+func TestCLIEditOnAnApprovalBoard(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := startCrieur(t, dir, 0)
+	local := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }
+	if out, err := local("board", "set", "news", "--approval"); err != nil {
+		t.Fatalf("set --approval: %v %s", err, out)
+	}
+	alice, err := local("token", "create", "--board", "news", "--label", "Alice", "--role", "publisher")
+	if err != nil {
+		t.Fatalf("token: %v %s", err, alice)
+	}
+	as := func(token, stdin string, args ...string) (string, error) {
+		return runCLI(stdin, []string{"CRIEUR_TOKEN=" + strings.TrimSpace(token), "CRIEUR_SERVER=" + c.URL}, args...)
+	}
+	out, err := as(alice, "Saturday.", "post", "--title", "Repair café", "-")
+	if err != nil {
+		t.Fatalf("post: %v %s", err, out)
+	}
+	id := regexp.MustCompile(`announcement (\d+)`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("post said %q", out)
+	}
+	base := "/api/v1/boards/news/announcements/" + id[1]
+	if code := c.api("POST", base+"/approve", nil, nil, nil); code != 200 {
+		t.Fatalf("the second publisher approves: %d", code)
+	}
+	if out, err := as(alice, "Saturday, 10:00 to 16:00.", "edit", id[1], "-"); err != nil || !strings.Contains(out, "waits for another publisher of news to approve it") {
+		t.Fatalf("an edit of the published announcement: %v %s", err, out)
+	}
+	var got struct{ Body string }
+	c.api("GET", base, nil, nil, &got)
+	if got.Body != "Saturday." {
+		t.Fatalf("readers see %q before approval", got.Body)
+	}
+	if code := c.api("POST", base+"/approve", nil, nil, nil); code != 200 {
+		t.Fatalf("approving the edit: %d", code)
+	}
+	c.api("GET", base, nil, nil, &got)
+	if got.Body != "Saturday, 10:00 to 16:00." {
+		t.Fatalf("after approval readers see %q", got.Body)
+	}
+}

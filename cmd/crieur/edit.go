@@ -166,6 +166,10 @@ func editCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
 	switch {
+	case a.PendingEdit != nil:
+		fmt.Fprintf(stdout, "your edit of announcement %d waits for another publisher of %s to approve it; readers see the published text until then\n", id, a.Board)
+	case a.Status == board.StatusPending:
+		fmt.Fprintf(stdout, "asked to publish announcement %d on %s: another publisher of the board approves it before it goes out\n", id, a.Board)
 	case a.UpdatedAt.Equal(before.UpdatedAt):
 		fmt.Fprintf(stdout, "no change: announcement %d is already like that\n", id)
 		return nil
