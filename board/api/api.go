@@ -9,7 +9,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -64,19 +63,16 @@ func New(svc *board.Service, store Store, queue QueueInspector, maxBody int64, l
 	return &API{svc: svc, store: store, queue: queue, maxBody: maxBody, log: log, mux: http.NewServeMux()}
 }
 
-// Access is what a route asks of the token that calls it.
-type Access int
+// Access is what a route asks of the token that calls it (httpx.Access,
+// shared with the web editor).
+type Access = httpx.Access
 
 // The levels of access, from least to most.
 const (
-	// AnyToken: any valid token (what it sees is limited to its boards).
-	AnyToken Access = iota
-	// Member: a token of the route's {board} (or of every board), any role.
-	Member
-	// Publisher: as Member, with the publisher's role.
-	Publisher
-	// Admin: a token of every board (the queue, tokens, server-wide blocks).
-	Admin
+	AnyToken  = httpx.AnyToken
+	Member    = httpx.Member
+	Publisher = httpx.Publisher
+	Admin     = httpx.Admin
 )
 
 // call is what a handler gets: who calls, and on which board.
@@ -143,12 +139,8 @@ func (api *API) routes() []route {
 	}
 }
 
-// Row is one line of the authorization table as registered: a route and
-// the access it needs.
-type Row struct {
-	Pattern string
-	Access  Access
-}
+// Row is one line of the authorization table as registered.
+type Row = httpx.Route
 
 // Register adds the API's routes to mux; the destinations' set-up routes
 // (OnBoard) and /metrics (AdminOnly) are added to the same mux and table.
@@ -220,25 +212,21 @@ func (api *API) guard(need Access, next handler) http.HandlerFunc {
 			return
 		}
 		c := call{Token: tok}
-		switch need {
-		case Admin:
-			if tok.BoardID != nil {
-				api.fail(w, r, httpx.NewError(http.StatusForbidden, "this needs an admin token (crieur token create, without --board)"))
-				return
-			}
-		case Member, Publisher:
+		var on *board.Board
+		if need == Member || need == Publisher {
 			if c.Board, err = httpx.PathBoard(r, api.store); err != nil {
 				api.fail(w, r, err)
 				return
 			}
-			if tok.BoardID != nil && *tok.BoardID != c.Board.ID {
-				api.fail(w, r, httpx.NewError(http.StatusForbidden, fmt.Sprintf("this token may not manage board %q", c.Board.Name)))
-				return
+			on = &c.Board
+		}
+		if err := httpx.Authorize(tok, need, on); err != nil {
+			var other *httpx.ErrOtherBoard
+			if errors.As(err, &other) {
+				err = httpx.NewError(http.StatusForbidden, other.Error())
 			}
-			if need == Publisher && tok.Role == board.RoleEditor {
-				api.fail(w, r, httpx.NewError(http.StatusForbidden, "an editor's token cannot change this: ask a publisher of this board"))
-				return
-			}
+			api.fail(w, r, err)
+			return
 		}
 		next(w, r, c)
 	}

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type Editor struct {
 	log    *slog.Logger
 	secure bool
 	setups []board.DestinationSetup
+	table  []httpx.Route // what Register registered, with the access each needs
 }
 
 const (
@@ -92,25 +94,41 @@ func statusNote(l locale.Locale, a board.Announcement) template.HTML {
 
 // Register adds the editor's routes.
 func (e *Editor) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /edit", e.home)
-	mux.HandleFunc("POST /edit/login", e.login)
+	e.table = nil
+	public := func(pattern string, h http.HandlerFunc) {
+		e.table = append(e.table, httpx.Route{Pattern: pattern, Access: httpx.Public})
+		mux.HandleFunc(pattern, h)
+	}
+	on := func(pattern string, need httpx.Access, h func(http.ResponseWriter, *http.Request, session, board.Board)) {
+		e.table = append(e.table, httpx.Route{Pattern: pattern, Access: need})
+		mux.HandleFunc(pattern, e.signedIn(e.onBoard(need, h)))
+	}
+	public("GET /edit", e.home)
+	public("POST /edit/login", e.login)
+	e.table = append(e.table, httpx.Route{Pattern: "POST /edit/logout", Access: httpx.AnyToken})
 	mux.HandleFunc("POST /edit/logout", e.signedIn(e.logout))
-	mux.HandleFunc("POST /edit/{board}/new", e.signedIn(e.onBoard(e.create)))
-	mux.HandleFunc("GET /edit/{board}/all", e.signedIn(e.onBoard(e.list)))
-	mux.HandleFunc("GET /edit/{board}/destinations", e.signedIn(e.onBoard(e.destinations)))
-	mux.HandleFunc("POST /edit/{board}/destinations/{key}/{action}", e.signedIn(e.onBoard(e.destinationAction)))
-	mux.HandleFunc("GET /edit/{board}/{id}", e.signedIn(e.onBoard(e.editForm)))
-	mux.HandleFunc("POST /edit/{board}/{id}", e.signedIn(e.onBoard(e.update)))
-	mux.HandleFunc("POST /edit/{board}/{id}/delete", e.signedIn(e.onBoard(e.delete)))
-	mux.HandleFunc("GET /edit/{board}/{id}/signups.csv", e.signedIn(e.onBoard(e.signupsCSV)))
-	mux.HandleFunc("POST /edit/{board}/{id}/signups", e.signedIn(e.onBoard(e.addSignup)))
-	mux.HandleFunc("POST /edit/{board}/{id}/signups/{signup}/remove", e.signedIn(e.onBoard(e.removeSignup)))
-	mux.HandleFunc("POST /edit/{board}/{id}/closed", e.signedIn(e.onBoard(e.setClosed)))
-	mux.HandleFunc("POST /edit/{board}/{id}/resolved", e.signedIn(e.onBoard(e.resolve)))
-	mux.HandleFunc("POST /edit/{board}/{id}/cancelled", e.signedIn(e.onBoard(e.cancelTraining)))
-	mux.HandleFunc("POST /edit/{board}/{id}/approve", e.signedIn(e.onBoard(e.approve)))
-	mux.HandleFunc("POST /edit/{board}/{id}/raised", e.signedIn(e.onBoard(e.setRaised)))
+	on("POST /edit/{board}/new", httpx.Member, e.create)
+	on("GET /edit/{board}/all", httpx.Member, e.list)
+	on("GET /edit/{board}/destinations", httpx.Member, e.destinations)
+	on("POST /edit/{board}/destinations/{key}/save", httpx.Publisher, e.destinationAction("save"))
+	on("POST /edit/{board}/destinations/{key}/remove", httpx.Publisher, e.destinationAction("remove"))
+	on("POST /edit/{board}/destinations/{key}/test", httpx.Member, e.destinationAction("test"))
+	on("GET /edit/{board}/{id}", httpx.Member, e.editForm)
+	on("POST /edit/{board}/{id}", httpx.Member, e.update)
+	on("POST /edit/{board}/{id}/delete", httpx.Member, e.delete)
+	on("GET /edit/{board}/{id}/signups.csv", httpx.Member, e.signupsCSV)
+	on("POST /edit/{board}/{id}/signups", httpx.Member, e.addSignup)
+	on("POST /edit/{board}/{id}/signups/{signup}/remove", httpx.Member, e.removeSignup)
+	on("POST /edit/{board}/{id}/closed", httpx.Member, e.setClosed)
+	on("POST /edit/{board}/{id}/resolved", httpx.Member, e.resolve)
+	on("POST /edit/{board}/{id}/cancelled", httpx.Member, e.cancelTraining)
+	on("POST /edit/{board}/{id}/approve", httpx.Member, e.approve)
+	on("POST /edit/{board}/{id}/raised", httpx.Member, e.setRaised)
 }
+
+// Table is the editor's authorization table as registered: each route
+// and the access it needs (httpx.Authorize decides, as for the API).
+func (e *Editor) Table() []httpx.Route { return slices.Clone(e.table) }
 
 type session struct {
 	plain string
@@ -198,7 +216,7 @@ func (e *Editor) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (e *Editor) onBoard(next func(http.ResponseWriter, *http.Request, session, board.Board)) http.HandlerFunc {
+func (e *Editor) onBoard(need httpx.Access, next func(http.ResponseWriter, *http.Request, session, board.Board)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := httpx.Must[session](r)
 		if err != nil {
@@ -206,11 +224,17 @@ func (e *Editor) onBoard(next func(http.ResponseWriter, *http.Request, session, 
 			return
 		}
 		b, err := httpx.PathBoard(r, e.store)
-		if err == nil && s.token.BoardID != nil && *s.token.BoardID != b.ID {
-			err = board.ErrNotFound // another board's token: as if it did not exist
-		}
 		if err != nil {
 			fail(w, r, e.log, err)
+			return
+		}
+		var other *httpx.ErrOtherBoard
+		switch err := httpx.Authorize(s.token, need, &b); {
+		case errors.As(err, &other):
+			NotFound(w, r) // another board's token: as if it did not exist
+			return
+		case err != nil:
+			errorPage(w, r, http.StatusForbidden, "page.not_allowed", "editor.p.forbidden")
 			return
 		}
 		next(w, r, s, b)

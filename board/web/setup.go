@@ -74,20 +74,25 @@ func (e *Editor) renderDestinations(w http.ResponseWriter, r *http.Request, s se
 		"Setups": views, "Notice": e.flash(w, r), "Publisher": s.token.Role != board.RoleEditor})
 }
 
-func (e *Editor) destinationAction(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
+// destinationAction is the handler of one action on a destination's
+// set-up: save a form, remove an item (a publisher's), or send a test
+// (any member's, as in the API).
+func (e *Editor) destinationAction(action string) func(http.ResponseWriter, *http.Request, session, board.Board) {
+	return func(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
+		e.onDestination(w, r, s, b, action)
+	}
+}
+
+func (e *Editor) onDestination(w http.ResponseWriter, r *http.Request, s session, b board.Board, action string) {
 	back := "/edit/" + b.Name + "/destinations"
 	l := requestLocale(r)
-	if err := board.RequirePublisher(s.actor(), "change where announcements are sent"); err != nil {
-		e.flashRedirect(w, r, back, l.T("editor.p.forbidden"))
-		return
-	}
 	d, ok := e.setup(r.PathValue("key"))
 	if !ok {
 		NotFound(w, r)
 		return
 	}
 	// arg is the form's id (save) or the item's name (remove, test).
-	action, arg := r.PathValue("action"), r.PostFormValue("item")
+	arg := r.PostFormValue("item")
 	switch action {
 	case "save":
 		forms, err := d.Forms(r.Context(), b)

@@ -65,8 +65,10 @@ type App struct {
 	handler http.Handler
 	metrics http.Handler
 	table   []api.Row
-	runners []func(context.Context)
-	closers []func()
+	// editorTable is the web editor's, decided by the same rule.
+	editorTable []httpx.Route
+	runners     []func(context.Context)
+	closers     []func()
 }
 
 // New opens (and migrates, logging each step) the store in the
@@ -216,6 +218,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
 	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
 	editor.Register(mux)
+	a.editorTable = editor.Table()
 	ap.Register(mux)
 	a.metrics = MetricsHandler(reg, pools)
 	if cfg.MetricsListen == "" {
@@ -239,6 +242,9 @@ func (a *App) run(f func(context.Context)) { a.runners = append(a.runners, f) }
 
 // APITable is the admin API's authorization table as registered.
 func (a *App) APITable() []api.Row { return a.table }
+
+// EditorTable is the web editor's authorization table as registered.
+func (a *App) EditorTable() []httpx.Route { return a.editorTable }
 
 // Handler is everything the server answers over HTTP.
 func (a *App) Handler() http.Handler { return a.handler }

@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"crieur/board"
 	"crieur/board/api"
+	"crieur/board/httpx"
 	"crieur/config"
 )
 
@@ -146,4 +151,159 @@ func TestEveryAPIRouteAnswersAsTheTableSays(t *testing.T) {
 		}
 	}
 	t.Logf("%d routes × %d callers", len(table), len(people))
+}
+
+// The web editor's routes, from the table it registered, walked the same
+// way with a browser's session: signed out, signed in with a token since
+// revoked or expired, with another board's token, as the board's editor,
+// its publisher and an admin. Each caller has an announcement and a
+// sign-up of its own, so what one does (delete) does not answer for the
+// next.
+func TestEveryEditorRouteAnswersAsTheTableSays(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.PublicURL = "http://127.0.0.1:1"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(ctx, cfg, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	st, svc := app.Store, app.Service
+	news, _ := st.BoardByName(ctx, "news")
+	other, _, _ := svc.EnsureBoard(ctx, "climate", "Climate")
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+
+	type caller struct {
+		name     string
+		client   *http.Client
+		csrf     string
+		ann, sig int64
+		tokenID  int64
+	}
+	csrfRe := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	newCaller := func(name string, boardID *int64, role string, expires *time.Time) *caller {
+		jar, _ := cookiejar.New(nil)
+		c := &caller{name: name, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		ann, _, err := svc.Create(ctx, board.System, news, board.Draft{Kind: board.KindCall, Title: "Cooks for " + name,
+			Call: &board.Call{Contact: "a@b.example", Roles: []board.Role{{Name: "cook", Places: 3}}}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ann = ann.ID
+		if _, err := svc.SignUp(ctx, news, ann.ID, board.PhonePerson("Jo", ""), []string{"cook"}, board.Origin{ID: "test:" + name}); err != nil {
+			t.Fatal(err)
+		}
+		sus, _ := st.Signups(ctx, ann.ID)
+		c.sig = sus[0].ID
+		if name == "anonymous" {
+			return c
+		}
+		plain, id, err := st.CreateTokenUntil(ctx, boardID, name, expires, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.tokenID = id
+		resp, err := c.client.PostForm(srv.URL+"/edit/login", url.Values{"token": {plain}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		resp, _ = c.client.Get(srv.URL + "/edit")
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := csrfRe.FindSubmatch(body); m != nil {
+			c.csrf = string(m[1])
+		} else {
+			t.Fatalf("%s: not signed in", name)
+		}
+		return c
+	}
+	soon := time.Now().Add(time.Second)
+	callers := []*caller{
+		newCaller("anonymous", nil, "", nil),
+		newCaller("revoked", &news.ID, board.RolePublisher, nil),
+		newCaller("expired", &news.ID, board.RolePublisher, &soon),
+		newCaller("another board's", &other.ID, board.RolePublisher, nil),
+		newCaller("editor", &news.ID, board.RoleEditor, nil),
+		newCaller("publisher", &news.ID, board.RolePublisher, nil),
+		newCaller("admin", nil, board.RolePublisher, nil),
+	}
+	// Signed in before: the token is revoked, the other one expires.
+	if err := st.RevokeToken(ctx, callers[1].tokenID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(soon))
+
+	// passes says whether the table lets c through a route needing need.
+	passes := func(c *caller, need httpx.Access) bool {
+		switch c.name {
+		case "anonymous", "revoked", "expired":
+			return need == httpx.Public
+		case "another board's":
+			return need == httpx.Public || need == httpx.AnyToken
+		case "editor":
+			return need != httpx.Publisher && need != httpx.Admin
+		}
+		return true
+	}
+	table := app.EditorTable()
+	// The table keeps the API's rules: where a board publishes is set up
+	// by its publishers (any member may send a test, as in the API).
+	for _, row := range table {
+		setup := regexp.MustCompile(`/destinations/\{key\}/(save|remove)$`).MatchString(row.Pattern)
+		if setup != (row.Access == httpx.Publisher) {
+			t.Errorf("%s needs %s", row.Pattern, row.Access)
+		}
+	}
+	// What ends a session or an announcement is walked last.
+	rank := func(p string) int {
+		switch {
+		case strings.HasSuffix(p, "/delete"):
+			return 1
+		case strings.HasSuffix(p, "/logout"):
+			return 2
+		}
+		return 0
+	}
+	sort.SliceStable(table, func(i, j int) bool { return rank(table[i].Pattern) < rank(table[j].Pattern) })
+	for _, c := range callers {
+		for _, row := range table {
+			method, path, _ := strings.Cut(row.Pattern, " ")
+			path = strings.NewReplacer("{board}", "news", "{id}", fmt.Sprint(c.ann), "{signup}", fmt.Sprint(c.sig), "{key}", "email").Replace(path)
+			var req *http.Request
+			if method == http.MethodPost {
+				item := "x" // a destination's item to remove or test
+				if strings.HasSuffix(path, "/save") {
+					item = "smtp" // the e-mail set-up's first form
+				}
+				req, _ = http.NewRequest(method, srv.URL+path, strings.NewReader(url.Values{"csrf": {c.csrf}, "item": {item}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			} else {
+				req, _ = http.NewRequest(method, srv.URL+path, nil)
+			}
+			resp, err := c.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// The guard's answers: to the sign-in page for who is not
+			// signed in (a handler's redirect there leaves a notice or
+			// ends the session: it sets a cookie), "not found" for another
+			// board, "not for your token".
+			refused := resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/edit" && resp.Header.Get("Set-Cookie") == "" ||
+				resp.StatusCode == http.StatusNotFound ||
+				resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "Not for your token")
+			if refused == passes(c, row.Access) {
+				t.Errorf("%s as %s: %d %s; the table says %s", row.Pattern, c.name, resp.StatusCode, resp.Header.Get("Location"), row.Access)
+			}
+		}
+	}
+	t.Logf("%d editor routes × %d callers", len(table), len(callers))
 }

@@ -1,0 +1,84 @@
+package httpx
+
+import (
+	"fmt"
+	"net/http"
+
+	"crieur/board"
+)
+
+// Access is what a route asks of whoever calls it: one scale for the
+// admin API and the web editor, decided by Authorize alone.
+type Access int
+
+// The levels of access, from least to most.
+const (
+	// AnyToken: any valid token (what it sees is limited to its boards).
+	AnyToken Access = iota
+	// Member: a token of the route's {board} (or of every board), any role.
+	Member
+	// Publisher: as Member, with the publisher's role.
+	Publisher
+	// Admin: a token of every board (the queue, tokens, server-wide blocks).
+	Admin
+	// Public: anyone, signed in or not (the editor's sign-in page).
+	Public
+)
+
+func (a Access) String() string {
+	switch a {
+	case AnyToken:
+		return "any token"
+	case Member:
+		return "a member of the board"
+	case Publisher:
+		return "a publisher of the board"
+	case Admin:
+		return "an admin"
+	case Public:
+		return "anyone"
+	}
+	return fmt.Sprintf("access %d", int(a))
+}
+
+// Route is one line of an authorization table: a route and the access
+// it needs.
+type Route struct {
+	Pattern string
+	Access  Access
+}
+
+// Refusals of Authorize, by cause: the API answers them as they are; the
+// editor answers another board as a page that does not exist.
+var (
+	ErrNeedAdmin     = NewError(http.StatusForbidden, "this needs an admin token (crieur token create, without --board)")
+	ErrNeedPublisher = NewError(http.StatusForbidden, "an editor's token cannot change this: ask a publisher of this board")
+)
+
+// ErrOtherBoard is a token of another board than the route's.
+type ErrOtherBoard struct{ Board string }
+
+func (e *ErrOtherBoard) Error() string {
+	return fmt.Sprintf("this token may not manage board %q", e.Board)
+}
+
+// Authorize decides whether tok may use a route needing need, on board b
+// (nil for a route without one): the one rule behind both tables.
+func Authorize(tok board.Token, need Access, b *board.Board) error {
+	switch need {
+	case Public, AnyToken:
+		return nil
+	case Admin:
+		if tok.BoardID != nil {
+			return ErrNeedAdmin
+		}
+		return nil
+	}
+	if b != nil && tok.BoardID != nil && *tok.BoardID != b.ID {
+		return &ErrOtherBoard{Board: b.Name}
+	}
+	if need == Publisher && tok.Role == board.RoleEditor {
+		return ErrNeedPublisher
+	}
+	return nil
+}
