@@ -304,6 +304,16 @@ func (s *Service) WithdrawByToken(ctx context.Context, b Board, annID int64, tok
 	return n, err
 }
 
+// WithdrawTokenKnown says whether token is the private link of a sign-up
+// to annID: the withdraw page asks before offering to withdraw anyone.
+func (s *Service) WithdrawTokenKnown(ctx context.Context, b Board, annID int64, token string) (bool, error) {
+	_, err := s.repo.SignupPerson(ctx, annID, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func newWithdrawToken() string {
 	raw := make([]byte, 18)
 	_, _ = rand.Read(raw)

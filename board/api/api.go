@@ -194,7 +194,7 @@ func (api *API) guard(need Access, next handler) http.HandlerFunc {
 		plain, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || plain == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="crieur"`)
-			api.fail(w, r, httpx.NewError(http.StatusUnauthorized, "send an admin token as 'Authorization: Bearer <token>'"))
+			api.fail(w, r, httpx.NewError(http.StatusUnauthorized, "send a token (crieur token create) as 'Authorization: Bearer <token>'"))
 			return
 		}
 		tok, err := api.store.Authenticate(r.Context(), strings.TrimSpace(plain))

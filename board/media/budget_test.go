@@ -98,7 +98,7 @@ func TestDeepPicturesAreWeighedBeforeDecoding(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Fields["file"].Key != "problem.picture_too_heavy" {
 		t.Fatalf("the 7000×7000 16-bit PNG: %v", err)
 	}
-	if got := ve.Fields["file"].Args; len(got) != 4 || got[2] != int64(7000*7000*12>>20) || got[3] != int64(33) {
+	if got := ve.Fields["file"].Args; len(got) != 4 || got[2] != int64(7000*7000*12/1_000_000) || got[3] != int64(33) {
 		t.Errorf("what the uploader is told: %v (size, MB needed, megapixels allowed)", got)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {

@@ -82,7 +82,7 @@ func process(ctx context.Context, budget *Budget, upload []byte) (Picture, error
 	cost := decodeCost(cfg)
 	if cost > maxDecodeBytes {
 		// Deep colours (16 bits a channel) take twice the memory a pixel.
-		return Picture{}, invalid("problem.picture_too_heavy", cfg.Width, cfg.Height, cost>>20, maxDecodeBytes/(int64(bytesPerPixel(cfg.ColorModel))+4)/1_000_000)
+		return Picture{}, invalid("problem.picture_too_heavy", cfg.Width, cfg.Height, cost/1_000_000, maxDecodeBytes/(int64(bytesPerPixel(cfg.ColorModel))+4)/1_000_000)
 	}
 	if budget != nil {
 		release, err := budget.acquire(ctx, cost)

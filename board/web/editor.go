@@ -89,6 +89,9 @@ func statusNote(l locale.Locale, a board.Announcement) template.HTML {
 	} else if a.ExpiresAt != nil {
 		s = l.T("editor.note_taken_down", s, l.Time(*a.ExpiresAt))
 	}
+	if a.PendingEdit != nil {
+		s += l.T("editor.note_edit_pending")
+	}
 	return template.HTML(template.HTMLEscapeString(s))
 }
 

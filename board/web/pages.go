@@ -42,6 +42,7 @@ type PageStore interface {
 type Signups interface {
 	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string, o board.Origin) (board.SignupResult, error)
 	WithdrawByToken(ctx context.Context, b board.Board, annID int64, token string) (int, error)
+	WithdrawTokenKnown(ctx context.Context, b board.Board, annID int64, token string) (bool, error)
 }
 
 // Pages renders the public, server-side HTML pages browsers see.
@@ -94,6 +95,14 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
 	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", p.withAnnouncement(p.SignUp))
+	// The form's answer reloaded, bookmarked or shared: the page itself.
+	mux.HandleFunc("GET /boards/{board}/a/{id}/signup", p.withAnnouncement(func(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
+		to := announcementPath(b.Name, a.ID)
+		if lang := r.URL.Query().Get("lang"); lang != "" {
+			to += "?lang=" + url.QueryEscape(lang)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}))
 	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
 	mux.HandleFunc("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
 	mux.HandleFunc("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
@@ -284,6 +293,9 @@ func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, statu
 		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
 		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, l), "L": l,
 		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
+		// The sign-up form's answer is served at .../signup (a POST): its
+		// language links go to the announcement's own page.
+		"LangPath": announcementPath(b.Name, a.ID),
 		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(l, a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
 		"JSONLD": feeds.SchemaOrg(l, a, link, b.DisplayName, p.links.BoardURL(b.Name)),
@@ -414,3 +426,8 @@ func (p *Pages) Sitemap(w http.ResponseWriter, r *http.Request) {
 // NotFound answers a page that does not exist (for activitypub, which
 // serves a board's and an announcement's own addresses).
 func (p *Pages) NotFound(w http.ResponseWriter, r *http.Request) { NotFound(w, r) }
+
+// announcementPath is the path of an announcement's page on this server.
+func announcementPath(boardName string, id int64) string {
+	return fmt.Sprintf("/boards/%s/a/%d", boardName, id)
+}

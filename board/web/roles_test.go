@@ -64,6 +64,9 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 	if p := alice.get(path); !strings.Contains(p, "An edit of this announcement waits for a second publisher") || strings.Contains(p, "Approve the edit") {
 		t.Error("its author is not told it waits, or is offered to approve it")
 	}
+	if home := bob.get("/edit"); !strings.Contains(home, "an edit awaits approval") {
+		t.Error("the editor's list does not say an edit waits")
+	}
 	p = bob.get(path)
 	if !strings.Contains(p, "Approve the edit and send it") || !strings.Contains(p, "Back at 23:00.</textarea>") {
 		t.Fatalf("a second publisher does not see the edit to approve:\n%s", p)

@@ -152,8 +152,10 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 	if fresh, err := p.store.Announcement(r.Context(), b.ID, a.ID); err == nil {
 		a = fresh
 	}
+	// The answer's page has a fresh key: whoever signs up from it next (a
+	// friend on the same phone, a tablet at a stall) is someone else. The
+	// same form sent twice (a double click) still carries the first key.
 	out := p.signupForm(r.Context(), a, l)
-	out.Key = key
 	var parts []string
 	switch {
 	case a.Kind != board.KindTraining:
@@ -188,7 +190,9 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 	token := r.FormValue("t")
 	l := boardLocale(r, b)
-	data := map[string]any{"Title": l.T("withdraw.title", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l}
+	data := map[string]any{"Title": l.T("withdraw.title", a.Title), "Call": a.Title, "URL": p.links.AnnouncementURL(b.Name, a.ID), "Token": token, "Board": b, "L": l,
+		// The language links keep the private link's token.
+		"LangPath": r.URL.Path, "LangToken": token}
 	say := func(status int, heading, text string, args ...any) {
 		data["Heading"], data["Text"] = l.T(heading), l.T(text, args...)
 		p.render(w, r, status, "withdraw", data)
@@ -198,8 +202,16 @@ func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b board.Board, 
 		return
 	}
 	if r.Method != http.MethodPost {
-		data["Form"] = true
-		say(http.StatusOK, "withdraw.ask", "withdraw.ask_text", a.Title)
+		// Offer to withdraw only with a link that belongs to a sign-up.
+		switch known, err := p.signups.WithdrawTokenKnown(r.Context(), b, a.ID, token); {
+		case err != nil:
+			serverError(w, r, p.log, err)
+		case !known:
+			say(http.StatusNotFound, "withdraw.nothing", "withdraw.nothing_text")
+		default:
+			data["Form"] = true
+			say(http.StatusOK, "withdraw.ask", "withdraw.ask_text", a.Title)
+		}
 		return
 	}
 	if crossSite(r) {

@@ -171,3 +171,56 @@ func TestPublicSignupsAreBounded(t *testing.T) {
 		t.Errorf("a client writing its own X-Forwarded-For: %d, want 429", code)
 	}
 }
+
+// What a person meets after sending the form (found by trying it): the
+// answer's page is someone else's fresh form; its language links, a
+// reload or a bookmark of .../signup lead to the page; the withdraw
+// page keeps its link's token in every language, and offers nothing to a
+// link that belongs to no sign-up.
+func TestAfterTheSignupForm(t *testing.T) {
+	ctx := context.Background()
+	_, rig, page, a := signupPage(t, board.Role{Name: "cook", Places: 5})
+	code, body, _ := postSignup(t, page, "", url.Values{"name": {"Alice"}, "contact": {"alice@example.org"}, "role": {"cook"}, "key": {freshKey(t, page)}})
+	if code != http.StatusOK {
+		t.Fatalf("Alice: %d", code)
+	}
+	// Bob signs up from the page Alice's answer left on the phone.
+	next := formKeyRe.FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no form on the answer's page")
+	}
+	code, bob, _ := postSignup(t, page, "", url.Values{"name": {"Bob"}, "contact": {"bob@example.org"}, "role": {"cook"}, "key": {next[1]}})
+	if sus, _ := rig.Store.Signups(ctx, a.ID); code != http.StatusOK || !strings.Contains(bob, "You are signed up as cook") || len(sus) != 2 {
+		t.Fatalf("Bob from Alice's answer page: %d, %d sign-ups\n%s", code, len(sus), regexp.MustCompile(`class="notice"[^<]*`).FindString(bob))
+	}
+	path := fmt.Sprintf("/boards/news/a/%d", a.ID)
+	if !strings.Contains(bob, `href="`+path+`?lang=fr"`) {
+		t.Errorf("the answer's language links do not lead to the page")
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(page + "/signup?lang=fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path+"?lang=fr" {
+		t.Errorf("GET .../signup: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	link := regexp.MustCompile(`href="([^"]+/withdraw\?lang=en&amp;t=[^"]+)"`).FindStringSubmatch(bob)
+	if link == nil {
+		t.Fatal("no withdraw link")
+	}
+	u, _ := url.Parse(strings.ReplaceAll(link[1], "&amp;", "&"))
+	resp, _ = http.Get(page + "/withdraw?lang=en&t=" + url.QueryEscape(u.Query().Get("t")))
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(html), "t="+url.QueryEscape(u.Query().Get("t"))+"&amp;lang=fr") {
+		t.Errorf("the withdraw page's French link loses the token")
+	}
+	resp, _ = http.Get(page + "/withdraw?t=nope")
+	html, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(html), `type="submit"`) {
+		t.Errorf("a link that belongs to no sign-up: %d, offered to withdraw", resp.StatusCode)
+	}
+}

@@ -236,6 +236,8 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		verb = "saved draft (sent nowhere yet)"
 	case a.Status == board.StatusScheduled:
 		verb = "scheduled for " + a.PublishAt.Format(time.RFC3339)
+	case a.Status == board.StatusPending:
+		verb = "asked to publish (another publisher of the board approves it before it goes out)"
 	}
 	fmt.Fprintf(stdout, "%s announcement %d on %s: %s\n", verb, a.ID, a.Board, a.Title)
 	for _, w := range a.Warnings {
