@@ -92,7 +92,7 @@ func (c *checker) fail(format string, a ...any) {
 // https: Mastodon follows only https actors with a certificate it trusts.
 func (c *checker) https(cfg config.Config) {
 	if !strings.HasPrefix(cfg.PublicURL, "https://") {
-		c.fail("public_url is %s: Mastodon follows only https actors; put a TLS proxy in front, or set tls_cert and tls_key", cfg.PublicURL)
+		c.fail("public_url is %s: Mastodon follows only https actors; put a TLS proxy in front, set tls = \"auto\" (Let's Encrypt), or set tls_cert and tls_key", cfg.PublicURL)
 		return
 	}
 	resp, err := c.http.Get(cfg.PublicURL + "/.well-known/nodeinfo")

@@ -458,13 +458,20 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		} else if b, err = st.BoardByName(ctx, name); err != nil {
 			return fmt.Errorf("board %q: %w", name, err)
 		}
-		if _, err := svc.SetBoard(ctx, settings(b)); err != nil {
+		b = settings(b)
+		if _, err := svc.SetBoard(ctx, b); err != nil {
 			return err
 		}
 		if args[0] == "create" {
 			fmt.Fprintf(stdout, "created board %s\n", b.Name)
 		} else {
 			fmt.Fprintf(stdout, "updated board %s\n", b.Name)
+		}
+		// Approval changes how every publication goes out: say which way.
+		if flagSet(fs, "approval") && b.Approval {
+			fmt.Fprintln(stdout, "approval is on: a second publisher of the board approves each publication and each edit before readers see it")
+		} else if flagSet(fs, "approval") {
+			fmt.Fprintln(stdout, "approval is off: a publisher's publications and edits go out at once")
 		}
 		return nil
 	case "key":

@@ -493,7 +493,7 @@ func TestCLIEditOnAnApprovalBoard(t *testing.T) {
 	dir := t.TempDir()
 	c := startCrieur(t, dir, 0)
 	local := func(args ...string) (string, error) { return runCLI("", nil, append(args, "--data", dir)...) }
-	if out, err := local("board", "set", "news", "--approval"); err != nil {
+	if out, err := local("board", "set", "news", "--approval"); err != nil || !strings.Contains(out, "approval is on: a second publisher") {
 		t.Fatalf("set --approval: %v %s", err, out)
 	}
 	alice, err := local("token", "create", "--board", "news", "--label", "Alice", "--role", "publisher")
