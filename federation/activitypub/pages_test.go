@@ -388,7 +388,13 @@ func TestPagesInFrench(t *testing.T) {
 			t.Errorf("the French call page lacks %q", want)
 		}
 	}
-	if page := fr(fmt.Sprintf("/boards/news/a/%d/withdraw?t=anything", c.ID)); !strings.Contains(page, "Annuler votre inscription\u202f?") ||
+	// The withdraw page of someone who signed up (a link of no sign-up
+	// offers nothing).
+	res, err := svc.SignUp(ctx, b, c.ID, board.Person{Kind: board.PersonWeb, ID: "form-zoe", Name: "Zoé"}, []string{"cuisinier"}, board.Origin{ID: "web:form-zoe:cuisinier"})
+	if err != nil || res.WithdrawToken == "" {
+		t.Fatalf("sign-up: %v", err)
+	}
+	if page := fr(fmt.Sprintf("/boards/news/a/%d/withdraw?t=%s", c.ID, res.WithdrawToken)); !strings.Contains(page, "Annuler votre inscription\u202f?") ||
 		!strings.Contains(page, "Vous vous êtes inscrit·e à «\u202fCuisine\u202f»") || !strings.Contains(page, "Annuler mon inscription") || !strings.Contains(page, "Retour à «\u202fCuisine\u202f»") {
 		t.Errorf("the French withdraw page:\n%s", page)
 	}
