@@ -57,15 +57,7 @@ func TestEditorRoleWritesDraftsOnly(t *testing.T) {
 
 func TestSecondPublisherApproves(t *testing.T) {
 	ctx := context.Background()
-	rig := boardtest.New(t)
-	svc, b := rig.Service, rig.Board
-	b.Approval = true
-	if _, err := svc.SetBoard(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	b, _ = rig.Store.BoardByName(ctx, b.Name)
-	alice := board.TokenActor(board.Token{ID: 1, Role: board.RolePublisher})
-	bob := board.TokenActor(board.Token{ID: 2, Role: board.RolePublisher})
+	rig, svc, b, alice, bob := approvalBoard(t)
 	a, _, err := svc.Create(ctx, alice, b, board.Draft{Kind: board.KindOutage, Title: "Mail down tonight", Outage: &board.Outage{Service: "mail", From: time.Now().Add(time.Hour)}}, "")
 	if err != nil || a.Status != board.StatusPending || len(rig.Pending(t)) != 0 {
 		t.Fatalf("a publication on an approval board: %v %q, outbox %v; want pending, nothing sent", err, a.Status, rig.Pending(t))
@@ -118,15 +110,7 @@ func TestSecondPublisherApproves(t *testing.T) {
 // B, then rewritten by A, went out with text nobody approved.
 func TestAnEditAfterApprovalIsApprovedAgain(t *testing.T) {
 	ctx := context.Background()
-	rig := boardtest.New(t)
-	svc, b := rig.Service, rig.Board
-	b.Approval = true
-	if _, err := svc.SetBoard(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	b, _ = rig.Store.BoardByName(ctx, b.Name)
-	alice := board.TokenActor(board.Token{ID: 1, Role: board.RolePublisher})
-	bob := board.TokenActor(board.Token{ID: 2, Role: board.RolePublisher})
+	rig, svc, b, alice, bob := approvalBoard(t)
 	at := rig.Clock.Now().Add(2 * time.Hour)
 	a, _, err := svc.Create(ctx, alice, b, board.Draft{Title: "General assembly", Body: "Saturday, 14:00.", PublishAt: &at}, "")
 	if err != nil || a.Status != board.StatusPending {
@@ -146,4 +130,18 @@ func TestAnEditAfterApprovalIsApprovedAgain(t *testing.T) {
 	if live, _ := rig.Store.Announcement(ctx, b.ID, a.ID); live.Public() || len(rig.Pending(t)) != 0 {
 		t.Fatalf("the unapproved rewrite went out: %q, %d sent", live.Status, len(rig.Pending(t)))
 	}
+}
+
+// approvalBoard is a board that wants a second publisher, and two of its
+// publishers.
+func approvalBoard(t *testing.T) (rig *boardtest.Rig, svc *board.Service, b board.Board, alice, bob board.Actor) {
+	t.Helper()
+	rig = boardtest.New(t)
+	svc, b = rig.Service, rig.Board
+	b.Approval = true
+	if _, err := svc.SetBoard(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = rig.Store.BoardByName(context.Background(), b.Name)
+	return rig, svc, b, board.TokenActor(board.Token{ID: 1, Role: board.RolePublisher}), board.TokenActor(board.Token{ID: 2, Role: board.RolePublisher})
 }

@@ -32,19 +32,7 @@ var guardRefusals = []string{"this needs an admin token", "this token may not ma
 // board's editor, its publisher and an admin, answers as the table says.
 func TestEveryAPIRouteAnswersAsTheTableSays(t *testing.T) {
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.PublicURL = "http://127.0.0.1:1"
-	cfg.LiberapayEvery = config.Duration{}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(ctx, cfg, Options{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t)
 	st := a.Store
 	news, err := st.BoardByName(ctx, "news")
 	if err != nil {
@@ -161,18 +149,7 @@ func TestEveryAPIRouteAnswersAsTheTableSays(t *testing.T) {
 // next.
 func TestEveryEditorRouteAnswersAsTheTableSays(t *testing.T) {
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.PublicURL = "http://127.0.0.1:1"
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	app, err := New(ctx, cfg, Options{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	app := testApp(t)
 	st, svc := app.Store, app.Service
 	news, _ := st.BoardByName(ctx, "news")
 	other, _, _ := svc.EnsureBoard(ctx, "climate", "Climate")
@@ -306,4 +283,23 @@ func TestEveryEditorRouteAnswersAsTheTableSays(t *testing.T) {
 		}
 	}
 	t.Logf("%d editor routes × %d callers", len(table), len(callers))
+}
+
+// testApp is the whole server, wired as serve wires it, on a fresh data
+// folder; nothing runs in the background.
+func testApp(t *testing.T) *App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.PublicURL = "http://127.0.0.1:1"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
 }
