@@ -103,6 +103,14 @@ func heldForApproval(actor Actor, b Board, from Status, approving bool) bool {
 	return b.Approval && !approving && from == StatusPublished && actor.Role != RoleSystem && actor.Role != RoleEditor
 }
 
+// NotPendingError is an approval of what waits for none: a state the
+// announcement is in, not a field to fix (the API answers 409).
+type NotPendingError struct{ Status Status }
+
+func (e *NotPendingError) Error() string {
+	return fmt.Sprintf("this announcement is %s, not awaiting approval", e.Status)
+}
+
 // Approve publishes (or schedules) an announcement another publisher
 // asked to publish, on a board that wants two.
 func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (Announcement, error) {
@@ -111,7 +119,7 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 		return a, err
 	}
 	if a.Status != StatusPending && a.PendingEdit == nil {
-		return a, Invalid("status", "problem.not_pending", string(a.Status))
+		return a, &NotPendingError{Status: a.Status}
 	}
 	if err := RequirePublisher(actor, "approve a publication"); err != nil {
 		return a, &ForbiddenError{Reason: "an editor's token cannot approve a publication: a publisher of this board does"}

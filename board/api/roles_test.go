@@ -51,4 +51,8 @@ func TestAPIRolesAndApproval(t *testing.T) {
 	if code, p := do(t, srv, "POST", path+"/"+id+"/approve", second, "", ""); code != 200 || p["status"] != "published" {
 		t.Errorf("a second publisher approving: %d %v", code, p)
 	}
+	// Approving it again is a conflict with its state, not a field to fix.
+	if code, p := do(t, srv, "POST", path+"/"+id+"/approve", second, "", ""); code != 409 || p["error"] != "this announcement is published, not awaiting approval" {
+		t.Errorf("approving what waits for nothing: %d %v", code, p)
+	}
 }

@@ -68,7 +68,7 @@ func Classify(err error) *Error {
 		return &Error{Status: http.StatusGone, Safe: "this announcement was deleted", Err: err}
 	case errors.Is(err, board.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Safe: "not found", Err: err}
-	case errors.Is(err, board.ErrNotACall), errors.Is(err, board.ErrCallClosed):
+	case errors.Is(err, board.ErrNotACall), errors.Is(err, board.ErrCallClosed), errors.As(err, new(*board.NotPendingError)):
 		return &Error{Status: http.StatusConflict, Safe: err.Error(), Err: err}
 	case errors.Is(err, board.ErrNoMedia):
 		return &Error{Status: http.StatusServiceUnavailable, Safe: err.Error(), Err: err}

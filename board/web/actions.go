@@ -203,5 +203,9 @@ func explain(l locale.Locale, err error) string {
 	case errors.Is(err, board.ErrCallClosed):
 		return l.T("signup.closed")
 	}
+	var np *board.NotPendingError
+	if errors.As(err, &np) {
+		return l.Problem(board.Problemf("problem.not_pending", strings.ToLower(l.T("editor.status_"+string(np.Status)))))
+	}
 	return l.T("page.error_text")
 }
