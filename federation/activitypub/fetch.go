@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"crieur/board"
 	"crieur/board/httpx"
 	"crieur/federation/outbound"
 )
@@ -78,8 +79,8 @@ func (d actorDoc) keys() []keyDoc {
 // kept cheap to ask for: concurrent fetches of one actor are merged, a
 // failure is remembered for a while, an actor is re-fetched at most once
 // a minute, each fetch has a short timeout, and each host has a budget
-// (see hostGate). Beyond the budget the sender is told to come back
-// (errBusy, a 503 with Retry-After), never that its signature is bad: a
+// (see fetchBudget). Beyond the budget the sender is told to come back
+// (board.TryLater: a 503 with Retry-After), never that its signature is bad: a
 // genuine burst of new followers is delayed, not lost.
 type fetcher struct {
 	client    *http.Client
@@ -97,8 +98,8 @@ type fetcher struct {
 
 	mu       sync.Mutex
 	actors   map[string]*remoteActor
-	failures map[string]failedFetch // actor id -> why and until when
-	hosts    map[string]*hostGate
+	failures map[string]failedFetch   // actor id -> why and until when
+	hosts    map[string]chan struct{} // slots for fetches in flight, per host
 	flight   singleflight.Group
 }
 
@@ -116,19 +117,11 @@ type fetchBudget struct {
 // server no faster than that.
 var defaultBudget = fetchBudget{inFlight: 4, wait: 10 * time.Second, perSec: 2, burst: 60}
 
-// hostGate is one host's slots for fetches in flight; its fetches over
-// time are counted in the fetcher's allowance.
-type hostGate struct {
-	slots chan struct{}
-}
+// errBusyFetching is why a fetch was not made now: the host's budget is
+// spent (in a board.TryLater saying when to come back).
+var errBusyFetching = fmt.Errorf("%w fetching keys from your server", board.ErrBusy)
 
-// errBusy is why a fetch was not made now: the host's budget is spent.
-// RetryAfter says when to try again.
-type errBusy struct{ RetryAfter time.Duration }
-
-func (e *errBusy) Error() string {
-	return fmt.Sprintf("too many fetches from this host; try again in %s", e.RetryAfter.Round(time.Second))
-}
+func busy(after time.Duration) error { return &board.TryLater{Err: errBusyFetching, After: after} }
 
 type failedFetch struct {
 	err   error
@@ -216,8 +209,7 @@ func (f *fetcher) once(ctx context.Context, key string, fetch func(context.Conte
 			defer cancel()
 		}
 		v, err := fetch(ctx)
-		var busy *errBusy
-		if err != nil && !errors.As(err, &busy) {
+		if err != nil && !errors.Is(err, errBusyFetching) {
 			f.mu.Lock()
 			if len(f.failures) >= maxFailureCache {
 				clear(f.failures)
@@ -236,20 +228,20 @@ func (f *fetcher) limitedGet(ctx context.Context, raw string) ([]byte, error) {
 	if u, err := url.Parse(raw); err == nil {
 		host = strings.ToLower(u.Host)
 	}
-	g, allowance := f.gate(host)
+	slots, allowance := f.gate(host)
 	if d, ok := allowance.Take(host, time.Now()); !ok {
-		return nil, fmt.Errorf("fetch %s: %w", raw, &errBusy{RetryAfter: max(d, time.Second)})
+		return nil, fmt.Errorf("fetch %s: %w", raw, busy(d))
 	}
 	wait := time.NewTimer(f.budgetOrDefault().wait)
 	defer wait.Stop()
 	select {
-	case g.slots <- struct{}{}:
+	case slots <- struct{}{}:
 	case <-wait.C:
-		return nil, fmt.Errorf("fetch %s: %w", raw, &errBusy{RetryAfter: f.budgetOrDefault().wait})
+		return nil, fmt.Errorf("fetch %s: %w", raw, busy(f.budgetOrDefault().wait))
 	case <-ctx.Done():
 		return nil, fmt.Errorf("fetch %s: %w", raw, ctx.Err())
 	}
-	defer func() { <-g.slots }()
+	defer func() { <-slots }()
 	return f.get(ctx, raw)
 }
 
@@ -261,24 +253,24 @@ func (f *fetcher) budgetOrDefault() fetchBudget {
 }
 
 // gate returns host's slots, made on first use, and the allowance.
-func (f *fetcher) gate(host string) (*hostGate, *httpx.Allowance) {
+func (f *fetcher) gate(host string) (chan struct{}, *httpx.Allowance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.budgetOrDefault()
 	if f.allowance == nil {
 		f.allowance = httpx.NewAllowance(b.perSec, b.burst)
 	}
-	if g, ok := f.hosts[host]; ok {
-		return g, f.allowance
+	if slots, ok := f.hosts[host]; ok {
+		return slots, f.allowance
 	}
 	if f.hosts == nil || len(f.hosts) >= 10000 {
 		// A flood of made-up hosts: start afresh rather than grow. Gates
 		// in use keep working; the hosts only get a fresh allowance.
-		f.hosts = map[string]*hostGate{}
+		f.hosts = map[string]chan struct{}{}
 	}
-	g := &hostGate{slots: make(chan struct{}, b.inFlight)}
-	f.hosts[host] = g
-	return g, f.allowance
+	slots := make(chan struct{}, b.inFlight)
+	f.hosts[host] = slots
+	return slots, f.allowance
 }
 
 // fetchActor fetches and caches actor id.

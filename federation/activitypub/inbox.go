@@ -119,10 +119,10 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 		}
 		// The key could not be fetched yet (the sender's host spent its
 		// budget): not a bad signature, so the sender should come back.
-		var busy *errBusy
-		if errors.As(err, &busy) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(busy.RetryAfter.Round(time.Second).Seconds())))
-			http.Error(w, busy.Error(), http.StatusServiceUnavailable)
+		var later *board.TryLater
+		if errors.As(err, &later) {
+			w.Header().Set("Retry-After", strconv.Itoa(later.Seconds()))
+			http.Error(w, later.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if reason, log, suppressed := s.refused.note(r, err, time.Now()); log {
