@@ -174,6 +174,16 @@ var steps = []step{
 	// 32: which release last wrote the store, so an older one refusing it
 	// can say which to run.
 	{32, "which release wrote the store", exec(`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`)},
+	// 33: when an outbox entry's deliveries were written down. A board's
+	// entries are fanned out in order (FanOutWaits): two fan-outs run by
+	// two workers at once let a refresh's Update reach an inbox before
+	// the Create had a row to wait for, and the Create was then dropped
+	// as superseded. What was handed out before this release counts as
+	// fanned out.
+	{33, "outbox entries fanned out in order", exec(
+		`ALTER TABLE outbox ADD COLUMN fanned_out_at BIGINT`,
+		`UPDATE outbox SET fanned_out_at = dispatched_at WHERE dispatched_at IS NOT NULL`,
+		`CREATE INDEX IF NOT EXISTS outbox_unfanned ON outbox(board_id, id) WHERE fanned_out_at IS NULL`)},
 }
 
 // Known is the schema version this release writes.

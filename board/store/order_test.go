@@ -84,4 +84,79 @@ func TestDeliveryOrderPerAnnouncementAndTarget(t *testing.T) {
 	if got := order(update, other); got != "wait" {
 		t.Errorf("the Update to an inbox its Create has not reached: %s", got)
 	}
+	// However the Update got there first, the Create is still owed: an
+	// Update of a post the receiver never had is dropped. A Delete that
+	// got there first leaves it nothing to say.
+	s.RecordDeliveries(ctx, []board.DeliveryRecord{{OutboxID: update, Target: other, State: "delivered", Attempts: 1}})
+	if got := order(create, other); got != "go" {
+		t.Errorf("a Create after its Update arrived: %s, want it sent", got)
+	}
+	del := add(0, board.VerbDelete)
+	s.RecordDeliveries(ctx, []board.DeliveryRecord{{OutboxID: del, Target: other, State: "delivered", Attempts: 1}})
+	if got := order(create, other); got != "go+superseded" {
+		t.Errorf("a Create after its Delete arrived: %s, want it dropped", got)
+	}
+}
+
+// A board's outbox entries are fanned out in the order they were made: a
+// later one waits while an earlier one is handed out but its deliveries
+// are not written down (nothing else could wait for them). One with no
+// destination, or a refresh a later one replaced, holds nothing up, and
+// another board is its own line.
+func TestFanOutWaitsForTheBoardsEarlierEntries(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	s := rig.Store
+	other, _, err := rig.Service.EnsureBoard(ctx, "other", "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var post int64
+	add := func(b board.Board, verb board.Verb) board.OutboxEntry {
+		t.Helper()
+		var err error
+		if verb == board.VerbCreate {
+			var a board.Announcement
+			a, _, err = rig.Service.Create(ctx, board.System, b, board.Draft{Title: "Hello", Body: "x"}, "")
+			post = a.ID
+		} else {
+			err = s.InTx(ctx, func(tx board.Tx) error {
+				return tx.AddOutbox(ctx, board.OutboxEntry{BoardID: b.ID, AnnouncementID: post, Verb: verb, Version: 1, CreatedAt: time.Now()})
+			})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _ := s.PendingOutbox(ctx, 100)
+		return list[len(list)-1]
+	}
+	waits := func(e board.OutboxEntry) bool {
+		t.Helper()
+		w, err := s.FanOutWaits(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	create, skipped, refresh := add(rig.Board, board.VerbCreate), add(rig.Board, board.VerbRefresh), add(rig.Board, board.VerbRefresh)
+	elsewhere := add(other, board.VerbCreate)
+	if waits(refresh) {
+		t.Error("a refresh waits for entries not handed out yet")
+	}
+	for _, e := range []board.OutboxEntry{create, refresh, elsewhere} {
+		s.MarkDispatched(ctx, e.ID)
+	}
+	s.MarkCoalesced(ctx, skipped.ID)
+	if !waits(refresh) {
+		t.Error("a refresh does not wait for its post's fan-out")
+	}
+	if waits(create) || waits(elsewhere) {
+		t.Error("the first entry, or another board's, waits")
+	}
+	if err := s.AddPendingDeliveries(ctx, create.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if waits(refresh) {
+		t.Error("a refresh still waits after its post was fanned out (to nobody), or for a coalesced one")
+	}
 }

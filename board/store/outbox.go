@@ -68,6 +68,33 @@ func (s *Store) MarkDispatched(ctx context.Context, id int64) error {
 	return err
 }
 
+// MarkCoalesced records that an outbox entry needs no fan-out of its own
+// (a refresh a later one of the same announcement replaces): nothing
+// after it waits for it.
+func (s *Store) MarkCoalesced(ctx context.Context, id int64) error {
+	now := ms(time.Now())
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dispatched_at = ?, fanned_out_at = ? WHERE id = ?`, now, now, id)
+	return err
+}
+
+// fanOutHorizon bounds how long an earlier entry's fan-out holds up the
+// board's later ones. A fan-out takes milliseconds, or one lease when its
+// worker died; one that keeps failing must not keep an outage warning
+// from going out.
+const fanOutHorizon = 5 * time.Minute
+
+// FanOutWaits reports whether an earlier entry of the same board was
+// handed to the queue but its deliveries are not written down yet. The
+// order of deliveries (DeliveryOrder, CreateUndelivered,
+// EarlierUndelivered) is read from those rows: an entry fanned out before
+// an earlier one would find nothing to wait for.
+func (s *Store) FanOutWaits(ctx context.Context, e board.OutboxEntry) (bool, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE board_id = ? AND id < ?
+		AND fanned_out_at IS NULL AND dispatched_at > ?`, e.BoardID, e.ID, ms(time.Now().Add(-fanOutHorizon))).Scan(&n)
+	return n > 0, err
+}
+
 // Delivered is final: a late outcome of an attempt overtaken by another (a
 // worker that lost its lease, a repeat after a crash) cannot undo it.
 const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -107,12 +134,11 @@ func (s *Store) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecor
 }
 
 // AddPendingDeliveries writes a pending row for each destination an outbox
-// entry fans out to, so work not yet tried is visible; a row already there
-// (a fan-out run again after a crash) keeps its state.
+// entry fans out to, so work not yet tried is visible and later entries
+// can wait for it; a row already there (a fan-out run again after a
+// crash) keeps its state. The entry is then fanned out (FanOutWaits),
+// even with no destination.
 func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, targets []string) error {
-	if len(targets) == 0 {
-		return nil
-	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -129,6 +155,9 @@ func (s *Store) AddPendingDeliveries(ctx context.Context, outboxID int64, target
 		if _, err := stmt.ExecContext(ctx, outboxID, t, now); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET fanned_out_at = ? WHERE id = ? AND fanned_out_at IS NULL`, now, outboxID); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -190,6 +219,18 @@ func verbFamily(verb board.Verb) []string {
 	}
 }
 
+// supersededBy lists the verbs of which a later delivered activity leaves
+// nothing for verb to say. Only a Delete does for a Create: an Update
+// of a post the receiver never had is dropped (Mastodon's
+// app/lib/activitypub/activity/update.rb looks the status up by URI and
+// returns when it has none), so the Create is still owed.
+func supersededBy(verb board.Verb) []string {
+	if verb == board.VerbCreate {
+		return []string{string(board.VerbDelete)}
+	}
+	return verbFamily(verb)
+}
+
 // orderHorizon is how long an undelivered activity holds up later ones
 // about the same announcement to the same destination.
 const orderHorizon = 24 * time.Hour
@@ -198,8 +239,8 @@ const orderHorizon = 24 * time.Hour
 // target stands among the same announcement's other activities to that
 // target: wait, while an earlier one is still to be delivered (the
 // destination was down: they go in the order they were made); superseded,
-// when a later one of its family already arrived (it carried the whole
-// state: the older one has nothing left to say).
+// when a later one that carries the whole state already arrived
+// (supersededBy): the older one has nothing left to say.
 func (s *Store) DeliveryOrder(ctx context.Context, outboxID int64, target string) (wait, superseded bool, err error) {
 	var annID int64
 	var verb string
@@ -209,13 +250,13 @@ func (s *Store) DeliveryOrder(ctx context.Context, outboxID int64, target string
 		}
 		return false, false, err
 	}
-	fam := verbFamily(board.Verb(verb))
 	// An earlier delivery untouched for a day (its job lost, its host
 	// parked) holds nothing up any more: order is worth a wait, not a
 	// post that never goes.
 	args := []any{outboxID, ms(time.Now().Add(-orderHorizon)), outboxID}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(fam)), ", ")
-	for _, v := range fam {
+	by := supersededBy(board.Verb(verb))
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(by)), ", ")
+	for _, v := range by {
 		args = append(args, v)
 	}
 	args = append(args, annID, target)

@@ -302,6 +302,9 @@ func safeHandle(ctx context.Context, h Handler, job Job) (err error) {
 type OutboxSource interface {
 	PendingOutbox(ctx context.Context, limit int) ([]board.OutboxEntry, error)
 	MarkDispatched(ctx context.Context, id int64) error
+	// MarkCoalesced marks an entry a later one replaces: dispatched, and
+	// with nothing to fan out.
+	MarkCoalesced(ctx context.Context, id int64) error
 }
 
 // KindFanOut is the job kind that expands one outbox entry.
@@ -373,7 +376,7 @@ func (d *Dispatcher) DispatchPending(ctx context.Context) error {
 					return o.Verb == board.VerbRefresh && o.AnnouncementID == e.AnnouncementID
 				})
 				if later {
-					if err := d.outbox.MarkDispatched(ctx, e.ID); err != nil {
+					if err := d.outbox.MarkCoalesced(ctx, e.ID); err != nil {
 						return err
 					}
 					progressed = true
@@ -414,9 +417,13 @@ type OutboxReader interface {
 	OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, error)
 }
 
-// PendingRecorder writes the rows of deliveries not tried yet.
+// PendingRecorder writes the rows of deliveries not tried yet, which
+// marks the entry fanned out.
 type PendingRecorder interface {
 	AddPendingDeliveries(ctx context.Context, outboxID int64, targets []string) error
+	// FanOutWaits reports whether an earlier entry of the same board is
+	// handed out but not fanned out yet.
+	FanOutWaits(ctx context.Context, entry board.OutboxEntry) (bool, error)
 }
 
 // FanOut handles KindFanOut jobs.
@@ -425,9 +432,16 @@ type FanOut struct {
 	Expanders []Expander
 	Queue     Queue
 	// Pending, if set, records every destination as pending before the
-	// jobs are queued, so the deliveries endpoint shows work in flight.
+	// jobs are queued, so the deliveries endpoint shows work in flight
+	// and the order of deliveries can be read from it: a board's entries
+	// are then fanned out one after the other, in the order they were
+	// made.
 	Pending PendingRecorder
 }
+
+// fanOutWait is how soon a fan-out held up by an earlier one looks again:
+// that one takes milliseconds.
+const fanOutWait = 200 * time.Millisecond
 
 // Handle implements Handler.
 func (f *FanOut) Handle(ctx context.Context, job Job) error {
@@ -437,6 +451,19 @@ func (f *FanOut) Handle(ctx context.Context, job Job) error {
 	}
 	if err != nil {
 		return err
+	}
+	if f.Pending != nil {
+		// Two workers fanning out a post and its first refresh at once
+		// let the refresh's Update reach a Fedify inbox before the
+		// Create had a row to wait for; the Create was then dropped as
+		// superseded, and the follower never saw the post.
+		wait, err := f.Pending.FanOutWaits(ctx, entry)
+		if err != nil {
+			return err
+		}
+		if wait {
+			return &WaitError{Reason: "an earlier post of the board is being fanned out", After: fanOutWait}
+		}
 	}
 	var jobs []Job
 	for _, x := range f.Expanders {
