@@ -54,13 +54,13 @@ type API struct {
 	maxBody int64
 	log     *slog.Logger
 
-	mux   *http.ServeMux // where Register put the routes
-	table []Row
+	server *httpx.Routes // where Register put the routes
+	table  []Row
 }
 
 // New returns the admin API; queue may be nil.
 func New(svc *board.Service, store Store, queue QueueInspector, maxBody int64, log *slog.Logger) *API {
-	return &API{svc: svc, store: store, queue: queue, maxBody: maxBody, log: log, mux: http.NewServeMux()}
+	return &API{svc: svc, store: store, queue: queue, maxBody: maxBody, log: log, server: httpx.NewRoutes()}
 }
 
 // Access is what a route asks of the token that calls it (httpx.Access,
@@ -142,10 +142,10 @@ func (api *API) routes() []route {
 // Row is one line of the authorization table as registered.
 type Row = httpx.Route
 
-// Register adds the API's routes to mux; the destinations' set-up routes
-// (OnBoard) and /metrics (AdminOnly) are added to the same mux and table.
-func (api *API) Register(mux *http.ServeMux) {
-	api.mux = mux
+// Register adds the API's routes to the server's; the destinations'
+// set-up routes (OnBoard) and /metrics (AdminOnly) are added the same way.
+func (api *API) Register(routes *httpx.Routes) {
+	api.server = routes
 	for _, rt := range api.routes() {
 		api.handle(rt.pattern, rt.access, rt.h)
 	}
@@ -154,7 +154,7 @@ func (api *API) Register(mux *http.ServeMux) {
 // handle registers one guarded route and writes it in the table.
 func (api *API) handle(pattern string, access Access, h handler) {
 	api.table = append(api.table, Row{Pattern: pattern, Access: access})
-	api.mux.HandleFunc(pattern, api.guard(access, h))
+	api.server.Handle(pattern, access, api.guard(access, h))
 }
 
 // Table is every guarded route registered, with the access it needs: the

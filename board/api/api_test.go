@@ -12,6 +12,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/boardtest"
+	"crieur/board/httpx"
 )
 
 func newTestAPI(t *testing.T) (srv *httptest.Server, admin, otherBoard string) {
@@ -25,7 +26,7 @@ func newTestAPI(t *testing.T) (srv *httptest.Server, admin, otherBoard string) {
 	}
 	admin, _ = rig.Store.CreateToken(ctx, nil, "admin")
 	otherBoard, _ = rig.Store.CreateToken(ctx, &other.ID, "climate editor")
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	New(svc, rig.Store, nil, 4096, slog.New(slog.DiscardHandler)).Register(mux)
 	srv = httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -149,7 +150,7 @@ func TestRoutesAddedByOthersAreGuarded(t *testing.T) {
 	other, _, _ := rig.Service.EnsureBoard(ctx, "climate", "")
 	outsider, _ := rig.Store.CreateToken(ctx, &other.ID, "climate")
 	a := New(rig.Service, rig.Store, nil, 4096, slog.New(slog.DiscardHandler))
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	a.Register(mux)
 	a.OnBoard("PUT /api/v1/boards/{board}/thing", board.RolePublisher, func(w http.ResponseWriter, r *http.Request, b board.Board) error {
 		w.WriteHeader(http.StatusNoContent)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"crieur/board/boardtest"
+	"crieur/board/httpx"
 	"crieur/board/media"
 	"crieur/board/web"
 )
@@ -33,7 +34,7 @@ func TestImagesUploadAttachServe(t *testing.T) {
 	rig := boardtest.New(t, boardtest.WithPictures(t.TempDir()))
 	svc := rig.Service
 	admin, _ := rig.Store.CreateToken(ctx, nil, "admin")
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	New(svc, rig.Store, nil, 4096, slog.New(slog.DiscardHandler)).Register(mux)
 	web.NewPages(rig.Store, svc, boardtest.Links{}, rig.Options.Pictures.(media.Dir), slog.New(slog.DiscardHandler)).Register(mux)
 	srv := httptest.NewServer(mux)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"crieur/board/boardtest"
+	"crieur/board/httpx"
 )
 
 func TestAPIRolesAndApproval(t *testing.T) {
@@ -18,7 +18,7 @@ func TestAPIRolesAndApproval(t *testing.T) {
 	svc, b := rig.Service, rig.Board
 	b.Approval = true
 	_, _ = svc.SetBoard(ctx, b)
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	New(svc, rig.Store, nil, 1<<16, slog.New(slog.DiscardHandler)).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

@@ -3,6 +3,7 @@ package httpx
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"crieur/board"
 )
@@ -21,8 +22,12 @@ const (
 	Publisher
 	// Admin: a token of every board (the queue, tokens, server-wide blocks).
 	Admin
-	// Public: anyone, signed in or not (the editor's sign-in page).
+	// Public: anyone, signed in or not (the editor's sign-in page, the
+	// public pages and documents, the public forms).
 	Public
+	// Signed: a server whose request carries a valid HTTP signature (the
+	// inboxes); tokens play no part.
+	Signed
 )
 
 func (a Access) String() string {
@@ -37,6 +42,8 @@ func (a Access) String() string {
 		return "an admin"
 	case Public:
 		return "anyone"
+	case Signed:
+		return "a signed request"
 	}
 	return fmt.Sprintf("access %d", int(a))
 }
@@ -66,7 +73,7 @@ func (e *ErrOtherBoard) Error() string {
 // (nil for a route without one): the one rule behind both tables.
 func Authorize(tok board.Token, need Access, b *board.Board) error {
 	switch need {
-	case Public, AnyToken:
+	case Public, Signed, AnyToken:
 		return nil
 	case Admin:
 		if tok.BoardID != nil {
@@ -82,3 +89,30 @@ func Authorize(tok board.Token, need Access, b *board.Board) error {
 	}
 	return nil
 }
+
+// Routes is every route the server answers, on one mux, each written in
+// the one table with what it asks of its caller: the API's and the
+// editor's guarded routes, the public pages, documents and forms, the
+// inboxes. Registering through it is the only way onto the server, so the
+// authorization test walks every route there is.
+type Routes struct {
+	mux  *http.ServeMux
+	rows []Route
+}
+
+// NewRoutes returns an empty table on a new mux.
+func NewRoutes() *Routes { return &Routes{mux: http.NewServeMux()} }
+
+// Handle registers h for pattern as needing need. Enforcing it is the
+// registering package's guard (the API's, the editor's, the inbox's
+// signature check): the table says what each must enforce.
+func (r *Routes) Handle(pattern string, need Access, h http.Handler) {
+	r.rows = append(r.rows, Route{Pattern: pattern, Access: need})
+	r.mux.Handle(pattern, h)
+}
+
+// Table is every route registered, in order.
+func (r *Routes) Table() []Route { return slices.Clone(r.rows) }
+
+// ServeHTTP answers with the route the request matches.
+func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.mux.ServeHTTP(w, req) }

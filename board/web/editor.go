@@ -96,20 +96,18 @@ func statusNote(l locale.Locale, a board.Announcement) template.HTML {
 }
 
 // Register adds the editor's routes.
-func (e *Editor) Register(mux *http.ServeMux) {
+func (e *Editor) Register(routes *httpx.Routes) {
 	e.table = nil
-	public := func(pattern string, h http.HandlerFunc) {
-		e.table = append(e.table, httpx.Route{Pattern: pattern, Access: httpx.Public})
-		mux.HandleFunc(pattern, h)
+	handle := func(pattern string, need httpx.Access, h http.HandlerFunc) {
+		e.table = append(e.table, httpx.Route{Pattern: pattern, Access: need})
+		routes.Handle(pattern, need, h)
 	}
 	on := func(pattern string, need httpx.Access, h func(http.ResponseWriter, *http.Request, session, board.Board)) {
-		e.table = append(e.table, httpx.Route{Pattern: pattern, Access: need})
-		mux.HandleFunc(pattern, e.signedIn(e.onBoard(need, h)))
+		handle(pattern, need, e.signedIn(e.onBoard(need, h)))
 	}
-	public("GET /edit", e.home)
-	public("POST /edit/login", e.login)
-	e.table = append(e.table, httpx.Route{Pattern: "POST /edit/logout", Access: httpx.AnyToken})
-	mux.HandleFunc("POST /edit/logout", e.signedIn(e.logout))
+	handle("GET /edit", httpx.Public, e.home)
+	handle("POST /edit/login", httpx.Public, e.login)
+	handle("POST /edit/logout", httpx.AnyToken, e.signedIn(e.logout))
 	on("POST /edit/{board}/new", httpx.Member, e.create)
 	on("GET /edit/{board}/all", httpx.Member, e.list)
 	on("GET /edit/{board}/destinations", httpx.Member, e.destinations)

@@ -17,6 +17,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/boardtest"
+	"crieur/board/httpx"
 )
 
 type testLinks struct{}
@@ -33,7 +34,7 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	svc, b := rig.Service, rig.Board
 	admin, _ := rig.Store.CreateToken(ctx, nil, "admin")
 	paris, _ := time.LoadLocation("Europe/Paris")
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	NewEditor(svc, rig.Store, testLinks{}, paris, false, slog.New(slog.DiscardHandler)).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -168,7 +169,7 @@ func TestEditorKeepsBoardTokensToTheirBoard(t *testing.T) {
 	climate, _, _ := svc.EnsureBoard(ctx, "climate", "Climate")
 	svc.Create(ctx, board.System, news, board.Draft{Title: "News only"}, "")
 	tok, _ := rig.Store.CreateToken(ctx, &climate.ID, "climate editor")
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	NewEditor(svc, rig.Store, testLinks{}, time.UTC, false, slog.New(slog.DiscardHandler)).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -360,7 +361,7 @@ func signIn(t *testing.T, rig *boardtest.Rig, loc *time.Location, setups ...boar
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	ed := NewEditor(rig.Service, rig.Store, testLinks{}, loc, false, slog.New(slog.DiscardHandler))
 	for _, d := range setups {
 		ed.AddDestinationSetup(d)

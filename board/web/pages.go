@@ -90,27 +90,28 @@ func NewPages(store PageStore, signups Signups, links board.Links, pictures medi
 // Register adds the public pages' routes to mux, but for a board's and an
 // announcement's own address, which answer ActivityPub or HTML by the
 // Accept header: activitypub serves those and calls Board or Announcement.
-func (p *Pages) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", p.Home)
-	mux.HandleFunc("GET /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
-	mux.HandleFunc("POST /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
-	mux.HandleFunc("POST /boards/{board}/a/{id}/signup", p.withAnnouncement(p.SignUp))
+func (p *Pages) Register(routes *httpx.Routes) {
+	public := func(pattern string, h http.HandlerFunc) { routes.Handle(pattern, httpx.Public, h) }
+	public("GET /{$}", p.Home)
+	public("GET /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
+	public("POST /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
+	public("POST /boards/{board}/a/{id}/signup", p.withAnnouncement(p.SignUp))
 	// The form's answer reloaded, bookmarked or shared: the page itself.
-	mux.HandleFunc("GET /boards/{board}/a/{id}/signup", p.withAnnouncement(func(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
+	public("GET /boards/{board}/a/{id}/signup", p.withAnnouncement(func(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 		to := announcementPath(b.Name, a.ID)
 		if lang := r.URL.Query().Get("lang"); lang != "" {
 			to += "?lang=" + url.QueryEscape(lang)
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}))
-	mux.HandleFunc("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
-	mux.HandleFunc("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
-	mux.HandleFunc("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
-	mux.HandleFunc("GET /boards/{board}/events.ics", p.withBoard(p.Events))
-	mux.HandleFunc("GET /boards/{board}/events", p.withBoard(p.EventsPage))
-	mux.HandleFunc("GET /boards/{board}/status", p.withBoard(p.StatusPage))
-	mux.HandleFunc("GET /boards/{board}/widget", p.withBoard(p.Widget))
-	mux.HandleFunc("GET /sitemap.xml", p.Sitemap)
+	public("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
+	public("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
+	public("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
+	public("GET /boards/{board}/events.ics", p.withBoard(p.Events))
+	public("GET /boards/{board}/events", p.withBoard(p.EventsPage))
+	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
+	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
+	public("GET /sitemap.xml", p.Sitemap)
 }
 
 func (p *Pages) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {

@@ -32,9 +32,9 @@ func signupPage(t *testing.T, roles ...board.Role) (*Pages, *boardtest.Rig, stri
 		t.Fatal(err)
 	}
 	p := NewPages(rig.Store, rig.Service, boardtest.Links{}, "", slog.New(slog.DiscardHandler))
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	p.Register(mux)
-	mux.HandleFunc("GET /boards/{board}/a/{id}", p.withAnnouncement(p.Announcement))
+	mux.Handle("GET /boards/{board}/a/{id}", httpx.Public, p.withAnnouncement(p.Announcement))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return p, rig, fmt.Sprintf("%s/boards/news/a/%d", srv.URL, a.ID), a

@@ -180,15 +180,6 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s is not empty: restore into a new, empty data directory (nothing was changed)", cfg.DataDir)
 	}
-	in, err := os.Open(file)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	defer in.Close()
-	gz, err := gzip.NewReader(in)
-	if err != nil {
-		return fmt.Errorf("%s is not a Crieur backup (not gzip): %w", file, err)
-	}
 	if err := os.MkdirAll(cfg.MediaDir(), 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -202,42 +193,26 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 			}
 		}
 	}()
-	tr := tar.NewReader(gz)
-	sawDB := false
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s is damaged: %w", file, err)
-		}
-		var dest string
-		switch name, isMedia := strings.CutPrefix(h.Name, "media/"); {
-		case h.Name == "crieur.db":
-			dest, sawDB = cfg.DatabasePath(), true
-		case isMedia && media.ValidName(name):
+	err = walkBackup(file, func(name string, picture bool, r io.Reader) error {
+		dest := cfg.DatabasePath()
+		if picture {
 			dest = filepath.Join(cfg.MediaDir(), name)
-		default:
-			return fmt.Errorf("%s holds %q, which no Crieur backup has: not restored", file, h.Name)
-		}
-		if h.Typeflag != tar.TypeReg {
-			return fmt.Errorf("%s holds %q as something other than a file: not restored", file, h.Name)
 		}
 		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", h.Name, err)
+			return fmt.Errorf("restore %s: %w", name, err)
 		}
-		_, err = io.Copy(f, tr)
+		_, err = io.Copy(f, r)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", h.Name, err)
+			return fmt.Errorf("restore %s: %w", name, err)
 		}
-	}
-	if !sawDB {
-		return fmt.Errorf("%s has no store (crieur.db): not a Crieur backup", file)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	db, err := store.OpenDB(cfg.DatabasePath())
 	if err != nil {
@@ -257,5 +232,50 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	}
 	ok = true
 	fmt.Fprintf(stdout, "restored %s and %d pictures into %s at %s; start it with crieur serve\n", counts, len(pictures), cfg.DataDir, time.Now().Format(time.RFC3339))
+	return nil
+}
+
+// walkBackup reads a backup entry by entry, the store and then the
+// pictures (picture true, name the picture's), refusing what no Crieur
+// backup holds: restore writes what it reads, check reads it through.
+// Reaching the end also checks gzip's checksum.
+func walkBackup(file string, each func(name string, picture bool, r io.Reader) error) error {
+	in, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	gz, err := gzip.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("%s is not a Crieur backup (not gzip): %w", file, err)
+	}
+	tr := tar.NewReader(gz)
+	sawDB := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s is damaged: %w", file, err)
+		}
+		name, picture := strings.CutPrefix(h.Name, "media/")
+		switch {
+		case h.Name == "crieur.db":
+			sawDB = true
+		case picture && media.ValidName(name):
+		default:
+			return fmt.Errorf("%s holds %q, which no Crieur backup has: not restored", file, h.Name)
+		}
+		if h.Typeflag != tar.TypeReg {
+			return fmt.Errorf("%s holds %q as something other than a file: not restored", file, h.Name)
+		}
+		if err := each(name, picture, tr); err != nil {
+			return err
+		}
+	}
+	if !sawDB {
+		return fmt.Errorf("%s has no store (crieur.db): not a Crieur backup", file)
+	}
 	return nil
 }

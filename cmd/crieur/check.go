@@ -32,6 +32,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	var timeFrom stringList
 	fs.Var(&timeFrom, "time-from", "a server whose clock to compare with (its Date header); default: the hosts of the boards' followers")
 	keys := fs.String("keys", "", "the key folder of crieur deliver workers, to check it is private")
+	backups := fs.String("backups", "", "the folder crieur backup writes to: each backup must be private and whole, the newest at most a week old")
 	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
 		return err
@@ -63,6 +64,9 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	}
 	if *keys != "" {
 		c.keyFiles(*keys)
+	}
+	if *backups != "" {
+		c.backups(*backups, time.Now())
 	}
 	if st != nil {
 		c.matrix(ctx, st, db)
@@ -279,6 +283,42 @@ func (c *checker) private(what, path, why string) {
 		return
 	}
 	c.ok("%s is private", what)
+}
+
+// backupWeek is the oldest the newest backup may be: a backup a week is
+// the least a board's keys, followers and sign-ups deserve.
+const backupWeek = 8 * 24 * time.Hour
+
+// backups: each backup holds the boards' private keys and tokens, so it is
+// private like the data folder; each reads through whole, as restore would
+// read it; and the newest is recent.
+func (c *checker) backups(dir string, now time.Time) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.tar.gz"))
+	if len(files) == 0 {
+		c.fail("the backup folder %s has no backup: crieur backup %s/crieur-$(date +%%F).tar.gz", dir, dir)
+		return
+	}
+	var newest string
+	var newestAt time.Time
+	for _, f := range files {
+		c.private("the backup "+f, f, "it holds the boards' private keys and tokens")
+		if err := walkBackup(f, func(string, bool, io.Reader) error { return nil }); err != nil {
+			c.fail("the backup %s cannot be restored: %v", f, err)
+			continue
+		}
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(newestAt) {
+			newest, newestAt = f, st.ModTime()
+		}
+	}
+	if newest == "" {
+		return
+	}
+	days := int(now.Sub(newestAt).Hours() / 24)
+	if now.Sub(newestAt) > backupWeek {
+		c.fail("the newest whole backup, %s, is %d days old: take one now (crieur backup) and every week", newest, days)
+		return
+	}
+	c.ok("the newest backup, %s, reads through whole and is %d days old", newest, days)
 }
 
 func (c *checker) keyFiles(dir string) {

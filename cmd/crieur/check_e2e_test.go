@@ -112,11 +112,27 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 	if raw, err := os.ReadFile(keyFile); err != nil || os.WriteFile(openTLSKey, raw, 0o644) != nil {
 		t.Fatal(err)
 	}
-	out, err := check(nil, "--time-from", inTime, "--keys", keys)
+	// Backups: one whole and private; one others can read; one cut short;
+	// one whole but ten days old.
+	backups, openBackups, cutBackups, oldBackups := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	good := filepath.Join(backups, "crieur-1.tar.gz")
+	if _, err := runCLI("", nil, "backup", good, "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(openBackups, "crieur-1.tar.gz"), raw, 0o644)
+	_ = os.WriteFile(filepath.Join(cutBackups, "crieur-1.tar.gz"), raw[:len(raw)*2/3], 0o600)
+	_ = os.WriteFile(filepath.Join(oldBackups, "crieur-1.tar.gz"), raw, 0o600)
+	tenDays := time.Now().Add(-10 * 24 * time.Hour)
+	_ = os.Chtimes(filepath.Join(oldBackups, "crieur-1.tar.gz"), tenDays, tenDays)
+	out, err := check(nil, "--time-from", inTime, "--keys", keys, "--backups", backups)
 	if err != nil || !strings.Contains(out, "every check passed") || strings.Contains(out, "FAIL") {
 		t.Fatalf("a correct deployment: %v\n%s", err, out)
 	}
-	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private", "news.pem is private", "the TLS key " + keyFile + " is private"} {
+	for _, want := range []string{"answers over https with a valid certificate", "@news@127.0.0.1", "the clock is within", "keeps an append-only file", "is private", "news.pem is private", "the TLS key " + keyFile + " is private", "the newest backup, " + good + ", reads through whole and is 0 days old"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
@@ -135,6 +151,10 @@ func TestCheckNamesWhatIsWrong(t *testing.T) {
 		{"plain http", []string{fmt.Sprintf("CRIEUR_PUBLIC_URL=http://127.0.0.1:%d", port)}, []string{"--time-from", inTime}, regexp.QuoteMeta("Mastodon follows only https actors")},
 		{"a key file others can read", nil, []string{"--time-from", inTime, "--keys", openKeys}, regexp.QuoteMeta("news.pem can be read by other users (0644)")},
 		{"a TLS key others can read", []string{"CRIEUR_TLS_KEY=" + openTLSKey}, []string{"--time-from", inTime}, regexp.QuoteMeta("tls.key can be read by other users (0644)")},
+		{"a backup others can read", nil, []string{"--time-from", inTime, "--backups", openBackups}, regexp.QuoteMeta("crieur-1.tar.gz can be read by other users (0644)")},
+		{"a backup cut short", nil, []string{"--time-from", inTime, "--backups", cutBackups}, "crieur-1.tar.gz cannot be restored: .*(damaged|EOF)"},
+		{"an old backup", nil, []string{"--time-from", inTime, "--backups", oldBackups}, regexp.QuoteMeta("crieur-1.tar.gz, is 10 days old")},
+		{"no backup", nil, []string{"--time-from", inTime, "--backups", t.TempDir()}, regexp.QuoteMeta("has no backup: crieur backup")},
 	}
 	for _, b := range broken {
 		out, err := check(b.env, b.args...)

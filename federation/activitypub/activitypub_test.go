@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/httpx"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/board/media"
@@ -167,7 +168,7 @@ func newTestServer(t testing.TB) (*Server, *httptest.Server, *board.Service) {
 	if _, _, err := svc.EnsureBoard(ctx, "news", "News"); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
+	mux := httpx.NewRoutes()
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	urls, _ := NewURLs(hs.URL)

@@ -189,22 +189,23 @@ type HTMLPages interface {
 	NotFound(w http.ResponseWriter, r *http.Request)
 }
 
-// Register adds the federation routes to mux; a board's and an
+// Register adds the federation routes; a board's and an
 // announcement's own addresses answer HTML pages to browsers.
-func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /.well-known/webfinger", s.webfinger)
-	mux.HandleFunc("GET /.well-known/nodeinfo", s.nodeinfoLinks)
-	mux.HandleFunc("GET /nodeinfo/2.1", s.nodeinfo)
-	mux.HandleFunc("GET /boards/{board}", s.withBoard(s.serveActor))
-	mux.HandleFunc("GET /boards/{board}/icon.png", s.withBoard(s.serveIcon))
-	mux.HandleFunc("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
-	mux.HandleFunc("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
-	mux.HandleFunc("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
-	mux.HandleFunc("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
-	mux.HandleFunc("POST /boards/{board}/inbox", s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
+func (s *Server) Register(routes *httpx.Routes) {
+	public := func(pattern string, h http.HandlerFunc) { routes.Handle(pattern, httpx.Public, h) }
+	public("GET /.well-known/webfinger", s.webfinger)
+	public("GET /.well-known/nodeinfo", s.nodeinfoLinks)
+	public("GET /nodeinfo/2.1", s.nodeinfo)
+	public("GET /boards/{board}", s.withBoard(s.serveActor))
+	public("GET /boards/{board}/icon.png", s.withBoard(s.serveIcon))
+	public("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
+	public("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
+	public("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
+	public("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
+	routes.Handle("POST /boards/{board}/inbox", httpx.Signed, s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))
-	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) { s.serveInbox(w, r, nil) })
+	routes.Handle("POST /inbox", httpx.Signed, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serveInbox(w, r, nil) }))
 }
 
 func (s *Server) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {

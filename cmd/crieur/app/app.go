@@ -67,6 +67,7 @@ type App struct {
 	table   []api.Row
 	// editorTable is the web editor's, decided by the same rule.
 	editorTable []httpx.Route
+	routes      *httpx.Routes
 	runners     []func(context.Context)
 	closers     []func()
 }
@@ -206,25 +207,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		}
 	}
 
-	mux := http.NewServeMux()
-	probes.register(mux)
+	routes := httpx.NewRoutes()
+	probes.register(routes)
 	admin := api.New(svc, st, queue, cfg.MaxBodyBytes, log)
-	admin.Register(mux)
-	pages.Register(mux)
+	admin.Register(routes)
+	pages.Register(routes)
 	bridge.Register(admin)
 	mm.Register(admin)
 	mailer.Register(admin)
 	editor := web.NewEditor(svc, st, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
 	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
 	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
-	editor.Register(mux)
+	editor.Register(routes)
 	a.editorTable = editor.Table()
-	ap.Register(mux)
+	ap.Register(routes)
 	a.metrics = MetricsHandler(reg, pools)
 	if cfg.MetricsListen == "" {
 		admin.AdminOnly("GET /metrics", a.metrics)
 	}
-	a.handler = mux
+	a.handler = routes
+	a.routes = routes
 	a.table = admin.Table()
 
 	a.run(dispatcher.Run)
@@ -245,6 +247,10 @@ func (a *App) APITable() []api.Row { return a.table }
 
 // EditorTable is the web editor's authorization table as registered.
 func (a *App) EditorTable() []httpx.Route { return a.editorTable }
+
+// Routes is every route the server answers, with what each asks of its
+// caller (the API's and the editor's tables are parts of it).
+func (a *App) Routes() []httpx.Route { return a.routes.Table() }
 
 // Handler is everything the server answers over HTTP.
 func (a *App) Handler() http.Handler { return a.handler }

@@ -303,3 +303,116 @@ func testApp(t *testing.T) *App {
 	t.Cleanup(a.Close)
 	return a
 }
+
+// Every route the server answers is in its one table (issue 23: the
+// authorization test covers every route the server has). The API's and
+// the editor's guarded routes are there as their own tables say (the two
+// tests above walk them); every other route is public or signed, and is
+// walked here: a public one answers everyone alike, whatever their
+// token, and never from behind /api or the editor; a signed one (an
+// inbox) refuses an unsigned request, token or not.
+func TestEveryRouteIsInTheOneTable(t *testing.T) {
+	ctx := context.Background()
+	a := testApp(t)
+	st := a.Store
+	news, err := st.BoardByName(ctx, "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, _, err := a.Service.Create(ctx, board.System, news, board.Draft{Kind: board.KindEvent, Title: "Install party",
+		Event: &board.Event{Start: time.Now().Add(48 * time.Hour), Place: "Room 101"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guarded := map[string]httpx.Access{}
+	for _, r := range a.APITable() {
+		guarded[r.Pattern] = r.Access
+	}
+	for _, r := range a.EditorTable() {
+		guarded[r.Pattern] = r.Access
+	}
+	routes := a.Routes()
+	var open []httpx.Route
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if seen[r.Pattern] {
+			t.Errorf("%s is in the table twice", r.Pattern)
+		}
+		seen[r.Pattern] = true
+		if need, ok := guarded[r.Pattern]; ok {
+			if need != r.Access {
+				t.Errorf("%s: the server's table says %s, its own %s", r.Pattern, r.Access, need)
+			}
+			delete(guarded, r.Pattern)
+			continue
+		}
+		_, path, _ := strings.Cut(r.Pattern, " ")
+		switch {
+		case r.Access != httpx.Public && r.Access != httpx.Signed:
+			t.Errorf("%s needs %s but is in neither the API's nor the editor's table, whose tests walk them", r.Pattern, r.Access)
+		case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/edit"):
+			t.Errorf("%s is open to %s outside the API's and the editor's guards", r.Pattern, r.Access)
+		default:
+			open = append(open, r)
+		}
+	}
+	for p := range guarded {
+		t.Errorf("%s is in a table but not on the server", p)
+	}
+
+	token := func(boardID *int64, role string) string {
+		plain, _, err := st.CreateTokenUntil(ctx, boardID, "t", nil, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plain
+	}
+	callers := []struct{ name, token string }{{"anonymous", ""}, {"editor", token(&news.ID, board.RoleEditor)},
+		{"publisher", token(&news.ID, board.RolePublisher)}, {"admin", token(nil, board.RolePublisher)}}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	var public, signed int
+	for _, r := range open {
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		path = strings.NewReplacer("{board}", "news", "{id}", fmt.Sprint(ann.ID), "{name}", "none.png", "{$}", "").Replace(path)
+		codes := map[int][]string{}
+		for _, c := range callers {
+			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(""))
+			switch {
+			case r.Access == httpx.Signed: // a well-formed activity, unsigned
+				req, _ = http.NewRequest(method, srv.URL+path, strings.NewReader(`{"type": "Follow", "actor": "https://peer.example/users/a", "object": "`+srv.URL+`/boards/news"}`))
+				req.Header.Set("Content-Type", "application/activity+json")
+			case method == http.MethodPost:
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[resp.StatusCode] = append(codes[resp.StatusCode], c.name)
+			switch {
+			case r.Access == httpx.Signed && resp.StatusCode != http.StatusUnauthorized:
+				t.Errorf("%s unsigned, as %s: %d, want 401", r.Pattern, c.name, resp.StatusCode)
+			case r.Access == httpx.Public && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode >= 500):
+				t.Errorf("%s, public, as %s: %d", r.Pattern, c.name, resp.StatusCode)
+			}
+		}
+		if len(codes) > 1 {
+			t.Errorf("%s answers callers differently by their token: %v", r.Pattern, codes)
+		}
+		if r.Access == httpx.Public {
+			public++
+		} else {
+			signed++
+		}
+	}
+	if public < 20 || signed != 2 {
+		t.Errorf("%d public and %d signed routes: the walk missed some", public, signed)
+	}
+	t.Logf("%d routes: %d guarded (walked above), %d public, %d signed, × %d callers", len(routes), len(routes)-len(open), public, signed, len(callers))
+}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"crieur/board/httpx"
 )
 
 // readiness answers probes: /healthz says the process answers, /readyz
@@ -28,13 +30,13 @@ func (rd *readiness) add(name string, check func(ctx context.Context) error) {
 	rd.checks = append(rd.checks, healthCheck{name, check})
 }
 
-func (rd *readiness) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+func (rd *readiness) register(routes *httpx.Routes) {
+	routes.Handle("GET /healthz", httpx.Public, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", rd.ready)
+	}))
+	routes.Handle("GET /readyz", httpx.Public, http.HandlerFunc(rd.ready))
 }
 
 func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
