@@ -184,6 +184,12 @@ var steps = []step{
 		`ALTER TABLE outbox ADD COLUMN fanned_out_at BIGINT`,
 		`UPDATE outbox SET fanned_out_at = dispatched_at WHERE dispatched_at IS NOT NULL`,
 		`CREATE INDEX IF NOT EXISTS outbox_unfanned ON outbox(board_id, id) WHERE fanned_out_at IS NULL`)},
+	// 34: the signatures the inboxes accepted, while their Date is still
+	// acceptable, kept across restarts: a request captured before an
+	// upgrade is not taken again after it.
+	{34, "signatures already received", exec(
+		`CREATE TABLE IF NOT EXISTS seen_signatures (digest BLOB PRIMARY KEY, until BIGINT NOT NULL) WITHOUT ROWID`,
+		`CREATE INDEX IF NOT EXISTS seen_signatures_until ON seen_signatures(until)`)},
 }
 
 // Known is the schema version this release writes.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo, one static binary
@@ -22,6 +23,8 @@ import (
 type Store struct {
 	db *sql.DB // the one writer connection
 	r  *sql.DB // readers: on WAL, reads never wait behind the writer
+
+	seenSwept atomic.Int64 // when seen_signatures was last swept (unix ms)
 }
 
 // UseReader makes the store read through r, a pool of read-only

@@ -216,3 +216,61 @@ func FuzzSignatureParseAgainstMastodonGrammar(f *testing.F) {
 		}
 	})
 }
+
+// A signed request captured before a restart (an upgrade) is still a
+// replay after it, while its Date is acceptable: the accepted signatures
+// are kept in the store, not in the process. Remembered in memory only,
+// the restart forgot it and the Follow came back.
+func TestAReplayAfterARestartIsRefused(t *testing.T) {
+	s, hs, svc := newTestServer(t)
+	s.queue = discardQueue{}
+	ctx := t.Context()
+	actor, key := remotePeer(t)
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	body, _ := json.Marshal(map[string]any{"id": actor + "#follow-1", "type": "Follow", "actor": actor, "object": hs.URL + "/boards/news"})
+	signed, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
+	signed.Header.Set("Content-Type", contentTypeAP)
+	if err := signRequest(signed, key, actor+"#main-key", body); err != nil {
+		t.Fatal(err)
+	}
+	replay := func() int {
+		req, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
+		req.Header = signed.Header.Clone()
+		return postSigned(t, req)
+	}
+	restart := func(opts Options) {
+		s.replays = NewServer(s.urls, s.store, nil, nil, opts, s.log).replays
+		if _, err := storeOf(svc).RemoveFollower(ctx, b.ID, actor); err != nil {
+			t.Fatal(err) // the actor's Undo
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		opts   Options
+		replay int
+	}{{"remembered in memory", Options{}, 202}, {"remembered in the store", Options{Replays: storeOf(svc)}, 401}} {
+		s.replays = NewServer(s.urls, s.store, nil, nil, c.opts, s.log).replays
+		if c.replay == 202 {
+			// The hole this closes: a new process has forgotten.
+			if code := replay(); code != 202 {
+				t.Fatalf("%s, first: %d", c.name, code)
+			}
+			restart(c.opts)
+			if code := replay(); code != 202 {
+				t.Fatalf("%s: the replay after a restart got %d; the test no longer shows the hole", c.name, code)
+			}
+			continue
+		}
+		restart(c.opts) // the store has not seen it yet: the next is a first
+		if code := replay(); code != 202 {
+			t.Fatalf("%s, first: %d", c.name, code)
+		}
+		restart(c.opts)
+		if code := replay(); code != 401 {
+			t.Errorf("%s: the replay after a restart got %d, want 401", c.name, code)
+		}
+		if fs, _ := storeOf(svc).Followers(ctx, b.ID); len(fs) != 0 {
+			t.Errorf("%s: a replayed Follow made %v a follower again", c.name, fs)
+		}
+	}
+}

@@ -232,7 +232,14 @@ func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (stri
 	if err != nil {
 		return "", err
 	}
-	if !s.replays.firstTime(seen, time.Now()) {
+	first, err := s.replays.firstTime(ctx, seen, time.Now())
+	if err != nil {
+		// Not knowing whether it is a replay is no reason to refuse a
+		// genuine request for good: the sender comes back.
+		s.log.ErrorContext(ctx, "inbox: replay ledger", "err", err)
+		return "", &board.TryLater{Err: board.ErrBusy, After: 30 * time.Second}
+	}
+	if !first {
 		return "", sigErr("this signed request was already received (a replay)")
 	}
 	return owner, nil

@@ -1,14 +1,42 @@
 package activitypub
 
 import (
+	"context"
 	"crypto/sha256"
 	"sync"
 	"time"
 )
 
-// replayCache remembers the signatures of accepted inbox requests for as
-// long as their Date is acceptable: the same signed request sent again
-// (a replay, by whoever saw it) is refused instead of acted on twice.
+// ReplayLedger keeps the digests of accepted signatures where a restart
+// does not forget them (the store): a request captured before an upgrade
+// must not be taken again after it, while its Date is still acceptable.
+type ReplayLedger interface {
+	// FirstSeen records digest as seen until until, and reports whether
+	// it was not seen before (or was forgotten since).
+	FirstSeen(ctx context.Context, digest []byte, until time.Time) (bool, error)
+}
+
+// replays is where the inbox remembers the signatures it accepted.
+type replays interface {
+	firstTime(ctx context.Context, seen string, now time.Time) (bool, error)
+}
+
+// ledgerReplays remembers them in a ReplayLedger.
+type ledgerReplays struct{ ledger ReplayLedger }
+
+func (l ledgerReplays) firstTime(ctx context.Context, seen string, now time.Time) (bool, error) {
+	key := sha256.Sum256([]byte(seen))
+	return l.ledger.FirstSeen(ctx, key[:], now.Add(replayWindow))
+}
+
+// replayWindow is how long a signature stays acceptable: while its Date is
+// within the skew on either side of now.
+const replayWindow = 2 * maxClockSkew
+
+// replayCache remembers the signatures of accepted inbox requests in
+// memory (a server without a store: tests) for as long as their Date is
+// acceptable: the same signed request sent again (a replay, by whoever
+// saw it) is refused instead of acted on twice.
 type replayCache struct {
 	mu   sync.Mutex
 	seen map[[32]byte]time.Time // signature digest -> when it may be forgotten
@@ -29,12 +57,12 @@ func replayKey(keyID string, signature []byte) string {
 
 // firstTime records the signature seen (a replayKey) and reports whether
 // it was not seen before.
-func (c *replayCache) firstTime(seen string, now time.Time) bool {
+func (c *replayCache) firstTime(_ context.Context, seen string, now time.Time) (bool, error) {
 	key := sha256.Sum256([]byte(seen))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until, ok := c.seen[key]; ok && now.Before(until) {
-		return false
+		return false, nil
 	}
 	if len(c.seen) >= c.max {
 		for k, until := range c.seen {
@@ -54,8 +82,6 @@ func (c *replayCache) firstTime(seen string, now time.Time) bool {
 			}
 		}
 	}
-	// A signature stays acceptable while its Date is within the skew on
-	// either side of now.
-	c.seen[key] = now.Add(2 * maxClockSkew)
-	return true
+	c.seen[key] = now.Add(replayWindow)
+	return true, nil
 }

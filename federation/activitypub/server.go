@@ -82,6 +82,9 @@ type Options struct {
 	Version       string
 	// Signups takes poll answers as sign-ups (the board service).
 	Signups Signups
+	// Replays, if set, remembers accepted signatures across restarts;
+	// without it they are remembered in memory.
+	Replays ReplayLedger
 }
 
 // Server serves the ActivityPub side of every board and builds the
@@ -97,7 +100,7 @@ type Server struct {
 	version string
 	log     *slog.Logger
 
-	replays *replayCache
+	replays replays
 	refused *refusals
 	signups Signups
 
@@ -120,6 +123,9 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
 		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
+	}
+	if opts.Replays != nil {
+		s.replays = ledgerReplays{opts.Replays}
 	}
 	s.fetch = &fetcher{
 		userAgent:  "Crieur/" + opts.Version + " (+" + urls.Scheme() + "://" + urls.Host() + ")",

@@ -183,6 +183,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		Version:               o.Version,
 		Metrics:               reg,
 		Signups:               svc,
+		Replays:               st, // a captured request stays refused across a restart
 	}, log)
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
 	mm := mattermost.New(a.db, st, urls, client())
