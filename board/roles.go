@@ -125,7 +125,11 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 		return a, &ForbiddenError{Reason: "an editor's token cannot approve a publication: a publisher of this board does"}
 	}
 	if a.RequestedBy != nil && *a.RequestedBy == actor.TokenID && actor.Role != RoleSystem {
-		return a, &ForbiddenError{Reason: "you asked for this publication: another publisher of this board approves it"}
+		what := "asked for this publication"
+		if a.PendingEdit != nil {
+			what = "made this edit"
+		}
+		return a, &ForbiddenError{Reason: "you " + what + ": another publisher of this board approves it"}
 	}
 	if edit := a.PendingEdit; edit != nil {
 		// The edit as proposed (and as the approver read it) goes out.

@@ -94,7 +94,7 @@ func TestSecondPublisherApproves(t *testing.T) {
 	if live, _ := rig.Store.Announcement(ctx, b.ID, a.ID); live.Body == "Back at 23:00." || live.Version != x.Version || len(rig.Pending(t)) != sent {
 		t.Fatalf("the edit reached readers before approval: %q v%d, %d sent", live.Body, live.Version, len(rig.Pending(t))-sent)
 	}
-	if _, err := svc.Approve(ctx, alice, b, a.ID); !errors.Is(err, board.ErrForbidden) {
+	if _, err := svc.Approve(ctx, alice, b, a.ID); !errors.Is(err, board.ErrForbidden) || !strings.Contains(err.Error(), "you made this edit") {
 		t.Errorf("approving one's own edit: %v", err)
 	}
 	x, err = svc.Approve(ctx, bob, b, a.ID)
