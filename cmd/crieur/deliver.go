@@ -25,7 +25,9 @@ import (
 )
 
 // deliver runs delivery workers only: they need Redis and the boards' key
-// files, not the store, so they can run on any machine.
+// files, not the store, so they can run on any machine. They deliver the
+// Creates (the bulk of the work, and what waits for nothing); the
+// activities that must follow them in order go out from serve.
 func deliver(ctx context.Context, args []string, stderr io.Writer, env []string) error {
 	fs := flag.NewFlagSet("deliver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,7 +84,7 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 		if err != nil {
 			return nil, nil, err
 		}
-		return delivery.NewRedisQueue(rdb, app.RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
+		return delivery.NewRedisQueue(rdb, app.RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
 	}
 	db, err := openDB(cfg, false)
 	if err != nil {

@@ -10,10 +10,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"crieur/federation/delivery/redistest"
 )
 
 type announcement struct {
@@ -819,10 +823,43 @@ func TestRestartBetweenVoteAndUpdate(t *testing.T) {
 // still arrive in the order they were made: a pin held up by the outage
 // goes before its unpin, never after it (the unpin first would leave the
 // post pinned there for good), and an edit made meanwhile comes after
-// them (issue 22, point 10). Read by the Fedify peer.
+// them (issue 22, point 10). Read by the Fedify peer. The same with
+// crieur deliver workers, which have no store to keep an order with: they
+// take the Creates only.
 func TestActivitiesKeepTheirOrderAfterAnOutage(t *testing.T) {
 	t.Parallel() // waits for retries
-	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_DELIVERY_PARK_AFTER=1000")
+	for _, mode := range []string{"one process", "with crieur deliver workers"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			activitiesKeepTheirOrder(t, mode != "one process")
+		})
+	}
+}
+
+func activitiesKeepTheirOrder(t *testing.T, workers bool) {
+	env := []string{"CRIEUR_DELIVERY_PARK_AFTER=1000"}
+	data := t.TempDir()
+	if workers {
+		rs := redistest.Start(t)
+		env = append(env, "CRIEUR_REDIS_URL="+rs.URL())
+	}
+	serveEnv := env
+	if workers {
+		serveEnv = append(env, "CRIEUR_DELIVERY_WORKERS=0")
+	}
+	c := startCrieur(t, data, 0, serveEnv...)
+	if workers {
+		// serve only fans out and keeps the order; the worker delivers.
+		key, err := runCLI("", nil, "board", "key", "news", "--data", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := t.TempDir()
+		if err := os.WriteFile(filepath.Join(keys, "news.pem"), []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startProc(t, []string{"deliver", "--keys", keys}, append(env, "CRIEUR_DELIVERY_WORKERS=4")...)
+	}
 	p := startPeer(t)
 	p.follow(c)
 	a, _ := c.post(map[string]any{"title": "General assembly", "body": "On Saturday."}, nil)

@@ -18,8 +18,17 @@ import (
 	"crieur/federation/delivery"
 )
 
-// KindDeliver is the job kind of one signed POST to one inbox.
-const KindDeliver = "ap.deliver"
+// The job kinds of one signed POST to one inbox. KindDeliverInOrder is an
+// announcement's activity after its Create (an edit, a count refresh, a
+// pin, a deletion): it must reach each inbox after the earlier ones, an
+// order only a process with the store can keep (Deliverer.Order), so only
+// serve's workers take it. A Create waits for nothing and anyone may
+// deliver it, `crieur deliver` workers included: whatever follows it waits
+// for it.
+const (
+	KindDeliver        = "ap.deliver"
+	KindDeliverInOrder = "ap.deliver.ordered"
+)
 
 // deliverPayload is all a worker needs: which board signs, where to POST,
 // and the exact bytes. The private key is looked up by board, never queued.
@@ -100,6 +109,9 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, act)
 		if err != nil {
 			return nil, err
+		}
+		if e.Verb != board.VerbCreate {
+			job.Kind = KindDeliverInOrder
 		}
 		jobs = append(jobs, job)
 	}

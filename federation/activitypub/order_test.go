@@ -81,7 +81,7 @@ func TestAPostReachesAnInboxBeforeItsRefreshFannedOutFirst(t *testing.T) {
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{s}, Queue: q, Pending: st}
 	d := &Deliverer{Client: inbox.Client(), Keys: s.Keys(), UserAgent: "test", Order: st}
 	pool := &delivery.Pool{Queue: q, Recorder: st, Workers: 2, Lease: time.Minute, Poll: 20 * time.Millisecond,
-		Handlers: map[string]delivery.Handler{delivery.KindFanOut: fanout, KindDeliver: d},
+		Handlers: map[string]delivery.Handler{delivery.KindFanOut: fanout, KindDeliver: d, KindDeliverInOrder: d},
 		Policy:   delivery.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Window: time.Minute},
 		Log:      slog.New(slog.DiscardHandler)}
 	runCtx, stop := context.WithCancel(ctx)
@@ -106,5 +106,57 @@ func TestAPostReachesAnInboxBeforeItsRefreshFannedOutFirst(t *testing.T) {
 	}
 	if r := received(); !slices.Equal(r, []string{"Create", "Update"}) {
 		t.Fatalf("the inbox got %v, want the Create then the Update", r)
+	}
+}
+
+// Issue 22, point 10, with crieur deliver workers (which have no store to
+// keep an order with): a Create may go out from any worker, since what
+// follows it waits for it; an announcement's later activities are jobs
+// only serve's workers take, which keep the order.
+func TestOnlyCreatesGoToWorkersWithoutTheOrder(t *testing.T) {
+	ctx := context.Background()
+	s, _, svc := newTestServer(t)
+	st := storeOf(svc)
+	b, _ := st.BoardByName(ctx, "news")
+	if err := st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Assembly", Body: "Saturday."}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error {
+			_, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Body = "Sunday."; return nil })
+			return err
+		},
+		func() error { _, err := svc.Pin(ctx, board.System, b, a.ID, true); return err },
+		func() error { _, err := svc.Pin(ctx, board.System, b, a.ID, false); return err },
+		func() error { return svc.Delete(ctx, board.System, b, a.ID) },
+	}
+	var got []string
+	expand := func() {
+		entries, _ := st.PendingOutbox(ctx, 100)
+		for _, e := range entries {
+			jobs, err := s.Expand(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range jobs {
+				got = append(got, string(e.Verb)+":"+j.Kind)
+			}
+			st.MarkDispatched(ctx, e.ID)
+		}
+	}
+	for _, step := range steps {
+		expand() // as it goes: a deleted post's earlier entries expand to nothing
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expand()
+	want := []string{"create:" + KindDeliver, "update:" + KindDeliverInOrder, "pin:" + KindDeliverInOrder, "unpin:" + KindDeliverInOrder, "delete:" + KindDeliverInOrder}
+	if !slices.Equal(got, want) {
+		t.Errorf("jobs %v, want %v", got, want)
 	}
 }

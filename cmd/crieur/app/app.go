@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	a.Store = st
 
 	// The queue: embedded in the SQLite file, or Redis for scale-out.
-	var queue, fanoutQ, deliverQ delivery.Queue
+	var queue, fanoutQ, orderedQ, deliverQ delivery.Queue
 	probes := &readiness{}
 	probes.add("store", storeWritable(a.db))
 	probes.add("dispatcher", dispatcherMoving(st.OldestPendingOutbox, 2*time.Minute))
@@ -138,11 +138,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 			return nil
 		})
 		a.closers = append(a.closers, func() { rdb.Close() })
-		queue = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, matrix.KindSend, mattermost.KindPost, email.KindSend)
-		// Only serve can expand a fan-out (it needs the followers) and post
-		// to Matrix (it needs the announcement and the bot's token); any
-		// worker anywhere can deliver to ActivityPub inboxes.
+		queue = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		// Only serve can expand a fan-out (it needs the followers), post
+		// to Matrix (it needs the announcement and the bot's token) and
+		// keep an announcement's activities in order at each inbox (it
+		// needs the deliveries); any worker anywhere can deliver a Create.
 		fanoutQ = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		orderedQ = delivery.NewRedisQueue(rdb, RedisPrefix, activitypub.KindDeliverInOrder)
 		deliverQ = delivery.NewRedisQueue(rdb, RedisPrefix, activitypub.KindDeliver)
 		results := delivery.NewRedisResults(rdb, RedisPrefix)
 		a.run(func(ctx context.Context) { results.Drain(ctx, st, log) })
@@ -153,7 +155,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		}
 		sq.UseReader(a.readers)
 		a.run(func(ctx context.Context) { purgeLoop(ctx, sq, log) })
-		queue, fanoutQ, deliverQ = sq, sq, sq
+		queue, fanoutQ, orderedQ, deliverQ = sq, sq, sq, sq
 	}
 
 	urls, err := activitypub.NewURLs(cfg.PublicURL)
@@ -199,10 +201,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{
-			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer,
+			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, activitypub.KindDeliverInOrder: deliverer,
+			matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer,
 		}, cfg.Delivery.Workers, st, metrics, log))
 	} else {
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer}, 2, st, metrics, log))
+		// Edits, refreshes, pins and deletions go out from here even when
+		// crieur deliver workers deliver the rest (workers = 0 here).
+		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, max(2, cfg.Delivery.Workers), st, metrics, log))
 		if cfg.Delivery.Workers > 0 {
 			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, st, metrics, log))
 		}
