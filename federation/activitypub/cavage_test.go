@@ -70,6 +70,20 @@ func dateOnlySignature(format string) error {
 	return err
 }
 
+// signedFollow is a remote actor's Follow of the news board, signed
+// (draft-cavage) as its server would send it: what a replay re-sends.
+func signedFollow(t *testing.T, server string) (actor string, key *rsa.PrivateKey, body []byte, signed *http.Request) {
+	t.Helper()
+	actor, key = remotePeer(t)
+	body, _ = json.Marshal(map[string]any{"id": actor + "#follow-1", "type": "Follow", "actor": actor, "object": server + "/boards/news"})
+	signed, _ = http.NewRequest("POST", server+"/inbox", bytes.NewReader(body))
+	signed.Header.Set("Content-Type", contentTypeAP)
+	if err := signRequest(signed, key, actor+"#main-key", body); err != nil {
+		t.Fatal(err)
+	}
+	return actor, key, body, signed
+}
+
 // Point 4: the replay cache is keyed on the key and the signature bytes,
 // so the same signature dressed differently is still a replay, and a
 // captured Follow replayed after the actor's Undo does not follow again.
@@ -77,14 +91,8 @@ func TestReplaysInOtherClothesAreRefused(t *testing.T) {
 	s, hs, svc := newTestServer(t)
 	s.queue = discardQueue{}
 	ctx := t.Context()
-	actor, key := remotePeer(t)
 	b, _ := storeOf(svc).BoardByName(ctx, "news")
-	body, _ := json.Marshal(map[string]any{"id": actor + "#follow-1", "type": "Follow", "actor": actor, "object": hs.URL + "/boards/news"})
-	signed, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
-	signed.Header.Set("Content-Type", contentTypeAP)
-	if err := signRequest(signed, key, actor+"#main-key", body); err != nil {
-		t.Fatal(err)
-	}
+	actor, key, body, signed := signedFollow(t, hs.URL)
 	send := func(signature string) int {
 		req, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
 		req.Header = signed.Header.Clone()
@@ -225,14 +233,8 @@ func TestAReplayAfterARestartIsRefused(t *testing.T) {
 	s, hs, svc := newTestServer(t)
 	s.queue = discardQueue{}
 	ctx := t.Context()
-	actor, key := remotePeer(t)
 	b, _ := storeOf(svc).BoardByName(ctx, "news")
-	body, _ := json.Marshal(map[string]any{"id": actor + "#follow-1", "type": "Follow", "actor": actor, "object": hs.URL + "/boards/news"})
-	signed, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
-	signed.Header.Set("Content-Type", contentTypeAP)
-	if err := signRequest(signed, key, actor+"#main-key", body); err != nil {
-		t.Fatal(err)
-	}
+	actor, _, body, signed := signedFollow(t, hs.URL)
 	replay := func() int {
 		req, _ := http.NewRequest("POST", hs.URL+"/inbox", bytes.NewReader(body))
 		req.Header = signed.Header.Clone()
