@@ -93,7 +93,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, headers 
 		return nil, nil, fmt.Errorf("reach %s: %w", c.Server, err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		// A cut answer is not a success with nothing to say.
+		return nil, nil, fmt.Errorf("read the answer of %s %s: %w", method, path, err)
+	}
 	if resp.StatusCode >= 300 {
 		var e struct {
 			Error  string            `json:"error"`

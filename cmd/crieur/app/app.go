@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ type Options struct {
 	Log     *slog.Logger
 	// Stdout is where Serve shows the first admin token (once).
 	Stdout io.Writer
+	// Listener, if set, is where Serve answers instead of listening on
+	// cfg.Listen: a port bound before the start, so that nothing else
+	// takes it meanwhile (the tests' servers, started side by side).
+	Listener net.Listener
 }
 
 // App is one Crieur server, wired.

@@ -51,9 +51,11 @@ func Serve(ctx context.Context, cfg config.Config, o Options) error {
 		defer msrv.Close()
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (listen): %w", cfg.Listen, err)
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s (listen): %w", cfg.Listen, err)
+		}
 	}
 	// Only now: a start that fails (port taken) must not spend the one
 	// time the first admin token is shown.

@@ -87,9 +87,15 @@ func FreePort(t testing.TB) int {
 // Env, and returns once it answers.
 func Start(t testing.TB, dataDir string, port int, env ...string) *Crieur {
 	t.Helper()
-	if port == 0 {
-		port = FreePort(t)
+	// The port is bound here and handed over: a port found free and then
+	// listened on by the server after its start (migrations take a
+	// while) was once taken meanwhile by another test's peer, which then
+	// answered this test's API calls.
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("listen on port %d for crieur: %v", port, err)
 	}
+	port = ln.Addr().(*net.TCPAddr).Port
 	c := &Crieur{t: t, Port: port, URL: fmt.Sprintf("http://127.0.0.1:%d", port), DataDir: dataDir, Log: &Buffer{}, Stdout: &Buffer{}, done: make(chan struct{})}
 	all := append(append(append([]string{}, Env...), env...), "CRIEUR_LISTEN="+fmt.Sprintf("127.0.0.1:%d", port), "CRIEUR_DATA_DIR="+dataDir)
 	cfg, err := config.Load("", all)
@@ -103,7 +109,8 @@ func Start(t testing.TB, dataDir string, port int, env ...string) *Crieur {
 	c.stop = stop
 	go func() {
 		defer close(c.done)
-		c.err = app.Serve(ctx, cfg, app.Options{Version: "test", Log: log, Stdout: c.Stdout})
+		c.err = app.Serve(ctx, cfg, app.Options{Version: "test", Log: log, Stdout: c.Stdout, Listener: ln})
+		ln.Close() // not served if the start failed
 	}()
 	c.waitReady()
 	return c
