@@ -48,8 +48,9 @@ func newMatrixRig(t *testing.T, env ...string) *matrixRig {
 		conf: []string{r1.RoomID.String(), "#news:" + dendriteServer}}
 	rig.c = startCrieur(t, t.TempDir(), 0, env...)
 	out := rig.configure(t, map[string]any{"password": botPassword}, 200)
+	status, _ := out["rooms_status"].(map[string]any) // checked: a panic would end every test of the package
 	for _, room := range rig.conf {
-		if st := out["rooms_status"].(map[string]any)[room]; st != "ok" {
+		if st := status[room]; st != "ok" {
 			t.Fatalf("room %s: %v", room, st)
 		}
 	}
