@@ -498,7 +498,7 @@ func TestModerationBlocksAndRemovals(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "a second Reject", func() bool { return len(p.state().received("Reject", "")) >= 2 })
 	raw, _ := json.Marshal(map[string]any{"handle": c.handle()})
-	resp, err := http.Post(p.URL+"/_test/follow", "application/json", bytes.NewReader(raw))
+	resp, err := peerHTTP.Post(p.URL+"/_test/follow", "application/json", bytes.NewReader(raw))
 	if err == nil {
 		resp.Body.Close()
 	}

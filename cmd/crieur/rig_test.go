@@ -232,10 +232,16 @@ func startPeerIn(t *testing.T, name, node string) *fedifyPeer {
 	return p
 }
 
+// peerHTTP is how the tests call a Fedify peer's control routes: one
+// connection per call. Node closes a connection idle for 5 s
+// (keepAliveTimeout); a POST sent on it just then got EOF (seen in CI),
+// and Go does not send a POST again by itself.
+var peerHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 func (p *fedifyPeer) call(path string, in any) map[string]any {
 	p.t.Helper()
 	body, _ := json.Marshal(in)
-	resp, err := http.Post(p.URL+path, "application/json", bytes.NewReader(body))
+	resp, err := peerHTTP.Post(p.URL+path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		p.t.Fatalf("peer %s: %v", path, err)
 	}
@@ -284,7 +290,7 @@ func (p *fedifyPeer) state() peerState {
 // get decodes the peer's JSON answer to GET path into out.
 func (p *fedifyPeer) get(path string, out any) {
 	p.t.Helper()
-	resp, err := http.Get(p.URL + path)
+	resp, err := peerHTTP.Get(p.URL + path)
 	if err != nil {
 		p.t.Fatal(err)
 	}
