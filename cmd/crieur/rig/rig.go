@@ -202,8 +202,17 @@ func (c *Crieur) Stop() error {
 // Done is closed once the server has stopped.
 func (c *Crieur) Done() <-chan struct{} { return c.done }
 
+// apiHTTP lets go of an idle connection well before the server does (its
+// idle timeout is its 30 s read timeout), so that no call is sent on a
+// connection the server is closing: Go does not send a POST again.
+var apiHTTP = &http.Client{Transport: &http.Transport{IdleConnTimeout: 10 * time.Second}}
+
 // Client is the admin API of this server with token.
-func (c *Crieur) Client(token string) *client.Client { return client.New(c.URL, token) }
+func (c *Crieur) Client(token string) *client.Client {
+	cl := client.New(c.URL, token)
+	cl.HTTP = apiHTTP
+	return cl
+}
 
 // Tail is the last lines of s, for a failure report.
 func Tail(s string, lines int) string {
