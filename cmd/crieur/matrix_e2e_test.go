@@ -399,6 +399,21 @@ func TestMatrixDraftPreviewAndUnchangedSave(t *testing.T) {
 			t.Errorf("room %s has %d messages from the bot, want the publication only (no draft, no edit for an unchanged save)", room, n)
 		}
 	}
+
+	// Issue 24, point 4: what a content warning hides is not in the plain
+	// body either, which notifications and text-only clients show.
+	if _, code := m.c.post(map[string]any{"title": "Menu", "body": "Secret soup recipe", "content_warning": "food"}, nil); code != 201 {
+		t.Fatalf("post with a content warning: %d", code)
+	}
+	for _, room := range m.rooms {
+		msg := m.waitPost(t, room, "Menu").Content.AsMessage()
+		if strings.Contains(msg.Body, "Secret soup") || !strings.Contains(msg.Body, "Content warning: food") || !strings.Contains(msg.Body, "hidden behind this warning") {
+			t.Errorf("room %s: the plain body shows what the warning hides, or says nothing of it: %q", room, msg.Body)
+		}
+		if !strings.Contains(msg.FormattedBody, `<span data-mx-spoiler="food">`) || !strings.Contains(msg.FormattedBody, "Secret soup recipe") {
+			t.Errorf("room %s: the text is not behind a spoiler: %q", room, msg.FormattedBody)
+		}
+	}
 }
 
 // pollAnswer sends cli's answer to poll, under the names Element sends

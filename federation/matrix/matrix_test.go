@@ -70,6 +70,13 @@ func TestRenderWarningsLinksAndEdits(t *testing.T) {
 	if !strings.Contains(c.FormattedBody, `<span data-mx-spoiler="food &lt;b&gt;">`) || !strings.Contains(c.FormattedBody, `<a href="mailto:fair@example.org">fair@example.org</a>`) {
 		t.Errorf("formatted body: %s", c.FormattedBody)
 	}
+	// Issue 24, point 4: the plain body (notifications, text-only
+	// clients) has no spoiler: it says there is hidden text and links to
+	// it, and shows none of it.
+	if strings.Contains(c.Body, "Help") || strings.Contains(c.Body, "fair@example.org") ||
+		!strings.Contains(c.Body, "Content warning: food <b>") || !strings.Contains(c.Body, "hidden behind this warning") || !strings.HasSuffix(c.Body, link) {
+		t.Errorf("plain body shows what the warning hides, or no way to it: %q", c.Body)
+	}
 	e, _, _ := Render(enParis, a, link, event.MsgNotice, "$orig", markdown.New().HTML)
 	if e.RelatesTo.GetReplaceID() != "$orig" || e.NewContent == nil || e.NewContent.FormattedBody != c.FormattedBody {
 		t.Fatalf("edit: %+v", e)

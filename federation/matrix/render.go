@@ -100,20 +100,26 @@ func (m message) content() *event.MessageEventContent {
 	fmt.Fprintf(&text, "%s\n", m.heading())
 	fmt.Fprintf(&h, "<p><strong>%s</strong></p>", html.EscapeString(m.heading()))
 	var inner strings.Builder // what a content warning hides
-	if a.ContentWarning != "" {
-		fmt.Fprintf(&text, "%s\n", m.l.T("post.content_warning", a.ContentWarning))
-	}
+	var hidden strings.Builder // the same as text: never in the body when a warning hides it
 	facts := m.l.Facts(a)
-	text.WriteString(m.l.FactsText(facts))
+	hidden.WriteString(m.l.FactsText(facts))
 	inner.WriteString(m.l.FactsHTML(facts))
 	if m.body != "" {
 		// The body clients show as text follows the HTML's rules too.
-		fmt.Fprintf(&text, "\n%s\n", markdown.SafeSource(m.body))
+		fmt.Fprintf(&hidden, "\n%s\n", markdown.SafeSource(m.body))
 		inner.WriteString(m.bodyHTML) // sanitised by board.Renderer
 	}
 	if m.cut {
-		fmt.Fprintf(&text, "\n… %s %s\n", m.l.Colon(m.l.T("post.read_more")), m.link)
+		fmt.Fprintf(&hidden, "\n… %s %s\n", m.l.Colon(m.l.T("post.read_more")), m.link)
 		fmt.Fprintf(&inner, `<p>… <a href="%s">%s</a></p>`, html.EscapeString(m.link), html.EscapeString(m.l.T("post.read_more")))
+	}
+	if a.ContentWarning != "" {
+		// The plain body is what notifications and text-only clients
+		// show, and it has no spoiler: the warning and a way to the text,
+		// never the text itself.
+		fmt.Fprintf(&text, "%s\n%s\n", m.l.T("post.content_warning", a.ContentWarning), m.l.T("post.hidden_by_warning"))
+	} else {
+		text.WriteString(hidden.String())
 	}
 	if a.ContentWarning != "" {
 		// Clients hide a spoiler until the reader asks; the attribute is
