@@ -8,7 +8,8 @@ import (
 )
 
 // DeliverySummary is what the deliveries endpoint shows: counts overall,
-// per kind of destination and per host, with each host's last error.
+// per kind of destination (fediverse, matrix, mattermost, email) and per
+// host or named destination, with each one's last error.
 type DeliverySummary struct {
 	Counts        map[string]int            `json:"counts"`
 	ByDestination map[string]map[string]int `json:"by_destination"`
@@ -37,13 +38,21 @@ func newCounts() map[string]int {
 	return map[string]int{DeliveryPending: 0, DeliveryRetrying: 0, DeliveryDelivered: 0, DeliveryDead: 0}
 }
 
-// destination tells ActivityPub inboxes (URLs) from Matrix rooms (!id, #alias).
-func destination(target string) (kind, host string) {
-	if u, err := url.Parse(target); err == nil && u.Host != "" {
-		return "activitypub", u.Host
+// destination names the kind of a delivery's target and where it went: a
+// fediverse inbox (a URL) by its host, a Matrix room (!id, #alias) by its
+// server, a Mattermost channel or a mailing list (mattermost:NAME,
+// email:NAME, as their packages write them) by name.
+func destination(target string) (kind, where string) {
+	if u, err := url.Parse(target); err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http") {
+		return "fediverse", u.Host
 	}
 	if _, server, ok := strings.Cut(target, ":"); ok && (strings.HasPrefix(target, "!") || strings.HasPrefix(target, "#")) {
 		return "matrix", server
+	}
+	for _, kind := range []string{"mattermost", "email"} {
+		if strings.HasPrefix(target, kind+":") {
+			return kind, target
+		}
 	}
 	return "other", target
 }

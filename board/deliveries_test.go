@@ -15,17 +15,22 @@ func TestSummarizeDeliveries(t *testing.T) {
 		{Target: "https://b.example/inbox", State: board.DeliveryDead, Attempts: 1, LastError: "inbox answered 410", UpdatedAt: now.Add(time.Second)},
 		{Target: "https://c.example/inbox", State: board.DeliveryPending, UpdatedAt: now},
 		{Target: "!room:matrix.example", State: board.DeliveryDelivered, UpdatedAt: now},
+		{Target: "mattermost:members", State: board.DeliveryDelivered, UpdatedAt: now},
+		{Target: "email:users", State: board.DeliveryPending, UpdatedAt: now},
 	})
-	want := map[string]int{"pending": 1, "retrying": 1, "delivered": 2, "dead": 1}
+	want := map[string]int{"pending": 2, "retrying": 1, "delivered": 3, "dead": 1}
 	for k, v := range want {
 		if sum.Counts[k] != v {
 			t.Errorf("counts[%s] = %d, want %d (%v)", k, sum.Counts[k], v, sum.Counts)
 		}
 	}
-	if sum.ByDestination["activitypub"]["delivered"] != 1 || sum.ByDestination["matrix"]["delivered"] != 1 {
+	// Issue 24, point 10: each kind of destination by its name, none
+	// lumped under "other".
+	if sum.ByDestination["fediverse"]["delivered"] != 1 || sum.ByDestination["matrix"]["delivered"] != 1 ||
+		sum.ByDestination["mattermost"]["delivered"] != 1 || sum.ByDestination["email"]["pending"] != 1 || sum.ByDestination["other"] != nil {
 		t.Errorf("by destination = %v", sum.ByDestination)
 	}
-	if len(sum.Hosts) != 4 || sum.Hosts[0].Host != "a.example" || sum.Hosts[0].LastError != "inbox answered 502" || sum.Hosts[1].LastError != "inbox answered 410" {
+	if len(sum.Hosts) != 6 || sum.Hosts[5].Host != "mattermost:members" || sum.Hosts[3].Host != "email:users" || sum.Hosts[0].Host != "a.example" || sum.Hosts[0].LastError != "inbox answered 502" || sum.Hosts[1].LastError != "inbox answered 410" {
 		t.Errorf("hosts = %+v", sum.Hosts)
 	}
 }

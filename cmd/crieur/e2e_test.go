@@ -27,8 +27,9 @@ type announcement struct {
 }
 
 type deliveries struct {
-	Counts     map[string]int `json:"counts"`
-	Deliveries []struct {
+	Counts        map[string]int            `json:"counts"`
+	ByDestination map[string]map[string]int `json:"by_destination"`
+	Deliveries    []struct {
 		Verb      string `json:"verb"`
 		Target    string `json:"target"`
 		State     string `json:"state"`

@@ -255,6 +255,10 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 	if n := len(mp.to("users@lists.example.org", "Website down")); n != 1 {
 		t.Errorf("received %d times", n)
 	}
+	// Issue 24, point 10: the mailing list is counted as e-mail, not "other".
+	if d := c.deliveries(b.ID); d.ByDestination["email"]["delivered"] == 0 || d.ByDestination["email"]["delivered"] != d.Counts["delivered"] || d.ByDestination["other"] != nil {
+		t.Errorf("deliveries by destination: %v", d.ByDestination)
+	}
 	// The password never shows.
 	var got map[string]any
 	c.api("GET", "/api/v1/boards/news/email", nil, nil, &got)
