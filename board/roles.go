@@ -34,7 +34,12 @@ func TokenActor(t Token) Actor {
 var ErrForbidden = errors.New("forbidden")
 
 // ForbiddenError says what the role may not do and who can.
-type ForbiddenError struct{ Reason string }
+type ForbiddenError struct {
+	Reason string
+	// Say, if set, is the catalogue key of what to tell a person (the
+	// editor), when the general "not for your token" would mislead.
+	Say string
+}
 
 func (e *ForbiddenError) Error() string        { return e.Reason }
 func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
@@ -125,11 +130,11 @@ func (s *Service) Approve(ctx context.Context, actor Actor, b Board, id int64) (
 		return a, &ForbiddenError{Reason: "an editor's token cannot approve a publication: a publisher of this board does"}
 	}
 	if a.RequestedBy != nil && *a.RequestedBy == actor.TokenID && actor.Role != RoleSystem {
-		what := "asked for this publication"
+		what, say := "asked for this publication", "editor.approve_own"
 		if a.PendingEdit != nil {
-			what = "made this edit"
+			what, say = "made this edit", "editor.approve_own_edit"
 		}
-		return a, &ForbiddenError{Reason: "you " + what + ": another publisher of this board approves it"}
+		return a, &ForbiddenError{Reason: "you " + what + ": another publisher of this board approves it", Say: say}
 	}
 	if edit := a.PendingEdit; edit != nil {
 		// The edit as proposed (and as the approver read it) goes out.

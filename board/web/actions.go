@@ -26,12 +26,12 @@ func (e *Editor) setRaised(w http.ResponseWriter, r *http.Request, s session, b 
 	l := e.locale(r, b)
 	v, err := parseAmount(r.PostFormValue("raised"))
 	if err != nil {
-		e.flashRedirect(w, r, to, l.T("editor.not_changed", l.T("editor.p.amount")))
+		e.refusalRedirect(w, r, to, l.T("editor.not_changed", l.T("editor.p.amount")))
 		return
 	}
 	saved, err := e.svc.SetRaised(r.Context(), s.actor(), b, a.ID, v)
 	if err != nil {
-		e.flashRedirect(w, r, to, l.T("editor.not_changed", explain(l, err)))
+		e.refusalRedirect(w, r, to, l.T("editor.not_changed", explain(l, err)))
 		return
 	}
 	e.flashRedirect(w, r, to, l.T("editor.raised_saved", l.Facts(saved)[0].Value))
@@ -48,7 +48,7 @@ func (e *Editor) approve(w http.ResponseWriter, r *http.Request, s session, b bo
 	if err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, board.ErrForbidden) {
-			e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), l.T("editor.not_approved", explain(l, err)))
+			e.refusalRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), l.T("editor.not_approved", explain(l, err)))
 			return
 		}
 		e.formErrors(w, r, err)
@@ -151,7 +151,7 @@ func (e *Editor) resolve(w http.ResponseWriter, r *http.Request, s session, b bo
 	if _, err := e.svc.ResolveOutage(r.Context(), s.actor(), b, a.ID); err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) {
-			e.flashRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
+			e.refusalRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
 			return
 		}
 		e.formErrors(w, r, err)
@@ -171,7 +171,7 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 	if _, err := e.svc.CancelTraining(r.Context(), s.actor(), b, a.ID, cancel); err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, board.ErrForbidden) {
-			e.flashRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
+			e.refusalRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
 			return
 		}
 		e.formErrors(w, r, err)
@@ -189,6 +189,7 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 func explain(l locale.Locale, err error) string {
 	var ve *board.ValidationError
 	var unknown *board.UnknownRoleError
+	var forbidden *board.ForbiddenError
 	switch {
 	case errors.As(err, &ve):
 		var parts []string
@@ -198,6 +199,8 @@ func explain(l locale.Locale, err error) string {
 		return strings.Join(parts, " ")
 	case errors.As(err, &unknown):
 		return l.Problem(board.Problemf("problem.unknown_role", unknown.Role))
+	case errors.As(err, &forbidden) && forbidden.Say != "":
+		return l.T(forbidden.Say)
 	case errors.Is(err, board.ErrForbidden):
 		return l.T("editor.p.forbidden")
 	case errors.Is(err, board.ErrCallClosed):

@@ -291,7 +291,7 @@ type boardView struct {
 
 // renderHome shows the boards, their latest announcements and the form;
 // failed is the board whose form came back with errors.
-func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, status int, failed *board.Board, f formData, notice string, preview map[string]any) {
+func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, status int, failed *board.Board, f formData, notice flashNotice, preview map[string]any) {
 	boards, err := e.store.Boards(r.Context())
 	if err != nil {
 		serverError(w, r, e.log, err)
@@ -402,7 +402,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 	d, errs := f.draft(e.zone(b))
 	errs = mergeErrors(errs, upErrs)
 	if errs == nil && f.Action == "preview" {
-		err := e.preview(r, b, 0, d, func(pv map[string]any) { e.renderHome(w, r, s, http.StatusOK, &b, f, "", pv) })
+		err := e.preview(r, b, 0, d, func(pv map[string]any) { e.renderHome(w, r, s, http.StatusOK, &b, f, flashNotice{}, pv) })
 		if err == nil {
 			return
 		}
@@ -429,7 +429,7 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 		}
 	}
 	f.Errors = byField(e.locale(r, b), errs, f.roleLines())
-	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, "", nil)
+	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, flashNotice{}, nil)
 }
 
 // saved is the notice after a save: what became of the announcement.
@@ -692,18 +692,36 @@ func (e *Editor) flashRedirect(w http.ResponseWriter, r *http.Request, to, notic
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// refusalRedirect is flashRedirect for what was not done: the page shows
+// it as a refusal, not in the colours of a success.
+func (e *Editor) refusalRedirect(w http.ResponseWriter, r *http.Request, to, notice string) {
+	e.flashRedirect(w, r, to, refusedMark+notice)
+}
+
+// refusedMark starts a flash that tells of a refusal (no text starts so).
+const refusedMark = "\x00"
+
+// flashNotice is the notice a redirect left; templates print it as text.
+type flashNotice struct {
+	Text    string
+	Refused bool
+}
+
+func (n flashNotice) String() string { return n.Text }
+
 // flash takes the notice a redirect left, once.
-func (e *Editor) flash(w http.ResponseWriter, r *http.Request) string {
+func (e *Editor) flash(w http.ResponseWriter, r *http.Request) flashNotice {
 	c, err := r.Cookie(flashCookie)
 	if err != nil {
-		return ""
+		return flashNotice{}
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/edit", MaxAge: -1, HttpOnly: true, Secure: e.secure, SameSite: http.SameSiteStrictMode})
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil || !utf8.Valid(b) {
-		return ""
+		return flashNotice{}
 	}
-	return string(b)
+	text, refused := strings.CutPrefix(string(b), refusedMark)
+	return flashNotice{Text: text, Refused: refused}
 }
 
 const flashCookie = "crieur_flash"

@@ -40,6 +40,7 @@ func TestMadeKeysExist(t *testing.T) {
 	for _, part := range []string{"confirmed", "waiting", "full", "already", "dropped"} {
 		keys = append(keys, "editor.history."+part)
 	}
+	keys = append(keys, "editor.approve_own", "editor.approve_own_edit") // board.ForbiddenError's Say
 	for _, name := range []string{"edit_login", "edit_home"} {
 		keys = append(keys, "editor.title_"+name)
 	}

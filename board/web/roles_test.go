@@ -64,6 +64,12 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 	if p := alice.get(path); !strings.Contains(p, "An edit of this announcement waits for a second publisher") || strings.Contains(p, "Approve the edit") {
 		t.Error("its author is not told it waits, or is offered to approve it")
 	}
+	// Its author forcing the approval is told why, as a refusal (not in a
+	// success's colours, not as "your token may not").
+	if code, page = alice.post(path+"/approve", url.Values{"csrf": {hiddenValue(t, p, "csrf")}}); code != 200 ||
+		!strings.Contains(page, `<p class="refused" role="status">Not approved: you made this edit yourself; another publisher of this board approves it.</p>`) {
+		t.Errorf("approving one's own edit in the editor: %d\n%s", code, page)
+	}
 	if home := bob.get("/edit"); !strings.Contains(home, "an edit awaits approval") {
 		t.Error("the editor's list does not say an edit waits")
 	}

@@ -126,7 +126,7 @@ func (e *Editor) onDestination(w http.ResponseWriter, r *http.Request, s session
 		e.flashRedirect(w, r, back, l.T("editor.setup_saved", l.T(forms[form].Title)))
 	case "remove":
 		if err := d.Remove(r.Context(), b, arg); err != nil {
-			e.flashRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
+			e.refusalRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
 			return
 		}
 		e.flashRedirect(w, r, back, l.T("editor.setup_removed", arg, l.T(d.Title())))
