@@ -99,7 +99,7 @@ func (m message) content() *event.MessageEventContent {
 	var text, h strings.Builder
 	fmt.Fprintf(&text, "%s\n", m.heading())
 	fmt.Fprintf(&h, "<p><strong>%s</strong></p>", html.EscapeString(m.heading()))
-	var inner strings.Builder // what a content warning hides
+	var inner strings.Builder  // what a content warning hides
 	var hidden strings.Builder // the same as text: never in the body when a warning hides it
 	facts := m.l.Facts(a)
 	hidden.WriteString(m.l.FactsText(facts))
