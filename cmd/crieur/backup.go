@@ -48,6 +48,9 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err != nil {
 		return err
 	}
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder: name the backup file, like %s", file, filepath.Join(file, "crieur-"+time.Now().Format("2006-01-02")+".tar.gz"))
+	}
 	// Not a query_only connection: SQLite counts VACUUM INTO as a write,
 	// though it writes only the copy.
 	db, err := openDB(cfg, false)

@@ -123,3 +123,17 @@ func TestRestoreRefusesAForeignArchive(t *testing.T) {
 		t.Errorf("a refused restore left %d entries behind", len(entries))
 	}
 }
+
+// A backup aimed at a folder asks for a file name (a user tried
+// `crieur backup backups/` and read "rename …/.part …/: file exists").
+func TestBackupIntoAFolderAsksForAFileName(t *testing.T) {
+	t.Parallel()
+	data, folder := t.TempDir(), t.TempDir()
+	if out, err := runCLI("", nil, "board", "create", "news", "--data", data); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := runCLI("", nil, "backup", folder+"/", "--data", data)
+	if err == nil || !strings.Contains(out, "is a folder: name the backup file, like "+filepath.Join(folder, "crieur-")) {
+		t.Fatalf("backup into a folder: %v\n%s", err, out)
+	}
+}
