@@ -61,8 +61,9 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 	if live, _ := rig.Store.Announcement(ctx, b.ID, list[0].ID); live.Body == "Back at 23:00." || live.PendingEdit == nil {
 		t.Fatalf("the edit reached readers before approval: %q", live.Body)
 	}
-	if p := alice.get(path); !strings.Contains(p, "An edit of this announcement waits for a second publisher") || strings.Contains(p, "Approve the edit") {
-		t.Error("its author is not told it waits, or is offered to approve it")
+	if p := alice.get(path); !strings.Contains(p, "An edit of this announcement waits for a second publisher") || strings.Contains(p, "Approve the edit") ||
+		!strings.Contains(p, "see the edit once another publisher of this board approves it") {
+		t.Error("its author is not told it waits (and that followers see it only once approved), or is offered to approve it")
 	}
 	// Its author forcing the approval is told why, as a refusal (not in a
 	// success's colours, not as "your token may not").
