@@ -44,6 +44,7 @@ func (e *Editor) approve(w http.ResponseWriter, r *http.Request, s session, b bo
 		return
 	}
 	l := e.locale(r, b)
+	wasEdit := a.PendingEdit != nil
 	saved, err := e.svc.Approve(r.Context(), s.actor(), b, a.ID)
 	if err != nil {
 		var ve *board.ValidationError
@@ -52,6 +53,10 @@ func (e *Editor) approve(w http.ResponseWriter, r *http.Request, s session, b bo
 			return
 		}
 		e.formErrors(w, r, err)
+		return
+	}
+	if wasEdit {
+		e.flashRedirect(w, r, "/edit", l.T("editor.approved_edit", saved.Title))
 		return
 	}
 	e.flashRedirect(w, r, "/edit", l.T("editor.approved", e.saved(l, saved)))

@@ -78,8 +78,8 @@ func TestEditorPagesFollowTheRoles(t *testing.T) {
 	if !strings.Contains(p, "Approve the edit and send it") || !strings.Contains(p, "Back at 23:00.</textarea>") {
 		t.Fatalf("a second publisher does not see the edit to approve:\n%s", p)
 	}
-	if code, _ = bob.post(path+"/approve", url.Values{"csrf": {hiddenValue(t, p, "csrf")}}); code != 200 {
-		t.Fatalf("approving the edit: %d", code)
+	if code, page = bob.post(path+"/approve", url.Values{"csrf": {hiddenValue(t, p, "csrf")}}); code != 200 || !strings.Contains(page, "Approved: the edit of “Mail down tonight” is sent where the announcement went.") {
+		t.Fatalf("approving the edit: %d\n%s", code, page)
 	}
 	if live, _ := rig.Store.Announcement(ctx, b.ID, list[0].ID); live.Body != "Back at 23:00." || live.PendingEdit != nil {
 		t.Fatalf("after approval: %q, pending %v", live.Body, live.PendingEdit)

@@ -130,8 +130,8 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 		return fmt.Errorf("backup: %w", err)
 	}
 	st, _ := os.Stat(file)
-	fmt.Fprintf(stdout, "backed up %s and %d pictures to %s (%.1f MB); it holds the boards' private keys: keep it private\n",
-		counts, len(pictures), file, float64(st.Size())/(1<<20))
+	fmt.Fprintf(stdout, "backed up %s and %s to %s (%.1f MB); it holds the boards' private keys: keep it private\n",
+		counts, some(len(pictures), "picture"), file, float64(st.Size())/(1<<20))
 	return nil
 }
 
@@ -170,7 +170,7 @@ func snapshotFacts(ctx context.Context, path string) (string, []string, error) {
 			return "", nil, err
 		}
 	}
-	return fmt.Sprintf("%d boards, %d announcements, %d followers", boards, anns, followers), pictures, nil
+	return fmt.Sprintf("%s, %s, %s", some(boards, "board"), some(anns, "announcement"), some(followers, "follower")), pictures, nil
 }
 
 // restoreCmd unpacks a backup into an empty data directory, checks the
@@ -234,7 +234,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 		return err
 	}
 	ok = true
-	fmt.Fprintf(stdout, "restored %s and %d pictures into %s at %s; start it with crieur serve\n", counts, len(pictures), cfg.DataDir, time.Now().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "restored %s and %s into %s at %s; start it with crieur serve\n", counts, some(len(pictures), "picture"), cfg.DataDir, time.Now().Format(time.RFC3339))
 	return nil
 }
 
@@ -281,4 +281,12 @@ func walkBackup(file string, each func(name string, picture bool, r io.Reader) e
 		return fmt.Errorf("%s has no store (crieur.db): not a Crieur backup", file)
 	}
 	return nil
+}
+
+// some says n things in English, one or several ("1 board", "2 boards").
+func some(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -52,7 +52,7 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if err != nil || !strings.Contains(out, "backed up") || !strings.Contains(out, "1 pictures") {
+	if err != nil || !strings.Contains(out, "backed up") || !strings.Contains(out, "and 1 picture to") {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
 	if st, _ := os.Stat(file); st == nil || st.Mode().Perm() != 0o600 {

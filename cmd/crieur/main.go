@@ -63,7 +63,7 @@ Usage:
   crieur email show | smtp --host H --from ADDR [--username U --password -] | list NAME --to ADDR [--kinds outage,call] | remove NAME | test NAME
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
   crieur restore FILE.tar.gz     (into an empty data directory)
-  crieur check [--time-from URL] [--keys DIR]  (is the deployment followable? one line per check)
+  crieur check [--time-from URL] [--keys DIR] [--backups DIR]  (is the deployment followable, are the backups whole? one line per check)
   crieur ready [--url URL]       (exit 0 when the server at URL is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
