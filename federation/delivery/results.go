@@ -21,6 +21,10 @@ import (
 type RedisResults struct {
 	rdb    *redis.Client
 	stream string
+	// grouped: the consumer group is known to exist. It is made once,
+	// and again only after Redis said it is gone (a Redis that restarted
+	// without its data), not on every pass (once a second when idle).
+	grouped bool
 }
 
 // NewRedisResults uses the stream prefix+"results".
@@ -60,10 +64,22 @@ const resultsBatch = 200
 // go-redis sends the command again, and the entries the first one handed
 // out sit in our pending list where a read of ">" never returns them.
 func (r *RedisResults) drain(ctx context.Context, rec BatchRecorder, log *slog.Logger) error {
-	err := r.rdb.XGroupCreateMkStream(ctx, r.stream, resultsGroup, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("results stream: %w", err)
+	if !r.grouped {
+		err := r.rdb.XGroupCreateMkStream(ctx, r.stream, resultsGroup, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("results stream: %w", err)
+		}
+		r.grouped = true
 	}
+	err := r.readAll(ctx, rec, log)
+	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+		r.grouped = false // made again on the next pass
+	}
+	return err
+}
+
+// readAll reads the pending entries, then waits a second for new ones.
+func (r *RedisResults) readAll(ctx context.Context, rec BatchRecorder, log *slog.Logger) error {
 	for {
 		n, err := r.read(ctx, rec, log, "0", -1) // -1: no BLOCK
 		if err != nil {
@@ -73,7 +89,7 @@ func (r *RedisResults) drain(ctx context.Context, rec BatchRecorder, log *slog.L
 			break
 		}
 	}
-	_, err = r.read(ctx, rec, log, ">", time.Second)
+	_, err := r.read(ctx, rec, log, ">", time.Second)
 	return err
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -141,4 +143,42 @@ func BenchmarkRedisResultsDrain(b *testing.B) {
 		took += time.Since(start)
 	}
 	b.ReportMetric(float64(b.N*perRound)/took.Seconds(), "results/s")
+}
+
+// The consumer group is made once, not on every pass (once a second while
+// idle), and made again when Redis has lost it (restarted without its
+// data): results sent after that are still recorded.
+func TestRedisResultsGroupMadeOnceAndAgainAfterALoss(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	st, db := openStore(t)
+	done := make(chan struct{})
+	go func() {
+		NewRedisResults(rdb, "t:").Drain(ctx, st, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	xgroups := func() int {
+		info := rdb.Info(ctx, "commandstats").Val()
+		m := regexp.MustCompile(`cmdstat_xgroup\|create:calls=(\d+)|cmdstat_xgroup:calls=(\d+)`).FindStringSubmatch(info)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[1] + m[2])
+		return n
+	}
+	time.Sleep(3500 * time.Millisecond) // three idle passes
+	if n := xgroups(); n != 1 {
+		t.Errorf("XGROUP CREATE sent %d times in three idle passes, want once", n)
+	}
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	addResults(t, rdb, "t:results", []Outcome{{OutboxID: 7, Target: "https://a.example/inbox", State: board.DeliveryDelivered, Attempts: 1}})
+	waitUntil(t, "the result sent after the group was lost, recorded", func() bool {
+		var n int
+		_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE outbox_id = 7`).Scan(&n)
+		return n == 1
+	})
 }
