@@ -214,6 +214,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		// Edits, refreshes, pins and deletions go out from here even when
 		// crieur deliver workers deliver the rest (workers = 0 here).
 		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, max(2, cfg.Delivery.Workers), st, metrics, log))
+		log.Info("delivery split: serve sends edits, refreshes, pins and deletions in order; any worker sends new posts",
+			"ordered_workers", max(2, cfg.Delivery.Workers), "new_post_workers_here", cfg.Delivery.Workers)
 		if cfg.Delivery.Workers > 0 {
 			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, st, metrics, log))
 		}
