@@ -154,8 +154,12 @@ func (p RetryPolicy) Next(attempts int, created, now time.Time, hint time.Durati
 	// ±20% jitter spreads the retries of one fan-out so a recovering host is
 	// not hit by every job at the same instant.
 	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	if hint > d {
-		d = min(hint, p.Max)
+	if hint > 0 {
+		// The destination said when to come back (Retry-After, Matrix's
+		// retry_after_ms): then, not after our own backoff (asked for
+		// 1.5 s, Crieur waited 4 to 36 s), a little later rather than
+		// sooner so that the jobs it held back do not all knock at once.
+		d = min(hint+time.Duration(rand.Int64N(int64(min(hint/10, time.Second))+1)), p.Max)
 	}
 	at := now.Add(d)
 	if at.After(created.Add(p.Window)) {

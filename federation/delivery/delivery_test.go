@@ -94,8 +94,16 @@ func TestRetryPolicy(t *testing.T) {
 	if total < 12 || total > 20 {
 		t.Fatalf("gave up after %d attempts", total)
 	}
-	if at, ok := p.Next(1, created, created, time.Hour); !ok || at.Sub(created) != time.Hour {
+	if at, ok := p.Next(1, created, created, time.Hour); !ok || at.Sub(created) < time.Hour || at.Sub(created) > time.Hour+time.Second {
 		t.Fatalf("Retry-After not honoured: %s", at.Sub(created))
+	}
+	// Issue 24, point 2: asked to come back in 1.5 s after many attempts,
+	// it comes back then (with at most a tenth more), not after its own
+	// backoff of 8 minutes.
+	for range 100 {
+		if at, ok := p.Next(5, created, created, 1500*time.Millisecond); !ok || at.Sub(created) < 1500*time.Millisecond || at.Sub(created) > 1650*time.Millisecond {
+			t.Fatalf("asked for 1.5 s at the fifth attempt, waits %s", at.Sub(created))
+		}
 	}
 	if at, _ := p.Next(1, created, created, 100*time.Hour); at.Sub(created) != p.Max {
 		t.Fatalf("Retry-After not capped: %s", at.Sub(created))
