@@ -701,13 +701,12 @@ func (e *Editor) refusalRedirect(w http.ResponseWriter, r *http.Request, to, not
 // refusedMark starts a flash that tells of a refusal (no text starts so).
 const refusedMark = "\x00"
 
-// flashNotice is the notice a redirect left; templates print it as text.
+// flashNotice is the notice a redirect left, and whether it tells of a
+// refusal.
 type flashNotice struct {
 	Text    string
 	Refused bool
 }
-
-func (n flashNotice) String() string { return n.Text }
 
 // flash takes the notice a redirect left, once.
 func (e *Editor) flash(w http.ResponseWriter, r *http.Request) flashNotice {

@@ -249,16 +249,16 @@ func (s *Server) verify(ctx context.Context, r *http.Request, body []byte) (stri
 // owner and what identifies the signature for the replay cache: the key
 // id and the signature bytes, whatever label, parameter order or extra
 // parameters the header carries.
-func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []byte) (owner, seen string, err error) {
+func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []byte) (owner string, seen [32]byte, err error) {
 	if isRFC9421(r) {
 		return s.verify9421(ctx, r, body)
 	}
 	c, err := parseCavage(r.Header.Get("Signature"))
 	if err != nil {
-		return "", "", err
+		return "", seen, err
 	}
 	if err := c.check(r, body, time.Now()); err != nil {
-		return "", "", err
+		return "", seen, err
 	}
 	owner, err = s.withKey(ctx, c.keyID, func(pemKey string) error {
 		pub, err := parsePublicKey(pemKey)
@@ -272,17 +272,17 @@ func (s *Server) verifySignature(ctx context.Context, r *http.Request, body []by
 
 // verify9421 checks an RFC 9421 signature and returns the key's owner,
 // re-fetching the key once when it fails, as for draft-cavage.
-func (s *Server) verify9421(ctx context.Context, r *http.Request, body []byte) (owner, seen string, err error) {
+func (s *Server) verify9421(ctx context.Context, r *http.Request, body []byte) (owner string, seen [32]byte, err error) {
 	m, err := parse9421(r)
 	if err != nil {
-		return "", "", err
+		return "", seen, err
 	}
 	if err := check9421(m, r, body, time.Now()); err != nil {
-		return "", "", err
+		return "", seen, err
 	}
 	base, err := base9421(m, r, s.urls.Scheme())
 	if err != nil {
-		return "", "", err
+		return "", seen, err
 	}
 	owner, err = s.withKey(ctx, m.keyID, func(pemKey string) error {
 		pub, err := parseAnyPublicKey(pemKey)

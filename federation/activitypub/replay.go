@@ -18,15 +18,14 @@ type ReplayLedger interface {
 
 // replays is where the inbox remembers the signatures it accepted.
 type replays interface {
-	firstTime(ctx context.Context, seen string, now time.Time) (bool, error)
+	firstTime(ctx context.Context, seen [32]byte, now time.Time) (bool, error)
 }
 
 // ledgerReplays remembers them in a ReplayLedger.
 type ledgerReplays struct{ ledger ReplayLedger }
 
-func (l ledgerReplays) firstTime(ctx context.Context, seen string, now time.Time) (bool, error) {
-	key := sha256.Sum256([]byte(seen))
-	return l.ledger.FirstSeen(ctx, key[:], now.Add(replayWindow))
+func (l ledgerReplays) firstTime(ctx context.Context, seen [32]byte, now time.Time) (bool, error) {
+	return l.ledger.FirstSeen(ctx, seen[:], now.Add(replayWindow))
 }
 
 // replayWindow is how long a signature stays acceptable: while its Date is
@@ -50,15 +49,14 @@ func newReplayCache(max int) *replayCache {
 // replayKey identifies a signature by what the signer computed: the key
 // and the signature bytes. The header around them (labels, parameter
 // order, extra parameters) is the sender's to vary and must not make a
-// replay look new.
-func replayKey(keyID string, signature []byte) string {
-	return keyID + "\x00" + string(signature)
+// replay look new. Only its digest is kept.
+func replayKey(keyID string, signature []byte) [32]byte {
+	return sha256.Sum256([]byte(keyID + "\x00" + string(signature)))
 }
 
 // firstTime records the signature seen (a replayKey) and reports whether
 // it was not seen before.
-func (c *replayCache) firstTime(_ context.Context, seen string, now time.Time) (bool, error) {
-	key := sha256.Sum256([]byte(seen))
+func (c *replayCache) firstTime(_ context.Context, key [32]byte, now time.Time) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until, ok := c.seen[key]; ok && now.Before(until) {

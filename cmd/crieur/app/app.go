@@ -67,7 +67,6 @@ type App struct {
 	Store   *store.Store
 	Service *board.Service
 
-	handler http.Handler
 	metrics http.Handler
 	table   []api.Row
 	// editorTable is the web editor's, decided by the same rule.
@@ -213,9 +212,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer}, 2, st, metrics, log))
 		// Edits, refreshes, pins and deletions go out from here even when
 		// crieur deliver workers deliver the rest (workers = 0 here).
-		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, max(2, cfg.Delivery.Workers), st, metrics, log))
+		ordered := max(2, cfg.Delivery.Workers)
+		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, ordered, st, metrics, log))
 		log.Info("delivery split: serve sends edits, refreshes, pins and deletions in order; any worker sends new posts",
-			"ordered_workers", max(2, cfg.Delivery.Workers), "new_post_workers_here", cfg.Delivery.Workers)
+			"ordered_workers", ordered, "new_post_workers_here", cfg.Delivery.Workers)
 		if cfg.Delivery.Workers > 0 {
 			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, st, metrics, log))
 		}
@@ -239,7 +239,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	if cfg.MetricsListen == "" {
 		admin.AdminOnly("GET /metrics", a.metrics)
 	}
-	a.handler = routes
 	a.routes = routes
 	a.table = admin.Table()
 
@@ -267,7 +266,7 @@ func (a *App) EditorTable() []httpx.Route { return a.editorTable }
 func (a *App) Routes() []httpx.Route { return a.routes.Table() }
 
 // Handler is everything the server answers over HTTP.
-func (a *App) Handler() http.Handler { return a.handler }
+func (a *App) Handler() http.Handler { return a.routes }
 
 // Metrics is the /metrics handler, for a listener of its own
 // (metrics_listen); otherwise Handler serves it to admin tokens.

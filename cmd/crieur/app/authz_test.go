@@ -32,19 +32,11 @@ var guardRefusals = []string{"this needs an admin token", "this token may not ma
 // board's editor, its publisher and an admin, answers as the table says.
 func TestEveryAPIRouteAnswersAsTheTableSays(t *testing.T) {
 	ctx := context.Background()
-	a := testApp(t)
+	a, news := newsApp(t)
 	st := a.Store
-	news, err := st.BoardByName(ctx, "news")
-	if err != nil {
-		t.Fatal(err)
-	}
 	other, _, _ := a.Service.EnsureBoard(ctx, "climate", "Climate")
 	token := func(boardID *int64, role string, expires *time.Time) (string, int64) {
-		plain, id, err := st.CreateTokenUntil(ctx, boardID, "t", expires, role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return plain, id
+		return newToken(t, a, boardID, role, expires)
 	}
 	admin, _ := token(nil, board.RolePublisher, nil)
 	publisher, _ := token(&news.ID, board.RolePublisher, nil)
@@ -313,12 +305,7 @@ func testApp(t *testing.T) *App {
 // inbox) refuses an unsigned request, token or not.
 func TestEveryRouteIsInTheOneTable(t *testing.T) {
 	ctx := context.Background()
-	a := testApp(t)
-	st := a.Store
-	news, err := st.BoardByName(ctx, "news")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, news := newsApp(t)
 	ann, _, err := a.Service.Create(ctx, board.System, news, board.Draft{Kind: board.KindEvent, Title: "Install party",
 		Event: &board.Event{Start: time.Now().Add(48 * time.Hour), Place: "Room 101"}}, "")
 	if err != nil {
@@ -360,13 +347,7 @@ func TestEveryRouteIsInTheOneTable(t *testing.T) {
 		t.Errorf("%s is in a table but not on the server", p)
 	}
 
-	token := func(boardID *int64, role string) string {
-		plain, _, err := st.CreateTokenUntil(ctx, boardID, "t", nil, role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return plain
-	}
+	token := func(boardID *int64, role string) string { plain, _ := newToken(t, a, boardID, role, nil); return plain }
 	callers := []struct{ name, token string }{{"anonymous", ""}, {"editor", token(&news.ID, board.RoleEditor)},
 		{"publisher", token(&news.ID, board.RolePublisher)}, {"admin", token(nil, board.RolePublisher)}}
 	srv := httptest.NewServer(a.Handler())
@@ -415,4 +396,26 @@ func TestEveryRouteIsInTheOneTable(t *testing.T) {
 		t.Errorf("%d public and %d signed routes: the walk missed some", public, signed)
 	}
 	t.Logf("%d routes: %d guarded (walked above), %d public, %d signed, × %d callers", len(routes), len(routes)-len(open), public, signed, len(callers))
+}
+
+// newsApp is testApp and its board news.
+func newsApp(t *testing.T) (*App, board.Board) {
+	t.Helper()
+	a := testApp(t)
+	news, err := a.Store.BoardByName(context.Background(), "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, news
+}
+
+// newToken makes a token of a role on a board (nil: every board), until
+// expires (nil: for good), and returns it and its id.
+func newToken(t *testing.T, a *App, boardID *int64, role string, expires *time.Time) (string, int64) {
+	t.Helper()
+	plain, id, err := a.Store.CreateTokenUntil(context.Background(), boardID, "t", expires, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain, id
 }
