@@ -166,11 +166,50 @@ type Campaign struct {
 	Milestones []int `json:"milestones,omitempty"`
 	// ThankYou, when set, is posted once the campaign ends.
 	ThankYou string `json:"thank_you,omitempty"`
+	// Per is PerWeek or PerMonth when the campaign counts recurring income
+	// (a Liberapay account it follows): Goal and Raised are then amounts
+	// per that period, and reaching the goal does not end the campaign
+	// (pledges can go down again). Empty: a one-off total the editors type.
+	Per string `json:"per,omitempty"`
+	// Patrons is how many people give regularly, as the platform says.
+	Patrons int `json:"patrons,omitempty"`
+	// StillWelcome keeps asking to give once the campaign ended.
+	StillWelcome bool `json:"still_welcome,omitempty"`
 	// Reached lists the milestones announced, Thanked whether the
-	// thank-you went out: Crieur writes them, so none goes out twice.
-	Reached []int `json:"reached,omitempty"`
-	Thanked bool  `json:"thanked,omitempty"`
+	// thank-you went out, Ended when the campaign ended (its deadline
+	// passed or its goal was reached): Crieur writes them, so none goes
+	// out twice.
+	Reached []int      `json:"reached,omitempty"`
+	Thanked bool       `json:"thanked,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
+	// SourceProblem, when set, says why the donation platform's figures
+	// could not be used (the account hides what it receives, or counts in
+	// another currency): for the editors, on the campaign's page and in
+	// crieur check.
+	SourceProblem *SourceProblem `json:"source_problem,omitempty"`
 }
+
+// SourceProblem is what a donation platform answered that Crieur could
+// not use: a catalogue key and its arguments, worded in the editor's
+// language when shown.
+type SourceProblem struct {
+	Key  string   `json:"key"`
+	Args []string `json:"args,omitempty"`
+}
+
+// How often recurring income is counted (Campaign.Per).
+const (
+	PerWeek  = "week"
+	PerMonth = "month"
+)
+
+// Recurring reports whether the campaign counts income per period rather
+// than a total.
+func (c *Campaign) Recurring() bool { return c.Per != "" }
+
+// Asking reports whether the campaign still asks people to give: while it
+// runs, and after its end when the editors keep donations welcome.
+func (c *Campaign) Asking() bool { return c.Ended == nil || c.StillWelcome }
 
 // Percent is how much of the goal came in, rounded down.
 func (c *Campaign) Percent() int {
@@ -180,10 +219,12 @@ func (c *Campaign) Percent() int {
 	return int(100 * c.Raised / c.Goal)
 }
 
-// Over reports whether the campaign ended at now: its deadline passed or
-// its goal was reached.
+// Over reports whether the campaign is over at now: its deadline passed,
+// or a one-off total reached its goal. Recurring income reaching its goal
+// does not end a campaign: it is what keeps the association going, and it
+// can go down again.
 func (c *Campaign) Over(now time.Time) bool {
-	return c.Deadline != nil && !now.Before(*c.Deadline) || c.Goal > 0 && c.Raised >= c.Goal
+	return c.Deadline != nil && !now.Before(*c.Deadline) || !c.Recurring() && c.Goal > 0 && c.Raised >= c.Goal
 }
 
 // Event details: when and where.

@@ -122,3 +122,140 @@ func TestCampaignMilestonesAndThanksOnce(t *testing.T) {
 		t.Errorf("more gifts after the end posted again: %q", titles())
 	}
 }
+
+// Issue 24, point 12: an ended campaign says so on every channel (its
+// facts, as a new version followers' servers apply) and stops asking to
+// give, also in its "goal reached" post, unless its editors keep
+// donations welcome; an edit that makes it run again takes the end back.
+func TestAnEndedCampaignSaysSoAndStopsAsking(t *testing.T) {
+	ctx := context.Background()
+	for _, welcome := range []bool{false, true} {
+		rig := boardtest.New(t)
+		svc, b := rig.Service, rig.Board
+		d := boardtest.CampaignDraft(nil)
+		d.Campaign.Milestones, d.Campaign.StillWelcome = []int{100}, welcome
+		a, _, err := svc.Create(ctx, board.System, b, d, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range rig.Pending(t) {
+			_ = rig.Store.MarkDispatched(ctx, e.ID)
+		}
+		if a, err = svc.SetRaised(ctx, board.System, b, a.ID, 3000); err != nil {
+			t.Fatal(err)
+		}
+		if a.Campaign.Ended == nil || a.Pinned || a.Version != 2 {
+			t.Fatalf("welcome %v: ended %v, pinned %v, version %d", welcome, a.Campaign.Ended, a.Pinned, a.Version)
+		}
+		updated := false
+		for _, e := range rig.Pending(t) {
+			updated = updated || e.AnnouncementID == a.ID && e.Verb == board.VerbUpdate && e.Version == 2
+		}
+		if !updated {
+			t.Errorf("welcome %v: no Update of version 2 for the end: %+v", welcome, rig.Pending(t))
+		}
+		facts := map[string]locale.Fact{}
+		en := locale.For("en").Facts(a)
+		for _, f := range en {
+			facts[f.Key] = f
+		}
+		if en[0].Key != "ended" {
+			t.Errorf("welcome %v: the first fact is %+v, want Ended", welcome, en[0])
+		}
+		_, give := facts["give"]
+		still, welcomes := facts["still_welcome"]
+		if give || welcomes != welcome || welcome && (still.Link != d.Campaign.Link || still.Label != "Donations still welcome") {
+			t.Errorf("welcome %v: ended campaign's facts %+v", welcome, en)
+		}
+		list, _ := rig.Store.Announcements(ctx, b.ID, 0, 20)
+		var reached board.Announcement
+		for _, x := range list {
+			if strings.HasPrefix(x.Title, "Goal reached") {
+				reached = x
+			}
+		}
+		if asks := strings.Contains(reached.Body, d.Campaign.Link); asks != welcome || strings.Contains(reached.Body, "Give:") {
+			t.Errorf("welcome %v: the goal-reached post reads %q", welcome, reached.Body)
+		}
+		if !welcome {
+			continue
+		}
+		// A higher goal: it runs again.
+		a, err = svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Campaign.Goal = 5000; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Campaign.Ended != nil || locale.For("en").Facts(a)[0].Key == "ended" {
+			t.Errorf("a campaign with a higher goal is still ended: %+v", a.Campaign)
+		}
+	}
+}
+
+// Issue 24, point 11: a campaign that follows a Liberapay account counts
+// recurring income per week (or per month), against the account's own
+// goal; reaching it does not end the campaign, and pledges going down are
+// shown as they are.
+func TestRecurringIncomeIsARateNotATotal(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t, func(o *board.Options) {
+		o.Recurring = func(link string) bool { return strings.HasPrefix(link, "https://liberapay.com/") }
+	})
+	svc, b := rig.Service, rig.Board
+	d := boardtest.CampaignDraft(nil)
+	d.Campaign.Milestones, d.Campaign.ThankYou = []int{50, 100}, "Thanks!"
+	a, _, err := svc.Create(ctx, board.System, b, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Campaign.Per != board.PerWeek {
+		t.Fatalf("a Liberapay campaign counts %q, want per week", a.Campaign.Per)
+	}
+	in := board.Income{Weekly: 300, Currency: "EUR", Patrons: 12, Goal: 1000}
+	if a, err = svc.SetIncome(ctx, board.System, b, a.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	en := locale.For("en").Facts(a)
+	if en[0].Label != "Given" || en[0].Value != "300\u00a0€ per week by 12 patrons" || en[1].Label != "Goal" || en[1].Value != "1,000\u00a0€ per week (30 % reached)" {
+		t.Errorf("recurring facts %+v", en)
+	}
+	if fr := locale.For("fr").Facts(a); fr[0].Value != "300\u00a0€ par semaine, de 12 donateurs" {
+		t.Errorf("French: %q", fr[0].Value)
+	}
+	// The goal reached: thanks for the milestone, but the campaign runs on.
+	in.Weekly = 1000
+	if a, err = svc.SetIncome(ctx, board.System, b, a.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if a.Campaign.Ended != nil || a.Campaign.Thanked || !a.Pinned {
+		t.Errorf("recurring income reaching its goal ended the campaign: %+v pinned %v", a.Campaign, a.Pinned)
+	}
+	// Pledges go down: shown as they are.
+	in.Weekly, in.Patrons = 800, 10
+	if a, err = svc.SetIncome(ctx, board.System, b, a.ID, in); err != nil || a.Campaign.Raised != 800 || a.Campaign.Patrons != 10 {
+		t.Errorf("pledges down: %+v %v", a.Campaign, err)
+	}
+	// Counted per month: 52/12 weeks; the goal too.
+	a, err = svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Campaign.Per = board.PerMonth; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = svc.SetIncome(ctx, board.System, b, a.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if a.Campaign.Raised != 3466.67 || a.Campaign.Goal != 4333.33 || a.Campaign.Patrons != 10 {
+		t.Errorf("per month: %+v", a.Campaign)
+	}
+	if v := locale.For("en").Facts(a)[0].Value; v != "3,466.67\u00a0€ per month by 10 patrons" {
+		t.Errorf("per month reads %q", v)
+	}
+	// Another currency: nothing changes (the poller tells the editors).
+	if got, _ := svc.SetIncome(ctx, board.System, b, a.ID, board.Income{Weekly: 5, Currency: "USD"}); got.Campaign.Raised != 3466.67 {
+		t.Errorf("a USD income changed a EUR campaign: %+v", got.Campaign)
+	}
+	// A one-off campaign elsewhere stays a total.
+	d = boardtest.CampaignDraft(nil)
+	d.Campaign.Link = "https://www.helloasso.com/associations/asso"
+	if o, _, err := svc.Create(ctx, board.System, b, d, ""); err != nil || o.Campaign.Per != "" || locale.For("en").Facts(o)[0].Label != "Raised" {
+		t.Errorf("a HelloAsso campaign: %+v %v", o.Campaign, err)
+	}
+}

@@ -395,6 +395,14 @@ func checkCampaign(errs Problems, c *Campaign) {
 	if c.Raised < 0 || c.Raised > 1e12 {
 		errs["campaign.raised"] = Problemf("problem.not_negative")
 	}
+	switch c.Per {
+	case "", PerWeek, PerMonth:
+	default:
+		errs["campaign.per"] = Problemf("problem.campaign_per")
+	}
+	if c.Patrons < 0 {
+		errs["campaign.patrons"] = Problemf("problem.not_negative")
+	}
 	c.Link, c.TaxNote = strings.TrimSpace(c.Link), strings.TrimSpace(c.TaxNote)
 	if !HTTPURL(c.Link) {
 		errs["campaign.link"] = Problemf("problem.give_link")

@@ -28,10 +28,11 @@ type Repository interface {
 	// ones past their expiry, oldest first; NextDue is when the next is.
 	Due(ctx context.Context, now time.Time, limit int) ([]Due, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
-	// PinnedCampaigns lists the campaigns featured on their boards;
-	// TrainingsToRemind the published, not cancelled trainings that asked
-	// for a reminder.
-	PinnedCampaigns(ctx context.Context) ([]Due, error)
+	// RunningCampaigns lists the published campaigns of every board, to
+	// end those that are over.
+	RunningCampaigns(ctx context.Context) ([]Announcement, error)
+	// TrainingsToRemind lists the published, not cancelled trainings that
+	// asked for a reminder.
 	TrainingsToRemind(ctx context.Context) ([]Announcement, error)
 	// CallsWithDeadline are the published calls and trainings, not closed
 	// by an editor, that have a deadline.

@@ -43,6 +43,7 @@ type Service struct {
 	onOutbox    func()
 	zone        string // new boards' time zone
 	progressGap time.Duration
+	recurring   func(link string) bool
 	wake        chan struct{}
 	dest        Destinations
 }
@@ -69,6 +70,10 @@ type Options struct {
 	// progress: every gift is on the page at once, but followers and rooms
 	// get at most one edit per gap (2 minutes when 0).
 	ProgressGap time.Duration
+	// Recurring, when set, says whether a campaign's link is an account
+	// on a platform of recurring donations that Crieur follows
+	// (Liberapay): such a campaign counts income per week, never a total.
+	Recurring func(link string) bool
 }
 
 // Destinations are the channels the service tells, as it acts, of what
@@ -88,7 +93,7 @@ type Destinations struct {
 // NewService returns a service made of o.
 func NewService(o Options) *Service {
 	s := &Service{repo: o.Store, render: o.Markup, notices: o.Notices, links: o.Links, pictures: o.Pictures, now: o.Now, onOutbox: o.OnOutbox,
-		progressGap: o.ProgressGap, wake: make(chan struct{}, 1)}
+		progressGap: o.ProgressGap, recurring: o.Recurring, wake: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -182,6 +187,12 @@ func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announce
 	html, err := s.render.HTML(d.Body)
 	if err != nil {
 		return err
+	}
+	if c := d.Campaign; c != nil && c.Per == "" && s.recurring != nil && s.recurring(c.Link) {
+		c.Per = PerWeek
+	}
+	if a.Campaign != nil && d.Campaign != nil {
+		keepCampaignRecord(a.Campaign, d.Campaign, s.now())
 	}
 	a.Kind, a.Title, a.Body, a.HTML, a.Tags = d.Kind, d.Title, d.Body, html, d.Tags
 	a.ContentWarning, a.Language, a.Event, a.Call, a.Outage, a.Campaign = d.ContentWarning, d.Language, d.Event, d.Call, d.Outage, d.Campaign

@@ -47,6 +47,9 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		// First, so a reader scrolling a timeline sees it is over.
 		fact("ended", l.Time(*a.ExpiresAt), "")
 	}
+	if c := a.Campaign; c != nil && c.Ended != nil && a.Status != board.StatusExpired {
+		fact("ended", l.Time(*c.Ended), "")
+	}
 	if a.Cancelled() {
 		fact("cancelled", l.T("fact.cancelled_training"), "")
 	}
@@ -111,11 +114,24 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		fact("how_to_answer", a.Call.Contact, contactLink(a.Call.Contact))
 	case a.Kind == board.KindCampaign && a.Campaign != nil:
 		c := a.Campaign
-		fact("raised", l.T("fact.raised_value", l.Amount(c.Raised, c.Currency), l.Amount(c.Goal, c.Currency), c.Percent()), "")
+		if c.Recurring() {
+			// Recurring income is a rate, never a total: "300 € per week
+			// by 12 patrons", against a goal per week (Liberapay's unit).
+			per := l.T("fact.per_" + c.Per)
+			fact("income", l.T("fact.income_value", l.Amount(c.Raised, c.Currency), per, c.Patrons), "")
+			fact("goal", l.T("fact.goal_value", l.Amount(c.Goal, c.Currency), per, c.Percent()), "")
+		} else {
+			fact("raised", l.T("fact.raised_value", l.Amount(c.Raised, c.Currency), l.Amount(c.Goal, c.Currency), c.Percent()), "")
+		}
 		if c.Deadline != nil {
 			fact("until", l.Time(*c.Deadline), "")
 		}
-		fact("give", c.Link, c.Link)
+		switch {
+		case c.Ended == nil:
+			fact("give", c.Link, c.Link)
+		case c.StillWelcome:
+			fact("still_welcome", c.Link, c.Link)
+		}
 		if c.TaxNote != "" {
 			fact("good_to_know", c.TaxNote, "")
 		}

@@ -22,8 +22,21 @@ func (Notices) Milestone(b board.Board, a board.Announcement, percent int) (titl
 	if percent == 100 {
 		title = l.T("notice.goal_reached", a.Title)
 	}
-	facts := l.Facts(a)
-	body = fmt.Sprintf("%s %s\n\n%s %s", l.Colon(facts[0].Label), facts[0].Value, l.Colon(l.T("fact.give")), a.Campaign.Link)
+	for _, f := range l.Facts(a) {
+		if f.Key == "raised" || f.Key == "income" {
+			body = fmt.Sprintf("%s %s", l.Colon(f.Label), f.Value)
+			break
+		}
+	}
+	// The goal reached ends a one-off campaign: thank, do not ask again
+	// (unless the editors keep donations welcome).
+	c := a.Campaign
+	switch {
+	case c.Recurring() || c.Percent() < 100:
+		body += fmt.Sprintf("\n\n%s %s", l.Colon(l.T("fact.give")), c.Link)
+	case c.StillWelcome:
+		body += fmt.Sprintf("\n\n%s %s", l.Colon(l.T("fact.still_welcome")), c.Link)
+	}
 	return title, body
 }
 

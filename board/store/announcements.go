@@ -251,12 +251,6 @@ func (s *Store) queryAnnouncements(ctx context.Context, query string, args ...an
 	return out, nil
 }
 
-// PinnedCampaigns lists the campaigns featured on their boards, to end
-// those whose time or goal has come.
-func (s *Store) PinnedCampaigns(ctx context.Context) ([]board.Due, error) {
-	return s.queryDue(ctx, `SELECT board_id, id FROM announcements WHERE kind = 'campaign' AND pinned_at IS NOT NULL AND deleted_at IS NULL`)
-}
-
 // RunningCampaigns lists the published campaigns of every board, for the
 // pollers that read their totals from a donation platform.
 func (s *Store) RunningCampaigns(ctx context.Context) ([]board.Announcement, error) {

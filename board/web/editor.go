@@ -536,7 +536,15 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 			data["Outage"] = a.Outage
 		}
 		if a.Kind == board.KindCampaign && a.Campaign != nil && a.Public() {
-			data["Campaign"] = a.Campaign
+			l := e.locale(r, b)
+			data["Campaign"], data["CampaignFacts"] = a.Campaign, progressFacts(l, a)
+			if p := a.Campaign.SourceProblem; p != nil {
+				args := make([]any, len(p.Args))
+				for i, v := range p.Args {
+					args[i] = v
+				}
+				data["SourceProblem"] = l.T(p.Key, args...)
+			}
 		}
 		if a.Public() {
 			// Relays matter to a campaign or a call: say how far it went.
@@ -732,4 +740,17 @@ func withWarnings(l locale.Locale, notice string, warnings []board.Problem) stri
 		notice += " " + l.Problem(w)
 	}
 	return notice
+}
+
+// progressFacts are the facts of a campaign's progress as readers see
+// them (ended, raised or received, goal), for its editors.
+func progressFacts(l locale.Locale, a board.Announcement) []locale.Fact {
+	var out []locale.Fact
+	for _, f := range l.Facts(a) {
+		switch f.Key {
+		case "ended", "raised", "income", "goal":
+			out = append(out, f)
+		}
+	}
+	return out
 }

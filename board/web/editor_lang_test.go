@@ -41,6 +41,10 @@ func TestMadeKeysExist(t *testing.T) {
 		keys = append(keys, "editor.history."+part)
 	}
 	keys = append(keys, "editor.approve_own", "editor.approve_own_edit") // board.ForbiddenError's Say
+	for _, per := range []string{board.PerWeek, board.PerMonth} {
+		keys = append(keys, "fact.per_"+per)
+	}
+	keys = append(keys, "state."+stateEnded)
 	for _, name := range []string{"edit_login", "edit_home"} {
 		keys = append(keys, "editor.title_"+name)
 	}

@@ -27,7 +27,8 @@ type formData struct {
 	Roles, Deadline, Contact          string
 	Multiple, Waitlist, RemoveRoles   bool
 	Service, From, Until              string
-	Goal, Currency, Raised            string
+	Goal, Currency, Raised, Per       string
+	StillWelcome                      bool
 	Milestones, ThankYou              string
 	CampaignDeadline, Link, TaxNote   string
 	Online, Level, Bring, Seats       string
@@ -66,7 +67,7 @@ func readForm(r *http.Request) formData {
 		Roles: r.PostFormValue("roles"), Deadline: v("deadline"), Contact: v("contact"),
 		Multiple: r.PostFormValue("multiple") == "on", Waitlist: r.PostFormValue("waitlist") == "on", RemoveRoles: r.PostFormValue("remove_roles") == "on",
 		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"),
-		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), Milestones: v("milestones"), ThankYou: r.PostFormValue("thank_you"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
+		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), Per: v("per"), StillWelcome: r.PostFormValue("still_welcome") == "on", Milestones: v("milestones"), ThankYou: r.PostFormValue("thank_you"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
 		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
 		FollowUp: r.PostFormValue("follow_up") == "on",
 		Online:   v("online"), Level: v("level"), Bring: v("bring"), Seats: v("seats"),
@@ -110,6 +111,7 @@ func formOf(a board.Announcement, loc *time.Location) formData {
 	if c := a.Campaign; c != nil {
 		num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		f.Goal, f.Currency, f.Raised, f.CampaignDeadline, f.Link, f.TaxNote = num(c.Goal), c.Currency, num(c.Raised), t(c.Deadline), c.Link, c.TaxNote
+		f.Per, f.StillWelcome = c.Per, c.StillWelcome
 		var ms []string
 		for _, m := range c.Milestones {
 			ms = append(ms, strconv.Itoa(m))
@@ -200,7 +202,8 @@ func (f formData) draft(loc *time.Location) (board.Draft, board.Problems) {
 			return v
 		}
 		d.Campaign = &board.Campaign{Goal: amount("campaign.goal", f.Goal), Currency: f.Currency, Raised: amount("campaign.raised", f.Raised),
-			Deadline: when("campaign.deadline", f.CampaignDeadline), Link: f.Link, TaxNote: f.TaxNote, ThankYou: f.ThankYou}
+			Deadline: when("campaign.deadline", f.CampaignDeadline), Link: f.Link, TaxNote: f.TaxNote, ThankYou: f.ThankYou,
+			Per: f.Per, StillWelcome: f.StillWelcome}
 		for _, w := range strings.FieldsFunc(f.Milestones, func(r rune) bool { return r == ',' || r == ' ' || r == '%' }) {
 			m, err := strconv.Atoi(w)
 			if err != nil {
@@ -311,6 +314,8 @@ var formFields = []struct {
 	{"goal", []string{"campaign", "campaign.goal"}},
 	{"currency", []string{"campaign.currency"}},
 	{"raised", []string{"campaign.raised"}},
+	{"per", []string{"campaign.per"}},
+	{"still_welcome", nil},
 	{"campaign_deadline", []string{"campaign.deadline"}},
 	{"link", []string{"campaign.link"}},
 	{"tax_note", []string{"campaign.tax_note"}},

@@ -165,13 +165,17 @@ type pageItem struct {
 	Body     template.HTML
 	// Page: the announcement's own page, where its title is the h1.
 	Page bool
-	// State of an outage as of now: planned, ongoing, resolved.
+	// State of an outage as of now (planned, ongoing, resolved), or
+	// stateEnded for a campaign that ended.
 	State string
 	// L is the reader's language; FactList and Kind are in it.
 	L        locale.Locale
 	FactList []locale.Fact
 	Kind     string
 }
+
+// stateEnded is the state of a campaign that ended.
+const stateEnded = "ended"
 
 var headingRe = regexp.MustCompile(`<(/?)h([1-6])>`)
 
@@ -195,6 +199,9 @@ func itemOf(links board.Links, a board.Announcement, l locale.Locale) pageItem {
 		Body: template.HTML(shiftHeadings(a.HTML, 2)), L: l, FactList: l.Facts(a), Kind: l.KindLabel(a)}
 	if a.Kind == board.KindOutage && a.Outage != nil {
 		it.State = a.Outage.State(time.Now())
+	}
+	if a.Campaign != nil && a.Campaign.Ended != nil {
+		it.State = stateEnded
 	}
 	return it
 }

@@ -569,7 +569,7 @@ func TestBrowserCampaignPage(t *testing.T) {
 	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
 	a, code := c.post(map[string]any{"kind": "campaign", "title": "Keep our servers running", "body": "Give what you can.",
-		"campaign": map[string]any{"goal": 3000, "raised": 1240, "link": "https://liberapay.com/asso", "tax_note": "66 % deductible in France"}}, nil)
+		"campaign": map[string]any{"goal": 3000, "raised": 1240, "link": "https://www.helloasso.com/associations/asso", "tax_note": "66 % deductible in France"}}, nil)
 	if code != 201 {
 		t.Fatalf("post: %d", code)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"crieur/board/locale"
 	"crieur/board/store"
 	"crieur/config"
 	"crieur/federation/matrix"
@@ -70,6 +71,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	}
 	if st != nil {
 		c.matrix(ctx, st, db)
+		c.campaigns(ctx, st)
 	}
 	if c.failed > 0 {
 		return fmt.Errorf("%d %s failed", c.failed, map[bool]string{true: "check", false: "checks"}[c.failed == 1])
@@ -345,5 +347,33 @@ func (c *checker) matrix(ctx context.Context, store *store.Store, db *sql.DB) {
 		default:
 			c.ok("Matrix for %s: %s", b.Name, line)
 		}
+	}
+}
+
+// campaigns says which running campaigns cannot follow the donation
+// platform they link to, and why, in the words of the editor's page.
+func (c *checker) campaigns(ctx context.Context, st *store.Store) {
+	list, err := st.RunningCampaigns(ctx)
+	if err != nil {
+		c.fail("the campaigns: %v", err)
+		return
+	}
+	following := 0
+	for _, a := range list {
+		p := a.Campaign.SourceProblem
+		if p == nil {
+			if a.Campaign.Recurring() {
+				following++
+			}
+			continue
+		}
+		args := make([]any, len(p.Args))
+		for i, v := range p.Args {
+			args[i] = v
+		}
+		c.fail("campaign %d on %s (%q): %s", a.ID, a.Board, a.Title, locale.For("en").T(p.Key, args...))
+	}
+	if following > 0 {
+		c.ok("%d recurring %s read without a problem", following, map[bool]string{true: "campaign", false: "campaigns"}[following == 1])
 	}
 }

@@ -82,6 +82,8 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	raisedSoFar := fs.Float64("raised", 0, "campaign: raised so far")
 	link := fs.String("link", "", "campaign: where to give (https://…)")
 	taxNote := fs.String("tax-note", "", "campaign: e.g. '66 % deductible in France'")
+	per := fs.String("per", "", "campaign: week or month to count recurring income (a Liberapay link counts per week by itself)")
+	stillWelcome := fs.Bool("still-welcome", false, "campaign: keep asking to give once it ended")
 	seats := fs.Int("seats", 0, "training: how many people can come")
 	waitlist := fs.Bool("waitlist", false, "call or training: keep a waiting list when full")
 	level := fs.String("level", "", "training: the level, e.g. beginners")
@@ -124,7 +126,7 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		kind  board.Kind
 		flags []string
 	}{{board.KindEvent, []string{"start", "end", "place", "url"}}, {board.KindCall, []string{"role", "contact"}}, {board.KindOutage, []string{"service", "from", "until"}},
-		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note"}}, {board.KindTraining, []string{"seats", "level", "bring", "online", "reminder"}}} {
+		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note", "per", "still-welcome"}}, {board.KindTraining, []string{"seats", "level", "bring", "online", "reminder"}}} {
 		for _, f := range k.flags {
 			if k.kind != d.Kind && flagSet(fs, f) && !(k.kind == board.KindEvent && d.Kind == board.KindTraining) {
 				return fmt.Errorf("--%s is for --kind %s, but the kind is %s: add --kind %s (nothing was posted)", f, k.kind, d.Kind, k.kind)
@@ -173,7 +175,7 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		if err != nil {
 			return err
 		}
-		d.Campaign = &board.Campaign{Goal: *goal, Currency: *currency, Raised: *raisedSoFar, Deadline: dl, Link: *link, TaxNote: *taxNote}
+		d.Campaign = &board.Campaign{Goal: *goal, Currency: *currency, Raised: *raisedSoFar, Deadline: dl, Link: *link, TaxNote: *taxNote, Per: *per, StillWelcome: *stillWelcome}
 	case board.KindOutage:
 		fr, err := parseTimeFlag("from", *from)
 		if err != nil {

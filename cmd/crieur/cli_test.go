@@ -469,7 +469,7 @@ func TestCLIPostWithPicture(t *testing.T) {
 func TestCLICampaignAndRaised(t *testing.T) {
 	t.Parallel()
 	c := startCrieur(t, t.TempDir(), 0)
-	out, err := c.cli("", "post", "--kind", "campaign", "--title", "Winter fund", "--goal", "3000", "--raised", "1240", "--link", "https://liberapay.com/asso", "--tax-note", "66 % deductible")
+	out, err := c.cli("", "post", "--kind", "campaign", "--title", "Winter fund", "--goal", "3000", "--raised", "1240", "--link", "https://www.helloasso.com/associations/asso", "--tax-note", "66 % deductible")
 	if err != nil || !strings.Contains(out, "posted announcement") {
 		t.Fatalf("post a campaign: %v\n%s", err, out)
 	}

@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	// wait is asked back after the 20 s a queued upload may wait.
 	pictures := media.Limited{Dir: media.Dir(cfg.MediaDir()), Budget: media.NewBudget(0, 20*time.Second)}
 	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, Links: urls, Pictures: pictures,
-		OnOutbox: dispatcher.Notify, TimeZone: cfg.Timezone, ProgressGap: cfg.ProgressEvery.Duration})
+		OnOutbox: dispatcher.Notify, TimeZone: cfg.Timezone, ProgressGap: cfg.ProgressEvery.Duration, Recurring: recurring(cfg)})
 	a.Service = svc
 	if err := ensureABoard(ctx, svc, st, cfg, log); err != nil {
 		return nil, err
@@ -392,4 +392,13 @@ func purgeLoop(ctx context.Context, q *delivery.SQLiteQueue, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// recurring says which campaigns count recurring income: those whose link
+// is an account the Liberapay poller follows (none when it is off).
+func recurring(cfg config.Config) func(link string) bool {
+	if cfg.LiberapayURL == "" || cfg.LiberapayEvery.Duration <= 0 {
+		return nil
+	}
+	return liberapay.Follows(cfg.LiberapayURL)
 }
