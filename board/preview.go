@@ -56,7 +56,7 @@ func (s *Service) PreviewOf(ctx context.Context, b Board, id int64, d Draft) (An
 			a.Version, a.UpdatedAt = old.Version+1, now
 		}
 	}
-	if err := s.build(ctx, b.ID, d, &a); err != nil {
+	if err := s.build(ctx, b, d, &a); err != nil {
 		return a, err
 	}
 	a.Status = StatusPublished

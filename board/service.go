@@ -24,6 +24,11 @@ type Markup interface {
 	// InlineImages counts pictures written into the text, which no
 	// destination shows as pictures.
 	InlineImages(markdown string) int
+	// Absolute resolves the text's relative links against base: every
+	// destination (a mail, a Mattermost channel, a follower's server)
+	// shows them away from the board's pages, where they would point at
+	// the reader's own server.
+	Absolute(markdown, base string) string
 }
 
 // Checker is a destination that can tell, before it sends, what it will
@@ -165,9 +170,13 @@ func mustPKCS8(key *rsa.PrivateKey) []byte {
 	return der
 }
 
-func (s *Service) build(ctx context.Context, boardID int64, d Draft, a *Announcement) error {
+func (s *Service) build(ctx context.Context, b Board, d Draft, a *Announcement) error {
 	if err := d.Normalize(); err != nil {
 		return err
+	}
+	boardID := b.ID
+	if s.links != nil {
+		d.Body = s.render.Absolute(d.Body, s.links.BoardURL(b.Name))
 	}
 	images := make([]Image, 0, len(d.Images))
 	for i, im := range d.Images {
@@ -259,7 +268,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, b Board, d Draft, ide
 		t.RemindedFor = nil // Crieur's bookkeeping, not the editor's
 		d.Training = &t
 	}
-	if err := s.build(ctx, b.ID, d, &a); err != nil {
+	if err := s.build(ctx, b, d, &a); err != nil {
 		return a, false, err
 	}
 	reqHash := ""
@@ -373,7 +382,7 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 	oldCall := a.Call
 	oldA := a
 	oldA.PublishAt, oldA.ExpiresAt = old.PublishAt, old.ExpiresAt
-	if err := s.build(ctx, b.ID, d, &a); err != nil {
+	if err := s.build(ctx, b, d, &a); err != nil {
 		return a, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)

@@ -93,6 +93,9 @@ func nodeText(n ast.Node, source []byte) string {
 	return b.String()
 }
 
+// Absolute resolves relative links against base (the package's Absolute).
+func (r *Renderer) Absolute(markdown, base string) string { return Absolute(markdown, base) }
+
 // InlineImages counts the pictures written into a Markdown text.
 func (r *Renderer) InlineImages(markdown string) int {
 	doc := r.md.Parser().Parse(text.NewReader([]byte(markdown)))

@@ -137,3 +137,28 @@ func safePass(md string) string {
 	})
 	return md
 }
+
+// Absolute resolves md's relative link and picture destinations ("/boards/
+// news", "page.html") against base, an absolute URL, leaving the rest as
+// written. A link to a part of the same page ("#top") is left to the
+// HTML rendering's rules.
+func Absolute(md, base string) string {
+	b, err := url.Parse(base)
+	if err != nil || !b.IsAbs() {
+		return md
+	}
+	resolve := func(s string, loc []int) string {
+		dest := strings.TrimSpace(strings.Trim(s[loc[0]:loc[1]], "<>"))
+		u, err := url.Parse(dest)
+		if dest == "" || strings.HasPrefix(dest, "#") || err != nil || u.Scheme != "" {
+			return s
+		}
+		return s[:loc[0]] + b.ResolveReference(u).String() + s[loc[1]:]
+	}
+	md = inlineRe.ReplaceAllStringFunc(md, func(link string) string {
+		return resolve(link, inlineRe.FindStringSubmatchIndex(link)[6:8])
+	})
+	return refDefRe.ReplaceAllStringFunc(md, func(def string) string {
+		return resolve(def, refDefRe.FindStringSubmatchIndex(def)[4:6])
+	})
+}

@@ -55,3 +55,26 @@ func FuzzSafeSource(f *testing.F) {
 		}
 	})
 }
+
+// Issue 24, point 8: a relative link points at the board's server in
+// every destination, not at the reader's.
+func TestAbsoluteLinks(t *testing.T) {
+	const base = "https://crieur.example/boards/news"
+	for md, want := range map[string]string{
+		"See [our page](/boards/news).":                       "See [our page](https://crieur.example/boards/news).",
+		"[next](page.html \"title\")":                         "[next](https://crieur.example/boards/page.html \"title\")",
+		"[x](<../a b>)":                                       "[x](https://crieur.example/a%20b)",
+		"![logo](/media/1)":                                   "![logo](https://crieur.example/media/1)",
+		"[ref]\n\n[ref]: /boards/news/a/2":                    "[ref]\n\n[ref]: https://crieur.example/boards/news/a/2",
+		"[kept](https://other.example/x) [m](mailto:a@b.org)": "[kept](https://other.example/x) [m](mailto:a@b.org)",
+		"[anchor](#top) and no link":                          "[anchor](#top) and no link",
+	} {
+		if got := Absolute(md, base); got != want {
+			t.Errorf("%q: %q, want %q", md, got, want)
+		}
+	}
+	h, _ := New().HTML(Absolute("See [our page](/boards/news).", base))
+	if !strings.Contains(h, `href="https://crieur.example/boards/news"`) {
+		t.Errorf("rendered: %s", h)
+	}
+}

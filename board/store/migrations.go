@@ -190,6 +190,10 @@ var steps = []step{
 	{34, "signatures already received", exec(
 		`CREATE TABLE IF NOT EXISTS seen_signatures (digest BLOB PRIMARY KEY, until BIGINT NOT NULL) WITHOUT ROWID`,
 		`CREATE INDEX IF NOT EXISTS seen_signatures_until ON seen_signatures(until)`)},
+	// 35: the posts of a Mattermost message sent in several, each once
+	// though the job is tried again.
+	{35, "Mattermost messages in several posts", exec(
+		`CREATE TABLE IF NOT EXISTS mattermost_parts (job_id TEXT NOT NULL, part INTEGER NOT NULL, PRIMARY KEY (job_id, part)) WITHOUT ROWID`)},
 }
 
 // Known is the schema version this release writes.

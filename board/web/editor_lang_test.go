@@ -14,6 +14,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/boardtest"
+	"crieur/board/cut"
 	"crieur/board/locale"
 )
 
@@ -45,6 +46,9 @@ func TestMadeKeysExist(t *testing.T) {
 		keys = append(keys, "fact.per_"+per)
 	}
 	keys = append(keys, "state."+stateEnded)
+	for p := cut.Paragraph; p <= cut.Grapheme; p++ {
+		keys = append(keys, "cut."+p.String())
+	}
 	for _, name := range []string{"edit_login", "edit_home"} {
 		keys = append(keys, "editor.title_"+name)
 	}

@@ -170,7 +170,7 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 
 	// News goes to members only; an outage to both lists.
 	c.post(map[string]any{"title": "New members' evening", "body": "Come!"}, nil)
-	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are **on it**.", "language": "en",
+	a, code := c.post(map[string]any{"kind": "outage", "title": "Mail down", "body": "We are **on it**: see [the status page](/boards/news/status).", "language": "en",
 		"outage": map[string]any{"service": "mail", "from": time.Now().Format(time.RFC3339)}}, nil)
 	if code != 201 {
 		t.Fatalf("post: %d", code)
@@ -209,6 +209,11 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 	if !strings.Contains(parts["text/plain"], "Service: mail") || !strings.Contains(parts["text/plain"], c.objectURL(a.ID)) ||
 		!strings.Contains(parts["text/html"], "<strong>on it</strong>") || !strings.Contains(parts["text/html"], c.objectURL(a.ID)) {
 		t.Errorf("parts: %v", parts)
+	}
+	// Issue 24, point 8: a relative link points at the board in both parts.
+	status := c.URL + "/boards/news/status"
+	if !strings.Contains(parts["text/plain"], "[the status page]("+status+")") || !strings.Contains(parts["text/html"], `href="`+status+`"`) {
+		t.Errorf("the relative link is not absolute in the mail: %v", parts)
 	}
 
 	// A French outage reads French in a mail client: subject (MIME-decoded),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -14,20 +15,30 @@ import (
 )
 
 // mattermostServer follows Mattermost's incoming-webhook contract as
-// documented (developers.mattermost.com/integrate/webhooks/incoming) and
-// as its server answers (server/channels/web/webhook.go, since v8): POST
-// /hooks/{26 characters} with a JSON body; 200 "ok" (text/plain); a
-// JSON AppError (id, message, status_code) with 400 for a payload without
-// text or a channel the hook may not post to, 404 for an unknown hook; 429
-// with Retry-After (and X-Ratelimit-*) when its rate limiter refuses.
+// its server answers (HandleIncomingWebhook and CreateWebhookPost in
+// server/channels/app/webhook.go, the handler in
+// server/channels/web/webhook.go): POST /hooks/{26 characters} with a
+// JSON body; 200 "ok" (text/plain); a JSON AppError (id, message,
+// status_code): 501 when the server has incoming webhooks turned off, 400
+// for a payload it cannot parse or without text, 400 "Invalid webhook"
+// for an unknown hook, 404 for a channel override it cannot find; 429
+// with Retry-After (and X-Ratelimit-*) when its rate limiter refuses. A
+// text longer than a post (PostMessageMaxRunesV2, 16,383 characters) is
+// split as splitWebhookPost does: every 16,383 characters, wherever that
+// falls.
 type mattermostServer struct {
 	*httptest.Server
 	mu       sync.Mutex
 	hooks    map[string]bool // known hook ids
 	posts    map[string][]map[string]string
-	limited  int // the next n requests get a 429
+	limited  int  // the next n requests get a 429
+	failAt   int  // the request with text of this number (requests+1) gets a 500, once
+	disabled bool // incoming webhooks turned off
 	channels map[string]bool
+	requests int // texts received (before any split)
 }
+
+const mattermostMaxRunes = 16_383
 
 var (
 	hookPath    = regexp.MustCompile(`^/hooks/([a-z0-9]{26})$`)
@@ -59,8 +70,8 @@ func startMattermost(t *testing.T) *mattermostServer {
 			http.Error(w, "limit exceeded", http.StatusTooManyRequests)
 			return
 		}
-		if !m.hooks[sub[1]] {
-			appErr(w, http.StatusNotFound, "app.webhooks.get_incoming.app_error", "Unable to find the webhook.")
+		if m.disabled {
+			appErr(w, http.StatusNotImplemented, "web.incoming_webhook.disabled.app_error", "Incoming webhooks have been disabled by the system admin.")
 			return
 		}
 		var p map[string]string
@@ -73,16 +84,35 @@ func startMattermost(t *testing.T) *mattermostServer {
 			appErr(w, http.StatusBadRequest, "web.incoming_webhook.text.app_error", "No text specified.")
 			return
 		}
-		if ch := p["channel"]; ch != "" && !m.channels[ch] {
-			appErr(w, http.StatusBadRequest, "web.incoming_webhook.channel.app_error", "Couldn't find the channel.")
+		if !m.hooks[sub[1]] {
+			appErr(w, http.StatusBadRequest, "web.incoming_webhook.invalid.app_error", "Invalid webhook.")
 			return
 		}
+		if ch := p["channel"]; ch != "" && !m.channels[ch] {
+			appErr(w, http.StatusNotFound, "web.incoming_webhook.channel.app_error", "Couldn't find the channel.")
+			return
+		}
+		if m.failAt > 0 && m.requests+1 == m.failAt {
+			m.failAt = 0
+			appErr(w, http.StatusInternalServerError, "api.post.create_webhook_post.creating.app_error", "Unable to create post.")
+			return
+		}
+		m.requests++
 		// What the channel shows: ProcessSlackText
 		// (server/channels/app/slack.go) expands Slack's announcement
 		// forms and <@id> mentions in the text before posting.
-		p["text"] = strings.NewReplacer("<!channel>", "@channel", "<!here>", "@here", "<!all>", "@all").Replace(p["text"])
-		p["text"] = slackUserID.ReplaceAllString(p["text"], "@$1")
-		m.posts[sub[1]] = append(m.posts[sub[1]], p)
+		text := strings.NewReplacer("<!channel>", "@channel", "<!here>", "@here", "<!all>", "@all").Replace(p["text"])
+		text = slackUserID.ReplaceAllString(text, "@$1")
+		for {
+			post := maps.Clone(p)
+			runes := []rune(text)
+			post["text"] = string(runes[:min(len(runes), mattermostMaxRunes)])
+			m.posts[sub[1]] = append(m.posts[sub[1]], post)
+			if len(runes) <= mattermostMaxRunes {
+				break
+			}
+			text = string(runes[mattermostMaxRunes:])
+		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok"))
 	}))
@@ -214,4 +244,88 @@ func TestMattermostWebhooks(t *testing.T) {
 	if !strings.Contains(string(raw), `"url_set":true`) {
 		t.Errorf("GET mattermost: %s", raw)
 	}
+}
+
+// Issue 24, point 7, against the contract above: a 2,500-character text of
+// "é" arrives whole; 19,132 characters arrive as two posts that Crieur cut
+// at a paragraph (the server had nothing to split), in order, each once
+// though the second failed once; an unknown hook and a server with
+// webhooks turned off are said in the server's words.
+func TestMattermostLongTextsArriveWhole(t *testing.T) {
+	t.Parallel()
+	mm := startMattermost(t)
+	const members, gone = "a1b2c3d4e5f6g7h8i9j0k1l2m3", "gonegonegonegonegonegone26"
+	c := startCrieur(t, t.TempDir(), 0)
+	body := map[string]any{"hooks": []map[string]any{{"name": "members", "url": mm.hook(members)}, {"name": "gone", "url": mm.URL + "/hooks/" + gone}}}
+	if code := c.api("PUT", "/api/v1/boards/news/mattermost", body, nil, nil); code != 200 {
+		t.Fatalf("PUT mattermost: %d", code)
+	}
+	accents := strings.Repeat("é", 2500)
+	a, code := c.post(map[string]any{"kind": "news", "title": "Accents", "body": accents}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	waitFor(t, 10*time.Second, "the accents", func() bool { return len(mm.received(members)) == 1 })
+	if got := mm.received(members)[0]["text"]; !strings.Contains(got, accents) || !strings.Contains(got, c.objectURL(a.ID)) {
+		t.Errorf("2,500 é arrive as %d characters", len([]rune(got)))
+	}
+	c.waitQueueIdle()
+	var unknown string
+	for _, x := range c.deliveries(a.ID).Deliveries {
+		if x.Target == "mattermost:gone" {
+			unknown = x.State + ": " + x.LastError
+		}
+	}
+	if !strings.HasPrefix(unknown, "dead") || !strings.Contains(unknown, "Invalid webhook") {
+		t.Errorf("an unknown hook's delivery: %q", unknown)
+	}
+
+	var paras []string
+	for i := 0; len([]rune(strings.Join(paras, "\n\n"))) < 19_132; i++ {
+		paras = append(paras, fmt.Sprintf("Paragraphe %d : %s", i, strings.Repeat("mot é ", 50)))
+	}
+	long := strings.Join(paras, "\n\n")
+	mm.mu.Lock()
+	mm.failAt, mm.requests = 2, 0 // the second post fails once, after the first went
+	mm.mu.Unlock()
+	// The first post goes, the second fails once, then both are there once.
+	b, code := c.post(map[string]any{"kind": "news", "title": "Long", "body": long}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	waitFor(t, 30*time.Second, "the long text's posts", func() bool { return len(mm.received(members)) >= 3 })
+	c.waitQueueIdle()
+	posts := mm.received(members)[1:]
+	mm.mu.Lock()
+	requests := mm.requests
+	mm.mu.Unlock()
+	if len(posts) != 2 || requests != 2 {
+		t.Fatalf("19,132 characters: %d posts from %d requests, want 2 from 2 (Crieur's own cuts, each once)", len(posts), requests)
+	}
+	if !strings.HasSuffix(posts[0]["text"], "(1/2)") || !strings.HasSuffix(posts[1]["text"], "(2/2)") || !strings.Contains(posts[1]["text"], c.objectURL(b.ID)) {
+		t.Errorf("the posts are not marked in order")
+	}
+	joined := posts[0]["text"] + posts[1]["text"]
+	for _, p := range paras {
+		if !strings.Contains(joined, strings.TrimSpace(p)) {
+			t.Fatalf("a paragraph is cut or lost: %.40q", p)
+		}
+	}
+
+	// Webhooks turned off on the server: retried, and said.
+	mm.mu.Lock()
+	mm.disabled = true
+	mm.mu.Unlock()
+	d, code := c.post(map[string]any{"kind": "news", "title": "Off", "body": "Hello."}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	waitFor(t, 10*time.Second, "the refusal recorded", func() bool {
+		for _, x := range c.deliveries(d.ID).Deliveries {
+			if x.Target == "mattermost:members" && strings.Contains(x.LastError, "incoming webhooks are turned off") {
+				return x.State != "dead"
+			}
+		}
+		return false
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/cut"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/federation/delivery"
@@ -292,12 +293,12 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		}
 		// An edit of a message never posted (the room was added later, or
 		// the Create is still failing) posts the current version instead.
-		content, cut, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, edit, b.render.HTML)
+		content, at, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), msgtype, edit, b.render.HTML)
 		if err != nil {
 			return delivery.Permanent(err)
 		}
-		if cut {
-			b.log.InfoContext(ctx, "matrix: text cut to fit a Matrix event, with a link to the whole", "board", bd.Name, "announcement", a.ID, "room", p.Room)
+		if at != cut.Whole {
+			b.log.InfoContext(ctx, "matrix: text cut to fit a Matrix event, with a link to the whole", "board", bd.Name, "announcement", a.ID, "room", p.Room, "cut_at", at.String())
 		}
 		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
 		if err != nil {
@@ -533,11 +534,11 @@ func (b *Bridge) Check(ctx context.Context, bd board.Board, a board.Announcement
 	if _, err := b.store.Account(ctx, bd.ID); err != nil {
 		return nil
 	}
-	_, cut, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), event.MsgNotice, "", b.render.HTML)
-	if err != nil || !cut {
+	_, at, err := Render(locale.Of(bd, a), a, b.links.AnnouncementURL(bd.Name, a.ID), event.MsgNotice, "", b.render.HTML)
+	if err != nil || at == cut.Whole {
 		return nil
 	}
-	return []board.Problem{board.Problemf("editor.matrix_cut")}
+	return []board.Problem{board.Problemf("editor.matrix_cut", board.Problemf("cut."+at.String()))}
 }
 
 // Preview implements board.Previewer: the message the board's rooms

@@ -16,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/cut"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/federation/delivery"
@@ -27,9 +28,9 @@ func TestRenderShowsTheKindAndDefusesMentions(t *testing.T) {
 	a := board.Announcement{ID: 3, Board: "news", Kind: board.KindEvent, Title: "Install party @room", Body: "Bring a laptop, @everyone!",
 		HTML: `<p>Bring a laptop, @everyone! <a href="mailto:a@b.org">mail</a></p>`, Tags: []string{"libre"},
 		Event: &board.Event{Start: start, Place: "Town hall"}}
-	c, cut, err := Render(enParis, a, "https://board.example/boards/news/a/3", event.MsgNotice, "", markdown.New().HTML)
-	if err != nil || cut {
-		t.Fatalf("render: cut %v, %v", cut, err)
+	c, at, err := Render(enParis, a, "https://board.example/boards/news/a/3", event.MsgNotice, "", markdown.New().HTML)
+	if err != nil || at != cut.Whole {
+		t.Fatalf("render: cut %v, %v", at, err)
 	}
 	for _, want := range []string{"Event: Install party", "When: Sat 5 Dec 2026, 14:00 (Paris time)", "Where: Town hall", "#libre", "https://board.example/boards/news/a/3"} {
 		if !strings.Contains(c.Body, want) {
@@ -101,9 +102,9 @@ func TestRenderCutsToFitAnEvent(t *testing.T) {
 	a := board.Announcement{ID: 5, Board: "news", Kind: board.KindNews, Title: "Long", Body: body, HTML: h}
 	link := "https://board.example/boards/news/a/5"
 	for _, orig := range []id.EventID{"", "$orig"} {
-		c, cut, err := Render(enParis, a, link, event.MsgNotice, orig, r.HTML)
-		if err != nil || !cut {
-			t.Fatalf("cut %v, %v", cut, err)
+		c, at, err := Render(enParis, a, link, event.MsgNotice, orig, r.HTML)
+		if err != nil || at != cut.Paragraph {
+			t.Fatalf("cut %v, %v", at, err)
 		}
 		if raw := canonicalSize(c); raw > maxContentBytes {
 			t.Fatalf("content is %d bytes", raw)
@@ -123,15 +124,25 @@ func TestRenderCutsToFitAnEvent(t *testing.T) {
 			t.Errorf("cut far too early: %d bytes kept", len(full.Body))
 		}
 	}
-	// One huge paragraph is cut at a word.
-	one := strings.Repeat("слово ", board.MaxBody/6)
-	h, _ = r.HTML(one)
-	c, cut, err := Render(enParis, board.Announcement{ID: 6, Board: "news", Title: "One", Body: one, HTML: h}, link, event.MsgNotice, "", r.HTML)
-	if raw := canonicalSize(c); err != nil || !cut || raw > maxContentBytes || !strings.Contains(c.Body, "слово …") {
-		t.Fatalf("one paragraph: cut %v err %v, %d bytes", cut, err, raw)
+	// One huge paragraph is cut at a word; one with no space (issue 24,
+	// point 5: a 19,900-character word, 19,900 emoji), between two
+	// characters, keeping as much as fits rather than nothing.
+	for _, c := range []struct {
+		name, body, kept string
+		at               cut.Point
+	}{
+		{"words", strings.Repeat("слово ", board.MaxBody/6), "слово …", cut.Word},
+		{"one word", strings.Repeat("ж", 19_900), "жжж …", cut.Grapheme},
+		{"emoji", strings.Repeat("🙂", 19_900), "🙂🙂 …", cut.Word},
+	} {
+		h, _ = r.HTML(c.body)
+		got, at, err := Render(enParis, board.Announcement{ID: 6, Board: "news", Title: "One", Body: c.body, HTML: h}, link, event.MsgNotice, "", r.HTML)
+		if raw := canonicalSize(got); err != nil || at != c.at || raw > maxContentBytes || !strings.Contains(got.Body, c.kept) || len(got.Body) < 10_000 {
+			t.Errorf("%s: cut at %v, err %v, %d bytes, body of %d bytes", c.name, at, err, raw, len(got.Body))
+		}
 	}
 	// A short text is left whole.
-	if _, cut, _ := Render(enParis, board.Announcement{ID: 7, Board: "news", Title: "Short", Body: "Hi", HTML: "<p>Hi</p>"}, link, event.MsgNotice, "", r.HTML); cut {
+	if _, at, _ := Render(enParis, board.Announcement{ID: 7, Board: "news", Title: "Short", Body: "Hi", HTML: "<p>Hi</p>"}, link, event.MsgNotice, "", r.HTML); at != cut.Whole {
 		t.Error("a short text was cut")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"crieur/board"
+	"crieur/board/cut"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 )
@@ -164,10 +165,11 @@ func (m message) edit(content *event.MessageEventContent, original id.EventID) *
 }
 
 // Render makes the room message for an announcement (an edit of original
-// when it is set), cut at a paragraph with a "read more" link when the
-// whole text would make the event larger than homeservers accept. toHTML
+// when it is set), cut with a "read more" link when the whole text would
+// make the event larger than homeservers accept: at a paragraph, else a
+// sentence, a word, a character (cut.Prefix), and at says where. toHTML
 // renders the kept Markdown (board.Renderer.HTML).
-func Render(l locale.Locale, a board.Announcement, link string, msgtype event.MessageType, original id.EventID, toHTML func(string) (string, error)) (content *event.MessageEventContent, cut bool, err error) {
+func Render(l locale.Locale, a board.Announcement, link string, msgtype event.MessageType, original id.EventID, toHTML func(string) (string, error)) (content *event.MessageEventContent, at cut.Point, err error) {
 	build := func(m message) *event.MessageEventContent {
 		c := m.content()
 		if original != "" {
@@ -184,73 +186,37 @@ func Render(l locale.Locale, a board.Announcement, link string, msgtype event.Me
 	}
 	whole := message{l: l, a: a, link: link, msgtype: msgtype, body: a.Body, bodyHTML: a.HTML}
 	if c := build(whole); fits(c) {
-		return c, false, nil
+		return c, cut.Whole, nil
 	}
-	try := func(md string) (*event.MessageEventContent, bool, error) {
+	var renderErr error
+	try := func(md string) (*event.MessageEventContent, bool) {
 		h, err := toHTML(md)
 		if err != nil {
-			return nil, false, err
+			renderErr = err
+			return nil, false
 		}
 		c := build(message{l: l, a: a, link: link, msgtype: msgtype, body: md, bodyHTML: h, cut: true})
-		return c, fits(c), nil
+		return c, fits(c)
 	}
-	// Keep as many whole paragraphs as fit; if not even the first one
-	// does, cut it at a word.
-	paras := splitParagraphs(a.Body)
-	keep, err := largest(len(paras), func(n int) (bool, error) {
-		_, ok, err := try(strings.Join(paras[:n], "\n\n"))
-		return ok, err
+	md, at := cut.Prefix(strings.ReplaceAll(a.Body, "\r\n", "\n"), func(md string) bool {
+		_, ok := try(mark(md, cut.Word))
+		return ok
 	})
-	if err != nil {
-		return nil, false, err
+	if renderErr != nil {
+		return nil, at, renderErr
 	}
-	md := strings.Join(paras[:keep], "\n\n")
-	if keep == 0 && len(paras) > 0 {
-		words := strings.Fields(paras[0])
-		n, err := largest(len(words), func(n int) (bool, error) {
-			_, ok, err := try(strings.Join(words[:n], " ") + " …")
-			return ok, err
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		if n > 0 {
-			md = strings.Join(words[:n], " ") + " …"
-		}
+	c, ok := try(mark(md, at))
+	if !ok {
+		return c, at, fmt.Errorf("announcement %d does not fit in a Matrix event even without its text", a.ID)
 	}
-	c, ok, err := try(md)
-	if err == nil && !ok {
-		err = fmt.Errorf("announcement %d does not fit in a Matrix event even without its text", a.ID)
-	}
-	return c, true, err
+	return c, at, nil
 }
 
-// largest finds the largest n in [0, limit] for which fits(n) holds, fits
-// being monotonic and true at 0; a binary search, since each call renders.
-func largest(limit int, fits func(int) (bool, error)) (int, error) {
-	lo, hi := 0, limit
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		ok, err := fits(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
+// mark ends a text cut within a paragraph with an ellipsis, so the reader
+// sees it stops short.
+func mark(md string, at cut.Point) string {
+	if at >= cut.Sentence && md != "" {
+		return md + " …"
 	}
-	return lo, nil
-}
-
-// splitParagraphs splits Markdown at blank lines.
-func splitParagraphs(md string) []string {
-	var out []string
-	for _, p := range regexp.MustCompile(`\n[ \t]*\n`).Split(strings.ReplaceAll(md, "\r\n", "\n"), -1) {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return md
 }

@@ -211,8 +211,25 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 	if err != nil {
 		return err
 	}
-	text := Render(locale.Of(bd, a), a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp)
-	return d.post(ctx, hook, text)
+	l := locale.Of(bd, a)
+	for i, text := range Posts(l, Render(l, a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp)) {
+		// A text in several posts: each posted once, in order, though a
+		// later one fails and the job is tried again.
+		var sent bool
+		if err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM mattermost_parts WHERE job_id = ? AND part = ?)`, job.ID, i).Scan(&sent); err != nil {
+			return fmt.Errorf("mattermost parts: %w", err)
+		}
+		if sent {
+			continue
+		}
+		if err := d.post(ctx, hook, text); err != nil {
+			return err
+		}
+		if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO mattermost_parts (job_id, part) VALUES (?, ?)`, job.ID, i); err != nil {
+			return fmt.Errorf("mattermost parts: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *Destination) hook(ctx context.Context, boardID int64, name string) (Hook, error) {
@@ -238,10 +255,13 @@ func (d *Destination) SendTest(ctx context.Context, b board.Board, name string) 
 	return d.post(ctx, h, locale.OfBoard(b).T("test.channel", "**"+escape(b.DisplayName)+"**"))
 }
 
-// post sends one message. The webhook answers 200 "ok"; 400 a JSON error
-// (bad payload, unknown channel); 404 or 410 when the hook was deleted;
-// 429 with Retry-After when rate-limited; 5xx when the server is in
-// trouble. Errors never carry the URL: it is the secret.
+// post sends one message. The webhook answers (HandleIncomingWebhook in
+// server/channels/app/webhook.go) 200 "ok"; a JSON error: 400 for a bad
+// payload or an unknown hook ("Invalid webhook"), 404 for a channel it
+// cannot find, 403 for a locked channel; 501 when the server's incoming
+// webhooks are turned off; 429 with Retry-After when rate-limited; 5xx
+// when the server is in trouble. Errors never carry the URL: it is the
+// secret.
 func (d *Destination) post(ctx context.Context, h Hook, text string) error {
 	body, _ := json.Marshal(webhookBody{Text: text, Channel: h.Channel, Username: h.Username, IconURL: h.IconURL})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
@@ -266,6 +286,10 @@ func (d *Destination) post(ctx context.Context, h Hook, text string) error {
 			after = delivery.RetryAfter(reset, time.Now())
 		}
 		return &delivery.RetryAfterError{Err: msg, After: after}
+	case code == http.StatusNotImplemented:
+		// An administrator's switch, which may be turned back on: tried
+		// again, with backoff, and said plainly meanwhile.
+		return fmt.Errorf("hook %s: incoming webhooks are turned off on this Mattermost server (System Console, Integrations, Integration Management); Crieur tries again: %w", h.Name, msg)
 	case code >= 500 || code == http.StatusRequestTimeout:
 		return msg
 	default:

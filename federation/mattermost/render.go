@@ -4,15 +4,23 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"crieur/board"
+	"crieur/board/cut"
 	"crieur/board/locale"
 	"crieur/board/markdown"
 )
 
-// maxText keeps a message within what both Mattermost (16,383
-// characters a post) and Slack (4,000 shown in full) display whole.
-const maxText = 4000
+// maxRunes is what Mattermost takes in one post: PostMessageMaxRunesV2,
+// 16,383 characters (server/public/model/post.go). A longer webhook text
+// would be split by the server itself at that count, in the middle of a
+// word (splitWebhookPost in server/channels/app/webhook.go); Crieur
+// splits before, where a reader expects it.
+const maxRunes = 16_383
+
+// partMark is the room each post keeps for its "(2/3)".
+const partMark = 16
 
 var (
 	// mentionRe finds what pings people in Mattermost and Slack: @channel,
@@ -49,9 +57,9 @@ func escape(s string) string {
 }
 
 // Render is the message a channel shows, in Mattermost's Markdown: the
-// kind and title as a heading, the facts, the text (the editor wrote
-// Markdown), the hashtags and the link. A follow-up is one line and the
-// link.
+// kind and title as a heading, the facts, the whole text (the editor
+// wrote Markdown), the hashtags and the link; Posts splits it when it is
+// longer than a post. A follow-up is one line and the link.
 func Render(l locale.Locale, a board.Announcement, link string, followUp bool) string {
 	switch {
 	case followUp && a.Cancelled():
@@ -89,14 +97,6 @@ func Render(l locale.Locale, a board.Announcement, link string, followUp bool) s
 	}
 	tail += "\n" + link
 	if body := strings.TrimSpace(neutralise(markdown.SafeSource(a.Body))); body != "" {
-		room := maxText - b.Len() - len(tail) - 40
-		if len(body) > room {
-			cut := strings.LastIndex(body[:max(room, 0)], "\n\n")
-			if cut <= 0 {
-				cut = strings.LastIndexByte(body[:max(room, 0)], ' ')
-			}
-			body = strings.TrimSpace(body[:max(cut, 0)]) + "\n\n… " + l.T("post.read_more_on_board")
-		}
 		b.WriteString("\n" + body + "\n")
 	}
 	for _, im := range a.Images {
@@ -106,4 +106,19 @@ func Render(l locale.Locale, a board.Announcement, link string, followUp bool) s
 	}
 	b.WriteString(tail)
 	return b.String()
+}
+
+// Posts is text as the posts a channel gets, in order: one when it fits
+// in a Mattermost post, else several, cut at paragraphs (or sentences,
+// words, characters: cut.Split), each marked "(1/3)", so that nothing is
+// lost and nothing is cut in the middle of a word that need not be.
+func Posts(l locale.Locale, text string) []string {
+	if utf8.RuneCountInString(text) <= maxRunes {
+		return []string{text}
+	}
+	pieces, _ := cut.Split(text, cut.Runes(maxRunes-partMark))
+	for i := range pieces {
+		pieces[i] += "\n\n" + l.T("post.part", i+1, len(pieces))
+	}
+	return pieces
 }

@@ -1,9 +1,11 @@
 package mattermost
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"crieur/board"
 	"crieur/board/locale"
@@ -38,7 +40,7 @@ func TestRenderForMattermost(t *testing.T) {
 	}
 	a.ContentWarning = ""
 	a.Body = strings.Repeat("A long paragraph of words. ", 400)
-	if long := Render(enParis, a, "https://board.example/boards/news/a/1", false); len(long) > maxText || !strings.Contains(long, "read more on the board:\n") || !strings.HasSuffix(long, "https://board.example/boards/news/a/1") {
+	if long := Render(enParis, a, "https://board.example/boards/news/a/1", false); !strings.Contains(long, a.Body[:len(a.Body)-1]) || !strings.HasSuffix(long, "https://board.example/boards/news/a/1") {
 		t.Errorf("a long text: %d characters, ends %q", len(long), long[len(long)-80:])
 	}
 	if up := Render(enParis, a, "L", true); up != "**Updated: Install \\*party\\*** (Event): L" {
@@ -62,3 +64,41 @@ var enParis = func() locale.Locale {
 	}
 	return locale.For("en").InZone(paris)
 }()
+
+// Issue 24, point 7: a text of 2,500 "é" (5,000 bytes) goes whole in one
+// post; 19,132 characters go as two posts of at most 16,383 characters
+// (Mattermost's PostMessageMaxRunesV2), cut at a paragraph, in order,
+// marked, with every word kept; one word of 40,000 characters in three.
+func TestPostsFitMattermostsLimit(t *testing.T) {
+	link := "https://board.example/boards/news/a/1"
+	accents := board.Announcement{Kind: board.KindNews, Title: "É", Body: strings.Repeat("é", 2500)}
+	if posts := Posts(enParis, Render(enParis, accents, link, false)); len(posts) != 1 || !strings.Contains(posts[0], accents.Body) {
+		t.Errorf("2,500 é: %d posts", len(posts))
+	}
+	var paras []string
+	for i := 0; len(strings.Join(paras, "\n\n")) < 19_132; i++ {
+		paras = append(paras, fmt.Sprintf("Paragraph %d: %s", i, strings.Repeat("word ", 60)))
+	}
+	long := board.Announcement{Kind: board.KindNews, Title: "Long", Body: strings.Join(paras, "\n\n")}
+	posts := Posts(enParis, Render(enParis, long, link, false))
+	if len(posts) != 2 || !strings.HasSuffix(posts[0], "(1/2)") || !strings.HasSuffix(posts[1], "(2/2)") || !strings.Contains(posts[1], link) {
+		t.Fatalf("%d posts", len(posts))
+	}
+	joined := strings.Join(posts, " ")
+	for i, p := range posts {
+		if n := utf8.RuneCountInString(p); n > maxRunes {
+			t.Errorf("post %d has %d characters", i, n)
+		}
+	}
+	for _, para := range paras {
+		if !strings.Contains(joined, strings.TrimSpace(para)) {
+			t.Fatalf("a paragraph is cut or lost: %.40q", para)
+		}
+	}
+	word := board.Announcement{Kind: board.KindNews, Title: "Word", Body: strings.Repeat("x", 40_000)}
+	// The heading is a paragraph of its own: it goes first, then the word
+	// in three.
+	if posts := Posts(enParis, Render(enParis, word, link, false)); len(posts) != 4 || strings.Count(strings.Join(posts, ""), "x") != 40_000+strings.Count(link, "x") {
+		t.Errorf("one word of 40,000 characters: %d posts", len(posts))
+	}
+}
