@@ -494,8 +494,55 @@ type OutboxEntry struct {
 	// FollowUp asks destinations whose messages cannot be edited (a
 	// webhook, a mailing list) to send a short "Updated" message.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// Changes names the facts an edit changed (ChangeWhen...), so that a
+	// follow-up can say what is new, not just "Updated".
+	Changes []string `json:"changes,omitempty"`
 	// MinGap spaces this announcement's refreshes (0: the dispatcher's).
 	MinGap time.Duration `json:"-"`
+}
+
+// The facts an edit can change that a follow-up names; their values are
+// the catalogue's fact.<key> as the announcement now has it.
+const (
+	ChangeWhen         = "when"
+	ChangeWhere        = "where"
+	ChangeOnline       = "online"
+	ChangeUntil        = "until"
+	ChangeResolved     = "resolved"
+	ChangeAnswerBefore = "answer_before"
+)
+
+// Changes lists the facts that differ between two versions of an
+// announcement, in reading order.
+func Changes(before, after Announcement) []string {
+	var out []string
+	add := func(key string, changed bool) {
+		if changed {
+			out = append(out, key)
+		}
+	}
+	if e, f := before.Event, after.Event; e != nil && f != nil {
+		add(ChangeWhen, !e.Start.Equal(f.Start) || !sameTime(e.End, f.End))
+		add(ChangeWhere, e.Place != f.Place)
+	}
+	if t, u := before.Training, after.Training; t != nil && u != nil {
+		add(ChangeOnline, t.Online != u.Online)
+	}
+	if c, d := before.Call, after.Call; c != nil && d != nil {
+		add(ChangeAnswerBefore, !sameTime(c.Deadline, d.Deadline))
+	}
+	if o, p := before.Outage, after.Outage; o != nil && p != nil {
+		add(ChangeResolved, o.Resolved == nil && p.Resolved != nil)
+		add(ChangeUntil, p.Resolved == nil && !sameTime(o.Until, p.Until))
+	}
+	if c, d := before.Campaign, after.Campaign; c != nil && d != nil {
+		add(ChangeUntil, !sameTime(c.Deadline, d.Deadline))
+	}
+	return out
+}
+
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
 // ForWriteOnce says whether a destination whose messages cannot be edited

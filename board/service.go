@@ -439,6 +439,10 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 	if verb == VerbCreate {
 		a.CreatedAt = a.UpdatedAt
 	}
+	var changes []string
+	if verb == VerbUpdate && d.FollowUp {
+		changes = Changes(oldA, a)
+	}
 	err = s.repo.InTx(ctx, func(tx Tx) error {
 		if err := tx.UpdateAnnouncement(ctx, b.ID, &a, prev, prevUpdated); err != nil {
 			return err
@@ -447,7 +451,7 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 			return nil
 		}
 		if err := tx.AddOutbox(ctx, OutboxEntry{BoardID: b.ID, AnnouncementID: a.ID, Verb: verb, Version: a.Version, CreatedAt: a.UpdatedAt,
-			FollowUp: d.FollowUp && verb == VerbUpdate}); err != nil {
+			FollowUp: d.FollowUp && verb == VerbUpdate, Changes: changes}); err != nil {
 			return err
 		}
 		if verb == VerbUpdate && !sameOptions(oldCall, a.Call) {
@@ -567,7 +571,8 @@ func (s *Service) Pin(ctx context.Context, actor Actor, b Board, id int64, pin b
 }
 
 // ResolveOutage marks an outage over now: an edit, so followers and rooms
-// read "Resolved" with the time.
+// read "Resolved" with the time, and a follow-up, so mailing lists and
+// channels that got the warning read it too.
 func (s *Service) ResolveOutage(ctx context.Context, actor Actor, b Board, id int64) (Announcement, error) {
 	return s.Update(ctx, actor, b, id, func(d *Draft) error {
 		if d.Kind != KindOutage || d.Outage == nil {
@@ -576,6 +581,8 @@ func (s *Service) ResolveOutage(ctx context.Context, actor Actor, b Board, id in
 		if d.Outage.Resolved == nil {
 			now := s.now().In(d.Outage.From.Location()).Truncate(time.Minute)
 			d.Outage.Resolved = &now
+			// The lists and channels that were warned hear it is over.
+			d.FollowUp = true
 		}
 		return nil
 	})

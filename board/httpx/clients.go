@@ -84,6 +84,10 @@ type Allowance struct {
 	mu   sync.Mutex
 	keys map[string]*rate.Limiter
 	max  int
+	// last is the latest time taken at: callers on several goroutines
+	// read the clock before they get here, and a limiter handed an
+	// earlier time after a later one counts the time between twice.
+	last time.Time
 }
 
 // NewAllowance allows burst at once and perSec after that, per key.
@@ -103,7 +107,12 @@ func (a *Allowance) Take(key string, now time.Time) (wait time.Duration, ok bool
 		l = rate.NewLimiter(a.perSec, a.burst)
 		a.keys[key] = l
 	}
-	a.mu.Unlock()
+	if now.Before(a.last) {
+		now = a.last
+	}
+	a.last = now
+	// Under the lock, so that times reach the limiters in order.
+	defer a.mu.Unlock()
 	res := l.ReserveN(now, 1)
 	if !res.OK() {
 		return time.Hour, false

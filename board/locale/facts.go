@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -148,6 +149,19 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		}
 	}
 	return f
+}
+
+// ChangedFacts are the facts of a that an edit changed (board.Changes'
+// keys), as they now read, each labelled as news ("New time").
+func (l Locale) ChangedFacts(a board.Announcement, keys []string) []Fact {
+	var out []Fact
+	for _, f := range l.Facts(a) {
+		if slices.Contains(keys, f.Key) {
+			f.Label = l.T("changed." + f.Key)
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Seats says how many seats a training has and how many are left.

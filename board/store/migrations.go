@@ -194,6 +194,8 @@ var steps = []step{
 	// though the job is tried again.
 	{35, "Mattermost messages in several posts", exec(
 		`CREATE TABLE IF NOT EXISTS mattermost_parts (job_id TEXT NOT NULL, part INTEGER NOT NULL, PRIMARY KEY (job_id, part)) WITHOUT ROWID`)},
+	// 36: what an edit changed, for follow-ups that say it.
+	{36, "what an edit changed", exec(`ALTER TABLE outbox ADD COLUMN changes TEXT NOT NULL DEFAULT ''`)},
 }
 
 // Known is the schema version this release writes.

@@ -12,7 +12,7 @@ import (
 
 // PendingOutbox returns outbox entries not yet handed to the queue, oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]board.OutboxEntry, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := s.read().QueryContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms, changes FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -21,10 +21,11 @@ func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]board.OutboxEnt
 	for rows.Next() {
 		var e board.OutboxEntry
 		var created, gap int64
-		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp, &gap); err != nil {
+		var changes string
+		if err := rows.Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp, &gap, &changes); err != nil {
 			return nil, err
 		}
-		e.CreatedAt, e.MinGap = fromMS(created), time.Duration(gap)*time.Millisecond
+		e.CreatedAt, e.MinGap, e.Changes = fromMS(created), time.Duration(gap)*time.Millisecond, splitChanges(changes)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -53,12 +54,13 @@ func (s *Store) OldestPendingOutbox(ctx context.Context) (t time.Time, ok bool, 
 func (s *Store) OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, error) {
 	var e board.OutboxEntry
 	var created int64
-	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up FROM outbox WHERE id = ?`, id).
-		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp)
+	var changes string
+	err := s.read().QueryRowContext(ctx, `SELECT id, board_id, announcement_id, verb, version, created_at, follow_up, changes FROM outbox WHERE id = ?`, id).
+		Scan(&e.ID, &e.BoardID, &e.AnnouncementID, &e.Verb, &e.Version, &created, &e.FollowUp, &changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, board.ErrNotFound
 	}
-	e.CreatedAt = fromMS(created)
+	e.CreatedAt, e.Changes = fromMS(created), splitChanges(changes)
 	return e, err
 }
 
@@ -267,4 +269,12 @@ func (s *Store) DeliveryOrder(ctx context.Context, outboxID int64, target string
 		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
 		WHERE o.announcement_id = ? AND d.target = ?`, args...).Scan(&earlier, &later)
 	return earlier > 0, later > 0, err
+}
+
+// splitChanges reads the outbox's changes column (fact keys, comma-separated).
+func splitChanges(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crieur/board"
@@ -121,8 +122,8 @@ func (t txStore) SetPinned(ctx context.Context, id int64, pinned bool, at time.T
 }
 
 func (t txStore) AddOutbox(ctx context.Context, e board.OutboxEntry) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.BoardID, e.AnnouncementID, e.Verb, e.Version, ms(e.CreatedAt), e.FollowUp, e.MinGap.Milliseconds())
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (board_id, announcement_id, verb, version, created_at, follow_up, min_gap_ms, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.BoardID, e.AnnouncementID, e.Verb, e.Version, ms(e.CreatedAt), e.FollowUp, e.MinGap.Milliseconds(), strings.Join(e.Changes, ","))
 	if err != nil {
 		return fmt.Errorf("write outbox: %w", err)
 	}

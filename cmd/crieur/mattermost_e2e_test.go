@@ -203,9 +203,24 @@ func TestMattermostWebhooks(t *testing.T) {
 	if up := mm.received(tech)[1]["text"]; !strings.HasPrefix(up, "**Updated: Mail down until 18:00**") {
 		t.Errorf("follow-up: %q", up)
 	}
+	// Issue 24, point 9: a follow-up says what changed; resolving says so
+	// to the channels that were warned.
+	until := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
+	c.api("PATCH", path, map[string]any{"outage": map[string]any{"service": "mail", "from": time.Now().Add(-time.Hour).Format(time.RFC3339), "until": until.Format(time.RFC3339)}, "follow_up": true}, nil, nil)
+	waitFor(t, 10*time.Second, "the follow-up with the new end", func() bool { return len(mm.received(tech)) == 3 })
+	if up := mm.received(tech)[2]["text"]; !strings.Contains(up, "- **New end:** ") {
+		t.Errorf("a new end's follow-up: %q", up)
+	}
+	if code := c.api("PUT", path+"/resolved", nil, nil, nil); code != 200 {
+		t.Fatalf("resolve: %d", code)
+	}
+	waitFor(t, 10*time.Second, "the follow-up saying it is resolved", func() bool { return len(mm.received(tech)) == 4 })
+	if up := mm.received(tech)[3]["text"]; !strings.HasPrefix(up, "**Resolved: Mail down until 18:00**") || !strings.Contains(up, "- **Resolved:** ") {
+		t.Errorf("the resolution's follow-up: %q", up)
+	}
 	c.api("DELETE", path, nil, nil, nil)
 	c.waitQueueIdle()
-	if n := len(mm.received(tech)); n != 2 {
+	if n := len(mm.received(tech)); n != 4 {
 		t.Errorf("a deletion posted to the channel")
 	}
 

@@ -22,10 +22,10 @@ func TestPlainTextDestinationsFollowTheHTMLRules(t *testing.T) {
 	md := markdown.New()
 	renderers := map[string]func(a board.Announcement) string{
 		"mattermost": func(a board.Announcement) string {
-			return mattermost.Render(locale.Of(board.Board{}, a), a, "https://board.example/a/1", false)
+			return mattermost.Render(locale.Of(board.Board{}, a), a, "https://board.example/a/1", false, nil)
 		},
 		"e-mail text": func(a board.Announcement) string {
-			text, _ := email.Render(board.Board{DisplayName: "News"}, a, "https://board.example/a/1", false)
+			text, _ := email.Render(board.Board{DisplayName: "News"}, a, "https://board.example/a/1", false, nil)
 			return text
 		},
 		"matrix body": func(a board.Announcement) string {

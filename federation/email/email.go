@@ -220,11 +220,12 @@ func Check(s *Setup) board.Problems {
 }
 
 type sendPayload struct {
-	Board          string `json:"board"`
-	AnnouncementID int64  `json:"announcement"`
-	List           string `json:"list"`
-	Version        int    `json:"version"`
-	FollowUp       bool   `json:"follow_up,omitempty"`
+	Board          string   `json:"board"`
+	AnnouncementID int64    `json:"announcement"`
+	List           string   `json:"list"`
+	Version        int      `json:"version"`
+	FollowUp       bool     `json:"follow_up,omitempty"`
+	Changes        []string `json:"changes,omitempty"`
 	// Notice, instead of a list, is a mail to one web registrant.
 	Notice *personNotice `json:"notice,omitempty"`
 }
@@ -252,7 +253,7 @@ func (d *Destination) Expand(ctx context.Context, e board.OutboxEntry) ([]delive
 		if len(l.Kinds) > 0 && !slices.Contains(l.Kinds, a.Kind) {
 			continue
 		}
-		p, _ := json.Marshal(sendPayload{Board: a.Board, AnnouncementID: a.ID, List: l.Name, Version: e.Version, FollowUp: e.Verb == board.VerbUpdate})
+		p, _ := json.Marshal(sendPayload{Board: a.Board, AnnouncementID: a.ID, List: l.Name, Version: e.Version, FollowUp: e.Verb == board.VerbUpdate, Changes: e.Changes})
 		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mail:%d:%s", e.ID, l.Name), Kind: KindSend, OutboxID: e.ID, Target: "email:" + l.Name, Payload: p})
 	}
 	return jobs, nil
@@ -325,6 +326,8 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 		subject = lc.T("post.cancelled", subject)
 	case p.FollowUp && a.BackOn():
 		subject = lc.T("post.back_on", subject)
+	case p.FollowUp && slices.Contains(p.Changes, board.ChangeResolved):
+		subject = lc.T("post.resolved", subject)
 	case p.FollowUp:
 		subject = lc.T("post.updated", subject)
 	}
@@ -343,7 +346,7 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, l.ListUnsubscribe)
 	}
 	m.SetUserAgent("Crieur")
-	text, html := Render(bd, a, link, p.FollowUp)
+	text, html := Render(bd, a, link, p.FollowUp, p.Changes)
 	m.SetBodyString(gomail.TypeTextPlain, text)
 	m.AddAlternativeString(gomail.TypeTextHTML, html)
 	return m, nil

@@ -3,6 +3,7 @@ package email
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"crieur/board"
 )
@@ -27,7 +28,7 @@ func TestRenderBothParts(t *testing.T) {
 	b := board.Board{Name: "news", DisplayName: "Climate <group>"}
 	a := board.Announcement{Kind: board.KindOutage, Title: "Mail <down>", Body: "We are **on it**.", HTML: "<p>We are <strong>on it</strong>.</p>",
 		Outage: &board.Outage{Service: "mail"}, Images: []board.Image{{ID: "x.jpg", Alt: "The server room"}}}
-	text, html := Render(b, a, "https://board.example/boards/news/a/1", false)
+	text, html := Render(b, a, "https://board.example/boards/news/a/1", false, nil)
 	for _, want := range []string{"Service outage: Mail <down>", "Service: mail", "We are **on it**.", "[Picture: The server room]", "https://board.example/boards/news/a/1", "Climate <group>, published with Crieur"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
@@ -38,15 +39,34 @@ func TestRenderBothParts(t *testing.T) {
 			t.Errorf("HTML lacks %q:\n%s", want, html)
 		}
 	}
-	if text, _ := Render(b, a, "L", true); !strings.HasPrefix(text, "Mail <down> was updated") {
+	if text, _ := Render(b, a, "L", true, nil); !strings.HasPrefix(text, "Mail <down> was updated") {
 		t.Errorf("follow-up: %q", text)
 	}
 	tr := board.Announcement{Kind: board.KindTraining, Title: "Git", Training: &board.Training{Seats: 3, Cancelled: true}}
-	if text, html := Render(b, tr, "L", true); !strings.HasPrefix(text, "Git is cancelled: it will not take place.") || !strings.Contains(html, "<strong>Git</strong> is cancelled") {
+	if text, html := Render(b, tr, "L", true, nil); !strings.HasPrefix(text, "Git is cancelled: it will not take place.") || !strings.Contains(html, "<strong>Git</strong> is cancelled") {
 		t.Errorf("a cancellation's follow-up: %q / %q", text, html)
 	}
 	tr.Training = &board.Training{Seats: 3, BackOn: true}
-	if text, _ := Render(b, tr, "L", true); !strings.HasPrefix(text, "Git is back on: it takes place after all.") {
+	if text, _ := Render(b, tr, "L", true, nil); !strings.HasPrefix(text, "Git is back on: it takes place after all.") {
 		t.Errorf("an undone cancellation's follow-up: %q", text)
+	}
+}
+
+// Issue 24, point 9: a follow-up mail says what changed, as it now reads.
+func TestFollowUpMailSaysWhatChanged(t *testing.T) {
+	b := board.Board{Name: "news", DisplayName: "News", TimeZone: "Europe/Paris"}
+	start := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
+	a := board.Announcement{Kind: board.KindEvent, Title: "Install party", Event: &board.Event{Start: start, Place: "Room 102"}}
+	text, html := Render(b, a, "https://board.example/a/1", true, []string{board.ChangeWhen, board.ChangeWhere})
+	for _, want := range []string{"Install party was updated.", "New time: Sat 5 Dec 2026, 19:00 (Paris time)", "New place: Room 102", "https://board.example/a/1"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(html, "New time:") {
+		t.Errorf("HTML: %s", html)
+	}
+	if text, _ := Render(b, a, "https://board.example/a/1", true, nil); strings.Contains(text, "New time") {
+		t.Errorf("nothing changed that a follow-up names, yet:\n%s", text)
 	}
 }

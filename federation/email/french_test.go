@@ -16,7 +16,7 @@ func TestEveryKindInFrenchByMail(t *testing.T) {
 	tags := regexp.MustCompile(`<[^>]*>`)
 	for _, a := range boardtest.EveryKind(b, time.Date(2026, 12, 18, 18, 0, 0, 0, time.UTC)) {
 		for _, followUp := range []bool{false, true} {
-			text, html := Render(b, a, "https://asso.example/a/1", followUp)
+			text, html := Render(b, a, "https://asso.example/a/1", followUp, nil)
 			boardtest.NoEnglish(t, string(a.Kind)+" text", text)
 			boardtest.NoEnglish(t, string(a.Kind)+" HTML", tags.ReplaceAllString(html, " "))
 			if !strings.Contains(text, "L’asso, publié avec Crieur") || !strings.Contains(html, `<html lang="fr">`) {

@@ -3,6 +3,7 @@ package email
 import (
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 
 	"crieur/board"
@@ -14,25 +15,31 @@ import (
 // HTML for those that show it. Both carry the title, the kind's facts,
 // the text, the pictures' descriptions and the link; a follow-up is a
 // line and the link.
-func Render(b board.Board, a board.Announcement, link string, followUp bool) (text, htmlPart string) {
+func Render(b board.Board, a board.Announcement, link string, followUp bool, changes []string) (text, htmlPart string) {
 	l := locale.Of(b, a)
 	var t, h strings.Builder
 	onBoard := func() string {
 		return fmt.Sprintf(`<a href="%s">%s</a>`, html.EscapeString(link), html.EscapeString(l.T("post.read_on_board")))
 	}
-	if followUp && a.Cancelled() {
-		fmt.Fprintf(&t, "%s\n\n%s\n", l.T("post.is_cancelled", a.Title), link)
-		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.is_cancelled", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())
-		return footer(l, &t, &h, b)
-	}
-	if followUp && a.BackOn() {
-		fmt.Fprintf(&t, "%s\n\n%s\n", l.T("post.is_back_on", a.Title), link)
-		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.is_back_on", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())
-		return footer(l, &t, &h, b)
-	}
 	if followUp {
-		fmt.Fprintf(&t, "%s\n\n%s\n", l.T("post.was_updated", a.Title), link)
-		fmt.Fprintf(&h, `<p>%s</p><p>%s</p>`, l.T("post.was_updated", "<strong>"+html.EscapeString(a.Title)+"</strong>"), onBoard())
+		// One line, what changed as it now reads, and the link.
+		line := "post.was_updated"
+		switch {
+		case a.Cancelled():
+			line = "post.is_cancelled"
+		case a.BackOn():
+			line = "post.is_back_on"
+		case slices.Contains(changes, board.ChangeResolved):
+			line = "post.is_resolved"
+		}
+		fmt.Fprintf(&t, "%s\n\n", l.T(line, a.Title))
+		fmt.Fprintf(&h, `<p>%s</p>`, l.T(line, "<strong>"+html.EscapeString(a.Title)+"</strong>"))
+		if facts := l.ChangedFacts(a, changes); len(facts) > 0 {
+			t.WriteString(l.FactsText(facts) + "\n")
+			h.WriteString(l.FactsHTML(facts))
+		}
+		fmt.Fprintf(&t, "%s\n", link)
+		fmt.Fprintf(&h, `<p>%s</p>`, onBoard())
 		return footer(l, &t, &h, b)
 	}
 	fmt.Fprintf(&t, "%s\n\n", l.Heading(a))

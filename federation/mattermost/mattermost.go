@@ -162,10 +162,11 @@ func Check(hooks []Hook, known map[string]bool) board.Problems {
 }
 
 type postPayload struct {
-	Board          string `json:"board"`
-	AnnouncementID int64  `json:"announcement"`
-	Hook           string `json:"hook"`
-	FollowUp       bool   `json:"follow_up,omitempty"`
+	Board          string   `json:"board"`
+	AnnouncementID int64    `json:"announcement"`
+	Hook           string   `json:"hook"`
+	FollowUp       bool     `json:"follow_up,omitempty"`
+	Changes        []string `json:"changes,omitempty"`
 }
 
 // Expand implements delivery.Expander: a new announcement goes to every
@@ -184,7 +185,7 @@ func (d *Destination) Expand(ctx context.Context, e board.OutboxEntry) ([]delive
 	}
 	var jobs []delivery.Job
 	for _, h := range hooks {
-		p, _ := json.Marshal(postPayload{Board: bd.Name, AnnouncementID: e.AnnouncementID, Hook: h.Name, FollowUp: e.Verb == board.VerbUpdate})
+		p, _ := json.Marshal(postPayload{Board: bd.Name, AnnouncementID: e.AnnouncementID, Hook: h.Name, FollowUp: e.Verb == board.VerbUpdate, Changes: e.Changes})
 		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mm:%d:%s", e.ID, h.Name), Kind: KindPost, OutboxID: e.ID, Target: "mattermost:" + h.Name, Payload: p})
 	}
 	return jobs, nil
@@ -212,7 +213,7 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 		return err
 	}
 	l := locale.Of(bd, a)
-	for i, text := range Posts(l, Render(l, a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp)) {
+	for i, text := range Posts(l, Render(l, a, d.links.AnnouncementURL(bd.Name, a.ID), p.FollowUp, p.Changes)) {
 		// A text in several posts: each posted once, in order, though a
 		// later one fails and the job is tried again.
 		var sent bool

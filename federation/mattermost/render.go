@@ -3,6 +3,7 @@ package mattermost
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -60,14 +61,22 @@ func escape(s string) string {
 // kind and title as a heading, the facts, the whole text (the editor
 // wrote Markdown), the hashtags and the link; Posts splits it when it is
 // longer than a post. A follow-up is one line and the link.
-func Render(l locale.Locale, a board.Announcement, link string, followUp bool) string {
-	switch {
-	case followUp && a.Cancelled():
-		return fmt.Sprintf("**%s** %s %s", l.T("post.cancelled", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
-	case followUp && a.BackOn():
-		return fmt.Sprintf("**%s** %s %s", l.T("post.back_on", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
-	case followUp:
-		return fmt.Sprintf("**%s** %s %s", l.T("post.updated", escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
+func Render(l locale.Locale, a board.Announcement, link string, followUp bool, changes []string) string {
+	if followUp {
+		head := "post.updated"
+		switch {
+		case a.Cancelled():
+			head = "post.cancelled"
+		case a.BackOn():
+			head = "post.back_on"
+		case slices.Contains(changes, board.ChangeResolved):
+			head = "post.resolved"
+		}
+		line := fmt.Sprintf("**%s** %s %s", l.T(head, escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
+		for _, f := range l.ChangedFacts(a, changes) {
+			line += "\n" + factLine(l, f)
+		}
+		return line
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### %s\n", l.T("post.heading", escape(l.KindLabel(a)), escape(a.Title)))
@@ -80,11 +89,7 @@ func Render(l locale.Locale, a board.Announcement, link string, followUp bool) s
 	if facts := l.Facts(a); len(facts) > 0 {
 		b.WriteString("\n")
 		for _, f := range facts {
-			v := escape(f.Value)
-			if f.Link != "" {
-				v = fmt.Sprintf("[%s](%s)", v, f.Link)
-			}
-			fmt.Fprintf(&b, "- **%s** %s\n", l.Colon(escape(f.Label)), v)
+			b.WriteString(factLine(l, f) + "\n")
 		}
 	}
 	tail := "\n"
@@ -121,4 +126,14 @@ func Posts(l locale.Locale, text string) []string {
 		pieces[i] += "\n\n" + l.T("post.part", i+1, len(pieces))
 	}
 	return pieces
+}
+
+// factLine is a fact as a Markdown list item, its value a link when it
+// has one.
+func factLine(l locale.Locale, f locale.Fact) string {
+	v := escape(f.Value)
+	if f.Link != "" {
+		v = fmt.Sprintf("[%s](%s)", v, f.Link)
+	}
+	return fmt.Sprintf("- **%s** %s", l.Colon(escape(f.Label)), v)
 }
