@@ -116,25 +116,38 @@ func TestMatrixPictureAsImageEvent(t *testing.T) {
 	up := m.c.upload(data)
 	_, served := page(t, m.c.URL+up.Path, "")
 	const alt = "Our stall at the fair, with jam jars"
-	a, code := m.c.post(map[string]any{"title": "Thank you!", "body": "We sold everything.", "images": []map[string]any{{"id": up.ID, "alt": alt}}}, nil)
+	deco := m.c.upload(testJPEG(t))
+	a, code := m.c.post(map[string]any{"title": "Thank you!", "body": "We sold everything.", "images": []map[string]any{{"id": up.ID, "alt": alt}, {"id": deco.ID, "decorative": true}}}, nil)
 	if code != 201 {
 		t.Fatalf("post: %d", code)
 	}
 	images := map[id.RoomID]*event.Event{}
 	for _, room := range m.rooms {
 		m.waitPost(t, room, "Thank you!")
-		waitFor(t, 20*time.Second, "the picture in "+room.String(), func() bool {
+		var pictures []*event.Event
+		waitFor(t, 20*time.Second, "the pictures in "+room.String(), func() bool {
+			pictures = nil
 			for _, evt := range m.botMessages(t, room) {
 				if msg := evt.Content.AsMessage(); msg.MsgType == event.MsgImage {
-					images[room] = evt
-					return true
+					pictures = append(pictures, evt)
 				}
 			}
-			return false
+			return len(pictures) == 2
 		})
+		images[room] = pictures[0]
 		msg := images[room].Content.AsMessage()
 		if msg.Body != alt || msg.Info == nil || msg.Info.MimeType != "image/jpeg" || msg.Info.Width != 120 || msg.Info.Height != 80 || msg.Info.Blurhash == "" {
 			t.Errorf("m.image in %s: %+v %+v", room, msg, msg.Info)
+		}
+		// Issue 24, point 6: what a Matrix 1.10 client shows: a caption
+		// only when filename is set and differs from body. The
+		// description is the picture's alternative text, not a caption;
+		// a decorative picture has none to read aloud.
+		if msg.FileName != "" && msg.FileName != msg.Body {
+			t.Errorf("room %s shows %q as a caption under the picture (filename %q)", room, msg.Body, msg.FileName)
+		}
+		if d := pictures[1].Content.AsMessage(); d.Body != "" || d.FileName != "" {
+			t.Errorf("the decorative picture reads %q (filename %q)", d.Body, d.FileName)
 		}
 		mxc, err := msg.URL.Parse()
 		if err != nil {
@@ -151,8 +164,8 @@ func TestMatrixPictureAsImageEvent(t *testing.T) {
 	}
 	m.c.waitQueueIdle()
 	for _, room := range m.rooms {
-		if n := len(m.botMessages(t, room)); n != 2 {
-			t.Errorf("room %s has %d messages from the bot, want the text and the picture", room, n)
+		if n := len(m.botMessages(t, room)); n != 3 {
+			t.Errorf("room %s has %d messages from the bot, want the text and the two pictures", room, n)
 		}
 	}
 	if code := m.c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil); code != 204 {

@@ -60,14 +60,14 @@ func (b *Bridge) syncImages(ctx context.Context, cli *mautrix.Client, acct Accou
 		if err != nil {
 			return err
 		}
-		// body is what clients show as the picture's alternative text and
-		// what a client without images prints.
-		body := neutralise(im.Alt)
-		if im.Alt == "" {
-			body = "Picture"
-		}
+		// body is what clients give as the picture's alternative text and
+		// what a client without images prints. No filename: since Matrix
+		// 1.10 a body that differs from the filename is a caption under
+		// the picture, and the description is not one. A decorative
+		// picture's body is empty, as its alt is on the page (a word such
+		// as "Picture" would be read aloud for nothing).
 		content := &event.MessageEventContent{
-			MsgType: event.MsgImage, Body: body, FileName: im.ID, URL: mxc.CUString(),
+			MsgType: event.MsgImage, Body: neutralise(im.Alt), URL: mxc.CUString(),
 			Info:     &event.FileInfo{MimeType: im.MediaType, Width: im.Width, Height: im.Height, Size: im.Size, Blurhash: im.Blurhash, AnoaBlurhash: im.Blurhash},
 			Mentions: &event.Mentions{},
 		}
