@@ -66,6 +66,10 @@ type Config struct {
 	// ProgressEvery is the least time between two Updates of a donation
 	// campaign's progress (every gift shows on the page at once).
 	ProgressEvery Duration `toml:"progress_every"`
+	// MatrixCheckEvery is how often the bot's rooms are compared with the
+	// configured ones, so a room's status follows a purge or a leave made
+	// elsewhere.
+	MatrixCheckEvery Duration `toml:"matrix_check_every"`
 	// LiberapayURL and LiberapayEvery: a campaign whose link is a
 	// Liberapay page has its total read from the page's public JSON this
 	// often (0: never).
@@ -146,13 +150,14 @@ func Default() Config {
 		Timezone:     "UTC",
 		MaxBodyBytes: 1 << 20,
 		// Let's Encrypt's production directory.
-		ACMEDirectory:  "https://acme-v02.api.letsencrypt.org/directory",
-		HTTPListen:     ":80",
-		ProgressEvery:  Duration{2 * time.Minute},
-		LiberapayURL:   "https://liberapay.com",
-		LiberapayEvery: Duration{15 * time.Minute},
-		TrustedProxies: "127.0.0.0/8, ::1",
-		SignupsPerHour: 120,
+		ACMEDirectory:    "https://acme-v02.api.letsencrypt.org/directory",
+		HTTPListen:       ":80",
+		ProgressEvery:    Duration{2 * time.Minute},
+		MatrixCheckEvery: Duration{5 * time.Minute},
+		LiberapayURL:     "https://liberapay.com",
+		LiberapayEvery:   Duration{15 * time.Minute},
+		TrustedProxies:   "127.0.0.0/8, ::1",
+		SignupsPerHour:   120,
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.

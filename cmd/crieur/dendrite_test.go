@@ -176,9 +176,9 @@ func (d *dendrite) Stop() {
 	d.cmd = nil
 }
 
-func (d *dendrite) createAccount(user, password string) {
+func (d *dendrite) createAccount(user, password string, flags ...string) {
 	d.t.Helper()
-	cmd := exec.Command(filepath.Join(d.bin, "create-account"), "-config", "dendrite.yaml", "-username", user, "-password", password, "-url", d.URL)
+	cmd := exec.Command(filepath.Join(d.bin, "create-account"), append([]string{"-config", "dendrite.yaml", "-username", user, "-password", password, "-url", d.URL}, flags...)...)
 	cmd.Dir = d.dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		d.t.Fatalf("create-account %s: %v\n%s", user, err, out)

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -459,4 +461,48 @@ func (m *matrixRig) kickAndInvite(t *testing.T, i int) {
 		_, in := members.Joined[userID("crieur")]
 		return err == nil && in
 	})
+}
+
+// Issue 24, point 3: a room's status follows the bot's membership, not
+// only the failures of posts: the bot's account leaving from another
+// session, and an administrator purging the room (Dendrite's
+// /_dendrite/admin/purgeRoom, which tells no client), are said within
+// one check, before anything is posted.
+func TestRoomStatusFollowsMembership(t *testing.T) {
+	t.Parallel()
+	m := newMatrixRig(t, "CRIEUR_MATRIX_CHECK_EVERY=1s")
+	ctx := context.Background()
+	status := func() map[string]any {
+		var out map[string]any
+		m.c.api("GET", "/api/v1/boards/news/matrix", nil, nil, &out)
+		st, _ := out["rooms_status"].(map[string]any)
+		return st
+	}
+	private, public := m.conf[0], m.conf[1]
+	other := m.d.login("crieur", botPassword) // the bot's account, another session
+	if _, err := other.LeaveRoom(ctx, m.rooms[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the public room's status to say the bot left", func() bool {
+		st, _ := status()[public].(string)
+		return strings.Contains(st, "left") && strings.Contains(st, "from another session")
+	})
+	if st := status()[private]; st != "ok" {
+		t.Errorf("the private room's status changed too: %v", st)
+	}
+	m.d.createAccount("admin", "admin-password-1", "-admin")
+	admin := m.d.login("admin", "admin-password-1")
+	if _, err := admin.MakeFullRequest(ctx, mautrix.FullRequest{Method: http.MethodPost, URL: m.d.URL + "/_dendrite/admin/purgeRoom/" + url.PathEscape(m.rooms[0].String())}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	waitFor(t, 15*time.Second, "the purged room's status", func() bool {
+		st, _ := status()[private].(string)
+		return strings.Contains(st, "no longer in")
+	})
+	// The next post says why it cannot go, and joins the public room again.
+	if _, code := m.c.post(map[string]any{"title": "After the purge", "body": "Still here."}, nil); code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	m.waitPost(t, m.rooms[1], "After the purge")
+	waitFor(t, 15*time.Second, "the public room's status back to ok", func() bool { return status()[public] == "ok" })
 }

@@ -53,6 +53,9 @@ type Bridge struct {
 	syncs     map[int64]syncLoopHandle
 	runCtx    context.Context
 	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
+	// membershipEvery is how often the sync loop compares the rooms the
+	// bot is in with the configured ones (checkMembership).
+	membershipEvery time.Duration
 	// pollEdits holds a lock per poll: two edits of a call handled at once
 	// would both find the poll unedited and both edit it (a homeserver
 	// answers a transaction id it is still processing with a new event).
@@ -101,12 +104,20 @@ func NewBridge(store *Store, boards Boards, svc Service, links Links, queue Hurr
 		http:    client,
 		render:  markdown.New(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
-		hurriedAt: map[string]time.Time{},
+		hurriedAt: map[string]time.Time{}, membershipEvery: 5 * time.Minute,
 	}
 	if svc != nil {
 		b.signups, b.media = svc, svc
 	}
 	return b
+}
+
+// CheckMembershipEvery sets how often the bot's rooms are compared with
+// the configured ones (5 minutes unless set); before Run.
+func (b *Bridge) CheckMembershipEvery(d time.Duration) {
+	if d > 0 {
+		b.membershipEvery = d
+	}
 }
 
 func (b *Bridge) client(a Account) (*mautrix.Client, error) { return newClient(a, b.http) }

@@ -106,6 +106,18 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 		}
 		return true
 	})
+	go func() {
+		t := time.NewTicker(b.membershipEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				b.checkMembership(ctx, cli, a)
+			}
+		}
+	}()
 	backoff := time.Second
 	for ctx.Err() == nil {
 		err := cli.SyncWithContext(ctx)
@@ -130,6 +142,12 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 	}
 	if (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) && evt.Sender.String() != a.UserID {
 		b.onRemoved(ctx, cli, a, evt, m)
+		return
+	}
+	if m.Membership == event.MembershipLeave {
+		// The bot's account left from another session (Crieur itself
+		// never leaves a configured room).
+		b.notIn(ctx, a, b.configuredAs(ctx, cli, a, evt.RoomID), evt.RoomID, fmt.Sprintf("the bot's account left %s from another session", evt.RoomID))
 		return
 	}
 	if m.Membership != event.MembershipInvite {
@@ -182,6 +200,54 @@ func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, 
 	}
 	b.forgetRooms(a.BoardID)
 	b.log.WarnContext(ctx, "matrix: removed from a room; not posting there any more", "room", evt.RoomID, "by", evt.Sender, "reason", m.Reason)
+}
+
+// notIn records that the bot is no longer in a configured room, for a
+// reason that is not the room's decision (a kick or a ban is: onRemoved):
+// its status says so at once, and the next post joins again if the room
+// lets it (and says why not otherwise).
+func (b *Bridge) notIn(ctx context.Context, a Account, names []string, room id.RoomID, why string) {
+	if len(names) == 0 {
+		return
+	}
+	b.forgetRooms(a.BoardID)
+	for _, n := range names {
+		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, why+": Crieur joins it again with the next post if the room lets it in; otherwise invite the bot again")
+	}
+	b.log.WarnContext(ctx, "matrix: not in a configured room any more", "room", room, "why", why)
+}
+
+// checkMembership compares the rooms the bot is in (the homeserver's
+// joined_rooms) with the configured ones every membershipEvery: a room
+// can go without a member event reaching the bot's sync (an
+// administrator's purge: Dendrite's PerformAdminPurgeRoom deletes the
+// room from the sync API's tables and tells nobody), and a status must
+// not say "ok" until a post fails there.
+func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Account) {
+	joined, err := cli.JoinedRooms(ctx)
+	if err != nil {
+		b.log.DebugContext(ctx, "matrix: joined rooms", "err", err)
+		return
+	}
+	status, err := b.store.RoomStatus(ctx, a.BoardID)
+	if err != nil {
+		return
+	}
+	for _, r := range a.Rooms {
+		if status[r] != "ok" {
+			continue // never joined yet, or already explained
+		}
+		room := id.RoomID(r)
+		if strings.HasPrefix(r, "#") {
+			if room = b.aliasTarget(ctx, cli, a, r); room == "" {
+				_ = b.store.SetRoomStatus(ctx, a.BoardID, r, "the alias "+r+" no longer names a room: set the room again or fix the alias")
+				continue
+			}
+		}
+		if !slices.Contains(joined.JoinedRooms, room) {
+			b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
+		}
+	}
 }
 
 // removedBeforeSync finds the kicks and bans that came before an account's

@@ -192,6 +192,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		Replays:               st, // a captured request stays refused across a restart
 	}, log)
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
+	bridge.CheckMembershipEvery(cfg.MatrixCheckEvery.Duration)
 	mm := mattermost.New(a.db, st, urls, client())
 	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses)
 	mailer.TellVia(queue, log)
