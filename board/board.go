@@ -571,6 +571,9 @@ type Delivery struct {
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// NextAttemptAt is when a delivery being retried goes again (a
+	// destination may have said when).
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // Interaction is something a remote account did with an announcement.

@@ -153,7 +153,7 @@ func TestDeliveredIsFinal(t *testing.T) {
 		state    string
 		attempts int
 	}{{board.DeliveryPending, 1}, {board.DeliveryDelivered, 2}, {board.DeliveryPending, 1}, {board.DeliveryDead, 3}} {
-		if err := st.RecordDelivery(ctx, entries[0].ID, inbox, step.state, step.attempts, "late"); err != nil {
+		if err := st.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: entries[0].ID, Target: inbox, State: step.state, Attempts: step.attempts, LastError: "late"}); err != nil {
 			t.Fatal(err)
 		}
 	}

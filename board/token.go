@@ -39,6 +39,8 @@ type DeliveryRecord struct {
 	State     string
 	Attempts  int
 	LastError string
+	// NextAttempt is when a delivery being retried is tried again.
+	NextAttempt time.Time
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -196,6 +196,9 @@ var steps = []step{
 		`CREATE TABLE IF NOT EXISTS mattermost_parts (job_id TEXT NOT NULL, part INTEGER NOT NULL, PRIMARY KEY (job_id, part)) WITHOUT ROWID`)},
 	// 36: what an edit changed, for follow-ups that say it.
 	{36, "what an edit changed", exec(`ALTER TABLE outbox ADD COLUMN changes TEXT NOT NULL DEFAULT ''`)},
+	// 37: when a delivery being retried is tried again, for the
+	// dashboard (a destination may have said when: Retry-After).
+	{37, "when a retried delivery goes again", exec(`ALTER TABLE deliveries ADD COLUMN next_attempt_at BIGINT`)},
 }
 
 // Known is the schema version this release writes.

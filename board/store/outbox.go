@@ -99,14 +99,23 @@ func (s *Store) FanOutWaits(ctx context.Context, e board.OutboxEntry) (bool, err
 
 // Delivered is final: a late outcome of an attempt overtaken by another (a
 // worker that lost its lease, a repeat after a crash) cannot undo it.
-const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-	ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at
+const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, attempts, last_error, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (outbox_id, target) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error, updated_at = excluded.updated_at, next_attempt_at = excluded.next_attempt_at
 	WHERE deliveries.state <> 'delivered'`
 
 // RecordDelivery stores the latest state of one outbox entry at one target.
-func (s *Store) RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error {
-	_, err := s.db.ExecContext(ctx, recordDeliverySQL, outboxID, target, state, attempts, lastErr, ms(time.Now()))
+func (s *Store) RecordDelivery(ctx context.Context, r board.DeliveryRecord) error {
+	_, err := s.db.ExecContext(ctx, recordDeliverySQL, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, ms(time.Now()), nextAttempt(r))
 	return err
+}
+
+// nextAttempt is the column's value: when a retrying delivery is tried
+// again, NULL otherwise.
+func nextAttempt(r board.DeliveryRecord) any {
+	if r.State != board.DeliveryRetrying || r.NextAttempt.IsZero() {
+		return nil
+	}
+	return ms(r.NextAttempt)
 }
 
 // RecordDeliveries stores several outcomes, in order, in one transaction:
@@ -128,7 +137,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecor
 	defer stmt.Close()
 	now := ms(time.Now())
 	for _, r := range recs {
-		if _, err := stmt.ExecContext(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, now); err != nil {
+		if _, err := stmt.ExecContext(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, now, nextAttempt(r)); err != nil {
 			return err
 		}
 	}
@@ -189,7 +198,7 @@ func (s *Store) CreateUndelivered(ctx context.Context, announcementID int64, tar
 
 // Deliveries lists every delivery of every version of an announcement.
 func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]board.Delivery, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at
+	rows, err := s.read().QueryContext(ctx, `SELECT d.outbox_id, o.verb, o.version, d.target, d.state, d.attempts, d.last_error, d.updated_at, d.next_attempt_at
 		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.announcement_id = ? ORDER BY d.outbox_id, d.target`, announcementID)
 	if err != nil {
 		return nil, err
@@ -199,10 +208,15 @@ func (s *Store) Deliveries(ctx context.Context, announcementID int64) ([]board.D
 	for rows.Next() {
 		var d board.Delivery
 		var updated int64
-		if err := rows.Scan(&d.OutboxID, &d.Verb, &d.Version, &d.Target, &d.State, &d.Attempts, &d.LastError, &updated); err != nil {
+		var next sql.NullInt64
+		if err := rows.Scan(&d.OutboxID, &d.Verb, &d.Version, &d.Target, &d.State, &d.Attempts, &d.LastError, &updated, &next); err != nil {
 			return nil, err
 		}
 		d.UpdatedAt = fromMS(updated)
+		if next.Valid && d.State == board.DeliveryRetrying {
+			t := fromMS(next.Int64)
+			d.NextAttemptAt = &t
+		}
 		out = append(out, d)
 	}
 	return out, rows.Err()

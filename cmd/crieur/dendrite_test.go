@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -95,6 +96,13 @@ const dendriteServer = "localhost"
 
 func startDendrite(t *testing.T) *dendrite {
 	t.Helper()
+	return startDendriteWith(t, nil)
+}
+
+// startDendriteWith is startDendrite with more of its configuration's
+// text replaced (each old text must be there).
+func startDendriteWith(t *testing.T, edits map[string]string) *dendrite {
+	t.Helper()
 	bin := buildDendrite(t)
 	d := &dendrite{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), log: &logBuffer{}}
 	d.URL = fmt.Sprintf("http://127.0.0.1:%d", d.port)
@@ -109,12 +117,19 @@ func startDendrite(t *testing.T) *dendrite {
 	}
 	run("generate-keys", "--private-key", "matrix_key.pem")
 	conf := string(run("generate-config", "-ci", "-dir", filepath.Join(d.dir, "data"), "-server", dendriteServer))
+	edits = maps.Clone(edits)
+	if edits == nil {
+		edits = map[string]string{}
+	}
 	for old, repl := range map[string]string{
 		"disable_federation: false":              "disable_federation: true",
 		"enable_outbound: true":                  "enable_outbound: false",
 		"registration_disabled: false":           "registration_disabled: true",
 		"registration_shared_secret: complement": "registration_shared_secret: crieur-test-secret",
 	} {
+		edits[old] = repl
+	}
+	for old, repl := range edits {
 		if !strings.Contains(conf, old) {
 			t.Fatalf("dendrite config has no %q", old)
 		}

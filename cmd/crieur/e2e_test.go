@@ -30,11 +30,13 @@ type deliveries struct {
 	Counts        map[string]int            `json:"counts"`
 	ByDestination map[string]map[string]int `json:"by_destination"`
 	Deliveries    []struct {
-		Verb      string `json:"verb"`
-		Target    string `json:"target"`
-		State     string `json:"state"`
-		Attempts  int    `json:"attempts"`
-		LastError string `json:"last_error"`
+		Verb          string     `json:"verb"`
+		Target        string     `json:"target"`
+		State         string     `json:"state"`
+		Attempts      int        `json:"attempts"`
+		LastError     string     `json:"last_error"`
+		UpdatedAt     time.Time  `json:"updated_at"`
+		NextAttemptAt *time.Time `json:"next_attempt_at"`
 	} `json:"deliveries"`
 }
 

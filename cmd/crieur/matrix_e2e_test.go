@@ -506,3 +506,62 @@ func TestRoomStatusFollowsMembership(t *testing.T) {
 	m.waitPost(t, m.rooms[1], "After the purge")
 	waitFor(t, 15*time.Second, "the public room's status back to ok", func() bool { return status()[public] == "ok" })
 }
+
+// Issue 24, point 2: a homeserver that says "come back in 1.5 s"
+// (M_LIMIT_EXCEEDED with retry_after_ms: Dendrite's rate limiter, here on
+// joins with one request per 1.5 s) is tried again then, with at most a
+// tenth more, not after Crieur's own backoff (4 to 36 s before); the
+// dashboard says when.
+func TestMatrixRateLimitIsHonouredAsAsked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := startDendriteWith(t, map[string]string{
+		"rate_limiting:\n    enabled: false\n    threshold: 5\n    cooloff_ms: 500\n    exempt_user_ids: []": "rate_limiting:\n    enabled: true\n    threshold: 1\n    cooloff_ms: 1500\n    exempt_user_ids: [\"" + userID("reader").String() + "\"]",
+	})
+	d.createAccount("crieur", botPassword)
+	d.createAccount("reader", readerPassword)
+	reader := d.login("reader", readerPassword)
+	var rooms []id.RoomID
+	var conf []string
+	for i := range 4 {
+		r, err := reader.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Name: fmt.Sprintf("Room %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rooms, conf = append(rooms, r.RoomID), append(conf, r.RoomID.String())
+	}
+	// The production backoff (30 s, then doubling), not the rig's quick
+	// one: the hint must win over it.
+	c := startCrieur(t, t.TempDir(), 0, "CRIEUR_DELIVERY_RETRY_BASE=30s", "CRIEUR_DELIVERY_RETRY_MAX=6h")
+	m := &matrixRig{d: d, reader: reader, rooms: rooms, conf: conf, c: c}
+	m.configure(t, map[string]any{"password": botPassword}, 200) // joins: the first goes, the others are told to wait
+	time.Sleep(1600 * time.Millisecond)                          // the set-up's join slot frees
+	start := time.Now()
+	a, code := c.post(map[string]any{"title": "Rate limited", "body": "Four rooms."}, nil)
+	if code != 201 {
+		t.Fatalf("post: %d", code)
+	}
+	var seen []time.Duration
+	waitFor(t, 30*time.Second, "the post in every room", func() bool {
+		for _, x := range c.deliveries(a.ID).Deliveries {
+			if x.State == "retrying" && x.NextAttemptAt != nil && strings.Contains(x.LastError, "rate limited") {
+				seen = append(seen, x.NextAttemptAt.Sub(x.UpdatedAt))
+			}
+		}
+		for _, r := range rooms {
+			if len(m.botMessages(t, r)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("four rooms, joins limited to one per 1.5 s: all posted in %v; %d retry schedules seen", time.Since(start).Round(10*time.Millisecond), len(seen))
+	if len(seen) == 0 {
+		t.Fatal("no delivery was seen waiting for the rate limit")
+	}
+	for _, after := range seen {
+		if after < 1400*time.Millisecond || after > 1750*time.Millisecond {
+			t.Errorf("asked to come back in 1.5 s, the next attempt was set %v later", after)
+		}
+	}
+}

@@ -49,6 +49,8 @@ type Outcome struct {
 	State    string `json:"state"`
 	Attempts int    `json:"attempts"`
 	Error    string `json:"error,omitempty"`
+	// NextAttempt is when a retried delivery goes again.
+	NextAttempt time.Time `json:"next,omitzero"`
 }
 
 // DeadJob is a job given up, as an operator sees it.

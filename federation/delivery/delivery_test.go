@@ -121,16 +121,16 @@ type fakeRecorder struct {
 	got map[string][]recorded
 }
 
-func (f *fakeRecorder) RecordDelivery(_ context.Context, _ int64, target, state string, attempts int, lastErr string) error {
+func (f *fakeRecorder) RecordDelivery(_ context.Context, r board.DeliveryRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.got[target] = append(f.got[target], recorded{state, attempts, lastErr})
+	f.got[r.Target] = append(f.got[r.Target], recorded{r.State, r.Attempts, r.LastError})
 	return nil
 }
 
 func (f *fakeRecorder) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecord) error {
 	for _, r := range recs {
-		f.RecordDelivery(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError)
+		f.RecordDelivery(ctx, r)
 	}
 	return nil
 }
@@ -289,8 +289,8 @@ func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
 		t.Fatalf("after fan-out: %+v", s)
 	}
 	// The first fails and will be retried, the second lands.
-	store.RecordDelivery(ctx, entries[0].ID, targets[0], board.DeliveryRetrying, 1, "inbox answered 500")
-	store.RecordDelivery(ctx, entries[0].ID, targets[1], board.DeliveryDelivered, 1, "")
+	store.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: entries[0].ID, Target: targets[0], State: board.DeliveryRetrying, Attempts: 1, LastError: "inbox answered 500"})
+	store.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: entries[0].ID, Target: targets[1], State: board.DeliveryDelivered, Attempts: 1, LastError: ""})
 	// A fan-out run again after a crash changes nothing recorded.
 	if err := fan.Handle(ctx, Job{OutboxID: entries[0].ID}); err != nil {
 		t.Fatal(err)

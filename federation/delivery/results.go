@@ -116,7 +116,7 @@ func (r *RedisResults) read(ctx context.Context, rec BatchRecorder, log *slog.Lo
 				log.Warn("dropping a malformed delivery result", "id", m.ID, "outcome", raw, "err", err)
 				continue
 			}
-			recs = append(recs, board.DeliveryRecord{OutboxID: o.OutboxID, Target: o.Target, State: o.State, Attempts: o.Attempts, LastError: o.Error})
+			recs = append(recs, board.DeliveryRecord{OutboxID: o.OutboxID, Target: o.Target, State: o.State, Attempts: o.Attempts, LastError: o.Error, NextAttempt: o.NextAttempt})
 		}
 	}
 	if len(ids) == 0 {

@@ -14,7 +14,7 @@ import (
 
 // Recorder keeps the visible state of each delivery; board.Store is one.
 type Recorder interface {
-	RecordDelivery(ctx context.Context, outboxID int64, target, state string, attempts int, lastErr string) error
+	RecordDelivery(ctx context.Context, r board.DeliveryRecord) error
 }
 
 // Pool runs jobs from a queue on a fixed number of goroutines. Deliveries
@@ -246,7 +246,7 @@ func (p *Pool) run(ctx context.Context, job Job) {
 		return
 	}
 	log.Info("delivery failed; will retry", "target", job.Target, "at", at.Format(time.RFC3339), "err", msg)
-	p.record(ctx, log, &job, board.DeliveryRetrying, msg)
+	p.recordAt(ctx, log, &job, board.DeliveryRetrying, msg, at)
 	p.Metrics.outcome(job.Kind, "retry")
 	if err := p.Queue.Retry(ctx, job, at, msg); err != nil {
 		log.Error("schedule retry", "err", err)
@@ -277,14 +277,19 @@ func (p *Pool) bury(ctx context.Context, log *slog.Logger, job Job, msg string) 
 // record stores the outcome before the queue forgets the job: a crash in
 // between repeats the job, never loses its result.
 func (p *Pool) record(ctx context.Context, log *slog.Logger, job *Job, state, msg string) {
+	p.recordAt(ctx, log, job, state, msg, time.Time{})
+}
+
+// recordAt is record with the time a retried delivery goes again.
+func (p *Pool) recordAt(ctx context.Context, log *slog.Logger, job *Job, state, msg string, next time.Time) {
 	if job.OutboxID == 0 || job.Target == "" {
 		return
 	}
 	if p.Recorder == nil {
-		job.Outcome = &Outcome{OutboxID: job.OutboxID, Target: job.Target, State: state, Attempts: job.Attempts, Error: msg}
+		job.Outcome = &Outcome{OutboxID: job.OutboxID, Target: job.Target, State: state, Attempts: job.Attempts, Error: msg, NextAttempt: next}
 		return
 	}
-	if err := p.Recorder.RecordDelivery(ctx, job.OutboxID, job.Target, state, job.Attempts, msg); err != nil {
+	if err := p.Recorder.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: job.OutboxID, Target: job.Target, State: state, Attempts: job.Attempts, LastError: msg, NextAttempt: next}); err != nil {
 		log.Error("record delivery", "err", err)
 	}
 }

@@ -156,7 +156,7 @@ func TestEditWhileTheMessageIsOnItsWay(t *testing.T) {
 	if err := mstore.SaveEventID(ctx, a.ID, room, room, id.EventID(sent.EventID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := bstore.RecordDelivery(ctx, create.OutboxID, room, "delivered", 1, ""); err != nil {
+	if err := bstore.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: create.OutboxID, Target: room, State: "delivered", Attempts: 1, LastError: ""}); err != nil {
 		t.Fatal(err)
 	}
 	if err := bridge.Handle(ctx, update); err != nil {
