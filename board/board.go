@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -543,6 +544,29 @@ func Changes(before, after Announcement) []string {
 
 func sameTime(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
+// What a follow-up announces (FollowUpOf), the catalogue's post.<what>
+// for a title and post.is_<what> for a sentence.
+const (
+	FollowUpUpdated   = "updated"
+	FollowUpCancelled = "cancelled"
+	FollowUpBackOn    = "back_on"
+	FollowUpResolved  = "resolved"
+)
+
+// FollowUpOf says what a follow-up of a, with the changes of its edit,
+// announces: a cancellation, its undoing, an outage's end, or an update.
+func FollowUpOf(a Announcement, changes []string) string {
+	switch {
+	case a.Cancelled():
+		return FollowUpCancelled
+	case a.BackOn():
+		return FollowUpBackOn
+	case slices.Contains(changes, ChangeResolved):
+		return FollowUpResolved
+	}
+	return FollowUpUpdated
 }
 
 // ForWriteOnce says whether a destination whose messages cannot be edited

@@ -46,6 +46,12 @@ func TestMadeKeysExist(t *testing.T) {
 		keys = append(keys, "fact.per_"+per)
 	}
 	keys = append(keys, "state."+stateEnded)
+	for _, what := range []string{board.FollowUpUpdated, board.FollowUpCancelled, board.FollowUpBackOn, board.FollowUpResolved} {
+		keys = append(keys, "post."+what, "post.is_"+what)
+	}
+	for _, change := range []string{board.ChangeWhen, board.ChangeWhere, board.ChangeOnline, board.ChangeUntil, board.ChangeResolved, board.ChangeAnswerBefore} {
+		keys = append(keys, "changed."+change)
+	}
 	for p := cut.Paragraph; p <= cut.Grapheme; p++ {
 		keys = append(keys, "cut."+p.String())
 	}

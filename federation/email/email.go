@@ -321,15 +321,8 @@ func (d *Destination) message(bd board.Board, a board.Announcement, smtp SMTP, l
 	link := d.links.AnnouncementURL(bd.Name, a.ID)
 	lc := locale.Of(bd, a)
 	subject := lc.T("mail.subject", lc.KindLabel(a), a.Title)
-	switch {
-	case p.FollowUp && a.Cancelled():
-		subject = lc.T("post.cancelled", subject)
-	case p.FollowUp && a.BackOn():
-		subject = lc.T("post.back_on", subject)
-	case p.FollowUp && slices.Contains(p.Changes, board.ChangeResolved):
-		subject = lc.T("post.resolved", subject)
-	case p.FollowUp:
-		subject = lc.T("post.updated", subject)
+	if p.FollowUp {
+		subject = lc.T("post."+board.FollowUpOf(a, p.Changes), subject)
 	}
 	m.Subject(subject)
 	m.SetDate()

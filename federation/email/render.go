@@ -3,7 +3,6 @@ package email
 import (
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 
 	"crieur/board"
@@ -23,15 +22,7 @@ func Render(b board.Board, a board.Announcement, link string, followUp bool, cha
 	}
 	if followUp {
 		// One line, what changed as it now reads, and the link.
-		line := "post.was_updated"
-		switch {
-		case a.Cancelled():
-			line = "post.is_cancelled"
-		case a.BackOn():
-			line = "post.is_back_on"
-		case slices.Contains(changes, board.ChangeResolved):
-			line = "post.is_resolved"
-		}
+		line := "post.is_" + board.FollowUpOf(a, changes)
 		fmt.Fprintf(&t, "%s\n\n", l.T(line, a.Title))
 		fmt.Fprintf(&h, `<p>%s</p>`, l.T(line, "<strong>"+html.EscapeString(a.Title)+"</strong>"))
 		if facts := l.ChangedFacts(a, changes); len(facts) > 0 {

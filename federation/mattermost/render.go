@@ -3,7 +3,6 @@ package mattermost
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -63,16 +62,7 @@ func escape(s string) string {
 // longer than a post. A follow-up is one line and the link.
 func Render(l locale.Locale, a board.Announcement, link string, followUp bool, changes []string) string {
 	if followUp {
-		head := "post.updated"
-		switch {
-		case a.Cancelled():
-			head = "post.cancelled"
-		case a.BackOn():
-			head = "post.back_on"
-		case slices.Contains(changes, board.ChangeResolved):
-			head = "post.resolved"
-		}
-		line := fmt.Sprintf("**%s** %s %s", l.T(head, escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
+		line := fmt.Sprintf("**%s** %s %s", l.T("post."+board.FollowUpOf(a, changes), escape(a.Title)), l.Colon("("+escape(l.KindLabel(a))+")"), link)
 		for _, f := range l.ChangedFacts(a, changes) {
 			line += "\n" + factLine(l, f)
 		}
