@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,14 @@ func CheckSetup(ctx context.Context, store *Store, boardID int64, client *http.C
 		slices.Sort(bad)
 		return "", fmt.Errorf("%s is logged in, but its last post failed in %s", a.UserID, strings.Join(bad, "; "))
 	}
-	return fmt.Sprintf("%s is logged in to %s and posts to %d %s", a.UserID, a.Homeserver, len(a.Rooms), plural(len(a.Rooms), "room", "rooms")), nil
+	line := fmt.Sprintf("%s is logged in to %s and posts to %d %s", a.UserID, a.Homeserver, len(a.Rooms), plural(len(a.Rooms), "room", "rooms"))
+	switch {
+	case a.CrossSigning == crossSignedOK:
+		line += fmt.Sprintf("; its device %s is cross-signed, master key %s (compare it with the one your client shows when you verify %s)", a.DeviceID, a.MasterKey, a.UserID)
+	case a.CrossSigning != "":
+		line += fmt.Sprintf("; device %s, %s", cmp.Or(a.DeviceID, "unknown"), a.CrossSigning)
+	}
+	return line, nil
 }
 
 func plural(n int, one, many string) string {
