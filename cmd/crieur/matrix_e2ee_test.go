@@ -380,6 +380,94 @@ func TestMatrixEncryptedRoomMemberDecrypts(t *testing.T) {
 	if src := later.shown.Mautrix.TrustSource; !later.encrypted || src == nil || src.DeviceID != id.DeviceID(device) || src.SigningKey.String() != deviceKey {
 		t.Errorf("after the restart, sent by %+v, want device %s with key %s", src, device, deviceKey)
 	}
+
+	// crieur check shows the operator what to compare.
+	out, _ := crieurCmd(t, "check", "--data", data)
+	if !strings.Contains(out, "Matrix for news") || !strings.Contains(out, "master key "+master) || !strings.Contains(out, device+" is cross-signed") {
+		t.Errorf("crieur check does not show the device and master key:\n%s", out)
+	}
+
+	// The keys are in the backup: a server restored from it is the same
+	// device, and the member reads what it posts.
+	file := filepath.Join(t.TempDir(), "crieur.tar.gz")
+	if out, err := crieurCmd(t, "backup", file, "--data", data); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	c2.Kill()
+	restored := t.TempDir()
+	if out, err := crieurCmd(t, "restore", file, "--data", restored); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	c3 := startCrieur(t, restored, 0)
+	c3.Token = token
+	c3.post(map[string]any{"title": "Posted by the restored server"}, nil)
+	fromBackup := m.waitShown(t, room, "a post of the restored server, decrypted", func(s seen) bool { return isMessage(s, "Posted by the restored server") })
+	if src := fromBackup.shown.Mautrix.TrustSource; !fromBackup.encrypted || src == nil || src.DeviceID != id.DeviceID(device) || src.SigningKey.String() != deviceKey {
+		t.Errorf("after the restore, sent by %+v, want device %s with key %s", src, device, deviceKey)
+	}
+}
+
+// A clear room made encrypted later gets encrypted messages from then
+// on, pictures as encrypted attachments the member's client decrypts to
+// the picture the board serves.
+func TestMatrixRoomEncryptedLaterAndPictures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := startDendrite(t)
+	d.createAccount("crieur", botPassword)
+	d.createAccount("reader", readerPassword)
+	m := newMember(t, d, "reader", readerPassword)
+	resp, err := m.cli.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Members", Invite: []id.UserID{userID("crieur")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := resp.RoomID
+	c := startCrieur(t, t.TempDir(), 0)
+	body := map[string]any{"homeserver": d.URL, "user_id": userID("crieur").String(), "rooms": []string{room.String()}, "password": botPassword}
+	var setup map[string]any
+	if code := c.api("PUT", "/api/v1/boards/news/matrix", body, nil, &setup); code != 200 || setup["encryption"] != "ok" {
+		t.Fatalf("PUT matrix: %d %v", code, setup)
+	}
+	c.post(map[string]any{"title": "Before the encryption"}, nil)
+	before := m.waitShown(t, room, "the post in clear", func(s seen) bool { return isMessage(s, "Before the encryption") })
+	if before.encrypted {
+		t.Fatal("a clear room got an encrypted message")
+	}
+
+	empty := ""
+	if _, err := m.cli.SendStateEvent(ctx, room, event.StateEncryption, empty, &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
+		t.Fatal(err)
+	}
+	up := c.upload(testJPEG(t))
+	_, served := page(t, c.URL+up.Path, "")
+	const alt = "Our stall at the fair, with jam jars"
+	c.post(map[string]any{"title": "After the encryption", "images": []map[string]any{{"id": up.ID, "alt": alt}}}, nil)
+	after := m.waitShown(t, room, "the post, decrypted", func(s seen) bool { return isMessage(s, "After the encryption") })
+	if !after.encrypted {
+		t.Fatal("posted in clear into a room made encrypted")
+	}
+	pic := m.waitShown(t, room, "the picture, decrypted", func(s seen) bool {
+		return s.shown != nil && s.shown.Type == event.EventMessage && s.shown.Content.AsMessage().MsgType == event.MsgImage
+	})
+	msg := pic.shown.Content.AsMessage()
+	if !pic.encrypted || msg.File == nil || msg.URL != "" || msg.Body != alt || msg.Info == nil || msg.Info.MimeType != "image/jpeg" {
+		t.Fatalf("the picture as the member sees it (encrypted %v): %+v", pic.encrypted, msg)
+	}
+	mxc, err := msg.File.URL.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciphertext, err := m.cli.DownloadBytes(ctx, mxc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ciphertext), served[:64]) {
+		t.Error("the homeserver holds the picture in clear")
+	}
+	plain, err := msg.File.Decrypt(ciphertext)
+	if err != nil || string(plain) != served {
+		t.Errorf("the decrypted picture: %v (%d bytes, want %d)", err, len(plain), len(served))
+	}
 }
 
 // A room encrypted with an algorithm Crieur cannot encrypt for is refused
