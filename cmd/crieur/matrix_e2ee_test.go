@@ -381,6 +381,17 @@ func TestMatrixEncryptedRoomMemberDecrypts(t *testing.T) {
 		t.Errorf("after the restart, sent by %+v, want device %s with key %s", src, device, deviceKey)
 	}
 
+	// The pickle key, which unlocks the bot's keys in the store, is in no
+	// log.
+	if raw, err := sql.Open("sqlite", "file:"+filepath.Join(data, "crieur.db")+"?mode=ro"); err == nil {
+		var key string
+		_ = raw.QueryRow(`SELECT value FROM meta WHERE name = 'matrix_pickle_key'`).Scan(&key)
+		raw.Close()
+		if len(key) != 64 || strings.Contains(c.stderr.String(), key) || strings.Contains(c2.stderr.String(), key) {
+			t.Errorf("the pickle key (%d hex digits) is missing, or in the log", len(key))
+		}
+	}
+
 	// crieur check shows the operator what to compare.
 	out, _ := crieurCmd(t, "check", "--data", data)
 	if !strings.Contains(out, "Matrix for news") || !strings.Contains(out, "master key "+master) || !strings.Contains(out, device+" is cross-signed") {
@@ -464,9 +475,8 @@ func TestMatrixRoomEncryptedLaterAndPictures(t *testing.T) {
 	if strings.Contains(string(ciphertext), served[:64]) {
 		t.Error("the homeserver holds the picture in clear")
 	}
-	plain, err := msg.File.Decrypt(ciphertext)
-	if err != nil || string(plain) != served {
-		t.Errorf("the decrypted picture: %v (%d bytes, want %d)", err, len(plain), len(served))
+	if err := msg.File.DecryptInPlace(ciphertext); err != nil || string(ciphertext) != served {
+		t.Errorf("the decrypted picture: %v (%d bytes, want %d)", err, len(ciphertext), len(served))
 	}
 }
 
@@ -493,6 +503,19 @@ func TestMatrixEncryptionRefusedWhereItCannotBeServed(t *testing.T) {
 	}
 	if code := c.api("GET", "/api/v1/boards/news/matrix", nil, nil, nil); code != 404 {
 		t.Errorf("after the refusal, GET matrix: %d, want 404 (nothing saved)", code)
+	}
+
+	// The token of a device whose keys another client made (the
+	// operator's own client): Crieur cannot hold that device's keys, so
+	// the encrypted room is refused, saying why.
+	other := newMember(t, d, "crieur", botPassword)
+	out = nil
+	body = map[string]any{"homeserver": d.URL, "user_id": userID("crieur").String(), "rooms": []string{good.String()}, "access_token": other.cli.AccessToken}
+	if code := c.api("PUT", "/api/v1/boards/news/matrix", body, nil, &out); code != 400 {
+		t.Fatalf("PUT with the token of a device with keys: %d %v, want 400", code, out)
+	}
+	if why := fmt.Sprint(out); !strings.Contains(why, good.String()) || !strings.Contains(why, "already has encryption keys") {
+		t.Errorf("the refusal does not say why: %v", out)
 	}
 
 	// A token of a fresh login: its device gets keys, the room is served

@@ -226,10 +226,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	if prevErr == nil && prev.AccessToken != a.AccessToken {
 		// The device Crieur logged in before is no longer used: log it out,
 		// or every PUT would leave one more live token behind.
-		b.logout(ctx, prev)
-	}
-	if prevErr == nil && prev.DeviceID != "" && prev.DeviceID != a.DeviceID {
-		b.forgetDevice(ctx, prev)
+		b.retire(ctx, prev)
 	}
 	b.forgetRooms(bd.ID)
 	// Saving the set-up again is the operator's word that the bot may go
@@ -260,10 +257,22 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 
 // abandon undoes what a refused set-up made: the device it logged in
 // (Crieur's own) and that device's keys. The previous set-up is left
-// as it was.
+// as it was. A token the operator gave stays theirs, with the keys
+// Crieur made for its device: a device with keys on the homeserver and
+// none here could never be used again.
 func (b *Bridge) abandon(ctx context.Context, prev Account, prevErr error, a Account) {
 	if prevErr == nil && prev.AccessToken == a.AccessToken {
 		return // the same device as the set-up in place
+	}
+	b.retire(ctx, a)
+}
+
+// retire ends a device Crieur made and will not use again: logged out,
+// its keys forgotten. A device of a token the operator gave is left
+// alone, keys included, in case the token comes back.
+func (b *Bridge) retire(ctx context.Context, a Account) {
+	if !a.OwnsToken {
+		return
 	}
 	b.logout(ctx, a)
 	b.forgetDevice(ctx, a)
@@ -323,8 +332,7 @@ func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.
 	b.stopSync(bd.ID)
 	b.dropSession(bd.ID)
 	if prev, err := b.store.Account(r.Context(), bd.ID); err == nil {
-		b.logout(r.Context(), prev)
-		b.forgetDevice(r.Context(), prev)
+		b.retire(r.Context(), prev)
 	}
 	if err := b.store.DeleteAccount(r.Context(), bd.ID); err != nil {
 		return err
