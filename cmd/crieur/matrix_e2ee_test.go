@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +150,11 @@ func (m *member) waitShown(t *testing.T, room id.RoomID, what string, match func
 	defer func() {
 		if t.Failed() {
 			for _, s := range events {
-				t.Logf("bot event %s %s redacted %v decrypted %v", s.raw.ID, s.raw.Type.Type, s.redacted, s.shown != nil)
+				shown := "-"
+				if s.shown != nil {
+					shown = s.shown.Type.Type + " " + string(s.shown.Content.VeryRaw)
+				}
+				t.Logf("bot event %s %s %s redacted %v: %.300s", s.raw.ID, s.raw.Type.Type, regexp.MustCompile(`"ciphertext":"[^"]*"`).ReplaceAll(s.raw.Content.VeryRaw, nil), s.redacted, shown)
 			}
 		}
 	}()
@@ -340,6 +345,23 @@ func TestMatrixEncryptedRoomMemberDecrypts(t *testing.T) {
 	}
 	if nc := edit.shown.Content.AsMessage().NewContent; !strings.Contains(nc.FormattedBody, "Cooks and drivers wanted") {
 		t.Errorf("the edit's m.new_content: %+v", nc)
+	}
+
+	// The poll follows the new title: an edit of the poll, encrypted too.
+	m.waitShown(t, room, "the poll's edit, decrypted", func(s seen) bool {
+		return s.shown != nil && s.shown.Type == event.EventUnstablePollStart && strings.Contains(string(s.shown.Content.VeryRaw), `"m.new_content"`) &&
+			strings.Contains(string(s.shown.Content.VeryRaw), "Cooks and drivers wanted") && s.raw.Content.AsEncrypted().RelatesTo.GetReplaceID() == poll.raw.ID
+	})
+	// Closing the call ends the poll, with the results, encrypted.
+	if code := c.api("PUT", fmt.Sprintf("/api/v1/boards/news/announcements/%d/closed", a.ID), nil, nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	end := m.waitShown(t, room, "the poll's end, decrypted", func(s seen) bool {
+		return s.shown != nil && s.shown.Type == event.EventUnstablePollEnd
+	})
+	if rel := end.raw.Content.AsEncrypted().RelatesTo; !end.encrypted || !strings.Contains(string(end.shown.Content.VeryRaw), "cook: 1 of 2") ||
+		rel == nil || rel.Type != event.RelReference || rel.EventID != poll.raw.ID {
+		t.Errorf("the poll's end (encrypted %v, relation outside %+v): %s", end.encrypted, rel, end.shown.Content.VeryRaw)
 	}
 
 	if code := c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil); code != 204 {

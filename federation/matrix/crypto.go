@@ -8,6 +8,7 @@ package matrix
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -377,7 +378,30 @@ func (b *Bridge) encrypt(ctx context.Context, s *session, roomID id.RoomID, evtT
 	if err != nil {
 		return nil, fmt.Errorf("encrypt for %s: %w", roomID, err)
 	}
+	if encrypted.RelatesTo == nil {
+		// mautrix copies the relation out of typed contents
+		// (crypto/encryptmegolm.go: getRelatesTo), but the maps polls are
+		// made of reached the room without it outside the ciphertext (a
+		// poll's edit: TestMatrixEncryptedRoomMemberDecrypts); the spec
+		// wants it outside too, so that the homeserver can relate them.
+		encrypted.RelatesTo = relationOf(content)
+	}
 	return encrypted, nil
+}
+
+// relationOf is a content's m.relates_to (nil if it has none).
+func relationOf(content any) *event.RelatesTo {
+	raw, err := json.Marshal(content)
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		RelatesTo *event.RelatesTo `json:"m.relates_to"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return nil
+	}
+	return c.RelatesTo
 }
 
 // prepareSession is the session a set-up would use: the one in place if
