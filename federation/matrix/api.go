@@ -64,7 +64,7 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 	b.sessMu.Lock()
 	sess := b.sessions[a.BoardID]
 	b.sessMu.Unlock()
-	if sess != nil && sess.account().DeviceID == a.DeviceID {
+	if sess != nil && sess.serves(a) {
 		switch {
 		case sess.mach != nil:
 			v.Encryption, v.DeviceKey = "ok", sess.mach.OwnIdentity().SigningKey.String()

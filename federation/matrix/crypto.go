@@ -81,6 +81,7 @@ func boardSecrets(boardID int64) string { return fmt.Sprintf("crieur-board-%d", 
 type session struct {
 	cli       *mautrix.Client
 	syncer    *mautrix.DefaultSyncer
+	state     *sqlstatestore.SQLStateStore // cli's, typed
 	mach      *crypto.OlmMachine // nil: rooms cannot be served encrypted (cryptoErr says why)
 	cryptoErr error
 
@@ -97,6 +98,23 @@ func (s *session) account() Account {
 	return s.acct
 }
 
+// serves tells whether the session is the one for account a: a token
+// belongs to one device, so the same token (on the same homeserver) is
+// the same device, whether a knows its id yet or not.
+func (s *session) serves(a Account) bool {
+	cur := s.account()
+	return cur.AccessToken == a.AccessToken && cur.Homeserver == a.Homeserver
+}
+
+// update takes a's set-up (rooms, inviters may have changed), keeping the
+// device the session found.
+func (s *session) update(a Account) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.DeviceID = s.acct.DeviceID
+	s.acct = a
+}
+
 // sessionFor is the board's session for this account, made the first time
 // (or after the token or device changed). The same device never has two
 // olm machines in the process: their in-memory session caches would
@@ -104,14 +122,9 @@ func (s *session) account() Account {
 func (b *Bridge) sessionFor(ctx context.Context, a Account) (*session, error) {
 	b.sessMu.Lock()
 	defer b.sessMu.Unlock()
-	if s := b.sessions[a.BoardID]; s != nil {
-		cur := s.account()
-		if cur.AccessToken == a.AccessToken && cur.DeviceID == a.DeviceID && cur.Homeserver == a.Homeserver {
-			s.mu.Lock()
-			s.acct = a // rooms or inviters may have changed
-			s.mu.Unlock()
-			return s, nil
-		}
+	if s := b.sessions[a.BoardID]; s != nil && s.serves(a) {
+		s.update(a)
+		return s, nil
 	}
 	s, err := b.openSession(ctx, a)
 	if err != nil {
@@ -159,7 +172,7 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 	cli.Store = syncStore{db: b.store.db, boardID: a.BoardID}
 	syncer := mautrix.NewDefaultSyncer()
 	cli.Syncer = syncer
-	s := &session{cli: cli, syncer: syncer, acct: a}
+	s := &session{cli: cli, syncer: syncer, state: st.state, acct: a}
 	// Room state (members, m.room.encryption) for the olm machine, from
 	// every sync, before the handlers below read it.
 	syncer.OnEvent(cli.StateStoreSyncHandler)
@@ -267,7 +280,7 @@ func (e *ErrUnsupportedEncryption) Error() string {
 // encrypted is asked of the homeserver before every send, so that a room
 // made encrypted since the last sync never gets a message in clear.
 func (b *Bridge) roomEncryption(ctx context.Context, s *session, roomID id.RoomID) (*event.EncryptionEventContent, error) {
-	st := s.cli.StateStore.(*sqlstatestore.SQLStateStore)
+	st := s.state
 	enc, err := st.GetEncryptionEvent(ctx, roomID)
 	if err != nil {
 		return nil, err
@@ -334,7 +347,7 @@ func (b *Bridge) encrypt(ctx context.Context, s *session, roomID id.RoomID, evtT
 	if err != nil {
 		return nil, fmt.Errorf("list the members of %s to share the room key: %w", roomID, err)
 	}
-	st := s.cli.StateStore.(*sqlstatestore.SQLStateStore)
+	st := s.state
 	known, err := st.GetRoomJoinedOrInvitedMembers(ctx, roomID)
 	if err != nil {
 		return nil, err
@@ -411,19 +424,15 @@ func (b *Bridge) prepareSession(ctx context.Context, a Account) (*session, error
 	b.sessMu.Lock()
 	cur := b.sessions[a.BoardID]
 	b.sessMu.Unlock()
-	if cur != nil {
-		if c := cur.account(); c.AccessToken == a.AccessToken && c.DeviceID == a.DeviceID && c.Homeserver == a.Homeserver {
-			return cur, nil
-		}
+	if cur != nil && cur.serves(a) {
+		return cur, nil
 	}
 	return b.openSession(ctx, a)
 }
 
 // useSession makes s the board's session, for account a.
 func (b *Bridge) useSession(boardID int64, s *session, a Account) {
-	s.mu.Lock()
-	s.acct = a
-	s.mu.Unlock()
+	s.update(a)
 	b.sessMu.Lock()
 	b.sessions[boardID] = s
 	b.sessMu.Unlock()

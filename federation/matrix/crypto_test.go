@@ -156,3 +156,67 @@ func TestEncryptedRoomNeverGetsClearText(t *testing.T) {
 		})
 	}
 }
+
+// keysHomeserver answers whoami with a device and takes its keys, as a
+// homeserver does for a token made before Crieur kept devices.
+type keysHomeserver struct {
+	mu      sync.Mutex
+	uploads int
+}
+
+func (h *keysHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/account/whoami"):
+		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": "@crieur:example.org", "device_id": "OLDDEVICE"})
+	case strings.HasSuffix(r.URL.Path, "/keys/query"):
+		_, _ = io.WriteString(w, `{"device_keys":{}}`)
+	case strings.HasSuffix(r.URL.Path, "/keys/upload"):
+		h.uploads++
+		_, _ = io.WriteString(w, `{"one_time_key_counts":{"signed_curve25519":50}}`)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"not here"}`)
+	}
+}
+
+// An account set up before Crieur kept devices gets its token's device
+// (whoami), recorded, with keys; the sync loop, which still holds the
+// account as it was read, gets the same session, not a second olm
+// machine for the same device.
+func TestAccountWithoutDeviceAdoptsTheTokens(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	hs := &keysHomeserver{}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	mstore := NewStore(db)
+	old := Account{BoardID: 1, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{"!room:example.org"}, MsgType: "m.notice"}
+	if err := mstore.SaveAccount(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	s, err := b.sessionFor(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.mach == nil || s.cryptoErr != nil {
+		t.Fatalf("no encryption: %v", s.cryptoErr)
+	}
+	if got, _ := mstore.Account(ctx, 1); got.DeviceID != "OLDDEVICE" {
+		t.Errorf("device recorded: %q", got.DeviceID)
+	}
+	if hs.uploads == 0 {
+		t.Error("the device's keys were not uploaded")
+	}
+	stored, _ := mstore.Account(ctx, 1)
+	for _, a := range []Account{old, stored} {
+		if again, err := b.sessionFor(ctx, a); err != nil || again != s {
+			t.Errorf("a second session for the same token (device id %q): %v", a.DeviceID, err)
+		}
+	}
+	if got := s.account().DeviceID; got != "OLDDEVICE" {
+		t.Errorf("the session forgot its device: %q", got)
+	}
+}
