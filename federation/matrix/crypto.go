@@ -82,7 +82,7 @@ type session struct {
 	cli       *mautrix.Client
 	syncer    *mautrix.DefaultSyncer
 	state     *sqlstatestore.SQLStateStore // cli's, typed
-	mach      *crypto.OlmMachine // nil: rooms cannot be served encrypted (cryptoErr says why)
+	mach      *crypto.OlmMachine           // nil: rooms cannot be served encrypted (cryptoErr says why)
 	cryptoErr error
 
 	mu   sync.Mutex
