@@ -324,6 +324,21 @@ func TestMatrixEncryptedRoomMemberDecrypts(t *testing.T) {
 		return signups.Taken["cook"] == 1
 	})
 
+	// Her encrypted reply is an interaction, as a clear one is.
+	reply := &event.MessageEventContent{MsgType: event.MsgText, Body: "I can bring a big pot"}
+	reply.SetRelatesTo((&event.RelatesTo{}).SetThread(orig.raw.ID, orig.raw.ID))
+	m.sendEncrypted(t, room, event.EventMessage, reply)
+	waitFor(t, 30*time.Second, "the member's encrypted reply as an interaction", func() bool {
+		var inter []map[string]any
+		c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &inter)
+		for _, in := range inter {
+			if in["kind"] == "reply" && in["content"] == "I can bring a big pot" && in["actor"] == userID("reader").String() {
+				return true
+			}
+		}
+		return false
+	})
+
 	if code := c.api("PATCH", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), map[string]any{"title": "Cooks and drivers wanted"}, nil, nil); code != 200 {
 		t.Fatalf("edit: %d", code)
 	}
