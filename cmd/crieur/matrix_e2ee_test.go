@@ -518,9 +518,11 @@ func TestMatrixRoomEncryptedLaterAndPictures(t *testing.T) {
 }
 
 // A room encrypted with an algorithm Crieur cannot encrypt for is refused
-// at set-up with the reason, and nothing is saved; a set-up with an access
-// token only works in an encrypted room, and says plainly that
-// cross-signing wants the password.
+// at set-up with the reason, and nothing is saved; so is an encrypted room
+// with the token of a device whose keys another client made. A set-up
+// with an access token only works in an encrypted room, and says plainly
+// that cross-signing wants the password; once the password made the keys,
+// a later device given as a token is signed with them.
 func TestMatrixEncryptionRefusedWhereItCannotBeServed(t *testing.T) {
 	t.Parallel()
 	d := startDendrite(t)
@@ -576,5 +578,31 @@ func TestMatrixEncryptionRefusedWhereItCannotBeServed(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(out), tok.AccessToken) || strings.Contains(c.stderr.String(), tok.AccessToken) {
 		t.Error("the access token is shown")
+	}
+
+	// With the password once, the bot gets its cross-signing keys; a
+	// later device, even one given as a token, is signed with them.
+	out = nil
+	body = map[string]any{"homeserver": d.URL, "user_id": userID("crieur").String(), "rooms": []string{good.String()}, "password": botPassword}
+	if code := c.api("PUT", "/api/v1/boards/news/matrix", body, nil, &out); code != 200 || out["cross_signing"] != "ok" {
+		t.Fatalf("PUT with the password: %d %v", code, out)
+	}
+	master := out["master_key"]
+	tok2 := d.login("crieur", botPassword)
+	out = nil
+	body = map[string]any{"homeserver": d.URL, "user_id": userID("crieur").String(), "rooms": []string{good.String()}, "access_token": tok2.AccessToken}
+	if code := c.api("PUT", "/api/v1/boards/news/matrix", body, nil, &out); code != 200 || out["cross_signing"] != "ok" || out["master_key"] != master {
+		t.Fatalf("PUT with a token after the keys were made: %d %v (master key before: %v)", code, out, master)
+	}
+	keys, err := m.cli.QueryKeys(context.Background(), &mautrix.ReqQueryKeys{DeviceKeys: map[id.UserID]mautrix.DeviceIDList{userID("crieur"): {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var selfSigning string
+	for _, k := range keys.SelfSigningKeys[userID("crieur")].Keys {
+		selfSigning = k.String()
+	}
+	if _, ok := keys.DeviceKeys[userID("crieur")][tok2.DeviceID].Signatures[userID("crieur")][id.NewKeyID(id.KeyAlgorithmEd25519, selfSigning)]; !ok || selfSigning == "" {
+		t.Errorf("the token's device is not cross-signed: %+v", keys.DeviceKeys[userID("crieur")][tok2.DeviceID].Signatures)
 	}
 }

@@ -199,7 +199,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		var unsupported *ErrUnsupportedEncryption
 		switch {
 		case errors.As(err, &unsupported):
-			refusals["rooms"] = board.Problemf("problem.matrix_room_algorithm", room, string(unsupported.Algorithm))
+			refusals["rooms"] = board.Problemf("problem.matrix_room_algorithm", room, unsupported.algorithm())
 			refused = append(refused, room)
 		case err != nil:
 			status[room] = b.explain(a, room, err).Error()

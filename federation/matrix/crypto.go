@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,7 +273,17 @@ type ErrUnsupportedEncryption struct {
 }
 
 func (e *ErrUnsupportedEncryption) Error() string {
-	return fmt.Sprintf("%s is end-to-end encrypted with %q, which Crieur cannot encrypt for (it knows %s): Crieur does not post there", e.Room, e.Algorithm, id.AlgorithmMegolmV1)
+	return fmt.Sprintf("%s is end-to-end encrypted with %q, which Crieur cannot encrypt for (it knows %s): Crieur does not post there", e.Room, e.algorithm(), id.AlgorithmMegolmV1)
+}
+
+// algorithm is the room's algorithm as shown: the room's admins chose it,
+// so it is bounded before it reaches answers and logs.
+func (e *ErrUnsupportedEncryption) algorithm() string {
+	a := string(e.Algorithm)
+	if len(a) > 100 {
+		a = strings.ToValidUTF8(a[:100], "") + "…"
+	}
+	return a
 }
 
 // roomEncryption is the room's m.room.encryption (nil: not encrypted).
