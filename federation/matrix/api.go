@@ -64,12 +64,13 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 	b.sessMu.Lock()
 	sess := b.sessions[a.BoardID]
 	b.sessMu.Unlock()
+	if a.Encryption != "" {
+		v.Encryption = a.Encryption
+	}
 	if sess != nil && sess.serves(a) {
-		switch {
-		case sess.mach != nil:
-			v.Encryption, v.DeviceKey = "ok", sess.mach.OwnIdentity().SigningKey.String()
-		case sess.cryptoErr != nil:
-			v.Encryption = sess.cryptoErr.Error()
+		v.Encryption = sess.encryption()
+		if sess.mach != nil {
+			v.DeviceKey = sess.mach.OwnIdentity().SigningKey.String()
 		}
 	}
 	return v, nil
@@ -213,10 +214,11 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		b.abandon(ctx, prev, prevErr, a)
 		return &board.ValidationError{Fields: refusals, What: "Matrix set-up"}
 	}
+	a.Encryption = sess.encryption()
 	if sess.mach != nil {
 		a.MasterKey, a.CrossSigning = b.crossSign(ctx, sess, a, req.Password)
 	} else {
-		a.CrossSigning = sess.cryptoErr.Error()
+		a.CrossSigning = "not cross-signed: the device holds no keys"
 	}
 	b.stopSync(bd.ID) // its token may be about to end
 	if err := b.store.SaveAccount(ctx, a); err != nil {

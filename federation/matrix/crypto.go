@@ -99,6 +99,20 @@ func (s *session) account() Account {
 	return s.acct
 }
 
+// encryption is "ok" when the device holds keys, or why it does not.
+func (s *session) encryption() string {
+	if s.mach != nil {
+		return encryptionOK
+	}
+	if s.cryptoErr != nil {
+		return s.cryptoErr.Error()
+	}
+	return "not set up"
+}
+
+// encryptionOK is the status of a device that holds keys.
+const encryptionOK = "ok"
+
 // serves tells whether the session is the one for account a: a token
 // belongs to one device, so the same token (on the same homeserver) is
 // the same device, whether a knows its id yet or not.
@@ -163,9 +177,6 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 		// Set up before Crieur kept devices: the token's own device.
 		if who, err := cli.Whoami(ctx); err == nil && who.DeviceID != "" {
 			a.DeviceID = who.DeviceID.String()
-			if err := b.store.SetDevice(ctx, a.BoardID, a.AccessToken, a.DeviceID); err != nil {
-				b.log.ErrorContext(ctx, "matrix: record the device", "err", err)
-			}
 		}
 	}
 	cli.DeviceID = id.DeviceID(a.DeviceID)
@@ -174,6 +185,13 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 	syncer := mautrix.NewDefaultSyncer()
 	cli.Syncer = syncer
 	s := &session{cli: cli, syncer: syncer, state: st.state, acct: a}
+	defer func() {
+		// What crieur check reads, and the device of an account set up
+		// before Crieur kept devices.
+		if err := b.store.SetDevice(ctx, a.BoardID, a.AccessToken, a.DeviceID, s.encryption()); err != nil {
+			b.log.ErrorContext(ctx, "matrix: record the device", "err", err)
+		}
+	}()
 	// Room state (members, m.room.encryption) for the olm machine, from
 	// every sync, before the handlers below read it.
 	syncer.OnEvent(cli.StateStoreSyncHandler)

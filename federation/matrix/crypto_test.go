@@ -82,6 +82,7 @@ func TestCryptoStoresInTheBoardStore(t *testing.T) {
 // algorithm; it records what was sent.
 type encryptedHomeserver struct {
 	algorithm string
+	user      string // whoami's answer ("": none, as for a token without a device)
 	mu        sync.Mutex
 	sent      []string // paths of sends
 }
@@ -95,6 +96,8 @@ func (h *encryptedHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		_ = json.NewEncoder(w).Encode(map[string]string{"room_id": room})
 	case strings.HasSuffix(r.URL.Path, "/state/m.room.encryption/"), strings.HasSuffix(r.URL.Path, "/state/m.room.encryption"):
 		_ = json.NewEncoder(w).Encode(map[string]string{"algorithm": h.algorithm})
+	case strings.HasSuffix(r.URL.Path, "/account/whoami") && h.user != "":
+		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": h.user})
 	case strings.Contains(r.URL.Path, "/send/"):
 		h.sent = append(h.sent, r.URL.Path)
 		_ = json.NewEncoder(w).Encode(map[string]string{"event_id": "$sent"})
@@ -218,5 +221,40 @@ func TestAccountWithoutDeviceAdoptsTheTokens(t *testing.T) {
 	}
 	if got := s.account().DeviceID; got != "OLDDEVICE" {
 		t.Errorf("the session forgot its device: %q", got)
+	}
+}
+
+// crieur check fails for an encrypted room the bot cannot serve, before a
+// post fails there, and says how many rooms are encrypted otherwise.
+func TestCheckSeesEncryptedRooms(t *testing.T) {
+	ctx := context.Background()
+	const room, bot = "!room:example.org", "@crieur:example.org"
+	for _, tc := range []struct {
+		name, algorithm, encryption, want string
+		fails                               bool
+	}{
+		{"served", string(id.AlgorithmMegolmV1), "ok", "posts to 1 room (1 end-to-end encrypted); its device DEV is cross-signed, master key MASTER", false},
+		{"no keys", string(id.AlgorithmMegolmV1), "encryption: the homeserver refused the bot's device keys", "is end-to-end encrypted, and the bot's device DEV holds no keys (encryption: the homeserver refused", true},
+		{"unknown algorithm", "org.example.quantum.v1", "ok", `"org.example.quantum.v1", which Crieur cannot encrypt for`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := openStore(t)
+			srv := httptest.NewServer(&encryptedHomeserver{algorithm: tc.algorithm, user: bot})
+			defer srv.Close()
+			mstore := NewStore(db)
+			a := Account{BoardID: 1, Homeserver: srv.URL, UserID: bot, AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice",
+				DeviceID: "DEV", MasterKey: "MASTER", CrossSigning: crossSignedOK, Encryption: tc.encryption}
+			if err := mstore.SaveAccount(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			line, err := CheckSetup(ctx, mstore, 1, srv.Client())
+			got := line
+			if err != nil {
+				got = err.Error()
+			}
+			if (err != nil) != tc.fails || !strings.Contains(got, tc.want) {
+				t.Errorf("check: %q (failed: %v); want %q, failing: %v", got, err != nil, tc.want, tc.fails)
+			}
+		})
 	}
 }
