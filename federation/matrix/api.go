@@ -183,6 +183,10 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	sess, err := b.prepareSession(ctx, a)
 	if err != nil {
 		b.abandon(ctx, prev, prevErr, a)
+		var herr mautrix.HTTPError
+		if errors.As(err, &herr) {
+			return &httpx.Error{Status: http.StatusBadRequest, Safe: "could not set up the bot's device: " + b.explain(a, "encryption", err).Error()}
+		}
 		return err
 	}
 	cli = sess.cli

@@ -61,6 +61,7 @@ type Bridge struct {
 	crypto   *cryptoStores // mautrix's stores, once made
 	sessMu   sync.Mutex
 	sessions map[int64]*session // board -> its client and olm machine
+	opening  sync.Map           // board -> *sync.Mutex, held while its session is made
 }
 
 // Signups takes poll answers as sign-ups (board.Service).

@@ -135,9 +135,15 @@ func (s *session) update(a Account) {
 // olm machines in the process: their in-memory session caches would
 // disagree on ratchets.
 func (b *Bridge) sessionFor(ctx context.Context, a Account) (*session, error) {
+	// One board's session is made once at a time; other boards' do not
+	// wait for its homeserver.
+	lock, _ := b.opening.LoadOrStore(a.BoardID, &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer lock.(*sync.Mutex).Unlock()
 	b.sessMu.Lock()
-	defer b.sessMu.Unlock()
-	if s := b.sessions[a.BoardID]; s != nil && s.serves(a) {
+	s := b.sessions[a.BoardID]
+	b.sessMu.Unlock()
+	if s != nil && s.serves(a) {
 		s.update(a)
 		return s, nil
 	}
@@ -145,7 +151,9 @@ func (b *Bridge) sessionFor(ctx context.Context, a Account) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.sessMu.Lock()
 	b.sessions[a.BoardID] = s
+	b.sessMu.Unlock()
 	return s, nil
 }
 
@@ -160,10 +168,11 @@ func (b *Bridge) dropSession(boardID int64) {
 // and, when the account has a device, an olm machine: its keys are
 // uploaded the first time, its sync hooks feed it to-device events,
 // device lists and one-time key counts, and decrypt m.room.encrypted
-// events, which then reach the same handlers as clear ones
-// (crypto/cryptohelper/cryptohelper.go: Init, HandleEncrypted). An error
-// is returned only when the client cannot be made; a device whose
-// encryption cannot be set up gives a session without it.
+// events, which then reach the same handlers as clear ones (as mautrix's
+// crypto/cryptohelper/cryptohelper.go does: Init, HandleEncrypted). An
+// error is returned when the client cannot be made or the homeserver did
+// not answer (the caller tries again later); a device whose encryption
+// the homeserver refused gives a session without it, which says why.
 func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 	st, err := b.stores(ctx)
 	if err != nil {
@@ -175,7 +184,11 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 	}
 	if a.DeviceID == "" {
 		// Set up before Crieur kept devices: the token's own device.
-		if who, err := cli.Whoami(ctx); err == nil && who.DeviceID != "" {
+		who, err := cli.Whoami(ctx)
+		switch {
+		case unanswered(err), errors.Is(err, mautrix.MUnknownToken), errors.Is(err, mautrix.MMissingToken):
+			return nil, fmt.Errorf("ask the homeserver for the token's device: %w", err)
+		case err == nil:
 			a.DeviceID = who.DeviceID.String()
 		}
 	}
@@ -201,8 +214,8 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 		return s, nil
 	}
 	store := crypto.NewSQLCryptoStore(st.db, dbutil.NoopLogger, deviceAccount(a.BoardID, a.DeviceID), id.DeviceID(a.DeviceID), st.pickleKey)
-	// mautrix logs through zerolog; its crypto logs name keys and
-	// signatures, so they are not passed on.
+	// mautrix logs through zerolog, at length; Crieur says in its own log
+	// what an operator needs (slog), and nothing of keys.
 	nop := zerolog.Nop()
 	mach := crypto.NewOlmMachine(cli, &nop, store, st.state)
 	if err := mach.Load(ctx); err != nil {
@@ -210,6 +223,9 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 		return s, nil
 	}
 	if err := ensureDeviceKeys(ctx, cli, mach); err != nil {
+		if unanswered(err) {
+			return nil, err
+		}
 		s.cryptoErr = err
 		return s, nil
 	}
@@ -220,6 +236,17 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 	return s, nil
 }
 
+// unanswered tells a homeserver that did not answer (unreachable, or
+// failing with a 5xx) from one that refused: only a refusal is kept as
+// the reason a device has no keys.
+func unanswered(err error) bool {
+	var herr mautrix.HTTPError
+	if !errors.As(err, &herr) {
+		return false
+	}
+	return herr.Response == nil || herr.Response.StatusCode >= 500 || herr.Response.StatusCode == http.StatusTooManyRequests
+}
+
 // ensureDeviceKeys uploads the device's keys the first time and checks,
 // the next times, that the homeserver still has these keys for it, as
 // mautrix's own helper does (crypto/cryptohelper/cryptohelper.go:
@@ -227,6 +254,9 @@ func (b *Bridge) openSession(ctx context.Context, a Account) (*session, error) {
 // a cgo SQLite driver).
 func ensureDeviceKeys(ctx context.Context, cli *mautrix.Client, mach *crypto.OlmMachine) error {
 	resp, err := cli.QueryKeys(ctx, &mautrix.ReqQueryKeys{DeviceKeys: map[id.UserID]mautrix.DeviceIDList{cli.UserID: {cli.DeviceID}}})
+	if unanswered(err) {
+		return err // as it is: the caller tells it from a refusal
+	}
 	if err != nil {
 		return fmt.Errorf("encryption: ask the homeserver for the bot's device keys: %w", remoteSafe(err))
 	}
@@ -237,7 +267,9 @@ func ensureDeviceKeys(ctx context.Context, cli *mautrix.Client, mach *crypto.Olm
 		if shared {
 			return errors.New("encryption: the homeserver lost the keys of the bot's device; set the board's Matrix up again (a new login makes a new device)")
 		}
-		if err := mach.ShareKeys(ctx, -1); err != nil {
+		if err := mach.ShareKeys(ctx, -1); unanswered(err) {
+			return err
+		} else if err != nil {
 			return fmt.Errorf("encryption: the homeserver refused the bot's device keys: %w", remoteSafe(err))
 		}
 		return nil

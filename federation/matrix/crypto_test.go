@@ -165,12 +165,15 @@ func TestEncryptedRoomNeverGetsClearText(t *testing.T) {
 type keysHomeserver struct {
 	mu      sync.Mutex
 	uploads int
+	failing bool // answers 502 to key requests, as a homeserver being restarted
 }
 
 func (h *keysHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
+	case h.failing && strings.Contains(r.URL.Path, "/keys/"):
+		w.WriteHeader(http.StatusBadGateway)
 	case strings.HasSuffix(r.URL.Path, "/account/whoami"):
 		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": "@crieur:example.org", "device_id": "OLDDEVICE"})
 	case strings.HasSuffix(r.URL.Path, "/keys/query"):
@@ -231,7 +234,7 @@ func TestCheckSeesEncryptedRooms(t *testing.T) {
 	const room, bot = "!room:example.org", "@crieur:example.org"
 	for _, tc := range []struct {
 		name, algorithm, encryption, want string
-		fails                               bool
+		fails                             bool
 	}{
 		{"served", string(id.AlgorithmMegolmV1), "ok", "posts to 1 room (1 end-to-end encrypted); its device DEV is cross-signed, master key MASTER", false},
 		{"no keys", string(id.AlgorithmMegolmV1), "encryption: the homeserver refused the bot's device keys", "is end-to-end encrypted, and the bot's device DEV holds no keys (encryption: the homeserver refused", true},
@@ -256,5 +259,28 @@ func TestCheckSeesEncryptedRooms(t *testing.T) {
 				t.Errorf("check: %q (failed: %v); want %q, failing: %v", got, err != nil, tc.want, tc.fails)
 			}
 		})
+	}
+}
+
+// A homeserver that does not answer while the device's keys are checked
+// leaves no session behind: the next send or sync tries again and gets
+// encryption, rather than a session without it until the next restart.
+func TestDeviceKeysWhileTheHomeserverFails(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	hs := &keysHomeserver{failing: true}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	a := Account{BoardID: 1, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{"!room:example.org"}, MsgType: "m.notice", DeviceID: "DEV"}
+	b := NewBridge(NewStore(db), bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	if s, err := b.sessionFor(ctx, a); err == nil {
+		t.Fatalf("a session while the homeserver fails (encryption: %s)", s.encryption())
+	}
+	hs.mu.Lock()
+	hs.failing = false
+	hs.mu.Unlock()
+	s, err := b.sessionFor(ctx, a)
+	if err != nil || s.mach == nil {
+		t.Fatalf("once it answers: %v (encryption: %v)", err, s)
 	}
 }
