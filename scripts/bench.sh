@@ -3,6 +3,9 @@
 # Needs what the test command installs (redis-server); see README, Measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Matrix encryption uses mautrix's pure-Go olm, built only with the goolm
+# tag (README: Building).
+export GOFLAGS="-tags=goolm"
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is needed: run ./scripts/test.sh once, or apt-get install redis-server"; exit 1; }
 

@@ -199,6 +199,19 @@ var steps = []step{
 	// 37: when a delivery being retried is tried again, for the
 	// dashboard (a destination may have said when: Retry-After).
 	{37, "when a retried delivery goes again", exec(`ALTER TABLE deliveries ADD COLUMN next_attempt_at BIGINT`)},
+	// 38: end-to-end encryption in Matrix rooms. Keys belong to a device,
+	// so the bot's device is kept with its account, with whether it holds
+	// keys (or why not) and what the set-up made of its cross-signing (the
+	// master key the operator verifies, or why there is none). The olm and megolm state itself is in
+	// mautrix's own tables (crypto_*, counted by crypto_version, and the
+	// room state it reads, mx_*, by mx_version), made by the Matrix
+	// bridge when it starts: they are mautrix's schema, upgraded by
+	// mautrix, in this same file so that backups hold them.
+	{38, "the Matrix bot's device and cross-signing", exec(
+		`ALTER TABLE matrix_accounts ADD COLUMN device_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE matrix_accounts ADD COLUMN master_key TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE matrix_accounts ADD COLUMN cross_signing TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE matrix_accounts ADD COLUMN encryption TEXT NOT NULL DEFAULT ''`)},
 }
 
 // Known is the schema version this release writes.

@@ -48,7 +48,9 @@ func crieurBinary(t testing.TB) string {
 		crieurBin = filepath.Join(dir, "crieur")
 		// -buildvcs=auto: the binary says which commit it is (its version)
 		// whatever GOFLAGS says, when built from a git checkout.
-		args := []string{"build", "-buildvcs=auto", "-o", crieurBin}
+		// -tags goolm: Matrix encryption's pure-Go olm, whatever GOFLAGS
+		// says (README: Building).
+		args := []string{"build", "-buildvcs=auto", "-tags", "goolm", "-o", crieurBin}
 		if raceEnabled {
 			args = append(args, "-race")
 		}

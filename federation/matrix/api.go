@@ -42,6 +42,12 @@ type accountView struct {
 	Account
 	TokenSet bool              `json:"token_set"`
 	Status   map[string]string `json:"rooms_status"`
+	// Encryption is "ok" when the bot's device holds keys and posts
+	// encrypted in encrypted rooms, or why it cannot (then encrypted
+	// rooms get nothing). DeviceKey is the device's ed25519 key, which a
+	// member's client shows in the bot's session list.
+	Encryption string `json:"encryption"`
+	DeviceKey  string `json:"device_key,omitempty"`
 }
 
 func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
@@ -54,7 +60,20 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 			delete(st, room)
 		}
 	}
-	return accountView{Account: a, TokenSet: a.AccessToken != "", Status: st}, nil
+	v := accountView{Account: a, TokenSet: a.AccessToken != "", Status: st, Encryption: "not set up yet (the set-up is saved, its sync not started)"}
+	b.sessMu.Lock()
+	sess := b.sessions[a.BoardID]
+	b.sessMu.Unlock()
+	if a.Encryption != "" {
+		v.Encryption = a.Encryption
+	}
+	if sess != nil && sess.serves(a) {
+		v.Encryption = sess.encryption()
+		if sess.mach != nil {
+			v.DeviceKey = sess.mach.OwnIdentity().SigningKey.String()
+		}
+	}
+	return v, nil
 }
 
 func (b *Bridge) getAccount(w http.ResponseWriter, r *http.Request, bd board.Board) error {
@@ -143,7 +162,7 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		if err != nil {
 			return &httpx.Error{Status: http.StatusBadRequest, Safe: explainLogin(a, err)}
 		}
-		a.AccessToken, a.OwnsToken = resp.AccessToken, true
+		a.AccessToken, a.OwnsToken, a.DeviceID = resp.AccessToken, true, resp.DeviceID.String()
 		b.log.DebugContext(ctx, "matrix: logged in", "device", resp.DeviceID)
 	} else {
 		who, err := cli.Whoami(ctx)
@@ -153,16 +172,67 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 		if who.UserID.String() != a.UserID {
 			return &httpx.Error{Status: http.StatusBadRequest, Safe: fmt.Sprintf("the access token belongs to %s, not %s", who.UserID, a.UserID)}
 		}
+		a.DeviceID = who.DeviceID.String()
 	}
 	prev, prevErr := b.store.Account(ctx, bd.ID)
+	if prevErr == nil && prev.AccessToken == a.AccessToken {
+		a.OwnsToken = prev.OwnsToken // the same token again: still Crieur's if it was
+	}
+	// The device's keys, then the rooms: a room that cannot be served
+	// encrypted refuses the set-up, and the previous one stays.
+	sess, err := b.prepareSession(ctx, a)
+	if err != nil {
+		b.abandon(ctx, prev, prevErr, a)
+		var herr mautrix.HTTPError
+		if errors.As(err, &herr) {
+			return &httpx.Error{Status: http.StatusBadRequest, Safe: "could not set up the bot's device: " + b.explain(a, "encryption", err).Error()}
+		}
+		return err
+	}
+	cli = sess.cli
+	status := map[string]string{}
+	var refused []string
+	refusals := board.Problems{}
+	for _, room := range a.Rooms {
+		status[room] = "ok"
+		roomID, err := b.join(ctx, cli, a, room)
+		if err != nil {
+			status[room] = b.explain(a, room, err).Error()
+			continue
+		}
+		enc, err := b.roomEncryption(ctx, sess, roomID)
+		var unsupported *ErrUnsupportedEncryption
+		switch {
+		case errors.As(err, &unsupported):
+			refusals["rooms"] = board.Problemf("problem.matrix_room_algorithm", room, unsupported.algorithm())
+			refused = append(refused, room)
+		case err != nil:
+			status[room] = b.explain(a, room, err).Error()
+		case enc != nil && sess.mach == nil:
+			refusals["rooms"] = board.Problemf("problem.matrix_room_no_crypto", room, sess.cryptoErr.Error())
+			refused = append(refused, room)
+		}
+	}
+	if len(refusals) > 0 {
+		b.log.InfoContext(ctx, "matrix: set-up refused: rooms that cannot be served encrypted", "board", bd.Name, "rooms", refused)
+		b.abandon(ctx, prev, prevErr, a)
+		return &board.ValidationError{Fields: refusals, What: "Matrix set-up"}
+	}
+	a.Encryption = sess.encryption()
+	if sess.mach != nil {
+		a.MasterKey, a.CrossSigning = b.crossSign(ctx, sess, a, req.Password)
+	} else {
+		a.CrossSigning = "not cross-signed: the device holds no keys"
+	}
 	b.stopSync(bd.ID) // its token may be about to end
 	if err := b.store.SaveAccount(ctx, a); err != nil {
 		return err
 	}
+	b.useSession(a.BoardID, sess, a)
 	if prevErr == nil && prev.AccessToken != a.AccessToken {
 		// The device Crieur logged in before is no longer used: log it out,
 		// or every PUT would leave one more live token behind.
-		b.logout(ctx, prev)
+		b.retire(ctx, prev)
 	}
 	b.forgetRooms(bd.ID)
 	// Saving the set-up again is the operator's word that the bot may go
@@ -173,26 +243,45 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	if err := b.store.PruneRoomStatus(ctx, bd.ID, a.Rooms); err != nil {
 		b.log.ErrorContext(ctx, "matrix: prune room status", "err", err)
 	}
-	// Join now so the answer says which rooms work.
-	cli, _ = b.client(a)
+	// The joins were made above, so the answer says which rooms work.
 	for _, room := range a.Rooms {
-		status := "ok"
-		if _, err := b.ensureJoined(ctx, cli, a, room); err != nil {
-			status = b.explain(a, room, err).Error()
-		}
-		_ = b.store.SetRoomStatus(ctx, bd.ID, room, status)
+		_ = b.store.SetRoomStatus(ctx, bd.ID, room, status[room])
 	}
 	b.startSync(a)
 	// Messages that wait for a retry because of what this PUT fixed (a
 	// token, a room) go now rather than after hours of backoff.
 	hurried := b.hurry(ctx, a.Rooms)
-	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
+	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "device", a.DeviceID, "encryption", sess.mach != nil,
+		"rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
 	v, err := b.view(ctx, a)
 	if err != nil {
 		return err
 	}
 	httpx.JSON(w, http.StatusOK, v)
 	return nil
+}
+
+// abandon undoes what a refused set-up made: the device it logged in
+// (Crieur's own) and that device's keys. The previous set-up is left
+// as it was. A token the operator gave stays theirs, with the keys
+// Crieur made for its device: a device with keys on the homeserver and
+// none here could never be used again.
+func (b *Bridge) abandon(ctx context.Context, prev Account, prevErr error, a Account) {
+	if prevErr == nil && prev.AccessToken == a.AccessToken {
+		return // the same device as the set-up in place
+	}
+	b.retire(ctx, a)
+}
+
+// retire ends a device Crieur made and will not use again: logged out,
+// its keys forgotten. A device of a token the operator gave is left
+// alone, keys included, in case the token comes back.
+func (b *Bridge) retire(ctx context.Context, a Account) {
+	if !a.OwnsToken {
+		return
+	}
+	b.logout(ctx, a)
+	b.forgetDevice(ctx, a)
 }
 
 // hurry makes the messages waiting for a retry in rooms (as configured)
@@ -247,8 +336,9 @@ func (b *Bridge) logout(ctx context.Context, a Account) {
 
 func (b *Bridge) deleteAccount(w http.ResponseWriter, r *http.Request, bd board.Board) error {
 	b.stopSync(bd.ID)
+	b.dropSession(bd.ID)
 	if prev, err := b.store.Account(r.Context(), bd.ID); err == nil {
-		b.logout(r.Context(), prev)
+		b.retire(r.Context(), prev)
 	}
 	if err := b.store.DeleteAccount(r.Context(), bd.ID); err != nil {
 		return err

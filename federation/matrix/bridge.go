@@ -60,6 +60,12 @@ type Bridge struct {
 	// would both find the poll unedited and both edit it (a homeserver
 	// answers a transaction id it is still processing with a new event).
 	pollEdits sync.Map // "announcement room" -> *sync.Mutex
+
+	cryptoMu sync.Mutex
+	crypto   *cryptoStores // mautrix's stores, once made
+	sessMu   sync.Mutex
+	sessions map[int64]*session // board -> its client and olm machine
+	opening  sync.Map           // board -> *sync.Mutex, held while its session is made
 }
 
 // Signups takes poll answers as sign-ups (board.Service).
@@ -104,7 +110,7 @@ func NewBridge(store *Store, boards Boards, svc Service, links Links, queue Hurr
 		http:    client,
 		render:  markdown.New(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
-		hurriedAt: map[string]time.Time{}, membershipEvery: 5 * time.Minute,
+		hurriedAt: map[string]time.Time{}, sessions: map[int64]*session{}, membershipEvery: 5 * time.Minute,
 	}
 	if svc != nil {
 		b.signups, b.media = svc, svc
@@ -212,11 +218,11 @@ func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
 	if err != nil {
 		return delivery.Permanent(err)
 	}
-	cli, err := b.client(acct)
+	sess, err := b.sessionFor(ctx, acct)
 	if err != nil {
 		return err
 	}
-	err = b.send(ctx, cli, acct, bd, a, p)
+	err = b.send(ctx, sess, acct, bd, a, p)
 	var wait *delivery.WaitError
 	if errors.As(err, &wait) {
 		return err
@@ -233,7 +239,8 @@ func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
 	return err
 }
 
-func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, a board.Announcement, p sendPayload) error {
+func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Board, a board.Announcement, p sendPayload) error {
+	cli := s.cli
 	orig, posted, err := b.store.EventID(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
@@ -276,14 +283,14 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if err != nil {
 			return delivery.Permanent(err)
 		}
-		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txnID(p, fmt.Sprintf("r%d", p.Outbox))})
+		resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txnID(p, fmt.Sprintf("r%d", p.Outbox)))
 		if err != nil {
 			return err
 		}
 		if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
 			return err
 		}
-		return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
+		return b.ensurePoll(ctx, s, bd, a, p, roomID, acct.PollResults)
 	case board.VerbCreate, board.VerbUpdate:
 		if a.DeletedAt != nil {
 			return nil // deleted before it could be sent: nothing to show
@@ -291,10 +298,10 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if p.Verb == board.VerbCreate && posted {
 			// Already there (a retry after the send succeeded); its
 			// pictures and poll may still be missing.
-			if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
+			if err := b.syncImages(ctx, s, acct, bd, a, p, roomID); err != nil {
 				return err
 			}
-			return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
+			return b.ensurePoll(ctx, s, bd, a, p, roomID, acct.PollResults)
 		}
 		var edit id.EventID
 		txn := txnID(p, "create")
@@ -311,7 +318,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		if at != cut.Whole {
 			b.log.InfoContext(ctx, "matrix: text cut to fit a Matrix event, with a link to the whole", "board", bd.Name, "announcement", a.ID, "room", p.Room, "cut_at", at.String())
 		}
-		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txn})
+		resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txn)
 		if err != nil {
 			return err
 		}
@@ -322,10 +329,10 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 		} else if err := b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID); err != nil {
 			return err
 		}
-		if err := b.syncImages(ctx, cli, acct, bd, a, p, roomID); err != nil {
+		if err := b.syncImages(ctx, s, acct, bd, a, p, roomID); err != nil {
 			return err
 		}
-		return b.ensurePoll(ctx, cli, bd, a, p, roomID, acct.PollResults)
+		return b.ensurePoll(ctx, s, bd, a, p, roomID, acct.PollResults)
 	case board.VerbDelete:
 		if !posted {
 			return nil
@@ -350,7 +357,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 				return err
 			}
 		}
-		return b.redactImages(ctx, cli, a, p, roomID)
+		return b.redactImages(ctx, s, a, p, roomID)
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
 }
@@ -359,7 +366,7 @@ func (b *Bridge) send(ctx context.Context, cli *mautrix.Client, acct Account, bd
 // the roles are the answers (their names are the ids, so that an answer
 // keeps its meaning if roles are reordered), one or several per person.
 // Element and other clients show it natively; responses are sign-ups.
-func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, results string) error {
+func (b *Bridge) ensurePoll(ctx context.Context, s *session, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, results string) error {
 	if !a.TakesSignups() || b.signups == nil {
 		return nil
 	}
@@ -369,13 +376,13 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 	}
 	txn := txnID(p, "poll")
 	if done {
-		reopened, err := b.endPollIfClosed(ctx, cli, bd, a, p, roomID, poll)
+		reopened, err := b.endPollIfClosed(ctx, s, bd, a, p, roomID, poll)
 		if err != nil {
 			return err
 		}
 		if !reopened {
 			if p.Verb == board.VerbUpdate && a.SignupsOpen(time.Now()) {
-				return b.editPoll(ctx, cli, bd, a, p, roomID, poll, results)
+				return b.editPoll(ctx, s, bd, a, p, roomID, poll, results)
 			}
 			return nil
 		}
@@ -389,7 +396,7 @@ func (b *Bridge) ensurePoll(ctx context.Context, cli *mautrix.Client, bd board.B
 		return nil // closed before its poll went out: none to show
 	}
 	content, asks := pollStart(locale.Of(bd, a), a, results)
-	resp, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txn})
+	resp, err := b.sendEvent(ctx, s, roomID, event.EventUnstablePollStart, content, txn)
 	if err != nil {
 		return err
 	}
@@ -442,7 +449,7 @@ func pollStart(l locale.Locale, a board.Announcement, results string) (content m
 // what it asks (the title, the roles): an edit of the poll start, as
 // Element edits a poll (m.replace with the whole poll in m.new_content).
 // An edit that leaves them alone leaves the poll alone.
-func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID, results string) error {
+func (b *Bridge) editPoll(ctx context.Context, s *session, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID, results string) error {
 	lock, _ := b.pollEdits.LoadOrStore(fmt.Sprint(a.ID, " ", p.Room), &sync.Mutex{})
 	lock.(*sync.Mutex).Lock()
 	defer lock.(*sync.Mutex).Unlock()
@@ -465,7 +472,7 @@ func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Boa
 		"org.matrix.msc1767.text":       "* " + start["org.matrix.msc1767.text"].(string),
 		"m.mentions":                    map[string]any{},
 	}
-	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollStart, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pedit-"+asks)}); err != nil {
+	if _, err := b.sendEvent(ctx, s, roomID, event.EventUnstablePollStart, content, txnID(p, "pedit-"+asks)); err != nil {
 		return err
 	}
 	return b.store.SetPollAsks(ctx, a.ID, p.Room, asks)
@@ -474,7 +481,7 @@ func (b *Bridge) editPoll(ctx context.Context, cli *mautrix.Client, bd board.Boa
 // endPollIfClosed ends a call's poll once the call is closed (by an
 // editor, a deadline or every place taken), with the results as text; a
 // call opened again gets a new poll at its next message.
-func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) (reopened bool, err error) {
+func (b *Bridge) endPollIfClosed(ctx context.Context, s *session, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID) (reopened bool, err error) {
 	ended, err := b.store.PollEnded(ctx, a.ID, p.Room)
 	if err != nil {
 		return false, err
@@ -498,7 +505,7 @@ func (b *Bridge) endPollIfClosed(ctx context.Context, cli *mautrix.Client, bd bo
 		"org.matrix.msc3381.poll.end": map[string]any{},
 		"org.matrix.msc1767.text":     neutralise(pollEndText(l, a, results)),
 	}
-	if _, err := cli.SendMessageEvent(ctx, roomID, event.EventUnstablePollEnd, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "pollend-"+string(poll))}); err != nil {
+	if _, err := b.sendEvent(ctx, s, roomID, event.EventUnstablePollEnd, content, txnID(p, "pollend-"+string(poll))); err != nil {
 		return false, err
 	}
 	return false, b.store.SetPollEnded(ctx, a.ID, p.Room, true)
@@ -582,6 +589,13 @@ func (b *Bridge) ensureJoined(ctx context.Context, cli *mautrix.Client, acct Acc
 	} else if reason != "" {
 		return "", delivery.Local(fmt.Errorf("%s; Crieur posts there again once the bot is invited back or the set-up is saved again (PUT /api/v1/boards/BOARD/matrix)", reason))
 	}
+	return b.join(ctx, cli, acct, room)
+}
+
+// join resolves a room alias and joins the room, whatever removals were
+// recorded (the set-up, which clears them, joins through here).
+func (b *Bridge) join(ctx context.Context, cli *mautrix.Client, acct Account, room string) (id.RoomID, error) {
+	key := fmt.Sprintf("%d/%s/%s", acct.BoardID, acct.UserID, room)
 	target := room
 	if strings.HasPrefix(room, "#") {
 		// Resolve first: a join by an unknown alias fails with a vague

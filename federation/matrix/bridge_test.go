@@ -61,7 +61,10 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]string{"event_id": ev})
 	default:
-		http.NotFound(w, r)
+		// As a homeserver answers what it does not have (a room's
+		// m.room.encryption state: the room is not encrypted).
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"errcode":"M_NOT_FOUND","error":"not here"}`)
 	}
 }
 

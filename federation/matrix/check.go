@@ -1,12 +1,16 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 )
 
 // ErrNoSetup is a board without Matrix rooms.
@@ -45,7 +49,44 @@ func CheckSetup(ctx context.Context, store *Store, boardID int64, client *http.C
 		slices.Sort(bad)
 		return "", fmt.Errorf("%s is logged in, but its last post failed in %s", a.UserID, strings.Join(bad, "; "))
 	}
-	return fmt.Sprintf("%s is logged in to %s and posts to %d %s", a.UserID, a.Homeserver, len(a.Rooms), plural(len(a.Rooms), "room", "rooms")), nil
+	// An encrypted room that cannot be served is found before a post
+	// fails there (Crieur never posts in clear into it).
+	encrypted := 0
+	for _, room := range a.Rooms {
+		roomID := id.RoomID(room)
+		if strings.HasPrefix(room, "#") {
+			res, err := cli.ResolveAlias(ctx, id.RoomAlias(room))
+			if err != nil {
+				continue // the room's status says what is wrong with it
+			}
+			roomID = res.RoomID
+		}
+		var enc event.EncryptionEventContent
+		if err := cli.StateEvent(ctx, roomID, event.StateEncryption, "", &enc); err != nil {
+			continue // not encrypted, or not readable: the room's status says
+		}
+		encrypted++
+		switch {
+		case enc.Algorithm != id.AlgorithmMegolmV1:
+			bad = append(bad, (&ErrUnsupportedEncryption{Room: room, Algorithm: enc.Algorithm}).Error())
+		case a.Encryption != encryptionOK:
+			bad = append(bad, fmt.Sprintf("%s is end-to-end encrypted, and the bot's device %s holds no keys (%s): set the board's Matrix up again", room, cmp.Or(a.DeviceID, "(unknown)"), cmp.Or(a.Encryption, "never set up")))
+		}
+	}
+	if len(bad) > 0 {
+		return "", fmt.Errorf("%s is logged in, but %s", a.UserID, strings.Join(bad, "; "))
+	}
+	line := fmt.Sprintf("%s is logged in to %s and posts to %d %s", a.UserID, a.Homeserver, len(a.Rooms), plural(len(a.Rooms), "room", "rooms"))
+	if encrypted > 0 {
+		line += fmt.Sprintf(" (%d end-to-end encrypted)", encrypted)
+	}
+	switch {
+	case a.CrossSigning == crossSignedOK:
+		line += fmt.Sprintf("; its device %s is cross-signed, master key %s (compare it with the one your client shows when you verify %s)", a.DeviceID, a.MasterKey, a.UserID)
+	case a.CrossSigning != "":
+		line += fmt.Sprintf("; device %s, %s", cmp.Or(a.DeviceID, "unknown"), a.CrossSigning)
+	}
+	return line, nil
 }
 
 func plural(n int, one, many string) string {

@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto/attachment"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
@@ -30,7 +33,8 @@ func imageKey(im board.Image) string {
 // syncImages makes the room show a's pictures after its message: each as
 // an m.image (uploaded once per homeserver), in order; pictures it no
 // longer has, or whose description changed, are redacted.
-func (b *Bridge) syncImages(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+func (b *Bridge) syncImages(ctx context.Context, s *session, acct Account, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+	cli := s.cli
 	posted, err := b.store.ImageEvents(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
@@ -51,12 +55,33 @@ func (b *Bridge) syncImages(ctx context.Context, cli *mautrix.Client, acct Accou
 			return err
 		}
 	}
+	var encrypted bool
+	if len(a.Images) > 0 {
+		enc, err := b.roomEncryption(ctx, s, roomID)
+		if err != nil {
+			return err
+		}
+		if enc != nil && s.mach == nil {
+			return nil // sendEvent refused the message already: nothing to upload
+		}
+		encrypted = enc != nil
+	}
 	for _, im := range a.Images {
 		key := imageKey(im)
 		if _, ok := posted[key]; ok {
 			continue
 		}
-		mxc, err := b.uploaded(ctx, cli, acct, bd, im)
+		var mxc id.ContentURI
+		var file *event.EncryptedFileInfo
+		var err error
+		if encrypted {
+			// An encrypted room's members expect its pictures encrypted
+			// too: the homeserver stores only the ciphertext, and the key
+			// goes in the (encrypted) event (crypto/attachment).
+			file, err = b.uploadedEncrypted(ctx, cli, acct, bd, im)
+		} else {
+			mxc, err = b.uploaded(ctx, cli, acct, bd, im)
+		}
 		if err != nil {
 			return err
 		}
@@ -71,7 +96,10 @@ func (b *Bridge) syncImages(ctx context.Context, cli *mautrix.Client, acct Accou
 			Info:     &event.FileInfo{MimeType: im.MediaType, Width: im.Width, Height: im.Height, Size: im.Size, Blurhash: im.Blurhash, AnoaBlurhash: im.Blurhash},
 			Mentions: &event.Mentions{},
 		}
-		resp, err := cli.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: txnID(p, "img-"+key)})
+		if file != nil {
+			content.URL, content.File = "", file
+		}
+		resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txnID(p, "img-"+key))
 		if err != nil {
 			return err
 		}
@@ -107,8 +135,49 @@ func (b *Bridge) uploaded(ctx context.Context, cli *mautrix.Client, acct Account
 	return resp.ContentURI, nil
 }
 
+// uploadedEncrypted is the picture encrypted on the account's homeserver
+// (its address and key), uploading it the first time. One ciphertext
+// serves every encrypted room of the homeserver: each room's event
+// carries the key, encrypted for that room.
+func (b *Bridge) uploadedEncrypted(ctx context.Context, cli *mautrix.Client, acct Account, bd board.Board, im board.Image) (*event.EncryptedFileInfo, error) {
+	name := "e2ee:" + im.ID
+	if s, ok, err := b.store.MediaURI(ctx, acct.Homeserver, name); err != nil {
+		return nil, err
+	} else if ok {
+		var file event.EncryptedFileInfo
+		if err := json.Unmarshal([]byte(s), &file); err != nil {
+			return nil, fmt.Errorf("encrypted picture %s: %w", im.ID, err)
+		}
+		return &file, nil
+	}
+	if b.media == nil {
+		return nil, delivery.Permanent(errors.New("the bridge has no access to pictures"))
+	}
+	data, err := b.media.MediaFile(ctx, bd, im.ID)
+	if err != nil {
+		return nil, delivery.Permanent(fmt.Errorf("picture %s: %w", im.ID, err))
+	}
+	file := attachment.NewEncryptedFile()
+	ciphertext := slices.Clone(data) // the service's bytes stay as they are
+	file.EncryptInPlace(ciphertext)
+	resp, err := cli.UploadBytesWithName(ctx, ciphertext, "application/octet-stream", "")
+	if err != nil {
+		return nil, fmt.Errorf("upload picture: %w", err)
+	}
+	info := &event.EncryptedFileInfo{EncryptedFile: *file, URL: resp.ContentURI.CUString()}
+	kept, err := json.Marshal(info)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.store.SaveMediaURI(ctx, acct.Homeserver, name, string(kept)); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
 // redactImages takes back every picture posted with an announcement.
-func (b *Bridge) redactImages(ctx context.Context, cli *mautrix.Client, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+func (b *Bridge) redactImages(ctx context.Context, s *session, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+	cli := s.cli
 	posted, err := b.store.ImageEvents(ctx, a.ID, p.Room)
 	if err != nil {
 		return err

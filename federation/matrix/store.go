@@ -11,9 +11,12 @@ package matrix
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -35,6 +38,18 @@ type Account struct {
 	// OwnsToken is true when Crieur made the token by logging in with a
 	// password: it logs that device out when the token is replaced.
 	OwnsToken bool `json:"-"`
+	// DeviceID is the bot's device: end-to-end encryption keys belong to
+	// it, so it stays the same across restarts (from the login's answer,
+	// or whoami for a given token).
+	DeviceID string `json:"device_id"`
+	// MasterKey is the public key of the bot's cross-signing identity,
+	// which the operator compares in their client to verify the bot;
+	// CrossSigning is "ok" when the device is signed with it, or why not.
+	MasterKey    string `json:"master_key,omitempty"`
+	CrossSigning string `json:"cross_signing,omitempty"`
+	// Encryption is "ok" when the device holds keys, or why it does not,
+	// as last found (the API shows the live state; crieur check this).
+	Encryption string `json:"-"`
 }
 
 // How a board's polls show their votes (MSC3381's kinds).
@@ -61,15 +76,45 @@ var ErrNoAccount = errors.New("no Matrix account for this board")
 func (s *Store) SaveAccount(ctx context.Context, a Account) error {
 	rooms, _ := json.Marshal(a.Rooms)
 	inviters, _ := json.Marshal(a.AllowedInviters)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_accounts (board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results, updated_at, device_id, master_key, cross_signing, encryption)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board_id) DO UPDATE SET homeserver = excluded.homeserver, access_token = excluded.access_token, rooms = excluded.rooms, owns_token = excluded.owns_token,
 			msgtype = excluded.msgtype, allowed_inviters = excluded.allowed_inviters, poll_results = excluded.poll_results, updated_at = excluded.updated_at,
+			device_id = excluded.device_id, master_key = excluded.master_key, cross_signing = excluded.cross_signing, encryption = excluded.encryption,
 			next_batch = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.next_batch ELSE '' END,
 			filter_id = CASE WHEN matrix_accounts.user_id = excluded.user_id THEN matrix_accounts.filter_id ELSE '' END,
 			user_id = excluded.user_id`,
-		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), a.OwnsToken, cmp.Or(a.PollResults, PollsDisclosed), time.Now().UnixMilli())
+		a.BoardID, a.Homeserver, a.UserID, a.AccessToken, string(rooms), a.MsgType, string(inviters), a.OwnsToken, cmp.Or(a.PollResults, PollsDisclosed), time.Now().UnixMilli(),
+		a.DeviceID, a.MasterKey, a.CrossSigning, a.Encryption)
 	return err
+}
+
+// SetDevice records the device a token belongs to (for an account set up
+// before Crieur kept it) and whether it holds keys, if the board's account
+// still has that token.
+func (s *Store) SetDevice(ctx context.Context, boardID int64, token, device, encryption string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_accounts SET device_id = ?, encryption = ? WHERE board_id = ? AND access_token = ?`, device, encryption, boardID, token)
+	return err
+}
+
+// pickleKey is the key mautrix's crypto store encrypts the bot's olm
+// account, sessions and cross-signing keys with ("pickles"). It is made
+// once and kept in this same file, so that a backup restored anywhere
+// still decrypts; it is no more secret than the access token beside it
+// (README: End-to-end encryption).
+func (s *Store) pickleKey(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO meta (name, value) VALUES ('matrix_pickle_key', ?)`, hex.EncodeToString(fresh)); err != nil {
+		return nil, fmt.Errorf("make the Matrix pickle key: %w", err)
+	}
+	var key string
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'matrix_pickle_key'`).Scan(&key); err != nil {
+		return nil, fmt.Errorf("read the Matrix pickle key: %w", err)
+	}
+	return hex.DecodeString(key)
 }
 
 // DeleteAccount removes a board's Matrix set-up.
@@ -78,12 +123,12 @@ func (s *Store) DeleteAccount(ctx context.Context, boardID int64) error {
 	return err
 }
 
-const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results`
+const accountCols = `board_id, homeserver, user_id, access_token, rooms, msgtype, allowed_inviters, owns_token, poll_results, device_id, master_key, cross_signing, encryption`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var rooms, inviters string
-	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters, &a.OwnsToken, &a.PollResults)
+	err := row.Scan(&a.BoardID, &a.Homeserver, &a.UserID, &a.AccessToken, &rooms, &a.MsgType, &inviters, &a.OwnsToken, &a.PollResults, &a.DeviceID, &a.MasterKey, &a.CrossSigning, &a.Encryption)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNoAccount
 	}

@@ -80,32 +80,6 @@ func (b *Bridge) stopSync(boardID int64) {
 // stopped; interactions are keyed by event id, so a replay adds nothing.
 func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	log := b.log.With("board_id", a.BoardID, "matrix_user", a.UserID)
-	cli, err := b.client(a)
-	if err != nil {
-		log.Error("matrix: sync", "err", err)
-		return
-	}
-	cli.Store = syncStore{db: b.store.db, boardID: a.BoardID}
-	syncer := mautrix.NewDefaultSyncer()
-	cli.Syncer = syncer
-	syncer.OnEventType(event.StateMember, func(ctx context.Context, evt *event.Event) { b.onMember(ctx, cli, a, evt) })
-	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, a, evt) })
-	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) {
-		b.onEcho(ctx, cli, a, evt)
-		b.onMessage(ctx, a, evt)
-	})
-	syncer.OnEventType(event.EventUnstablePollStart, func(ctx context.Context, evt *event.Event) { b.onEcho(ctx, cli, a, evt) })
-	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, a, evt) })
-	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
-	for _, t := range pollResponseTypes {
-		syncer.OnEventType(t, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, cli, a, evt) })
-	}
-	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
-		if since == "" {
-			b.removedBeforeSync(ctx, cli, a, resp)
-		}
-		return true
-	})
 	go func() {
 		t := time.NewTicker(b.membershipEvery)
 		defer t.Stop()
@@ -114,13 +88,21 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				b.checkMembership(ctx, cli, a)
+				if s, err := b.sessionFor(ctx, a); err == nil {
+					b.checkMembership(ctx, s.cli, s.account())
+				}
 			}
 		}
 	}()
 	backoff := time.Second
 	for ctx.Err() == nil {
-		err := cli.SyncWithContext(ctx)
+		s, err := b.sessionFor(ctx, a)
+		if err == nil {
+			if s.cryptoErr != nil {
+				log.Warn("matrix: no end-to-end encryption; encrypted rooms get nothing", "err", s.cryptoErr)
+			}
+			err = s.cli.SyncWithContext(ctx)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -132,6 +114,59 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// handle registers the bridge's handlers on a session's syncer, once: they
+// read the session's current account when an event comes. Decrypted
+// events come to them too (cryptohelper dispatches them to the syncer).
+func (b *Bridge) handle(s *session) {
+	syncer, cli := s.syncer, s.cli
+	syncer.OnEventType(event.StateMember, func(ctx context.Context, evt *event.Event) { b.onMember(ctx, cli, s.account(), evt) })
+	syncer.OnEventType(event.EventReaction, func(ctx context.Context, evt *event.Event) { b.onReaction(ctx, s.account(), evt) })
+	syncer.OnEventType(event.EventMessage, func(ctx context.Context, evt *event.Event) {
+		a := s.account()
+		b.onEcho(ctx, cli, a, evt)
+		b.onMessage(ctx, a, evt)
+	})
+	syncer.OnEventType(event.EventUnstablePollStart, func(ctx context.Context, evt *event.Event) { b.onEcho(ctx, cli, s.account(), evt) })
+	syncer.OnEventType(event.StatePowerLevels, func(ctx context.Context, evt *event.Event) { b.onPowerLevels(ctx, cli, s.account(), evt) })
+	syncer.OnEventType(event.StateEncryption, func(ctx context.Context, evt *event.Event) { b.onEncryption(ctx, s, evt) })
+	syncer.OnEventType(event.EventRedaction, func(ctx context.Context, evt *event.Event) { b.onRedaction(ctx, evt) })
+	for _, t := range pollResponseTypes {
+		syncer.OnEventType(t, func(ctx context.Context, evt *event.Event) { b.onPollResponse(ctx, s, s.account(), evt) })
+	}
+	syncer.OnSync(func(ctx context.Context, resp *mautrix.RespSync, since string) bool {
+		if since == "" {
+			b.removedBeforeSync(ctx, cli, s.account(), resp)
+		}
+		return true
+	})
+}
+
+// onEncryption tells the operator, in the room's status, when one of the
+// board's rooms was made encrypted in a way Crieur cannot serve: from then
+// on its messages wait (sendEvent refuses to post in clear).
+func (b *Bridge) onEncryption(ctx context.Context, s *session, evt *event.Event) {
+	a := s.account()
+	names := b.configuredAs(ctx, s.cli, a, evt.RoomID)
+	if len(names) == 0 {
+		return
+	}
+	enc := evt.Content.AsEncryption()
+	var why error
+	switch {
+	case enc.Algorithm != id.AlgorithmMegolmV1:
+		why = &ErrUnsupportedEncryption{Room: evt.RoomID.String(), Algorithm: enc.Algorithm}
+	case s.mach == nil:
+		why = fmt.Errorf("%s was made end-to-end encrypted and %v; Crieur does not post there in clear", evt.RoomID, s.cryptoErr)
+	default:
+		b.log.InfoContext(ctx, "matrix: room encrypted; messages go encrypted", "room", evt.RoomID)
+		return
+	}
+	b.log.WarnContext(ctx, "matrix: room cannot be served encrypted", "room", evt.RoomID, "err", why)
+	for _, n := range names {
+		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, why.Error())
 	}
 }
 
@@ -308,7 +343,7 @@ func (b *Bridge) onRedaction(ctx context.Context, evt *event.Event) {
 // taken (closed, no such role, full), in the announcement's language. The
 // room's members can read it, as they can read the answer itself (the
 // README says so). Its transaction id is the answer's: sent once.
-func (b *Bridge) replyToAnswer(ctx context.Context, cli *mautrix.Client, bd board.Board, annID int64, evt *event.Event, answers []string, res board.SignupResult, refusal error) {
+func (b *Bridge) replyToAnswer(ctx context.Context, s *session, bd board.Board, annID int64, evt *event.Event, answers []string, res board.SignupResult, refusal error) {
 	a, err := b.boards.Announcement(ctx, bd.ID, annID)
 	if err != nil {
 		b.log.ErrorContext(ctx, "matrix: reply to an answer", "err", err)
@@ -326,7 +361,7 @@ func (b *Bridge) replyToAnswer(ctx context.Context, cli *mautrix.Client, bd boar
 	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: text, Mentions: &event.Mentions{UserIDs: []id.UserID{evt.Sender}}}
 	content.SetReply(evt)
 	sum := sha256.Sum256([]byte(evt.ID))
-	if _, err := cli.SendMessageEvent(ctx, evt.RoomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "crieur-answer-" + hex.EncodeToString(sum[:8])}); err != nil {
+	if _, err := b.sendEvent(ctx, s, evt.RoomID, event.EventMessage, content, "crieur-answer-"+hex.EncodeToString(sum[:8])); err != nil {
 		b.log.WarnContext(ctx, "matrix: reply to an answer", "room", evt.RoomID, "err", err)
 	}
 }
@@ -370,7 +405,7 @@ func pollAnswers(evt *event.Event) (poll id.EventID, answers []string, ok bool) 
 
 // onPollResponse takes a person's latest answer to a call's poll as their
 // sign-ups (an empty answer withdraws them), as MSC3381 counts them.
-func (b *Bridge) onPollResponse(ctx context.Context, cli *mautrix.Client, a Account, evt *event.Event) {
+func (b *Bridge) onPollResponse(ctx context.Context, s *session, a Account, evt *event.Event) {
 	if evt.Sender.String() == a.UserID || b.signups == nil {
 		return
 	}
@@ -407,7 +442,7 @@ func (b *Bridge) onPollResponse(ctx context.Context, cli *mautrix.Client, a Acco
 		// The voter's client shows the vote as counted: a reply says it
 		// was not, where they gave it.
 		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err, "full", res.Full)
-		b.replyToAnswer(ctx, cli, bd, annID, evt, answers, res, err)
+		b.replyToAnswer(ctx, s, bd, annID, evt, answers, res, err)
 		return
 	}
 	b.log.InfoContext(ctx, "matrix: poll answer", "board", bd.Name, "announcement", annID, "sender", evt.Sender,
