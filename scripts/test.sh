@@ -81,11 +81,11 @@ echo "== staticcheck (beside the tests) [${SECONDS}s]"
 checking=$!
 
 echo "== go test -race [${SECONDS}s]"
-# -parallel 3: the end-to-end tests run side by side, three at a time;
+# -parallel 4: the end-to-end tests run side by side, four at a time;
 # most of their time is spent waiting (for a peer, a schedule, a retry),
 # so three overlap well on two cores.
 status=0
-go test -race -count=1 -parallel 3 -timeout 15m ./... || status=$?
+go test -race -count=1 -parallel 4 -timeout 15m ./... || status=$?
 
 wait "$checking" || true # its status is in staticcheck.rc; a run that died says so below
 echo "== staticcheck said [${SECONDS}s]"
