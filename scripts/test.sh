@@ -83,7 +83,7 @@ checking=$!
 echo "== go test -race [${SECONDS}s]"
 # -parallel 4: the end-to-end tests run side by side, four at a time;
 # most of their time is spent waiting (for a peer, a schedule, a retry),
-# so three overlap well on two cores.
+# so four overlap well on two cores.
 status=0
 go test -race -count=1 -parallel 4 -timeout 15m ./... || status=$?
 
