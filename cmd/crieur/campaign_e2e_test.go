@@ -67,9 +67,13 @@ func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
 		content, _ := updates[len(updates)-1].object()["content"].(string)
 		return strings.Contains(content, last)
 	})
-	t.Logf("50 gifts in %v gave %d Updates", time.Since(start).Round(time.Millisecond), len(updates))
-	if len(updates) > 5 {
-		t.Errorf("50 gifts gave %d Updates; want a handful at most (one per 3 s here)", len(updates))
+	took := time.Since(start)
+	t.Logf("50 gifts in %v gave %d Updates", took.Round(time.Millisecond), len(updates))
+	// One Update per 3 s at most while the gifts come (the last may come
+	// a gap after them), however long a loaded machine takes to send them.
+	most := int(took/(3*time.Second)) + 2
+	if len(updates) > most {
+		t.Errorf("50 gifts in %v gave %d Updates; want at most one per 3 s (%d)", took.Round(time.Millisecond), len(updates), most)
 	}
 	for _, room := range m.rooms {
 		waitFor(t, 20*time.Second, "the room's edit with the last total", func() bool {
@@ -81,8 +85,8 @@ func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
 					found = found || strings.Contains(msg.NewContent.Body, last)
 				}
 			}
-			if found && edits > 5 {
-				t.Errorf("room %s got %d edits for 50 gifts", room, edits)
+			if found && edits > most {
+				t.Errorf("room %s got %d edits for 50 gifts in %v (at most %d)", room, edits, took.Round(time.Millisecond), most)
 			}
 			return found
 		})

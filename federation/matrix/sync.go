@@ -279,8 +279,27 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 				continue
 			}
 		}
-		if !slices.Contains(joined.JoinedRooms, room) {
+		if slices.Contains(joined.JoinedRooms, room) {
+			continue
+		}
+		// joined_rooms comes from Dendrite's sync tables, which lag behind
+		// its room server under load: the room's own state says whether
+		// the bot is in, left by itself, or was removed.
+		state, err := cli.State(ctx, room)
+		if err != nil {
 			b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
+			continue
+		}
+		evt := state[event.StateMember][a.UserID]
+		if evt == nil {
+			continue
+		}
+		switch m := evt.Content.AsMember(); {
+		case m.Membership == event.MembershipJoin:
+		case evt.Sender.String() == a.UserID:
+			b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot's account left %s from another session", room))
+		case m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan:
+			b.onRemoved(ctx, cli, a, evt, m)
 		}
 	}
 }
