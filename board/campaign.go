@@ -131,13 +131,28 @@ func (s *Service) setProgress(ctx context.Context, boardID, id int64, change fun
 	return a, err
 }
 
-// announceMilestones posts a short thanks for each milestone the total
-// passed since it was at percent (once each: the idempotency key and
-// Reached see to that).
+// announceMilestones posts a short thanks for the highest milestone the
+// total passed since it was at percent (once each: the idempotency key
+// and Reached see to that). Milestones passed in the same jump are
+// recorded without a post of their own: "75 % of the goal" beside a
+// total of 100 % would contradict itself.
 func (s *Service) announceMilestones(ctx context.Context, b Board, a Announcement, percent int) error {
 	c := a.Campaign
+	var passed []int
 	for _, m := range c.Milestones {
-		if percent >= m || c.Percent() < m || slices.Contains(c.Reached, m) {
+		if percent < m && c.Percent() >= m && !slices.Contains(c.Reached, m) {
+			passed = append(passed, m)
+		}
+	}
+	for i, m := range passed {
+		if i < len(passed)-1 {
+			if err := s.keepDetails(ctx, b.ID, a.ID, "record the campaign's milestones", func(a *Announcement) {
+				if a.Campaign != nil {
+					a.Campaign.Reached = append(a.Campaign.Reached, m)
+				}
+			}); err != nil {
+				return err
+			}
 			continue
 		}
 		title, body := s.notices.Milestone(b, a, m)

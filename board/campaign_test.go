@@ -259,3 +259,47 @@ func TestRecurringIncomeIsARateNotATotal(t *testing.T) {
 		t.Errorf("a HelloAsso campaign: %+v %v", o.Campaign, err)
 	}
 }
+
+// Milestones passed in one jump get one post, the highest: a "75 %" post
+// beside a total of 100 % would contradict itself (seen by trying it).
+func TestMilestonesPassedAtOnceGetOnePost(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	d := boardtest.CampaignDraft(nil)
+	d.Campaign.Milestones = []int{25, 50, 75, 100}
+	a, _, err := rig.Service.Create(ctx, board.System, rig.Board, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = rig.Service.SetRaised(ctx, board.System, rig.Board, a.ID, 3000); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := rig.Store.Announcements(ctx, rig.Board.ID, 0, 20)
+	var titles []string
+	for _, x := range list {
+		if x.ID != a.ID {
+			titles = append(titles, x.Title)
+		}
+	}
+	if len(titles) != 1 || !strings.HasPrefix(titles[0], "Goal reached") || len(a.Campaign.Reached) != 3 {
+		t.Errorf("41 %% to 100 %% at once: posts %q, reached %v (want the goal's post only; 50 and 75 recorded)", titles, a.Campaign.Reached)
+	}
+}
+
+// "1,240" is 1240, never 1.24 (seen by trying the CLI and the form: the
+// README and the pages write thousands that way).
+func TestParseAmountAsPeopleWriteIt(t *testing.T) {
+	for in, want := range map[string]float64{
+		"1240": 1240, "1 240": 1240, "1\u202f240": 1240, "1,240": 1240, "1.240": 1240, "1,240.50": 1240.5, "1.240,50": 1240.5,
+		"1 240,50": 1240.5, "12,5": 12.5, "12.50": 12.5, "1,240,000": 1240000, "0": 0, "1'240": 1240,
+	} {
+		if got, err := board.ParseAmount(in); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "abc", "-5", "1,2345", "1e6", "NaN", "Inf", "1,2,3.4.5"} {
+		if got, err := board.ParseAmount(in); err == nil {
+			t.Errorf("%q read as %v", in, got)
+		}
+	}
+}

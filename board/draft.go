@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -436,3 +437,33 @@ func HTTPURL(s string) bool {
 // ValidTag reports whether s is a tag as the board keeps them: letters,
 // digits and _ only ("" is none).
 func ValidTag(s string) bool { return tagRe.MatchString(s) }
+
+// ParseAmount reads an amount of money as people write it in French or
+// English: "1240", "1 240", "1,240", "1.240", "1 240,50", "1,240.50". A
+// separator followed by exactly three digits groups thousands; by one or
+// two, it starts the cents (an amount has no thousandths), so "1,240" is
+// never read as 1.24.
+func ParseAmount(s string) (float64, error) {
+	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "\u2009", "", "'", "", "’", "").Replace(strings.TrimSpace(s))
+	dec := strings.LastIndexAny(s, ".,")
+	if dec >= 0 {
+		sep := s[dec]
+		switch other := strings.Trim(".,", string(sep)); {
+		case strings.Contains(s[:dec], other) && !strings.ContainsRune(s[:dec], rune(sep)):
+			// "1,240.50", "1.240,50": the other mark groups thousands.
+			s = strings.ReplaceAll(s[:dec], other, "") + "." + s[dec+1:]
+		case strings.Count(s, string(sep)) > 1 || len(s)-dec-1 == 3:
+			// "1,240,000", "1,240": thousands.
+			s = strings.ReplaceAll(s, string(sep), "")
+		case len(s)-dec-1 <= 2:
+			s = s[:dec] + "." + s[dec+1:]
+		default:
+			return 0, fmt.Errorf("not an amount: %q", s)
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || strings.ContainsAny(s, "eEnN+-") {
+		return 0, fmt.Errorf("not an amount: %q", s)
+	}
+	return v, nil
+}

@@ -176,7 +176,7 @@ func (s *Service) build(ctx context.Context, b Board, d Draft, a *Announcement) 
 	}
 	boardID := b.ID
 	if s.links != nil {
-		d.Body = s.render.Absolute(d.Body, s.links.BoardURL(b.Name))
+		d.Body = s.render.Absolute(d.Body, s.links.BoardURL(b.Name)+"/")
 	}
 	images := make([]Image, 0, len(d.Images))
 	for i, im := range d.Images {

@@ -119,7 +119,11 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 			// Recurring income is a rate, never a total: "300 € per week
 			// by 12 patrons", against a goal per week (Liberapay's unit).
 			per := l.T("fact.per_" + c.Per)
-			fact("income", l.T("fact.income_value", l.Amount(c.Raised, c.Currency), per, c.Patrons), "")
+			income := l.T("fact.income_value", l.Amount(c.Raised, c.Currency), per, c.Patrons)
+			if c.Patrons == 0 { // typed by an editor, or nobody yet: no "by 0 patrons"
+				income = l.T("fact.income_only", l.Amount(c.Raised, c.Currency), per)
+			}
+			fact("income", income, "")
 			fact("goal", l.T("fact.goal_value", l.Amount(c.Goal, c.Currency), per, c.Percent()), "")
 		} else {
 			fact("raised", l.T("fact.raised_value", l.Amount(c.Raised, c.Currency), l.Amount(c.Goal, c.Currency), c.Percent()), "")
@@ -149,6 +153,17 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		}
 	}
 	return f
+}
+
+// Progress is a campaign's progress as its facts say it: what was raised,
+// or the recurring income (zero Fact for another kind).
+func (l Locale) Progress(a board.Announcement) Fact {
+	for _, f := range l.Facts(a) {
+		if f.Key == "raised" || f.Key == "income" {
+			return f
+		}
+	}
+	return Fact{}
 }
 
 // ChangedFacts are the facts of a that an edit changed (board.Changes'

@@ -22,12 +22,8 @@ func (Notices) Milestone(b board.Board, a board.Announcement, percent int) (titl
 	if percent == 100 {
 		title = l.T("notice.goal_reached", a.Title)
 	}
-	for _, f := range l.Facts(a) {
-		if f.Key == "raised" || f.Key == "income" {
-			body = fmt.Sprintf("%s %s", l.Colon(f.Label), f.Value)
-			break
-		}
-	}
+	f := l.Progress(a)
+	body = fmt.Sprintf("%s %s", l.Colon(f.Label), f.Value)
 	// The goal reached ends a one-off campaign: thank, do not ask again
 	// (unless the editors keep donations welcome).
 	c := a.Campaign

@@ -34,7 +34,7 @@ func (e *Editor) setRaised(w http.ResponseWriter, r *http.Request, s session, b 
 		e.refusalRedirect(w, r, to, l.T("editor.not_changed", explain(l, err)))
 		return
 	}
-	e.flashRedirect(w, r, to, l.T("editor.raised_saved", l.Facts(saved)[0].Value))
+	e.flashRedirect(w, r, to, l.T("editor.raised_saved", l.Progress(saved).Value))
 }
 
 // approve publishes what another publisher asked to publish.

@@ -276,14 +276,7 @@ func mergeErrors(a, b board.Problems) board.Problems {
 }
 
 // parseAmount reads an amount as people type it: 3000, 3 000, 1240,50.
-func parseAmount(s string) (float64, error) {
-	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", ",", ".").Replace(s)
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("not an amount: %q", s)
-	}
-	return v, nil
-}
+func parseAmount(s string) (float64, error) { return board.ParseAmount(s) }
 
 // formFields are the form's fields in page order, each with the keys the
 // service reports its problems under; a field's label is the catalogue's

@@ -371,7 +371,7 @@ func (c *checker) campaigns(ctx context.Context, st *store.Store) {
 		for i, v := range p.Args {
 			args[i] = v
 		}
-		c.fail("campaign %d on %s (%q): %s", a.ID, a.Board, a.Title, locale.For("en").T(p.Key, args...))
+		c.fail("campaign %d on %s (%q, edit page /edit/%s/%d): %s", a.ID, a.Board, a.Title, a.Board, a.ID, locale.For("en").T(p.Key, args...))
 	}
 	if following > 0 {
 		c.ok("%d recurring %s read without a problem", following, map[bool]string{true: "campaign", false: "campaigns"}[following == 1])

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"crieur/board"
@@ -301,7 +300,7 @@ func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err != nil {
 		return err
 	}
-	amount, err := strconv.ParseFloat(strings.ReplaceAll(fs.Arg(1), ",", "."), 64)
+	amount, err := board.ParseAmount(fs.Arg(1))
 	if err != nil || amount < 0 {
 		return fmt.Errorf("give the total raised so far as a number, e.g. crieur raised %d 1240", id)
 	}
@@ -314,6 +313,6 @@ func raisedCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	if err := json.Unmarshal(answer, &a); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: %s\n", a.Title, locale.For("en").Facts(a)[0].Value)
+	fmt.Fprintf(stdout, "%s: %s\n", a.Title, locale.For("en").Progress(a).Value)
 	return nil
 }

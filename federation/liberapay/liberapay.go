@@ -141,17 +141,31 @@ func (p *Poller) Once(ctx context.Context) {
 	}
 }
 
-// account is the Liberapay account a campaign links to, if it does.
+// account is the Liberapay account a campaign links to, if it does: a
+// page under the base's host or one of its language subdomains
+// (fr.liberapay.com, www.liberapay.com), over http or https, as people
+// copy it from their browser.
 func (p *Poller) account(c *board.Campaign) (string, bool) {
 	if c == nil {
 		return "", false
 	}
-	rest, ok := strings.CutPrefix(c.Link, strings.TrimSuffix(p.Base, "/")+"/")
+	base, err := url.Parse(p.Base)
+	if err != nil || base.Host == "" {
+		return "", false
+	}
+	u, err := url.Parse(c.Link)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false
+	}
+	if host := strings.ToLower(u.Host); host != base.Host && !strings.HasSuffix(host, "."+base.Host) {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(u.EscapedPath(), strings.TrimSuffix(base.EscapedPath(), "/")+"/")
 	if !ok {
 		return "", false
 	}
 	name, _, _ := strings.Cut(rest, "/")
-	if name == "" || strings.ContainsAny(name, "?#") {
+	if name == "" {
 		return "", false
 	}
 	return name, true
