@@ -346,10 +346,14 @@ func (b *Bridge) roomEncryption(ctx context.Context, s *session, roomID id.RoomI
 	if err != nil {
 		return nil, err
 	}
-	if enc == nil {
+	// An m.room.encryption without an algorithm is no setting at all (the
+	// spec requires one); a kept one without (seen once in the suite, as
+	// "encrypted with \"\"", and the room's posts waited for ever) is read
+	// again from the homeserver rather than believed.
+	if enc == nil || enc.Algorithm == "" {
 		var content event.EncryptionEventContent
 		err := s.cli.StateEvent(ctx, roomID, event.StateEncryption, "", &content)
-		if errors.Is(err, mautrix.MNotFound) {
+		if errors.Is(err, mautrix.MNotFound) || err == nil && content.Algorithm == "" {
 			return nil, nil
 		}
 		if err != nil {

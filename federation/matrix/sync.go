@@ -83,13 +83,14 @@ func (b *Bridge) syncLoop(ctx context.Context, a Account) {
 	go func() {
 		t := time.NewTicker(b.membershipEvery)
 		defer t.Stop()
+		missing := map[id.RoomID]bool{} // rooms that could not be read at the last check
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 				if s, err := b.sessionFor(ctx, a); err == nil {
-					b.checkMembership(ctx, s.cli, s.account())
+					missing = b.checkMembership(ctx, s.cli, s.account(), missing)
 				}
 			}
 		}
@@ -258,16 +259,21 @@ func (b *Bridge) notIn(ctx context.Context, a Account, names []string, room id.R
 // administrator's purge: Dendrite's PerformAdminPurgeRoom deletes the
 // room from the sync API's tables and tells nobody), and a status must
 // not say "ok" until a post fails there.
-func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Account) {
+//
+// A room that cannot be read at all is called gone only when it could not
+// be read at the check before either (missing, returned for the next
+// check): a homeserver under load answers for a room just joined late.
+func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Account, missing map[id.RoomID]bool) map[id.RoomID]bool {
 	joined, err := cli.JoinedRooms(ctx)
 	if err != nil {
 		b.log.DebugContext(ctx, "matrix: joined rooms", "err", err)
-		return
+		return missing
 	}
 	status, err := b.store.RoomStatus(ctx, a.BoardID)
 	if err != nil {
-		return
+		return missing
 	}
+	still := map[id.RoomID]bool{}
 	for _, r := range a.Rooms {
 		if status[r] != "ok" {
 			continue // never joined yet, or already explained
@@ -287,7 +293,11 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 		// the bot is in, left by itself, or was removed.
 		state, err := cli.State(ctx, room)
 		if err != nil {
-			b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
+			if missing[room] {
+				b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
+			} else {
+				still[room] = true
+			}
 			continue
 		}
 		evt := state[event.StateMember][a.UserID]
@@ -302,6 +312,7 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 			b.onRemoved(ctx, cli, a, evt, m)
 		}
 	}
+	return still
 }
 
 // removedBeforeSync finds the kicks and bans that came before an account's
