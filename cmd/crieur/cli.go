@@ -60,7 +60,7 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
 	boardName := fs.String("board", "news", "board to post on")
-	kind := fs.String("kind", "news", "news, event, call or outage")
+	kind := fs.String("kind", "news", "news, event, call, outage, campaign or training")
 	title := fs.String("title", "", "title (required)")
 	cw := fs.String("cw", "", "content warning")
 	lang := fs.String("lang", "", "language tag, e.g. fr")
