@@ -881,7 +881,10 @@ func activitiesKeepTheirOrder(t *testing.T, workers bool) {
 	if code := c.api("PATCH", base, map[string]any{"body": "On Saturday, 10:00."}, nil, nil); code != 200 {
 		t.Fatalf("edit: %d", code)
 	}
-	c.waitQueueIdle()
+	// The edit is the last to go; an idle queue is not enough (jobs that
+	// wait for an earlier one are scheduled, not ready: seen once, the
+	// peer had only the Add when the queue looked idle).
+	p.waitActivity("Update", q)
 	var seq []string
 	for _, act := range p.state().Received {
 		oid, _ := act.object()["id"].(string)
