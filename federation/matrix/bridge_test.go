@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -244,4 +245,45 @@ func openStore(t *testing.T) (*sql.DB, *store.Store) {
 		t.Fatal(err)
 	}
 	return db, bstore
+}
+
+// A leave that reaches Crieur late (a lagging sync or state read hands it
+// over after the next post joined the room again and said "ok") does not
+// make the room's status say the bot left; a leave after the "ok" does.
+func TestLateLeaveDoesNotUndoARejoin(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore := NewStore(db)
+	const room = "!room:example.org"
+	a := Account{BoardID: b.ID, Homeserver: "http://127.0.0.1:1", UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}}
+	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, http.DefaultClient, slog.New(slog.DiscardHandler))
+	leave := func(at time.Time) {
+		evt := &event.Event{Type: event.StateMember, RoomID: room, Sender: id.UserID(a.UserID), Timestamp: at.UnixMilli(),
+			StateKey: &a.UserID, Content: event.Content{Parsed: &event.MemberEventContent{Membership: event.MembershipLeave}}}
+		bridge.onMember(ctx, nil, a, evt)
+	}
+	status := func() string {
+		st, err := mstore.RoomStatus(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st[room]
+	}
+	left := time.Now().Add(-2 * time.Second)
+	if err := mstore.SetRoomStatus(ctx, b.ID, room, "ok"); err != nil { // the post that joined again
+		t.Fatal(err)
+	}
+	leave(left)
+	if st := status(); st != "ok" {
+		t.Errorf("a leave from before the post that joined again: status %q, want ok", st)
+	}
+	leave(time.Now().Add(time.Second))
+	if st := status(); !strings.Contains(st, "left "+room+" from another session") {
+		t.Errorf("a leave after the post: status %q", st)
+	}
 }

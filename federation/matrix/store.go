@@ -319,6 +319,19 @@ func (s *Store) SetRoomStatus(ctx context.Context, boardID int64, room, status s
 	return err
 }
 
+// SetRoomStatusSince records a room's status as of at, unless the status
+// kept was recorded later (it knows better); it says whether it did.
+func (s *Store) SetRoomStatusSince(ctx context.Context, boardID int64, room, status string, at time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO matrix_room_status (board_id, room, status, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (board_id, room) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
+		WHERE matrix_room_status.updated_at <= excluded.updated_at`, boardID, room, status, at.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // RoomStatus returns each room's last known status.
 func (s *Store) RoomStatus(ctx context.Context, boardID int64) (map[string]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT room, status FROM matrix_room_status WHERE board_id = ?`, boardID)

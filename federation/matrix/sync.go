@@ -183,7 +183,7 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 	if m.Membership == event.MembershipLeave {
 		// The bot's account left from another session (Crieur itself
 		// never leaves a configured room).
-		b.notIn(ctx, a, b.configuredAs(ctx, cli, a, evt.RoomID), evt.RoomID, fmt.Sprintf("the bot's account left %s from another session", evt.RoomID))
+		b.notIn(ctx, a, b.configuredAs(ctx, cli, a, evt.RoomID), evt.RoomID, time.UnixMilli(evt.Timestamp), fmt.Sprintf("the bot's account left %s from another session", evt.RoomID))
 		return
 	}
 	if m.Membership != event.MembershipInvite {
@@ -242,14 +242,23 @@ func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, 
 // reason that is not the room's decision (a kick or a ban is: onRemoved):
 // its status says so at once, and the next post joins again if the room
 // lets it (and says why not otherwise).
-func (b *Bridge) notIn(ctx context.Context, a Account, names []string, room id.RoomID, why string) {
-	if len(names) == 0 {
+//
+// at is when the bot left: news older than the room's status (a leave that
+// a lagging sync or state read hands over after the next post joined the
+// room again and set it "ok") changes nothing.
+func (b *Bridge) notIn(ctx context.Context, a Account, names []string, room id.RoomID, at time.Time, why string) {
+	changed := false
+	for _, n := range names {
+		ok, err := b.store.SetRoomStatusSince(ctx, a.BoardID, n, why+": Crieur joins it again with the next post if the room lets it in; otherwise invite the bot again", at)
+		if err != nil {
+			b.log.ErrorContext(ctx, "matrix: record room status", "err", err)
+		}
+		changed = changed || ok
+	}
+	if !changed {
 		return
 	}
 	b.forgetRooms(a.BoardID)
-	for _, n := range names {
-		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, why+": Crieur joins it again with the next post if the room lets it in; otherwise invite the bot again")
-	}
 	b.log.WarnContext(ctx, "matrix: not in a configured room any more", "room", room, "why", why)
 }
 
@@ -294,7 +303,7 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 		state, err := cli.State(ctx, room)
 		if err != nil {
 			if missing[room] {
-				b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
+				b.notIn(ctx, a, []string{r}, room, time.Now(), fmt.Sprintf("the bot is no longer in %s (the room may have been deleted on the homeserver)", room))
 			} else {
 				still[room] = true
 			}
@@ -307,7 +316,7 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 		switch m := evt.Content.AsMember(); {
 		case m.Membership == event.MembershipJoin:
 		case evt.Sender.String() == a.UserID:
-			b.notIn(ctx, a, []string{r}, room, fmt.Sprintf("the bot's account left %s from another session", room))
+			b.notIn(ctx, a, []string{r}, room, time.UnixMilli(evt.Timestamp), fmt.Sprintf("the bot's account left %s from another session", room))
 		case m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan:
 			b.onRemoved(ctx, cli, a, evt, m)
 		}
