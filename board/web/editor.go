@@ -60,6 +60,9 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 		f.Prefix, f.Board = board+"-", board
 		return f
 	}}
+	for name, f := range loadAssets().funcs() {
+		funcs[name] = f
+	}
 	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}

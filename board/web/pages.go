@@ -52,6 +52,7 @@ type Pages struct {
 	links   board.Links
 	media   media.Dir
 	tmpl    map[string]*template.Template
+	assets  assets
 	log     *slog.Logger
 
 	// keys issues the sign-up forms' keys; clients and signupsAllowed
@@ -77,11 +78,11 @@ func (p *Pages) LimitSignups(clients httpx.Clients, perHour int) {
 
 // NewPages parses the embedded templates.
 func NewPages(store PageStore, signups Signups, links board.Links, pictures media.Dir, log *slog.Logger) *Pages {
-	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, log: log,
+	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, assets: loadAssets(), log: log,
 		keys: &formKeys{secret: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "signup-forms") }}}
 	p.LimitSignups(httpx.Clients{Trusted: httpx.LoopbackProxies}, DefaultSignupsPerHour)
 	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
-		p.tmpl[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		p.tmpl[name] = template.Must(template.New("").Funcs(p.assets.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
 	return p
@@ -112,6 +113,7 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
 	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
 	public("GET /sitemap.xml", p.Sitemap)
+	public("GET "+staticPrefix+"{name}", p.assets.serve)
 }
 
 func (p *Pages) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {

@@ -27,12 +27,13 @@ import (
 var templateFS embed.FS
 
 // Content-Security-Policy of the public pages and of the editor: no
-// scripts anywhere; the editor also may not be framed.
+// scripts anywhere; the editor also may not be framed. Styles come from
+// Crieur's own stylesheet, plus a board's colours inline.
 const (
-	cspPublic = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'"
+	cspPublic = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'"
 	// The widget is made to be framed by the association's own site.
 	cspWidget = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
-	cspEditor = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
+	cspEditor = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
 // writePage renders template name of set with data: into a buffer first,
