@@ -21,7 +21,7 @@ import (
 func TestRenderWritesNothingWhenTheTemplateFails(t *testing.T) {
 	tmpl := template.Must(template.New("page").Parse(`<p>before</p>{{.Missing.Field}}<p>after</p>`))
 	w := httptest.NewRecorder()
-	err := Render(w, http.StatusOK, tmpl, "page", map[string]any{"Missing": 3})
+	err := Render(w, httptest.NewRequest("GET", "/", nil), http.StatusOK, tmpl, "page", map[string]any{"Missing": 3})
 	if err == nil {
 		t.Fatal("a failing template rendered without error")
 	}
@@ -35,8 +35,40 @@ func TestRenderWritesNothingWhenTheTemplateFails(t *testing.T) {
 		t.Errorf("after a failing template: %d %q", w.Code, w.Body.String())
 	}
 	w = httptest.NewRecorder()
-	if err := Render(w, http.StatusCreated, template.Must(template.New("ok").Parse(`<p>{{.}}</p>`)), "ok", "hi"); err != nil || w.Code != http.StatusCreated || w.Body.String() != "<p>hi</p>" {
+	if err := Render(w, httptest.NewRequest("POST", "/", nil), http.StatusCreated, template.Must(template.New("ok").Parse(`<p>{{.}}</p>`)), "ok", "hi"); err != nil || w.Code != http.StatusCreated || w.Body.String() != "<p>hi</p>" {
 		t.Errorf("a good page: %v %d %q", err, w.Code, w.Body.String())
+	}
+}
+
+// A page is answered with an ETag of its content; asked again with it, a
+// 304 without a body; once the page changes, the new page.
+func TestRenderedPagesRevalidate(t *testing.T) {
+	tmpl := template.Must(template.New("ok").Parse(`<p>{{.}}</p>`))
+	get := func(data, etag string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/", nil)
+		if etag != "" {
+			r.Header.Set("If-None-Match", etag)
+		}
+		w := httptest.NewRecorder()
+		if err := Render(w, r, http.StatusOK, tmpl, "ok", data); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first := get("one", "")
+	etag := first.Header().Get("ETag")
+	if first.Code != 200 || etag == "" || first.Body.String() != "<p>one</p>" {
+		t.Fatalf("first: %d %q %q", first.Code, etag, first.Body.String())
+	}
+	if again := get("one", etag); again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+		t.Errorf("the same page asked with its ETag: %d, %d bytes", again.Code, again.Body.Len())
+	}
+	if again := get("one", `W/"other", `+etag); again.Code != http.StatusNotModified {
+		t.Errorf("its ETag among others: %d", again.Code)
+	}
+	changed := get("two", etag)
+	if changed.Code != 200 || changed.Body.String() != "<p>two</p>" || changed.Header().Get("ETag") == etag {
+		t.Errorf("a changed page: %d %q %q", changed.Code, changed.Body.String(), changed.Header().Get("ETag"))
 	}
 }
 

@@ -177,6 +177,13 @@ func (l Locale) Date(t time.Time) string {
 	return l.T("date.date", strconv.Itoa(t.Day()), l.list("date.months")[t.Month()-1], strconv.Itoa(t.Year()), t.Format("15:04"), l.Zone(t))
 }
 
+// DayMonth are t's day of the month and short month name, in the
+// locale's zone: a calendar page's badge ("18", "Dec").
+func (l Locale) DayMonth(t time.Time) (day, month string) {
+	t = l.in(t)
+	return strconv.Itoa(t.Day()), l.list("date.months")[t.Month()-1]
+}
+
 // Clock is the hour of t alone (an event's end on its start's day).
 func (l Locale) Clock(t time.Time) string { return l.in(t).Format("15:04") }
 

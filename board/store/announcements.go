@@ -161,6 +161,20 @@ func (s *Store) AnnouncementsTagged(ctx context.Context, boardID int64, tag stri
 		ORDER BY t.announcement_id DESC LIMIT ?`, boardID, strings.ToLower(tag), before, limit)
 }
 
+// AnnouncementsOfKinds is Announcements limited to some kinds.
+func (s *Store) AnnouncementsOfKinds(ctx context.Context, boardID int64, kinds []board.Kind, before int64, limit int) ([]board.Announcement, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	list, err := json.Marshal(kinds)
+	if err != nil {
+		return nil, err
+	}
+	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
+		WHERE a.board_id = ? AND a.kind IN (SELECT value FROM json_each(?)) AND a.deleted_at IS NULL AND a.status = 'published' AND a.id < ?
+		ORDER BY a.id DESC LIMIT ?`, boardID, string(list), before, limit)
+}
+
 // writeTags replaces the tag rows of announcement id.
 func writeTags(ctx context.Context, tx *sql.Tx, boardID, id int64, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM announcement_tags WHERE announcement_id = ?`, id); err != nil {

@@ -254,7 +254,7 @@ func (e *Editor) render(w http.ResponseWriter, r *http.Request, status int, name
 	if b, ok := data["Board"].(board.Board); ok {
 		l = e.locale(r, b)
 	}
-	data["L"] = l
+	data["L"], data["BodyClass"] = l, "editor"
 	for _, k := range []string{"Form", "Empty"} {
 		if f, ok := data[k].(formData); ok {
 			f.L = l

@@ -30,6 +30,7 @@ type PageStore interface {
 	Announcement(ctx context.Context, boardID, id int64) (board.Announcement, error)
 	Announcements(ctx context.Context, boardID int64, before int64, limit int) ([]board.Announcement, error)
 	AnnouncementsTagged(ctx context.Context, boardID int64, tag string, before int64, limit int) ([]board.Announcement, error)
+	AnnouncementsOfKinds(ctx context.Context, boardID int64, kinds []board.Kind, before int64, limit int) ([]board.Announcement, error)
 	Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Media(ctx context.Context, boardID int64, name string) (board.Image, error)
@@ -81,7 +82,7 @@ func NewPages(store PageStore, signups Signups, links board.Links, pictures medi
 	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, assets: loadAssets(), log: log,
 		keys: &formKeys{secret: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "signup-forms") }}}
 	p.LimitSignups(httpx.Clients{Trusted: httpx.LoopbackProxies}, DefaultSignupsPerHour)
-	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
+	for _, name := range []string{"entrance", "section", "announcement", "home", "gone", "withdraw", "events", "status"} {
 		p.tmpl[name] = template.Must(template.New("").Funcs(p.assets.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
@@ -111,6 +112,9 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	public("GET /boards/{board}/events.ics", p.withBoard(p.Events))
 	public("GET /boards/{board}/events", p.withBoard(p.EventsPage))
 	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
+	for name := range sections {
+		public("GET /boards/{board}/"+name, p.withBoard(p.Section(name)))
+	}
 	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
 	public("GET /sitemap.xml", p.Sitemap)
 	public("GET "+staticPrefix+"{name}", p.assets.serve)
@@ -176,8 +180,11 @@ type pageItem struct {
 	Kind     string
 }
 
-// stateEnded is the state of a campaign that ended.
-const stateEnded = "ended"
+// The states of a campaign that ended and of a cancelled training.
+const (
+	stateEnded     = "ended"
+	stateCancelled = "cancelled"
+)
 
 var headingRe = regexp.MustCompile(`<(/?)h([1-6])>`)
 
@@ -205,6 +212,9 @@ func itemOf(links board.Links, a board.Announcement, l locale.Locale) pageItem {
 	if a.Campaign != nil && a.Campaign.Ended != nil {
 		it.State = stateEnded
 	}
+	if a.Cancelled() {
+		it.State = stateCancelled
+	}
 	return it
 }
 
@@ -230,67 +240,29 @@ func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
 		serverError(w, r, p.log, err)
 		return
 	}
-	type entry struct{ DisplayName, URL, Handle string }
+	type entry struct{ DisplayName, Summary, URL, Handle string }
 	var list []entry
 	for _, b := range boards {
-		list = append(list, entry{b.DisplayName, p.links.BoardURL(b.Name), p.links.Handle(b.Name)})
+		list = append(list, entry{b.DisplayName, b.Summary, p.links.BoardURL(b.Name), p.links.Handle(b.Name)})
 	}
 	p.render(w, r, http.StatusOK, "home", map[string]any{"Title": "Crieur", "Boards": list})
 }
 
-// Board shows a board's latest announcements.
+// Board is a board's page: its entrance; with ?tag= or ?before= (the
+// addresses its list had before it had an entrance), every announcement.
 func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b board.Board) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	tag := r.URL.Query().Get("tag")
-	if !board.ValidTag(tag) {
-		tag = ""
-	}
-	list, err := p.store.AnnouncementsTagged(r.Context(), b.ID, tag, before, 20)
-	if err != nil {
-		serverError(w, r, p.log, err)
+	if q := r.URL.Query(); q.Has("tag") || q.Has("before") {
+		p.Section("all")(w, r, b)
 		return
 	}
-	items := make([]pageItem, 0, len(list))
-	var ongoing []pageItem
-	l := boardLocale(r, b)
-	for _, a := range list {
-		it := p.item(a, l)
-		items = append(items, it)
-		if it.State == board.OutageOngoing {
-			ongoing = append(ongoing, it)
-		}
-	}
-	q := url.Values{}
-	if tag != "" {
-		q.Set("tag", tag)
-	}
-	older := ""
-	if len(list) == 20 {
-		q.Set("before", strconv.FormatInt(list[len(list)-1].ID, 10))
-		older = "?" + q.Encode()
-		q.Del("before")
-	}
-	newest := ""
-	if before > 0 {
-		newest = "?" + q.Encode()
-	}
-	feed := p.links.BoardURL(b.Name) + "/feed.atom"
-	if tag != "" {
-		feed += "?tag=" + url.QueryEscape(tag)
-	}
-	p.render(w, r, http.StatusOK, "board", map[string]any{
-		"Title": b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"ActorURL": p.links.BoardURL(b.Name), "Announcements": items, "Tag": tag,
-		"Older": older, "Newest": newest, "Ongoing": ongoing, "FeedURL": feed,
-		"Canonical": p.links.BoardURL(b.Name), "Me": p.links.BoardURL(b.Name),
-		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics",
-	})
+	p.Entrance(w, r, b)
 }
 
 // Announcement shows one announcement, or 410 once it is deleted.
 func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Board, a board.Announcement) {
 	if a.DeletedAt != nil {
-		p.render(w, r, http.StatusGone, "gone", map[string]any{"Title": boardLocale(r, b).T("page.deleted")})
+		data := p.boardPage(r, b, "", boardLocale(r, b).T("page.deleted"))
+		p.render(w, r, http.StatusGone, "gone", data)
 		return
 	}
 	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(r.Context(), a, boardLocale(r, b)))
@@ -298,18 +270,20 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Boa
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b board.Board, a board.Announcement, su *signupForm) {
 	link := p.links.AnnouncementURL(b.Name, a.ID)
-	l := boardLocale(r, b)
-	p.render(w, r, status, "announcement", map[string]any{
-		"Title": a.Title + " – " + b.DisplayName, "Board": b, "Handle": p.links.Handle(b.Name),
-		"BoardURL": p.links.BoardURL(b.Name), "ActorURL": link, "Item": p.pageItemOf(a, l), "L": l,
-		"Signup": su, "FeedURL": p.links.BoardURL(b.Name) + "/feed.atom", "Canonical": link,
+	data := p.boardPage(r, b, "", a.Title)
+	l := data["L"].(locale.Locale)
+	for k, v := range map[string]any{
+		"ActorURL": link, "Item": p.pageItemOf(a, l), "Signup": su, "Canonical": link,
 		// The sign-up form's answer is served at .../signup (a POST): its
 		// language links go to the announcement's own page.
 		"LangPath": announcementPath(b.Name, a.ID),
 		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(l, a), URL: link, Site: b.DisplayName,
 			Image: p.links.BoardURL(b.Name) + "/icon.png"},
 		"JSONLD": feeds.SchemaOrg(l, a, link, b.DisplayName, p.links.BoardURL(b.Name)),
-	})
+	} {
+		data[k] = v
+	}
+	p.render(w, r, status, "announcement", data)
 }
 
 // EventsPage lists a board's events, the coming ones first, soonest first.
@@ -320,29 +294,28 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board
 		return
 	}
 	now := time.Now()
-	var upcoming, past []pageItem
-	l := boardLocale(r, b)
+	data := p.boardPage(r, b, "events", boardLocale(r, b).T("page.events"))
+	l := data["L"].(locale.Locale)
+	upcoming := comingEvents(p, list, l, now)
+	var past []card
 	for _, a := range list {
+		if !a.Listed() || !a.IsEvent() {
+			continue
+		}
 		end := a.Event.Start
 		if a.Event.End != nil {
 			end = *a.Event.End
 		}
 		if end.Before(now) {
-			past = append(past, p.item(a, l))
-		} else {
-			upcoming = append(upcoming, p.item(a, l))
+			past = append(past, cardOf(p.item(a, l), 3))
 		}
 	}
-	slices.SortFunc(upcoming, func(x, y pageItem) int { return x.Event.Start.Compare(y.Event.Start) })
-	slices.SortFunc(past, func(x, y pageItem) int { return y.Event.Start.Compare(x.Event.Start) })
+	slices.SortFunc(past, func(x, y card) int { return y.Event.Start.Compare(x.Event.Start) })
 	if len(past) > 20 {
 		past = past[:20]
 	}
-	p.render(w, r, http.StatusOK, "events", map[string]any{
-		"L": l, "Now": now, "Title": l.T("page.events") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
-		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics", "Upcoming": upcoming, "Past": past,
-		"Canonical": p.links.BoardURL(b.Name) + "/events",
-	})
+	data["Now"], data["Upcoming"], data["Past"], data["Canonical"] = now, upcoming, past, p.links.BoardURL(b.Name)+"/events"
+	p.render(w, r, http.StatusOK, "events", data)
 }
 
 // StatusPage shows a board's current and planned outages, then recent ones.
@@ -352,24 +325,27 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 		serverError(w, r, p.log, err)
 		return
 	}
-	var current, recent []pageItem
-	l := boardLocale(r, b)
+	data := p.boardPage(r, b, "status", boardLocale(r, b).T("page.status"))
+	l := data["L"].(locale.Locale)
+	var current []card
+	var recent []pageItem
 	for _, a := range list {
+		if !a.Listed() {
+			continue
+		}
 		it := p.item(a, l)
 		if it.State == board.OutageResolved {
 			recent = append(recent, it)
 		} else {
-			current = append(current, it)
+			current = append(current, cardOf(it, 3))
 		}
 	}
 	if len(recent) > 30 {
 		recent = recent[:30]
 	}
-	p.render(w, r, http.StatusOK, "status", map[string]any{
-		"Title": boardLocale(r, b).T("page.status") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
-		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
-		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
-	})
+	data["Current"], data["Recent"], data["Canonical"] = current, recent, p.links.BoardURL(b.Name)+"/status"
+	data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
+	p.render(w, r, http.StatusOK, "status", data)
 }
 
 // Widget is a compact list of a board's latest announcements, to put in
@@ -395,9 +371,11 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b board.Board) {
 			break
 		}
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	// Framed on the association's site: a taken-down or cancelled notice
+	// must not stay there for minutes; an unchanged list costs a 304.
+	w.Header().Set("Cache-Control", "public, max-age=30")
 	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
-		"L": l, "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items,
+		"L": l, "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items, "AccentCSS": accentCSS(b),
 	})
 }
 

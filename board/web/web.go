@@ -46,7 +46,7 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 		varyOn(w.Header(), "Accept-Language", "Cookie")
 		rememberLanguage(w, r, l)
 	}
-	if err := httpx.Render(w, status, set[name], name+".html", data); err != nil {
+	if err := httpx.Render(w, r, status, set[name], name+".html", data); err != nil {
 		serverError(w, r, log, err)
 	}
 }

@@ -35,7 +35,7 @@ func TestAnnouncementPageHeadingsTagsAndErrors(t *testing.T) {
 	if n := strings.Count(page, "<h1"); n != 1 || !strings.Contains(page, "<h1>Assembly</h1>") || !strings.Contains(page, "<h2>Agenda</h2>") || !strings.Contains(page, "<h3>Details</h3>") {
 		t.Errorf("headings: %d h1\n%s", n, page)
 	}
-	if !strings.Contains(page, `href="`+hs.URL+`/boards/news?tag=asso" rel="tag"`) {
+	if !strings.Contains(page, `href="`+hs.URL+`/boards/news/all?tag=asso" rel="tag"`) {
 		t.Errorf("the tag is no link:\n%s", page)
 	}
 	if !strings.Contains(page, `type="application/atom+xml"`) {
@@ -54,14 +54,27 @@ func TestBoardPagination(t *testing.T) {
 	for i := range 25 {
 		svc.Create(ctx, board.System, b, board.Draft{Title: fmt.Sprintf("Post %02d", i)}, "")
 	}
+	// The entrance shows the latest few and links to the rest.
 	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
-	older := regexp.MustCompile(`href="(\?before=\d+)">Older`).FindStringSubmatch(string(body))
-	if older == nil || !strings.Contains(string(body), "Post 24") || strings.Contains(string(body), "Post 04") {
-		t.Fatalf("first page:\n%s", body)
+	if !strings.Contains(string(body), "Post 24") || !strings.Contains(string(body), "Post 19") || strings.Contains(string(body), "Post 18") || !strings.Contains(string(body), `href="`+hs.URL+`/boards/news/news"`) {
+		t.Fatalf("entrance:\n%s", body)
 	}
-	_, _, body = get(t, hs.URL+"/boards/news"+older[1], "text/html")
-	if !strings.Contains(string(body), "Post 04") || !strings.Contains(string(body), "Post 00") || strings.Contains(string(body), ">Older<") || !strings.Contains(string(body), ">Newest<") {
-		t.Fatalf("second page:\n%s", body)
+	for _, start := range []string{"/boards/news/all", "/boards/news/news"} {
+		_, _, body = get(t, hs.URL+start, "text/html")
+		older := regexp.MustCompile(`href="` + regexp.QuoteMeta(hs.URL+start) + `(\?before=\d+)">Older`).FindStringSubmatch(string(body))
+		if older == nil || !strings.Contains(string(body), "Post 24") || !strings.Contains(string(body), "Post 01") || strings.Contains(string(body), "Post 00") {
+			t.Fatalf("%s, first page:\n%s", start, body)
+		}
+		_, _, body = get(t, hs.URL+start+older[1], "text/html")
+		if !strings.Contains(string(body), "Post 00") || strings.Contains(string(body), "Post 01") || strings.Contains(string(body), ">Older<") || !strings.Contains(string(body), ">Newest<") {
+			t.Fatalf("%s, second page:\n%s", start, body)
+		}
+	}
+	// The board's address with ?before= (its list's pages before it had an
+	// entrance) still pages through every announcement.
+	_, _, body = get(t, hs.URL+"/boards/news?before=2", "text/html")
+	if !strings.Contains(string(body), "Post 00") || strings.Contains(string(body), "Post 01") {
+		t.Fatalf("an old page address:\n%s", body)
 	}
 }
 
@@ -228,15 +241,19 @@ func TestOutageBannerAndResolution(t *testing.T) {
 	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now().Add(-time.Hour)}}, "")
 	activities(t, s, svc)
 	_, _, body := get(t, hs.URL+"/boards/news", "text/html")
-	if !strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), "state-ongoing") {
+	if !strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), `<p class="banner" role="status">`) {
 		t.Fatalf("no banner:\n%s", body)
 	}
 	if _, err := svc.ResolveOutage(ctx, board.System, b, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, body = get(t, hs.URL+"/boards/news", "text/html")
-	if strings.Contains(string(body), "Ongoing outage:") || !strings.Contains(string(body), "state-resolved") {
+	if strings.Contains(string(body), "Ongoing outage:") {
 		t.Fatalf("still shown as ongoing:\n%s", body)
+	}
+	_, _, body = get(t, fmt.Sprintf("%s/boards/news/a/%d", hs.URL, a.ID), "text/html")
+	if !strings.Contains(string(body), "state-resolved") {
+		t.Fatalf("its page does not say it is resolved:\n%s", body)
 	}
 	acts := activities(t, s, svc)
 	if len(acts) != 1 || acts[0]["type"] != "Update" {
