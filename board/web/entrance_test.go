@@ -97,7 +97,7 @@ func TestEntranceShowsNowComingAndNews(t *testing.T) {
 	nowSec, coming, news := sectionOf(t, page, "now-h"), sectionOf(t, page, "coming-h"), sectionOf(t, page, "news-h")
 	for _, c := range []struct {
 		where, section string
-		in, out       []string
+		in, out        []string
 	}{
 		{"now", nowSec, []string{"Open call", boardtest.CampaignDraft(nil).Title, "<progress"}, []string{"Closed call", "Fresh news", "party"}},
 		{"coming", coming, []string{"Sooner party", "Later party", `class="badge"`}, []string{"Past party", "Draft party"}},
