@@ -80,7 +80,11 @@ echo "== staticcheck (beside the tests) [${SECONDS}s]"
 (GOFLAGS="-race -tags=goolm" "$tools/staticcheck" ./... >"$tools/staticcheck.log" 2>&1; echo $? >"$tools/staticcheck.rc") &
 checking=$!
 
-echo "== go test -race [${SECONDS}s]"
+# The browser tests leave a screenshot of every page type, at 390 and
+# 1280 px, in both languages: kept after the run to look at.
+export CRIEUR_SCREENSHOTS="$PWD/test-artifacts/screenshots"
+rm -rf "$CRIEUR_SCREENSHOTS" && mkdir -p "$CRIEUR_SCREENSHOTS"
+echo "== go test -race [${SECONDS}s] (screenshots in $CRIEUR_SCREENSHOTS)"
 # -parallel 4: the end-to-end tests run side by side, four at a time;
 # most of their time is spent waiting (for a peer, a schedule, a retry),
 # so four overlap well on two cores.

@@ -38,8 +38,9 @@ type card struct {
 	// Meta is one line of the facts that matter in a list.
 	Meta string
 	// Excerpt is the beginning of the text; the warning instead when the
-	// text hides behind a content warning.
+	// text hides behind a content warning (Warned).
 	Excerpt string
+	Warned  bool
 }
 
 type dateBadge struct{ Day, Month string }
@@ -60,7 +61,7 @@ func cardOf(it pageItem, level int) card {
 	}
 	c.Meta = strings.Join(cardFacts(l, a), " · ")
 	if a.ContentWarning != "" {
-		c.Excerpt = a.ContentWarning
+		c.Excerpt, c.Warned = a.ContentWarning, true
 	} else {
 		c.Excerpt = shorten(feeds.PlainText(a.HTML), 160)
 	}

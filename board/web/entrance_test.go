@@ -101,7 +101,7 @@ func TestEntranceShowsNowComingAndNews(t *testing.T) {
 	}{
 		{"now", nowSec, []string{"Open call", boardtest.CampaignDraft(nil).Title, "<progress"}, []string{"Closed call", "Fresh news", "party"}},
 		{"coming", coming, []string{"Sooner party", "Later party", `class="badge"`}, []string{"Past party", "Draft party"}},
-		{"news", news, []string{"Fresh news", "Old news", "Just now, bold.", "spoilers"}, []string{"Draft news", "The secret ending", "party", "Open call"}},
+		{"news", news, []string{"Fresh news", "Old news", "Just now, bold.", "<strong>Content warning:</strong> spoilers"}, []string{"Draft news", "The secret ending", "party", "Open call"}},
 	} {
 		for _, s := range c.in {
 			if !strings.Contains(c.section, s) {

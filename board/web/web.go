@@ -128,9 +128,11 @@ func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text s
 	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text, args...), "Home": l.T("page.home")})
 }
 
-var errorTemplate = template.Must(template.New("404").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a href="/">{{.Home}}</a></p></main></body></html>`))
+// errorTemplate is the small page of every error, with the pages' own
+// stylesheet (its address fixed when the binary is built, like the template).
+var errorTemplate = template.Must(template.New("404").Funcs(loadAssets().funcs()).Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
+<link rel="stylesheet" href="{{asset "crieur.css"}}"></head>
+<body><main id="content" class="wrap"><div class="page-head"><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a class="button" href="/">{{.Home}}</a></p></div></main></body></html>`))
 
 // crossSite reports a POST a browser sent from another site's page. The
 // session cookie is SameSite=Strict and forms carry a CSRF token, but the
