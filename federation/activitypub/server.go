@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -379,15 +380,15 @@ func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request, b board.B
 		s.serverError(w, r, err)
 		return
 	}
+	// Ids, not objects: Mastodon keeps an item only if it is a string or
+	// a Note (fetch_featured_collection_service.rb, process_note_items),
+	// so an embedded call (a Question) would be unpinned at the board's
+	// next refresh. It pins the items in the order listed and shows the
+	// last pinned first (status_pins created_at desc): oldest pin first
+	// here, so the newest shows on top there.
 	items := make([]any, 0, len(list))
-	for _, a := range list {
-		n, err := s.note(b, a)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		delete(n, "@context")
-		items = append(items, n)
+	for _, a := range slices.Backward(list) {
+		items = append(items, s.urls.AnnouncementURL(a.Board, a.ID))
 	}
 	writeAP(w, http.StatusOK, map[string]any{
 		"@context": jsonLDContext, "id": s.urls.Featured(b.Name), "type": "OrderedCollection",

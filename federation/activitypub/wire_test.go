@@ -15,6 +15,7 @@ import (
 	"image"
 	"image/jpeg"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -406,14 +407,45 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 	if len(acts) != 1 || acts[0]["type"] != "Add" || acts[0]["object"] != s.urls.AnnouncementURL("news", a.ID) || acts[0]["target"] != featured {
 		t.Fatalf("pin sent %v", acts)
 	}
-	items := readFeatured()
-	if len(items) != 1 {
-		t.Fatalf("featured has %d items", len(items))
+	// Mastodon keeps the items that are ids or Notes, pins them in the
+	// order listed and shows the last pinned first
+	// (fetch_featured_collection_service.rb, account/associations.rb): a
+	// pinned call, a Question when embedded, must survive, and the newest
+	// pin must come first.
+	shownPins := func() []string {
+		var kept []string
+		for _, it := range readFeatured() {
+			switch v := it.(type) {
+			case string:
+				kept = append(kept, v)
+			case map[string]any:
+				if v["type"] == "Note" {
+					kept = append(kept, v["id"].(string))
+				}
+			}
+		}
+		slices.Reverse(kept)
+		return kept
 	}
-	note, _ := items[0].(map[string]any)
-	if got := readStatus(note, actor["followers"].(string)); len(got.Problems) > 0 || got.URI != s.urls.AnnouncementURL("news", a.ID) {
-		t.Fatalf("featured item read as %+v", got)
+	if got := shownPins(); len(got) != 1 || got[0] != s.urls.AnnouncementURL("news", a.ID) {
+		t.Fatalf("Mastodon shows the pins %v", got)
 	}
+	call, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "x@example.org"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // pins a few milliseconds apart, as people pin
+	if _, err := svc.Pin(ctx, board.System, b, call.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	activities(t, s, svc)
+	if got := shownPins(); len(got) != 2 || got[0] != s.urls.AnnouncementURL("news", call.ID) || got[1] != s.urls.AnnouncementURL("news", a.ID) {
+		t.Fatalf("after pinning a call, Mastodon shows the pins %v; want the call, then %d", got, a.ID)
+	}
+	if _, err := svc.Pin(ctx, board.System, b, call.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	activities(t, s, svc)
 	if got, _ := storeOf(svc).Announcement(ctx, b.ID, a.ID); !got.Pinned {
 		t.Fatal("announcement not marked pinned")
 	}
