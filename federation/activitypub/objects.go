@@ -189,8 +189,8 @@ func factHTML(f locale.Fact) string {
 //
 // Most servers read this as plain JSON, not JSON-LD (docs/WIRE.md): content
 // is one string with the languages beside it in contentMap, a Note has no
-// name (GoToSocial would show it as a content warning), summary is escaped
-// HTML, and times carry milliseconds.
+// name (GoToSocial would show it as a content warning), summary is plain
+// text, and times carry milliseconds.
 func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, error) {
 	l := locale.Of(b, a)
 	u := s.urls
@@ -211,7 +211,10 @@ func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, erro
 	n.SetActivityStreamsContent(content)
 	if a.ContentWarning != "" {
 		summary := streams.NewActivityStreamsSummaryProperty()
-		summary.AppendXMLSchemaString(html.EscapeString(a.ContentWarning))
+		// Plain text: Mastodon shows summary as it comes (status_parser.rb
+		// spoiler_text, and sends its own raw: note_serializer.rb), so an
+		// escaped "&amp;" would be read as such.
+		summary.AppendXMLSchemaString(a.ContentWarning)
 		n.SetActivityStreamsSummary(summary)
 	}
 	urlp := streams.NewActivityStreamsUrlProperty()
