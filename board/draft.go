@@ -145,6 +145,10 @@ func (d *Draft) Normalize() error {
 			continue
 		case len(t) > MaxTagLen || !tagRe.MatchString(t):
 			errs["tags"] = Problemf("problem.tag", t, MaxTagLen)
+		case !strings.ContainsFunc(t, unicode.IsLetter):
+			// Mastodon's tag rule needs a letter (app/models/tag.rb,
+			// HASHTAG_NAME_RE): "#2026" would be dropped there.
+			errs["tags"] = Problemf("problem.tag_letter", t)
 		case !seen[strings.ToLower(t)]:
 			seen[strings.ToLower(t)] = true
 			tags = append(tags, t)

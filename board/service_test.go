@@ -24,6 +24,8 @@ func TestValidationNamesEachField(t *testing.T) {
 		{"unknown kind", board.Draft{Kind: "party", Title: "x"}, []string{"kind"}},
 		{"long title", board.Draft{Title: strings.Repeat("é", board.MaxTitle+1)}, []string{"title"}},
 		{"bad tag", board.Draft{Title: "x", Tags: []string{"two words"}}, []string{"tags"}},
+		// Mastodon drops a tag without a letter (app/models/tag.rb).
+		{"digit-only tag", board.Draft{Title: "x", Tags: []string{"2026"}}, []string{"tags"}},
 		{"bad language", board.Draft{Title: "x", Language: "French"}, []string{"language"}},
 		{"control chars", board.Draft{Title: "x\x00y"}, []string{"title"}},
 		{"event without details", board.Draft{Kind: board.KindEvent, Title: "x"}, []string{"event"}},
@@ -46,11 +48,15 @@ func TestValidationNamesEachField(t *testing.T) {
 			}
 		}
 	}
-	ok := board.Draft{Title: "  Hello ", Tags: []string{"#Food", "food", "Fête"}}
+	var ve *board.ValidationError
+	if err := (&board.Draft{Title: "x", Tags: []string{"2026"}}).Normalize(); !errors.As(err, &ve) || ve.Fields["tags"].Key != "problem.tag_letter" {
+		t.Errorf("a digit-only tag: %v, want the message that says it needs a letter", err)
+	}
+	ok := board.Draft{Title: "  Hello ", Tags: []string{"#Food", "food", "Fête", "Lyon2026"}}
 	if err := ok.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	if ok.Title != "Hello" || ok.Kind != board.KindNews || strings.Join(ok.Tags, ",") != "Food,Fête" {
+	if ok.Title != "Hello" || ok.Kind != board.KindNews || strings.Join(ok.Tags, ",") != "Food,Fête,Lyon2026" {
 		t.Fatalf("normalized draft = %+v", ok)
 	}
 }

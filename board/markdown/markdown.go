@@ -39,7 +39,10 @@ type Renderer struct {
 // clients display, so what is stored is safe wherever it is shown.
 func New() *Renderer {
 	p := bluemonday.NewPolicy()
-	p.AllowElements("p", "br", "strong", "em", "b", "i", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr")
+	p.AllowElements("p", "br", "strong", "em", "b", "i", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+		// Tables (GitHub's Markdown): Matrix clients, mail readers and pages
+		// show them; ActivityPub gets them as lines (Mastodon drops the tags).
+		"table", "thead", "tbody", "tr", "th", "td")
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowURLSchemes("http", "https", "mailto")
 	p.RequireParseableURLs(true)
@@ -47,7 +50,7 @@ func New() *Renderer {
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]+$`)).OnElements("ol")
 	return &Renderer{
-		md: goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough),
+		md: goldmark.New(goldmark.WithExtensions(extension.Linkify, extension.Strikethrough, extension.Table),
 			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(imageAsLink{}, 100)))),
 		policy: p,
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,26 +141,41 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 // contentHTML is what Mastodon users read: the title, the kind's facts and
 // the body, then the hashtags as links (Mastodon renders only content).
 func (s *Server) contentHTML(l locale.Locale, a board.Announcement) string {
+	h, _ := s.content(l, a)
+	return h
+}
+
+// content is the post's HTML as every server keeps it, and the hashtags
+// typed in its text (fediverseHTML).
+func (s *Server) content(l locale.Locale, a board.Announcement) (string, []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<p><strong>%s</strong></p>", html.EscapeString(a.Title))
 	facts := l.Facts(a)
 	if a.TakesSignups() {
 		facts = l.PollFacts(a) // the counts are the poll's
 	}
+	page := s.urls.AnnouncementURL(a.Board, a.ID)
 	if len(facts) > 0 {
 		b.WriteString("<p>")
 		for i, f := range facts {
 			if i > 0 {
 				b.WriteString("<br>")
 			}
-			fmt.Fprintf(&b, "%s %s", html.EscapeString(l.Colon(f.Label)), factHTML(f))
+			fmt.Fprintf(&b, "%s %s", html.EscapeString(l.Colon(f.Label)), factHTML(l, f, page))
 		}
 		b.WriteString("</p>")
 	}
-	b.WriteString(a.HTML)
-	if len(a.Tags) > 0 {
+	body, bodyTags := fediverseHTML(a.HTML, func(t string) string { return s.urls.TagURL(a.Board, t) })
+	b.WriteString(body)
+	var listed []string
+	for _, t := range a.Tags {
+		if !slices.ContainsFunc(bodyTags, func(x string) bool { return strings.EqualFold(x, t) }) {
+			listed = append(listed, t)
+		}
+	}
+	if len(listed) > 0 {
 		b.WriteString("<p>")
-		for i, t := range a.Tags {
+		for i, t := range listed {
 			if i > 0 {
 				b.WriteString(" ")
 			}
@@ -167,7 +183,7 @@ func (s *Server) contentHTML(l locale.Locale, a board.Announcement) string {
 		}
 		b.WriteString("</p>")
 	}
-	return b.String()
+	return b.String(), bodyTags
 }
 
 // Preview implements board.Previewer: the post as Mastodon shows it, its
@@ -176,9 +192,16 @@ func (s *Server) Preview(_ context.Context, b board.Board, a board.Announcement)
 	return board.Preview{Channel: "editor.channel_fediverse", HTML: s.contentHTML(locale.Of(b, a), a), Warning: a.ContentWarning}, true
 }
 
-func factHTML(f locale.Fact) string {
+// factHTML is a fact's value, its link kept when Mastodon keeps it. A
+// mailto: or tel: link is not one of Mastodon's protocols
+// (sanitize_config.rb, LINK_PROTOCOLS: the link becomes its text), so the
+// address stays written out and the page, where it is a link, follows.
+func factHTML(l locale.Locale, f locale.Fact, page string) string {
 	if f.Link == "" {
 		return html.EscapeString(f.Value)
+	}
+	if !strings.HasPrefix(f.Link, "https://") && !strings.HasPrefix(f.Link, "http://") {
+		return html.EscapeString(f.Value) + ` (<a href="` + html.EscapeString(page) + `" rel="nofollow noopener" target="_blank">` + html.EscapeString(l.T("post.on_the_page")) + `</a>)`
 	}
 	return `<a href="` + html.EscapeString(f.Link) + `" rel="nofollow noopener" target="_blank">` + html.EscapeString(f.Value) + `</a>`
 }
@@ -206,7 +229,7 @@ func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, erro
 	cc.AppendIRI(iri(u.Followers(a.Board)))
 	n.SetActivityStreamsCc(cc)
 	content := streams.NewActivityStreamsContentProperty()
-	body := s.contentHTML(l, a)
+	body, bodyTags := s.content(l, a)
 	content.AppendXMLSchemaString(body)
 	n.SetActivityStreamsContent(content)
 	if a.ContentWarning != "" {
@@ -239,8 +262,13 @@ func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, erro
 			n.SetActivityStreamsLocation(loc)
 		}
 	}
-	tags := make([]any, 0, len(a.Tags))
-	for _, t := range a.Tags {
+	// The hashtags typed in the text and the tags given beside it, each
+	// once, as typed: Mastodon and GoToSocial file the post under them.
+	tags := make([]any, 0, len(a.Tags)+len(bodyTags))
+	for _, t := range append(bodyTags, a.Tags...) {
+		if slices.ContainsFunc(tags, func(x any) bool { return strings.EqualFold(x.(map[string]any)["name"].(string), "#"+t) }) {
+			continue
+		}
 		tags = append(tags, map[string]any{"type": "Hashtag", "href": u.TagURL(a.Board, t), "name": "#" + t})
 	}
 	// go-fed writes whole seconds; posts of one second would sort in any

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	xhtml "golang.org/x/net/html"
+
 	"crieur/board"
 	"crieur/board/locale"
 )
@@ -310,8 +312,16 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 						if !strings.Contains(body, f.Value) {
 							t.Errorf("fact %s: %q not shown", f.Label, f.Value)
 						}
-						if f.Link != "" && !strings.Contains(got.Text, `href="`+html.EscapeString(f.Link)+`"`) {
+						// Mastodon keeps http(s) links and turns a mailto: or
+						// tel: one into its text (sanitize_config.rb,
+						// LINK_PROTOCOLS): the address is written out and the
+						// page, where it is a link, follows it.
+						switch web := strings.HasPrefix(f.Link, "http"); {
+						case f.Link == "":
+						case web && !strings.Contains(got.Text, `href="`+html.EscapeString(f.Link)+`"`):
 							t.Errorf("fact %s is not a link to %s", f.Label, f.Link)
+						case !web && (strings.Contains(got.Text, `href="`+html.EscapeString(f.Link)+`"`) || !strings.Contains(got.Text, html.EscapeString(f.Value)+` (<a href="`+html.EscapeString(s.urls.AnnouncementURL("news", a.ID))+`"`)):
+							t.Errorf("fact %s: a %s link that Mastodon would flatten, or no link to the page: %s", f.Label, f.Link, got.Text)
 						}
 					}
 					if c.draft.Kind == board.KindCall {
@@ -604,5 +614,67 @@ func TestWireShapeOfPictures(t *testing.T) {
 	code, ct, body := get(t, got[0].URL, "")
 	if code != 200 || ct != "image/jpeg" || !bytes.Equal(body[:2], []byte{0xFF, 0xD8}) {
 		t.Errorf("the attachment's url answers %d %s", code, ct)
+	}
+}
+
+// What Mastodon's sanitizer keeps (lib/sanitize_ext/sanitize_config.rb,
+// MASTODON_STRICT): anything else is dropped, its text run into the
+// paragraph around it.
+var mastodonKeeps = map[string]bool{"p": true, "br": true, "span": true, "a": true, "del": true, "s": true, "pre": true, "blockquote": true,
+	"code": true, "b": true, "strong": true, "u": true, "i": true, "em": true, "ul": true, "ol": true, "li": true, "ruby": true, "rt": true, "rp": true}
+
+// A body with headings, a table, a rule and hashtags arrives as Mastodon
+// keeps it: only elements on its list (headings as bold paragraphs, the
+// table one line a row); hashtags typed in the text are links and Hashtag
+// tags, as typed, and a tag Mastodon would not make (#2026, in code) stays
+// text (app/models/tag.rb, HASHTAG_RE).
+func TestWireShapeKeptByMastodonsSanitizer(t *testing.T) {
+	s, _, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	storeOf(svc).AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox"})
+	body := "# Programme\n\nJoin us for #solidarité, #Lyon2026 and #JeudiSolidaire! Not #2026, nor `#incode`.\n\n" +
+		"| Role | Places |\n|------|--------|\n| cook | 2 |\n| driver | 1 |\n\n---\n\n## Details\n\nMore."
+	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Winter party", Body: body, Tags: []string{"fête", "solidarité"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	acts := activities(t, s, svc)
+	if len(acts) != 1 {
+		t.Fatalf("%d activities", len(acts))
+	}
+	obj, _ := acts[0]["object"].(map[string]any)
+	content, _ := obj["content"].(string)
+	z := xhtml.NewTokenizer(strings.NewReader(content))
+	for tt := z.Next(); tt != xhtml.ErrorToken; tt = z.Next() {
+		if tt == xhtml.StartTagToken || tt == xhtml.SelfClosingTagToken {
+			if name, _ := z.TagName(); !mastodonKeeps[string(name)] {
+				t.Errorf("<%s> is not kept by Mastodon:\n%s", name, content)
+			}
+		}
+	}
+	for _, want := range []string{
+		"<p><strong>Programme</strong></p>", "<p><strong>Details</strong></p>",
+		"<p><strong>Role</strong> · <strong>Places</strong><br>cook · 2<br>driver · 1</p>",
+		`Join us for <a href="` + s.urls.TagURL("news", "solidarité") + `" class="mention hashtag" rel="tag">#<span>solidarité</span></a>, `,
+		`>#<span>Lyon2026</span></a> and `, `>#<span>JeudiSolidaire</span></a>!`, "Not #2026, nor <code>#incode</code>.",
+		`>#<span>fête</span></a></p>`,
+	} {
+		if !strings.Contains(content, want) {
+			t.Errorf("content lacks %s:\n%s", want, content)
+		}
+	}
+	if n := strings.Count(content, "#<span>solidarité</span>"); n != 1 {
+		t.Errorf("#solidarité, in the text and among the tags, is shown %d times", n)
+	}
+	var names []string
+	tags, _ := obj["tag"].([]any)
+	for _, tg := range tags {
+		m, _ := tg.(map[string]any)
+		if m["type"] == "Hashtag" {
+			names = append(names, m["name"].(string))
+		}
+	}
+	if want := []string{"#solidarité", "#Lyon2026", "#JeudiSolidaire", "#fête"}; !slices.Equal(names, want) {
+		t.Errorf("Hashtag tags %v, want %v", names, want)
 	}
 }
