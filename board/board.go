@@ -446,6 +446,9 @@ type Notices interface {
 	ThankYou(b Board, a Announcement) string
 	// Reminder is the post the day before a training, link its page.
 	Reminder(b Board, a Announcement, link string) (title, body string)
+	// Reannounced is the fresh post of an outage notice that reached
+	// followers too late (Reannounce), link its page.
+	Reannounced(b Board, a Announcement, link string) (title, body string)
 }
 
 // Follower is a remote account following a board.
@@ -598,6 +601,8 @@ type Delivery struct {
 	// NextAttemptAt is when a delivery being retried goes again (a
 	// destination may have said when).
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// Late marks a post delivered after RealTimeWindow (the summary says).
+	Late bool `json:"late,omitempty"`
 }
 
 // Interaction is something a remote account did with an announcement.

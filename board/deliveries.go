@@ -11,7 +11,11 @@ import (
 // per kind of destination (fediverse, matrix, mattermost, email) and per
 // host or named destination, with each one's last error.
 type DeliverySummary struct {
-	Counts        map[string]int            `json:"counts"`
+	Counts map[string]int `json:"counts"`
+	// Late counts the fediverse servers that received the post itself
+	// after RealTimeWindow: they keep it, but their people do not find it
+	// in their home timelines.
+	Late          int                       `json:"late"`
 	ByDestination map[string]map[string]int `json:"by_destination"`
 	Hosts         []HostSummary             `json:"hosts"`
 	Deliveries    []Delivery                `json:"deliveries"`
@@ -57,8 +61,22 @@ func destination(target string) (kind, where string) {
 	return "other", target
 }
 
-// SummarizeDeliveries builds the summary of list.
-func SummarizeDeliveries(list []Delivery) DeliverySummary {
+// RealTimeWindow is how long after its publication a post delivered to
+// Mastodon still goes into its followers' home timelines: a Create that
+// arrives later is stored, but only shown on the board's profile
+// (app/models/status.rb REAL_TIME_WINDOW, checked by
+// app/lib/activitypub/activity/create.rb before distributing it).
+const RealTimeWindow = 6 * time.Hour
+
+// LateDelivery says whether d brought a's post to a fediverse server too
+// late for its followers' home timelines.
+func LateDelivery(a Announcement, d Delivery) bool {
+	kind, _ := destination(d.Target)
+	return kind == "fediverse" && d.Verb == VerbCreate && d.State == DeliveryDelivered && d.UpdatedAt.Sub(a.CreatedAt) > RealTimeWindow
+}
+
+// SummarizeDeliveries builds the summary of a's deliveries list.
+func SummarizeDeliveries(a Announcement, list []Delivery) DeliverySummary {
 	sum := DeliverySummary{Counts: newCounts(), ByDestination: map[string]map[string]int{}, Hosts: []HostSummary{}, Deliveries: list}
 	if sum.Deliveries == nil {
 		sum.Deliveries = []Delivery{}
@@ -68,6 +86,10 @@ func SummarizeDeliveries(list []Delivery) DeliverySummary {
 	for i, d := range list {
 		st := deliveryStatus(d)
 		sum.Deliveries[i].State = st
+		if LateDelivery(a, sum.Deliveries[i]) {
+			sum.Deliveries[i].Late = true
+			sum.Late++
+		}
 		kind, host := destination(d.Target)
 		sum.Counts[st]++
 		if sum.ByDestination[kind] == nil {

@@ -9,7 +9,7 @@ import (
 
 func TestSummarizeDeliveries(t *testing.T) {
 	now := time.Now()
-	sum := board.SummarizeDeliveries([]board.Delivery{
+	sum := board.SummarizeDeliveries(board.Announcement{CreatedAt: now}, []board.Delivery{
 		{Target: "https://a.example/inbox", State: board.DeliveryDelivered, Attempts: 1, UpdatedAt: now},
 		{Target: "https://a.example/users/2/inbox", State: board.DeliveryPending, Attempts: 2, LastError: "inbox answered 502", UpdatedAt: now},
 		{Target: "https://b.example/inbox", State: board.DeliveryDead, Attempts: 1, LastError: "inbox answered 410", UpdatedAt: now.Add(time.Second)},
@@ -32,5 +32,29 @@ func TestSummarizeDeliveries(t *testing.T) {
 	}
 	if len(sum.Hosts) != 6 || sum.Hosts[5].Host != "mattermost:members" || sum.Hosts[3].Host != "email:users" || sum.Hosts[0].Host != "a.example" || sum.Hosts[0].LastError != "inbox answered 502" || sum.Hosts[1].LastError != "inbox answered 410" {
 		t.Errorf("hosts = %+v", sum.Hosts)
+	}
+}
+
+// Issue 26, item 5: a post that reached a Mastodon server more than six
+// hours after it was published is kept there but never shown in home
+// timelines (app/models/status.rb REAL_TIME_WINDOW): the summary says
+// which deliveries came that late; an edit (an Update) is not affected.
+func TestSummarySaysWhichDeliveriesCameTooLate(t *testing.T) {
+	published := time.Now().Add(-8 * time.Hour)
+	a := board.Announcement{CreatedAt: published}
+	sum := board.SummarizeDeliveries(a, []board.Delivery{
+		{Verb: board.VerbCreate, Target: "https://on-time.example/inbox", State: board.DeliveryDelivered, UpdatedAt: published.Add(5 * time.Hour)},
+		{Verb: board.VerbCreate, Target: "https://late.example/inbox", State: board.DeliveryDelivered, UpdatedAt: published.Add(7 * time.Hour)},
+		{Verb: board.VerbUpdate, Target: "https://late.example/inbox", State: board.DeliveryDelivered, UpdatedAt: published.Add(7 * time.Hour)},
+		{Verb: board.VerbCreate, Target: "https://down.example/inbox", State: board.DeliveryPending, LastError: "502", UpdatedAt: published.Add(7 * time.Hour)},
+		{Verb: board.VerbCreate, Target: "!room:matrix.example", State: board.DeliveryDelivered, UpdatedAt: published.Add(7 * time.Hour)},
+	})
+	if sum.Late != 1 {
+		t.Errorf("late = %d, want 1", sum.Late)
+	}
+	for _, d := range sum.Deliveries {
+		if want := d.Target == "https://late.example/inbox" && d.Verb == board.VerbCreate; d.Late != want {
+			t.Errorf("%s %s: late %v", d.Verb, d.Target, d.Late)
+		}
 	}
 }

@@ -176,6 +176,21 @@ func (api *API) approve(w http.ResponseWriter, r *http.Request, c call) {
 	})(w, r, c)
 }
 
+// reannounce posts an outage notice again, as a fresh post that links it
+// (201 with the new announcement).
+func (api *API) reannounce(w http.ResponseWriter, r *http.Request, c call) {
+	id, err := httpx.PathID(r, "id")
+	var a board.Announcement
+	if err == nil {
+		a, err = api.svc.Reannounce(r.Context(), c.actor(), c.Board, id)
+	}
+	if err != nil {
+		api.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusCreated, a)
+}
+
 // raised records what a campaign has raised ({"raised": 1240}).
 func (api *API) raised(w http.ResponseWriter, r *http.Request, c call) {
 	api.onAnnouncement(func(r *http.Request, c call, id int64) (board.Announcement, error) {
@@ -279,7 +294,7 @@ func (api *API) deliveries(w http.ResponseWriter, r *http.Request, c call) {
 		api.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, board.SummarizeDeliveries(list))
+	httpx.JSON(w, http.StatusOK, board.SummarizeDeliveries(a, list))
 }
 
 func (api *API) interactions(w http.ResponseWriter, r *http.Request, c call) {

@@ -109,6 +109,7 @@ func (api *API) routes() []route {
 		{"POST /api/v1/boards/{board}/preview", Member, api.preview},
 		{"POST /api/v1/boards/{board}/media", Member, api.upload},
 		{"POST /api/v1/boards/{board}/announcements/{id}/approve", Member, api.approve},
+		{"POST /api/v1/boards/{board}/announcements/{id}/reannounce", Member, api.reannounce},
 		{"PUT /api/v1/boards/{board}/announcements/{id}/raised", Member, api.raised},
 		{"POST /api/v1/boards/{board}/announcements/{id}/preview", Member, api.preview},
 		{"GET /api/v1/boards/{board}/announcements/{id}", Member, api.get},

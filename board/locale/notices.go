@@ -65,3 +65,18 @@ func (Notices) Reminder(b board.Board, a board.Announcement, link string) (title
 	}
 	return l.T("notice.tomorrow", a.Title), text.String()
 }
+
+// Reannounced is an outage notice posted again: what is down, since and
+// until when, and the first notice's page, which stays the one kept up
+// to date.
+func (Notices) Reannounced(b board.Board, a board.Announcement, link string) (title, body string) {
+	l := Of(b, a)
+	var text strings.Builder
+	for _, f := range l.Facts(a) {
+		fmt.Fprintf(&text, "- **%s** %s\n", l.Colon(f.Label), markdown.Escape(f.Value))
+	}
+	if link != "" {
+		fmt.Fprintf(&text, "\n%s %s\n", l.T("notice.first_notice"), link)
+	}
+	return l.T("notice.still_current", a.Title), text.String()
+}

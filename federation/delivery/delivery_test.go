@@ -282,7 +282,7 @@ func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return board.SummarizeDeliveries(list)
+		return board.SummarizeDeliveries(a, list)
 	}
 	s := summary()
 	if s.Counts[board.DeliveryPending] != 2 || len(s.Deliveries) != 2 || s.Deliveries[0].State != board.DeliveryPending {
