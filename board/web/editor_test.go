@@ -474,3 +474,23 @@ func TestEditorShowsTheHistoryOfAnswers(t *testing.T) {
 		t.Fatalf("the history reads\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A "Publish at" already past comes back next to its field, saying so and
+// how to publish now, with nothing saved (issue 25, point 9: it published
+// at once without a word).
+func TestEditorRefusesAPastPublishTime(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	e := signIn(t, rig, paris)
+	past := rig.Clock.Now().In(paris).Add(-2 * time.Hour).Format(formTime)
+	code, page := e.post("/edit/news/new", url.Values{"csrf": {hiddenValue(t, e.home, "csrf")}, "key": {hiddenValue(t, e.home, "key")},
+		"kind": {"news"}, "title": {"Late"}, "publish_at": {past}, "action": {"publish"}})
+	want := `<span class="field-error" id="news-publish_at-error">This time has already passed. Empty this field to publish now, or choose a later time.</span>`
+	if code != http.StatusBadRequest || !strings.Contains(page, want) || !strings.Contains(page, `value="`+past+`"`) {
+		t.Fatalf("a past publication time: %d, want the form back with %s:\n%s", code, want, page)
+	}
+	if list, _ := rig.Store.SearchAnnouncements(ctx, rig.Board.ID, "", 0, 10); len(list) != 0 {
+		t.Fatalf("saved anyway: %+v", list)
+	}
+}
