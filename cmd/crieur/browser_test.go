@@ -831,6 +831,14 @@ func TestBrowserEditorAccessible(t *testing.T) {
 			chromedp.Click(css(`form[action="/edit/news/new"] button[value=preview]`)),
 			chromedp.WaitVisible(css(`#preview-h`)),
 		)
+		// Where the member pressed Preview: by the second board's form,
+		// the page taken there (its heading focused).
+		where, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const pv = document.querySelector(".preview");
+			const after = f => !!(pv.compareDocumentPosition(document.querySelector(f)) & Node.DOCUMENT_POSITION_FOLLOWING);
+			return [after('form[action="/edit/news/new"]'), after('form[action="/edit/climat/new"]'), document.activeElement.id].join(" ") })()`))
+		if where != "true false preview-h" {
+			t.Errorf("at %d px, the preview: before News's form, before Climat's, focused: %s; want true false preview-h", width, where)
+		}
 		check("preview")
 		do("a call's edit page", chromedp.Navigate(fmt.Sprintf("%s/edit/news/%d", c.URL, a.ID)), chromedp.WaitVisible(css(`#signups-h`)))
 		check("call with sign-ups")
