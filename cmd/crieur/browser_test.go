@@ -842,6 +842,10 @@ func TestBrowserEditorAccessible(t *testing.T) {
 		check("preview")
 		do("a call's edit page", chromedp.Navigate(fmt.Sprintf("%s/edit/news/%d", c.URL, a.ID)), chromedp.WaitVisible(css(`#signups-h`)))
 		check("call with sign-ups")
+		// On a computer the whole table shows, nothing hidden to its right.
+		if fits, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(t => t.scrollWidth <= t.clientWidth)(document.querySelector("table.signups"))`)); width == 1280 && !fits {
+			t.Error("the sign-ups table scrolls inside its box at 1280 px")
+		}
 		if width == 390 {
 			// French words are longer; the choice then holds for the
 			// pages after, at both widths.
