@@ -251,3 +251,47 @@ func TestCallClosesEverywhereAtItsDeadline(t *testing.T) {
 		t.Fatalf("after the new deadline: %v, %d refreshes, want 2", err, refreshes())
 	}
 }
+
+// A publication time already past is refused, not published at once
+// without a word (issue 25, point 9): typed so, or kept on a draft being
+// published. Within a minute it means now (a form gives minutes); a
+// scheduled one whose time has just come is edited as planned.
+func TestPastPublishTimeIsRefused(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Date(2026, 11, 26, 9, 0, 30, 0, time.UTC))
+	c := rig.Clock
+	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "late", PublishAt: at(c.Now(), -time.Hour)}, ""); !isField(err, "publish_at") {
+		t.Errorf("a publication time an hour ago: %v, want refused", err)
+	}
+	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "late draft", KeepDraft: true, PublishAt: at(c.Now(), -time.Hour)}, ""); !isField(err, "publish_at") {
+		t.Errorf("a draft with a publication time an hour ago: %v, want refused", err)
+	}
+	if a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "this minute", PublishAt: at(c.Now(), -30*time.Second)}, ""); err != nil || a.Status != board.StatusPublished {
+		t.Errorf("the current minute typed: %v %q, want published", err, a.Status)
+	}
+
+	draft, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "for tomorrow", KeepDraft: true, PublishAt: at(c.Now(), time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "scheduled", PublishAt: at(c.Now(), time.Hour)}, "")
+	if err != nil || sched.Status != board.StatusScheduled {
+		t.Fatalf("scheduled: %v %q", err, sched.Status)
+	}
+	rig.Clock.Advance(2 * time.Hour) // the scheduler has not run yet
+	publish := func(d *board.Draft) error { d.KeepDraft = false; return nil }
+	if _, err := svc.Update(ctx, board.System, b, draft.ID, publish); !isField(err, "publish_at") {
+		t.Errorf("publishing a draft whose time has passed: %v, want refused", err)
+	}
+	if a, err := svc.Update(ctx, board.System, b, draft.ID, func(d *board.Draft) error { d.KeepDraft = true; d.Title = "kept"; return nil }); err != nil || a.Status != board.StatusDraft {
+		t.Errorf("saving that draft again: %v %q, want kept as a draft", err, a.Status)
+	}
+	if a, err := svc.Update(ctx, board.System, b, draft.ID, func(d *board.Draft) error { d.KeepDraft, d.PublishAt = false, nil; return nil }); err != nil || a.Status != board.StatusPublished {
+		t.Errorf("publishing it now: %v %q", err, a.Status)
+	}
+	if a, err := svc.Update(ctx, board.System, b, sched.ID, func(d *board.Draft) error { d.Title = "scheduled, edited"; return nil }); err != nil || a.Status != board.StatusPublished {
+		t.Errorf("editing a scheduled one whose time has come: %v %q, want published as planned", err, a.Status)
+	}
+}

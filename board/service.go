@@ -236,8 +236,15 @@ func nextStatus(from Status, d Draft, now time.Time) (Status, error) {
 	return StatusPublished, nil
 }
 
+// publishGrace is how far past a publication time may be and still mean
+// "now": a form gives minutes, so the current minute typed is up to one
+// minute old, and a client's clock may lag a little.
+const publishGrace = time.Minute
+
 // checkTimes refuses times that would be silently meaningless: an expiry
-// already past when it is set, a new publication time for what is out.
+// already past when it is set, a new publication time for what is out, a
+// publication time already past (it would publish at once, which is not
+// what its writer asked for; they may leave it out to publish now).
 func checkTimes(old *Announcement, d Draft, now time.Time) error {
 	errs := Problems{}
 	changed := func(o, n *time.Time) bool { return n != nil && (o == nil || !o.Equal(*n)) }
@@ -247,6 +254,13 @@ func checkTimes(old *Announcement, d Draft, now time.Time) error {
 	}
 	if changed(oldExpires, d.ExpiresAt) && !d.ExpiresAt.After(now) {
 		errs["expires_at"] = Problemf("problem.expiry_past")
+	}
+	// A time kept from before counts too when a draft is published: its
+	// writer sees "Publish at" filled in. A scheduled one whose time has
+	// just come is the scheduler's to publish, as planned.
+	if d.PublishAt != nil && d.PublishAt.Before(now.Add(-publishGrace)) && (old == nil || !old.Public()) &&
+		(changed(oldPublish, d.PublishAt) || old.Status == StatusDraft && !d.KeepDraft) {
+		errs["publish_at"] = Problemf("problem.publish_past")
 	}
 	if old != nil && old.Public() && changed(oldPublish, d.PublishAt) {
 		errs["publish_at"] = Problemf("problem.no_schedule_again")

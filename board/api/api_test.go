@@ -77,6 +77,7 @@ func TestAPIStatusCodes(t *testing.T) {
 		{"two objects", "POST", path, admin, js, `{"title":"x"}{"title":"y"}`, 400, "body"},
 		{"bad time", "POST", path, admin, js, `{"title":"x","kind":"event","event":{"start":"tomorrow"}}`, 400, "time"},
 		{"missing title", "POST", path, admin, js, `{"body":"x"}`, 400, "title"},
+		{"publish time past", "POST", path, admin, js, `{"title":"x","publish_at":"2001-01-01T10:00:00Z"}`, 400, "publish_at"},
 		{"unknown announcement", "GET", path + "/999", admin, "", "", 404, ""},
 		{"bad id", "GET", path + "/abc", admin, "", "", 404, ""},
 		{"limit not a number", "GET", path + "?limit=abc", admin, "", "", 400, "limit"},

@@ -60,7 +60,7 @@ func TestSignupsSheetInFrench(t *testing.T) {
 	if err := SignupsSheet(&buf, list, locale.For("fr").InZone(paris)); err != nil {
 		t.Fatal(err)
 	}
-	want := "\uFEFFRôle;État;Depuis;Identifiant;Nom;Contact;Inscrit le\n" +
+	want := "\uFEFFRôle;État;Depuis;Identifiant;Nom;Contact;Inscrit le (heure de Paris)\n" +
 		"Je viens;confirmée;page web;web:1;Léa;;2026-12-04 14:31\n" +
 		"Je viens;liste d’attente;par téléphone;editor:2;'=Jo;;2026-12-04 14:31\n"
 	if buf.String() != want {

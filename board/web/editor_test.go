@@ -474,3 +474,57 @@ func TestEditorShowsTheHistoryOfAnswers(t *testing.T) {
 		t.Fatalf("the history reads\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A "Publish at" already past comes back next to its field, saying so and
+// how to publish now, with nothing saved (issue 25, point 9: it published
+// at once without a word).
+func TestEditorRefusesAPastPublishTime(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	e := signIn(t, rig, paris)
+	past := rig.Clock.Now().In(paris).Add(-2 * time.Hour).Format(formTime)
+	code, page := e.post("/edit/news/new", url.Values{"csrf": {hiddenValue(t, e.home, "csrf")}, "key": {hiddenValue(t, e.home, "key")},
+		"kind": {"news"}, "title": {"Late"}, "publish_at": {past}, "action": {"publish"}})
+	want := `<span class="field-error" id="news-publish_at-error">This time has already passed. Empty this field to publish now, or choose a later time.</span>`
+	if code != http.StatusBadRequest || !strings.Contains(page, want) || !strings.Contains(page, `value="`+past+`"`) {
+		t.Fatalf("a past publication time: %d, want the form back with %s:\n%s", code, want, page)
+	}
+	if list, _ := rig.Store.SearchAnnouncements(ctx, rig.Board.ID, "", 0, 10); len(list) != 0 {
+		t.Fatalf("saved anyway: %+v", list)
+	}
+}
+
+// Sign-up times are the board's, its zone named, on the call's edit page
+// and in the spreadsheet an editor downloads from it (issue 25, point 4:
+// they read as UTC without a word).
+func TestEditorSignupTimesInTheBoardsZone(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	b := rig.Board
+	b.TimeZone = "Europe/Paris"
+	b, err := rig.Service.SetBoard(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := rig.Service.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted",
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rig.Service.SignUp(ctx, b, a.ID, board.PhonePerson("Zoé", ""), []string{"cook"}, board.Origin{ID: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := rig.Store.Signups(ctx, a.ID)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	local := list[0].CreatedAt.In(paris)
+	e := signIn(t, rig, time.UTC) // the server's zone is not the board's
+	page := e.get(fmt.Sprintf("/edit/news/%d", a.ID))
+	if want := local.Format("15:04") + " (Paris time)</td>"; !strings.Contains(page, want) {
+		t.Errorf("the sign-ups table lacks %q:\n%s", want, page)
+	}
+	sheet := e.get(fmt.Sprintf("/edit/news/%d/signups.csv", a.ID))
+	if !strings.Contains(sheet, ",Signed up at (Paris time)\n") || !strings.Contains(sheet, ","+local.Format("2006-01-02 15:04")+"\n") {
+		t.Errorf("the spreadsheet does not name the zone of its times, or they are not the board's:\n%s", sheet)
+	}
+}

@@ -380,6 +380,8 @@ func serviceErrors(ve *board.ValidationError) board.Problems {
 			p = board.Problemf("editor.p.decorative_alt")
 		case k == "expires_at" && p.Key == "problem.expires_before_publish":
 			p = board.Problemf("editor.p.expires_before_publish")
+		case k == "publish_at" && p.Key == "problem.publish_past":
+			p = board.Problemf("editor.p.publish_past") // the API's names a JSON field
 		}
 		out[k] = p
 	}

@@ -124,3 +124,29 @@ func TestEditorAsksForAFollowUp(t *testing.T) {
 		t.Fatalf("an edit with the box: %+v", out)
 	}
 }
+
+// With two boards on the editor's home, a preview sits with the form it
+// belongs to: no other board's section comes between them (issue 25,
+// point 5).
+func TestEditorPreviewSitsWithItsForm(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	if _, _, err := rig.Service.EnsureBoard(ctx, "climat", "Climat"); err != nil {
+		t.Fatal(err)
+	}
+	e := signIn(t, rig, time.UTC)
+	// Boards come by name: Climat's section first, then News's.
+	if strings.Index(e.home, `action="/edit/climat/new"`) > strings.Index(e.home, `action="/edit/news/new"`) {
+		t.Fatal("the boards are not in the order this test expects")
+	}
+	for _, c := range []struct{ board, other string }{{"news", "climat"}, {"climat", "news"}} {
+		code, page := e.post("/edit/"+c.board+"/new", url.Values{"csrf": {hiddenValue(t, e.home, "csrf")}, "kind": {"news"}, "title": {"Repair café"}, "action": {"preview"}})
+		pv, form := strings.Index(page, `id="preview-h"`), strings.Index(page, `action="/edit/`+c.board+`/new"`)
+		if code != 200 || pv < 0 || form < pv {
+			t.Fatalf("%s: preview at %d, its form at %d (%d)", c.board, pv, form, code)
+		}
+		if between := page[pv:form]; strings.Contains(between, `action="/edit/`+c.other+`/new"`) || strings.Contains(between, "<section") {
+			t.Errorf("%s: another board's section sits between the preview and its form:\n%s", c.board, between)
+		}
+	}
+}
