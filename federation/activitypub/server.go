@@ -99,7 +99,6 @@ type Server struct {
 	replays replays
 	refused *refusals
 	signups Signups
-
 }
 
 // NewServer wires the ActivityPub server.
