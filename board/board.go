@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Board is one association's notice board, followed as @name@host.
@@ -40,6 +42,12 @@ type Board struct {
 	// the store except to sign.
 	PrivateKeyPEM string `json:"-"`
 	PublicKeyPEM  string `json:"-"`
+	// AccentColour is the colour its publishers chose (#rrggbb), empty
+	// for one derived from its name; Accent is what pages use.
+	AccentColour string `json:"accent,omitempty"`
+	// Logo is the name of a picture uploaded to the board: its avatar,
+	// favicon and link previews' image when an announcement has none.
+	Logo string `json:"logo,omitempty"`
 }
 
 // Location is the board's time zone, UTC when it has none.
@@ -64,19 +72,101 @@ func ValidTimeZone(name string) bool {
 	return err == nil
 }
 
-// AccentRGB is the board's own colour, derived from its name: its default
-// avatar and its pages' accent, the same everywhere.
+// AccentRGB is the board's colour, always one that white text is readable
+// on (WCAG AA, MinContrast): the colour its publishers chose, or else
+// one derived from its name (the same everywhere), darkened until white
+// text passes. It is the pages' accent and the avatar's background.
 func (b Board) AccentRGB() (r, g, bl uint8) {
+	if c, ok := ParseColour(b.AccentColour); ok && ContrastWithWhite(c) >= MinContrast {
+		return c[0], c[1], c[2]
+	}
 	h := fnv.New32a()
 	h.Write([]byte(b.Name))
 	v := h.Sum32()
-	return uint8(v), uint8(v >> 8), uint8(v >> 16)
+	c := Darken([3]uint8{uint8(v), uint8(v >> 8), uint8(v >> 16)})
+	return c[0], c[1], c[2]
 }
 
-// Accent is AccentRGB as a CSS colour.
+// Accent is AccentRGB as a CSS colour (#rrggbb).
 func (b Board) Accent() string {
 	r, g, bl := b.AccentRGB()
-	return fmt.Sprintf("#%02x%02x%02x", r, g, bl)
+	return Hex([3]uint8{r, g, bl})
+}
+
+// Hex writes c as #rrggbb.
+func Hex(c [3]uint8) string { return fmt.Sprintf("#%02x%02x%02x", c[0], c[1], c[2]) }
+
+// HasLogo reports whether the board's publishers gave it a logo.
+func (b Board) HasLogo() bool { return b.Logo != "" }
+
+// Initial is the first letter of the board's display name (else its
+// name), upper case: what its generated avatar shows.
+func (b Board) Initial() string {
+	for _, s := range []string{b.DisplayName, b.Name} {
+		for _, r := range s {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				return strings.ToUpper(string(r))
+			}
+		}
+	}
+	return ""
+}
+
+// MinContrast is WCAG 2.x's AA ratio for normal text: white words on the
+// accent (buttons, the header) must reach it to be readable by people
+// with low vision.
+const MinContrast = 4.5
+
+// ParseColour reads a #rrggbb colour.
+func ParseColour(s string) ([3]uint8, bool) {
+	var c [3]uint8
+	if len(s) != 7 || s[0] != '#' {
+		return c, false
+	}
+	for i := range c {
+		v, err := strconv.ParseUint(s[1+2*i:3+2*i], 16, 8)
+		if err != nil {
+			return c, false
+		}
+		c[i] = uint8(v)
+	}
+	return c, true
+}
+
+// luminance is a colour's relative luminance as WCAG 2.x defines it: each
+// sRGB channel linearised (the 0.04045 threshold of the sRGB standard, which
+// WCAG 2.2 now quotes instead of 0.03928; no 8-bit value lies between the
+// two), then weighted by how bright the eye sees red, green and blue.
+func luminance(c [3]uint8) float64 {
+	var lin [3]float64
+	for i, v := range c {
+		s := float64(v) / 255
+		if s <= 0.04045 {
+			lin[i] = s / 12.92
+		} else {
+			lin[i] = math.Pow((s+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*lin[0] + 0.7152*lin[1] + 0.0722*lin[2]
+}
+
+// ContrastWithWhite is the WCAG contrast ratio of white on c, from 1 (white
+// on white) to 21 (white on black).
+func ContrastWithWhite(c [3]uint8) float64 {
+	return (1 + 0.05) / (luminance(c) + 0.05)
+}
+
+// Darken returns c, or c made darker step by step (its hue kept) until
+// white text on it reaches MinContrast.
+func Darken(c [3]uint8) [3]uint8 {
+	base := c
+	for f := 1.0; ContrastWithWhite(c) < MinContrast; {
+		f -= 0.02
+		for i := range c {
+			c[i] = uint8(math.Round(float64(base[i]) * max(f, 0)))
+		}
+	}
+	return c
 }
 
 // Kind says what an announcement is about; each has its own details.

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -538,15 +539,34 @@ func keepInstants(old Draft, d *Draft) {
 	}
 }
 
-// SetBoard changes a board's display name, summary, language and time
-// zone, checked like every text an editor writes.
+// SetBoard changes a board's display name, summary, language, time zone,
+// accent and logo, checked like every text an editor writes. The logo
+// must be a picture uploaded to this board (Upload): its name is all the
+// board keeps.
 func (s *Service) SetBoard(ctx context.Context, b Board) (Board, error) {
 	b, err := CheckBoard(b)
 	if err != nil {
 		return b, err
 	}
+	if b.Logo != "" {
+		im, err := s.repo.Media(ctx, b.ID, b.Logo)
+		if errors.Is(err, ErrNotFound) {
+			return b, &ValidationError{Fields: Problems{"logo": Problemf("problem.logo_unknown")}, What: "board settings"}
+		}
+		if err != nil {
+			return b, fmt.Errorf("logo %q: %w", b.Logo, err)
+		}
+		if im.Width < minLogoSide || im.Height < minLogoSide {
+			return b, &ValidationError{Fields: Problems{"logo": Problemf("problem.logo_too_small", im.Width, im.Height, minLogoSide)}, What: "board settings"}
+		}
+	}
 	return b, s.repo.UpdateBoard(ctx, b)
 }
+
+// minLogoSide is the smallest side a logo may have: a favicon is drawn
+// from it at 48 pixels, an avatar at 400 (smaller logos are enlarged,
+// blurred; tinier ones are unreadable).
+const minLogoSide = 48
 
 // CheckBoard tidies a board's settings and says what is wrong with them,
 // so a board is not created with settings it would then refuse.
@@ -562,6 +582,16 @@ func CheckBoard(b Board) (Board, error) {
 	if b.TimeZone != "" && !ValidTimeZone(b.TimeZone) {
 		errs["time_zone"] = Problemf("problem.time_zone")
 	}
+	b.AccentColour = strings.ToLower(strings.TrimSpace(b.AccentColour))
+	if b.AccentColour != "" {
+		if c, ok := ParseColour(b.AccentColour); !ok {
+			errs["accent"] = Problemf("problem.accent_format")
+		} else if ratio := ContrastWithWhite(c); ratio < MinContrast {
+			// Rounded down: a colour at 4.497 must not read "4.50, needs 4.5".
+			errs["accent"] = Problemf("problem.accent_contrast", math.Floor(ratio*100)/100, MinContrast, Hex(Darken(c)))
+		}
+	}
+	b.Logo = strings.TrimSpace(b.Logo)
 	if len(errs) > 0 {
 		return b, &ValidationError{Fields: errs, What: "board settings"}
 	}

@@ -100,6 +100,9 @@ type route struct {
 func (api *API) routes() []route {
 	return []route{
 		{"GET /api/v1/boards", AnyToken, api.listBoards},
+		{"GET /api/v1/boards/{board}", Member, api.getBoard},
+		// A board's name, look and language are its publishers' to change.
+		{"PATCH /api/v1/boards/{board}", Publisher, api.patchBoard},
 		{"GET /api/v1/queue", Admin, api.queueStats},
 		{"GET /api/v1/tokens", Admin, api.listTokens},
 		{"POST /api/v1/tokens", Admin, api.createToken},

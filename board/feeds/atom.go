@@ -120,12 +120,25 @@ func PlainText(h string) string {
 
 // OpenGraph is what link previews (Mastodon, Matrix clients, chats) show.
 type OpenGraph struct {
-	Type, Title, Description, URL, Site, Image string
+	Type, Title, Description, URL, Site string
+	Image                               Picture
+}
+
+// Picture is the image of a link preview, with what Mastodon's card and
+// Open Graph readers take from its og:image:* tags.
+type Picture struct {
+	URL, Alt, Type string
+	Width, Height  int
 }
 
 // Excerpt is a plain-text summary of an announcement for previews: its
-// facts, then its text, at most about 200 characters.
+// facts, then its text, at most about 200 characters. Behind a content
+// warning it is the warning alone: the page hides the facts and the text
+// until the reader opens it, and a preview must not show them first.
 func Excerpt(l locale.Locale, a board.Announcement) string {
+	if cw := strings.TrimSpace(a.ContentWarning); cw != "" {
+		return cw
+	}
 	var parts []string
 	for _, f := range l.Facts(a) {
 		parts = append(parts, l.Colon(f.Label)+" "+f.Value)
@@ -140,10 +153,29 @@ func Excerpt(l locale.Locale, a board.Announcement) string {
 	return s
 }
 
-// SchemaOrg describes the announcement for search engines: an Event (an
-// EducationEvent for a training) with its times and place, or an article.
-func SchemaOrg(l locale.Locale, a board.Announcement, link, boardName, boardURL string) map[string]any {
+// SchemaOrg describes the announcement for search engines and link
+// previews, with image (if it has a URL) as its picture and the board's
+// logo (its icon's address) as its publisher's.
+//
+// Events and trainings are an Event (an EducationEvent) with their times
+// and place: what calendars and search engines read. Everything else is a
+// NewsArticle, not an Article: Mastodon's link_details_extractor.rb
+// (app/lib, StructuredData::SUPPORTED_TYPES) reads JSON-LD only whose
+// @type is exactly "NewsArticle" or "WebPage", and takes the headline and
+// description from it before the og: tags; a NewsArticle is still an
+// Article to every other schema.org reader. For events Mastodon finds no
+// JSON-LD it reads and builds its card from the og: tags, which say the
+// same: keeping Event there loses Mastodon nothing and keeps the event's
+// data for those who use it.
+func SchemaOrg(l locale.Locale, a board.Announcement, link, boardName, boardURL string, image Picture, logo string) map[string]any {
 	doc := map[string]any{"@context": "https://schema.org", "url": link, "name": a.Title, "description": Excerpt(l, a), "inLanguage": l.Lang()}
+	if image.URL != "" {
+		doc["image"] = image.URL
+	}
+	org := map[string]any{"@type": "Organization", "name": boardName, "url": boardURL}
+	if logo != "" {
+		org["logo"] = map[string]any{"@type": "ImageObject", "url": logo}
+	}
 	if a.IsEvent() {
 		doc["@type"] = "Event"
 		doc["startDate"] = a.Event.Start.Format(time.RFC3339)
@@ -187,10 +219,12 @@ func SchemaOrg(l locale.Locale, a board.Announcement, link, boardName, boardURL 
 		case 2:
 			doc["location"] = places
 		}
-		doc["organizer"] = map[string]any{"@type": "Organization", "name": boardName, "url": boardURL}
+		doc["organizer"] = org
 		return doc
 	}
-	doc["@type"] = "Article"
+	doc["@type"] = "NewsArticle"
+	doc["publisher"] = org
+	doc["author"] = org
 	doc["headline"] = a.Title
 	doc["datePublished"] = a.CreatedAt.Format(time.RFC3339)
 	doc["dateModified"] = a.UpdatedAt.Format(time.RFC3339)

@@ -24,12 +24,12 @@ func (s *Store) CreateBoard(ctx context.Context, b board.Board) (board.Board, er
 	return b, err
 }
 
-const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language, time_zone, approval`
+const boardCols = `id, name, display_name, summary, private_key_pem, public_key_pem, created_at, language, time_zone, approval, accent, logo`
 
 func scanBoard(row interface{ Scan(...any) error }) (board.Board, error) {
 	var b board.Board
 	var created int64
-	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language, &b.TimeZone, &b.Approval)
+	err := row.Scan(&b.ID, &b.Name, &b.DisplayName, &b.Summary, &b.PrivateKeyPEM, &b.PublicKeyPEM, &created, &b.Language, &b.TimeZone, &b.Approval, &b.AccentColour, &b.Logo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, board.ErrNotFound
 	}
@@ -42,10 +42,11 @@ func (s *Store) BoardByName(ctx context.Context, name string) (board.Board, erro
 	return scanBoard(s.read().QueryRowContext(ctx, `SELECT `+boardCols+` FROM boards WHERE name = ?`, name))
 }
 
-// UpdateBoard saves a board's display name, summary, language and zone.
+// UpdateBoard saves a board's display name, summary, language, zone,
+// approval, accent and logo.
 func (s *Store) UpdateBoard(ctx context.Context, b board.Board) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ?, approval = ? WHERE id = ?`,
-		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.Approval, b.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ?, approval = ?, accent = ?, logo = ? WHERE id = ?`,
+		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.Approval, b.AccentColour, b.Logo, b.ID)
 	if err != nil {
 		return err
 	}

@@ -212,6 +212,12 @@ var steps = []step{
 		`ALTER TABLE matrix_accounts ADD COLUMN master_key TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE matrix_accounts ADD COLUMN cross_signing TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE matrix_accounts ADD COLUMN encryption TEXT NOT NULL DEFAULT ''`)},
+	// 39: a board's own look: the accent its publishers chose (#rrggbb,
+	// '' for one derived from its name) and its logo (an uploaded
+	// picture's name, '' for none).
+	{39, "a board's accent colour and logo", exec(
+		`ALTER TABLE boards ADD COLUMN accent TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE boards ADD COLUMN logo TEXT NOT NULL DEFAULT ''`)},
 }
 
 // Known is the schema version this release writes.

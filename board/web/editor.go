@@ -63,7 +63,7 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 	for name, f := range loadAssets().funcs() {
 		funcs[name] = f
 	}
-	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations"} {
+	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations", "edit_settings"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
@@ -114,6 +114,8 @@ func (e *Editor) Register(routes *httpx.Routes) {
 	on("POST /edit/{board}/new", httpx.Member, e.create)
 	on("GET /edit/{board}/all", httpx.Member, e.list)
 	on("GET /edit/{board}/destinations", httpx.Member, e.destinations)
+	on("GET /edit/{board}/settings", httpx.Member, e.settings)
+	on("POST /edit/{board}/settings", httpx.Publisher, e.saveSettings)
 	on("POST /edit/{board}/destinations/{key}/save", httpx.Publisher, e.destinationAction("save"))
 	on("POST /edit/{board}/destinations/{key}/remove", httpx.Publisher, e.destinationAction("remove"))
 	on("POST /edit/{board}/destinations/{key}/test", httpx.Member, e.destinationAction("test"))
@@ -255,6 +257,9 @@ func (e *Editor) render(w http.ResponseWriter, r *http.Request, status int, name
 		l = e.locale(r, b)
 	}
 	data["L"], data["BodyClass"] = l, "editor"
+	if b, ok := data["Board"].(board.Board); ok && b.Name != "" {
+		data["Icons"] = iconLinks(e.links, b)
+	}
 	for _, k := range []string{"Form", "Empty"} {
 		if f, ok := data[k].(formData); ok {
 			f.L = l

@@ -109,6 +109,11 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	public("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
 	public("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
 	public("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
+	public("GET /boards/{board}/media/{name}/card.jpg", p.withBoard(p.Card))
+	public("GET /boards/{board}/icon.png", p.withBoard(p.icon(AvatarSize)))
+	public("GET /boards/{board}/favicon.png", p.withBoard(p.icon(FaviconSize)))
+	public("GET /boards/{board}/apple-touch-icon.png", p.withBoard(p.icon(TouchIconSize)))
+	public("GET /favicon.ico", p.Favicon)
 	public("GET /boards/{board}/events.ics", p.withBoard(p.Events))
 	public("GET /boards/{board}/events", p.withBoard(p.EventsPage))
 	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
@@ -226,9 +231,12 @@ func (p *Pages) pageItemOf(a board.Announcement, l locale.Locale) pageItem {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	b, _ := data["Board"].(board.Board)
 	if _, ok := data["L"]; !ok {
-		b, _ := data["Board"].(board.Board)
 		data["L"] = boardLocale(r, b)
+	}
+	if _, ok := data["Icons"]; !ok && b.Name != "" {
+		data["Icons"] = iconLinks(p.links, b)
 	}
 	writePage(w, r, p.log, p.tmpl, cspPublic, status, name, data)
 }
@@ -272,18 +280,34 @@ func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, statu
 	link := p.links.AnnouncementURL(b.Name, a.ID)
 	data := p.boardPage(r, b, "", a.Title)
 	l := data["L"].(locale.Locale)
+	pic, logo := p.previewPicture(b, a)
 	for k, v := range map[string]any{
 		"ActorURL": link, "Item": p.pageItemOf(a, l), "Signup": su, "Canonical": link,
 		// The sign-up form's answer is served at .../signup (a POST): its
 		// language links go to the announcement's own page.
 		"LangPath": announcementPath(b.Name, a.ID),
 		"OG": feeds.OpenGraph{Type: "article", Title: a.Title, Description: feeds.Excerpt(l, a), URL: link, Site: b.DisplayName,
-			Image: p.links.BoardURL(b.Name) + "/icon.png"},
-		"JSONLD": feeds.SchemaOrg(l, a, link, b.DisplayName, p.links.BoardURL(b.Name)),
+			Image: pic},
+		"JSONLD": feeds.SchemaOrg(l, a, link, b.DisplayName, p.links.BoardURL(b.Name), pic, logo.URL),
 	} {
 		data[k] = v
 	}
 	p.render(w, r, status, "announcement", data)
+}
+
+// previewPicture is the picture link previews show for a: its first
+// picture as a 1200x630 card, or else the board's icon (its logo, or its
+// generated avatar). Behind a content warning the page hides the
+// pictures too, so the preview shows the board's icon.
+func (p *Pages) previewPicture(b board.Board, a board.Announcement) (pic, logo feeds.Picture) {
+	logo = feeds.Picture{URL: p.links.BoardURL(b.Name) + "/icon.png?v=" + iconVersion(b, AvatarSize), Alt: b.DisplayName,
+		Type: "image/png", Width: AvatarSize, Height: AvatarSize}
+	if len(a.Images) == 0 || a.ContentWarning != "" || p.media == "" {
+		return logo, logo
+	}
+	im := a.Images[0]
+	return feeds.Picture{URL: CardURL(p.links, b.Name, im.ID), Alt: im.Alt, Type: "image/jpeg",
+		Width: media.CardWidth, Height: media.CardHeight}, logo
 }
 
 // EventsPage lists a board's events, the coming ones first, soonest first.

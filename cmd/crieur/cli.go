@@ -24,6 +24,7 @@ import (
 	"crieur/board/api/client"
 	"crieur/board/locale"
 	"crieur/board/markdown"
+	"crieur/board/media"
 	"crieur/board/store"
 	"crieur/config"
 )
@@ -397,7 +398,10 @@ func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []str
 		db.Close()
 		return nil, nil, nil, err
 	}
-	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, TimeZone: cfg.Timezone})
+	// Pictures: a board's logo set from here goes through the same
+	// pipeline as an upload to the server.
+	svc := board.NewService(board.Options{Store: st, Markup: markdown.New(), Notices: locale.Notices{}, TimeZone: cfg.Timezone,
+		Pictures: media.Dir(cfg.MediaDir())})
 	return svc, st, func() { db.Close() }, nil
 }
 
@@ -414,8 +418,10 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		lang := fs.String("language", "", "default language of its pages: en or fr")
 		zone := fs.String("time-zone", "", "IANA zone its events are in, such as Europe/Paris (default: timezone in the config)")
 		approval := fs.Bool("approval", false, "a second publisher approves each publication (--approval=false: one is enough)")
+		accent := fs.String("accent", "", "the board's colour, #rrggbb, dark enough for white text on it (WCAG AA, 4.5:1); '' for one derived from its name")
+		logoPath := fs.String("logo", "", "a picture file (JPEG, PNG, GIF, WebP) for its avatar, favicon and link previews; '' to remove it")
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]", args[0])
+			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval] [--accent '#rrggbb'] [--logo FILE]", args[0])
 		}
 		name := args[1]
 		if !config.ValidBoardName(name) {
@@ -442,7 +448,21 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			if flagSet(fs, "approval") {
 				b.Approval = *approval
 			}
+			if flagSet(fs, "accent") {
+				b.AccentColour = *accent
+			}
 			return b
+		}
+		var logo []byte
+		if flagSet(fs, "logo") && *logoPath != "" {
+			if logo, err = os.ReadFile(*logoPath); err != nil {
+				return fmt.Errorf("logo: %w", err)
+			}
+			// Read before anything is made or changed: a file that is not
+			// a picture leaves no half-made board.
+			if _, err := media.Process(logo); err != nil {
+				return fmt.Errorf("logo %s: %w", *logoPath, err)
+			}
 		}
 		var b board.Board
 		if args[0] == "create" {
@@ -461,6 +481,16 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 			return fmt.Errorf("board %q: %w", name, err)
 		}
 		b = settings(b)
+		if flagSet(fs, "logo") {
+			b.Logo = ""
+			if logo != nil {
+				im, err := svc.Upload(ctx, b, logo)
+				if err != nil {
+					return fmt.Errorf("logo %s: %w", *logoPath, err)
+				}
+				b.Logo = im.ID
+			}
+		}
 		if _, err := svc.SetBoard(ctx, b); err != nil {
 			return err
 		}

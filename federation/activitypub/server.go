@@ -1,15 +1,11 @@
 package activitypub
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -104,9 +100,6 @@ type Server struct {
 	replays replays
 	refused *refusals
 	signups Signups
-
-	iconMu sync.Mutex
-	icons  map[string][]byte
 }
 
 // NewServer wires the ActivityPub server.
@@ -123,7 +116,7 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 	s := &Server{
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
-		icons: map[string][]byte{}, replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
+		replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
 	}
 	if opts.Replays != nil {
 		s.replays = ledgerReplays{opts.Replays}
@@ -204,7 +197,6 @@ func (s *Server) Register(routes *httpx.Routes) {
 	public("GET /.well-known/nodeinfo", s.nodeinfoLinks)
 	public("GET /nodeinfo/2.1", s.nodeinfo)
 	public("GET /boards/{board}", s.withBoard(s.serveActor))
-	public("GET /boards/{board}/icon.png", s.withBoard(s.serveIcon))
 	public("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
 	public("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
 	public("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
@@ -394,29 +386,6 @@ func (s *Server) serveFeatured(w http.ResponseWriter, r *http.Request, b board.B
 		"@context": jsonLDContext, "id": s.urls.Featured(b.Name), "type": "OrderedCollection",
 		"totalItems": len(items), "orderedItems": items,
 	})
-}
-
-// serveIcon draws a plain square in a colour derived from the board's
-// name, so every board has an avatar before anyone uploads one.
-func (s *Server) serveIcon(w http.ResponseWriter, r *http.Request, b board.Board) {
-	s.iconMu.Lock()
-	data, ok := s.icons[b.Name]
-	if !ok {
-		r, g, bl := b.AccentRGB()
-		c := color.RGBA{r, g, bl, 255}
-		img := image.NewRGBA(image.Rect(0, 0, 96, 96))
-		for i := 0; i < len(img.Pix); i += 4 {
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-		}
-		var buf bytes.Buffer
-		_ = png.Encode(&buf, img)
-		data = buf.Bytes()
-		s.icons[b.Name] = data
-	}
-	s.iconMu.Unlock()
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "public, max-age=86400")
-	_, _ = w.Write(data)
 }
 
 func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
