@@ -25,10 +25,10 @@ import (
 	"crieur/board/media"
 )
 
-// card is the preview card Mastodon builds from a page (title,
+// linkCard is the preview card Mastodon builds from a page (title,
 // description, image URL and its description, and whether the page is an
 // article).
-type card struct {
+type linkCard struct {
 	Title, Description, Image, ImageAlt string
 	Article                             bool
 	StructuredType                      string // the JSON-LD it read, if any
@@ -49,7 +49,7 @@ type card struct {
 //     page's URL, http(s) only; image_description = og:image:alt;
 //   - link_type :article when the JSON-LD is a NewsArticle or og:type is
 //     "article".
-func mastodonCard(t *testing.T, pageURL, page string) card {
+func mastodonCard(t *testing.T, pageURL, page string) linkCard {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
@@ -129,7 +129,7 @@ func mastodonCard(t *testing.T, pageURL, page string) card {
 		}
 		return ""
 	}
-	var c card
+	var c linkCard
 	var headline, desc any
 	if sd != nil {
 		headline, desc = sd["headline"], sd["description"]
