@@ -212,6 +212,19 @@ var steps = []step{
 		`ALTER TABLE matrix_accounts ADD COLUMN master_key TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE matrix_accounts ADD COLUMN cross_signing TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE matrix_accounts ADD COLUMN encryption TEXT NOT NULL DEFAULT ''`)},
+	// 39: the services an association runs (its mail, its cloud), each
+	// with a short page whose state comes from the outage notices that
+	// name it by its slug.
+	{39, "the services a board presents", exec(`CREATE TABLE IF NOT EXISTS hosted_services (
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		slug TEXT NOT NULL,
+		name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		address TEXT NOT NULL DEFAULT '',
+		logo TEXT NOT NULL DEFAULT '',
+		position INTEGER NOT NULL DEFAULT 0,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (board_id, slug))`)},
 }
 
 // Known is the schema version this release writes.
