@@ -29,7 +29,10 @@ type HostedService struct {
 	// Logo is a picture uploaded to the board (POST …/media), by name.
 	Logo string `json:"logo,omitempty"`
 	// Position orders the list, smallest first, then by name.
-	Position  int       `json:"position"`
+	Position int `json:"position"`
+	// CreatedAt and UpdatedAt are kept by the store (the service sets
+	// UpdatedAt; a new one is created then).
+	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
@@ -122,6 +125,12 @@ func (s *Service) SetHostedService(ctx context.Context, actor Actor, b Board, h 
 		return h, false, Invalid("slug", "problem.too_many_services", MaxServices)
 	}
 	h.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	h.CreatedAt = h.UpdatedAt
+	for _, o := range list {
+		if o.Slug == h.Slug {
+			h.CreatedAt = o.CreatedAt
+		}
+	}
 	if err := s.repo.PutHostedService(ctx, b.ID, h); err != nil {
 		return h, false, fmt.Errorf("save service %s: %w", h.Slug, err)
 	}

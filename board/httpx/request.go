@@ -3,11 +3,14 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
+	"time"
 
 	"crieur/board"
 )
@@ -74,4 +77,16 @@ type Guard interface {
 	// OnBoard registers the route pattern behind the check (and in the
 	// API's authorization table).
 	OnBoard(pattern, role string, h func(w http.ResponseWriter, r *http.Request, b board.Board) error)
+}
+
+// ServeWithETag answers body (of contentType) with a strong ETag made from
+// its bytes, and 304 Not Modified when the request's If-None-Match names
+// it: a dashboard polling a document that did not change gets no body.
+// The conditional headers are read by net/http (http.ServeContent), the
+// one parser of them; callers set Cache-Control.
+func ServeWithETag(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
+	w.Header().Set("Content-Type", contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

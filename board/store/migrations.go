@@ -223,6 +223,7 @@ var steps = []step{
 		address TEXT NOT NULL DEFAULT '',
 		logo TEXT NOT NULL DEFAULT '',
 		position INTEGER NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
 		updated_at BIGINT NOT NULL,
 		PRIMARY KEY (board_id, slug))`)},
 }

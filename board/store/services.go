@@ -9,7 +9,7 @@ import (
 
 // HostedServices lists a board's services (the board orders them).
 func (s *Store) HostedServices(ctx context.Context, boardID int64) ([]board.HostedService, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT slug, name, description, address, logo, position, updated_at
+	rows, err := s.read().QueryContext(ctx, `SELECT slug, name, description, address, logo, position, created_at, updated_at
 		FROM hosted_services WHERE board_id = ?`, boardID)
 	if err != nil {
 		return nil, fmt.Errorf("read services: %w", err)
@@ -18,24 +18,24 @@ func (s *Store) HostedServices(ctx context.Context, boardID int64) ([]board.Host
 	var out []board.HostedService
 	for rows.Next() {
 		var h board.HostedService
-		var updated int64
-		if err := rows.Scan(&h.Slug, &h.Name, &h.Description, &h.Address, &h.Logo, &h.Position, &updated); err != nil {
+		var created, updated int64
+		if err := rows.Scan(&h.Slug, &h.Name, &h.Description, &h.Address, &h.Logo, &h.Position, &created, &updated); err != nil {
 			return nil, fmt.Errorf("read services: %w", err)
 		}
-		h.UpdatedAt = fromMS(updated)
+		h.CreatedAt, h.UpdatedAt = fromMS(created), fromMS(updated)
 		out = append(out, h)
 	}
 	return out, rows.Err()
 }
 
 // PutHostedService adds a service to a board, or replaces the one with
-// its slug.
+// its slug (which keeps its creation time).
 func (s *Store) PutHostedService(ctx context.Context, boardID int64, h board.HostedService) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO hosted_services (board_id, slug, name, description, address, logo, position, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO hosted_services (board_id, slug, name, description, address, logo, position, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board_id, slug) DO UPDATE SET name = excluded.name, description = excluded.description,
 			address = excluded.address, logo = excluded.logo, position = excluded.position, updated_at = excluded.updated_at`,
-		boardID, h.Slug, h.Name, h.Description, h.Address, h.Logo, h.Position, ms(h.UpdatedAt))
+		boardID, h.Slug, h.Name, h.Description, h.Address, h.Logo, h.Position, ms(h.UpdatedAt), ms(h.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("save service %s: %w", h.Slug, err)
 	}

@@ -32,6 +32,8 @@ type PageStore interface {
 	AnnouncementsTagged(ctx context.Context, boardID int64, tag string, before int64, limit int) ([]board.Announcement, error)
 	Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
+	// HostedServices lists a board's services, in no set order.
+	HostedServices(ctx context.Context, boardID int64) ([]board.HostedService, error)
 	Media(ctx context.Context, boardID int64, name string) (board.Image, error)
 	// Secret is the server's secret called name (what signs form keys).
 	Secret(ctx context.Context, name string) ([]byte, error)
@@ -81,7 +83,7 @@ func NewPages(store PageStore, signups Signups, links board.Links, pictures medi
 	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, assets: loadAssets(), log: log,
 		keys: &formKeys{secret: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "signup-forms") }}}
 	p.LimitSignups(httpx.Clients{Trusted: httpx.LoopbackProxies}, DefaultSignupsPerHour)
-	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status"} {
+	for _, name := range []string{"board", "announcement", "home", "gone", "withdraw", "events", "status", "services", "service"} {
 		p.tmpl[name] = template.Must(template.New("").Funcs(p.assets.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
@@ -111,6 +113,9 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	public("GET /boards/{board}/events.ics", p.withBoard(p.Events))
 	public("GET /boards/{board}/events", p.withBoard(p.EventsPage))
 	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
+	public("GET /boards/{board}/status.json", p.withBoard(p.StatusJSON))
+	public("GET /boards/{board}/services", p.withBoard(p.ServicesPage))
+	public("GET /boards/{board}/services/{slug}", p.withBoard(p.ServicePage))
 	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
 	public("GET /sitemap.xml", p.Sitemap)
 	public("GET "+staticPrefix+"{name}", p.assets.serve)
@@ -346,6 +351,7 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board
 }
 
 // StatusPage shows a board's current and planned outages, then recent ones.
+// Only the notices readers see are there (not drafts, nor expired ones).
 func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board) {
 	list, err := p.store.Outages(r.Context(), b.ID, 100)
 	if err != nil {
@@ -354,16 +360,15 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	}
 	var current, recent []pageItem
 	l := boardLocale(r, b)
-	for _, a := range list {
-		it := p.item(a, l)
-		if it.State == board.OutageResolved {
-			recent = append(recent, it)
-		} else {
-			current = append(current, it)
-		}
+	// What goes on now comes first, then what is planned, soonest first,
+	// then what is over, latest first: the store's order (newest notice
+	// first) put a maintenance announced today above the outage going on.
+	ongoing, planned, resolved := board.ArrangeOutages(list, time.Now())
+	for _, a := range append(ongoing, planned...) {
+		current = append(current, p.item(a, l))
 	}
-	if len(recent) > 30 {
-		recent = recent[:30]
+	for _, a := range resolved[:min(len(resolved), 30)] {
+		recent = append(recent, p.item(a, l))
 	}
 	p.render(w, r, http.StatusOK, "status", map[string]any{
 		"Title": boardLocale(r, b).T("page.status") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
