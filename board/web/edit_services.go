@@ -184,11 +184,11 @@ func (e *Editor) removeService(w http.ResponseWriter, r *http.Request, s session
 		}
 	}
 	if err := e.svc.RemoveHostedService(r.Context(), s.actor(), b, slug); err != nil {
+		why := explain(l, err)
 		if errors.Is(err, board.ErrNotFound) {
-			NotFound(w, r)
-			return
+			why = l.T("service.gone") // removed already: a second click
 		}
-		e.refusalRedirect(w, r, back, l.T("editor.not_removed", explain(l, err)))
+		e.refusalRedirect(w, r, back, l.T("editor.not_removed", why))
 		return
 	}
 	e.flashRedirect(w, r, back, l.T("service.removed", name))

@@ -223,9 +223,10 @@ func TestEveryEditorRouteAnswersAsTheTableSays(t *testing.T) {
 	}
 	table := app.EditorTable()
 	// The table keeps the API's rules: where a board publishes is set up
-	// by its publishers (any member may send a test, as in the API).
+	// by its publishers (any member may send a test, as in the API), and
+	// so are the services its pages present.
 	for _, row := range table {
-		setup := regexp.MustCompile(`/destinations/\{key\}/(save|remove)$`).MatchString(row.Pattern)
+		setup := regexp.MustCompile(`/destinations/\{key\}/(save|remove)$|^POST /edit/\{board\}/services(/\{slug\}/remove)?$`).MatchString(row.Pattern)
 		if setup != (row.Access == httpx.Publisher) {
 			t.Errorf("%s needs %s", row.Pattern, row.Access)
 		}
