@@ -279,6 +279,11 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b board.Board) {
 	if before > 0 {
 		newest = "?" + q.Encode()
 	}
+	services, err := p.store.HostedServices(r.Context(), b.ID)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
 	feed := p.links.BoardURL(b.Name) + "/feed.atom"
 	if tag != "" {
 		feed += "?tag=" + url.QueryEscape(tag)
@@ -288,7 +293,7 @@ func (p *Pages) Board(w http.ResponseWriter, r *http.Request, b board.Board) {
 		"ActorURL": p.links.BoardURL(b.Name), "Announcements": items, "Tag": tag,
 		"Older": older, "Newest": newest, "Ongoing": ongoing, "FeedURL": feed,
 		"Canonical": p.links.BoardURL(b.Name), "Me": p.links.BoardURL(b.Name),
-		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics",
+		"EventsURL": p.links.BoardURL(b.Name) + "/events.ics", "HasServices": len(services) > 0,
 	})
 }
 

@@ -145,6 +145,27 @@ func TestServicesPageShowsEachState(t *testing.T) {
 	}
 }
 
+// The board's page links its services page once it lists some.
+func TestBoardPageLinksServices(t *testing.T) {
+	rig := boardtest.New(t)
+	pages := NewPages(rig.Store, rig.Service, testLinks{}, "", slog.New(slog.DiscardHandler))
+	home := func() string {
+		w := httptest.NewRecorder()
+		pages.Board(w, httptest.NewRequest(http.MethodGet, "/boards/news", nil), rig.Board)
+		return w.Body.String()
+	}
+	link := `href="https://board.example/boards/news/services"`
+	if strings.Contains(home(), link) {
+		t.Error("a board without services links its services page")
+	}
+	if _, _, err := rig.Service.SetHostedService(context.Background(), board.System, rig.Board, board.HostedService{Slug: "mail", Name: "Mail"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(home(), link) {
+		t.Error("the board's page does not link its services")
+	}
+}
+
 // A service's page says how it is now, then its outages going on,
 // planned (soonest first) and past, each linked; another service's
 // notices are not there; an unknown service is not found.
