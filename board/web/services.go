@@ -245,7 +245,7 @@ func statusDocument(b board.Board, links board.Links, list []board.HostedService
 	}
 	ongoing, planned, _ := board.ArrangeOutages(outages, now)
 	scheduled := func(a board.Announcement) bool { return a.CreatedAt.Before(a.Outage.From) }
-	components := map[string]*statusComponent{}
+	index := map[string]int{} // a service's component, by slug
 	for i, h := range list {
 		c := statusComponent{ID: h.Slug, Name: h.Name, Status: "operational", CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,
 			Position: i + 1, PageID: b.Name}
@@ -266,14 +266,14 @@ func statusDocument(b board.Board, links board.Links, list []board.HostedService
 			}
 		}
 		later(c.UpdatedAt)
+		index[h.Slug] = len(doc.Components)
 		doc.Components = append(doc.Components, c)
-		components[h.Slug] = &doc.Components[len(doc.Components)-1]
 	}
 	affected := func(a board.Announcement) []statusComponent {
 		out := []statusComponent{}
 		for _, h := range list {
 			if h.Names(a.Outage.Service) {
-				out = append(out, *components[h.Slug])
+				out = append(out, doc.Components[index[h.Slug]])
 			}
 		}
 		return out
