@@ -375,9 +375,21 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	for _, a := range resolved[:min(len(resolved), 30)] {
 		recent = append(recent, p.item(a, l))
 	}
+	// The board's services, by slug: the recent outages name them by their
+	// names, linked to their pages.
+	hosted, err := p.store.HostedServices(r.Context(), b.ID)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	type serviceLink struct{ Name, URL string }
+	services := map[string]*serviceLink{} // nil for free text: {{with}} then shows the text
+	for _, h := range hosted {
+		services[h.Slug] = &serviceLink{h.Name, p.links.BoardURL(b.Name) + "/services/" + h.Slug}
+	}
 	p.render(w, r, http.StatusOK, "status", map[string]any{
 		"Title": boardLocale(r, b).T("page.status") + " – " + b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name),
-		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status",
+		"Current": current, "Recent": recent, "Canonical": p.links.BoardURL(b.Name) + "/status", "Services": services,
 		"FeedURL": p.links.BoardURL(b.Name) + "/feed.atom?kind=outage",
 	})
 }

@@ -166,6 +166,24 @@ func TestBoardPageLinksServices(t *testing.T) {
 	}
 }
 
+// The status page names a listed service of a past outage by its name,
+// linked to its page, and links the services page; free text stays.
+func TestStatusPageLinksServices(t *testing.T) {
+	rig := boardtest.New(t)
+	now := time.Now()
+	outage(t, rig, "Old wiki", "the wiki", now.Add(-10*24*time.Hour), at(now.Add(-9*24*time.Hour)), false)
+	if _, _, err := rig.Service.SetHostedService(context.Background(), board.System, rig.Board, board.HostedService{Slug: "mail", Name: "Mail"}); err != nil {
+		t.Fatal(err)
+	}
+	outage(t, rig, "Mail was slow", "mail", now.Add(-5*24*time.Hour), at(now.Add(-4*24*time.Hour)), false)
+	get := publicPages(t, rig)
+	_, page := get("/boards/news/status")
+	if !strings.Contains(page, `<td><a href="https://board.example/boards/news/services/mail">Mail</a></td>`) || !strings.Contains(page, "<td>the wiki</td>") ||
+		!strings.Contains(page, `href="https://board.example/boards/news/services">All services</a>`) {
+		t.Errorf("the status page does not link the services:\n%s", page)
+	}
+}
+
 // A service's page says how it is now, then its outages going on,
 // planned (soonest first) and past, each linked; another service's
 // notices are not there; an unknown service is not found.
