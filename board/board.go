@@ -421,6 +421,9 @@ func MediaPath(name string) string { return "/media/" + name }
 
 // Outage details: which service and for how long.
 type Outage struct {
+	// Service is the slug of one of the board's services (HostedService)
+	// when the board lists some; free text otherwise, and in notices
+	// written before it listed them.
 	Service string     `json:"service"`
 	From    time.Time  `json:"from"`
 	Until   *time.Time `json:"until,omitempty"`

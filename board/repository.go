@@ -50,6 +50,13 @@ type Repository interface {
 
 	Media(ctx context.Context, boardID int64, name string) (Image, error)
 	AddMedia(ctx context.Context, boardID int64, im Image, at time.Time) error
+
+	// HostedServices lists a board's services, in no set order;
+	// PutHostedService adds one or replaces the one of its slug;
+	// DeleteHostedService removes one (ErrNotFound when there is none).
+	HostedServices(ctx context.Context, boardID int64) ([]HostedService, error)
+	PutHostedService(ctx context.Context, boardID int64, h HostedService) error
+	DeleteHostedService(ctx context.Context, boardID int64, slug string) error
 }
 
 // Tx is what the service writes in one transaction. Reads made through it

@@ -286,6 +286,9 @@ func (s *Service) Create(ctx context.Context, actor Actor, b Board, d Draft, ide
 	if err := s.build(ctx, b, d, &a); err != nil {
 		return a, false, err
 	}
+	if err := s.checkOutageService(ctx, b, a.Outage, nil); err != nil {
+		return a, false, err
+	}
 	reqHash := ""
 	if idemKey != "" {
 		raw, _ := json.Marshal(d)
@@ -398,6 +401,9 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 	oldA := a
 	oldA.PublishAt, oldA.ExpiresAt = old.PublishAt, old.ExpiresAt
 	if err := s.build(ctx, b, d, &a); err != nil {
+		return a, err
+	}
+	if err := s.checkOutageService(ctx, b, a.Outage, old.Outage); err != nil {
 		return a, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -18,30 +18,20 @@ import (
 // Render executes the template name of t with data into a buffer and only
 // then writes the status and the page: a template that fails is an error
 // the caller answers, never a truncated 200. A page answered 200 to a GET
-// carries an ETag, so a reader's cache asks again cheaply (Revalidated).
+// carries an ETag, so a reader's cache asks again cheaply (ServeWithETag).
 func Render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, name string, data any) error {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if status == http.StatusOK && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		Revalidated(w, r, buf.Bytes())
+		ServeWithETag(w, r, "text/html; charset=utf-8", buf.Bytes())
 		return nil
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 	return nil
-}
-
-// Revalidated answers body with a strong ETag made of its content, or 304
-// Not Modified when the request's If-None-Match names it already. The
-// conditional headers are read by net/http's ServeContent, the one parser
-// of them; the caller sets Content-Type and Cache-Control first.
-func Revalidated(w http.ResponseWriter, r *http.Request, body []byte) {
-	sum := sha256.Sum256(body)
-	w.Header().Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // QueryInt reads the query parameter name as a whole number from min to
@@ -92,4 +82,16 @@ type Guard interface {
 	// OnBoard registers the route pattern behind the check (and in the
 	// API's authorization table).
 	OnBoard(pattern, role string, h func(w http.ResponseWriter, r *http.Request, b board.Board) error)
+}
+
+// ServeWithETag answers body (of contentType) with a strong ETag made from
+// its bytes, and 304 Not Modified when the request's If-None-Match names
+// it: a dashboard polling a document that did not change gets no body.
+// The conditional headers are read by net/http (http.ServeContent), the
+// one parser of them; callers set Cache-Control.
+func ServeWithETag(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
+	w.Header().Set("Content-Type", contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

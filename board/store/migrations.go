@@ -218,6 +218,20 @@ var steps = []step{
 	{39, "a board's accent colour and logo", exec(
 		`ALTER TABLE boards ADD COLUMN accent TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE boards ADD COLUMN logo TEXT NOT NULL DEFAULT ''`)},
+	// 40: the services an association runs (its mail, its cloud), each
+	// with a short page whose state comes from the outage notices that
+	// name it by its slug.
+	{40, "the services a board presents", exec(`CREATE TABLE IF NOT EXISTS hosted_services (
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		slug TEXT NOT NULL,
+		name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		address TEXT NOT NULL DEFAULT '',
+		logo TEXT NOT NULL DEFAULT '',
+		position INTEGER NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (board_id, slug))`)},
 }
 
 // Known is the schema version this release writes.

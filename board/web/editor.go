@@ -56,14 +56,22 @@ func NewEditor(svc *board.Service, store EditorStore, links board.Links, loc *ti
 			return ""
 		}
 		return t.In(loc).Format(formTime)
-	}, "statusNote": statusNote, "prefixed": func(f formData, board string) formData {
-		f.Prefix, f.Board = board+"-", board
+	}, "statusNote": statusNote, "prefixed": func(f formData, b boardView) formData {
+		f.Prefix, f.Board, f.Services = b.Name+"-", b.Name, b.Services
 		return f
+	}, "dict": func(kv ...any) map[string]any {
+		// A sub-template's arguments, by name: dict "F" $form "Page" $.
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			m[k] = kv[i+1]
+		}
+		return m
 	}}
 	for name, f := range loadAssets().funcs() {
 		funcs[name] = f
 	}
-	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations", "edit_settings"} {
+	for _, name := range []string{"edit_login", "edit_home", "edit_form", "edit_delete", "edit_list", "edit_destinations", "edit_settings", "edit_services"} {
 		e.tmpl[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/edit_form_fields.html", "templates/"+name+".html"))
 	}
 	return e
@@ -119,6 +127,9 @@ func (e *Editor) Register(routes *httpx.Routes) {
 	on("POST /edit/{board}/destinations/{key}/save", httpx.Publisher, e.destinationAction("save"))
 	on("POST /edit/{board}/destinations/{key}/remove", httpx.Publisher, e.destinationAction("remove"))
 	on("POST /edit/{board}/destinations/{key}/test", httpx.Member, e.destinationAction("test"))
+	on("GET /edit/{board}/services", httpx.Member, e.services)
+	on("POST /edit/{board}/services", httpx.Publisher, e.saveService)
+	on("POST /edit/{board}/services/{slug}/remove", httpx.Publisher, e.removeService)
 	on("GET /edit/{board}/{id}", httpx.Member, e.editForm)
 	on("POST /edit/{board}/{id}", httpx.Member, e.update)
 	on("POST /edit/{board}/{id}/delete", httpx.Member, e.delete)
@@ -295,6 +306,8 @@ type boardView struct {
 	URL           string
 	Handle        string
 	Announcements []board.Announcement
+	// Services are the board's, which its outage notices name.
+	Services []board.HostedService
 }
 
 // renderHome shows the boards, their latest announcements and the form;
@@ -315,7 +328,13 @@ func (e *Editor) renderHome(w http.ResponseWriter, r *http.Request, s session, s
 			serverError(w, r, e.log, err)
 			return
 		}
-		views = append(views, boardView{Board: b, L: e.locale(r, b), Zone: e.zoneName(r, b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name), Announcements: list})
+		services, err := e.svc.HostedServices(r.Context(), b)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		views = append(views, boardView{Board: b, L: e.locale(r, b), Zone: e.zoneName(r, b), URL: e.links.BoardURL(b.Name), Handle: e.links.Handle(b.Name),
+			Announcements: list, Services: services})
 	}
 	target := ""
 	if failed != nil {
@@ -522,6 +541,12 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 			}
 		}
 		f.Role = s.token.Role
+		services, err := e.svc.HostedServices(r.Context(), b)
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		f.Services = services
 		data := map[string]any{"Title": e.locale(r, b).T("editor.title_edit", a.Title), "Board": b, "CSRF": s.csrf(), "Form": f, "Zone": e.zoneName(r, b),
 			"Notice": e.flash(w, r), "Saved": a, "CanApprove": canApprove(s, a)}
 		if a.Kind == board.KindTraining && a.Training != nil {
@@ -584,6 +609,12 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 	}
 	f := readForm(r)
 	f.ID, f.Status, f.Board, f.Role = a.ID, a.Status, b.Name, s.token.Role
+	services, err := e.svc.HostedServices(r.Context(), b)
+	if err != nil {
+		serverError(w, r, e.log, err)
+		return
+	}
+	f.Services = services
 	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
 	errs = mergeErrors(errs, upErrs)

@@ -46,6 +46,12 @@ func TestMadeKeysExist(t *testing.T) {
 		keys = append(keys, "fact.per_"+per)
 	}
 	keys = append(keys, "state."+stateEnded)
+	for _, st := range board.ServiceStates() {
+		keys = append(keys, "service."+st) // the services' pages
+	}
+	for _, indicator := range []string{"none", "major", "maintenance"} {
+		keys = append(keys, "service.summary_"+indicator) // status.json
+	}
 	for _, what := range []string{board.FollowUpUpdated, board.FollowUpCancelled, board.FollowUpBackOn, board.FollowUpResolved} {
 		keys = append(keys, "post."+what, "post.is_"+what)
 	}

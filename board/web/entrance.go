@@ -122,9 +122,14 @@ func (p *Pages) boardPage(r *http.Request, b board.Board, nav, title string) map
 	} else {
 		title += " – " + b.DisplayName
 	}
+	// The sections link its services' pages once it lists some.
+	services, err := p.store.HostedServices(r.Context(), b.ID)
+	if err != nil {
+		p.log.WarnContext(r.Context(), "pages: read services", "board", b.Name, "err", err)
+	}
 	return map[string]any{
 		"L": l, "Board": b, "BoardURL": home, "Handle": p.links.Handle(b.Name), "Title": title,
-		"Masthead": true, "Nav": nav, "AccentCSS": accentCSS(b),
+		"Masthead": true, "Nav": nav, "AccentCSS": accentCSS(b), "HasServices": len(services) > 0,
 		"FeedURL": home + "/feed.atom", "EventsURL": home + "/events.ics",
 	}
 }
@@ -185,6 +190,15 @@ func (p *Pages) Entrance(w http.ResponseWriter, r *http.Request, b board.Board) 
 	}
 	if len(nowCards) > entranceSize {
 		nowCards = nowCards[:entranceSize]
+	}
+	// How each service is doing, at a glance.
+	if data["HasServices"] == true {
+		list, outages, err := p.boardServices(r, b)
+		if err != nil {
+			serverError(w, r, p.log, err)
+			return
+		}
+		data["Services"] = p.serviceViews(b, list, outages, l, now)
 	}
 	home := p.links.BoardURL(b.Name)
 	data["Alerts"], data["NowCards"], data["Coming"], data["News"] = alerts, nowCards, coming, news

@@ -58,6 +58,32 @@ type formData struct {
 	// Prefix keeps ids unique when one page holds a form per board, so a
 	// label focuses its own board's field.
 	Prefix string
+	// Services are the board's: when it has some, an outage notice picks
+	// one from a list instead of typing a name.
+	Services []board.HostedService
+}
+
+// ServiceChoice is one entry of the outage form's list of services.
+type ServiceChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// ServiceChoices are the entries of the outage form's list: the board's
+// services, and the notice's own text when it names none of them (one
+// written before the board listed its services keeps it).
+func (f formData) ServiceChoices() []ServiceChoice {
+	var out []ServiceChoice
+	known := false
+	for _, h := range f.Services {
+		sel := f.Service != "" && h.Names(f.Service)
+		known = known || sel
+		out = append(out, ServiceChoice{Value: h.Slug, Label: h.Name, Selected: sel})
+	}
+	if f.Service != "" && !known {
+		out = append(out, ServiceChoice{Value: f.Service, Label: f.Service, Selected: true})
+	}
+	return out
 }
 
 func readForm(r *http.Request) formData {
@@ -370,6 +396,9 @@ func serviceErrors(ve *board.ValidationError) board.Problems {
 	out := make(board.Problems, len(ve.Fields))
 	for k, p := range ve.Fields {
 		switch {
+		case k == "outage.service" && p.Key == "problem.no_such_service":
+			// Says which services the board has: the form's own words
+			// would only ask to name one.
 		case inWords[k] != "" && !slices.Contains(textProblems, p.Key):
 			p = board.Problemf("editor.p." + inWords[k])
 		case k == "call.roles" && p.Key == "problem.no_roles":

@@ -33,6 +33,8 @@ type PageStore interface {
 	AnnouncementsOfKinds(ctx context.Context, boardID int64, kinds []board.Kind, before int64, limit int) ([]board.Announcement, error)
 	Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
 	Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error)
+	// HostedServices lists a board's services, in no set order.
+	HostedServices(ctx context.Context, boardID int64) ([]board.HostedService, error)
 	Media(ctx context.Context, boardID int64, name string) (board.Image, error)
 	// Secret is the server's secret called name (what signs form keys).
 	Secret(ctx context.Context, name string) ([]byte, error)
@@ -82,7 +84,7 @@ func NewPages(store PageStore, signups Signups, links board.Links, pictures medi
 	p := &Pages{store: store, signups: signups, links: links, media: pictures, tmpl: map[string]*template.Template{}, assets: loadAssets(), log: log,
 		keys: &formKeys{secret: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "signup-forms") }}}
 	p.LimitSignups(httpx.Clients{Trusted: httpx.LoopbackProxies}, DefaultSignupsPerHour)
-	for _, name := range []string{"entrance", "section", "announcement", "home", "gone", "withdraw", "events", "status"} {
+	for _, name := range []string{"entrance", "section", "announcement", "home", "gone", "withdraw", "events", "status", "services", "service"} {
 		p.tmpl[name] = template.Must(template.New("").Funcs(p.assets.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	p.tmpl["widget"] = template.Must(template.ParseFS(templateFS, "templates/widget.html"))
@@ -120,6 +122,9 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	for name := range sections {
 		public("GET /boards/{board}/"+name, p.withBoard(p.Section(name)))
 	}
+	public("GET /boards/{board}/status.json", p.withBoard(p.StatusJSON))
+	public("GET /boards/{board}/services", p.withBoard(p.ServicesPage))
+	public("GET /boards/{board}/services/{slug}", p.withBoard(p.ServicePage))
 	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
 	public("GET /sitemap.xml", p.Sitemap)
 	public("GET "+staticPrefix+"{name}", p.assets.serve)
@@ -343,6 +348,7 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board
 }
 
 // StatusPage shows a board's current and planned outages, then recent ones.
+// Only the notices readers see are there (not drafts, nor expired ones).
 func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board) {
 	list, err := p.store.Outages(r.Context(), b.ID, 100)
 	if err != nil {
@@ -353,21 +359,29 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	l := data["L"].(locale.Locale)
 	var current []card
 	var recent []pageItem
-	for _, a := range list {
-		if !a.Listed() {
-			continue
-		}
-		it := p.item(a, l)
-		if it.State == board.OutageResolved {
-			recent = append(recent, it)
-		} else {
-			current = append(current, cardOf(it, 3))
-		}
+	// What goes on now comes first, then what is planned, soonest first,
+	// then what is over, latest first: the store's order (newest notice
+	// first) put a maintenance announced today above the outage going on.
+	ongoing, planned, resolved := board.ArrangeOutages(list, time.Now())
+	for _, a := range append(ongoing, planned...) {
+		current = append(current, cardOf(p.item(a, l), 3))
 	}
-	if len(recent) > 30 {
-		recent = recent[:30]
+	for _, a := range resolved[:min(len(resolved), 30)] {
+		recent = append(recent, p.item(a, l))
 	}
-	data["Current"], data["Recent"], data["Canonical"] = current, recent, p.links.BoardURL(b.Name)+"/status"
+	// The board's services, by slug: the recent outages name them by their
+	// names, linked to their pages.
+	hosted, err := p.store.HostedServices(r.Context(), b.ID)
+	if err != nil {
+		serverError(w, r, p.log, err)
+		return
+	}
+	type serviceLink struct{ Name, URL string }
+	services := map[string]*serviceLink{} // nil for free text: {{with}} then shows the text
+	for _, h := range hosted {
+		services[h.Slug] = &serviceLink{h.Name, p.links.BoardURL(b.Name) + "/services/" + h.Slug}
+	}
+	data["Current"], data["Recent"], data["Canonical"], data["Services"] = current, recent, p.links.BoardURL(b.Name)+"/status", services
 	data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
 	p.render(w, r, http.StatusOK, "status", data)
 }

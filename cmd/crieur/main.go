@@ -59,6 +59,7 @@ Usage:
   crieur board key NAME          (prints the board's private key, for crieur deliver)
   crieur token create [--board NAME] [--label TEXT] [--expires 90d] [--role publisher|editor]
   crieur token list | crieur token revoke ID
+  crieur service list | set SLUG --name NAME [--description T] [--address URL] [--position N] | remove SLUG  [--board NAME]
   crieur mattermost list | set NAME --url URL|- [--channel C] | remove NAME | test NAME
   crieur email show | smtp --host H --from ADDR [--username U --password -] | list NAME --to ADDR [--kinds outage,call] | remove NAME | test NAME
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
@@ -130,6 +131,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return resolveCmd(ctx, args[1:], stdout, env)
 	case "block":
 		return blockCmd(ctx, args[1:], stdout, env)
+	case "service":
+		return serviceCmd(ctx, args[1:], stdout, env)
 	case "board":
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":

@@ -222,11 +222,12 @@ func TestEveryEditorRouteAnswersAsTheTableSays(t *testing.T) {
 		return true
 	}
 	table := app.EditorTable()
-	// The table keeps the API's rules: where a board publishes and how it
-	// introduces itself (name, colour, logo) are set by its publishers
-	// (any member may send a test or read the settings, as in the API).
+	// The table keeps the API's rules: where a board publishes, how it
+	// introduces itself (name, colour, logo) and the services its pages
+	// present are set by its publishers (any member may send a test or
+	// read the settings, as in the API).
 	for _, row := range table {
-		setup := regexp.MustCompile(`/destinations/\{key\}/(save|remove)$|^POST /edit/\{board\}/settings$`).MatchString(row.Pattern)
+		setup := regexp.MustCompile(`/destinations/\{key\}/(save|remove)$|^POST /edit/\{board\}/settings$|^POST /edit/\{board\}/services(/\{slug\}/remove)?$`).MatchString(row.Pattern)
 		if setup != (row.Access == httpx.Publisher) {
 			t.Errorf("%s needs %s", row.Pattern, row.Access)
 		}
