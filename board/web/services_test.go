@@ -127,7 +127,7 @@ func TestServicesPageShowsEachState(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("services page: %d\n%s", resp.StatusCode, page)
 	}
-	if !inOrder(page, "<main>", `<ul class="services">`,
+	if !inOrder(page, "<main", `<ul class="cards services">`,
 		">Mail</a></h2>", "state-disrupted", "Disrupted since", "Mail is down", "Our mailboxes.", `href="https://mail.example.org"`, "Open Mail",
 		">Cloud</a></h2>", "state-maintenance", "Maintenance is planned from", "Cloud upgrade",
 		">Chat</a></h2>", "state-working", "Working as usual.", "</ul>", "</main>") {
@@ -193,7 +193,7 @@ func TestServicePageShowsStateAndHistory(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("service page: %d\n%s", resp.StatusCode, page)
 	}
-	if !inOrder(page, "<h1>", "Mail</h1>", "<main>", "Our mailboxes.", "Current state", "state-disrupted", "Disrupted since",
+	if !inOrder(page, "<main", "<h1>", "Mail</h1>", "Our mailboxes.", "Current state", "state-disrupted", "Disrupted since",
 		"History", "Going on now", ">Mail is down</a>", "Planned", ">Mail moves next month</a>", "Past outages", ">Mail was slow</a>", "</main>") {
 		t.Errorf("the mail page does not show its state and history:\n%s", page)
 	}
