@@ -146,6 +146,15 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 	now := time.Now()
 	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
 	photo := c.upload(testJPEG(t))
+	for slug, body := range map[string]map[string]any{
+		"mail":  {"name": "Mail", "description": "Our mailboxes, with a description long enough to wrap on a phone.", "address": "https://mail.example.org", "position": 1},
+		"cloud": {"name": "Cloud", "description": "Files and calendars.", "position": 2},
+		"chat":  {"name": "Chat", "position": 3},
+	} {
+		if code := c.api("PUT", "/api/v1/boards/news/services/"+slug, body, nil, nil); code != 201 {
+			t.Fatalf("add service %s: %d", slug, code)
+		}
+	}
 	pages := map[string]string{}
 	for name, body := range map[string]map[string]any{
 		"news": {"title": "Welcome", "body": "# Agenda\n\nHello **all**, see https://example.org.", "tags": []string{"asso"}, "language": "en",
@@ -169,7 +178,8 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 		}
 	}
 	for name, path := range map[string]string{"home": "/", "entrance": "/boards/news", "news-list": "/boards/news/news", "calls": "/boards/news/calls",
-		"all": "/boards/news/all?tag=asso", "events": "/boards/news/events", "status": "/boards/news/status", "widget": "/boards/news/widget", "not-found": "/boards/news/a/999"} {
+		"all": "/boards/news/all?tag=asso", "events": "/boards/news/events", "status": "/boards/news/status", "widget": "/boards/news/widget", "not-found": "/boards/news/a/999",
+		"services": "/boards/news/services", "service": "/boards/news/services/mail"} {
 		pages[name] = c.URL + path
 	}
 	shots := screenshotDir(t)
