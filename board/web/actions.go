@@ -165,6 +165,26 @@ func (e *Editor) resolve(w http.ResponseWriter, r *http.Request, s session, b bo
 	e.flashRedirect(w, r, to, requestLocale(r).T("editor.resolved", a.Title))
 }
 
+// reannounce posts an outage notice again (board.Service.Reannounce) and
+// opens the fresh post.
+func (e *Editor) reannounce(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
+	a, ok := e.announcement(w, r, b)
+	if !ok {
+		return
+	}
+	fresh, err := e.svc.Reannounce(r.Context(), s.actor(), b, a.ID)
+	if err != nil {
+		var ve *board.ValidationError
+		if errors.As(err, &ve) {
+			e.refusalRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, a.ID), requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
+			return
+		}
+		e.formErrors(w, r, err)
+		return
+	}
+	e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, fresh.ID), requestLocale(r).T("editor.reannounced", a.Title))
+}
+
 // cancelTraining cancels a training (or calls the cancellation off).
 func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
 	a, ok := e.announcement(w, r, b)

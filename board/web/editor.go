@@ -138,6 +138,7 @@ func (e *Editor) Register(routes *httpx.Routes) {
 	on("POST /edit/{board}/{id}/signups/{signup}/remove", httpx.Member, e.removeSignup)
 	on("POST /edit/{board}/{id}/closed", httpx.Member, e.setClosed)
 	on("POST /edit/{board}/{id}/resolved", httpx.Member, e.resolve)
+	on("POST /edit/{board}/{id}/reannounce", httpx.Member, e.reannounce)
 	on("POST /edit/{board}/{id}/cancelled", httpx.Member, e.cancelTraining)
 	on("POST /edit/{board}/{id}/approve", httpx.Member, e.approve)
 	on("POST /edit/{board}/{id}/raised", httpx.Member, e.setRaised)
@@ -591,6 +592,18 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 				counts[in.Kind]++
 			}
 			data["Reach"] = counts
+			// A post that reached servers too late for their home
+			// timelines is said, with the way to post it again when it
+			// is an outage still going on or to come.
+			deliveries, err := e.store.Deliveries(r.Context(), a.ID)
+			if err != nil {
+				serverError(w, r, e.log, err)
+				return
+			}
+			if late := board.SummarizeDeliveries(a, deliveries).Late; late > 0 {
+				data["Late"] = late
+				data["CanReannounce"] = a.Kind == board.KindOutage && a.Outage != nil && a.Outage.State(time.Now()) != board.OutageResolved
+			}
 		}
 		e.render(w, r, http.StatusOK, "edit_form", data)
 	}

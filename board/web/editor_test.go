@@ -528,3 +528,43 @@ func TestEditorSignupTimesInTheBoardsZone(t *testing.T) {
 		t.Errorf("the spreadsheet does not name the zone of its times, or they are not the board's:\n%s", sheet)
 	}
 }
+
+// Issue 26, item 5: the edit page says when the post reached fediverse
+// servers more than 6 hours after it was published (Mastodon keeps it out
+// of home timelines) and, for an outage still going on, posts it again.
+func TestEditorSaysLateAndReannounces(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	rig.Clock.Set(time.Now().Add(-7 * time.Hour)) // published 7 hours ago
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: time.Now().Add(-8 * time.Hour)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.Clock.Set(time.Now())
+	entries := rig.Pending(t)
+	if len(entries) != 1 {
+		t.Fatalf("%d outbox entries", len(entries))
+	}
+	e := signIn(t, rig, time.UTC)
+	path := fmt.Sprintf("/edit/news/%d", a.ID)
+	if page := e.get(path); strings.Contains(page, "more than 6 hours") {
+		t.Fatalf("nothing delivered yet, and the page says it came late:\n%s", page)
+	}
+	// Delivered now: 7 hours after it was published.
+	if err := rig.Store.RecordDelivery(ctx, board.DeliveryRecord{OutboxID: entries[0].ID, Target: "https://late.example/inbox", State: board.DeliveryDelivered, Attempts: 3}); err != nil {
+		t.Fatal(err)
+	}
+	page := e.get(path)
+	if !strings.Contains(page, "1 fediverse server received this post more than 6 hours after it was published") || !strings.Contains(page, "Post it again") {
+		t.Fatalf("the edit page does not say the post came late:\n%s", page)
+	}
+	code, page := e.post(path+"/reannounce", url.Values{"csrf": {hiddenValue(t, page, "csrf")}})
+	if code != 200 || !strings.Contains(page, "“Mail down” was posted again") {
+		t.Fatalf("after posting it again: %d\n%s", code, page)
+	}
+	list, err := rig.Store.Announcements(ctx, b.ID, 0, 10)
+	if err != nil || len(list) != 2 || list[0].Title != "Still current: Mail down" || !strings.Contains(list[0].Body, boardtest.Links{}.AnnouncementURL("news", a.ID)) {
+		t.Fatalf("announcements after posting again: %v %+v", err, list)
+	}
+}

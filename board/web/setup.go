@@ -24,6 +24,7 @@ type EditorStore interface {
 	Signups(ctx context.Context, annID int64) ([]board.Signup, error)
 	Answers(ctx context.Context, annID int64) ([]board.Answer, error)
 	Interactions(ctx context.Context, announcementID int64) ([]board.Interaction, error)
+	Deliveries(ctx context.Context, announcementID int64) ([]board.Delivery, error)
 }
 
 // AddDestinationSetup puts a destination on the editor's set-up page.
