@@ -194,7 +194,8 @@ func (p *fedifyPeer) signed() []signedActivity {
 
 // Acceptance (issue 26): a board subscribed to a running Activity-Relay
 // has its post delivered to a server that does not follow it (the Fedify
-// peer, itself subscribed to the relay). On the way: the relay refuses
+// peer, itself subscribed to the relay): as the Create the relay passes
+// on, then, the relay set to create-as-announce, as its Announce. On the way: the relay refuses
 // the board while its domain is blocked there (pending → refused),
 // accepts it once unblocked (pending → accepted), and removing the relay
 // sends the Undo, which ends the subscription at the relay.
@@ -281,6 +282,24 @@ func TestRelayActivityRelayForwardsToNonFollowers(t *testing.T) {
 	if got.Activity["actor"] != c.URL+"/boards/news" {
 		t.Errorf("the relayed Create's actor: %v", got.Activity["actor"])
 	}
+	// A relay set to announce instead (create-as-announce, which
+	// Activity-Relay's LitePub side does as well): the peer gets the
+	// relay's Announce of the post.
+	relay.control("config", "enable", "create-as-announce")
+	a2, code := c.post(map[string]any{"kind": "news", "title": "Announced notice", "body": "Boosted by the relay."}, nil)
+	if code != http.StatusCreated {
+		t.Fatalf("post: status %d", code)
+	}
+	waitFor(t, 30*time.Second, "the relay's Announce of the post at the peer", func() bool {
+		for _, s := range peer.signed() {
+			if s.Activity["type"] == "Announce" && s.Activity["object"] == c.objectURL(a2.ID) &&
+				s.Activity["actor"] == relay.URL+"/actor" && strings.HasPrefix(s.Key, relay.URL+"/actor") {
+				return true
+			}
+		}
+		return false
+	})
+
 	c.waitQueueIdle()
 	d := c.deliveries(a.ID)
 	var toRelay bool
