@@ -26,7 +26,7 @@ package activitypub
 // answers to the actor's inbox and delivers to its endpoints.sharedInbox
 // (Mastodon style) or inbox (LitePub style). v2 takes a LitePub follower
 // only if its actor is an Application or its id ends in /relay
-// (isActorAbleToBeFollower): a board (a Group) must use Mastodon's way
+// (isActorAbleToBeFollower): a board (an Organization) must use Mastodon's way
 // with it.
 
 import (
