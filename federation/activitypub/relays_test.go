@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -238,4 +239,32 @@ func expandTargets(t *testing.T, s *Server, svc *board.Service, b board.Board) [
 		}
 	}
 	return targets
+}
+
+// The editor's destinations page: subscribe from the form, see the
+// relay's state, unsubscribe with Remove (which sends the Undo).
+func TestRelaysEditorSetup(t *testing.T) {
+	s, _, q, b, _ := newRelayTestServer(t)
+	ctx := context.Background()
+	relay, _ := fakeRelay(t)
+	setup := RelaysSetup{S: s}
+	if errs, err := setup.Submit(ctx, b, "relay", url.Values{"url": {"not a relay"}}); err != nil || errs["url"].Key != "problem.relay_url" {
+		t.Fatalf("a bad address: %v %v", errs, err)
+	}
+	if errs, err := setup.Submit(ctx, b, "relay", url.Values{"url": {relay + "/inbox"}}); err != nil || len(errs) != 0 {
+		t.Fatalf("subscribe: %v %v", errs, err)
+	}
+	items, err := setup.Items(ctx, b)
+	if err != nil || len(items) != 1 || items[0].Name != relay+"/inbox" || items[0].Summary.Key != "setup.relay_pending" {
+		t.Fatalf("items: %+v %v", items, err)
+	}
+	if err := setup.Remove(ctx, b, relay+"/inbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, undo := q.last(t); undo["type"] != "Undo" {
+		t.Fatalf("remove sent %v", undo)
+	}
+	if items, _ := setup.Items(ctx, b); len(items) != 0 {
+		t.Fatalf("items after remove: %+v", items)
+	}
 }
