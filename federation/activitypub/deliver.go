@@ -100,10 +100,11 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		return nil, err
 	}
 	inboxes := deliveryOrder(followers)
-	// Relays that accepted the board get its public activities too, one
-	// more inbox of the fan-out: a relay's inbox that is also a
-	// follower's (a LitePub relay following back) gets them once.
-	if addressedToPublic(act) {
+	// Relays that accepted the board get its public Create, Update and
+	// Delete too (what Mastodon sends its relays, and what Activity-Relay
+	// passes on), one more inbox of the fan-out: a relay's inbox that is
+	// also a follower's (a LitePub relay following back) gets them once.
+	if relayable(act) {
 		relayed, err := s.relayInboxes(ctx, b)
 		if err != nil {
 			return nil, err

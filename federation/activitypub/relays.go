@@ -205,8 +205,17 @@ func (s *Server) relayInboxes(ctx context.Context, b board.Board) ([]string, err
 	return out, nil
 }
 
-// addressedToPublic reports whether an activity is for everyone: only
-// those go to relays.
+// relayable reports whether an activity goes to relays: a Create, Update
+// or Delete for everyone.
+func relayable(act map[string]any) bool {
+	switch act["type"] {
+	case "Create", "Update", "Delete":
+		return addressedToPublic(act)
+	}
+	return false
+}
+
+// addressedToPublic reports whether an activity is for everyone.
 func addressedToPublic(act map[string]any) bool {
 	for _, k := range []string{"to", "cc"} {
 		switch v := act[k].(type) {
