@@ -153,6 +153,13 @@ func (s *Server) UnsubscribeRelay(ctx context.Context, b board.Board, id int64) 
 	if err := s.relays.RemoveRelay(ctx, b.ID, id); err != nil {
 		return err
 	}
+	// A relay that followed the board back (LitePub's way) would still
+	// get its posts as a follower: unsubscribing ends that follow too.
+	if r.Actor != "" {
+		if _, err := s.store.RemoveFollower(ctx, b.ID, r.Actor); err != nil {
+			return fmt.Errorf("remove the relay's follow: %w", err)
+		}
+	}
 	s.log.InfoContext(ctx, "relay: unsubscribed", "board", b.Name, "relay", r.URL)
 	return nil
 }

@@ -174,6 +174,12 @@ func TestRelayMastodonStyle(t *testing.T) {
 	if _, err := s.relays.Relay(ctx, b.ID, r.ID); !errors.Is(err, board.ErrNotFound) {
 		t.Fatalf("the relay is still listed: %v", err)
 	}
+	if _, err := storeOf(svc).Follower(ctx, b.ID, relayActor); !errors.Is(err, board.ErrNotFound) {
+		t.Fatalf("the relay still follows the board after unsubscribing: %v", err)
+	}
+	if targets := expandTargets(t, s, svc, b); !slices.Equal(targets, []string{"https://a.example/users/1/inbox"}) {
+		t.Fatalf("fan-out targets after unsubscribing: %v", targets)
+	}
 	// An answer to a Follow no longer held is taken and ignored.
 	if code := post(relayActor, relayKey, map[string]any{"id": relay + "/activities/2", "type": "Reject", "actor": relayActor, "object": r.FollowID}); code != http.StatusAccepted {
 		t.Fatalf("a late Reject: %d", code)
