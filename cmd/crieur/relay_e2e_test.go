@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -321,5 +323,77 @@ func TestRelayActivityRelayForwardsToNonFollowers(t *testing.T) {
 	}
 	if _, err := c.cli("", "relay", "remove", "news", inbox); err == nil {
 		t.Errorf("removing a relay twice did not fail")
+	}
+}
+
+// The relay commands and API without a relay server: adding sends a
+// signed Follow of Public to the inbox given and lists the relay as
+// pending; removing sends the Undo of that Follow (same id) and forgets
+// it. (A relay that never answers stays pending.)
+func TestRelayCommands(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []map[string]any
+	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var act map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&act); err == nil && r.Header.Get("Signature") != "" {
+			mu.Lock()
+			got = append(got, act)
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(inbox.Close)
+	received := func(typ string) map[string]any {
+		t.Helper()
+		var found map[string]any
+		waitFor(t, 20*time.Second, typ+" at the relay's inbox", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range got {
+				if a["type"] == typ {
+					found = a
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	c := startCrieur(t, t.TempDir(), 0)
+	relayInbox := inbox.URL + "/inbox"
+	if out, err := c.cli("", "relay", "add", "news"); err == nil || !strings.Contains(out, "usage: crieur relay") {
+		t.Fatalf("add without a URL: %v %s", err, out)
+	}
+	if out, err := c.cli("", "relay", "add", "news", "relay.example"); err == nil || !strings.Contains(out, "relay") {
+		t.Fatalf("add with no scheme: %v %s", err, out)
+	}
+	out, err := c.cli("", "relay", "add", "news", relayInbox)
+	if err != nil || !strings.Contains(out, "pending") {
+		t.Fatalf("add: %v %s", err, out)
+	}
+	follow := received("Follow")
+	if follow["object"] != "https://www.w3.org/ns/activitystreams#Public" || follow["actor"] != c.URL+"/boards/news" {
+		t.Fatalf("the Follow: %v", follow)
+	}
+	rs := c.relays()
+	if len(rs) != 1 || rs[0].State != board.RelayPending || rs[0].FollowID != follow["id"] {
+		t.Fatalf("relays: %+v", rs)
+	}
+	if out, err := c.cli("", "relay", "list", "news"); err != nil || !strings.Contains(out, relayInbox) || !strings.Contains(out, "pending") {
+		t.Fatalf("list: %v %s", err, out)
+	}
+	if out, err := c.cli("", "relay", "remove", "news", fmt.Sprint(rs[0].ID)); err != nil || !strings.Contains(out, "removed") {
+		t.Fatalf("remove: %v %s", err, out)
+	}
+	undo := received("Undo")
+	if inner, _ := undo["object"].(map[string]any); inner["id"] != follow["id"] || inner["type"] != "Follow" {
+		t.Fatalf("the Undo: %v", undo)
+	}
+	if rs := c.relays(); len(rs) != 0 {
+		t.Fatalf("relays after remove: %+v", rs)
+	}
+	if out, err := c.cli("", "relay", "remove", "news", relayInbox); err == nil || !strings.Contains(out, "no relay") {
+		t.Fatalf("remove again: %v %s", err, out)
 	}
 }
