@@ -75,7 +75,9 @@ func fakeRelay(t *testing.T) (base string, key *rsa.PrivateKey) {
 	return srv.URL, key
 }
 
-func newRelayTestServer(t *testing.T) (*Server, *board.Service, *recQueue, board.Board, func(actor string, key *rsa.PrivateKey, activity map[string]any) int) {
+// The poster it returns signs as actor's #main-key, or as keyID when
+// given.
+func newRelayTestServer(t *testing.T) (*Server, *board.Service, *recQueue, board.Board, func(actor string, key *rsa.PrivateKey, activity map[string]any, keyID ...string) int) {
 	t.Helper()
 	s, hs, svc := newTestServer(t)
 	q := &recQueue{}
@@ -84,12 +86,16 @@ func newRelayTestServer(t *testing.T) (*Server, *board.Service, *recQueue, board
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func(actor string, key *rsa.PrivateKey, activity map[string]any) int {
+	post := func(actor string, key *rsa.PrivateKey, activity map[string]any, keyID ...string) int {
 		t.Helper()
+		kid := actor + "#main-key"
+		if len(keyID) > 0 {
+			kid = keyID[0]
+		}
 		body, _ := json.Marshal(activity)
 		req, _ := http.NewRequest("POST", hs.URL+"/boards/news/inbox", bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentTypeAP)
-		if err := signRequest(req, key, actor+"#main-key", body); err != nil {
+		if err := signRequest(req, key, kid, body); err != nil {
 			t.Fatal(err)
 		}
 		return postSigned(t, req)
@@ -135,8 +141,9 @@ func TestRelayMastodonStyle(t *testing.T) {
 	if got := relayState(t, s, b, r.ID); got.State != board.RelayPending {
 		t.Fatalf("after another host's Accept: %s", got.State)
 	}
+	// Signed as Activity-Relay 1.2 signs: the key id is the actor itself.
 	relayActor := relay + "/actor"
-	if code := post(relayActor, relayKey, map[string]any{"id": relay + "/activities/1", "type": "Accept", "actor": relayActor, "object": map[string]any{"id": r.FollowID, "type": "Follow"}}); code != http.StatusAccepted {
+	if code := post(relayActor, relayKey, map[string]any{"id": relay + "/activities/1", "type": "Accept", "actor": relayActor, "object": map[string]any{"id": r.FollowID, "type": "Follow"}}, relayActor); code != http.StatusAccepted {
 		t.Fatalf("the relay's Accept: %d", code)
 	}
 	if got := relayState(t, s, b, r.ID); got.State != board.RelayAccepted || got.Actor != relayActor {
