@@ -232,6 +232,20 @@ var steps = []step{
 		created_at BIGINT NOT NULL,
 		updated_at BIGINT NOT NULL,
 		PRIMARY KEY (board_id, slug))`)},
+	// 41: ActivityPub relays a board subscribes to: where its posts go
+	// once the relay accepts, and the Follow's id, which the relay's
+	// Accept or Reject names and the Undo repeats.
+	{41, "ActivityPub relays", exec(`CREATE TABLE IF NOT EXISTS relays (
+		id INTEGER PRIMARY KEY,
+		board_id BIGINT NOT NULL REFERENCES boards(id),
+		url TEXT NOT NULL,
+		inbox TEXT NOT NULL,
+		actor TEXT NOT NULL DEFAULT '',
+		follow_id TEXT NOT NULL UNIQUE,
+		state TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL,
+		UNIQUE (board_id, url))`)},
 }
 
 // Known is the schema version this release writes.

@@ -54,6 +54,7 @@ Usage:
   crieur cancel [--undo] [--board NAME] ID   (a training will not take place)
   crieur pin   [--unpin] [--board NAME] ID
   crieur block add DOMAIN|ACCOUNT_URL [--board NAME] | list | remove ID | unfollow ACCOUNT_URL --board NAME
+  crieur relay add BOARD URL | list BOARD | remove BOARD URL|ID  (ActivityPub relays: URL is the relay's inbox or actor)
   crieur board create|set NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval]
   crieur board list
   crieur board key NAME          (prints the board's private key, for crieur deliver)
@@ -133,6 +134,8 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return blockCmd(ctx, args[1:], stdout, env)
 	case "service":
 		return serviceCmd(ctx, args[1:], stdout, env)
+	case "relay":
+		return relayCmd(ctx, args[1:], stdout, env)
 	case "board":
 		return boardCmd(ctx, args[1:], stdout, env)
 	case "token":

@@ -175,8 +175,8 @@ func startFedify2Peer(t *testing.T) *fedifyPeer {
 
 // startPeerIn runs testdata/name/peer.mjs with node, installing its npm
 // packages the first time (from the lock file, so every run tests the
-// same Fedify).
-func startPeerIn(t *testing.T, name, node string) *fedifyPeer {
+// same Fedify), with env added to its environment.
+func startPeerIn(t *testing.T, name, node string, env ...string) *fedifyPeer {
 	t.Helper()
 	requireTool(t, "node")
 	dir, _ := filepath.Abs(filepath.Join("testdata", name))
@@ -199,6 +199,9 @@ func startPeerIn(t *testing.T, name, node string) *fedifyPeer {
 	p := &fedifyPeer{t: t, output: &logBuffer{}}
 	p.cmd = exec.Command(node, "peer.mjs")
 	p.cmd.Dir = dir
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr = p.output
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -99,8 +99,24 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if err != nil {
 		return nil, err
 	}
+	inboxes := deliveryOrder(followers)
+	// Relays that accepted the board get its public Create, Update and
+	// Delete too (what Mastodon sends its relays, and what Activity-Relay
+	// passes on), one more inbox of the fan-out: a relay's inbox that is
+	// also a follower's (a LitePub relay following back) gets them once.
+	if relayable(act) {
+		relayed, err := s.relayInboxes(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		for _, inbox := range relayed {
+			if !slices.Contains(inboxes, inbox) {
+				inboxes = append(inboxes, inbox)
+			}
+		}
+	}
 	var jobs []delivery.Job
-	for _, inbox := range deliveryOrder(followers) {
+	for _, inbox := range inboxes {
 		// A block removes its follows; this catches an inbox on a blocked
 		// domain that an unblocked account named.
 		if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {

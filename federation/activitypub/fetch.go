@@ -351,6 +351,15 @@ func (f *fetcher) publicKey(ctx context.Context, keyID string, refresh bool) (ow
 		return "", "", err
 	}
 	p, ok := a.Keys[keyID]
+	if !ok && keyID == a.ID && len(a.Keys) == 1 {
+		// The key id is the actor itself, as Activity-Relay (up to 1.2)
+		// signs: the actor's one key is meant. Mastodon takes it too
+		// (app/services/activitypub/fetch_remote_key_service.rb: a key id
+		// that fetches an actor stands for that actor's key).
+		for _, only := range a.Keys {
+			p, ok = only, true
+		}
+	}
 	if !ok {
 		return "", "", fmt.Errorf("key %s is not listed by actor %s", keyID, a.ID)
 	}

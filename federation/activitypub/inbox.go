@@ -141,6 +141,10 @@ func (s *Server) serveInbox(w http.ResponseWriter, r *http.Request, b *board.Boa
 		return
 	}
 	actor := parseRef(act.Actor).ID
+	if actor != owner && s.fromRelay(ctx, owner) {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	if actor != owner {
 		s.log.InfoContext(ctx, "inbox: refused", "reason", "actor is not the key owner", "actor", actor, "owner", owner)
 		http.Error(w, "signature check failed: actor is not the key's owner", http.StatusUnauthorized)
@@ -320,6 +324,12 @@ func (s *Server) handleActivity(ctx context.Context, b *board.Board, act incomin
 		return s.onFollow(ctx, b, act, actor, obj)
 	case "Undo":
 		return s.onUndo(ctx, actor, obj)
+	case "Accept", "Reject":
+		// Crieur follows nobody but relays: an answer to anything else is
+		// accepted and ignored.
+		if handled, status, err := s.onRelayAnswer(ctx, actor, obj, typeName(act.Type) == "Accept"); handled {
+			return status, err
+		}
 	case "Delete":
 		if obj.ID == actor {
 			s.fetch.forget(actor)

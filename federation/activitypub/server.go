@@ -82,6 +82,8 @@ type Options struct {
 	// Replays, if set, remembers accepted signatures across restarts;
 	// without it they are remembered in memory.
 	Replays ReplayLedger
+	// Relays, if set, keeps the boards' relay subscriptions (relays.go).
+	Relays RelayStore
 }
 
 // Server serves the ActivityPub side of every board and builds the
@@ -100,6 +102,7 @@ type Server struct {
 	replays replays
 	refused *refusals
 	signups Signups
+	relays  RelayStore
 }
 
 // NewServer wires the ActivityPub server.
@@ -117,6 +120,7 @@ func NewServer(urls URLs, store Store, pages HTMLPages, queue Enqueuer, opts Opt
 		urls: urls, store: store, pages: pages, queue: queue,
 		keys: NewKeyStore(store), maxBody: opts.MaxInboxBytes, version: opts.Version, log: log,
 		replays: newReplayCache(200_000), refused: newRefusals(opts.Metrics), signups: opts.Signups,
+		relays: opts.Relays,
 	}
 	if opts.Replays != nil {
 		s.replays = ledgerReplays{opts.Replays}

@@ -190,6 +190,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		Metrics:               reg,
 		Signups:               svc,
 		Replays:               st, // a captured request stays refused across a restart
+		Relays:                st,
 	}, log)
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
 	bridge.CheckMembershipEvery(cfg.MatrixCheckEvery.Duration)
@@ -230,9 +231,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	bridge.Register(admin)
 	mm.Register(admin)
 	mailer.Register(admin)
+	ap.RegisterRelays(admin)
 	editor := web.NewEditor(svc, st, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
 	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
 	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
+	editor.AddDestinationSetup(activitypub.RelaysSetup{S: ap})
 	editor.Register(routes)
 	a.editorTable = editor.Table()
 	ap.Register(routes)

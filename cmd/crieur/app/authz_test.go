@@ -83,7 +83,7 @@ func TestEveryAPIRouteAnswersAsTheTableSays(t *testing.T) {
 	// an admin's; only the list of boards is open to any token.
 	for _, row := range table {
 		method, path, _ := strings.Cut(row.Pattern, " ")
-		setup := regexp.MustCompile(`^/api/v1/boards/\{board\}/(matrix|mattermost|email)$`).MatchString(path)
+		setup := regexp.MustCompile(`^/api/v1/boards/\{board\}/(matrix|mattermost|email|relays(/\{id\})?)$`).MatchString(path)
 		server := regexp.MustCompile(`^/(api/v1/(tokens|queue|blocks)|metrics)\b`).MatchString(path)
 		switch {
 		case setup && method != "GET" && row.Access != api.Publisher:

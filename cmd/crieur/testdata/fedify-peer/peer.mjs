@@ -11,7 +11,7 @@ import {
 
 const federation = createFederation({ kv: new MemoryKvStore(), allowPrivateAddress: true });
 const keys = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
-const state = { received: [], attempts: {}, rejected: [], fail: 0, gone: false, followed: null };
+const state = { received: [], attempts: {}, rejected: [], fail: 0, gone: false, followed: null, signed: [] };
 let port = 0;
 
 federation
@@ -245,6 +245,11 @@ const server = http.createServer(async (req, res) => {
         state.rejected.push(id);
         return json(res, 401, { error: "HTTP signature or Digest did not verify" });
       }
+      // Every POST whose signature verified, with the key that signed it,
+      // whatever Fedify's listeners make of it next: a relay passes on
+      // others' activities under its own key, which Fedify's inbox then
+      // refuses (the signer is not the actor); the relay tests read them here.
+      try { state.signed.push({ key: key.id?.href, activity: JSON.parse(text) }); } catch { /* not JSON */ }
     }
     return await send(res, await federation.fetch(request, { contextData: undefined }));
   } catch (e) {
