@@ -96,7 +96,18 @@ type Destination struct {
 // New is the forum destination on db (the board store's file, whose
 // registry made its tables). client must be federation/outbound's.
 func New(db *sql.DB, boards Boards, links Links, client *http.Client) *Destination {
-	return &Destination{db: db, boards: boards, links: links, http: client, now: time.Now}
+	c := *client
+	// The key travels in a header Go's client forwards on every redirect,
+	// even to another host (it strips only Authorization and cookies):
+	// follow a redirect only on the forum's own host (the one Discourse
+	// makes from /t/external_id/… to the topic).
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 || req.URL.Host != via[0].URL.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	return &Destination{db: db, boards: boards, links: links, http: &c, now: time.Now}
 }
 
 // Setup reads a board's forum, ErrNoSetup when it has none.
