@@ -82,6 +82,20 @@ func (e EditorSetup) Remove(ctx context.Context, b board.Board, _ string) error 
 	return e.D.Delete(ctx, b.ID)
 }
 
+// CheckSetup checks the set-up against the forum, posting nothing, and
+// says where topics will go (board.SetupChecker).
+func (e EditorSetup) CheckSetup(ctx context.Context, b board.Board, _ string) (board.Problem, error) {
+	c, err := e.D.Test(ctx, b)
+	if err != nil {
+		return board.Problem{}, err
+	}
+	key := "setup.discourse_checked"
+	if !c.Tags {
+		key = "setup.discourse_checked_no_tags"
+	}
+	return board.Problemf(key, c.Category, c.CategoryURL, c.User), nil
+}
+
 // SendTest checks the set-up against the forum (posting nothing).
 func (e EditorSetup) SendTest(ctx context.Context, b board.Board, _ string) error {
 	_, err := e.D.Test(ctx, b)
