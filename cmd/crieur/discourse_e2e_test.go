@@ -545,9 +545,19 @@ func TestDiscourseTopics(t *testing.T) {
 		t.Errorf("deleted campaign: visible %v closed %v", v.Visible, v.Closed)
 	}
 
+	// crieur check sees the forum (the rest of this loopback set-up, plain
+	// http, fails its checks).
+	if out, _ := runCLI("", nil, "check", "--data", c.DataDir); !strings.Contains(out, "ok    Discourse for news: posts as crieur in Annonces ("+forum.URL+"/c/annonces/5), without tags") {
+		t.Errorf("crieur check on the forum:\n%s", out)
+	}
+
 	// A wrong key: the delivery is given up with what to fix, never the key.
 	setup["api_key"] = wrongKey
 	c.api("PUT", path, setup, nil, nil)
+	checkOut, _ := runCLI("", nil, "check", "--data", c.DataDir)
+	if !strings.Contains(checkOut, "FAIL  Discourse for news: forum 127.0.0.1") || !strings.Contains(checkOut, "API key") || strings.Contains(checkOut, wrongKey) {
+		t.Errorf("crieur check with a wrong key:\n%s", checkOut)
+	}
 	bad, _ := c.post(map[string]any{"kind": "news", "title": "Never on the forum", "body": "The key is wrong."}, nil)
 	c.waitQueueIdle()
 	d := c.deliveries(bad.ID)
@@ -577,7 +587,7 @@ func TestDiscourseTopics(t *testing.T) {
 		all = append(all, b...)
 	}
 	for _, secret := range []string{key, wrongKey} {
-		for where, text := range map[string]string{"GET discourse": string(raw), "deliveries": string(all), "test answer": fmt.Sprint(test), "log": c.stderr.String()} {
+		for where, text := range map[string]string{"GET discourse": string(raw), "deliveries": string(all), "test answer": fmt.Sprint(test), "log": c.stderr.String(), "check": checkOut} {
 			if strings.Contains(text, secret) {
 				t.Errorf("a key appears in the %s", where)
 			}

@@ -142,7 +142,7 @@ func (f forum) do(ctx context.Context, method, path string, body, out any) error
 	case code == http.StatusNotFound:
 		return fmt.Errorf("%w (%w)", errNotFound, delivery.Permanent(msg))
 	case code == http.StatusForbidden || code == http.StatusUnauthorized:
-		return delivery.Permanent(fmt.Errorf("%w: check the API key and the user it posts as (Admin, API, Keys on the forum: a key for that user, or for all users, allowed to create and edit topics and posts; unlisting and closing need a moderator)", msg))
+		return delivery.Permanent(fmt.Errorf("%w (check the API key and the user it posts as: on the forum, Admin, API, Keys, a key for that user or for all users, allowed to create and edit topics and posts; unlisting and closing need a moderator)", msg))
 	default:
 		// 400 (a parameter), 422 (a title too short, a category that is
 		// not there, a post too long): the same request meets the same

@@ -434,9 +434,26 @@ type Checked struct {
 // set-up expects to be told where announcements will go, not to have
 // posted there.
 func (d *Destination) Test(ctx context.Context, b board.Board) (Checked, error) {
-	s, err := d.Setup(ctx, b.ID)
+	c, err := Probe(ctx, d.db, b.ID, d.http)
 	if err != nil {
 		return Checked{}, err
+	}
+	if _, err := d.db.ExecContext(ctx, `UPDATE discourse_setups SET category_id = ?, tags_off = ? WHERE board_id = ?`, c.CategoryID, b2i(!c.Tags), b.ID); err != nil {
+		return Checked{}, fmt.Errorf("discourse set-up: %w", err)
+	}
+	return c, nil
+}
+
+// Probe is Test without saving what it found, for crieur check (which
+// changes nothing): ErrNoSetup when the board has no forum.
+func Probe(ctx context.Context, db *sql.DB, boardID int64, client *http.Client) (Checked, error) {
+	d := &Destination{db: db, now: time.Now}
+	s, err := d.Setup(ctx, boardID)
+	if err != nil {
+		return Checked{}, err
+	}
+	if client != nil {
+		d.http = New(db, nil, nil, client).http
 	}
 	f := d.forum(s)
 	user, err := f.currentUser(ctx)
@@ -450,9 +467,6 @@ func (d *Destination) Test(ctx context.Context, b board.Board) (Checked, error) 
 	tags, err := f.canTag(ctx)
 	if err != nil {
 		return Checked{}, err
-	}
-	if _, err := d.db.ExecContext(ctx, `UPDATE discourse_setups SET category_id = ?, tags_off = ? WHERE board_id = ?`, c.ID, b2i(!tags), b.ID); err != nil {
-		return Checked{}, fmt.Errorf("discourse set-up: %w", err)
 	}
 	return Checked{User: user, Category: c.Name, CategoryID: c.ID, CategoryURL: fmt.Sprintf("%s/c/%s/%d", s.URL, c.Slug, c.ID), Tags: tags}, nil
 }
