@@ -235,6 +235,7 @@ var steps = []step{
 			board_id BIGINT NOT NULL,
 			topic_id BIGINT NOT NULL,
 			post_id BIGINT NOT NULL,
+			title_suffix TEXT NOT NULL DEFAULT '',
 			created_at BIGINT NOT NULL,
 			PRIMARY KEY (announcement_id, forum))`,
 		`CREATE TABLE IF NOT EXISTS discourse_effects (

@@ -529,6 +529,31 @@ func TestDiscourseTopics(t *testing.T) {
 		t.Errorf("the test should say tags are off: %v", test)
 	}
 
+	// The same title twice (a monthly meeting): the forum refuses a title
+	// already used, so the second topic ends with its date, which its
+	// edits keep.
+	first, _ := c.post(map[string]any{"kind": "news", "title": "Réunion mensuelle du bureau", "body": "Ordre du jour à venir."}, nil)
+	c.waitQueueIdle()
+	second, _ := c.post(map[string]any{"kind": "news", "title": "Réunion mensuelle du bureau", "body": "Le compte rendu suivra."}, nil)
+	c.waitQueueIdle()
+	c.api("PATCH", apath(second.ID), map[string]any{"body": "Le compte rendu est en ligne."}, nil, nil)
+	c.waitQueueIdle()
+	var meetings []string
+	for _, v := range forum.view() {
+		if strings.HasPrefix(v.Title, "Réunion mensuelle du bureau") {
+			meetings = append(meetings, v.Title+" | "+v.Raws[0])
+		}
+	}
+	if len(meetings) != 2 || !strings.HasPrefix(meetings[0], "Réunion mensuelle du bureau | ") ||
+		!regexp.MustCompile(`^Réunion mensuelle du bureau — \d+ \S+ \d{4} \| (?s).*compte rendu est en ligne`).MatchString(meetings[1]) {
+		t.Errorf("two topics of the same title: %q", meetings)
+	}
+	for _, id := range []int64{first.ID, second.ID} {
+		if d := c.deliveries(id); d.Counts["delivered"] != len(d.Deliveries) {
+			t.Errorf("deliveries of a monthly meeting: %+v", d)
+		}
+	}
+
 	// Deletions: unlisted, then (the set-up changed, its key kept) closed.
 	c.api("DELETE", apath(ids["news"]), nil, nil, nil)
 	c.waitQueueIdle()

@@ -186,7 +186,8 @@ func (f forum) host() string {
 // byExternalID finds the topic of an external_id, with its first post.
 func (f forum) byExternalID(ctx context.Context, ext string) (topicRow, error) {
 	var t struct {
-		ID         int64 `json:"id"`
+		ID         int64  `json:"id"`
+		Title      string `json:"title"`
 		PostStream struct {
 			Posts []struct {
 				ID         int64 `json:"id"`
@@ -199,7 +200,7 @@ func (f forum) byExternalID(ctx context.Context, ext string) (topicRow, error) {
 	}
 	for _, p := range t.PostStream.Posts {
 		if p.PostNumber == 1 {
-			return topicRow{TopicID: t.ID, PostID: p.ID}, nil
+			return topicRow{TopicID: t.ID, PostID: p.ID, Title: t.Title}, nil
 		}
 	}
 	return topicRow{}, fmt.Errorf("forum %s: topic %d has no first post in its answer", f.host(), t.ID)

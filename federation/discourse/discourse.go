@@ -299,7 +299,7 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 	}
 	origin := fmt.Sprintf("v%d:%s:%d", p.Version, p.Verb, p.OutboxID)
 	if err := d.once(ctx, a.ID, s.URL, origin+":edit", func() error {
-		if err := f.editTitle(ctx, t.TopicID, Title(l, a, bd.DisplayName), s.CategoryID); err != nil {
+		if err := f.editTitle(ctx, t.TopicID, TitleWith(l, a, bd.DisplayName, t.TitleSuffix), s.CategoryID); err != nil {
 			return err
 		}
 		return f.editPost(ctx, t.PostID, Body(l, a, link))
@@ -317,11 +317,16 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 // topicRow is the topic an announcement became on a forum.
 type topicRow struct {
 	TopicID, PostID int64
+	// TitleSuffix is what its title ends with to differ from another
+	// topic's (DateSuffix), kept by every edit.
+	TitleSuffix string
+	// Title is the topic's title when the forum said it (not stored).
+	Title string
 }
 
 func (d *Destination) topic(ctx context.Context, forum string, announcement int64) (topicRow, bool, error) {
 	var t topicRow
-	err := d.db.QueryRowContext(ctx, `SELECT topic_id, post_id FROM discourse_topics WHERE announcement_id = ? AND forum = ?`, announcement, forum).Scan(&t.TopicID, &t.PostID)
+	err := d.db.QueryRowContext(ctx, `SELECT topic_id, post_id, title_suffix FROM discourse_topics WHERE announcement_id = ? AND forum = ?`, announcement, forum).Scan(&t.TopicID, &t.PostID, &t.TitleSuffix)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, false, nil
 	}
@@ -352,40 +357,75 @@ func (d *Destination) create(ctx context.Context, f forum, s *Setup, bd board.Bo
 		return topicRow{}, err
 	}
 	if errors.Is(err, errNotFound) {
-		topic := newTopic{Title: Title(l, a, bd.DisplayName), Raw: Body(l, a, link), Category: s.CategoryID, ExternalID: ext}
-		if !s.TagsOff {
-			topic.Tags = Tags(a)
-		}
-		t, err = f.createTopic(ctx, topic)
-		var refused *refusal
-		if errors.As(err, &refused) && refused.Status == http.StatusUnprocessableEntity {
-			// Another job made it meanwhile (external_id is unique: the
-			// second one is refused): take that one.
-			if found, ferr := f.byExternalID(ctx, ext); ferr == nil {
-				t, err = found, nil
-			} else if len(topic.Tags) > 0 {
-				// Tags are optional on a forum and may be refused (tagging
-				// off, the user not allowed to tag or to make a new tag): the
-				// topic goes without them, and later ones too.
-				topic.Tags = nil
-				if t, err = f.createTopic(ctx, topic); err == nil {
-					s.TagsOff = true
-					_, _ = d.db.ExecContext(ctx, `UPDATE discourse_setups SET tags_off = 1 WHERE board_id = ?`, bd.ID)
-				}
-			}
-		}
-		if err != nil {
+		if t, err = d.createNew(ctx, f, s, bd, a, l, link, ext); err != nil {
 			return topicRow{}, err
 		}
 	}
-	if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO discourse_topics (announcement_id, forum, board_id, topic_id, post_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		a.ID, s.URL, bd.ID, t.TopicID, t.PostID, d.now().Unix()); err != nil {
+	if suffix := DateSuffix(l, a); t.TitleSuffix == "" && strings.HasSuffix(t.Title, suffix) {
+		t.TitleSuffix = suffix // made by an earlier try, with its date
+	}
+	if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO discourse_topics (announcement_id, forum, board_id, topic_id, post_id, title_suffix, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, s.URL, bd.ID, t.TopicID, t.PostID, t.TitleSuffix, d.now().Unix()); err != nil {
 		return topicRow{}, fmt.Errorf("discourse topics: %w", err)
 	}
 	// Another worker may have recorded its own first: the ledger's is the
 	// one every later effect uses.
 	got, _, err := d.topic(ctx, s.URL, a.ID)
 	return got, err
+}
+
+// createNew posts the topic. What the forum refuses (422) may be fixed on
+// Crieur's side, tried in this order: the topic was made meanwhile by
+// another try (found by its external_id); tags are refused (they are
+// optional on a forum: tagging off, the user not allowed to tag or to
+// make a new tag), so the topic goes without them, and later ones too;
+// the title is already used (allow_duplicate_topic_titles is off by
+// default, and boards repeat titles), so it gets its date. Anything else
+// is the forum's refusal, said in its words.
+func (d *Destination) createNew(ctx context.Context, f forum, s *Setup, bd board.Board, a board.Announcement, l locale.Locale, link, ext string) (topicRow, error) {
+	topic := newTopic{Title: Title(l, a, bd.DisplayName), Raw: Body(l, a, link), Category: s.CategoryID, ExternalID: ext}
+	if !s.TagsOff {
+		topic.Tags = Tags(a)
+	}
+	t, err := f.createTopic(ctx, topic)
+	if !refused(err) {
+		return t, err
+	}
+	if found, ferr := f.byExternalID(ctx, ext); ferr == nil {
+		return found, nil
+	}
+	tags := topic.Tags
+	if len(tags) > 0 {
+		topic.Tags = nil
+		if t, err = f.createTopic(ctx, topic); err == nil {
+			s.TagsOff = true
+			if _, err := d.db.ExecContext(ctx, `UPDATE discourse_setups SET tags_off = 1 WHERE board_id = ?`, bd.ID); err != nil {
+				return topicRow{}, fmt.Errorf("discourse set-up: %w", err)
+			}
+			return t, nil
+		}
+		if !refused(err) {
+			return t, err
+		}
+		topic.Tags = tags
+	}
+	suffix := DateSuffix(l, a)
+	topic.Title = TitleWith(l, a, bd.DisplayName, suffix)
+	if t, err = f.createTopic(ctx, topic); refused(err) && len(tags) > 0 {
+		topic.Tags = nil
+		t, err = f.createTopic(ctx, topic)
+	}
+	if err != nil {
+		return topicRow{}, err
+	}
+	t.TitleSuffix = suffix
+	return t, nil
+}
+
+// refused says the forum refused a request as it is (422).
+func refused(err error) bool {
+	var r *refusal
+	return errors.As(err, &r) && r.Status == http.StatusUnprocessableEntity
 }
 
 // once runs effect unless the ledger has origin done for the

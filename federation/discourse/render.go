@@ -68,6 +68,12 @@ func escape(s string) string { return neutralise(markdown.Escape(s)) }
 // cut at a word and ends with "…". A title is plain text on Discourse:
 // it is not escaped.
 func Title(l locale.Locale, a board.Announcement, boardName string) string {
+	return TitleWith(l, a, boardName, "")
+}
+
+// TitleWith is Title ending with suffix (kept whole when the title is
+// cut).
+func TitleWith(l locale.Locale, a board.Announcement, boardName, suffix string) string {
 	title := strings.Join(strings.Fields(a.Title), " ")
 	for _, more := range []string{l.KindLabel(a), boardName, "Crieur"} {
 		if utf8.RuneCountInString(title) >= MinTitle {
@@ -77,11 +83,25 @@ func Title(l locale.Locale, a board.Announcement, boardName string) string {
 			title += " — " + more
 		}
 	}
-	if utf8.RuneCountInString(title) > MaxTitle {
-		pieces, _ := cut.Split(title, cut.Runes(MaxTitle-1))
+	if max := MaxTitle - utf8.RuneCountInString(suffix); utf8.RuneCountInString(title) > max {
+		pieces, _ := cut.Split(title, cut.Runes(max-1))
 		title = strings.TrimSpace(pieces[0]) + "…"
 	}
-	return title
+	return title + suffix
+}
+
+// DateSuffix tells apart two topics of the same title (a board's monthly
+// meeting): the forum refuses a title already used
+// (allow_duplicate_topic_titles is off by default), so the second gets the
+// date of its event, else of its announcement.
+func DateSuffix(l locale.Locale, a board.Announcement) string {
+	at := a.CreatedAt
+	if a.Event != nil {
+		at = a.Event.Start
+	}
+	day, month := l.DayMonth(at)
+	// Stamp is the board's "2006-01-02 15:04": its year is the board's.
+	return fmt.Sprintf(" — %s %s %s", day, month, l.Stamp(at)[:4])
 }
 
 // Body is the topic's first post, in Discourse's Markdown: the kind, the

@@ -83,6 +83,14 @@ func TestTitleFitsTheForum(t *testing.T) {
 	if n := utf8.RuneCountInString(got); n > MaxTitle || !(strings.HasSuffix(got, " long…") || strings.HasSuffix(got, " très…")) {
 		t.Errorf("a long title: %d characters, %q", n, got)
 	}
+	ev := board.Announcement{Kind: board.KindEvent, Title: strings.Repeat("word ", 60), Event: &board.Event{Start: time.Date(2027, 3, 12, 23, 30, 0, 0, time.UTC)}}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	if suffix := DateSuffix(fr.InZone(paris), ev); suffix != " — 13 mars 2027" {
+		t.Errorf("the date of an event on a board in Paris: %q", suffix)
+	}
+	if got := TitleWith(en, ev, "B", " — 12 Mar 2027"); utf8.RuneCountInString(got) > MaxTitle || !strings.HasSuffix(got, "word… — 12 Mar 2027") {
+		t.Errorf("a long title keeps its date: %q", got)
+	}
 	if got := Title(en, board.Announcement{Kind: board.KindNews, Title: "Exactly fifteen"}, "B"); got != "Exactly fifteen" {
 		t.Errorf("a title long enough is left alone: %q", got)
 	}
