@@ -25,7 +25,11 @@ import (
 //     app/controllers/application_controller.rb). A key that is unknown,
 //     revoked, or bound to another user is refused with 403 and
 //     error_type "invalid_access" (Discourse::InvalidAccess); a key
-//     without the scope of an action too.
+//     without the scope of an action too. The scopes Crieur needs
+//     (app/models/api_key_scope.rb): topics "write" (posts#create) and
+//     "update" (topics#update, topics#status), posts "edit"
+//     (posts#update), and global "read" (every GET: the look-up by
+//     external_id, the category, the checks).
 //   - POST /posts.json with title, raw, category (an id), tags[] and
 //     external_id makes a topic and its first post, answering the post
 //     (id, topic_id); with topic_id instead it makes a reply
@@ -142,7 +146,7 @@ func (f forum) do(ctx context.Context, method, path string, body, out any) error
 	case code == http.StatusNotFound:
 		return fmt.Errorf("%w (%w)", errNotFound, delivery.Permanent(msg))
 	case code == http.StatusForbidden || code == http.StatusUnauthorized:
-		return delivery.Permanent(fmt.Errorf("%w (check the API key and the user it posts as: on the forum, Admin, API, Keys, a key for that user or for all users, allowed to create and edit topics and posts; unlisting and closing need a moderator)", msg))
+		return delivery.Permanent(fmt.Errorf("%w (check the API key and the user it posts as: on the forum, Admin, API, Keys, a key for that user with the scopes topics write and update, posts edit and global read; unlisting and closing need a moderator)", msg))
 	default:
 		// 400 (a parameter), 422 (a title too short, a category that is
 		// not there, a post too long): the same request meets the same

@@ -353,10 +353,13 @@ func (d *Destination) create(ctx context.Context, f forum, s *Setup, bd board.Bo
 	// A topic made by an earlier try whose answer was lost: found by its
 	// external_id, not made again.
 	t, err := f.byExternalID(ctx, ext)
-	if err != nil && !errors.Is(err, errNotFound) {
+	if err != nil && !errors.Is(err, errNotFound) && !refusedWith(err, http.StatusForbidden) {
 		return topicRow{}, err
 	}
-	if errors.Is(err, errNotFound) {
+	// Not found, or a key whose scopes do not reach the look-up (it needs
+	// "global: read", app/models/api_key_scope.rb): made now; the forum
+	// refuses a second topic of the same external_id anyway.
+	if err != nil {
 		if t, err = d.createNew(ctx, f, s, bd, a, l, link, ext); err != nil {
 			return topicRow{}, err
 		}
@@ -423,9 +426,11 @@ func (d *Destination) createNew(ctx context.Context, f forum, s *Setup, bd board
 }
 
 // refused says the forum refused a request as it is (422).
-func refused(err error) bool {
+func refused(err error) bool { return refusedWith(err, http.StatusUnprocessableEntity) }
+
+func refusedWith(err error, status int) bool {
 	var r *refusal
-	return errors.As(err, &r) && r.Status == http.StatusUnprocessableEntity
+	return errors.As(err, &r) && r.Status == status
 }
 
 // once runs effect unless the ledger has origin done for the
