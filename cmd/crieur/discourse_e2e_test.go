@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"maps"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -574,6 +578,31 @@ func TestDiscourseTopics(t *testing.T) {
 	// http, fails its checks).
 	if out, _ := runCLI("", nil, "check", "--data", c.DataDir); !strings.Contains(out, "ok    Discourse for news: posts as crieur in Annonces ("+forum.URL+"/c/annonces/5), without tags") {
 		t.Errorf("crieur check on the forum:\n%s", out)
+	}
+
+	// The editor's Channels and lists page: the forum, its form (the key
+	// never written into the page) and a test button that says where
+	// topics go and that nothing was posted.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	page := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return html.UnescapeString(string(raw))
+	}
+	page(browser.PostForm(c.URL+"/edit/login", url.Values{"token": {c.Token}}))
+	dest := page(browser.Get(c.URL + "/edit/news/destinations"))
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(dest)
+	if !strings.Contains(dest, "Discourse forum") || !strings.Contains(dest, forum.URL+", category annonces, posts as crieur") || strings.Contains(dest, key) || csrf == nil {
+		t.Fatalf("the editor's destinations page:\n%s", dest)
+	}
+	if after := page(browser.PostForm(c.URL+"/edit/news/destinations/discourse/test", url.Values{"csrf": {csrf[1]}, "item": {"forum"}})); !strings.Contains(after,
+		"Nothing was posted: the forum accepts the key, and topics will go to the category Annonces ("+forum.URL+"/c/annonces/5), posted by crieur, without tags") {
+		t.Errorf("the editor's test button:\n%s", after)
 	}
 
 	// A wrong key: the delivery is given up with what to fix, never the key.

@@ -290,15 +290,16 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 		if t, err = d.create(ctx, f, &s, bd, a, l, link); err != nil {
 			return err
 		}
-		if p.Verb == board.VerbCreate {
-			return nil
-		}
 	}
 	if p.Verb == board.VerbCreate {
-		return nil // already made: a duplicate job
+		return nil // made, or already made: a duplicate job
 	}
 	origin := fmt.Sprintf("v%d:%s:%d", p.Version, p.Verb, p.OutboxID)
+	// A topic this job made already reads as the announcement now does.
 	if err := d.once(ctx, a.ID, s.URL, origin+":edit", func() error {
+		if !found {
+			return nil
+		}
 		if err := f.editTitle(ctx, t.TopicID, TitleWith(l, a, bd.DisplayName, t.TitleSuffix), s.CategoryID); err != nil {
 			return err
 		}
