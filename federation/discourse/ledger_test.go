@@ -2,6 +2,7 @@ package discourse_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,20 +69,7 @@ func (f *forumCounts) serve(w http.ResponseWriter, r *http.Request) {
 // failed status change is done when tried again.
 func TestEachEffectOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := board.NewService(boardtest.Options(st))
-	b, _, err := svc.EnsureBoard(ctx, "news", "News")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st, svc, b := newStore(t)
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindNews, Title: "A new server for everyone", Body: "It is here."}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +121,53 @@ func TestEachEffectOnce(t *testing.T) {
 	if counts.topics != 1 || counts.replies != 1 || counts.edits != 2 || counts.statuses != 1 {
 		t.Errorf("topics %d, replies %d, edits %d, status changes %d; want 1, 1, 2, 1", counts.topics, counts.replies, counts.edits, counts.statuses)
 	}
+}
+
+// A category the forum does not have is given up at once, with what to
+// write instead; nothing is posted.
+func TestUnknownCategoryIsPermanent(t *testing.T) {
+	ctx := context.Background()
+	db, st, svc, b := newStore(t)
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindNews, Title: "A new server for everyone", Body: "It is here."}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := &forumCounts{}
+	srv := httptest.NewServer(http.HandlerFunc(counts.serve))
+	t.Cleanup(srv.Close)
+	d := discourse.New(db, st, boardtest.Links{}, srv.Client())
+	if err := d.Save(ctx, b.ID, discourse.Setup{URL: srv.URL, APIKey: "k", Username: "crieur", Category: "annoncse"}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := d.Expand(ctx, board.OutboxEntry{ID: 1, BoardID: b.ID, AnnouncementID: a.ID, Verb: board.VerbCreate, Version: 1})
+	err = d.Handle(ctx, jobs[0])
+	var perm *delivery.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(err.Error(), `no category "annoncse"`) || !strings.Contains(err.Error(), "/c/SLUG/ID") {
+		t.Errorf("an unknown category: %v", err)
+	}
+	if counts.topics != 0 {
+		t.Errorf("%d topics posted", counts.topics)
+	}
+}
+
+// newStore is a store with its migrations (Discourse's tables among them)
+// and a board, news.
+func newStore(t *testing.T) (*sql.DB, *store.Store, *board.Service, board.Board) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := store.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := board.NewService(boardtest.Options(st))
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, st, svc, b
 }
