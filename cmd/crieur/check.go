@@ -305,7 +305,7 @@ func (c *checker) backups(dir string, now time.Time) {
 	var newest string
 	var newestAt time.Time
 	for _, f := range files {
-		c.private("the backup "+f, f, "it holds the boards' private keys and the destinations' secrets (the Matrix token, the SMTP password, the webhook URLs)")
+		c.private("the backup "+f, f, "it holds the boards' private keys and the destinations' secrets (the Matrix token, the SMTP password, the webhook URLs, the Discourse API keys)")
 		if err := walkBackup(f, func(string, bool, io.Reader) error { return nil }); err != nil {
 			c.fail("the backup %s cannot be restored: %v", f, err)
 			continue
