@@ -300,6 +300,11 @@ func (d *Destination) Handle(ctx context.Context, job delivery.Job) error {
 		if !found {
 			return nil
 		}
+		// The title, and the category: a board whose category changed
+		// moves its topics there as they are edited.
+		if err := d.resolveCategory(ctx, f, &s, bd.ID); err != nil {
+			return err
+		}
 		if err := f.editTitle(ctx, t.TopicID, TitleWith(l, a, bd.DisplayName, t.TitleSuffix), s.CategoryID); err != nil {
 			return err
 		}
@@ -340,15 +345,8 @@ func (d *Destination) topic(ctx context.Context, forum string, announcement int6
 // create makes the topic, or finds the one an earlier try made (its
 // answer lost, or Crieur stopped before recording it), and records it.
 func (d *Destination) create(ctx context.Context, f forum, s *Setup, bd board.Board, a board.Announcement, l locale.Locale, link string) (topicRow, error) {
-	if s.CategoryID == 0 {
-		c, err := f.category(ctx, s.Category)
-		if err != nil {
-			return topicRow{}, err
-		}
-		s.CategoryID = c.ID
-		if _, err := d.db.ExecContext(ctx, `UPDATE discourse_setups SET category_id = ? WHERE board_id = ? AND category = ?`, c.ID, bd.ID, s.Category); err != nil {
-			return topicRow{}, fmt.Errorf("discourse set-up: %w", err)
-		}
+	if err := d.resolveCategory(ctx, f, s, bd.ID); err != nil {
+		return topicRow{}, err
 	}
 	ext := ExternalID(d.links.AnnouncementURL(bd.Name, a.ID))
 	// A topic made by an earlier try whose answer was lost: found by its
@@ -376,6 +374,23 @@ func (d *Destination) create(ctx context.Context, f forum, s *Setup, bd board.Bo
 	// one every later effect uses.
 	got, _, err := d.topic(ctx, s.URL, a.ID)
 	return got, err
+}
+
+// resolveCategory finds the id of a category given by its slug, once:
+// the set-up keeps it until the category is changed.
+func (d *Destination) resolveCategory(ctx context.Context, f forum, s *Setup, boardID int64) error {
+	if s.CategoryID != 0 {
+		return nil
+	}
+	c, err := f.category(ctx, s.Category)
+	if err != nil {
+		return err
+	}
+	s.CategoryID = c.ID
+	if _, err := d.db.ExecContext(ctx, `UPDATE discourse_setups SET category_id = ? WHERE board_id = ? AND category = ?`, c.ID, boardID, s.Category); err != nil {
+		return fmt.Errorf("discourse set-up: %w", err)
+	}
+	return nil
 }
 
 // createNew posts the topic. What the forum refuses (422) may be fixed on
