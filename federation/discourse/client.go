@@ -48,7 +48,9 @@ import (
 //     exist, an external_id taken), 429 with Retry-After (seconds) and
 //     extras.wait_seconds when a rate limit (RateLimiter::LimitExceeded,
 //     rate_limit_create_topic, max_topics_per_day, the admin API's
-//     max_admin_api_reqs_per_key_per_minute) refuses.
+//     max_admin_api_reqs_per_key_per_minute) refuses: its rescue_from in
+//     app/controllers/application_controller.rb, render_json_error
+//     type rate_limit.
 type forum struct {
 	base, key, user string
 	http            *http.Client
