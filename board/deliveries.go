@@ -8,7 +8,7 @@ import (
 )
 
 // DeliverySummary is what the deliveries endpoint shows: counts overall,
-// per kind of destination (fediverse, matrix, mattermost, email) and per
+// per kind of destination (fediverse, matrix, mattermost, email, discourse) and per
 // host or named destination, with each one's last error.
 type DeliverySummary struct {
 	Counts map[string]int `json:"counts"`
@@ -44,8 +44,8 @@ func newCounts() map[string]int {
 
 // destination names the kind of a delivery's target and where it went: a
 // fediverse inbox (a URL) by its host, a Matrix room (!id, #alias) by its
-// server, a Mattermost channel or a mailing list (mattermost:NAME,
-// email:NAME, as their packages write them) by name.
+// server, a Mattermost channel, a mailing list or a forum (mattermost:NAME,
+// email:NAME, discourse:HOST, as their packages write them) by name.
 func destination(target string) (kind, where string) {
 	if u, err := url.Parse(target); err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http") {
 		return "fediverse", u.Host
@@ -53,7 +53,7 @@ func destination(target string) (kind, where string) {
 	if _, server, ok := strings.Cut(target, ":"); ok && (strings.HasPrefix(target, "!") || strings.HasPrefix(target, "#")) {
 		return "matrix", server
 	}
-	for _, kind := range []string{"mattermost", "email"} {
+	for _, kind := range []string{"mattermost", "email", "discourse"} {
 		if strings.HasPrefix(target, kind+":") {
 			return kind, target
 		}

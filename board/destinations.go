@@ -25,6 +25,15 @@ type DestinationSetup interface {
 	SendTest(ctx context.Context, b Board, item string) error
 }
 
+// SetupChecker is a destination whose test posts nothing (a forum, where
+// a test topic would stay for every member to read): it checks the set-up
+// against the server and says what it found, such as where posts will go,
+// as a catalogue key and its arguments. The editor shows that instead of
+// "test message sent".
+type SetupChecker interface {
+	CheckSetup(ctx context.Context, b Board, item string) (Problem, error)
+}
+
 // SetupItem is one hook or list: its name, and a line saying what it is
 // (a catalogue key and its arguments, like a Problem).
 type SetupItem struct {

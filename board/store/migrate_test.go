@@ -249,7 +249,7 @@ func TestEveryTableFromTheRegistry(t *testing.T) {
 	_, fresh := newTestStore(t)
 	_, old := openFixture(t, "schema-23.db")
 	got := tables(t, fresh)
-	for _, want := range []string{"announcements", "signups", "queue_jobs", "matrix_accounts", "matrix_polls", "mattermost_hooks", "email_setups", "health"} {
+	for _, want := range []string{"announcements", "signups", "queue_jobs", "matrix_accounts", "matrix_polls", "mattermost_hooks", "email_setups", "discourse_setups", "discourse_topics", "discourse_effects", "health"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("a new store lacks table %s (has %v)", want, got)
 		}

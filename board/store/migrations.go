@@ -246,6 +246,38 @@ var steps = []step{
 		created_at BIGINT NOT NULL,
 		updated_at BIGINT NOT NULL,
 		UNIQUE (board_id, url))`)},
+	// 42: Discourse forums (issue 26). A board's forum, its API key a
+	// secret like the other destinations'; the topic each announcement
+	// became on a forum (keyed by the forum too: a new forum gets new
+	// topics); and every effect done, keyed by its origin (the outbox
+	// entry's version and verb), so that a retry, a restart or a duplicate
+	// job does nothing twice.
+	{42, "Discourse forums, their topics and the effects done", exec(
+		`CREATE TABLE IF NOT EXISTS discourse_setups (
+			board_id BIGINT PRIMARY KEY,
+			url TEXT NOT NULL,
+			api_key TEXT NOT NULL,
+			username TEXT NOT NULL,
+			category TEXT NOT NULL,
+			category_id BIGINT NOT NULL DEFAULT 0,
+			on_delete TEXT NOT NULL DEFAULT 'unlist',
+			replies INTEGER NOT NULL DEFAULT 0,
+			tags_off INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE IF NOT EXISTS discourse_topics (
+			announcement_id BIGINT NOT NULL,
+			forum TEXT NOT NULL,
+			board_id BIGINT NOT NULL,
+			topic_id BIGINT NOT NULL,
+			post_id BIGINT NOT NULL,
+			title_suffix TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (announcement_id, forum))`,
+		`CREATE TABLE IF NOT EXISTS discourse_effects (
+			announcement_id BIGINT NOT NULL,
+			forum TEXT NOT NULL,
+			origin TEXT NOT NULL,
+			done_at BIGINT NOT NULL,
+			PRIMARY KEY (announcement_id, forum, origin))`)},
 }
 
 // Known is the schema version this release writes.

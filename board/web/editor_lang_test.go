@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net/url"
@@ -227,6 +228,46 @@ func TestRoleProblemsNameTheirLine(t *testing.T) {
 	for _, want := range []string{"Role on line 2: This is required.", "Role on line 3: Write a whole number from 1 to 10,000."} {
 		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Errorf("the form lacks %q", want)
+		}
+	}
+}
+
+// checkingSetup is a destination whose test posts nothing and says what it
+// found (federation/discourse's forum).
+type checkingSetup struct {
+	fakeSetup
+	err error
+}
+
+func (checkingSetup) Key() string   { return "discourse" }
+func (checkingSetup) Title() string { return "setup.discourse" }
+func (checkingSetup) Items(context.Context, board.Board) ([]board.SetupItem, error) {
+	return []board.SetupItem{{Name: "forum", Summary: board.Problemf("setup.discourse_item", "https://forum.example", "annonces", "crieur")}}, nil
+}
+func (c checkingSetup) CheckSetup(context.Context, board.Board, string) (board.Problem, error) {
+	return board.Problemf("setup.discourse_checked_no_tags", "Annonces", "https://forum.example/c/annonces/5", "crieur"), c.err
+}
+func (checkingSetup) SendTest(context.Context, board.Board, string) error {
+	return errors.New("SendTest must not be called for a destination that checks")
+}
+
+// The test button of a destination that checks its set-up says what it
+// found (where topics will go, that nothing was posted), in the editor's
+// language, and never "test message sent"; a failed check says so.
+func TestSetupCheckSaysWhereItGoes(t *testing.T) {
+	for _, c := range []struct {
+		lang, want, not string
+		err             error
+	}{
+		{"en", "Nothing was posted: the forum accepts the key, and topics will go to the category Annonces", "Test message sent", nil},
+		{"fr", "Rien n’a été publié\u202f: le forum accepte la clé", "Message d’essai", nil},
+		{"en", "Discourse forum: the check failed: forum f.example: the forum answered 403", "Test message sent", errors.New("forum f.example: the forum answered 403")},
+	} {
+		e := signIn(t, boardtest.New(t), time.UTC, checkingSetup{err: c.err})
+		page := e.get("/edit/news/destinations?lang=" + c.lang)
+		_, page = e.post("/edit/news/destinations/discourse/test", url.Values{"csrf": {hiddenValue(t, page, "csrf")}, "item": {"forum"}})
+		if text := html.UnescapeString(page); !strings.Contains(text, c.want) || strings.Contains(text, c.not) {
+			t.Errorf("%s: the page after the test lacks %q (or says %q):\n%s", c.lang, c.want, c.not, visibleText(page))
 		}
 	}
 }

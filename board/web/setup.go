@@ -132,6 +132,15 @@ func (e *Editor) onDestination(w http.ResponseWriter, r *http.Request, s session
 		}
 		e.flashRedirect(w, r, back, l.T("editor.setup_removed", arg, l.T(d.Title())))
 	case "test":
+		if c, ok := d.(board.SetupChecker); ok {
+			found, err := c.CheckSetup(r.Context(), b, arg)
+			if err != nil {
+				e.flashRedirect(w, r, back, l.T("editor.check_failed", l.T(d.Title()), err))
+				return
+			}
+			e.flashRedirect(w, r, back, l.T(found.Key, found.Args...))
+			return
+		}
 		if err := d.SendTest(r.Context(), b, arg); err != nil {
 			e.flashRedirect(w, r, back, l.T("editor.test_failed", arg, err))
 			return

@@ -21,6 +21,7 @@ import (
 	"crieur/board/locale"
 	"crieur/board/store"
 	"crieur/config"
+	"crieur/federation/discourse"
 	"crieur/federation/matrix"
 )
 
@@ -71,6 +72,7 @@ func checkCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	}
 	if st != nil {
 		c.matrix(ctx, st, db)
+		c.discourse(ctx, st, db)
 		c.campaigns(ctx, st)
 	}
 	if c.failed > 0 {
@@ -303,7 +305,7 @@ func (c *checker) backups(dir string, now time.Time) {
 	var newest string
 	var newestAt time.Time
 	for _, f := range files {
-		c.private("the backup "+f, f, "it holds the boards' private keys and the destinations' secrets (the Matrix token, the SMTP password, the webhook URLs)")
+		c.private("the backup "+f, f, "it holds the boards' private keys and the destinations' secrets (the Matrix token, the SMTP password, the webhook URLs, the Discourse API keys)")
 		if err := walkBackup(f, func(string, bool, io.Reader) error { return nil }); err != nil {
 			c.fail("the backup %s cannot be restored: %v", f, err)
 			continue
@@ -346,6 +348,27 @@ func (c *checker) matrix(ctx context.Context, store *store.Store, db *sql.DB) {
 			c.fail("Matrix for %s: %v", b.Name, err)
 		default:
 			c.ok("Matrix for %s: %s", b.Name, line)
+		}
+	}
+}
+
+// discourse says, for each board with a forum, whether the key is
+// accepted and where topics go, posting nothing and saving nothing.
+func (c *checker) discourse(ctx context.Context, store *store.Store, db *sql.DB) {
+	boards, _ := store.Boards(ctx)
+	for _, b := range boards {
+		found, err := discourse.Probe(ctx, db, b.ID, c.http)
+		switch {
+		case errors.Is(err, discourse.ErrNoSetup):
+			c.skip("Discourse for %s: not set up", b.Name)
+		case err != nil:
+			c.fail("Discourse for %s: %v", b.Name, err)
+		default:
+			tags := "with tags"
+			if !found.Tags {
+				tags = "without tags (the forum does not let this user tag topics)"
+			}
+			c.ok("Discourse for %s: posts as %s in %s (%s), %s", b.Name, found.User, found.Category, found.CategoryURL, tags)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
+	"crieur/federation/discourse"
 	"crieur/federation/email"
 	"crieur/federation/matrix"
 	"crieur/federation/mattermost"
@@ -84,7 +85,7 @@ func openQueue(ctx context.Context, cfg config.Config) (delivery.Queue, func(), 
 		if err != nil {
 			return nil, nil, err
 		}
-		return delivery.NewRedisQueue(rdb, app.RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend), func() { rdb.Close() }, nil
+		return delivery.NewRedisQueue(rdb, app.RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend, discourse.KindSend), func() { rdb.Close() }, nil
 	}
 	db, err := openDB(cfg, false)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"crieur/board"
 	"crieur/board/locale"
 	"crieur/board/markdown"
+	"crieur/federation/discourse"
 	"crieur/federation/email"
 	"crieur/federation/matrix"
 	"crieur/federation/mattermost"
@@ -16,13 +17,17 @@ import (
 
 // Issue 23, point 9: one table for every destination that reads the
 // editor's Markdown source rather than the sanitised HTML: Mattermost
-// (Markdown, through Slack-compatible webhooks), an e-mail's text part
+// (Markdown, through Slack-compatible webhooks), a Discourse topic
+// (Markdown), an e-mail's text part
 // and a Matrix event's body. Each follows the HTML rendering's rules.
 func TestPlainTextDestinationsFollowTheHTMLRules(t *testing.T) {
 	md := markdown.New()
 	renderers := map[string]func(a board.Announcement) string{
 		"mattermost": func(a board.Announcement) string {
 			return mattermost.Render(locale.Of(board.Board{}, a), a, "https://board.example/a/1", false, nil)
+		},
+		"discourse": func(a board.Announcement) string {
+			return discourse.Body(locale.Of(board.Board{}, a), a, "https://board.example/a/1")
 		},
 		"e-mail text": func(a board.Announcement) string {
 			text, _ := email.Render(board.Board{DisplayName: "News"}, a, "https://board.example/a/1", false, nil)
@@ -69,9 +74,9 @@ func TestPlainTextDestinationsFollowTheHTMLRules(t *testing.T) {
 					t.Errorf("%s, %s: %q is missing:\n%s", c.name, name, k, out)
 				}
 			}
-			if name == "mattermost" {
+			if name == "mattermost" || name == "discourse" {
 				if bad := markdown.Unsafe(out); bad != "" {
-					t.Errorf("%s: Mattermost would show %s:\n%s", c.name, bad, out)
+					t.Errorf("%s: %s would show %s:\n%s", c.name, name, bad, out)
 				}
 			}
 		}

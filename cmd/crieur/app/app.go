@@ -33,6 +33,7 @@ import (
 	"crieur/config"
 	"crieur/federation/activitypub"
 	"crieur/federation/delivery"
+	"crieur/federation/discourse"
 	"crieur/federation/email"
 	"crieur/federation/liberapay"
 	"crieur/federation/matrix"
@@ -142,12 +143,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 			return nil
 		})
 		a.closers = append(a.closers, func() { rdb.Close() })
-		queue = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		queue = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, activitypub.KindDeliver, activitypub.KindDeliverInOrder, matrix.KindSend, mattermost.KindPost, email.KindSend, discourse.KindSend)
 		// Only serve can expand a fan-out (it needs the followers), post
 		// to Matrix (it needs the announcement and the bot's token) and
 		// keep an announcement's activities in order at each inbox (it
 		// needs the deliveries); any worker anywhere can deliver a Create.
-		fanoutQ = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost, email.KindSend)
+		fanoutQ = delivery.NewRedisQueue(rdb, RedisPrefix, delivery.KindFanOut, matrix.KindSend, mattermost.KindPost, email.KindSend, discourse.KindSend)
 		orderedQ = delivery.NewRedisQueue(rdb, RedisPrefix, activitypub.KindDeliverInOrder)
 		deliverQ = delivery.NewRedisQueue(rdb, RedisPrefix, activitypub.KindDeliver)
 		results := delivery.NewRedisResults(rdb, RedisPrefix)
@@ -195,23 +196,24 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	bridge := matrix.NewBridge(matrix.NewStore(a.db), st, svc, urls, fanoutQ, client(), log)
 	bridge.CheckMembershipEvery(cfg.MatrixCheckEvery.Duration)
 	mm := mattermost.New(a.db, st, urls, client())
+	forums := discourse.New(a.db, st, urls, client())
 	mailer := email.New(a.db, st, urls, cfg.Delivery.Timeout.Duration, cfg.AllowPrivateAddresses)
 	mailer.TellVia(queue, log)
 	svc.Connect(board.Destinations{Checkers: []board.Checker{bridge}, Previewers: []board.Previewer{ap, bridge},
 		Followers: ap, People: []board.PersonNotifier{ap, mailer}})
 
 	metrics := delivery.NewMetrics(reg, queue)
-	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer}, Queue: queue, Pending: st}
+	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer, forums}, Queue: queue, Pending: st}
 	deliverer := NewDeliverer(cfg, o.Version, ap.Keys())
 	deliverer.Order = st // one announcement's activities reach an inbox in order
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{
 			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, activitypub.KindDeliverInOrder: deliverer,
-			matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer,
+			matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer, discourse.KindSend: forums,
 		}, cfg.Delivery.Workers, st, metrics, log))
 	} else {
-		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer}, 2, st, metrics, log))
+		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer, discourse.KindSend: forums}, 2, st, metrics, log))
 		// Edits, refreshes, pins and deletions go out from here even when
 		// crieur deliver workers deliver the rest (workers = 0 here).
 		ordered := max(2, cfg.Delivery.Workers)
@@ -232,9 +234,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	mm.Register(admin)
 	mailer.Register(admin)
 	ap.RegisterRelays(admin)
+	forums.Register(admin)
 	editor := web.NewEditor(svc, st, urls, cfg.Location(), strings.HasPrefix(cfg.PublicURL, "https://"), log)
 	editor.AddDestinationSetup(mattermost.EditorSetup{D: mm})
 	editor.AddDestinationSetup(email.EditorSetup{D: mailer})
+	editor.AddDestinationSetup(discourse.EditorSetup{D: forums})
 	editor.AddDestinationSetup(activitypub.RelaysSetup{S: ap})
 	editor.Register(routes)
 	a.editorTable = editor.Table()
