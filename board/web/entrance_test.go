@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -165,5 +166,28 @@ func TestWidgetRevalidatesAndSaysCancelled(t *testing.T) {
 	resp, body := get("/boards/news/widget", "If-None-Match", etag)
 	if resp.StatusCode != 200 || !strings.Contains(body, `class="state state-cancelled">cancelled<`) {
 		t.Errorf("after the training was cancelled: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// The events page shows every coming event and the past ones a page at a
+// time, latest first.
+func TestPastEventsArePaged(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	for i := range 23 {
+		d := board.Draft{Kind: board.KindEvent, Title: fmt.Sprintf("Meeting %02d", i), Event: &board.Event{Start: time.Now().Add(-time.Duration(23-i) * 24 * time.Hour)}}
+		if _, _, err := rig.Service.Create(ctx, board.System, rig.Board, d, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := publicSite(t, rig)
+	_, first := get("/boards/news/events")
+	older := regexp.MustCompile(`href="([^"]*/events\?page=2)">Older`).FindStringSubmatch(first)
+	if older == nil || !strings.Contains(first, "Meeting 22") || !strings.Contains(first, "Meeting 03") || strings.Contains(first, "Meeting 02") {
+		t.Fatalf("first page of past events:\n%s", first)
+	}
+	_, second := get("/boards/news/events?page=2")
+	if !strings.Contains(second, "Meeting 02") || !strings.Contains(second, "Meeting 00") || strings.Contains(second, "Meeting 03") || strings.Contains(second, ">Older<") || !strings.Contains(second, ">Newest<") {
+		t.Fatalf("second page of past events:\n%s", second)
 	}
 }

@@ -340,10 +340,19 @@ func (p *Pages) EventsPage(w http.ResponseWriter, r *http.Request, b board.Board
 		}
 	}
 	slices.SortFunc(past, func(x, y card) int { return y.Event.Start.Compare(x.Event.Start) })
-	if len(past) > 20 {
-		past = past[:20]
+	// Past events a page at a time (?page=2: the next 20 back in time).
+	const pastPage = 20
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	self := p.links.BoardURL(b.Name) + "/events"
+	if len(past) > page*pastPage {
+		data["Older"] = fmt.Sprintf("%s?page=%d", self, page+1)
 	}
-	data["Now"], data["Upcoming"], data["Past"], data["Canonical"] = now, upcoming, past, p.links.BoardURL(b.Name)+"/events"
+	if page > 1 {
+		data["Newest"] = self
+	}
+	past = past[min(len(past), (page-1)*pastPage):min(len(past), page*pastPage)]
+	data["Now"], data["Upcoming"], data["Past"], data["Canonical"] = now, upcoming, past, self
 	p.render(w, r, http.StatusOK, "events", data)
 }
 
