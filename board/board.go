@@ -424,9 +424,12 @@ type Outage struct {
 	// Service is the slug of one of the board's services (HostedService)
 	// when the board lists some; free text otherwise, and in notices
 	// written before it listed them.
-	Service string     `json:"service"`
-	From    time.Time  `json:"from"`
-	Until   *time.Time `json:"until,omitempty"`
+	Service string `json:"service"`
+	// ServiceName is the name of the listed service Service names, as
+	// readers see it everywhere; Crieur writes it.
+	ServiceName string     `json:"service_name,omitempty"`
+	From        time.Time  `json:"from"`
+	Until       *time.Time `json:"until,omitempty"`
 	// Resolved is when an editor marked the outage over.
 	Resolved *time.Time `json:"resolved,omitempty"`
 }

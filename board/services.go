@@ -154,7 +154,14 @@ func (s *Service) RemoveHostedService(ctx context.Context, actor Actor, b Board,
 // A service may be named by its slug or its name, in any case; the slug
 // is kept.
 func (s *Service) checkOutageService(ctx context.Context, b Board, o *Outage, old *Outage) error {
-	if o == nil || o.Service == "" || old != nil && old.Service == o.Service {
+	if o == nil {
+		return nil
+	}
+	o.ServiceName = "" // Crieur's to write, never an editor's
+	if o.Service == "" || old != nil && old.Service == o.Service {
+		if old != nil && old.Service == o.Service {
+			o.ServiceName = old.ServiceName
+		}
 		return nil
 	}
 	list, err := s.HostedServices(ctx, b)
@@ -163,7 +170,7 @@ func (s *Service) checkOutageService(ctx context.Context, b Board, o *Outage, ol
 	}
 	for _, h := range list {
 		if h.Names(o.Service) {
-			o.Service = h.Slug
+			o.Service, o.ServiceName = h.Slug, h.Name
 			return nil
 		}
 	}

@@ -137,6 +137,14 @@ func TestOutageNamesAListedService(t *testing.T) {
 	if err != nil || a.Outage.Service != "cloud" {
 		t.Errorf("named by its name: %v, service %q", err, a.Outage.Service)
 	}
+	// Readers see the service's name, on every channel, not its slug; an
+	// edit of something else keeps it.
+	if f := locale.For("en").Facts(a); len(f) == 0 || f[0].Key != "service" || f[0].Value != "Our cloud" {
+		t.Errorf("the notice's facts name the service %v", f)
+	}
+	if a, err = svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Cloud down"; return nil }); err != nil || a.Outage.ServiceName != "Our cloud" {
+		t.Errorf("after an edit: %v, name %q", err, a.Outage.ServiceName)
+	}
 	if _, err := svc.Update(ctx, board.System, b, old.ID, func(d *board.Draft) error { d.Title = "Mail server down"; return nil }); err != nil {
 		t.Errorf("editing a notice written before the services: %v", err)
 	}

@@ -1,6 +1,7 @@
 package locale
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html"
@@ -141,7 +142,7 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 			fact("good_to_know", c.TaxNote, "")
 		}
 	case a.Kind == board.KindOutage && a.Outage != nil:
-		fact("service", a.Outage.Service, "")
+		fact("service", cmp.Or(a.Outage.ServiceName, a.Outage.Service), "")
 		fact("from", l.Time(a.Outage.From), "")
 		switch {
 		case a.Outage.Resolved != nil:

@@ -191,3 +191,12 @@ func TestPastEventsArePaged(t *testing.T) {
 		t.Fatalf("second page of past events:\n%s", second)
 	}
 }
+
+// The language switcher keeps what the address asked for.
+func TestLanguageSwitcherKeepsTheQuery(t *testing.T) {
+	get := publicSite(t, boardtest.New(t))
+	_, page := get("/boards/news/all?tag=panne&before=9&lang=en")
+	if !strings.Contains(page, `href="?before=9&amp;tag=panne&amp;lang=fr"`) {
+		t.Errorf("the switcher to French drops the tag or the page:\n%s", page)
+	}
+}

@@ -390,6 +390,9 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	for _, h := range hosted {
 		services[h.Slug] = &serviceLink{h.Name, p.links.BoardURL(b.Name) + "/services/" + h.Slug}
 	}
+	// Each service's state first, at a glance.
+	board.SortHostedServices(hosted)
+	data["States"] = p.serviceViews(b, hosted, list, l, time.Now())
 	data["Current"], data["Recent"], data["Canonical"], data["Services"] = current, recent, p.links.BoardURL(b.Name)+"/status", services
 	data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
 	p.render(w, r, http.StatusOK, "status", data)

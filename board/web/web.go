@@ -45,6 +45,13 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 		// Accept-Language and per remembered choice.
 		varyOn(w.Header(), "Accept-Language", "Cookie")
 		rememberLanguage(w, r, l)
+		// The switcher keeps what the address asked for (a tag, a page).
+		if _, set := data["LangQuery"]; !set && r.Method == http.MethodGet {
+			q := r.URL.Query()
+			q.Del("lang")
+			q.Del("t") // the withdrawal link's token: LangToken carries it
+			data["LangQuery"] = template.URL(q.Encode()) // already encoded
+		}
 	}
 	if err := httpx.Render(w, r, status, set[name], name+".html", data); err != nil {
 		serverError(w, r, log, err)

@@ -41,8 +41,11 @@ func TestOutageResolvedEverywhere(t *testing.T) {
 		t.Fatalf("resolve: %d", code)
 	}
 
-	if page := get("/boards/news"); strings.Contains(page, "Ongoing outage:") || !strings.Contains(page, "state-resolved") {
+	if page := get("/boards/news"); strings.Contains(page, "Ongoing outage:") {
 		t.Errorf("the board page still shows it ongoing")
+	}
+	if page := get("/boards/news/status"); !strings.Contains(page, "All services are working as usual.") || !strings.Contains(page, ">resolved<") {
+		t.Errorf("the status page does not list it as resolved:\n%s", page)
 	}
 	if page := get(fmt.Sprintf("/boards/news/a/%d", a.ID)); !strings.Contains(page, "Resolved") {
 		t.Errorf("the announcement page does not say it is resolved")
