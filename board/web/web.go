@@ -49,7 +49,7 @@ func writePage(w http.ResponseWriter, r *http.Request, log *slog.Logger, set map
 		if _, set := data["LangQuery"]; !set && r.Method == http.MethodGet {
 			q := r.URL.Query()
 			q.Del("lang")
-			q.Del("t") // the withdrawal link's token: LangToken carries it
+			q.Del("t")                                   // the withdrawal link's token: LangToken carries it
 			data["LangQuery"] = template.URL(q.Encode()) // already encoded
 		}
 	}
