@@ -496,6 +496,12 @@ func TestDiscourseTopics(t *testing.T) {
 		t.Errorf("after the edit: %q", outage.Raws)
 	}
 	c.api("PATCH", apath(ids["event"]), map[string]any{"body": "Bring a laptop and a charger."}, nil, nil)
+	// Waited for at the forum: a job waiting for an earlier one is
+	// scheduled, which an idle queue does not count.
+	waitFor(t, 15*time.Second, "the event's edit", func() bool {
+		ev, _ := forum.byTitle("Install party")
+		return len(ev.Raws) > 0 && strings.Contains(ev.Raws[0], "a charger")
+	})
 	c.waitQueueIdle()
 	if ev, _ := forum.byTitle("Install party"); len(ev.Posts) != 1 || !strings.Contains(ev.Raws[0], "a charger") {
 		t.Errorf("an edit without follow-up: %q", ev.Raws)
@@ -507,6 +513,16 @@ func TestDiscourseTopics(t *testing.T) {
 	lost, _ := c.post(map[string]any{"kind": "news", "title": "Assemblée générale 2027", "body": "Le 12 mars, salle B."}, nil)
 	waitFor(t, 20*time.Second, "the lost answer's delivery", func() bool { return c.deliveries(lost.ID).Counts["delivered"] == 1 })
 	c.api("PATCH", apath(lost.ID), map[string]any{"body": "Le 12 mars, salle C."}, nil, nil)
+	// Waited for at the forum, not by an idle queue, which does not count
+	// a job waiting for an earlier one of the board.
+	waitFor(t, 15*time.Second, "the lost topic's edit", func() bool {
+		for _, v := range forum.view() {
+			if strings.HasPrefix(v.Title, "Assemblée générale 2027") && len(v.Raws) > 0 && strings.Contains(v.Raws[0], "salle C") {
+				return true
+			}
+		}
+		return false
+	})
 	c.waitQueueIdle()
 	var same []dView
 	for _, v := range forum.view() {
@@ -536,11 +552,28 @@ func TestDiscourseTopics(t *testing.T) {
 	// The same title twice (a monthly meeting): the forum refuses a title
 	// already used, so the second topic ends with its date, which its
 	// edits keep.
+	meetingTopics := func() int {
+		n := 0
+		for _, v := range forum.view() {
+			if strings.HasPrefix(v.Title, "Réunion mensuelle du bureau") {
+				n++
+			}
+		}
+		return n
+	}
 	first, _ := c.post(map[string]any{"kind": "news", "title": "Réunion mensuelle du bureau", "body": "Ordre du jour à venir."}, nil)
-	c.waitQueueIdle()
+	waitFor(t, 15*time.Second, "the first meeting's topic", func() bool { return meetingTopics() == 1 })
 	second, _ := c.post(map[string]any{"kind": "news", "title": "Réunion mensuelle du bureau", "body": "Le compte rendu suivra."}, nil)
-	c.waitQueueIdle()
+	waitFor(t, 15*time.Second, "the second meeting's topic", func() bool { return meetingTopics() == 2 })
 	c.api("PATCH", apath(second.ID), map[string]any{"body": "Le compte rendu est en ligne."}, nil, nil)
+	waitFor(t, 15*time.Second, "the second meeting's edit", func() bool {
+		for _, v := range forum.view() {
+			if strings.HasPrefix(v.Title, "Réunion mensuelle du bureau —") && len(v.Raws) > 0 && strings.Contains(v.Raws[0], "est en ligne") {
+				return true
+			}
+		}
+		return false
+	})
 	c.waitQueueIdle()
 	var meetings []string
 	for _, v := range forum.view() {
@@ -560,7 +593,7 @@ func TestDiscourseTopics(t *testing.T) {
 
 	// Deletions: unlisted, then (the set-up changed, its key kept) closed.
 	c.api("DELETE", apath(ids["news"]), nil, nil, nil)
-	c.waitQueueIdle()
+	waitFor(t, 15*time.Second, "the news topic unlisted", func() bool { v, _ := forum.byTitle("Nouveau serveur"); return !v.Visible })
 	if v, _ := forum.byTitle("Nouveau serveur"); v.Visible || v.Closed {
 		t.Errorf("deleted news: visible %v closed %v", v.Visible, v.Closed)
 	}
@@ -569,7 +602,7 @@ func TestDiscourseTopics(t *testing.T) {
 		t.Fatalf("PUT without the key: %d %v", code, view)
 	}
 	c.api("DELETE", apath(ids["campaign"]), nil, nil, nil)
-	c.waitQueueIdle()
+	waitFor(t, 15*time.Second, "the campaign's topic closed", func() bool { v, _ := forum.byTitle("A new server"); return v.Closed })
 	if v, _ := forum.byTitle("A new server"); !v.Visible || !v.Closed {
 		t.Errorf("deleted campaign: visible %v closed %v", v.Visible, v.Closed)
 	}
