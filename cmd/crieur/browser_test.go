@@ -854,8 +854,8 @@ func TestBrowserEditorAccessible(t *testing.T) {
 			if width == 390 {
 				noSidewaysScroll(ctx, t, page+" scrolls sideways at 390 px")
 			}
-			if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("editor-%s-%d.png", strings.ReplaceAll(page, " ", "-"), width)), img, 0o644)
+			if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(85)); err == nil { // JPEG, as the public pages'
+				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("editor-%s-%d.jpg", strings.ReplaceAll(page, " ", "-"), width)), img, 0o644)
 			}
 		}
 		do("width", emulateWidth(width))
