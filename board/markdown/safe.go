@@ -49,6 +49,30 @@ func SafeURL(u string) bool {
 	return false
 }
 
+// addressRe finds the web and mail addresses in a text, where an "@" is
+// part of the address, not a mention.
+var addressRe = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>()]+`)
+
+// DefuseMentions breaks the mentions mention finds outside web and mail
+// addresses with a word joiner after the "@" (mention's first group is
+// what precedes the "@", its second the name), so a destination whose
+// users are named by "@name" notifies nobody by accident. Each
+// destination says what its names look like.
+func DefuseMentions(s string, mention *regexp.Regexp) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		loc := addressRe.FindStringIndex(s)
+		if loc == nil {
+			b.WriteString(mention.ReplaceAllString(s, "${1}@"+wordJoiner+"${2}"))
+			break
+		}
+		b.WriteString(mention.ReplaceAllString(s[:loc[0]], "${1}@"+wordJoiner+"${2}"))
+		b.WriteString(s[loc[0]:loc[1]])
+		s = s[loc[1]:]
+	}
+	return b.String()
+}
+
 // DefuseSlack keeps Slack's <!…>, <@…> and <#…> as the text they look
 // like: a word joiner after the "<" is invisible and ends the markup.
 func DefuseSlack(s string) string { return slackRe.ReplaceAllString(s, "<"+wordJoiner+"$1") }

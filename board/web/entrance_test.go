@@ -3,10 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,34 +11,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/boardtest"
-	"crieur/board/httpx"
 )
-
-// publicSite serves rig's public pages.
-func publicSite(t *testing.T, rig *boardtest.Rig) func(path string, header ...string) (*http.Response, string) {
-	t.Helper()
-	mux := httpx.NewRoutes()
-	p := NewPages(rig.Store, rig.Service, boardtest.Links{}, "", slog.New(slog.DiscardHandler))
-	p.Register(mux)
-	// The board's own address is activitypub's, which hands browsers here.
-	mux.Handle("GET /boards/{board}", httpx.Public, p.withBoard(p.Board))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return func(path string, header ...string) (*http.Response, string) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
-	}
-}
 
 // section is the HTML of the entrance's section whose heading is id.
 func sectionOf(t *testing.T, page, id string) string {
@@ -90,7 +60,7 @@ func TestEntranceShowsNowComingAndNews(t *testing.T) {
 	mk(board.Draft{Kind: board.KindOutage, Title: "Mail down", Outage: &board.Outage{Service: "mail", From: *at(-time.Hour)}})
 	mk(board.Draft{Kind: board.KindOutage, Title: "Draft outage", KeepDraft: true, Outage: &board.Outage{Service: "web", From: *at(-time.Hour)}})
 
-	get := publicSite(t, rig)
+	get := publicPages(t, rig)
 	resp, page := get("/boards/news")
 	if resp.StatusCode != 200 {
 		t.Fatalf("entrance: %d", resp.StatusCode)
@@ -149,7 +119,7 @@ func TestWidgetRevalidatesAndSaysCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := publicSite(t, rig)
+	get := publicPages(t, rig)
 	resp, _ := get("/boards/news/widget")
 	etag := resp.Header.Get("ETag")
 	cc := resp.Header.Get("Cache-Control")
@@ -180,7 +150,7 @@ func TestPastEventsArePaged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	get := publicSite(t, rig)
+	get := publicPages(t, rig)
 	_, first := get("/boards/news/events")
 	older := regexp.MustCompile(`href="([^"]*/events\?page=2)">Older`).FindStringSubmatch(first)
 	if older == nil || !strings.Contains(first, "Meeting 22") || !strings.Contains(first, "Meeting 03") || strings.Contains(first, "Meeting 02") {
@@ -194,7 +164,7 @@ func TestPastEventsArePaged(t *testing.T) {
 
 // The language switcher keeps what the address asked for.
 func TestLanguageSwitcherKeepsTheQuery(t *testing.T) {
-	get := publicSite(t, boardtest.New(t))
+	get := publicPages(t, boardtest.New(t))
 	_, page := get("/boards/news/all?tag=panne&before=9&lang=en")
 	if !strings.Contains(page, `href="?before=9&amp;tag=panne&amp;lang=fr"`) {
 		t.Errorf("the switcher to French drops the tag or the page:\n%s", page)

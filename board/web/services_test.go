@@ -20,7 +20,10 @@ import (
 func publicPages(t *testing.T, rig *boardtest.Rig) func(path string, header ...string) (*http.Response, string) {
 	t.Helper()
 	mux := httpx.NewRoutes()
-	NewPages(rig.Store, rig.Service, testLinks{}, "", slog.New(slog.DiscardHandler)).Register(mux)
+	p := NewPages(rig.Store, rig.Service, boardtest.Links{}, "", slog.New(slog.DiscardHandler))
+	p.Register(mux)
+	// The board's own address is activitypub's, which hands browsers here.
+	mux.Handle("GET /boards/{board}", httpx.Public, p.withBoard(p.Board))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return func(path string, header ...string) (*http.Response, string) {

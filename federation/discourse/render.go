@@ -36,25 +36,13 @@ var (
 	// @group at the start of a word, and @here (here_mention); a post
 	// with more than max_mentions_per_post (10) is even refused.
 	mentionRe = regexp.MustCompile(`(?i)(^|[^\pL\pN_.@])@([\pL\pN_][\pL\pN._-]*)`)
-	urlRe     = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>()]+`)
 	tagRe     = regexp.MustCompile(`[^\pL\pN_-]+`)
 )
 
 // neutralise breaks mentions outside URLs with a word joiner: the forum
 // user speaks for the association and must not notify people by accident.
 func neutralise(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		loc := urlRe.FindStringIndex(s)
-		if loc == nil {
-			b.WriteString(mentionRe.ReplaceAllString(s, "${1}@\u2060${2}"))
-			break
-		}
-		b.WriteString(mentionRe.ReplaceAllString(s[:loc[0]], "${1}@\u2060${2}"))
-		b.WriteString(s[loc[0]:loc[1]])
-		s = s[loc[1]:]
-	}
-	return b.String()
+	return markdown.DefuseMentions(s, mentionRe)
 }
 
 func escape(s string) string { return neutralise(markdown.Escape(s)) }

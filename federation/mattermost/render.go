@@ -26,7 +26,6 @@ var (
 	// mentionRe finds what pings people in Mattermost and Slack: @channel,
 	// @all, @here, and @username at the start of a word.
 	mentionRe = regexp.MustCompile(`(?i)(^|[^\pL\pN_.@])@([a-z0-9][a-z0-9._-]*)`)
-	urlRe     = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>()]+`)
 )
 
 // neutralise breaks mentions outside URLs with a word joiner: the bot
@@ -37,18 +36,7 @@ func neutralise(s string) string {
 	// expandAnnouncement turns <!channel>, <!here> and <!all> into
 	// @channel, @here and @all, and replaceUserIds <@id> into a mention.
 	s = markdown.DefuseSlack(s)
-	var b strings.Builder
-	for len(s) > 0 {
-		loc := urlRe.FindStringIndex(s)
-		if loc == nil {
-			b.WriteString(mentionRe.ReplaceAllString(s, "${1}@\u2060${2}"))
-			break
-		}
-		b.WriteString(mentionRe.ReplaceAllString(s[:loc[0]], "${1}@\u2060${2}"))
-		b.WriteString(s[loc[0]:loc[1]])
-		s = s[loc[1]:]
-	}
-	return b.String()
+	return markdown.DefuseMentions(s, mentionRe)
 }
 
 // escape keeps a title or a fact from being read as Markdown.
