@@ -1,11 +1,16 @@
 package web
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "modernc.org/sqlite"
 
 	"crieur/board"
 )
@@ -29,13 +34,41 @@ func TestStorageErrorsInTheEditor(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/edit/news/new", nil)
 		r.Header.Set("Accept-Language", c.lang)
 		w := httptest.NewRecorder()
-		// As a handler gives it: a store error wrapped, through serverError.
-		serverError(w, r, nil, &board.StorageError{Problem: c.problem, Folder: "/var/lib/crieur", Err: cause})
+		// As a handler gives it: wrapped, through serverError.
+		serverError(w, r, nil, fmt.Errorf("save: %w", &board.StorageError{Problem: c.problem, Folder: "/var/lib/crieur", Err: cause}))
 		if body := w.Body.String(); w.Code != c.status || !strings.Contains(body, c.want) {
 			t.Errorf("%s %v: %d %s\nwant %d and %q", c.lang, c.problem, w.Code, body, c.status, c.want)
 		}
 		if strings.Contains(w.Body.String(), "/var/lib/crieur") {
 			t.Errorf("%s %v: the page names the server's folder", c.lang, c.problem)
 		}
+	}
+}
+
+// What a handler really gets from a full disk, SQLite's own error (here
+// from max_page_count, as a full disk gives it), is recognised on the way
+// to the page: 507 and the words for it, not "something went wrong".
+func TestSQLiteFullReachesTheEditor(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "full.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // max_page_count is the connection's
+	for _, q := range []string{`CREATE TABLE t (v BLOB)`, `PRAGMA max_page_count = 2`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = db.Exec(`INSERT INTO t (v) VALUES (zeroblob(100000))`)
+	if err == nil {
+		t.Fatal("the write on a full store succeeded")
+	}
+	r := httptest.NewRequest(http.MethodPost, "/edit/news/new", nil)
+	r.Header.Set("Accept-Language", "fr")
+	w := httptest.NewRecorder()
+	serverError(w, r, nil, fmt.Errorf("insert announcement: %w", err))
+	if w.Code != http.StatusInsufficientStorage || !strings.Contains(w.Body.String(), "Le disque du serveur est plein") {
+		t.Errorf("a full disk answered %d:\n%s", w.Code, w.Body.String())
 	}
 }
