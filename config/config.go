@@ -84,6 +84,10 @@ type Config struct {
 	// may send the public sign-up forms an hour, after 50 at once; 0
 	// means no limit.
 	SignupsPerHour int `toml:"signups_per_hour"`
+	// UpgradeCopies is how many copies of the store taken before an
+	// upgrade (in the data folder's backups/) are kept, the newest; 0
+	// keeps them all.
+	UpgradeCopies int `toml:"upgrade_copies"`
 
 	Delivery Delivery `toml:"delivery"`
 }
@@ -158,6 +162,7 @@ func Default() Config {
 		LiberapayEvery:   Duration{15 * time.Minute},
 		TrustedProxies:   "127.0.0.0/8, ::1",
 		SignupsPerHour:   120,
+		UpgradeCopies:    3,
 		Delivery: Delivery{
 			// Deliveries wait on the network, not the CPU: 16 in flight cost
 			// little and keep one slow host from idling the rest.
@@ -336,6 +341,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.UpgradeCopies < 0 {
+		return &Error{Key: "upgrade_copies", Source: "value " + strconv.Itoa(c.UpgradeCopies), Msg: "must be 0 (keep every copy) or more"}
+	}
 	if c.SignupsPerHour < 0 {
 		return &Error{Key: "signups_per_hour", Source: "value " + strconv.Itoa(c.SignupsPerHour), Msg: "must be 0 (no limit) or more"}
 	}
@@ -456,6 +464,10 @@ func (c *Config) Location() *time.Location {
 
 // MediaDir is the folder of uploaded pictures inside DataDir.
 func (c *Config) MediaDir() string { return strings.TrimSuffix(c.DataDir, "/") + "/media" }
+
+// BackupsDir is the folder inside DataDir where the copies taken before
+// upgrades go.
+func (c *Config) BackupsDir() string { return strings.TrimSuffix(c.DataDir, "/") + "/backups" }
 
 // DatabasePath is the SQLite file inside DataDir.
 func (c *Config) DatabasePath() string {

@@ -47,6 +47,12 @@ func Classify(err error) *Error {
 	var ve *board.ValidationError
 	var mbe *http.MaxBytesError
 	var later *board.TryLater
+	var storage *board.StorageError
+	// First: a write that failed for the disk is the server's, whatever
+	// answer a handler had in mind (serverError's 500).
+	if errors.As(board.DiagnoseStorage(err, ""), &storage) {
+		return storageError(storage)
+	}
 	switch {
 	case errors.As(err, &he):
 		return he
@@ -74,6 +80,17 @@ func Classify(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Safe: err.Error(), Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Safe: "internal error; the server log has details", Err: err}
+}
+
+// storageError answers a write the store could not take: 507 for a full
+// disk (the request may succeed once there is room), 503 for a store
+// Crieur may not write. Only the administrator can act: the safe text
+// says so, the log says what to do (the cause is e).
+func storageError(e *board.StorageError) *Error {
+	if e.Problem == board.StorageFull {
+		return &Error{Status: http.StatusInsufficientStorage, Safe: "the server's disk is full, so nothing was saved; its administrator must free space", Err: e}
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Safe: "the server cannot write its data, so nothing was saved; its administrator must check the data folder's owner and mount", Err: e}
 }
 
 type ctxKey[T any] struct{}

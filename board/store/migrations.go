@@ -296,7 +296,11 @@ func (e *NewerSchemaError) Error() string {
 	if e.WrittenBy != "" {
 		by = "crieur " + e.WrittenBy
 	}
-	return fmt.Sprintf("this data was written by %s (schema %d; this release knows up to %d): run that release or a later one, or restore the backup taken before upgrading", by, e.Found, e.Known)
+	// The way back is the copy the upgrade took (README, "Upgrading and
+	// rolling back"): whoever reads this is often rolling back.
+	return fmt.Sprintf("this data was written by %s (schema %d; this release knows up to %d): run that release or a later one, "+
+		"or, to roll back, restore the copy the upgrade took before it: the newest backups/crieur-schema%d-*.db in the data folder, "+
+		"copied over crieur.db while Crieur is stopped (README: Upgrading and rolling back)", by, e.Found, e.Known, e.Known)
 }
 
 // OlderSchemaError is a store this release would migrate, met by a command

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -105,7 +106,12 @@ func varyOn(h http.Header, names ...string) {
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := httpx.Classify(err)
 	httpx.LogServerError(r, log, e)
+	var storage *board.StorageError
 	switch {
+	case errors.As(e, &storage) && storage.Problem == board.StorageFull:
+		errorPage(w, r, e.Status, "page.disk_full", "page.disk_full_text")
+	case errors.As(e, &storage):
+		errorPage(w, r, e.Status, "page.store_locked", "page.store_locked_text")
 	case e.Status >= 500:
 		errorPage(w, r, e.Status, "page.error", "page.error_text")
 	case e.Status == http.StatusNotFound:

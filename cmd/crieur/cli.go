@@ -393,6 +393,12 @@ func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []str
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A command run on a store an earlier release wrote upgrades it as
+	// serve would: copied first, so the way back is there too.
+	if _, err := store.Upgrade(ctx, db, store.CopyOptions{Dir: cfg.BackupsDir(), Keep: cfg.UpgradeCopies}, nil); err != nil {
+		db.Close()
+		return nil, nil, nil, board.DiagnoseStorage(err, cfg.DataDir)
+	}
 	st, err := store.New(ctx, db)
 	if err != nil {
 		db.Close()

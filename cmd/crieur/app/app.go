@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	defer func() {
 		if err != nil {
 			opened.Close()
+			// A full disk, a folder of another user, a read-only mount:
+			// said once, with what to do, as crieur serve's last word.
+			err = board.DiagnoseStorage(err, cfg.DataDir)
 		}
 	}()
 	if a.db, err = store.OpenDB(cfg.DatabasePath()); err != nil {
@@ -99,7 +102,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	}
 	db := a.db
 	a.closers = append(a.closers, func() { db.Close() })
-	if err := store.Migrate(ctx, a.db, log); err != nil {
+	// A store with data is copied before its first step, so that going
+	// back to the previous release is restoring that copy.
+	copies := store.CopyOptions{Dir: cfg.BackupsDir(), Keep: cfg.UpgradeCopies}
+	if _, err := store.Upgrade(ctx, a.db, copies, log); err != nil {
 		return nil, fmt.Errorf("crieur %s: %w", o.Version, err)
 	}
 	if err := store.Stamp(ctx, a.db, o.Version); err != nil {
