@@ -30,6 +30,13 @@ type Config struct {
 	PublicURL string `toml:"public_url"`
 	// DataDir holds the SQLite file (store and embedded queue).
 	DataDir string `toml:"data_dir"`
+	// KeysDir, if set, is where serve (at each start) and `crieur board
+	// create` write every board's private key as BOARD.pem, owned by the
+	// user they run as, for `crieur deliver` workers to read (its --keys
+	// defaults to it). The files are written by the service itself so that
+	// they belong to the user the workers also run as (uid 10001 in the
+	// container image), not to whoever typed an export on the host.
+	KeysDir string `toml:"keys_dir"`
 	// DefaultBoard is created on first start when no board exists.
 	DefaultBoard string `toml:"default_board"`
 	// LogLevel is debug, info, warn or error.

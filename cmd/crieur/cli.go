@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"crieur/board/markdown"
 	"crieur/board/media"
 	"crieur/board/store"
+	"crieur/cmd/crieur/app"
 	"crieur/config"
 )
 
@@ -389,6 +391,12 @@ func openService(ctx context.Context, fs *flag.FlagSet, args []string, env []str
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return openServiceWith(ctx, cfg, create)
+}
+
+// openServiceWith is openService for a command that reads the
+// configuration itself (board create: keys_dir).
+func openServiceWith(ctx context.Context, cfg config.Config, create bool) (*board.Service, *store.Store, func(), error) {
 	db, err := openDB(cfg, create)
 	if err != nil {
 		return nil, nil, nil, err
@@ -433,7 +441,11 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if !config.ValidBoardName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
-		svc, st, done, err := openService(ctx, fs, args[2:], env, args[0] == "create")
+		cfg, err := loadConfig(fs, args[2:], env)
+		if err != nil {
+			return err
+		}
+		svc, st, done, err := openServiceWith(ctx, cfg, args[0] == "create")
 		if err != nil {
 			return err
 		}
@@ -502,6 +514,9 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		}
 		if args[0] == "create" {
 			fmt.Fprintf(stdout, "created board %s\n", b.Name)
+			if err := exportNewKey(ctx, cfg.KeysDir, st, stdout); err != nil {
+				return err
+			}
 		} else {
 			fmt.Fprintf(stdout, "updated board %s\n", b.Name)
 		}
@@ -543,6 +558,20 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		return nil
 	}
 	return fmt.Errorf("unknown board command %q", args[0])
+}
+
+// exportNewKey writes the boards' keys into keys_dir, when set, so crieur
+// deliver can sign for a board created while serve runs (serve writes them
+// at its start).
+func exportNewKey(ctx context.Context, dir string, st *store.Store, stdout io.Writer) error {
+	if dir == "" {
+		return nil
+	}
+	if err := app.ExportKeys(ctx, st, dir, slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "its key is in %s for crieur deliver\n", dir)
+	return nil
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {

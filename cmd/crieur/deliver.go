@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -32,7 +33,7 @@ import (
 func deliver(ctx context.Context, args []string, stderr io.Writer, env []string) error {
 	fs := flag.NewFlagSet("deliver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	keys := fs.String("keys", "", "directory of BOARD.pem key files (crieur board key BOARD)")
+	keys := fs.String("keys", "", "directory of BOARD.pem key files (default: keys_dir, where crieur serve writes them)")
 	metricsAddr := fs.String("metrics-listen", "", "serve /metrics on this address (optional)")
 	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
@@ -42,15 +43,21 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 		return errors.New("crieur deliver needs Redis: pass --redis redis://host:port/0 (or set redis_url)")
 	}
 	if *keys == "" {
-		return errors.New("crieur deliver needs --keys DIR holding BOARD.pem for every board it delivers for")
+		*keys = cfg.KeysDir
 	}
-	if st, err := os.Stat(*keys); err != nil || !st.IsDir() {
+	if *keys == "" {
+		return errors.New("crieur deliver needs --keys DIR (or keys_dir, CRIEUR_KEYS_DIR) holding BOARD.pem for every board it delivers for")
+	}
+	if st, err := os.Stat(*keys); err == nil && !st.IsDir() {
 		return fmt.Errorf("--keys %s: not a directory", *keys)
 	}
 	if cfg.Delivery.Workers == 0 {
 		return errors.New("delivery.workers is 0: this process would do nothing")
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if !waitForKeys(ctx, *keys, 2*time.Second, log) {
+		return nil // stopped while waiting: not a failure
+	}
 	rdb, err := app.ConnectRedis(ctx, cfg)
 	if err != nil {
 		return err
@@ -76,6 +83,33 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 	log.Info("crieur deliver running", "workers", cfg.Delivery.Workers, "keys", *keys)
 	pool.Run(ctx)
 	return nil
+}
+
+// waitForKeys holds the workers back until every key file in dir can be
+// read. A key it cannot read (issue 27: written by the host's user, read
+// by the container's uid 10001) is said once, with what to do, instead of
+// once for every delivery that fails on it; it looks again every period,
+// silently, and goes on as soon as the files are fixed (no restart loop).
+func waitForKeys(ctx context.Context, dir string, period time.Duration, log *slog.Logger) bool {
+	said := ""
+	for {
+		err := activitypub.CheckKeyFiles(ctx, dir)
+		if err == nil {
+			if said != "" {
+				log.Info("the key files can be read now: delivering", "keys", dir)
+			}
+			return true
+		}
+		if msg := err.Error(); msg != said {
+			log.Error("cannot deliver until this is fixed", "err", err)
+			said = msg
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(period):
+		}
+	}
 }
 
 // openQueue opens the queue the configuration names, for operator commands.

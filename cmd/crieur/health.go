@@ -2,32 +2,49 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
+
+	"crieur/config"
 )
 
 // readyCmd asks a running server whether it is ready, for probes that
-// have no HTTP client of their own (the container image has no curl).
-func readyCmd(ctx context.Context, args []string, stdout io.Writer) error {
+// have no HTTP client of their own (the container image has no curl). It
+// reads the settings serve reads (--config or CRIEUR_CONFIG, CRIEUR_*,
+// --listen), so the probe asks where serve listens, over https when serve
+// serves https (issue 27: it always asked http://127.0.0.1:8080).
+func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("ready", flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "the server's readiness endpoint")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	target := fs.String("url", "", "the server's readiness endpoint (default: /readyz where serve listens, from the same settings)")
+	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	probe, err := readyProbe(cfg)
+	if err != nil {
+		return err
+	}
+	if *target != "" {
+		probe.url = *target
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe.url, nil)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: probe.tls, DisableKeepAlives: true}}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("not ready: %w", err)
 	}
@@ -44,4 +61,51 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("not ready (%s)", resp.Status)
 	}
 	return nil
+}
+
+// probe is where and how crieur ready asks.
+type probe struct {
+	url string
+	tls *tls.Config
+}
+
+// readyProbe derives the readiness URL from listen and the TLS settings:
+// a wildcard listen address is asked on loopback.
+func readyProbe(cfg config.Config) (probe, error) {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return probe{}, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/readyz"}
+	if cfg.TLS != "auto" && cfg.TLSCert == "" {
+		return probe{url: u.String()}, nil
+	}
+	u.Scheme = "https"
+	public, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return probe{}, fmt.Errorf("public_url: %w", err)
+	}
+	return probe{url: u.String(), tls: &tls.Config{
+		// tls = "auto" answers only the host names it has certificates
+		// for: the probe names public_url's host.
+		ServerName: public.Hostname(),
+		// The certificate is not checked, for this probe only: it goes to
+		// the address serve itself binds on this machine (nobody in
+		// between to tell apart), sends nothing secret and reads one
+		// status. The certificate names public_url's host, not this
+		// address, and may come from an authority this machine does not
+		// trust; a probe that failed on it would restart a healthy
+		// server. Whether peers trust the certificate is crieur check's
+		// question. There is no plain-HTTP health listener to ask
+		// instead: http_listen (tls = "auto") redirects to https and
+		// metrics_listen serves /metrics alone.
+		InsecureSkipVerify: true, //nolint:gosec // loopback readiness probe, see above
+		MinVersion:         tls.VersionTLS12,
+	}}, nil
 }

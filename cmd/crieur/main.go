@@ -44,7 +44,7 @@ const usage = `crieur %s: a federated notice board
 
 Usage:
   crieur serve [--config FILE] [--listen ADDR] [--public-url URL] [--data DIR] [--redis URL]
-  crieur deliver --redis URL --keys DIR [--metrics-listen ADDR]
+  crieur deliver --redis URL [--keys DIR (default: keys_dir)] [--metrics-listen ADDR]
   crieur deliveries dead [--limit N] | crieur deliveries retry ID|--all
   crieur post  [--server URL] [--board NAME] --title TITLE [options] [FILE|-]
   crieur edit  [--board NAME] [--title T] [--publish] [--publish-at T] [--expires-at T] [--preview]... ID [FILE|-]
@@ -66,7 +66,7 @@ Usage:
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
   crieur restore FILE.tar.gz     (into an empty data directory)
   crieur check [--time-from URL] [--keys DIR] [--backups DIR]  (is the deployment followable, are the backups whole? one line per check)
-  crieur ready [--url URL]       (exit 0 when the server at URL is ready: container and systemd probes)
+  crieur ready [--url URL]       (exit 0 when serve, with the same settings, is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
 `
@@ -149,7 +149,7 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "check":
 		return checkCmd(ctx, args[1:], stdout, env)
 	case "ready":
-		return readyCmd(ctx, args[1:], stdout)
+		return readyCmd(ctx, args[1:], stdout, env)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "crieur", buildVersion())
 		return nil

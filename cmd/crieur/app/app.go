@@ -186,6 +186,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	if err := ensureABoard(ctx, svc, st, cfg, log); err != nil {
 		return nil, err
 	}
+	if cfg.KeysDir != "" {
+		if err := ExportKeys(ctx, st, cfg.KeysDir, log); err != nil {
+			return nil, err
+		}
+	}
 	pages := web.NewPages(st, svc, urls, pictures.Dir, log)
 	pages.LimitSignups(httpx.Clients{Trusted: cfg.Proxies()}, cfg.SignupsPerHour)
 	reg := prometheus.NewRegistry()
@@ -333,6 +338,27 @@ func ensureABoard(ctx context.Context, svc *board.Service, st *store.Store, cfg 
 		return err
 	}
 	log.Info("created board", "board", b.Name)
+	return nil
+}
+
+// ExportKeys writes every board's private key into dir (keys_dir) for
+// crieur deliver, as the user this process runs as: in a container, the
+// same uid as the workers that read them (issue 27: a key exported by the
+// host's user was unreadable there).
+func ExportKeys(ctx context.Context, st *store.Store, dir string, log *slog.Logger) error {
+	boards, err := st.Boards(ctx)
+	if err != nil {
+		return fmt.Errorf("export keys: %w", err)
+	}
+	for _, b := range boards {
+		written, err := activitypub.WriteKeyFile(dir, b.Name, b.PrivateKeyPEM)
+		if err != nil {
+			return fmt.Errorf("export the key of board %s (keys_dir): %w", b.Name, err)
+		}
+		if written {
+			log.Info("wrote the board's key for crieur deliver", "board", b.Name, "dir", dir)
+		}
+	}
 	return nil
 }
 
