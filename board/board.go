@@ -11,6 +11,8 @@
 package board
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -98,6 +100,20 @@ func Hex(c [3]uint8) string { return fmt.Sprintf("#%02x%02x%02x", c[0], c[1], c[
 
 // HasLogo reports whether the board's publishers gave it a logo.
 func (b Board) HasLogo() bool { return b.Logo != "" }
+
+// AvatarSize is the side of the board's icon, its avatar on the
+// fediverse (what Mastodon keeps: 400x400).
+const AvatarSize = 400
+
+// IconVersion names the look of the board's icon at size (its logo, its
+// colour, its initial): the icons' addresses carry it, so a reader that
+// keeps an icon by its address (a browser, Mastodon's copy of an avatar,
+// refreshed only when the address changes: remotable.rb) takes the new
+// one when the board changes its look.
+func (b Board) IconVersion(size int) string {
+	sum := sha256.Sum256([]byte(b.Logo + "\x00" + b.Accent() + "\x00" + b.Initial() + "\x00" + strconv.Itoa(size)))
+	return hex.EncodeToString(sum[:6])
+}
 
 // Initial is the first letter of the board's display name (else its
 // name), upper case: what its generated avatar shows.

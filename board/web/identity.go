@@ -2,11 +2,8 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"crieur/board"
@@ -17,18 +14,12 @@ import (
 // keeps 400x400), what iOS puts on a home screen, what a browser tab shows
 // (48 also serves 32 and 16 screens at 3x and 1.5x).
 const (
-	AvatarSize    = 400
+	AvatarSize    = board.AvatarSize
 	TouchIconSize = 180
 	FaviconSize   = 48
 )
 
-// iconVersion names what a board's icons are drawn from (logo, accent,
-// initial): it changes whenever they would, so a link carrying it may be
-// cached for a year and an ETag carrying it is never stale.
-func iconVersion(b board.Board, size int) string {
-	sum := sha256.Sum256([]byte(b.Logo + "\x00" + b.Accent() + "\x00" + b.Initial() + "\x00" + strconv.Itoa(size)))
-	return hex.EncodeToString(sum[:6])
-}
+func iconVersion(b board.Board, size int) string { return b.IconVersion(size) }
 
 // iconLinks are the head's links to a board's favicon and touch icon,
 // versioned.

@@ -105,7 +105,10 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 	a.SetActivityStreamsUrl(urlp)
 	icon := streams.NewActivityStreamsImage()
 	iconURL := streams.NewActivityStreamsUrlProperty()
-	iconURL.AppendIRI(iri(u.Icon(b.Name)))
+	// Versioned: Mastodon downloads an avatar again only when its address
+	// changes (app/models/concerns/remotable.rb), so a new logo needs a
+	// new address. board.AvatarSize is what /icon.png serves.
+	iconURL.AppendIRI(iri(u.Icon(b.Name) + "?v=" + b.IconVersion(board.AvatarSize)))
 	icon.SetActivityStreamsUrl(iconURL)
 	mt := streams.NewActivityStreamsMediaTypeProperty()
 	mt.Set("image/png")

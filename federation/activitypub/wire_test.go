@@ -486,7 +486,7 @@ func TestFeaturedCollectionAndPins(t *testing.T) {
 // The actor and the Accept of a follow, read as plain JSON: Mastodon's
 // account parser wants single strings where it shows a value.
 func TestWireShapeActorAndAccept(t *testing.T) {
-	s, hs, _ := newTestServer(t)
+	s, hs, svc := newTestServer(t)
 	_, _, body := get(t, hs.URL+"/boards/news", contentTypeAP)
 	var actor map[string]any
 	json.Unmarshal(body, &actor)
@@ -515,7 +515,8 @@ func TestWireShapeActorAndAccept(t *testing.T) {
 	if ep["sharedInbox"] != hs.URL+"/inbox" || pk["id"] != id+"#main-key" || pk["owner"] != id || icon["type"] != "Image" {
 		t.Errorf("endpoints %v, publicKey %v, icon %v", ep, pk, icon)
 	}
-	if u, ok := icon["url"].(string); !ok || u != id+"/icon.png" {
+	b, _ := storeOf(svc).BoardByName(context.Background(), "news")
+	if u, ok := icon["url"].(string); !ok || u != id+"/icon.png?v="+b.IconVersion(board.AvatarSize) {
 		t.Errorf("icon url %v is not the PNG's URL as a string", icon["url"])
 	}
 	if actor["manuallyApprovesFollowers"] != false || actor["discoverable"] != true {
