@@ -1,3 +1,5 @@
+//go:build goolm
+
 package main
 
 // End-to-end encrypted rooms against a real Dendrite: a member's own

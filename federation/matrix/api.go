@@ -70,7 +70,7 @@ func (b *Bridge) view(ctx context.Context, a Account) (accountView, error) {
 	if sess != nil && sess.serves(a) {
 		v.Encryption = sess.encryption()
 		if sess.mach != nil {
-			v.DeviceKey = sess.mach.OwnIdentity().SigningKey.String()
+			v.DeviceKey = sess.deviceKey()
 		}
 	}
 	return v, nil
