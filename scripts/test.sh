@@ -37,11 +37,18 @@ installing=$!
 
 # Dendrite (the Matrix homeserver of the Matrix tests) builds from its own
 # module in the background too; the tests wait for it when they need it.
-echo "== dendrite builds in the background [${SECONDS}s]"
+echo "== dendrite and activity-relay build in the background [${SECONDS}s]"
 export CRIEUR_TEST_DENDRITE="$tools/dendrite"
 mkdir -p "$CRIEUR_TEST_DENDRITE"
 ( cd cmd/crieur/testdata/dendrite && GOBIN="$CRIEUR_TEST_DENDRITE" CGO_ENABLED=1 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_DENDRITE/build.log" 2>&1
   echo $? >"$CRIEUR_TEST_DENDRITE/.done" ) &
+
+# Activity-Relay (the relay server of the relay acceptance test) builds
+# the same way, without cgo.
+export CRIEUR_TEST_ACTIVITY_RELAY="$tools/activity-relay"
+mkdir -p "$CRIEUR_TEST_ACTIVITY_RELAY"
+( cd cmd/crieur/testdata/activity-relay && GOBIN="$CRIEUR_TEST_ACTIVITY_RELAY" CGO_ENABLED=0 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_ACTIVITY_RELAY/build.log" 2>&1
+  echo $? >"$CRIEUR_TEST_ACTIVITY_RELAY/.done" ) &
 
 # The peers' npm packages download in the background as well: network
 # time, while the processors compile.

@@ -72,13 +72,13 @@ func waitForBuild(dir string, timeout time.Duration) (string, error) {
 		if err == nil {
 			if strings.TrimSpace(string(status)) != "0" {
 				log, _ := os.ReadFile(filepath.Join(dir, "build.log"))
-				return "", fmt.Errorf("build dendrite (status %s):\n%s", strings.TrimSpace(string(status)), log)
+				return "", fmt.Errorf("build in %s (status %s):\n%s", dir, strings.TrimSpace(string(status)), log)
 			}
 			return dir, nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return "", fmt.Errorf("dendrite's build in %s did not end within %s", dir, timeout)
+	return "", fmt.Errorf("the build in %s did not end within %s", dir, timeout)
 }
 
 type dendrite struct {

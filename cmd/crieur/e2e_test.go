@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
 	}
 
 	a, code := c.post(map[string]any{
-		"kind": "event", "title": "Install party", "body": "Bring a **laptop**.", "tags": []string{"libre"},
+		"kind": "event", "title": "Install party", "body": "Bring a **laptop**. #Réparation #Lyon2026, not #2026.", "tags": []string{"libre"},
 		"event": map[string]any{"start": "2026-12-05T14:00:00+01:00", "end": "2026-12-05T18:00:00+01:00", "place": "Salle des fêtes"},
 	}, nil)
 	if code != http.StatusCreated {
@@ -91,6 +92,19 @@ func TestFedifyFollowsAndReceivesCreateUpdateDelete(t *testing.T) {
 	}
 	if note["startTime"] == nil {
 		t.Errorf("event Note has no startTime: %v", note)
+	}
+	// Hashtags typed in the text are hashtags for a JSON-LD reader too
+	// (issue 26), as typed, each linking to the board's tag page; #2026
+	// is none (Mastodon's and GoToSocial's rules need a letter).
+	var hashtags []string
+	for _, h := range create.Hashtags {
+		hashtags = append(hashtags, h.Name)
+		if h.Href != c.URL+"/boards/news?tag="+url.QueryEscape(strings.TrimPrefix(h.Name, "#")) {
+			t.Errorf("hashtag %s links to %s", h.Name, h.Href)
+		}
+	}
+	if want := []string{"#Réparation", "#Lyon2026", "#libre"}; !slices.Equal(hashtags, want) {
+		t.Errorf("Fedify read the hashtags %v, want %v", hashtags, want)
 	}
 	if create.Language != "" {
 		t.Errorf("a post without language arrived as %q", create.Language)

@@ -271,6 +271,8 @@ type peerActivity struct {
 		Type, Name, MediaType, URL string
 		Width, Height              int
 	} `json:"attachments"`
+	// Hashtags are the object's tags Fedify read as Hashtag.
+	Hashtags []struct{ Name, Href string } `json:"hashtags"`
 }
 
 func (a peerActivity) object() map[string]any {

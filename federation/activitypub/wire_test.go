@@ -19,8 +19,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	xhtml "golang.org/x/net/html"
+	"golang.org/x/text/unicode/norm"
 
 	"crieur/board"
 	"crieur/board/locale"
@@ -678,4 +680,43 @@ func TestWireShapeKeptByMastodonsSanitizer(t *testing.T) {
 	if want := []string{"#solidarité", "#Lyon2026", "#JeudiSolidaire", "#fête"}; !slices.Equal(names, want) {
 		t.Errorf("Hashtag tags %v, want %v", names, want)
 	}
+	// GoToSocial keeps them all, as it stores them.
+	if got, want := gotosocialHashtags(obj), []string{"solidarité", "lyon2026", "jeudisolidaire", "fête"}; !slices.Equal(got, want) {
+		t.Errorf("GoToSocial would keep the hashtags %v, want %v", got, want)
+	}
+}
+
+// gotosocialHashtags is what GoToSocial makes of a status's tags, read in
+// its source: internal/ap/extract.go (ExtractHashtags: items whose type
+// is Hashtag, the name without its "#", normalised, lower-cased, without
+// repeats) and internal/text/normalize.go (NormalizeHashtag: NFC, under
+// 100 bytes, letters, numbers, marks and "_" only, at least one letter).
+// Its parser (its fork of go-fed) reads Crieur's tags as Hashtag: checked
+// with github.com/superseriousbusiness/activity v1.11.0-gts, whose
+// streams package is too big to compile in every test run.
+func gotosocialHashtags(obj map[string]any) []string {
+	var out []string
+	tags, _ := obj["tag"].([]any)
+	for _, tg := range tags {
+		m, _ := tg.(map[string]any)
+		name, _ := m["name"].(string)
+		if m["type"] != "Hashtag" || name == "" {
+			continue
+		}
+		normalized := norm.NFC.String(strings.TrimPrefix(name, "#"))
+		letter, ok := false, len(normalized) <= 100
+		for _, r := range normalized {
+			switch {
+			case unicode.IsLetter(r):
+				letter = true
+			case unicode.IsNumber(r), unicode.IsMark(r), r == '_':
+			default:
+				ok = false
+			}
+		}
+		if name := strings.ToLower(normalized); ok && letter && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -5,7 +5,7 @@
 // control API under /_test/ for the Go tests.
 import http from "node:http";
 import {
-  Accept, Add, Create, Delete, Endpoints, Follow, Like, Note, Person, Reject, Remove, Tombstone, Undo, Update,
+  Accept, Add, Create, Delete, Endpoints, Follow, Hashtag, Like, Note, Person, Reject, Remove, Tombstone, Undo, Update,
   createFederation, generateCryptoKeyPair, MemoryKvStore, signRequest, verifyRequest,
 } from "@fedify/fedify";
 
@@ -57,12 +57,26 @@ async function attachmentsOf(activity) {
   return out;
 }
 
+// hashtagsOf is what Fedify read of the object's tags as hashtags (after
+// JSON-LD expansion: a "Hashtag" the context does not define is no
+// hashtag here): the name shown and the address it links to.
+async function hashtagsOf(activity) {
+  if (!(activity instanceof Create || activity instanceof Update)) return [];
+  const obj = await activity.getObject();
+  const out = [];
+  for await (const t of obj?.getTags?.() ?? []) {
+    if (t instanceof Hashtag) out.push({ name: t.name?.toString() ?? "", href: t.href?.href ?? "" });
+  }
+  return out;
+}
+
 async function record(ctx, activity) {
   const json = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
   state.received.push({
     type: json.type, id: json.id, actor: json.actor, object: json.object, verified: true,
     language: await languageOf(activity),
     attachments: await attachmentsOf(activity),
+    hashtags: await hashtagsOf(activity),
   });
 }
 
