@@ -53,6 +53,8 @@ func (a Access) String() string {
 type Route struct {
 	Pattern string
 	Access  Access
+	// Cached: a public GET whose answers the page cache keeps.
+	Cached bool
 }
 
 // Refusals of Authorize, by cause: the API answers them as they are; the
@@ -96,8 +98,30 @@ func Authorize(tok board.Token, need Access, b *board.Board) error {
 // inboxes. Registering through it is the only way onto the server, so the
 // authorization test walks every route there is.
 type Routes struct {
-	mux  *http.ServeMux
-	rows []Route
+	mux   *http.ServeMux
+	rows  []Route
+	cache Keeper
+}
+
+// Keeper keeps rendered public answers until what they show changes (the
+// page cache, board/pagecache).
+type Keeper interface {
+	Wrap(http.Handler) http.Handler
+}
+
+// UseCache makes the routes registered with Cached from now on answer
+// through k.
+func (r *Routes) UseCache(k Keeper) { r.cache = k }
+
+// Cached registers h for pattern, a public GET whose answer is the same
+// for every reader of an address (in a language, a representation): the
+// page cache, when there is one, keeps it.
+func (r *Routes) Cached(pattern string, h http.Handler) {
+	if r.cache != nil {
+		h = r.cache.Wrap(h)
+	}
+	r.rows = append(r.rows, Route{Pattern: pattern, Access: Public, Cached: true})
+	r.mux.Handle(pattern, h)
 }
 
 // NewRoutes returns an empty table on a new mux.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // A step changes the schema from its version-1 to its version, in one
@@ -278,6 +279,32 @@ var steps = []step{
 			origin TEXT NOT NULL,
 			done_at BIGINT NOT NULL,
 			PRIMARY KEY (announcement_id, forum, origin))`)},
+	// 43: the store's version, which the database raises itself on every
+	// write to what the public pages and documents show, whoever writes
+	// (the server, a delivery worker, the CLI): the page cache keeps a
+	// rendering while it stays the same (issue 27). Deliveries, the
+	// queue, sessions and the destinations' bookkeeping are left out:
+	// a fan-out must not empty the cache it is read beside.
+	{43, "the version of what the public pages show", exec(publicVersionSQL()...)},
+}
+
+// publicTables are the tables whose rows a public page, feed or
+// ActivityPub document shows or counts.
+var publicTables = []string{"announcements", "announcement_tags", "boards", "followers", "hosted_services",
+	"signups", "answers", "interactions", "media", "outbox", "blocks"}
+
+func publicVersionSQL() []string {
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS public_version (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)`,
+		`INSERT OR IGNORE INTO public_version (id, n) VALUES (1, 0)`,
+	}
+	for _, t := range publicTables {
+		for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+			stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS public_version_%s_%s AFTER %s ON %s BEGIN UPDATE public_version SET n = n + 1 WHERE id = 1; END`,
+				t, strings.ToLower(op), op, t))
+		}
+	}
+	return stmts
 }
 
 // Known is the schema version this release writes.

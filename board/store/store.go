@@ -96,6 +96,15 @@ func Existing(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// Version is the public version of the store: the database raises it on
+// every write to what public pages and documents show (schema step 43's
+// triggers), whichever process writes. The page cache compares it.
+func (s *Store) Version(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.read().QueryRowContext(ctx, `SELECT n FROM public_version WHERE id = 1`).Scan(&n)
+	return n, err
+}
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

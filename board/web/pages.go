@@ -96,7 +96,9 @@ func NewPages(store PageStore, signups Signups, links board.Links, pictures medi
 // Accept header: activitypub serves those and calls Board or Announcement.
 func (p *Pages) Register(routes *httpx.Routes) {
 	public := func(pattern string, h http.HandlerFunc) { routes.Handle(pattern, httpx.Public, h) }
-	public("GET /{$}", p.Home)
+	// The same for every reader of the address: kept rendered.
+	cached := func(pattern string, h http.HandlerFunc) { routes.Cached(pattern, h) }
+	cached("GET /{$}", p.Home)
 	public("GET /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
 	public("POST /boards/{board}/a/{id}/withdraw", p.withAnnouncement(p.Withdraw))
 	public("POST /boards/{board}/a/{id}/signup", p.withAnnouncement(p.SignUp))
@@ -108,25 +110,25 @@ func (p *Pages) Register(routes *httpx.Routes) {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}))
-	public("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
-	public("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
+	cached("GET /boards/{board}/a/{id}/event.ics", p.withAnnouncement(p.EventICS))
+	cached("GET /boards/{board}/feed.atom", p.withBoard(p.Feed))
 	public("GET /boards/{board}/media/{name}", p.withBoard(p.Media))
 	public("GET /boards/{board}/media/{name}/card.jpg", p.withBoard(p.Card))
 	public("GET /boards/{board}/icon.png", p.withBoard(p.icon(AvatarSize)))
 	public("GET /boards/{board}/favicon.png", p.withBoard(p.icon(FaviconSize)))
 	public("GET /boards/{board}/apple-touch-icon.png", p.withBoard(p.icon(TouchIconSize)))
 	public("GET /favicon.ico", p.Favicon)
-	public("GET /boards/{board}/events.ics", p.withBoard(p.Events))
-	public("GET /boards/{board}/events", p.withBoard(p.EventsPage))
-	public("GET /boards/{board}/status", p.withBoard(p.StatusPage))
+	cached("GET /boards/{board}/events.ics", p.withBoard(p.Events))
+	cached("GET /boards/{board}/events", p.withBoard(p.EventsPage))
+	cached("GET /boards/{board}/status", p.withBoard(p.StatusPage))
 	for name := range sections {
-		public("GET /boards/{board}/"+name, p.withBoard(p.Section(name)))
+		cached("GET /boards/{board}/"+name, p.withBoard(p.Section(name)))
 	}
-	public("GET /boards/{board}/status.json", p.withBoard(p.StatusJSON))
-	public("GET /boards/{board}/services", p.withBoard(p.ServicesPage))
-	public("GET /boards/{board}/services/{slug}", p.withBoard(p.ServicePage))
-	public("GET /boards/{board}/widget", p.withBoard(p.Widget))
-	public("GET /sitemap.xml", p.Sitemap)
+	cached("GET /boards/{board}/status.json", p.withBoard(p.StatusJSON))
+	cached("GET /boards/{board}/services", p.withBoard(p.ServicesPage))
+	cached("GET /boards/{board}/services/{slug}", p.withBoard(p.ServicePage))
+	cached("GET /boards/{board}/widget", p.withBoard(p.Widget))
+	cached("GET /sitemap.xml", p.Sitemap)
 	public("GET "+staticPrefix+"{name}", p.assets.serve)
 }
 

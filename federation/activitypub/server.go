@@ -196,15 +196,17 @@ type HTMLPages interface {
 // Register adds the federation routes; a board's and an
 // announcement's own addresses answer HTML pages to browsers.
 func (s *Server) Register(routes *httpx.Routes) {
-	public := func(pattern string, h http.HandlerFunc) { routes.Handle(pattern, httpx.Public, h) }
-	public("GET /.well-known/webfinger", s.webfinger)
-	public("GET /.well-known/nodeinfo", s.nodeinfoLinks)
-	public("GET /nodeinfo/2.1", s.nodeinfo)
-	public("GET /boards/{board}", s.withBoard(s.serveActor))
-	public("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
-	public("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
-	public("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
-	public("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
+	// Every document here is the same for whoever asks: kept rendered
+	// by the page cache.
+	cached := func(pattern string, h http.HandlerFunc) { routes.Cached(pattern, h) }
+	cached("GET /.well-known/webfinger", s.webfinger)
+	cached("GET /.well-known/nodeinfo", s.nodeinfoLinks)
+	cached("GET /nodeinfo/2.1", s.nodeinfo)
+	cached("GET /boards/{board}", s.withBoard(s.serveActor))
+	cached("GET /boards/{board}/outbox", s.withBoard(s.serveOutbox))
+	cached("GET /boards/{board}/followers", s.withBoard(s.serveFollowers))
+	cached("GET /boards/{board}/featured", s.withBoard(s.serveFeatured))
+	cached("GET /boards/{board}/a/{id}", s.withBoard(s.withAnnouncement(s.serveObject)))
 	routes.Handle("POST /boards/{board}/inbox", httpx.Signed, s.withBoard(func(w http.ResponseWriter, r *http.Request, b board.Board) {
 		s.serveInbox(w, r, &b)
 	}))

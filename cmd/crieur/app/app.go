@@ -26,6 +26,7 @@ import (
 	"crieur/board/api"
 	"crieur/board/httpx"
 	"crieur/board/locale"
+	"crieur/board/pagecache"
 	"crieur/board/markdown"
 	"crieur/board/media"
 	"crieur/board/store"
@@ -237,6 +238,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	}
 
 	routes := httpx.NewRoutes()
+	// Public pages and documents are rendered once per change of the
+	// store (and at most every 10 s, for what the clock alone changes).
+	routes.UseCache(pagecache.New(st, pagecache.Options{TTL: 10 * time.Second, Log: log}))
 	probes.register(routes)
 	admin := api.New(svc, st, queue, cfg.MaxBodyBytes, log)
 	admin.Register(routes)

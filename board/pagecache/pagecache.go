@@ -1,0 +1,231 @@
+// Package pagecache keeps Crieur's public representations (pages, the
+// actor, outbox, WebFinger, nodeinfo, feeds, the widget) in memory once
+// rendered, so that a board read by thousands costs one rendering per
+// change, not one per reader.
+//
+// What invalidates an entry is the store's version: a number the database
+// itself raises on every write to what those representations show
+// (announcements, boards, followers, sign-ups...; triggers, so a write by
+// any process counts, the CLI's too), read at each request. An entry also
+// ends after a short time, for what changes with the clock alone (an event
+// that has started, a deadline passed). Conditional requests are answered
+// from the entry: ETag and Last-Modified, 304.
+package pagecache
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Versioner reads the store's version: it changes whenever something a
+// public representation shows is written.
+type Versioner interface {
+	Version(ctx context.Context) (int64, error)
+}
+
+// Options bound the cache. Zero values take the defaults.
+type Options struct {
+	// TTL ends an entry whatever the version (default 30 s): pages say
+	// "coming up" and "ongoing" by the clock.
+	TTL time.Duration
+	// MaxBytes bounds the bodies kept (default 32 MiB).
+	MaxBytes int
+	// MaxBody is the largest body kept (default 1 MiB).
+	MaxBody int
+	// Now is the clock (tests).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Cache holds rendered responses by request.
+type Cache struct {
+	v    Versioner
+	opts Options
+
+	mu      sync.RWMutex
+	entries map[string]*entry
+	bytes   int
+
+	hits, misses atomic.Int64
+}
+
+type entry struct {
+	version  int64
+	expires  time.Time
+	modified time.Time // when this body was first rendered
+	header   http.Header
+	body     []byte
+}
+
+// New returns an empty cache reading versions from v.
+func New(v Versioner, opts Options) *Cache {
+	if opts.TTL <= 0 {
+		opts.TTL = 30 * time.Second
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 32 << 20
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 1 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Cache{v: v, opts: opts, entries: map[string]*entry{}}
+}
+
+// Stats says how often a request was answered from the cache.
+func (c *Cache) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
+
+// key is what a response may depend on: the address and the headers the
+// handlers negotiate on (the representation by Accept, the language by
+// Accept-Language and the remembered choice).
+func key(r *http.Request) string {
+	var lang string
+	if c, err := r.Cookie("lang"); err == nil {
+		lang = c.Value
+	}
+	return strings.Join([]string{r.Host, r.URL.RequestURI(), r.Header.Get("Accept"), r.Header.Get("Accept-Language"), lang}, "\x00")
+}
+
+// Wrap answers GET and HEAD requests for h from the cache when the store
+// has not changed since the entry was rendered, and keeps what h answers
+// 200 without setting a cookie.
+func (c *Cache) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		version, err := c.v.Version(r.Context())
+		if err != nil {
+			// Unknown version: nothing cached can be trusted.
+			c.opts.Log.Warn("page cache: store version unreadable", "err", err)
+			h.ServeHTTP(w, r)
+			return
+		}
+		k := key(r)
+		now := c.opts.Now()
+		c.mu.RLock()
+		e := c.entries[k]
+		c.mu.RUnlock()
+		if e != nil && e.version == version && now.Before(e.expires) {
+			c.hits.Add(1)
+			e.serve(w, r)
+			return
+		}
+		c.misses.Add(1)
+
+		// Render a whole 200 whatever the request's conditions: they are
+		// answered from the entry below.
+		full := r.Clone(r.Context())
+		full.Method = http.MethodGet
+		for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
+			full.Header.Del(h)
+		}
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		h.ServeHTTP(rec, full)
+		if rec.status != http.StatusOK || rec.header.Get("Set-Cookie") != "" || rec.tooBig(c.opts.MaxBody) {
+			rec.replay(w, r)
+			return
+		}
+		fresh := &entry{version: version, expires: now.Add(c.opts.TTL), modified: now.UTC().Truncate(time.Second), header: rec.header, body: rec.body.Bytes()}
+		if fresh.header.Get("ETag") == "" {
+			sum := sha256.Sum256(fresh.body)
+			fresh.header.Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:18])+`"`)
+		}
+		if e != nil && e.header.Get("ETag") == fresh.header.Get("ETag") {
+			// Rendered again, unchanged: it was not modified.
+			fresh.modified = e.modified
+		}
+		c.put(k, fresh)
+		fresh.serve(w, r)
+	})
+}
+
+// put stores fresh under k (replacing old), keeping the bodies under the
+// bound: stale entries go first, then any.
+func (c *Cache) put(k string, fresh *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.entries[k]; cur != nil {
+		c.bytes -= len(cur.body)
+	}
+	c.entries[k] = fresh
+	c.bytes += len(fresh.body)
+	if c.bytes <= c.opts.MaxBytes {
+		return
+	}
+	for ek, e := range c.entries {
+		if e.version != fresh.version {
+			delete(c.entries, ek)
+			c.bytes -= len(e.body)
+		}
+	}
+	for ek, e := range c.entries { // map order: an arbitrary victim
+		if c.bytes <= c.opts.MaxBytes {
+			break
+		}
+		if ek != k {
+			delete(c.entries, ek)
+			c.bytes -= len(e.body)
+		}
+	}
+}
+
+// serve answers from the entry: its headers and body, or 304 when the
+// request's ETag or date says the client has it (net/http's ServeContent
+// reads the conditions, as for every page).
+func (e *entry) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	for name, v := range e.header {
+		h[name] = v
+	}
+	http.ServeContent(w, r, "", e.modified, bytes.NewReader(e.body))
+}
+
+// recorder keeps a handler's answer to store it before it goes out.
+type recorder struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (rec *recorder) Header() http.Header { return rec.header }
+
+func (rec *recorder) WriteHeader(status int) {
+	if !rec.wrote {
+		rec.status, rec.wrote = status, true
+	}
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	rec.wrote = true
+	return rec.body.Write(p)
+}
+
+func (rec *recorder) tooBig(max int) bool { return rec.body.Len() > max }
+
+// replay sends what was recorded as it was.
+func (rec *recorder) replay(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	for name, v := range rec.header {
+		h[name] = v
+	}
+	w.WriteHeader(rec.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(rec.body.Bytes())
+	}
+}
