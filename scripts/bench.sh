@@ -15,6 +15,8 @@ echo "== delivery throughput with the embedded queue"
 timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
 echo "== go test benchmarks"
 go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
+echo "== public GETs against a static Go handler serving the same bytes (each its own process)"
+go test ./cmd/crieur -run '^$' -bench PublicGETs -benchtime 1x
 echo "== board page latency idle and during a fan-out (with /metrics scraped at 10/s)"
 go test ./cmd/crieur -run '^$' -bench BoardPageDuringFanOut -benchtime 1x -count 5
 echo "== 1,000 sign-ups arriving within a second (web form), counts reaching a follower"

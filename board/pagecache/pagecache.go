@@ -101,7 +101,7 @@ func key(r *http.Request) string {
 
 // Wrap answers GET and HEAD requests for h from the cache when the store
 // has not changed since the entry was rendered, and keeps what h answers
-// 200 without setting a cookie.
+// 200 without setting a cookie, for anyone (not private).
 func (c *Cache) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -136,7 +136,7 @@ func (c *Cache) Wrap(h http.Handler) http.Handler {
 		}
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		h.ServeHTTP(rec, full)
-		if rec.status != http.StatusOK || rec.header.Get("Set-Cookie") != "" || rec.tooBig(c.opts.MaxBody) {
+		if rec.status != http.StatusOK || rec.header.Get("Set-Cookie") != "" || private(rec.header) || rec.tooBig(c.opts.MaxBody) {
 			rec.replay(w, r)
 			return
 		}
@@ -152,6 +152,19 @@ func (c *Cache) Wrap(h http.Handler) http.Handler {
 		c.put(k, fresh)
 		fresh.serve(w, r)
 	})
+}
+
+// private says the answer is for its reader alone (a form's own key):
+// what a shared cache must not keep (RFC 9111, 5.2.2.7 and 5.2.2.5).
+func private(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d == "private" || d == "no-store" || strings.HasPrefix(d, "private=") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // put stores fresh under k (replacing old), keeping the bodies under the

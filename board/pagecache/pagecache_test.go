@@ -22,16 +22,20 @@ func (v *version) Version(context.Context) (int64, error) { return v.n.Load(), v
 // page renders its call count, the request's Accept and language, so
 // each test sees when it rendered again.
 type page struct {
-	calls  atomic.Int64
-	status int
-	cookie bool
-	body   string // fixed body, when set
+	calls   atomic.Int64
+	status  int
+	cookie  bool
+	control string // Cache-Control
+	body    string // fixed body, when set
 }
 
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := p.calls.Add(1)
 	if p.cookie {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: "fr"})
+	}
+	if p.control != "" {
+		w.Header().Set("Cache-Control", p.control)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Vary", "Accept, Accept-Language, Cookie")
@@ -156,6 +160,8 @@ func TestOnlyWholePublicAnswersAreKept(t *testing.T) {
 	for name, p := range map[string]*page{
 		"not found":    {status: http.StatusNotFound},
 		"a cookie set": {cookie: true},
+		"private":      {control: "private"},
+		"no-store":     {control: "max-age=0, no-store"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := New(&version{}, Options{}).Wrap(p)

@@ -280,7 +280,13 @@ func (p *Pages) Announcement(w http.ResponseWriter, r *http.Request, b board.Boa
 		p.render(w, r, http.StatusGone, "gone", data)
 		return
 	}
-	p.renderAnnouncement(w, r, http.StatusOK, b, a, p.signupForm(r.Context(), a, boardLocale(r, b)))
+	su := p.signupForm(r.Context(), a, boardLocale(r, b))
+	if su != nil && su.Key != "" {
+		// The form carries a key of its own for this visitor: a page no
+		// shared cache (nor Crieur's page cache) may hand to another.
+		w.Header().Set("Cache-Control", "private")
+	}
+	p.renderAnnouncement(w, r, http.StatusOK, b, a, su)
 }
 
 func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, status int, b board.Board, a board.Announcement, su *signupForm) {

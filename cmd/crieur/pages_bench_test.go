@@ -4,7 +4,7 @@ package main
 // board delivers: the board page's latency idle, then while a 2,000-delivery
 // fan-out runs and /metrics is scraped ten times a second, on a store that
 // holds 70,000 finished queue jobs (a week of a busy board). It prints the
-// medians and their ratio (target: at most 1.5) and asserts nothing.
+// medians and their ratio (goal, issue 27: at most 1.2) and asserts nothing.
 
 import (
 	"context"
@@ -30,8 +30,12 @@ func BenchmarkBoardPageDuringFanOut(b *testing.B) {
 		b.ReportMetric(float64(idle.Microseconds())/1000, "idle-p50-ms")
 		b.ReportMetric(float64(busy.Microseconds())/1000, "fanout-p50-ms")
 		b.ReportMetric(float64(busy)/float64(idle), "ratio")
-		fmt.Printf("board page p50: idle %.2f ms, during a 2,000-delivery fan-out with /metrics at 10/s %.2f ms: ratio %.2f (target <= 1.5); %d scrapes\n",
-			float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), scrapes)
+		verdict := "met"
+		if float64(busy)/float64(idle) > 1.2 {
+			verdict = "NOT met"
+		}
+		fmt.Printf("board page p50: idle %.2f ms, during a 2,000-delivery fan-out with /metrics at 10/s %.2f ms: ratio %.2f (goal <= 1.2: %s); %d scrapes\n",
+			float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), verdict, scrapes)
 	}
 }
 

@@ -1,0 +1,201 @@
+package main
+
+// BenchmarkPublicGETs measures what the public GETs cost (issue 27): each
+// address of a running `crieur serve` (a process of its own, a board with
+// 50 announcements) against a static Go handler serving the very bytes
+// Crieur answered (a process of its own too), side by side in one run,
+// 16 clients on keep-alive connections. It prints requests per second
+// and the ratio beside its goal (at least 0.70 of the static handler);
+// it asserts nothing. Seconds per measure: CRIEUR_BENCH_SECONDS (4).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// staticEnv makes the test binary a static server instead (TestMain):
+// FILE|CONTENT-TYPE|ADDRESS.
+const staticEnv = "CRIEUR_BENCH_STATIC"
+
+// serveStatic answers every request with one file's bytes, as a plain Go
+// handler does: the yardstick of the public GETs.
+func serveStatic(spec string) {
+	parts := strings.SplitN(spec, "|", 3)
+	if len(parts) != 3 {
+		fmt.Fprintln(os.Stderr, "static server: want FILE|CONTENT-TYPE|ADDRESS")
+		os.Exit(2)
+	}
+	file, ctype, addr := parts[0], parts[1], parts[2]
+	body, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "static server:", err)
+		os.Exit(2)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, "static server:", err)
+		os.Exit(1)
+	}
+}
+
+func BenchmarkPublicGETs(b *testing.B) {
+	seconds := 4
+	if s, err := strconv.Atoi(os.Getenv("CRIEUR_BENCH_SECONDS")); err == nil && s > 0 {
+		seconds = s
+	}
+	for range b.N {
+		publicGETs(b, time.Duration(seconds)*time.Second)
+	}
+}
+
+func publicGETs(b *testing.B, d time.Duration) {
+	c := startCrieurProcess(b, b.TempDir(), 0, "CRIEUR_LOG_LEVEL=warn")
+	var last announcement
+	for i := range 50 {
+		code, err := c.Client(c.Token).Call(context.Background(), "POST", "/api/v1/boards/news/announcements", map[string]any{
+			"kind": "news", "title": fmt.Sprintf("Announcement %d", i), "body": "Some **text** for the page, #bench.", "tags": []string{"bench"}}, nil, &last)
+		if err != nil || code != http.StatusCreated {
+			b.Fatalf("post: %d %v", code, err)
+		}
+	}
+	host := fmt.Sprintf("127.0.0.1:%d", c.Port)
+	gets := []struct{ name, path, accept string }{
+		{"WebFinger", "/.well-known/webfinger?resource=acct:news@" + host, "application/jrd+json"},
+		{"nodeinfo", "/nodeinfo/2.1", "application/json"},
+		{"a post's page", fmt.Sprintf("/boards/news/a/%d", last.ID), "text/html"},
+		{"the board's page", "/boards/news", "text/html"},
+		{"the actor", "/boards/news", "application/activity+json"},
+		{"the outbox", "/boards/news/outbox", "application/activity+json"},
+		{"the Atom feed", "/boards/news/feed.atom", "application/atom+xml"},
+		{"the widget", "/boards/news/widget", "text/html"},
+	}
+	fmt.Printf("public GETs, %d clients, %s per measure, median of 2 (crieur serve and a static Go handler, each a process of its own)\n", 16, d)
+	fmt.Printf("%-18s %12s %12s %8s  %s\n", "GET", "Crieur/s", "static/s", "ratio", "goal")
+	for _, g := range gets {
+		body, ctype := fetch(b, c.URL+g.path, g.accept)
+		file := filepath.Join(b.TempDir(), "body")
+		if err := os.WriteFile(file, body, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		addr := freeAddr(b)
+		static := exec.Command(os.Args[0])
+		static.Env = append(os.Environ(), staticEnv+"="+file+"|"+ctype+"|"+addr)
+		static.Stderr = os.Stderr
+		if err := static.Start(); err != nil {
+			b.Fatal(err)
+		}
+		waitListening(b, addr)
+		var crieur, plain []float64
+		for range 2 {
+			crieur = append(crieur, load(b, c.URL+g.path, g.accept, 16, d))
+			plain = append(plain, load(b, "http://"+addr+g.path, g.accept, 16, d))
+		}
+		_ = static.Process.Kill()
+		_ = static.Wait()
+		cr, st := median(crieur), median(plain)
+		verdict := "met"
+		if cr/st < 0.70 {
+			verdict = "NOT met"
+		}
+		fmt.Printf("%-18s %12.0f %12.0f %8.2f  >= 0.70 of static: %s\n", g.name, cr, st, cr/st, verdict)
+		b.ReportMetric(cr/st, "ratio-"+g.name)
+	}
+}
+
+func fetch(b *testing.B, url, accept string) ([]byte, string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return body, resp.Header.Get("Content-Type")
+}
+
+// load runs clients GET loops on url for d and returns the successful
+// answers per second.
+func load(b *testing.B, url, accept string, clients int, d time.Duration) float64 {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var ok, failed atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Accept", accept)
+			for time.Now().Before(deadline) {
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("GET %s: %d failed", url, n)
+	}
+	return float64(ok.Load()) / time.Since(start).Seconds()
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(b *testing.B, addr string) {
+	for range 500 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatalf("nothing listens on %s", addr)
+}
