@@ -10,13 +10,7 @@ cd "$(dirname "$0")/.."
 # Matrix encryption uses mautrix's pure-Go olm, built only with the goolm
 # tag (README: Building); every go command below carries it. Dendrite
 # builds from its own module with GOFLAGS= on purpose.
-# SQLite (modernc's Go translation of its C) is compiled without the race
-# detector's instrumentation, as C under cgo would be: races inside
-# SQLite's engine are not ours to find, and instrumenting it made the
-# store-heavy tests two to four times slower (federation/activitypub
-# 57 s → 29 s, board/store 17 s → 4.5 s). Crieur's own code, the tests
-# and every other library keep it.
-export GOFLAGS="-tags=goolm -gcflags=modernc.org/...=-race=false"
+export GOFLAGS="-tags=goolm"
 
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
@@ -92,7 +86,7 @@ export CRIEUR_TEST_MAILPIT="$tools/mailpit"
 # staticcheck reads what vet compiled; it runs beside the tests, which
 # leave the processors idle while they wait for their peers.
 echo "== staticcheck (beside the tests) [${SECONDS}s]"
-(GOFLAGS="-race $GOFLAGS" "$tools/staticcheck" ./... >"$tools/staticcheck.log" 2>&1; echo $? >"$tools/staticcheck.rc") &
+(GOFLAGS="-race -tags=goolm" "$tools/staticcheck" ./... >"$tools/staticcheck.log" 2>&1; echo $? >"$tools/staticcheck.rc") &
 checking=$!
 
 # The browser tests leave a screenshot of every page type, at 390 and

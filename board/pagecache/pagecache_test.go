@@ -66,7 +66,8 @@ func get(t *testing.T, h http.Handler, method, target string, headers ...string)
 
 func TestRenderedOncePerVersion(t *testing.T) {
 	v, p, clk := &version{}, &page{}, &clock{t: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)}
-	h := New(v, Options{TTL: 30 * time.Second, Now: clk.now}).Wrap(p)
+	c := New(v, Options{TTL: 30 * time.Second, Now: clk.now})
+	h := c.Wrap(p)
 
 	first := get(t, h, "GET", "/boards/news")
 	second := get(t, h, "GET", "/boards/news")
@@ -99,6 +100,9 @@ func TestRenderedOncePerVersion(t *testing.T) {
 	get(t, h, "GET", "/boards/news?tag=x")
 	if p.calls.Load() != 4 {
 		t.Fatalf("%d renders: the query is part of the key", p.calls.Load())
+	}
+	if hits, misses := c.Stats(); hits != 2 || misses != 4 {
+		t.Errorf("stats: %d hits, %d misses; want 2 and 4", hits, misses)
 	}
 }
 

@@ -240,7 +240,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	routes := httpx.NewRoutes()
 	// Public pages and documents are rendered once per change of the
 	// store (and at most every 10 s, for what the clock alone changes).
-	routes.UseCache(pagecache.New(st, pagecache.Options{TTL: 10 * time.Second, Log: log}))
+	kept := pagecache.New(st, pagecache.Options{TTL: 10 * time.Second, Log: log})
+	routes.UseCache(kept)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "crieur_page_cache_hits_total", Help: "Public GETs answered from the page cache.",
+	}, func() float64 { h, _ := kept.Stats(); return float64(h) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "crieur_page_cache_misses_total", Help: "Public GETs rendered (the page cache had no current entry).",
+	}, func() float64 { _, m := kept.Stats(); return float64(m) }))
 	probes.register(routes)
 	admin := api.New(svc, st, queue, cfg.MaxBodyBytes, log)
 	admin.Register(routes)
