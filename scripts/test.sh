@@ -42,14 +42,16 @@ export CRIEUR_TEST_DENDRITE="$tools/dendrite"
 mkdir -p "$CRIEUR_TEST_DENDRITE"
 # Its SQLite (mattn/go-sqlite3's C) is compiled with -O1: gcc takes 18 s
 # of processor time over it where the default -O2 -g takes 52 s.
-( cd cmd/crieur/testdata/dendrite && GOBIN="$CRIEUR_TEST_DENDRITE" CGO_ENABLED=1 CGO_CFLAGS=-O1 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_DENDRITE/build.log" 2>&1
+# No symbol table nor debugging information in its binaries (-s): less
+# for the linker to write.
+( cd cmd/crieur/testdata/dendrite && GOBIN="$CRIEUR_TEST_DENDRITE" CGO_ENABLED=1 CGO_CFLAGS=-O1 GOWORK=off GOFLAGS=-ldflags=-s go install tool >"$CRIEUR_TEST_DENDRITE/build.log" 2>&1
   echo $? >"$CRIEUR_TEST_DENDRITE/.done" ) &
 
 # Activity-Relay (the relay server of the relay acceptance test) builds
 # the same way, without cgo.
 export CRIEUR_TEST_ACTIVITY_RELAY="$tools/activity-relay"
 mkdir -p "$CRIEUR_TEST_ACTIVITY_RELAY"
-( cd cmd/crieur/testdata/activity-relay && GOBIN="$CRIEUR_TEST_ACTIVITY_RELAY" CGO_ENABLED=0 GOWORK=off GOFLAGS= go install tool >"$CRIEUR_TEST_ACTIVITY_RELAY/build.log" 2>&1
+( cd cmd/crieur/testdata/activity-relay && GOBIN="$CRIEUR_TEST_ACTIVITY_RELAY" CGO_ENABLED=0 GOWORK=off GOFLAGS=-ldflags=-s go install tool >"$CRIEUR_TEST_ACTIVITY_RELAY/build.log" 2>&1
   echo $? >"$CRIEUR_TEST_ACTIVITY_RELAY/.done" ) &
 
 # The peers' npm packages download in the background as well: network

@@ -289,9 +289,12 @@ var steps = []step{
 }
 
 // publicTables are the tables whose rows a public page, feed or
-// ActivityPub document shows or counts.
-var publicTables = []string{"announcements", "announcement_tags", "boards", "followers", "hosted_services",
-	"signups", "answers", "interactions", "media", "outbox", "blocks"}
+// ActivityPub document shows or counts. A table only ever written in the
+// same transaction as one of these (an announcement's tags, its outbox
+// rows and pictures; the ledger of answers beside its sign-ups) needs no
+// trigger of its own: every trigger costs each write and every new
+// connection's reading of the schema.
+var publicTables = []string{"announcements", "boards", "followers", "hosted_services", "signups", "interactions", "blocks"}
 
 func publicVersionSQL() []string {
 	stmts := []string{
