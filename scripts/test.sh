@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
 # the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium, Mailpit,
-# the peers' packages, staticcheck), then checks formatting, go vet, staticcheck and go test -race.
+# the peers' packages, staticcheck; Dendrite and Activity-Relay built from
+# source), then checks formatting, go vet, staticcheck and go test -race.
 # Benchmarks have their own command, scripts/bench.sh; fuzzing beyond the
 # seed corpora (which run here as tests) has its own too, scripts/fuzz.sh.
 # Each phase prints the seconds since the start.

@@ -370,7 +370,9 @@ func (p *fedifyPeer) follow(c *crieurProc) {
 // waitQueueIdle waits until no delivery is queued, leased or waiting to retry.
 func (c *crieurProc) waitQueueIdle() {
 	c.t.Helper()
-	waitFor(c.t, 15*time.Second, "an idle delivery queue", func() bool {
+	// 30 s: with the whole suite sharing two cores, a restarted server's
+	// queue once took over 15 s to empty (TestRestartBetweenVoteAndUpdate).
+	waitFor(c.t, 30*time.Second, "an idle delivery queue", func() bool {
 		// An answer that is not the counts (an error under load) is not
 		// an idle queue: a nil map reads as all zeros.
 		var st map[string]int
