@@ -6,7 +6,9 @@
 // What invalidates an entry is the store's version: a number the database
 // itself raises on every write to what those representations show
 // (announcements, boards, followers, sign-ups...; triggers, so a write by
-// any process counts, the CLI's too), read at each request. An entry also
+// any process counts, the CLI's too). It is read again after each write of
+// this process (the store says so: Changed), else once a second, for the
+// writes of others. An entry also
 // ends after a short time, for what changes with the clock alone (an event
 // that has started, a deadline passed). Conditional requests are answered
 // from the entry: ETag and Last-Modified, 304.
@@ -40,6 +42,10 @@ type Options struct {
 	MaxBytes int
 	// MaxBody is the largest body kept (default 1 MiB).
 	MaxBody int
+	// Recheck is how long the version read last is trusted when this
+	// process has written nothing since (default 1 s): what bounds how
+	// late another process's write (the CLI's) shows.
+	Recheck time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 	Log *slog.Logger
@@ -55,6 +61,16 @@ type Cache struct {
 	bytes   int
 
 	hits, misses atomic.Int64
+
+	// writes counts this process's writes (Changed); last is the version
+	// read when writes was at a count: trusted while no write followed.
+	writes atomic.Int64
+	last   atomic.Pointer[reading]
+}
+
+type reading struct {
+	version, writes int64
+	at              time.Time
 }
 
 type entry struct {
@@ -76,6 +92,9 @@ func New(v Versioner, opts Options) *Cache {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
 	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = time.Second
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -83,6 +102,28 @@ func New(v Versioner, opts Options) *Cache {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Cache{v: v, opts: opts, entries: map[string]*entry{}}
+}
+
+// Changed tells the cache this process has written to the store (the
+// store calls it after each write): the next request reads the version
+// again, so a change shows at once.
+func (c *Cache) Changed() { c.writes.Add(1) }
+
+// version is the store's version: the one read last while this process
+// has written nothing since and it is under Recheck old, else read again.
+func (c *Cache) version(ctx context.Context, now time.Time) (int64, error) {
+	writes := c.writes.Load()
+	if r := c.last.Load(); r != nil && r.writes == writes && now.Sub(r.at) < c.opts.Recheck {
+		return r.version, nil
+	}
+	v, err := c.v.Version(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// writes as counted before the read: a write during it makes the
+	// next request read again.
+	c.last.Store(&reading{version: v, writes: writes, at: now})
+	return v, nil
 }
 
 // Stats says how often a request was answered from the cache.
@@ -108,7 +149,8 @@ func (c *Cache) Wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		version, err := c.v.Version(r.Context())
+		now := c.opts.Now()
+		version, err := c.version(r.Context(), now)
 		if err != nil {
 			// Unknown version: nothing cached can be trusted.
 			c.opts.Log.Warn("page cache: store version unreadable", "err", err)
@@ -116,7 +158,6 @@ func (c *Cache) Wrap(h http.Handler) http.Handler {
 			return
 		}
 		k := key(r)
-		now := c.opts.Now()
 		c.mu.RLock()
 		e := c.entries[k]
 		c.mu.RUnlock()

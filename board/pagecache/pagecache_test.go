@@ -83,8 +83,9 @@ func TestRenderedOncePerVersion(t *testing.T) {
 		t.Errorf("Content-Length %s for %d bytes", cl, second.Body.Len())
 	}
 
-	// A write: rendered again.
+	// A write of this process: rendered again at once.
 	v.n.Add(1)
+	c.Changed()
 	if third := get(t, h, "GET", "/boards/news"); p.calls.Load() != 2 || !strings.HasPrefix(third.Body.String(), "render 2") {
 		t.Fatalf("after a write: %d renders, %q", p.calls.Load(), third.Body)
 	}
@@ -126,7 +127,8 @@ func TestNegotiatedVariantsAreKeptApart(t *testing.T) {
 
 func TestConditionalRequests(t *testing.T) {
 	v, p, clk := &version{}, &page{body: "<p>same</p>"}, &clock{t: time.Date(2026, 12, 5, 10, 0, 0, 500, time.UTC)}
-	h := New(v, Options{Now: clk.now}).Wrap(p)
+	c := New(v, Options{Now: clk.now})
+	h := c.Wrap(p)
 	first := get(t, h, "GET", "/x")
 	etag, modified := first.Header().Get("ETag"), first.Header().Get("Last-Modified")
 	if etag == "" || modified != "Sat, 05 Dec 2026 10:00:00 GMT" {
@@ -147,6 +149,7 @@ func TestConditionalRequests(t *testing.T) {
 	// A first request that is conditional still renders a whole page to
 	// keep, then answers the condition.
 	v.n.Add(1)
+	c.Changed()
 	clk.t = clk.t.Add(time.Minute)
 	if w := get(t, h, "GET", "/x", "If-None-Match", etag); w.Code != http.StatusNotModified || p.calls.Load() != 2 {
 		t.Errorf("a conditional request after a write: %d after %d renders", w.Code, p.calls.Load())
@@ -224,5 +227,31 @@ func TestBoundedBytes(t *testing.T) {
 	get(t, h, "GET", "/x9")
 	if p.calls.Load() != before {
 		t.Error("the entry just made was evicted")
+	}
+}
+
+// Another process's write (the CLI's) reaches no Changed: it shows once
+// the version read last is a second old, and no sooner than a write of
+// this process.
+func TestOtherProcessesWritesShowWithinASecond(t *testing.T) {
+	v, p, clk := &version{}, &page{}, &clock{t: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)}
+	c := New(v, Options{Now: clk.now})
+	h := c.Wrap(p)
+	get(t, h, "GET", "/x")
+	v.n.Add(1) // written elsewhere
+	clk.t = clk.t.Add(900 * time.Millisecond)
+	get(t, h, "GET", "/x")
+	if p.calls.Load() != 1 {
+		t.Fatalf("%d renders within the second", p.calls.Load())
+	}
+	clk.t = clk.t.Add(200 * time.Millisecond)
+	get(t, h, "GET", "/x")
+	if p.calls.Load() != 2 {
+		t.Fatalf("%d renders after the second: another process's write was not seen", p.calls.Load())
+	}
+	// Read once, trusted again: no new rendering without a change.
+	get(t, h, "GET", "/x")
+	if p.calls.Load() != 2 {
+		t.Fatalf("%d renders", p.calls.Load())
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // CreateBoard stores a new board with its key pair.
 func (s *Store) CreateBoard(ctx context.Context, b board.Board) (board.Board, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO boards (name, display_name, summary, private_key_pem, public_key_pem, created_at, time_zone) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	res, err := s.exec(ctx, `INSERT INTO boards (name, display_name, summary, private_key_pem, public_key_pem, created_at, time_zone) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		b.Name, b.DisplayName, b.Summary, b.PrivateKeyPEM, b.PublicKeyPEM, ms(b.CreatedAt), b.TimeZone)
 	if err != nil {
 		return b, fmt.Errorf("create board %q: %w", b.Name, err)
@@ -45,7 +45,7 @@ func (s *Store) BoardByName(ctx context.Context, name string) (board.Board, erro
 // UpdateBoard saves a board's display name, summary, language, zone,
 // approval, accent and logo.
 func (s *Store) UpdateBoard(ctx context.Context, b board.Board) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ?, approval = ?, accent = ?, logo = ? WHERE id = ?`,
+	res, err := s.exec(ctx, `UPDATE boards SET display_name = ?, summary = ?, language = ?, time_zone = ?, approval = ?, accent = ?, logo = ? WHERE id = ?`,
 		b.DisplayName, b.Summary, b.Language, b.TimeZone, b.Approval, b.AccentColour, b.Logo, b.ID)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (s *Store) CreateTokenUntil(ctx context.Context, boardID *int64, label stri
 	if expires != nil {
 		exp = ms(*expires)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, board_id, label, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?, ?)`,
+	res, err := s.exec(ctx, `INSERT INTO tokens (hash, board_id, label, created_at, expires_at, role) VALUES (?, ?, ?, ?, ?, ?)`,
 		board.HashToken(plain), boardID, label, ms(time.Now()), exp, role)
 	if err != nil {
 		return "", 0, fmt.Errorf("store token: %w", err)
@@ -198,7 +198,7 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (board.Token, er
 	// Last use, at most once a minute: one write per request would put
 	// every API call behind the delivery workers' writes.
 	if !used.Valid || now.UnixMilli()-used.Int64 > time.Minute.Milliseconds() {
-		if _, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err != nil {
+		if _, err := s.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err != nil {
 			return t, err
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Store) CreateSession(ctx context.Context, tokenID int64, ttl time.Durat
 		return "", err
 	}
 	plain := base64.RawURLEncoding.EncodeToString(raw)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, token_id, expires_at) VALUES (?, ?, ?)`, board.HashToken(plain), tokenID, ms(time.Now().Add(ttl)))
+	_, err := s.exec(ctx, `INSERT INTO sessions (hash, token_id, expires_at) VALUES (?, ?, ?)`, board.HashToken(plain), tokenID, ms(time.Now().Add(ttl)))
 	return plain, err
 }
 
@@ -235,7 +235,7 @@ func (s *Store) SessionToken(ctx context.Context, plain string) (board.Token, er
 
 // DeleteSession ends a web session.
 func (s *Store) DeleteSession(ctx context.Context, plain string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ? OR expires_at < ?`, board.HashToken(plain), ms(time.Now()))
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE hash = ? OR expires_at < ?`, board.HashToken(plain), ms(time.Now()))
 	return err
 }
 
@@ -246,7 +246,7 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`, name, fresh); err != nil {
+	if _, err := s.exec(ctx, `INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`, name, fresh); err != nil {
 		return nil, fmt.Errorf("make secret %s: %w", name, err)
 	}
 	var v []byte

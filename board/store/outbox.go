@@ -66,7 +66,7 @@ func (s *Store) OutboxEntry(ctx context.Context, id int64) (board.OutboxEntry, e
 
 // MarkDispatched records that an outbox entry's fan-out job is queued.
 func (s *Store) MarkDispatched(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dispatched_at = ? WHERE id = ?`, ms(time.Now()), id)
+	_, err := s.exec(ctx, `UPDATE outbox SET dispatched_at = ? WHERE id = ?`, ms(time.Now()), id)
 	return err
 }
 
@@ -75,7 +75,7 @@ func (s *Store) MarkDispatched(ctx context.Context, id int64) error {
 // after it waits for it.
 func (s *Store) MarkCoalesced(ctx context.Context, id int64) error {
 	now := ms(time.Now())
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET dispatched_at = ?, fanned_out_at = ? WHERE id = ?`, now, now, id)
+	_, err := s.exec(ctx, `UPDATE outbox SET dispatched_at = ?, fanned_out_at = ? WHERE id = ?`, now, now, id)
 	return err
 }
 
@@ -105,7 +105,7 @@ const recordDeliverySQL = `INSERT INTO deliveries (outbox_id, target, state, att
 
 // RecordDelivery stores the latest state of one outbox entry at one target.
 func (s *Store) RecordDelivery(ctx context.Context, r board.DeliveryRecord) error {
-	_, err := s.db.ExecContext(ctx, recordDeliverySQL, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, ms(time.Now()), nextAttempt(r))
+	_, err := s.exec(ctx, recordDeliverySQL, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, ms(time.Now()), nextAttempt(r))
 	return err
 }
 

@@ -13,7 +13,7 @@ import (
 
 // AddFollower stores (or refreshes) a follower of a board.
 func (s *Store) AddFollower(ctx context.Context, boardID int64, f board.Follower) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO followers (board_id, actor_id, inbox, shared_inbox, created_at) VALUES (?, ?, ?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO followers (board_id, actor_id, inbox, shared_inbox, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (board_id, actor_id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox`,
 		boardID, f.ActorID, f.Inbox, f.SharedInbox, ms(f.CreatedAt))
 	return err
@@ -21,7 +21,7 @@ func (s *Store) AddFollower(ctx context.Context, boardID int64, f board.Follower
 
 // RemoveFollower deletes one follow; it reports whether there was one.
 func (s *Store) RemoveFollower(ctx context.Context, boardID int64, actorID string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM followers WHERE board_id = ? AND actor_id = ?`, boardID, actorID)
+	res, err := s.exec(ctx, `DELETE FROM followers WHERE board_id = ? AND actor_id = ?`, boardID, actorID)
 	if err != nil {
 		return false, err
 	}
@@ -31,7 +31,7 @@ func (s *Store) RemoveFollower(ctx context.Context, boardID int64, actorID strin
 
 // RemoveActor forgets a deleted remote account on every board.
 func (s *Store) RemoveActor(ctx context.Context, actorID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM followers WHERE actor_id = ?`, actorID)
+	_, err := s.exec(ctx, `DELETE FROM followers WHERE actor_id = ?`, actorID)
 	return err
 }
 
@@ -71,7 +71,7 @@ func (s *Store) AddInteraction(ctx context.Context, boardID, announcementID int6
 			return err
 		}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, object_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO interactions (board_id, announcement_id, kind, actor, activity_id, object_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (activity_id) DO NOTHING`, boardID, announcementID, in.Kind, in.Actor, in.ActivityID, in.ObjectID, in.Content, ms(in.CreatedAt))
 	return err
 }
@@ -80,7 +80,7 @@ func (s *Store) AddInteraction(ctx context.Context, boardID, announcementID int6
 // id names the activity (an Undo of a Like) or the object (a Delete of a
 // reply).
 func (s *Store) RemoveInteraction(ctx context.Context, actor, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE actor = ? AND (activity_id = ? OR object_id = ?)`, actor, id, id)
+	_, err := s.exec(ctx, `DELETE FROM interactions WHERE actor = ? AND (activity_id = ? OR object_id = ?)`, actor, id, id)
 	return err
 }
 
@@ -88,14 +88,14 @@ func (s *Store) RemoveInteraction(ctx context.Context, actor, id string) error {
 // of a Matrix room, whose redaction a moderator may make as well as its
 // sender).
 func (s *Store) ForgetInteraction(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM interactions WHERE activity_id = ? OR object_id = ?`, id, id)
+	_, err := s.exec(ctx, `DELETE FROM interactions WHERE activity_id = ? OR object_id = ?`, id, id)
 	return err
 }
 
 // EditInteraction replaces the text of actor's reply objectID after they
 // edited it; found is false when no such reply is recorded.
 func (s *Store) EditInteraction(ctx context.Context, actor, objectID, content string) (found bool, err error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE interactions SET content = ? WHERE actor = ? AND object_id = ? AND object_id <> ''`, content, actor, objectID)
+	res, err := s.exec(ctx, `UPDATE interactions SET content = ? WHERE actor = ? AND object_id = ? AND object_id <> ''`, content, actor, objectID)
 	if err != nil {
 		return false, err
 	}
@@ -125,7 +125,7 @@ func (s *Store) Interactions(ctx context.Context, announcementID int64) ([]board
 
 // AddMedia records a picture uploaded to a board (again: no change).
 func (s *Store) AddMedia(ctx context.Context, boardID int64, im board.Image, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO media (board_id, name, media_type, width, height, blurhash, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT OR IGNORE INTO media (board_id, name, media_type, width, height, blurhash, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		boardID, im.ID, im.MediaType, im.Width, im.Height, im.Blurhash, im.Size, ms(now))
 	if err != nil {
 		return fmt.Errorf("record picture: %w", err)
@@ -158,7 +158,7 @@ func (s *Store) Follower(ctx context.Context, boardID int64, actor string) (boar
 }
 
 func (s *Store) AddBlock(ctx context.Context, boardID *int64, domain, actor string, now time.Time) (board.Block, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO blocks (board_id, domain, actor, created_at) VALUES (?, ?, ?, ?)`, boardID, domain, actor, ms(now))
+	res, err := s.exec(ctx, `INSERT INTO blocks (board_id, domain, actor, created_at) VALUES (?, ?, ?, ?)`, boardID, domain, actor, ms(now))
 	if err != nil {
 		return board.Block{}, fmt.Errorf("store block: %w", err)
 	}
@@ -204,7 +204,7 @@ func (s *Store) RemoveBlock(ctx context.Context, id int64, boardID *int64) error
 		q += ` AND board_id = ?`
 		args = append(args, *boardID)
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return err
 	}

@@ -82,14 +82,14 @@ func (s *Store) RelayByFollow(ctx context.Context, followID string) (board.Relay
 // SetRelayState records the relay's answer (and who gave it, for a
 // relay known by its inbox only).
 func (s *Store) SetRelayState(ctx context.Context, id int64, state, actor string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE relays SET state = ?, actor = CASE WHEN actor = '' THEN ? ELSE actor END, updated_at = ? WHERE id = ?`,
+	_, err := s.exec(ctx, `UPDATE relays SET state = ?, actor = CASE WHEN actor = '' THEN ? ELSE actor END, updated_at = ? WHERE id = ?`,
 		state, actor, ms(now), id)
 	return err
 }
 
 // RemoveRelay forgets one of a board's relays.
 func (s *Store) RemoveRelay(ctx context.Context, boardID, id int64) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM relays WHERE board_id = ? AND id = ?`, boardID, id)
+	res, err := s.exec(ctx, `DELETE FROM relays WHERE board_id = ? AND id = ?`, boardID, id)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (s *Store) HostedServices(ctx context.Context, boardID int64) ([]board.Host
 // PutHostedService adds a service to a board, or replaces the one with
 // its slug (which keeps its creation time).
 func (s *Store) PutHostedService(ctx context.Context, boardID int64, h board.HostedService) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO hosted_services (board_id, slug, name, description, address, logo, position, created_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO hosted_services (board_id, slug, name, description, address, logo, position, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (board_id, slug) DO UPDATE SET name = excluded.name, description = excluded.description,
 			address = excluded.address, logo = excluded.logo, position = excluded.position, updated_at = excluded.updated_at`,
@@ -45,7 +45,7 @@ func (s *Store) PutHostedService(ctx context.Context, boardID int64, h board.Hos
 // DeleteHostedService removes a board's service; board.ErrNotFound when
 // it has none of that slug.
 func (s *Store) DeleteHostedService(ctx context.Context, boardID int64, slug string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM hosted_services WHERE board_id = ? AND slug = ?`, boardID, slug)
+	res, err := s.exec(ctx, `DELETE FROM hosted_services WHERE board_id = ? AND slug = ?`, boardID, slug)
 	if err != nil {
 		return fmt.Errorf("remove service %s: %w", slug, err)
 	}

@@ -17,7 +17,7 @@ func (s *Store) FirstSeen(ctx context.Context, digest []byte, until time.Time) (
 	now := time.Now()
 	// One statement decides: a new digest is inserted, a forgotten one
 	// renewed, a live one left alone (no row changed: a replay).
-	res, err := s.db.ExecContext(ctx, `INSERT INTO seen_signatures (digest, until) VALUES (?, ?)
+	res, err := s.exec(ctx, `INSERT INTO seen_signatures (digest, until) VALUES (?, ?)
 		ON CONFLICT (digest) DO UPDATE SET until = excluded.until WHERE seen_signatures.until <= ?`, digest, ms(until), ms(now))
 	if err != nil {
 		return false, err
@@ -27,7 +27,7 @@ func (s *Store) FirstSeen(ctx context.Context, digest []byte, until time.Time) (
 		return false, err
 	}
 	if last := s.seenSwept.Load(); now.UnixMilli()-last > sweepSeenEvery.Milliseconds() && s.seenSwept.CompareAndSwap(last, now.UnixMilli()) {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM seen_signatures WHERE until <= ?`, ms(now)); err != nil {
+		if _, err := s.exec(ctx, `DELETE FROM seen_signatures WHERE until <= ?`, ms(now)); err != nil {
 			return false, err
 		}
 	}

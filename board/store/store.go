@@ -25,6 +25,28 @@ type Store struct {
 	r  *sql.DB // readers: on WAL, reads never wait behind the writer
 
 	seenSwept atomic.Int64 // when seen_signatures was last swept (unix ms)
+
+	onWrite []func() // told after each write (OnWrite)
+}
+
+// OnWrite registers f, called after every write the store makes outside a
+// transaction and after every transaction of InTx commits: the page
+// cache's cue to read the public version again at once. Register before
+// the store is used.
+func (s *Store) OnWrite(f func()) { s.onWrite = append(s.onWrite, f) }
+
+// exec runs a write on the writer connection, then tells the listeners
+// (after it, so they read what it wrote).
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	s.wrote()
+	return res, err
+}
+
+func (s *Store) wrote() {
+	for _, f := range s.onWrite {
+		f()
+	}
 }
 
 // UseReader makes the store read through r, a pool of read-only

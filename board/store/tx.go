@@ -24,7 +24,11 @@ func (s *Store) InTx(ctx context.Context, fn func(board.Tx) error) error {
 	if err := fn(txStore{tx}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.wrote()
+	return nil
 }
 
 // txStore is the store inside one transaction: board.Tx.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 27: the public pages and documents are kept rendered and answer
@@ -79,14 +80,18 @@ func TestPublicPagesKeptUntilTheStoreChanges(t *testing.T) {
 		t.Errorf("nodeinfo counts %v posts after the second, want 2", n)
 	}
 
-	// Written by another process on the same data folder: shown at once
-	// too, on the page and on the actor.
+	// Written by another process on the same data folder (its own store
+	// and connection): shown within the second the server trusts the
+	// version it read, on the page and on the actor.
 	if out, err := runCLI("", nil, "board", "set", "news", "--summary", "Written by the CLI", "--data", dir); err != nil {
 		t.Fatalf("crieur board set: %v\n%s", err, out)
 	}
-	if _, body := get(page, "text/html"); !strings.Contains(body, "Written by the CLI") {
-		t.Error("the board's page does not show what the CLI wrote")
-	}
+	// (The second itself is TestOtherProcessesWritesShowWithinASecond's,
+	// on a clock of its own; here, a bound.)
+	waitFor(t, 10*time.Second, "the CLI's write on the board's page", func() bool {
+		_, body := get(page, "text/html")
+		return strings.Contains(body, "Written by the CLI")
+	})
 	if _, actor := get(page, "application/activity+json"); !strings.Contains(actor, "Written by the CLI") {
 		t.Errorf("the actor does not show what the CLI wrote: %s", actor)
 	}

@@ -242,6 +242,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	// store (and at most every 10 s, for what the clock alone changes).
 	kept := pagecache.New(st, pagecache.Options{TTL: 10 * time.Second, Log: log})
 	routes.UseCache(kept)
+	st.OnWrite(kept.Changed)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "crieur_page_cache_hits_total", Help: "Public GETs answered from the page cache.",
 	}, func() float64 { h, _ := kept.Stats(); return float64(h) }))
