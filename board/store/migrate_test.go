@@ -41,7 +41,13 @@ func openFixture(t *testing.T, name string) (*Store, *sql.DB) {
 
 func newTestStore(t *testing.T) (*Store, *sql.DB) {
 	t.Helper()
-	db, err := OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
+	return newStoreIn(t, t.TempDir())
+}
+
+// newStoreIn is a new store in dir (crieur.db), closed when t ends.
+func newStoreIn(t *testing.T, dir string) (*Store, *sql.DB) {
+	t.Helper()
+	db, err := OpenDB(filepath.Join(dir, "crieur.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

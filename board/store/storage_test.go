@@ -23,15 +23,7 @@ import (
 func TestFullDiskSaysFreeSpace(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := OpenDB(filepath.Join(dir, "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db := newStoreIn(t, dir)
 	b, err := s.CreateBoard(ctx, board.Board{Name: "news", DisplayName: "News"})
 	if err != nil {
 		t.Fatal(err)

@@ -196,14 +196,7 @@ func TestUpgradeFromToday(t *testing.T) {
 func TestKeepsTheNewestCopies(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := OpenDB(filepath.Join(dir, "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := New(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	_, db := newStoreIn(t, dir)
 	backups := filepath.Join(dir, "backups")
 	os.MkdirAll(backups, 0o700)
 	os.WriteFile(filepath.Join(backups, "mine.db"), []byte("x"), 0o600)
