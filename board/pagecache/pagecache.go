@@ -21,6 +21,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,7 +173,7 @@ func (c *Cache) Wrap(h http.Handler) http.Handler {
 		// answered from the entry below.
 		full := r.Clone(r.Context())
 		full.Method = http.MethodGet
-		for _, h := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
+		for _, h := range conditions {
 			full.Header.Del(h)
 		}
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
@@ -246,7 +247,34 @@ func (e *entry) serve(w http.ResponseWriter, r *http.Request) {
 	for name, v := range e.header {
 		h[name] = v
 	}
-	http.ServeContent(w, r, "", e.modified, bytes.NewReader(e.body))
+	if conditional(r) {
+		http.ServeContent(w, r, "", e.modified, bytes.NewReader(e.body))
+		return
+	}
+	// A plain GET, most of them: the body in one write, as a static
+	// handler does. ServeContent would send the header and the first 512
+	// bytes, then the rest in 32 KiB writes, a system call each (the
+	// Atom feed and the widget were at 0.62-0.66 of a static handler
+	// through it, the small answers at 0.74-0.92).
+	h.Set("Last-Modified", e.modified.Format(http.TimeFormat))
+	h.Set("Content-Length", strconv.Itoa(len(e.body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(e.body)
+	}
+}
+
+// conditions are the headers by which a request asks for part of the
+// body or states what its client has: ServeContent's cases.
+var conditions = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"}
+
+func conditional(r *http.Request) bool {
+	for _, name := range conditions {
+		if r.Header.Get(name) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // recorder keeps a handler's answer to store it before it goes out.

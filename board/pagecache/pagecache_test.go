@@ -161,6 +161,9 @@ func TestConditionalRequests(t *testing.T) {
 	if w := get(t, h, "HEAD", "/x"); w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != "11" {
 		t.Errorf("HEAD: %d, %d bytes, Content-Length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
 	}
+	if w := get(t, h, "GET", "/x", "Range", "bytes=3-6"); w.Code != http.StatusPartialContent || w.Body.String() != "same" {
+		t.Errorf("Range: %d %q", w.Code, w.Body.String())
+	}
 }
 
 func TestOnlyWholePublicAnswersAreKept(t *testing.T) {

@@ -309,3 +309,65 @@ func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
 		}
 	}
 }
+
+// An idle queue is not asked again by every idle worker: after a Reserve
+// that found nothing, the next ones answer from what it learnt (the next
+// due time, IdleRecheck at most), until this process changes the queue.
+func TestSQLiteQueueIdleReservesDoNotAskSQLite(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	clock := time.Now()
+	q.now = func() time.Time { return clock }
+	if _, ok, err := q.Reserve(ctx, time.Minute); ok || err != nil {
+		t.Fatalf("empty queue: %v %v", ok, err)
+	}
+	// Another process adds a job (the CLI on the data folder): seen within
+	// IdleRecheck, not before.
+	now := clock.UnixMilli()
+	if _, err := q.db.ExecContext(ctx, `INSERT INTO queue_jobs (id, kind, outbox_id, target, payload, state, attempts, run_at, leased_until, last_error, created_at, updated_at)
+		VALUES ('other', 'k', 0, '', x'', 'ready', 0, ?, 0, '', ?, ?)`, now, now, now); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(IdleRecheck - time.Millisecond)
+	if _, ok, _ := q.Reserve(ctx, time.Minute); ok {
+		t.Fatal("an idle queue was read again before IdleRecheck")
+	}
+	clock = clock.Add(time.Millisecond)
+	j, ok, err := q.Reserve(ctx, time.Minute)
+	if !ok || err != nil || j.ID != "other" {
+		t.Fatalf("after IdleRecheck: %+v %v %v", j, ok, err)
+	}
+	if err := q.Ack(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+
+	// A retry due in 200 ms: nothing before, the job at its due time
+	// (read, not waited for until IdleRecheck).
+	if err := q.Enqueue(ctx, Job{ID: "r", Kind: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	j, ok, _ = q.Reserve(ctx, time.Minute) // at once: Enqueue told the queue
+	if !ok || j.ID != "r" {
+		t.Fatalf("a job enqueued by this process: %+v %v", j, ok)
+	}
+	if err := q.Retry(ctx, j, clock.Add(200*time.Millisecond), "503"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := q.Reserve(ctx, time.Minute); ok {
+		t.Fatal("a retry ran before its time")
+	}
+	clock = clock.Add(200 * time.Millisecond)
+	if j, ok, _ = q.Reserve(ctx, time.Minute); !ok || j.ID != "r" {
+		t.Fatalf("the retry at its time: %+v %v", j, ok)
+	}
+
+	// A lease that runs out (a worker killed mid-job): the job again when
+	// the lease ends.
+	if _, ok, _ := q.Reserve(ctx, time.Minute); ok {
+		t.Fatal("a leased job was handed out twice")
+	}
+	clock = clock.Add(time.Minute)
+	if j, ok, _ = q.Reserve(ctx, time.Minute); !ok || j.ID != "r" || j.Attempts != 3 {
+		t.Fatalf("after the lease: %+v %v", j, ok)
+	}
+}

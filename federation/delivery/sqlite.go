@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,7 +18,31 @@ type SQLiteQueue struct {
 	r    *sql.DB // read-only pool for Stats, so counting never holds the writer
 	wake chan struct{}
 	now  func() time.Time
+
+	// reserve is Reserve's statement, prepared once: SQLite compiling that
+	// UPDATE again for every call cost more than running it.
+	prepare sync.Mutex
+	reserve *sql.Stmt
+
+	// changes counts this process's changes to what is due (signal); idle
+	// is what the last Reserve that found nothing learnt. Idle workers
+	// wake every Poll (16 of them, every 20 ms to 1 s): while idle holds,
+	// they are told "nothing" without asking SQLite.
+	changes atomic.Int64
+	idle    atomic.Pointer[idleState]
 }
+
+// idleState says nothing is due before until, as read while changes was
+// at a count: true while no change followed.
+type idleState struct {
+	changes int64
+	until   int64 // Unix milliseconds
+}
+
+// IdleRecheck bounds how long an empty queue is trusted without a look:
+// how late a job another process adds (`crieur dead revive` on the data
+// folder) may start. Due times and leases ending are read, not waited for.
+const IdleRecheck = time.Second
 
 // UseReader makes Stats read through r (board.OpenReadDB).
 func (q *SQLiteQueue) UseReader(r *sql.DB) { q.r = r }
@@ -32,10 +58,12 @@ func NewSQLiteQueue(db *sql.DB) *SQLiteQueue {
 // retried at once instead of after their lease.
 func (q *SQLiteQueue) ReleaseLeases(ctx context.Context) error {
 	_, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET leased_until = 0 WHERE state = 'ready'`)
+	q.signal()
 	return err
 }
 
 func (q *SQLiteQueue) signal() {
+	q.changes.Add(1)
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -80,13 +108,19 @@ func (q *SQLiteQueue) Enqueue(ctx context.Context, jobs ...Job) error {
 // Reserve implements Queue.
 func (q *SQLiteQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bool, error) {
 	now := q.now().UnixMilli()
+	changes := q.changes.Load()
+	if idle := q.idle.Load(); idle != nil && idle.changes == changes && now < idle.until {
+		return Job{}, false, nil
+	}
+	stmt, err := q.reserveStmt(ctx)
+	if err != nil {
+		return Job{}, false, err
+	}
 	var j Job
 	var created int64
-	err := q.db.QueryRowContext(ctx, `UPDATE queue_jobs SET leased_until = ?, attempts = attempts + 1, updated_at = ?
-		WHERE seq = (SELECT seq FROM queue_jobs WHERE state = 'ready' AND run_at <= ? AND leased_until <= ? ORDER BY run_at, seq LIMIT 1)
-		RETURNING id, kind, outbox_id, target, payload, attempts, created_at`,
-		now+lease.Milliseconds(), now, now, now).Scan(&j.ID, &j.Kind, &j.OutboxID, &j.Target, &j.Payload, &j.Attempts, &created)
+	err = stmt.QueryRowContext(ctx, now+lease.Milliseconds(), now, now, now).Scan(&j.ID, &j.Kind, &j.OutboxID, &j.Target, &j.Payload, &j.Attempts, &created)
 	if errors.Is(err, sql.ErrNoRows) {
+		q.noteIdle(ctx, now, changes)
 		return j, false, nil
 	}
 	if err != nil {
@@ -94,6 +128,38 @@ func (q *SQLiteQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bo
 	}
 	j.CreatedAt = time.UnixMilli(created)
 	return j, true, nil
+}
+
+func (q *SQLiteQueue) reserveStmt(ctx context.Context) (*sql.Stmt, error) {
+	q.prepare.Lock()
+	defer q.prepare.Unlock()
+	if q.reserve != nil {
+		return q.reserve, nil
+	}
+	stmt, err := q.db.PrepareContext(ctx, `UPDATE queue_jobs SET leased_until = ?, attempts = attempts + 1, updated_at = ?
+		WHERE seq = (SELECT seq FROM queue_jobs WHERE state = 'ready' AND run_at <= ? AND leased_until <= ? ORDER BY run_at, seq LIMIT 1)
+		RETURNING id, kind, outbox_id, target, payload, attempts, created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("reserve job: %w", err)
+	}
+	q.reserve = stmt
+	return stmt, nil
+}
+
+// noteIdle records, after a Reserve found nothing due at now, when the
+// next job will be: the earliest due time or end of lease among the
+// waiting jobs, IdleRecheck at most. If that cannot be read, nothing is
+// recorded: the next Reserve asks SQLite again (and reports its error).
+func (q *SQLiteQueue) noteIdle(ctx context.Context, now, changes int64) {
+	var next sql.NullInt64
+	if err := q.db.QueryRowContext(ctx, `SELECT MIN(MAX(run_at, leased_until)) FROM queue_jobs WHERE state = 'ready'`).Scan(&next); err != nil {
+		return
+	}
+	until := now + IdleRecheck.Milliseconds()
+	if next.Valid && next.Int64 < until {
+		until = next.Int64
+	}
+	q.idle.Store(&idleState{changes: changes, until: until})
 }
 
 func (q *SQLiteQueue) set(ctx context.Context, id, state string, runAt time.Time, lastErr string, attemptDelta int) error {
