@@ -115,6 +115,12 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 			}
 		}
 	}
+	// Encoded once for all the inboxes (a thousand followers' servers get
+	// the same bytes).
+	body, err := json.Marshal(act)
+	if err != nil {
+		return nil, err
+	}
 	var jobs []delivery.Job
 	for _, inbox := range inboxes {
 		// A block removes its follows; this catches an inbox on a blocked
@@ -122,7 +128,7 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {
 			continue
 		}
-		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, act)
+		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, json.RawMessage(body))
 		if err != nil {
 			return nil, err
 		}
