@@ -133,9 +133,7 @@ echo "== go test -race [${SECONDS}s] (screenshots in $CRIEUR_SCREENSHOTS)"
 status=0
 # -vet=off: go vet ran over every package above; go test would run a
 # subset of it again on each.
-# ./cmd/crieur first: the end-to-end tests are the longest package by far,
-# and go test builds and runs packages in the order given.
-go test -race -vet=off -count=1 -parallel 4 -timeout 15m ./cmd/crieur ./... || status=$?
+go test -race -vet=off -count=1 -parallel 4 -timeout 15m ./... || status=$?
 
 wait "$checking" || true # its status is in staticcheck.rc; a run that died says so below
 echo "== staticcheck said [${SECONDS}s]"

@@ -77,18 +77,30 @@ func publicGETs(b *testing.B, d time.Duration) {
 		}
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", c.Port)
-	gets := []struct{ name, unit, path, accept string }{
-		{"WebFinger", "webfinger", "/.well-known/webfinger?resource=acct:news@" + host, "application/jrd+json"},
-		{"nodeinfo", "nodeinfo", "/nodeinfo/2.1", "application/json"},
-		{"a post's page", "post-page", fmt.Sprintf("/boards/news/a/%d", last.ID), "text/html"},
-		{"the board's page", "board-page", "/boards/news", "text/html"},
-		{"the actor", "actor", "/boards/news", "application/activity+json"},
-		{"the outbox", "outbox", "/boards/news/outbox", "application/activity+json"},
-		{"the Atom feed", "atom", "/boards/news/feed.atom", "application/atom+xml"},
-		{"the widget", "widget", "/boards/news/widget", "text/html"},
+	var gts *goToSocial
+	if dir := os.Getenv(goToSocialEnv); dir != "" {
+		gts = startGoToSocial(b, dir, 50)
+		var account map[string]any
+		gts.api(b, gts.bearer, "PATCH", "/api/v1/accounts/update_credentials", map[string]any{"enable_rss": true}, &account)
 	}
-	fmt.Printf("public GETs, %d clients, %s per measure, median of 2 (crieur serve and a static Go handler, each a process of its own)\n", 16, d)
-	fmt.Printf("%-18s %12s %12s %8s  %s\n", "GET", "Crieur/s", "static/s", "ratio", "goal")
+	// gts is the same GET of GoToSocial: the nearest page or document it
+	// has; "" where it has none, or answers only signed requests (its
+	// actor and outbox: it always asks for HTTP signatures).
+	gets := []struct{ name, unit, path, accept, gts string }{
+		{"WebFinger", "webfinger", "/.well-known/webfinger?resource=acct:news@" + host, "application/jrd+json", "/.well-known/webfinger?resource=acct:news@{host}"},
+		{"nodeinfo", "nodeinfo", "/nodeinfo/2.1", "application/json", "/nodeinfo/2.0"},
+		{"a post's page", "post-page", fmt.Sprintf("/boards/news/a/%d", last.ID), "text/html", "/@news/statuses/{status}"},
+		{"the board's page", "board-page", "/boards/news", "text/html", "/@news"},
+		{"the actor", "actor", "/boards/news", "application/activity+json", ""},
+		{"the outbox", "outbox", "/boards/news/outbox", "application/activity+json", ""},
+		{"the Atom feed", "atom", "/boards/news/feed.atom", "application/atom+xml", "/@news/feed.rss"},
+		{"the widget", "widget", "/boards/news/widget", "text/html", ""},
+	}
+	fmt.Printf("public GETs, %d clients, %s per measure, median of 2 (crieur serve, a static Go handler and GoToSocial, each a process of its own)\n", 16, d)
+	if gts == nil {
+		fmt.Printf("(no GoToSocial: %s is not set; scripts/bench.sh builds it)\n", goToSocialEnv)
+	}
+	fmt.Printf("%-18s %10s %10s %6s  %-22s %10s %8s  %s\n", "GET", "Crieur/s", "static/s", "ratio", "goal", "GTS/s", "vs GTS", "goal")
 	for _, g := range gets {
 		body, ctype := fetch(b, c.URL+g.path, g.accept)
 		file := filepath.Join(b.TempDir(), "body")
@@ -103,10 +115,18 @@ func publicGETs(b *testing.B, d time.Duration) {
 			b.Fatal(err)
 		}
 		waitListening(b, addr)
-		var crieur, plain []float64
+		gtsURL := ""
+		if gts != nil && g.gts != "" {
+			gtsURL = gts.URL + strings.NewReplacer("{host}", gts.host, "{status}", gts.status).Replace(g.gts)
+			fetch(b, gtsURL, g.accept) // it answers 200 before it is measured
+		}
+		var crieur, plain, other []float64
 		for range 2 {
 			crieur = append(crieur, load(b, c.URL+g.path, g.accept, 16, d))
 			plain = append(plain, load(b, "http://"+addr+g.path, g.accept, 16, d))
+			if gtsURL != "" {
+				other = append(other, load(b, gtsURL, g.accept, 16, d))
+			}
 		}
 		_ = static.Process.Kill()
 		_ = static.Wait()
@@ -115,7 +135,17 @@ func publicGETs(b *testing.B, d time.Duration) {
 		if cr/st < 0.70 {
 			verdict = "NOT met"
 		}
-		fmt.Printf("%-18s %12.0f %12.0f %8.2f  >= 0.70 of static: %s\n", g.name, cr, st, cr/st, verdict)
+		versus := fmt.Sprintf("%10s %8s  %s", "-", "-", "no such public GET")
+		if len(other) > 0 {
+			gt := median(other)
+			gv := "met"
+			if cr/gt < 2 {
+				gv = "NOT met"
+			}
+			versus = fmt.Sprintf("%10.0f %7.1fx  >= 2x: %s", gt, cr/gt, gv)
+			b.ReportMetric(cr/gt, "vs-gts-"+g.unit)
+		}
+		fmt.Printf("%-18s %10.0f %10.0f %6.2f  >= 0.70 of static: %-4s %s\n", g.name, cr, st, cr/st, verdict, versus)
 		b.ReportMetric(cr/st, "ratio-"+g.unit)
 	}
 }
