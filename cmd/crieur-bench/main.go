@@ -354,7 +354,7 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	client := activitypub.NewHTTPClient(2*time.Second, true)
 	defer client.CloseIdleConnections()
 	p := &delivery.Pool{
-		Queue: q, Recorder: store,
+		Queue: q, Recorder: delivery.NewGroupRecorder(store), // as crieur serve records
 		Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
 			Client: client, Keys: &activitypub.FileKeys{Dir: b.keysDir}, UserAgent: "crieur-bench",
 		}},

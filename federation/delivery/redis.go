@@ -40,7 +40,7 @@ type RedisQueue struct {
 
 	results  string // stream for job outcomes; "" to not carry them
 	reader   reader
-	finishes finishBatcher
+	finishes groupCommit[*finishReq]
 
 	mu            sync.Mutex
 	nextDue       time.Time // earliest retry known to this instance
@@ -60,13 +60,15 @@ const (
 // kinds. prefix namespaces the keys ("crieur:").
 func NewRedisQueue(rdb *redis.Client, prefix string, kinds ...string) *RedisQueue {
 	host, _ := os.Hostname()
-	return &RedisQueue{
+	q := &RedisQueue{
 		rdb: rdb, prefix: prefix, kinds: kinds,
 		consumer: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()%1e6),
 		block:    500 * time.Millisecond,
 		now:      time.Now,
 		reader:   reader{round: make(chan struct{})},
 	}
+	q.finishes = groupCommit[*finishReq]{max: maxFinishBatch, flush: q.finishBatch}
+	return q
 }
 
 // WithResults makes the queue carry the Outcome of each finished job to
@@ -516,7 +518,8 @@ func (q *RedisQueue) finish(ctx context.Context, j Job, mode string, args ...any
 	if err != nil {
 		return err
 	}
-	n, err := q.finishes.run(ctx, q, r)
+	_ = q.finishes.do(ctx, r) // finishBatch sets r's own result
+	n, err := r.n, r.err
 	if err != nil {
 		return fmt.Errorf("%s job %s: %w", mode, j.ID, err)
 	}
@@ -542,19 +545,7 @@ func (q *RedisQueue) finishRequest(j Job, mode string, args ...any) (*finishReq,
 	return &finishReq{
 		keys: [2]string{q.stream(j.Kind), q.jobKey(j.ID)},
 		args: append([]any{j.Receipt, mode, outcome, len(args)}, args...),
-		done: make(chan struct{}),
 	}, nil
-}
-
-// finishBatcher sends the finishes of concurrent workers to Redis in one
-// script call (group commit): the first worker to finish sends its own and
-// whatever the others added meanwhile, and goes on while more arrive.
-// Under load this cuts the round trips, script calls and Redis's system
-// calls per job; alone, a finish goes out at once as before.
-type finishBatcher struct {
-	mu       sync.Mutex
-	pending  []*finishReq
-	flushing bool
 }
 
 type finishReq struct {
@@ -562,41 +553,15 @@ type finishReq struct {
 	args []any     // entry id, mode, outcome, number of mode's arguments, mode's arguments
 	n    int
 	err  error
-	done chan struct{}
 }
 
+// maxFinishBatch bounds the finishes sent in one script call (group
+// commit: see groupCommit).
 const maxFinishBatch = 64
 
-func (b *finishBatcher) run(ctx context.Context, q *RedisQueue, r *finishReq) (int, error) {
-	b.mu.Lock()
-	b.pending = append(b.pending, r)
-	if b.flushing {
-		b.mu.Unlock()
-		<-r.done
-		return r.n, r.err
-	}
-	b.flushing = true
-	for len(b.pending) > 0 {
-		batch := b.pending[:min(len(b.pending), maxFinishBatch)]
-		b.pending = b.pending[len(batch):]
-		b.mu.Unlock()
-		// The batch's own context: ours may be another worker's.
-		q.finishBatch(context.WithoutCancel(ctx), batch)
-		b.mu.Lock()
-	}
-	b.flushing = false
-	b.mu.Unlock()
-	<-r.done
-	return r.n, r.err
-}
-
-// finishBatch runs the finish script once for the whole batch.
-func (q *RedisQueue) finishBatch(ctx context.Context, batch []*finishReq) {
-	defer func() {
-		for _, r := range batch {
-			close(r.done)
-		}
-	}()
+// finishBatch runs the finish script once for the whole batch; each
+// request gets its own result.
+func (q *RedisQueue) finishBatch(ctx context.Context, batch []*finishReq) error {
 	results := q.results
 	if results == "" {
 		results = q.prefix + "results"
@@ -629,6 +594,7 @@ func (q *RedisQueue) finishBatch(ctx context.Context, batch []*finishReq) {
 			r.err = fmt.Errorf("finish script answered %T", v)
 		}
 	}
+	return nil
 }
 
 func delayedMember(j Job, attempts int) (string, error) {

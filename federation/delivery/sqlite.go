@@ -19,10 +19,11 @@ type SQLiteQueue struct {
 	wake chan struct{}
 	now  func() time.Time
 
-	// reserve is Reserve's statement, prepared once: SQLite compiling that
-	// UPDATE again for every call cost more than running it.
+	// stmts are the statements each job runs (Reserve's, set's), prepared
+	// once: SQLite compiling Reserve's UPDATE again for every call cost
+	// more than running it.
 	prepare sync.Mutex
-	reserve *sql.Stmt
+	stmts   map[string]*sql.Stmt
 
 	// changes counts this process's changes to what is due (signal); idle
 	// is what the last Reserve that found nothing learnt. Idle workers
@@ -112,9 +113,9 @@ func (q *SQLiteQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bo
 	if idle := q.idle.Load(); idle != nil && idle.changes == changes && now < idle.until {
 		return Job{}, false, nil
 	}
-	stmt, err := q.reserveStmt(ctx)
+	stmt, err := q.stmt(ctx, reserveQuery)
 	if err != nil {
-		return Job{}, false, err
+		return Job{}, false, fmt.Errorf("reserve job: %w", err)
 	}
 	var j Job
 	var created int64
@@ -130,20 +131,28 @@ func (q *SQLiteQueue) Reserve(ctx context.Context, lease time.Duration) (Job, bo
 	return j, true, nil
 }
 
-func (q *SQLiteQueue) reserveStmt(ctx context.Context) (*sql.Stmt, error) {
+// reserveQuery leases the first due job.
+const reserveQuery = `UPDATE queue_jobs SET leased_until = ?, attempts = attempts + 1, updated_at = ?
+	WHERE seq = (SELECT seq FROM queue_jobs WHERE state = 'ready' AND run_at <= ? AND leased_until <= ? ORDER BY run_at, seq LIMIT 1)
+	RETURNING id, kind, outbox_id, target, payload, attempts, created_at`
+
+// stmt is query prepared, once per queue (database/sql prepares it again
+// on each connection that runs it, once).
+func (q *SQLiteQueue) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	q.prepare.Lock()
 	defer q.prepare.Unlock()
-	if q.reserve != nil {
-		return q.reserve, nil
+	if st := q.stmts[query]; st != nil {
+		return st, nil
 	}
-	stmt, err := q.db.PrepareContext(ctx, `UPDATE queue_jobs SET leased_until = ?, attempts = attempts + 1, updated_at = ?
-		WHERE seq = (SELECT seq FROM queue_jobs WHERE state = 'ready' AND run_at <= ? AND leased_until <= ? ORDER BY run_at, seq LIMIT 1)
-		RETURNING id, kind, outbox_id, target, payload, attempts, created_at`)
+	st, err := q.db.PrepareContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("reserve job: %w", err)
+		return nil, err
 	}
-	q.reserve = stmt
-	return stmt, nil
+	if q.stmts == nil {
+		q.stmts = map[string]*sql.Stmt{}
+	}
+	q.stmts[query] = st
+	return st, nil
 }
 
 // noteIdle records, after a Reserve found nothing due at now, when the
@@ -164,8 +173,11 @@ func (q *SQLiteQueue) noteIdle(ctx context.Context, now, changes int64) {
 
 func (q *SQLiteQueue) set(ctx context.Context, id, state string, runAt time.Time, lastErr string, attemptDelta int) error {
 	now := q.now().UnixMilli()
-	res, err := q.db.ExecContext(ctx, `UPDATE queue_jobs SET state = ?, run_at = ?, leased_until = 0, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?`,
-		state, runAt.UnixMilli(), lastErr, attemptDelta, now, id)
+	stmt, err := q.stmt(ctx, `UPDATE queue_jobs SET state = ?, run_at = ?, leased_until = 0, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("mark job %s %s: %w", id, state, err)
+	}
+	res, err := stmt.ExecContext(ctx, state, runAt.UnixMilli(), lastErr, attemptDelta, now, id)
 	if err != nil {
 		return fmt.Errorf("mark job %s %s: %w", id, state, err)
 	}

@@ -218,22 +218,25 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer, forums}, Queue: queue, Pending: st}
 	deliverer := NewDeliverer(cfg, o.Version, ap.Keys())
 	deliverer.Order = st // one announcement's activities reach an inbox in order
+	// The pools' outcomes reach the store in batches: one transaction for
+	// the deliveries that end together, not one each.
+	records := delivery.NewGroupRecorder(st)
 	var pools []*delivery.Pool
 	if fanoutQ == deliverQ {
 		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{
 			delivery.KindFanOut: fanout, activitypub.KindDeliver: deliverer, activitypub.KindDeliverInOrder: deliverer,
 			matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer, discourse.KindSend: forums,
-		}, cfg.Delivery.Workers, st, metrics, log))
+		}, cfg.Delivery.Workers, records, metrics, log))
 	} else {
-		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer, discourse.KindSend: forums}, 2, st, metrics, log))
+		pools = append(pools, NewPool(cfg, fanoutQ, map[string]delivery.Handler{delivery.KindFanOut: fanout, matrix.KindSend: bridge, mattermost.KindPost: mm, email.KindSend: mailer, discourse.KindSend: forums}, 2, records, metrics, log))
 		// Edits, refreshes, pins and deletions go out from here even when
 		// crieur deliver workers deliver the rest (workers = 0 here).
 		ordered := max(2, cfg.Delivery.Workers)
-		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, ordered, st, metrics, log))
+		pools = append(pools, NewPool(cfg, orderedQ, map[string]delivery.Handler{activitypub.KindDeliverInOrder: deliverer}, ordered, records, metrics, log))
 		log.Info("delivery split: serve sends edits, refreshes, pins and deletions in order; any worker sends new posts",
 			"ordered_workers", ordered, "new_post_workers_here", cfg.Delivery.Workers)
 		if cfg.Delivery.Workers > 0 {
-			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, st, metrics, log))
+			pools = append(pools, NewPool(cfg, deliverQ, map[string]delivery.Handler{activitypub.KindDeliver: deliverer}, cfg.Delivery.Workers, records, metrics, log))
 		}
 	}
 
