@@ -58,6 +58,10 @@ func startGoToSocial(b *testing.B, dir string, statuses int) *goToSocial {
 		b.Fatal(err)
 	}
 	const email, password = "news@example.org", "Crieur-bench-2026: long enough to pass its strength check"
+	// Accounts can be made only once the server has run (it creates its
+	// instance application then): start, stop, make the account, start.
+	stop := g.serve(b, bin, env)
+	stop()
 	for _, args := range [][]string{
 		{"admin", "account", "create", "--username", g.user, "--email", email, "--password", password},
 		{"admin", "account", "confirm", "--username", g.user},
@@ -68,32 +72,7 @@ func startGoToSocial(b *testing.B, dir string, statuses int) *goToSocial {
 			b.Fatalf("gotosocial %s: %v\n%s", strings.Join(args, " "), err, tail(string(out), 20))
 		}
 	}
-	srv := exec.Command(bin, "server", "start")
-	srv.Env = env
-	var log logBuffer
-	srv.Stdout, srv.Stderr = &log, &log
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
-	// Its first start compiles ffmpeg's WebAssembly: many seconds.
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		resp, err := http.Get(g.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("GoToSocial not ready in 3 minutes:\n%s", tail(log.String(), 30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	b.Cleanup(g.serve(b, bin, env))
 	g.bearer = g.signIn(b, email, password)
 	for i := range statuses {
 		var st struct{ ID string }
@@ -102,6 +81,46 @@ func startGoToSocial(b *testing.B, dir string, statuses int) *goToSocial {
 		g.status = st.ID
 	}
 	return g
+}
+
+// serve starts the server and waits until it is ready; it returns what
+// stops it.
+func (g *goToSocial) serve(b *testing.B, bin string, env []string) (stop func()) {
+	b.Helper()
+	srv := exec.Command(bin, "server", "start")
+	srv.Env = env
+	var log logBuffer
+	srv.Stdout, srv.Stderr = &log, &log
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stop = func() {
+		_ = srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+	}
+	// It compiles ffmpeg's WebAssembly as it starts: many seconds.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		resp, err := http.Get(g.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return stop
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			b.Fatalf("GoToSocial not ready in 3 minutes:\n%s", tail(log.String(), 30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // signIn gets a user token the way an app does with GoToSocial (it has no

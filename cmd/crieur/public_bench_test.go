@@ -86,15 +86,15 @@ func publicGETs(b *testing.B, d time.Duration) {
 	// gts is the same GET of GoToSocial: the nearest page or document it
 	// has; "" where it has none, or answers only signed requests (its
 	// actor and outbox: it always asks for HTTP signatures).
-	gets := []struct{ name, unit, path, accept, gts string }{
-		{"WebFinger", "webfinger", "/.well-known/webfinger?resource=acct:news@" + host, "application/jrd+json", "/.well-known/webfinger?resource=acct:news@{host}"},
-		{"nodeinfo", "nodeinfo", "/nodeinfo/2.1", "application/json", "/nodeinfo/2.0"},
-		{"a post's page", "post-page", fmt.Sprintf("/boards/news/a/%d", last.ID), "text/html", "/@news/statuses/{status}"},
-		{"the board's page", "board-page", "/boards/news", "text/html", "/@news"},
-		{"the actor", "actor", "/boards/news", "application/activity+json", ""},
-		{"the outbox", "outbox", "/boards/news/outbox", "application/activity+json", ""},
-		{"the Atom feed", "atom", "/boards/news/feed.atom", "application/atom+xml", "/@news/feed.rss"},
-		{"the widget", "widget", "/boards/news/widget", "text/html", ""},
+	gets := []struct{ name, unit, path, accept, gts, gtsAccept string }{
+		{"WebFinger", "webfinger", "/.well-known/webfinger?resource=acct:news@" + host, "application/jrd+json", "/.well-known/webfinger?resource=acct:news@{host}", ""},
+		{"nodeinfo", "nodeinfo", "/nodeinfo/2.1", "application/json", "/nodeinfo/2.0", ""},
+		{"a post's page", "post-page", fmt.Sprintf("/boards/news/a/%d", last.ID), "text/html", "/@news/statuses/{status}", ""},
+		{"the board's page", "board-page", "/boards/news", "text/html", "/@news", ""},
+		{"the actor", "actor", "/boards/news", "application/activity+json", "", ""},
+		{"the outbox", "outbox", "/boards/news/outbox", "application/activity+json", "", ""},
+		{"the Atom feed", "atom", "/boards/news/feed.atom", "application/atom+xml", "/@news/feed.rss", "application/rss+xml"},
+		{"the widget", "widget", "/boards/news/widget", "text/html", "", ""},
 	}
 	fmt.Printf("public GETs, %d clients, %s per measure, median of 2 (crieur serve, a static Go handler and GoToSocial, each a process of its own)\n", 16, d)
 	if gts == nil {
@@ -118,14 +118,17 @@ func publicGETs(b *testing.B, d time.Duration) {
 		gtsURL := ""
 		if gts != nil && g.gts != "" {
 			gtsURL = gts.URL + strings.NewReplacer("{host}", gts.host, "{status}", gts.status).Replace(g.gts)
-			fetch(b, gtsURL, g.accept) // it answers 200 before it is measured
+			if g.gtsAccept == "" {
+				g.gtsAccept = g.accept
+			}
+			fetch(b, gtsURL, g.gtsAccept) // it answers 200 before it is measured
 		}
 		var crieur, plain, other []float64
 		for range 2 {
 			crieur = append(crieur, load(b, c.URL+g.path, g.accept, 16, d))
 			plain = append(plain, load(b, "http://"+addr+g.path, g.accept, 16, d))
 			if gtsURL != "" {
-				other = append(other, load(b, gtsURL, g.accept, 16, d))
+				other = append(other, load(b, gtsURL, g.gtsAccept, 16, d))
 			}
 		}
 		_ = static.Process.Kill()
@@ -139,7 +142,14 @@ func publicGETs(b *testing.B, d time.Duration) {
 		if len(other) > 0 {
 			gt := median(other)
 			gv := "met"
-			if cr/gt < 2 {
+			switch {
+			case cr/gt >= 2:
+			case 2*gt > st:
+				// Where GoToSocial is already over half of what a
+				// handler writing fixed bytes answers, twice its rate
+				// is more than any server answers on this machine.
+				gv = "NOT met (2x GTS is above the static handler's rate)"
+			default:
 				gv = "NOT met"
 			}
 			versus = fmt.Sprintf("%10.0f %7.1fx  >= 2x: %s", gt, cr/gt, gv)
