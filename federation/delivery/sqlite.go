@@ -41,7 +41,7 @@ type idleState struct {
 }
 
 // IdleRecheck bounds how long an empty queue is trusted without a look:
-// how late a job another process adds (`crieur dead revive` on the data
+// how late a job another process adds (`crieur deliveries retry` on the data
 // folder) may start. Due times and leases ending are read, not waited for.
 const IdleRecheck = time.Second
 
