@@ -71,9 +71,7 @@ type GroupRecorder struct {
 
 // NewGroupRecorder records through rec, up to 64 outcomes at a time.
 func NewGroupRecorder(rec BatchRecorder) *GroupRecorder {
-	r := &GroupRecorder{}
-	r.g = groupCommit[board.DeliveryRecord]{max: 64, flush: rec.RecordDeliveries}
-	return r
+	return &GroupRecorder{g: groupCommit[board.DeliveryRecord]{max: 64, flush: rec.RecordDeliveries}}
 }
 
 // RecordDelivery implements Recorder.
