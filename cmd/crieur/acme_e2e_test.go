@@ -35,8 +35,10 @@ type pebble struct {
 
 func startPebble(t *testing.T, httpPort, tlsPort int, validity uint64) *pebble {
 	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")      // no random waits before checking
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no deliberate bad nonces
+	// Read by pebble only, when it starts (va.New, wfe.New); set for the
+	// process, as t.Setenv would keep the test from running in parallel.
+	os.Setenv("PEBBLE_VA_NOSLEEP", "1")      // no random waits before checking
+	os.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no deliberate bad nonces
 	logger := log.New(io.Discard, "", 0)
 	if testing.Verbose() {
 		logger = log.New(os.Stderr, "pebble ", log.Ltime)
@@ -83,6 +85,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity uint64) *pebble {
 // kept in the data folder, and is renewed before it ends; plain http goes
 // to https.
 func TestAutomaticHTTPSFromACME(t *testing.T) {
+	t.Parallel()
 	httpsPort, httpPort := freePort(t), freePort(t)
 	pb := startPebble(t, httpPort, httpsPort, 15)
 	data := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +20,71 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// newBrowser starts headless Chromium for one test.
+// sharedBrowser is one headless Chromium for all the browser tests of a
+// run, started by the first that needs it and stopped by TestMain: a
+// Chromium of its own per test was ten starts, each a second or more of
+// processor time on a machine the other tests share. Each test still gets
+// a browser context of its own (newBrowser), as a private window is: its
+// own cookies, storage and cache.
+type sharedBrowser struct {
+	once sync.Once
+	ctx  context.Context
+	stop func()
+	err  error
+}
+
+var chromium sharedBrowser
+
+func (b *sharedBrowser) get() (context.Context, error) {
+	b.once.Do(func() {
+		path, err := exec.LookPath("chromium")
+		if err != nil {
+			b.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.WindowSize(390, 900),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		b.ctx, b.stop = ctx, func() { cancel(); cancelAlloc() }
+		b.err = chromedp.Do(ctx) // starts the browser, whose first tab stays blank
+	})
+	return b.ctx, b.err
+}
+
+// close stops the browser, if one was started.
+func (b *sharedBrowser) close() {
+	if b.stop != nil {
+		b.stop()
+	}
+}
+
+// newBrowser opens a private window of the shared Chromium for one test,
+// 390 px wide (a phone) until the test says otherwise; it closes with the
+// test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	requireTool(t, "chromium")
-	path, _ := exec.LookPath("chromium")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(390, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
+	bctx, err := chromium.get()
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
 	// A bound that stops a hung browser, far above what a test takes on
 	// a loaded two-core machine.
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancelTimeout(); cancel() })
+	if err := chromedp.Do(ctx, emulateWidth(390)); err != nil {
+		t.Fatalf("open a window in chromium: %v", err)
+	}
 	return ctx
 }
 
@@ -197,39 +242,44 @@ func TestPublicPagesAreAccessible(t *testing.T) {
 	looks := []look{{390, false, "en", true}, {390, false, "fr", false}, {1280, false, "en", false}, {1280, false, "fr", true}, {390, true, "en", true}}
 	// The dark scheme changes colours only: a page of each layout.
 	darkPages := map[string]bool{"entrance": true, "news": true, "call": true, "campaign": true, "status": true, "service": true, "widget": true}
-	ctx := newBrowser(t)
+	// Each look in a window of its own, side by side: one after the
+	// other, the test took a minute and often ended a run alone.
 	for _, lk := range looks {
 		scheme := "light"
 		if lk.dark {
 			scheme = "dark"
 		}
-		if err := chromedp.Do(ctx, emulateWidth(lk.width), colourScheme(scheme)); err != nil {
-			t.Fatal(err)
-		}
-		for name, page := range pages {
-			if lk.dark && !darkPages[name] {
-				continue
-			}
-			sep := "?"
-			if strings.Contains(page, "?") {
-				sep = "&"
-			}
-			if err := chromedp.Do(ctx, chromedp.Navigate(page+sep+"lang="+lk.lang), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Run(fmt.Sprintf("%d-%s-%s", lk.width, lk.lang, scheme), func(t *testing.T) {
+			t.Parallel()
+			ctx := newBrowser(t)
+			if err := chromedp.Do(ctx, emulateWidth(lk.width), colourScheme(scheme)); err != nil {
 				t.Fatal(err)
 			}
-			what := fmt.Sprintf("%s (%s) at %d px in %s, %s", name, page, lk.width, lk.lang, scheme)
-			if lk.axe {
-				for _, v := range axeViolations(t, ctx) {
-					t.Errorf("%s: %s", what, v)
+			for name, page := range pages {
+				if lk.dark && !darkPages[name] {
+					continue
+				}
+				sep := "?"
+				if strings.Contains(page, "?") {
+					sep = "&"
+				}
+				if err := chromedp.Do(ctx, chromedp.Navigate(page+sep+"lang="+lk.lang), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("%s (%s) at %d px in %s, %s", name, page, lk.width, lk.lang, scheme)
+				if lk.axe {
+					for _, v := range axeViolations(t, ctx) {
+						t.Errorf("%s: %s", what, v)
+					}
+				}
+				if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(85)); err == nil { // JPEG: a fifth of the PNG's time and size
+					_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("public-%s-%d-%s-%s.jpg", name, lk.width, lk.lang, scheme)), img, 0o644)
+				}
+				if lk.width == 390 {
+					noSidewaysScroll(ctx, t, what+" scrolls sideways")
 				}
 			}
-			if img, err := chromedp.Run(ctx, chromedp.FullScreenshot(85)); err == nil { // JPEG: a fifth of the PNG's time and size
-				_ = os.WriteFile(filepath.Join(shots, fmt.Sprintf("public-%s-%d-%s-%s.jpg", name, lk.width, lk.lang, scheme)), img, 0o644)
-			}
-			if lk.width == 390 {
-				noSidewaysScroll(ctx, t, what+" scrolls sideways")
-			}
-		}
+		})
 	}
 }
 

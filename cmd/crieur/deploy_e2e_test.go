@@ -360,6 +360,7 @@ func waitToken(t *testing.T, url string, out *logBuffer) string {
 // and the follower's inbox gets the Create; crieur ready, with the
 // service's environment, answers healthy, also when serve speaks TLS.
 func TestDeployComposeAsImageUser(t *testing.T) {
+	t.Parallel()
 	user := newImageUser(t)
 	services := readCompose(t)
 	rs := redistest.Start(t)
@@ -510,6 +511,7 @@ func selfSigned(t *testing.T, dir, host string) (certFile, keyFile string) {
 // the container's) is said once, with what to do; once fixed, the worker
 // goes on by itself.
 func TestDeployUnreadableKeySaysOnce(t *testing.T) {
+	t.Parallel()
 	user := newImageUser(t)
 	keys := filepath.Join(filepath.Dir(dataVolume(t)), "keys")
 	if err := os.Mkdir(keys, 0o755); err != nil {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,43 +27,47 @@ import (
 	"crieur/cmd/crieur/rig"
 )
 
-// crieurBin is the crieur binary, built on first need by crieurBinary:
-// only tests that must SIGKILL a process of their own (a delivery worker)
-// run one; every server runs in-process (cmd/crieur/rig).
+// builtCrieur builds the crieur binary once, with the race detector when
+// the tests have it: it then reuses the packages the tests were built
+// with. A whole run starts it at once (TestMain), beside the tests that do
+// not need it: linking it took 40 s of a loaded run, which the first test
+// to need it used to wait for.
 var (
-	crieurBin     string
-	crieurBinOnce sync.Once
-	crieurBinErr  error
+	builtCrieur        = sync.OnceValues(buildCrieur)
+	crieurBuildStarted atomic.Bool
 )
 
-// crieurBinary builds the crieur binary once, with the race detector when
-// the tests have it: it then reuses the packages the tests were built with.
+func buildCrieur() (string, error) {
+	dir, err := os.MkdirTemp("", "crieur-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "crieur")
+	// -buildvcs=auto: the binary says which commit it is (its version)
+	// whatever GOFLAGS says, when built from a git checkout.
+	// -tags goolm: Matrix encryption's pure-Go olm, whatever GOFLAGS
+	// says (README: Building).
+	args := []string{"build", "-buildvcs=auto", "-tags", "goolm", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		return bin, fmt.Errorf("build crieur: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// crieurBinary is the crieur binary, for the tests that run it as a
+// process of its own (a delivery worker to SIGKILL, a user to switch to).
 func crieurBinary(t testing.TB) string {
 	t.Helper()
-	crieurBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "crieur-bin")
-		if err != nil {
-			crieurBinErr = err
-			return
-		}
-		crieurBin = filepath.Join(dir, "crieur")
-		// -buildvcs=auto: the binary says which commit it is (its version)
-		// whatever GOFLAGS says, when built from a git checkout.
-		// -tags goolm: Matrix encryption's pure-Go olm, whatever GOFLAGS
-		// says (README: Building).
-		args := []string{"build", "-buildvcs=auto", "-tags", "goolm", "-o", crieurBin}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-		if err != nil {
-			crieurBinErr = fmt.Errorf("build crieur: %v\n%s", err, out)
-		}
-	})
-	if crieurBinErr != nil {
-		t.Fatal(crieurBinErr)
+	crieurBuildStarted.Store(true)
+	bin, err := builtCrieur()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return crieurBin
+	return bin
 }
 
 func TestMain(m *testing.M) {
@@ -70,9 +75,17 @@ func TestMain(m *testing.M) {
 		serveStatic(spec) // the public GETs' yardstick, a process of its own
 		return
 	}
+	flag.Parse()
+	if flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
+		crieurBuildStarted.Store(true)
+		go builtCrieur() // the whole suite: some of its tests will need it
+	}
 	code := m.Run()
-	if crieurBin != "" {
-		os.RemoveAll(filepath.Dir(crieurBin))
+	chromium.close()
+	if crieurBuildStarted.Load() {
+		if bin, _ := builtCrieur(); bin != "" { // waits for a build under way
+			os.RemoveAll(filepath.Dir(bin))
+		}
 	}
 	os.Exit(code)
 }

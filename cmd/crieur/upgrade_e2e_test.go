@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"crieur/board/store"
+	"crieur/cmd/crieur/rig"
 )
 
 // Issue 27, point 4: crieur serve on a store the release at commit 66863a9
@@ -19,6 +20,7 @@ import (
 // at the old schema. Started again, it copies nothing. A new data folder
 // is made, not copied.
 func TestUpgradeFromAnOldRelease(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	data := t.TempDir()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "board", "store", "testdata", "store-66863a9.db"))
@@ -67,7 +69,8 @@ func TestUpgradeFromAnOldRelease(t *testing.T) {
 	}
 
 	fresh := t.TempDir()
-	c = startCrieur(t, fresh, 0)
+	c = &crieurProc{Crieur: rig.StartFresh(t, fresh, 0), t: t}
+	c.stderr = c.Log
 	c.Stop()
 	if !strings.Contains(c.stderr.String(), fmt.Sprintf(`msg="store created" schema=%d`, store.Known())) || strings.Contains(c.stderr.String(), "store upgraded") {
 		t.Errorf("a new store's log:\n%s", tail(c.stderr.String(), 10))
@@ -82,6 +85,7 @@ func TestUpgradeFromAnOldRelease(t *testing.T) {
 // "unable to open database file (14)". Run as uid 65534 with setpriv,
 // which needs root (as CI runs the tests).
 func TestUpgradeStopsOnAFolderOfAnotherUser(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run crieur as another user")
 	}

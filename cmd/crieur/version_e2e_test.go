@@ -20,6 +20,7 @@ import (
 // in crieur version, NodeInfo and the User-Agent; a binary refuses a store
 // a newer release wrote, naming that release; crieur check never migrates.
 func TestVersionAndSchemaGuard(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// The built binary: its version is the release and the commit.
 	bin := crieurBinary(t)
