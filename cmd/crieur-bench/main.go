@@ -247,9 +247,18 @@ type bench struct {
 	dir         string // for the embedded queue's database
 }
 
+// usage is the CPU a process used: in all, and in the kernel (system
+// calls, the loopback TCP of both ends, wake-ups).
+type usage struct{ all, kernel time.Duration }
+
+func (u usage) minus(v usage) usage { return usage{u.all - v.all, u.kernel - v.kernel} }
+func (u usage) plus(v usage) usage  { return usage{u.all + v.all, u.kernel + v.kernel} }
+
 // deliver enqueues js, runs the delivery workers until done() holds, and
-// returns the elapsed time and the CPU the workers used meanwhile.
-func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, time.Duration, error) {
+// returns the elapsed time, the CPU Crieur used meanwhile (the workers',
+// and the fan-out's enqueue) and the enqueue's part of it. The bench's own
+// waiting is not counted.
+func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, usage, usage, error) {
 	if b.embedded {
 		return b.deliverEmbedded(js, done)
 	}
@@ -267,21 +276,22 @@ func (b *bench) deliver(js []delivery.Job, done func() bool) (time.Duration, tim
 		// Go threads, as `crieur deliver` processes on a machine would be.
 		w, err := b.startWorker()
 		if err != nil {
-			return 0, 0, err
+			return 0, usage{}, usage{}, err
 		}
 		ws = append(ws, w)
 	}
 	time.Sleep(200 * time.Millisecond) // the workers wait, as when a fan-out arrives
 	cpu0 := workersCPU(ws)
-	elapsed, err := enqueueAndWait(ctx, q, js, done)
-	return elapsed, workersCPU(ws) - cpu0, err
+	elapsed, enq, err := enqueueAndWait(ctx, q, js, done)
+	return elapsed, workersCPU(ws).minus(cpu0).plus(enq), enq, err
 }
 
 // enqueueAndWait enqueues js and waits until done() holds; the clock runs
 // from the enqueue to the last delivery.
-func enqueueAndWait(ctx context.Context, q delivery.Queue, js []delivery.Job, done func() bool) (time.Duration, error) {
-	start := time.Now()
+func enqueueAndWait(ctx context.Context, q delivery.Queue, js []delivery.Job, done func() bool) (time.Duration, usage, error) {
+	start, cpu0 := time.Now(), selfCPU()
 	err := q.Enqueue(ctx, js...)
+	enq := selfCPU().minus(cpu0)
 	for err == nil && !done() {
 		if time.Since(start) > 2*time.Minute {
 			err = errors.New("deliveries did not complete within 2 minutes")
@@ -289,7 +299,7 @@ func enqueueAndWait(ctx context.Context, q delivery.Queue, js []delivery.Job, do
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return time.Since(start), err
+	return time.Since(start), enq, err
 }
 
 // startChild starts this program with args and GOMAXPROCS=procs. The
@@ -335,7 +345,7 @@ func (w *worker) stop() {
 // deliverEmbedded is deliver with the embedded queue: one pool in this
 // process, outcomes recorded in the store, as `crieur serve` runs without
 // Redis. Its CPU is this process's, which the caller measures.
-func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Duration, time.Duration, error) {
+func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Duration, usage, usage, error) {
 	ctx := context.Background()
 	path := filepath.Join(b.dir, "embedded.db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -343,12 +353,12 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	}
 	db, err := store.OpenDB(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, usage{}, usage{}, err
 	}
 	defer db.Close()
 	store, err := store.New(ctx, db)
 	if err != nil {
-		return 0, 0, err
+		return 0, usage{}, usage{}, err
 	}
 	q := delivery.NewSQLiteQueue(db)
 	client := activitypub.NewHTTPClient(2*time.Second, true)
@@ -367,8 +377,11 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	wg.Go(func() { p.Run(runCtx) })
 	defer func() { stop(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond)
-	elapsed, err := enqueueAndWait(ctx, q, js, done)
-	return elapsed, 0, err
+	// The workers run in this process: all of its CPU is theirs and the
+	// enqueue's (the bench's waiting beside them is a wake-up every 2 ms).
+	cpu0 := selfCPU()
+	elapsed, enq, err := enqueueAndWait(ctx, q, js, done)
+	return elapsed, selfCPU().minus(cpu0), enq, err
 }
 
 // startWorker starts this program as a delivery worker; it is ready when
@@ -421,12 +434,30 @@ func runWorker(redisAddr, keysDir string, concurrency int) error {
 }
 
 // workersCPU is the CPU time the worker processes have used so far.
-func workersCPU(ws []*worker) time.Duration {
-	var t time.Duration
+func workersCPU(ws []*worker) usage {
+	var t usage
 	for _, w := range ws {
-		t += threadsCPUTime(w.cmd.Process.Pid)
+		t = t.plus(usage{threadsCPUTime(w.cmd.Process.Pid), kernelTime(w.cmd.Process.Pid)})
 	}
 	return t
+}
+
+// kernelTime is the CPU a process has spent in the kernel so far (stime
+// in /proc/PID/stat, in ticks of 10 ms: coarse, but a run takes seconds).
+func kernelTime(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which may hold spaces: state is
+	// the third field of the file, stime the fifteenth.
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ticks, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // threadsCPUTime sums the nanosecond run times of a process's threads
@@ -604,9 +635,9 @@ func run(part string, embedded bool, followers, hosts, workers, workerProcs, con
 func (b *bench) throughput(ok *sinks, followers, runs int) error {
 	targets := ok.urls
 	perTarget := max(1, followers/len(targets))
-	var rates, sigs, ratios, shares, own, redisCPU, inboxCPU []float64
+	var rates, sigs, ratios, shares, own, kernel, enq, redisCPU, inboxCPU []float64
 	fmt.Printf("%-6s %12s %12s %7s   %s\n", "", "", "", "", "CPU per delivery (µs)")
-	fmt.Printf("%-6s %12s %12s %7s   %8s %8s %8s %8s %6s %6s\n", "run", "deliveries/s", "signatures/s", "ratio", "signing", "crieur", "redis", "inboxes", "conns", "load")
+	fmt.Printf("%-6s %12s %12s %7s   %8s %8s %8s %9s %8s %8s %6s %6s\n", "run", "deliveries/s", "signatures/s", "ratio", "signing", "crieur", "(kernel)", "(enqueue)", "redis", "inboxes", "conns", "load")
 	cores := float64(runtime.GOMAXPROCS(0))
 	for r := range runs {
 		// Signing is measured in CPU time, just before and just after the
@@ -619,28 +650,30 @@ func (b *bench) throughput(ok *sinks, followers, runs int) error {
 		want := int64(perTarget * len(targets))
 		js := jobs(fmt.Sprint("t", r), targets, perTarget)
 		ok.conns.Store(0)
-		cpu0, rcpu0, icpu0 := cpuTime(), redisCPUTime(b.rdb), ok.cpu()
-		elapsed, wcpu, err := b.deliver(js, func() bool { return ok.total()-base >= want })
+		rcpu0, icpu0 := redisCPUTime(b.rdb), ok.cpu()
+		elapsed, cpu, enqueue, err := b.deliver(js, func() bool { return ok.total()-base >= want })
 		if err != nil {
 			return err
 		}
-		cpu1, rcpu1, icpu1 := cpuTime()+wcpu, redisCPUTime(b.rdb), ok.cpu()
+		rcpu1, icpu1 := redisCPUTime(b.rdb), ok.cpu()
 		perSig := ((sigBefore + signingCPU(b.key, time.Second)) / 2).Seconds()
 		sig := cores / perSig // signatures per second with every core signing
 		n := float64(want)
 		// crieur: the worker processes (signing included) and this one's
 		// enqueue; the inbox servers, standing in for other machines, and
 		// Redis share the same cores.
-		c := (cpu1 - cpu0).Seconds() / n
+		c := cpu.all.Seconds() / n
+		k := cpu.kernel.Seconds() / n  // part of c
+		e := enqueue.all.Seconds() / n // part of c
 		rc := (rcpu1 - rcpu0).Seconds() / n
 		ic := (icpu1 - icpu0).Seconds() / n
 		rate := n / elapsed.Seconds()
 		rates, sigs, ratios, shares = append(rates, rate), append(sigs, sig), append(ratios, rate/sig), append(shares, perSig/c)
-		own, redisCPU, inboxCPU = append(own, c), append(redisCPU, rc), append(inboxCPU, ic)
-		fmt.Printf("%-6d %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %8.0f %6d %6s\n", r+1, rate, sig, 100*rate/sig, 1e6*perSig, 1e6*c, 1e6*rc, 1e6*ic, ok.conns.Load(), loadAverage())
+		own, kernel, enq, redisCPU, inboxCPU = append(own, c), append(kernel, k), append(enq, e), append(redisCPU, rc), append(inboxCPU, ic)
+		fmt.Printf("%-6d %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %9.0f %8.0f %8.0f %6d %6s\n", r+1, rate, sig, 100*rate/sig, 1e6*perSig, 1e6*c, 1e6*k, 1e6*e, 1e6*rc, 1e6*ic, ok.conns.Load(), loadAverage())
 	}
-	fmt.Printf("%-6s %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %8.0f   (%d deliveries to %d hosts; target >= 85%%)\n",
-		"median", median(rates), median(sigs), 100*median(ratios), 1e6*cores/median(sigs), 1e6*median(own), 1e6*median(redisCPU), 1e6*median(inboxCPU), perTarget*len(targets), len(targets))
+	fmt.Printf("%-6s %12.0f %12.0f %6.1f%%   %8.0f %8.0f %8.0f %9.0f %8.0f %8.0f   (%d deliveries to %d hosts; target >= 85%%)\n",
+		"median", median(rates), median(sigs), 100*median(ratios), 1e6*cores/median(sigs), 1e6*median(own), 1e6*median(kernel), 1e6*median(enq), 1e6*median(redisCPU), 1e6*median(inboxCPU), perTarget*len(targets), len(targets))
 
 	// What the ratio is made of: the inbox servers' and Redis's CPU is
 	// spent on the same cores, so even a Crieur costing nothing but its
@@ -721,7 +754,7 @@ func (b *bench) slowHost(ok *sinks, followers, runs int) error {
 				into = &took[c-1]
 			}
 			base := healthy.total()
-			d, _, err := b.deliver(js, func() bool { return healthy.total()-base >= wantHealthy })
+			d, _, _, err := b.deliver(js, func() bool { return healthy.total()-base >= wantHealthy })
 			if err != nil {
 				return err
 			}
@@ -791,10 +824,13 @@ func redisCPUTime(rdb *redis.Client) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-func cpuTime() time.Duration {
+func cpuTime() time.Duration { return selfCPU().all }
+
+// selfCPU is this process's CPU so far.
+func selfCPU() usage {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return usage{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano())}
 }
 
 func benchLogger() *slog.Logger {

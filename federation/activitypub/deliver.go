@@ -43,6 +43,16 @@ func (s *Server) deliveryJob(id string, outboxID int64, boardName, inbox string,
 	return DeliveryJob(id, outboxID, boardName, s.urls.KeyID(boardName), inbox, activity)
 }
 
+// encodedJob is DeliveryJob with the activity already encoded by
+// json.Marshal (once for a whole fan-out).
+func encodedJob(id string, outboxID int64, boardName, keyID, inbox string, body []byte) (delivery.Job, error) {
+	payload, err := encodePayload(deliverPayload{Board: boardName, KeyID: keyID, Inbox: inbox, Activity: body})
+	if err != nil {
+		return delivery.Job{}, err
+	}
+	return delivery.Job{ID: id, Kind: KindDeliver, OutboxID: outboxID, Target: inbox, Payload: payload}, nil
+}
+
 // DeliveryJob builds a KindDeliver job: POST activity to inbox, signed by
 // board's key keyID.
 func DeliveryJob(id string, outboxID int64, boardName, keyID, inbox string, activity any) (delivery.Job, error) {
@@ -50,11 +60,7 @@ func DeliveryJob(id string, outboxID int64, boardName, keyID, inbox string, acti
 	if err != nil {
 		return delivery.Job{}, err
 	}
-	payload, err := json.Marshal(deliverPayload{Board: boardName, KeyID: keyID, Inbox: inbox, Activity: body})
-	if err != nil {
-		return delivery.Job{}, err
-	}
-	return delivery.Job{ID: id, Kind: KindDeliver, OutboxID: outboxID, Target: inbox, Payload: payload}, nil
+	return encodedJob(id, outboxID, boardName, keyID, inbox, body)
 }
 
 // SignForBenchmark signs a typical delivery request, so benchmarks can
@@ -128,7 +134,7 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {
 			continue
 		}
-		job, err := s.deliveryJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, inbox, json.RawMessage(body))
+		job, err := encodedJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, s.urls.KeyID(b.Name), inbox, body)
 		if err != nil {
 			return nil, err
 		}
@@ -216,8 +222,8 @@ const orderWait = 5 * time.Second
 
 // Handle implements delivery.Handler.
 func (d *Deliverer) Handle(ctx context.Context, job delivery.Job) error {
-	var p deliverPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
+	p, err := decodePayload(job.Payload)
+	if err != nil {
 		return delivery.Permanent(fmt.Errorf("bad delivery payload: %w", err))
 	}
 	if d.Order != nil && job.OutboxID != 0 {
