@@ -9,10 +9,8 @@ export GOFLAGS="-tags=goolm"
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is needed: run ./scripts/test.sh once, or apt-get install redis-server"; exit 1; }
 
-echo "== delivery throughput through Redis (crieur-bench)"
-timeout 900 go run ./cmd/crieur-bench
-echo "== delivery throughput with the embedded queue"
-timeout 300 go run ./cmd/crieur-bench -queue embedded -concurrency 16 -part throughput -runs 3
+echo "== delivery throughput through Redis and with the embedded queue, in turns; a slow and a failing host (crieur-bench)"
+timeout 900 go run ./cmd/crieur-bench -queue both
 echo "== go test benchmarks"
 go test -run '^$' -bench . -benchtime 5x -count 3 ./federation/delivery/
 # GoToSocial 0.19.2 beside Crieur's public GETs (the yardstick),
