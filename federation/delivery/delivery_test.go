@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -369,5 +370,72 @@ func TestSQLiteQueueIdleReservesDoNotAskSQLite(t *testing.T) {
 	clock = clock.Add(time.Minute)
 	if j, ok, _ = q.Reserve(ctx, time.Minute); !ok || j.ID != "r" || j.Attempts != 3 {
 		t.Fatalf("after the lease: %+v %v", j, ok)
+	}
+}
+
+// The embedded queue's finishes that end together are written in one
+// transaction, and a job already finished elsewhere is still told apart
+// from the others of its batch.
+func TestSQLiteFinishesEndingTogetherShareATransaction(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	const n = 40
+	var jobs []Job
+	for i := range n {
+		jobs = append(jobs, Job{ID: fmt.Sprint("j", i), Kind: "k", Payload: []byte("{}")})
+	}
+	if err := q.Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	var held []Job
+	for range n {
+		j, ok, err := q.Reserve(ctx, time.Minute)
+		if !ok || err != nil {
+			t.Fatalf("reserve: %v %v", ok, err)
+		}
+		held = append(held, j)
+	}
+	// The first finish waits, holding its batch open, until every other
+	// worker has handed its own in: they then go together.
+	var batches []int
+	flush := q.sets.flush
+	q.sets.flush = func(ctx context.Context, b []*setReq) error {
+		if len(batches) == 0 {
+			waitUntil(t, "the other finishes", func() bool {
+				q.sets.mu.Lock()
+				defer q.sets.mu.Unlock()
+				return len(q.sets.pending) == n
+			})
+		}
+		batches = append(batches, len(b))
+		return flush(ctx, b)
+	}
+	errs := make([]error, n+1)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = q.Ack(ctx, held[0]) })
+	waitUntil(t, "the first finish", func() bool {
+		q.sets.mu.Lock()
+		defer q.sets.mu.Unlock()
+		return q.sets.flushing
+	})
+	for i := 1; i < n; i++ {
+		wg.Go(func() { errs[i] = q.Bury(ctx, held[i], "gone") })
+	}
+	wg.Go(func() { errs[n] = q.Ack(ctx, Job{ID: "never-queued"}) })
+	wg.Wait()
+	if fmt.Sprint(batches) != fmt.Sprint([]int{1, n}) {
+		t.Errorf("batches %v, want [1 %d]", batches, n)
+	}
+	for i, err := range errs[:n] {
+		if err != nil {
+			t.Errorf("finish %d: %v", i, err)
+		}
+	}
+	if !errors.Is(errs[n], ErrNoSuchJob) {
+		t.Errorf("a job never queued: %v, want ErrNoSuchJob", errs[n])
+	}
+	stats, err := q.Stats(ctx)
+	if err != nil || stats["dead"] != n-1 {
+		t.Errorf("stats %v (%v), want %d dead", stats, err, n-1)
 	}
 }

@@ -31,6 +31,22 @@ type SQLiteQueue struct {
 	// they are told "nothing" without asking SQLite.
 	changes atomic.Int64
 	idle    atomic.Pointer[idleState]
+
+	// sets are the workers' finishes (Ack, Retry, Postpone, Bury), those
+	// that end together written in one transaction: one each cost a
+	// transaction of its own, and with it the WAL's locks (fcntl calls)
+	// and a commit, 65 µs of each delivery in crieur-bench's profile.
+	sets groupCommit[*setReq]
+}
+
+// setReq is one finish; err is its own outcome (a job another worker or
+// process finished already), apart from its batch's.
+type setReq struct {
+	id, state    string
+	runAt        int64
+	lastErr      string
+	attemptDelta int
+	err          error
 }
 
 // idleState says nothing is due before until, as read while changes was
@@ -51,7 +67,9 @@ func (q *SQLiteQueue) UseReader(r *sql.DB) { q.r = r }
 // NewSQLiteQueue is the queue in db (the board store's file, whose
 // registry made its table).
 func NewSQLiteQueue(db *sql.DB) *SQLiteQueue {
-	return &SQLiteQueue{db: db, wake: make(chan struct{}, 1), now: time.Now}
+	q := &SQLiteQueue{db: db, wake: make(chan struct{}, 1), now: time.Now}
+	q.sets = groupCommit[*setReq]{max: 64, flush: q.setBatch}
+	return q
 }
 
 // ReleaseLeases makes every leased job due now. Only the process that runs
@@ -172,19 +190,38 @@ func (q *SQLiteQueue) noteIdle(ctx context.Context, now, changes int64) {
 }
 
 func (q *SQLiteQueue) set(ctx context.Context, id, state string, runAt time.Time, lastErr string, attemptDelta int) error {
+	r := &setReq{id: id, state: state, runAt: runAt.UnixMilli(), lastErr: lastErr, attemptDelta: attemptDelta}
+	if err := q.sets.do(ctx, r); err != nil {
+		return fmt.Errorf("mark job %s %s: %w", id, state, err)
+	}
+	return r.err
+}
+
+const setQuery = `UPDATE queue_jobs SET state = ?, run_at = ?, leased_until = 0, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?`
+
+// setBatch writes a batch of finishes in one transaction.
+func (q *SQLiteQueue) setBatch(ctx context.Context, batch []*setReq) error {
+	stmt, err := q.stmt(ctx, setQuery)
+	if err != nil {
+		return err
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st := tx.StmtContext(ctx, stmt)
 	now := q.now().UnixMilli()
-	stmt, err := q.stmt(ctx, `UPDATE queue_jobs SET state = ?, run_at = ?, leased_until = 0, last_error = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?`)
-	if err != nil {
-		return fmt.Errorf("mark job %s %s: %w", id, state, err)
+	for _, r := range batch {
+		res, err := st.ExecContext(ctx, r.state, r.runAt, r.lastErr, r.attemptDelta, now, r.id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			r.err = fmt.Errorf("mark job %s %s: %w", r.id, r.state, ErrNoSuchJob)
+		}
 	}
-	res, err := stmt.ExecContext(ctx, state, runAt.UnixMilli(), lastErr, attemptDelta, now, id)
-	if err != nil {
-		return fmt.Errorf("mark job %s %s: %w", id, state, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("mark job %s %s: %w", id, state, ErrNoSuchJob)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // Ack implements Queue. Done jobs stay a while so that a repeated fan-out
