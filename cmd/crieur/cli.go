@@ -132,6 +132,9 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 		{board.KindCampaign, []string{"goal", "raised", "link", "tax-note", "per", "still-welcome"}}, {board.KindTraining, []string{"seats", "level", "bring", "online", "reminder"}}} {
 		for _, f := range k.flags {
 			if k.kind != d.Kind && flagSet(fs, f) && !(k.kind == board.KindEvent && d.Kind == board.KindTraining) {
+				if k.kind == board.KindEvent { // a training has a time and a place too
+					return fmt.Errorf("--%s is for --kind event or training, but the kind is %s: add --kind event or --kind training (nothing was posted)", f, d.Kind)
+				}
 				return fmt.Errorf("--%s is for --kind %s, but the kind is %s: add --kind %s (nothing was posted)", f, k.kind, d.Kind, k.kind)
 			}
 		}

@@ -483,6 +483,10 @@ func TestCLICampaignAndRaised(t *testing.T) {
 	if out, err = c.cli("", "post", "--title", "News", "--goal", "3"); err == nil || !strings.Contains(out, "--goal is for --kind campaign") {
 		t.Errorf("a campaign flag on news: %v\n%s", err, out)
 	}
+	// A training takes a start and a place too: the error says so.
+	if out, err = c.cli("", "post", "--title", "News", "--start", "2027-01-01T10:00:00Z"); err == nil || !strings.Contains(out, "--start is for --kind event or training") {
+		t.Errorf("an event flag on news: %v\n%s", err, out)
+	}
 }
 
 // On a board that wants a second publisher, the CLI says what became of

@@ -81,7 +81,12 @@ func deliver(ctx context.Context, args []string, stderr io.Writer, env []string)
 		defer srv.Close()
 	}
 	log.Info("crieur deliver running", "workers", cfg.Delivery.Workers, "keys", *keys)
+	go func() {
+		<-ctx.Done()
+		log.Info("shutting down: finishing the deliveries in hand") // as serve says it
+	}()
 	pool.Run(ctx)
+	log.Info("crieur deliver stopped")
 	return nil
 }
 

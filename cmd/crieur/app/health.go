@@ -17,7 +17,15 @@ import (
 // route around what is not ready).
 type readiness struct {
 	checks []healthCheck
+	// within bounds the answer (0: readyWithin). A check still running
+	// then (a Redis that accepts connections and never answers: go-redis
+	// waits out its own read timeout and retries) is reported as such,
+	// before the prober (crieur ready waits 5 s) gives up and loses every
+	// sentence.
+	within time.Duration
 }
+
+const readyWithin = 3 * time.Second
 
 // healthCheck is one thing serve needs; check says what is wrong, in a
 // sentence, or nil.
@@ -40,7 +48,11 @@ func (rd *readiness) register(routes *httpx.Routes) {
 }
 
 func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	within := rd.within
+	if within <= 0 {
+		within = readyWithin
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), within)
 	defer cancel()
 	results := make(map[string]string, len(rd.checks))
 	var mu sync.Mutex
@@ -56,9 +68,24 @@ func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
 			mu.Unlock()
 		})
 	}
-	wg.Wait()
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	checks := make(map[string]string, len(rd.checks))
+	for _, c := range rd.checks {
+		msg, ok := results[c.name]
+		if !ok {
+			msg = fmt.Sprintf("no answer within %s", within)
+		}
+		checks[c.name] = msg
+	}
+	mu.Unlock()
 	status, code := "ready", http.StatusOK
-	for _, msg := range results {
+	for _, msg := range checks {
 		if msg != "ok" {
 			status, code = "not ready", http.StatusServiceUnavailable
 		}
@@ -66,7 +93,7 @@ func (rd *readiness) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": results})
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": checks})
 }
 
 // storeWritable writes to the store: a full disk or a locked file shows
