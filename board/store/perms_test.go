@@ -40,3 +40,23 @@ func TestTightenPermissions(t *testing.T) {
 		t.Errorf("a second start changed %v (%v)", changed, err)
 	}
 }
+
+// A new store's files are private from the start, before any tightening
+// (a trial saw them 0644 until the first start's check).
+func TestNewStoreIsPrivateFromTheStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "crieur.db")
+	db, err := OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := New(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600} {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %o", f, st.Mode().Perm(), err, want)
+		}
+	}
+}
