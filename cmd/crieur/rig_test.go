@@ -35,6 +35,10 @@ import (
 var (
 	builtCrieur        = sync.OnceValues(buildCrieur)
 	crieurBuildStarted atomic.Bool
+	// packageDir is where the build runs: the package's folder, read when
+	// the tests start, as a test may change the working directory while
+	// the build runs beside it (TestZeroConfigServe's t.Chdir did).
+	packageDir string
 )
 
 func buildCrieur() (string, error) {
@@ -51,7 +55,9 @@ func buildCrieur() (string, error) {
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Dir = packageDir
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return bin, fmt.Errorf("build crieur: %v\n%s", err, out)
 	}
@@ -76,6 +82,11 @@ func TestMain(m *testing.M) {
 		return
 	}
 	flag.Parse()
+	var err error
+	if packageDir, err = os.Getwd(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
 		crieurBuildStarted.Store(true)
 		go builtCrieur() // the whole suite: some of its tests will need it
