@@ -11,16 +11,7 @@ import (
 // earlier release or the umask left (issue 23, point 12: 0755 and 0644,
 // private keys included).
 func TestTightenPermissions(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	path := filepath.Join(dir, "crieur.db")
-	db, err := OpenDB(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := New(context.Background(), db); err != nil { // writes: the WAL files exist
-		t.Fatal(err)
-	}
+	dir, path := newStoreFiles(t)
 	for _, f := range []string{dir} {
 		os.Chmod(f, 0o755)
 	}
@@ -31,11 +22,7 @@ func TestTightenPermissions(t *testing.T) {
 	if err != nil || len(changed) != 4 {
 		t.Fatalf("changed %v, %v; want the folder and three files", changed, err)
 	}
-	for f, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600} {
-		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != want {
-			t.Errorf("%s: %v %v, want %o", f, st.Mode().Perm(), err, want)
-		}
-	}
+	wantPrivate(t, dir, path)
 	if changed, err := TightenPermissions(path); err != nil || len(changed) != 0 {
 		t.Errorf("a second start changed %v (%v)", changed, err)
 	}
@@ -44,16 +31,30 @@ func TestTightenPermissions(t *testing.T) {
 // A new store's files are private from the start, before any tightening
 // (a trial saw them 0644 until the first start's check).
 func TestNewStoreIsPrivateFromTheStart(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	path := filepath.Join(dir, "crieur.db")
+	dir, path := newStoreFiles(t)
+	wantPrivate(t, dir, path)
+}
+
+// newStoreFiles makes a store in a new data folder and writes to it, so
+// that its WAL files exist; it returns the folder and the database's path.
+func newStoreFiles(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	path = filepath.Join(dir, "crieur.db")
 	db, err := OpenDB(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := New(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
+	return dir, path
+}
+
+// wantPrivate checks the folder is 0700 and the store's three files 0600.
+func wantPrivate(t *testing.T, dir, path string) {
+	t.Helper()
 	for f, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600, path + "-shm": 0o600} {
 		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != want {
 			t.Errorf("%s: %v %v, want %o", f, st.Mode().Perm(), err, want)

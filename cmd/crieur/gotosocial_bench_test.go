@@ -5,9 +5,9 @@ package main
 // fediverse server that also renders a profile and a post as web pages.
 // CRIEUR_BENCH_GOTOSOCIAL names a directory holding its binary
 // (gotosocial) and its web/ folder (the templates it renders with);
-// scripts/bench.sh builds both from the module proxy's v0.19.2, whose zip
-// carries its vendor/ folder. Without it, the bench measures Crieur and
-// the static handler only.
+// scripts/bench.sh builds both from the module proxy's v0.19.2 (its zip
+// has no vendored code: the dependencies come from the proxy too).
+// Without it, the bench measures Crieur and the static handler only.
 
 import (
 	"bytes"
