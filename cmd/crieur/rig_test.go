@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"crieur/cmd/crieur/rig"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // builtCrieur builds the crieur binary once, with the race detector when
@@ -82,6 +84,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	flag.Parse()
+	redis.SetLogger(redisLog{}) // as main does, for the commands tests run in this process
 	var err error
 	if packageDir, err = os.Getwd(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -207,11 +207,20 @@ func TestPublicDocuments(t *testing.T) {
 	if code != 200 || ct != contentTypeJRD || jrd.Subject != "acct:news@"+host || jrd.Links[0]["href"] != hs.URL+"/boards/news" {
 		t.Fatalf("webfinger: %d %s %s", code, ct, body)
 	}
-	if code, _, _ := get(t, hs.URL+"/.well-known/webfinger?resource=acct:nobody@"+host, ""); code != 404 {
-		t.Errorf("unknown account: %d", code)
-	}
-	if code, _, _ := get(t, hs.URL+"/.well-known/webfinger?resource=acct:news@elsewhere.example", ""); code != 404 {
-		t.Errorf("other host: %d", code)
+	// What an administrator checking an address by hand reads.
+	for _, c := range []struct {
+		resource string
+		code     int
+		says     string
+	}{
+		{"acct:nobody@" + host, 404, `no board named "nobody" on ` + host},
+		{"acct:news@elsewhere.example", 404, "this server is " + host + `: it has no accounts on "elsewhere.example"`},
+		{"acct:news", 400, "resource must be acct:board@" + host},
+	} {
+		code, _, body := get(t, hs.URL+"/.well-known/webfinger?resource="+c.resource, "")
+		if code != c.code || !strings.Contains(string(body), c.says) {
+			t.Errorf("webfinger %s: %d %q, want %d saying %q", c.resource, code, body, c.code, c.says)
+		}
 	}
 
 	for _, accept := range []string{contentTypeAP, `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`} {

@@ -283,6 +283,12 @@ func (d *Deliverer) post(ctx context.Context, p deliverPayload, key *rsa.Private
 	req.Header.Set("Content-Type", contentTypeAP)
 	req.Header.Set("Accept", contentTypeAP)
 	req.Header.Set("User-Agent", d.UserAgent)
+	// An inbox POST is idempotent (servers keep one copy per activity id),
+	// so net/http may send it again on a new connection when a reused one
+	// was dropped under it, as servers do at their keep-alive timeout,
+	// instead of costing a retry round in the queue. A nil value marks
+	// the request without sending the header (net/http's Transport docs).
+	req.Header["X-Idempotency-Key"] = nil
 	if modern {
 		err = sign9421(req, key, p.KeyID, p.Activity, time.Now())
 	} else {

@@ -399,8 +399,14 @@ func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
 	var name string
 	if acct, ok := strings.CutPrefix(res, "acct:"); ok {
 		user, host, found := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
-		if !found || !strings.EqualFold(host, s.urls.Host()) {
-			http.Error(w, "unknown resource", http.StatusNotFound)
+		if !found {
+			http.Error(w, "resource must be acct:board@"+s.urls.Host()+" or a board URL", http.StatusBadRequest)
+			return
+		}
+		if !strings.EqualFold(host, s.urls.Host()) {
+			// Said for the administrator who typed the address by hand;
+			// a server reads only the status.
+			http.Error(w, "this server is "+s.urls.Host()+": it has no accounts on "+strconv.Quote(host), http.StatusNotFound)
 			return
 		}
 		name = strings.ToLower(user)
@@ -412,7 +418,7 @@ func (s *Server) webfinger(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.store.BoardByName(r.Context(), name)
 	if errors.Is(err, board.ErrNotFound) {
-		http.Error(w, "unknown resource", http.StatusNotFound)
+		http.Error(w, "no board named "+strconv.Quote(name)+" on "+s.urls.Host(), http.StatusNotFound)
 		return
 	}
 	if err != nil {
