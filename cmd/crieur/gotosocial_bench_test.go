@@ -32,6 +32,7 @@ type goToSocial struct {
 	URL, host, user string
 	status          string // the id of the account's last status
 	bearer          string // the account's token
+	pid             int    // the serving process
 }
 
 // startGoToSocial runs GoToSocial from dir on a free port, on SQLite, as
@@ -94,6 +95,7 @@ func (g *goToSocial) serve(b *testing.B, bin string, env []string) (stop func())
 	if err := srv.Start(); err != nil {
 		b.Fatal(err)
 	}
+	g.pid = srv.Process.Pid
 	stop = func() {
 		_ = srv.Process.Signal(os.Interrupt)
 		done := make(chan struct{})

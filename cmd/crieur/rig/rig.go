@@ -69,6 +69,9 @@ type Crieur struct {
 	Token string
 	// Log is what the server logged; Stdout what it printed.
 	Log, Stdout *Buffer
+	// Pid is the server's process (StartProcess), for benchmarks reading
+	// what it costs.
+	Pid int
 
 	stop func()
 	done chan struct{}
@@ -194,6 +197,7 @@ func StartProcess(t testing.TB, bin, dataDir string, port int, env ...string) *C
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	c.Pid = cmd.Process.Pid
 	c.stop = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
 	go func() {
 		defer close(c.done)
