@@ -133,11 +133,7 @@ echo "== go test -race [${SECONDS}s] (screenshots in $CRIEUR_SCREENSHOTS)"
 status=0
 # -vet=off: go vet ran over every package above; go test would run a
 # subset of it again on each.
-# ./cmd/crieur first: go runs the packages' tests two at a time, in the
-# order they are named, and the end-to-end package is the longest by far;
-# named in its place (after board/...) it started a minute in and ended
-# the run alone.
-go test -race -vet=off -count=1 -parallel 4 -timeout 15m ./cmd/crieur ./... || status=$?
+go test -race -vet=off -count=1 -parallel 4 -timeout 15m ./... || status=$?
 
 wait "$checking" || true # its status is in staticcheck.rc; a run that died says so below
 echo "== staticcheck said [${SECONDS}s]"
