@@ -11,7 +11,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"crieur/board/markdown"
 	"crieur/board/media"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 )
 
 // Clock is a test's time: the real time until a test sets or moves it,
@@ -86,15 +86,7 @@ type Rig struct {
 func New(t testing.TB, options ...func(*board.Options)) *Rig {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, _ := storetest.Open(t)
 	r := &Rig{Store: store, Options: Options(store), Clock: &Clock{}}
 	r.Options.Now = r.Clock.Now
 	for _, o := range options {

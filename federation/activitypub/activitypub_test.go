@@ -27,6 +27,7 @@ import (
 	"crieur/board/markdown"
 	"crieur/board/media"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/board/web"
 	"crieur/federation/delivery"
 )
@@ -154,12 +155,7 @@ func storeOf(svc *board.Service) *store.Store {
 func newTestServer(t testing.TB) (*Server, *httptest.Server, *board.Service) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, _ := store.New(ctx, db)
+	store, _ := storetest.Open(t)
 	pictures := media.Dir(t.TempDir())
 	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}, Pictures: pictures})
 	testStoresMu.Lock()

@@ -6,14 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"crieur/board"
-	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/federation/delivery"
 )
 
@@ -69,14 +68,7 @@ func TestAPostReachesAnInboxBeforeItsRefreshFannedOutFirst(t *testing.T) {
 		}
 	}
 
-	qdb, err := store.OpenDB(filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { qdb.Close() })
-	if err := store.Migrate(ctx, qdb, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, qdb := storetest.Open(t)
 	q := delivery.NewSQLiteQueue(qdb)
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{s}, Queue: q, Pending: st}
 	d := &Deliverer{Client: inbox.Client(), Keys: s.Keys(), UserAgent: "test", Order: st}

@@ -16,10 +16,14 @@ import (
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 )
 
 func openQueue(t *testing.T, path string) *SQLiteQueue {
 	t.Helper()
+	if err := storetest.Seed(path); err != nil {
+		t.Fatal(err)
+	}
 	db, err := store.OpenDB(path)
 	if err != nil {
 		t.Fatal(err)
@@ -256,12 +260,7 @@ func (f expandFunc) Expand(ctx context.Context, e board.OutboxEntry) ([]Job, err
 // a failure, delivered.
 func TestFanOutRecordsPendingRowsOneVocabulary(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store, _ := store.New(ctx, db)
+	store, db := storetest.Open(t)
 	svc := board.NewService(board.Options{Store: store, Markup: markdown.New(), Notices: locale.Notices{}})
 	b, _, _ := svc.EnsureBoard(ctx, "news", "News")
 	a, _, _ := svc.Create(ctx, board.System, b, board.Draft{Title: "Hello"}, "")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -17,22 +16,11 @@ import (
 
 	"crieur/board"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/federation/delivery/redistest"
 )
 
-func openStore(t testing.TB) (*store.Store, *sql.DB) {
-	t.Helper()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := store.New(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, db
-}
+func openStore(t testing.TB) (*store.Store, *sql.DB) { return storetest.Open(t) }
 
 // addResults writes outcomes to the results stream as workers do.
 func addResults(t testing.TB, rdb *redis.Client, stream string, outcomes []Outcome) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"crieur/board"
 	"crieur/board/boardtest"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/federation/delivery"
 	"crieur/federation/discourse"
 )
@@ -155,15 +155,7 @@ func TestUnknownCategoryIsPermanent(t *testing.T) {
 func newStore(t *testing.T) (*sql.DB, *store.Store, *board.Service, board.Board) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storetest.Open(t)
 	svc := board.NewService(boardtest.Options(st))
 	b, _, err := svc.EnsureBoard(ctx, "news", "News")
 	if err != nil {

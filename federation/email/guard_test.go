@@ -3,14 +3,13 @@ package email
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"crieur/board"
-	"crieur/board/store"
+	"crieur/board/store/storetest"
 )
 
 type noLinks struct{}
@@ -45,15 +44,7 @@ func TestSMTPGoesThroughTheGuardAndEchoesNothing(t *testing.T) {
 			c.Close()
 		}
 	}()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	st, err := store.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storetest.Open(t)
 	b, _, err := board.NewService(board.Options{Store: st}).EnsureBoard(ctx, "news", "News")
 	if err != nil {
 		t.Fatal(err)

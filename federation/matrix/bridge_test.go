@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"crieur/board/locale"
 	"crieur/board/markdown"
 	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/federation/delivery"
 )
 
@@ -235,15 +235,7 @@ func TestPollAnswers(t *testing.T) {
 // openStore opens a fresh store, migrated, closed when the test ends.
 func openStore(t *testing.T) (*sql.DB, *store.Store) {
 	t.Helper()
-	db, err := store.OpenDB(filepath.Join(t.TempDir(), "crieur.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bstore, err := store.New(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bstore, db := storetest.Open(t)
 	return db, bstore
 }
 

@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,7 +25,7 @@ import (
 	"time"
 
 	"crieur/board/api/client"
-	"crieur/board/store"
+	"crieur/board/store/storetest"
 	"crieur/cmd/crieur/app"
 	"crieur/config"
 )
@@ -91,11 +90,13 @@ func FreePort(t testing.TB) int {
 
 // Start runs a server on dataDir and port (0: a free one), with env after
 // Env, and returns once it answers. A data folder without a store gets a
-// copy of an empty store already at this release's schema (see
-// emptyStore); StartFresh is for the tests of a store's creation.
+// copy of an empty store already at this release's schema (storetest:
+// the end-to-end tests start about 150 servers on new data folders, and
+// a profile of them put 17 % of their processor time in the schema's
+// steps); StartFresh is for the tests of a store's creation.
 func Start(t testing.TB, dataDir string, port int, env ...string) *Crieur {
 	t.Helper()
-	if err := seedStore(dataDir); err != nil {
+	if err := storetest.Seed(filepath.Join(dataDir, "crieur.db")); err != nil {
 		t.Fatalf("crieur's test store: %v", err)
 	}
 	return StartFresh(t, dataDir, port, env...)
@@ -132,53 +133,6 @@ func StartFresh(t testing.TB, dataDir string, port int, env ...string) *Crieur {
 	}()
 	c.waitReady()
 	return c
-}
-
-// emptyStore is a store made through every schema step, with nothing in
-// it yet, for seedStore to copy: the end-to-end tests start about 150
-// servers on new data folders, and a profile of them put 17 % of their
-// processor time in those steps (each ALTER makes SQLite read the schema
-// again, with the race detector watching). The server's first start is
-// otherwise the same: it finds no token and no board, and makes both.
-var emptyStore = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "crieur-rig-store")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "crieur.db")
-	db, err := store.OpenDB(path)
-	if err != nil {
-		return nil, err
-	}
-	_, err = store.Upgrade(context.Background(), db, store.CopyOptions{}, nil)
-	if err == nil {
-		// Everything into the one file, which is all that is copied.
-		_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return os.ReadFile(path)
-})
-
-// seedStore puts a copy of emptyStore in dataDir if it has no store yet.
-func seedStore(dataDir string) error {
-	path := filepath.Join(dataDir, "crieur.db")
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		return err // a store already there (or a folder the test made unreadable)
-	}
-	raw, err := emptyStore()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(path, raw, 0o600)
 }
 
 // StartProcess runs `bin serve` (the crieur binary) instead, for the few
