@@ -375,6 +375,84 @@ func TestSQLiteQueueIdleReservesDoNotAskSQLite(t *testing.T) {
 // The embedded queue's finishes that end together are written in one
 // transaction, and a job already finished elsewhere is still told apart
 // from the others of its batch.
+// Workers asking for a job together are leased theirs in one statement,
+// each a job of its own; when fewer are due than asked for, the others
+// are told there is none, and no job is leased twice.
+func TestSQLiteReservesArrivingTogetherShareAStatement(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	const due, workers = 30, 40
+	var jobs []Job
+	for i := range due {
+		jobs = append(jobs, Job{ID: fmt.Sprint("j", i), Kind: "k", Payload: []byte("{}")})
+	}
+	if err := q.Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	// The first Reserve waits, holding its batch open, until every other
+	// worker has asked: they then go together.
+	var batches []int
+	flush := q.reserves.flush
+	q.reserves.flush = func(ctx context.Context, b []*reserveReq) error {
+		if len(batches) == 0 {
+			waitUntil(t, "the other workers", func() bool {
+				q.reserves.mu.Lock()
+				defer q.reserves.mu.Unlock()
+				return len(q.reserves.pending) == workers
+			})
+		}
+		batches = append(batches, len(b))
+		return flush(ctx, b)
+	}
+	type answer struct {
+		job Job
+		ok  bool
+		err error
+	}
+	answers := make([]answer, workers+1)
+	var wg sync.WaitGroup
+	wg.Go(func() { a := &answers[0]; a.job, a.ok, a.err = q.Reserve(ctx, time.Minute) })
+	waitUntil(t, "the first reserve", func() bool {
+		q.reserves.mu.Lock()
+		defer q.reserves.mu.Unlock()
+		return q.reserves.flushing
+	})
+	for i := 1; i <= workers; i++ {
+		wg.Go(func() { a := &answers[i]; a.job, a.ok, a.err = q.Reserve(ctx, time.Minute) })
+	}
+	wg.Wait()
+	if fmt.Sprint(batches) != fmt.Sprint([]int{1, workers}) {
+		t.Errorf("batches %v, want [1 %d]", batches, workers)
+	}
+	if a := answers[0]; !a.ok || a.err != nil || a.job.ID != "j0" {
+		t.Errorf("the first worker got %q %v %v, want the first job", a.job.ID, a.ok, a.err)
+	}
+	leased := map[string]bool{}
+	none := 0
+	for i, a := range answers {
+		switch {
+		case a.err != nil:
+			t.Errorf("worker %d: %v", i, a.err)
+		case !a.ok:
+			none++
+		case leased[a.job.ID]:
+			t.Errorf("%s leased twice", a.job.ID)
+		default:
+			leased[a.job.ID] = true
+			if a.job.Attempts != 1 || string(a.job.Payload) != "{}" {
+				t.Errorf("%s: attempts %d, payload %q", a.job.ID, a.job.Attempts, a.job.Payload)
+			}
+		}
+	}
+	if len(leased) != due || none != workers+1-due {
+		t.Errorf("%d jobs leased and %d workers told none, want %d and %d", len(leased), none, due, workers+1-due)
+	}
+	stats, err := q.Stats(ctx)
+	if err != nil || stats["leased"] != due {
+		t.Errorf("stats %v (%v), want %d leased", stats, err, due)
+	}
+}
+
 func TestSQLiteFinishesEndingTogetherShareATransaction(t *testing.T) {
 	ctx := context.Background()
 	q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
