@@ -375,6 +375,34 @@ func TestSQLiteQueueIdleReservesDoNotAskSQLite(t *testing.T) {
 // The embedded queue's finishes that end together are written in one
 // transaction, and a job already finished elsewhere is still told apart
 // from the others of its batch.
+// holdFirstBatch makes g's first batch wait, open, until n more requests
+// are pending, and returns the sizes of the batches g sends.
+func holdFirstBatch[T any](t *testing.T, g *groupCommit[T], n int) *[]int {
+	var batches []int
+	flush := g.flush
+	g.flush = func(ctx context.Context, b []T) error {
+		if len(batches) == 0 {
+			waitUntil(t, "the other requests", func() bool {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				return len(g.pending) == n
+			})
+		}
+		batches = append(batches, len(b))
+		return flush(ctx, b)
+	}
+	return &batches
+}
+
+// waitFlushing waits until g sends a batch.
+func waitFlushing[T any](t *testing.T, g *groupCommit[T]) {
+	waitUntil(t, "the first request", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.flushing
+	})
+}
+
 // Workers asking for a job together are leased theirs in one statement,
 // each a job of its own; when fewer are due than asked for, the others
 // are told there is none, and no job is leased twice.
@@ -391,19 +419,7 @@ func TestSQLiteReservesArrivingTogetherShareAStatement(t *testing.T) {
 	}
 	// The first Reserve waits, holding its batch open, until every other
 	// worker has asked: they then go together.
-	var batches []int
-	flush := q.reserves.flush
-	q.reserves.flush = func(ctx context.Context, b []*reserveReq) error {
-		if len(batches) == 0 {
-			waitUntil(t, "the other workers", func() bool {
-				q.reserves.mu.Lock()
-				defer q.reserves.mu.Unlock()
-				return len(q.reserves.pending) == workers
-			})
-		}
-		batches = append(batches, len(b))
-		return flush(ctx, b)
-	}
+	batches := holdFirstBatch(t, &q.reserves, workers)
 	type answer struct {
 		job Job
 		ok  bool
@@ -412,17 +428,13 @@ func TestSQLiteReservesArrivingTogetherShareAStatement(t *testing.T) {
 	answers := make([]answer, workers+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { a := &answers[0]; a.job, a.ok, a.err = q.Reserve(ctx, time.Minute) })
-	waitUntil(t, "the first reserve", func() bool {
-		q.reserves.mu.Lock()
-		defer q.reserves.mu.Unlock()
-		return q.reserves.flushing
-	})
+	waitFlushing(t, &q.reserves)
 	for i := 1; i <= workers; i++ {
 		wg.Go(func() { a := &answers[i]; a.job, a.ok, a.err = q.Reserve(ctx, time.Minute) })
 	}
 	wg.Wait()
-	if fmt.Sprint(batches) != fmt.Sprint([]int{1, workers}) {
-		t.Errorf("batches %v, want [1 %d]", batches, workers)
+	if fmt.Sprint(*batches) != fmt.Sprint([]int{1, workers}) {
+		t.Errorf("batches %v, want [1 %d]", *batches, workers)
 	}
 	if a := answers[0]; !a.ok || a.err != nil || a.job.ID != "j0" {
 		t.Errorf("the first worker got %q %v %v, want the first job", a.job.ID, a.ok, a.err)
@@ -474,34 +486,18 @@ func TestSQLiteFinishesEndingTogetherShareATransaction(t *testing.T) {
 	}
 	// The first finish waits, holding its batch open, until every other
 	// worker has handed its own in: they then go together.
-	var batches []int
-	flush := q.sets.flush
-	q.sets.flush = func(ctx context.Context, b []*setReq) error {
-		if len(batches) == 0 {
-			waitUntil(t, "the other finishes", func() bool {
-				q.sets.mu.Lock()
-				defer q.sets.mu.Unlock()
-				return len(q.sets.pending) == n
-			})
-		}
-		batches = append(batches, len(b))
-		return flush(ctx, b)
-	}
+	batches := holdFirstBatch(t, &q.sets, n)
 	errs := make([]error, n+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[0] = q.Ack(ctx, held[0]) })
-	waitUntil(t, "the first finish", func() bool {
-		q.sets.mu.Lock()
-		defer q.sets.mu.Unlock()
-		return q.sets.flushing
-	})
+	waitFlushing(t, &q.sets)
 	for i := 1; i < n; i++ {
 		wg.Go(func() { errs[i] = q.Bury(ctx, held[i], "gone") })
 	}
 	wg.Go(func() { errs[n] = q.Ack(ctx, Job{ID: "never-queued"}) })
 	wg.Wait()
-	if fmt.Sprint(batches) != fmt.Sprint([]int{1, n}) {
-		t.Errorf("batches %v, want [1 %d]", batches, n)
+	if fmt.Sprint(*batches) != fmt.Sprint([]int{1, n}) {
+		t.Errorf("batches %v, want [1 %d]", *batches, n)
 	}
 	for i, err := range errs[:n] {
 		if err != nil {
