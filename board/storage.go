@@ -55,7 +55,15 @@ func (e *StorageError) Error() string {
 		case e.Owner >= 0:
 			owner = fmt.Sprintf(", which belongs to uid %d", e.Owner)
 		}
-		return fmt.Sprintf("Crieur runs as uid %d and may not write in %s%s: give the folder to the user Crieur runs as: chown -R %d %s (%v)", e.User, folder, owner, e.User, folder, e.Err)
+		// The slash makes chown follow a folder that is a symbolic link,
+		// as systemd's DynamicUser makes /var/lib/NAME (to
+		// /var/lib/private/NAME): without it, chown -R changes the link
+		// alone and the advice does nothing.
+		target := folder
+		if e.Folder != "" && !strings.HasSuffix(target, "/") {
+			target += "/"
+		}
+		return fmt.Sprintf("Crieur runs as uid %d and may not write in %s%s: give the folder to the user Crieur runs as: chown -R %d %s (%v)", e.User, folder, owner, e.User, target, e.Err)
 	}
 	return fmt.Sprintf("the store in %s is read-only: check the mount (a read-only file system or volume, :ro in a container) and that its files are writable, then start Crieur again (%v)", folder, e.Err)
 }

@@ -105,9 +105,17 @@ func TestFolderOfAnotherUserSaysChown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(base)
+	// The folder is a symbolic link to root's folder, as systemd's
+	// DynamicUser makes /var/lib/crieur (to /var/lib/private/crieur).
 	dir := filepath.Join(base, "data")
 	bin := filepath.Join(base, "store.test")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(base, "private", "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(base, "private"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("private", "data"), dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := copyFile(os.Args[0], bin); err != nil {
@@ -116,16 +124,28 @@ func TestFolderOfAnotherUserSaysChown(t *testing.T) {
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := osexec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^TestFolderOfAnotherUserSaysChown$")
-	cmd.Env = append(os.Environ(), "CRIEUR_TEST_OPEN_AS_OTHER="+dir)
-	out, _ := cmd.CombinedOutput()
+	openAs65534 := func() string {
+		cmd := osexec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^TestFolderOfAnotherUserSaysChown$")
+		cmd.Env = append(os.Environ(), "CRIEUR_TEST_OPEN_AS_OTHER="+dir)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	out := openAs65534()
+	advice := "chown -R 65534 " + dir + "/"
 	for _, want := range []string{
 		"Crieur runs as uid 65534 and may not write in " + dir + ", which belongs to uid 0",
-		"chown -R 65534 " + dir,
+		advice + " (",
 	} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("opening a folder of another user says:\n%s\nwant %q in it", out, want)
 		}
+	}
+	// The advice, followed as written, is what lets Crieur in.
+	if msg, err := osexec.Command("sh", "-c", advice).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v %s", advice, err, msg)
+	}
+	if out := openAs65534(); !strings.Contains(out, "opened a folder of another user") {
+		t.Errorf("after %s, opening it says:\n%s", advice, out)
 	}
 }
 

@@ -171,6 +171,19 @@ func TestDeploySystemdUnit(t *testing.T) {
 		!strings.Contains(string(unit), "\nEnvironment=CRIEUR_DATA_DIR=/var/lib/crieur\n") {
 		t.Error("the unit runs as a user nobody creates: want DynamicUser=yes with StateDirectory=crieur, data in /var/lib/crieur")
 	}
+	// The commands the unit runs take the flags it gives them (systemd
+	// reads "3min" as a time, crieur's flags do not): each is run with
+	// --help added, which stops after the flags are read.
+	for _, line := range strings.Split(string(unit), "\n") {
+		key, command, ok := strings.Cut(line, "=/usr/local/bin/crieur")
+		if !ok || strings.HasPrefix(key, "#") {
+			continue
+		}
+		args := append(strings.Fields(command), "--help")
+		if out, err := exec.Command(crieurBinary(t), args...).CombinedOutput(); err != nil {
+			t.Errorf("the unit's %s: crieur %s: %v\n%s", key, strings.Join(args, " "), err, tail(string(out), 3))
+		}
+	}
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
 		t.Skip("systemd-analyze is not installed: the unit's syntax is not checked here")
 	}
@@ -178,7 +191,7 @@ func TestDeploySystemdUnit(t *testing.T) {
 	// binary stands in for /usr/local/bin/crieur.
 	dir := t.TempDir()
 	path := filepath.Join(dir, "crieur.service")
-	text := strings.ReplaceAll(string(unit), "ExecStart=/usr/local/bin/crieur", "ExecStart="+crieurBinary(t))
+	text := strings.ReplaceAll(string(unit), "=/usr/local/bin/crieur", "="+crieurBinary(t)) // ExecStart and ExecStartPost
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -26,9 +26,13 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	fs := flag.NewFlagSet("ready", flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	target := fs.String("url", "", "the server's readiness endpoint (default: /readyz where serve listens, from the same settings)")
+	wait := fs.Duration("wait", 0, "ask again, once a second, until ready or this long has passed (a systemd ExecStartPost: serve takes a moment to listen, and longer to upgrade a store); 0 asks once (a container's health check)")
 	cfg, err := loadConfig(fs, args, env)
 	if err != nil {
 		return err
+	}
+	if *wait < 0 {
+		return fmt.Errorf("--wait %s: a duration of 0 or more, such as 60s", *wait)
 	}
 	probe, err := readyProbe(cfg)
 	if err != nil {
@@ -37,16 +41,42 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	if *target != "" {
 		probe.url = *target
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe.url, nil)
-	if err != nil {
-		return err
+	if _, err := url.ParseRequestURI(probe.url); err != nil {
+		return fmt.Errorf("--url: %w", err) // no use asking again
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: probe.tls, DisableKeepAlives: true}}
+	deadline := time.Now().Add(*wait)
+	for {
+		checks, err := askReady(ctx, client, probe.url)
+		if err == nil || !time.Now().Before(deadline) || ctx.Err() != nil {
+			// The last answer is the one printed: what is still wrong.
+			for _, name := range slices.Sorted(maps.Keys(checks)) {
+				fmt.Fprintf(stdout, "%s: %s\n", name, checks[name])
+			}
+			if err != nil && *wait > 0 {
+				err = fmt.Errorf("%w, after %s", err, *wait)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Second, time.Until(deadline))):
+		}
+	}
+}
+
+// askReady asks url once, within 5 s, and returns the checks it answered
+// and an error unless the server is ready.
+func askReady(ctx context.Context, client *http.Client, url string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("not ready: %w", err)
+		return nil, fmt.Errorf("not ready: %w", err)
 	}
 	defer resp.Body.Close()
 	var r struct {
@@ -54,13 +84,10 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		Checks map[string]string `json:"checks"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&r)
-	for _, name := range slices.Sorted(maps.Keys(r.Checks)) {
-		fmt.Fprintf(stdout, "%s: %s\n", name, r.Checks[name])
-	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("not ready (%s)", resp.Status)
+		return r.Checks, fmt.Errorf("not ready (%s)", resp.Status)
 	}
-	return nil
+	return r.Checks, nil
 }
 
 // probe is where and how crieur ready asks.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -67,5 +68,47 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	})
 	if !strings.Contains(out, "redis: ok") {
 		t.Errorf("crieur ready with Redis back says:\n%s", out)
+	}
+}
+
+// crieur ready --wait asks until serve is ready, as a systemd
+// ExecStartPost needs (asked once, it found nothing listening yet and
+// failed the start); without a server it gives up after the wait and
+// says what the last answer was.
+func TestReadyWaitsForServe(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
+	type result struct {
+		out  string
+		err  error
+		took time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		start := time.Now()
+		out, err := runCLI("", nil, "ready", "--wait", "60s", "--url", url)
+		done <- result{out, err, time.Since(start)}
+	}()
+	time.Sleep(1500 * time.Millisecond) // it has asked, and found nothing listening
+	select {
+	case r := <-done:
+		t.Fatalf("crieur ready --wait returned before serve started: %v\n%s", r.err, r.out)
+	default:
+	}
+	startCrieur(t, t.TempDir(), port)
+	r := <-done
+	if r.err != nil || !strings.Contains(r.out, "store: ok") {
+		t.Fatalf("crieur ready --wait with serve started: %v\n%s", r.err, r.out)
+	}
+
+	start := time.Now()
+	out, err := runCLI("", nil, "ready", "--wait", "2s", "--url", fmt.Sprintf("http://127.0.0.1:%d/readyz", freePort(t)))
+	if took := time.Since(start); err == nil || took < 2*time.Second || took > 10*time.Second ||
+		!strings.Contains(out, "not ready") || !strings.Contains(out, "after 2s") {
+		t.Errorf("crieur ready --wait 2s with nothing listening: %v after %s\n%s", err, took, out)
+	}
+	if out, err := runCLI("", nil, "ready", "--wait", "-1s"); err == nil || !strings.Contains(out, "--wait") {
+		t.Errorf("a negative wait: %v\n%s", err, out)
 	}
 }

@@ -66,7 +66,7 @@ Usage:
   crieur backup FILE.tar.gz      (a consistent copy of the store, keys and pictures, while serving)
   crieur restore FILE.tar.gz     (into an empty data directory)
   crieur check [--time-from URL] [--keys DIR] [--backups DIR]  (is the deployment followable, are the backups whole? one line per check)
-  crieur ready [--url URL]       (exit 0 when serve, with the same settings, is ready: container and systemd probes)
+  crieur ready [--url URL] [--wait 60s]  (exit 0 when serve, with the same settings, is ready: container and systemd probes)
 
 Run 'crieur COMMAND --help' for a command's options.
 `

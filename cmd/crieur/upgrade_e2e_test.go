@@ -117,7 +117,7 @@ func TestUpgradeStopsOnAFolderOfAnotherUser(t *testing.T) {
 	if err == nil {
 		t.Fatalf("crieur serve started on a folder it may not write:\n%s", out)
 	}
-	want := fmt.Sprintf("Crieur runs as uid 65534 and may not write in %s, which belongs to uid 0: give the folder to the user Crieur runs as: chown -R 65534 %s", data, data)
+	want := fmt.Sprintf("Crieur runs as uid 65534 and may not write in %s, which belongs to uid 0: give the folder to the user Crieur runs as: chown -R 65534 %s/", data, data)
 	if strings.Count(string(out), want) != 1 || strings.Count(string(out), "chown -R") != 1 {
 		t.Errorf("crieur serve said:\n%s\nwant once: %s", out, want)
 	}
