@@ -248,6 +248,9 @@ type bench struct {
 	// are measured (concurrency is then the Redis workers').
 	embeddedConcurrency int
 	dir                 string // for the embedded queue's database
+	// cpu runs the embedded path's signatures as crieur serve does
+	// (delivery.BackgroundCPU: below the pages' priority).
+	cpu *delivery.BackgroundCPU
 }
 
 // usage is the CPU a process used: in all, and in the kernel (system
@@ -369,7 +372,7 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	p := &delivery.Pool{
 		Queue: q, Recorder: delivery.NewGroupRecorder(store), // as crieur serve records
 		Handlers: map[string]delivery.Handler{activitypub.KindDeliver: &activitypub.Deliverer{
-			Client: client, Keys: &activitypub.FileKeys{Dir: b.keysDir}, UserAgent: "crieur-bench",
+			Client: client, Keys: &activitypub.FileKeys{Dir: b.keysDir}, UserAgent: "crieur-bench", CPU: b.cpu,
 		}},
 		Policy:  delivery.RetryPolicy{Base: 30 * time.Second, Max: time.Hour, Window: 48 * time.Hour},
 		Hosts:   delivery.DefaultHostPolicy,
@@ -508,7 +511,7 @@ func signingRate(key *rsa.PrivateKey, d time.Duration) float64 {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
-	for range runtime.GOMAXPROCS(0) {
+	for range runtime.NumCPU() { // one a core (GOMAXPROCS counts the signing threads too)
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				if err := activitypub.SignForBenchmark(key, "http://127.0.0.1:1/inbox", body); err != nil {
@@ -611,6 +614,12 @@ func run(part, queue string, followers, hosts, workers, workerProcs, concurrency
 	}
 	b := &bench{rdb: rdb, redisAddr: rs.Addr, key: key, keysDir: keysDir, workers: workers, workerProcs: workerProcs, concurrency: concurrency,
 		embedded: embedded, embeddedConcurrency: embeddedConcurrency, dir: dir}
+	if queue != "redis" {
+		var err error
+		if b.cpu, err = delivery.StartBackgroundCPU(runtime.NumCPU(), 15); err != nil {
+			return err
+		}
+	}
 	switch queue {
 	case "both":
 		fmt.Printf("crieur-bench: %d cores; the Redis queue (%d worker processes, GOMAXPROCS=%d each, x %d in flight) and the embedded SQLite queue (one pool of %d workers in this process), in turns, %d runs each (medians)\n\n",
@@ -653,7 +662,7 @@ type runStats struct {
 // rate just before and just after.
 func (b *bench) measure(ok *sinks, perTarget int, name string) (runStats, error) {
 	targets := ok.urls
-	cores := float64(runtime.GOMAXPROCS(0))
+	cores := float64(runtime.NumCPU()) // GOMAXPROCS counts the signing threads too
 	// Signing is measured in CPU time, just before and just after the
 	// deliveries (averaged); its rate is what the cores could sign if
 	// nothing else ran. The deliveries' CPU is measured in the same
@@ -739,7 +748,7 @@ func verdict(met bool) string {
 // returns the median rate.
 func printThroughput(runs []runStats, deliveries, hosts int, redisPath bool) float64 {
 	var rates, sigs, ratios, shares, own, kernel, enq, redisCPU, inboxCPU []float64
-	cores := float64(runtime.GOMAXPROCS(0))
+	cores := float64(runtime.NumCPU()) // GOMAXPROCS counts the signing threads too
 	fmt.Printf("%-6s %12s %12s %7s   %s\n", "", "", "", "", "CPU per delivery (µs)")
 	fmt.Printf("%-6s %12s %12s %7s   %8s %8s %8s %9s %8s %8s %6s %6s\n", "run", "deliveries/s", "signatures/s", "ratio", "signing", "crieur", "(kernel)", "(enqueue)", "redis", "inboxes", "conns", "load")
 	for r, st := range runs {

@@ -115,7 +115,9 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 	}
 	db.Close()
 
-	c := startCrieur(b, dir, 0, "CRIEUR_DELIVERY_WORKERS=16", "CRIEUR_LOG_LEVEL=warn")
+	// A process of its own, as crieur serve runs: its signatures run on
+	// the process's low-priority threads (delivery.BackgroundCPU).
+	c := startCrieurProcess(b, dir, 0, "CRIEUR_DELIVERY_WORKERS=16", "CRIEUR_LOG_LEVEL=warn")
 	c.Token = token
 	page := c.URL + "/boards/news"
 	get := func(url string, auth bool) time.Duration {

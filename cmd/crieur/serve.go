@@ -5,9 +5,12 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"runtime"
+	"sync"
 
 	"crieur/cmd/crieur/app"
 	"crieur/config"
+	"crieur/federation/delivery"
 )
 
 // loadConfig reads the config file, then the environment, then the flags
@@ -52,5 +55,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env []s
 	if err != nil {
 		return err
 	}
-	return app.Serve(ctx, cfg, app.Options{Version: buildVersion(), Log: newLogger(stderr, cfg.LogLevel), Stdout: stdout})
+	log := newLogger(stderr, cfg.LogLevel)
+	cpu, err := signingCPU()
+	if err != nil {
+		log.Warn("signatures run at the pages' priority: a fan-out slows the pages down", "err", err)
+	}
+	return app.Serve(ctx, cfg, app.Options{Version: buildVersion(), Log: log, Stdout: stdout, SigningCPU: cpu})
 }
+
+// signingCPU is the process's one set of signing threads (as many as
+// cores, nice 15; delivery.BackgroundCPU), started by the first serve: a
+// process serves once, but the tests run serve in theirs many times.
+var signingCPU = sync.OnceValues(func() (*delivery.BackgroundCPU, error) {
+	return delivery.StartBackgroundCPU(runtime.NumCPU(), 15)
+})

@@ -202,6 +202,9 @@ type Deliverer struct {
 	// they were made, even after the inbox was down; nil in a deliver-only
 	// worker, which has no store to ask.
 	Order DeliveryOrder
+	// CPU runs the signatures, at a lower priority than the process's
+	// pages (crieur serve); nil signs on the caller's goroutine.
+	CPU *delivery.BackgroundCPU
 
 	// rfc9421 remembers the hosts that refused a draft-cavage signature
 	// and accepted an RFC 9421 one: they get RFC 9421 first from then on.
@@ -289,11 +292,13 @@ func (d *Deliverer) post(ctx context.Context, p deliverPayload, key *rsa.Private
 	// instead of costing a retry round in the queue. A nil value marks
 	// the request without sending the header (net/http's Transport docs).
 	req.Header["X-Idempotency-Key"] = nil
-	if modern {
-		err = sign9421(req, key, p.KeyID, p.Activity, time.Now())
-	} else {
-		err = signRequest(req, key, p.KeyID, p.Activity)
-	}
+	d.CPU.Run(func() {
+		if modern {
+			err = sign9421(req, key, p.KeyID, p.Activity, time.Now())
+		} else {
+			err = signRequest(req, key, p.KeyID, p.Activity)
+		}
+	})
 	if err != nil {
 		return nil, delivery.Permanent(err)
 	}

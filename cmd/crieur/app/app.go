@@ -56,6 +56,9 @@ type Options struct {
 	// cfg.Listen: a port bound before the start, so that nothing else
 	// takes it meanwhile (the tests' servers, started side by side).
 	Listener net.Listener
+	// SigningCPU, if set, runs the deliveries' signatures below the
+	// pages' priority (one per process: crieur serve's main starts it).
+	SigningCPU *delivery.BackgroundCPU
 }
 
 // App is one Crieur server, wired.
@@ -217,6 +220,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	metrics := delivery.NewMetrics(reg, queue)
 	fanout := &delivery.FanOut{Outbox: st, Expanders: []delivery.Expander{ap, bridge, mm, mailer, forums}, Queue: queue, Pending: st}
 	deliverer := NewDeliverer(cfg, o.Version, ap.Keys())
+	deliverer.CPU = o.SigningCPU
 	deliverer.Order = st // one announcement's activities reach an inbox in order
 	// The pools' outcomes reach the store in batches: one transaction for
 	// the deliveries that end together, not one each.
