@@ -58,9 +58,19 @@ func (c *BackgroundCPU) Run(f func()) {
 		return
 	}
 	done := make(chan struct{})
+	var panicked any
 	c.work <- func() {
-		defer close(done)
+		// A panic goes back to the caller, whose worker recovers it
+		// (safeHandle), as it would have without the handover: here it
+		// would end the process.
+		defer func() {
+			panicked = recover()
+			close(done)
+		}()
 		f()
 	}
 	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
 }

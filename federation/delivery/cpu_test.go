@@ -30,6 +30,14 @@ func TestBackgroundCPURunsOnLowPriorityThreads(t *testing.T) {
 			t.Errorf("ran on thread %d at nice %d, want a signer's thread at 15", tid, nice)
 		}
 	}
+	func() {
+		defer func() {
+			if r := recover(); r != "bad key" {
+				t.Errorf("the caller recovered %v, want the signer's panic", r)
+			}
+		}()
+		c.Run(func() { panic("bad key") })
+	}()
 	var nilCPU *BackgroundCPU
 	ran := false
 	nilCPU.Run(func() { ran = true })
