@@ -65,12 +65,12 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	}
 }
 
-// askReady asks url once, within 5 s, and returns the checks it answered
-// and an error unless the server is ready.
-func askReady(ctx context.Context, client *http.Client, url string) (map[string]string, error) {
+// askReady asks target once, within 5 s, and returns the checks it
+// answered and an error unless the server is ready.
+func askReady(ctx context.Context, client *http.Client, target string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}

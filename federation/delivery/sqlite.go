@@ -183,6 +183,7 @@ func (q *SQLiteQueue) reserveSome(ctx context.Context, now int64, reqs []*reserv
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	type leased struct {
 		job        Job
 		runAt, seq int64
@@ -192,14 +193,10 @@ func (q *SQLiteQueue) reserveSome(ctx context.Context, now int64, reqs []*reserv
 		var l leased
 		var created int64
 		if err := rows.Scan(&l.job.ID, &l.job.Kind, &l.job.OutboxID, &l.job.Target, &l.job.Payload, &l.job.Attempts, &created, &l.runAt, &l.seq); err != nil {
-			rows.Close()
 			return err
 		}
 		l.job.CreatedAt = time.UnixMilli(created)
 		got = append(got, l)
-	}
-	if err := rows.Close(); err != nil {
-		return err
 	}
 	if err := rows.Err(); err != nil {
 		return err
