@@ -125,16 +125,16 @@ func (s *Store) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecor
 	if len(recs) == 0 {
 		return nil
 	}
+	prepared, err := s.recordDeliveryStmt(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, recordDeliverySQL)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, prepared)
 	now := ms(time.Now())
 	for _, r := range recs {
 		if _, err := stmt.ExecContext(ctx, r.OutboxID, r.Target, r.State, r.Attempts, r.LastError, now, nextAttempt(r)); err != nil {
@@ -142,6 +142,19 @@ func (s *Store) RecordDeliveries(ctx context.Context, recs []board.DeliveryRecor
 		}
 	}
 	return tx.Commit()
+}
+
+func (s *Store) recordDeliveryStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.recordDelivery.Lock()
+	defer s.recordDelivery.Unlock()
+	if s.recordDelivery.stmt == nil {
+		stmt, err := s.db.PrepareContext(ctx, recordDeliverySQL)
+		if err != nil {
+			return nil, err
+		}
+		s.recordDelivery.stmt = stmt
+	}
+	return s.recordDelivery.stmt, nil
 }
 
 // AddPendingDeliveries writes a pending row for each destination an outbox

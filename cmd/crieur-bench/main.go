@@ -251,6 +251,9 @@ type bench struct {
 	// cpu runs the embedded path's signatures as crieur serve does
 	// (delivery.BackgroundCPU: below the pages' priority).
 	cpu *delivery.BackgroundCPU
+	// reading: a person reads the pages during the embedded path's runs
+	// (the signatures yield to them).
+	reading bool
 }
 
 // usage is the CPU a process used: in all, and in the kernel (system
@@ -383,6 +386,31 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	wg.Go(func() { p.Run(runCtx) })
 	defer func() { stop(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond)
+	// A run with nobody reading waits for the last reader's window to
+	// close and the signers' processors to go, as a fan-out would find a
+	// server nobody reads.
+	for !b.reading && (b.cpu.InForeground() || runtime.GOMAXPROCS(0) != runtime.NumCPU()) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if b.reading {
+		// What crieur serve's handler does at each page a person asks
+		// for; the pages themselves are BenchmarkBoardPageDuringFanOut's.
+		reader, stopReading := context.WithCancel(ctx)
+		defer stopReading()
+		b.cpu.Foreground()
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-reader.Done():
+					return
+				case <-t.C:
+					b.cpu.Foreground()
+				}
+			}
+		}()
+	}
 	// The workers run in this process: all of its CPU is theirs and the
 	// enqueue's (the bench's waiting beside them is a wake-up every 2 ms).
 	cpu0 := selfCPU()
@@ -694,20 +722,25 @@ func (b *bench) measure(ok *sinks, perTarget int, name string) (runStats, error)
 
 // throughput delivers to the healthy inboxes runs times, with the queue
 // asked for, or with both in turns (so that a drift of the shared machine
-// does not favour one), and prints their figures beside the goals.
+// does not favour one), and prints their figures beside the goals. With
+// both, the embedded queue runs twice a round: with nobody reading the
+// pages, as the goal measures it, and as while a person reads them, its
+// signatures yielding to the pages (delivery.BackgroundCPU), which costs
+// CPU of its own.
 func (b *bench) throughput(ok *sinks, followers, runs int, both bool) error {
 	perTarget := max(1, followers/len(ok.urls))
-	queues := []bool{b.embedded}
+	type mode struct{ embedded, reading bool }
+	modes := []mode{{embedded: b.embedded}}
 	if both {
-		queues = []bool{false, true}
+		modes = []mode{{}, {embedded: true}, {embedded: true, reading: true}}
 	}
-	stats := make([][]runStats, len(queues))
+	stats := make([][]runStats, len(modes))
 	concurrency := b.concurrency
-	defer func() { b.embedded, b.concurrency = queues[0], concurrency }()
+	defer func() { b.embedded, b.concurrency, b.reading = modes[0].embedded, concurrency, false }()
 	for r := range runs {
-		for i, embedded := range queues {
-			b.embedded = embedded
-			if both && embedded {
+		for i, m := range modes {
+			b.embedded, b.reading = m.embedded, m.reading
+			if both && m.embedded {
 				b.concurrency = b.embeddedConcurrency
 			} else {
 				b.concurrency = concurrency
@@ -719,20 +752,33 @@ func (b *bench) throughput(ok *sinks, followers, runs int, both bool) error {
 			stats[i] = append(stats[i], st)
 		}
 	}
-	rates := make([]float64, len(queues))
-	for i, embedded := range queues {
-		if both {
-			if embedded {
-				fmt.Printf("embedded SQLite queue, one pool of %d workers in this process (runs in turns with the Redis path's):\n", b.embeddedConcurrency)
-			} else {
-				fmt.Printf("Redis queue, %d worker processes x %d in flight:\n", b.workers, concurrency)
-			}
+	rates := make([]float64, len(modes))
+	for i, m := range modes {
+		switch {
+		case both && m.reading:
+			fmt.Printf("the same, as while a person reads the pages (their signatures yield to the pages, on the low-priority threads):\n")
+		case both && m.embedded:
+			fmt.Printf("embedded SQLite queue, one pool of %d workers in this process, nobody reading the pages (runs in turns with the Redis path's):\n", b.embeddedConcurrency)
+		case both:
+			fmt.Printf("Redis queue, %d worker processes x %d in flight:\n", b.workers, concurrency)
 		}
-		rates[i] = printThroughput(stats[i], perTarget*len(ok.urls), len(ok.urls), !embedded)
+		rates[i] = printThroughput(stats[i], perTarget*len(ok.urls), len(ok.urls), !m.embedded)
 	}
 	if both {
-		ratio := rates[1] / rates[0]
-		fmt.Printf("embedded / Redis path (medians of deliveries/s): %.2f (goal >= 0.85, issue 27: %s)\n\n", ratio, verdict(ratio >= 0.85))
+		// Each round's embedded run follows its Redis run by seconds:
+		// their ratio cancels the shared machine's slower spells, which
+		// the medians of each path take at different moments.
+		paired := func(i int) float64 {
+			var rs []float64
+			for r := range runs {
+				rs = append(rs, stats[i][r].rate/stats[0][r].rate)
+			}
+			return median(rs)
+		}
+		ratio, pair := rates[1]/rates[0], paired(1)
+		fmt.Printf("embedded / Redis path, nobody reading: %.2f (medians of deliveries/s), %.2f (median of each round's ratio); goal >= 0.85, issue 27: %s\n",
+			ratio, pair, verdict(ratio >= 0.85 && pair >= 0.85))
+		fmt.Printf("embedded / Redis path, while a person reads: %.2f (medians), %.2f (median of each round's ratio)\n\n", rates[2]/rates[0], paired(2))
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -260,11 +259,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 // wantsActivityJSON reports whether the client asked for ActivityStreams
 // rather than a web page.
 func wantsActivityJSON(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
+	for mt, params := range httpx.AcceptedTypes(r) {
 		if mt == contentTypeAP || mt == "application/json" ||
 			(mt == "application/ld+json" && (params["profile"] == "" || strings.Contains(params["profile"], "activitystreams"))) {
 			return true

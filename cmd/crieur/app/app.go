@@ -77,6 +77,7 @@ type App struct {
 	// editorTable is the web editor's, decided by the same rule.
 	editorTable []httpx.Route
 	routes      *httpx.Routes
+	handler     http.Handler // routes, telling the signers when a person reads
 	runners     []func(context.Context)
 	closers     []func()
 }
@@ -278,6 +279,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 		admin.AdminOnly("GET /metrics", a.metrics)
 	}
 	a.routes = routes
+	a.handler = foreground(routes, o.SigningCPU)
 	a.table = admin.Table()
 
 	a.run(dispatcher.Run)
@@ -304,7 +306,7 @@ func (a *App) EditorTable() []httpx.Route { return a.editorTable }
 func (a *App) Routes() []httpx.Route { return a.routes.Table() }
 
 // Handler is everything the server answers over HTTP.
-func (a *App) Handler() http.Handler { return a.routes }
+func (a *App) Handler() http.Handler { return a.handler }
 
 // Metrics is the /metrics handler, for a listener of its own
 // (metrics_listen); otherwise Handler serves it to admin tokens.
@@ -460,4 +462,19 @@ func recurring(cfg config.Config) func(link string) bool {
 		return nil
 	}
 	return liberapay.Follows(cfg.LiberapayURL)
+}
+
+// foreground tells cpu of each page a person asks for (a browser's
+// navigation), so that the signatures of a fan-out yield to the pages
+// while someone reads them, and only then (delivery.BackgroundCPU).
+func foreground(h http.Handler, cpu *delivery.BackgroundCPU) http.Handler {
+	if cpu == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpx.AcceptsHTML(r) {
+			cpu.Foreground()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
