@@ -55,19 +55,13 @@ type cpuTask struct {
 	done chan any
 }
 
-// queued is how many tasks may wait for a signer: a caller leaves its
-// work and waits once, for the result, and a signer that finishes one
-// takes the next without parking its thread. 64 is more than the
-// deliveries in flight by default.
-const queued = 64
-
 // StartBackgroundCPU starts threads signers at the given nice value (1 to
 // 19), which get threads more Ps while a person reads. Once per process:
 // crieur serve's main starts it. When the system refuses the nice value
 // (a seccomp filter), the signers run at normal priority and the error
 // says so.
 func StartBackgroundCPU(threads, nice int) (*BackgroundCPU, error) {
-	c := &BackgroundCPU{work: make(chan cpuTask, queued), threads: threads, window: ForegroundWindow, wake: make(chan struct{}, 1)}
+	c := &BackgroundCPU{work: make(chan cpuTask), threads: threads, window: ForegroundWindow, wake: make(chan struct{}, 1)}
 	errs := make(chan error, threads)
 	for range threads {
 		go func() {
