@@ -257,19 +257,23 @@ func (api *API) listBoards(w http.ResponseWriter, r *http.Request, c call) {
 
 // queueStats shows the queue's counts plus the outbox entries not yet
 // handed to it, so "0 ready, 0 outbox_pending" means all work is done or dead.
+// The outbox is counted first: the dispatcher enqueues an entry's job
+// before it marks the entry dispatched, and a fan-out enqueues its
+// deliveries before it ends, so work that moves between the two reads is
+// seen in the second. Counted the other way round, an entry handed over
+// meanwhile was in neither count.
 func (api *API) queueStats(w http.ResponseWriter, r *http.Request, _ call) {
-	st := map[string]int{}
-	if api.queue != nil {
-		var err error
-		if st, err = api.queue.Stats(r.Context()); err != nil {
-			api.fail(w, r, err)
-			return
-		}
-	}
 	n, err := api.store.CountPendingOutbox(r.Context())
 	if err != nil {
 		api.fail(w, r, err)
 		return
+	}
+	st := map[string]int{}
+	if api.queue != nil {
+		if st, err = api.queue.Stats(r.Context()); err != nil {
+			api.fail(w, r, err)
+			return
+		}
 	}
 	st["outbox_pending"] = n
 	httpx.JSON(w, http.StatusOK, st)
