@@ -7,12 +7,17 @@ package main
 // medians and their ratio (goal, issue 27: at most 1.2) and asserts nothing.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,16 +70,10 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 		}
 	}
 	// 200 inbox servers, 10 followers each (personal inboxes): 2,000 deliveries.
-	var delivered atomic.Int64
-	inbox := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		delivered.Add(1)
-		w.WriteHeader(http.StatusAccepted)
-	})
-	for h := range 200 {
-		srv := httptest.NewServer(inbox)
-		b.Cleanup(srv.Close)
+	inboxes, delivered := startInboxes(b, 200)
+	for h, url := range inboxes {
 		for f := range 10 {
-			actor := fmt.Sprintf("%s/users/%d-%d", srv.URL, h, f)
+			actor := fmt.Sprintf("%s/users/%d-%d", url, h, f)
 			if err := store.AddFollower(ctx, bd.ID, board.Follower{ActorID: actor, Inbox: actor + "/inbox", CreatedAt: time.Now()}); err != nil {
 				b.Fatal(err)
 			}
@@ -184,4 +183,80 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 		b.Fatal("the fan-out finished before the page was read")
 	}
 	return median(idleSamples), median(busySamples), scrapes
+}
+
+// inboxesEnv makes the test binary the inbox servers of
+// BenchmarkBoardPageDuringFanOut instead (TestMain): as many as its value.
+const inboxesEnv = "CRIEUR_BENCH_INBOXES"
+
+// startInboxes starts n inbox servers, which stand in for the followers'
+// machines: in a process of their own, with one Go thread and at the
+// lowest priority, so that on the bench's two cores they take from the
+// page measured as little as servers elsewhere would. In the bench's
+// process they answered 2,000 deliveries at the page's priority. It
+// returns their addresses and their count of deliveries so far.
+func startInboxes(b *testing.B, n int) ([]string, *atomic.Int64) {
+	cmd := exec.Command("nice", "-n", "19", os.Args[0])
+	cmd.Env = append(os.Environ(), inboxesEnv+"="+strconv.Itoa(n), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	var urls []string
+	for len(urls) < n && lines.Scan() {
+		urls = append(urls, lines.Text())
+	}
+	if len(urls) < n {
+		b.Fatalf("the inbox servers started %d of %d", len(urls), n)
+	}
+	// Then a line at each hundredth delivery: its count.
+	var delivered atomic.Int64
+	go func() {
+		for lines.Scan() {
+			if c, err := strconv.ParseInt(lines.Text(), 10, 64); err == nil {
+				delivered.Store(c)
+			}
+		}
+	}()
+	return urls, &delivered
+}
+
+// serveInboxes is the inbox servers' process (startInboxes).
+func serveInboxes(n string) {
+	count, err := strconv.Atoi(n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "inbox servers:", err)
+		os.Exit(2)
+	}
+	var delivered atomic.Int64
+	var mu sync.Mutex
+	inbox := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		if c := delivered.Add(1); c%100 == 0 {
+			mu.Lock()
+			fmt.Println(c)
+			mu.Unlock()
+		}
+	})
+	var lns []net.Listener
+	for range count {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "inbox servers:", err)
+			os.Exit(1)
+		}
+		fmt.Println("http://" + ln.Addr().String())
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns[1:] {
+		go func() { _ = http.Serve(ln, inbox) }()
+	}
+	_ = http.Serve(lns[0], inbox) // until the bench kills the process
 }

@@ -83,6 +83,10 @@ func TestMain(m *testing.M) {
 		serveStatic(spec) // the public GETs' yardstick, a process of its own
 		return
 	}
+	if n := os.Getenv(inboxesEnv); n != "" {
+		serveInboxes(n) // the page bench's followers' servers
+		return
+	}
 	flag.Parse()
 	redis.SetLogger(redisLog{}) // as main does, for the commands tests run in this process
 	var err error
