@@ -254,6 +254,7 @@ type bench struct {
 	// reading: a person reads the pages during the embedded path's runs
 	// (the signatures yield to them).
 	reading bool
+	procs   int // GOMAXPROCS with nobody reading
 }
 
 // usage is the CPU a process used: in all, and in the kernel (system
@@ -389,7 +390,7 @@ func (b *bench) deliverEmbedded(js []delivery.Job, done func() bool) (time.Durat
 	// A run with nobody reading waits for the last reader's window to
 	// close and the signers' processors to go, as a fan-out would find a
 	// server nobody reads.
-	for !b.reading && (b.cpu.InForeground() || runtime.GOMAXPROCS(0) != runtime.NumCPU()) {
+	for !b.reading && (b.cpu.InForeground() || runtime.GOMAXPROCS(0) != b.procs) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if b.reading {
@@ -641,7 +642,7 @@ func run(part, queue string, followers, hosts, workers, workerProcs, concurrency
 		return err
 	}
 	b := &bench{rdb: rdb, redisAddr: rs.Addr, key: key, keysDir: keysDir, workers: workers, workerProcs: workerProcs, concurrency: concurrency,
-		embedded: embedded, embeddedConcurrency: embeddedConcurrency, dir: dir}
+		embedded: embedded, embeddedConcurrency: embeddedConcurrency, dir: dir, procs: runtime.GOMAXPROCS(0)}
 	if queue != "redis" {
 		var err error
 		if b.cpu, err = delivery.StartBackgroundCPU(runtime.NumCPU(), 15); err != nil {
