@@ -202,8 +202,9 @@ type Deliverer struct {
 	// they were made, even after the inbox was down; nil in a deliver-only
 	// worker, which has no store to ask.
 	Order DeliveryOrder
-	// CPU runs the signatures, at a lower priority than the process's
-	// pages (crieur serve); nil signs on the caller's goroutine.
+	// CPU runs the signatures at a lower priority than the process's
+	// pages while a person reads them (crieur serve); nil, or nobody
+	// reading, signs on the caller's goroutine.
 	CPU *delivery.BackgroundCPU
 
 	// rfc9421 remembers the hosts that refused a draft-cavage signature

@@ -57,7 +57,8 @@ type Options struct {
 	// takes it meanwhile (the tests' servers, started side by side).
 	Listener net.Listener
 	// SigningCPU, if set, runs the deliveries' signatures below the
-	// pages' priority (one per process: crieur serve's main starts it).
+	// pages' priority while a person reads them (one per process: crieur
+	// serve's main starts it); the handler tells it of each page.
 	SigningCPU *delivery.BackgroundCPU
 }
 
