@@ -251,6 +251,17 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	// Messages that wait for a retry because of what this PUT fixed (a
 	// token, a room) go now rather than after hours of backoff.
 	hurried := b.hurry(ctx, a.Rooms)
+	for _, room := range a.Rooms {
+		if status[room] != "ok" {
+			continue
+		}
+		b.mu.Lock()
+		roomID, known := b.roomIDs[a.Homeserver+" "+room]
+		b.mu.Unlock()
+		if known {
+			b.retakeLost(ctx, sess.cli, a, roomID, b.configuredAs(ctx, sess.cli, a, roomID))
+		}
+	}
 	b.log.InfoContext(ctx, "matrix: account saved", "board", bd.Name, "matrix_user", a.UserID, "device", a.DeviceID, "encryption", sess.mach != nil,
 		"rooms", len(a.Rooms), "waiting_messages_sent_now", hurried)
 	v, err := b.view(ctx, a)

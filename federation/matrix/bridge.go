@@ -39,7 +39,7 @@ type Bridge struct {
 	store  *Store
 	boards Boards
 	links  Links
-	queue  Hurrier
+	queue  Queue
 	http   *http.Client
 	log    *slog.Logger
 
@@ -53,6 +53,9 @@ type Bridge struct {
 	syncs     map[int64]syncLoopHandle
 	runCtx    context.Context
 	hurriedAt map[string]time.Time // room -> when its waiting messages were last made due
+	// sent remembers the events the homeserver just took, so that the
+	// ones it dropped around a kick are sent again on return (lost.go).
+	sent *sentLog
 	// membershipEvery is how often the sync loop compares the rooms the
 	// bot is in with the configured ones (checkMembership).
 	membershipEvery time.Duration
@@ -80,10 +83,13 @@ type Service interface {
 	MediaFiles
 }
 
-// Hurrier is the part of the delivery queue that sends waiting messages
-// at once after the operator fixed the set-up.
-type Hurrier interface {
+// Queue is the part of the delivery queue the bridge uses: it sends
+// waiting messages at once after the operator fixed the set-up or the bot
+// was invited back (Hurry), and takes the sends of what a homeserver
+// dropped (Enqueue, lost.go).
+type Queue interface {
 	Hurry(ctx context.Context, kind, target string) (int, error)
+	Enqueue(ctx context.Context, jobs ...delivery.Job) error
 }
 
 // Boards is what the bridge reads and keeps of the board store.
@@ -104,13 +110,14 @@ type Boards interface {
 // named by API users, so every request goes through the SSRF guard) makes
 // every homeserver request. queue (nil in tests) is where the bridge's
 // sends wait.
-func NewBridge(store *Store, boards Boards, svc Service, links Links, queue Hurrier, client *http.Client, log *slog.Logger) *Bridge {
+func NewBridge(store *Store, boards Boards, svc Service, links Links, queue Queue, client *http.Client, log *slog.Logger) *Bridge {
 	b := &Bridge{
 		store: store, boards: boards, links: links, queue: queue, log: log,
 		http:    client,
 		render:  markdown.New(),
 		roomIDs: map[string]id.RoomID{}, joined: map[string]bool{}, syncs: map[int64]syncLoopHandle{},
 		hurriedAt: map[string]time.Time{}, sessions: map[int64]*session{}, membershipEvery: 5 * time.Minute,
+		sent: newSentLog(),
 	}
 	if svc != nil {
 		b.signups, b.media = svc, svc
@@ -148,6 +155,10 @@ type sendPayload struct {
 	Version        int        `json:"version"`
 	Room           string     `json:"room"`
 	Outbox         int64      `json:"outbox,omitempty"`
+	// Retake marks the sends of a message again after a homeserver
+	// dropped some (lost.go): fresh transaction ids, which the homeserver
+	// does not answer with the dropped events.
+	Retake string `json:"retake,omitempty"`
 }
 
 // Expand implements delivery.Expander: one job per configured room.
@@ -177,6 +188,9 @@ func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 // txnID is stable per announcement, room and version, so a retried send
 // is deduplicated by the homeserver instead of posted twice.
 func txnID(p sendPayload, what string) string {
+	if p.Retake != "" {
+		what += "~" + p.Retake
+	}
 	return fmt.Sprintf("crieur-%d-%s-%s", p.AnnouncementID, roomHash(p.Room), what)
 }
 
@@ -187,12 +201,13 @@ func roomHash(room string) string {
 }
 
 // parseTxnID reads what txnID wrote: the announcement, the room's hash and
-// what was sent ("create", "poll", "v3"…).
+// what was sent ("create", "poll", "v3"…), a retake's mark left out.
 func parseTxnID(txn string) (announcementID int64, hash, what string, ok bool) {
 	parts := strings.SplitN(txn, "-", 4)
 	if len(parts) != 4 || parts[0] != "crieur" {
 		return 0, "", "", false
 	}
+	parts[3], _, _ = strings.Cut(parts[3], "~")
 	id, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || id <= 0 {
 		return 0, "", "", false

@@ -285,19 +285,25 @@ func (b *Bridge) sendEvent(ctx context.Context, s *session, roomID id.RoomID, ev
 	if err != nil {
 		return nil, err
 	}
-	if enc == nil {
-		return s.cli.SendMessageEvent(ctx, roomID, evtType, content, mautrix.ReqSendEvent{TransactionID: txn, DontEncrypt: true})
-	}
-	if s.mach == nil {
+	var resp *mautrix.RespSendEvent
+	switch {
+	case enc == nil:
+		resp, err = s.cli.SendMessageEvent(ctx, roomID, evtType, content, mautrix.ReqSendEvent{TransactionID: txn, DontEncrypt: true})
+	case s.mach == nil:
 		return nil, delivery.Local(fmt.Errorf("%s is end-to-end encrypted and %v; Crieur does not post there in clear", roomID, s.cryptoErr))
+	default:
+		var encrypted *event.EncryptedEventContent
+		if encrypted, err = b.encrypt(ctx, s, roomID, evtType, content); err == nil {
+			// The same transaction id as in clear: a retry is still
+			// answered with the first event, whatever its new ciphertext.
+			resp, err = s.cli.SendMessageEvent(ctx, roomID, event.EventEncrypted, encrypted, mautrix.ReqSendEvent{TransactionID: txn})
+		}
 	}
-	encrypted, err := b.encrypt(ctx, s, roomID, evtType, content)
 	if err != nil {
 		return nil, err
 	}
-	// The same transaction id as in clear: a retry is still answered
-	// with the first event, whatever its new ciphertext.
-	return s.cli.SendMessageEvent(ctx, roomID, event.EventEncrypted, encrypted, mautrix.ReqSendEvent{TransactionID: txn})
+	b.sent.record(roomID, txn, resp.EventID)
+	return resp, nil
 }
 
 // prepareSession is the session a set-up would use: the one in place if

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"maunium.net/go/mautrix/id"
@@ -263,6 +264,30 @@ func (s *Store) PollOf(ctx context.Context, roomID id.RoomID, ev id.EventID) (bo
 		return 0, 0, false, nil
 	}
 	return boardID, announcementID, err == nil, err
+}
+
+// ForgetLost undoes the record of an event a homeserver answered for but
+// never showed in the room (lost.go), each by what it was, so that the
+// next send of its announcement makes it again: a message is posted anew,
+// a poll too, a poll's end and a poll's edit are sent again, a picture
+// too. An edit of the message needs no undoing: the next send edits it to
+// the current version. Only a record still naming the lost event changes.
+func (s *Store) ForgetLost(ctx context.Context, announcementID int64, room, what string, ev id.EventID) error {
+	var err error
+	switch {
+	case what == "create":
+		_, err = s.db.ExecContext(ctx, `DELETE FROM matrix_events WHERE announcement_id = ? AND room = ? AND event_id = ?`, announcementID, room, string(ev))
+	case what == "poll" || strings.HasPrefix(what, "poll-"):
+		_, err = s.db.ExecContext(ctx, `DELETE FROM matrix_polls WHERE announcement_id = ? AND room = ? AND event_id = ?`, announcementID, room, string(ev))
+	case strings.HasPrefix(what, "pollend-"):
+		_, err = s.db.ExecContext(ctx, `UPDATE matrix_polls SET ended = 0 WHERE announcement_id = ? AND room = ? AND event_id = ?`, announcementID, room, strings.TrimPrefix(what, "pollend-"))
+	case strings.HasPrefix(what, "pedit-"):
+		// Asks that match no poll: editPoll sends the poll's edit again.
+		_, err = s.db.ExecContext(ctx, `UPDATE matrix_polls SET asks = 'lost' WHERE announcement_id = ? AND room = ? AND asks = ?`, announcementID, room, strings.TrimPrefix(what, "pedit-"))
+	case strings.HasPrefix(what, "img-"):
+		_, err = s.db.ExecContext(ctx, `DELETE FROM matrix_images WHERE announcement_id = ? AND room = ? AND image_key = ? AND event_id = ?`, announcementID, room, strings.TrimPrefix(what, "img-"), string(ev))
+	}
+	return err
 }
 
 // SetRemoved records that the bot was kicked or banned from a configured

@@ -177,6 +177,11 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 		return
 	}
 	if (m.Membership == event.MembershipLeave || m.Membership == event.MembershipBan) && evt.Sender.String() != a.UserID {
+		if b.inRoomNow(ctx, cli, a, evt.RoomID) {
+			// History: the sync of a room the bot was invited back into
+			// hands its past kick over again, before the invite.
+			return
+		}
 		b.onRemoved(ctx, cli, a, evt, m)
 		return
 	}
@@ -207,6 +212,17 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, "ok")
 	}
 	b.hurry(ctx, names) // messages that waited for the invite
+	b.retakeLost(ctx, cli, a, evt.RoomID, names)
+}
+
+// inRoomNow reads the bot's membership of room as the room has it now;
+// false if it cannot be read.
+func (b *Bridge) inRoomNow(ctx context.Context, cli *mautrix.Client, a Account, room id.RoomID) bool {
+	var m event.MemberEventContent
+	if err := cli.StateEvent(ctx, room, event.StateMember, a.UserID, &m); err != nil {
+		return false
+	}
+	return m.Membership == event.MembershipJoin
 }
 
 // onRemoved respects a kick or a ban: it is the room's decision, so the bot
@@ -235,6 +251,7 @@ func (b *Bridge) onRemoved(ctx context.Context, cli *mautrix.Client, a Account, 
 		_ = b.store.SetRoomStatus(ctx, a.BoardID, n, reason+": Crieur no longer posts there until the bot is invited again or the set-up is saved again")
 	}
 	b.forgetRooms(a.BoardID)
+	b.sent.removed(evt.RoomID, evt.ID, time.UnixMilli(evt.Timestamp))
 	b.log.WarnContext(ctx, "matrix: removed from a room; not posting there any more", "room", evt.RoomID, "by", evt.Sender, "reason", m.Reason)
 }
 

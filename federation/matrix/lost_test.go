@@ -1,0 +1,145 @@
+package matrix
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"crieur/board"
+	"crieur/board/locale"
+	"crieur/board/markdown"
+)
+
+// The log keeps a minute of sends; once the bot is removed it keeps those
+// from a minute before the removal until the bot returns, sends answered
+// for after the removal included (a send a kick overtook is answered late).
+func TestSentLogKeepsWhatARemovalMayHaveDropped(t *testing.T) {
+	const room = id.RoomID("!r:example.org")
+	t0 := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
+	now := t0
+	l := newSentLog()
+	l.now = func() time.Time { return now }
+	send := func(at time.Duration, ev string) {
+		now = t0.Add(at)
+		l.record(room, "crieur-1-h-"+ev, id.EventID(ev))
+	}
+	evs := func(s []sentEvent) (out []string) {
+		for _, e := range s {
+			out = append(out, string(e.ev))
+		}
+		return out
+	}
+	send(0, "$old")
+	send(30*time.Second, "$before")
+	send(90*time.Second, "$near") // $old is more than a minute old: gone
+	if got := evs(l.rooms[room].sent); !slices.Equal(got, []string{"$before", "$near"}) {
+		t.Errorf("kept %v, want the last minute's", got)
+	}
+	if by, _, d := l.returned(room); by != "" || d != nil {
+		t.Errorf("a room the bot was not removed from gave %s %v", by, d)
+	}
+	kick := t0.Add(100 * time.Second)
+	l.removed(room, "$kick", kick)
+	send(400*time.Second, "$late") // minutes later: kept, the bot being out
+	by, at, d := l.returned(room)
+	if by != "$kick" || !at.Equal(kick) || !slices.Equal(evs(d), []string{"$near", "$late"}) {
+		t.Errorf("returned %s %v %v; want $kick, the kick's time, and what came from a minute before it", by, at, evs(d))
+	}
+	if by, _, d := l.returned(room); by != "" || d != nil {
+		t.Errorf("a second return gave %s %v", by, d)
+	}
+
+	// A removal with nothing sent before it still waits for what is on
+	// its way.
+	const other = id.RoomID("!o:example.org")
+	l.removed(other, "$kick2", now)
+	now = now.Add(time.Second)
+	l.record(other, "crieur-1-h-create", "$answered")
+	if by, _, d := l.returned(other); by != "$kick2" || len(d) != 1 {
+		t.Errorf("a send answered after the removal: %s %v", by, evs(d))
+	}
+}
+
+// A retake's transaction ids are new ones, and read back as what they send.
+func TestRetakeTransactionIDs(t *testing.T) {
+	p := sendPayload{AnnouncementID: 3, Room: "#news:example.org"}
+	first := txnID(p, "pollend-$p")
+	p.Retake = "ab12"
+	again := txnID(p, "pollend-$p")
+	if first == again {
+		t.Fatalf("a retake reuses the transaction id %s", first)
+	}
+	if ann, hash, what, ok := parseTxnID(again); !ok || ann != 3 || hash != roomHash(p.Room) || what != "pollend-$p" {
+		t.Errorf("parseTxnID(%s): %d %s %s %v", again, ann, hash, what, ok)
+	}
+}
+
+// ForgetLost undoes each kind of record, and only a record that still
+// names the lost event.
+func TestForgetLostUndoesOnlyTheLostRecord(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(db)
+	const room, rid = "#news:example.org", id.RoomID("!r:example.org")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.SaveEventID(ctx, a.ID, room, rid, "$msg"))
+	must(s.SavePoll(ctx, b.ID, a.ID, room, rid, "$poll", "asks1"))
+	must(s.SetPollEnded(ctx, a.ID, room, true))
+	must(s.SaveImageEvent(ctx, a.ID, room, "k", "$img"))
+
+	// Records that name another event stay.
+	must(s.ForgetLost(ctx, a.ID, room, "create", "$other"))
+	must(s.ForgetLost(ctx, a.ID, room, "img-k", "$other"))
+	must(s.ForgetLost(ctx, a.ID, room, "pedit-asks0", "$other"))
+	if _, posted, _ := s.EventID(ctx, a.ID, room); !posted {
+		t.Error("the message's record went for another event")
+	}
+	if imgs, _ := s.ImageEvents(ctx, a.ID, room); imgs["k"] != "$img" {
+		t.Error("the picture's record went for another event")
+	}
+	if asks, _ := s.PollAsks(ctx, a.ID, room); asks != "asks1" {
+		t.Errorf("the poll's asks changed for another edit: %q", asks)
+	}
+
+	must(s.ForgetLost(ctx, a.ID, room, "r12", "$edit")) // an edit: nothing to undo
+	must(s.ForgetLost(ctx, a.ID, room, "pollend-$poll", "$end"))
+	if ended, _ := s.PollEnded(ctx, a.ID, room); ended {
+		t.Error("a lost poll end still counts as sent")
+	}
+	if _, has, _ := s.Poll(ctx, a.ID, room); !has {
+		t.Error("a lost poll end took the poll with it")
+	}
+	must(s.ForgetLost(ctx, a.ID, room, "pedit-asks1", "$pedit"))
+	if asks, _ := s.PollAsks(ctx, a.ID, room); asks == "asks1" || asks == "" {
+		t.Errorf("a lost poll edit leaves asks %q: it would not be sent again", asks)
+	}
+	must(s.ForgetLost(ctx, a.ID, room, "img-k", "$img"))
+	if imgs, _ := s.ImageEvents(ctx, a.ID, room); len(imgs) != 0 {
+		t.Errorf("a lost picture is still recorded: %v", imgs)
+	}
+	must(s.ForgetLost(ctx, a.ID, room, "poll", "$poll"))
+	if _, has, _ := s.Poll(ctx, a.ID, room); has {
+		t.Error("a lost poll is still recorded")
+	}
+	must(s.ForgetLost(ctx, a.ID, room, "create", "$msg"))
+	if _, posted, _ := s.EventID(ctx, a.ID, room); posted {
+		t.Error("a lost message is still recorded")
+	}
+}
