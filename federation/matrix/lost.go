@@ -35,6 +35,9 @@ import (
 // ids (the homeserver answers a transaction id it saw with the first
 // answer, the dropped event). The memory is the process's: a restart
 // between the removal and the invite leaves the room as it was.
+//
+// The removal's time is the homeserver's clock and a send's is ours: the
+// minute also covers a difference between the two.
 const lostWindow = time.Minute
 
 // sentEvent is one event a homeserver answered for.
@@ -67,14 +70,20 @@ func newSentLog() *sentLog {
 // maxSent bounds a room's memory (a board posting without pause).
 const maxSent = 1000
 
-func (l *sentLog) record(room id.RoomID, txn string, ev id.EventID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// of is room's memory, made on first use; l.mu is held.
+func (l *sentLog) of(room id.RoomID) *roomSends {
 	r := l.rooms[room]
 	if r == nil {
 		r = &roomSends{}
 		l.rooms[room] = r
 	}
+	return r
+}
+
+func (l *sentLog) record(room id.RoomID, txn string, ev id.EventID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.of(room)
 	now := l.now()
 	keepFrom := now.Add(-lostWindow)
 	if r.removedBy != "" {
@@ -92,13 +101,9 @@ func (l *sentLog) record(room id.RoomID, txn string, ev id.EventID) {
 func (l *sentLog) removed(room id.RoomID, evt id.EventID, when time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.rooms[room]
-	if r == nil {
-		// Nothing sent lately, but a send still on its way may yet be
-		// answered for.
-		r = &roomSends{}
-		l.rooms[room] = r
-	}
+	// Made even if nothing was sent lately: a send still on its way may
+	// yet be answered for.
+	r := l.of(room)
 	r.removedBy, r.removedAt = evt, when
 }
 
