@@ -2,9 +2,12 @@ package main
 
 // BenchmarkBoardPageDuringFanOut measures what a visitor feels while the
 // board delivers: the board page's latency idle, then while a 2,000-delivery
-// fan-out runs and /metrics is scraped ten times a second, on a store that
-// holds 70,000 finished queue jobs (a week of a busy board). It prints the
-// medians and their ratio (goal, issue 27: at most 1.2) and asserts nothing.
+// fan-out runs and /metrics is scraped ten times a second, then idle again,
+// on a store that holds 70,000 finished queue jobs (a week of a busy
+// board). Idle is read before and after the fan-out and taken together: a
+// noisy machine's slower or faster spell then moves the baseline less than
+// when it falls on the one idle reading. It prints the medians and their
+// ratio (goal, issue 27: at most 1.2) and asserts nothing.
 
 import (
 	"bufio"
@@ -31,7 +34,7 @@ import (
 
 func BenchmarkBoardPageDuringFanOut(b *testing.B) {
 	for range b.N {
-		idle, busy, scrapes := boardPageUnderLoad(b)
+		idle, before, after, busy, scrapes := boardPageUnderLoad(b)
 		b.ReportMetric(float64(idle.Microseconds())/1000, "idle-p50-ms")
 		b.ReportMetric(float64(busy.Microseconds())/1000, "fanout-p50-ms")
 		b.ReportMetric(float64(busy)/float64(idle), "ratio")
@@ -39,12 +42,13 @@ func BenchmarkBoardPageDuringFanOut(b *testing.B) {
 		if float64(busy)/float64(idle) > 1.2 {
 			verdict = "NOT met"
 		}
-		fmt.Printf("board page p50: idle %.2f ms, during a 2,000-delivery fan-out with /metrics at 10/s %.2f ms: ratio %.2f (goal <= 1.2: %s); %d scrapes\n",
-			float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), verdict, scrapes)
+		fmt.Printf("board page p50: idle %.2f ms (%.2f before the fan-out, %.2f after), during a 2,000-delivery fan-out with /metrics at 10/s %.2f ms: ratio %.2f (goal <= 1.2: %s); %d scrapes\n",
+			float64(idle.Microseconds())/1000, float64(before.Microseconds())/1000, float64(after.Microseconds())/1000,
+			float64(busy.Microseconds())/1000, float64(busy)/float64(idle), verdict, scrapes)
 	}
 }
 
-func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) {
+func boardPageUnderLoad(b *testing.B) (idle, before, after, busy time.Duration, scrapes int64) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	db, err := store.OpenDB(filepath.Join(dir, "crieur.db"))
@@ -143,11 +147,15 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 	for range 20 {
 		get(page, false) // warm up
 	}
-	var idleSamples []time.Duration
-	for range 200 {
-		idleSamples = append(idleSamples, get(page, false))
-		time.Sleep(5 * time.Millisecond)
+	readIdle := func() []time.Duration {
+		var samples []time.Duration
+		for range 200 {
+			samples = append(samples, get(page, false))
+			time.Sleep(5 * time.Millisecond)
+		}
+		return samples
 	}
+	idleBefore := readIdle()
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -182,7 +190,19 @@ func boardPageUnderLoad(b *testing.B) (idle, busy time.Duration, scrapes int64) 
 	if len(busySamples) == 0 {
 		b.Fatal("the fan-out finished before the page was read")
 	}
-	return median(idleSamples), median(busySamples), scrapes
+	// The last outcomes reach the store in batches: idle again once the
+	// queue says so.
+	for {
+		var q map[string]int
+		c.api("GET", "/api/v1/queue", nil, nil, &q)
+		if q["ready"] == 0 && q["outbox_pending"] == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	idleAfter := readIdle()
+	all := append(slices.Clone(idleBefore), idleAfter...)
+	return median(all), median(idleBefore), median(idleAfter), median(busySamples), scrapes
 }
 
 // inboxesEnv makes the test binary the inbox servers of
