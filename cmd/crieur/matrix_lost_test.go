@@ -100,7 +100,7 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 	var dropping atomic.Bool
 	var dropped atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if dropping.Load() && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/rooms/"+room.String()+"/send/") {
+		if dropping.Load() && r.Method == http.MethodPut && (strings.Contains(r.URL.Path, "/rooms/"+room.String()+"/send/") || strings.Contains(r.URL.Path, "/rooms/"+room.String()+"/redact/")) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"event_id":"$dropped%d"}`, dropped.Add(1))
@@ -160,4 +160,28 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 		edited, ended := full()
 		return edited && ended
 	})
+
+	// The post is deleted just as the bot is kicked again: its
+	// redactions are answered for and not made; back in the room, the
+	// bot takes the post back.
+	msg := m.waitPost(t, room, "Soup kitchen").ID
+	redacted := func() bool {
+		evt, err := m.reader.GetEvent(ctx, room, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evt.Unsigned.RedactedBecause != nil
+	}
+	dropped.Store(0)
+	dropping.Store(true)
+	if code := m.c.api("DELETE", fmt.Sprintf("/api/v1/boards/news/announcements/%d", a.ID), nil, nil, nil); code != 204 && code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	waitFor(t, 20*time.Second, "the redactions answered for", func() bool { return dropped.Load() >= 3 }) // the message, its edit, its poll
+	dropping.Store(false)
+	if redacted() {
+		t.Fatal("the proxy let a redaction through")
+	}
+	m.kickAndInvite(t, 1)
+	waitFor(t, 30*time.Second, "the deleted post taken back from the room", redacted)
 }

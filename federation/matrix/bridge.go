@@ -367,7 +367,7 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 		}
 		for _, ev := range events {
 			sum := sha256.Sum256([]byte(ev))
-			_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "delete-"+hex.EncodeToString(sum[:6]))})
+			err := b.redact(ctx, cli, roomID, ev, "Announcement deleted", txnID(p, "delete-"+hex.EncodeToString(sum[:6])))
 			if err != nil && !errors.Is(err, mautrix.MNotFound) {
 				return err
 			}

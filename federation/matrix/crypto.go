@@ -306,6 +306,17 @@ func (b *Bridge) sendEvent(ctx context.Context, s *session, roomID id.RoomID, ev
 	return resp, nil
 }
 
+// redact takes an event back; like sendEvent, it remembers the
+// redaction the homeserver answered for (lost.go).
+func (b *Bridge) redact(ctx context.Context, cli *mautrix.Client, roomID id.RoomID, ev id.EventID, reason, txn string) error {
+	resp, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: reason, TxnID: txn})
+	if err != nil {
+		return err
+	}
+	b.sent.record(roomID, txn, resp.EventID)
+	return nil
+}
+
 // prepareSession is the session a set-up would use: the one in place if
 // the token is the same, else a new one, not yet the board's (useSession
 // makes it so once the set-up is saved).

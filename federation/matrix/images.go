@@ -47,7 +47,7 @@ func (b *Bridge) syncImages(ctx context.Context, s *session, acct Account, bd bo
 		if want[key] {
 			continue
 		}
-		_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Picture removed from the announcement", TxnID: txnID(p, "img-redact-"+key)})
+		err := b.redact(ctx, cli, roomID, ev, "Picture removed from the announcement", txnID(p, "img-redact-"+key))
 		if err != nil && !errors.Is(err, mautrix.MNotFound) {
 			return err
 		}
@@ -183,7 +183,7 @@ func (b *Bridge) redactImages(ctx context.Context, s *session, a board.Announcem
 		return err
 	}
 	for key, ev := range posted {
-		_, err := cli.RedactEvent(ctx, roomID, ev, mautrix.ReqRedact{Reason: "Announcement deleted", TxnID: txnID(p, "img-delete-"+key)})
+		err := b.redact(ctx, cli, roomID, ev, "Announcement deleted", txnID(p, "img-delete-"+key))
 		if err != nil && !errors.Is(err, mautrix.MNotFound) {
 			return err
 		}

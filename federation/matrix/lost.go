@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,8 +132,9 @@ func (l *sentLog) returned(room id.RoomID) (removedBy id.EventID, removedAt time
 // events it sent around the removal that the room's timeline does not
 // show are forgotten, and each announcement they belonged to is sent
 // again (its message posted or edited to the current version, its poll
-// and pictures as they should be). The jobs are keyed by the removal, so a
-// sync that hands the same kick and invite over again adds none.
+// and pictures as they should be; a deleted post's redactions anew). The
+// jobs are keyed by the removal, so a sync that hands the same kick and
+// invite over again adds none.
 func (b *Bridge) retakeLost(ctx context.Context, cli *mautrix.Client, a Account, room id.RoomID, names []string) {
 	removedBy, removedAt, doubtful := b.sent.returned(room)
 	if len(doubtful) == 0 || b.queue == nil {
@@ -151,7 +153,11 @@ func (b *Bridge) retakeLost(ctx context.Context, cli *mautrix.Client, a Account,
 	}
 	sum := sha256.Sum256([]byte(removedBy))
 	retake := hex.EncodeToString(sum[:4])
-	again := map[string]delivery.Job{}
+	type post struct {
+		ann  int64
+		room string
+	}
+	again := map[post]board.Verb{}
 	for _, s := range doubtful {
 		if shown[s.ev] {
 			continue
@@ -170,17 +176,24 @@ func (b *Bridge) retakeLost(ctx context.Context, cli *mautrix.Client, a Account,
 			}
 			b.log.InfoContext(ctx, "matrix: the homeserver took an event but the room never showed it; sending it again",
 				"room", room, "board", bd.Name, "announcement", ann, "sent", what, "event", s.ev, "removed_by", removedBy)
-			jobID := fmt.Sprintf("mx:retake:%s:%d:%s", removedBy, ann, name)
-			p, _ := json.Marshal(sendPayload{Board: bd.Name, AnnouncementID: ann, Verb: board.VerbUpdate, Room: name, Retake: retake})
-			again[jobID] = delivery.Job{ID: jobID, Kind: KindSend, Target: name, Payload: p}
+			// A lost redaction of a deleted post: the deletion goes again
+			// (each of its events redacted anew). Anything else: the post
+			// as it is now.
+			k := post{ann, name}
+			if strings.HasPrefix(what, "delete-") || strings.HasPrefix(what, "img-delete-") {
+				again[k] = board.VerbDelete
+			} else if again[k] == "" {
+				again[k] = board.VerbUpdate
+			}
 		}
 	}
 	if len(again) == 0 {
 		return
 	}
 	jobs := make([]delivery.Job, 0, len(again))
-	for _, j := range again {
-		jobs = append(jobs, j)
+	for k, verb := range again {
+		p, _ := json.Marshal(sendPayload{Board: bd.Name, AnnouncementID: k.ann, Verb: verb, Room: k.room, Retake: retake})
+		jobs = append(jobs, delivery.Job{ID: fmt.Sprintf("mx:retake:%s:%d:%s", removedBy, k.ann, k.room), Kind: KindSend, Target: k.room, Payload: p})
 	}
 	if err := b.queue.Enqueue(ctx, jobs...); err != nil {
 		b.log.ErrorContext(ctx, "matrix: queue the sends of what the room never got", "room", room, "err", err)
