@@ -191,7 +191,9 @@ func (b *Bridge) onMember(ctx context.Context, cli *mautrix.Client, a Account, e
 		b.notIn(ctx, a, b.configuredAs(ctx, cli, a, evt.RoomID), evt.RoomID, time.UnixMilli(evt.Timestamp), fmt.Sprintf("the bot's account left %s from another session", evt.RoomID))
 		return
 	}
-	if m.Membership != event.MembershipInvite {
+	if m.Membership != event.MembershipInvite || b.inRoomNow(ctx, cli, a, evt.RoomID) {
+		// Not an invite, or one the sync hands over again after the bot
+		// joined.
 		return
 	}
 	names := b.configuredAs(ctx, cli, a, evt.RoomID)
