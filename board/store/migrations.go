@@ -286,6 +286,12 @@ var steps = []step{
 	// queue, sessions and the destinations' bookkeeping are left out:
 	// a fan-out must not empty the cache it is read beside.
 	{43, "the version of what the public pages show", exec(publicVersionSQL()...)},
+	// 44: what a room's message shows as last sent (a hash), so that a
+	// refresh that changes nothing there (a vote for a full role, which
+	// goes out again for the fediverse voter's server) edits nothing.
+	{44, "what a Matrix message shows", func(ctx context.Context, tx *sql.Tx) error {
+		return addColumn(ctx, tx, "matrix_events", "shown", "TEXT NOT NULL DEFAULT ''")
+	}},
 }
 
 // publicTables are the tables whose rows a public page, feed or

@@ -118,11 +118,12 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 	}
 	m.waitPost(t, room, "Soup kitchen")
 	poll := m.pollOf(t, room, `"id":"cook"`).ID
-	waitFor(t, 20*time.Second, "the post delivered everywhere", func() bool {
+	idle := func() bool {
 		var q map[string]int
 		m.c.api("GET", "/api/v1/queue", nil, nil, &q)
 		return q["ready"] == 0 && q["outbox_pending"] == 0
-	})
+	}
+	waitFor(t, 20*time.Second, "the post delivered everywhere", idle)
 
 	dropping.Store(true)
 	if code := m.c.api("POST", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), map[string]any{"name": "Jo", "roles": []string{"cook"}}, nil, nil); code != 201 {
@@ -160,6 +161,28 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 		edited, ended := full()
 		return edited && ended
 	})
+
+	// A vote for the full role is refused; its counts go out again for
+	// the fediverse, but the room's message, which shows the same, is
+	// not edited again.
+	edits := func() int {
+		n := 0
+		for _, e := range m.botMessages(t, room) {
+			if msg := e.Content.AsMessage(); msg.RelatesTo != nil && msg.RelatesTo.GetReplaceID() != "" {
+				n++
+			}
+		}
+		return n
+	}
+	before := edits()
+	var res map[string]any
+	if code := m.c.api("POST", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), map[string]any{"name": "Lu", "roles": []string{"cook"}}, nil, &res); code != 201 || res["full"] == nil {
+		t.Fatalf("a sign-up for the full role: %d %v", code, res)
+	}
+	waitFor(t, 20*time.Second, "the refresh handled", idle)
+	if after := edits(); after != before {
+		t.Errorf("a refused vote edited the room's message again: %d edits, then %d", before, after)
+	}
 
 	// The post is deleted just as the bot is kicked again: its
 	// redactions are answered for and not made; back in the room, the

@@ -185,6 +185,17 @@ func (b *Bridge) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	return jobs, nil
 }
 
+// shownHash stands for what a message shows: an edit's new content, or
+// the message itself.
+func shownHash(c *event.MessageEventContent) string {
+	if c.NewContent != nil {
+		c = c.NewContent
+	}
+	raw, _ := json.Marshal(c)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:12])
+}
+
 // txnID is stable per announcement, room and version, so a retried send
 // is deduplicated by the homeserver instead of posted twice.
 func txnID(p sendPayload, what string) string {
@@ -298,11 +309,7 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 		if err != nil {
 			return delivery.Permanent(err)
 		}
-		resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txnID(p, fmt.Sprintf("r%d", p.Outbox)))
-		if err != nil {
-			return err
-		}
-		if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
+		if err := b.sendMessage(ctx, s, a, p, roomID, content, txnID(p, fmt.Sprintf("r%d", p.Outbox)), true); err != nil {
 			return err
 		}
 		return b.ensurePoll(ctx, s, bd, a, p, roomID, acct.PollResults)
@@ -333,15 +340,7 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 		if at != cut.Whole {
 			b.log.InfoContext(ctx, "matrix: text cut to fit a Matrix event, with a link to the whole", "board", bd.Name, "announcement", a.ID, "room", p.Room, "cut_at", at.String())
 		}
-		resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txn)
-		if err != nil {
-			return err
-		}
-		if posted {
-			if err := b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID); err != nil {
-				return err
-			}
-		} else if err := b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID); err != nil {
+		if err := b.sendMessage(ctx, s, a, p, roomID, content, txn, posted); err != nil {
 			return err
 		}
 		if err := b.syncImages(ctx, s, acct, bd, a, p, roomID); err != nil {
@@ -375,6 +374,38 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 		return b.redactImages(ctx, s, a, p, roomID)
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
+}
+
+// sendMessage posts an announcement's message, or edits it (posted). An
+// edit that changes nothing the room shows is not sent: a refresh after a
+// vote for a full role (refused; the counts go out again for the
+// fediverse voter's server), an edit of what Matrix does not show, or a
+// retake after a kick whose last edit did arrive. Each edit would mark the
+// message edited again for its readers.
+func (b *Bridge) sendMessage(ctx context.Context, s *session, a board.Announcement, p sendPayload, roomID id.RoomID, content *event.MessageEventContent, txn string, posted bool) error {
+	shown := shownHash(content)
+	if posted {
+		last, err := b.store.Shown(ctx, a.ID, p.Room)
+		if err != nil {
+			return err
+		}
+		if shown == last {
+			return nil
+		}
+	}
+	resp, err := b.sendEvent(ctx, s, roomID, event.EventMessage, content, txn)
+	if err != nil {
+		return err
+	}
+	if posted {
+		err = b.store.SaveEdit(ctx, a.ID, p.Room, resp.EventID)
+	} else {
+		err = b.store.SaveEventID(ctx, a.ID, p.Room, roomID, resp.EventID)
+	}
+	if err != nil {
+		return err
+	}
+	return b.store.SetShown(ctx, a.ID, p.Room, shown)
 }
 
 // ensurePoll posts a call's poll in the room once, after its message:

@@ -2,6 +2,10 @@ package matrix
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"crieur/board"
 	"crieur/board/locale"
 	"crieur/board/markdown"
+	"crieur/federation/delivery"
 )
 
 // The log keeps a minute of sends; once the bot is removed it keeps those
@@ -118,7 +123,11 @@ func TestForgetLostUndoesOnlyTheLostRecord(t *testing.T) {
 		t.Errorf("the poll's asks changed for another edit: %q", asks)
 	}
 
-	must(s.ForgetLost(ctx, a.ID, room, "r12", "$edit")) // an edit: nothing to undo
+	must(s.SetShown(ctx, a.ID, room, "shown1"))
+	must(s.ForgetLost(ctx, a.ID, room, "r12", "$edit"))
+	if shown, _ := s.Shown(ctx, a.ID, room); shown != "" {
+		t.Errorf("after a lost edit the room still counts as showing %q: the next send would not edit", shown)
+	}
 	must(s.ForgetLost(ctx, a.ID, room, "pollend-$poll", "$end"))
 	if ended, _ := s.PollEnded(ctx, a.ID, room); ended {
 		t.Error("a lost poll end still counts as sent")
@@ -141,5 +150,58 @@ func TestForgetLostUndoesOnlyTheLostRecord(t *testing.T) {
 	must(s.ForgetLost(ctx, a.ID, room, "create", "$msg"))
 	if _, posted, _ := s.EventID(ctx, a.ID, room); posted {
 		t.Error("a lost message is still recorded")
+	}
+}
+
+// A refresh that changes nothing the room shows sends no edit (each edit
+// marks the message edited again); one that changes it does.
+func TestRefreshEditsOnlyWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore := NewStore(db)
+	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	const room = "!room:example.org"
+	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}); err != nil {
+		t.Fatal(err)
+	}
+	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Repair café"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle := func(verb board.Verb, outbox int64) {
+		t.Helper()
+		p, _ := json.Marshal(sendPayload{Board: "news", AnnouncementID: a.ID, Verb: verb, Room: room, Outbox: outbox})
+		if err := bridge.Handle(ctx, delivery.Job{ID: fmt.Sprint("mx:", outbox), Kind: KindSend, Target: room, Payload: p}); err != nil {
+			t.Fatalf("%s: %v", verb, err)
+		}
+	}
+	sends := func() int {
+		hs.mu.Lock()
+		defer hs.mu.Unlock()
+		return len(hs.byTxn)
+	}
+	handle(board.VerbCreate, 1)
+	handle(board.VerbRefresh, 2)
+	if n := sends(); n != 1 {
+		t.Errorf("a refresh that changes nothing: %d sends, want the message's only", n)
+	}
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Repair café, Saturday"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	handle(board.VerbRefresh, 3)
+	if n := sends(); n != 2 || !hs.shows("Repair café, Saturday") {
+		t.Errorf("a refresh that changes the text: %d sends, the room shows it: %v", n, hs.shows("Repair café, Saturday"))
+	}
+	handle(board.VerbRefresh, 4)
+	if n := sends(); n != 2 {
+		t.Errorf("the same refresh again: %d sends, want 2", n)
 	}
 }

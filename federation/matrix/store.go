@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,6 +182,20 @@ func (s *Store) SaveEventID(ctx context.Context, announcementID int64, room stri
 	return err
 }
 
+// Shown is a hash of what an announcement's message in a room shows, as
+// last sent ("" if not known).
+func (s *Store) Shown(ctx context.Context, announcementID int64, room string) (string, error) {
+	var shown string
+	err := s.db.QueryRowContext(ctx, `SELECT shown FROM matrix_events WHERE announcement_id = ? AND room = ?`, announcementID, room).Scan(&shown)
+	return shown, ignoreNoRows(err)
+}
+
+// SetShown records what an announcement's message in a room shows.
+func (s *Store) SetShown(ctx context.Context, announcementID int64, room, shown string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE matrix_events SET shown = ? WHERE announcement_id = ? AND room = ?`, shown, announcementID, room)
+	return err
+}
+
 // SaveEdit records an edit sent for an announcement in a room.
 func (s *Store) SaveEdit(ctx context.Context, announcementID int64, room string, ev id.EventID) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO matrix_edits (announcement_id, room, event_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, announcementID, room, string(ev))
@@ -270,8 +285,8 @@ func (s *Store) PollOf(ctx context.Context, roomID id.RoomID, ev id.EventID) (bo
 // never showed in the room (lost.go), each by what it was, so that the
 // next send of its announcement makes it again: a message is posted anew,
 // a poll too, a poll's end and a poll's edit are sent again, a picture
-// too. An edit of the message needs no undoing: the next send edits it to
-// the current version. Only a record still naming the lost event changes.
+// too; after a lost edit of the message, the next send edits it to the
+// current version. Only a record still naming the lost event changes.
 func (s *Store) ForgetLost(ctx context.Context, announcementID int64, room, what string, ev id.EventID) error {
 	var err error
 	switch {
@@ -284,10 +299,23 @@ func (s *Store) ForgetLost(ctx context.Context, announcementID int64, room, what
 	case strings.HasPrefix(what, "pedit-"):
 		// Asks that match no poll: editPoll sends the poll's edit again.
 		_, err = s.db.ExecContext(ctx, `UPDATE matrix_polls SET asks = 'lost' WHERE announcement_id = ? AND room = ? AND asks = ?`, announcementID, room, strings.TrimPrefix(what, "pedit-"))
+	case isEdit(what):
+		// What the room shows is no longer known: the next send edits.
+		_, err = s.db.ExecContext(ctx, `UPDATE matrix_events SET shown = '' WHERE announcement_id = ? AND room = ?`, announcementID, room)
 	case strings.HasPrefix(what, "img-"):
 		_, err = s.db.ExecContext(ctx, `DELETE FROM matrix_images WHERE announcement_id = ? AND room = ? AND image_key = ? AND event_id = ?`, announcementID, room, strings.TrimPrefix(what, "img-"), string(ev))
 	}
 	return err
+}
+
+// isEdit tells an edit of the message by what txnID names it: "r" and an
+// outbox id (a refresh), "v" and a version (an edit).
+func isEdit(what string) bool {
+	if len(what) < 2 || what[0] != 'r' && what[0] != 'v' {
+		return false
+	}
+	_, err := strconv.Atoi(what[1:])
+	return err == nil
 }
 
 // SetRemoved records that the bot was kicked or banned from a configured
