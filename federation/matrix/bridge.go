@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,10 +60,13 @@ type Bridge struct {
 	// membershipEvery is how often the sync loop compares the rooms the
 	// bot is in with the configured ones (checkMembership).
 	membershipEvery time.Duration
-	// pollEdits holds a lock per poll: two edits of a call handled at once
-	// would both find the poll unedited and both edit it (a homeserver
-	// answers a transaction id it is still processing with a new event).
-	pollEdits sync.Map // "announcement room" -> *sync.Mutex
+	// polls holds a lock per call and room, taken around all that
+	// follows its poll (posting, editing, ending it): two jobs of a call
+	// handled at once (its message, and a refresh after a sign-up) would
+	// both find no poll, or the poll unedited, and both send it; a
+	// homeserver answers a transaction id it is still processing with a
+	// new event, so the room would get two polls.
+	polls sync.Map // "announcement room" -> *sync.Mutex
 
 	cryptoMu sync.Mutex
 	crypto   *cryptoStores // mautrix's stores, once made
@@ -240,6 +244,11 @@ func (b *Bridge) Handle(ctx context.Context, job delivery.Job) error {
 	if err != nil {
 		return delivery.Permanent(fmt.Errorf("board %s: %w", bd.Name, err))
 	}
+	if !slices.Contains(acct.Rooms, p.Room) {
+		// Taken out of the set-up while this waited: the operator's word,
+		// not a failure to retry for two days.
+		return delivery.Permanent(fmt.Errorf("%s is no longer one of the board's rooms (PUT /api/v1/boards/%s/matrix)", p.Room, bd.Name))
+	}
 	a, err := b.boards.Announcement(ctx, bd.ID, p.AnnouncementID)
 	if err != nil {
 		return delivery.Permanent(err)
@@ -416,6 +425,9 @@ func (b *Bridge) ensurePoll(ctx context.Context, s *session, bd board.Board, a b
 	if !a.TakesSignups() || b.signups == nil {
 		return nil
 	}
+	lock, _ := b.polls.LoadOrStore(fmt.Sprint(a.ID, " ", p.Room), &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer lock.(*sync.Mutex).Unlock()
 	poll, done, err := b.store.Poll(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
@@ -494,11 +506,9 @@ func pollStart(l locale.Locale, a board.Announcement, results string) (content m
 // editPoll makes an open poll follow an edit of its call that changed
 // what it asks (the title, the roles): an edit of the poll start, as
 // Element edits a poll (m.replace with the whole poll in m.new_content).
-// An edit that leaves them alone leaves the poll alone.
+// An edit that leaves them alone leaves the poll alone. The caller holds
+// the poll's lock (ensurePoll).
 func (b *Bridge) editPoll(ctx context.Context, s *session, bd board.Board, a board.Announcement, p sendPayload, roomID id.RoomID, poll id.EventID, results string) error {
-	lock, _ := b.pollEdits.LoadOrStore(fmt.Sprint(a.ID, " ", p.Room), &sync.Mutex{})
-	lock.(*sync.Mutex).Lock()
-	defer lock.(*sync.Mutex).Unlock()
 	sent, err := b.store.PollAsks(ctx, a.ID, p.Room)
 	if err != nil {
 		return err

@@ -3,10 +3,15 @@ package matrix
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,5 +208,104 @@ func TestRefreshEditsOnlyWhatChanged(t *testing.T) {
 	handle(board.VerbRefresh, 4)
 	if n := sends(); n != 2 {
 		t.Errorf("the same refresh again: %d sends, want 2", n)
+	}
+}
+
+// A message waiting for a room the operator has since taken out of the
+// set-up is given up at its next try, with the reason, not retried for
+// two days; the homeserver is not asked.
+func TestRoomTakenOutOfTheSetUpIsNotRetried(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore := NewStore(db)
+	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{"!kept:example.org"}, MsgType: "m.notice"}); err != nil {
+		t.Fatal(err)
+	}
+	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Repair café"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := json.Marshal(sendPayload{Board: "news", AnnouncementID: a.ID, Verb: board.VerbCreate, Room: "#gone:example.org", Outbox: 1})
+	err = bridge.Handle(ctx, delivery.Job{ID: "mx:1:#gone:example.org", Kind: KindSend, Target: "#gone:example.org", Payload: p})
+	var perm *delivery.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(err.Error(), "no longer one of the board's rooms") {
+		t.Errorf("a job for a room taken out: %v; want a permanent error that says so", err)
+	}
+	if len(hs.byTxn) != 0 {
+		t.Errorf("the homeserver was asked: %v", hs.byTxn)
+	}
+	if st, _ := mstore.RoomStatus(ctx, b.ID); st["#gone:example.org"] != "" {
+		t.Errorf("a status came back for the room taken out: %q", st["#gone:example.org"])
+	}
+}
+
+// slowPolls is a homeserver that takes a while over each poll, and, as
+// Dendrite does, answers a transaction id it is still processing with a
+// new event.
+type slowPolls struct {
+	fakeHomeserver
+	polls atomic.Int32
+}
+
+func (f *slowPolls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "/send/org.matrix.msc3381.poll.start/") {
+		time.Sleep(50 * time.Millisecond)
+		n := f.polls.Add(1)
+		json.NewEncoder(w).Encode(map[string]string{"event_id": fmt.Sprintf("$poll%d", n)})
+		return
+	}
+	f.fakeHomeserver.ServeHTTP(w, r)
+}
+
+// Two jobs of one call handled at once (its message, and a refresh after
+// a sign-up) post one poll between them, not two.
+func TestOnePollWhenTwoJobsMeet(t *testing.T) {
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mstore := NewStore(db)
+	hs := &slowPolls{fakeHomeserver: fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}}
+	srv := httptest.NewServer(hs)
+	defer srv.Close()
+	const room = "!room:example.org"
+	acct := Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}
+	if err := mstore.SaveAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	bridge := NewBridge(mstore, bstore, svc, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted", Kind: board.KindCall,
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "Ask Ana"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := bridge.sessionFor(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			p := sendPayload{Board: "news", AnnouncementID: a.ID, Verb: board.VerbRefresh, Room: room, Outbox: int64(i + 1)}
+			if err := bridge.ensurePoll(ctx, sess, b, a, p, room, ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := hs.polls.Load(); n != 1 {
+		t.Errorf("%d polls posted, want 1", n)
 	}
 }
