@@ -162,21 +162,10 @@ func TestForgetLostUndoesOnlyTheLostRecord(t *testing.T) {
 // marks the message edited again); one that changes it does.
 func TestRefreshEditsOnlyWhatChanged(t *testing.T) {
 	ctx := context.Background()
-	db, bstore := openStore(t)
-	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
-	b, _, err := svc.EnsureBoard(ctx, "news", "News")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mstore := NewStore(db)
 	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
-	srv := httptest.NewServer(hs)
-	defer srv.Close()
 	const room = "!room:example.org"
-	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}); err != nil {
-		t.Fatal(err)
-	}
-	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	r := newBridgeRig(t, hs, room)
+	svc, b, bridge := r.svc, r.board, r.bridge
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Repair café"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -216,20 +205,9 @@ func TestRefreshEditsOnlyWhatChanged(t *testing.T) {
 // two days; the homeserver is not asked.
 func TestRoomTakenOutOfTheSetUpIsNotRetried(t *testing.T) {
 	ctx := context.Background()
-	db, bstore := openStore(t)
-	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
-	b, _, err := svc.EnsureBoard(ctx, "news", "News")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mstore := NewStore(db)
 	hs := &fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}
-	srv := httptest.NewServer(hs)
-	defer srv.Close()
-	if err := mstore.SaveAccount(ctx, Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{"!kept:example.org"}, MsgType: "m.notice"}); err != nil {
-		t.Fatal(err)
-	}
-	bridge := NewBridge(mstore, bstore, nil, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	r := newBridgeRig(t, hs, "!kept:example.org")
+	svc, b, bridge, mstore := r.svc, r.board, r.bridge, r.store
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Repair café"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -270,22 +248,10 @@ func (f *slowPolls) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a sign-up) post one poll between them, not two.
 func TestOnePollWhenTwoJobsMeet(t *testing.T) {
 	ctx := context.Background()
-	db, bstore := openStore(t)
-	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
-	b, _, err := svc.EnsureBoard(ctx, "news", "News")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mstore := NewStore(db)
 	hs := &slowPolls{fakeHomeserver: fakeHomeserver{byTxn: map[string]string{}, bodies: map[string]string{}}}
-	srv := httptest.NewServer(hs)
-	defer srv.Close()
 	const room = "!room:example.org"
-	acct := Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: []string{room}, MsgType: "m.notice"}
-	if err := mstore.SaveAccount(ctx, acct); err != nil {
-		t.Fatal(err)
-	}
-	bridge := NewBridge(mstore, bstore, svc, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))
+	r := newBridgeRig(t, hs, room)
+	svc, b, bridge, acct := r.svc, r.board, r.bridge, r.acct
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted", Kind: board.KindCall,
 		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "Ask Ana"}}, "")
 	if err != nil {
@@ -308,4 +274,34 @@ func TestOnePollWhenTwoJobsMeet(t *testing.T) {
 	if n := hs.polls.Load(); n != 1 {
 		t.Errorf("%d polls posted, want 1", n)
 	}
+}
+
+// bridgeRig is a board, its Matrix account on a test homeserver with the
+// given rooms, and a bridge; the service takes sign-ups.
+type bridgeRig struct {
+	svc    *board.Service
+	board  board.Board
+	store  *Store
+	acct   Account
+	bridge *Bridge
+}
+
+func newBridgeRig(t *testing.T, hs http.Handler, rooms ...string) bridgeRig {
+	t.Helper()
+	ctx := context.Background()
+	db, bstore := openStore(t)
+	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
+	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hs)
+	t.Cleanup(srv.Close)
+	mstore := NewStore(db)
+	acct := Account{BoardID: b.ID, Homeserver: srv.URL, UserID: "@crieur:example.org", AccessToken: "t", Rooms: rooms, MsgType: "m.notice"}
+	if err := mstore.SaveAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	return bridgeRig{svc: svc, board: b, store: mstore, acct: acct,
+		bridge: NewBridge(mstore, bstore, svc, testLinks{}, nil, srv.Client(), slog.New(slog.DiscardHandler))}
 }
