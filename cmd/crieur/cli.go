@@ -422,6 +422,20 @@ func openServiceWith(ctx context.Context, cfg config.Config, create bool) (*boar
 	return svc, st, func() { db.Close() }, nil
 }
 
+// leadingArg splits off the argument a command takes before its flags (a
+// board's name): Go's flag parsing stops at the first word that is not a
+// flag, so flags given before it would be read as the name, or the name
+// as a stray word. A flag first is named in the error.
+func leadingArg(args []string, what, usage string) (arg string, rest []string, err error) {
+	if len(args) == 0 {
+		return "", nil, errors.New(usage)
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return "", nil, fmt.Errorf("%s comes first, then the flags (%s came before it)\n%s", what, args[0], usage)
+	}
+	return args[0], args[1:], nil
+}
+
 func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: crieur board create NAME | crieur board set NAME | crieur board list")
@@ -437,14 +451,14 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		approval := fs.Bool("approval", false, "a second publisher approves each publication (--approval=false: one is enough)")
 		accent := fs.String("accent", "", "the board's colour, #rrggbb, dark enough for white text on it (WCAG AA, 4.5:1); '' for one derived from its name")
 		logoPath := fs.String("logo", "", "a picture file (JPEG, PNG, GIF, WebP) for its avatar, favicon and link previews; '' to remove it")
-		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return fmt.Errorf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval] [--accent '#rrggbb'] [--logo FILE]", args[0])
+		name, rest, err := leadingArg(args[1:], "the board's NAME", fmt.Sprintf("usage: crieur board %s NAME [--display-name TEXT] [--summary TEXT] [--language en|fr] [--time-zone ZONE] [--approval] [--accent '#rrggbb'] [--logo FILE]", args[0]))
+		if err != nil {
+			return err
 		}
-		name := args[1]
 		if !config.ValidBoardName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
-		cfg, err := loadConfig(fs, args[2:], env)
+		cfg, err := loadConfig(fs, rest, env)
 		if err != nil {
 			return err
 		}
@@ -531,8 +545,8 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		}
 		return nil
 	case "key":
-		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return errors.New("usage: crieur board key NAME > NAME.pem")
+		if _, _, err := leadingArg(args[1:], "the board's NAME", "usage: crieur board key NAME > NAME.pem"); err != nil {
+			return err
 		}
 		_, st, done, err := openService(ctx, fs, args[2:], env, false)
 		if err != nil {

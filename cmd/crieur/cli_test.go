@@ -270,6 +270,20 @@ func TestBoardSettings(t *testing.T) {
 	if out, err := cli("board", "set", "climat", "--language", "de"); err == nil || !strings.Contains(out, "en or fr") {
 		t.Fatalf("an unsupported language: %v %s", err, out)
 	}
+	// Flags before the name, as many commands take them: said so, nothing
+	// made (a helper's trial saw only the usage line).
+	for _, args := range [][]string{
+		{"board", "create", "--data", dir, "jardin"},
+		{"board", "set", "--language", "fr", "climat"},
+		{"relay", "list", "--token", "x", "climat"},
+	} {
+		if out, err := runCLI("", nil, args...); err == nil || !strings.Contains(out, "comes first, then the flags ("+args[2]+" came before it)") || !strings.Contains(out, "usage: crieur") {
+			t.Errorf("%v: %v %s", args, err, out)
+		}
+	}
+	if out, _ := cli("board", "list"); strings.Contains(out, "jardin") {
+		t.Errorf("a board was made from a command with its flags first:\n%s", out)
+	}
 	c := startCrieur(t, dir, 0)
 	page := func(accept string) string {
 		req, _ := http.NewRequest("GET", c.URL+"/boards/climat", nil)

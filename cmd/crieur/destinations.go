@@ -40,10 +40,10 @@ func destinationCmd(ctx context.Context, kind string, args []string, stdin io.Re
 	verb, name := args[0], ""
 	args = args[1:]
 	if verb != "list" && verb != "show" && verb != "smtp" || kind == "email" && verb == "list" {
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New(usage)
+		var err error
+		if name, args, err = leadingArg(args, "the name", usage); err != nil {
+			return err
 		}
-		name, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet(kind+" "+verb, flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers

@@ -20,10 +20,14 @@ import (
 // the Undo). A relay is named by the address it was added with.
 func relayCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	const usage = "usage: crieur relay add BOARD URL | crieur relay list BOARD | crieur relay remove BOARD URL|ID   (URL: the relay's inbox, https://relay.example/inbox, or its actor)"
-	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+	if len(args) == 0 {
 		return errors.New(usage)
 	}
-	verb, boardName, rest := args[0], args[1], args[2:]
+	verb := args[0]
+	boardName, rest, err := leadingArg(args[1:], "the BOARD", usage)
+	if err != nil {
+		return err
+	}
 	var target string
 	if verb != "list" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
