@@ -118,12 +118,7 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 	}
 	m.waitPost(t, room, "Soup kitchen")
 	poll := m.pollOf(t, room, `"id":"cook"`).ID
-	idle := func() bool {
-		var q map[string]int
-		m.c.api("GET", "/api/v1/queue", nil, nil, &q)
-		return q["ready"] == 0 && q["outbox_pending"] == 0
-	}
-	waitFor(t, 20*time.Second, "the post delivered everywhere", idle)
+	m.c.waitQueueIdle() // the poll recorded
 
 	dropping.Store(true)
 	if code := m.c.api("POST", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), map[string]any{"name": "Jo", "roles": []string{"cook"}}, nil, nil); code != 201 {
@@ -179,7 +174,7 @@ func TestMatrixSendsAgainWhatAKickDropped(t *testing.T) {
 	if code := m.c.api("POST", fmt.Sprintf("/api/v1/boards/news/announcements/%d/signups", a.ID), map[string]any{"name": "Lu", "roles": []string{"cook"}}, nil, &res); code != 201 || res["full"] == nil {
 		t.Fatalf("a sign-up for the full role: %d %v", code, res)
 	}
-	waitFor(t, 20*time.Second, "the refresh handled", idle)
+	m.c.waitQueueIdle() // the refresh handled
 	if after := edits(); after != before {
 		t.Errorf("a refused vote edited the room's message again: %d edits, then %d", before, after)
 	}

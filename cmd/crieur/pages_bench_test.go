@@ -192,14 +192,7 @@ func boardPageUnderLoad(b *testing.B) (idle, before, after, busy time.Duration, 
 	}
 	// The last outcomes reach the store in batches: idle again once the
 	// queue says so.
-	for {
-		var q map[string]int
-		c.api("GET", "/api/v1/queue", nil, nil, &q)
-		if q["ready"] == 0 && q["outbox_pending"] == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	c.waitQueueIdle()
 	idleAfter := readIdle()
 	all := append(slices.Clone(idleBefore), idleAfter...)
 	return median(all), median(idleBefore), median(idleAfter), median(busySamples), scrapes

@@ -251,14 +251,13 @@ func (b *Bridge) putAccount(w http.ResponseWriter, r *http.Request, bd board.Boa
 	// Messages that wait for a retry because of what this PUT fixed (a
 	// token, a room) go now rather than after hours of backoff.
 	hurried := b.hurry(ctx, a.Rooms)
+	// Back in a room it was removed from (the joins above): what the
+	// room never showed of the last sends goes again.
 	for _, room := range a.Rooms {
 		if status[room] != "ok" {
 			continue
 		}
-		b.mu.Lock()
-		roomID, known := b.roomIDs[a.Homeserver+" "+room]
-		b.mu.Unlock()
-		if known {
+		if roomID := b.roomOf(ctx, sess.cli, a, room); roomID != "" {
 			b.retakeLost(ctx, sess.cli, a, roomID, b.configuredAs(ctx, sess.cli, a, roomID))
 		}
 	}

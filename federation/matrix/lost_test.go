@@ -91,17 +91,12 @@ func TestRetakeTransactionIDs(t *testing.T) {
 // names the lost event.
 func TestForgetLostUndoesOnlyTheLostRecord(t *testing.T) {
 	ctx := context.Background()
-	db, bstore := openStore(t)
-	svc := board.NewService(board.Options{Store: bstore, Markup: markdown.New(), Notices: locale.Notices{}})
-	b, _, err := svc.EnsureBoard(ctx, "news", "News")
+	r := newBridgeRig(t, http.NotFoundHandler())
+	b, s := r.board, r.store
+	a, _, err := r.svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Cooks wanted"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewStore(db)
 	const room, rid = "#news:example.org", id.RoomID("!r:example.org")
 	must := func(err error) {
 		t.Helper()

@@ -306,12 +306,10 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 		if status[r] != "ok" {
 			continue // never joined yet, or already explained
 		}
-		room := id.RoomID(r)
-		if strings.HasPrefix(r, "#") {
-			if room = b.aliasTarget(ctx, cli, a, r); room == "" {
-				_ = b.store.SetRoomStatus(ctx, a.BoardID, r, "the alias "+r+" no longer names a room: set the room again or fix the alias")
-				continue
-			}
+		room := b.roomOf(ctx, cli, a, r)
+		if room == "" {
+			_ = b.store.SetRoomStatus(ctx, a.BoardID, r, "the alias "+r+" no longer names a room: set the room again or fix the alias")
+			continue
 		}
 		if slices.Contains(joined.JoinedRooms, room) {
 			continue
@@ -353,10 +351,7 @@ func (b *Bridge) checkMembership(ctx context.Context, cli *mautrix.Client, a Acc
 // OnIncomingStateRequest), and its member event goes where a synced one does.
 func (b *Bridge) removedBeforeSync(ctx context.Context, cli *mautrix.Client, a Account, resp *mautrix.RespSync) {
 	for _, r := range a.Rooms {
-		room := id.RoomID(r)
-		if strings.HasPrefix(r, "#") {
-			room = b.aliasTarget(ctx, cli, a, r)
-		}
+		room := b.roomOf(ctx, cli, a, r)
 		if room == "" {
 			continue
 		}
@@ -519,6 +514,15 @@ func (b *Bridge) configuredAs(ctx context.Context, cli *mautrix.Client, a Accoun
 		}
 	}
 	return names
+}
+
+// roomOf is the room a configured name stands for: itself for a room id,
+// the alias's room for an alias ("" if it names none).
+func (b *Bridge) roomOf(ctx context.Context, cli *mautrix.Client, a Account, name string) id.RoomID {
+	if strings.HasPrefix(name, "#") {
+		return b.aliasTarget(ctx, cli, a, name)
+	}
+	return id.RoomID(name)
 }
 
 // aliasTarget is the room an alias points to, from the cache ensureJoined
