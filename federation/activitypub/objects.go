@@ -283,7 +283,7 @@ func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, erro
 	// The language of the words, which Mastodon shows and filters by: the
 	// text's own, else its board's (the labels' too). A board that never
 	// said its language claims none: its text may be in any.
-	if lang := cmp.Or(a.Language, b.Language); lang != "" {
+	if lang := wireLanguage(cmp.Or(a.Language, b.Language)); lang != "" {
 		extra["contentMap"] = map[string]string{lang: body}
 	}
 	if a.Edited() {
@@ -359,6 +359,29 @@ func question(l locale.Locale, a board.Announcement, extra map[string]any, now t
 const timeFormatMS = "2006-01-02T15:04:05.000Z07:00"
 
 func msTime(t time.Time) string { return t.UTC().Format(timeFormatMS) }
+
+// mastodonRegional are the tags with a region Mastodon knows as languages
+// of their own (app/helpers/languages_helper.rb: ISO_639_1_REGIONAL and
+// REGIONAL_LOCALE_NAMES), in its spelling.
+var mastodonRegional = map[string]string{
+	"en-gb": "en-GB", "es-ar": "es-AR", "es-mx": "es-MX", "fr-qc": "fr-QC", "pt-br": "pt-BR", "pt-pt": "pt-PT",
+	"sr-latn": "sr-Latn", "zh-cn": "zh-CN", "zh-hk": "zh-HK", "zh-tw": "zh-TW", "zh-yue": "zh-YUE",
+}
+
+// wireLanguage is the language a post claims, as Mastodon can match it.
+// Mastodon keeps contentMap's key as it comes unless it knows it
+// (app/lib/activitypub/parser/status_parser.rb, language:
+// NORMALIZED_LOCALE_NAMES), and a follower who reads only French (a
+// follow's or a timeline's languages) is offered "fr": a post in "fr-FR"
+// never reaches them. So a region goes, unless Mastodon names the
+// regional language itself (pt-BR, zh-TW).
+func wireLanguage(tag string) string {
+	if t, ok := mastodonRegional[strings.ToLower(tag)]; ok {
+		return t
+	}
+	base, _, _ := strings.Cut(tag, "-")
+	return strings.ToLower(base)
+}
 
 // tombstone replaces a deleted announcement. It has no formerType: strict
 // readers warn about a value that is not an object type's IRI, and no

@@ -43,6 +43,11 @@ type shown struct {
 	Problems       []string // what would make a server show it wrong
 }
 
+var (
+	mastodonLanguageRe        = regexp.MustCompile(`^[a-z]{2,3}$`)
+	mastodonRegionalLanguages = []string{"en-GB", "es-AR", "es-MX", "fr-QC", "pt-BR", "pt-PT", "sr-Latn", "zh-CN", "zh-HK", "zh-TW", "zh-YUE"}
+)
+
 var msTimeRe = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$`)
 
 // readStatus applies the plain-JSON readers' rules to a Note.
@@ -73,10 +78,16 @@ func readStatus(obj map[string]any, followers string) shown {
 	if s.Text == "" {
 		bad("no content: the post is empty")
 	}
-	// Mastodon: language is contentMap's first key.
+	// Mastodon: language is contentMap's first key, kept as it comes
+	// unless it is one Mastodon lists (status_parser.rb, language). A
+	// follower who reads only some languages chooses among those
+	// (languages_helper.rb: ISO 639 codes, a few regional ones).
 	for k := range cm {
 		s.Language = k
 		break
+	}
+	if s.Language != "" && !mastodonLanguageRe.MatchString(s.Language) && !slices.Contains(mastodonRegionalLanguages, s.Language) {
+		bad("language %q is none Mastodon lists: a follower reading only its language never gets the post", s.Language)
 	}
 	if len(cm) > 1 {
 		bad("contentMap has %d languages; Mastodon takes an arbitrary first one", len(cm))
@@ -165,21 +176,26 @@ func readStatus(obj map[string]any, followers string) shown {
 type wireCase struct {
 	name  string
 	draft board.Draft
+	// lang is the language a follower's server records, when it is not
+	// the draft's as written.
+	lang string
 }
 
 func wireCases() []wireCase {
 	start := time.Date(2026, 12, 5, 14, 0, 0, 0, time.FixedZone("CET", 3600))
 	end := start.Add(3 * time.Hour)
 	return []wireCase{
-		{"news", board.Draft{Title: "Plain news", Body: "Hello **all**."}},
+		{"news", board.Draft{Title: "Plain news", Body: "Hello **all**."}, ""},
 		{"news-fr-cw-tags", board.Draft{Title: "Réunion", Body: "On se retrouve à 18 h.", Language: "fr",
-			ContentWarning: `<script>alert("x")</script> & food <talk>, don't`, Tags: []string{"asso", "réunion"}}},
+			ContentWarning: `<script>alert("x")</script> & food <talk>, don't`, Tags: []string{"asso", "réunion"}}, ""},
 		{"event", board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.", Language: "en",
-			Event: &board.Event{Start: start, End: &end, Place: "Room 101", URL: "https://example.org/party"}}},
+			Event: &board.Event{Start: start, End: &end, Place: "Room 101", URL: "https://example.org/party"}}, ""},
+		{"news-fr-FR", board.Draft{Title: "Permanence", Body: "Le mardi à la salle des fêtes.", Language: "fr-FR"}, "fr"},
+		{"news-pt-BR", board.Draft{Title: "Plantão", Body: "Terça-feira.", Language: "pt-br"}, "pt-BR"},
 		{"call", board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Body: "Help us cook.", Tags: []string{"volunteers"},
-			Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}},
+			Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}, ""},
 		{"outage", board.Draft{Kind: board.KindOutage, Title: "Mail down", Body: "We are on it.", ContentWarning: "outage",
-			Outage: &board.Outage{Service: "mail", From: start}}},
+			Outage: &board.Outage{Service: "mail", From: start}}, ""},
 	}
 }
 
@@ -284,7 +300,7 @@ func TestWireShapeAsPlainJSON(t *testing.T) {
 					}
 					// The text's language, else the board's (the labels'
 					// words), else English: Mastodon filters by it.
-					wantLang := cmp.Or(c.draft.Language, b.Language)
+					wantLang := cmp.Or(c.lang, c.draft.Language, b.Language)
 					if got.Language != wantLang {
 						t.Errorf("language shown %q, want %q", got.Language, wantLang)
 					}
