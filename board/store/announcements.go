@@ -272,16 +272,19 @@ func (s *Store) RunningCampaigns(ctx context.Context) ([]board.Announcement, err
 		WHERE a.kind = 'campaign' AND a.status = 'published' AND a.deleted_at IS NULL ORDER BY a.id`)
 }
 
-// Outages lists a board's live outage notices, newest announced first.
+// Outages lists a board's published outage notices, newest announced
+// first. Like every public list it leaves out drafts, scheduled and
+// expired notices: its callers are public pages and documents.
 func (s *Store) Outages(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.board_id = ? AND a.kind = 'outage' AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
+		WHERE a.board_id = ? AND a.kind = 'outage' AND a.deleted_at IS NULL AND a.status = 'published' ORDER BY a.id DESC LIMIT ?`, boardID, limit)
 }
 
-// Events lists a board's live events and trainings, newest announced first.
+// Events lists a board's published events and trainings, newest announced
+// first (not drafts: the calendar feed serves this list as it is).
 func (s *Store) Events(ctx context.Context, boardID int64, limit int) ([]board.Announcement, error) {
 	return s.queryAnnouncements(ctx, `SELECT `+annCols+` FROM announcements a JOIN boards b ON b.id = a.board_id
-		WHERE a.board_id = ? AND a.kind IN ('event', 'training') AND a.deleted_at IS NULL ORDER BY a.id DESC LIMIT ?`, boardID, limit)
+		WHERE a.board_id = ? AND a.kind IN ('event', 'training') AND a.deleted_at IS NULL AND a.status = 'published' ORDER BY a.id DESC LIMIT ?`, boardID, limit)
 }
 
 // TrainingsToRemind lists, in one query, the published trainings that

@@ -338,6 +338,38 @@ func TestEventsAndStatusPages(t *testing.T) {
 	}
 }
 
+// Drafts and scheduled announcements are for editors only: no public page
+// or document lists them (the calendar feed once did, place and all).
+func TestPublicListsLeaveDraftsOut(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	now := time.Now()
+	later := now.Add(48 * time.Hour)
+	for _, d := range []board.Draft{
+		{Kind: board.KindEvent, Title: "Secret board meeting", KeepDraft: true, Event: &board.Event{Start: now.Add(72 * time.Hour), Place: "The chair's flat"}},
+		{Kind: board.KindTraining, Title: "Scheduled training", PublishAt: &later, Event: &board.Event{Start: now.Add(96 * time.Hour)},
+			Training: &board.Training{Seats: 5}},
+		{Kind: board.KindOutage, Title: "Draft outage", KeepDraft: true, Outage: &board.Outage{Service: "mail", From: now.Add(-time.Hour)}},
+		{Kind: board.KindEvent, Title: "Open evening", Event: &board.Event{Start: now.Add(24 * time.Hour)}},
+	} {
+		if _, _, err := svc.Create(ctx, board.System, b, d, ""); err != nil {
+			t.Fatalf("%s: %v", d.Title, err)
+		}
+	}
+	for _, path := range []string{"/boards/news/events.ics", "/boards/news/events", "/boards/news", "/boards/news/status", "/boards/news/status.json", "/boards/news/services"} {
+		_, _, body := get(t, hs.URL+path, "text/html")
+		for _, hidden := range []string{"Secret board meeting", "The chair", "Scheduled training", "Draft outage"} {
+			if strings.Contains(string(body), hidden) {
+				t.Errorf("%s shows %q, which is not published", path, hidden)
+			}
+		}
+		if (path == "/boards/news/events.ics" || path == "/boards/news/events") && !strings.Contains(string(body), "Open evening") {
+			t.Errorf("%s leaves out the published event:\n%s", path, body)
+		}
+	}
+}
+
 // The widget can be framed by another site and lists the latest; other
 // pages cannot be framed elsewhere; the sitemap lists boards and pages.
 func TestWidgetAndSitemap(t *testing.T) {
