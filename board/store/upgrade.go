@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -124,8 +126,14 @@ func takeCopy(ctx context.Context, db *sql.DB, schema int, o CopyOptions) (strin
 	base := fmt.Sprintf("crieur-schema%d-%s", schema, now().UTC().Format("20060102T150405Z"))
 	path := filepath.Join(o.Dir, base+".db")
 	for i := 2; ; i++ { // two upgrades in one second keep both copies
-		if _, err := os.Lstat(path); os.IsNotExist(err) {
+		_, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
 			break
+		}
+		if err != nil {
+			// A folder Crieur may not read (root's backups/): said as
+			// such, where trying the next name would never end.
+			return "", err
 		}
 		path = filepath.Join(o.Dir, fmt.Sprintf("%s-%d.db", base, i))
 	}

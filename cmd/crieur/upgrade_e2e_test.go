@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"crieur/board/store"
 	"crieur/cmd/crieur/rig"
@@ -120,6 +121,41 @@ func TestUpgradeStopsOnAFolderOfAnotherUser(t *testing.T) {
 	want := fmt.Sprintf("Crieur runs as uid 65534 and may not write in %s, which belongs to uid 0: give the folder to the user Crieur runs as: chown -R 65534 %s/", data, data)
 	if strings.Count(string(out), want) != 1 || strings.Count(string(out), "chown -R") != 1 {
 		t.Errorf("crieur serve said:\n%s\nwant once: %s", out, want)
+	}
+
+	// The folder is Crieur's, its store an old release's, but backups/
+	// is root's and closed (made by a command run as root): the copy
+	// before the upgrade cannot be looked for. Crieur once tried names
+	// for ever there, at full speed, deaf to SIGTERM and silent.
+	raw, err = os.ReadFile(filepath.Join("..", "..", "board", "store", "testdata", "store-66863a9.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "crieur.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(data, "backups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{data, filepath.Join(data, "crieur.db")} {
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd = exec.CommandContext(ctx, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	cmd.Env = cleanEnvForTest()
+	out, err = cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("crieur serve, with backups/ closed to it, neither started nor stopped in a minute:\n%s", out)
+	}
+	if err == nil {
+		t.Fatalf("crieur serve upgraded a store it could not copy first:\n%s", out)
+	}
+	advice := fmt.Sprintf("chown -R 65534 %s/", data)
+	if !strings.Contains(string(out), "may not write in "+data) || strings.Count(string(out), advice) != 1 {
+		t.Errorf("crieur serve, with backups/ closed to it, said:\n%s\nwant the advice %q once", out, advice)
 	}
 }
 
