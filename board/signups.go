@@ -304,14 +304,34 @@ func (s *Service) WithdrawByToken(ctx context.Context, b Board, annID int64, tok
 	return n, err
 }
 
-// WithdrawTokenKnown says whether token is the private link of a sign-up
-// to annID: the withdraw page asks before offering to withdraw anyone.
-func (s *Service) WithdrawTokenKnown(ctx context.Context, b Board, annID int64, token string) (bool, error) {
-	_, err := s.repo.SignupPerson(ctx, annID, HashToken(token))
+// What a private withdraw link stands for now.
+const (
+	LinkUnknown   = "unknown"   // no sign-up to annID has this link
+	LinkActive    = "active"    // a sign-up (confirmed or waiting) to withdraw
+	LinkWithdrawn = "withdrawn" // its sign-ups are all withdrawn already
+)
+
+// WithdrawLink says what token, a private withdraw link of a sign-up to
+// annID, stands for: the withdraw page asks before offering to withdraw
+// anyone, and says so when there is nothing left to withdraw.
+func (s *Service) WithdrawLink(ctx context.Context, b Board, annID int64, token string) (string, error) {
+	p, err := s.repo.SignupPerson(ctx, annID, HashToken(token))
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return LinkUnknown, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return "", err
+	}
+	list, err := s.repo.Signups(ctx, annID)
+	if err != nil {
+		return "", err
+	}
+	for _, su := range list {
+		if su.Person.Kind == p.Kind && su.Person.ID == p.ID && su.State != SignupWithdrawn {
+			return LinkActive, nil
+		}
+	}
+	return LinkWithdrawn, nil
 }
 
 func newWithdrawToken() string {

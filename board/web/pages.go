@@ -45,7 +45,7 @@ type PageStore interface {
 type Signups interface {
 	SignUp(ctx context.Context, b board.Board, annID int64, p board.Person, roles []string, o board.Origin) (board.SignupResult, error)
 	WithdrawByToken(ctx context.Context, b board.Board, annID int64, token string) (int, error)
-	WithdrawTokenKnown(ctx context.Context, b board.Board, annID int64, token string) (bool, error)
+	WithdrawLink(ctx context.Context, b board.Board, annID int64, token string) (string, error)
 }
 
 // Pages renders the public, server-side HTML pages browsers see.

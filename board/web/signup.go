@@ -179,6 +179,11 @@ func (p *Pages) SignUp(w http.ResponseWriter, r *http.Request, b board.Board, a 
 		parts = append(parts, l.T("signup.already"))
 	}
 	out.Notice = strings.Join(parts, " ")
+	if !res.Changed() && len(res.Already) == 0 {
+		// Nothing taken (the role filled up just before): the person
+		// chooses another role without typing it all again.
+		out.Name, out.Contact = f.Name, f.Contact
+	}
 	if res.WithdrawToken != "" {
 		out.WithdrawURL = p.links.AnnouncementURL(b.Name, a.ID) + "/withdraw?lang=" + l.Lang() + "&t=" + url.QueryEscape(res.WithdrawToken)
 	}
@@ -203,11 +208,13 @@ func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request, b board.Board, 
 	}
 	if r.Method != http.MethodPost {
 		// Offer to withdraw only with a link that belongs to a sign-up.
-		switch known, err := p.signups.WithdrawTokenKnown(r.Context(), b, a.ID, token); {
+		switch link, err := p.signups.WithdrawLink(r.Context(), b, a.ID, token); {
 		case err != nil:
 			serverError(w, r, p.log, err)
-		case !known:
+		case link == board.LinkUnknown:
 			say(http.StatusNotFound, "withdraw.nothing", "withdraw.nothing_text")
+		case link == board.LinkWithdrawn:
+			say(http.StatusOK, "withdraw.already", "withdraw.already_text")
 		default:
 			data["Form"] = true
 			say(http.StatusOK, "withdraw.ask", "withdraw.ask_text", a.Title)

@@ -224,3 +224,23 @@ func TestAfterTheSignupForm(t *testing.T) {
 		t.Errorf("a link that belongs to no sign-up: %d, offered to withdraw", resp.StatusCode)
 	}
 }
+
+// A role that fills up between opening the page and sending it takes
+// nothing from the person: the answer says so and keeps their name and
+// contact, so they choose another role without typing them again.
+func TestRoleFilledUpKeepsWhatWasTyped(t *testing.T) {
+	_, _, page, _ := signupPage(t, board.Role{Name: "cook", Places: 1}, board.Role{Name: "driver", Places: 2})
+	mine, theirs := freshKey(t, page), freshKey(t, page)
+	if code, body, _ := postSignup(t, page, "", url.Values{"key": {theirs}, "name": {"Ana"}, "role": {"cook"}}); code != http.StatusOK {
+		t.Fatalf("the first sign-up: %d\n%s", code, body)
+	}
+	code, body, _ := postSignup(t, page, "", url.Values{"key": {mine}, "name": {"Chloe Bernard"}, "contact": {"chloe@example.fr"}, "role": {"cook"}})
+	if code != http.StatusOK || !strings.Contains(body, "cook filled up just before you answered") {
+		t.Fatalf("the late answer: %d\n%s", code, body)
+	}
+	for _, want := range []string{`id="su-name" name="name" required maxlength="100" autocomplete="name" value="Chloe Bernard"`, `value="chloe@example.fr"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the form after the role filled up lacks %s", want)
+		}
+	}
+}

@@ -124,6 +124,8 @@ func TestBrowserSignUpAndWithdraw(t *testing.T) {
 	if !strings.Contains(notice, "You are signed up as welcome desk") || !strings.Contains(places, "welcome desk – full") {
 		t.Fatalf("after signing up: notice %q, roles %q", notice, places)
 	}
+	// The private link is long and has no spaces: it wraps in its box.
+	noSidewaysScroll(ctx, t, "the page with the private link scrolls sideways at 390 px")
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(withdraw.Value),
 		chromedp.WaitVisible(css(`button[type=submit]`)),
@@ -141,6 +143,15 @@ func TestBrowserSignUpAndWithdraw(t *testing.T) {
 	c.api("GET", "/api/v1/boards/news/announcements/1/signups", nil, nil, &st)
 	if st.Taken["welcome desk"] != 0 {
 		t.Fatalf("taken after the withdrawal: %v", st.Taken)
+	}
+	// The link opened again says it is done, and offers nothing more.
+	if err := chromedp.Do(ctx, chromedp.Navigate(withdraw.Value), chromedp.WaitVisible(css(`h1`))); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := chromedp.Run(ctx, chromedp.Text(css(`h1`)))
+	buttons, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("button[type=submit]").length`))
+	if again != "Already withdrawn" || buttons > 0 {
+		t.Errorf("the link opened after withdrawing: %q with %d buttons, want %q and none", again, buttons, "Already withdrawn")
 	}
 }
 
