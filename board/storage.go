@@ -75,6 +75,7 @@ func (e *StorageError) Unwrap() error { return e.Err }
 // so that the board imports no driver.
 const (
 	sqliteReadOnly  = 8
+	sqliteIOErr     = 10
 	sqliteFull      = 13
 	sqliteCantOpen  = 14
 	sqlitePrimaryOf = 0xff // an extended code's low byte is its primary code
@@ -94,6 +95,13 @@ func DiagnoseStorage(err error, folder string) error {
 		return err
 	}
 	problem := storageProblem(err)
+	if problem == 0 && folder != "" && isIOError(err) && nearlyFull(folder) {
+		// SQLite says only "disk I/O error" when a full disk stops it
+		// sizing the WAL's shared memory at open (SQLITE_IOERR_SHMSIZE,
+		// 4874): the disk restarting a stopped service meets. The folder's
+		// free space tells it from a failing disk.
+		problem = StorageFull
+	}
 	if problem == 0 {
 		return err
 	}
@@ -144,6 +152,37 @@ func foreignFile(folder string, uid int) (int, bool) {
 	return 0, false
 }
 
+// isIOError says whether err is SQLite's SQLITE_IOERR, whatever its
+// extended code.
+func isIOError(err error) bool {
+	coded, ok := sqliteCode(err)
+	return ok && coded&sqlitePrimaryOf == sqliteIOErr
+}
+
+// nearlyFull says whether the file system holding folder has less room
+// left for Crieur than one page of writes.
+func nearlyFull(folder string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(folder, &st); err != nil {
+		return false
+	}
+	return st.Bavail*uint64(st.Bsize) < 64<<10
+}
+
+// sqliteCode is the result code of a SQLite driver's error. Other errors
+// have a Code too (an HTTP status): only the SQLite driver's is a result
+// code.
+func sqliteCode(err error) (int, bool) {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return 0, false
+	}
+	if t := reflect.TypeOf(coded); t.Kind() != reflect.Pointer || !strings.HasSuffix(t.Elem().PkgPath(), "sqlite") {
+		return 0, false
+	}
+	return coded.Code(), true
+}
+
 // storageProblem reads err's cause: SQLite's result code, or the system's
 // error number when the failure came from the OS (a file Crieur writes
 // itself: a picture, a copy, the folder's modes).
@@ -156,16 +195,11 @@ func storageProblem(err error) StorageProblem {
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
 		return StorageDenied
 	}
-	// Other errors have a Code too (an HTTP status): only the SQLite
-	// driver's is a result code.
-	var coded interface{ Code() int }
-	if !errors.As(err, &coded) {
+	code, ok := sqliteCode(err)
+	if !ok {
 		return 0
 	}
-	if t := reflect.TypeOf(coded); t.Kind() != reflect.Pointer || !strings.HasSuffix(t.Elem().PkgPath(), "sqlite") {
-		return 0
-	}
-	switch coded.Code() & sqlitePrimaryOf {
+	switch code & sqlitePrimaryOf {
 	case sqliteFull:
 		return StorageFull
 	case sqliteReadOnly:

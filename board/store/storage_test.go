@@ -180,3 +180,46 @@ func copyFile(from, to string) error {
 	}
 	return out.Close()
 }
+
+// A store that a full disk keeps from opening (the disk filled up, the
+// service restarts) is told as a full disk, not "disk I/O error (4874)":
+// SQLite cannot size the WAL's shared memory then. The disk is a 1 MiB
+// tmpfs, which needs root (as CI runs the tests).
+func TestFullDiskAtOpenSaysFreeSpace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small file system")
+	}
+	dir := t.TempDir()
+	if out, err := osexec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { osexec.Command("umount", "-l", dir).Run() })
+	data := filepath.Join(dir, "data")
+	s, db := newStoreIn(t, data)
+	if _, err := s.CreateBoard(context.Background(), board.Board{Name: "news", DisplayName: "News"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, name := range []string{"crieur.db-wal", "crieur.db-shm"} {
+		os.Remove(filepath.Join(data, name)) // a clean stop leaves none
+	}
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(filler, io.LimitReader(zeros{}, 2<<20)) // until the disk is full
+	filler.Close()
+	_, err = OpenDB(filepath.Join(data, "crieur.db"))
+	if err == nil {
+		t.Skip("the store opened on a full disk: nothing to tell")
+	}
+	var full *board.StorageError
+	if err := board.DiagnoseStorage(err, data); !errors.As(err, &full) || full.Problem != board.StorageFull ||
+		!strings.Contains(err.Error(), "the disk is full: nothing was written; free space in "+data) {
+		t.Errorf("a full disk at open diagnosed as %v", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
