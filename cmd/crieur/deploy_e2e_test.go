@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -461,6 +462,16 @@ func TestDeployComposeAsImageUser(t *testing.T) {
 		})
 		if !strings.Contains(string(out), "store: ok") {
 			t.Errorf("crieur ready over https says:\n%s", out)
+		}
+		// Without the TLS settings (systemd-run reads the environment
+		// file, not the unit's drop-in with the credentials), ready finds
+		// that serve answers https where it listens.
+		plain := maps.Clone(env)
+		delete(plain, "CRIEUR_TLS_CERT")
+		delete(plain, "CRIEUR_TLS_KEY")
+		out, err := user.command(plain, hc[2:]...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "store: ok") {
+			t.Errorf("crieur ready without the TLS settings, serve answering https: %v\n%s", err, out)
 		}
 	})
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +50,14 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	deadline := time.Now().Add(*wait)
 	for {
 		checks, err := askReady(ctx, client, probe.url)
+		if errors.Is(err, errAnswersHTTPS) && *target == "" {
+			// serve has TLS settings this command was not given (a
+			// systemd drop-in's credentials, which systemd-run does not
+			// read): the same address, over https.
+			probe = probe.overHTTPS(cfg)
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: probe.tls, DisableKeepAlives: true}}
+			continue
+		}
 		if err == nil || !time.Now().Before(deadline) || ctx.Err() != nil {
 			// The last answer is the one printed: what is still wrong.
 			for _, name := range slices.Sorted(maps.Keys(checks)) {
@@ -79,11 +89,18 @@ func askReady(ctx context.Context, client *http.Client, target string) (map[stri
 		return nil, fmt.Errorf("not ready: %w", err)
 	}
 	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusBadRequest && req.URL.Scheme == "http" && bytes.Contains(body, []byte("HTTP request to an HTTPS server")) {
+		// net/http's answer to plain HTTP on a TLS listener
+		// (server.go, serve: "Client sent an HTTP request to an HTTPS
+		// server.").
+		return nil, errAnswersHTTPS
+	}
 	var r struct {
 		Status string            `json:"status"`
 		Checks map[string]string `json:"checks"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&r)
+	_ = json.Unmarshal(body, &r)
 	if resp.StatusCode != http.StatusOK {
 		return r.Checks, fmt.Errorf("not ready (%s)", resp.Status)
 	}
@@ -94,6 +111,20 @@ func askReady(ctx context.Context, client *http.Client, target string) (map[stri
 type probe struct {
 	url string
 	tls *tls.Config
+}
+
+// errAnswersHTTPS: the server answers https where the probe asked http.
+var errAnswersHTTPS = errors.New("the server answers https only")
+
+// overHTTPS is p asked over https, as readyProbe does with TLS settings.
+func (p probe) overHTTPS(cfg config.Config) probe {
+	u, _ := url.Parse(p.url)
+	u.Scheme = "https"
+	host := u.Hostname()
+	if public, err := url.Parse(cfg.PublicURL); err == nil && public.Hostname() != "" {
+		host = public.Hostname()
+	}
+	return probe{url: u.String(), tls: probeTLS(host)}
 }
 
 // readyProbe derives the readiness URL from listen and the TLS settings:
@@ -118,10 +149,15 @@ func readyProbe(cfg config.Config) (probe, error) {
 	if err != nil {
 		return probe{}, fmt.Errorf("public_url: %w", err)
 	}
-	return probe{url: u.String(), tls: &tls.Config{
+	return probe{url: u.String(), tls: probeTLS(public.Hostname())}, nil
+}
+
+// probeTLS is how the probe speaks TLS to serve on this machine.
+func probeTLS(serverName string) *tls.Config {
+	return &tls.Config{
 		// tls = "auto" answers only the host names it has certificates
 		// for: the probe names public_url's host.
-		ServerName: public.Hostname(),
+		ServerName: serverName,
 		// The certificate is not checked, for this probe only: it goes to
 		// the address serve itself binds on this machine (nobody in
 		// between to tell apart), sends nothing secret and reads one
@@ -134,5 +170,5 @@ func readyProbe(cfg config.Config) (probe, error) {
 		// metrics_listen serves /metrics alone.
 		InsecureSkipVerify: true, //nolint:gosec // loopback readiness probe, see above
 		MinVersion:         tls.VersionTLS12,
-	}}, nil
+	}
 }
