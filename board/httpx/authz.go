@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"crieur/board"
 )
@@ -98,10 +99,26 @@ func Authorize(tok board.Token, need Access, b *board.Board) error {
 // inboxes. Registering through it is the only way onto the server, so the
 // authorization test walks every route there is.
 type Routes struct {
-	mux   *http.ServeMux
-	rows  []Route
-	cache Keeper
+	mux      *http.ServeMux
+	rows     []Route
+	cache    Keeper
+	notFound http.Handler
 }
+
+// takesPost says whether req's address takes a POST (an inbox, a form):
+// a GET there is answered 405 by the mux, not "not found".
+func (r *Routes) takesPost(req *http.Request) bool {
+	post := req.Clone(req.Context())
+	post.Method = http.MethodPost
+	_, pattern := r.mux.Handler(post)
+	return pattern != ""
+}
+
+// NotFoundPage makes h the answer to a page nobody registered (a mistyped
+// address under a board, an old link): the pages' own "not found" in the
+// reader's language, rather than net/http's bare "404 page not found".
+// The API keeps its plain answers.
+func (r *Routes) NotFoundPage(h http.Handler) { r.notFound = h }
 
 // Keeper keeps rendered public answers until what they show changes (the
 // page cache, board/pagecache).
@@ -139,4 +156,12 @@ func (r *Routes) Handle(pattern string, need Access, h http.Handler) {
 func (r *Routes) Table() []Route { return slices.Clone(r.rows) }
 
 // ServeHTTP answers with the route the request matches.
-func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.mux.ServeHTTP(w, req) }
+func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.notFound != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !strings.HasPrefix(req.URL.Path, "/api/") {
+		if _, pattern := r.mux.Handler(req); pattern == "" && !r.takesPost(req) {
+			r.notFound.ServeHTTP(w, req)
+			return
+		}
+	}
+	r.mux.ServeHTTP(w, req)
+}

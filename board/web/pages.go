@@ -130,6 +130,7 @@ func (p *Pages) Register(routes *httpx.Routes) {
 	cached("GET /boards/{board}/widget", p.withBoard(p.Widget))
 	cached("GET /sitemap.xml", p.Sitemap)
 	public("GET "+staticPrefix+"{name}", p.assets.serve)
+	routes.NotFoundPage(http.HandlerFunc(NotFound))
 }
 
 func (p *Pages) withBoard(next func(http.ResponseWriter, *http.Request, board.Board)) http.HandlerFunc {
