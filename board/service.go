@@ -266,6 +266,17 @@ func checkTimes(old *Announcement, d Draft, now time.Time) error {
 	if old != nil && old.Public() && changed(oldPublish, d.PublishAt) {
 		errs["publish_at"] = Problemf("problem.no_schedule_again")
 	}
+	// A call that would open closed: a deadline typed in the past (a
+	// wrong year, a copied call), or kept from a draft until it passed.
+	// One that passed on a published call stays, as the call closed.
+	var oldDeadline *time.Time
+	if old != nil && old.Call != nil {
+		oldDeadline = old.Call.Deadline
+	}
+	if d.Call != nil && d.Kind == KindCall && d.Call.Deadline != nil && !d.Call.Deadline.After(now) && !d.KeepDraft &&
+		(changed(oldDeadline, d.Call.Deadline) || old != nil && !old.Public()) {
+		errs["call.deadline"] = Problemf("problem.deadline_past")
+	}
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}

@@ -124,8 +124,9 @@ func TestWaitingListMovesUpAndOneRoleEach(t *testing.T) {
 
 func TestClosedCallsTakeNobody(t *testing.T) {
 	ctx := context.Background()
-	past := time.Now().Add(-time.Hour)
-	_, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Deadline: &past})
+	soon := time.Now().Add(time.Hour)
+	rig, svc, b, a := newCall(t, board.Call{Roles: []board.Role{{Name: "cook", Places: 1}}, Deadline: &soon})
+	rig.Clock.Advance(2 * time.Hour)
 	if _, err := svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonWeb, ID: "x"}, []string{"cook"}, anew()); !errors.Is(err, board.ErrCallClosed) {
 		t.Fatalf("after the deadline: %v", err)
 	}
@@ -374,5 +375,41 @@ func TestEveryChannelInTheLedger(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("the ledger holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A call whose deadline is already past would open closed: refused with
+// the field to fix, as a past "publish at" is. A draft may keep it until
+// it is published; a published call whose deadline passed is edited as it
+// is (it closed).
+func TestACallCannotOpenClosed(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	past := time.Now().Add(-24 * time.Hour)
+	call := func() *board.Call {
+		return &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org", Deadline: &past}
+	}
+	_, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks", Call: call()}, "")
+	var ve *board.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["call.deadline"].Key != "problem.deadline_past" {
+		t.Fatalf("a call with a past deadline: %v", err)
+	}
+	draft, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks", Call: call(), KeepDraft: true}, "")
+	if err != nil {
+		t.Fatalf("a draft with a past deadline: %v", err)
+	}
+	_, err = svc.Update(ctx, board.System, b, draft.ID, func(d *board.Draft) error { d.KeepDraft = false; return nil })
+	if !errors.As(err, &ve) || ve.Fields["call.deadline"].Key != "problem.deadline_past" {
+		t.Fatalf("publishing a draft whose deadline passed: %v", err)
+	}
+	soon := time.Now().Add(time.Hour)
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Drivers", Call: &board.Call{Roles: []board.Role{{Name: "driver", Places: 1}}, Contact: "x@example.org", Deadline: &soon}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.Clock.Advance(2 * time.Hour)
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Drivers (thank you)"; return nil }); err != nil {
+		t.Fatalf("editing a call whose deadline passed: %v", err)
 	}
 }

@@ -74,13 +74,19 @@ func cardFacts(l locale.Locale, a board.Announcement) []string {
 	want := map[board.Kind][]string{
 		board.KindEvent:    {"when", "where"},
 		board.KindTraining: {"when", "where", "seats"},
-		board.KindCall:     {"volunteers", "answer_before"},
+		board.KindCall:     {"signups", "volunteers", "answer_before"},
 		board.KindCampaign: {"raised", "income"},
 		board.KindOutage:   {"service", "from", "until", "resolved"},
 	}[a.Kind]
 	// A time alone would not say what it is the time of.
-	labelled := []string{"from", "until", "resolved", "answer_before"}
+	labelled := []string{"from", "until", "resolved", "answer_before", "signups"}
 	var out []string
+	if a.Kind == board.KindCall && a.Call != nil && !a.Call.Closed && !a.SignupsOpen(time.Now()) {
+		// Its deadline passed, or every role is full: a list of calls
+		// must not offer it as open (the facts say so only of a call an
+		// editor closed, as the post's text does not change by itself).
+		out = append(out, l.Colon(l.T("fact.signups"))+" "+l.T("fact.closed"))
+	}
 	for _, f := range l.Facts(a) {
 		switch {
 		case !slices.Contains(want, f.Key):

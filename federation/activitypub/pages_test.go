@@ -377,6 +377,42 @@ func TestPublicListsLeaveDraftsOut(t *testing.T) {
 	}
 }
 
+// The list of calls says which no longer take sign-ups (every role full,
+// here), as the call's own page does, and not of one that does.
+func TestCallsListSaysWhichAreClosed(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	full, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Bar staff",
+		Call: &board.Call{Roles: []board.Role{{Name: "bar", Places: 1}}, Contact: "x@example.org"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SignUp(ctx, b, full.ID, board.Person{Kind: board.PersonWeb, ID: "ann", Name: "Ann"}, []string{"bar"}, board.Origin{ID: "test:ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks",
+		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "x@example.org"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body := get(t, hs.URL+"/boards/news/calls", "text/html")
+	page := string(body)
+	iBar, iCooks := strings.Index(page, "Bar staff"), strings.Index(page, "Cooks")
+	if iBar < 0 || iCooks < 0 {
+		t.Fatalf("the calls page lacks a call:\n%s", page)
+	}
+	cardOf := func(at int) string {
+		end := strings.Index(page[at:], "</li>")
+		return page[at : at+end]
+	}
+	if !strings.Contains(cardOf(iBar), "Sign-ups: closed") {
+		t.Errorf("the full call's card does not say it is closed:\n%s", cardOf(iBar))
+	}
+	if strings.Contains(cardOf(iCooks), "closed") {
+		t.Errorf("the open call's card says closed:\n%s", cardOf(iCooks))
+	}
+}
+
 // The widget can be framed by another site and lists the latest; other
 // pages cannot be framed elsewhere; the sitemap lists boards and pages.
 func TestWidgetAndSitemap(t *testing.T) {
