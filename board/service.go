@@ -486,7 +486,9 @@ func (s *Service) update(ctx context.Context, actor Actor, b Board, id int64, ed
 			FollowUp: d.FollowUp && verb == VerbUpdate, Changes: changes}); err != nil {
 			return err
 		}
-		if verb == VerbUpdate && !sameOptions(oldCall, a.Call) {
+		// A training's one option is named in its language ("I'll come",
+		// "Je viens"): another language is another option too.
+		if verb == VerbUpdate && (!sameOptions(oldCall, a.Call) || a.Kind == KindTraining && oldA.Language != a.Language) {
 			// New options reset a poll's counts to 0 where it is shown
 			// (Mastodon's poll.rb, reset_votes!), and forget who voted
 			// there: the counts follow at once.

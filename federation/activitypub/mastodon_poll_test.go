@@ -222,3 +222,45 @@ func TestMastodonTakesCountsAsPollState(t *testing.T) {
 		t.Fatalf("the post fetched again was %s: tallies %v, %d edits; the ledger holds %v", way, m.tallies, m.edits, ledger())
 	}
 }
+
+// A training's one option is named in its language: a change of language
+// renames it, which Mastodon takes as a new poll (its counts reset to 0),
+// so the counts follow the Update at once, whichever arrives first.
+func TestTrainingLanguageChangeKeepsItsCount(t *testing.T) {
+	s, _, svc := newTestServer(t)
+	ctx := context.Background()
+	st := storeOf(svc)
+	b, _ := st.BoardByName(ctx, "news")
+	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindTraining, Title: "Atelier Git", Language: "fr",
+		Event: &board.Event{Start: time.Now().Add(72 * time.Hour)}, Training: &board.Training{Seats: 5}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objectOf := func(act map[string]any) map[string]any { o, _ := act["object"].(map[string]any); return o }
+	var m mastodonCopy
+	m.create(objectOf(activities(t, s, svc)[0]))
+	svc.SignUp(ctx, b, a.ID, board.Person{Kind: board.PersonFediverse, ID: "https://peer.example/users/v"}, []string{board.TrainingRole}, board.Origin{ID: "https://peer.example/users/v/statuses/1"})
+	for _, act := range activities(t, s, svc) {
+		m.update(objectOf(act))
+	}
+	if fmt.Sprint(m.tallies) != "[1]" {
+		t.Fatalf("after one registration Mastodon shows %v", m.tallies)
+	}
+	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Language = "en"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	acts := activities(t, s, svc)
+	other := m
+	for _, act := range acts {
+		m.update(objectOf(act))
+	}
+	for i := len(acts) - 1; i >= 0; i-- {
+		other.update(objectOf(acts[i]))
+	}
+	for _, c := range []mastodonCopy{m, other} {
+		if fmt.Sprint(c.tallies) != "[1]" || !slices.Contains(c.options, "I'll come") {
+			t.Errorf("after the training went from French to English Mastodon shows options %v, tallies %v; want [I'll come] with 1 (%d activities)", c.options, c.tallies, len(acts))
+		}
+	}
+}
