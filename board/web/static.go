@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"crieur/board/markdown"
 )
 
 //go:embed static
@@ -56,7 +58,8 @@ func (a assets) url(name string) string {
 
 // funcs are the template functions every page's templates may use.
 func (a assets) funcs() template.FuncMap {
-	return template.FuncMap{"asset": a.url}
+	// plainHTML: a board's summary, its lines and links as written.
+	return template.FuncMap{"asset": a.url, "plainHTML": func(s string) template.HTML { return template.HTML(markdown.PlainHTML(s)) }} //nolint:gosec // PlainHTML escapes all it does not make
 }
 
 // serve answers a versioned static file; an old version (a page cached

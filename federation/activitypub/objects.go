@@ -16,6 +16,7 @@ import (
 
 	"crieur/board"
 	"crieur/board/locale"
+	"crieur/board/markdown"
 )
 
 // publicAudience is as:Public, addressed in to: so Mastodon shows posts on
@@ -85,11 +86,13 @@ func (s *Server) actor(b board.Board) (map[string]any, error) {
 	name.AppendXMLSchemaString(b.DisplayName)
 	a.SetActivityStreamsName(name)
 	summary := streams.NewActivityStreamsSummaryProperty()
-	sum := html.EscapeString(b.Summary)
+	// Mastodon shows a remote profile's HTML as it comes, and makes no
+	// links of its text: lines and addresses are made here.
+	sum := markdown.PlainHTML(b.Summary)
 	if sum == "" {
-		sum = html.EscapeString(locale.OfBoard(b).T("post.actor_summary", b.DisplayName))
+		sum = "<p>" + html.EscapeString(locale.OfBoard(b).T("post.actor_summary", b.DisplayName)) + "</p>"
 	}
-	summary.AppendXMLSchemaString("<p>" + sum + "</p>")
+	summary.AppendXMLSchemaString(sum)
 	a.SetActivityStreamsSummary(summary)
 	inbox := streams.NewActivityStreamsInboxProperty()
 	inbox.SetIRI(iri(u.Inbox(b.Name)))

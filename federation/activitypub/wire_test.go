@@ -540,6 +540,22 @@ func TestWireShapeActorAndAccept(t *testing.T) {
 	if actor["manuallyApprovesFollowers"] != false || actor["discoverable"] != true {
 		t.Errorf("follow and discovery flags: %v %v", actor["manuallyApprovesFollowers"], actor["discoverable"])
 	}
+	// A summary of several lines and an address: Mastodon shows the HTML
+	// as it comes (sanitised, never linkified), so the lines and the link
+	// are in it.
+	b.Summary = "Repair café every Tuesday.\nAgenda: https://example.org/agenda & more"
+	if _, err := svc.SetBoard(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = get(t, hs.URL+"/boards/news", contentTypeAP)
+	actor = nil
+	json.Unmarshal(body, &actor)
+	if want := `<p>Repair café every Tuesday.<br>Agenda: <a href="https://example.org/agenda" rel="nofollow noopener">https://example.org/agenda</a> &amp; more</p>`; actor["summary"] != want {
+		t.Errorf("a summary of two lines with an address is sent as %q, want %q", actor["summary"], want)
+	}
+	if _, _, page := get(t, hs.URL+"/boards/news", "text/html"); !strings.Contains(string(page), `Repair café every Tuesday.<br>Agenda: <a href="https://example.org/agenda"`) {
+		t.Errorf("the board's page shows its summary without its lines or its link")
+	}
 
 	follow := `{"@context":"https://www.w3.org/ns/activitystreams","id":"https://peer.example/follows/1","type":"Follow","actor":"https://peer.example/users/a","object":"` + id + `","signature":{"type":"RsaSignature2017"}}`
 	acc := s.accept("news", json.RawMessage(follow), "https://peer.example/follows/1", "https://peer.example/users/a")
