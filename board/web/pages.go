@@ -415,19 +415,38 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b board.Board) {
 		limit = 5
 	}
 	kind := board.Kind(r.URL.Query().Get("kind"))
-	list, err := p.store.Announcements(r.Context(), b.ID, 0, 100)
-	if err != nil {
-		serverError(w, r, p.log, err)
-		return
-	}
 	var items []pageItem
 	l := boardLocale(r, b)
-	for _, a := range list {
-		if kind != "" && a.Kind != kind {
-			continue
+	if kind == board.KindEvent || kind == board.KindTraining {
+		// What is coming, soonest first, as the events page lists it
+		// (trainings are events too): not the latest announced, which
+		// may be over.
+		list, err := p.store.Events(r.Context(), b.ID, 200)
+		if err != nil {
+			serverError(w, r, p.log, err)
+			return
 		}
-		if items = append(items, p.item(a, l)); len(items) == limit {
-			break
+		for _, c := range comingEvents(p, list, l, time.Now()) {
+			if kind == board.KindTraining && c.Announcement.Kind != kind {
+				continue
+			}
+			if items = append(items, c.pageItem); len(items) == limit {
+				break
+			}
+		}
+	} else {
+		list, err := p.store.Announcements(r.Context(), b.ID, 0, 100)
+		if err != nil {
+			serverError(w, r, p.log, err)
+			return
+		}
+		for _, a := range list {
+			if kind != "" && a.Kind != kind {
+				continue
+			}
+			if items = append(items, p.item(a, l)); len(items) == limit {
+				break
+			}
 		}
 	}
 	// Framed on the association's site: a taken-down or cancelled notice

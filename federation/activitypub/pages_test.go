@@ -431,6 +431,23 @@ func TestWidgetAndSitemap(t *testing.T) {
 	if n := strings.Count(string(body), "<li>"); n != 3 || !strings.Contains(string(body), "Item 7") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors *") {
 		t.Fatalf("widget: %d items, CSP %q\n%s", n, resp.Header.Get("Content-Security-Policy"), body)
 	}
+	// Events: what is coming, soonest first, trainings included; not
+	// the latest announced, which may be over.
+	now := time.Now()
+	for _, d := range []board.Draft{
+		{Kind: board.KindEvent, Title: "Later party", Event: &board.Event{Start: now.Add(96 * time.Hour)}},
+		{Kind: board.KindTraining, Title: "Git workshop", Event: &board.Event{Start: now.Add(48 * time.Hour)}, Training: &board.Training{Seats: 5}},
+		{Kind: board.KindEvent, Title: "Last year's fair", Event: &board.Event{Start: now.AddDate(-1, 0, 0)}},
+	} {
+		if _, _, err := svc.Create(ctx, board.System, b, d, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, body = get(t, hs.URL+"/boards/news/widget?kind=event&limit=5", "")
+	page := string(body)
+	if iGit, iParty := strings.Index(page, "Git workshop"), strings.Index(page, "Later party"); iGit < 0 || iParty < iGit || strings.Contains(page, "Last year") || strings.Contains(page, "Item ") {
+		t.Errorf("the events widget, want the workshop then the party and nothing else:\n%s", page)
+	}
 	resp, _ = http.Get(hs.URL + "/boards/news")
 	resp.Body.Close()
 	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'") {
@@ -442,7 +459,7 @@ func TestWidgetAndSitemap(t *testing.T) {
 			Loc string `xml:"loc"`
 		} `xml:"url"`
 	}
-	if err := xml.Unmarshal(body, &sm); code != 200 || !strings.HasPrefix(ct, "application/xml") || err != nil || len(sm.URLs) != 10 {
+	if err := xml.Unmarshal(body, &sm); code != 200 || !strings.HasPrefix(ct, "application/xml") || err != nil || len(sm.URLs) != 13 {
 		t.Fatalf("sitemap: %d %s %v, %d urls\n%s", code, ct, err, len(sm.URLs), body)
 	}
 }
