@@ -271,3 +271,24 @@ func TestSetupCheckSaysWhereItGoes(t *testing.T) {
 		}
 	}
 }
+
+// A time typed in a text box (a browser without a date picker) is read
+// the ways people write it, the form's own example included.
+func TestTypedTimes(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip(err)
+	}
+	want := time.Date(2026, 12, 20, 14, 0, 0, 0, paris)
+	for _, s := range []string{"2026-12-20T14:00", "2026-12-20 14:00", "2026-12-20 14 h 00", "2026-12-20 14h00", "2026-12-20 14h", "20/12/2026 14:00", "20/12/2026 14 h 00", " 20/12/2026  14h "} {
+		got, err := parseFormTime(s, paris)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%q read as %v (%v), want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"32/12/2026 14h", "demain", "2026-12-20", "14:00"} {
+		if got, err := parseFormTime(s, paris); err == nil {
+			t.Errorf("%q read as %v, want a problem", s, got)
+		}
+	}
+}

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,7 +160,7 @@ func (f formData) draft(loc *time.Location) (board.Draft, board.Problems) {
 		if s == "" {
 			return nil
 		}
-		t, err := time.ParseInLocation(formTime, s, loc)
+		t, err := parseFormTime(s, loc)
 		if err != nil {
 			errs[field] = board.Problemf("editor.p.datetime")
 			return nil
@@ -491,4 +493,29 @@ func (f formData) ErrorFor(name string) template.HTML {
 		return ""
 	}
 	return template.HTML(`<span class="field-error" id="` + template.HTMLEscapeString(f.Prefix+name) + `-error">` + template.HTMLEscapeString(msg) + `</span>`)
+}
+
+// formTimeLayouts are the ways a time is typed where a browser shows a
+// text box instead of a date picker: ISO with a space, and the day first
+// as French (and British) writers put it; "14 h 00" and "14h" are made
+// "14:00" first.
+var formTimeLayouts = []string{formTime, "2006-01-02 15:04", "2006-01-02T15:04:05", "2/1/2006 15:04", "2/1/2006T15:04"}
+
+var typedHourRe = regexp.MustCompile(`(\d{1,2})\s*[hH]\s*(\d{2})?\b`)
+
+// parseFormTime reads a time from the form, in loc.
+func parseFormTime(s string, loc *time.Location) (time.Time, error) {
+	s = strings.Join(strings.Fields(s), " ")
+	s = typedHourRe.ReplaceAllStringFunc(s, func(m string) string {
+		g := typedHourRe.FindStringSubmatch(m)
+		return g[1] + ":" + cmp.Or(g[2], "00")
+	})
+	var err error
+	for _, layout := range formTimeLayouts {
+		var t time.Time
+		if t, err = time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
 }
