@@ -301,3 +301,11 @@ func (s *Store) TrainingsToRemind(ctx context.Context) ([]board.Announcement, er
 		WHERE a.kind = 'training' AND a.status = 'published' AND a.deleted_at IS NULL
 		AND json_extract(a.details, '$.training.reminder') AND NOT coalesce(json_extract(a.details, '$.training.cancelled'), 0)`)
 }
+
+// KeyUsed says whether key (a form's, an API request's) already created
+// an announcement on the board.
+func (s *Store) KeyUsed(ctx context.Context, boardID int64, key string) (bool, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM idempotency_keys WHERE board_id = ? AND idem_key = ?`, boardID, key).Scan(&n)
+	return n > 0, err
+}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -438,6 +440,20 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 	}
+	if errs == nil && f.Action != "draft" && !f.Again {
+		// Back after publishing, then Publish: the browser shows the
+		// form as it was typed, with a new key. The same title and text
+		// published a moment ago is most likely that, so it is asked.
+		same, err := e.sameAsRecent(r.Context(), b, d, r.PostFormValue("key"))
+		if err != nil {
+			serverError(w, r, e.log, err)
+			return
+		}
+		if same != nil {
+			l := e.locale(r, b)
+			errs, f.Again = board.Problems{"form": board.Problemf("editor.p.same_as_recent", same.Title, l.Clock(same.CreatedAt))}, true
+		}
+	}
 	if errs == nil {
 		// The form carries a key made when it was shown, so a double click
 		// or a resubmitted page does not publish twice.
@@ -458,6 +474,31 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 	}
 	f.Errors = byField(e.locale(r, b), errs, f.roleLines())
 	e.renderHome(w, r, s, http.StatusBadRequest, &b, f, flashNotice{}, nil)
+}
+
+// sameAsRecent finds an announcement of b published within the last hour
+// with d's kind, title and text, if there is one, unless the form's key
+// made it (the same form sent twice is one announcement, said as such).
+func (e *Editor) sameAsRecent(ctx context.Context, b board.Board, d board.Draft, key string) (*board.Announcement, error) {
+	title := strings.TrimSpace(d.Title)
+	if title == "" {
+		return nil, nil
+	}
+	if used, err := e.store.KeyUsed(ctx, b.ID, key); err != nil || used {
+		return nil, err
+	}
+	list, err := e.store.SearchAnnouncements(ctx, b.ID, title, 0, 20)
+	if err != nil {
+		return nil, err
+	}
+	body := strings.TrimSpace(strings.ReplaceAll(d.Body, "\r\n", "\n"))
+	kind := cmp.Or(d.Kind, board.KindNews)
+	for _, a := range list {
+		if a.Public() && a.Kind == kind && a.Title == title && strings.TrimSpace(a.Body) == body && time.Since(a.CreatedAt) < time.Hour {
+			return &a, nil
+		}
+	}
+	return nil, nil
 }
 
 // saved is the notice after a save: what became of the announcement.

@@ -155,6 +155,31 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	if got, _ := rig.Store.Announcement(ctx, b.ID, 1); got.DeletedAt == nil {
 		t.Fatal("not deleted")
 	}
+	// Back after publishing, then Publish: the page was loaded again
+	// (a new key) and the browser filled in what was typed. The same
+	// title and text just published is asked about, with nothing lost;
+	// pressed again, it is published.
+	news := url.Values{"csrf": {csrf}, "kind": {"news"}, "title": {"Soirée crêpes"}, "body": {"Vendredi à 19 h."}, "action": {"publish"}}
+	news.Set("key", hidden(func() string { _, p := do("GET", "/edit", nil); return p }(), "key"))
+	if code, page := do("POST", "/edit/news/new", news); code != 200 || !strings.Contains(page, "Published: Soirée crêpes") {
+		t.Fatalf("publish: %d", code)
+	}
+	news.Set("key", hidden(func() string { _, p := do("GET", "/edit", nil); return p }(), "key"))
+	code, page = do("POST", "/edit/news/new", news)
+	if code != 400 || !strings.Contains(page, "“Soirée crêpes” was published at") || !strings.Contains(page, "Vendredi à 19 h.") || !strings.Contains(page, `name="again" value="1"`) {
+		t.Fatalf("the same news sent again from a new form: %d\n%s", code, page)
+	}
+	if list, _ := rig.Store.Announcements(ctx, b.ID, 0, 10); len(list) != 1 {
+		t.Fatalf("%d published after the same news was sent again, want 1", len(list))
+	}
+	news.Set("key", hidden(page, "key"))
+	news.Set("again", "1")
+	if code, page := do("POST", "/edit/news/new", news); code != 200 || !strings.Contains(page, "Published: Soirée crêpes") {
+		t.Fatalf("published again on purpose: %d", code)
+	}
+	if list, _ := rig.Store.Announcements(ctx, b.ID, 0, 10); len(list) != 2 {
+		t.Fatalf("%d published after publishing it again on purpose, want 2", len(list))
+	}
 	if code, _ := do("POST", "/edit/logout", url.Values{"csrf": {csrf}}); code != 200 {
 		t.Fatalf("logout: %d", code)
 	}

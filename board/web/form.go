@@ -43,6 +43,9 @@ type formData struct {
 	// FollowUp asks for a short "Updated" message where messages cannot
 	// be edited (Mattermost, mailing lists).
 	FollowUp bool
+	// Again: the editor was told an announcement with the same title and
+	// text was just published, and publishes this one all the same.
+	Again bool
 	// moreImages are pictures after the first (given through the API),
 	// which the form does not show and keeps.
 	moreImages []board.Image
@@ -97,8 +100,8 @@ func readForm(r *http.Request) formData {
 		Service: v("service"), From: v("from"), Until: v("until"), PublishAt: v("publish_at"),
 		Goal: v("goal"), Currency: v("currency"), Raised: v("raised"), Per: v("per"), StillWelcome: r.PostFormValue("still_welcome") == "on", Milestones: v("milestones"), ThankYou: r.PostFormValue("thank_you"), CampaignDeadline: v("campaign_deadline"), Link: v("link"), TaxNote: v("tax_note"), ExpiresAt: v("expires_at"), Action: v("action"),
 		ImageID: v("image_id"), Alt: v("alt"), Decorative: r.PostFormValue("decorative") == "on", RemoveImage: r.PostFormValue("remove_image") == "on",
-		FollowUp: r.PostFormValue("follow_up") == "on",
-		Online:   v("online"), Level: v("level"), Bring: v("bring"), Seats: v("seats"),
+		FollowUp: r.PostFormValue("follow_up") == "on", Again: r.PostFormValue("again") == "1",
+		Online: v("online"), Level: v("level"), Bring: v("bring"), Seats: v("seats"),
 		TrainingWaitlist: r.PostFormValue("training_waitlist") == "on", Reminder: r.PostFormValue("reminder") == "on"}
 }
 

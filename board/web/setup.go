@@ -21,6 +21,7 @@ type EditorStore interface {
 	SessionToken(ctx context.Context, plain string) (board.Token, error)
 	DeleteSession(ctx context.Context, plain string) error
 	SearchAnnouncements(ctx context.Context, boardID int64, q string, before int64, limit int) ([]board.Announcement, error)
+	KeyUsed(ctx context.Context, boardID int64, key string) (bool, error)
 	Signups(ctx context.Context, annID int64) ([]board.Signup, error)
 	Answers(ctx context.Context, annID int64) ([]board.Answer, error)
 	Interactions(ctx context.Context, announcementID int64) ([]board.Interaction, error)
