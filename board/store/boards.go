@@ -255,3 +255,21 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	}
 	return v, nil
 }
+
+// ProfileSent is the hash of the profile a board's followers were last
+// sent ("" when none was recorded yet).
+func (s *Store) ProfileSent(ctx context.Context, boardID int64) (string, error) {
+	var h string
+	err := s.read().QueryRowContext(ctx, `SELECT hash FROM profiles_sent WHERE board_id = ?`, boardID).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return h, err
+}
+
+// SetProfileSent records the profile a board's followers were sent.
+func (s *Store) SetProfileSent(ctx context.Context, boardID int64, hash string, at time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO profiles_sent (board_id, hash, sent_at) VALUES (?, ?, ?)
+		ON CONFLICT (board_id) DO UPDATE SET hash = excluded.hash, sent_at = excluded.sent_at`, boardID, hash, ms(at))
+	return err
+}

@@ -292,6 +292,13 @@ var steps = []step{
 	{44, "what a Matrix message shows", func(ctx context.Context, tx *sql.Tx) error {
 		return addColumn(ctx, tx, "matrix_events", "shown", "TEXT NOT NULL DEFAULT ''")
 	}},
+	// 45: the profile (the actor) each board's followers were last sent,
+	// by its hash, so that a change from anywhere (the editor, the API,
+	// the CLI on the data folder, serve stopped) reaches them once.
+	{45, "the profile followers were sent", exec(`CREATE TABLE IF NOT EXISTS profiles_sent (
+		board_id BIGINT PRIMARY KEY REFERENCES boards(id) ON DELETE CASCADE,
+		hash TEXT NOT NULL,
+		sent_at BIGINT NOT NULL)`)},
 }
 
 // publicTables are the tables whose rows a public page, feed or

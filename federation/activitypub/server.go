@@ -48,6 +48,8 @@ type Store interface {
 	EditInteraction(ctx context.Context, actor, objectID, content string) (bool, error)
 	Blocked(ctx context.Context, boardID int64, raw string) (bool, error)
 	Blocks(ctx context.Context, boardID *int64) ([]board.Block, error)
+	ProfileSent(ctx context.Context, boardID int64) (string, error)
+	SetProfileSent(ctx context.Context, boardID int64, hash string, at time.Time) error
 }
 
 // BoardFinder finds a board by its name.

@@ -288,6 +288,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (a *App, err error) 
 	lp := &liberapay.Poller{Base: cfg.LiberapayURL, Every: cfg.LiberapayEvery.Duration, Campaigns: st, Recorder: svc, HTTP: client(), Log: log}
 	a.run(lp.Run)
 	a.run(bridge.Run)
+	// A board's new name, summary or logo reaches its followers within
+	// seconds, from whichever process changed it.
+	a.run(func(ctx context.Context) { ap.ProfileUpdates(ctx, 5*time.Second) })
 	for _, p := range pools {
 		a.run(p.Run)
 	}
