@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"crieur/config"
@@ -50,6 +51,12 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 	deadline := time.Now().Add(*wait)
 	for {
 		checks, err := askReady(ctx, client, probe.url)
+		if err != nil && cfg.TLS == "auto" && strings.Contains(err.Error(), "tls: internal error") {
+			// autocert's answer to a handshake while it has no
+			// certificate for the name (acme/autocert: missing
+			// certificate, in serve's log).
+			err = fmt.Errorf("%w: serve has no certificate for public_url's host yet (tls = auto): its first order may still be running, or have failed (serve's log says why)", err)
+		}
 		if errors.Is(err, errAnswersHTTPS) && *target == "" {
 			// serve has TLS settings this command was not given (a
 			// systemd drop-in's credentials, which systemd-run does not

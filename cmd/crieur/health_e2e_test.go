@@ -112,3 +112,23 @@ func TestReadyWaitsForServe(t *testing.T) {
 		t.Errorf("a negative wait: %v\n%s", err, out)
 	}
 }
+
+// tls = "auto" before its first certificate (the ACME authority out of
+// reach here): crieur ready says so, not only "tls: internal error".
+func TestReadyBeforeTheFirstCertificateSaysSo(t *testing.T) {
+	t.Parallel()
+	httpsPort, httpPort := freePort(t), freePort(t)
+	env := []string{"CRIEUR_TLS=auto", fmt.Sprintf("CRIEUR_PUBLIC_URL=https://board.crieur.test:%d", httpsPort),
+		fmt.Sprintf("CRIEUR_LISTEN=127.0.0.1:%d", httpsPort), fmt.Sprintf("CRIEUR_HTTP_LISTEN=127.0.0.1:%d", httpPort),
+		fmt.Sprintf("CRIEUR_ACME_DIRECTORY=https://127.0.0.1:%d/directory", freePort(t))}
+	data := t.TempDir()
+	startProc(t, []string{"serve", "--data", data}, env...)
+	var out string
+	waitFor(t, 30*time.Second, "crieur ready to find serve listening", func() bool {
+		out, _ = runCLI("", append(env, "CRIEUR_DATA_DIR="+data), "ready")
+		return !strings.Contains(out, "connection refused")
+	})
+	if !strings.Contains(out, "not ready") || !strings.Contains(out, "no certificate for public_url's host yet (tls = auto)") {
+		t.Errorf("crieur ready before the first certificate says:\n%s", out)
+	}
+}
