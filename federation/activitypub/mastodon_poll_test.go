@@ -188,14 +188,9 @@ func TestMastodonTakesCountsAsPollState(t *testing.T) {
 	if len(acts) != 2 {
 		t.Fatalf("%d activities for a role added, want the Update and the counts", len(acts))
 	}
-	other := m
-	for _, act := range acts {
-		m.update(objectOf(act))
-	}
-	for i := len(acts) - 1; i >= 0; i-- {
-		other.update(objectOf(acts[i]))
-	}
-	for _, c := range []mastodonCopy{m, other} {
+	copies := m.bothOrders(acts)
+	m = copies[0]
+	for _, c := range copies {
 		if c.edits != 1 || fmt.Sprint(c.tallies) != fmt.Sprint(ledger()) || !slices.Contains(c.options, "baker") {
 			t.Fatalf("after a role was added Mastodon shows %d edits, options %v, tallies %v; the ledger holds %v", c.edits, c.options, c.tallies, ledger())
 		}
@@ -251,16 +246,22 @@ func TestTrainingLanguageChangeKeepsItsCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	acts := activities(t, s, svc)
-	other := m
-	for _, act := range acts {
-		m.update(objectOf(act))
-	}
-	for i := len(acts) - 1; i >= 0; i-- {
-		other.update(objectOf(acts[i]))
-	}
-	for _, c := range []mastodonCopy{m, other} {
+	for _, c := range m.bothOrders(acts) {
 		if fmt.Sprint(c.tallies) != "[1]" || !slices.Contains(c.options, "I'll come") {
 			t.Errorf("after the training went from French to English Mastodon shows options %v, tallies %v; want [I'll come] with 1 (%d activities)", c.options, c.tallies, len(acts))
 		}
 	}
+}
+
+// bothOrders applies acts to two copies of m, in the order sent and
+// reversed (a server may take them either way), and returns both.
+func (m mastodonCopy) bothOrders(acts []map[string]any) []mastodonCopy {
+	inOrder, reversed := m, m
+	for i := range acts {
+		obj, _ := acts[i]["object"].(map[string]any)
+		inOrder.update(obj)
+		obj, _ = acts[len(acts)-1-i]["object"].(map[string]any)
+		reversed.update(obj)
+	}
+	return []mastodonCopy{inOrder, reversed}
 }
