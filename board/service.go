@@ -537,7 +537,11 @@ func readerView(a Announcement) string {
 // changes nothing is seen as such.
 func keepInstants(old Draft, d *Draft) {
 	same := func(o, n *time.Time) *time.Time {
-		if o != nil && n != nil && o.Equal(*n) {
+		// The form shows and sends minutes: a time sent back as it was
+		// shown is the time it was, seconds and all (a published call's
+		// passed deadline is then unchanged, not "in the past").
+		asShown := n != nil && n.Second() == 0 && n.Nanosecond() == 0 && o != nil && o.Truncate(time.Minute).Equal(*n)
+		if o != nil && n != nil && (o.Equal(*n) || asShown) {
 			return o
 		}
 		return n

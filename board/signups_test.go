@@ -403,7 +403,7 @@ func TestACallCannotOpenClosed(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Fields["call.deadline"].Key != "problem.deadline_past" {
 		t.Fatalf("publishing a draft whose deadline passed: %v", err)
 	}
-	soon := time.Now().Add(time.Hour)
+	soon := time.Now().Add(time.Hour).Truncate(time.Minute).Add(17 * time.Second)
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Drivers", Call: &board.Call{Roles: []board.Role{{Name: "driver", Places: 1}}, Contact: "x@example.org", Deadline: &soon}}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -411,5 +411,15 @@ func TestACallCannotOpenClosed(t *testing.T) {
 	rig.Clock.Advance(2 * time.Hour)
 	if _, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Drivers (thank you)"; return nil }); err != nil {
 		t.Fatalf("editing a call whose deadline passed: %v", err)
+	}
+	// The editor's form sends the deadline back as it showed it, in
+	// minutes: the same deadline, kept to the second.
+	shown := soon.Truncate(time.Minute)
+	edited, err := svc.Update(ctx, board.System, b, a.ID, func(d *board.Draft) error { d.Title = "Drivers (merci)"; d.Call.Deadline = &shown; return nil })
+	if err != nil {
+		t.Fatalf("editing a call whose deadline passed, from the form: %v", err)
+	}
+	if !edited.Call.Deadline.Equal(soon) {
+		t.Errorf("the deadline sent back in minutes became %v, want %v as it was", edited.Call.Deadline, soon)
 	}
 }
