@@ -427,6 +427,7 @@ func (e *Editor) takeUpload(r *http.Request, b board.Board, f *formData) board.P
 
 func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
 	f := readForm(r)
+	f.typedTimes(e.zone(b))
 	f.Board, f.Role = b.Name, s.token.Role
 	upErrs := e.takeUpload(r, b, &f)
 	d, errs := f.draft(e.zone(b))
@@ -662,6 +663,7 @@ func (e *Editor) update(w http.ResponseWriter, r *http.Request, s session, b boa
 		return
 	}
 	f := readForm(r)
+	f.typedTimes(e.zone(b))
 	f.ID, f.Status, f.Board, f.Role = a.ID, a.Status, b.Name, s.token.Role
 	services, err := e.svc.HostedServices(r.Context(), b)
 	if err != nil {

@@ -89,9 +89,16 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 		t.Fatalf("a form over the limit: %d\n%s", code, page)
 	}
 	form.Set("csrf", csrf)
+	// Typed without a date picker: it comes back in the picker's own
+	// format, which a date picker shows (another it would show empty).
+	typed := fmt.Sprintf("1/12/%d 18 h 00", time.Now().Year()+1)
+	form.Set("deadline", typed)
 	code, page = do("POST", "/edit/news/new", form)
 	if code != 400 || !strings.Contains(page, "We need **you** for the fair.") || !strings.Contains(page, "cook two") || !strings.Contains(page, "<strong>Title:</strong>") {
 		t.Fatalf("invalid form: %d, the page must keep the text and say what to fix:\n%s", code, page)
+	}
+	if want := fmt.Sprintf(`name="deadline" type="datetime-local" value="%d-12-01T18:00"`, time.Now().Year()+1); !strings.Contains(page, want) {
+		t.Errorf("the deadline typed %q came back without %s", typed, want)
 	}
 	form.Set("title", "Cooks wanted")
 	form.Set("roles", "cook: 2\ndriver: 1")

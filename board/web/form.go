@@ -506,6 +506,18 @@ var formTimeLayouts = []string{formTime, "2006-01-02 15:04", "2006-01-02T15:04:0
 
 var typedHourRe = regexp.MustCompile(`(\d{1,2})\s*[hH]\s*(\d{2})?\b`)
 
+// typedTimes writes each time the form could read in the picker's own
+// format: a form that comes back (with a problem elsewhere) shows them
+// again, where a date picker would show a time typed another way as
+// empty, and a draft saved next would lose it.
+func (f *formData) typedTimes(loc *time.Location) {
+	for _, field := range []*string{&f.Start, &f.End, &f.Deadline, &f.From, &f.Until, &f.PublishAt, &f.ExpiresAt, &f.CampaignDeadline} {
+		if t, err := parseFormTime(*field, loc); *field != "" && err == nil {
+			*field = t.Format(formTime)
+		}
+	}
+}
+
 // parseFormTime reads a time from the form, in loc.
 func parseFormTime(s string, loc *time.Location) (time.Time, error) {
 	s = strings.Join(strings.Fields(s), " ")
