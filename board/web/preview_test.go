@@ -41,6 +41,11 @@ func TestEditorPreviewsDraftsAndSchedules(t *testing.T) {
 	if strings.Contains(page, "<script>alert") {
 		t.Error("a destination's preview runs a script in the editor")
 	}
+	// Not saved, it has no page: its title links nowhere (a tap would
+	// leave the form for "not found").
+	if strings.Contains(page, "/a/0") || !strings.Contains(page, "<h2>Repair café</h2>") {
+		t.Errorf("the preview of a new announcement links its title to a page it does not have")
+	}
 	if n, _ := rig.Store.SearchAnnouncements(ctx, b.ID, "", 0, 10); len(n) != 0 || len(rig.Pending(t)) != 0 {
 		t.Fatalf("a preview saved %d announcements and %d outbox rows", len(n), len(rig.Pending(t)))
 	}
