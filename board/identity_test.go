@@ -178,3 +178,12 @@ func pngOf(t *testing.T, w, h int) []byte {
 	}
 	return buf.Bytes()
 }
+
+// A summary typed in a browser's text area arrives with \r\n line ends:
+// kept as \n, so a feed does not show &#xD; where the line ends.
+func TestSummaryLineEnds(t *testing.T) {
+	b, err := board.CheckBoard(board.Board{Name: "news", DisplayName: "News", Summary: "Line one.\r\nLine two.\r\n"})
+	if err != nil || b.Summary != "Line one.\nLine two." {
+		t.Errorf("summary kept as %q (%v)", b.Summary, err)
+	}
+}

@@ -595,7 +595,9 @@ const minLogoSide = 48
 // so a board is not created with settings it would then refuse.
 func CheckBoard(b Board) (Board, error) {
 	errs := Problems{}
-	b.DisplayName, b.Summary, b.Language = strings.TrimSpace(b.DisplayName), strings.TrimSpace(b.Summary), strings.TrimSpace(b.Language)
+	// A form's text arrives with the browser's \r\n line ends: stored as
+	// \n, which every page and feed shows as one line end.
+	b.DisplayName, b.Summary, b.Language = strings.TrimSpace(b.DisplayName), strings.TrimSpace(strings.ReplaceAll(b.Summary, "\r\n", "\n")), strings.TrimSpace(b.Language)
 	CheckText(errs, "display_name", b.DisplayName, 100, true)
 	checkTextLines(errs, "summary", b.Summary, 500, false, true)
 	if b.Language != "" && b.Language != "en" && b.Language != "fr" {
