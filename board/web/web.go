@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"crieur/board"
@@ -138,14 +139,28 @@ func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text s
 	w.Header().Set("Content-Security-Policy", cspPublic)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = errorTemplate.Execute(w, map[string]string{"Lang": l.Lang(), "Title": l.T(title), "Text": l.T(text, args...), "Home": l.T("page.home")})
+	// Under a board's address, the way back is the board; the language
+	// links keep the address, as every page's do.
+	var boardPath string
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/boards/"); ok {
+		if name, _, _ := strings.Cut(rest, "/"); boardSegmentRe.MatchString(name) {
+			boardPath = "/boards/" + name
+		}
+	}
+	_ = errorTemplate.Execute(w, map[string]any{"L": l, "Title": l.T(title), "Text": l.T(text, args...), "Path": r.URL.Path, "Board": boardPath})
 }
 
+// boardSegmentRe is what may name a board in an address.
+var boardSegmentRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
 // errorTemplate is the small page of every error, with the pages' own
-// stylesheet (its address fixed when the binary is built, like the template).
-var errorTemplate = template.Must(template.New("404").Funcs(loadAssets().funcs()).Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
+// stylesheet (its address fixed when the binary is built, like the
+// template) and their footer: the language links and the credit.
+var errorTemplate = template.Must(template.New("404").Funcs(loadAssets().funcs()).Parse(`<!doctype html><html lang="{{.L.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
 <link rel="stylesheet" href="{{asset "crieur.css"}}"></head>
-<body><main id="content" class="wrap"><div class="page-head"><h1>{{.Title}}</h1><p>{{.Text}}</p><p><a class="button" href="/">{{.Home}}</a></p></div></main></body></html>`))
+<body><main id="content" class="wrap"><div class="page-head"><h1>{{.Title}}</h1><p>{{.Text}}</p><p>{{with .Board}}<a class="button" href="{{.}}">{{$.L.T "page.board"}}</a> {{end}}<a {{if not .Board}}class="button" {{end}}href="/">{{.L.T "page.home"}}</a></p></div></main>
+<footer class="site-foot"><div class="wrap"><nav aria-label="{{.L.T "page.language"}}" class="languages">{{range .L.Languages}}<a href="{{$.Path}}?lang={{.Lang}}" hreflang="{{.Lang}}" lang="{{.Lang}}"{{if eq .Lang $.L.Lang}} aria-current="true"{{end}}>{{.Name}}</a> {{end}}</nav>
+<p>{{.L.T "page.published_with"}}</p></div></footer></body></html>`))
 
 // crossSite reports a POST a browser sent from another site's page. The
 // session cookie is SameSite=Strict and forms carry a CSRF token, but the

@@ -48,6 +48,12 @@ func TestAnnouncementPageHeadingsTagsAndErrors(t *testing.T) {
 		if code != 404 || !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(body), "<h1>Not found</h1>") || !strings.Contains(string(body), `<html lang="en">`) {
 			t.Errorf("%s: 404 page: %d %s %s", path, code, ct, body)
 		}
+		// The way back (the board, under a board's address) and the
+		// footer every page has: the language links, keeping the address.
+		if strings.HasPrefix(path, "/boards/news/") != strings.Contains(string(body), `<a class="button" href="/boards/news">The board’s page</a>`) ||
+			!strings.Contains(string(body), `<a href="`+path+`?lang=fr" hreflang="fr" lang="fr">Français</a>`) || !strings.Contains(string(body), "Published with Crieur.") {
+			t.Errorf("%s: the 404 page's links:\n%s", path, body)
+		}
 	}
 	if code, ct, _ = get(t, hs.URL+"/api/v1/nowhere", ""); code != 404 || strings.HasPrefix(ct, "text/html") {
 		t.Errorf("an unknown API address: %d %s, want 404 without a page", code, ct)
