@@ -451,8 +451,12 @@ func (e *Editor) create(w http.ResponseWriter, r *http.Request, s session, b boa
 			return
 		}
 		if same != nil {
+			// A question, not a mistake to fix: asked above the form,
+			// which a second press publishes.
 			l := e.locale(r, b)
-			errs, f.Again = board.Problems{"form": board.Problemf("editor.p.same_as_recent", same.Title, l.Clock(same.CreatedAt))}, true
+			f.Again, f.Ask = true, l.T("editor.p.same_as_recent", same.Title, l.Clock(same.CreatedAt))
+			e.renderHome(w, r, s, http.StatusConflict, &b, f, flashNotice{}, nil)
+			return
 		}
 	}
 	if errs == nil {

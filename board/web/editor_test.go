@@ -173,7 +173,8 @@ func TestEditorPublishesEditsAndDeletes(t *testing.T) {
 	}
 	news.Set("key", hidden(func() string { _, p := do("GET", "/edit", nil); return p }(), "key"))
 	code, page = do("POST", "/edit/news/new", news)
-	if code != 400 || !strings.Contains(page, "“Soirée crêpes” was published at") || !strings.Contains(page, "Vendredi à 19 h.") || !strings.Contains(page, `name="again" value="1"`) {
+	if code != 409 || !strings.Contains(page, `<p class="banner info" role="alert">“Soirée crêpes” was published at`) || strings.Contains(page, "Please fix") ||
+		!strings.Contains(page, "Vendredi à 19 h.") || !strings.Contains(page, `name="again" value="1"`) {
 		t.Fatalf("the same news sent again from a new form: %d\n%s", code, page)
 	}
 	if list, _ := rig.Store.Announcements(ctx, b.ID, 0, 10); len(list) != 1 {

@@ -46,6 +46,8 @@ type formData struct {
 	// Again: the editor was told an announcement with the same title and
 	// text was just published, and publishes this one all the same.
 	Again bool
+	// Ask is a question for the editor before the form is sent again.
+	Ask string
 	// moreImages are pictures after the first (given through the API),
 	// which the form does not show and keeps.
 	moreImages []board.Image
