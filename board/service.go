@@ -175,6 +175,14 @@ func (s *Service) build(ctx context.Context, b Board, d Draft, a *Announcement) 
 	if err := d.Normalize(); err != nil {
 		return err
 	}
+	if d.Kind == KindTraining && d.Language == "" {
+		// A training's one poll option is named in its language ("Je
+		// viens"): taken from the board when it is written, so that the
+		// board's language changing later does not rename the option
+		// under its voters (Mastodon would take it for a new poll and
+		// drop the counts that follow; no Update would say so).
+		d.Language = b.Language
+	}
 	boardID := b.ID
 	if s.links != nil {
 		d.Body = s.render.Absolute(d.Body, s.links.BoardURL(b.Name)+"/")

@@ -265,3 +265,36 @@ func (m mastodonCopy) bothOrders(acts []map[string]any) []mastodonCopy {
 	}
 	return []mastodonCopy{inOrder, reversed}
 }
+
+// A training written without a language of its own takes its board's
+// when it is written: the board's language changing afterwards leaves
+// its poll option as its voters saw it.
+func TestBoardLanguageChangeLeavesATrainingsOption(t *testing.T) {
+	s, _, svc := newTestServer(t)
+	ctx := context.Background()
+	st := storeOf(svc)
+	b, _ := st.BoardByName(ctx, "news")
+	b.Language = "fr"
+	if _, err := svc.SetBoard(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindTraining, Title: "Atelier vélo",
+		Event: &board.Event{Start: time.Now().Add(72 * time.Hour)}, Training: &board.Training{Seats: 5}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Language = "en"
+	if _, err := svc.SetBoard(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := st.Announcement(ctx, b.ID, a.ID)
+	obj, err := s.note(b, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m mastodonCopy
+	m.create(obj)
+	if !slices.Equal(m.options, []string{"Je viens"}) {
+		t.Errorf("after the board went from French to English the training's option is %v, want [Je viens]", m.options)
+	}
+}
