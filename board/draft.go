@@ -197,7 +197,7 @@ func (d *Draft) Normalize() error {
 	case KindEvent:
 		checkEvent(errs, d.Event)
 	case KindCall:
-		checkCall(errs, d.Call)
+		checkCall(errs, d.Call, d.KeepDraft)
 	case KindOutage:
 		checkOutage(errs, d.Outage)
 	case KindCampaign:
@@ -290,7 +290,9 @@ func checkEvent(errs Problems, e *Event) {
 	}
 }
 
-func checkCall(errs Problems, c *Call) {
+// checkCall checks a call's details; a draft may still lack its contact
+// (how to answer is often settled last), which its publication asks for.
+func checkCall(errs Problems, c *Call, draft bool) {
 	if c == nil {
 		errs["call"] = Problemf("problem.call_missing")
 		return
@@ -323,7 +325,7 @@ func checkCall(errs Problems, c *Call) {
 		}
 	}
 	c.Contact = strings.TrimSpace(c.Contact)
-	if c.Contact == "" {
+	if c.Contact == "" && !draft {
 		errs["call.contact"] = Problemf("problem.contact")
 	}
 	CheckText(errs, "call.contact", c.Contact, MaxFactLen, false)

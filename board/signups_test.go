@@ -423,3 +423,24 @@ func TestACallCannotOpenClosed(t *testing.T) {
 		t.Errorf("the deadline sent back in minutes became %v, want %v as it was", edited.Call.Deadline, soon)
 	}
 }
+
+// A call kept as a draft may lack its contact (how to answer is often
+// settled last); publishing it asks for one.
+func TestADraftCallMayLackItsContact(t *testing.T) {
+	ctx := context.Background()
+	rig := boardtest.New(t)
+	svc, b := rig.Service, rig.Board
+	d := board.Draft{Kind: board.KindCall, Title: "Cooks", KeepDraft: true, Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}}}
+	draft, _, err := svc.Create(ctx, board.System, b, d, "")
+	if err != nil {
+		t.Fatalf("a draft call without its contact: %v", err)
+	}
+	_, err = svc.Update(ctx, board.System, b, draft.ID, func(d *board.Draft) error { d.KeepDraft = false; return nil })
+	var ve *board.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["call.contact"].Key != "problem.contact" {
+		t.Fatalf("publishing a call without its contact: %v", err)
+	}
+	if _, err := svc.Update(ctx, board.System, b, draft.ID, func(d *board.Draft) error { d.KeepDraft, d.Call.Contact = false, "x@example.org"; return nil }); err != nil {
+		t.Fatalf("publishing it with its contact: %v", err)
+	}
+}

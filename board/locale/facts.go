@@ -113,7 +113,9 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		if a.Call.Deadline != nil {
 			fact("answer_before", l.Time(*a.Call.Deadline), "")
 		}
-		fact("how_to_answer", a.Call.Contact, contactLink(a.Call.Contact))
+		if a.Call.Contact != "" { // a draft's may not be settled yet
+			fact("how_to_answer", a.Call.Contact, contactLink(a.Call.Contact))
+		}
 	case a.Kind == board.KindCampaign && a.Campaign != nil:
 		c := a.Campaign
 		if c.Recurring() {
