@@ -97,29 +97,18 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	if err != nil {
 		return nil, err
 	}
-	followers, err := s.store.Followers(ctx, b.ID)
-	if err != nil {
-		return nil, err
-	}
-	blocks, err := s.store.Blocks(ctx, &b.ID)
-	if err != nil {
-		return nil, err
-	}
-	inboxes := deliveryOrder(followers)
+	var relayed []string
 	// Relays that accepted the board get its public Create, Update and
 	// Delete too (what Mastodon sends its relays, and what Activity-Relay
-	// passes on), one more inbox of the fan-out: a relay's inbox that is
-	// also a follower's (a LitePub relay following back) gets them once.
+	// passes on), one more inbox of the fan-out.
 	if relayable(act) {
-		relayed, err := s.relayInboxes(ctx, b)
-		if err != nil {
+		if relayed, err = s.relayInboxes(ctx, b); err != nil {
 			return nil, err
 		}
-		for _, inbox := range relayed {
-			if !slices.Contains(inboxes, inbox) {
-				inboxes = append(inboxes, inbox)
-			}
-		}
+	}
+	inboxes, err := s.fanOut(ctx, b, relayed)
+	if err != nil {
+		return nil, err
 	}
 	// Encoded once for all the inboxes (a thousand followers' servers get
 	// the same bytes).
@@ -129,11 +118,6 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 	}
 	var jobs []delivery.Job
 	for _, inbox := range inboxes {
-		// A block removes its follows; this catches an inbox on a blocked
-		// domain that an unblocked account named.
-		if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {
-			continue
-		}
 		job, err := encodedJob(fmt.Sprintf("ap:%d:%s", e.ID, inbox), e.ID, b.Name, s.urls.KeyID(b.Name), inbox, body)
 		if err != nil {
 			return nil, err
@@ -144,6 +128,31 @@ func (s *Server) Expand(ctx context.Context, e board.OutboxEntry) ([]delivery.Jo
 		jobs = append(jobs, job)
 	}
 	return jobs, nil
+}
+
+// fanOut lists the inboxes an activity of b's goes to: its followers'
+// (deliveryOrder), then extra ones (relays) not among them (a LitePub
+// relay following back gets it once), without any a block covers: a
+// block removes its follows, and this catches an inbox on a blocked
+// domain that an unblocked account named.
+func (s *Server) fanOut(ctx context.Context, b board.Board, extra []string) ([]string, error) {
+	followers, err := s.store.Followers(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	blocks, err := s.store.Blocks(ctx, &b.ID)
+	if err != nil {
+		return nil, err
+	}
+	inboxes := deliveryOrder(followers)
+	for _, inbox := range extra {
+		if !slices.Contains(inboxes, inbox) {
+			inboxes = append(inboxes, inbox)
+		}
+	}
+	return slices.DeleteFunc(inboxes, func(inbox string) bool {
+		return slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) })
+	}), nil
 }
 
 // deliveryOrder lists the distinct inboxes to deliver to: shared inboxes

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"crieur/board"
@@ -82,19 +81,12 @@ func (s *Server) sendProfileUpdate(ctx context.Context, b board.Board) error {
 		if err != nil {
 			return err
 		}
-		followers, err := s.store.Followers(ctx, b.ID)
-		if err != nil {
-			return err
-		}
-		blocks, err := s.store.Blocks(ctx, &b.ID)
+		inboxes, err := s.fanOut(ctx, b, nil)
 		if err != nil {
 			return err
 		}
 		var jobs []delivery.Job
-		for _, inbox := range deliveryOrder(followers) {
-			if slices.ContainsFunc(blocks, func(k board.Block) bool { return k.Covers(inbox) }) {
-				continue
-			}
+		for _, inbox := range inboxes {
 			job, err := encodedJob("profile:"+b.Name+":"+hash+":"+inbox, 0, b.Name, s.urls.KeyID(b.Name), inbox, body)
 			if err != nil {
 				return err
