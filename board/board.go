@@ -64,6 +64,21 @@ func (b Board) Location() *time.Location {
 	return loc
 }
 
+// ValidName reports whether s can be a board's name: it becomes the
+// actor's preferredUsername, the local part of @name@host, and a segment
+// of the board's addresses.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 30 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidTimeZone says whether name is a zone a calendar app knows: an IANA
 // name, not "Local", whose meaning depends on the machine.
 func ValidTimeZone(name string) bool {

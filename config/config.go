@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"crieur/board"
 )
 
 // Config is everything an operator can set.
@@ -335,7 +337,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return &Error{Key: "data_dir", Source: "value \"\"", Msg: "must name a directory, e.g. ./data"}
 	}
-	if !ValidBoardName(c.DefaultBoard) {
+	if !board.ValidName(c.DefaultBoard) {
 		return &Error{Key: "default_board", Source: "value " + strconv.Quote(c.DefaultBoard), Msg: "must be 1-30 characters of a-z, 0-9 and _"}
 	}
 	for _, part := range strings.Split(c.TrustedProxies, ",") {
@@ -444,20 +446,6 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return "(unparseable URL)"
-}
-
-// ValidBoardName reports whether s can be a board's name: it becomes the
-// actor's preferredUsername and the local part of @name@host.
-func ValidBoardName(s string) bool {
-	if len(s) == 0 || len(s) > 30 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Location is Timezone, loaded (Validate has checked it).

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"crieur/board"
@@ -143,15 +142,12 @@ func errorPage(w http.ResponseWriter, r *http.Request, status int, title, text s
 	// links keep the address, as every page's do.
 	var boardPath string
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/boards/"); ok {
-		if name, _, _ := strings.Cut(rest, "/"); boardSegmentRe.MatchString(name) {
+		if name, _, _ := strings.Cut(rest, "/"); board.ValidName(name) {
 			boardPath = "/boards/" + name
 		}
 	}
 	_ = errorTemplate.Execute(w, map[string]any{"L": l, "Title": l.T(title), "Text": l.T(text, args...), "Path": r.URL.Path, "Board": boardPath})
 }
-
-// boardSegmentRe is what may name a board in an address.
-var boardSegmentRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // errorTemplate is the small page of every error, with the pages' own
 // stylesheet (its address fixed when the binary is built, like the

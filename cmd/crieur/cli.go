@@ -455,7 +455,7 @@ func boardCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if err != nil {
 			return err
 		}
-		if !config.ValidBoardName(name) {
+		if !board.ValidName(name) {
 			return fmt.Errorf("board name %q: use 1-30 characters of a-z, 0-9 and _", name)
 		}
 		cfg, err := loadConfig(fs, rest, env)

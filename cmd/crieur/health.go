@@ -54,7 +54,9 @@ func readyCmd(ctx context.Context, args []string, stdout io.Writer, env []string
 		if err != nil && cfg.TLS == "auto" && strings.Contains(err.Error(), "tls: internal error") {
 			// autocert's answer to a handshake while it has no
 			// certificate for the name (acme/autocert: missing
-			// certificate, in serve's log).
+			// certificate, in serve's log). crypto/tls reports a peer's
+			// alert as an unexported type (tls.AlertError is QUIC's):
+			// its text is what there is to read.
 			err = fmt.Errorf("%w: serve has no certificate for public_url's host yet (tls = auto): its first order may still be running, or have failed (serve's log says why)", err)
 		}
 		if errors.Is(err, errAnswersHTTPS) && *target == "" {

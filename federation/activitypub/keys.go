@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"crieur/config"
+	"crieur/board"
 )
 
 var errBadBoardName = errors.New("invalid board name")
@@ -24,19 +24,19 @@ type FileKeys struct {
 }
 
 // PrivateKey implements the Deliverer's key source.
-func (f *FileKeys) PrivateKey(_ context.Context, board string) (*rsa.PrivateKey, error) {
-	if !config.ValidBoardName(board) {
-		return nil, fmt.Errorf("%w %q", errBadBoardName, board)
+func (f *FileKeys) PrivateKey(_ context.Context, name string) (*rsa.PrivateKey, error) {
+	if !board.ValidName(name) {
+		return nil, fmt.Errorf("%w %q", errBadBoardName, name)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if k, ok := f.keys[board]; ok {
+	if k, ok := f.keys[name]; ok {
 		return k, nil
 	}
-	path := filepath.Join(f.Dir, board+".pem")
+	path := filepath.Join(f.Dir, name+".pem")
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no key file for board %q: export it with 'crieur board key %s > %s'", board, board, path)
+		return nil, fmt.Errorf("no key file for board %q: export it with 'crieur board key %s > %s'", name, name, path)
 	}
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (f *FileKeys) PrivateKey(_ context.Context, board string) (*rsa.PrivateKey,
 	if f.keys == nil {
 		f.keys = map[string]*rsa.PrivateKey{}
 	}
-	f.keys[board] = k
+	f.keys[name] = k
 	return k, nil
 }
 
@@ -98,20 +98,20 @@ func CheckKeyFiles(ctx context.Context, dir string) error {
 // private (0600 in a 0700 folder, owned by this process's user) and whole
 // or not at all (a temporary file renamed), so a worker never reads half a
 // key. A file that already holds the key is left alone.
-func WriteKeyFile(dir, board, pemText string) (written bool, err error) {
-	if !config.ValidBoardName(board) {
-		return false, fmt.Errorf("%w %q", errBadBoardName, board)
+func WriteKeyFile(dir, name, pemText string) (written bool, err error) {
+	if !board.ValidName(name) {
+		return false, fmt.Errorf("%w %q", errBadBoardName, name)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false, fmt.Errorf("keys_dir: %w", err)
 	}
-	path := filepath.Join(dir, board+".pem")
+	path := filepath.Join(dir, name+".pem")
 	if old, err := os.ReadFile(path); err == nil && string(old) == pemText {
 		if info, err := os.Stat(path); err == nil && info.Mode().Perm() == 0o600 {
 			return false, nil
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+board+".pem.*")
+	tmp, err := os.CreateTemp(dir, "."+name+".pem.*")
 	if err != nil {
 		return false, fmt.Errorf("keys_dir: %w", err)
 	}
