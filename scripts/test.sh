@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Crieur's whole test suite on a Debian machine with Go: installs what
-# the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium, Mailpit,
+# the tests need (Node.js and npm for the Fedify peers, redis-server, Chromium's headless shell, Mailpit,
 # the peers' packages, staticcheck; Dendrite and Activity-Relay built from
 # source), then checks formatting, go vet, staticcheck and go test -race.
 # Benchmarks have their own command, scripts/bench.sh; fuzzing beyond the
@@ -23,8 +23,8 @@ export GOFLAGS="-tags=goolm -gcflags=modernc.org/...=-d=checkptr=0"
 
 # gcc is needed at once (the race detector builds with cgo); Node.js, npm,
 # redis-server and Chromium only by the peers' packages and the tests, so
-# they install in the background while the compilers work (Chromium alone
-# took 47 s to install on a fresh machine).
+# they install in the background while the compilers work (the full
+# Chromium alone took 47 s to install on a fresh machine).
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ! command -v gcc >/dev/null 2>&1; then
@@ -36,7 +36,9 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) # tests start their own
-command -v chromium >/dev/null 2>&1 || missing+=(chromium) # browser tests (chromedp)
+# The browser tests (chromedp) run Chromium's headless-only build: less
+# processor time than the full browser, and fewer packages to install.
+command -v chromium-headless-shell >/dev/null 2>&1 || missing+=(chromium-headless-shell)
 
 tools=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tools"' EXIT # background builds end with the script
