@@ -304,6 +304,10 @@ type Campaign struct {
 	Reached []int      `json:"reached,omitempty"`
 	Thanked bool       `json:"thanked,omitempty"`
 	Ended   *time.Time `json:"ended,omitempty"`
+	// Counted is when the figures last changed without an edit (a total
+	// typed or read from the platform): the text followers read changed
+	// then, and a post's "updated" says so (Crieur writes it).
+	Counted *time.Time `json:"counted,omitempty"`
 	// SourceProblem, when set, says why the donation platform's figures
 	// could not be used (the account hides what it receives, or counts in
 	// another currency): for the editors, on the campaign's page and in
@@ -526,6 +530,22 @@ type Announcement struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+}
+
+// Maintenance reports whether a is an outage notice written before the
+// outage began: work the association planned, which readers are told is
+// maintenance (to come, under way, over), not a breakdown. A notice
+// written once the outage had started is an incident. status.json reads
+// the same rule (a scheduled maintenance against an incident).
+func (a Announcement) Maintenance() bool {
+	if a.Kind != KindOutage || a.Outage == nil {
+		return false
+	}
+	written := a.CreatedAt
+	if written.IsZero() { // not written yet (a preview): it would be now
+		written = time.Now()
+	}
+	return written.Before(a.Outage.From)
 }
 
 // Edited reports whether the announcement changed after it was published.

@@ -120,6 +120,7 @@ func (s *Service) setProgress(ctx context.Context, boardID, id int64, change fun
 		if c.Raised == was.Raised && c.Goal == was.Goal && c.Patrons == was.Patrons && c.Per == was.Per {
 			return nil
 		}
+		c.Counted = &now
 		if err := tx.SaveDetails(ctx, a); err != nil {
 			return fmt.Errorf("record the amount raised: %w", err)
 		}
@@ -279,7 +280,7 @@ func (s *Service) markEnded(ctx context.Context, boardID, id int64) error {
 }
 
 // keepCampaignRecord carries what Crieur wrote of a campaign (its end, the
-// platform's patrons and problem) into an edit, which does not carry them.
+// platform's patrons and problem, when it was counted) into an edit, which does not carry them.
 // An edit that makes an ended campaign run again (a later deadline, a
 // higher goal) takes its end back.
 func keepCampaignRecord(old, edit *Campaign, now time.Time) {
@@ -289,6 +290,7 @@ func keepCampaignRecord(old, edit *Campaign, now time.Time) {
 	if edit.SourceProblem == nil {
 		edit.SourceProblem = old.SourceProblem
 	}
+	edit.Counted = old.Counted // Crieur's record, whatever the edit sent
 	if edit.Ended == nil && old.Ended != nil && edit.Over(now) {
 		edit.Ended = old.Ended
 	}

@@ -47,29 +47,42 @@ type Draft struct {
 	RemoveRolesWithSignups bool `json:"remove_roles_with_signups,omitempty"`
 }
 
-// DraftOf returns the editable part of a, for partial edits.
+// DraftOf returns the editable part of a, for partial edits. Every
+// pointer and slice is a copy, down to the times: a partial edit (PATCH)
+// decodes JSON into the draft, and encoding/json writes through a pointer
+// it finds, so a shared one would change a as well, and a's changes
+// (Changes, a follow-up's "New end") would then see none.
 func DraftOf(a Announcement) Draft {
 	call := a.Call
 	if call != nil {
 		c := *call
 		c.Roles = slices.Clone(c.Roles)
 		c.Taken, c.Voters = nil, 0 // counts are not the editor's to write
+		c.Deadline, c.ClosedFor = copyTime(c.Deadline), copyTime(c.ClosedFor)
 		call = &c
 	}
-	// Copies, so that editing the draft leaves a as it was.
 	var ev *Event
 	if a.Event != nil {
 		e := *a.Event
+		e.End = copyTime(e.End)
 		ev = &e
 	}
 	var out *Outage
 	if a.Outage != nil {
 		o := *a.Outage
+		o.Until, o.Resolved = copyTime(o.Until), copyTime(o.Resolved)
 		out = &o
 	}
 	var camp *Campaign
 	if a.Campaign != nil {
 		c := *a.Campaign
+		c.Deadline, c.Ended, c.Counted = copyTime(c.Deadline), copyTime(c.Ended), copyTime(c.Counted)
+		c.Milestones, c.Reached = slices.Clone(c.Milestones), slices.Clone(c.Reached)
+		if c.SourceProblem != nil {
+			sp := *c.SourceProblem
+			sp.Args = slices.Clone(sp.Args)
+			c.SourceProblem = &sp
+		}
 		camp = &c
 	}
 	var tr *Training

@@ -193,12 +193,14 @@ func (h HostedService) Names(service string) bool {
 const (
 	ServiceWorking     = "working"
 	ServiceMaintenance = "maintenance" // an outage is planned
-	ServiceDisrupted   = "disrupted"   // an outage is going on
+	// ServiceUnderMaintenance: a planned outage (Maintenance) is under way.
+	ServiceUnderMaintenance = "under_maintenance"
+	ServiceDisrupted        = "disrupted" // an outage is going on
 )
 
 // ServiceStates lists every state a service can be in.
 func ServiceStates() []string {
-	return []string{ServiceWorking, ServiceMaintenance, ServiceDisrupted}
+	return []string{ServiceWorking, ServiceMaintenance, ServiceUnderMaintenance, ServiceDisrupted}
 }
 
 // ServiceState is how a hosted service is doing at a time, and the notice
@@ -211,13 +213,19 @@ type ServiceState struct {
 }
 
 // StateOf is how h is doing at now, from the board's outage notices: an
-// ongoing outage disrupts it; else a planned one means maintenance to
-// come; else it works. Notices readers cannot see do not count.
+// ongoing incident disrupts it; else an ongoing maintenance has it under
+// maintenance; else a planned one means maintenance to come; else it
+// works. Notices readers cannot see do not count.
 func StateOf(h HostedService, outages []Announcement, now time.Time) ServiceState {
 	ongoing, planned, _ := ArrangeOutages(OutagesOf(h, outages), now)
+	for i, a := range ongoing {
+		if !a.Maintenance() {
+			return ServiceState{State: ServiceDisrupted, Outage: &ongoing[i]}
+		}
+	}
 	switch {
 	case len(ongoing) > 0:
-		return ServiceState{State: ServiceDisrupted, Outage: &ongoing[0]}
+		return ServiceState{State: ServiceUnderMaintenance, Outage: &ongoing[0]}
 	case len(planned) > 0:
 		return ServiceState{State: ServiceMaintenance, Outage: &planned[0]}
 	}

@@ -157,17 +157,25 @@ func TestOutageNamesAListedService(t *testing.T) {
 	}
 }
 
-// A service's state comes from the notices that name it at a time: one
-// going on disrupts it, one planned means maintenance, else it works;
+// A service's state comes from the notices that name it at a time: an
+// incident going on disrupts it, a maintenance going on has it under
+// maintenance, one planned means maintenance to come, else it works;
 // notices readers do not see and other services' do not count.
 func TestStateOfAService(t *testing.T) {
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	h := board.HostedService{Slug: "mail", Name: "Mail"}
 	notice := func(id int64, service string, from time.Time, until *time.Time, status board.Status) board.Announcement {
-		return board.Announcement{ID: id, Kind: board.KindOutage, Status: status, Outage: &board.Outage{Service: service, From: from, Until: until}}
+		// Written when it began: an incident, unless a case says otherwise.
+		return board.Announcement{ID: id, Kind: board.KindOutage, Status: status, CreatedAt: from, Outage: &board.Outage{Service: service, From: from, Until: until}}
 	}
 	past := now.Add(-time.Hour)
 	soon, later := now.Add(time.Hour), now.Add(48*time.Hour)
+	// Announced the day before it began: work the association planned.
+	maintenance := func(id int64, from time.Time) board.Announcement {
+		a := notice(id, "mail", from, nil, board.StatusPublished)
+		a.CreatedAt = from.Add(-24 * time.Hour)
+		return a
+	}
 	cases := []struct {
 		name string
 		list []board.Announcement
@@ -180,6 +188,9 @@ func TestStateOfAService(t *testing.T) {
 		{"over", []board.Announcement{notice(1, "mail", now.Add(-2*time.Hour), &past, board.StatusPublished)}, board.ServiceWorking, 0},
 		{"planned", []board.Announcement{notice(1, "mail", later, nil, board.StatusPublished), notice(2, "Mail", soon, nil, board.StatusPublished)}, board.ServiceMaintenance, 2},
 		{"going on", []board.Announcement{notice(1, "mail", soon, nil, board.StatusPublished), notice(2, "mail", past, nil, board.StatusPublished)}, board.ServiceDisrupted, 2},
+		{"a maintenance going on", []board.Announcement{maintenance(3, past)}, board.ServiceUnderMaintenance, 3},
+		{"an incident during a maintenance", []board.Announcement{maintenance(3, past), notice(2, "mail", now.Add(-time.Minute), nil, board.StatusPublished)}, board.ServiceDisrupted, 2},
+		{"an incident before a maintenance", []board.Announcement{notice(2, "mail", now.Add(-2*time.Hour), nil, board.StatusPublished), maintenance(3, past)}, board.ServiceDisrupted, 2},
 	}
 	for _, c := range cases {
 		st := board.StateOf(h, c.list, now)

@@ -159,6 +159,18 @@ func (r *Routes) Table() []Route { return slices.Clone(r.rows) }
 func (r *Routes) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.notFound != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !strings.HasPrefix(req.URL.Path, "/api/") {
 		if _, pattern := r.mux.Handler(req); pattern == "" && !r.takesPost(req) {
+			// A page's address typed or pasted with a slash at the end
+			// (/boards/news/) is that page: send the reader there.
+			if trimmed := strings.TrimRight(req.URL.Path, "/"); trimmed != "" && trimmed != req.URL.Path {
+				to := *req
+				u := *req.URL
+				u.Path, u.RawPath = trimmed, ""
+				to.URL = &u
+				if _, pattern := r.mux.Handler(&to); pattern != "" {
+					http.Redirect(w, req, u.RequestURI(), http.StatusMovedPermanently)
+					return
+				}
+			}
 			r.notFound.ServeHTTP(w, req)
 			return
 		}

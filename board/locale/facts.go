@@ -219,7 +219,13 @@ func (l Locale) SeatsOffered(a board.Announcement) string {
 }
 
 // KindLabel is the kind of a as a reader sees it.
-func (l Locale) KindLabel(a board.Announcement) string { return l.Kind(a.Kind) }
+// A planned outage is a maintenance (board.Announcement.Maintenance).
+func (l Locale) KindLabel(a board.Announcement) string {
+	if a.Maintenance() {
+		return l.T("kind.maintenance")
+	}
+	return l.Kind(a.Kind)
+}
 
 // Kind names a kind ("Event", "Événement"); an unknown kind is news.
 func (l Locale) Kind(k board.Kind) string {
@@ -256,9 +262,19 @@ func (l Locale) RoleNamed(name string) string {
 // State names an outage's state (planned, ongoing, resolved).
 func (l Locale) State(s string) string { return l.T("state." + s) }
 
-// Heading is a post's first line: its kind and its title.
+// Heading is a post's first line: its kind and its title. An outage
+// marked over says so there ("Service outage resolved: …"), which is what
+// a feed reader or a follower sees of the edit that resolves it; an
+// end passing, which no edit tells, is left to the pages.
 func (l Locale) Heading(a board.Announcement) string {
-	return l.T("post.heading", l.KindLabel(a), a.Title)
+	label := l.KindLabel(a)
+	if a.Outage != nil && a.Outage.Resolved != nil {
+		label = l.T("kind.outage_resolved")
+		if a.Maintenance() {
+			label = l.T("kind.maintenance_ended")
+		}
+	}
+	return l.T("post.heading", label, a.Title)
 }
 
 // FactsHTML lays facts out as the list the feeds, mail and Matrix show,

@@ -41,6 +41,12 @@ type card struct {
 	// text hides behind a content warning (Warned).
 	Excerpt string
 	Warned  bool
+	// Whole shows the whole text instead of the excerpt: an outage going
+	// on is told in updates added to its text, and the latest is at the
+	// end, where an excerpt stops first.
+	Whole bool
+	// Updated is when the text last changed, for a card that says so.
+	Updated string
 }
 
 type dateBadge struct{ Day, Month string }

@@ -221,6 +221,9 @@ func itemOf(links board.Links, a board.Announcement, l locale.Locale) pageItem {
 		Body: template.HTML(shiftHeadings(a.HTML, 2)), L: l, FactList: l.Facts(a), Kind: l.KindLabel(a)}
 	if a.Kind == board.KindOutage && a.Outage != nil {
 		it.State = a.Outage.State(time.Now())
+		if it.State == board.OutageResolved && a.Maintenance() {
+			it.State = stateEnded // a maintenance is over, not resolved
+		}
 	}
 	if a.Campaign != nil && a.Campaign.Ended != nil {
 		it.State = stateEnded
@@ -382,7 +385,12 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	// first) put a maintenance announced today above the outage going on.
 	ongoing, planned, resolved := board.ArrangeOutages(list, time.Now())
 	for _, a := range append(ongoing, planned...) {
-		current = append(current, cardOf(p.item(a, l), 3))
+		c := cardOf(p.item(a, l), 3)
+		c.Whole = a.ContentWarning == ""
+		if a.Edited() {
+			c.Updated = l.T("page.updated_at", l.Time(a.UpdatedAt))
+		}
+		current = append(current, c)
 	}
 	for _, a := range resolved[:min(len(resolved), 30)] {
 		recent = append(recent, p.item(a, l))
@@ -431,6 +439,21 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b board.Board) {
 				continue
 			}
 			if items = append(items, c.pageItem); len(items) == limit {
+				break
+			}
+		}
+	} else if kind == board.KindOutage {
+		// What is broken now first, then what is planned, soonest first,
+		// then what was fixed last, as the status page lists them: the
+		// latest notices first left out the outage going on.
+		list, err := p.store.Outages(r.Context(), b.ID, 100)
+		if err != nil {
+			serverError(w, r, p.log, err)
+			return
+		}
+		ongoing, planned, resolved := board.ArrangeOutages(list, time.Now())
+		for _, a := range slices.Concat(ongoing, planned, resolved) {
+			if items = append(items, p.item(a, l)); len(items) == limit {
 				break
 			}
 		}

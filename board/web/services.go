@@ -50,6 +50,8 @@ func (p *Pages) serviceView(b board.Board, h board.HostedService, outages []boar
 		v.StateText = l.T("service.disrupted_text", l.Time(st.Outage.Outage.From))
 	case board.ServiceMaintenance:
 		v.StateText = l.T("service.maintenance_text", l.Time(st.Outage.Outage.From))
+	case board.ServiceUnderMaintenance:
+		v.StateText = l.T("service.under_maintenance_text", l.Time(st.Outage.Outage.From))
 	default:
 		v.StateText = l.T("service.working_text")
 	}
@@ -246,7 +248,7 @@ func statusDocument(b board.Board, links board.Links, list []board.HostedService
 		}
 	}
 	ongoing, planned, _ := board.ArrangeOutages(outages, now)
-	scheduled := func(a board.Announcement) bool { return a.CreatedAt.Before(a.Outage.From) }
+	scheduled := board.Announcement.Maintenance
 	index := map[string]int{} // a service's component, by slug
 	for i, h := range list {
 		c := statusComponent{ID: h.Slug, Name: h.Name, Status: "operational", CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,

@@ -14,6 +14,7 @@ import (
 	"crieur/board"
 	"crieur/board/boardtest"
 	"crieur/board/httpx"
+	"crieur/board/locale"
 )
 
 // publicPages serves a rig's public pages.
@@ -133,14 +134,14 @@ func TestServicesPageShowsEachState(t *testing.T) {
 	if !inOrder(page, "<main", `<ul class="cards services">`,
 		">Mail</a></h2>", "state-disrupted", "Disrupted since", "Mail is down", "Our mailboxes.", `href="https://mail.example.org"`, "Open Mail",
 		">Cloud</a></h2>", "state-maintenance", "Maintenance is planned from", "Cloud upgrade",
-		">Chat</a></h2>", "state-working", "Working as usual.", "</ul>", "</main>") {
+		">Chat</a></h2>", "state-working", "No outage reported.", "</ul>", "</main>") {
 		t.Errorf("the services page does not show each service's state in order:\n%s", page)
 	}
 	if strings.Count(page, "<h1>") != 1 {
 		t.Errorf("%d h1 on the page", strings.Count(page, "<h1>"))
 	}
 	_, fr := get("/boards/news/services", "Accept-Language", "fr")
-	if !inOrder(fr, `lang="fr"`, "Perturbé depuis", "Une maintenance est prévue", "Fonctionne normalement.") {
+	if !inOrder(fr, `lang="fr"`, "Perturbé depuis", "Une maintenance est prévue", "Aucune panne signalée.") {
 		t.Errorf("the services page in French:\n%s", fr)
 	}
 	if strings.Contains(visibleText(fr), "Working") || strings.Contains(visibleText(fr), "Disrupted") {
@@ -385,5 +386,37 @@ func TestStatusDocumentDuringMaintenance(t *testing.T) {
 	if doc := statusDocument(rig.Board, testLinks{}, list, []board.Announcement{a}, start.Add(3*time.Hour)); doc.Status.Indicator != "none" ||
 		doc.Components[0].Status != "operational" || len(doc.ScheduledMaintenances) != 0 || doc.Status.Description != "All services are working" {
 		t.Errorf("after the maintenance: %+v", doc)
+	}
+}
+
+// A trial as a hosting collective: the outages widget put the latest
+// notices first (an old one above the outage going on) dated when they
+// were written; a maintenance under way read "Service outage ongoing"
+// and its service "Disrupted". The widget now lists what is broken, then
+// what is planned, with their times; work announced before it began is
+// a maintenance everywhere a reader looks.
+func TestOutagesAsReadersExpectThem(t *testing.T) {
+	rig := servicesRig(t)
+	now := time.Now()
+	// Announced yesterday for an hour ago: a maintenance under way.
+	rig.Clock.Advance(-24 * time.Hour)
+	outage(t, rig, "Chat upgrade", "chat", now.Add(-time.Hour), at(now.Add(time.Hour)), false)
+	rig.Clock.Advance(24 * time.Hour)
+	get := publicPages(t, rig)
+	_, widget := get("/boards/news/widget?kind=outage&limit=3")
+	if !inOrder(widget, "Mail is down", "Cloud upgrade", "</ul>") || !inOrder(widget, "Chat upgrade", "Cloud upgrade") || strings.Contains(widget, "Mail was slow") {
+		t.Errorf("the outages widget does not list what goes on, then what is planned, soonest first:\n%s", widget)
+	}
+	l := locale.For("en")
+	if !strings.Contains(widget, l.Time(now.Add(48*time.Hour))) {
+		t.Errorf("the widget does not give the planned outage's start (%s):\n%s", l.Time(now.Add(48*time.Hour)), widget)
+	}
+	_, services := get("/boards/news/services")
+	if !inOrder(services, ">Chat</a></h2>", "state-under_maintenance", "Under maintenance since", "Chat upgrade") {
+		t.Errorf("the service under maintenance does not say so:\n%s", services)
+	}
+	_, status := get("/boards/news/status")
+	if !inOrder(status, "Maintenance", "ongoing", "Chat upgrade") || !inOrder(status, "Service outage", "ongoing", "Mail is down") {
+		t.Errorf("the status page does not tell the maintenance from the outage:\n%s", status)
 	}
 }

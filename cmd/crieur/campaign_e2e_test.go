@@ -69,6 +69,16 @@ func TestCampaignProgressReachesFollowersAndRooms(t *testing.T) {
 	})
 	took := time.Since(start)
 	t.Logf("50 gifts in %v gave %d Updates", took.Round(time.Millisecond), len(updates))
+	// Mastodon takes an Update's text only with an updated newer than the
+	// post's last (ProcessStatusUpdateService): each total must say so.
+	prev := create.object()["published"].(string)
+	for _, u := range updates {
+		updated, _ := u.object()["updated"].(string)
+		if updated <= prev { // RFC 3339 in UTC with milliseconds: ordered as text
+			t.Errorf("a new total's Update has updated %q, not after %q: Mastodon keeps the old total", updated, prev)
+		}
+		prev = updated
+	}
 	// One Update per 3 s at most while the gifts come (the last may come
 	// a gap after them), however long a loaded machine takes to send them.
 	most := int(took/(3*time.Second)) + 2

@@ -217,7 +217,8 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 	}
 
 	// A French outage reads French in a mail client: subject (MIME-decoded),
-	// labels, time and footer.
+	// labels, time and footer. Announced before it begins, it is a
+	// maintenance.
 	c.post(map[string]any{"kind": "outage", "title": "Messagerie coupée", "body": "Nous nous en occupons.", "language": "fr",
 		"outage": map[string]any{"service": "messagerie", "from": "2026-12-18T18:00:00Z"}}, nil)
 	waitFor(t, 20*time.Second, "the French message", func() bool { return len(mp.to("users@lists.example.org", "Messagerie coup")) == 1 })
@@ -226,7 +227,7 @@ func TestMailToListsThroughARealSMTPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	subject, _ := new(mime.WordDecoder).DecodeHeader(frMsg.Header.Get("Subject"))
-	if subject != "[Panne de service] Messagerie coupée" || frMsg.Header.Get("Content-Language") != "fr" {
+	if subject != "[Maintenance] Messagerie coupée" || frMsg.Header.Get("Content-Language") != "fr" {
 		t.Errorf("French subject %q, Content-Language %q", subject, frMsg.Header.Get("Content-Language"))
 	}
 	_, frParams, _ := mime.ParseMediaType(frMsg.Header.Get("Content-Type"))

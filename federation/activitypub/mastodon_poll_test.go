@@ -298,3 +298,42 @@ func TestBoardLanguageChangeLeavesATrainingsOption(t *testing.T) {
 		t.Errorf("after the board went from French to English the training's option is %v, want [Je viens]", m.options)
 	}
 }
+
+// A campaign's new total is new text: Mastodon shows it only from an
+// Update whose updated is newer than the post's last (a trial saw the
+// first total stay there for good). Two totals typed one after the other
+// both reach the copy, and its page served again says the same.
+func TestMastodonShowsACampaignsNewTotal(t *testing.T) {
+	s, _, svc := newTestServer(t)
+	ctx := context.Background()
+	st := storeOf(svc)
+	b, _ := st.BoardByName(ctx, "news")
+	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
+	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCampaign, Title: "Keep the servers running", Body: "Give what you can.", Language: "en",
+		Campaign: &board.Campaign{Goal: 1000, Currency: "EUR", Raised: 100, Link: "https://liberapay.com/asso"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objectOf := func(act map[string]any) map[string]any { o, _ := act["object"].(map[string]any); return o }
+	var m mastodonCopy
+	m.create(objectOf(activities(t, s, svc)[0]))
+	for _, raised := range []float64{200, 600} {
+		time.Sleep(2 * time.Millisecond) // Mastodon compares milliseconds
+		if _, err := svc.SetRaised(ctx, board.System, b, a.ID, raised); err != nil {
+			t.Fatal(err)
+		}
+		acts := activities(t, s, svc)
+		if len(acts) == 0 {
+			t.Fatalf("no activity for a total of %v", raised)
+		}
+		for _, act := range acts {
+			m.update(objectOf(act))
+		}
+		if want := fmt.Sprintf("%v\u00a0€ of", raised); !strings.Contains(m.text, want) {
+			t.Errorf("after a total of %v Mastodon shows %q", raised, m.text)
+		}
+	}
+	if m.edits != 2 {
+		t.Errorf("Mastodon counted %d edits for two totals", m.edits)
+	}
+}

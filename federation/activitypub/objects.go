@@ -289,8 +289,8 @@ func (s *Server) note(b board.Board, a board.Announcement) (map[string]any, erro
 	if lang := wireLanguage(cmp.Or(a.Language, b.Language)); lang != "" {
 		extra["contentMap"] = map[string]string{lang: body}
 	}
-	if a.Edited() {
-		extra["updated"] = msTime(a.UpdatedAt)
+	if updated, ok := lastChanged(a); ok {
+		extra["updated"] = msTime(updated)
 	}
 	if len(tags) > 0 {
 		extra["tag"] = tags
@@ -486,4 +486,22 @@ func (s *Server) accept(boardName string, follow json.RawMessage, followID, foll
 		"to":       []string{follower},
 		"object":   embedded,
 	}
+}
+
+// lastChanged is when the text followers read last changed after its
+// publication: its last edit, or a campaign's new total. Mastodon applies
+// an Update's text only when its updated is newer than the post's last
+// (ProcessStatusUpdateService#call, handle_explicit_update! against
+// handle_implicit_update!, which keeps the text): a total sent without a
+// newer updated stayed the first one there. A poll's new counts change no
+// text, and keep the last edit's.
+func lastChanged(a board.Announcement) (time.Time, bool) {
+	var t time.Time
+	if a.Edited() {
+		t = a.UpdatedAt
+	}
+	if c := a.Campaign; c != nil && c.Counted != nil && c.Counted.After(a.CreatedAt) && c.Counted.After(t) {
+		t = *c.Counted
+	}
+	return t, !t.IsZero()
 }

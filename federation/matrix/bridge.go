@@ -368,6 +368,9 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 			return err
 		}
 		events := append([]id.EventID{orig}, edits...)
+		// The reason a client shows in place of the message, in the
+		// announcement's language.
+		reason := locale.Of(bd, a).T("post.deleted_reason")
 		if poll, has, err := b.store.Poll(ctx, a.ID, p.Room); err != nil {
 			return err
 		} else if has {
@@ -375,12 +378,12 @@ func (b *Bridge) send(ctx context.Context, s *session, acct Account, bd board.Bo
 		}
 		for _, ev := range events {
 			sum := sha256.Sum256([]byte(ev))
-			err := b.redact(ctx, cli, roomID, ev, "Announcement deleted", txnID(p, "delete-"+hex.EncodeToString(sum[:6])))
+			err := b.redact(ctx, cli, roomID, ev, reason, txnID(p, "delete-"+hex.EncodeToString(sum[:6])))
 			if err != nil && !errors.Is(err, mautrix.MNotFound) {
 				return err
 			}
 		}
-		return b.redactImages(ctx, s, a, p, roomID)
+		return b.redactImages(ctx, s, a, p, roomID, reason)
 	}
 	return delivery.Permanent(fmt.Errorf("unknown verb %q", p.Verb))
 }

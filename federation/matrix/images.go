@@ -176,14 +176,14 @@ func (b *Bridge) uploadedEncrypted(ctx context.Context, cli *mautrix.Client, acc
 }
 
 // redactImages takes back every picture posted with an announcement.
-func (b *Bridge) redactImages(ctx context.Context, s *session, a board.Announcement, p sendPayload, roomID id.RoomID) error {
+func (b *Bridge) redactImages(ctx context.Context, s *session, a board.Announcement, p sendPayload, roomID id.RoomID, reason string) error {
 	cli := s.cli
 	posted, err := b.store.ImageEvents(ctx, a.ID, p.Room)
 	if err != nil {
 		return err
 	}
 	for key, ev := range posted {
-		err := b.redact(ctx, cli, roomID, ev, "Announcement deleted", txnID(p, "img-delete-"+key))
+		err := b.redact(ctx, cli, roomID, ev, reason, txnID(p, "img-delete-"+key))
 		if err != nil && !errors.Is(err, mautrix.MNotFound) {
 			return err
 		}
