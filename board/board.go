@@ -264,8 +264,11 @@ func (a Announcement) IsEvent() bool {
 	return (a.Kind == KindEvent || a.Kind == KindTraining) && a.Event != nil
 }
 
-// Cancelled reports whether a is a cancelled training.
-func (a Announcement) Cancelled() bool { return a.Training != nil && a.Training.Cancelled }
+// Cancelled reports whether a is a cancelled training, or an outage
+// called off before it began.
+func (a Announcement) Cancelled() bool {
+	return a.Training != nil && a.Training.Cancelled || a.Kind == KindOutage && a.Outage != nil && a.Outage.Cancelled
+}
 
 // BackOn reports whether a is a training whose cancellation was undone.
 func (a Announcement) BackOn() bool {
@@ -467,6 +470,9 @@ type Outage struct {
 	Until       *time.Time `json:"until,omitempty"`
 	// Resolved is when an editor marked the outage over.
 	Resolved *time.Time `json:"resolved,omitempty"`
+	// Cancelled: the planned outage will not take place (a maintenance
+	// called off before it began).
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // Outage states, from its times as of now.
@@ -474,11 +480,15 @@ const (
 	OutagePlanned  = "planned"
 	OutageOngoing  = "ongoing"
 	OutageResolved = "resolved"
+	// OutageCancelled: called off before it began.
+	OutageCancelled = "cancelled"
 )
 
 // State says whether the outage is still to come, going on, or over.
 func (o *Outage) State(now time.Time) string {
 	switch {
+	case o.Cancelled:
+		return OutageCancelled
 	case o.Resolved != nil, o.Until != nil && !now.Before(*o.Until):
 		return OutageResolved
 	case now.Before(o.From):

@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// CancelTraining cancels a training (or, with cancel false, calls the
+// Cancel cancels a training (or, with cancel false, calls the
 // cancellation off): an edit, so followers and rooms read "Cancelled" and
 // the poll closes; its registrants are told where they can be reached
-// (and again when it is back on), and no reminder goes out.
-func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id int64, cancel bool) (Announcement, error) {
+// (and again when it is back on), and no reminder goes out. A planned
+// outage (a maintenance called off) is cancelled the same way, until it
+// begins; once begun, it is resolved instead.
+func (s *Service) Cancel(ctx context.Context, actor Actor, b Board, id int64, cancel bool) (Announcement, error) {
 	if err := RequirePublisher(actor, "cancel a training"); err != nil {
 		return Announcement{}, err
 	}
@@ -21,6 +23,14 @@ func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id i
 		return before, err
 	}
 	a, err := s.Update(ctx, actor, b, id, func(d *Draft) error {
+		if d.Kind == KindOutage && d.Outage != nil {
+			if cancel && !d.Outage.Cancelled && d.Outage.State(s.now()) != OutagePlanned {
+				return Invalid("outage", "problem.outage_started")
+			}
+			d.Outage.Cancelled = cancel
+			d.FollowUp = true
+			return nil
+		}
 		if d.Kind != KindTraining || d.Training == nil {
 			return Invalid("kind", "problem.only_training_cancelled")
 		}
@@ -31,7 +41,7 @@ func (s *Service) CancelTraining(ctx context.Context, actor Actor, b Board, id i
 		d.FollowUp = true
 		return nil
 	})
-	if err != nil || cancel == before.Cancelled() || !a.Public() {
+	if err != nil || cancel == before.Cancelled() || !a.Public() || a.Kind != KindTraining {
 		return a, err
 	}
 	// Everyone still signed up hears it: cancelled, or back on (their

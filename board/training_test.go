@@ -156,7 +156,7 @@ func TestTrainingReminderOnceAcrossRestartAndNoneWhenCancelled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.CancelTraining(ctx, board.System, b, other.ID, true); err != nil {
+	if _, err := svc.Cancel(ctx, board.System, b, other.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if len(notes.cancelled) != 1 {
@@ -273,7 +273,7 @@ func TestRegistrantsHearCancelledAndBackOn(t *testing.T) {
 		t.Fatalf("the second of one seat: %+v", res)
 	}
 	for _, cancel := range []bool{true, true, false, false} {
-		if _, err := svc.CancelTraining(ctx, board.System, b, a.ID, cancel); err != nil {
+		if _, err := svc.Cancel(ctx, board.System, b, a.ID, cancel); err != nil {
 			t.Fatal(err)
 		}
 	}

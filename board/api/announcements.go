@@ -273,7 +273,7 @@ func (api *API) setClosed(closed bool) handler {
 // off (DELETE).
 func (api *API) cancel(cancelled bool) handler {
 	return api.onAnnouncement(func(r *http.Request, c call, id int64) (board.Announcement, error) {
-		return api.svc.CancelTraining(r.Context(), c.actor(), c.Board, id, cancelled)
+		return api.svc.Cancel(r.Context(), c.actor(), c.Board, id, cancelled)
 	})
 }
 

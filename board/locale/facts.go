@@ -268,7 +268,13 @@ func (l Locale) State(s string) string { return l.T("state." + s) }
 // end passing, which no edit tells, is left to the pages.
 func (l Locale) Heading(a board.Announcement) string {
 	label := l.KindLabel(a)
-	if a.Outage != nil && a.Outage.Resolved != nil {
+	switch {
+	case a.Kind == board.KindOutage && a.Cancelled():
+		label = l.T("kind.outage_cancelled")
+		if a.Maintenance() {
+			label = l.T("kind.maintenance_cancelled")
+		}
+	case a.Outage != nil && a.Outage.Resolved != nil:
 		label = l.T("kind.outage_resolved")
 		if a.Maintenance() {
 			label = l.T("kind.maintenance_ended")

@@ -177,6 +177,12 @@ func Absolute(md, base string) string {
 		if dest == "" || strings.HasPrefix(dest, "#") || err != nil || u.Scheme != "" {
 			return s
 		}
+		if siteAddress(dest) {
+			// "[our site](www.asso.example)": a site typed without its
+			// scheme, which readers would otherwise follow to a page of
+			// the board that does not exist.
+			return s[:loc[0]] + "https://" + dest + s[loc[1]:]
+		}
 		return s[:loc[0]] + b.ResolveReference(u).String() + s[loc[1]:]
 	}
 	md = inlineRe.ReplaceAllStringFunc(md, func(link string) string {
@@ -185,4 +191,27 @@ func Absolute(md, base string) string {
 	return refDefRe.ReplaceAllStringFunc(md, func(def string) string {
 		return resolve(def, refDefRe.FindStringSubmatchIndex(def)[4:6])
 	})
+}
+
+var hostRe = regexp.MustCompile(`^(?i)[a-z0-9-]+(\.[a-z0-9-]+)*\.([a-z]{2,63})$`)
+
+// siteAddress reports whether a link's destination without a scheme is a
+// site's address (www.asso.example, asso.example/agenda) rather than a
+// path: its first part is a host name whose last label is not a file's
+// extension (page.html is a path).
+func siteAddress(dest string) bool {
+	host, _, _ := strings.Cut(dest, "/")
+	host, _, _ = strings.Cut(host, "?")
+	m := hostRe.FindStringSubmatch(host)
+	if m == nil {
+		return false
+	}
+	if strings.HasPrefix(strings.ToLower(host), "www.") {
+		return true
+	}
+	switch strings.ToLower(m[2]) {
+	case "html", "htm", "php", "asp", "aspx", "pdf", "png", "jpg", "jpeg", "gif", "webp", "svg", "txt", "ics", "atom", "xml", "json", "csv", "md":
+		return false
+	}
+	return true
 }

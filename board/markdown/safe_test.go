@@ -68,6 +68,11 @@ func TestAbsoluteLinks(t *testing.T) {
 		"[ref]\n\n[ref]: /boards/news/a/2":                    "[ref]\n\n[ref]: https://crieur.example/boards/news/a/2",
 		"[kept](https://other.example/x) [m](mailto:a@b.org)": "[kept](https://other.example/x) [m](mailto:a@b.org)",
 		"[anchor](#top) and no link":                          "[anchor](#top) and no link",
+		// A site typed without its scheme is that site, not a page of
+		// the board (a trial's link led to a "not found" page).
+		"[our site](www.asso.example)":       "[our site](https://www.asso.example)",
+		"[agenda](asso.example/agenda?y=1)":  "[agenda](https://asso.example/agenda?y=1)",
+		"[ref2]\n\n[ref2]: www.asso.example": "[ref2]\n\n[ref2]: https://www.asso.example",
 	} {
 		if got := Absolute(md, base); got != want {
 			t.Errorf("%q: %q, want %q", md, got, want)

@@ -185,7 +185,8 @@ func (e *Editor) reannounce(w http.ResponseWriter, r *http.Request, s session, b
 	e.flashRedirect(w, r, fmt.Sprintf("/edit/%s/%d", b.Name, fresh.ID), requestLocale(r).T("editor.reannounced", a.Title))
 }
 
-// cancelTraining cancels a training (or calls the cancellation off).
+// cancelTraining cancels a training or a planned outage (or calls the
+// cancellation off).
 func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s session, b board.Board) {
 	a, ok := e.announcement(w, r, b)
 	if !ok {
@@ -193,7 +194,7 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 	}
 	cancel := r.PostFormValue("cancelled") != "false"
 	to := fmt.Sprintf("/edit/%s/%d", b.Name, a.ID)
-	if _, err := e.svc.CancelTraining(r.Context(), s.actor(), b, a.ID, cancel); err != nil {
+	if _, err := e.svc.Cancel(r.Context(), s.actor(), b, a.ID, cancel); err != nil {
 		var ve *board.ValidationError
 		if errors.As(err, &ve) || errors.Is(err, board.ErrForbidden) {
 			e.refusalRedirect(w, r, to, requestLocale(r).T("editor.not_changed", explain(requestLocale(r), err)))
@@ -202,11 +203,11 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 		e.formErrors(w, r, err)
 		return
 	}
-	if cancel {
-		e.flashRedirect(w, r, to, requestLocale(r).T("editor.cancelled", a.Title))
-		return
+	key := map[bool]string{true: "editor.cancelled", false: "editor.uncancelled"}[cancel]
+	if a.Kind == board.KindOutage {
+		key = map[bool]string{true: "editor.outage_called_off", false: "editor.outage_back_on"}[cancel]
 	}
-	e.flashRedirect(w, r, to, requestLocale(r).T("editor.uncancelled", a.Title))
+	e.flashRedirect(w, r, to, requestLocale(r).T(key, a.Title))
 }
 
 // explain says why a button's action was refused, in l's words: the

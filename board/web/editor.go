@@ -613,7 +613,8 @@ func (e *Editor) editForm(w http.ResponseWriter, r *http.Request, s session, b b
 			data["Call"], data["Signups"], data["History"] = a.Call, list, history(e.locale(r, b), answers, list)
 		}
 		if a.Kind == board.KindOutage && a.Outage != nil {
-			data["Outage"] = a.Outage
+			// Before it begins an outage is called off, not resolved.
+			data["Outage"], data["OutageState"] = a.Outage, a.Outage.State(time.Now())
 		}
 		if a.Kind == board.KindCampaign && a.Campaign != nil && a.Public() {
 			l := e.locale(r, b)

@@ -130,7 +130,7 @@ func TestWidgetRevalidatesAndSaysCancelled(t *testing.T) {
 	if resp, body := get("/boards/news/widget", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified || body != "" {
 		t.Errorf("unchanged widget asked again: %d, %d bytes", resp.StatusCode, len(body))
 	}
-	if _, err := svc.CancelTraining(ctx, board.System, b, tr.ID, true); err != nil {
+	if _, err := svc.Cancel(ctx, board.System, b, tr.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	resp, body := get("/boards/news/widget", "If-None-Match", etag)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -418,5 +419,40 @@ func TestOutagesAsReadersExpectThem(t *testing.T) {
 	_, status := get("/boards/news/status")
 	if !inOrder(status, "Maintenance", "ongoing", "Chat upgrade") || !inOrder(status, "Service outage", "ongoing", "Mail is down") {
 		t.Errorf("the status page does not tell the maintenance from the outage:\n%s", status)
+	}
+}
+
+// A planned maintenance called off (a trial could only resolve it, which
+// was refused, or delete it, which told nobody): it leaves the current
+// outages and its service's state, and every reader sees it called off.
+// An outage that has begun is resolved, not cancelled.
+func TestAPlannedOutageIsCalledOff(t *testing.T) {
+	rig := servicesRig(t)
+	ctx := context.Background()
+	now := time.Now()
+	m := outage(t, rig, "Chat upgrade", "chat", now.Add(24*time.Hour), at(now.Add(26*time.Hour)), false)
+	a, err := rig.Service.Cancel(ctx, board.System, rig.Board, m.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := locale.For("en").Heading(a); h != "Maintenance called off: Chat upgrade" {
+		t.Errorf("its heading (feeds, posts, rooms): %q", h)
+	}
+	get := publicPages(t, rig)
+	_, status := get("/boards/news/status")
+	current, recent, _ := strings.Cut(status, "Recent outages")
+	if strings.Contains(current, "Chat upgrade") || !inOrder(recent, "Chat upgrade", "(cancelled)", "</table>") {
+		t.Errorf("the status page does not list it as called off:\n%s", status)
+	}
+	_, services := get("/boards/news/services")
+	if !inOrder(services, ">Chat</a></h2>", "state-working") {
+		t.Errorf("its service is not working as usual:\n%s", services)
+	}
+	// Begun: it can no longer be called off.
+	down := outage(t, rig, "Chat down", "chat", now.Add(-time.Minute), nil, false)
+	_, err = rig.Service.Cancel(ctx, board.System, rig.Board, down.ID, true)
+	var ve *board.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["outage"].Key != "problem.outage_started" {
+		t.Errorf("calling off an outage that has begun: %v", err)
 	}
 }

@@ -607,19 +607,29 @@ func TestFediverseVotesAreSignUps(t *testing.T) {
 		t.Fatalf("the ledger holds %v (first origin %q)", ledger, st.Answers[0].Origin)
 	}
 	// Direct notes: a confirmation, and "full" for the second cook.
-	dm := func(p *fedifyPeer, want string) {
+	dm := func(p *fedifyPeer, want string) (note string) {
 		waitFor(t, 15*time.Second, "a direct note saying "+want, func() bool {
 			for _, act := range p.state().Received {
 				obj := act.object()
 				content, _ := obj["content"].(string)
 				if act.Type == "Create" && obj["type"] == "Note" && strings.Contains(content, want) {
+					note, _ = obj["id"].(string)
 					return true
 				}
 			}
 			return false
 		})
+		return note
 	}
-	dm(p1, "signed up as cook")
+	confirmation := dm(p1, "signed up as cook")
+	// The voter answers the direct note, as Mastodon offers: the editors
+	// read it beside the call (a trial's reply was taken and dropped).
+	p1.call("/_test/reply", map[string]any{"object": confirmation, "content": "<p>I will bring a friend</p>"})
+	var replies []map[string]any
+	c.api("GET", fmt.Sprintf("/api/v1/boards/news/announcements/%d/interactions", a.ID), nil, nil, &replies)
+	if len(replies) != 1 || replies[0]["kind"] != "reply" || replies[0]["content"] != "I will bring a friend" {
+		t.Errorf("the reply to the direct note: interactions %v", replies)
+	}
 	dm(p2, "already full")
 	dm(p2, "signed up as driver")
 	// The redelivered vote was answered once.

@@ -251,14 +251,15 @@ func resolveCmd(ctx context.Context, args []string, stdout io.Writer, env []stri
 	return nil
 }
 
-// cancelCmd cancels a training, or with --undo calls the cancellation off.
+// cancelCmd cancels a training or a planned outage, or with --undo calls
+// the cancellation off.
 func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []string) error {
 	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
 	undo := fs.Bool("undo", false, "the training takes place after all: registration opens again")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: crieur cancel [--undo] [--board NAME] ID\nCancels a training: the page, followers and rooms say so, registrants on the fediverse are told, and no reminder goes out.")
+		fmt.Fprintln(fs.Output(), "Usage: crieur cancel [--undo] [--board NAME] ID\nCancels a training, or an outage that has not begun (a maintenance called off): the page, followers and rooms say so; a training's registrants on the fediverse are told, and no reminder goes out.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -274,7 +275,7 @@ func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	}
 	_, body, err := callAPI(ctx, *api.server, token, method, api.path(id)+"/cancelled", nil, nil)
 	if err != nil {
-		return fmt.Errorf("training %d: %w", id, err)
+		return fmt.Errorf("announcement %d: %w", id, err)
 	}
 	var a board.Announcement
 	if err := json.Unmarshal(body, &a); err != nil {

@@ -156,6 +156,13 @@ func TestTrainingRegistrationFromThreePaths(t *testing.T) {
 		_, states := taken()
 		return strings.Join(states, " ") == "fediverse:confirmed matrix:withdrawn web:confirmed"
 	})
+	// The Matrix member registers again, now past the seats: the reply
+	// says they are on the waiting list (their client shows the vote
+	// counted; a trial's member believed they had a seat).
+	again := pollAnswer(t, m.reader, room, poll.ID, trainingOption)
+	waitFor(t, 20*time.Second, "the reply saying the member is on the waiting list", func() bool {
+		return m.replyTo(t, room, again, "you are on the waiting list")
+	})
 	// The follower's poll shows two of two seats taken; the text gives the
 	// seats, not the count, which is the poll's (a text that moved with
 	// every answer would mark the post "Edited" on Mastodon).

@@ -437,13 +437,20 @@ func (s *Server) onUndo(ctx context.Context, actor string, obj ref) (int, error)
 // recordReply keeps a reply under its object's id, which the author's
 // later Update or Delete names (not the Create's).
 func (s *Server) recordReply(ctx context.Context, activityID, actor string, note ref) (int, error) {
-	if _, _, ours := s.urls.parseAnnouncementURL(note.InReplyTo); !ours {
+	// A reply to the direct note that answered a vote (…/a/ID/notes/…,
+	// votes.go) is written to the association about that announcement:
+	// Mastodon offers Reply under it, and the voter expects to be read.
+	target := note.InReplyTo
+	if post, _, found := strings.Cut(target, "/notes/"); found {
+		target = post
+	}
+	if _, _, ours := s.urls.parseAnnouncementURL(target); !ours {
 		return http.StatusAccepted, nil // a reply to someone else's post: not ours to keep
 	}
 	if note.ID == "" || !sameHost(note.ID, actor) {
 		return http.StatusBadRequest, fmt.Errorf("reply %q has no id on its author's host", note.ID)
 	}
-	return s.record(ctx, board.Interaction{Kind: "reply", Actor: actor, ActivityID: activityID, ObjectID: note.ID, Content: stripTags(note.Content)}, note.InReplyTo)
+	return s.record(ctx, board.Interaction{Kind: "reply", Actor: actor, ActivityID: activityID, ObjectID: note.ID, Content: stripTags(note.Content)}, target)
 }
 
 func (s *Server) recordInteraction(ctx context.Context, kind, activityID, actor, objectID, content string) (int, error) {

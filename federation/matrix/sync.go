@@ -491,9 +491,11 @@ func (b *Bridge) onPollResponse(ctx context.Context, s *session, a Account, evt 
 		b.log.DebugContext(ctx, "matrix: poll answer seen before, or older than the sender's latest", "event", evt.ID)
 		return
 	}
-	if refused || len(res.Full) > 0 && len(res.Confirmed)+len(res.Waiting) == 0 {
+	if refused || len(res.Confirmed) == 0 && len(res.Full)+len(res.Waiting) > 0 {
 		// The voter's client shows the vote as counted: a reply says it
-		// was not, where they gave it.
+		// was not, or that it put them on the waiting list, where they
+		// gave it (a trial's member on the waiting list believed they
+		// were registered).
 		b.log.InfoContext(ctx, "matrix: poll answer not taken", "board", bd.Name, "announcement", annID, "sender", evt.Sender, "err", err, "full", res.Full)
 		b.replyToAnswer(ctx, s, bd, annID, evt, answers, res, err)
 		return
