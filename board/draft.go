@@ -294,7 +294,7 @@ func checkEvent(errs Problems, e *Event) {
 		errs["event.start"] = Problemf("problem.time_required")
 	}
 	if e.End != nil && e.End.Before(e.Start) {
-		errs["event.end"] = Problemf("problem.not_before", "event.start")
+		errs["event.end"] = Problemf("problem.not_before", Problemf("editor.f.start"))
 	}
 	e.Place = strings.TrimSpace(e.Place)
 	CheckText(errs, "event.place", e.Place, MaxFactLen, false)
@@ -388,10 +388,10 @@ func checkOutage(errs Problems, o *Outage) {
 		errs["outage.from"] = Problemf("problem.time_required")
 	}
 	if o.Until != nil && o.Until.Before(o.From) {
-		errs["outage.until"] = Problemf("problem.not_before", "outage.from")
+		errs["outage.until"] = Problemf("problem.not_before", Problemf("editor.f.from"))
 	}
 	if o.Resolved != nil && o.Resolved.Before(o.From) {
-		errs["outage.resolved"] = Problemf("problem.not_before", "outage.from")
+		errs["outage.resolved"] = Problemf("problem.not_before", Problemf("editor.f.from"))
 	}
 }
 

@@ -75,7 +75,7 @@ func TestAPIStatusCodes(t *testing.T) {
 		{"unknown field", "POST", path, admin, js, `{"title":"x","colour":"red"}`, 400, "colour"},
 		{"wrong type", "POST", path, admin, js, `{"title":5}`, 400, "title"},
 		{"two objects", "POST", path, admin, js, `{"title":"x"}{"title":"y"}`, 400, "body"},
-		{"bad time", "POST", path, admin, js, `{"title":"x","kind":"event","event":{"start":"tomorrow"}}`, 400, "time"},
+		{"bad time", "POST", path, admin, js, `{"title":"x","kind":"event","event":{"start":"tomorrow"}}`, 400, "event.start"},
 		{"missing title", "POST", path, admin, js, `{"body":"x"}`, 400, "title"},
 		{"publish time past", "POST", path, admin, js, `{"title":"x","publish_at":"2001-01-01T10:00:00Z"}`, 400, "publish_at"},
 		{"unknown announcement", "GET", path + "/999", admin, "", "", 404, ""},

@@ -30,15 +30,29 @@ func NewCalendar(name string, b board.Board, links board.Links) *Calendar {
 	return &Calendar{cal: cal, zone: newCalZone(b.Location()), b: b, links: links}
 }
 
-// Add puts one event on the calendar.
+// Add puts one event on the calendar, or an outage notice as the time
+// its service is down (a maintenance's window, to plan around).
 func (c *Calendar) Add(a board.Announcement) {
+	var start time.Time
+	var end *time.Time
+	switch {
+	case a.Event != nil:
+		start, end = a.Event.Start, a.Event.End
+	case a.Outage != nil:
+		start, end = a.Outage.From, a.Outage.Until
+		if a.Outage.Resolved != nil {
+			end = a.Outage.Resolved
+		}
+	default:
+		return
+	}
 	link := c.links.AnnouncementURL(c.b.Name, a.ID)
 	ev := c.cal.AddEvent(link)
 	ev.SetDtStampTime(a.UpdatedAt.UTC())
 	ev.SetSequence(a.Version)
-	c.zone.set(ev, ics.ComponentPropertyDtStart, a.Event.Start)
-	if a.Event.End != nil {
-		c.zone.set(ev, ics.ComponentPropertyDtEnd, *a.Event.End)
+	c.zone.set(ev, ics.ComponentPropertyDtStart, start)
+	if end != nil && end.After(start) {
+		c.zone.set(ev, ics.ComponentPropertyDtEnd, *end)
 	}
 	// LANGUAGE (RFC 5545 3.2.10): the words' language, for calendars
 	// that read text aloud or translate it.
@@ -47,14 +61,19 @@ func (c *Calendar) Add(a board.Announcement) {
 		lang = locale.For(c.b.Language).Lang()
 	}
 	inLang := &ics.KeyValues{Key: string(ics.ParameterLanguage), Value: []string{lang}}
-	ev.SetSummary(a.Title, inLang)
+	summary := a.Title
+	if a.Outage != nil {
+		// "Maintenance: Mail server upgrade": what kind of time it is.
+		summary = locale.For(lang).InZone(c.b.Location()).Heading(a)
+	}
+	ev.SetSummary(summary, inLang)
 	if text := PlainText(a.HTML); text != "" {
 		ev.SetDescription(text+"\n\n"+link, inLang)
 	} else {
 		ev.SetDescription(link, inLang)
 	}
 	switch {
-	case a.Event.Place != "":
+	case a.Event != nil && a.Event.Place != "":
 		ev.SetLocation(a.Event.Place)
 	case a.Training != nil && a.Training.Online != "":
 		ev.SetLocation(a.Training.Online)
@@ -103,7 +122,10 @@ func (z *calZone) set(ev *ics.VEvent, prop ics.ComponentProperty, t time.Time) {
 // last one's year, taken from the tz database rather than guessed rules.
 func (z *calZone) addTo(cal *ics.Calendar) {
 	if len(z.years) == 0 {
-		return
+		// A calendar holds at least one component (RFC 5545 §3.4): an
+		// empty one is the board's zone this year, which readers that
+		// refuse an empty VCALENDAR then take.
+		z.years[time.Now().In(z.loc).Year()] = true
 	}
 	first, last := 1<<31-1, 0
 	for y := range z.years {

@@ -2,14 +2,19 @@ package httpx
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"crieur/board"
 	"crieur/board/locale"
@@ -147,6 +152,12 @@ func Decode(raw []byte, v any, o Decoding) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			// encoding/json hands a time's error on without the field:
+			// the field is the one whose value did not parse.
+			return o.invalid(cmp.Or(pathOf(raw, pe.Value), "time"), "problem.rfc3339")
+		}
 		return o.jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -205,4 +216,41 @@ func jsonTypeProblem(kind string) string {
 	default:
 		return "problem.want_object"
 	}
+}
+
+// pathOf is the dotted path ("outage.from") of the first string in the
+// JSON document raw whose value is value, or "" if none is.
+func pathOf(raw []byte, value string) string {
+	var doc any
+	if json.Unmarshal(raw, &doc) != nil {
+		return ""
+	}
+	var walk func(v any, path string) string
+	walk = func(v any, path string) string {
+		switch v := v.(type) {
+		case string:
+			if v == value {
+				return path
+			}
+		case map[string]any:
+			keys := slices.Sorted(maps.Keys(v))
+			for _, k := range keys {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if found := walk(v[k], p); found != "" {
+					return found
+				}
+			}
+		case []any:
+			for i, e := range v {
+				if found := walk(e, fmt.Sprintf("%s[%d]", path, i)); found != "" {
+					return found
+				}
+			}
+		}
+		return ""
+	}
+	return walk(doc, "")
 }

@@ -35,9 +35,13 @@ func (p *Pages) Feed(w http.ResponseWriter, r *http.Request, b board.Board) {
 }
 
 // Events serves a board's events as an iCalendar feed a calendar app can
-// subscribe to.
+// subscribe to; ?kind=outage, its outage notices instead (maintenance
+// windows to plan around), which the status page links.
 func (p *Pages) Events(w http.ResponseWriter, r *http.Request, b board.Board) {
 	list, err := p.store.Events(r.Context(), b.ID, 200)
+	if r.URL.Query().Get("kind") == string(board.KindOutage) {
+		list, err = p.store.Outages(r.Context(), b.ID, 200)
+	}
 	if err != nil {
 		serverError(w, r, p.log, err)
 		return

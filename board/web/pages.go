@@ -412,6 +412,7 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	data["States"] = p.serviceViews(b, hosted, list, l, time.Now())
 	data["Current"], data["Recent"], data["Canonical"], data["Services"] = current, recent, p.links.BoardURL(b.Name)+"/status", services
 	data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
+	data["EventsURL"] = p.links.BoardURL(b.Name) + "/events.ics?kind=outage"
 	p.render(w, r, http.StatusOK, "status", data)
 }
 

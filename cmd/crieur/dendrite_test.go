@@ -140,7 +140,8 @@ func startDendriteWith(t *testing.T, edits map[string]string) *dendrite {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(d.dir, "data"), 0o700)
-	d.Start()
+	// Registered before the start, so that a start that fails still stops
+	// the process and shows its log.
 	t.Cleanup(func() {
 		d.Stop()
 		if t.Failed() {
@@ -153,6 +154,7 @@ func startDendriteWith(t *testing.T, edits map[string]string) *dendrite {
 			t.Logf("dendrite errors:\n%s\ndendrite log:\n%s", tail(strings.Join(errs, "\n"), 10), tail(d.log.String(), 30))
 		}
 	})
+	d.Start()
 	return d
 }
 
@@ -170,6 +172,11 @@ func (d *dendrite) Start() {
 	// A bound, not a goal: Dendrite starting beside three other tests on
 	// two loaded cores has taken more than 30 s.
 	waitFor(d.t, 90*time.Second, "dendrite to answer", func() bool {
+		select {
+		case <-d.done:
+			d.t.Fatalf("dendrite ended before it answered: %v", d.cmd.ProcessState)
+		default:
+		}
 		resp, err := http.Get(d.URL + "/_matrix/client/versions")
 		if err != nil {
 			return false

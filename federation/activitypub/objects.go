@@ -363,12 +363,14 @@ const timeFormatMS = "2006-01-02T15:04:05.000Z07:00"
 
 func msTime(t time.Time) string { return t.UTC().Format(timeFormatMS) }
 
-// mastodonRegional are the tags with a region Mastodon knows as languages
-// of their own (app/helpers/languages_helper.rb: ISO_639_1_REGIONAL and
-// REGIONAL_LOCALE_NAMES), in its spelling.
+// mastodonRegional are the tags with a region Mastodon knows as post
+// languages of their own, in its spelling: app/helpers/languages_helper.rb's
+// ISO_639_1_REGIONAL, which SUPPORTED_LOCALES (and so StatusParser's
+// NORMALIZED_LOCALE_NAMES and a follower's language filter) holds.
+// REGIONAL_LOCALE_NAMES (pt-BR, en-GB, fr-QC…) names interface languages
+// only: a post in "pt-BR" would be missed by a follower reading "pt".
 var mastodonRegional = map[string]string{
-	"en-gb": "en-GB", "es-ar": "es-AR", "es-mx": "es-MX", "fr-qc": "fr-QC", "pt-br": "pt-BR", "pt-pt": "pt-PT",
-	"sr-latn": "sr-Latn", "zh-cn": "zh-CN", "zh-hk": "zh-HK", "zh-tw": "zh-TW", "zh-yue": "zh-YUE",
+	"zh-cn": "zh-CN", "zh-hk": "zh-HK", "zh-tw": "zh-TW", "zh-yue": "zh-YUE",
 }
 
 // wireLanguage is the language a post claims, as Mastodon can match it.
@@ -377,7 +379,7 @@ var mastodonRegional = map[string]string{
 // NORMALIZED_LOCALE_NAMES), and a follower who reads only French (a
 // follow's or a timeline's languages) is offered "fr": a post in "fr-FR"
 // never reaches them. So a region goes, unless Mastodon names the
-// regional language itself (pt-BR, zh-TW).
+// regional language itself (zh-TW).
 func wireLanguage(tag string) string {
 	if t, ok := mastodonRegional[strings.ToLower(tag)]; ok {
 		return t

@@ -185,6 +185,50 @@ func TestCalendarsParseAndKeepTheInstant(t *testing.T) {
 	}
 }
 
+// A trial found no maintenance in any calendar, and an empty calendar
+// without a component (RFC 5545 wants one). events.ics?kind=outage, which
+// the status page links, has the outage notices as the times their
+// services are down; an empty one carries the board's zone.
+func TestCalendarOfOutages(t *testing.T) {
+	_, hs, svc := newTestServer(t)
+	ctx := context.Background()
+	b, _ := storeOf(svc).BoardByName(ctx, "news")
+	read := func(path string) *ics.Calendar {
+		t.Helper()
+		code, _, body := get(t, hs.URL+path, "")
+		cal, err := ics.ParseCalendar(strings.NewReader(string(body)))
+		if code != 200 || err != nil {
+			t.Fatalf("%s: %d %v\n%s", path, code, err, body)
+		}
+		return cal
+	}
+	if cal := read("/boards/news/events.ics?kind=outage"); len(cal.Components) == 0 {
+		t.Errorf("an empty calendar has no component")
+	}
+	from := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	until := from.Add(2 * time.Hour)
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail server upgrade", Language: "en",
+		Outage: &board.Outage{Service: "mail", From: from, Until: &until}}, "")
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: "Install party", Event: &board.Event{Start: from}}, "")
+	events := read("/boards/news/events.ics?kind=outage").Events()
+	if len(events) != 1 {
+		t.Fatalf("%d events in the outages' calendar, want the maintenance", len(events))
+	}
+	st, err1 := events[0].GetStartAt()
+	en, err2 := events[0].GetEndAt()
+	summary := events[0].GetProperty(ics.ComponentPropertySummary)
+	if err1 != nil || err2 != nil || !st.Equal(from) || !en.Equal(until) || summary == nil || summary.Value != "Maintenance: Mail server upgrade" {
+		t.Errorf("the maintenance: %v–%v (%v %v), summary %v", st, en, err1, err2, summary)
+	}
+	if n := len(read("/boards/news/events.ics").Events()); n != 1 {
+		t.Errorf("%d events in the events' calendar, want the install party alone", n)
+	}
+	_, _, status := get(t, hs.URL+"/boards/news/status", "text/html")
+	if !strings.Contains(string(status), "/boards/news/events.ics?kind=outage") {
+		t.Errorf("the status page does not link its calendar")
+	}
+}
+
 // On a board with a time zone, an event typed in that zone reaches the
 // calendar in it (TZID and a VTIMEZONE from the tz database), winter and
 // summer; one typed with another offset keeps its instant in UTC.

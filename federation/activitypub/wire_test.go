@@ -44,8 +44,12 @@ type shown struct {
 }
 
 var (
-	mastodonLanguageRe        = regexp.MustCompile(`^[a-z]{2,3}$`)
-	mastodonRegionalLanguages = []string{"en-GB", "es-AR", "es-MX", "fr-QC", "pt-BR", "pt-PT", "sr-Latn", "zh-CN", "zh-HK", "zh-TW", "zh-YUE"}
+	mastodonLanguageRe = regexp.MustCompile(`^[a-z]{2,3}$`)
+	// The regional tags among Mastodon's post languages (SUPPORTED_LOCALES,
+	// which StatusParser's NORMALIZED_LOCALE_NAMES is built from): only
+	// ISO_639_1_REGIONAL's. pt-BR and the like are interface languages
+	// (REGIONAL_LOCALE_NAMES), not languages a post or a filter has.
+	mastodonRegionalLanguages = []string{"zh-CN", "zh-HK", "zh-TW", "zh-YUE"}
 )
 
 var msTimeRe = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$`)
@@ -191,7 +195,8 @@ func wireCases() []wireCase {
 		{"event", board.Draft{Kind: board.KindEvent, Title: "Install party", Body: "Bring a laptop.", Language: "en",
 			Event: &board.Event{Start: start, End: &end, Place: "Room 101", URL: "https://example.org/party"}}, ""},
 		{"news-fr-FR", board.Draft{Title: "Permanence", Body: "Le mardi à la salle des fêtes.", Language: "fr-FR"}, "fr"},
-		{"news-pt-BR", board.Draft{Title: "Plantão", Body: "Terça-feira.", Language: "pt-br"}, "pt-BR"},
+		{"news-pt-BR", board.Draft{Title: "Plantão", Body: "Terça-feira.", Language: "pt-br"}, "pt"},
+		{"news-zh-TW", board.Draft{Title: "公告", Body: "週二。", Language: "zh-tw"}, "zh-TW"},
 		{"call", board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Body: "Help us cook.", Tags: []string{"volunteers"},
 			Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}}, Contact: "fair@example.org"}}, ""},
 		{"outage", board.Draft{Kind: board.KindOutage, Title: "Mail down", Body: "We are on it.", ContentWarning: "outage",
