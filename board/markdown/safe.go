@@ -186,6 +186,17 @@ func Absolute(md, base string) string {
 		return s[:loc[0]] + b.ResolveReference(u).String() + s[loc[1]:]
 	}
 	md = inlineRe.ReplaceAllStringFunc(md, func(link string) string {
+		m := inlineRe.FindStringSubmatch(link)
+		if dest := strings.Trim(m[3], "<>"); m[1] == "" && strings.HasPrefix(strings.ToLower(dest), "tel:") {
+			// A phone link is no link anywhere Crieur writes (pages, rooms
+			// and Mastodon take http, https and mailto): its words alone
+			// lost the number. The number is written out instead.
+			number := dest[len("tel:"):]
+			if strings.Contains(strings.ReplaceAll(m[2], " ", ""), strings.ReplaceAll(number, " ", "")) {
+				return m[2]
+			}
+			return m[2] + " (" + number + ")"
+		}
 		return resolve(link, inlineRe.FindStringSubmatchIndex(link)[6:8])
 	})
 	return refDefRe.ReplaceAllStringFunc(md, func(def string) string {

@@ -73,6 +73,8 @@ func TestAbsoluteLinks(t *testing.T) {
 		"[our site](www.asso.example)":       "[our site](https://www.asso.example)",
 		"[agenda](asso.example/agenda?y=1)":  "[agenda](https://asso.example/agenda?y=1)",
 		"[ref2]\n\n[ref2]: www.asso.example": "[ref2]\n\n[ref2]: https://www.asso.example",
+		// A phone link is a link nowhere: its number is written out.
+		"[call us](tel:+33612345678) or [+33 6 12 34 56 78](tel:+33612345678)": "call us (+33612345678) or +33 6 12 34 56 78",
 	} {
 		if got := Absolute(md, base); got != want {
 			t.Errorf("%q: %q, want %q", md, got, want)

@@ -101,6 +101,39 @@ func (w *fediWriter) node(n *html.Node, inLink bool) {
 	}
 	w.children(n, inLink || n.DataAtom == atom.A || n.DataAtom == atom.Code || n.DataAtom == atom.Pre)
 	w.b.WriteString("</" + n.Data + ">")
+	if n.DataAtom == atom.A {
+		w.addressOf(n)
+	}
+}
+
+// addressOf writes a mailto: link's address after it when its words do not
+// say it: Mastodon keeps only a link's words when its scheme is not one of
+// LINK_PROTOCOLS (lib/sanitize_ext/sanitize_config.rb,
+// UNSUPPORTED_HREF_TRANSFORMER), and "Write to us" alone leaves the reader
+// with no address.
+func (w *fediWriter) addressOf(a *html.Node) {
+	for _, at := range a.Attr {
+		if at.Key != "href" || !strings.HasPrefix(strings.ToLower(at.Val), "mailto:") {
+			continue
+		}
+		addr, _, _ := strings.Cut(at.Val[len("mailto:"):], "?")
+		if addr == "" || strings.Contains(textOf(a), addr) {
+			return
+		}
+		w.b.WriteString(" (" + html.EscapeString(addr) + ")")
+	}
+}
+
+// textOf is the words a node shows.
+func textOf(n *html.Node) string {
+	if n.Type == html.TextNode {
+		return n.Data
+	}
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.WriteString(textOf(c))
+	}
+	return b.String()
 }
 
 func (w *fediWriter) children(n *html.Node, inLink bool) {
