@@ -62,7 +62,7 @@ func post(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer,
 	fs := flag.NewFlagSet("post", flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	server := fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)")
-	boardName := fs.String("board", "news", "board to post on")
+	boardName := fs.String("board", "news", "board to post on (or CRIEUR_BOARD)")
 	kind := fs.String("kind", "news", "news, event, call, outage, campaign or training")
 	title := fs.String("title", "", "title (required)")
 	cw := fs.String("cw", "", "content warning")
@@ -320,7 +320,11 @@ func showPreview(ctx context.Context, stdout io.Writer, server, token, path stri
 }
 
 // apiToken reads the admin token from CRIEUR_TOKEN, and lets
-// CRIEUR_SERVER stand for --server when the flag is not given.
+// CRIEUR_SERVER stand for --server and CRIEUR_BOARD for --board when the
+// flag is not given: an association whose board is not "news" sets it
+// once rather than on every command (a trial's every command failed with
+// "no board news"). A --board meaning "every board" when left out (token
+// create, deliveries) keeps that meaning.
 func apiToken(fs *flag.FlagSet, env []string, server *string) (string, error) {
 	token := envValue(env, "CRIEUR_TOKEN")
 	if token == "" {
@@ -328,6 +332,13 @@ func apiToken(fs *flag.FlagSet, env []string, server *string) (string, error) {
 	}
 	if v := envValue(env, "CRIEUR_SERVER"); v != "" && !flagSet(fs, "server") {
 		*server = v
+	}
+	if f := fs.Lookup("board"); f != nil && f.DefValue != "" && !flagSet(fs, "board") {
+		if v := envValue(env, "CRIEUR_BOARD"); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				return "", fmt.Errorf("CRIEUR_BOARD: %w", err)
+			}
+		}
 	}
 	return token, nil
 }

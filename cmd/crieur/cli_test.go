@@ -97,6 +97,13 @@ func TestZeroConfigServe(t *testing.T) {
 	if out, err := post("x", "--title", "X", "--board", "nope"); err == nil || !strings.Contains(out, `no board "nope"`) {
 		t.Fatalf("an unknown board: %v %s", err, out)
 	}
+	// CRIEUR_BOARD stands for --board, which still wins.
+	if out, err := runCLI("x", append(env, "CRIEUR_BOARD=nope"), "post", "--title", "X"); err == nil || !strings.Contains(out, `no board "nope"`) {
+		t.Fatalf("CRIEUR_BOARD: %v %s", err, out)
+	}
+	if out, err := runCLI("x", append(env, "CRIEUR_BOARD=nope"), "post", "--board", "news"); err == nil || !strings.Contains(out, "title: This is required.") {
+		t.Fatalf("--board over CRIEUR_BOARD (news takes the post, which lacks its title): %v %s", err, out)
+	}
 
 	// crieur post --pin and crieur pin.
 	if out, err := post("Now open.", "--title", "Campaign", "--pin"); err != nil || !strings.Contains(out, "pinned announcement 2") {

@@ -25,7 +25,7 @@ type apiFlags struct {
 func addAPIFlags(fs *flag.FlagSet) apiFlags {
 	return apiFlags{
 		server: fs.String("server", "http://127.0.0.1:8080", "Crieur server URL (or CRIEUR_SERVER)"),
-		board:  fs.String("board", "news", "board of the announcement"),
+		board:  fs.String("board", "news", "board of the announcement (or CRIEUR_BOARD)"),
 	}
 }
 
