@@ -186,6 +186,13 @@ func Check(s *Setup) board.Problems {
 		if s.SMTP.Port == 0 {
 			s.SMTP.Port = 25
 		}
+		if s.SMTP.Username != "" {
+			// The password would cross the network in clear: Crieur's
+			// SMTP client (go-mail's auto-discovery) offers PLAIN and
+			// LOGIN only over TLS, so every send failed later with "the
+			// exchange failed" (a trial). Said when the set-up is saved.
+			errs["smtp.security"] = board.Problemf("problem.smtp_auth_in_clear")
+		}
 	default:
 		errs["smtp.security"] = board.Problemf("problem.smtp_security")
 	}

@@ -22,6 +22,17 @@ func TestCheckNamesEachFieldAndFillsPorts(t *testing.T) {
 			t.Errorf("no complaint about %s: %v", k, errs)
 		}
 	}
+	// A password over an unencrypted connection is refused when saved,
+	// not at each send ("the exchange failed", a trial); a local relay
+	// without one is fine.
+	clear := Setup{SMTP: SMTP{Host: "127.0.0.1", Security: "none", Username: "crieur", Password: "secret", From: "board@example.org"}}
+	if errs := Check(&clear); errs["smtp.security"].Key != "problem.smtp_auth_in_clear" {
+		t.Errorf("a username over no encryption: %v", errs)
+	}
+	relay := Setup{SMTP: SMTP{Host: "127.0.0.1", Security: "none", From: "board@example.org"}}
+	if errs := Check(&relay); len(errs) != 0 || relay.SMTP.Port != 25 {
+		t.Errorf("a local relay: %v, port %d", errs, relay.SMTP.Port)
+	}
 }
 
 func TestRenderBothParts(t *testing.T) {
