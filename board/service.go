@@ -655,6 +655,12 @@ func (s *Service) ResolveOutage(ctx context.Context, actor Actor, b Board, id in
 		if d.Kind != KindOutage || d.Outage == nil {
 			return Invalid("kind", "problem.only_outage_resolved")
 		}
+		if d.Outage.Resolved == nil && d.Outage.State(s.now()) == OutagePlanned {
+			// Not begun: nothing to resolve; calling it off is what the
+			// editor means, or nothing at all (a trial read "must not be
+			// before From").
+			return Invalid("outage", "problem.outage_not_begun")
+		}
 		if d.Outage.Resolved == nil {
 			now := s.now().In(d.Outage.From.Location()).Truncate(time.Minute)
 			d.Outage.Resolved = &now

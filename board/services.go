@@ -246,10 +246,12 @@ func OutagesOf(h HostedService, outages []Announcement) []Announcement {
 // ArrangeOutages sorts the outage notices readers see as a status page
 // shows them: those going on now (latest start first), then those planned
 // (soonest first), then those over (most recently ended first). Drafts,
-// scheduled, pending and expired notices are left out.
+// scheduled, pending, expired and called-off notices are left out.
 func ArrangeOutages(list []Announcement, now time.Time) (ongoing, planned, resolved []Announcement) {
 	for _, a := range list {
-		if a.Outage == nil || !a.Listed() || a.DeletedAt != nil {
+		if a.Outage == nil || !a.Listed() || a.DeletedAt != nil || a.Outage.Cancelled {
+			// Called off, it never happened: no service was down. Its
+			// page, the feeds and the calendar say it was called off.
 			continue
 		}
 		switch a.Outage.State(now) {

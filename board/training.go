@@ -24,7 +24,11 @@ func (s *Service) Cancel(ctx context.Context, actor Actor, b Board, id int64, ca
 	}
 	a, err := s.Update(ctx, actor, b, id, func(d *Draft) error {
 		if d.Kind == KindOutage && d.Outage != nil {
-			if cancel && !d.Outage.Cancelled && d.Outage.State(s.now()) != OutagePlanned {
+			switch state := d.Outage.State(s.now()); {
+			case !cancel || d.Outage.Cancelled:
+			case state == OutageResolved:
+				return Invalid("outage", "problem.outage_over")
+			case state != OutagePlanned:
 				return Invalid("outage", "problem.outage_started")
 			}
 			d.Outage.Cancelled = cancel

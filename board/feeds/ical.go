@@ -43,6 +43,13 @@ func (c *Calendar) Add(a board.Announcement) {
 		if a.Outage.Resolved != nil {
 			end = a.Outage.Resolved
 		}
+		if now := time.Now(); end == nil && a.Outage.State(now) == board.OutageOngoing {
+			// No end known yet: without one a calendar shows a moment
+			// (RFC 5545 §3.6.1). It lasts at least until the next quarter
+			// of an hour, when the calendar is read again.
+			soon := now.Truncate(15 * time.Minute).Add(15 * time.Minute)
+			end = &soon
+		}
 	default:
 		return
 	}

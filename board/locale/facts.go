@@ -53,7 +53,11 @@ func (l Locale) facts(a board.Announcement, counts bool) []Fact {
 		fact("ended", l.Time(*c.Ended), "")
 	}
 	if a.Cancelled() {
-		fact("cancelled", l.T("fact.cancelled_training"), "")
+		what := "fact.cancelled_training"
+		if a.Kind == board.KindOutage {
+			what = "fact.cancelled_outage"
+		}
+		fact("cancelled", l.T(what), "")
 	}
 	if a.BackOn() {
 		fact("back_on", l.T("fact.back_on_training"), "")

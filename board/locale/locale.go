@@ -177,6 +177,14 @@ func (l Locale) Date(t time.Time) string {
 	return l.T("date.date", strconv.Itoa(t.Day()), l.list("date.months")[t.Month()-1], strconv.Itoa(t.Year()), t.Format("15:04"), l.Zone(t))
 }
 
+// ShortDate is Date without the zone's name, for a list that says its
+// zone once ("5 Dec 2026, 21:26"): twice per line, it did not fit a
+// phone's width.
+func (l Locale) ShortDate(t time.Time) string {
+	t = l.in(t)
+	return l.T("date.date_short", strconv.Itoa(t.Day()), l.list("date.months")[t.Month()-1], strconv.Itoa(t.Year()), t.Format("15:04"))
+}
+
 // DayMonth are t's day of the month and short month name, in the
 // locale's zone: a calendar page's badge ("18", "Dec").
 func (l Locale) DayMonth(t time.Time) (day, month string) {

@@ -177,6 +177,11 @@ func Absolute(md, base string) string {
 		if dest == "" || strings.HasPrefix(dest, "#") || err != nil || u.Scheme != "" {
 			return s
 		}
+		if mailRe.MatchString(dest) {
+			// "[write to us](contact@asso.example)": an address typed
+			// without mailto:, not a page of the board.
+			return s[:loc[0]] + "mailto:" + dest + s[loc[1]:]
+		}
 		if siteAddress(dest) {
 			// "[our site](www.asso.example)": a site typed without its
 			// scheme, which readers would otherwise follow to a page of
@@ -203,6 +208,8 @@ func Absolute(md, base string) string {
 		return resolve(def, refDefRe.FindStringSubmatchIndex(def)[4:6])
 	})
 }
+
+var mailRe = regexp.MustCompile(`^[^@\s/:?#]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+$`)
 
 var hostRe = regexp.MustCompile(`^(?i)[a-z0-9-]+(\.[a-z0-9-]+)*\.([a-z]{2,63})$`)
 

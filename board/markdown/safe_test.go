@@ -70,9 +70,10 @@ func TestAbsoluteLinks(t *testing.T) {
 		"[anchor](#top) and no link":                          "[anchor](#top) and no link",
 		// A site typed without its scheme is that site, not a page of
 		// the board (a trial's link led to a "not found" page).
-		"[our site](www.asso.example)":       "[our site](https://www.asso.example)",
-		"[agenda](asso.example/agenda?y=1)":  "[agenda](https://asso.example/agenda?y=1)",
-		"[ref2]\n\n[ref2]: www.asso.example": "[ref2]\n\n[ref2]: https://www.asso.example",
+		"[our site](www.asso.example)":        "[our site](https://www.asso.example)",
+		"[agenda](asso.example/agenda?y=1)":   "[agenda](https://asso.example/agenda?y=1)",
+		"[ref2]\n\n[ref2]: www.asso.example":  "[ref2]\n\n[ref2]: https://www.asso.example",
+		"[write to us](contact@asso.example)": "[write to us](mailto:contact@asso.example)",
 		// A phone link is a link nowhere: its number is written out.
 		"[call us](tel:+33612345678) or [+33 6 12 34 56 78](tel:+33612345678)": "call us (+33612345678) or +33 6 12 34 56 78",
 	} {

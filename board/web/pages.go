@@ -411,6 +411,7 @@ func (p *Pages) StatusPage(w http.ResponseWriter, r *http.Request, b board.Board
 	board.SortHostedServices(hosted)
 	data["States"] = p.serviceViews(b, hosted, list, l, time.Now())
 	data["Current"], data["Recent"], data["Canonical"], data["Services"] = current, recent, p.links.BoardURL(b.Name)+"/status", services
+	data["Now"] = time.Now()
 	data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
 	data["EventsURL"] = p.links.BoardURL(b.Name) + "/events.ics?kind=outage"
 	p.render(w, r, http.StatusOK, "status", data)
@@ -473,11 +474,17 @@ func (p *Pages) Widget(w http.ResponseWriter, r *http.Request, b board.Board) {
 			}
 		}
 	}
+	// "All announcements", or, under a list of outages, the status page.
+	more, moreText := p.links.BoardURL(b.Name), "page.all_announcements"
+	if kind == board.KindOutage {
+		more, moreText = more+"/status", "page.status"
+	}
 	// Framed on the association's site: a taken-down or cancelled notice
 	// must not stay there for minutes; an unchanged list costs a 304.
 	w.Header().Set("Cache-Control", "public, max-age=30")
 	writePage(w, r, p.log, p.tmpl, cspWidget, http.StatusOK, "widget", map[string]any{
 		"L": l, "Title": b.DisplayName, "Board": b, "BoardURL": p.links.BoardURL(b.Name), "Announcements": items, "AccentCSS": accentCSS(b),
+		"MoreURL": more, "MoreText": l.T(moreText),
 	})
 }
 

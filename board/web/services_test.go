@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +413,13 @@ func TestOutagesAsReadersExpectThem(t *testing.T) {
 	if !strings.Contains(widget, l.Time(now.Add(48*time.Hour))) {
 		t.Errorf("the widget does not give the planned outage's start (%s):\n%s", l.Time(now.Add(48*time.Hour)), widget)
 	}
+	if !strings.Contains(widget, `href="https://board.example/boards/news/status"`) {
+		t.Errorf("the outages widget does not lead to the status page:\n%s", widget)
+	}
+	_, home := get("/boards/news")
+	if !inOrder(home, "Maintenance under way:", "Chat upgrade") || !inOrder(home, "Ongoing outage:", "Mail is down") {
+		t.Errorf("the board's banners do not tell the maintenance from the outage:\n%s", home)
+	}
 	_, services := get("/boards/news/services")
 	if !inOrder(services, ">Chat</a></h2>", "state-under_maintenance", "Under maintenance since", "Chat upgrade") {
 		t.Errorf("the service under maintenance does not say so:\n%s", services)
@@ -438,20 +446,35 @@ func TestAPlannedOutageIsCalledOff(t *testing.T) {
 	if h := locale.For("en").Heading(a); h != "Maintenance called off: Chat upgrade" {
 		t.Errorf("its heading (feeds, posts, rooms): %q", h)
 	}
+	if facts := locale.For("en").Facts(a); !slices.ContainsFunc(facts, func(f locale.Fact) bool { return f.Value == "this maintenance will not take place" }) {
+		t.Errorf("its facts: %v", facts)
+	}
+	// It never happened: no list of outages has it (a trial saw it among
+	// the recent outages, "resolved", dated in the future).
 	get := publicPages(t, rig)
-	_, status := get("/boards/news/status")
-	current, recent, _ := strings.Cut(status, "Recent outages")
-	if strings.Contains(current, "Chat upgrade") || !inOrder(recent, "Chat upgrade", "(cancelled)", "</table>") {
-		t.Errorf("the status page does not list it as called off:\n%s", status)
+	for _, path := range []string{"/boards/news/status", "/boards/news/services/chat"} {
+		if _, page := get(path); strings.Contains(page, "Chat upgrade") {
+			t.Errorf("%s lists the called-off maintenance:\n%s", path, page)
+		}
 	}
 	_, services := get("/boards/news/services")
 	if !inOrder(services, ">Chat</a></h2>", "state-working") {
 		t.Errorf("its service is not working as usual:\n%s", services)
 	}
+	// Resolving what has not begun, and calling off what is over, each
+	// say what to do instead.
+	soon := outage(t, rig, "Pad upgrade", "chat", now.Add(24*time.Hour), nil, false)
+	var ve *board.ValidationError
+	if _, err := rig.Service.ResolveOutage(ctx, board.System, rig.Board, soon.ID); !errors.As(err, &ve) || ve.Fields["outage"].Key != "problem.outage_not_begun" {
+		t.Errorf("resolving an outage that has not begun: %v", err)
+	}
+	over := outage(t, rig, "Chat was slow", "chat", now.Add(-3*time.Hour), at(now.Add(-2*time.Hour)), false)
+	if _, err := rig.Service.Cancel(ctx, board.System, rig.Board, over.ID, true); !errors.As(err, &ve) || ve.Fields["outage"].Key != "problem.outage_over" {
+		t.Errorf("calling off an outage that is over: %v", err)
+	}
 	// Begun: it can no longer be called off.
 	down := outage(t, rig, "Chat down", "chat", now.Add(-time.Minute), nil, false)
 	_, err = rig.Service.Cancel(ctx, board.System, rig.Board, down.ID, true)
-	var ve *board.ValidationError
 	if !errors.As(err, &ve) || ve.Fields["outage"].Key != "problem.outage_started" {
 		t.Errorf("calling off an outage that has begun: %v", err)
 	}

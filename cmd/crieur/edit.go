@@ -257,7 +257,7 @@ func cancelCmd(ctx context.Context, args []string, stdout io.Writer, env []strin
 	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
 	fs.SetOutput(stdout) // --help and mistakes are read where the command answers
 	api := addAPIFlags(fs)
-	undo := fs.Bool("undo", false, "the training takes place after all: registration opens again")
+	undo := fs.Bool("undo", false, "it takes place after all (a training opens its registration again)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crieur cancel [--undo] [--board NAME] ID\nCancels a training, or an outage that has not begun (a maintenance called off): the page, followers and rooms say so; a training's registrants on the fediverse are told, and no reminder goes out.")
 		fs.PrintDefaults()

@@ -15,11 +15,8 @@ import (
 // us" there, the address gone (a trial). The address now follows such a
 // link's words, unless they already say it.
 func TestMailtoLinksKeepTheirAddressOnMastodon(t *testing.T) {
-	s, _, svc := newTestServer(t)
+	s, svc, _, b := followedBoard(t)
 	ctx := context.Background()
-	st := storeOf(svc)
-	b, _ := st.BoardByName(ctx, "news")
-	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
 	if _, _, err := svc.Create(ctx, board.System, b, board.Draft{Title: "Contact", Language: "en",
 		Body: "[Write to us](mailto:contact@asso.example) or to [desk@asso.example](mailto:desk@asso.example)."}, ""); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crieur/board"
+	"crieur/board/store"
 )
 
 // mastodonCopy is what a Mastodon server keeps of a remote status with a
@@ -128,11 +129,8 @@ func (m *mastodonCopy) update(obj map[string]any) string {
 // counts it reset, and the object fetched again is applied, not thrown
 // away (issue 22, points 11, 13, 14 and 15).
 func TestMastodonTakesCountsAsPollState(t *testing.T) {
-	s, _, svc := newTestServer(t)
+	s, svc, st, b := followedBoard(t)
 	ctx := context.Background()
-	st := storeOf(svc)
-	b, _ := st.BoardByName(ctx, "news")
-	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
 	deadline := time.Now().Add(48 * time.Hour)
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCall, Title: "Cooks wanted", Body: "Help us cook.", Language: "en",
 		Call: &board.Call{Roles: []board.Role{{Name: "cook", Places: 2}, {Name: "driver", Places: 1}}, Contact: "fair@example.org", Deadline: &deadline}}, "")
@@ -222,11 +220,8 @@ func TestMastodonTakesCountsAsPollState(t *testing.T) {
 // renames it, which Mastodon takes as a new poll (its counts reset to 0),
 // so the counts follow the Update at once, whichever arrives first.
 func TestTrainingLanguageChangeKeepsItsCount(t *testing.T) {
-	s, _, svc := newTestServer(t)
+	s, svc, _, b := followedBoard(t)
 	ctx := context.Background()
-	st := storeOf(svc)
-	b, _ := st.BoardByName(ctx, "news")
-	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindTraining, Title: "Atelier Git", Language: "fr",
 		Event: &board.Event{Start: time.Now().Add(72 * time.Hour)}, Training: &board.Training{Seats: 5}}, "")
 	if err != nil {
@@ -304,11 +299,8 @@ func TestBoardLanguageChangeLeavesATrainingsOption(t *testing.T) {
 // first total stay there for good). Two totals typed one after the other
 // both reach the copy, and its page served again says the same.
 func TestMastodonShowsACampaignsNewTotal(t *testing.T) {
-	s, _, svc := newTestServer(t)
+	s, svc, _, b := followedBoard(t)
 	ctx := context.Background()
-	st := storeOf(svc)
-	b, _ := st.BoardByName(ctx, "news")
-	st.AddFollower(ctx, b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"})
 	a, _, err := svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindCampaign, Title: "Keep the servers running", Body: "Give what you can.", Language: "en",
 		Campaign: &board.Campaign{Goal: 1000, Currency: "EUR", Raised: 100, Link: "https://liberapay.com/asso"}}, "")
 	if err != nil {
@@ -336,4 +328,20 @@ func TestMastodonShowsACampaignsNewTotal(t *testing.T) {
 	if m.edits != 2 {
 		t.Errorf("Mastodon counted %d edits for two totals", m.edits)
 	}
+}
+
+// followedBoard is a test server whose board "news" has one follower, so
+// that each post makes activities to read as Mastodon would.
+func followedBoard(t *testing.T) (*Server, *board.Service, *store.Store, board.Board) {
+	t.Helper()
+	s, _, svc := newTestServer(t)
+	st := storeOf(svc)
+	b, err := st.BoardByName(context.Background(), "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddFollower(context.Background(), b.ID, board.Follower{ActorID: "https://peer.example/users/a", Inbox: "https://peer.example/users/a/inbox", SharedInbox: "https://peer.example/inbox"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, svc, st, b
 }

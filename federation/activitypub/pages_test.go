@@ -220,6 +220,23 @@ func TestCalendarOfOutages(t *testing.T) {
 	if err1 != nil || err2 != nil || !st.Equal(from) || !en.Equal(until) || summary == nil || summary.Value != "Maintenance: Mail server upgrade" {
 		t.Errorf("the maintenance: %v–%v (%v %v), summary %v", st, en, err1, err2, summary)
 	}
+	// An outage going on, its end not known: it lasts past now, not a
+	// moment (a trial's calendar read it as lasting no time).
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Pads down", Language: "en",
+		Outage: &board.Outage{Service: "pad", From: time.Now().Add(-10 * time.Minute)}}, "")
+	found := false
+	for _, ev := range read("/boards/news/events.ics?kind=outage").Events() {
+		if p := ev.GetProperty(ics.ComponentPropertySummary); p == nil || p.Value != "Service outage: Pads down" {
+			continue
+		}
+		found = true
+		if en, err := ev.GetEndAt(); err != nil || !en.After(time.Now()) {
+			t.Errorf("the ongoing outage ends at %v (%v)", en, err)
+		}
+	}
+	if !found {
+		t.Errorf("the ongoing outage is not in the calendar")
+	}
 	if n := len(read("/boards/news/events.ics").Events()); n != 1 {
 		t.Errorf("%d events in the events' calendar, want the install party alone", n)
 	}
