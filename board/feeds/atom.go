@@ -114,8 +114,25 @@ var (
 // PlainText is sanitised HTML as one line of text: blocks end with a
 // space, inline tags leave none ("<strong>food</strong>." stays "food.").
 func PlainText(h string) string {
-	h = blockEnd.ReplaceAllString(h, " ")
-	return strings.Join(strings.Fields(html.UnescapeString(tagStrip.ReplaceAllString(h, ""))), " ")
+	return strings.Join(plainBlocks(h), " ")
+}
+
+// PlainParagraphs is PlainText with each paragraph (and list item, line
+// break) on a line of its own, for a reader that shows text as it comes
+// (a calendar's description): one line of a long update lost its steps.
+func PlainParagraphs(h string) string {
+	return strings.Join(plainBlocks(h), "\n")
+}
+
+// plainBlocks are h's blocks as text, each on one line, empty ones left out.
+func plainBlocks(h string) []string {
+	var out []string
+	for _, part := range blockEnd.Split(h, -1) {
+		if t := strings.Join(strings.Fields(html.UnescapeString(tagStrip.ReplaceAllString(part, ""))), " "); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // OpenGraph is what link previews (Mastodon, Matrix clients, chats) show.

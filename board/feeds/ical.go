@@ -74,7 +74,7 @@ func (c *Calendar) Add(a board.Announcement) {
 		summary = locale.For(lang).InZone(c.b.Location()).Heading(a)
 	}
 	ev.SetSummary(summary, inLang)
-	if text := PlainText(a.HTML); text != "" {
+	if text := PlainParagraphs(a.HTML); text != "" {
 		ev.SetDescription(text+"\n\n"+link, inLang)
 	} else {
 		ev.SetDescription(link, inLang)

@@ -309,6 +309,11 @@ func (p *Pages) renderAnnouncement(w http.ResponseWriter, r *http.Request, statu
 	} {
 		data[k] = v
 	}
+	if a.Kind == board.KindOutage {
+		// An outage's page leads to the outages' feed and calendar.
+		data["FeedURL"] = p.links.BoardURL(b.Name) + "/feed.atom?kind=outage"
+		data["EventsURL"] = p.links.BoardURL(b.Name) + "/events.ics?kind=outage"
+	}
 	p.render(w, r, status, "announcement", data)
 }
 

@@ -207,7 +207,7 @@ func TestCalendarOfOutages(t *testing.T) {
 	}
 	from := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	until := from.Add(2 * time.Hour)
-	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail server upgrade", Language: "en",
+	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindOutage, Title: "Mail server upgrade", Language: "en", Body: "First, a backup.\n\nThen the upgrade.",
 		Outage: &board.Outage{Service: "mail", From: from, Until: &until}}, "")
 	svc.Create(ctx, board.System, b, board.Draft{Kind: board.KindEvent, Title: "Install party", Event: &board.Event{Start: from}}, "")
 	events := read("/boards/news/events.ics?kind=outage").Events()
@@ -237,12 +237,18 @@ func TestCalendarOfOutages(t *testing.T) {
 	if !found {
 		t.Errorf("the ongoing outage is not in the calendar")
 	}
+	// Its text keeps its paragraphs, as the calendar's lines (RFC 5545
+	// writes a line break as \n).
+	if _, _, raw := get(t, hs.URL+"/boards/news/events.ics?kind=outage", ""); !strings.Contains(strings.ReplaceAll(string(raw), "\r\n ", ""), `First\, a backup.\nThen the upgrade.`) {
+		t.Errorf("the description lost its paragraphs:\n%s", raw)
+	}
 	if n := len(read("/boards/news/events.ics").Events()); n != 1 {
 		t.Errorf("%d events in the events' calendar, want the install party alone", n)
 	}
-	_, _, status := get(t, hs.URL+"/boards/news/status", "text/html")
-	if !strings.Contains(string(status), "/boards/news/events.ics?kind=outage") {
-		t.Errorf("the status page does not link its calendar")
+	for _, path := range []string{"/boards/news/status", "/boards/news/a/1"} {
+		if _, _, page := get(t, hs.URL+path, "text/html"); !strings.Contains(string(page), "/boards/news/events.ics?kind=outage") {
+			t.Errorf("%s does not link the outages' calendar", path)
+		}
 	}
 }
 
