@@ -18,6 +18,7 @@ type Calendar struct {
 	cal   *ics.Calendar
 	zone  *calZone
 	b     board.Board
+	l     locale.Locale // the board's, taken once for every event
 	links board.Links
 }
 
@@ -27,7 +28,8 @@ func NewCalendar(name string, b board.Board, links board.Links) *Calendar {
 	cal.SetMethod(ics.MethodPublish)
 	cal.SetProductId("-//Crieur//Crieur notice board//EN")
 	cal.SetName(name)
-	return &Calendar{cal: cal, zone: newCalZone(b.Location()), b: b, links: links}
+	l := locale.OfBoard(b)
+	return &Calendar{cal: cal, zone: newCalZone(b.Location()), b: b, l: l, links: links}
 }
 
 // Add puts one event on the calendar, or an outage notice as the time
@@ -65,13 +67,13 @@ func (c *Calendar) Add(a board.Announcement) {
 	// that read text aloud or translate it.
 	lang := a.Language
 	if lang == "" {
-		lang = locale.For(c.b.Language).Lang()
+		lang = c.l.Lang()
 	}
 	inLang := &ics.KeyValues{Key: string(ics.ParameterLanguage), Value: []string{lang}}
 	summary := a.Title
 	if a.Outage != nil {
 		// "Maintenance: Mail server upgrade": what kind of time it is.
-		summary = locale.For(lang).InZone(c.b.Location()).Heading(a)
+		summary = c.l.About(a).Heading(a)
 	}
 	ev.SetSummary(summary, inLang)
 	if text := PlainParagraphs(a.HTML); text != "" {

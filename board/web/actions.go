@@ -203,9 +203,14 @@ func (e *Editor) cancelTraining(w http.ResponseWriter, r *http.Request, s sessio
 		e.formErrors(w, r, err)
 		return
 	}
-	key := map[bool]string{true: "editor.cancelled", false: "editor.uncancelled"}[cancel]
-	if a.Kind == board.KindOutage {
-		key = map[bool]string{true: "editor.outage_called_off", false: "editor.outage_back_on"}[cancel]
+	key := "editor.uncancelled"
+	switch {
+	case a.Kind == board.KindOutage && cancel:
+		key = "editor.outage_called_off"
+	case a.Kind == board.KindOutage:
+		key = "editor.outage_back_on"
+	case cancel:
+		key = "editor.cancelled"
 	}
 	e.flashRedirect(w, r, to, requestLocale(r).T(key, a.Title))
 }

@@ -38,10 +38,11 @@ func (p *Pages) Feed(w http.ResponseWriter, r *http.Request, b board.Board) {
 // subscribe to; ?kind=outage, its outage notices instead (maintenance
 // windows to plan around), which the status page links.
 func (p *Pages) Events(w http.ResponseWriter, r *http.Request, b board.Board) {
-	list, err := p.store.Events(r.Context(), b.ID, 200)
+	events := p.store.Events
 	if r.URL.Query().Get("kind") == string(board.KindOutage) {
-		list, err = p.store.Outages(r.Context(), b.ID, 200)
+		events = p.store.Outages
 	}
+	list, err := events(r.Context(), b.ID, 200)
 	if err != nil {
 		serverError(w, r, p.log, err)
 		return
